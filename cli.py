@@ -1,0 +1,142 @@
+"""The `policy` command: wiring from the command line to the engine's stages, and nothing more."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+import traceback
+
+import click
+
+from engine import (PolicyError, evaluate, facts_for, facts_schema, load_applicant, load_policy, render_json,
+                    render_text)
+from engine.amounts import plain
+
+LANG = click.Choice(["zh", "en"])
+
+
+def _fail(error: PolicyError) -> None:
+    click.echo(error.format(), err=True)
+    count = len(error.problems)
+    click.echo(f"{count} problem{'s' if count != 1 else ''} found.", err=True)
+    sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="policy-engine", message="%(prog)s %(version)s")
+def cli() -> None:
+    """Policy-as-data: validate subsidy policies written as YAML and evaluate applicants against them."""
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json prints every problem with file, line, column, path and suggestion.")
+def validate(files: tuple[str, ...], fmt: str) -> None:
+    """Check policy FILES: strict YAML, the schema, expressions and names. Exit 1 if any is invalid."""
+    report, bad = [], 0
+    for path in files:
+        try:
+            policy = load_policy(path)
+        except PolicyError as error:
+            bad += 1
+            report.append({"file": path, "valid": False, "problems": [p.to_json() for p in error.problems]})
+            if fmt == "text":
+                click.echo(error.format(), err=True)
+            continue
+        report.append({"file": path, "valid": True, "problems": []})
+        if fmt == "text":
+            click.echo(f"ok: {path} — {policy.document}, {len(policy.clauses)} clauses, "
+                       f"{len(policy.facts)} facts, {len(policy.parameters)} parameters")
+    if fmt == "json":
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    elif bad:
+        click.echo(f"{bad} of {len(files)} file{'s' if len(files) != 1 else ''} invalid.", err=True)
+    sys.exit(1 if bad else 0)
+
+
+@cli.command(name="evaluate")
+@click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
+@click.argument("facts_file", metavar="FACTS", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text is a calculation sheet; json follows schemas/result.schema.json.")
+@click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The claim date (YYYY-MM-DD). Default: the facts file's date:, else today.")
+@click.option("--lang", type=LANG, default=None, help="Language of the output. Default: the policy's.")
+def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | None, lang: str | None) -> None:
+    """Evaluate an applicant's FACTS (YAML or JSON, '-' for stdin) under POLICY."""
+    try:
+        policy = load_policy(policy_file)
+        applicant = load_applicant(policy, facts_file)
+        result = evaluate(policy, applicant, on=on.date() if on else None)
+    except PolicyError as error:
+        _fail(error)
+    click.echo(render_json(result, lang) if fmt == "json" else render_text(result, lang), nl=False)
+
+
+@cli.command(name="facts")
+@click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
+@click.option("--recipient", default=None, help="Only the facts this kind of applicant must supply.")
+@click.option("--schema", "as_schema", is_flag=True, help="Print the JSON Schema a facts file must satisfy.")
+def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool) -> None:
+    """Show what an applicant must supply: a facts-file template to fill in, or its JSON Schema."""
+    try:
+        policy = load_policy(policy_file)
+    except PolicyError as error:
+        _fail(error)
+    if recipient is not None and recipient not in policy.recipients:
+        from engine.suggest import did_you_mean, one_of
+
+        hint = did_you_mean(recipient, policy.recipients) or f"choose one of {one_of(policy.recipients)}"
+        raise click.BadParameter(f"'{recipient}' is not a recipient kind of {policy.id}; {hint}",
+                                 param_hint="--recipient")
+    if as_schema:
+        click.echo(json.dumps(facts_schema(policy), ensure_ascii=False, indent=2))
+        return
+    click.echo(facts_template(policy, recipient), nl=False)
+
+
+def facts_template(policy, recipient: str | None) -> str:
+    """A commented YAML facts file to copy and fill in."""
+    lines = [f"# Facts for {policy.document} {policy.title}",
+             "# Fill in what you know; leave a fact out (or write ~) if unknown: the clauses that need it",
+             "# will be reported as undetermined, never assumed.",
+             f"recipient: {recipient or '?'}" + ("" if recipient else "   # one of: " + ", ".join(
+                 f"{k} ({r.label})" for k, r in policy.recipients.items())),
+             f"area: ?          # one of: {', '.join(policy.areas)}" if policy.areas else "",
+             f"date: {dt.date.today().isoformat()}   # 申报日期 (claim date)",
+             "facts:"]
+    for fact in facts_for(policy, recipient):
+        unit = f", {fact.unit}" if fact.unit else ""
+        lines.append(f"  {fact.name}:   # {fact.type}{unit} — {fact.label}")
+        for name, item in fact.items.items():
+            lines.append(f"    # - {name}: …   ({item.type}) {item.label}")
+    capped = [c.id for c in policy.clauses if c.award is not None and (recipient is None or recipient in c.recipients)
+              and (c.cap is not None or c.period == "once")]
+    if capped:
+        lines.append("granted: {}       # 此前已获补助, by clause id, e.g. {\"" + capped[0] + "\": 5万元}; "
+                     "{} means nothing granted before")
+    return "\n".join(line for line in lines if line) + "\n"
+
+
+def main() -> None:
+    """Entry point: no traceback reaches a user, for their mistake or ours."""
+    try:
+        cli(standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # a bug in the engine, not the user's mistake
+        if os.environ.get("POLICY_DEBUG"):
+            traceback.print_exc()
+        click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
+                   "This is a bug in the engine, not in your files. Please report it with the command you ran "
+                   "(set POLICY_DEBUG=1 to see the details).", err=True)
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    main()

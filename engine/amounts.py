@@ -1,0 +1,90 @@
+"""Exact amounts as officers write them (10万元, 2亿元, 50%), Decimal arithmetic, and the one rounding rule."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
+
+# Plenty of digits for 亿元 amounts times rates, and traps so nothing becomes NaN or Infinity silently.
+CONTEXT = Context(prec=34, traps=[InvalidOperation, DivisionByZero, Overflow])
+
+UNITS = {"元": Decimal(1), "万元": Decimal(10_000), "亿元": Decimal(100_000_000),
+         "万": Decimal(10_000), "亿": Decimal(100_000_000), "%": Decimal("0.01")}
+# A number with an optional unit: 10万元, 2亿元, 50%, 1,000,000, 5元. Anchored.
+AMOUNT_RE = re.compile(r"^\s*([-+]?\d[\d,]*(?:\.\d+)?)\s*(万元|亿元|元|万|亿|%)?\s*$")
+# The same, findable inside an expression (not after a letter/digit/underscore, so x1万 is not split).
+AMOUNT_IN_TEXT = re.compile(r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)\s*(万元|亿元|元|万|亿|%)")
+
+ROUNDINGS = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
+
+
+class AmountSyntaxError(ValueError):
+    pass
+
+
+def parse_amount(value: object) -> Decimal:
+    """An exact Decimal from a number or text such as '10万元', '2亿元', '50%', '1,000,000'."""
+    if isinstance(value, bool):
+        raise AmountSyntaxError(f"{value!r} is a yes/no value, not an amount")
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise AmountSyntaxError(f"{value} is not a finite number")
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        # Floats only reach here from callers that built data in Python; their text form is what they meant.
+        return parse_amount(repr(value))
+    if isinstance(value, str):
+        match = AMOUNT_RE.match(value)
+        if not match:
+            raise AmountSyntaxError(f"'{value}' is not an amount (write e.g. 500000, 50万元, 2亿元 or 50%)")
+        number, unit = match.groups()
+        return CONTEXT.multiply(Decimal(number.replace(",", "")), UNITS[unit or "元"])
+    raise AmountSyntaxError(f"{value!r} is not an amount")
+
+
+@dataclass(frozen=True)
+class MoneyRule:
+    """How a policy rounds money: to a step (0.01 is the fen) with a named rule (half_up is 四舍五入)."""
+
+    currency: str = "CNY"
+    round_to: Decimal = Decimal("0.01")
+    rounding: str = "half_up"
+
+    def round(self, amount: Decimal) -> Decimal:
+        """The one place money is rounded."""
+        steps = (amount / self.round_to).quantize(Decimal(1), rounding=ROUNDINGS[self.rounding])
+        return (steps * self.round_to).quantize(self.round_to)
+
+
+def plain(value: Decimal) -> str:
+    """Decimal as plain positional text, never in exponent form; trailing zeros of a fraction dropped."""
+    if value == value.to_integral_value():
+        return f"{value.quantize(Decimal(1)):f}"
+    return f"{value.normalize():f}"
+
+
+def format_money(value: Decimal, unit: str = "元") -> str:
+    """1234567.5 -> '1,234,567.50元'; whole 万 amounts also in 万元: '100,000.00元（10万元）'.
+
+    Never hides digits: an unrounded intermediate such as 75000.0025 is shown in full.
+    """
+    exponent = value.normalize().as_tuple().exponent
+    places = max(2, -exponent) if isinstance(exponent, int) else 2
+    text = f"{value:,.{places}f}{unit}"
+    if value and abs(value) >= 10_000 and (value % 100) == 0:
+        wan = value / 10_000
+        text += f"（{plain(wan)}万元）"
+    return text
+
+
+def format_percent(value: Decimal) -> str:
+    return f"{plain(value * 100)}%"
+
+
+def format_number(value: Decimal) -> str:
+    if value == value.to_integral_value():
+        return f"{value.quantize(Decimal(1)):,f}"
+    return f"{value.normalize():,f}"

@@ -1,0 +1,361 @@
+"""Compile a schema-valid policy document into a frozen Policy: expressions parsed, names resolved."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from .amounts import AmountSyntaxError, MoneyRule, parse_amount
+from .errors import CompileError, Problem, ProblemList
+from .expressions import BOOL, DATE, LIST, NUM, TEXT, ExpressionError, Expr, NameInfo, parse
+from .loader import Loaded, load_file
+from .model import (BonusAward, Clause, Condition, DatedValue, Fact, FixedAward, Group, Parameter,
+                    PerItemAward, PerUnitAward, Policy, RateAward, Reading, Recipient, Reference, Where)
+from .suggest import did_you_mean, one_of
+from .validate import validate_policy
+
+_FACT_TYPES = {"money": NUM, "number": NUM, "integer": NUM, "percent": NUM, "boolean": BOOL,
+               "text": TEXT, "date": DATE, "list": LIST}
+
+AWARD_SHAPES = {
+    "rate": ({"base", "rate"}, {"base_label"}),
+    "fixed": ({"fixed"}, set()),
+    "per_unit": ({"per_unit", "quantity", "periods"}, {"unit", "max_periods", "periods_used"}),
+    "per_item": ({"each", "for_each"}, {"where", "item_label"}),
+    "bonus": ({"bonus_to", "amount"}, {"mode"}),
+}
+
+
+def load_policy(path: str) -> Policy:
+    """Load, validate and compile a policy file; raise a PolicyError subclass listing every problem."""
+    loaded = load_file(path)
+    validate_policy(loaded)
+    return compile_policy(loaded)
+
+
+def compile_policy(loaded: Loaded) -> Policy:
+    return _Compiler(loaded).run()
+
+
+def _date(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
+
+
+class _Compiler:
+    def __init__(self, loaded: Loaded):
+        self.doc: dict[str, Any] = loaded.data  # type: ignore[assignment]
+        self.source = loaded.source
+        self.lines = loaded.text.splitlines()
+        self.problems = ProblemList()
+
+    # -- helpers -------------------------------------------------------------------------------
+    def where(self, path) -> Where:
+        line, col = self.source.mark(path)
+        return Where(self.source.file, line, col)
+
+    def error(self, message: str, path, clause: str | None = None, suggestion: str | None = None,
+              prefer_key: bool = False) -> None:
+        self.problems.add(self.source.problem(message, path, clause=clause, suggestion=suggestion,
+                                              prefer_key=prefer_key))
+
+    def expr(self, value, path, scope, expect: str, clause: str | None = None) -> Expr | None:
+        try:
+            return parse(value, scope, expect)
+        except ExpressionError as exc:
+            line, col = self.source.mark(path)
+            if line is not None and col is not None and exc.offset is not None:
+                text_line = self.lines[line - 1] if line - 1 < len(self.lines) else ""
+                quoted = text_line[col - 1:col] in ("'", '"')
+                col = col + exc.offset + (1 if quoted else 0)
+            shown = value if isinstance(value, str) else str(value)
+            self.problems.add(Problem(f"in expression '{shown}': {exc.message}", file=self.source.file, line=line,
+                                      column=col, path=tuple(path), clause=clause, suggestion=exc.suggestion))
+            return None
+
+    def amount(self, value, path) -> Decimal | None:
+        try:
+            return parse_amount(value)
+        except AmountSyntaxError as exc:
+            self.error(str(exc), path)
+            return None
+
+    # -- stages --------------------------------------------------------------------------------
+    def run(self) -> Policy:
+        doc = self.doc
+        start, end = _date(doc["in_force"]["from"]), _date(doc["in_force"].get("until"))
+        if end and end < start:
+            self.error(f"in_force ends ({end}) before it starts ({start})", ("in_force", "until"))
+        money = doc["money"]
+        rule = MoneyRule(money["currency"], Decimal(str(money["round_to"])), money["rounding"])
+        references = {k: Reference(k, v["title"], v.get("role", "rules"), v.get("note"))
+                      for k, v in (doc.get("references") or {}).items()}
+        readings = {k: Reading(k, v["question"], v["choice"], tuple(v.get("alternatives", ())))
+                    for k, v in (doc.get("readings") or {}).items()}
+        recipients = {k: Recipient(k, v["label"], v.get("description"))
+                      for k, v in doc["recipients"].items()}
+        self.readings, self.recipients, self.references = readings, recipients, references
+        facts = {name: self.fact(name, spec, ("facts", name)) for name, spec in (doc.get("facts") or {}).items()}
+        parameters = {}
+        for name, spec in (doc.get("parameters") or {}).items():
+            if name in facts:
+                self.error(f"'{name}' is declared both as a fact and as a parameter", ("parameters", name),
+                           prefer_key=True, suggestion="rename one of them")
+                continue
+            parameters[name] = self.parameter(name, spec, start, end)
+        scope = {n: NameInfo(_FACT_TYPES[f.type], f.choices) for n, f in facts.items()}
+        scope.update({n: NameInfo(NUM) for n in parameters})
+        self.facts, self.scope = facts, scope
+
+        clause_ids = [c["id"] for c in doc["clauses"]]
+        seen: dict[str, int] = {}
+        for i, cid in enumerate(clause_ids):
+            if cid in seen:
+                self.error(f"clause id '{cid}' is used twice (first at clauses[{seen[cid]}])",
+                           ("clauses", i, "id"), clause=cid, suggestion="give each clause its own id")
+            seen.setdefault(cid, i)
+        self.clause_ids = clause_ids
+        clauses = tuple(self.clause(i, spec) for i, spec in enumerate(doc["clauses"]))
+        self.check_dependencies(clauses)
+        groups = tuple(self.group(i, spec) for i, spec in enumerate(doc.get("groups") or ()))
+        self.problems.raise_if_any(CompileError)
+        return Policy(
+            id=doc["id"], document=doc["document"], title=doc["title"], issuer=doc.get("issuer"),
+            language=doc.get("language", "zh"), start=start, end=end,
+            areas=tuple((doc.get("jurisdiction") or {}).get("areas", ())), money=rule,
+            recipients=recipients, facts=facts, parameters=parameters, clauses=clauses, groups=groups,
+            references=references, readings=readings, file=self.source.file, signed=_date(doc.get("signed")),
+        )
+
+    def fact(self, name: str, spec: dict, path) -> Fact:
+        items = {}
+        if spec["type"] == "list":
+            if not spec.get("items"):
+                self.error(f"list fact '{name}' needs items: the fields of each item", path,
+                           suggestion="add items: {name: {type: text, label: 名称}, …}")
+            for field_name, field_spec in (spec.get("items") or {}).items():
+                items[field_name] = self.fact(field_name, field_spec, path + ("items", field_name))
+        elif "items" in spec:
+            self.error(f"only list facts have items; '{name}' is {spec['type']}", path + ("items",), prefer_key=True)
+        if spec.get("choices") and spec["type"] != "text":
+            self.error(f"only text facts have choices; '{name}' is {spec['type']}", path + ("choices",),
+                       prefer_key=True)
+        bounds = {}
+        for key in ("min", "max"):
+            if key in spec:
+                bounds[key] = self.amount(spec[key], path + (key,))
+        if bounds.get("min") is not None and bounds.get("max") is not None and bounds["min"] > bounds["max"]:
+            self.error(f"min ({bounds['min']}) is larger than max ({bounds['max']})", path + ("min",))
+        return Fact(name=name, type=spec["type"], label=spec["label"], unit=spec.get("unit"),
+                    minimum=bounds.get("min"), maximum=bounds.get("max"),
+                    choices=tuple(spec.get("choices", ())), description=spec.get("description"),
+                    items=items, where=self.where(path))
+
+    def parameter(self, name: str, spec: dict, start: dt.date, end: dt.date | None) -> Parameter:
+        path = ("parameters", name)
+        if ("value" in spec) == ("values" in spec):
+            self.error(f"parameter '{name}' needs exactly one of value: or values:", path, prefer_key=True,
+                       suggestion="value: 50% for one value; values: [{from: 2022-02-01, value: 50%}, …] "
+                                  "for values that change on dates")
+            return Parameter(name, spec["label"], "number", (), spec.get("unit"), spec.get("text"), self.where(path))
+        raw_values = [{"from": start.isoformat(), "value": spec["value"]}] if "value" in spec else spec["values"]
+        values = []
+        kinds = set()
+        for i, item in enumerate(raw_values):
+            vpath = path + ("values", i) if "values" in spec else path + ("value",)
+            amount = self.amount(item["value"], vpath + (("value",) if "values" in spec else ()))
+            if amount is None:
+                continue
+            text = str(item["value"])
+            kinds.add("percent" if text.endswith("%") else "money" if text.endswith("元") else "number")
+            values.append(DatedValue(_date(item["from"]), amount, item.get("source"), _date(item.get("until"))))
+        self.check_timeline(name, values, path, start, end)
+        declared = spec.get("type")
+        kind = declared or (kinds.pop() if len(kinds) == 1 else "number")
+        if kind == "percent":
+            for i, v in enumerate(values):
+                if v.value < 0:
+                    self.error(f"the rate {v.value} of '{name}' is negative", path)
+        return Parameter(name, spec["label"], kind, tuple(values), spec.get("unit"), spec.get("text"), self.where(path))
+
+    def check_timeline(self, name, values: list[DatedValue], path, start: dt.date, end: dt.date | None) -> None:
+        """Dated values must be in order, without gaps or overlaps, and cover the policy from its start."""
+        if not values:
+            return
+        if values[0].start > start:
+            self.error(f"'{name}' has no value from {start} (the policy's start) until {values[0].start}",
+                       path + ("values", 0, "from"), suggestion=f"let the first value start on {start}")
+        for i, (a, b) in enumerate(zip(values, values[1:]), start=1):
+            vpath = path + ("values", i, "from")
+            if b.start <= a.start:
+                self.error(f"'{name}': values are out of date order ({b.start} comes after {a.start})", vpath,
+                           suggestion="list the values from the earliest date to the latest")
+            elif a.end is not None and b.start <= a.end:
+                self.error(f"'{name}': the value from {b.start} overlaps the one before, which runs until {a.end}",
+                           vpath, suggestion=f"end the earlier value on {b.start - dt.timedelta(days=1)}")
+            elif a.end is not None and b.start > a.end + dt.timedelta(days=1):
+                self.error(f"'{name}' has no value between {a.end + dt.timedelta(days=1)} and "
+                           f"{b.start - dt.timedelta(days=1)}", vpath,
+                           suggestion=f"start this value on {a.end + dt.timedelta(days=1)}, or extend the one before")
+        for i, v in enumerate(values):
+            if v.end is not None and v.end < v.start:
+                self.error(f"'{name}': a value ends ({v.end}) before it starts ({v.start})",
+                           path + ("values", i, "until"))
+        last = values[-1]
+        if last.end is not None and (end is None or last.end < end):
+            self.error(f"'{name}' has no value after {last.end}, but the policy runs "
+                       f"{'until ' + str(end) if end else 'with no end date'}", path + ("values", len(values) - 1, "until"),
+                       suggestion="remove until: from the last value, or add a later value")
+
+    def reading_ids(self, value, path, cid) -> tuple[str, ...]:
+        ids = (value,) if isinstance(value, str) else tuple(value or ())
+        for rid in ids:
+            if rid not in self.readings:
+                self.error(f"reading '{rid}' is not declared under readings:", path, clause=cid,
+                           suggestion=did_you_mean(rid, self.readings) or "declare it under readings:")
+        return ids
+
+    def clause(self, index: int, spec: dict) -> Clause:
+        cid = spec["id"]
+        path = ("clauses", index)
+        kinds = [k for k in ("award", "refers_to", "measure") if k in spec]
+        if len(kinds) != 1:
+            self.error(f"clause {cid} needs exactly one of award:, refers_to: or measure:"
+                       + (f" (it has {', '.join(kinds)})" if kinds else ""), path, clause=cid,
+                       suggestion="award: for money, refers_to: when another document sets the amount, "
+                                  "measure: for a government measure with no applicant benefit")
+        recipients = spec.get("recipient", ())
+        recipients = (recipients,) if isinstance(recipients, str) else tuple(recipients)
+        for r in recipients:
+            if r not in self.recipients:
+                self.error(f"recipient '{r}' is not declared under recipients:", path + ("recipient",), clause=cid,
+                           suggestion=did_you_mean(r, self.recipients) or f"declared: {one_of(self.recipients)}")
+        if "measure" not in spec and not recipients:
+            self.error(f"clause {cid} does not say who receives it", path, clause=cid, prefer_key=True,
+                       suggestion=f"add recipient: one of {one_of(self.recipients)}")
+        conditions = []
+        for i, cond in enumerate(spec.get("when") or ()):
+            cpath = path + ("when", i)
+            text = cond if isinstance(cond, (str, Decimal)) else cond["if"]
+            epath = cpath if isinstance(cond, (str, Decimal)) else cpath + ("if",)
+            compiled = self.expr(text, epath, self.scope, BOOL, cid)
+            reading = None
+            if isinstance(cond, dict) and cond.get("reading"):
+                reading = self.reading_ids(cond["reading"], cpath + ("reading",), cid)[0]
+            if compiled:
+                conditions.append(Condition(compiled, cond.get("label") if isinstance(cond, dict) else None,
+                                            reading, self.where(epath)))
+        award = self.award(spec["award"], path + ("award",), cid) if "award" in spec else None
+        cap = self.expr(spec["cap"], path + ("cap",), self.scope, NUM, cid) if "cap" in spec else None
+        if cap is not None and award is None:
+            self.error(f"clause {cid} has a cap but no award", path + ("cap",), clause=cid, prefer_key=True)
+        refers_to = spec.get("refers_to")
+        if refers_to is not None and refers_to not in self.references:
+            self.error(f"'{refers_to}' is not declared under references:", path + ("refers_to",), clause=cid,
+                       suggestion=did_you_mean(refers_to, self.references) or
+                       f"add it under references: with its title")
+        requires = tuple(spec.get("requires", ()))
+        for r in requires:
+            if r not in self.clause_ids:
+                self.error(f"requires clause '{r}', which does not exist", path + ("requires",), clause=cid,
+                           suggestion=did_you_mean(r, self.clause_ids))
+        start, end = _date(spec.get("from")), _date(spec.get("until"))
+        if start and end and end < start:
+            self.error(f"clause {cid} ends ({end}) before it starts ({start})", path + ("until",), clause=cid)
+        return Clause(
+            id=cid, article=spec.get("article"), title=spec["title"], text=spec.get("text"),
+            recipients=recipients, conditions=tuple(conditions), award=award, cap=cap,
+            period=spec.get("period", "claim"), refers_to=refers_to, measure=spec.get("measure"),
+            requires=requires, readings=self.reading_ids(spec.get("reading"), path + ("reading",), cid),
+            note=spec.get("note"), start=start, end=end, where=self.where(path),
+        )
+
+    def award(self, spec: dict, path, cid: str):
+        keys = set(spec)
+        shapes = [name for name, (required, _optional) in AWARD_SHAPES.items() if required & keys]
+        if len(shapes) != 1:
+            self.error("award must have one form: base + rate, fixed, per_unit + quantity + periods, "
+                       "each + for_each, or bonus_to + amount" + (f" (it mixes {', '.join(shapes)})" if shapes else ""),
+                       path, clause=cid, prefer_key=True)
+            return None
+        shape = shapes[0]
+        required, optional = AWARD_SHAPES[shape]
+        for key in sorted(required - keys):
+            self.error(f"this {shape} award also needs '{key}'", path, clause=cid, prefer_key=True)
+        for key in sorted(keys - required - optional):
+            self.error(f"'{key}' does not belong in a {shape} award", path + (key,), clause=cid, prefer_key=True,
+                       suggestion=f"a {shape} award takes {one_of(required | optional)}")
+        if required - keys or keys - required - optional:
+            return None
+
+        def e(key, scope=self.scope):
+            return self.expr(spec[key], path + (key,), scope, NUM, cid) if key in spec else None
+
+        if shape == "rate":
+            return RateAward(e("base"), e("rate"), spec.get("base_label"))
+        if shape == "fixed":
+            return FixedAward(e("fixed"))
+        if shape == "per_unit":
+            return PerUnitAward(e("per_unit"), e("quantity"), e("periods"), spec.get("unit"), e("max_periods"),
+                                e("periods_used"))
+        if shape == "per_item":
+            list_name = spec["for_each"]
+            fact = self.facts.get(list_name)
+            if fact is None or fact.type != "list":
+                lists = [n for n, f in self.facts.items() if f.type == "list"]
+                self.error(f"for_each must name a list fact; '{list_name}' is "
+                           + ("not declared" if fact is None else f"a {fact.type} fact"),
+                           path + ("for_each",), clause=cid, suggestion=did_you_mean(list_name, lists))
+                return None
+            item_scope = dict(self.scope)
+            item_scope.update({n: NameInfo(_FACT_TYPES[f.type], f.choices) for n, f in fact.items.items()})
+            where = None
+            if "where" in spec:
+                where = self.expr(spec["where"], path + ("where",), item_scope, BOOL, cid)
+            return PerItemAward(e("each"), list_name, where, spec.get("item_label"))
+        to = spec["bonus_to"]
+        if to not in self.clause_ids:
+            self.error(f"bonus_to names clause '{to}', which does not exist", path + ("bonus_to",), clause=cid,
+                       suggestion=did_you_mean(to, self.clause_ids))
+        return BonusAward(to, e("amount"), spec.get("mode", "on_top"))
+
+    def check_dependencies(self, clauses: tuple[Clause, ...]) -> None:
+        """A clause may require or add to others; those links must not loop."""
+        deps = {c.id: set(c.requires) | ({c.award.to} if isinstance(c.award, BonusAward) else set())
+                for c in clauses}
+        by_id = {c.id: c for c in clauses}
+        for c in clauses:
+            if isinstance(c.award, BonusAward) and c.award.to in by_id:
+                target = by_id[c.award.to]
+                if target.award is None or isinstance(target.award, BonusAward):
+                    self.error(f"clause {c.id} adds to clause {target.id}, which has no award of its own",
+                               ("clauses", self.clause_ids.index(c.id), "award", "bonus_to"), clause=c.id)
+        state: dict[str, int] = {}
+
+        def visit(cid: str, trail: list[str]) -> None:
+            if state.get(cid) == 2 or cid not in deps:
+                return
+            if state.get(cid) == 1:
+                loop = trail[trail.index(cid):] + [cid]
+                self.error("clauses depend on each other in a loop: " + " → ".join(loop),
+                           ("clauses", self.clause_ids.index(cid)), clause=cid)
+                return
+            state[cid] = 1
+            for d in sorted(deps[cid]):
+                visit(d, trail + [cid])
+            state[cid] = 2
+
+        for cid in deps:
+            visit(cid, [])
+
+    def group(self, index: int, spec: dict) -> Group:
+        path = ("groups", index)
+        for i, member in enumerate(spec["members"]):
+            if member not in self.clause_ids:
+                self.error(f"group '{spec['id']}' names clause '{member}', which does not exist",
+                           path + ("members", i), suggestion=did_you_mean(member, self.clause_ids))
+        reading = spec.get("reading")
+        if reading:
+            self.reading_ids(reading, path + ("reading",), None)
+        return Group(spec["id"], tuple(spec["members"]), spec["pick"], reading, spec.get("note"), self.where(path))
+

@@ -1,0 +1,222 @@
+"""An applicant's facts: a JSON Schema generated from the policy's declarations, and loading against it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Mapping
+
+from .amounts import parse_amount
+from .errors import FactsError, Problem, ProblemList
+from .loader import Loaded, SourceMap, load_file, load_text
+from .model import BonusAward, Clause, Fact, PerItemAward, PerUnitAward, Policy, RateAward, FixedAward
+from .validate import _kind_of, make_validator, schema_problems
+
+_AMOUNT = r"^\s*\+?\d[\d,]*(\.\d+)?\s*(元|万元|亿元|万|亿)?\s*$"
+_PERCENT = r"^\s*\d+(\.\d+)?\s*%\s*$"
+_DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "format": "date"}
+
+_FORM = {
+    "money": "an amount of money such as 5000000 or 500万元 (not negative)",
+    "number": "a number such as 12000 or 1.2万",
+    "integer": "a whole number such as 30",
+    "percent": "a percentage such as 70% or 0.7",
+    "boolean": "true or false",
+    "text": "text",
+    "date": "a date written YYYY-MM-DD",
+    "list": "a list of items (lines starting with '- ')",
+}
+
+
+@dataclass(frozen=True)
+class Applicant:
+    """Validated facts of one applicant: values are Decimal, bool, str, date, or lists of item mappings."""
+
+    recipients: tuple[str, ...]
+    values: Mapping[str, object]
+    area: str | None = None
+    date: dt.date | None = None
+    name: str | None = None
+    granted: Mapping[str, Decimal] | None = None  # None: the applicant did not say what was granted before
+    file: str | None = None
+    source: SourceMap | None = field(default=None, compare=False, repr=False)
+
+
+def _value_schema(fact: Fact) -> dict:
+    t = fact.type
+    if t == "money":
+        schema = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": _AMOUNT}]}
+    elif t == "number":
+        schema = {"anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^\s*[-+]?\d[\d,]*(\.\d+)?\s*(万|亿)?\s*$"}]}
+    elif t == "integer":
+        schema = {"type": "integer"}
+    elif t == "percent":
+        schema = {"anyOf": [{"type": "number", "minimum": 0, "maximum": 1}, {"type": "string", "pattern": _PERCENT}]}
+    elif t == "boolean":
+        schema = {"type": "boolean"}
+    elif t == "date":
+        schema = dict(_DATE)
+    elif t == "list":
+        schema = {"type": "array", "maxItems": 10000,
+                  "items": {"type": "object", "additionalProperties": False,
+                            "properties": {n: _nullable(_value_schema(f)) for n, f in fact.items.items()}}}
+    else:
+        schema = {"type": "string"}
+        if fact.choices:
+            schema["enum"] = list(fact.choices)
+    schema["description"] = fact.label + (f"（{fact.unit}）" if fact.unit else "")
+    return schema
+
+
+def _nullable(schema: dict) -> dict:
+    # null means "not known": the fact is then missing, and clauses that need it are undetermined.
+    return {"anyOf": [schema, {"type": "null"}], "description": schema.get("description", "")}
+
+
+def facts_schema(policy: Policy) -> dict:
+    """The JSON Schema an applicant's facts file must satisfy, generated from the policy's declarations."""
+    kinds = sorted(policy.recipients)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"Facts for {policy.document}",
+        "description": f"An applicant's facts for {policy.title}",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["recipient"],
+        "properties": {
+            "applicant": {"type": "string", "description": "申请人名称 (for the record only)"},
+            "recipient": {"description": "申请人类别: " + ", ".join(f"{k} ({policy.recipients[k].label})" for k in kinds),
+                          "anyOf": [{"enum": kinds}, {"type": "array", "items": {"enum": kinds}, "minItems": 1}]},
+            "area": {"type": "string", "description": "申请人所在区域, e.g. " + ", ".join(policy.areas[:3])},
+            "date": dict(_DATE, description="申报日期 (the claim's date), YYYY-MM-DD"),
+            "facts": {"type": "object", "additionalProperties": False,
+                      "properties": {n: _nullable(_value_schema(f)) for n, f in policy.facts.items()}},
+            "granted": {"description": "此前已获补助: amounts already granted, by clause id, within each clause's "
+                                       "period (ever for once, this year for year). {} means none.",
+                        "anyOf": [{"type": "object", "additionalProperties": False,
+                                   "properties": {c.id: {"anyOf": [{"type": "number", "minimum": 0},
+                                                                   {"type": "string", "pattern": _AMOUNT}]}
+                                                  for c in policy.clauses if c.award is not None}},
+                                  {"type": "null"}]},
+            "note": {"type": "string"},
+        },
+    }
+
+
+def load_applicant(policy: Policy, path: str) -> Applicant:
+    return applicant_from(policy, load_file(path))
+
+
+def applicant_from_text(policy: Policy, text: str, name: str = "<input>") -> Applicant:
+    return applicant_from(policy, load_text(text, name))
+
+
+def applicant_from_data(policy: Policy, data: dict, name: str = "<data>") -> Applicant:
+    """Facts given as Python data (from a service, say); floats are read by their text form."""
+    return applicant_from(policy, Loaded(data, SourceMap(name), ""))
+
+
+def applicant_from(policy: Policy, loaded: Loaded) -> Applicant:
+    data, source = loaded.data, loaded.source
+    problems = ProblemList()
+    if not isinstance(data, dict):
+        raise FactsError(source.problem("a facts file must be a mapping with recipient:, facts: and so on", ()))
+    validator = make_validator(facts_schema(policy))
+
+    def describe(error, src):
+        path = tuple(error.absolute_path)
+        if error.validator == "additionalProperties":
+            return None  # the generic message names the unknown key and suggests the closest declared one
+        if len(path) >= 2 and path[0] == "facts" and path[1] in policy.facts:
+            fact = policy.facts[path[1]]
+            if fact.type == "list" and len(path) >= 4:
+                fact = fact.items.get(path[3], fact)
+            value = error.instance
+            if fact.type == "money" and isinstance(value, Decimal) and value < 0:
+                return src.problem(f"'{fact.name}' ({fact.label}) cannot be negative: {value}", path)
+            hint = None
+            if fact.type == "boolean" and isinstance(value, str):
+                hint = "write true or false (yes/no/是/否 are read as text)"
+            elif fact.type in ("money", "number") and isinstance(value, str):
+                hint = "write digits, optionally with 万/亿/万元/亿元: 5000000 or 500万元"
+            return src.problem(f"'{fact.name}' ({fact.label}) must be {_FORM[fact.type]}, not {_kind_of(value)}",
+                               path, suggestion=hint)
+        if path[:1] == ("granted",) and len(path) == 2:
+            return src.problem(f"granted['{path[1]}'] must be an amount such as 50000 or 5万元, not "
+                               f"{_kind_of(error.instance)}", path)
+        return None
+
+    for problem in schema_problems(validator, data, source, describe):
+        problems.add(problem)
+    problems.raise_if_any(FactsError)
+
+    values: dict[str, object] = {}
+    for name, raw in (data.get("facts") or {}).items():
+        if raw is None:
+            continue
+        fact = policy.facts[name]
+        values[name] = _convert(fact, raw, ("facts", name), source, problems)
+    recipients = data["recipient"]
+    recipients = (recipients,) if isinstance(recipients, str) else tuple(recipients)
+    granted = None
+    if "granted" in data and data["granted"] is not None:
+        granted = {cid: parse_amount(v) for cid, v in data["granted"].items()}
+    problems.raise_if_any(FactsError)
+    return Applicant(
+        recipients=recipients, values=values, area=data.get("area"),
+        date=dt.date.fromisoformat(data["date"]) if data.get("date") else None, name=data.get("applicant"),
+        granted=granted, file=source.file, source=source,
+    )
+
+
+def _convert(fact: Fact, raw, path, source: SourceMap, problems: ProblemList):
+    t = fact.type
+    if t == "list":
+        return tuple({n: _convert(fact.items[n], v, path + (i, n), source, problems)
+                      for n, v in item.items() if v is not None}
+                     for i, item in enumerate(raw))
+    if t in ("boolean", "text"):
+        return raw
+    if t == "date":
+        return dt.date.fromisoformat(raw)
+    value = parse_amount(raw)
+    if t == "percent" and isinstance(raw, str) is False and value > 1:
+        problems.add(source.problem(f"'{fact.name}' ({fact.label}) is {raw}: write 70% or 0.7 for seventy percent",
+                                    path))
+    if fact.minimum is not None and value < fact.minimum:
+        problems.add(source.problem(f"'{fact.name}' ({fact.label}) must be at least {fact.minimum}, not {raw}", path))
+    if fact.maximum is not None and value > fact.maximum:
+        problems.add(source.problem(f"'{fact.name}' ({fact.label}) must be at most {fact.maximum}, not {raw}", path))
+    return value
+
+
+def names_of_clause(clause: Clause) -> set[str]:
+    """Every fact and parameter name a clause reads (conditions, award, cap)."""
+    names: set[str] = set()
+    exprs = [c.expr for c in clause.conditions] + ([clause.cap] if clause.cap else [])
+    award = clause.award
+    if isinstance(award, RateAward):
+        exprs += [award.base, award.rate]
+    elif isinstance(award, FixedAward):
+        exprs.append(award.amount)
+    elif isinstance(award, PerUnitAward):
+        exprs += [award.rate, award.quantity, award.periods, award.max_periods, award.periods_used]
+    elif isinstance(award, PerItemAward):
+        exprs += [award.each, award.where]
+        names.add(award.items)
+    elif isinstance(award, BonusAward):
+        exprs.append(award.amount)
+    for e in exprs:
+        if e is not None:
+            names |= e.names
+    return names
+
+
+def facts_for(policy: Policy, recipient: str | None = None) -> list[Fact]:
+    """The facts an applicant of this kind must supply, in declaration order (all, with no kind given)."""
+    wanted: set[str] = set()
+    for clause in policy.clauses:
+        if recipient is None or recipient in clause.recipients:
+            wanted |= names_of_clause(clause)
+    return [f for n, f in policy.facts.items() if n in wanted]

@@ -1,0 +1,221 @@
+"""Strict YAML/JSON loading: plain data with Decimal numbers, text dates, and a map of source marks."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import yaml
+from yaml.composer import Composer
+from yaml.events import AliasEvent
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+from .errors import LoadError, Problem
+
+MAX_BYTES = 1024 * 1024  # a policy or facts file is a few KiB; anything near this is a mistake or an attack
+MAX_DEPTH = 64
+
+Path_ = tuple  # a JSON path: tuple of str keys and int indexes
+
+# YAML 1.2 core schema, narrowed: no yes/no/on/off booleans, no octal or sexagesimal numbers,
+# no dates (kept as text until the schema checks them), numbers as Decimal.
+_TRUE = {"true", "True", "TRUE"}
+_FALSE = {"false", "False", "FALSE"}
+_NULL = {"", "~", "null", "Null", "NULL"}
+_NUMBER = re.compile(r"[-+]?(?:\d[\d_]*)?(?:\.\d+)?(?:[eE][-+]?\d+)?")
+_HAS_DIGIT = re.compile(r"\d")
+# With no implicit resolvers every untagged node gets one of these; anything else was tagged explicitly.
+_IMPLICIT_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+
+
+@dataclass
+class SourceMap:
+    """Where each value (and each mapping key) of a loaded document starts, by JSON path; 1-based."""
+
+    file: str
+    values: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def mark(self, path: Path_, prefer_key: bool = False) -> tuple[int | None, int | None]:
+        """The nearest known position for `path`, walking up to a parent when the path itself has none."""
+        path = tuple(path)
+        while True:
+            table = (self.keys, self.values) if prefer_key else (self.values, self.keys)
+            for t in table:
+                if path in t:
+                    return t[path]
+            if not path:
+                return (None, None)
+            path = path[:-1]
+
+    def problem(self, message: str, path: Path_, *, prefer_key: bool = False, **kw) -> Problem:
+        line, col = self.mark(path, prefer_key)
+        return Problem(message, file=self.file, line=line, column=col, path=tuple(path), **kw)
+
+
+@dataclass
+class Loaded:
+    data: object
+    source: SourceMap
+    text: str
+
+
+class _StrictComposer(Composer):
+    def compose_node(self, parent, index):  # noqa: D401 - PyYAML hook
+        event = self.peek_event()
+        if isinstance(event, AliasEvent):
+            raise _Reject("aliases (*name) are not allowed: write the value out in full", event.start_mark)
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise _Reject(f"anchors (&{anchor}) are not allowed: write the value out in full", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+class _Reject(Exception):
+    def __init__(self, message, mark):
+        super().__init__(message)
+        self.message = message
+        self.mark = mark
+
+
+class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, _StrictComposer,
+              yaml.resolver.BaseResolver):
+    def __init__(self, stream):
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        _StrictComposer.__init__(self)
+        yaml.resolver.BaseResolver.__init__(self)
+
+
+def read_text(path: str) -> tuple[str, str]:
+    """Read a file (or '-' for stdin) as UTF-8 text, within the size limit. Returns (display name, text)."""
+    name = "<stdin>" if path == "-" else path
+    try:
+        if path == "-":
+            raw = sys.stdin.buffer.read(MAX_BYTES + 1)
+        else:
+            with open(path, "rb") as fh:
+                raw = fh.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise LoadError(Problem(f"no such file: {path}", file=name,
+                                suggestion="check the path; it is relative to where you run the command"))
+    except IsADirectoryError:
+        raise LoadError(Problem(f"{path} is a folder, not a file", file=name))
+    except OSError as exc:
+        raise LoadError(Problem(f"cannot read {path}: {exc.strerror}", file=name))
+    if len(raw) > MAX_BYTES:
+        raise LoadError(Problem(f"file is larger than {MAX_BYTES // 1024} KiB", file=name,
+                                suggestion="a policy or facts file should be a few KiB; split it or check it is the right file"))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise LoadError(Problem(f"not valid UTF-8 (byte {raw[exc.start]:#04x})", file=name, line=line,
+                                suggestion="save the file as UTF-8 (GBK and other encodings are not accepted)"))
+    return name, text.removeprefix("\ufeff")
+
+
+def load_file(path: str) -> Loaded:
+    name, text = read_text(path)
+    return load_text(text, name)
+
+
+def load_text(text: str, name: str = "<input>") -> Loaded:
+    """Parse YAML (or JSON, a subset of it here) strictly into plain data plus a SourceMap."""
+    source = SourceMap(name)
+    if name.endswith(".json") or text.lstrip().startswith(("{", "[")):
+        # JSON allows tabs as white space where YAML does not; outside strings (where JSON forbids raw
+        # tabs anyway) a tab and a space mean the same, and columns stay the same.
+        text_for_yaml = text.replace("\t", " ")
+    else:
+        text_for_yaml = text
+    try:
+        loader = _Loader(text_for_yaml)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except _Reject as exc:
+        raise LoadError(Problem(exc.message, file=name, line=exc.mark.line + 1, column=exc.mark.column + 1))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        what = exc.problem or exc.context or "invalid YAML"
+        raise LoadError(Problem(f"invalid YAML: {what}", file=name,
+                                line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
+                                suggestion=_yaml_hint(what)))
+    except yaml.YAMLError as exc:
+        raise LoadError(Problem(f"invalid YAML: {exc}", file=name))
+    if node is None:
+        raise LoadError(Problem("the file is empty", file=name))
+    data = _construct(node, (), source, 0)
+    return Loaded(data, source, text)
+
+
+def _yaml_hint(what: str) -> str | None:
+    if "\\t" in what or "tab" in what:
+        return "indent with spaces, not tabs"
+    if "mapping values are not allowed" in what:
+        return "a value containing ': ' must be quoted, e.g. text: \"a: b\""
+    if "could not find expected ':'" in what:
+        return "each line of a mapping needs 'key: value'; check indentation and quotes on the line above"
+    return None
+
+
+def _mark(node) -> tuple[int, int]:
+    return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _construct(node, path: Path_, source: SourceMap, depth: int):
+    if depth > MAX_DEPTH:
+        raise LoadError(source.problem(f"nesting deeper than {MAX_DEPTH} levels", path))
+    source.values[path] = _mark(node)
+    if node.tag not in _IMPLICIT_TAGS:
+        line, col = _mark(node)
+        raise LoadError(Problem(f"tags such as '{node.tag.replace('tag:yaml.org,2002:', '!!')}' are not allowed",
+                                file=source.file, line=line, column=col, path=path,
+                                suggestion="remove the tag and write a plain value"))
+    if isinstance(node, MappingNode):
+        out: dict = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                line, col = _mark(key_node)
+                raise LoadError(Problem("a mapping key must be plain text", file=source.file, line=line,
+                                        column=col, path=path))
+            key = key_node.value
+            if key == "<<" and key_node.style is None:
+                line, col = _mark(key_node)
+                raise LoadError(Problem("merge keys (<<) are not allowed", file=source.file, line=line,
+                                        column=col, path=path, suggestion="write the keys out in full"))
+            child = path + (key,)
+            if key in out:
+                line, col = _mark(key_node)
+                first = source.keys.get(child, (None, None))[0]
+                raise LoadError(Problem(
+                    f"duplicate key '{key}' (first given on line {first})", file=source.file, line=line,
+                    column=col, path=child,
+                    suggestion="YAML would silently keep only the last one; remove or rename one of them"))
+            source.keys[child] = _mark(key_node)
+            out[key] = _construct(value_node, child, source, depth + 1)
+        return out
+    if isinstance(node, SequenceNode):
+        return [_construct(v, path + (i,), source, depth + 1) for i, v in enumerate(node.value)]
+    return _scalar(node)
+
+
+def _scalar(node: ScalarNode):
+    value = node.value
+    if node.style is not None:  # quoted or block scalar: always text
+        return value
+    if value in _NULL:
+        return None
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    if _HAS_DIGIT.search(value) and _NUMBER.fullmatch(value) and not value.startswith(("_",)):
+        return Decimal(value.replace("_", ""))
+    return value
+

@@ -1,0 +1,207 @@
+"""The compiled policy: frozen dataclasses built only from schema-valid documents."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Mapping
+
+from .amounts import MoneyRule
+from .expressions import Expr
+
+
+@dataclass(frozen=True)
+class Where:
+    """A position in a policy file, for messages about a compiled element."""
+
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+
+@dataclass(frozen=True)
+class Fact:
+    name: str
+    type: str  # money | number | integer | percent | boolean | text | date | list
+    label: str
+    unit: str | None = None
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+    choices: tuple[str, ...] = ()
+    description: str | None = None
+    items: Mapping[str, "Fact"] = field(default_factory=dict)  # for type list: the fields of each item
+    where: Where = Where()
+
+
+@dataclass(frozen=True)
+class DatedValue:
+    start: dt.date
+    value: Decimal
+    source: str | None = None
+    end: dt.date | None = None  # inclusive; None means until the next value or for as long as in force
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    label: str
+    type: str  # money | percent | number
+    values: tuple[DatedValue, ...]
+    unit: str | None = None
+    text: str | None = None
+    where: Where = Where()
+
+    def value_on(self, day: dt.date) -> DatedValue | None:
+        """The value in force on `day`: the latest one starting on or before it, if not ended."""
+        current = None
+        for value in self.values:
+            if value.start <= day and (value.end is None or day <= value.end):
+                current = value
+        return current
+
+
+@dataclass(frozen=True)
+class Condition:
+    expr: Expr
+    label: str | None = None
+    reading: str | None = None
+    where: Where = Where()
+
+
+@dataclass(frozen=True)
+class RateAward:
+    """A base amount times a rate (50% of fees)."""
+
+    base: Expr
+    rate: Expr
+    base_label: str | None = None
+
+
+@dataclass(frozen=True)
+class FixedAward:
+    amount: Expr
+
+
+@dataclass(frozen=True)
+class PerUnitAward:
+    """An amount per unit per period (5元 per m² per month) over a bounded number of periods."""
+
+    rate: Expr
+    quantity: Expr
+    periods: Expr
+    unit: str | None = None
+    max_periods: Expr | None = None
+    periods_used: Expr | None = None
+
+
+@dataclass(frozen=True)
+class PerItemAward:
+    """An amount for each item of a list fact that meets a condition (1万元 per incubated enterprise)."""
+
+    each: Expr
+    items: str  # the list fact's name
+    where: Expr | None
+    item_label: str | None = None
+
+
+@dataclass(frozen=True)
+class BonusAward:
+    """An amount that adds to another clause's award, either on top of it or by raising its cap."""
+
+    to: str
+    amount: Expr
+    mode: str  # on_top | raises_cap
+
+
+Award = RateAward | FixedAward | PerUnitAward | PerItemAward | BonusAward
+
+
+@dataclass(frozen=True)
+class Clause:
+    id: str
+    article: str | None
+    title: str
+    text: str | None
+    recipients: tuple[str, ...]
+    conditions: tuple[Condition, ...]
+    award: Award | None = None
+    cap: Expr | None = None
+    period: str = "claim"  # once | year | claim: the window in which grants count against the cap
+    refers_to: str | None = None
+    measure: str | None = None
+    requires: tuple[str, ...] = ()
+    readings: tuple[str, ...] = ()
+    note: str | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    where: Where = Where()
+
+    @property
+    def kind(self) -> str:
+        if self.measure is not None:
+            return "measure"
+        if self.refers_to is not None:
+            return "reference"
+        return "award"
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    members: tuple[str, ...]
+    pick: str  # best | first | all
+    reading: str | None = None
+    note: str | None = None
+    where: Where = Where()
+
+
+@dataclass(frozen=True)
+class Reference:
+    id: str
+    title: str
+    role: str = "rules"  # rules: amounts are set there | basis: cited as legal basis only
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Reading:
+    id: str
+    question: str
+    choice: str
+    alternatives: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Recipient:
+    id: str
+    label: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    id: str
+    document: str
+    title: str
+    issuer: str | None
+    language: str
+    start: dt.date
+    end: dt.date | None
+    areas: tuple[str, ...]
+    money: MoneyRule
+    recipients: Mapping[str, Recipient]
+    facts: Mapping[str, Fact]
+    parameters: Mapping[str, Parameter]
+    clauses: tuple[Clause, ...]
+    groups: tuple[Group, ...]
+    references: Mapping[str, Reference]
+    readings: Mapping[str, Reading]
+    file: str | None = None
+    signed: dt.date | None = None
+
+    def clause(self, clause_id: str) -> Clause:
+        for clause in self.clauses:
+            if clause.id == clause_id:
+                return clause
+        raise KeyError(clause_id)
