@@ -7,12 +7,13 @@ import json
 import os
 import sys
 import traceback
+from pathlib import Path
 
 import click
 
 from engine import (PolicyError, evaluate, facts_for, facts_schema, load_applicant, load_policy, render_json,
                     render_text)
-from engine.amounts import plain
+from engine.testing import load_suite, run_suite
 
 LANG = click.Choice(["zh", "en"])
 
@@ -96,6 +97,46 @@ def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool) -> None:
         click.echo(json.dumps(facts_schema(policy), ensure_ascii=False, indent=2))
         return
     click.echo(facts_template(policy, recipient), nl=False)
+
+
+@cli.command(name="test")
+@click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
+@click.argument("tests", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--lang", type=LANG, default=None, help="Language of calculation sheets for failures.")
+def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None) -> None:
+    """Run officers' test cases (default: POLICY's sibling NAME.tests.yaml). Exit 1 if any fails."""
+    try:
+        policy = load_policy(policy_file)
+        files = list(tests) or [default_tests_path(policy_file)]
+        suites = [load_suite(path) for path in files]
+    except PolicyError as error:
+        _fail(error)
+    passed = failed = 0
+    for suite in suites:
+        for outcome in run_suite(policy, suite):
+            where = f"{suite.file}:{outcome.line}"
+            if outcome.passed:
+                passed += 1
+                click.echo(f"PASS {outcome.name}")
+                continue
+            failed += 1
+            click.echo(f"FAIL {outcome.name}  ({where})")
+            if outcome.error is not None:
+                click.echo("  " + outcome.error.format().replace("\n", "\n  "))
+                continue
+            for m in outcome.mismatches:
+                click.echo(f"  {m.what}: expected {m.expected}, got {m.actual}")
+            click.echo("  " + render_text(outcome.result, lang).replace("\n", "\n  ").rstrip())
+    click.echo(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+def default_tests_path(policy_file: str) -> str:
+    path = Path(policy_file)
+    candidate = path.with_name(path.name.removesuffix(".yaml").removesuffix(".yml") + ".tests.yaml")
+    if not candidate.exists():
+        raise click.UsageError(f"no test file given, and {candidate} does not exist")
+    return str(candidate)
 
 
 def facts_template(policy, recipient: str | None) -> str:

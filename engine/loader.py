@@ -50,6 +50,12 @@ class SourceMap:
                 return (None, None)
             path = path[:-1]
 
+    def subtree(self, prefix: Path_) -> "SourceMap":
+        """The marks of the value at `prefix`, re-keyed so that path () is that value."""
+        n = len(prefix)
+        pick = lambda table: {p[n:]: m for p, m in table.items() if p[:n] == tuple(prefix)}  # noqa: E731
+        return SourceMap(self.file, pick(self.values), pick(self.keys))
+
     def problem(self, message: str, path: Path_, *, prefer_key: bool = False, **kw) -> Problem:
         line, col = self.mark(path, prefer_key)
         return Problem(message, file=self.file, line=line, column=col, path=tuple(path), **kw)
