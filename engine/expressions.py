@@ -231,6 +231,9 @@ class _Checker:
                 return BOOL
             info = self.scope.get(node.id)
             if info is None:
+                if node.id.lower() in ("yes", "no", "on", "off"):
+                    self.fail(node, f"'{node.id}' is not a yes/no value here", "write true or false, or just the "
+                              "fact's name: `registered_cbec` / `not registered_cbec`")
                 if node.id in FUNCTIONS:
                     self.fail(node, f"'{node.id}' is a function: call it as {node.id}(...)")
                 self.fail(node, f"'{node.id}' is not a declared fact or parameter",

@@ -119,7 +119,8 @@ def read_text(path: str) -> tuple[str, str]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise LoadError(Problem(f"not valid UTF-8 (byte {raw[exc.start]:#04x})", file=name, line=line,
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise LoadError(Problem(f"not valid UTF-8 (byte {raw[exc.start]:#04x})", file=name, line=line, column=column,
                                 suggestion="save the file as UTF-8 (GBK and other encodings are not accepted)"))
     return name, text.removeprefix("\ufeff")
 

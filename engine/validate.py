@@ -155,7 +155,12 @@ def _describe(error: ValidationError, source: SourceMap) -> Problem:
         return source.problem(f"'{name}' has the wrong form: {_kind_of(value)}", path,
                               suggestion=desc or None)
     if v == "pattern":
-        desc = schema.get("description", "")
+        if "万元" in error.validator_value:  # the amount pattern: say so in the officer's terms
+            return source.problem(f"{_kind_of(value)} is not an amount", path,
+                                  suggestion="write digits, optionally followed by 元, 万元, 亿元 or %: "
+                                             "100000, 10万元, 2亿元, 50%")
+        desc = schema.get("description", "") or (error.parent.schema.get("description", "")
+                                                 if error.parent is not None else "")
         return source.problem(f"{_kind_of(value)} is not a valid {name}", path, suggestion=desc or None)
     if v == "format":
         return source.problem(f"{_kind_of(value)} is not a valid {error.validator_value}", path,
