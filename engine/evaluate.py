@@ -8,8 +8,7 @@ from decimal import Decimal
 from typing import Mapping
 
 from .errors import EvaluateError, Problem
-from .expressions import (EvaluationFailure, Expr, Unknown, comparison_parts, evaluate as eval_expr, evaluate_node,
-                          names_in)
+from .expressions import EvaluationFailure, Evaluator, Expr, Unknown, comparison_parts
 from .facts import Applicant
 from .model import (BonusAward, Clause, FixedAward, Group, PerItemAward, PerUnitAward, Policy, RateAward,
                     Reference)
@@ -105,6 +104,7 @@ class _Evaluation:
         for name, param in policy.parameters.items():
             value = param.value_on(day)
             self.names[name] = value.value if value is not None else Unknown(frozenset({f"parameter {name}"}))
+        self.evaluator = Evaluator(self.names)
         self.results: dict[str, ClauseResult] = {}
 
     def run(self) -> Result:
@@ -125,7 +125,7 @@ class _Evaluation:
 
     def value(self, expr: Expr, clause: Clause, names: Mapping[str, object] | None = None):
         try:
-            return eval_expr(expr, names if names is not None else self.names)
+            return self.evaluator.value(expr, names)
         except EvaluationFailure as exc:
             where = clause.where
             raise EvaluateError(Problem(str(exc), file=where.file, line=where.line, column=where.column,
@@ -212,12 +212,12 @@ class _Evaluation:
 
     def condition(self, cond, clause: Clause) -> ConditionResult:
         value = self.value(cond.expr, clause)
-        reads = tuple((n, self.names.get(n)) for n in names_in(cond.expr.tree))
+        reads = tuple((n, self.names.get(n)) for n in cond.expr.ordered_names)
         comparison = None
         parts = comparison_parts(cond.expr)
         if parts is not None:
             left, symbol, right = parts
-            comparison = (evaluate_node(left, self.names), symbol, evaluate_node(right, self.names))
+            comparison = (self.evaluator.node(left), symbol, self.evaluator.node(right))
         if isinstance(value, Unknown):
             return ConditionResult(cond.expr.text, cond.label, "unknown", reads, comparison,
                                    tuple(sorted(value.missing)), cond.reading)
@@ -237,7 +237,7 @@ class _Evaluation:
         if isinstance(award, RateAward):
             base, rate = v(award.base), v(award.rate)
             steps.append(Step("base", {"expr": award.base.text, "label": award.base_label, "value": base,
-                                       "parts": tuple((n, self.names.get(n)) for n in names_in(award.base.tree))}))
+                                       "parts": tuple((n, self.names.get(n)) for n in award.base.ordered_names)}))
             steps.append(Step("rate", {"expr": award.rate.text, "value": rate}))
             if isinstance(base, Unknown) or isinstance(rate, Unknown):
                 return Unknown(frozenset().union(*(x.missing for x in (base, rate) if isinstance(x, Unknown))))

@@ -62,6 +62,7 @@ class Expr:
     tree: ast.expr = field(repr=False)
     names: frozenset[str]
     type: str
+    ordered_names: tuple[str, ...] = ()  # the same names, in the order they appear: for explanations
 
     def __str__(self) -> str:
         return self.text
@@ -168,7 +169,8 @@ def parse(text: str, scope: Mapping[str, NameInfo], expect: str | None = None) -
     if expect is not None and kind != expect:
         raise ExpressionError(f"this must give {_article(expect)}, but it gives {_article(kind)}", 0,
                               suggestion=_expect_hint(expect, kind))
-    return Expr(text=text.strip(), tree=tree, names=frozenset(checker.names), type=kind)
+    return Expr(text=text.strip(), tree=tree, names=frozenset(checker.names), type=kind,
+                ordered_names=tuple(n for n in names_in(tree) if n in checker.names))
 
 
 def _article(kind: str) -> str:
@@ -427,14 +429,38 @@ class _Evaluator(simpleeval.SimpleEval):
         return self._eval(node.body) if test else self._eval(node.orelse)
 
 
+class Evaluator:
+    """Evaluates checked expressions against name values; build once per evaluation, reuse for every clause."""
+
+    def __init__(self, names: Mapping[str, object]):
+        self._inner = _Evaluator(names)
+
+    @property
+    def names(self) -> dict[str, object]:
+        return self._inner.names
+
+    def value(self, expr: Expr, names: Mapping[str, object] | None = None):
+        """The value of `expr` (Unknown for a missing fact); `names` replaces the current ones for this call."""
+        return self.node(expr.tree, names, expr.text)
+
+    def node(self, node: ast.expr, names: Mapping[str, object] | None = None, text: str = ""):
+        inner = self._inner
+        saved = inner.names
+        if names is not None:
+            inner.names = names
+        try:
+            with localcontext(CONTEXT):
+                inner.expr = text
+                return inner._eval(node)
+        except (DivisionByZero, InvalidOperation, ZeroDivisionError):
+            raise EvaluationFailure(f"division by zero in '{text}'") from None
+        finally:
+            inner.names = saved
+
+
 def evaluate(expr: Expr, names: Mapping[str, object]):
     """The value of `expr` given name values (Unknown for a missing fact). Decimal arithmetic throughout."""
-    evaluator = _Evaluator(names)
-    with localcontext(CONTEXT):
-        try:
-            return evaluator.eval(expr.text, previously_parsed=expr.tree)
-        except (DivisionByZero, InvalidOperation, ZeroDivisionError):
-            raise EvaluationFailure(f"division by zero in '{expr.text}'") from None
+    return Evaluator(names).value(expr)
 
 
 # --- display ---------------------------------------------------------------------------------------
@@ -449,12 +475,6 @@ def comparison_parts(expr: Expr):
     if isinstance(tree, ast.Compare) and len(tree.ops) == 1 and type(tree.ops[0]) in _SYMBOLS:
         return tree.left, _SYMBOLS[type(tree.ops[0])], tree.comparators[0]
     return None
-
-
-def evaluate_node(node: ast.expr, names: Mapping[str, object]):
-    evaluator = _Evaluator(names)
-    with localcontext(CONTEXT):
-        return evaluator._eval(node)
 
 
 def names_in(node: ast.expr) -> list[str]:
