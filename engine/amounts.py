@@ -74,9 +74,10 @@ def format_money(value: Decimal, unit: str = "元") -> str:
     exponent = value.normalize().as_tuple().exponent
     places = max(2, -exponent) if isinstance(exponent, int) else 2
     text = f"{value:,.{places}f}{unit}"
-    if value and abs(value) >= 10_000 and (value % 100) == 0:
-        wan = value / 10_000
-        text += f"（{plain(wan)}万元）"
+    if value and abs(value) >= 100_000_000 and value % 1_000_000 == 0:
+        text += f"（{plain(value / 100_000_000)}亿元）"
+    elif value and abs(value) >= 10_000 and value % 100 == 0:
+        text += f"（{plain(value / 10_000)}万元）"
     return text
 
 

@@ -11,6 +11,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "outcome.undetermined": {"zh": "待定", "en": "undetermined"},
     "outcome.referred": {"zh": "按他文件执行", "en": "referred"},
     "outcome.not_applicable": {"zh": "不适用", "en": "not applicable"},
+    "colon": {"zh": "：", "en": ": "},
     # header
     "head.applicant": {"zh": "申请人", "en": "Applicant"},
     "head.kind": {"zh": "类别", "en": "Kind"},

@@ -70,15 +70,19 @@ def missing_label(policy: Policy, name: str, lang: str) -> str:
 
 # --- text: the calculation sheet -------------------------------------------------------------------
 
+def _colon(lang: str) -> str:
+    return t("colon", lang)
+
+
 def render_text(result: Result, lang: str | None = None) -> str:
     policy = result.policy
     lang = lang or policy.language
     a = result.applicant
     lines = [f"{policy.document}  {policy.title}"]
     kinds = "、".join(f"{policy.recipients[k].label} ({k})" for k in a.recipients)
-    who = f"{t('head.applicant', lang)}：{a.name}  " if a.name else ""
-    lines.append(f"{who}{t('head.kind', lang)}：{kinds}  {t('head.area', lang)}：{a.area or t('head.area_missing', lang)}"
-                 f"  {t('head.date', lang)}：{result.date.isoformat()}（{t('date.' + result.date_source, lang)}）")
+    who = f"{t('head.applicant', lang)}{_colon(lang)}{a.name}  " if a.name else ""
+    lines.append(f"{who}{t('head.kind', lang)}{_colon(lang)}{kinds}  {t('head.area', lang)}{_colon(lang)}{a.area or t('head.area_missing', lang)}"
+                 f"  {t('head.date', lang)}{_colon(lang)}{result.date.isoformat()} ({t('date.' + result.date_source, lang)})")
     lines.append("=" * 72)
     not_applicable = []
     for r in result.clauses:
@@ -88,9 +92,9 @@ def render_text(result: Result, lang: str | None = None) -> str:
         lines.extend(_clause_text(result, r, lang))
         lines.append("")
     if not_applicable:
-        lines.append(t("sec.not_applicable", lang) + "：")
+        lines.append(t("sec.not_applicable", lang) + _colon(lang).rstrip())
         for r in not_applicable:
-            lines.append(f"  {r.clause.id} {r.clause.title}：{reason_text(result, r, lang)}")
+            lines.append(f"  {r.clause.id} {r.clause.title}{_colon(lang)}{reason_text(result, r, lang)}")
         lines.append("")
     lines.append("-" * 72)
     lines.extend(_total_text(result, lang))
@@ -112,17 +116,17 @@ def _clause_text(result: Result, r: ClauseResult, lang: str) -> list[str]:
     if r.outcome != ELIGIBLE and (r.reason or r.reference):
         out.append(f"    {reason_text(result, r, lang)}")
     if r.conditions:
-        out.append(f"    {t('sec.conditions', lang)}：")
+        out.append(f"    {t('sec.conditions', lang)}{_colon(lang).rstrip()}")
         out.extend(f"      {line}" for line in (condition_text(policy, c, lang) for c in r.conditions))
     if r.steps:
-        out.append(f"    {t('sec.calculation', lang)}：")
+        out.append(f"    {t('sec.calculation', lang)}{_colon(lang).rstrip()}")
         for step in r.steps:
             out.extend(f"      {line}" for line in step_text(policy, step, lang))
     if r.missing:
-        out.append(f"    {t('sec.missing', lang)}：" + "；".join(missing_label(policy, m, lang) for m in r.missing))
+        out.append(f"    {t('sec.missing', lang)}{_colon(lang)}" + "；".join(missing_label(policy, m, lang) for m in r.missing))
     readings = [x for x in r.clause.readings if x in policy.readings]
     if readings:
-        out.append(f"    {t('reading', lang)}：" + "；".join(f"{x} {policy.readings[x].choice.rstrip('。')}"
+        out.append(f"    {t('reading', lang)}{_colon(lang)}" + "；".join(f"{x} {policy.readings[x].choice.rstrip('。')}"
                                                             for x in readings))
     return out
 
@@ -137,7 +141,7 @@ def condition_text(policy: Policy, c: ConditionResult, lang: str) -> str:
         detail = f"{flabel} {show(left, kind, unit, lang)} {symbol} {show(right, kind, unit, lang)}"
     else:
         detail = "，".join(f"{_kind(policy, n)[2]} = {show_name(policy, n, v, lang)}" for n, v in c.reads)
-    text = f"{mark} {label}：{detail}"
+    text = f"{mark} {label}{_colon(lang)}{detail}"
     if c.missing:
         text += "  " + t("cond.missing", lang, names=", ".join(c.missing))
     return text

@@ -85,4 +85,4 @@ def test_failing_conditions_show_value_and_bound_in_english(lishui):
     facts = "recipient: school\narea: 莲都区\nfacts: {new_cbec_major_approved: true, in_enrolment_plan: true, annual_enrolment: 29}\ngranted: {}\n"
     sheet = render_text(evaluate(lishui, applicant_from_text(lishui, facts), on=dt.date(2024, 1, 1)), "en")
     assert "[ineligible] 6.1" in sheet
-    assert "✗ 每年招生人数不低于30人：每年招生人数 29人 ≥ 30人" in sheet
+    assert "✗ 每年招生人数不低于30人: 每年招生人数 29人 ≥ 30人" in sheet
