@@ -13,6 +13,7 @@ import click
 
 from engine import (PolicyError, evaluate, facts_for, facts_schema, load_applicant, load_policy, render_json,
                     render_text)
+from engine.lint import counts as lint_counts, lint_file
 from engine.testing import load_suite, run_suite
 
 LANG = click.Choice(["zh", "en"])
@@ -129,6 +130,31 @@ def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None) -> None
             click.echo("  " + render_text(outcome.result, lang).replace("\n", "\n  ").rstrip())
     click.echo(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
+
+
+@cli.command(name="lint")
+@click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too, not only on errors.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The day to judge expiry against (YYYY-MM-DD). Default: today.")
+def lint_cmd(policy_file: str, strict: bool, fmt: str, today: dt.datetime | None) -> None:
+    """Find what the schema cannot see in POLICY: unused names, clauses that can never pay, odd numbers, expiry."""
+    day = today.date() if today else dt.date.today()
+    try:
+        problems = lint_file(policy_file, day)
+    except PolicyError as error:
+        _fail(error)
+    count = lint_counts(problems)
+    if fmt == "json":
+        click.echo(json.dumps({"file": policy_file, "today": day.isoformat(), "counts": count,
+                               "problems": [p.to_json() for p in problems]}, ensure_ascii=False, indent=2))
+    else:
+        for problem in problems:
+            click.echo(problem.format())
+        summary = ", ".join(f"{n} {kind}{'s' if n != 1 and kind != 'info' else ''}" for kind, n in count.items() if n)
+        click.echo(f"{policy_file}: {summary or 'no findings'}")
+    sys.exit(1 if count["error"] or (strict and count["warning"]) else 0)
 
 
 def default_tests_path(policy_file: str) -> str:
