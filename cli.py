@@ -13,6 +13,8 @@ import click
 
 from engine import (PolicyError, evaluate, facts_for, facts_schema, load_applicant, load_policy, render_json,
                     render_text)
+from engine.diff import diff_policies, impact as diff_impact, load_cases, render_text as diff_text, \
+    to_json as diff_json
 from engine.lint import counts as lint_counts, lint_file
 from engine.testing import load_suite, run_suite
 
@@ -155,6 +157,30 @@ def lint_cmd(policy_file: str, strict: bool, fmt: str, today: dt.datetime | None
         summary = ", ".join(f"{n} {kind}{'s' if n != 1 and kind != 'info' else ''}" for kind, n in count.items() if n)
         click.echo(f"{policy_file}: {summary or 'no findings'}")
     sys.exit(1 if count["error"] or (strict and count["warning"]) else 0)
+
+
+@cli.command(name="diff")
+@click.argument("old_file", metavar="OLD", type=click.Path(dir_okay=False))
+@click.argument("new_file", metavar="NEW", type=click.Path(dir_okay=False))
+@click.option("--cases", "cases_path", type=click.Path(exists=True), default=None,
+              help="A test-case file, a facts file, or a folder of either: show who gains and who loses.")
+@click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Claim date for cases that give none (YYYY-MM-DD). Default: the facts' date, else today.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def diff_cmd(old_file: str, new_file: str, cases_path: str | None, on: dt.datetime | None, fmt: str) -> None:
+    """Show what changed in meaning between two versions of a policy, and what it does to applicants."""
+    try:
+        old, new = load_policy(old_file), load_policy(new_file)
+        changes = diff_policies(old, new)
+        result = None
+        if cases_path is not None:
+            result = diff_impact(old, new, load_cases(cases_path), cases_path, on.date() if on else None)
+    except PolicyError as error:
+        _fail(error)
+    if fmt == "json":
+        click.echo(json.dumps(diff_json(changes, old_file, new_file, result), ensure_ascii=False, indent=2))
+    else:
+        click.echo(diff_text(changes, old_file, new_file, new, result), nl=False)
 
 
 def default_tests_path(policy_file: str) -> str:

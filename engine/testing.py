@@ -11,7 +11,7 @@ from pathlib import Path
 from .amounts import format_money, parse_amount
 from .errors import PolicyError, Problem, ProblemList, SchemaError
 from .evaluate import Result, evaluate
-from .facts import applicant_from
+from .facts import Applicant, applicant_from
 from .loader import Loaded, load_file
 from .model import Policy
 from .suggest import did_you_mean
@@ -67,14 +67,20 @@ def run_suite(policy: Policy, suite: Suite) -> list[CaseOutcome]:
     return [run_case(policy, suite, i) for i in range(len(suite.cases))]
 
 
+def case_applicant(policy: Policy, suite: Suite, index: int) -> tuple[Applicant, dt.date | None]:
+    """A case's applicant, validated against `policy`, and the case's own claim date if it gives one."""
+    case = suite.cases[index]
+    prefix = ("cases", index, "facts")
+    applicant = applicant_from(policy, Loaded(case["facts"], _prefixed(suite.loaded.source, prefix), ""))
+    return applicant, dt.date.fromisoformat(case["date"]) if case.get("date") else None
+
+
 def run_case(policy: Policy, suite: Suite, index: int) -> CaseOutcome:
     case = suite.cases[index]
     source = suite.loaded.source
     line = source.mark(("cases", index))[0]
-    prefix = ("cases", index, "facts")
     try:
-        applicant = applicant_from(policy, Loaded(case["facts"], _prefixed(source, prefix), ""))
-        on = dt.date.fromisoformat(case["date"]) if case.get("date") else None
+        applicant, on = case_applicant(policy, suite, index)
         result = evaluate(policy, applicant, on=on)
         mismatches = tuple(_compare(policy, result, case["expect"], source, ("cases", index, "expect")))
     except PolicyError as error:
