@@ -16,7 +16,7 @@ from engine import (PolicyError, evaluate, facts_for, facts_schema, load_applica
 from engine.diff import diff_policies, impact as diff_impact, load_cases, render_text as diff_text, \
     to_json as diff_json
 from engine.lint import counts as lint_counts, lint_file
-from engine.testing import load_suite, run_suite
+from engine.testing import coverage, load_suite, render_coverage, run_suite
 
 LANG = click.Choice(["zh", "en"])
 
@@ -106,8 +106,12 @@ def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool) -> None:
 @click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
 @click.argument("tests", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--lang", type=LANG, default=None, help="Language of calculation sheets for failures.")
-def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None) -> None:
-    """Run officers' test cases (default: POLICY's sibling NAME.tests.yaml). Exit 1 if any fails."""
+@click.option("--no-coverage", is_flag=True, help="Do not report what the cases leave unexercised.")
+def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None, no_coverage: bool) -> None:
+    """Run officers' test cases (default: POLICY's sibling NAME.tests.yaml). Exit 1 if any fails.
+
+    Then report what no case exercises: clause outcomes, conditions never met or failed, and bounds
+    never tested at their threshold. Coverage never changes the exit code."""
     try:
         policy = load_policy(policy_file)
         files = list(tests) or [default_tests_path(policy_file)]
@@ -115,8 +119,10 @@ def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None) -> None
     except PolicyError as error:
         _fail(error)
     passed = failed = 0
+    outcomes = []
     for suite in suites:
         for outcome in run_suite(policy, suite):
+            outcomes.append(outcome)
             where = f"{suite.file}:{outcome.line}"
             if outcome.passed:
                 passed += 1
@@ -131,6 +137,8 @@ def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None) -> None
                 click.echo(f"  {m.what}: expected {m.expected}, got {m.actual}")
             click.echo("  " + render_text(outcome.result, lang).replace("\n", "\n  ").rstrip())
     click.echo(f"{passed} passed, {failed} failed")
+    if not no_coverage:
+        click.echo(render_coverage(coverage(policy, outcomes)), nl=False)
     sys.exit(1 if failed else 0)
 
 

@@ -20,8 +20,13 @@ def variant(tmp_path: Path, *edits: tuple[str, str], name: str = "amended.yaml")
     return path
 
 
+def lines_of(path: Path, fragment: str) -> list[int]:
+    """The 1-based lines on which `fragment` occurs in the file."""
+    return [i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1) if fragment in line]
+
+
 def line_of(path: Path, fragment: str) -> int:
     """The 1-based line on which `fragment` occurs (exactly once) in the file."""
-    lines = [i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1) if fragment in line]
+    lines = lines_of(path, fragment)
     assert len(lines) == 1, f"{fragment!r} should occur on one line, found {lines}"
     return lines[0]
