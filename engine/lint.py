@@ -342,7 +342,7 @@ class _Linter:
                 for day in self.days:
                     merged = self.constraints(a, day)
                     for name, items in self.constraints(b, day).items():
-                        merged[name] = merged.get(name, []) + [x for x in items if x not in merged.get(name, [])]
+                        merged[name] = merged.get(name, []) + items
                     found[day] = self.contradiction(merged)
                 if all(found.values()):
                     x, y = found[self.days[0]]
