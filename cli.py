@@ -13,7 +13,10 @@ import click
 
 from engine import (PolicyError, evaluate, facts_for, facts_schema, load_applicant, load_policy, render_json,
                     render_text)
-from engine.testing import load_suite, run_suite
+from engine.diff import diff_policies, impact as diff_impact, load_cases, render_text as diff_text, \
+    to_json as diff_json
+from engine.lint import counts as lint_counts, lint_file
+from engine.testing import coverage, load_suite, render_coverage, run_suite
 
 LANG = click.Choice(["zh", "en"])
 
@@ -103,8 +106,12 @@ def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool) -> None:
 @click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
 @click.argument("tests", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--lang", type=LANG, default=None, help="Language of calculation sheets for failures.")
-def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None) -> None:
-    """Run officers' test cases (default: POLICY's sibling NAME.tests.yaml). Exit 1 if any fails."""
+@click.option("--no-coverage", is_flag=True, help="Do not report what the cases leave unexercised.")
+def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None, no_coverage: bool) -> None:
+    """Run officers' test cases (default: POLICY's sibling NAME.tests.yaml). Exit 1 if any fails.
+
+    Then report what no case exercises: clause outcomes, conditions never met or failed, and bounds
+    never tested at their threshold. Coverage never changes the exit code."""
     try:
         policy = load_policy(policy_file)
         files = list(tests) or [default_tests_path(policy_file)]
@@ -112,8 +119,10 @@ def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None) -> None
     except PolicyError as error:
         _fail(error)
     passed = failed = 0
+    outcomes = []
     for suite in suites:
         for outcome in run_suite(policy, suite):
+            outcomes.append(outcome)
             where = f"{suite.file}:{outcome.line}"
             if outcome.passed:
                 passed += 1
@@ -128,7 +137,58 @@ def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None) -> None
                 click.echo(f"  {m.what}: expected {m.expected}, got {m.actual}")
             click.echo("  " + render_text(outcome.result, lang).replace("\n", "\n  ").rstrip())
     click.echo(f"{passed} passed, {failed} failed")
+    if not no_coverage:
+        click.echo(render_coverage(coverage(policy, outcomes)), nl=False)
     sys.exit(1 if failed else 0)
+
+
+@cli.command(name="lint")
+@click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too, not only on errors.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The day to judge expiry against (YYYY-MM-DD). Default: today.")
+def lint_cmd(policy_file: str, strict: bool, fmt: str, today: dt.datetime | None) -> None:
+    """Find what the schema cannot see in POLICY: unused names, clauses that can never pay, odd numbers, expiry."""
+    day = today.date() if today else dt.date.today()
+    try:
+        problems = lint_file(policy_file, day)
+    except PolicyError as error:
+        _fail(error)
+    count = lint_counts(problems)
+    if fmt == "json":
+        click.echo(json.dumps({"file": policy_file, "today": day.isoformat(), "counts": count,
+                               "problems": [p.to_json() for p in problems]}, ensure_ascii=False, indent=2))
+    else:
+        for problem in problems:
+            click.echo(problem.format())
+        summary = ", ".join(f"{n} {kind}{'s' if n != 1 and kind != 'info' else ''}" for kind, n in count.items() if n)
+        click.echo(f"{policy_file}: {summary or 'no findings'}")
+    sys.exit(1 if count["error"] or (strict and count["warning"]) else 0)
+
+
+@cli.command(name="diff")
+@click.argument("old_file", metavar="OLD", type=click.Path(dir_okay=False))
+@click.argument("new_file", metavar="NEW", type=click.Path(dir_okay=False))
+@click.option("--cases", "cases_path", type=click.Path(exists=True), default=None,
+              help="A test-case file, a facts file, or a folder of either: show who gains and who loses.")
+@click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Claim date for cases that give none (YYYY-MM-DD). Default: the facts' date, else today.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def diff_cmd(old_file: str, new_file: str, cases_path: str | None, on: dt.datetime | None, fmt: str) -> None:
+    """Show what changed in meaning between two versions of a policy, and what it does to applicants."""
+    try:
+        old, new = load_policy(old_file), load_policy(new_file)
+        changes = diff_policies(old, new)
+        result = None
+        if cases_path is not None:
+            result = diff_impact(old, new, load_cases(cases_path), cases_path, on.date() if on else None)
+    except PolicyError as error:
+        _fail(error)
+    if fmt == "json":
+        click.echo(json.dumps(diff_json(changes, old_file, new_file, result), ensure_ascii=False, indent=2))
+    else:
+        click.echo(diff_text(changes, old_file, new_file, new, result), nl=False)
 
 
 def default_tests_path(policy_file: str) -> str:

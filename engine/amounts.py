@@ -81,6 +81,14 @@ def format_money(value: Decimal, unit: str = "元") -> str:
     return text
 
 
+def short_money(value: Decimal) -> str:
+    """500万元, 2亿元, 1234.5元: an amount the way an officer writes it in a policy file."""
+    for unit in ("亿元", "万元"):
+        if value and value % UNITS[unit] == 0:
+            return f"{plain(value / UNITS[unit])}{unit}"
+    return f"{plain(value)}元"
+
+
 def format_percent(value: Decimal) -> str:
     return f"{plain(value * 100)}%"
 

@@ -13,7 +13,7 @@ import operator
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, DivisionByZero, InvalidOperation, localcontext
-from typing import Callable, Mapping
+from typing import Callable, Collection, Mapping
 
 import simpleeval
 
@@ -483,3 +483,60 @@ def names_in(node: ast.expr) -> list[str]:
         if isinstance(sub, ast.Name) and sub.id not in seen:
             seen.append(sub.id)
     return seen
+
+
+# --- analysis --------------------------------------------------------------------------------------
+
+_BOUND_OPS = {ast.GtE: ">=", ast.Gt: ">", ast.LtE: "<=", ast.Lt: "<", ast.Eq: "=="}
+_FLIPPED = {">=": "<=", ">": "<", "<=": ">=", "<": ">", "==": "=="}
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A comparison of one name with a literal or another name, read as `name OP operand`."""
+
+    name: str
+    op: str  # >= > <= < ==
+    operand: ast.expr  # ast.Constant (value already a Decimal, bool, str or date) or ast.Name
+
+
+def bounds(expr: Expr, subjects: Collection[str], conjunctive: bool = True) -> list[Bound]:
+    """The simple bounds on `subjects` (usually facts) in `expr`: `x >= 500万元`, `5 <= x < 10`, `x`, `not x`.
+
+    A bound's operand is a literal or a name outside `subjects` (a parameter). With `conjunctive`, only
+    bounds that must all hold for the whole to be true (joined by `and` at the top); otherwise every
+    comparison anywhere in the expression.
+    """
+    found: list[Bound] = []
+
+    def operand(node: ast.expr) -> bool:
+        return isinstance(node, ast.Constant) or (isinstance(node, ast.Name) and node.id not in subjects)
+
+    def subject(node: ast.expr) -> bool:
+        return isinstance(node, ast.Name) and node.id in subjects
+
+    def visit(node: ast.expr) -> None:
+        if isinstance(node, ast.BoolOp):
+            if conjunctive and not isinstance(node.op, ast.And):
+                return
+            for value in node.values:
+                visit(value)
+        elif isinstance(node, ast.Compare):
+            left = node.left
+            for op, right in zip(node.ops, node.comparators):
+                symbol = _BOUND_OPS.get(type(op))
+                if symbol and subject(left) and operand(right):
+                    found.append(Bound(left.id, symbol, right))
+                elif symbol and operand(left) and subject(right):
+                    found.append(Bound(right.id, _FLIPPED[symbol], left))
+                left = right
+        elif subject(node):
+            found.append(Bound(node.id, "==", ast.Constant(True)))
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not) and subject(node.operand):
+            found.append(Bound(node.operand.id, "==", ast.Constant(False)))
+        elif not conjunctive:
+            for child in ast.iter_child_nodes(node):
+                visit(child)
+
+    visit(expr.tree)
+    return found

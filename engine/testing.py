@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterable, Mapping
 
-from .amounts import format_money, parse_amount
+from .amounts import format_money, format_percent, parse_amount, plain, short_money
 from .errors import PolicyError, Problem, ProblemList, SchemaError
-from .evaluate import Result, evaluate
-from .facts import applicant_from
+from .evaluate import ELIGIBLE, INELIGIBLE, REFERRED, Result, evaluate
+from .expressions import Bound, bounds
+from .facts import Applicant, applicant_from
 from .loader import Loaded, load_file
-from .model import Policy
+from .messages import t
+from .model import BonusAward, Clause, Policy
 from .suggest import did_you_mean
 from .validate import load_schema, make_validator, schema_problems
 
@@ -67,14 +71,20 @@ def run_suite(policy: Policy, suite: Suite) -> list[CaseOutcome]:
     return [run_case(policy, suite, i) for i in range(len(suite.cases))]
 
 
+def case_applicant(policy: Policy, suite: Suite, index: int) -> tuple[Applicant, dt.date | None]:
+    """A case's applicant, validated against `policy`, and the case's own claim date if it gives one."""
+    case = suite.cases[index]
+    prefix = ("cases", index, "facts")
+    applicant = applicant_from(policy, Loaded(case["facts"], _prefixed(suite.loaded.source, prefix), ""))
+    return applicant, dt.date.fromisoformat(case["date"]) if case.get("date") else None
+
+
 def run_case(policy: Policy, suite: Suite, index: int) -> CaseOutcome:
     case = suite.cases[index]
     source = suite.loaded.source
     line = source.mark(("cases", index))[0]
-    prefix = ("cases", index, "facts")
     try:
-        applicant = applicant_from(policy, Loaded(case["facts"], _prefixed(source, prefix), ""))
-        on = dt.date.fromisoformat(case["date"]) if case.get("date") else None
+        applicant, on = case_applicant(policy, suite, index)
         result = evaluate(policy, applicant, on=on)
         mismatches = tuple(_compare(policy, result, case["expect"], source, ("cases", index, "expect")))
     except PolicyError as error:
@@ -128,3 +138,122 @@ def _compare(policy: Policy, result: Result, expect: dict, source, path):
         if "missing" in want and sorted(want["missing"]) != sorted(got.missing):
             yield Mismatch(f"{key} missing", ", ".join(sorted(want["missing"])), ", ".join(sorted(got.missing)))
     problems.raise_if_any(SchemaError)
+
+
+# --- coverage: what the cases never exercise ---------------------------------------------------------
+
+# Every sentence the coverage report shows, in one place, so they can move into the message catalogue later.
+COVERAGE_TEXT = {
+    "head": "Coverage of {cases} case{s} — what no case exercises:",
+    "never": "  never {outcome}: {ids}",
+    "conditions": "  conditions (add a case where each is met / not met):",
+    "status.failed": "never failed",
+    "status.met": "never met",
+    "status.both": "never decided",
+    "condition": "{clause} {text}: {status}  (line {line})",
+    "thresholds": "  bounds never tested at exactly the threshold value:",
+    "threshold": "{clause} {text}  (line {line})",
+    "full": "  nothing: every clause outcome, condition and bound is exercised.",
+}
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A condition (or a bound within one) that no case exercises in some way."""
+
+    clause: str
+    text: str  # the condition's expression, or the bound, e.g. cbec_turnover >= 500万元
+    line: int | None
+    never: tuple[str, ...] = ()  # for conditions: the statuses (met, failed) no case gave it
+
+
+@dataclass(frozen=True)
+class Coverage:
+    cases: int  # cases that were evaluated (a case with broken facts exercises nothing)
+    never: Mapping[str, tuple[str, ...]]  # outcome -> ids of the clauses no case gave it
+    conditions: tuple[Gap, ...]
+    thresholds: tuple[Gap, ...]  # only in conditions some case decided; the others are listed as conditions
+
+    @property
+    def full(self) -> bool:
+        return not (any(self.never.values()) or self.conditions or self.thresholds)
+
+
+def _relevant_outcomes(policy: Policy, clause: Clause) -> tuple[str, ...]:
+    """The outcomes an officer would want a case for; ineligible only where something can make it so."""
+    if clause.kind == "measure":
+        return ()
+    if clause.kind == "reference":
+        return (REFERRED, INELIGIBLE) if clause.conditions or clause.requires else (REFERRED,)
+    exclusive = any(clause.id in g.members and g.pick != "all" for g in policy.groups)
+    can_fail = clause.conditions or clause.requires or isinstance(clause.award, BonusAward) or exclusive
+    return (ELIGIBLE, INELIGIBLE) if can_fail else (ELIGIBLE,)
+
+
+def coverage(policy: Policy, outcomes: Iterable[CaseOutcome]) -> Coverage:
+    """Which clause outcomes, condition results and threshold values the evaluated cases never reach."""
+    results = [o.result for o in outcomes if o.result is not None]
+    seen: dict[str, set[str]] = {c.id: set() for c in policy.clauses}
+    statuses: dict[tuple[str, int], set[str]] = {}
+    at_threshold: set[tuple[str, int, int]] = set()
+    for result in results:
+        for r in result.clauses:
+            seen[r.clause.id].add(r.outcome)
+            for n, (cond, got) in enumerate(zip(r.clause.conditions, r.conditions)):
+                statuses.setdefault((r.clause.id, n), set()).add(got.status)
+                reads = dict(got.reads)
+                for k, b in enumerate(bounds(cond.expr, policy.facts.keys(), conjunctive=False)):
+                    value, bound = reads.get(b.name), _threshold(b, reads)
+                    if isinstance(value, Decimal) and isinstance(bound, Decimal) and value == bound:
+                        at_threshold.add((r.clause.id, n, k))
+    never = {o: tuple(c.id for c in policy.clauses if o in _relevant_outcomes(policy, c) and o not in seen[c.id])
+             for o in (ELIGIBLE, INELIGIBLE, REFERRED)}
+    conditions, thresholds = [], []
+    for clause in policy.clauses:
+        for n, cond in enumerate(clause.conditions):
+            got = statuses.get((clause.id, n), set())
+            missing = tuple(s for s in ("met", "failed") if s not in got)
+            if missing:
+                conditions.append(Gap(clause.id, cond.expr.text, cond.where.line, missing))
+            if len(missing) == 2:
+                continue  # no case decides the condition at all: its bounds are implied
+            for k, b in enumerate(bounds(cond.expr, policy.facts.keys(), conjunctive=False)):
+                if b.op != "==" and (clause.id, n, k) not in at_threshold:
+                    thresholds.append(Gap(clause.id, _bound_text(policy, b), cond.where.line))
+    return Coverage(len(results), never, tuple(conditions), tuple(thresholds))
+
+
+def _threshold(b: Bound, reads: Mapping[str, object]):
+    if isinstance(b.operand, ast.Constant):
+        return b.operand.value
+    return reads.get(b.operand.id)  # type: ignore[attr-defined]  # a parameter: its value on the claim date
+
+
+def _bound_text(policy: Policy, b: Bound) -> str:
+    operand = b.operand
+    if isinstance(operand, ast.Name):
+        return f"{b.name} {b.op} {operand.id}"
+    value, kind = operand.value, policy.facts[b.name].type  # type: ignore[attr-defined]
+    shown = short_money(value) if kind == "money" else format_percent(value) if kind == "percent" else plain(value)
+    return f"{b.name} {b.op} {shown}"
+
+
+def render_coverage(cov: Coverage) -> str:
+    """The coverage report for `policy test`: compact, one line per thing to add a case for."""
+    lines = [COVERAGE_TEXT["head"].format(cases=cov.cases, s="" if cov.cases == 1 else "s")]
+    for outcome, ids in cov.never.items():
+        if ids:
+            lines.append(COVERAGE_TEXT["never"].format(outcome=t(f"outcome.{outcome}", "en"), ids=", ".join(ids)))
+    if cov.conditions:
+        lines.append(COVERAGE_TEXT["conditions"])
+        for g in cov.conditions:
+            status = COVERAGE_TEXT["status.both" if len(g.never) == 2 else f"status.{g.never[0]}"]
+            lines.append("    " + COVERAGE_TEXT["condition"].format(clause=g.clause, text=g.text, status=status,
+                                                                     line=g.line))
+    if cov.thresholds:
+        lines.append(COVERAGE_TEXT["thresholds"])
+        lines += ["    " + COVERAGE_TEXT["threshold"].format(clause=g.clause, text=g.text, line=g.line)
+                  for g in cov.thresholds]
+    if cov.full:
+        lines.append(COVERAGE_TEXT["full"])
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,433 @@
+"""A semantic diff of two versions of a policy, and who gains or loses by it among a set of applicants."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
+
+from .amounts import format_money, format_number, format_percent
+from .errors import PolicyError
+from .evaluate import ELIGIBLE, Result, evaluate
+from .facts import Applicant, applicant_from
+from .loader import load_file
+from .messages import t
+from .model import (BonusAward, Clause, Condition, Fact, FixedAward, Parameter, PerItemAward, PerUnitAward, Policy, RateAward)
+from .testing import case_applicant, load_suite
+
+# Every sentence the diff shows, in one place, so they can move into the message catalogue later.
+TEXT = {
+    "head": "policy diff: {old} → {new}",
+    "no_changes": "No changes in what the policy says.",
+    "changes": "{count} change{s}.",
+    "section.policy": "Policy",
+    "section.reference": "References",
+    "section.recipient": "Recipient kinds",
+    "section.fact": "Facts",
+    "section.parameter": "Parameters",
+    "section.reading": "Readings",
+    "section.clause": "Clauses",
+    "section.group": "Groups",
+    "added": "added",
+    "removed": "removed",
+    "none": "(none)",
+    "value_from": "value from {day}",
+    "source": "source: {source}",
+    "until": "until {day}",
+    "applicants": "Applicants ({count} from {where}), evaluated under both versions{on}:",
+    "on": " on {day}",
+    "gain": "gains",
+    "loss": "loses",
+    "same": "{count} unchanged",
+    "changed_outcome": "outcome changed, total unchanged",
+    "not_compared": "cannot compare {name} ({where}): {version} version: {message}",
+    "outlay": "Total outlay: {old} → {new} ({delta})",
+    "incomplete": " — incomplete: some clauses are undetermined for {count} applicant{s}",
+    "no_cases": "no test cases or facts files found in {path}",
+}
+
+SECTIONS = ("policy", "reference", "recipient", "fact", "parameter", "reading", "clause", "group")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference: in `section`, for `subject` (an id; '' for the policy itself), `what` went old → new."""
+
+    section: str
+    subject: str
+    title: str | None
+    what: str
+    old: str | None = None
+    new: str | None = None
+
+
+@dataclass(frozen=True)
+class ClauseDelta:
+    clause: str
+    title: str
+    old_outcome: str | None  # None: the clause is not in that version
+    new_outcome: str | None
+    old_amount: Decimal
+    new_amount: Decimal
+
+    @property
+    def delta(self) -> Decimal:
+        return self.new_amount - self.old_amount
+
+
+@dataclass(frozen=True)
+class ApplicantImpact:
+    name: str
+    where: str
+    old_total: Decimal | None = None
+    new_total: Decimal | None = None
+    complete: bool = True  # False when a clause is undetermined under either version
+    clauses: tuple[ClauseDelta, ...] = ()
+    error: str | None = None  # the applicant's facts do not fit one version (e.g. a fact was removed)
+    error_version: str | None = None
+
+    @property
+    def delta(self) -> Decimal:
+        return (self.new_total or Decimal(0)) - (self.old_total or Decimal(0))
+
+
+@dataclass(frozen=True)
+class Impact:
+    where: str
+    on: dt.date | None
+    applicants: tuple[ApplicantImpact, ...]
+
+    @property
+    def compared(self) -> list[ApplicantImpact]:
+        return [a for a in self.applicants if a.error is None]
+
+    @property
+    def old_total(self) -> Decimal:
+        return sum((a.old_total for a in self.compared if a.old_total is not None), Decimal(0))
+
+    @property
+    def new_total(self) -> Decimal:
+        return sum((a.new_total for a in self.compared if a.new_total is not None), Decimal(0))
+
+
+# --- what the policy says ----------------------------------------------------------------------------
+
+def diff_policies(old: Policy, new: Policy) -> list[Change]:
+    """Every difference in meaning between two compiled policies, grouped by section in SECTIONS order."""
+    out: list[Change] = []
+    out += _policy(old, new)
+    out += _keyed("reference", old.references, new.references, lambda r: r.title,
+                  lambda r: {"title": r.title, "role": r.role, "note": r.note})
+    out += _keyed("recipient", old.recipients, new.recipients, lambda r: r.label,
+                  lambda r: {"label": r.label, "description": r.description})
+    out += _keyed("fact", old.facts, new.facts, lambda f: f.label, _fact_fields)
+    out += _parameters(old, new)
+    out += _keyed("reading", old.readings, new.readings, lambda r: r.question,
+                  lambda r: {"question": r.question, "choice": r.choice, "alternatives": "; ".join(r.alternatives)})
+    out += _keyed("clause", {c.id: c for c in old.clauses}, {c.id: c for c in new.clauses}, _clause_title,
+                  _clause_fields, _conditions)
+    out += _keyed("group", {g.id: g for g in old.groups}, {g.id: g for g in new.groups}, lambda g: None,
+                  lambda g: {"members": ", ".join(g.members), "pick": g.pick, "reading": g.reading})
+    return out
+
+
+def _policy(old: Policy, new: Policy) -> Iterator[Change]:
+    def fields(p: Policy) -> dict[str, object]:
+        return {"id": p.id, "document": p.document, "title": p.title, "issuer": p.issuer, "signed": p.signed,
+                "in force from": p.start, "in force until": p.end,
+                "money": f"{p.money.currency}, round to {p.money.round_to} {p.money.rounding}"}
+
+    yield from _fields("policy", "", None, fields(old), fields(new))
+    gone, came = [a for a in old.areas if a not in new.areas], [a for a in new.areas if a not in old.areas]
+    if gone or came:
+        yield Change("policy", "", None, "jurisdiction areas", ", ".join(old.areas), ", ".join(new.areas))
+
+
+def _fields(section: str, subject: str, title: str | None, old: Mapping[str, object],
+            new: Mapping[str, object]) -> Iterator[Change]:
+    for key in dict.fromkeys([*old, *new]):
+        a, b = old.get(key), new.get(key)
+        if a != b:
+            yield Change(section, subject, title, key, _text(a), _text(b))
+
+
+def _text(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, Decimal):
+        return format_number(value)
+    return str(value)
+
+
+def _keyed(section: str, old: Mapping[str, object], new: Mapping[str, object], title, fields,
+           extra=None) -> Iterator[Change]:
+    """Added and removed items of a section, then each common item's changed fields (and `extra` ones)."""
+    for key in new:
+        if key not in old:
+            yield Change(section, key, title(new[key]), TEXT["added"])
+    for key in old:
+        if key not in new:
+            yield Change(section, key, title(old[key]), TEXT["removed"])
+    for key in new:
+        if key in old:
+            name = title(new[key])
+            yield from _fields(section, key, name, fields(old[key]), fields(new[key]))
+            if extra is not None:
+                yield from extra(section, key, name, old[key], new[key])
+
+
+def _fact_fields(f: Fact) -> dict[str, object]:
+    return {"type": f.type, "label": f.label, "unit": f.unit, "min": f.minimum, "max": f.maximum,
+            "choices": ", ".join(f.choices), "description": f.description,
+            "item fields": ", ".join(f"{n} ({i.type})" for n, i in f.items.items())}
+
+
+def _clause_title(c: Clause) -> str:
+    return f"{c.title}（{c.article}）" if c.article else c.title
+
+
+def _clause_fields(c: Clause) -> dict[str, object]:
+    return {"title": c.title, "article": c.article, "text": c.text, "recipients": ", ".join(c.recipients),
+            "award": award_text(c), "cap": c.cap.text if c.cap else None,
+            "period": c.period if c.award is not None else None, "refers to": c.refers_to, "measure": c.measure,
+            "requires": ", ".join(c.requires), "readings": ", ".join(c.readings), "from": c.start, "until": c.end}
+
+
+def award_text(clause: Clause) -> str | None:
+    """An award as one line of its expressions, e.g. `(platform_fees + digital_promotion) × first_time_rate`."""
+    a = clause.award
+    if isinstance(a, RateAward):
+        return f"({a.base.text}) × {a.rate.text}"
+    if isinstance(a, FixedAward):
+        return f"fixed {a.amount.text}"
+    if isinstance(a, PerUnitAward):
+        extra = f", at most {a.max_periods.text} periods" if a.max_periods else ""
+        used = f", less {a.periods_used.text} already paid" if a.periods_used else ""
+        return f"{a.rate.text} {a.unit or ''} × {a.quantity.text} × {a.periods.text}{extra}{used}"
+    if isinstance(a, PerItemAward):
+        where = f" where {a.where.text}" if a.where else ""
+        return f"{a.each.text} for each of {a.items}{where}"
+    if isinstance(a, BonusAward):
+        return f"{a.amount.text} added to clause {a.to} ({a.mode})"
+    return None
+
+
+def _conditions(section: str, key: str, title: str | None, old: Clause, new: Clause) -> Iterator[Change]:
+    """Conditions matched by their text; what is left on both sides is shown as changed, pair by pair."""
+    def shown(c: Condition) -> str:
+        return f"{c.expr.text}（{c.label}）" if c.label else c.expr.text
+
+    old_texts = {c.expr.text for c in old.conditions}
+    new_texts = {c.expr.text for c in new.conditions}
+    gone = [shown(c) for c in old.conditions if c.expr.text not in new_texts]
+    came = [shown(c) for c in new.conditions if c.expr.text not in old_texts]
+    for a, b in zip(gone, came):
+        yield Change(section, key, title, "condition", a, b)
+    for a in gone[len(came):]:
+        yield Change(section, key, title, "condition", a, None)
+    for b in came[len(gone):]:
+        yield Change(section, key, title, "condition", None, b)
+    old_by_text = {c.expr.text: c for c in old.conditions}
+    for c in new.conditions:
+        before = old_by_text.get(c.expr.text)
+        if before is None:
+            continue
+        if before.label != c.label:
+            yield Change(section, key, title, f"label of condition {c.expr.text}", before.label, c.label)
+        if before.reading != c.reading:
+            yield Change(section, key, title, f"reading of condition {c.expr.text}", before.reading, c.reading)
+
+
+def show_value(param: Parameter, value: Decimal) -> str:
+    if param.type == "percent":
+        return format_percent(value)
+    if param.type == "money":
+        return format_money(value)
+    return format_number(value) + (param.unit or "")
+
+
+def _parameters(old: Policy, new: Policy) -> Iterator[Change]:
+    def fields(p: Parameter) -> dict[str, object]:
+        return {"label": p.label, "type": p.type, "unit": p.unit}
+
+    def dated(p: Parameter, v) -> str:
+        notes = [TEXT["until"].format(day=v.end)] if v.end else []
+        notes += [TEXT["source"].format(source=v.source)] if v.source else []
+        return show_value(p, v.value) + (f" ({'; '.join(notes)})" if notes else "")
+
+    for change in _keyed("parameter", old.parameters, new.parameters, lambda p: p.label, fields):
+        yield change
+    for name, after in new.parameters.items():
+        before = old.parameters.get(name)
+        if before is None:
+            continue
+        old_values = {v.start: v for v in before.values}
+        new_values = {v.start: v for v in after.values}
+        for day in sorted(set(old_values) | set(new_values)):
+            a, b = old_values.get(day), new_values.get(day)
+            what = TEXT["value_from"].format(day=day)
+            if a is None:
+                yield Change("parameter", name, after.label, what, None, dated(after, b))
+            elif b is None:
+                yield Change("parameter", name, after.label, what, dated(before, a), None)
+            elif a != b:
+                yield Change("parameter", name, after.label, what, dated(before, a), dated(after, b))
+
+
+# --- who gains and who loses -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Case:
+    """One applicant to compare: where it is written, and how to read it under a given policy."""
+
+    name: str
+    where: str
+    read: Callable[[Policy], tuple[Applicant, dt.date | None]]
+
+
+def load_cases(path: str) -> list[_Case]:
+    """Applicants from a test-suite file, a facts file, or a folder of either (YAML or JSON)."""
+    p = Path(path)
+    files = sorted(f for f in p.iterdir() if f.suffix in (".yaml", ".yml", ".json")) if p.is_dir() else [p]
+    cases: list[_Case] = []
+    for file in files:
+        loaded = load_file(str(file))
+        if isinstance(loaded.data, dict) and "cases" in loaded.data:
+            suite = load_suite(str(file))
+            for i, case in enumerate(suite.cases):
+                line = suite.loaded.source.mark(("cases", i))[0]
+                cases.append(_Case(case["name"], f"{suite.file}:{line}",
+                                   lambda policy, s=suite, i=i: case_applicant(policy, s, i)))
+        else:
+            name = loaded.data.get("applicant") if isinstance(loaded.data, dict) else None
+            cases.append(_Case(name or file.stem, str(file),
+                               lambda policy, lo=loaded: (applicant_from(policy, lo), None)))
+    return cases
+
+
+def impact(old: Policy, new: Policy, cases: Sequence[_Case], where: str, on: dt.date | None = None) -> Impact:
+    """Evaluate every case under both versions, on its own date (else `on`, else its facts' date)."""
+    out = []
+    for case in cases:
+        results: dict[str, Result] = {}
+        try:
+            for version, policy in (("old", old), ("new", new)):
+                applicant, day = case.read(policy)
+                results[version] = evaluate(policy, applicant, on=day or on)
+        except PolicyError as error:
+            out.append(ApplicantImpact(case.name, case.where, error=error.problems[0].format(),
+                                       error_version=version))
+            continue
+        a, b = results["old"], results["new"]
+        out.append(ApplicantImpact(case.name, case.where, a.total, b.total, a.complete and b.complete,
+                                   tuple(_clause_deltas(a, b))))
+    return Impact(where, on, tuple(out))
+
+
+def _clause_deltas(old: Result, new: Result) -> Iterator[ClauseDelta]:
+    before = {r.clause.id: r for r in old.clauses}
+    after = {r.clause.id: r for r in new.clauses}
+    for cid in dict.fromkeys([*after, *before]):
+        a, b = before.get(cid), after.get(cid)
+        paid = lambda r: r.amount if r is not None and r.outcome == ELIGIBLE and r.amount else Decimal(0)  # noqa
+        title = _clause_title((b or a).clause)  # type: ignore[union-attr]
+        delta = ClauseDelta(cid, title, a.outcome if a else None, b.outcome if b else None, paid(a), paid(b))
+        if delta.old_outcome != delta.new_outcome or delta.delta:
+            yield delta
+
+
+# --- output ------------------------------------------------------------------------------------------
+
+def _signed(value: Decimal) -> str:
+    return ("+" if value > 0 else "") + format_money(value)
+
+
+def render_text(changes: list[Change], old_name: str, new_name: str, new: Policy,
+                result: Impact | None = None) -> str:
+    lines = [TEXT["head"].format(old=old_name, new=new_name), f"{new.document} {new.title}", ""]
+    for section in SECTIONS:
+        items = [c for c in changes if c.section == section]
+        if not items:
+            continue
+        lines.append(TEXT[f"section.{section}"])
+        subject = None
+        for c in items:
+            head = f"  {c.subject} {c.title or ''}".rstrip()
+            if c.subject and c.old is None and c.new is None:  # the whole item added or removed
+                lines.append(f"{head}: {c.what}")
+                subject = None
+                continue
+            if c.subject and c.subject != subject:
+                lines.append(head)
+            subject = c.subject
+            indent = "    " if c.subject else "  "
+            if c.old is None:
+                lines.append(f"{indent}{c.what} {TEXT['added']}: {c.new}")
+            elif c.new is None:
+                lines.append(f"{indent}{c.what} {TEXT['removed']}: {c.old}")
+            else:
+                lines.append(f"{indent}{c.what}: {c.old} → {c.new}")
+        lines.append("")
+    count = len(changes)
+    lines.append(TEXT["changes"].format(count=count, s="" if count == 1 else "s") if count else TEXT["no_changes"])
+    if result is not None:
+        lines += [""] + _render_impact(result, new.language)
+    return "\n".join(lines) + "\n"
+
+
+def _render_impact(result: Impact, lang: str) -> list[str]:
+    on = TEXT["on"].format(day=result.on) if result.on else ""
+    lines = [TEXT["applicants"].format(count=len(result.applicants), where=result.where, on=on)]
+    gains = [a for a in result.compared if a.delta > 0]
+    losses = [a for a in result.compared if a.delta < 0]
+    moved = [a for a in result.compared if not a.delta and a.clauses]
+    for label, group in ((TEXT["gain"], gains), (TEXT["loss"], losses), (TEXT["changed_outcome"], moved)):
+        if not group:
+            continue
+        lines.append(f"  {label}:")
+        for a in sorted(group, key=lambda a: a.delta, reverse=True):
+            lines.append(f"    {a.name}: {format_money(a.old_total)} → {format_money(a.new_total)} "
+                         f"({_signed(a.delta)})  [{a.where}]")
+            for d in a.clauses:
+                outcome = lambda o: t(f"outcome.{o}", lang) if o else TEXT["none"]  # noqa: E731
+                lines.append(f"      {d.clause} {d.title}: {outcome(d.old_outcome)} {format_money(d.old_amount)} → "
+                             f"{outcome(d.new_outcome)} {format_money(d.new_amount)} ({_signed(d.delta)})")
+    same = len(result.compared) - len(gains) - len(losses) - len(moved)
+    if same:
+        lines.append("  " + TEXT["same"].format(count=same))
+    for a in result.applicants:
+        if a.error is not None:
+            lines.append("  " + TEXT["not_compared"].format(name=a.name, where=a.where, version=a.error_version,
+                                                            message=a.error).replace("\n", "\n  "))
+    incomplete = [a for a in result.compared if not a.complete]
+    total = TEXT["outlay"].format(old=format_money(result.old_total), new=format_money(result.new_total),
+                                  delta=_signed(result.new_total - result.old_total))
+    if incomplete:
+        total += TEXT["incomplete"].format(count=len(incomplete), s="" if len(incomplete) == 1 else "s")
+    lines.append(total)
+    return lines
+
+
+def to_json(changes: Iterable[Change], old_name: str, new_name: str, result: Impact | None = None) -> dict:
+    """Plain data for --format json; amounts are strings so no precision is lost."""
+    data: dict = {"old": old_name, "new": new_name,
+                  "changes": [{"section": c.section, "subject": c.subject, "title": c.title, "what": c.what,
+                               "old": c.old, "new": c.new} for c in changes]}
+    if result is not None:
+        money = lambda v: str(v) if v is not None else None  # noqa: E731
+        data["impact"] = {
+            "cases": result.where, "on": result.on.isoformat() if result.on else None,
+            "old_total": money(result.old_total), "new_total": money(result.new_total),
+            "delta": money(result.new_total - result.old_total),
+            "applicants": [{
+                "name": a.name, "where": a.where, "old_total": money(a.old_total), "new_total": money(a.new_total),
+                "delta": money(a.delta) if a.error is None else None, "complete": a.complete,
+                "error": a.error, "error_version": a.error_version,
+                "clauses": [{"clause": d.clause, "title": d.title, "old_outcome": d.old_outcome,
+                             "new_outcome": d.new_outcome, "old_amount": money(d.old_amount),
+                             "new_amount": money(d.new_amount), "delta": money(d.delta)} for d in a.clauses],
+            } for a in result.applicants],
+        }
+    return data

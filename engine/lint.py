@@ -1,0 +1,431 @@
+"""Lint a compiled policy for what the schema cannot see: unused names, dead clauses, implausible numbers."""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+from decimal import Decimal
+from itertools import combinations
+from typing import Iterable, Mapping
+
+from .amounts import format_percent, plain, short_money
+from .compiler import compile_policy
+from .errors import Problem
+from .expressions import Bound, EvaluationFailure, Expr, Unknown, bounds, evaluate
+from .facts import names_of_clause
+from .loader import Loaded, load_file
+from .model import BonusAward, Clause, FixedAward, PerUnitAward, Policy, RateAward
+from .validate import validate_policy
+
+WARNING, INFO = "warning", "info"
+EXPIRY_WARNING_DAYS = 180
+MAX_STEP_RATIO = Decimal(10)  # a dated value more than 10x (or under 1/10 of) the one before is likely a typo
+
+# Every sentence lint shows, in one place, so they can move into the message catalogue later.
+TEXT = {
+    "unused_fact": "fact '{name}' ({label}) is declared but no clause reads it",
+    "unused_fact.hint": "use it in a clause's when:, award: or cap:, or remove the declaration",
+    "unused_parameter": "parameter '{name}' ({label}) is declared but no clause reads it",
+    "unused_parameter.hint": "use it in a clause (e.g. rate: {name}), or remove the declaration",
+    "unused_reference": "reference '{id}' has role rules, but no clause refers_to it or cites it in its text",
+    "unused_reference.hint": "add refers_to: '{id}' to the clause whose amount it sets, change its role to basis, "
+                             "or remove it",
+    "unused_reading": "reading {id} is declared but no clause, condition or group refers to it",
+    "unused_reading.hint": "add reading: {id} where the choice takes effect, or remove it",
+    "never_eligible": "clause {clause} can never be eligible{when}: {a} and {b} cannot both hold",
+    "never_eligible.hint": "check the bounds: \"以上\" is >=, \"以下\"/\"不超过\" is <=",
+    "outside_period": "clause {clause} applies {start} to {end}, entirely outside the policy's period of force "
+                      "({pstart} to {pend})",
+    "outside_period.hint": "check the clause's from:/until: dates",
+    "cap_zero": "the cap of clause {clause} is {value}{when}: the clause never pays",
+    "cap_zero.hint": "set the cap to the amount the document states, or remove cap: if there is none",
+    "cap_never_binds": "the cap of clause {clause} ({cap}) is never reached by its award, which is at most "
+                       "{award}{when}; only amounts already granted in the same period can make it bind",
+    "cap_never_binds.hint": "check the award and the cap against the document; remove cap: if the text has none",
+    "amount_not_positive": "the award of clause {clause} is {value}{when}",
+    "amount_not_positive.hint": "an award is a positive amount; check the number and its unit (万元, 亿元)",
+    "rate_range": "the rate of clause {clause} is {value}{when}, outside 0% to 100%",
+    "rate_range.hint": "write a percentage such as 50% (or 0.5)",
+    "percent_range": "parameter '{name}' ({label}) is {value} from {start}, above 100%",
+    "percent_range.hint": "write a percentage such as 50% (or 0.5); 50 means 5000%",
+    "money_negative": "parameter '{name}' ({label}) is negative ({value}) from {start}",
+    "money_negative.hint": "amounts of money are not negative",
+    "step": "parameter '{name}' ({label}) changes from {old} to {new} on {start}, more than {ratio}x",
+    "step.hint": "check the digits and the unit (万元 vs 元, 50% vs 5%); if the change is real, ignore this",
+    "group_kinds": "group '{group}' (pick {pick}): clauses {a} and {b} have no recipient kind in common, "
+                   "so they can only meet for an applicant claiming as both",
+    "group_kinds.hint": "if they can never apply to one applicant, the group has no effect: remove them from it",
+    "group_bounds": "group '{group}' (pick {pick}): clauses {a} and {b} can never both be eligible "
+                    "({x} and {y} cannot both hold), so the pick never applies",
+    "group_periods": "group '{group}' (pick {pick}): clauses {a} and {b} are never in force on the same day",
+    "group.hint": "remove the group, or check the members' conditions and dates",
+    "expired": "the policy expired on {end} ({days} days before {today})",
+    "expired.hint": "extend in_force.until if the policy was renewed, or retire the file",
+    "expires": "the policy expires on {end}, in {days} days (from {today})",
+    "expires.hint": "plan its renewal, or extend in_force.until when a renewal is issued",
+    "not_in_force": "the policy is not yet in force: it starts on {start}, in {days} days (from {today})",
+    "not_in_force.hint": "evaluations before {start} give not applicable for every clause",
+    "declared_min": "the declared minimum {value}",
+    "declared_max": "the declared maximum {value}",
+    "money_min": "{name} >= 0 (money is never negative)",
+    "from_date": " from {day}",
+}
+
+
+def lint_file(path: str, today: dt.date) -> list[Problem]:
+    """Load, validate and compile a policy file, then lint it; raises PolicyError if it does not compile."""
+    loaded = load_file(path)
+    validate_policy(loaded)
+    return lint(compile_policy(loaded), loaded, today)
+
+
+def lint(policy: Policy, loaded: Loaded, today: dt.date) -> list[Problem]:
+    """Findings about a compiled policy, ordered by position in the file; each with a suggestion."""
+    linter = _Linter(policy, loaded, today)
+    for check in (linter.unused_names, linter.unused_references, linter.unused_readings, linter.clauses,
+                  linter.groups, linter.parameters, linter.in_force):
+        check()
+    seen: set[tuple] = set()
+    unique = []
+    for p in linter.found:
+        key = (p.line, p.column, p.message)
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return sorted(unique, key=lambda p: (p.line or 0, p.column or 0))
+
+
+def _show(value: object, kind: str = "number") -> str:
+    """A value as written in a policy file: 500万元 for money, 50% for a percentage."""
+    if isinstance(value, Decimal):
+        return short_money(value) if kind == "money" else format_percent(value) if kind == "percent" else plain(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+class _Linter:
+    def __init__(self, policy: Policy, loaded: Loaded, today: dt.date):
+        self.policy, self.source, self.today = policy, loaded.source, today
+        self.doc: dict = loaded.data  # type: ignore[assignment]
+        self.found: list[Problem] = []
+        self.index = {c.id: i for i, c in enumerate(policy.clauses)}
+        self.days = self._days()
+        self.envs = {day: self._env(day) for day in self.days}
+
+    # -- helpers -------------------------------------------------------------------------------
+    def add(self, key: str, path: tuple, severity: str = WARNING, prefer_key: bool = False,
+            hint: str | None = None, **values: object) -> None:
+        """A finding from TEXT[key] (and its hint, or TEXT[hint]), filled with `values`; `clause` names the clause."""
+        line, col = self.source.mark(path, prefer_key)
+        clause = values.get("clause")
+        self.found.append(Problem(TEXT[key].format(**values), file=self.source.file, line=line, column=col,
+                                  path=tuple(path), clause=str(clause) if clause else None, severity=severity,
+                                  suggestion=TEXT[hint or key + ".hint"].format(**values)))
+
+    def _days(self) -> list[dt.date]:
+        """The days on which some parameter takes a new value, within the period of force."""
+        p = self.policy
+        days = {p.start}
+        for param in p.parameters.values():
+            for v in param.values:
+                days.add(v.start)
+                if v.end is not None:
+                    days.add(v.end + dt.timedelta(days=1))
+        return sorted(d for d in days if d >= p.start and (p.end is None or d <= p.end))
+
+    def _env(self, day: dt.date) -> dict[str, object]:
+        env: dict[str, object] = {}
+        for name, param in self.policy.parameters.items():
+            value = param.value_on(day)
+            if value is not None:
+                env[name] = value.value
+        return env
+
+    def constant(self, expr: Expr | None, day: dt.date):
+        """The value of an expression that reads only parameters, on `day`; None if it reads facts."""
+        if expr is None or not expr.names <= set(self.envs[day]):
+            return None
+        try:
+            value = evaluate(expr, self.envs[day])
+        except EvaluationFailure:
+            return None
+        return None if isinstance(value, Unknown) else value
+
+    def when(self, days: list[dt.date]) -> str:
+        """'' when something holds on every day the parameters change, else ' from <first day>'."""
+        return "" if days == self.days else TEXT["from_date"].format(day=days[0])
+
+    # -- unused declarations -------------------------------------------------------------------
+    def unused_names(self) -> None:
+        used: set[str] = set()
+        for clause in self.policy.clauses:
+            used |= names_of_clause(clause)
+        for name, fact in self.policy.facts.items():
+            if name not in used:
+                self.add("unused_fact", ("facts", name), prefer_key=True, name=name, label=fact.label)
+        for name, param in self.policy.parameters.items():
+            if name not in used:
+                self.add("unused_parameter", ("parameters", name), prefer_key=True, name=name, label=param.label)
+
+    def unused_references(self) -> None:
+        referred = {c.refers_to for c in self.policy.clauses}
+        # A document cited in a clause's text or a fact's wording is in use, e.g. the rules by which a
+        # yes/no fact (recognised as meeting the standard) is decided, without setting an amount.
+        cited = " ".join([c.text or "" for c in self.policy.clauses] +
+                         [f"{f.label} {f.description or ''}" for f in self.policy.facts.values()])
+        for ref in self.policy.references.values():
+            if ref.role == "rules" and ref.id not in referred and ref.id not in cited:
+                self.add("unused_reference", ("references", ref.id), prefer_key=True, id=ref.id)
+
+    def unused_readings(self) -> None:
+        used = {g.reading for g in self.policy.groups}
+        for clause in self.policy.clauses:
+            used |= set(clause.readings) | {c.reading for c in clause.conditions}
+        for rid in self.policy.readings:
+            if rid not in used:
+                self.add("unused_reading", ("readings", rid), prefer_key=True, id=rid)
+
+    # -- clauses -------------------------------------------------------------------------------
+    def constraints(self, clause: Clause, day: dt.date) -> dict[str, list[tuple[str, object, str, tuple]]]:
+        """Per fact, the bounds every eligible applicant must meet: (op, value, shown text, path)."""
+        out: dict[str, list[tuple[str, object, str, tuple]]] = {}
+        env, facts = self.envs[day], self.policy.facts
+        i = self.index[clause.id]
+        for n, cond in enumerate(clause.conditions):
+            for b in bounds(cond.expr, facts.keys()):
+                value = self.operand(b, env)
+                if value is not None:
+                    out.setdefault(b.name, []).append((b.op, value, self.bound_text(b, value),
+                                                       ("clauses", i, "when", n)))
+        for name in list(out):
+            fact = facts[name]
+            declared = [(">=", fact.minimum, TEXT["declared_min"]), ("<=", fact.maximum, TEXT["declared_max"])]
+            if fact.type == "money" and fact.minimum is None:
+                declared[0] = (">=", Decimal(0), TEXT["money_min"])
+            for op, value, text in declared:
+                if value is not None:
+                    out[name].append((op, value, text.format(name=name, value=_show(value, fact.type)),
+                                      ("facts", name)))
+        return out
+
+    @staticmethod
+    def operand(b: Bound, env: Mapping[str, object]):
+        if isinstance(b.operand, ast.Constant):
+            return b.operand.value
+        return env.get(b.operand.id)  # type: ignore[attr-defined]
+
+    def bound_text(self, b: Bound, value: object) -> str:
+        kind = self.policy.facts[b.name].type
+        if isinstance(b.operand, ast.Name):
+            return f"`{b.name} {b.op} {b.operand.id}` ({b.operand.id} = {_show(value, kind)})"
+        if b.op == "==" and isinstance(value, bool):
+            return f"`{'' if value else 'not '}{b.name}`"
+        return f"`{b.name} {b.op} {_show(value, kind)}`"
+
+    def contradiction(self, constraints: dict[str, list[tuple]]) -> tuple[tuple, tuple] | None:
+        # Bounds on one line are all satisfiable together exactly when every pair is (intervals), so a
+        # pair is both the test and the explanation.
+        for items in constraints.values():
+            for a, b in combinations(items, 2):
+                try:
+                    if not _compatible(a[0], a[1], b[0], b[1]):
+                        return a, b
+                except TypeError:  # bounds of different kinds (text vs number): not ours to judge
+                    continue
+        return None
+
+    def clauses(self) -> None:
+        p = self.policy
+        for clause in p.clauses:
+            i = self.index[clause.id]
+            if (clause.end and clause.end < p.start) or (clause.start and p.end and clause.start > p.end):
+                self.add("outside_period", ("clauses", i), clause=clause.id, start=clause.start or p.start,
+                         end=clause.end or "—", pstart=p.start, pend=p.end or "—")
+            found = {day: self.contradiction(self.constraints(clause, day)) for day in self.days}
+            bad = [day for day, pair in found.items() if pair]
+            if bad:
+                a, b = found[bad[0]]
+                self.add("never_eligible", b[3] if b[3][0] == "clauses" else a[3], clause=clause.id,
+                         when=self.when(bad), a=a[2], b=b[2])
+            if clause.award is not None:
+                self.award(clause, i)
+
+    def award(self, clause: Clause, i: int) -> None:
+        award, path = clause.award, ("clauses", i, "award")
+        if isinstance(award, (FixedAward, BonusAward)):
+            key = "fixed" if isinstance(award, FixedAward) else "amount"
+            amount = award.amount
+            self.each_day("amount_not_positive", path + (key,), clause,
+                          lambda d: _if(self.constant(amount, d), lambda v: v <= 0))
+        if isinstance(award, RateAward) and not self.is_percent_parameter(award.rate):
+            rate = award.rate
+            self.each_day("rate_range", path + ("rate",), clause,
+                          lambda d: _if(self.constant(rate, d), lambda v: not 0 <= v <= 1), kind="percent")
+        if clause.cap is None:
+            return
+        cap = clause.cap
+        self.each_day("cap_zero", ("clauses", i, "cap"), clause, lambda d: _if(self.constant(cap, d), lambda v: v <= 0))
+
+        def never_binds(day: dt.date) -> dict | None:
+            limit, top = self.constant(cap, day), self.upper_award(clause, day)
+            if limit is not None and top is not None and 0 < top <= limit:
+                return {"cap": _show(limit, "money"), "award": _show(top, "money")}
+            return None
+
+        self.each_day("cap_never_binds", ("clauses", i, "cap"), clause, never_binds, all_days=True)
+
+    def each_day(self, key: str, path: tuple, clause: Clause, test, all_days: bool = False,
+                 kind: str = "money") -> None:
+        """Report once, for the first day `test` finds something (with all_days: only if it does every day).
+
+        `test(day)` returns None, or the values to show (a value alone is shown as {value}).
+        """
+        found = {d: v for d in self.days if (v := test(d)) is not None}
+        if not found or (all_days and len(found) != len(self.days)):
+            return
+        days = list(found)
+        shown = found[days[0]]
+        values = shown if isinstance(shown, dict) else {"value": _show(shown, kind)}
+        self.add(key, path, clause=clause.id, when=self.when(days), **values)
+
+    def is_percent_parameter(self, expr: Expr) -> bool:
+        # Bare percentage parameters are checked once, at their own values, by parameters().
+        param = self.policy.parameters.get(expr.text)
+        return param is not None and param.type == "percent"
+
+    def upper_award(self, clause: Clause, day: dt.date) -> Decimal | None:
+        """The most the award can pay before its cap, when parameters and declared maxima bound it."""
+        award = clause.award
+        up = lambda e: self.upper(e.tree, day) if e is not None else None  # noqa: E731
+        if isinstance(award, FixedAward):
+            return up(award.amount)
+        if isinstance(award, RateAward):
+            return _product(up(award.base), up(award.rate))
+        if isinstance(award, PerUnitAward):
+            periods = [x for x in (up(award.periods), up(award.max_periods)) if x is not None]
+            return _product(up(award.rate), up(award.quantity), min(periods) if periods else None)
+        return None  # per item: no bound on the list's length; bonus: no cap of its own
+
+    def upper(self, node: ast.expr, day: dt.date) -> Decimal | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, Decimal):
+            return node.value
+        if isinstance(node, ast.Name):
+            value = self.envs[day].get(node.id)
+            if value is None and node.id in self.policy.facts:
+                value = self.policy.facts[node.id].maximum
+            return value if isinstance(value, Decimal) else None
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mult)):
+            left, right = self.upper(node.left, day), self.upper(node.right, day)
+            if left is None or right is None or left < 0 or right < 0:
+                return None
+            return left + right if isinstance(node.op, ast.Add) else left * right
+        return None
+
+    # -- groups --------------------------------------------------------------------------------
+    def groups(self) -> None:
+        p = self.policy
+        by_id = {c.id: c for c in p.clauses}
+        for gi, group in enumerate(p.groups):
+            if group.pick == "all":
+                continue
+            for a_id, b_id in combinations([m for m in group.members if m in by_id], 2):
+                a, b = by_id[a_id], by_id[b_id]
+                info = dict(group=group.id, pick=group.pick, a=a.id, b=b.id)
+                if not set(a.recipients) & set(b.recipients):
+                    self.add("group_kinds", ("groups", gi, "members"), **info)
+                    continue
+                if _disjoint(a, b, p.start, p.end):
+                    self.add("group_periods", ("groups", gi, "members"), hint="group.hint", **info)
+                    continue
+                found = {}
+                for day in self.days:
+                    merged = self.constraints(a, day)
+                    for name, items in self.constraints(b, day).items():
+                        merged[name] = merged.get(name, []) + items
+                    found[day] = self.contradiction(merged)
+                if all(found.values()):
+                    x, y = found[self.days[0]]
+                    self.add("group_bounds", ("groups", gi, "members"), hint="group.hint", x=x[2], y=y[2], **info)
+
+    # -- parameters ----------------------------------------------------------------------------
+    def parameters(self) -> None:
+        for name, param in self.policy.parameters.items():
+            spec = self.doc["parameters"][name]
+
+            def vpath(i: int) -> tuple:
+                return ("parameters", name, "values", i, "value") if "values" in spec else ("parameters", name, "value")
+
+            for i, v in enumerate(param.values):
+                info = dict(name=name, label=param.label, start=v.start)
+                if param.type == "percent" and v.value > 1:
+                    self.add("percent_range", vpath(i), value=_show(v.value, "percent"), **info)
+                if param.type == "money" and v.value < 0:
+                    self.add("money_negative", vpath(i), value=_show(v.value, "money"), **info)
+            for i, (old, new) in enumerate(zip(param.values, param.values[1:]), start=1):
+                if old.value and new.value and (new.value / old.value > MAX_STEP_RATIO or
+                                                old.value / new.value > MAX_STEP_RATIO):
+                    self.add("step", vpath(i), name=name, label=param.label, old=_show(old.value, param.type),
+                             new=_show(new.value, param.type), start=new.start, ratio=plain(MAX_STEP_RATIO))
+
+    # -- period of force -----------------------------------------------------------------------
+    def in_force(self) -> None:
+        p, today = self.policy, self.today
+        if p.start > today:
+            self.add("not_in_force", ("in_force", "from"), severity=INFO, start=p.start, today=today,
+                     days=(p.start - today).days)
+        if p.end is None:
+            return
+        if p.end < today:
+            self.add("expired", ("in_force", "until"), end=p.end, today=today, days=(today - p.end).days)
+        elif (p.end - today).days <= EXPIRY_WARNING_DAYS:
+            self.add("expires", ("in_force", "until"), end=p.end, today=today, days=(p.end - today).days)
+
+
+def _compatible(op_a: str, a: object, op_b: str, b: object) -> bool:
+    """Whether some value meets both `x op_a a` and `x op_b b`."""
+    if op_a == "==" and op_b == "==":
+        return a == b
+    if op_a == "==":
+        return _holds(a, op_b, b)
+    if op_b == "==":
+        return _holds(b, op_a, a)
+    if op_a[0] == op_b[0]:  # both lower or both upper bounds
+        return True
+    lo_op, lo = (op_a, a) if op_a[0] == ">" else (op_b, b)
+    hi_op, hi = (op_b, b) if lo_op == op_a else (op_a, a)
+    if lo < hi:  # type: ignore[operator]
+        return True
+    return lo == hi and lo_op == ">=" and hi_op == "<="
+
+
+def _holds(value: object, op: str, bound: object) -> bool:
+    return {">=": value >= bound, ">": value > bound, "<=": value <= bound, "<": value < bound,  # type: ignore
+            "==": value == bound}[op]
+
+
+def _if(value, test) -> object | None:
+    """`value` when it is known and passes `test`, else None."""
+    return value if value is not None and test(value) else None
+
+
+def _product(*values: Decimal | None) -> Decimal | None:
+    if any(v is None for v in values):
+        return None
+    out = Decimal(1)
+    for v in values:
+        out *= v  # type: ignore[operator]
+    return out
+
+
+def _disjoint(a: Clause, b: Clause, start: dt.date, end: dt.date | None) -> bool:
+    a_start, b_start = a.start or start, b.start or start
+    a_end, b_end = a.end or end, b.end or end
+    return (a_end is not None and a_end < b_start) or (b_end is not None and b_end < a_start)
+
+
+def counts(problems: Iterable[Problem]) -> dict[str, int]:
+    out = {"error": 0, "warning": 0, "info": 0}
+    for p in problems:
+        out[p.severity] = out.get(p.severity, 0) + 1
+    return out
