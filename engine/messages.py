@@ -133,7 +133,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "review.no_cap": {"zh": "未设上限", "en": "no cap"},
     "review.period": {"zh": "上限计算期间", "en": "Cap counted"},
     "review.measure": {"zh": "政府举措（无申报对象）", "en": "Government measure (no applicant)"},
-    "review.referred": {"zh": "补助标准", "en": "Amount"},
     "review.requires": {"zh": "前提", "en": "Requires"},
     "review.applies": {"zh": "本项适用期间", "en": "This clause applies"},
     "review.readings": {"zh": "解读", "en": "Readings"},

@@ -232,7 +232,8 @@ class ReadingView:
     question: str
     choice: str
     alternatives: tuple[str, ...]
-    used_by: tuple[str, ...]
+    used_by: tuple[str, ...]  # clause ids
+    groups: tuple[str, ...]  # group ids
 
 
 @dataclass(frozen=True)
@@ -325,7 +326,7 @@ def _clause_view(policy: Policy, clause: Clause, lang: str) -> ClauseView:
     if clause.refers_to is not None:
         ref = policy.references.get(clause.refers_to)
         title = ref.title if ref else clause.refers_to
-        entries.append(Entry(t("review.referred", lang),
+        entries.append(Entry(t("review.amount", lang),
                              (Item(t("reason.referred", lang, title=title, document=clause.refers_to)),)))
     entries += _award_items(policy, clause, lang)
     if clause.award is not None:
@@ -410,10 +411,8 @@ def build_review(policy: Policy, lang: str | None = None) -> Review:
         for rid in list(clause.readings) + [c.reading for c in clause.conditions if c.reading]:
             if clause.id not in reading_users.setdefault(rid, []):
                 reading_users[rid].append(clause.id)
-    for group in policy.groups:
-        if group.reading:
-            reading_users.setdefault(group.reading, []).append(t("review.group_ref", lang, id=group.id))
-    readings = tuple(ReadingView(r.id, r.question, r.choice, r.alternatives, tuple(reading_users.get(r.id, ())))
+    readings = tuple(ReadingView(r.id, r.question, r.choice, r.alternatives, tuple(reading_users.get(r.id, ())),
+                                 tuple(g.id for g in policy.groups if g.reading == r.id))
                      for r in policy.readings.values())
 
     groups = []
@@ -492,7 +491,8 @@ def render_markdown(policy: Policy, lang: str | None = None) -> str:
                 f"- **{md(t('review.choice', lang))}**{C}{md(q.choice)}"]
         for alt in q.alternatives:
             out.append(f"- **{md(t('review.alternatives', lang))}**{C}{md(alt)}")
-        used = t("review.list_sep", lang).join(md(u) for u in q.used_by) or md(t("review.unused", lang))
+        used = t("review.list_sep", lang).join([md(u) for u in q.used_by] + [
+            md(t("review.group_ref", lang, id=g)) for g in q.groups]) or md(t("review.unused", lang))
         out += [f"- **{md(t('review.used_by', lang))}**{C}{used}", ""]
     out += [f"## {md(t('review.groups_section', lang))}", ""]
     out += [f"- {md(g)}" for g in r.groups] or [md(t("review.none", lang))]
@@ -571,6 +571,7 @@ th, td { border: 1px solid var(--line); padding: 5px 9px; text-align: left; vert
 th { background: var(--soft); font-weight: 600; white-space: nowrap; }
 td.num { white-space: nowrap; font-variant-numeric: tabular-nums; }
 td.value { white-space: nowrap; font-weight: 600; }
+td.source { min-width: 12em; }
 tbody.param { break-inside: avoid; }
 tbody.changed td.value { color: var(--accent); }
 code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "Noto Sans Mono CJK SC", monospace;
@@ -583,7 +584,7 @@ code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "Noto Sans 
 .unused { color: #a11; }
 ul.plain { padding-left: 1.2em; }
 .print-only { display: none; }
-@media (max-width: 760px) {
+@media screen and (max-width: 760px) {  /* paper keeps two columns: A4 is narrower than the breakpoint */
   main { padding: 16px 14px 40px; }
   .cols { grid-template-columns: 1fr; }
   .cols > section + section { border-left: 0; border-top: 1px dashed var(--line); }
@@ -593,8 +594,13 @@ ul.plain { padding-left: 1.2em; }
 }
 @media print {
   @page { size: A4; margin: 18mm 14mm 16mm; }
-  body { font-size: 10.5pt; }
+  body { font-size: 9.5pt; line-height: 1.55; }
   main { max-width: none; padding: 0; }
+  h1 { font-size: 16pt; }
+  h2 { font-size: 13pt; margin: 16px 0 8px; }
+  .cols { grid-template-columns: minmax(0, .9fr) minmax(0, 1.3fr); }
+  .source .text { font-size: 10pt; }
+  dl.rule { font-size: 9.5pt; gap: 3px 10px; }
   nav.toc { display: none; }
   .print-only { display: block; }
   .clause > h3, th, .expr { background: none; }
@@ -670,7 +676,7 @@ def render_html(policy: Policy, lang: str | None = None) -> str:
             if j == 0:
                 w(f'<td rowspan="{span}">{e(p.label)}<br><code>{e(p.name)}</code></td>')
             w(f'<td class="num">{e(row.start)}</td><td class="num">{e(row.until)}</td>'
-              f'<td class="value">{e(row.value)}</td><td>{e(row.source)}</td>')
+              f'<td class="value">{e(row.value)}</td><td class="source">{e(row.source)}</td>')
             if j == 0:
                 links = t("review.list_sep", lang).join(f'<a href="#clause-{e(u)}">{e(u)}</a>' for u in p.used_by)
                 w(f'<td rowspan="{span}">{links}</td>')
@@ -685,7 +691,8 @@ def render_html(policy: Policy, lang: str | None = None) -> str:
           f'<dt>{e(t("review.choice", lang))}</dt><dd><strong>{e(q.choice)}</strong></dd>')
         for alt in q.alternatives:
             w(f'<dt>{e(t("review.alternatives", lang))}</dt><dd>{e(alt)}</dd>')
-        used = t("review.list_sep", lang).join(e(u) for u in q.used_by) if q.used_by else \
+        used = t("review.list_sep", lang).join([f'<a href="#clause-{e(u)}">{e(u)}</a>' for u in q.used_by] + [
+            f'<a href="#groups">{e(t("review.group_ref", lang, id=g))}</a>' for g in q.groups]) or \
             f'<span class="unused">{e(t("review.unused", lang))}</span>'
         w(f'<dt>{e(t("review.used_by", lang))}</dt><dd>{used}</dd></dl></div>\n')
     w("</section>\n")

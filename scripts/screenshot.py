@@ -42,7 +42,9 @@ def render_page(policy: Path, out_dir: Path, lang: str | None = None) -> Path:
                "--force"]
     if lang:
         command += ["--lang", lang]
-    subprocess.run(command, check=True, cwd=ROOT, timeout=TIMEOUT)
+    run = subprocess.run(command, cwd=ROOT, timeout=TIMEOUT, capture_output=True, text=True, check=False)
+    if run.returncode != 0:
+        raise RuntimeError(f"policy render failed ({run.returncode}):\n{run.stderr}")
     return page
 
 
