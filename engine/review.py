@@ -122,9 +122,9 @@ class _Words:
         if isinstance(node, ast.BinOp):
             symbol, prec = _ARITH[type(node.op)]
             # Sums share a kind (money + money); a product's literals are plain factors.
-            side_hint = (self.kind(node) if prec == _PREC_ADD else (None, None))
-            if side_hint == (None, None) and prec == _PREC_ADD:
-                side_hint = hint
+            side_hint = (None, None)
+            if prec == _PREC_ADD:
+                side_hint = self.kind(node) if self.kind(node)[0] else hint
             left = self.wrap(node.left, prec, side_hint)
             right = self.wrap(node.right, prec + 1, side_hint)  # a − (b − c) keeps its brackets
             return f"{left} {symbol} {right}", prec
@@ -137,7 +137,7 @@ class _Words:
                 if isinstance(op, (ast.In, ast.NotIn)):
                     symbol = t("review.in" if isinstance(op, ast.In) else "review.not_in", lang)
                     elements = getattr(right, "elts", ())
-                    shown = t("review.list_sep", lang).join(self.words(e, self.kind(left))[0] for e in elements)
+                    shown = t("review.list_sep", lang).join(self.words(el, self.kind(left))[0] for el in elements)
                     parts.append(f"{symbol} 〔{shown}〕")
                 else:
                     parts.append(f"{_CMP[type(op)]} {self.wrap(right, _PREC_CMP + 1, self.kind(left))}")
@@ -301,19 +301,22 @@ def _award_items(policy: Policy, clause: Clause, lang: str) -> list[Entry]:
         return [Entry(t("review.amount", lang), tuple(items))]
     if isinstance(award, BonusAward):
         key = "review.bonus.raises_cap" if award.mode == "raises_cap" else "review.bonus.on_top"
-        return [Entry(t("review.amount", lang), (Item(t(key, lang, to=award.to, amount=words(award.amount, "money"))),))]
+        text = t(key, lang, to=award.to, amount=words(award.amount, "money"))
+        return [Entry(t("review.amount", lang), (Item(text),))]
     return []
 
 
 def _clause_view(policy: Policy, clause: Clause, lang: str) -> ClauseView:
     entries: list[Entry] = []
+    sep = t("review.list_sep", lang)
     if clause.measure is not None:
         entries.append(Entry(t("review.measure", lang), (Item(clause.measure),)))
     if clause.recipients:
-        who = t("review.list_sep", lang).join(policy.recipients[r].label if r in policy.recipients else r for r in clause.recipients)
+        who = sep.join(policy.recipients[r].label if r in policy.recipients else r for r in clause.recipients)
         entries.append(Entry(t("review.who", lang), (Item(who),)))
     if clause.requires:
-        entries.append(Entry(t("review.requires", lang), (Item(t("reason.requires", lang, ids=t("review.list_sep", lang).join(clause.requires))),)))
+        requires = t("reason.requires", lang, ids=sep.join(clause.requires))
+        entries.append(Entry(t("review.requires", lang), (Item(requires),)))
     if clause.conditions:
         conditions = []
         for c in clause.conditions:
@@ -340,7 +343,7 @@ def _clause_view(policy: Policy, clause: Clause, lang: str) -> ClauseView:
     stacking = []
     for group in policy.groups:
         if clause.id in group.members:
-            others = t("review.list_sep", lang).join(m for m in group.members if m != clause.id)
+            others = sep.join(m for m in group.members if m != clause.id)
             tags = (group.reading,) if group.reading else ()
             stacking.append(Item(t("review.with", lang, others=others, pick=t(f"pick.{group.pick}", lang)), None, tags))
     if stacking:
@@ -417,9 +420,10 @@ def build_review(policy: Policy, lang: str | None = None) -> Review:
 
     groups = []
     C = t("review.colon", lang)
+    clause_ids = {c.id for c in policy.clauses}
     for group in policy.groups:
-        members = t("review.list_sep", lang).join(f"{m} {policy.clause(m).title}" if m in {c.id for c in policy.clauses} else m
-                           for m in group.members)
+        members = t("review.list_sep", lang).join(f"{m} {policy.clause(m).title}" if m in clause_ids else m
+                                                   for m in group.members)
         line = f"{group.id}{C}{members} — {t(f'pick.{group.pick}', lang)}"
         if group.reading:
             line += f"（{group.reading}）"
@@ -483,7 +487,7 @@ def render_markdown(policy: Policy, lang: str | None = None) -> str:
             first = i == 0
             out.append("| " + " | ".join((
                 f"{md(p.label)} `{p.name}`" if first else "", row.start, row.until, md(row.value), md(row.source),
-                t("review.list_sep", lang).join(p.used_by) if first else "")) + " |")
+                t("review.list_sep", lang).join(md(u) for u in p.used_by) if first else "")) + " |")
     out.append("")
     out += [f"## {md(t('review.readings_section', lang))}", ""]
     for q in r.readings:
@@ -583,7 +587,6 @@ code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "Noto Sans 
 .reading dd { margin: 0; }
 .unused { color: #a11; }
 ul.plain { padding-left: 1.2em; }
-.print-only { display: none; }
 @media screen and (max-width: 760px) {  /* paper keeps two columns: A4 is narrower than the breakpoint */
   main { padding: 16px 14px 40px; }
   .cols { grid-template-columns: 1fr; }
@@ -602,7 +605,6 @@ ul.plain { padding-left: 1.2em; }
   .source .text { font-size: 10pt; }
   dl.rule { font-size: 9.5pt; gap: 3px 10px; }
   nav.toc { display: none; }
-  .print-only { display: block; }
   .clause > h3, th, .expr { background: none; }
   .expr { padding: 0; }
   .clause, .reading, tbody.param { break-inside: avoid; page-break-inside: avoid; }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -27,11 +28,9 @@ def policy():
 def amended(policy):
     """Lishui with the 2.2 rate lowered to 40% from 2025-01-01, as an officer's amendment would read."""
     rate = policy.parameters["volume_seller_rate"]
-    first = dataclasses.replace(rate.values[0])
-    later = DatedValue(start=__import__("datetime").date(2025, 1, 1), value=Decimal("0.40"),
-                       source="丽政办发〔2024〕99号")
+    later = DatedValue(start=dt.date(2025, 1, 1), value=Decimal("0.40"), source="丽政办发〔2024〕99号")
     parameters = dict(policy.parameters)
-    parameters["volume_seller_rate"] = dataclasses.replace(rate, values=(first, later))
+    parameters["volume_seller_rate"] = dataclasses.replace(rate, values=(rate.values[0], later))
     return dataclasses.replace(policy, parameters=parameters)
 
 
