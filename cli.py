@@ -102,6 +102,39 @@ def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool) -> None:
     click.echo(facts_template(policy, recipient), nl=False)
 
 
+@cli.command(name="render")
+@click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["markdown", "html"]), default="markdown", show_default=True,
+              help="html is one self-contained page (no network assets) that also prints well.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write to this file instead of standard output.")
+@click.option("--force", is_flag=True, help="Overwrite the -o file if it exists.")
+@click.option("--lang", type=LANG, default=None, help="Language of the headings. Default: the policy's.")
+def render_cmd(policy_file: str, fmt: str, output: str | None, force: bool, lang: str | None) -> None:
+    """Render POLICY for review: each clause's source text beside the encoded rule, parameters, readings."""
+    from engine.review import render_html, render_markdown
+
+    try:
+        policy = load_policy(policy_file)
+    except PolicyError as error:
+        _fail(error)
+    document = render_html(policy, lang) if fmt == "html" else render_markdown(policy, lang)
+    if output is None:
+        click.echo(document, nl=False)
+        return
+    try:
+        # "x" refuses an existing file atomically, so a reviewer's annotated copy is never lost by accident.
+        with open(output, "w" if force else "x", encoding="utf-8", newline="\n") as handle:
+            handle.write(document)
+    except FileExistsError:
+        click.echo(f"error: {output} already exists; use --force to overwrite it", err=True)
+        sys.exit(1)
+    except OSError as error:
+        click.echo(f"error: cannot write {output}: {error.strerror}", err=True)
+        sys.exit(1)
+    click.echo(f"wrote {output}", err=True)
+
+
 @cli.command(name="test")
 @click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
 @click.argument("tests", nargs=-1, type=click.Path(dir_okay=False))

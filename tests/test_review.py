@@ -1,0 +1,196 @@
+"""The review rendering: what an officer checking the policy without YAML sees, in Markdown and HTML."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import cli
+from engine import load_policy
+from engine.model import DatedValue
+from engine.review import officer_money, officer_number, render_html, render_markdown, source_text
+
+ROOT = Path(__file__).resolve().parent.parent
+LISHUI = str(ROOT / "policies" / "lishui-2021-67.yaml")
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return load_policy(LISHUI)
+
+
+def amended(policy):
+    """Lishui with the 2.2 rate lowered to 40% from 2025-01-01, as an officer's amendment would read."""
+    rate = policy.parameters["volume_seller_rate"]
+    later = DatedValue(start=dt.date(2025, 1, 1), value=Decimal("0.40"), source="丽政办发〔2024〕99号")
+    parameters = dict(policy.parameters)
+    parameters["volume_seller_rate"] = dataclasses.replace(rate, values=(rate.values[0], later))
+    return dataclasses.replace(policy, parameters=parameters)
+
+
+@pytest.mark.parametrize("value, expected", [
+    (Decimal(100_000), "10万元"), (Decimal(200_000_000), "2亿元"), (Decimal(5), "5元"),
+    (Decimal(150_000), "15万元"), (Decimal(15_000), "15,000元"), (Decimal("12345.5"), "12,345.50元"),
+    (Decimal(1_000_000), "100万元"), (Decimal(250_000_000), "25,000万元"), (Decimal(0), "0元"),
+])
+def test_money_is_shown_as_officers_write_it(value, expected):
+    assert officer_money(value) == expected
+
+
+def test_numbers_use_wan_only_when_even():
+    assert officer_number(Decimal(10_000)) == "1万"
+    assert officer_number(Decimal(12_500)) == "12,500"
+    assert officer_number(Decimal("2.5")) == "2.5"
+
+
+def test_folded_chinese_source_text_has_no_stray_spaces():
+    assert source_text("推广费等费用，\n  以及借助 社交媒体") == "推广费等费用，以及借助社交媒体"
+    assert source_text("Article 2 applies") == "Article 2 applies"
+
+
+@pytest.mark.parametrize("render", [render_markdown, render_html])
+def test_every_clause_and_its_source_text_appear(policy, render):
+    out = render(policy, "zh")
+    for clause in policy.clauses:
+        assert clause.title in out
+        assert source_text(clause.text) in out, f"source text of {clause.id} missing"
+    for article in ("第一条", "第二条", "第三条", "第四条", "第五条", "第六条", "第七条", "第八条", "第九条", "第十条"):
+        assert article in out
+    assert "丽政办发〔2021〕67号" in out and "2022-02-01" in out and "2027-01-31" in out
+    assert "四舍五入" in out and "丽水经济技术开发区" in out
+
+
+def test_markdown_lists_clause_ids_in_order(policy):
+    out = render_markdown(policy, "zh")
+    headings = re.findall(r"^### (\S+) ", out, flags=re.M)
+    assert headings[:len(policy.clauses)] == [c.id for c in policy.clauses]
+
+
+def test_html_has_an_anchor_per_clause(policy):
+    out = render_html(policy, "zh")
+    for clause in policy.clauses:
+        assert f'id="clause-{clause.id}"' in out
+
+
+@pytest.mark.parametrize("render", [render_markdown, render_html])
+def test_rules_are_spelled_in_words(policy, render):
+    out = render(policy, "zh")
+    assert "年度跨境电商交易额 ≥ 500万元" in out          # a condition with the fact's label and ≥
+    assert "园区年跨境电商交易总额 ≥ 2亿元" in out
+    assert "直接或间接持有独立站域名所有权主体的股份或份额 ≥ 50%" in out
+    assert "第三方平台注册费、服务费、推广费及数字化平台推广费用 × 50%" in out
+    assert "5元/平方米/月 × 租用场地面积 × 本次申请补助的月数" in out and "36月" in out
+    assert "每个符合条件的成功孵化企业 1万元" in out
+    assert "在第 5.1 项金额之上增加 10万元" in out
+    assert "定额 100万元" in out
+    assert "补助标准按《丽水市人民政府办公室关于促进丽水市电子商务发展的实施意见》（丽政办发〔2020〕1号）执行" in out
+    for period in ("一次性", "每年"):
+        assert period in out
+
+
+def test_caps_are_shown_with_their_period(policy):
+    out = render_markdown(policy, "zh")
+    section = out.split("### 2.2 ")[1].split("### 2.3 ")[0]
+    assert "- **上限**：30万元" in section and "- **上限计算期间**：每年" in section
+    section = out.split("### 4.2 ")[1].split("## 第五条")[0]
+    assert "未设上限" in section
+
+
+@pytest.mark.parametrize("render", [render_markdown, render_html])
+def test_parameter_history_shows_every_dated_value(policy, render):
+    out = render(amended(policy), "zh")
+    assert "丽政办发〔2024〕99号" in out
+    assert "2024-12-31" in out  # the first value ends the day before the amendment starts
+    assert "自 2025-01-01 起 40%" in out  # and the clause itself shows the change
+    row = re.search(r"2025-01-01.{0,80}?40%.{0,80}?丽政办发〔2024〕99号", out, flags=re.S)
+    assert row, "the amendment's row (from, value, source) is missing"
+
+
+@pytest.mark.parametrize("render", [render_markdown, render_html])
+def test_readings_show_question_choice_and_users(policy, render):
+    out = render(policy, "zh")
+    q1 = policy.readings["Q1"]
+    assert q1.question in out and q1.choice in out
+    for alternative in q1.alternatives:
+        assert alternative in out
+    assert "platform-expenses" in out
+
+
+def test_a_reading_no_clause_uses_is_flagged(policy):
+    from engine.model import Reading
+
+    readings = dict(policy.readings)
+    readings["Q99"] = Reading("Q99", "无人引用的问题？", "随便")
+    out = render_markdown(dataclasses.replace(policy, readings=readings), "zh")
+    assert "未被任何条款引用" in out.split("### Q99")[1]
+
+
+def test_user_text_is_escaped(policy):
+    clause = dataclasses.replace(policy.clauses[1], title="<script>alert(1)</script>", text="a & b <b>")
+    hostile = dataclasses.replace(policy, title='"><img src=x onerror=alert(1)>',
+                                  clauses=(policy.clauses[0], clause) + policy.clauses[2:])
+    page = render_html(hostile, "zh")
+    assert "<script>" not in page and "<img" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "a &amp; b &lt;b&gt;" in page
+    text = render_markdown(hostile, "zh")
+    assert not re.search(r"(?<!\\)<", text), "an unescaped < would be raw HTML in a Markdown viewer"
+    assert r"\<script\>alert(1)\</script\>" in text
+
+
+def test_document_number_cannot_break_out_of_the_print_header(policy):
+    page = render_html(dataclasses.replace(policy, document='X"}</style><script>x</script>'), "zh")
+    assert "<script>" not in page and page.count("</style>") == 1
+
+
+def test_english_headings(policy):
+    out = render_markdown(policy, "en")
+    assert "Policy rules for review" in out and "Parameters and their history" in out
+    assert "- **Cap**: 10万元" in out
+
+
+def test_html_is_self_contained(policy):
+    page = render_html(policy, "zh")
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page, flags=re.I)
+    assert "@import" not in page and not re.search(r"url\(", page, flags=re.I)
+    assert "<script" not in page and "<link" not in page
+    assert "@media print" in page and "break-inside: avoid" in page
+
+
+def test_cli_render_prints_markdown(policy):
+    result = CliRunner().invoke(cli, ["render", LISHUI])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("# 丽政办发〔2021〕67号")
+
+
+def test_cli_render_never_overwrites_without_force(tmp_path):
+    target = tmp_path / "review.html"
+    target.write_text("reviewer's notes", encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["render", LISHUI, "--format", "html", "-o", str(target)])
+    assert result.exit_code == 1
+    assert "--force" in result.output and "already exists" in result.output
+    assert target.read_text(encoding="utf-8") == "reviewer's notes"
+    result = runner.invoke(cli, ["render", LISHUI, "--format", "html", "-o", str(target), "--force"])
+    assert result.exit_code == 0, result.output
+    assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_cli_render_writes_a_new_file(tmp_path):
+    target = tmp_path / "review.md"
+    result = CliRunner().invoke(cli, ["render", LISHUI, "-o", str(target), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert "Source text" in target.read_text(encoding="utf-8")
+
+
+def test_cli_render_reports_a_broken_policy(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("id: x\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["render", str(broken)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
