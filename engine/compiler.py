@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, Sequence
 
 from .amounts import AmountSyntaxError, MoneyRule, parse_amount
 from .errors import CompileError, Problem, ProblemList
 from .expressions import BOOL, DATE, LIST, NUM, TEXT, ExpressionError, Expr, NameInfo, parse
-from .loader import Loaded, load_file
+from .inherit import load_resolved
+from .library import Library
+from .loader import Loaded
 from .model import (BonusAward, Clause, Condition, DatedValue, Fact, FixedAward, Group, Parameter,
                     PerItemAward, PerUnitAward, Policy, RateAward, Reading, Recipient, Reference, Where)
 from .suggest import did_you_mean, one_of
-from .validate import validate_policy
 
 _FACT_TYPES = {"money": NUM, "number": NUM, "integer": NUM, "percent": NUM, "boolean": BOOL,
                "text": TEXT, "date": DATE, "list": LIST}
@@ -27,10 +28,15 @@ AWARD_SHAPES = {
 }
 
 
-def load_policy(path: str) -> Policy:
-    """Load, validate and compile a policy file; raise a PolicyError subclass listing every problem."""
-    loaded = load_file(path)
-    validate_policy(loaded)
+def load_policy(path: str, *, policies: Sequence[str] = (), with_files: Sequence[str] = (),
+                library: Library | None = None) -> Policy:
+    """Load, validate and compile a policy file; raise a PolicyError subclass listing every problem.
+
+    A file that `extends:` another is merged with it first (engine.inherit). `policies` (folders) and
+    `with_files` are where a parent named by id, or a document named by a reference, is looked up.
+    """
+    library = library or Library(policies, with_files)
+    loaded = load_resolved(path, library)
     return compile_policy(loaded)
 
 
@@ -46,13 +52,14 @@ class _Compiler:
     def __init__(self, loaded: Loaded):
         self.doc: dict[str, Any] = loaded.data  # type: ignore[assignment]
         self.source = loaded.source
-        self.lines = loaded.text.splitlines()
+        if loaded.source.file not in loaded.source.texts:
+            loaded.source.texts[loaded.source.file] = loaded.text
         self.problems = ProblemList()
 
     # -- helpers -------------------------------------------------------------------------------
     def where(self, path) -> Where:
-        line, col = self.source.mark(path)
-        return Where(self.source.file, line, col)
+        file, line, col = self.source.locate(path)
+        return Where(file, line, col)
 
     def error(self, message: str, path, clause: str | None = None, suggestion: str | None = None,
               prefer_key: bool = False) -> None:
@@ -63,14 +70,16 @@ class _Compiler:
         try:
             return parse(value, scope, expect)
         except ExpressionError as exc:
-            line, col = self.source.mark(path)
+            file, line, col = self.source.locate(path)
             if line is not None and col is not None and exc.offset is not None:
-                text_line = self.lines[line - 1] if line - 1 < len(self.lines) else ""
+                # The mark is in whichever file the expression came from (a parent's, when inherited).
+                text_line = self.source.line_text(file, line)
                 quoted = text_line[col - 1:col] in ("'", '"')
                 col = col + exc.offset + (1 if quoted else 0)
             shown = value if isinstance(value, str) else str(value)
-            self.problems.add(Problem(f"in expression '{shown}': {exc.message}", file=self.source.file, line=line,
-                                      column=col, path=tuple(path), clause=clause, suggestion=exc.suggestion))
+            self.problems.add(Problem(f"in expression '{shown}': {exc.message}", file=file, line=line,
+                                      column=col, path=tuple(path), clause=clause, suggestion=exc.suggestion,
+                                      inherited_by=self.source.file if file != self.source.file else None))
             return None
 
     def amount(self, value, path) -> Decimal | None:
