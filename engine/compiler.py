@@ -104,6 +104,9 @@ class _Compiler:
         recipients = {k: Recipient(k, v["label"], v.get("description"))
                       for k, v in doc["recipients"].items()}
         self.readings, self.recipients, self.references = readings, recipients, references
+        period_reading = doc["in_force"].get("reading")
+        if period_reading:
+            self.reading_ids(period_reading, ("in_force", "reading"), None)
         facts = {name: self.fact(name, spec, ("facts", name)) for name, spec in (doc.get("facts") or {}).items()}
         parameters = {}
         for name, spec in (doc.get("parameters") or {}).items():
@@ -134,6 +137,7 @@ class _Compiler:
             areas=tuple((doc.get("jurisdiction") or {}).get("areas", ())), money=rule,
             recipients=recipients, facts=facts, parameters=parameters, clauses=clauses, groups=groups,
             references=references, readings=readings, file=self.source.file, signed=_date(doc.get("signed")),
+            period_assumed=bool(doc["in_force"].get("assumed", False)), period_reading=period_reading,
         )
 
     def fact(self, name: str, spec: dict, path) -> Fact:

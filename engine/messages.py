@@ -17,6 +17,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "head.area": {"zh": "区域", "en": "Area"},
     "head.area_missing": {"zh": "（未填写）", "en": "(not given)"},
     "head.date": {"zh": "申报日期", "en": "Claim date"},
+    "head.period_assumed": {"zh": "注意：本文件有效期（{start} 至 {end}）并非原文所载，系假定（见解读 {reading}）",
+                            "en": "Note: the period in force ({start} to {end}) is not in the source text; it is "
+                                  "assumed (see reading {reading})"},
     "date.option": {"zh": "由 --on 指定", "en": "from --on"},
     "date.facts": {"zh": "取自事实文件", "en": "from the facts file"},
     "date.today": {"zh": "未指定，按今天计", "en": "none given: today"},

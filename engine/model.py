@@ -199,6 +199,8 @@ class Policy:
     readings: Mapping[str, Reading]
     file: str | None = None
     signed: dt.date | None = None
+    period_assumed: bool = False  # in_force dates not in the source text: every result says so
+    period_reading: str | None = None
 
     def clause(self, clause_id: str) -> Clause:
         for clause in self.clauses:

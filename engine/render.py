@@ -79,6 +79,9 @@ def render_text(result: Result, lang: str | None = None) -> str:
     who = f"{t('head.applicant', lang)}：{a.name}  " if a.name else ""
     lines.append(f"{who}{t('head.kind', lang)}：{kinds}  {t('head.area', lang)}：{a.area or t('head.area_missing', lang)}"
                  f"  {t('head.date', lang)}：{result.date.isoformat()}（{t('date.' + result.date_source, lang)}）")
+    if policy.period_assumed:
+        lines.append(t("head.period_assumed", lang, start=policy.start.isoformat(),
+                       end=policy.end.isoformat() if policy.end else "…", reading=policy.period_reading or "-"))
     lines.append("=" * 72)
     not_applicable = []
     for r in result.clauses:
@@ -297,7 +300,9 @@ def result_to_json(result: Result, lang: str | None = None) -> dict:
         })
     return {
         "format": RESULT_FORMAT,
-        "policy": {"id": policy.id, "document": policy.document, "title": policy.title},
+        "policy": {"id": policy.id, "document": policy.document, "title": policy.title,
+                   "in_force": {"from": policy.start.isoformat(), "until": policy.end.isoformat() if policy.end else None,
+                                "assumed": policy.period_assumed}},
         "applicant": {"name": a.name, "recipient": list(a.recipients), "area": a.area, "file": a.file},
         "date": result.date.isoformat(),
         "date_source": result.date_source,
