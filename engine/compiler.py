@@ -35,9 +35,11 @@ def load_policy(path: str, *, policies: Sequence[str] = (), with_files: Sequence
     A file that `extends:` another is merged with it first (engine.inherit). `policies` (folders) and
     `with_files` are where a parent named by id, or a document named by a reference, is looked up.
     """
+    from .references import link  # references load further policies through this module
+
     library = library or Library(policies, with_files)
     loaded = load_resolved(path, library)
-    return compile_policy(loaded)
+    return link(compile_policy(loaded), library)
 
 
 def compile_policy(loaded: Loaded) -> Policy:
@@ -262,9 +264,13 @@ class _Compiler:
         cap = self.expr(spec["cap"], path + ("cap",), self.scope, NUM, cid) if "cap" in spec else None
         if cap is not None and award is None:
             self.error(f"clause {cid} has a cap but no award", path + ("cap",), clause=cid, prefer_key=True)
-        refers_to = spec.get("refers_to")
+        refers_to, refers_clause = spec.get("refers_to"), None
+        rpath = path + ("refers_to",)
+        if isinstance(refers_to, dict):
+            refers_to, refers_clause = refers_to["document"], refers_to["clause"]
+            rpath = rpath + ("document",)
         if refers_to is not None and refers_to not in self.references:
-            self.error(f"'{refers_to}' is not declared under references:", path + ("refers_to",), clause=cid,
+            self.error(f"'{refers_to}' is not declared under references:", rpath, clause=cid,
                        suggestion=did_you_mean(refers_to, self.references) or
                        f"add it under references: with its title")
         requires = tuple(spec.get("requires", ()))
@@ -278,7 +284,8 @@ class _Compiler:
         return Clause(
             id=cid, article=spec.get("article"), title=spec["title"], text=spec.get("text"),
             recipients=recipients, conditions=tuple(conditions), award=award, cap=cap,
-            period=spec.get("period", "claim"), refers_to=refers_to, measure=spec.get("measure"),
+            period=spec.get("period", "claim"), refers_to=refers_to, refers_clause=refers_clause,
+            measure=spec.get("measure"),
             requires=requires, readings=self.reading_ids(spec.get("reading"), path + ("reading",), cid),
             note=spec.get("note"), start=start, end=end, where=self.where(path),
         )

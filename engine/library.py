@@ -26,10 +26,11 @@ class Header:
 class LookupFailed(Exception):
     """A name could not be resolved to one file; the caller places the message at the line that named it."""
 
-    def __init__(self, message: str, suggestion: str | None = None):
+    def __init__(self, message: str, suggestion: str | None = None, ambiguous: bool = False):
         super().__init__(message)
         self.message = message
         self.suggestion = suggestion
+        self.ambiguous = ambiguous  # several files match: an error even where a miss is acceptable
 
 
 def _real(path: str) -> str:
@@ -109,7 +110,8 @@ class Library:
             if len(matches) > 1:
                 raise LookupFailed(f"{len(matches)} files declare {what} '{want}' in {label}: "
                                    + ", ".join(h.path for h in matches),
-                                   "give each policy file its own id, or name the file with --with")
+                                   "give each policy file its own id, or name the file with --with",
+                                   ambiguous=True)
         where = ", ".join(searched) if searched else "nowhere (no --policies folder or --with file given)"
         raise LookupFailed(f"no policy file declares {what} '{want}' (searched {where})",
                            did_you_mean(want, known) or "pass the folder holding it with --policies DIR, "
