@@ -30,7 +30,7 @@ class LookupFailed(Exception):
         super().__init__(message)
         self.message = message
         self.suggestion = suggestion
-        self.ambiguous = ambiguous  # several files match: an error even where a miss is acceptable
+        self.ambiguous = ambiguous  # several matches or a missing folder: an error even where a miss is not
 
 
 def _real(path: str) -> str:
@@ -74,7 +74,7 @@ class Library:
     def _dir_headers(self, folder: str) -> list[Header]:
         root = Path(folder)
         if not root.is_dir():
-            raise LookupFailed(f"policies folder {folder} does not exist")
+            raise LookupFailed(f"policies folder {folder} does not exist", ambiguous=True)
         found = []
         for path in sorted(root.iterdir()):
             if is_policy_file(path):

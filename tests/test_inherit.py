@@ -258,3 +258,9 @@ def test_load_policy_raises_policy_error_not_traceback(tmp_path):
     with pytest.raises(PolicyError) as info:
         load_policy(str(tmp_path / "a.yaml"))
     assert "is not a file" in str(info.value)
+
+
+def test_officer_cases_for_the_example_county_pass():
+    result = run("test", COUNTY)
+    assert result.exit_code == 0, result.output
+    assert "5 passed, 0 failed" in result.output
