@@ -77,7 +77,7 @@ def fork_text(parent: Policy, parent_file: str, new_id: str, areas: Sequence[str
         f"  areas: [{', '.join(_q(a) for a in areas)}]",
         "",
         "# The period of force is inherited from the parent unless given here (as a whole: from and until):",
-        f"# in_force:",
+        "# in_force:",
         f"#   from: {parent.start.isoformat()}",
     ]
     if parent.end:
