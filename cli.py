@@ -21,6 +21,15 @@ from engine.testing import coverage, load_suite, render_coverage, run_suite
 LANG = click.Choice(["zh", "en"])
 
 
+def library_options(command):
+    """--policies DIR and --with FILE: where parents (extends:) and referenced documents are looked up."""
+    command = click.option("--with", "with_files", multiple=True, type=click.Path(dir_okay=False),
+                           help="A policy file for a document that POLICY refers to (repeatable).")(command)
+    return click.option("--policies", "policies", multiple=True, type=click.Path(file_okay=False),
+                        help="A folder of policy files, searched by declared id (extends:) and document "
+                             "number (refers_to:) (repeatable).")(command)
+
+
 def _fail(error: PolicyError) -> None:
     click.echo(error.format(), err=True)
     count = len(error.problems)
@@ -38,12 +47,13 @@ def cli() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json prints every problem with file, line, column, path and suggestion.")
-def validate(files: tuple[str, ...], fmt: str) -> None:
+@library_options
+def validate(files: tuple[str, ...], fmt: str, policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Check policy FILES: strict YAML, the schema, expressions and names. Exit 1 if any is invalid."""
     report, bad = [], 0
     for path in files:
         try:
-            policy = load_policy(path)
+            policy = load_policy(path, policies=policies, with_files=with_files)
         except PolicyError as error:
             bad += 1
             report.append({"file": path, "valid": False, "problems": [p.to_json() for p in error.problems]})
@@ -69,10 +79,12 @@ def validate(files: tuple[str, ...], fmt: str) -> None:
 @click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="The claim date (YYYY-MM-DD). Default: the facts file's date:, else today.")
 @click.option("--lang", type=LANG, default=None, help="Language of the output. Default: the policy's.")
-def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | None, lang: str | None) -> None:
+@library_options
+def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | None, lang: str | None,
+                 policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Evaluate an applicant's FACTS (YAML or JSON, '-' for stdin) under POLICY."""
     try:
-        policy = load_policy(policy_file)
+        policy = load_policy(policy_file, policies=policies, with_files=with_files)
         applicant = load_applicant(policy, facts_file)
         result = evaluate(policy, applicant, on=on.date() if on else None)
     except PolicyError as error:
@@ -140,13 +152,15 @@ def render_cmd(policy_file: str, fmt: str, output: str | None, force: bool, lang
 @click.argument("tests", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--lang", type=LANG, default=None, help="Language of calculation sheets for failures.")
 @click.option("--no-coverage", is_flag=True, help="Do not report what the cases leave unexercised.")
-def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None, no_coverage: bool) -> None:
+@library_options
+def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None, no_coverage: bool,
+             policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Run officers' test cases (default: POLICY's sibling NAME.tests.yaml). Exit 1 if any fails.
 
     Then report what no case exercises: clause outcomes, conditions never met or failed, and bounds
     never tested at their threshold. Coverage never changes the exit code."""
     try:
-        policy = load_policy(policy_file)
+        policy = load_policy(policy_file, policies=policies, with_files=with_files)
         files = list(tests) or [default_tests_path(policy_file)]
         suites = [load_suite(path) for path in files]
     except PolicyError as error:
@@ -253,6 +267,73 @@ def facts_template(policy, recipient: str | None) -> str:
         lines.append("granted: {}       # 此前已获补助, by clause id, e.g. {\"" + capped[0] + "\": 5万元}; "
                      "{} means nothing granted before")
     return "\n".join(line for line in lines if line) + "\n"
+
+
+@cli.command(name="fork")
+@click.argument("parent", metavar="PARENT")
+@click.option("--id", "new_id", required=True, help="The new file's id, e.g. qingtian-2022-5.")
+@click.option("--jurisdiction", "areas", multiple=True, required=True,
+              help="An area the county file covers (repeatable), e.g. 青田县.")
+@click.option("--document", default=None, help="The county document's number. Default: a placeholder to replace.")
+@click.option("--title", default=None, help="The county document's title. Default: the parent's, marked 参照执行.")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
+              help="The file to write.")
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+@library_options
+def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | None, title: str | None,
+             output: str, force: bool, policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
+    """Write a county file that extends PARENT (a policy file, or an id found with --policies)."""
+    from engine.fork import extends_value, fork_text
+    from engine.library import Library, LookupFailed
+
+    if Path(output).exists() and not force:
+        click.echo(f"{output} already exists; not overwritten (use --force to replace it)", err=True)
+        sys.exit(1)
+    library = Library(policies, with_files)
+    try:
+        parent_file = parent if Path(parent).is_file() else library.find_id(parent)
+    except LookupFailed as exc:
+        click.echo(f"error: {exc.message}" + (f"\n    hint: {exc.suggestion}" if exc.suggestion else ""), err=True)
+        sys.exit(1)
+    try:
+        policy = load_policy(parent_file, library=library)
+    except PolicyError as error:
+        _fail(error)
+    if new_id == policy.id:
+        raise click.BadParameter("the county file needs its own id, not the parent's", param_hint="--id")
+    from engine.validate import SCHEMA_DIR
+
+    schema_ref = os.path.relpath(SCHEMA_DIR / "policy.schema.json", os.path.dirname(os.path.abspath(output)))
+    text = fork_text(policy, parent_file, new_id, areas, extends_value(parent_file, policy, output, library),
+                     document, title, schema_ref=schema_ref)
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    Path(output).write_text(text, encoding="utf-8")
+    click.echo(f"wrote {output}: extends {policy.id} ({policy.document}); "
+               f"{len(policy.parameters)} parameters listed as commented examples")
+
+
+@cli.command(name="show")
+@click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
+@click.option("--resolved", is_flag=True,
+              help="Print the effective policy after inheritance, each entry marked with the file it comes from.")
+@library_options
+def show_cmd(policy_file: str, resolved: bool, policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
+    """Print POLICY as written, or with --resolved as it is in effect after extends: is applied."""
+    from engine.fork import resolved_yaml
+    from engine.inherit import load_resolved
+    from engine.library import Library
+    from engine.loader import read_text
+
+    try:
+        if not resolved:
+            click.echo(read_text(policy_file)[1], nl=False)
+            return
+        library = Library(policies, with_files)
+        loaded = load_resolved(policy_file, library)
+        load_policy(policy_file, library=library)  # the merged policy must also compile before it is shown
+    except PolicyError as error:
+        _fail(error)
+    click.echo(resolved_yaml(loaded), nl=False)
 
 
 def main() -> None:

@@ -1,13 +1,14 @@
 """A policy-as-data rules engine: load, validate, compile, evaluate and render subsidy policies."""
 
 from .compiler import compile_policy, load_policy
-from .errors import (CompileError, EvaluateError, FactsError, LoadError, PolicyError, Problem, SchemaError)
+from .errors import (CompileError, EvaluateError, FactsError, InheritError, LoadError, PolicyError, Problem,
+                     SchemaError)
 from .evaluate import Result, evaluate
 from .facts import Applicant, applicant_from_data, applicant_from_text, facts_for, facts_schema, load_applicant
 from .render import render_json, render_text, result_to_json
 
 __all__ = [
-    "Applicant", "CompileError", "EvaluateError", "FactsError", "LoadError", "PolicyError", "Problem", "Result",
+    "Applicant", "CompileError", "EvaluateError", "FactsError", "InheritError", "LoadError", "PolicyError", "Problem", "Result",
     "SchemaError", "applicant_from_data", "applicant_from_text", "compile_policy", "evaluate", "facts_for",
     "facts_schema", "load_applicant", "load_policy", "render_json", "render_text", "result_to_json",
 ]

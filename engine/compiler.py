@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, Sequence
 
 from .amounts import AmountSyntaxError, MoneyRule, parse_amount
 from .errors import CompileError, Problem, ProblemList
 from .expressions import BOOL, DATE, LIST, NUM, TEXT, ExpressionError, Expr, NameInfo, parse
-from .loader import Loaded, load_file
+from .inherit import load_resolved
+from .library import Library
+from .loader import Loaded
 from .model import (BonusAward, Clause, Condition, DatedValue, Fact, FixedAward, Group, Parameter,
                     PerItemAward, PerUnitAward, Policy, RateAward, Reading, Recipient, Reference, Where)
 from .suggest import did_you_mean, one_of
-from .validate import validate_policy
 
 _FACT_TYPES = {"money": NUM, "number": NUM, "integer": NUM, "percent": NUM, "boolean": BOOL,
                "text": TEXT, "date": DATE, "list": LIST}
@@ -27,11 +28,18 @@ AWARD_SHAPES = {
 }
 
 
-def load_policy(path: str) -> Policy:
-    """Load, validate and compile a policy file; raise a PolicyError subclass listing every problem."""
-    loaded = load_file(path)
-    validate_policy(loaded)
-    return compile_policy(loaded)
+def load_policy(path: str, *, policies: Sequence[str] = (), with_files: Sequence[str] = (),
+                library: Library | None = None) -> Policy:
+    """Load, validate and compile a policy file; raise a PolicyError subclass listing every problem.
+
+    A file that `extends:` another is merged with it first (engine.inherit). `policies` (folders) and
+    `with_files` are where a parent named by id, or a document named by a reference, is looked up.
+    """
+    from .references import link  # references load further policies through this module
+
+    library = library or Library(policies, with_files)
+    loaded = load_resolved(path, library)
+    return link(compile_policy(loaded), library)
 
 
 def compile_policy(loaded: Loaded) -> Policy:
@@ -46,13 +54,14 @@ class _Compiler:
     def __init__(self, loaded: Loaded):
         self.doc: dict[str, Any] = loaded.data  # type: ignore[assignment]
         self.source = loaded.source
-        self.lines = loaded.text.splitlines()
+        if loaded.source.file not in loaded.source.texts:
+            loaded.source.texts[loaded.source.file] = loaded.text
         self.problems = ProblemList()
 
     # -- helpers -------------------------------------------------------------------------------
     def where(self, path) -> Where:
-        line, col = self.source.mark(path)
-        return Where(self.source.file, line, col)
+        file, line, col = self.source.locate(path)
+        return Where(file, line, col)
 
     def error(self, message: str, path, clause: str | None = None, suggestion: str | None = None,
               prefer_key: bool = False) -> None:
@@ -63,14 +72,16 @@ class _Compiler:
         try:
             return parse(value, scope, expect)
         except ExpressionError as exc:
-            line, col = self.source.mark(path)
+            file, line, col = self.source.locate(path)
             if line is not None and col is not None and exc.offset is not None:
-                text_line = self.lines[line - 1] if line - 1 < len(self.lines) else ""
+                # The mark is in whichever file the expression came from (a parent's, when inherited).
+                text_line = self.source.line_text(file, line)
                 quoted = text_line[col - 1:col] in ("'", '"')
                 col = col + exc.offset + (1 if quoted else 0)
             shown = value if isinstance(value, str) else str(value)
-            self.problems.add(Problem(f"in expression '{shown}': {exc.message}", file=self.source.file, line=line,
-                                      column=col, path=tuple(path), clause=clause, suggestion=exc.suggestion))
+            self.problems.add(Problem(f"in expression '{shown}': {exc.message}", file=file, line=line,
+                                      column=col, path=tuple(path), clause=clause, suggestion=exc.suggestion,
+                                      inherited_by=self.source.file if file != self.source.file else None))
             return None
 
     def amount(self, value, path) -> Decimal | None:
@@ -95,6 +106,9 @@ class _Compiler:
         recipients = {k: Recipient(k, v["label"], v.get("description"))
                       for k, v in doc["recipients"].items()}
         self.readings, self.recipients, self.references = readings, recipients, references
+        period_reading = doc["in_force"].get("reading")
+        if period_reading:
+            self.reading_ids(period_reading, ("in_force", "reading"), None)
         facts = {name: self.fact(name, spec, ("facts", name)) for name, spec in (doc.get("facts") or {}).items()}
         parameters = {}
         for name, spec in (doc.get("parameters") or {}).items():
@@ -125,6 +139,7 @@ class _Compiler:
             areas=tuple((doc.get("jurisdiction") or {}).get("areas", ())), money=rule,
             recipients=recipients, facts=facts, parameters=parameters, clauses=clauses, groups=groups,
             references=references, readings=readings, file=self.source.file, signed=_date(doc.get("signed")),
+            period_assumed=bool(doc["in_force"].get("assumed", False)), period_reading=period_reading,
         )
 
     def fact(self, name: str, spec: dict, path) -> Fact:
@@ -249,9 +264,13 @@ class _Compiler:
         cap = self.expr(spec["cap"], path + ("cap",), self.scope, NUM, cid) if "cap" in spec else None
         if cap is not None and award is None:
             self.error(f"clause {cid} has a cap but no award", path + ("cap",), clause=cid, prefer_key=True)
-        refers_to = spec.get("refers_to")
+        refers_to, refers_clause = spec.get("refers_to"), None
+        rpath = path + ("refers_to",)
+        if isinstance(refers_to, dict):
+            refers_to, refers_clause = refers_to["document"], refers_to["clause"]
+            rpath = rpath + ("document",)
         if refers_to is not None and refers_to not in self.references:
-            self.error(f"'{refers_to}' is not declared under references:", path + ("refers_to",), clause=cid,
+            self.error(f"'{refers_to}' is not declared under references:", rpath, clause=cid,
                        suggestion=did_you_mean(refers_to, self.references) or
                        f"add it under references: with its title")
         requires = tuple(spec.get("requires", ()))
@@ -265,7 +284,8 @@ class _Compiler:
         return Clause(
             id=cid, article=spec.get("article"), title=spec["title"], text=spec.get("text"),
             recipients=recipients, conditions=tuple(conditions), award=award, cap=cap,
-            period=spec.get("period", "claim"), refers_to=refers_to, measure=spec.get("measure"),
+            period=spec.get("period", "claim"), refers_to=refers_to, refers_clause=refers_clause,
+            measure=spec.get("measure"),
             requires=requires, readings=self.reading_ids(spec.get("reading"), path + ("reading",), cid),
             note=spec.get("note"), start=start, end=end, where=self.where(path),
         )

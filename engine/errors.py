@@ -18,6 +18,7 @@ class Problem:
     clause: str | None = None
     suggestion: str | None = None
     severity: str = "error"
+    inherited_by: str | None = None  # the file that inherits the line at fault (file:line is the parent's)
 
     @property
     def json_path(self) -> str:
@@ -38,6 +39,8 @@ class Problem:
             where.append(f"at {self.json_path}")
         if self.clause:
             where.append(f"clause {self.clause}")
+        if self.inherited_by:
+            where.append(f"inherited by {self.inherited_by}")
         tail = f" ({', '.join(where)})" if where else ""
         text = f"{self.location()}: {self.severity}: {self.message}{tail}"
         if self.suggestion:
@@ -54,6 +57,7 @@ class Problem:
             "path": self.json_path,
             "clause": self.clause,
             "suggestion": self.suggestion,
+            "inherited_by": self.inherited_by,
         }
 
 
@@ -94,6 +98,12 @@ class SchemaError(PolicyError):
     """The document does not match the policy language's JSON Schema."""
 
     stage = "schema"
+
+
+class InheritError(PolicyError):
+    """A file that extends another names a parent, or an entry of it, that cannot be found or merged."""
+
+    stage = "inherit"
 
 
 class CompileError(PolicyError):

@@ -53,6 +53,17 @@ class ClauseResult:
     reference: Reference | None = None
     uncapped: Decimal | None = None  # the rounded amount before the cap, for bonuses that raise a cap
     cap_remaining: Decimal | None = None
+    hop: "Hop | None" = None  # a followed reference: the other document's clause, as evaluated
+
+
+@dataclass(frozen=True)
+class Hop:
+    """A reference followed into another document: which clause there, and its own result and working."""
+
+    document: str
+    title: str
+    policy: Policy
+    result: ClauseResult
 
 
 @dataclass(frozen=True)
@@ -97,9 +108,13 @@ def evaluate(policy: Policy, applicant: Applicant, on: dt.date | None = None,
 
 
 class _Evaluation:
-    def __init__(self, policy: Policy, applicant: Applicant, day: dt.date, source: str):
+    def __init__(self, policy: Policy, applicant: Applicant, day: dt.date, source: str, scoped: bool = True,
+                 trail: tuple[tuple[str, str], ...] = ()):
         self.policy, self.applicant, self.day, self.source = policy, applicant, day, source
-        self.names: dict[str, object] = {n: Unknown(frozenset({n})) for n in policy.facts}
+        # scoped=False: evaluating a referenced document's clause for a referring one. Who, where and when
+        # were decided by the referring clause; the referenced one supplies conditions and the amount.
+        self.scoped, self.trail = scoped, trail
+        self.names: dict[str, object] = {n: Unknown(frozenset({n})) for n in policy.all_facts()}
         self.names.update(applicant.values)
         for name, param in policy.parameters.items():
             value = param.value_on(day)
@@ -139,14 +154,15 @@ class _Evaluation:
         na = lambda reason, **detail: ClauseResult(clause, NOT_APPLICABLE, reason=reason, detail=detail)  # noqa: E731
         if clause.measure is not None:
             return na("measure", measure=clause.measure)
-        if day < p.start or (p.end is not None and day > p.end):
-            return na("policy_period", start=p.start, end=p.end, date=day)
-        if not set(self.applicant.recipients) & set(clause.recipients):
-            return na("recipient", recipients=clause.recipients, applicant=self.applicant.recipients)
-        if (clause.start and day < clause.start) or (clause.end and day > clause.end):
-            return na("clause_period", start=clause.start, end=clause.end, date=day)
+        if self.scoped:
+            if day < p.start or (p.end is not None and day > p.end):
+                return na("policy_period", start=p.start, end=p.end, date=day)
+            if not set(self.applicant.recipients) & set(clause.recipients):
+                return na("recipient", recipients=clause.recipients, applicant=self.applicant.recipients)
+            if (clause.start and day < clause.start) or (clause.end and day > clause.end):
+                return na("clause_period", start=clause.start, end=clause.end, date=day)
         missing: set[str] = set()
-        if p.areas:
+        if p.areas and self.scoped:
             area = self.applicant.area
             if area is None:
                 missing.add("area")
@@ -171,7 +187,14 @@ class _Evaluation:
         if clause.refers_to is not None:
             if missing:
                 return ClauseResult(outcome=UNDETERMINED, missing=tuple(sorted(missing)), reason="missing", **base)
-            return ClauseResult(outcome=REFERRED, reference=p.references[clause.refers_to], **base)
+            reference = p.references[clause.refers_to]
+            linked = p.linked.get(clause.refers_to) if clause.refers_clause else None
+            if linked is None:
+                return ClauseResult(outcome=REFERRED, reference=reference, **base)
+            hop = self.follow(clause, linked)
+            r = hop.result
+            return ClauseResult(outcome=r.outcome, amount=r.amount, missing=r.missing, reference=reference,
+                                reason=None if r.outcome == ELIGIBLE else "followed", hop=hop, **base)
 
         steps: list[Step] = []
         raw = self.award(clause, steps)
@@ -209,6 +232,24 @@ class _Evaluation:
             amount = self.raise_cap(clause.award, amount, steps)
         return ClauseResult(outcome=ELIGIBLE, amount=amount, steps=tuple(steps), uncapped=uncapped,
                             cap_remaining=remaining, **base)
+
+    def follow(self, clause: Clause, linked: Policy) -> Hop:
+        """Evaluate the referenced clause of the linked document for this applicant, on the same date."""
+        key = (linked.document, clause.refers_clause)
+        if key in self.trail:  # the linker rejects cycles; this guards a policy built by hand in Python
+            raise EvaluateError(Problem("references form a cycle: " + " → ".join(f"{d} {c}" for d, c in self.trail),
+                                        file=clause.where.file, line=clause.where.line, clause=clause.id))
+        a = self.applicant
+        granted = None
+        if a.granted is not None:
+            # What was granted under the referring clause counts against the referenced clause's cap.
+            granted = {clause.refers_clause: a.granted[clause.id]} if clause.id in a.granted else {}
+        names = linked.all_facts()
+        sub = replace(a, values={k: v for k, v in a.values.items() if k in names}, granted=granted)
+        evaluation = _Evaluation(linked, sub, self.day, self.source, scoped=False,
+                                 trail=self.trail + ((self.policy.document, clause.id), key))
+        return Hop(clause.refers_to, self.policy.references[clause.refers_to].title, linked,
+                   evaluation.result_of(clause.refers_clause))
 
     def condition(self, cond, clause: Clause) -> ConditionResult:
         value = self.value(cond.expr, clause)
@@ -285,7 +326,7 @@ class _Evaluation:
         if isinstance(items, Unknown):
             steps.append(Step("items", {"list": award.items, "each": each, "items": ()}))
             return items
-        fields = self.policy.facts[award.items].items
+        fields = self.policy.all_facts()[award.items].items
         rows, missing = [], set()
         for i, item in enumerate(items):
             names = dict(self.names)

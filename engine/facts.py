@@ -91,13 +91,14 @@ def facts_schema(policy: Policy) -> dict:
             "area": {"type": "string", "description": "申请人所在区域, e.g. " + ", ".join(policy.areas[:3])},
             "date": dict(_DATE, description="申报日期 (the claim's date), YYYY-MM-DD"),
             "facts": {"type": "object", "additionalProperties": False,
-                      "properties": {n: _nullable(_value_schema(f)) for n, f in policy.facts.items()}},
+                      "properties": {n: _nullable(_value_schema(f)) for n, f in policy.all_facts().items()}},
             "granted": {"description": "此前已获补助: amounts already granted, by clause id, within each clause's "
                                        "period (ever for once, this year for year). {} means none.",
                         "anyOf": [{"type": "object", "additionalProperties": False,
                                    "properties": {c.id: {"anyOf": [{"type": "number", "minimum": 0},
                                                                    {"type": "string", "pattern": _AMOUNT}]}
-                                                  for c in policy.clauses if c.award is not None}},
+                                                  for c in policy.clauses
+                                                  if c.award is not None or c.refers_to is not None}},
                                   {"type": "null"}]},
             "note": {"type": "string"},
         },
@@ -123,13 +124,14 @@ def applicant_from(policy: Policy, loaded: Loaded) -> Applicant:
     if not isinstance(data, dict):
         raise FactsError(source.problem("a facts file must be a mapping with recipient:, facts: and so on", ()))
     validator = make_validator(facts_schema(policy))
+    facts = policy.all_facts()
 
     def describe(error, src):
         path = tuple(error.absolute_path)
         if error.validator == "additionalProperties":
             return None  # the generic message names the unknown key and suggests the closest declared one
-        if len(path) >= 2 and path[0] == "facts" and path[1] in policy.facts:
-            fact = policy.facts[path[1]]
+        if len(path) >= 2 and path[0] == "facts" and path[1] in facts:
+            fact = facts[path[1]]
             if fact.type == "list" and len(path) >= 4:
                 fact = fact.items.get(path[3], fact)
             value = error.instance
@@ -155,7 +157,7 @@ def applicant_from(policy: Policy, loaded: Loaded) -> Applicant:
     for name, raw in (data.get("facts") or {}).items():
         if raw is None:
             continue
-        fact = policy.facts[name]
+        fact = facts[name]
         values[name] = _convert(fact, raw, ("facts", name), source, problems)
     recipients = data["recipient"]
     recipients = (recipients,) if isinstance(recipients, str) else tuple(recipients)
@@ -219,4 +221,7 @@ def facts_for(policy: Policy, recipient: str | None = None) -> list[Fact]:
     for clause in policy.clauses:
         if recipient is None or recipient in clause.recipients:
             wanted |= names_of_clause(clause)
-    return [f for n, f in policy.facts.items() if n in wanted]
+            linked = policy.linked.get(clause.refers_to) if clause.refers_clause else None
+            if linked is not None:  # a followed reference reads the other document's facts too
+                wanted |= names_of_clause(linked.clause(clause.refers_clause))
+    return [f for n, f in policy.all_facts().items() if n in wanted]

@@ -32,33 +32,54 @@ _IMPLICIT_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.or
 
 @dataclass
 class SourceMap:
-    """Where each value (and each mapping key) of a loaded document starts, by JSON path; 1-based."""
+    """Where each value (and each mapping key) of a loaded document starts, by JSON path; 1-based.
+
+    A document merged from several files (a county file extending the city's) keeps, in `files`, the
+    file each inherited mark came from, so a problem in an inherited line points at the parent's line.
+    """
 
     file: str
     values: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    files: dict[Path_, str] = field(default_factory=dict)  # only for marks from a file other than `file`
+    texts: dict[str, str] = field(default_factory=dict)  # the text of each file the marks point into
 
     def mark(self, path: Path_, prefer_key: bool = False) -> tuple[int | None, int | None]:
         """The nearest known position for `path`, walking up to a parent when the path itself has none."""
+        _file, line, col = self.locate(path, prefer_key)
+        return (line, col)
+
+    def locate(self, path: Path_, prefer_key: bool = False) -> tuple[str, int | None, int | None]:
+        """Like mark(), with the file the position is in."""
         path = tuple(path)
         while True:
             table = (self.keys, self.values) if prefer_key else (self.values, self.keys)
             for t in table:
                 if path in t:
-                    return t[path]
+                    return (self.files.get(path, self.file), *t[path])
             if not path:
-                return (None, None)
+                return (self.file, None, None)
             path = path[:-1]
+
+    def file_of(self, path: Path_) -> str:
+        return self.files.get(tuple(path), self.file)
+
+    def line_text(self, file: str, line: int) -> str:
+        """One line of one of the files this map points into ('' when its text is not known)."""
+        lines = self.texts.get(file, "").splitlines()
+        return lines[line - 1] if 0 < line <= len(lines) else ""
 
     def subtree(self, prefix: Path_) -> "SourceMap":
         """The marks of the value at `prefix`, re-keyed so that path () is that value."""
         n = len(prefix)
         pick = lambda table: {p[n:]: m for p, m in table.items() if p[:n] == tuple(prefix)}  # noqa: E731
-        return SourceMap(self.file, pick(self.values), pick(self.keys))
+        return SourceMap(self.file, pick(self.values), pick(self.keys), pick(self.files), self.texts)
 
     def problem(self, message: str, path: Path_, *, prefer_key: bool = False, **kw) -> Problem:
-        line, col = self.mark(path, prefer_key)
-        return Problem(message, file=self.file, line=line, column=col, path=tuple(path), **kw)
+        file, line, col = self.locate(path, prefer_key)
+        if file != self.file and "inherited_by" not in kw:
+            kw["inherited_by"] = self.file
+        return Problem(message, file=file, line=line, column=col, path=tuple(path), **kw)
 
 
 @dataclass
@@ -132,7 +153,7 @@ def load_file(path: str) -> Loaded:
 
 def load_text(text: str, name: str = "<input>") -> Loaded:
     """Parse YAML (or JSON, a subset of it here) strictly into plain data plus a SourceMap."""
-    source = SourceMap(name)
+    source = SourceMap(name, texts={name: text})
     if name.endswith(".json") or text.lstrip().startswith(("{", "[")):
         # JSON allows tabs as white space where YAML does not; outside strings (where JSON forbids raw
         # tabs anyway) a tab and a space mean the same, and columns stay the same.

@@ -128,7 +128,8 @@ class Clause:
     award: Award | None = None
     cap: Expr | None = None
     period: str = "claim"  # once | year | claim: the window in which grants count against the cap
-    refers_to: str | None = None
+    refers_to: str | None = None  # a document number declared under references:
+    refers_clause: str | None = None  # the clause id in that document's policy file, when named
     measure: str | None = None
     requires: tuple[str, ...] = ()
     readings: tuple[str, ...] = ()
@@ -199,6 +200,20 @@ class Policy:
     readings: Mapping[str, Reading]
     file: str | None = None
     signed: dt.date | None = None
+    period_assumed: bool = False  # in_force dates not in the source text: every result says so
+    period_reading: str | None = None
+    # Policies of documents this one refers to by clause, by document number, when supplied. The map is
+    # shared by every policy of one linked set (references may point back), so it is filled after creation.
+    linked: Mapping[str, "Policy"] = field(default_factory=dict, compare=False, repr=False)
+
+    def all_facts(self) -> dict[str, Fact]:
+        """This policy's facts, then those of linked documents (their clauses read the same applicant)."""
+        out = dict(self.facts)
+        for other in self.linked.values():
+            if other is not self:
+                for name, fact in other.facts.items():
+                    out.setdefault(name, fact)
+        return out
 
     def clause(self, clause_id: str) -> Clause:
         for clause in self.clauses:

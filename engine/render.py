@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from decimal import Decimal
 
 from .amounts import format_money, format_number, format_percent, plain
@@ -20,13 +21,14 @@ RESULT_FORMAT = "policy-result/1"
 
 def _kind(policy: Policy, name: str) -> tuple[str, str | None, str]:
     """(type, unit, label) of a fact, list-item field or parameter."""
-    if name in policy.facts:
-        f = policy.facts[name]
+    facts = policy.all_facts()  # a followed reference may ask for another document's facts
+    if name in facts:
+        f = facts[name]
         return f.type, f.unit, f.label
     if name in policy.parameters:
         p = policy.parameters[name]
         return p.type, p.unit, p.label
-    for f in policy.facts.values():
+    for f in facts.values():
         if name in f.items:
             item = f.items[name]
             return item.type, item.unit, item.label
@@ -83,6 +85,9 @@ def render_text(result: Result, lang: str | None = None) -> str:
     who = f"{t('head.applicant', lang)}{_colon(lang)}{a.name}  " if a.name else ""
     lines.append(f"{who}{t('head.kind', lang)}{_colon(lang)}{kinds}  {t('head.area', lang)}{_colon(lang)}{a.area or t('head.area_missing', lang)}"
                  f"  {t('head.date', lang)}{_colon(lang)}{result.date.isoformat()} ({t('date.' + result.date_source, lang)})")
+    if policy.period_assumed:
+        lines.append(t("head.period_assumed", lang, start=policy.start.isoformat(),
+                       end=policy.end.isoformat() if policy.end else "…", reading=policy.period_reading or "-"))
     lines.append("=" * 72)
     not_applicable = []
     for r in result.clauses:
@@ -122,6 +127,11 @@ def _clause_text(result: Result, r: ClauseResult, lang: str) -> list[str]:
         out.append(f"    {t('sec.calculation', lang)}{_colon(lang).rstrip()}")
         for step in r.steps:
             out.extend(f"      {line}" for line in step_text(policy, step, lang))
+    if r.hop is not None:
+        hop = r.hop
+        out.append(f"    {t('hop.head', lang, title=hop.title, document=hop.document, clause=hop.result.clause.id)}：")
+        inner = _clause_text(replace(result, policy=hop.policy), hop.result, lang)
+        out.extend("      " + line for line in inner)
     if r.missing:
         out.append(f"    {t('sec.missing', lang)}{_colon(lang)}" + "；".join(missing_label(policy, m, lang) for m in r.missing))
     readings = [x for x in r.clause.readings if x in policy.readings]
@@ -212,8 +222,11 @@ def step_text(policy: Policy, step: Step, lang: str) -> list[str]:
 def reason_text(result: Result, r: ClauseResult, lang: str) -> str:
     policy, d = result.policy, r.detail
     reason = r.reason
-    if r.outcome == REFERRED and r.reference is not None:
+    if r.outcome == REFERRED and r.reference is not None and r.hop is None:
         return t("reason.referred", lang, title=r.reference.title, document=r.reference.id)
+    if reason == "followed" and r.hop is not None:
+        return t("reason.followed", lang, title=r.hop.title, document=r.hop.document, clause=r.hop.result.clause.id,
+                 outcome=t("outcome." + r.hop.result.outcome, lang))
     if reason is None:
         return ""
     if reason == "recipient":
@@ -272,36 +285,47 @@ def _jsonable(value):
     return value
 
 
+def _clause_json(result: Result, r: ClauseResult, lang: str) -> dict:
+    policy = result.policy
+    c = r.clause
+    out = {
+        "id": c.id,
+        "article": c.article,
+        "title": c.title,
+        "outcome": r.outcome,
+        "amount": f"{r.amount:f}" if r.amount is not None else None,
+        "reason": r.reason,
+        "explanation": reason_text(result, r, lang) or None,
+        "conditions": [{
+            "expression": x.text, "label": x.label, "status": x.status,
+            "values": {n: _jsonable(v) for n, v in x.reads},
+            "missing": list(x.missing),
+        } for x in r.conditions],
+        "steps": [{"kind": s.kind, "text": "\n".join(step_text(policy, s, lang)),
+                   "data": _jsonable({k: v for k, v in s.data.items()})} for s in r.steps],
+        "missing": [{"name": m, "label": missing_label(policy, m, lang)} for m in r.missing],
+        "refers_to": {"document": r.reference.id, "title": r.reference.title} if r.reference else None,
+        "readings": list(c.readings),
+        "followed": None,  # for a reference followed into another document's policy file: see below
+    }
+    if r.hop is not None:
+        hop = r.hop
+        out["followed"] = {"document": hop.document, "title": hop.title, "policy": hop.policy.id,
+                           "clause": _clause_json(replace(result, policy=hop.policy), hop.result, lang)}
+    return out
+
+
 def result_to_json(result: Result, lang: str | None = None) -> dict:
     """The result as plain JSON data; amounts are strings of exact decimals ("75000.00")."""
     policy = result.policy
     lang = lang or policy.language
     a = result.applicant
-    clauses = []
-    for r in result.clauses:
-        c = r.clause
-        clauses.append({
-            "id": c.id,
-            "article": c.article,
-            "title": c.title,
-            "outcome": r.outcome,
-            "amount": f"{r.amount:f}" if r.amount is not None else None,
-            "reason": r.reason,
-            "explanation": reason_text(result, r, lang) or None,
-            "conditions": [{
-                "expression": x.text, "label": x.label, "status": x.status,
-                "values": {n: _jsonable(v) for n, v in x.reads},
-                "missing": list(x.missing),
-            } for x in r.conditions],
-            "steps": [{"kind": s.kind, "text": "\n".join(step_text(policy, s, lang)),
-                       "data": _jsonable({k: v for k, v in s.data.items()})} for s in r.steps],
-            "missing": [{"name": m, "label": missing_label(policy, m, lang)} for m in r.missing],
-            "refers_to": {"document": r.reference.id, "title": r.reference.title} if r.reference else None,
-            "readings": list(c.readings),
-        })
+    clauses = [_clause_json(result, r, lang) for r in result.clauses]
     return {
         "format": RESULT_FORMAT,
-        "policy": {"id": policy.id, "document": policy.document, "title": policy.title},
+        "policy": {"id": policy.id, "document": policy.document, "title": policy.title,
+                   "in_force": {"from": policy.start.isoformat(), "until": policy.end.isoformat() if policy.end else None,
+                                "assumed": policy.period_assumed}},
         "applicant": {"name": a.name, "recipient": list(a.recipients), "area": a.area, "file": a.file},
         "date": result.date.isoformat(),
         "date_source": result.date_source,

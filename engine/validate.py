@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from decimal import Decimal
 from functools import lru_cache
@@ -56,10 +57,25 @@ def _policy_validator() -> Draft202012Validator:
     return make_validator(load_schema("policy.schema.json"))
 
 
-def validate_policy(loaded: Loaded) -> None:
-    """Raise SchemaError listing every place the document breaks the policy language's schema."""
+@lru_cache(maxsize=None)
+def _partial_policy_validator() -> Draft202012Validator:
+    """The schema for a file that extends another: every key checked, but nothing required at the top
+    level (the parent provides it), and parameter overrides may give only the changed value."""
+    schema = copy.deepcopy(load_schema("policy.schema.json"))
+    schema.pop("required", None)
+    schema["$defs"]["parameter"].pop("required", None)
+    return make_validator(schema)
+
+
+def validate_policy(loaded: Loaded, partial: bool = False) -> None:
+    """Raise SchemaError listing every place the document breaks the policy language's schema.
+
+    partial: the document extends another, so it is checked on its own terms only; the merged
+    document is validated in full afterwards.
+    """
     problems = ProblemList()
-    for problem in schema_problems(_policy_validator(), loaded.data, loaded.source):
+    validator = _partial_policy_validator() if partial else _policy_validator()
+    for problem in schema_problems(validator, loaded.data, loaded.source):
         problems.add(problem)
     problems.raise_if_any(SchemaError)
 
@@ -176,6 +192,12 @@ def _describe(error: ValidationError, source: SourceMap) -> Problem:
     if v == "propertyNames":
         return source.problem(f"{error.message}", path, suggestion="names are lower case letters, digits and _; "
                                                                    "they start with a letter")
+    if v == "dependentRequired":
+        needs = [k for k in error.validator_value if isinstance(value, dict) and k in value
+                 and any(n not in value for n in error.validator_value[k])]
+        key = needs[0] if needs else name
+        return source.problem(f"'{key}' only makes sense in a file that extends another", path + (key,),
+                              prefer_key=True, suggestion="add extends: <parent policy id>, or remove it")
     if v == "maxLength":
         return source.problem(f"'{name}' is longer than {error.validator_value} characters", path)
     return source.problem(error.message, path)

@@ -1,0 +1,312 @@
+"""Policy inheritance: merge a file that `extends:` another into one document, keeping each value's source mark."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from .errors import InheritError, ProblemList
+from .library import Library, LookupFailed
+from .loader import Loaded, Path_, SourceMap, load_file
+from .suggest import did_you_mean
+from .validate import validate_policy
+
+MAX_CHAIN = 16  # city → county → revision is 3; anything near this is a mistake
+# Keys that only make sense in a file that extends another; they are consumed by the merge.
+INHERIT_KEYS = ("extends", "add", "remove_clauses", "remove_groups")
+# Mappings of named entries. An entry under the key overrides the parent's entry of the same name
+# (it must exist); a new entry goes under `add:` (it must not exist), so a typo cannot silently add.
+KEYED = ("recipients", "references", "facts", "parameters", "readings")
+# Blocks a child takes as a whole: mixing the county's dates or areas with the city's would be a guess.
+OWN_REQUIRED = ("id", "document", "title")
+
+
+def is_path_form(value: str) -> bool:
+    """`extends: ../city.yaml` names a file; `extends: lishui-2021-67` names a declared id."""
+    return "/" in value or "\\" in value or value.endswith((".yaml", ".yml", ".json"))
+
+
+def load_resolved(path: str, library: Library | None = None) -> Loaded:
+    """Load a policy file, follow its `extends:` chain, and return the merged, schema-valid document."""
+    library = library or Library()
+    loaded = _resolve(path, library, ())
+    if loaded.source.files:  # merged from several files: the merged whole must also be a complete policy
+        validate_policy(loaded)
+    return loaded
+
+
+def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...]) -> Loaded:
+    loaded = load_file(path)
+    data = loaded.data
+    if not isinstance(data, dict) or "extends" not in data:
+        validate_policy(loaded)
+        return loaded
+    validate_policy(loaded, partial=True)  # the county file on its own terms: known keys, right shapes
+    source = loaded.source
+    problems = ProblemList()
+    for key in OWN_REQUIRED:
+        if key not in data:
+            problems.add(source.problem(
+                f"a file that extends another must give its own {key}:", (), prefer_key=True,
+                suggestion={"id": "e.g. id: qingtian-2022-1 (lower case, dashes; not the parent's id)",
+                            "document": "the county's own document number, e.g. 青政办发〔2022〕5号",
+                            "title": "the county document's own title"}[key]))
+    problems.raise_if_any(InheritError)
+    target = data["extends"]
+    try:
+        if is_path_form(target):
+            parent_path = os.path.normpath(os.path.join(os.path.dirname(path), target))
+            if not Path(parent_path).is_file():
+                raise LookupFailed(f"extends names {target}, which is not a file (looked for {parent_path})",
+                                   "the path is relative to this file; or name the parent by its id")
+        else:
+            parent_path = library.find_id(target, near=path)
+    except LookupFailed as exc:
+        raise InheritError(source.problem(exc.message, ("extends",), suggestion=exc.suggestion)) from None
+    here = (os.path.realpath(path), path)
+    trail = chain + (here,)
+    real_parent = os.path.realpath(parent_path)
+    names = [p for _r, p in trail]
+    if any(real == real_parent for real, _p in trail):
+        start = [r for r, _p in trail].index(real_parent)
+        loop = names[start:] + [parent_path]
+        raise InheritError(source.problem("extends forms a cycle: " + " → ".join(loop), ("extends",),
+                                          suggestion="a policy cannot extend itself, directly or through others"))
+    if len(trail) >= MAX_CHAIN:
+        raise InheritError(source.problem(f"extends chain is longer than {MAX_CHAIN} files: "
+                                          + " → ".join(names), ("extends",)))
+    parent = _resolve(parent_path, library, trail)
+    if parent.data.get("id") == data["id"]:
+        raise InheritError(source.problem(f"this file has the same id as the policy it extends ('{data['id']}')",
+                                          ("id",), suggestion="give the county file its own id"))
+    return _Merge(parent, loaded).run()
+
+
+class _Merge:
+    """Builds the merged document and its SourceMap, entry by entry, copying each entry's marks with it."""
+
+    def __init__(self, parent: Loaded, child: Loaded):
+        self.p, self.c = parent.data, child.data
+        self.ps, self.cs = parent.source, child.source
+        self.child = child
+        self.out = SourceMap(child.source.file, texts={**parent.source.texts, **child.source.texts})
+        self.problems = ProblemList()
+
+    # -- marks ---------------------------------------------------------------------------------
+    def take(self, dst: Path_, src: SourceMap, src_path: Path_, value: Any) -> Any:
+        """Place `value` at `dst`, bringing every source mark under `src_path` (and its file) along."""
+        n = len(src_path)
+        for table, out in ((src.values, self.out.values), (src.keys, self.out.keys)):
+            for p, mark in table.items():
+                if p[:n] == src_path:
+                    new = dst + p[n:]
+                    out[new] = mark
+                    file = src.file_of(p)
+                    if file != self.out.file:
+                        self.out.files[new] = file
+                    else:
+                        self.out.files.pop(new, None)
+        return value
+
+    def key_mark(self, dst: Path_, src: SourceMap, src_path: Path_) -> None:
+        """Only the marks of the key and value at `src_path` itself (a container rebuilt entry by entry)."""
+        for table, out in ((src.values, self.out.values), (src.keys, self.out.keys)):
+            if src_path in table:
+                out[dst] = table[src_path]
+                file = src.file_of(src_path)
+                if file != self.out.file:
+                    self.out.files[dst] = file
+
+    def error(self, message: str, path: Path_, suggestion: str | None = None, prefer_key: bool = True) -> None:
+        self.problems.add(self.cs.problem(message, path, prefer_key=prefer_key, suggestion=suggestion))
+
+    # -- the merge -----------------------------------------------------------------------------
+    def run(self) -> Loaded:
+        p, c = self.p, self.c
+        add = c.get("add") or {}
+        self.out.values[()] = self.cs.values.get((), (1, 1))
+        order = list(p) + [k for k in c if k not in p and k not in INHERIT_KEYS]
+        order += [k for k in add if k not in order]
+        merged: dict[str, Any] = {}
+        for key in order:
+            if key in KEYED:
+                merged[key] = self.keyed(key, add)
+            elif key == "clauses":
+                merged[key] = self.clauses(add)
+            elif key == "groups":
+                value = self.groups(add, merged.get("clauses", []))
+                if value:
+                    merged[key] = value
+            elif key == "money" and key in c and key in p:
+                merged[key] = self.mapping(key)
+            elif key in c:
+                merged[key] = self.take((key,), self.cs, (key,), c[key])
+            else:
+                merged[key] = self.take((key,), self.ps, (key,), p[key])
+        self.problems.raise_if_any(InheritError)
+        return Loaded(merged, self.out, self.child.text)
+
+    def mapping(self, key: str) -> dict:
+        """A block merged key by key: the child's keys win, the parent's others stay."""
+        self.key_mark((key,), self.cs, (key,))
+        out = {}
+        for k, v in self.p[key].items():
+            if k not in self.c[key]:
+                out[k] = self.take((key, k), self.ps, (key, k), v)
+        for k, v in self.c[key].items():
+            out[k] = self.take((key, k), self.cs, (key, k), v)
+        return out
+
+    def keyed(self, key: str, add: dict) -> dict:
+        parent = self.p.get(key) or {}
+        mine = self.c.get(key) or {}
+        new = add.get(key) or {}
+        if key in self.p:
+            self.key_mark((key,), self.ps, (key,))
+        elif key in self.c:
+            self.key_mark((key,), self.cs, (key,))
+        else:
+            self.key_mark((key,), self.cs, ("add", key))
+        out: dict[str, Any] = {}
+        for name, spec in parent.items():
+            if name in mine:
+                out[name] = self.override(key, name, parent[name], mine[name])
+            else:
+                out[name] = self.take((key, name), self.ps, (key, name), spec)
+        singular = key.rstrip("s")
+        for name in mine:
+            if name not in parent:
+                self.error(f"{key}: '{name}' overrides a {singular} the parent does not have", (key, name),
+                           suggestion=(did_you_mean(name, parent) or "")
+                           + (" — " if did_you_mean(name, parent) else "")
+                           + f"to add a new {singular}, put it under add: {key}:")
+        for name, spec in new.items():
+            if name in parent:
+                self.error(f"add: {key}: '{name}' is already in the parent policy", ("add", key, name),
+                           suggestion=f"to change it, put it under {key}: (not under add:)")
+                continue
+            out[name] = self.take((key, name), self.cs, ("add", key, name), spec)
+        return out
+
+    def override(self, key: str, name: str, old: Any, new: Any) -> Any:
+        if key != "parameters" or not isinstance(old, dict) or not isinstance(new, dict):
+            return self.take((key, name), self.cs, (key, name), new)
+        # A parameter override usually changes only the number: label, unit and text stay the parent's;
+        # value and values replace each other, as a parameter has exactly one of them.
+        self.key_mark((key, name), self.cs, (key, name))
+        out = {}
+        replaced = set(new) | ({"value", "values"} if {"value", "values"} & set(new) else set())
+        for k, v in old.items():
+            if k not in replaced:
+                out[k] = self.take((key, name, k), self.ps, (key, name, k), v)
+        for k, v in new.items():
+            out[k] = self.take((key, name, k), self.cs, (key, name, k), v)
+        return out
+
+    def _ids(self, items) -> list:
+        return [x.get("id") if isinstance(x, dict) else None for x in items or ()]
+
+    def _removals(self, key: str, ids: list) -> set:
+        removed = set()
+        for i, rid in enumerate(self.c.get(key) or ()):
+            if rid not in ids:
+                what = "clause" if key == "remove_clauses" else "group"
+                self.error(f"{key} names {what} '{rid}', which the parent does not have", (key, i),
+                           suggestion=did_you_mean(str(rid), [str(x) for x in ids if x is not None]),
+                           prefer_key=False)
+            removed.add(rid)
+        return removed
+
+    def _list(self, key: str, add: dict, removal_key: str) -> list[tuple[Any, SourceMap, Path_]]:
+        """(entry, its source map, its path) for the merged list: parent order, replacements in place, adds last."""
+        parent = self.p.get(key) or []
+        ids = self._ids(parent)
+        removed = self._removals(removal_key, ids)
+        mine = self.c.get(key) or []
+        replacing: dict[Any, int] = {}
+        what = key.rstrip("s")
+        for i, entry in enumerate(mine):
+            eid = entry.get("id") if isinstance(entry, dict) else None
+            if eid not in ids:
+                self.error(f"{key}: {what} '{eid}' replaces a {what} the parent does not have", (key, i, "id"),
+                           suggestion=(did_you_mean(str(eid), [str(x) for x in ids]) or "")
+                           + (" — " if did_you_mean(str(eid), [str(x) for x in ids]) else "")
+                           + f"to add a new {what}, put it under add: {key}:", prefer_key=False)
+            elif eid in removed:
+                self.error(f"{what} '{eid}' is both removed ({removal_key}) and replaced ({key}:)", (key, i, "id"),
+                           suggestion="keep one of the two", prefer_key=False)
+            else:
+                replacing[eid] = i
+        entries: list[tuple[Any, SourceMap, Path_]] = []
+        for i, entry in enumerate(parent):
+            eid = ids[i]
+            if eid in removed:
+                continue
+            if eid in replacing:
+                j = replacing[eid]
+                entries.append((mine[j], self.cs, (key, j)))
+            else:
+                entries.append((entry, self.ps, (key, i)))
+        for i, entry in enumerate(add.get(key) or []):
+            eid = entry.get("id") if isinstance(entry, dict) else None
+            if eid in ids:
+                self.error(f"add: {key}: {what} '{eid}' is already in the parent policy", ("add", key, i, "id"),
+                           suggestion=f"to replace it, put it under {key}: (not under add:)", prefer_key=False)
+                continue
+            entries.append((entry, self.cs, ("add", key, i)))
+        if key in self.p:
+            self.key_mark((key,), self.ps, (key,))
+        elif key in self.c:
+            self.key_mark((key,), self.cs, (key,))
+        else:
+            self.key_mark((key,), self.cs, ("add", key))
+        return entries
+
+    def clauses(self, add: dict) -> list:
+        out = [self.take(("clauses", n), src, path, entry)
+               for n, (entry, src, path) in enumerate(self._list("clauses", add, "remove_clauses"))]
+        # A kept clause that depends on a removed one would fail later at the parent's line, where the
+        # county officer cannot fix it; say so here, at the removal.
+        removed = list(self.c.get("remove_clauses") or ())
+        for entry in out:
+            if not isinstance(entry, dict):
+                continue
+            award = entry.get("award") if isinstance(entry.get("award"), dict) else {}
+            needs = list(entry.get("requires") or ()) + ([award["bonus_to"]] if "bonus_to" in award else [])
+            for rid in needs:
+                if rid in removed:
+                    self.error(f"clause {entry.get('id')} depends on clause {rid}, which this file removes",
+                               ("remove_clauses", removed.index(rid)), prefer_key=False,
+                               suggestion=f"remove clause {entry.get('id')} too, or replace it under clauses:")
+        return out
+
+    def groups(self, add: dict, clauses: list) -> list:
+        removed_clauses = set(self.c.get("remove_clauses") or ())
+        out = []
+        for entry, src, path in self._list("groups", add, "remove_groups"):
+            n = len(out)
+            members = entry.get("members") or []
+            if not removed_clauses & set(members):
+                out.append(self.take(("groups", n), src, path, entry))
+                continue
+            # A removed clause leaves every group it was in; a group left with one member means nothing.
+            kept = [(i, m) for i, m in enumerate(members) if m not in removed_clauses]
+            if len(kept) < 2:
+                continue
+            rebuilt = {}
+            self.key_mark(("groups", n), src, path)
+            for k, v in entry.items():
+                if k != "members":
+                    rebuilt[k] = self.take(("groups", n, k), src, path + (k,), v)
+            self.key_mark(("groups", n, "members"), src, path + ("members",))
+            rebuilt["members"] = [self.take(("groups", n, "members", j), src, path + ("members", i), m)
+                                  for j, (i, m) in enumerate(kept)]
+            out.append(rebuilt)
+        return out
+
+
+def origin(source: SourceMap, path: Path_) -> str:
+    """The file the entry at `path` of a merged document came from."""
+    return source.file_of(tuple(path))
+

@@ -1,0 +1,134 @@
+"""Find policy files by what they declare (id, document number) in the folders and files a user names."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .errors import PolicyError
+from .loader import load_file
+from .suggest import did_you_mean
+
+POLICY_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass(frozen=True)
+class Header:
+    """The top-level identity of a policy file, read without validating the rest of it."""
+
+    path: str
+    id: str | None
+    document: str | None
+
+
+class LookupFailed(Exception):
+    """A name could not be resolved to one file; the caller places the message at the line that named it."""
+
+    def __init__(self, message: str, suggestion: str | None = None, ambiguous: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.suggestion = suggestion
+        self.ambiguous = ambiguous  # several matches or a missing folder: an error even where a miss is not
+
+
+def _real(path: str) -> str:
+    return os.path.realpath(path)
+
+
+def is_policy_file(path: Path) -> bool:
+    name = path.name
+    return (path.is_file() and name.endswith(POLICY_SUFFIXES) and not name.startswith(".")
+            and ".tests." not in name and not name.endswith((".facts.yaml", ".facts.json")))
+
+
+class Library:
+    """Policy files a command may draw on: explicit files (--with) first, then folders (--policies) in order.
+
+    Lookups go level by level and the first level with a match wins; two matches on one level are an
+    error, because which one was meant cannot be known.
+    """
+
+    def __init__(self, dirs: Sequence[str] = (), files: Sequence[str] = ()):
+        self.dirs = tuple(dirs)
+        self.files = tuple(files)
+        self._headers: dict[str, Header | None] = {}
+
+    def header(self, path: str) -> Header | None:
+        """id and document of a file, or None when it cannot be read as a policy (it is then skipped)."""
+        real = _real(path)
+        if real not in self._headers:
+            try:
+                data = load_file(path).data
+            except PolicyError:
+                data = None
+            if isinstance(data, dict):
+                pid, doc = data.get("id"), data.get("document")
+                self._headers[real] = Header(path, pid if isinstance(pid, str) else None,
+                                             doc if isinstance(doc, str) else None)
+            else:
+                self._headers[real] = None
+        return self._headers[real]
+
+    def _dir_headers(self, folder: str) -> list[Header]:
+        root = Path(folder)
+        if not root.is_dir():
+            raise LookupFailed(f"policies folder {folder} does not exist", ambiguous=True)
+        found = []
+        for path in sorted(root.iterdir()):
+            if is_policy_file(path):
+                header = self.header(str(path))
+                if header is not None:
+                    found.append(header)
+        return found
+
+    def _levels(self, extra_dirs: Iterable[str]) -> list[tuple[str, list[Header]]]:
+        levels: list[tuple[str, list[Header]]] = []
+        explicit = [h for h in (self.header(f) for f in self.files) if h is not None]
+        if explicit:
+            levels.append(("--with files", explicit))
+        seen: set[str] = set()
+        for folder in list(self.dirs) + list(extra_dirs):
+            real = _real(folder)
+            if real in seen:
+                continue
+            seen.add(real)
+            levels.append((folder, self._dir_headers(folder)))
+        return levels
+
+    def _find(self, key: str, want: str, extra_dirs: Iterable[str], exclude: str | None, what: str) -> str:
+        known: set[str] = set()
+        searched = []
+        for label, headers in self._levels(extra_dirs):
+            searched.append(label)
+            candidates = [h for h in headers if exclude is None or _real(h.path) != _real(exclude)]
+            known.update(getattr(h, key) for h in candidates if getattr(h, key))
+            matches = [h for h in candidates if getattr(h, key) == want]
+            if len(matches) == 1:
+                return matches[0].path
+            if len(matches) > 1:
+                raise LookupFailed(f"{len(matches)} files declare {what} '{want}' in {label}: "
+                                   + ", ".join(h.path for h in matches),
+                                   "give each policy file its own id, or name the file with --with",
+                                   ambiguous=True)
+        where = ", ".join(searched) if searched else "nowhere (no --policies folder or --with file given)"
+        raise LookupFailed(f"no policy file declares {what} '{want}' (searched {where})",
+                           did_you_mean(want, known) or "pass the folder holding it with --policies DIR, "
+                                                        "or the file with --with FILE")
+
+    def find_id(self, policy_id: str, near: str | None = None) -> str:
+        """The file declaring `id: policy_id`; `near` (a file) adds its folder and that folder's parent."""
+        extra: list[str] = []
+        if near is not None:
+            # Kept relative when `near` is, so messages name files the way the user wrote them.
+            here = os.path.dirname(near) or "."
+            extra = [here, os.path.normpath(os.path.join(here, ".."))]
+        return self._find("id", policy_id, extra, near, "id")
+
+    def find_document(self, document: str) -> str:
+        """The file declaring `document: <number>`, among explicit files and folders only (never guessed)."""
+        return self._find("document", document, (), None, "document")
+
+    def has_sources(self) -> bool:
+        return bool(self.dirs or self.files)
