@@ -15,6 +15,7 @@ from engine import (PolicyError, evaluate, facts_for, facts_schema, load_applica
                     render_text)
 from engine.diff import diff_policies, impact as diff_impact, load_cases, render_text as diff_text, \
     to_json as diff_json
+from engine.library import Library
 from engine.lint import counts as lint_counts, lint_file
 from engine.testing import coverage, load_suite, render_coverage, run_suite
 
@@ -122,12 +123,14 @@ def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool) -> None:
               help="Write to this file instead of standard output.")
 @click.option("--force", is_flag=True, help="Overwrite the -o file if it exists.")
 @click.option("--lang", type=LANG, default=None, help="Language of the headings. Default: the policy's.")
-def render_cmd(policy_file: str, fmt: str, output: str | None, force: bool, lang: str | None) -> None:
+@library_options
+def render_cmd(policy_file: str, fmt: str, output: str | None, force: bool, lang: str | None,
+               policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Render POLICY for review: each clause's source text beside the encoded rule, parameters, readings."""
     from engine.review import render_html, render_markdown
 
     try:
-        policy = load_policy(policy_file)
+        policy = load_policy(policy_file, policies=policies, with_files=with_files)
     except PolicyError as error:
         _fail(error)
     document = render_html(policy, lang) if fmt == "html" else render_markdown(policy, lang)
@@ -195,11 +198,13 @@ def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None, no_cove
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="The day to judge expiry against (YYYY-MM-DD). Default: today.")
-def lint_cmd(policy_file: str, strict: bool, fmt: str, today: dt.datetime | None) -> None:
+@library_options
+def lint_cmd(policy_file: str, strict: bool, fmt: str, today: dt.datetime | None, policies: tuple[str, ...],
+             with_files: tuple[str, ...]) -> None:
     """Find what the schema cannot see in POLICY: unused names, clauses that can never pay, odd numbers, expiry."""
     day = today.date() if today else dt.date.today()
     try:
-        problems = lint_file(policy_file, day)
+        problems = lint_file(policy_file, day, Library(policies, with_files))
     except PolicyError as error:
         _fail(error)
     count = lint_counts(problems)
@@ -222,10 +227,15 @@ def lint_cmd(policy_file: str, strict: bool, fmt: str, today: dt.datetime | None
 @click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Claim date for cases that give none (YYYY-MM-DD). Default: the facts' date, else today.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def diff_cmd(old_file: str, new_file: str, cases_path: str | None, on: dt.datetime | None, fmt: str) -> None:
-    """Show what changed in meaning between two versions of a policy, and what it does to applicants."""
+@library_options
+def diff_cmd(old_file: str, new_file: str, cases_path: str | None, on: dt.datetime | None, fmt: str,
+             policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
+    """Show what changed in meaning between two versions of a policy, and what it does to applicants.
+
+    OLD and NEW may be two versions of one file, or a county file and the policy it extends."""
     try:
-        old, new = load_policy(old_file), load_policy(new_file)
+        old = load_policy(old_file, policies=policies, with_files=with_files)
+        new = load_policy(new_file, policies=policies, with_files=with_files)
         changes = diff_policies(old, new)
         result = None
         if cases_path is not None:

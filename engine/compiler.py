@@ -109,6 +109,9 @@ class _Compiler:
         period_reading = doc["in_force"].get("reading")
         if period_reading:
             self.reading_ids(period_reading, ("in_force", "reading"), None)
+        areas_reading = (doc.get("jurisdiction") or {}).get("reading")
+        if areas_reading:
+            self.reading_ids(areas_reading, ("jurisdiction", "reading"), None)
         facts = {name: self.fact(name, spec, ("facts", name)) for name, spec in (doc.get("facts") or {}).items()}
         parameters = {}
         for name, spec in (doc.get("parameters") or {}).items():
@@ -140,6 +143,7 @@ class _Compiler:
             recipients=recipients, facts=facts, parameters=parameters, clauses=clauses, groups=groups,
             references=references, readings=readings, file=self.source.file, signed=_date(doc.get("signed")),
             period_assumed=bool(doc["in_force"].get("assumed", False)), period_reading=period_reading,
+            areas_reading=areas_reading,
         )
 
     def fact(self, name: str, spec: dict, path) -> Fact:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import replace, dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
@@ -34,6 +34,7 @@ TEXT = {
     "removed": "removed",
     "none": "(none)",
     "value_from": "value from {day}",
+    "value_from_start": "value from the start",
     "source": "source: {source}",
     "until": "until {day}",
     "applicants": "Applicants ({count} from {where}), evaluated under both versions{on}:",
@@ -263,11 +264,18 @@ def _parameters(old: Policy, new: Policy) -> Iterator[Change]:
         before = old.parameters.get(name)
         if before is None:
             continue
-        old_values = {v.start: v for v in before.values}
-        new_values = {v.start: v for v in after.values}
-        for day in sorted(set(old_values) | set(new_values)):
+        # A value that starts with its policy is "the value from the start", whatever that date is: a county
+        # that starts later but keeps the city's number has not changed the number.
+        old_values = {(None if v.start <= old.start else v.start): v for v in before.values}
+        new_values = {(None if v.start <= new.start else v.start): v for v in after.values}
+        for day in sorted(set(old_values) | set(new_values), key=lambda d: (d is not None, d or dt.date.min)):
             a, b = old_values.get(day), new_values.get(day)
-            what = TEXT["value_from"].format(day=day)
+            if day is None:
+                what = TEXT["value_from"].format(day=new.start) if old.start == new.start else TEXT["value_from_start"]
+            else:
+                what = TEXT["value_from"].format(day=day)
+            if a is not None and b is not None and day is None:
+                a, b = replace(a, start=b.start), b
             if a is None:
                 yield Change("parameter", name, after.label, what, None, dated(after, b))
             elif b is None:

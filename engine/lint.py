@@ -13,7 +13,9 @@ from .compiler import compile_policy
 from .errors import Problem
 from .expressions import Bound, EvaluationFailure, Expr, Unknown, bounds, evaluate
 from .facts import names_of_clause
-from .loader import Loaded, load_file
+from .inherit import load_resolved
+from .library import Library
+from .loader import Loaded
 from .model import BonusAward, Clause, FixedAward, PerUnitAward, Policy, RateAward
 from .validate import validate_policy
 
@@ -72,10 +74,12 @@ TEXT = {
 }
 
 
-def lint_file(path: str, today: dt.date) -> list[Problem]:
-    """Load, validate and compile a policy file, then lint it; raises PolicyError if it does not compile."""
-    loaded = load_file(path)
-    validate_policy(loaded)
+def lint_file(path: str, today: dt.date, library: Library | None = None) -> list[Problem]:
+    """Load (following `extends:`), validate and compile a policy file, then lint it.
+
+    Raises PolicyError if it does not compile. Findings in inherited lines point at the parent's file.
+    """
+    loaded = load_resolved(path, library)
     return lint(compile_policy(loaded), loaded, today)
 
 
@@ -179,7 +183,7 @@ class _Linter:
                 self.add("unused_reference", ("references", ref.id), prefer_key=True, id=ref.id)
 
     def unused_readings(self) -> None:
-        used = {g.reading for g in self.policy.groups}
+        used = {g.reading for g in self.policy.groups} | {self.policy.period_reading, self.policy.areas_reading}
         for clause in self.policy.clauses:
             used |= set(clause.readings) | {c.reading for c in clause.conditions}
         for rid in self.policy.readings:
@@ -269,7 +273,10 @@ class _Linter:
 
         def never_binds(day: dt.date) -> dict | None:
             limit, top = self.constant(cap, day), self.upper_award(clause, day)
-            if limit is not None and top is not None and 0 < top <= limit:
+            # A cap equal to the largest award of a once/yearly clause is the idiom for "at most one award
+            # per period" (it binds through amounts already granted), so only a cap above the award is odd.
+            idiom = clause.period in ("once", "year") and top == limit
+            if limit is not None and top is not None and 0 < top <= limit and not idiom:
                 return {"cap": _show(limit, "money"), "award": _show(top, "money")}
             return None
 

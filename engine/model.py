@@ -202,6 +202,7 @@ class Policy:
     signed: dt.date | None = None
     period_assumed: bool = False  # in_force dates not in the source text: every result says so
     period_reading: str | None = None
+    areas_reading: str | None = None
     # Policies of documents this one refers to by clause, by document number, when supplied. The map is
     # shared by every policy of one linked set (references may point back), so it is filled after creation.
     linked: Mapping[str, "Policy"] = field(default_factory=dict, compare=False, repr=False)
