@@ -1,6 +1,8 @@
-"""The message catalogue: every sentence the renderers show, in Chinese and English, in one place."""
+"""The message catalogue: every sentence the engine shows, in Chinese and English, in one place."""
 
 from __future__ import annotations
+
+from typing import Mapping
 
 LANGS = ("zh", "en")
 
@@ -184,8 +186,56 @@ CATALOGUE: dict[str, dict[str, str]] = {
 }
 
 
+# -- problems: how every problem is laid out (engine/errors.py). The file:line:col prefix and the
+# JSON path stay as they are in both languages, so editors and officers find the same spot.
+CATALOGUE.update({
+    "problem.line": {"zh": "{location}: {severity}：{message}", "en": "{location}: {severity}: {message}"},
+    "problem.where": {"zh": "（{where}）", "en": " ({where})"},
+    "problem.sep": {"zh": "，", "en": ", "},
+    "problem.at": {"zh": "位置 {path}", "en": "at {path}"},
+    "problem.clause": {"zh": "第 {clause} 项", "en": "clause {clause}"},
+    "problem.inherited_by": {"zh": "由 {file} 沿用", "en": "inherited by {file}"},
+    "problem.hint": {"zh": "提示：{hint}", "en": "hint: {hint}"},
+    "severity.error": {"zh": "错误", "en": "error"},
+    "severity.warning": {"zh": "警告", "en": "warning"},
+    "severity.info": {"zh": "提示", "en": "info"},
+})
+
 def t(key: str, lang: str = "zh", **values) -> str:
-    """The message `key` in `lang`, with `{name}` slots filled."""
+    """The message `key` in `lang`, with `{name}` slots filled (Message values in the same language)."""
     entry = CATALOGUE[key]
     text = entry.get(lang) or entry["en"]
-    return text.format(**values) if values else text
+    if not values:
+        return text
+    return text.format(**{name: localize(value, lang) for name, value in values.items()})
+
+
+class Message(str):
+    """A catalogue message: its value is the English text, so it reads, compares and serialises like the
+    plain string the engine always produced; `localized()` renders the same message in another language."""
+
+    key: str
+    values: Mapping[str, object]
+
+    def __new__(cls, text: str, key: str = "", values: Mapping[str, object] | None = None) -> "Message":
+        self = super().__new__(cls, text)
+        self.key = key
+        self.values = dict(values or {})
+        return self
+
+    def localized(self, lang: str | None) -> str:
+        if lang is None or not self.key:
+            return str(self)
+        return t(self.key, lang, **self.values)
+
+
+def msg(key: str, **values: object) -> Message:
+    """The catalogue message `key` with its values: English as a string, any language via localize()."""
+    return Message(t(key, "en", **values), key, values)
+
+
+def localize(text: object, lang: str | None) -> object:
+    """A Message in `lang` (None: English, as stored); anything else unchanged."""
+    if isinstance(text, Message):
+        return text.localized(lang)
+    return text
