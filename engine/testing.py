@@ -16,7 +16,7 @@ from .evaluate import ELIGIBLE, INELIGIBLE, REFERRED, Result, evaluate
 from .expressions import Bound, bounds
 from .facts import Applicant, applicant_from
 from .loader import Loaded, load_file
-from .messages import t
+from .messages import msg, t
 from .model import BonusAward, Clause, Policy
 from .suggest import did_you_mean
 from .validate import load_schema, make_validator, schema_problems
@@ -122,7 +122,7 @@ def _compare(policy: Policy, result: Result, expect: dict, source, path):
                 yield Mismatch("complete", str(want).lower(), str(result.complete).lower())
             continue
         if key not in ids:
-            problems.add(source.problem(f"expect names clause '{key}', which the policy does not have",
+            problems.add(source.problem(msg("test.unknown_clause", id=key),
                                         path + (key,), prefer_key=True, suggestion=did_you_mean(key, ids)))
             continue
         got = result.clause(key)
