@@ -377,12 +377,14 @@ def _render_impact(result: Impact, lang: str, text: Callable[..., str]) -> list[
             continue
         lines.append("  " + text("group", label=label))
         for a in sorted(group, key=lambda a: a.delta, reverse=True):
-            lines.append(f"    {a.name}: {format_money(a.old_total)} → {format_money(a.new_total)} "
-                         f"({_signed(a.delta)})  [{a.where}]")
+            lines.append("    " + text("applicant", name=a.name, old=format_money(a.old_total),
+                                       new=format_money(a.new_total), delta=_signed(a.delta), where=a.where))
             for d in a.clauses:
                 outcome = lambda o: t(f"outcome.{o}", lang) if o else text("none")  # noqa: E731
-                lines.append(f"      {d.clause} {d.title}: {outcome(d.old_outcome)} {format_money(d.old_amount)} → "
-                             f"{outcome(d.new_outcome)} {format_money(d.new_amount)} ({_signed(d.delta)})")
+                lines.append("      " + text("clause", clause=d.clause, title=d.title,
+                                             old_outcome=outcome(d.old_outcome), old=format_money(d.old_amount),
+                                             new_outcome=outcome(d.new_outcome), new=format_money(d.new_amount),
+                                             delta=_signed(d.delta)))
     same = len(result.compared) - len(gains) - len(losses) - len(moved)
     if same:
         lines.append("  " + text("same", count=same))
