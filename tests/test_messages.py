@@ -119,3 +119,80 @@ def test_no_engine_module_writes_a_message_inline():
                 if bad is not None:
                     found.append(f"{path.name}:{bad.lineno}: {ast.unparse(bad)[:70]}")
     assert not found, "messages must come from msg(...) and the catalogue:\n" + "\n".join(found)
+
+
+# --- the officer's language on the command line ------------------------------------------------------
+
+ROOT = ENGINE.parent
+LISHUI = ROOT / "policies" / "lishui-2021-67.yaml"
+DATONG = ROOT / "policies" / "datong-2021-46.yaml"
+BROKEN = ROOT / "tests" / "broken" / "misspelt-key.yaml"
+
+
+def policy(*args: object):
+    from click.testing import CliRunner
+
+    from cli import cli
+
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_validate_speaks_chinese_by_default_and_english_on_request():
+    zh = policy("validate", BROKEN).output
+    assert f"{BROKEN}:50:7: 错误：未知的键 'rat'（位置 $.clauses[0].award.rat）" in zh
+    assert "提示：是否应为 'rate'？" in zh and "1 个文件中有 1 个不合格。" in zh
+    assert "unknown key" not in zh
+    en = policy("validate", "--lang", "en", BROKEN).output
+    assert f"{BROKEN}:50:7: error: unknown key 'rat' (at $.clauses[0].award.rat)" in en
+    assert "hint: did you mean 'rate'?" in en and "1 of 1 file invalid." in en
+
+
+def test_a_broken_file_declaring_english_is_reported_in_english(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    text = BROKEN.read_text(encoding="utf-8")
+    broken.write_text(text.replace("\nid:", "\nlanguage: en\nid:", 1), encoding="utf-8")
+    assert "language: en" in broken.read_text(encoding="utf-8")
+    out = policy("validate", broken).output
+    assert ": error: unknown key 'rat'" in out
+    assert policy("validate", "--lang", "zh", broken).output.count("未知的键 'rat'") == 1
+
+
+def test_validate_json_follows_the_language():
+    import json
+
+    [report] = json.loads(policy("validate", "--format", "json", BROKEN).output)
+    assert report["problems"][0]["message"] == "未知的键 'rat'"
+    [report] = json.loads(policy("validate", "--format", "json", "--lang", "en", BROKEN).output)
+    assert report["problems"][0]["message"] == "unknown key 'rat'"
+
+
+def test_lint_in_both_languages():
+    zh = policy("lint", LISHUI, "--today", "2026-11-28").output
+    assert "警告：本文件将于 2027-01-31 失效，距 2026-11-28 还有 64 天" in zh
+    assert "提示：请安排续订" in zh and f"{LISHUI}：1 个警告" in zh
+    en = policy("lint", LISHUI, "--today", "2026-11-28", "--lang", "en").output
+    assert "warning: the policy expires on 2027-01-31, in 64 days" in en and f"{LISHUI}: 1 warning" in en
+
+
+def test_test_failures_and_coverage_in_both_languages(tmp_path):
+    import shutil
+
+    changed = tmp_path / "datong-2021-46.yaml"
+    changed.write_text(DATONG.read_text(encoding="utf-8").replace("annual_turnover > 5000万元",
+                                                                  "annual_turnover >= 5000万元"), encoding="utf-8")
+    shutil.copy(DATONG.with_name("datong-2021-46.tests.yaml"), tmp_path / "datong-2021-46.tests.yaml")
+    zh = policy("test", changed).output
+    assert "未通过 年交易额恰好5000万元" in zh and "应为" in zh and "实际为" in zh
+    assert "共 20 个案例：通过 19 个，未通过 1 个" in zh
+    assert "19 passed, 1 failed" in zh.splitlines()  # CI reads this line in every language
+    assert "个案例的覆盖情况" in zh
+    en = policy("test", changed, "--lang", "en").output
+    assert "FAIL 年交易额恰好5000万元" in en and "expected" in en and "Coverage of 20 cases" in en
+    assert "19 passed, 1 failed" in en.splitlines() and "个案例" not in en
+
+
+def test_evaluate_errors_follow_the_policy_language():
+    out = policy("evaluate", LISHUI, "missing-facts.yaml").output
+    assert "missing-facts.yaml: 错误：找不到文件：missing-facts.yaml" in out and "共发现 1 个问题。" in out
+    out = policy("evaluate", LISHUI, "missing-facts.yaml", "--lang", "en").output
+    assert "missing-facts.yaml: error: no such file: missing-facts.yaml" in out and "1 problem found." in out
