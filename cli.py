@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -16,10 +17,39 @@ from engine import (PolicyError, evaluate, facts_for, facts_schema, load_applica
 from engine.diff import diff_policies, impact as diff_impact, load_cases, render_text as diff_text, \
     to_json as diff_json
 from engine.library import Library
-from engine.lint import counts as lint_counts, lint_file
+from engine.compiler import compile_policy
+from engine.inherit import load_resolved
+from engine.lint import counts as lint_counts, lint
+from engine.messages import localize, t
 from engine.testing import coverage, load_suite, render_coverage, run_suite
 
 LANG = click.Choice(["zh", "en"])
+LANG_HELP = "Language of messages. Default: the policy's declared language (zh if it declares none)."
+# A top-level `language:` line, read from the text of a file that did not load, so that even its
+# problems are reported in the language its author writes in.
+_DECLARED_LANGUAGE = re.compile(r"^language:[ \t]*['\"]?(zh|en)['\"]?[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def lang_option(command):
+    return click.option("--lang", type=LANG, default=None, help=LANG_HELP)(command)
+
+
+def message_lang(chosen: str | None, policy=None, path: str | None = None) -> str:
+    """The language to speak: --lang if given, else the loaded policy's `language:`, else the
+    `language:` line of the file at `path` (one that failed to load), else zh."""
+    if chosen:
+        return chosen
+    if policy is not None:
+        return policy.language
+    if path and path != "-":
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                found = _DECLARED_LANGUAGE.search(handle.read(1024 * 1024))
+        except OSError:
+            found = None
+        if found:
+            return found.group(1)
+    return "zh"
 
 
 def library_options(command):
@@ -31,10 +61,10 @@ def library_options(command):
                              "number (refers_to:) (repeatable).")(command)
 
 
-def _fail(error: PolicyError) -> None:
-    click.echo(error.format(), err=True)
+def _fail(error: PolicyError, lang: str) -> None:
+    click.echo(error.format(lang), err=True)
     count = len(error.problems)
-    click.echo(f"{count} problem{'s' if count != 1 else ''} found.", err=True)
+    click.echo(t("cli.problems_found.one" if count == 1 else "cli.problems_found", lang, count=count), err=True)
     sys.exit(1)
 
 
@@ -48,27 +78,36 @@ def cli() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json prints every problem with file, line, column, path and suggestion.")
+@lang_option
 @library_options
-def validate(files: tuple[str, ...], fmt: str, policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
+def validate(files: tuple[str, ...], fmt: str, lang: str | None, policies: tuple[str, ...],
+             with_files: tuple[str, ...]) -> None:
     """Check policy FILES: strict YAML, the schema, expressions and names. Exit 1 if any is invalid."""
     report, bad = [], 0
+    langs = []
     for path in files:
         try:
             policy = load_policy(path, policies=policies, with_files=with_files)
         except PolicyError as error:
             bad += 1
-            report.append({"file": path, "valid": False, "problems": [p.to_json() for p in error.problems]})
+            here = message_lang(lang, path=path)
+            langs.append(here)
+            report.append({"file": path, "valid": False, "problems": [p.to_json(here) for p in error.problems]})
             if fmt == "text":
-                click.echo(error.format(), err=True)
+                click.echo(error.format(here), err=True)
             continue
+        here = message_lang(lang, policy)
+        langs.append(here)
         report.append({"file": path, "valid": True, "problems": []})
         if fmt == "text":
-            click.echo(f"ok: {path} — {policy.document}, {len(policy.clauses)} clauses, "
-                       f"{len(policy.facts)} facts, {len(policy.parameters)} parameters")
+            click.echo(t("cli.valid", here, path=path, document=policy.document, clauses=len(policy.clauses),
+                         facts=len(policy.facts), parameters=len(policy.parameters)))
     if fmt == "json":
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
     elif bad:
-        click.echo(f"{bad} of {len(files)} file{'s' if len(files) != 1 else ''} invalid.", err=True)
+        # Several files may declare different languages; the summary speaks the first one's.
+        click.echo(t("cli.invalid.one" if len(files) == 1 else "cli.invalid", langs[0], bad=bad, count=len(files)),
+                   err=True)
     sys.exit(1 if bad else 0)
 
 
@@ -79,17 +118,18 @@ def validate(files: tuple[str, ...], fmt: str, policies: tuple[str, ...], with_f
               help="text is a calculation sheet; json follows schemas/result.schema.json.")
 @click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="The claim date (YYYY-MM-DD). Default: the facts file's date:, else today.")
-@click.option("--lang", type=LANG, default=None, help="Language of the output. Default: the policy's.")
+@lang_option
 @library_options
 def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | None, lang: str | None,
                  policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Evaluate an applicant's FACTS (YAML or JSON, '-' for stdin) under POLICY."""
+    policy = None
     try:
         policy = load_policy(policy_file, policies=policies, with_files=with_files)
         applicant = load_applicant(policy, facts_file)
         result = evaluate(policy, applicant, on=on.date() if on else None)
     except PolicyError as error:
-        _fail(error)
+        _fail(error, message_lang(lang, policy, policy_file))
     click.echo(render_json(result, lang) if fmt == "json" else render_text(result, lang), nl=False)
 
 
@@ -97,18 +137,20 @@ def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | 
 @click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
 @click.option("--recipient", default=None, help="Only the facts this kind of applicant must supply.")
 @click.option("--schema", "as_schema", is_flag=True, help="Print the JSON Schema a facts file must satisfy.")
-def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool) -> None:
+@lang_option
+def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool, lang: str | None) -> None:
     """Show what an applicant must supply: a facts-file template to fill in, or its JSON Schema."""
     try:
         policy = load_policy(policy_file)
     except PolicyError as error:
-        _fail(error)
+        _fail(error, message_lang(lang, path=policy_file))
     if recipient is not None and recipient not in policy.recipients:
         from engine.suggest import did_you_mean, one_of
 
-        hint = did_you_mean(recipient, policy.recipients) or f"choose one of {one_of(policy.recipients)}"
-        raise click.BadParameter(f"'{recipient}' is not a recipient kind of {policy.id}; {hint}",
-                                 param_hint="--recipient")
+        here = message_lang(lang, policy)
+        hint = did_you_mean(recipient, policy.recipients) or t("cli.choose_one", here, names=one_of(policy.recipients))
+        raise click.BadParameter(t("cli.unknown_recipient", here, recipient=recipient, id=policy.id,
+                                   hint=localize(hint, here)), param_hint="--recipient")
     if as_schema:
         click.echo(json.dumps(facts_schema(policy), ensure_ascii=False, indent=2))
         return
@@ -122,7 +164,7 @@ def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write to this file instead of standard output.")
 @click.option("--force", is_flag=True, help="Overwrite the -o file if it exists.")
-@click.option("--lang", type=LANG, default=None, help="Language of the headings. Default: the policy's.")
+@lang_option
 @library_options
 def render_cmd(policy_file: str, fmt: str, output: str | None, force: bool, lang: str | None,
                policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
@@ -132,8 +174,9 @@ def render_cmd(policy_file: str, fmt: str, output: str | None, force: bool, lang
     try:
         policy = load_policy(policy_file, policies=policies, with_files=with_files)
     except PolicyError as error:
-        _fail(error)
+        _fail(error, message_lang(lang, path=policy_file))
     document = render_html(policy, lang) if fmt == "html" else render_markdown(policy, lang)
+    here = message_lang(lang, policy)
     if output is None:
         click.echo(document, nl=False)
         return
@@ -142,18 +185,18 @@ def render_cmd(policy_file: str, fmt: str, output: str | None, force: bool, lang
         with open(output, "w" if force else "x", encoding="utf-8", newline="\n") as handle:
             handle.write(document)
     except FileExistsError:
-        click.echo(f"error: {output} already exists; use --force to overwrite it", err=True)
+        click.echo(t("cli.exists_force", here, path=output), err=True)
         sys.exit(1)
     except OSError as error:
-        click.echo(f"error: cannot write {output}: {error.strerror}", err=True)
+        click.echo(t("cli.cannot_write", here, path=output, reason=error.strerror), err=True)
         sys.exit(1)
-    click.echo(f"wrote {output}", err=True)
+    click.echo(t("cli.wrote", here, path=output), err=True)
 
 
 @cli.command(name="test")
 @click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
 @click.argument("tests", nargs=-1, type=click.Path(dir_okay=False))
-@click.option("--lang", type=LANG, default=None, help="Language of calculation sheets for failures.")
+@lang_option
 @click.option("--no-coverage", is_flag=True, help="Do not report what the cases leave unexercised.")
 @library_options
 def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None, no_coverage: bool,
@@ -162,12 +205,14 @@ def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None, no_cove
 
     Then report what no case exercises: clause outcomes, conditions never met or failed, and bounds
     never tested at their threshold. Coverage never changes the exit code."""
+    policy = None
     try:
         policy = load_policy(policy_file, policies=policies, with_files=with_files)
         files = list(tests) or [default_tests_path(policy_file)]
         suites = [load_suite(path) for path in files]
     except PolicyError as error:
-        _fail(error)
+        _fail(error, message_lang(lang, policy, policy_file))
+    lang = message_lang(lang, policy)
     passed = failed = 0
     outcomes = []
     for suite in suites:
@@ -176,19 +221,22 @@ def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None, no_cove
             where = f"{suite.file}:{outcome.line}"
             if outcome.passed:
                 passed += 1
-                click.echo(f"PASS {outcome.name}")
+                click.echo(t("cli.test.pass", lang, name=outcome.name))
                 continue
             failed += 1
-            click.echo(f"FAIL {outcome.name}  ({where})")
+            click.echo(t("cli.test.fail", lang, name=outcome.name, where=where))
             if outcome.error is not None:
-                click.echo("  " + outcome.error.format().replace("\n", "\n  "))
+                click.echo("  " + outcome.error.format(lang).replace("\n", "\n  "))
                 continue
             for m in outcome.mismatches:
-                click.echo(f"  {m.what}: expected {m.expected}, got {m.actual}")
+                click.echo("  " + t("cli.test.mismatch", lang, what=localize(m.what, lang), expected=m.expected,
+                                    actual=m.actual))
             click.echo("  " + render_text(outcome.result, lang).replace("\n", "\n  ").rstrip())
-    click.echo(f"{passed} passed, {failed} failed")
+    if lang != "en":
+        click.echo(t("cli.test.summary", lang, total=passed + failed, passed=passed, failed=failed))
+    click.echo(f"{passed} passed, {failed} failed")  # exactly this, in every language: CI tooling reads it
     if not no_coverage:
-        click.echo(render_coverage(coverage(policy, outcomes)), nl=False)
+        click.echo(render_coverage(coverage(policy, outcomes), lang), nl=False)
     sys.exit(1 if failed else 0)
 
 
@@ -198,24 +246,29 @@ def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None, no_cove
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="The day to judge expiry against (YYYY-MM-DD). Default: today.")
+@lang_option
 @library_options
-def lint_cmd(policy_file: str, strict: bool, fmt: str, today: dt.datetime | None, policies: tuple[str, ...],
-             with_files: tuple[str, ...]) -> None:
+def lint_cmd(policy_file: str, strict: bool, fmt: str, today: dt.datetime | None, lang: str | None,
+             policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Find what the schema cannot see in POLICY: unused names, clauses that can never pay, odd numbers, expiry."""
     day = today.date() if today else dt.date.today()
     try:
-        problems = lint_file(policy_file, day, Library(policies, with_files))
+        loaded = load_resolved(policy_file, Library(policies, with_files))
+        policy = compile_policy(loaded)
     except PolicyError as error:
-        _fail(error)
+        _fail(error, message_lang(lang, path=policy_file))
+    lang = message_lang(lang, policy)
+    problems = lint(policy, loaded, day)
     count = lint_counts(problems)
     if fmt == "json":
         click.echo(json.dumps({"file": policy_file, "today": day.isoformat(), "counts": count,
-                               "problems": [p.to_json() for p in problems]}, ensure_ascii=False, indent=2))
+                               "problems": [p.to_json(lang) for p in problems]}, ensure_ascii=False, indent=2))
     else:
         for problem in problems:
-            click.echo(problem.format())
-        summary = ", ".join(f"{n} {kind}{'s' if n != 1 and kind != 'info' else ''}" for kind, n in count.items() if n)
-        click.echo(f"{policy_file}: {summary or 'no findings'}")
+            click.echo(problem.format(lang))
+        summary = t("cli.list_sep", lang).join(t(f"cli.lint.{kind}{'.one' if n == 1 else ''}", lang, count=n)
+                                               for kind, n in count.items() if n)
+        click.echo(t("cli.lint.summary", lang, file=policy_file, summary=summary or t("cli.lint.none", lang)))
     sys.exit(1 if count["error"] or (strict and count["warning"]) else 0)
 
 
@@ -227,12 +280,14 @@ def lint_cmd(policy_file: str, strict: bool, fmt: str, today: dt.datetime | None
 @click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Claim date for cases that give none (YYYY-MM-DD). Default: the facts' date, else today.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@lang_option
 @library_options
 def diff_cmd(old_file: str, new_file: str, cases_path: str | None, on: dt.datetime | None, fmt: str,
-             policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
+             lang: str | None, policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Show what changed in meaning between two versions of a policy, and what it does to applicants.
 
     OLD and NEW may be two versions of one file, or a county file and the policy it extends."""
+    old = new = None
     try:
         old = load_policy(old_file, policies=policies, with_files=with_files)
         new = load_policy(new_file, policies=policies, with_files=with_files)
@@ -241,11 +296,12 @@ def diff_cmd(old_file: str, new_file: str, cases_path: str | None, on: dt.dateti
         if cases_path is not None:
             result = diff_impact(old, new, load_cases(cases_path), cases_path, on.date() if on else None)
     except PolicyError as error:
-        _fail(error)
+        # the new version speaks for the pair; if it did not load, its file's declared language does
+        _fail(error, message_lang(lang, new, new_file))
     if fmt == "json":
         click.echo(json.dumps(diff_json(changes, old_file, new_file, result), ensure_ascii=False, indent=2))
     else:
-        click.echo(diff_text(changes, old_file, new_file, new, result), nl=False)
+        click.echo(diff_text(changes, old_file, new_file, new, result, message_lang(lang, new)), nl=False)
 
 
 def default_tests_path(policy_file: str) -> str:
@@ -289,28 +345,33 @@ def facts_template(policy, recipient: str | None) -> str:
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
               help="The file to write.")
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+@lang_option
 @library_options
 def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | None, title: str | None,
-             output: str, force: bool, policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
+             output: str, force: bool, lang: str | None, policies: tuple[str, ...],
+             with_files: tuple[str, ...]) -> None:
     """Write a county file that extends PARENT (a policy file, or an id found with --policies)."""
     from engine.fork import extends_value, fork_text
     from engine.library import Library, LookupFailed
 
+    early = message_lang(lang, path=parent if Path(parent).is_file() else None)
     if Path(output).exists() and not force:
-        click.echo(f"{output} already exists; not overwritten (use --force to replace it)", err=True)
+        click.echo(t("cli.fork.exists", early, path=output), err=True)
         sys.exit(1)
     library = Library(policies, with_files)
     try:
         parent_file = parent if Path(parent).is_file() else library.find_id(parent)
     except LookupFailed as exc:
-        click.echo(f"error: {exc.message}" + (f"\n    hint: {exc.suggestion}" if exc.suggestion else ""), err=True)
+        click.echo(t("cli.error", early, message=localize(exc.message, early))
+                   + ("\n    " + t("problem.hint", early, hint=exc.suggestion) if exc.suggestion else ""), err=True)
         sys.exit(1)
     try:
         policy = load_policy(parent_file, library=library)
     except PolicyError as error:
-        _fail(error)
+        _fail(error, message_lang(lang, path=parent_file))
+    lang = message_lang(lang, policy)
     if new_id == policy.id:
-        raise click.BadParameter("the county file needs its own id, not the parent's", param_hint="--id")
+        raise click.BadParameter(t("cli.fork.same_id", lang), param_hint="--id")
     from engine.validate import SCHEMA_DIR
 
     schema_ref = os.path.relpath(SCHEMA_DIR / "policy.schema.json", os.path.dirname(os.path.abspath(output)))
@@ -318,16 +379,18 @@ def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | N
                      document, title, schema_ref=schema_ref)
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     Path(output).write_text(text, encoding="utf-8")
-    click.echo(f"wrote {output}: extends {policy.id} ({policy.document}); "
-               f"{len(policy.parameters)} parameters listed as commented examples")
+    click.echo(t("cli.fork.wrote", lang, path=output, id=policy.id, document=policy.document,
+                 count=len(policy.parameters)))
 
 
 @cli.command(name="show")
 @click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
 @click.option("--resolved", is_flag=True,
               help="Print the effective policy after inheritance, each entry marked with the file it comes from.")
+@lang_option
 @library_options
-def show_cmd(policy_file: str, resolved: bool, policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
+def show_cmd(policy_file: str, resolved: bool, lang: str | None, policies: tuple[str, ...],
+             with_files: tuple[str, ...]) -> None:
     """Print POLICY as written, or with --resolved as it is in effect after extends: is applied."""
     from engine.fork import resolved_yaml
     from engine.inherit import load_resolved
@@ -342,7 +405,7 @@ def show_cmd(policy_file: str, resolved: bool, policies: tuple[str, ...], with_f
         loaded = load_resolved(policy_file, library)
         load_policy(policy_file, library=library)  # the merged policy must also compile before it is shown
     except PolicyError as error:
-        _fail(error)
+        _fail(error, message_lang(lang, path=policy_file))
     click.echo(resolved_yaml(loaded), nl=False)
 
 

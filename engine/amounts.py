@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 
+from .messages import msg
+
 # Plenty of digits for 亿元 amounts times rates, and traps so nothing becomes NaN or Infinity silently.
 CONTEXT = Context(prec=34, traps=[InvalidOperation, DivisionByZero, Overflow])
 
@@ -20,16 +22,20 @@ ROUNDINGS = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
 
 
 class AmountSyntaxError(ValueError):
-    pass
+    """Text that is not an amount; `message` is the catalogue message (str(exc) is its English text)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
 
 
 def parse_amount(value: object) -> Decimal:
     """An exact Decimal from a number or text such as '10万元', '2亿元', '50%', '1,000,000'."""
     if isinstance(value, bool):
-        raise AmountSyntaxError(f"{value!r} is a yes/no value, not an amount")
+        raise AmountSyntaxError(msg("amount.yes_no", value=repr(value)))
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise AmountSyntaxError(f"{value} is not a finite number")
+            raise AmountSyntaxError(msg("amount.not_finite", value=value))
         return value
     if isinstance(value, int):
         return Decimal(value)
@@ -39,10 +45,10 @@ def parse_amount(value: object) -> Decimal:
     if isinstance(value, str):
         match = AMOUNT_RE.match(value)
         if not match:
-            raise AmountSyntaxError(f"'{value}' is not an amount (write e.g. 500000, 50万元, 2亿元 or 50%)")
+            raise AmountSyntaxError(msg("amount.not_amount", value=value))
         number, unit = match.groups()
         return CONTEXT.multiply(Decimal(number.replace(",", "")), UNITS[unit or "元"])
-    raise AmountSyntaxError(f"{value!r} is not an amount")
+    raise AmountSyntaxError(msg("amount.not_amount.other", value=repr(value)))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from .expressions import BOOL, DATE, LIST, NUM, TEXT, ExpressionError, Expr, Nam
 from .inherit import load_resolved
 from .library import Library
 from .loader import Loaded
+from .messages import msg
 from .model import (BonusAward, Clause, Condition, DatedValue, Fact, FixedAward, Group, Parameter,
                     PerItemAward, PerUnitAward, Policy, RateAward, Reading, Recipient, Reference, Where)
 from .suggest import did_you_mean, one_of
@@ -79,7 +80,8 @@ class _Compiler:
                 quoted = text_line[col - 1:col] in ("'", '"')
                 col = col + exc.offset + (1 if quoted else 0)
             shown = value if isinstance(value, str) else str(value)
-            self.problems.add(Problem(f"in expression '{shown}': {exc.message}", file=file, line=line,
+            self.problems.add(Problem(msg("compile.in_expression", expr=shown, message=exc.message),
+                                      file=file, line=line,
                                       column=col, path=tuple(path), clause=clause, suggestion=exc.suggestion,
                                       inherited_by=self.source.file if file != self.source.file else None))
             return None
@@ -88,7 +90,7 @@ class _Compiler:
         try:
             return parse_amount(value)
         except AmountSyntaxError as exc:
-            self.error(str(exc), path)
+            self.error(exc.message, path)
             return None
 
     # -- stages --------------------------------------------------------------------------------
@@ -96,7 +98,7 @@ class _Compiler:
         doc = self.doc
         start, end = _date(doc["in_force"]["from"]), _date(doc["in_force"].get("until"))
         if end and end < start:
-            self.error(f"in_force ends ({end}) before it starts ({start})", ("in_force", "until"))
+            self.error(msg("compile.in_force_order", end=end, start=start), ("in_force", "until"))
         money = doc["money"]
         rule = MoneyRule(money["currency"], Decimal(str(money["round_to"])), money["rounding"])
         references = {k: Reference(k, v["title"], v.get("role", "rules"), v.get("note"))
@@ -116,8 +118,8 @@ class _Compiler:
         parameters = {}
         for name, spec in (doc.get("parameters") or {}).items():
             if name in facts:
-                self.error(f"'{name}' is declared both as a fact and as a parameter", ("parameters", name),
-                           prefer_key=True, suggestion="rename one of them")
+                self.error(msg("compile.fact_and_parameter", name=name), ("parameters", name),
+                           prefer_key=True, suggestion=msg("compile.fact_and_parameter.hint"))
                 continue
             parameters[name] = self.parameter(name, spec, start, end)
         scope = {n: NameInfo(_FACT_TYPES[f.type], f.choices) for n, f in facts.items()}
@@ -128,8 +130,8 @@ class _Compiler:
         seen: dict[str, int] = {}
         for i, cid in enumerate(clause_ids):
             if cid in seen:
-                self.error(f"clause id '{cid}' is used twice (first at clauses[{seen[cid]}])",
-                           ("clauses", i, "id"), clause=cid, suggestion="give each clause its own id")
+                self.error(msg("compile.duplicate_clause", id=cid, first=seen[cid]),
+                           ("clauses", i, "id"), clause=cid, suggestion=msg("compile.duplicate_clause.hint"))
             seen.setdefault(cid, i)
         self.clause_ids = clause_ids
         clauses = tuple(self.clause(i, spec) for i, spec in enumerate(doc["clauses"]))
@@ -150,21 +152,21 @@ class _Compiler:
         items = {}
         if spec["type"] == "list":
             if not spec.get("items"):
-                self.error(f"list fact '{name}' needs items: the fields of each item", path,
-                           suggestion="add items: {name: {type: text, label: 名称}, …}")
+                self.error(msg("compile.list_items", name=name), path, suggestion=msg("compile.list_items.hint"))
             for field_name, field_spec in (spec.get("items") or {}).items():
                 items[field_name] = self.fact(field_name, field_spec, path + ("items", field_name))
         elif "items" in spec:
-            self.error(f"only list facts have items; '{name}' is {spec['type']}", path + ("items",), prefer_key=True)
+            self.error(msg("compile.items_not_list", name=name, type=spec["type"]), path + ("items",),
+                       prefer_key=True)
         if spec.get("choices") and spec["type"] != "text":
-            self.error(f"only text facts have choices; '{name}' is {spec['type']}", path + ("choices",),
+            self.error(msg("compile.choices_not_text", name=name, type=spec["type"]), path + ("choices",),
                        prefer_key=True)
         bounds = {}
         for key in ("min", "max"):
             if key in spec:
                 bounds[key] = self.amount(spec[key], path + (key,))
         if bounds.get("min") is not None and bounds.get("max") is not None and bounds["min"] > bounds["max"]:
-            self.error(f"min ({bounds['min']}) is larger than max ({bounds['max']})", path + ("min",))
+            self.error(msg("compile.min_max", min=bounds["min"], max=bounds["max"]), path + ("min",))
         return Fact(name=name, type=spec["type"], label=spec["label"], unit=spec.get("unit"),
                     minimum=bounds.get("min"), maximum=bounds.get("max"),
                     choices=tuple(spec.get("choices", ())), description=spec.get("description"),
@@ -173,9 +175,8 @@ class _Compiler:
     def parameter(self, name: str, spec: dict, start: dt.date, end: dt.date | None) -> Parameter:
         path = ("parameters", name)
         if ("value" in spec) == ("values" in spec):
-            self.error(f"parameter '{name}' needs exactly one of value: or values:", path, prefer_key=True,
-                       suggestion="value: 50% for one value; values: [{from: 2022-02-01, value: 50%}, …] "
-                                  "for values that change on dates")
+            self.error(msg("compile.value_or_values", name=name), path, prefer_key=True,
+                       suggestion=msg("compile.value_or_values.hint"))
             return Parameter(name, spec["label"], "number", (), spec.get("unit"), spec.get("text"), self.where(path))
         raw_values = [{"from": start.isoformat(), "value": spec["value"]}] if "value" in spec else spec["values"]
         values = []
@@ -194,7 +195,7 @@ class _Compiler:
         if kind == "percent":
             for i, v in enumerate(values):
                 if v.value < 0:
-                    self.error(f"the rate {v.value} of '{name}' is negative", path)
+                    self.error(msg("compile.negative_rate", value=v.value, name=name), path)
         return Parameter(name, spec["label"], kind, tuple(values), spec.get("unit"), spec.get("text"), self.where(path))
 
     def check_timeline(self, name, values: list[DatedValue], path, start: dt.date, end: dt.date | None) -> None:
@@ -202,36 +203,36 @@ class _Compiler:
         if not values:
             return
         if values[0].start > start:
-            self.error(f"'{name}' has no value from {start} (the policy's start) until {values[0].start}",
-                       path + ("values", 0, "from"), suggestion=f"let the first value start on {start}")
+            self.error(msg("compile.values.late_start", name=name, start=start, first=values[0].start),
+                       path + ("values", 0, "from"), suggestion=msg("compile.values.late_start.hint", start=start))
         for i, (a, b) in enumerate(zip(values, values[1:]), start=1):
             vpath = path + ("values", i, "from")
             if b.start <= a.start:
-                self.error(f"'{name}': values are out of date order ({b.start} comes after {a.start})", vpath,
-                           suggestion="list the values from the earliest date to the latest")
+                self.error(msg("compile.values.order", name=name, later=b.start, earlier=a.start), vpath,
+                           suggestion=msg("compile.values.order.hint"))
             elif a.end is not None and b.start <= a.end:
-                self.error(f"'{name}': the value from {b.start} overlaps the one before, which runs until {a.end}",
-                           vpath, suggestion=f"end the earlier value on {b.start - dt.timedelta(days=1)}")
+                self.error(msg("compile.values.overlap", name=name, start=b.start, end=a.end),
+                           vpath, suggestion=msg("compile.values.overlap.hint", day=b.start - dt.timedelta(days=1)))
             elif a.end is not None and b.start > a.end + dt.timedelta(days=1):
-                self.error(f"'{name}' has no value between {a.end + dt.timedelta(days=1)} and "
-                           f"{b.start - dt.timedelta(days=1)}", vpath,
-                           suggestion=f"start this value on {a.end + dt.timedelta(days=1)}, or extend the one before")
+                self.error(msg("compile.values.gap", name=name, start=a.end + dt.timedelta(days=1),
+                               end=b.start - dt.timedelta(days=1)), vpath,
+                           suggestion=msg("compile.values.gap.hint", day=a.end + dt.timedelta(days=1)))
         for i, v in enumerate(values):
             if v.end is not None and v.end < v.start:
-                self.error(f"'{name}': a value ends ({v.end}) before it starts ({v.start})",
+                self.error(msg("compile.values.ends_before", name=name, end=v.end, start=v.start),
                            path + ("values", i, "until"))
         last = values[-1]
         if last.end is not None and (end is None or last.end < end):
-            self.error(f"'{name}' has no value after {last.end}, but the policy runs "
-                       f"{'until ' + str(end) if end else 'with no end date'}", path + ("values", len(values) - 1, "until"),
-                       suggestion="remove until: from the last value, or add a later value")
+            runs = msg("compile.values.runs_until", end=end) if end else msg("compile.values.runs_open")
+            self.error(msg("compile.values.early_end", name=name, last=last.end, runs=runs),
+                       path + ("values", len(values) - 1, "until"), suggestion=msg("compile.values.early_end.hint"))
 
     def reading_ids(self, value, path, cid) -> tuple[str, ...]:
         ids = (value,) if isinstance(value, str) else tuple(value or ())
         for rid in ids:
             if rid not in self.readings:
-                self.error(f"reading '{rid}' is not declared under readings:", path, clause=cid,
-                           suggestion=did_you_mean(rid, self.readings) or "declare it under readings:")
+                self.error(msg("compile.unknown_reading", id=rid), path, clause=cid,
+                           suggestion=did_you_mean(rid, self.readings) or msg("compile.unknown_reading.hint"))
         return ids
 
     def clause(self, index: int, spec: dict) -> Clause:
@@ -239,19 +240,19 @@ class _Compiler:
         path = ("clauses", index)
         kinds = [k for k in ("award", "refers_to", "measure") if k in spec]
         if len(kinds) != 1:
-            self.error(f"clause {cid} needs exactly one of award:, refers_to: or measure:"
-                       + (f" (it has {', '.join(kinds)})" if kinds else ""), path, clause=cid,
-                       suggestion="award: for money, refers_to: when another document sets the amount, "
-                                  "measure: for a government measure with no applicant benefit")
+            self.error(msg("compile.clause_kind.has", id=cid, kinds=", ".join(kinds)) if kinds
+                       else msg("compile.clause_kind", id=cid), path, clause=cid,
+                       suggestion=msg("compile.clause_kind.hint"))
         recipients = spec.get("recipient", ())
         recipients = (recipients,) if isinstance(recipients, str) else tuple(recipients)
         for r in recipients:
             if r not in self.recipients:
-                self.error(f"recipient '{r}' is not declared under recipients:", path + ("recipient",), clause=cid,
-                           suggestion=did_you_mean(r, self.recipients) or f"declared: {one_of(self.recipients)}")
+                self.error(msg("compile.unknown_recipient", name=r), path + ("recipient",), clause=cid,
+                           suggestion=did_you_mean(r, self.recipients)
+                           or msg("compile.declared", names=one_of(self.recipients)))
         if "measure" not in spec and not recipients:
-            self.error(f"clause {cid} does not say who receives it", path, clause=cid, prefer_key=True,
-                       suggestion=f"add recipient: one of {one_of(self.recipients)}")
+            self.error(msg("compile.no_recipient", id=cid), path, clause=cid, prefer_key=True,
+                       suggestion=msg("compile.no_recipient.hint", names=one_of(self.recipients)))
         conditions = []
         for i, cond in enumerate(spec.get("when") or ()):
             cpath = path + ("when", i)
@@ -267,24 +268,23 @@ class _Compiler:
         award = self.award(spec["award"], path + ("award",), cid) if "award" in spec else None
         cap = self.expr(spec["cap"], path + ("cap",), self.scope, NUM, cid) if "cap" in spec else None
         if cap is not None and award is None:
-            self.error(f"clause {cid} has a cap but no award", path + ("cap",), clause=cid, prefer_key=True)
+            self.error(msg("compile.cap_without_award", id=cid), path + ("cap",), clause=cid, prefer_key=True)
         refers_to, refers_clause = spec.get("refers_to"), None
         rpath = path + ("refers_to",)
         if isinstance(refers_to, dict):
             refers_to, refers_clause = refers_to["document"], refers_to["clause"]
             rpath = rpath + ("document",)
         if refers_to is not None and refers_to not in self.references:
-            self.error(f"'{refers_to}' is not declared under references:", rpath, clause=cid,
-                       suggestion=did_you_mean(refers_to, self.references) or
-                       f"add it under references: with its title")
+            self.error(msg("compile.unknown_reference", document=refers_to), rpath, clause=cid,
+                       suggestion=did_you_mean(refers_to, self.references) or msg("compile.unknown_reference.hint"))
         requires = tuple(spec.get("requires", ()))
         for r in requires:
             if r not in self.clause_ids:
-                self.error(f"requires clause '{r}', which does not exist", path + ("requires",), clause=cid,
+                self.error(msg("compile.unknown_required", id=r), path + ("requires",), clause=cid,
                            suggestion=did_you_mean(r, self.clause_ids))
         start, end = _date(spec.get("from")), _date(spec.get("until"))
         if start and end and end < start:
-            self.error(f"clause {cid} ends ({end}) before it starts ({start})", path + ("until",), clause=cid)
+            self.error(msg("compile.clause_order", id=cid, end=end, start=start), path + ("until",), clause=cid)
         return Clause(
             id=cid, article=spec.get("article"), title=spec["title"], text=spec.get("text"),
             recipients=recipients, conditions=tuple(conditions), award=award, cap=cap,
@@ -298,17 +298,17 @@ class _Compiler:
         keys = set(spec)
         shapes = [name for name, (required, _optional) in AWARD_SHAPES.items() if required & keys]
         if len(shapes) != 1:
-            self.error("award must have one form: base + rate, fixed, per_unit + quantity + periods, "
-                       "each + for_each, or bonus_to + amount" + (f" (it mixes {', '.join(shapes)})" if shapes else ""),
-                       path, clause=cid, prefer_key=True)
+            self.error(msg("compile.award_form.mixes", shapes=", ".join(shapes)) if shapes
+                       else msg("compile.award_form"), path, clause=cid, prefer_key=True)
             return None
         shape = shapes[0]
         required, optional = AWARD_SHAPES[shape]
         for key in sorted(required - keys):
-            self.error(f"this {shape} award also needs '{key}'", path, clause=cid, prefer_key=True)
+            self.error(msg("compile.award_needs", shape=shape, name=key), path, clause=cid, prefer_key=True)
         for key in sorted(keys - required - optional):
-            self.error(f"'{key}' does not belong in a {shape} award", path + (key,), clause=cid, prefer_key=True,
-                       suggestion=f"a {shape} award takes {one_of(required | optional)}")
+            self.error(msg("compile.award_extra", name=key, shape=shape), path + (key,), clause=cid,
+                       prefer_key=True, suggestion=msg("compile.award_extra.hint", shape=shape,
+                                                       names=one_of(required | optional)))
         if required - keys or keys - required - optional:
             return None
 
@@ -327,8 +327,8 @@ class _Compiler:
             fact = self.facts.get(list_name)
             if fact is None or fact.type != "list":
                 lists = [n for n, f in self.facts.items() if f.type == "list"]
-                self.error(f"for_each must name a list fact; '{list_name}' is "
-                           + ("not declared" if fact is None else f"a {fact.type} fact"),
+                self.error(msg("compile.for_each.undeclared", name=list_name) if fact is None
+                           else msg("compile.for_each.not_list", name=list_name, type=fact.type),
                            path + ("for_each",), clause=cid, suggestion=did_you_mean(list_name, lists))
                 return None
             item_scope = dict(self.scope)
@@ -339,7 +339,7 @@ class _Compiler:
             return PerItemAward(e("each"), list_name, where, spec.get("item_label"))
         to = spec["bonus_to"]
         if to not in self.clause_ids:
-            self.error(f"bonus_to names clause '{to}', which does not exist", path + ("bonus_to",), clause=cid,
+            self.error(msg("compile.unknown_bonus_to", id=to), path + ("bonus_to",), clause=cid,
                        suggestion=did_you_mean(to, self.clause_ids))
         return BonusAward(to, e("amount"), spec.get("mode", "on_top"))
 
@@ -352,7 +352,7 @@ class _Compiler:
             if isinstance(c.award, BonusAward) and c.award.to in by_id:
                 target = by_id[c.award.to]
                 if target.award is None or isinstance(target.award, BonusAward):
-                    self.error(f"clause {c.id} adds to clause {target.id}, which has no award of its own",
+                    self.error(msg("compile.bonus_to_no_award", id=c.id, target=target.id),
                                ("clauses", self.clause_ids.index(c.id), "award", "bonus_to"), clause=c.id)
         state: dict[str, int] = {}
 
@@ -361,7 +361,7 @@ class _Compiler:
                 return
             if state.get(cid) == 1:
                 loop = trail[trail.index(cid):] + [cid]
-                self.error("clauses depend on each other in a loop: " + " → ".join(loop),
+                self.error(msg("compile.loop", loop=" → ".join(loop)),
                            ("clauses", self.clause_ids.index(cid)), clause=cid)
                 return
             state[cid] = 1
@@ -376,7 +376,7 @@ class _Compiler:
         path = ("groups", index)
         for i, member in enumerate(spec["members"]):
             if member not in self.clause_ids:
-                self.error(f"group '{spec['id']}' names clause '{member}', which does not exist",
+                self.error(msg("compile.unknown_member", group=spec["id"], id=member),
                            path + ("members", i), suggestion=did_you_mean(member, self.clause_ids))
         reading = spec.get("reading")
         if reading:

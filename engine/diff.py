@@ -13,41 +13,11 @@ from .errors import PolicyError
 from .evaluate import ELIGIBLE, Result, evaluate
 from .facts import Applicant, applicant_from
 from .loader import load_file
-from .messages import t
+from .messages import CATALOGUE, Message, localize, msg, t
 from .model import (BonusAward, Clause, Condition, Fact, FixedAward, Parameter, PerItemAward, PerUnitAward, Policy, RateAward)
 from .testing import case_applicant, load_suite
 
-# Every sentence the diff shows, in one place, so they can move into the message catalogue later.
-TEXT = {
-    "head": "policy diff: {old} → {new}",
-    "no_changes": "No changes in what the policy says.",
-    "changes": "{count} change{s}.",
-    "section.policy": "Policy",
-    "section.reference": "References",
-    "section.recipient": "Recipient kinds",
-    "section.fact": "Facts",
-    "section.parameter": "Parameters",
-    "section.reading": "Readings",
-    "section.clause": "Clauses",
-    "section.group": "Groups",
-    "added": "added",
-    "removed": "removed",
-    "none": "(none)",
-    "value_from": "value from {day}",
-    "value_from_start": "value from the start",
-    "source": "source: {source}",
-    "until": "until {day}",
-    "applicants": "Applicants ({count} from {where}), evaluated under both versions{on}:",
-    "on": " on {day}",
-    "gain": "gains",
-    "loss": "loses",
-    "same": "{count} unchanged",
-    "changed_outcome": "outcome changed, total unchanged",
-    "not_compared": "cannot compare {name} ({where}): {version} version: {message}",
-    "outlay": "Total outlay: {old} → {new} ({delta})",
-    "incomplete": " — incomplete: some clauses are undetermined for {count} applicant{s}",
-    "no_cases": "no test cases or facts files found in {path}",
-}
+# Every sentence the diff shows is in the message catalogue under diff.<key> (engine/messages.py).
 
 SECTIONS = ("policy", "reference", "recipient", "fact", "parameter", "reading", "clause", "group")
 
@@ -143,7 +113,7 @@ def _policy(old: Policy, new: Policy) -> Iterator[Change]:
     yield from _fields("policy", "", None, fields(old), fields(new))
     gone, came = [a for a in old.areas if a not in new.areas], [a for a in new.areas if a not in old.areas]
     if gone or came:
-        yield Change("policy", "", None, "jurisdiction areas", ", ".join(old.areas), ", ".join(new.areas))
+        yield Change("policy", "", None, msg("diff.field.jurisdiction_areas"), ", ".join(old.areas), ", ".join(new.areas))
 
 
 def _fields(section: str, subject: str, title: str | None, old: Mapping[str, object],
@@ -151,7 +121,13 @@ def _fields(section: str, subject: str, title: str | None, old: Mapping[str, obj
     for key in dict.fromkeys([*old, *new]):
         a, b = old.get(key), new.get(key)
         if a != b:
-            yield Change(section, subject, title, key, _text(a), _text(b))
+            yield Change(section, subject, title, _field(key), _text(a), _text(b))
+
+
+def _field(name: str) -> Message | str:
+    """A field's name as shown: a catalogue message (English: the name itself) where the catalogue has one."""
+    key = "diff.field." + name.replace(" ", "_")
+    return msg(key) if key in CATALOGUE else name
 
 
 def _text(value: object) -> str | None:
@@ -167,10 +143,10 @@ def _keyed(section: str, old: Mapping[str, object], new: Mapping[str, object], t
     """Added and removed items of a section, then each common item's changed fields (and `extra` ones)."""
     for key in new:
         if key not in old:
-            yield Change(section, key, title(new[key]), TEXT["added"])
+            yield Change(section, key, title(new[key]), msg("diff.added"))
     for key in old:
         if key not in new:
-            yield Change(section, key, title(old[key]), TEXT["removed"])
+            yield Change(section, key, title(old[key]), msg("diff.removed"))
     for key in new:
         if key in old:
             name = title(new[key])
@@ -225,20 +201,20 @@ def _conditions(section: str, key: str, title: str | None, old: Clause, new: Cla
     gone = [shown(c) for c in old.conditions if c.expr.text not in new_texts]
     came = [shown(c) for c in new.conditions if c.expr.text not in old_texts]
     for a, b in zip(gone, came):
-        yield Change(section, key, title, "condition", a, b)
+        yield Change(section, key, title, msg("diff.field.condition"), a, b)
     for a in gone[len(came):]:
-        yield Change(section, key, title, "condition", a, None)
+        yield Change(section, key, title, msg("diff.field.condition"), a, None)
     for b in came[len(gone):]:
-        yield Change(section, key, title, "condition", None, b)
+        yield Change(section, key, title, msg("diff.field.condition"), None, b)
     old_by_text = {c.expr.text: c for c in old.conditions}
     for c in new.conditions:
         before = old_by_text.get(c.expr.text)
         if before is None:
             continue
         if before.label != c.label:
-            yield Change(section, key, title, f"label of condition {c.expr.text}", before.label, c.label)
+            yield Change(section, key, title, msg("diff.field.condition_label", expr=c.expr.text), before.label, c.label)
         if before.reading != c.reading:
-            yield Change(section, key, title, f"reading of condition {c.expr.text}", before.reading, c.reading)
+            yield Change(section, key, title, msg("diff.field.condition_reading", expr=c.expr.text), before.reading, c.reading)
 
 
 def show_value(param: Parameter, value: Decimal) -> str:
@@ -254,9 +230,10 @@ def _parameters(old: Policy, new: Policy) -> Iterator[Change]:
         return {"label": p.label, "type": p.type, "unit": p.unit}
 
     def dated(p: Parameter, v) -> str:
-        notes = [TEXT["until"].format(day=v.end)] if v.end else []
-        notes += [TEXT["source"].format(source=v.source)] if v.source else []
-        return show_value(p, v.value) + (f" ({'; '.join(notes)})" if notes else "")
+        notes = [msg("diff.until", day=v.end)] if v.end else []
+        notes += [msg("diff.source", source=v.source)] if v.source else []
+        return msg("diff.dated", value=show_value(p, v.value), notes=msg("diff.notes", a=notes[0], b=notes[1]) if len(notes) == 2
+                   else notes[0]) if notes else show_value(p, v.value)
 
     for change in _keyed("parameter", old.parameters, new.parameters, lambda p: p.label, fields):
         yield change
@@ -271,9 +248,9 @@ def _parameters(old: Policy, new: Policy) -> Iterator[Change]:
         for day in sorted(set(old_values) | set(new_values), key=lambda d: (d is not None, d or dt.date.min)):
             a, b = old_values.get(day), new_values.get(day)
             if day is None:
-                what = TEXT["value_from"].format(day=new.start) if old.start == new.start else TEXT["value_from_start"]
+                what = msg("diff.value_from", day=new.start) if old.start == new.start else msg("diff.value_from_start")
             else:
-                what = TEXT["value_from"].format(day=day)
+                what = msg("diff.value_from", day=day)
             if a is not None and b is not None and day is None:
                 a, b = replace(a, start=b.start), b
             if a is None:
@@ -353,18 +330,21 @@ def _signed(value: Decimal) -> str:
 
 
 def render_text(changes: list[Change], old_name: str, new_name: str, new: Policy,
-                result: Impact | None = None) -> str:
-    lines = [TEXT["head"].format(old=old_name, new=new_name), f"{new.document} {new.title}", ""]
+                result: Impact | None = None, lang: str | None = None) -> str:
+    """The diff for a reader; lang None: English sentences, outcomes in the new policy's language."""
+    text = lambda key, **values: t(f"diff.{key}", lang or "en", **values)  # noqa: E731
+    lines = [text("head", old=old_name, new=new_name), f"{new.document} {new.title}", ""]
     for section in SECTIONS:
         items = [c for c in changes if c.section == section]
         if not items:
             continue
-        lines.append(TEXT[f"section.{section}"])
+        lines.append(text(f"section.{section}"))
         subject = None
         for c in items:
             head = f"  {c.subject} {c.title or ''}".rstrip()
+            what = localize(c.what, lang)
             if c.subject and c.old is None and c.new is None:  # the whole item added or removed
-                lines.append(f"{head}: {c.what}")
+                lines.append(text("whole", head=head, what=what))
                 subject = None
                 continue
             if c.subject and c.subject != subject:
@@ -372,48 +352,52 @@ def render_text(changes: list[Change], old_name: str, new_name: str, new: Policy
             subject = c.subject
             indent = "    " if c.subject else "  "
             if c.old is None:
-                lines.append(f"{indent}{c.what} {TEXT['added']}: {c.new}")
+                lines.append(indent + text("field_added", what=what, new=localize(c.new, lang)))
             elif c.new is None:
-                lines.append(f"{indent}{c.what} {TEXT['removed']}: {c.old}")
+                lines.append(indent + text("field_removed", what=what, old=localize(c.old, lang)))
             else:
-                lines.append(f"{indent}{c.what}: {c.old} → {c.new}")
+                lines.append(indent + text("field_changed", what=what, old=localize(c.old, lang),
+                                           new=localize(c.new, lang)))
         lines.append("")
     count = len(changes)
-    lines.append(TEXT["changes"].format(count=count, s="" if count == 1 else "s") if count else TEXT["no_changes"])
+    lines.append(text("changes.one" if count == 1 else "changes", count=count) if count else text("no_changes"))
     if result is not None:
-        lines += [""] + _render_impact(result, new.language)
+        lines += [""] + _render_impact(result, lang or new.language, text)
     return "\n".join(lines) + "\n"
 
 
-def _render_impact(result: Impact, lang: str) -> list[str]:
-    on = TEXT["on"].format(day=result.on) if result.on else ""
-    lines = [TEXT["applicants"].format(count=len(result.applicants), where=result.where, on=on)]
+def _render_impact(result: Impact, lang: str, text: Callable[..., str]) -> list[str]:
+    on = text("on", day=result.on) if result.on else ""
+    lines = [text("applicants", count=len(result.applicants), where=result.where, on=on)]
     gains = [a for a in result.compared if a.delta > 0]
     losses = [a for a in result.compared if a.delta < 0]
     moved = [a for a in result.compared if not a.delta and a.clauses]
-    for label, group in ((TEXT["gain"], gains), (TEXT["loss"], losses), (TEXT["changed_outcome"], moved)):
+    for label, group in ((text("gain"), gains), (text("loss"), losses), (text("changed_outcome"), moved)):
         if not group:
             continue
-        lines.append(f"  {label}:")
+        lines.append("  " + text("group", label=label))
         for a in sorted(group, key=lambda a: a.delta, reverse=True):
-            lines.append(f"    {a.name}: {format_money(a.old_total)} → {format_money(a.new_total)} "
-                         f"({_signed(a.delta)})  [{a.where}]")
+            lines.append("    " + text("applicant", name=a.name, old=format_money(a.old_total),
+                                       new=format_money(a.new_total), delta=_signed(a.delta), where=a.where))
             for d in a.clauses:
-                outcome = lambda o: t(f"outcome.{o}", lang) if o else TEXT["none"]  # noqa: E731
-                lines.append(f"      {d.clause} {d.title}: {outcome(d.old_outcome)} {format_money(d.old_amount)} → "
-                             f"{outcome(d.new_outcome)} {format_money(d.new_amount)} ({_signed(d.delta)})")
+                outcome = lambda o: t(f"outcome.{o}", lang) if o else text("none")  # noqa: E731
+                lines.append("      " + text("clause", clause=d.clause, title=d.title,
+                                             old_outcome=outcome(d.old_outcome), old=format_money(d.old_amount),
+                                             new_outcome=outcome(d.new_outcome), new=format_money(d.new_amount),
+                                             delta=_signed(d.delta)))
     same = len(result.compared) - len(gains) - len(losses) - len(moved)
     if same:
-        lines.append("  " + TEXT["same"].format(count=same))
+        lines.append("  " + text("same", count=same))
     for a in result.applicants:
         if a.error is not None:
-            lines.append("  " + TEXT["not_compared"].format(name=a.name, where=a.where, version=a.error_version,
-                                                            message=a.error).replace("\n", "\n  "))
+            lines.append("  " + text("not_compared", name=a.name, where=a.where,
+                                       version=text(f"version.{a.error_version}"),
+                                       message=localize(a.error, lang)).replace("\n", "\n  "))
     incomplete = [a for a in result.compared if not a.complete]
-    total = TEXT["outlay"].format(old=format_money(result.old_total), new=format_money(result.new_total),
+    total = text("outlay", old=format_money(result.old_total), new=format_money(result.new_total),
                                   delta=_signed(result.new_total - result.old_total))
     if incomplete:
-        total += TEXT["incomplete"].format(count=len(incomplete), s="" if len(incomplete) == 1 else "s")
+        total += text("incomplete.one" if len(incomplete) == 1 else "incomplete", count=len(incomplete))
     lines.append(total)
     return lines
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from .messages import CATALOGUE, localize, t
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -32,31 +34,37 @@ class Problem:
                 parts.append(str(self.column))
         return ":".join(parts)
 
-    def format(self) -> str:
-        """The one-line form `file:line:col: error: message [at $.path] (clause 2.1)`, plus a hint line."""
+    def format(self, lang: str | None = None) -> str:
+        """The one-line form `file:line:col: error: message [at $.path] (clause 2.1)`, plus a hint line.
+
+        lang None gives the English form tools and tests read; "zh" or "en" the officer's language.
+        """
+        word = lambda key, **values: t(key, lang or "en", **values)  # noqa: E731
         where = []
         if self.path:
-            where.append(f"at {self.json_path}")
+            where.append(word("problem.at", path=self.json_path))
         if self.clause:
-            where.append(f"clause {self.clause}")
+            where.append(word("problem.clause", clause=self.clause))
         if self.inherited_by:
-            where.append(f"inherited by {self.inherited_by}")
-        tail = f" ({', '.join(where)})" if where else ""
-        text = f"{self.location()}: {self.severity}: {self.message}{tail}"
+            where.append(word("problem.inherited_by", file=self.inherited_by))
+        tail = word("problem.where", where=word("problem.sep").join(where)) if where else ""
+        severity = word(f"severity.{self.severity}") if f"severity.{self.severity}" in CATALOGUE else self.severity
+        text = word("problem.line", location=self.location(), severity=severity,
+                    message=localize(self.message, lang)) + tail
         if self.suggestion:
-            text += f"\n    hint: {self.suggestion}"
+            text += "\n    " + word("problem.hint", hint=localize(self.suggestion, lang))
         return text
 
-    def to_json(self) -> dict:
+    def to_json(self, lang: str | None = None) -> dict:
         return {
             "severity": self.severity,
-            "message": self.message,
+            "message": localize(self.message, lang),
             "file": self.file,
             "line": self.line,
             "column": self.column,
             "path": self.json_path,
             "clause": self.clause,
-            "suggestion": self.suggestion,
+            "suggestion": localize(self.suggestion, lang),
             "inherited_by": self.inherited_by,
         }
 
@@ -84,8 +92,8 @@ class PolicyError(Exception):
         self.problems: list[Problem] = list(problems)
         super().__init__("\n".join(p.format() for p in self.problems))
 
-    def format(self) -> str:
-        return "\n".join(p.format() for p in self.problems)
+    def format(self, lang: str | None = None) -> str:
+        return "\n".join(p.format(lang) for p in self.problems)
 
 
 class LoadError(PolicyError):

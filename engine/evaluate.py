@@ -10,6 +10,7 @@ from typing import Mapping
 from .errors import EvaluateError, Problem
 from .expressions import EvaluationFailure, Evaluator, Expr, Unknown, comparison_parts
 from .facts import Applicant
+from .messages import msg
 from .model import (BonusAward, Clause, FixedAward, Group, PerItemAward, PerUnitAward, Policy, RateAward,
                     Reference)
 from .suggest import closest
@@ -143,10 +144,8 @@ class _Evaluation:
             return self.evaluator.value(expr, names)
         except EvaluationFailure as exc:
             where = clause.where
-            raise EvaluateError(Problem(str(exc), file=where.file, line=where.line, column=where.column,
-                                        clause=clause.id,
-                                        suggestion="the policy divides by a value that can be 0; guard it "
-                                                   "with `x if d > 0 else 0`")) from None
+            raise EvaluateError(Problem(exc.message, file=where.file, line=where.line, column=where.column,
+                                        clause=clause.id, suggestion=msg("evaluate.division_by_zero.hint"))) from None
 
     # -- one clause ----------------------------------------------------------------------------
     def clause(self, clause: Clause) -> ClauseResult:  # noqa: C901 - the outcome rules, in order
@@ -237,7 +236,7 @@ class _Evaluation:
         """Evaluate the referenced clause of the linked document for this applicant, on the same date."""
         key = (linked.document, clause.refers_clause)
         if key in self.trail:  # the linker rejects cycles; this guards a policy built by hand in Python
-            raise EvaluateError(Problem("references form a cycle: " + " → ".join(f"{d} {c}" for d, c in self.trail),
+            raise EvaluateError(Problem(msg("references.cycle", loop=" → ".join(f"{d} {c}" for d, c in self.trail)),
                                         file=clause.where.file, line=clause.where.line, clause=clause.id))
         a = self.applicant
         granted = None

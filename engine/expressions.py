@@ -18,6 +18,7 @@ from typing import Callable, Collection, Mapping
 import simpleeval
 
 from .amounts import AMOUNT_IN_TEXT, CONTEXT, UNITS, plain
+from .messages import msg
 from .suggest import did_you_mean, one_of
 
 MAX_LENGTH = 500
@@ -101,35 +102,37 @@ def _original_offset(offset: int, shifts) -> int:
     return offset + delta
 
 
+# Python syntax the language does not have: node type -> (message key, hint key) under expr.forbidden.
 _FORBIDDEN = {
-    ast.Attribute: ("attribute access (a.b) is not allowed", "use a declared fact or parameter name"),
-    ast.Subscript: ("indexing (a[b]) is not allowed", "declare the value as its own fact"),
-    ast.Lambda: ("lambda is not allowed", None),
-    ast.ListComp: ("comprehensions are not allowed", "use a per_item award to count list items"),
-    ast.SetComp: ("comprehensions are not allowed", None),
-    ast.DictComp: ("comprehensions are not allowed", None),
-    ast.GeneratorExp: ("comprehensions are not allowed", "use a per_item award to count list items"),
-    ast.NamedExpr: ("assignment (:=) is not allowed", None),
-    ast.JoinedStr: ("f-strings are not allowed", None),
-    ast.Dict: ("dictionaries are not allowed", None),
-    ast.Set: ("sets are not allowed", "write a list in brackets after 'in': x in ['a', 'b']"),
-    ast.Starred: ("* unpacking is not allowed", None),
-    ast.Await: ("await is not allowed", None),
-    ast.Yield: ("yield is not allowed", None),
-    ast.YieldFrom: ("yield is not allowed", None),
-    ast.Slice: ("slices are not allowed", None),
+    ast.Attribute: ("attribute", "attribute.hint"),
+    ast.Subscript: ("subscript", "subscript.hint"),
+    ast.Lambda: ("lambda", None),
+    ast.ListComp: ("comprehension", "comprehension.hint"),
+    ast.SetComp: ("comprehension", None),
+    ast.DictComp: ("comprehension", None),
+    ast.GeneratorExp: ("comprehension", "comprehension.hint"),
+    ast.NamedExpr: ("assignment", None),
+    ast.JoinedStr: ("fstring", None),
+    ast.Dict: ("dict", None),
+    ast.Set: ("set", "set.hint"),
+    ast.Starred: ("starred", None),
+    ast.Await: ("await", None),
+    ast.Yield: ("yield", None),
+    ast.YieldFrom: ("yield", None),
+    ast.Slice: ("slice", None),
 }
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+# Operators the language does not have: node type -> message key under expr.operator.
 _BINOP_HELP = {
-    ast.Pow: "'**' (power) is not allowed",
-    ast.Mod: "'%' is only for percentages written after a number, such as 50%",
-    ast.FloorDiv: "'//' is not allowed; use '/'",
-    ast.BitAnd: "'&' is not allowed; use 'and'",
-    ast.BitOr: "'|' is not allowed; use 'or'",
-    ast.BitXor: "'^' is not allowed",
-    ast.LShift: "'<<' is not allowed",
-    ast.RShift: "'>>' is not allowed",
-    ast.MatMult: "'@' is not allowed",
+    ast.Pow: "pow",
+    ast.Mod: "mod",
+    ast.FloorDiv: "floordiv",
+    ast.BitAnd: "bitand",
+    ast.BitOr: "bitor",
+    ast.BitXor: "bitxor",
+    ast.LShift: "lshift",
+    ast.RShift: "rshift",
+    ast.MatMult: "matmult",
 }
 _CMPOPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
            ast.In: "in", ast.NotIn: "not in"}
@@ -148,10 +151,10 @@ def parse(text: str, scope: Mapping[str, NameInfo], expect: str | None = None) -
     if not isinstance(text, str):
         text = plain(text) if isinstance(text, Decimal) else str(text)
     if not text.strip():
-        raise ExpressionError("the expression is empty")
+        raise ExpressionError(msg("expr.empty"))
     if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}",
-                              suggestion="split it into several conditions, or name a part as a parameter")
+        raise ExpressionError(msg("expr.too_long", length=len(text), limit=MAX_LENGTH),
+                              suggestion=msg("expr.too_long.hint"))
     if "\n" in text.strip():
         text = " ".join(text.split())
     expanded, shifts = _expand_amounts(text.strip())
@@ -159,42 +162,41 @@ def parse(text: str, scope: Mapping[str, NameInfo], expect: str | None = None) -
         tree = ast.parse(expanded, mode="eval").body
     except SyntaxError as exc:
         offset = _original_offset((exc.offset or 1) - 1, shifts)
-        raise ExpressionError(f"not a valid expression: {exc.msg}", offset,
-                              suggestion=_syntax_hint(text)) from None
+        raise ExpressionError(msg("expr.syntax", detail=exc.msg), offset, suggestion=_syntax_hint(text)) from None
     except (RecursionError, MemoryError, ValueError):
-        raise ExpressionError("the expression is nested too deeply or is malformed",
-                              suggestion=f"use at most {MAX_DEPTH} levels of brackets") from None
+        raise ExpressionError(msg("expr.malformed"), suggestion=msg("expr.malformed.hint", depth=MAX_DEPTH)) from None
     checker = _Checker(expanded, shifts, scope)
     kind = checker.check(tree, 0)
     if expect is not None and kind != expect:
-        raise ExpressionError(f"this must give {_article(expect)}, but it gives {_article(kind)}", 0,
+        raise ExpressionError(msg("expr.wrong_result", want=_article(expect), got=_article(kind)), 0,
                               suggestion=_expect_hint(expect, kind))
     return Expr(text=text.strip(), tree=tree, names=frozenset(checker.names), type=kind,
                 ordered_names=tuple(n for n in names_in(tree) if n in checker.names))
 
 
 def _article(kind: str) -> str:
-    return {NUM: "a number", BOOL: "yes/no", TEXT: "text", DATE: "a date", LIST: "a list"}.get(kind, kind)
+    names = {NUM: "number", BOOL: "boolean", TEXT: "text", DATE: "date", LIST: "list"}
+    return msg(f"expr.kind.{names[kind]}") if kind in names else kind
 
 
 def _expect_hint(expect: str, kind: str) -> str | None:
     if expect == BOOL and kind == NUM:
-        return "compare it with a bound, e.g. cbec_turnover >= 500万元"
+        return msg("expr.hint.compare_with_bound")
     if expect == NUM and kind == BOOL:
-        return "a condition belongs under when:, an amount here"
+        return msg("expr.hint.condition_not_amount")
     return None
 
 
 def _syntax_hint(text: str) -> str | None:
     if "=" in text and not re.search(r"[=!<>]=", text):
-        return "to compare, write '==' (or >=, <=); '=' alone assigns"
+        return msg("expr.hint.equals")
     if re.search(r"&&|\|\|", text):
-        return "write 'and' / 'or' instead of && / ||"
+        return msg("expr.hint.and_or")
     if re.search(r"[（）≥≤，]", text):
-        return "use ASCII brackets and operators: ( ) >= <= ,"
+        return msg("expr.hint.ascii")
     if "万元" in text or "亿元" in text:
-        return "write amounts right after the number, e.g. 500万元"
-    return "check brackets and operators; conditions look like: cbec_turnover >= 500万元 and registered_cbec"
+        return msg("expr.hint.amount_after_number")
+    return msg("expr.hint.check_syntax")
 
 
 class _Checker:
@@ -210,11 +212,10 @@ class _Checker:
 
     def check(self, node, depth: int) -> str:  # noqa: C901 - one dispatch, kept flat on purpose
         if depth > MAX_DEPTH:
-            self.fail(node, f"the expression is nested more than {MAX_DEPTH} levels deep",
-                      "split it into several conditions")
+            self.fail(node, msg("expr.too_deep", depth=MAX_DEPTH), msg("expr.too_deep.hint"))
         if type(node) in _FORBIDDEN:
             message, hint = _FORBIDDEN[type(node)]
-            self.fail(node, message, hint)
+            self.fail(node, msg(f"expr.forbidden.{message}"), msg(f"expr.forbidden.{hint}") if hint else None)
         d = depth + 1
         if isinstance(node, ast.Constant):
             value = node.value
@@ -225,7 +226,7 @@ class _Checker:
                 return NUM
             if isinstance(value, str):
                 return TEXT
-            self.fail(node, f"the literal {value!r} is not allowed", "use numbers, amounts, 'text', true or false")
+            self.fail(node, msg("expr.literal", value=repr(value)), msg("expr.literal.hint"))
         if isinstance(node, ast.Name):
             if node.id in ("true", "false", "True", "False"):
                 node.__class__ = ast.Constant  # accept YAML-style booleans inside expressions
@@ -234,12 +235,11 @@ class _Checker:
             info = self.scope.get(node.id)
             if info is None:
                 if node.id.lower() in ("yes", "no", "on", "off"):
-                    self.fail(node, f"'{node.id}' is not a yes/no value here", "write true or false, or just the "
-                              "fact's name: `registered_cbec` / `not registered_cbec`")
+                    self.fail(node, msg("expr.yes_no", name=node.id), msg("expr.yes_no.hint"))
                 if node.id in FUNCTIONS:
-                    self.fail(node, f"'{node.id}' is a function: call it as {node.id}(...)")
-                self.fail(node, f"'{node.id}' is not a declared fact or parameter",
-                          did_you_mean(node.id, self.scope) or "declare it under facts: or parameters:")
+                    self.fail(node, msg("expr.function_name", name=node.id))
+                self.fail(node, msg("expr.unknown_name", name=node.id),
+                          did_you_mean(node.id, self.scope) or msg("expr.unknown_name.hint"))
             self.names.add(node.id)
             return info.type
         if isinstance(node, ast.UnaryOp):
@@ -248,12 +248,12 @@ class _Checker:
                 self.need(node.operand, kind, BOOL, "'not'")
                 return BOOL
             if isinstance(node.op, (ast.USub, ast.UAdd)):
-                self.need(node.operand, kind, NUM, "a sign")
+                self.need(node.operand, kind, NUM, msg("expr.what.sign"))
                 return NUM
-            self.fail(node, "'~' is not allowed", "use 'not'")
+            self.fail(node, msg("expr.operator.invert"), msg("expr.operator.invert.hint"))
         if isinstance(node, ast.BinOp):
             if type(node.op) not in _BINOPS:
-                self.fail(node, _BINOP_HELP.get(type(node.op), "this operator is not allowed"))
+                self.fail(node, msg(f"expr.operator.{_BINOP_HELP.get(type(node.op), 'other')}"))
             for side in (node.left, node.right):
                 self.need(side, self.check(side, d), NUM, f"'{_BINOPS[type(node.op)]}'")
             return NUM
@@ -266,17 +266,17 @@ class _Checker:
             left_node, left = node.left, self.check(node.left, d)
             for op, right_node in zip(node.ops, node.comparators):
                 if type(op) not in _CMPOPS:
-                    self.fail(node, "'is' is not allowed; use '==' or '!='")
+                    self.fail(node, msg("expr.operator.is"))
                 if isinstance(op, (ast.In, ast.NotIn)):
                     self.check_membership(left_node, left, right_node, d)
                     right = left
                 else:
                     right = self.check(right_node, d)
                     if left != right:
-                        self.fail(right_node, f"cannot compare {_article(left)} with {_article(right)}",
+                        self.fail(right_node, msg("expr.compare", left=_article(left), right=_article(right)),
                                   _compare_hint(left, right))
                     if not isinstance(op, (ast.Eq, ast.NotEq)) and left not in (NUM, DATE):
-                        self.fail(node, f"'{_CMPOPS[type(op)]}' needs numbers or dates, not {_article(left)}")
+                        self.fail(node, msg("expr.order_needs_numbers", op=_CMPOPS[type(op)], kind=_article(left)))
                     self.check_choice(left_node, right_node)
                     self.check_choice(right_node, left_node)
                 left_node, left = right_node, right
@@ -285,56 +285,54 @@ class _Checker:
             self.need(node.test, self.check(node.test, d), BOOL, "'if'")
             body, orelse = self.check(node.body, d), self.check(node.orelse, d)
             if body != orelse:
-                self.fail(node, f"both branches of 'if ... else' must give the same kind of value "
-                                f"({_article(body)} vs {_article(orelse)})")
+                self.fail(node, msg("expr.if_branches", body=_article(body), orelse=_article(orelse)))
             return body
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name):
-                self.fail(node, "only the functions " + one_of(FUNCTIONS) + " may be called")
+                self.fail(node, msg("expr.call_only", names=one_of(FUNCTIONS)))
             name = node.func.id
             if name not in FUNCTIONS:
-                self.fail(node, f"unknown function '{name}'; allowed: {one_of(FUNCTIONS)}",
+                self.fail(node, msg("expr.unknown_function", name=name, names=one_of(FUNCTIONS)),
                           did_you_mean(name, FUNCTIONS))
             if node.keywords:
-                self.fail(node, f"{name}() takes no named arguments")
+                self.fail(node, msg("expr.keywords", name=name))
             arg_type, lo, hi, result = FUNCTIONS[name]
             if len(node.args) < lo or (hi is not None and len(node.args) > hi):
-                count = str(lo) if hi == lo else f"at least {lo}"
-                self.fail(node, f"{name}() takes {count} argument(s), got {len(node.args)}")
+                count = str(lo) if hi == lo else msg("expr.at_least", count=lo)
+                self.fail(node, msg("expr.arguments", name=name, count=count, got=len(node.args)))
             for arg in node.args:
                 self.need(arg, self.check(arg, d), arg_type, f"{name}()")
             if name == "date":
                 arg = node.args[0]
                 if not isinstance(arg, ast.Constant):
-                    self.fail(arg, "date() takes a literal such as date('2024-01-01')")
+                    self.fail(arg, msg("expr.date_literal"))
                 try:
                     arg.value = dt.date.fromisoformat(arg.value)
                 except ValueError:
-                    self.fail(arg, f"'{arg.value}' is not a date; write YYYY-MM-DD")
+                    self.fail(arg, msg("expr.not_a_date", value=arg.value))
             return result
         if isinstance(node, (ast.List, ast.Tuple)):
-            self.fail(node, "a list may only follow 'in', e.g. area in ['莲都区', '市直']")
-        self.fail(node, f"{type(node).__name__} is not allowed in an expression",
-                  "use names, numbers, amounts, comparisons, and/or/not, if/else and min/max/abs")
+            self.fail(node, msg("expr.list_outside_in"))
+        self.fail(node, msg("expr.not_allowed", what=type(node).__name__), msg("expr.not_allowed.hint"))
         raise AssertionError("unreachable")
 
     def need(self, node, kind: str, want: str, what: str) -> None:
         if kind != want:
             shown = ast.get_source_segment(self.text, node) or "this"
-            self.fail(node, f"{what} needs {_article(want)}, but '{shown}' is {_article(kind)}",
+            self.fail(node, msg("expr.needs", what=what, want=_article(want), shown=shown, kind=_article(kind)),
                       _expect_hint(want, kind))
 
     def check_membership(self, left_node, left: str, right_node, depth: int) -> None:
         if not isinstance(right_node, (ast.List, ast.Tuple)):
-            self.fail(right_node, "'in' must be followed by a list in brackets, e.g. ['a', 'b']")
+            self.fail(right_node, msg("expr.in_needs_list"))
         if len(right_node.elts) > 200:
-            self.fail(right_node, "the list after 'in' has more than 200 items")
+            self.fail(right_node, msg("expr.in_too_long", limit=200))
         for element in right_node.elts:
             if not isinstance(element, ast.Constant):
-                self.fail(element, "the list after 'in' may hold only literal values")
+                self.fail(element, msg("expr.in_literals"))
             kind = self.check(element, depth + 1)
             if kind != left:
-                self.fail(element, f"the list after 'in' mixes {_article(left)} with {_article(kind)}")
+                self.fail(element, msg("expr.in_mixed", left=_article(left), kind=_article(kind)))
             self.check_choice(left_node, element)
 
     def check_choice(self, name_node, literal_node) -> None:
@@ -343,16 +341,16 @@ class _Checker:
                 and isinstance(literal_node.value, str):
             info = self.scope.get(name_node.id)
             if info and info.choices and literal_node.value not in info.choices:
-                self.fail(literal_node, f"'{literal_node.value}' is not one of the values of "
-                                        f"'{name_node.id}': {one_of(info.choices)}",
+                self.fail(literal_node, msg("expr.not_a_choice", value=literal_node.value, name=name_node.id,
+                                            choices=one_of(info.choices)),
                           did_you_mean(literal_node.value, info.choices))
 
 
 def _compare_hint(left: str, right: str) -> str | None:
     if BOOL in (left, right):
-        return "a yes/no fact is a condition on its own: write `registered_cbec`, or `not registered_cbec`"
+        return msg("expr.hint.yes_no_fact")
     if TEXT in (left, right) and NUM in (left, right):
-        return "write numbers and amounts without quotes: 500万元, not '500万元'"
+        return msg("expr.hint.unquoted_amount")
     return None
 
 
@@ -386,6 +384,10 @@ _FUNCTIONS = {"min": _lift(min), "max": _lift(max), "abs": _lift(abs), "date": l
 
 class EvaluationFailure(Exception):
     """Arithmetic that cannot be done (division by zero): the policy author's to fix."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
 
 
 class _Evaluator(simpleeval.SimpleEval):
@@ -453,7 +455,7 @@ class Evaluator:
                 inner.expr = text
                 return inner._eval(node)
         except (DivisionByZero, InvalidOperation, ZeroDivisionError):
-            raise EvaluationFailure(f"division by zero in '{text}'") from None
+            raise EvaluationFailure(msg("expr.division_by_zero", expr=text)) from None
         finally:
             inner.names = saved
 

@@ -10,6 +10,7 @@ from typing import Mapping
 from .amounts import parse_amount
 from .errors import FactsError, Problem, ProblemList
 from .loader import Loaded, SourceMap, load_file, load_text
+from .messages import msg
 from .model import BonusAward, Clause, Fact, PerItemAward, PerUnitAward, Policy, RateAward, FixedAward
 from .validate import _kind_of, make_validator, schema_problems
 
@@ -17,16 +18,7 @@ _AMOUNT = r"^\s*\+?\d[\d,]*(\.\d+)?\s*(元|万元|亿元|万|亿)?\s*$"
 _PERCENT = r"^\s*\d+(\.\d+)?\s*%\s*$"
 _DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "format": "date"}
 
-_FORM = {
-    "money": "an amount of money such as 5000000 or 500万元 (not negative)",
-    "number": "a number such as 12000 or 1.2万",
-    "integer": "a whole number such as 30",
-    "percent": "a percentage such as 70% or 0.7",
-    "boolean": "true or false",
-    "text": "text",
-    "date": "a date written YYYY-MM-DD",
-    "list": "a list of items (lines starting with '- ')",
-}
+_FORMS = ("money", "number", "integer", "percent", "boolean", "text", "date", "list")  # facts.form.* in the catalogue
 
 
 @dataclass(frozen=True)
@@ -122,7 +114,7 @@ def applicant_from(policy: Policy, loaded: Loaded) -> Applicant:
     data, source = loaded.data, loaded.source
     problems = ProblemList()
     if not isinstance(data, dict):
-        raise FactsError(source.problem("a facts file must be a mapping with recipient:, facts: and so on", ()))
+        raise FactsError(source.problem(msg("facts.not_mapping"), ()))
     validator = make_validator(facts_schema(policy))
     facts = policy.all_facts()
 
@@ -136,17 +128,17 @@ def applicant_from(policy: Policy, loaded: Loaded) -> Applicant:
                 fact = fact.items.get(path[3], fact)
             value = error.instance
             if fact.type == "money" and isinstance(value, Decimal) and value < 0:
-                return src.problem(f"'{fact.name}' ({fact.label}) cannot be negative: {value}", path)
+                return src.problem(msg("facts.negative", name=fact.name, label=fact.label, value=value), path)
             hint = None
             if fact.type == "boolean" and isinstance(value, str):
-                hint = "write true or false (yes/no/是/否 are read as text)"
+                hint = msg("facts.boolean.hint")
             elif fact.type in ("money", "number") and isinstance(value, str):
-                hint = "write digits, optionally with 万/亿/万元/亿元: 5000000 or 500万元"
-            return src.problem(f"'{fact.name}' ({fact.label}) must be {_FORM[fact.type]}, not {_kind_of(value)}",
-                               path, suggestion=hint)
+                hint = msg("facts.number.hint")
+            form = msg(f"facts.form.{fact.type}") if fact.type in _FORMS else fact.type
+            return src.problem(msg("facts.wrong_type", name=fact.name, label=fact.label, form=form,
+                                   kind=_kind_of(value)), path, suggestion=hint)
         if path[:1] == ("granted",) and len(path) == 2:
-            return src.problem(f"granted['{path[1]}'] must be an amount such as 50000 or 5万元, not "
-                               f"{_kind_of(error.instance)}", path)
+            return src.problem(msg("facts.granted", clause=path[1], kind=_kind_of(error.instance)), path)
         return None
 
     for problem in schema_problems(validator, data, source, describe):
@@ -184,12 +176,13 @@ def _convert(fact: Fact, raw, path, source: SourceMap, problems: ProblemList):
         return dt.date.fromisoformat(raw)
     value = parse_amount(raw)
     if t == "percent" and isinstance(raw, str) is False and value > 1:
-        problems.add(source.problem(f"'{fact.name}' ({fact.label}) is {raw}: write 70% or 0.7 for seventy percent",
-                                    path))
+        problems.add(source.problem(msg("facts.percent", name=fact.name, label=fact.label, value=raw), path))
     if fact.minimum is not None and value < fact.minimum:
-        problems.add(source.problem(f"'{fact.name}' ({fact.label}) must be at least {fact.minimum}, not {raw}", path))
+        problems.add(source.problem(msg("facts.minimum", name=fact.name, label=fact.label, limit=fact.minimum,
+                                        value=raw), path))
     if fact.maximum is not None and value > fact.maximum:
-        problems.add(source.problem(f"'{fact.name}' ({fact.label}) must be at most {fact.maximum}, not {raw}", path))
+        problems.add(source.problem(msg("facts.maximum", name=fact.name, label=fact.label, limit=fact.maximum,
+                                        value=raw), path))
     return value
 
 

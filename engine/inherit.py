@@ -9,6 +9,7 @@ from typing import Any
 from .errors import InheritError, ProblemList
 from .library import Library, LookupFailed
 from .loader import Loaded, Path_, SourceMap, load_file
+from .messages import msg
 from .suggest import did_you_mean
 from .validate import validate_policy
 
@@ -47,19 +48,16 @@ def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...]) ->
     problems = ProblemList()
     for key in OWN_REQUIRED:
         if key not in data:
-            problems.add(source.problem(
-                f"a file that extends another must give its own {key}:", (), prefer_key=True,
-                suggestion={"id": "e.g. id: qingtian-2022-1 (lower case, dashes; not the parent's id)",
-                            "document": "the county's own document number, e.g. 青政办发〔2022〕5号",
-                            "title": "the county document's own title"}[key]))
+            problems.add(source.problem(msg("inherit.own_key", key=key), (), prefer_key=True,
+                                        suggestion=msg(f"inherit.own_key.{key}")))
     problems.raise_if_any(InheritError)
     target = data["extends"]
     try:
         if is_path_form(target):
             parent_path = os.path.normpath(os.path.join(os.path.dirname(path), target))
             if not Path(parent_path).is_file():
-                raise LookupFailed(f"extends names {target}, which is not a file (looked for {parent_path})",
-                                   "the path is relative to this file; or name the parent by its id")
+                raise LookupFailed(msg("inherit.not_a_file", target=target, path=parent_path),
+                                   msg("inherit.not_a_file.hint"))
         else:
             parent_path = library.find_id(target, near=path)
     except LookupFailed as exc:
@@ -71,15 +69,15 @@ def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...]) ->
     if any(real == real_parent for real, _p in trail):
         start = [r for r, _p in trail].index(real_parent)
         loop = names[start:] + [parent_path]
-        raise InheritError(source.problem("extends forms a cycle: " + " → ".join(loop), ("extends",),
-                                          suggestion="a policy cannot extend itself, directly or through others"))
+        raise InheritError(source.problem(msg("inherit.cycle", loop=" → ".join(loop)), ("extends",),
+                                          suggestion=msg("inherit.cycle.hint")))
     if len(trail) >= MAX_CHAIN:
-        raise InheritError(source.problem(f"extends chain is longer than {MAX_CHAIN} files: "
-                                          + " → ".join(names), ("extends",)))
+        raise InheritError(source.problem(msg("inherit.too_long", limit=MAX_CHAIN, chain=" → ".join(names)),
+                                          ("extends",)))
     parent = _resolve(parent_path, library, trail)
     if parent.data.get("id") == data["id"]:
-        raise InheritError(source.problem(f"this file has the same id as the policy it extends ('{data['id']}')",
-                                          ("id",), suggestion="give the county file its own id"))
+        raise InheritError(source.problem(msg("inherit.same_id", id=data["id"]), ("id",),
+                                          suggestion=msg("inherit.same_id.hint")))
     return _Merge(parent, loaded).run()
 
 
@@ -177,14 +175,13 @@ class _Merge:
         singular = key.rstrip("s")
         for name in mine:
             if name not in parent:
-                self.error(f"{key}: '{name}' overrides a {singular} the parent does not have", (key, name),
-                           suggestion=(did_you_mean(name, parent) or "")
-                           + (" — " if did_you_mean(name, parent) else "")
-                           + f"to add a new {singular}, put it under add: {key}:")
+                self.error(msg("inherit.override_unknown", key=key, name=name,
+                               singular=msg(f"inherit.what.{singular}")), (key, name),
+                           suggestion=_or_add(did_you_mean(name, parent), key, singular))
         for name, spec in new.items():
             if name in parent:
-                self.error(f"add: {key}: '{name}' is already in the parent policy", ("add", key, name),
-                           suggestion=f"to change it, put it under {key}: (not under add:)")
+                self.error(msg("inherit.add_existing", key=key, name=name), ("add", key, name),
+                           suggestion=msg("inherit.add_existing.hint", key=key))
                 continue
             out[name] = self.take((key, name), self.cs, ("add", key, name), spec)
         return out
@@ -211,8 +208,8 @@ class _Merge:
         removed = set()
         for i, rid in enumerate(self.c.get(key) or ()):
             if rid not in ids:
-                what = "clause" if key == "remove_clauses" else "group"
-                self.error(f"{key} names {what} '{rid}', which the parent does not have", (key, i),
+                self.error(msg(f"inherit.remove_unknown.{'clause' if key == 'remove_clauses' else 'group'}",
+                               key=key, id=rid), (key, i),
                            suggestion=did_you_mean(str(rid), [str(x) for x in ids if x is not None]),
                            prefer_key=False)
             removed.add(rid)
@@ -229,13 +226,12 @@ class _Merge:
         for i, entry in enumerate(mine):
             eid = entry.get("id") if isinstance(entry, dict) else None
             if eid not in ids:
-                self.error(f"{key}: {what} '{eid}' replaces a {what} the parent does not have", (key, i, "id"),
-                           suggestion=(did_you_mean(str(eid), [str(x) for x in ids]) or "")
-                           + (" — " if did_you_mean(str(eid), [str(x) for x in ids]) else "")
-                           + f"to add a new {what}, put it under add: {key}:", prefer_key=False)
+                self.error(msg(f"inherit.replace_unknown.{what}", key=key, id=eid), (key, i, "id"),
+                           suggestion=_or_add(did_you_mean(str(eid), [str(x) for x in ids]), key, what),
+                           prefer_key=False)
             elif eid in removed:
-                self.error(f"{what} '{eid}' is both removed ({removal_key}) and replaced ({key}:)", (key, i, "id"),
-                           suggestion="keep one of the two", prefer_key=False)
+                self.error(msg(f"inherit.removed_and_replaced.{what}", id=eid, removal=removal_key, key=key),
+                           (key, i, "id"), suggestion=msg("inherit.removed_and_replaced.hint"), prefer_key=False)
             else:
                 replacing[eid] = i
         entries: list[tuple[Any, SourceMap, Path_]] = []
@@ -251,8 +247,8 @@ class _Merge:
         for i, entry in enumerate(add.get(key) or []):
             eid = entry.get("id") if isinstance(entry, dict) else None
             if eid in ids:
-                self.error(f"add: {key}: {what} '{eid}' is already in the parent policy", ("add", key, i, "id"),
-                           suggestion=f"to replace it, put it under {key}: (not under add:)", prefer_key=False)
+                self.error(msg(f"inherit.add_existing.{what}", key=key, id=eid), ("add", key, i, "id"),
+                           suggestion=msg("inherit.add_existing.replace_hint", key=key), prefer_key=False)
                 continue
             entries.append((entry, self.cs, ("add", key, i)))
         if key in self.p:
@@ -276,9 +272,9 @@ class _Merge:
             needs = list(entry.get("requires") or ()) + ([award["bonus_to"]] if "bonus_to" in award else [])
             for rid in needs:
                 if rid in removed:
-                    self.error(f"clause {entry.get('id')} depends on clause {rid}, which this file removes",
+                    self.error(msg("inherit.depends_on_removed", id=entry.get("id"), removed=rid),
                                ("remove_clauses", removed.index(rid)), prefer_key=False,
-                               suggestion=f"remove clause {entry.get('id')} too, or replace it under clauses:")
+                               suggestion=msg("inherit.depends_on_removed.hint", id=entry.get("id")))
         return out
 
     def groups(self, add: dict, clauses: list) -> list:
@@ -304,6 +300,15 @@ class _Merge:
                                   for j, (i, m) in enumerate(kept)]
             out.append(rebuilt)
         return out
+
+
+def _or_add(closest: str | None, key: str, what: str) -> str:
+    """'did you mean …? — to add a new …, put it under add: …', or only the second part."""
+    add = msg("inherit.add_new", key=key, what=msg(f"inherit.what.{what}") if what in _WHATS else what)
+    return msg("inherit.closest_or_add", closest=closest, add=add) if closest else add
+
+
+_WHATS = ("recipient", "reference", "fact", "parameter", "reading", "clause", "group")
 
 
 def origin(source: SourceMap, path: Path_) -> str:

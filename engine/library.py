@@ -9,6 +9,7 @@ from typing import Iterable, Sequence
 
 from .errors import PolicyError
 from .loader import load_file
+from .messages import msg
 from .suggest import did_you_mean
 
 POLICY_SUFFIXES = (".yaml", ".yml", ".json")
@@ -74,7 +75,7 @@ class Library:
     def _dir_headers(self, folder: str) -> list[Header]:
         root = Path(folder)
         if not root.is_dir():
-            raise LookupFailed(f"policies folder {folder} does not exist", ambiguous=True)
+            raise LookupFailed(msg("library.no_folder", folder=folder), ambiguous=True)
         found = []
         for path in sorted(root.iterdir()):
             if is_policy_file(path):
@@ -108,14 +109,13 @@ class Library:
             if len(matches) == 1:
                 return matches[0].path
             if len(matches) > 1:
-                raise LookupFailed(f"{len(matches)} files declare {what} '{want}' in {label}: "
-                                   + ", ".join(h.path for h in matches),
-                                   "give each policy file its own id, or name the file with --with",
-                                   ambiguous=True)
-        where = ", ".join(searched) if searched else "nowhere (no --policies folder or --with file given)"
-        raise LookupFailed(f"no policy file declares {what} '{want}' (searched {where})",
-                           did_you_mean(want, known) or "pass the folder holding it with --policies DIR, "
-                                                        "or the file with --with FILE")
+                raise LookupFailed(msg("library.ambiguous", count=len(matches), what=what, want=want,
+                                       where=msg("library.with_files") if label == "--with files" else label,
+                                       files=", ".join(h.path for h in matches)),
+                                   msg("library.ambiguous.hint"), ambiguous=True)
+        where = ", ".join(searched) if searched else msg("library.nowhere")
+        raise LookupFailed(msg("library.not_found", what=what, want=want, where=where),
+                           did_you_mean(want, known) or msg("library.not_found.hint"))
 
     def find_id(self, policy_id: str, near: str | None = None) -> str:
         """The file declaring `id: policy_id`; `near` (a file) adds its folder and that folder's parent."""

@@ -16,6 +16,7 @@ from .facts import names_of_clause
 from .inherit import load_resolved
 from .library import Library
 from .loader import Loaded
+from .messages import msg
 from .model import BonusAward, Clause, FixedAward, PerUnitAward, Policy, RateAward
 from .validate import validate_policy
 
@@ -23,55 +24,7 @@ WARNING, INFO = "warning", "info"
 EXPIRY_WARNING_DAYS = 180
 MAX_STEP_RATIO = Decimal(10)  # a dated value more than 10x (or under 1/10 of) the one before is likely a typo
 
-# Every sentence lint shows, in one place, so they can move into the message catalogue later.
-TEXT = {
-    "unused_fact": "fact '{name}' ({label}) is declared but no clause reads it",
-    "unused_fact.hint": "use it in a clause's when:, award: or cap:, or remove the declaration",
-    "unused_parameter": "parameter '{name}' ({label}) is declared but no clause reads it",
-    "unused_parameter.hint": "use it in a clause (e.g. rate: {name}), or remove the declaration",
-    "unused_reference": "reference '{id}' has role rules, but no clause refers_to it or cites it in its text",
-    "unused_reference.hint": "add refers_to: '{id}' to the clause whose amount it sets, change its role to basis, "
-                             "or remove it",
-    "unused_reading": "reading {id} is declared but no clause, condition or group refers to it",
-    "unused_reading.hint": "add reading: {id} where the choice takes effect, or remove it",
-    "never_eligible": "clause {clause} can never be eligible{when}: {a} and {b} cannot both hold",
-    "never_eligible.hint": "check the bounds: \"以上\" is >=, \"以下\"/\"不超过\" is <=",
-    "outside_period": "clause {clause} applies {start} to {end}, entirely outside the policy's period of force "
-                      "({pstart} to {pend})",
-    "outside_period.hint": "check the clause's from:/until: dates",
-    "cap_zero": "the cap of clause {clause} is {value}{when}: the clause never pays",
-    "cap_zero.hint": "set the cap to the amount the document states, or remove cap: if there is none",
-    "cap_never_binds": "the cap of clause {clause} ({cap}) is never reached by its award, which is at most "
-                       "{award}{when}; only amounts already granted in the same period can make it bind",
-    "cap_never_binds.hint": "check the award and the cap against the document; remove cap: if the text has none",
-    "amount_not_positive": "the award of clause {clause} is {value}{when}",
-    "amount_not_positive.hint": "an award is a positive amount; check the number and its unit (万元, 亿元)",
-    "rate_range": "the rate of clause {clause} is {value}{when}, outside 0% to 100%",
-    "rate_range.hint": "write a percentage such as 50% (or 0.5)",
-    "percent_range": "parameter '{name}' ({label}) is {value} from {start}, above 100%",
-    "percent_range.hint": "write a percentage such as 50% (or 0.5); 50 means 5000%",
-    "money_negative": "parameter '{name}' ({label}) is negative ({value}) from {start}",
-    "money_negative.hint": "amounts of money are not negative",
-    "step": "parameter '{name}' ({label}) changes from {old} to {new} on {start}, more than {ratio}x",
-    "step.hint": "check the digits and the unit (万元 vs 元, 50% vs 5%); if the change is real, ignore this",
-    "group_kinds": "group '{group}' (pick {pick}): clauses {a} and {b} have no recipient kind in common, "
-                   "so they can only meet for an applicant claiming as both",
-    "group_kinds.hint": "if they can never apply to one applicant, the group has no effect: remove them from it",
-    "group_bounds": "group '{group}' (pick {pick}): clauses {a} and {b} can never both be eligible "
-                    "({x} and {y} cannot both hold), so the pick never applies",
-    "group_periods": "group '{group}' (pick {pick}): clauses {a} and {b} are never in force on the same day",
-    "group.hint": "remove the group, or check the members' conditions and dates",
-    "expired": "the policy expired on {end} ({days} days before {today})",
-    "expired.hint": "extend in_force.until if the policy was renewed, or retire the file",
-    "expires": "the policy expires on {end}, in {days} days (from {today})",
-    "expires.hint": "plan its renewal, or extend in_force.until when a renewal is issued",
-    "not_in_force": "the policy is not yet in force: it starts on {start}, in {days} days (from {today})",
-    "not_in_force.hint": "evaluations before {start} give not applicable for every clause",
-    "declared_min": "the declared minimum {value}",
-    "declared_max": "the declared maximum {value}",
-    "money_min": "{name} >= 0 (money is never negative)",
-    "from_date": " from {day}",
-}
+# Every sentence lint shows is in the message catalogue under lint.<key> (engine/messages.py).
 
 
 def lint_file(path: str, today: dt.date, library: Library | None = None) -> list[Problem]:
@@ -120,12 +73,13 @@ class _Linter:
     # -- helpers -------------------------------------------------------------------------------
     def add(self, key: str, path: tuple, severity: str = WARNING, prefer_key: bool = False,
             hint: str | None = None, **values: object) -> None:
-        """A finding from TEXT[key] (and its hint, or TEXT[hint]), filled with `values`; `clause` names the clause."""
+        """A finding from lint.<key> (and its hint, lint.<key>.hint or lint.<hint>), filled with `values`;
+        `clause` names the clause."""
         line, col = self.source.mark(path, prefer_key)
         clause = values.get("clause")
-        self.found.append(Problem(TEXT[key].format(**values), file=self.source.file, line=line, column=col,
+        self.found.append(Problem(msg(f"lint.{key}", **values), file=self.source.file, line=line, column=col,
                                   path=tuple(path), clause=str(clause) if clause else None, severity=severity,
-                                  suggestion=TEXT[hint or key + ".hint"].format(**values)))
+                                  suggestion=msg(f"lint.{hint or key + '.hint'}", **values)))
 
     def _days(self) -> list[dt.date]:
         """The days on which some parameter takes a new value, within the period of force."""
@@ -158,7 +112,7 @@ class _Linter:
 
     def when(self, days: list[dt.date]) -> str:
         """'' when something holds on every day the parameters change, else ' from <first day>'."""
-        return "" if days == self.days else TEXT["from_date"].format(day=days[0])
+        return "" if days == self.days else msg("lint.from_date", day=days[0])
 
     # -- unused declarations -------------------------------------------------------------------
     def unused_names(self) -> None:
@@ -204,12 +158,12 @@ class _Linter:
                                                        ("clauses", i, "when", n)))
         for name in list(out):
             fact = facts[name]
-            declared = [(">=", fact.minimum, TEXT["declared_min"]), ("<=", fact.maximum, TEXT["declared_max"])]
+            declared = [(">=", fact.minimum, "lint.declared_min"), ("<=", fact.maximum, "lint.declared_max")]
             if fact.type == "money" and fact.minimum is None:
-                declared[0] = (">=", Decimal(0), TEXT["money_min"])
-            for op, value, text in declared:
+                declared[0] = (">=", Decimal(0), "lint.money_min")
+            for op, value, key in declared:
                 if value is not None:
-                    out[name].append((op, value, text.format(name=name, value=_show(value, fact.type)),
+                    out[name].append((op, value, msg(key, name=name, value=_show(value, fact.type)),
                                       ("facts", name)))
         return out
 

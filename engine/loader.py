@@ -13,6 +13,7 @@ from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from .errors import LoadError, Problem
+from .messages import msg
 
 MAX_BYTES = 1024 * 1024  # a policy or facts file is a few KiB; anything near this is a mistake or an attack
 MAX_DEPTH = 64
@@ -93,10 +94,10 @@ class _StrictComposer(Composer):
     def compose_node(self, parent, index):  # noqa: D401 - PyYAML hook
         event = self.peek_event()
         if isinstance(event, AliasEvent):
-            raise _Reject("aliases (*name) are not allowed: write the value out in full", event.start_mark)
+            raise _Reject(msg("load.alias"), event.start_mark)
         anchor = getattr(event, "anchor", None)
         if anchor is not None:
-            raise _Reject(f"anchors (&{anchor}) are not allowed: write the value out in full", event.start_mark)
+            raise _Reject(msg("load.anchor", anchor=anchor), event.start_mark)
         return super().compose_node(parent, index)
 
 
@@ -127,22 +128,21 @@ def read_text(path: str) -> tuple[str, str]:
             with open(path, "rb") as fh:
                 raw = fh.read(MAX_BYTES + 1)
     except FileNotFoundError:
-        raise LoadError(Problem(f"no such file: {path}", file=name,
-                                suggestion="check the path; it is relative to where you run the command"))
+        raise LoadError(Problem(msg("load.no_file", path=path), file=name, suggestion=msg("load.no_file.hint")))
     except IsADirectoryError:
-        raise LoadError(Problem(f"{path} is a folder, not a file", file=name))
+        raise LoadError(Problem(msg("load.folder", path=path), file=name))
     except OSError as exc:
-        raise LoadError(Problem(f"cannot read {path}: {exc.strerror}", file=name))
+        raise LoadError(Problem(msg("load.cannot_read", path=path, reason=exc.strerror), file=name))
     if len(raw) > MAX_BYTES:
-        raise LoadError(Problem(f"file is larger than {MAX_BYTES // 1024} KiB", file=name,
-                                suggestion="a policy or facts file should be a few KiB; split it or check it is the right file"))
+        raise LoadError(Problem(msg("load.too_large", kib=MAX_BYTES // 1024), file=name,
+                                suggestion=msg("load.too_large.hint")))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise LoadError(Problem(f"not valid UTF-8 (byte {raw[exc.start]:#04x})", file=name, line=line, column=column,
-                                suggestion="save the file as UTF-8 (GBK and other encodings are not accepted)"))
+        raise LoadError(Problem(msg("load.not_utf8", byte=f"{raw[exc.start]:#04x}"), file=name, line=line,
+                                column=column, suggestion=msg("load.not_utf8.hint")))
     return name, text.removeprefix("\ufeff")
 
 
@@ -171,24 +171,24 @@ def load_text(text: str, name: str = "<input>") -> Loaded:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         what = exc.problem or exc.context or "invalid YAML"
-        raise LoadError(Problem(f"invalid YAML: {what}", file=name,
+        raise LoadError(Problem(msg("load.invalid_yaml", what=what), file=name,
                                 line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
                                 suggestion=_yaml_hint(what)))
     except yaml.YAMLError as exc:
-        raise LoadError(Problem(f"invalid YAML: {exc}", file=name))
+        raise LoadError(Problem(msg("load.invalid_yaml", what=str(exc)), file=name))
     if node is None:
-        raise LoadError(Problem("the file is empty", file=name))
+        raise LoadError(Problem(msg("load.empty"), file=name))
     data = _construct(node, (), source, 0)
     return Loaded(data, source, text)
 
 
 def _yaml_hint(what: str) -> str | None:
     if "\\t" in what or "tab" in what:
-        return "indent with spaces, not tabs"
+        return msg("load.hint.tabs")
     if "mapping values are not allowed" in what:
-        return "a value containing ': ' must be quoted, e.g. text: \"a: b\""
+        return msg("load.hint.quote_colon")
     if "could not find expected ':'" in what:
-        return "each line of a mapping needs 'key: value'; check indentation and quotes on the line above"
+        return msg("load.hint.key_value")
     return None
 
 
@@ -198,33 +198,32 @@ def _mark(node) -> tuple[int, int]:
 
 def _construct(node, path: Path_, source: SourceMap, depth: int):
     if depth > MAX_DEPTH:
-        raise LoadError(source.problem(f"nesting deeper than {MAX_DEPTH} levels", path))
+        raise LoadError(source.problem(msg("load.too_deep", depth=MAX_DEPTH), path))
     source.values[path] = _mark(node)
     if node.tag not in _IMPLICIT_TAGS:
         line, col = _mark(node)
-        raise LoadError(Problem(f"tags such as '{node.tag.replace('tag:yaml.org,2002:', '!!')}' are not allowed",
+        raise LoadError(Problem(msg("load.tag", tag=node.tag.replace('tag:yaml.org,2002:', '!!')),
                                 file=source.file, line=line, column=col, path=path,
-                                suggestion="remove the tag and write a plain value"))
+                                suggestion=msg("load.tag.hint")))
     if isinstance(node, MappingNode):
         out: dict = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
                 line, col = _mark(key_node)
-                raise LoadError(Problem("a mapping key must be plain text", file=source.file, line=line,
+                raise LoadError(Problem(msg("load.key_not_text"), file=source.file, line=line,
                                         column=col, path=path))
             key = key_node.value
             if key == "<<" and key_node.style is None:
                 line, col = _mark(key_node)
-                raise LoadError(Problem("merge keys (<<) are not allowed", file=source.file, line=line,
-                                        column=col, path=path, suggestion="write the keys out in full"))
+                raise LoadError(Problem(msg("load.merge_key"), file=source.file, line=line,
+                                        column=col, path=path, suggestion=msg("load.merge_key.hint")))
             child = path + (key,)
             if key in out:
                 line, col = _mark(key_node)
                 first = source.keys.get(child, (None, None))[0]
                 raise LoadError(Problem(
-                    f"duplicate key '{key}' (first given on line {first})", file=source.file, line=line,
-                    column=col, path=child,
-                    suggestion="YAML would silently keep only the last one; remove or rename one of them"))
+                    msg("load.duplicate_key", key=key, line=first), file=source.file, line=line,
+                    column=col, path=child, suggestion=msg("load.duplicate_key.hint")))
             source.keys[child] = _mark(key_node)
             out[key] = _construct(value_node, child, source, depth + 1)
         return out

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from .errors import CompileError, Problem, ProblemList
 from .library import Library, LookupFailed
+from .messages import msg
 from .model import Clause, Policy
 from .suggest import did_you_mean
 
@@ -45,7 +46,7 @@ def link(policy: Policy, library: Library) -> Policy:
                     problems.add(_problem(current, clause, exc.message, exc.suggestion))
                 continue  # not supplied: the clause stays 'referred'
             if len(compiled) >= MAX_DOCUMENTS:
-                problems.add(_problem(current, clause, f"more than {MAX_DOCUMENTS} documents refer to one another"))
+                problems.add(_problem(current, clause, msg("references.too_many", limit=MAX_DOCUMENTS)))
                 break
             other = compile_policy(load_resolved(path, library))
             compiled[doc] = other
@@ -69,21 +70,23 @@ def _check(registry: dict[str, Policy], problems: ProblemList) -> None:
             ids = [c.id for c in target.clauses]
             if clause.refers_clause not in ids:
                 problems.add(_problem(policy, clause,
-                                      f"refers to clause '{clause.refers_clause}' of {clause.refers_to}, which "
-                                      f"its policy file ({target.file}) does not have",
-                                      did_you_mean(clause.refers_clause, ids) or f"its clauses: {', '.join(ids)}"))
+                                      msg("references.no_clause", clause=clause.refers_clause,
+                                          document=clause.refers_to, file=target.file),
+                                      did_you_mean(clause.refers_clause, ids)
+                                      or msg("references.its_clauses", ids=", ".join(ids))))
                 continue
             if target.clause(clause.refers_clause).measure is not None:
-                problems.add(_problem(policy, clause, f"refers to clause '{clause.refers_clause}' of "
-                                                      f"{clause.refers_to}, which is a measure with no amount"))
+                problems.add(_problem(policy, clause, msg("references.measure", clause=clause.refers_clause,
+                                                          document=clause.refers_to)))
                 continue
             edges[(doc, clause.id)] = (clause.refers_to, clause.refers_clause)
             for name, fact in target.facts.items():
                 mine = policy.facts.get(name)
                 if mine is not None and mine.type != fact.type:
                     problems.add(_problem(policy, clause,
-                                          f"fact '{name}' is {mine.type} here but {fact.type} in {target.file}",
-                                          "one applicant answers both documents: rename one of the facts"))
+                                          msg("references.fact_type", name=name, mine=mine.type, theirs=fact.type,
+                                              file=target.file),
+                                          msg("references.fact_type.hint")))
     for start in edges:
         seen = [start]
         node = edges[start]
@@ -93,8 +96,8 @@ def _check(registry: dict[str, Policy], problems: ProblemList) -> None:
                     break  # reported once, from its first member
                 policy = registry[start[0]]
                 loop = " → ".join(f"{d} {c}" for d, c in seen + [start])
-                problems.add(_problem(policy, policy.clause(start[1]), f"references form a cycle: {loop}",
-                                      "a clause cannot take its amount from itself, directly or through others"))
+                problems.add(_problem(policy, policy.clause(start[1]), msg("references.cycle", loop=loop),
+                                      msg("references.cycle.hint")))
                 break
             if node in seen:
                 break  # a cycle not through `start`; it is reported from one of its own members

@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 from typing import Iterable
 
+from .messages import Message, msg
+
 
 def closest(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
     """The candidate most like `word`, or None when nothing is close enough to be a likely typo."""
@@ -16,12 +18,13 @@ def closest(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | 
     return lowered.get(word.lower())
 
 
-def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+def did_you_mean(word: str, candidates: Iterable[str]) -> Message | None:
     match = closest(word, candidates)
-    return f"did you mean '{match}'?" if match else None
+    return msg("suggest.did_you_mean", match=match) if match else None
 
 
 def one_of(candidates: Iterable[str], limit: int = 12) -> str:
     pool = sorted(set(candidates))
     shown = ", ".join(pool[:limit])
-    return shown + (f", … ({len(pool) - limit} more)" if len(pool) > limit else "")
+    return msg("suggest.more", shown=shown, more=len(pool) - limit) if len(pool) > limit else shown
+

@@ -16,7 +16,7 @@ from .evaluate import ELIGIBLE, INELIGIBLE, REFERRED, Result, evaluate
 from .expressions import Bound, bounds
 from .facts import Applicant, applicant_from
 from .loader import Loaded, load_file
-from .messages import t
+from .messages import msg, t
 from .model import BonusAward, Clause, Policy
 from .suggest import did_you_mean
 from .validate import load_schema, make_validator, schema_problems
@@ -115,46 +115,36 @@ def _compare(policy: Policy, result: Result, expect: dict, source, path):
     for key, want in expect.items():
         if key == "total":
             if result.total != _amount(want):
-                yield Mismatch("total", format_money(_amount(want)), format_money(result.total))
+                yield Mismatch(msg("test.what.total"), format_money(_amount(want)), format_money(result.total))
             continue
         if key == "complete":
             if result.complete != want:
-                yield Mismatch("complete", str(want).lower(), str(result.complete).lower())
+                yield Mismatch(msg("test.what.complete"), str(want).lower(), str(result.complete).lower())
             continue
         if key not in ids:
-            problems.add(source.problem(f"expect names clause '{key}', which the policy does not have",
+            problems.add(source.problem(msg("test.unknown_clause", id=key),
                                         path + (key,), prefer_key=True, suggestion=did_you_mean(key, ids)))
             continue
         got = result.clause(key)
         want = {"outcome": want} if isinstance(want, str) else want
         if got.outcome != want["outcome"]:
-            yield Mismatch(f"{key} outcome", want["outcome"], got.outcome + (f" ({got.reason})" if got.reason else ""))
+            yield Mismatch(msg("test.what.outcome", clause=key), want["outcome"],
+                           got.outcome + (f" ({got.reason})" if got.reason else ""))
         if "amount" in want:
             actual = format_money(got.amount) if got.amount is not None else "none"
             if got.amount != _amount(want["amount"]):
-                yield Mismatch(f"{key} amount", format_money(_amount(want["amount"])), actual)
+                yield Mismatch(msg("test.what.amount", clause=key), format_money(_amount(want["amount"])), actual)
         if "reason" in want and got.reason != want["reason"]:
-            yield Mismatch(f"{key} reason", want["reason"], str(got.reason))
+            yield Mismatch(msg("test.what.reason", clause=key), want["reason"], str(got.reason))
         if "missing" in want and sorted(want["missing"]) != sorted(got.missing):
-            yield Mismatch(f"{key} missing", ", ".join(sorted(want["missing"])), ", ".join(sorted(got.missing)))
+            yield Mismatch(msg("test.what.missing", clause=key), ", ".join(sorted(want["missing"])),
+                           ", ".join(sorted(got.missing)))
     problems.raise_if_any(SchemaError)
 
 
 # --- coverage: what the cases never exercise ---------------------------------------------------------
 
-# Every sentence the coverage report shows, in one place, so they can move into the message catalogue later.
-COVERAGE_TEXT = {
-    "head": "Coverage of {cases} case{s} — what no case exercises:",
-    "never": "  never {outcome}: {ids}",
-    "conditions": "  conditions (add a case where each is met / not met):",
-    "status.failed": "never failed",
-    "status.met": "never met",
-    "status.both": "never decided",
-    "condition": "{clause} {text}: {status}  (line {line})",
-    "thresholds": "  bounds never tested at exactly the threshold value:",
-    "threshold": "{clause} {text}  (line {line})",
-    "full": "  nothing: every clause outcome, condition and bound is exercised.",
-}
+# Every sentence the coverage report shows is in the message catalogue under test.coverage.<key>.
 
 
 @dataclass(frozen=True)
@@ -238,22 +228,22 @@ def _bound_text(policy: Policy, b: Bound) -> str:
     return f"{b.name} {b.op} {shown}"
 
 
-def render_coverage(cov: Coverage) -> str:
+def render_coverage(cov: Coverage, lang: str = "en") -> str:
     """The coverage report for `policy test`: compact, one line per thing to add a case for."""
-    lines = [COVERAGE_TEXT["head"].format(cases=cov.cases, s="" if cov.cases == 1 else "s")]
+    lines = [t("test.coverage.head.one" if cov.cases == 1 else "test.coverage.head", lang, cases=cov.cases)]
     for outcome, ids in cov.never.items():
         if ids:
-            lines.append(COVERAGE_TEXT["never"].format(outcome=t(f"outcome.{outcome}", "en"), ids=", ".join(ids)))
+            lines.append(t("test.coverage.never", lang, outcome=t(f"outcome.{outcome}", lang), ids=", ".join(ids)))
     if cov.conditions:
-        lines.append(COVERAGE_TEXT["conditions"])
+        lines.append(t("test.coverage.conditions", lang))
         for g in cov.conditions:
-            status = COVERAGE_TEXT["status.both" if len(g.never) == 2 else f"status.{g.never[0]}"]
-            lines.append("    " + COVERAGE_TEXT["condition"].format(clause=g.clause, text=g.text, status=status,
-                                                                     line=g.line))
+            status = t("test.coverage.status." + ("both" if len(g.never) == 2 else g.never[0]), lang)
+            lines.append("    " + t("test.coverage.condition", lang, clause=g.clause, text=g.text, status=status,
+                                    line=g.line))
     if cov.thresholds:
-        lines.append(COVERAGE_TEXT["thresholds"])
-        lines += ["    " + COVERAGE_TEXT["threshold"].format(clause=g.clause, text=g.text, line=g.line)
+        lines.append(t("test.coverage.thresholds", lang))
+        lines += ["    " + t("test.coverage.threshold", lang, clause=g.clause, text=g.text, line=g.line)
                   for g in cov.thresholds]
     if cov.full:
-        lines.append(COVERAGE_TEXT["full"])
+        lines.append(t("test.coverage.full", lang))
     return "\n".join(lines) + "\n"

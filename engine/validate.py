@@ -17,6 +17,7 @@ from jsonschema.exceptions import ValidationError, relevance
 
 from .errors import Problem, ProblemList, SchemaError
 from .loader import Loaded, SourceMap
+from .messages import Message, msg
 from .suggest import did_you_mean, one_of
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -107,24 +108,31 @@ def _most_helpful(error: ValidationError) -> ValidationError:
     return error
 
 
-_TYPE_WORDS = {"string": "text", "number": "a number", "integer": "a whole number", "boolean": "true or false",
-               "object": "a mapping (key: value lines)", "array": "a list (lines starting with '- ')",
-               "null": "nothing"}
+_TYPES = ("string", "number", "integer", "boolean", "object", "array", "null")
 
 
-def _kind_of(value) -> str:
+def _type_words(types: list[str]) -> str:
+    """'text or a number': the JSON Schema types a value may have, in the officer's words."""
+    words: list[str] = [msg(f"schema.type.{w}") if w in _TYPES else w for w in types]
+    out = words[0]
+    for word in words[1:]:
+        out = msg("schema.or", a=out, b=word)
+    return out
+
+
+def _kind_of(value) -> Message | str:
     if isinstance(value, bool):
-        return f"{str(value).lower()} (yes/no)"
+        return msg("schema.kind.bool", value=str(value).lower())
     if isinstance(value, (Decimal, int, float)):
-        return f"the number {value}"
+        return msg("schema.kind.number", value=value)
     if isinstance(value, str):
-        return f"the text '{value}'"
+        return msg("schema.kind.text", value=value)
     if isinstance(value, dict):
-        return "a mapping"
+        return msg("schema.kind.mapping")
     if isinstance(value, list):
-        return "a list"
+        return msg("schema.kind.list")
     if value is None:
-        return "nothing (empty)"
+        return msg("schema.kind.none")
     return type(value).__name__
 
 
@@ -145,59 +153,62 @@ def _describe(error: ValidationError, source: SourceMap) -> Problem:
         allowed = list(schema.get("properties", {}))
         extras = [k for k in value if k not in schema.get("properties", {})] if isinstance(value, dict) else []
         key = extras[0] if extras else "?"
-        hint = did_you_mean(key, allowed) or (f"allowed here: {one_of(allowed)}" if allowed else None)
-        return source.problem(f"unknown key '{key}'", path + (key,), prefer_key=True, suggestion=hint)
+        hint = did_you_mean(key, allowed) or (msg("schema.allowed_here", allowed=one_of(allowed)) if allowed else None)
+        return source.problem(msg("schema.unknown_key", key=key), path + (key,), prefer_key=True, suggestion=hint)
     if v == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         desc = schema.get("properties", {}).get(missing, {}).get("description")
-        return source.problem(f"'{missing}' is missing", path, prefer_key=True,
-                              suggestion=f"add {missing}: …" + (f" — {desc}" if desc else ""))
+        return source.problem(msg("schema.missing", key=missing), path, prefer_key=True,
+                              suggestion=msg("schema.missing.add_desc", key=missing, desc=desc) if desc
+                              else msg("schema.missing.add", key=missing))
     if v == "type":
         want = error.validator_value
         wants = want if isinstance(want, list) else [want]
-        words = " or ".join(_TYPE_WORDS.get(w, w) for w in wants)
+        words = _type_words(wants)
         hint = None
         if "boolean" in wants and isinstance(value, str) and value.lower() in {"yes", "no", "on", "off", "y", "n", "是", "否"}:
-            hint = "write true or false (yes/no/on/off are read as text here)"
+            hint = msg("schema.type.boolean.hint")
         elif "string" in wants and isinstance(value, Decimal):
-            hint = f"put it in quotes: \"{value}\""
-        return source.problem(f"'{name}' must be {words}, not {_kind_of(value)}", path, suggestion=hint)
+            hint = msg("schema.type.quote.hint", value=value)
+        return source.problem(msg("schema.type", name=name, words=words, kind=_kind_of(value)), path,
+                              suggestion=hint)
     if v == "enum":
         options = [str(o) for o in error.validator_value]
-        return source.problem(f"'{name}' must be one of {one_of(options)}, not {_kind_of(value)}", path,
+        return source.problem(msg("schema.enum", name=name, options=one_of(options), kind=_kind_of(value)), path,
                               suggestion=did_you_mean(str(value), options))
     if v in ("anyOf", "oneOf"):
         desc = schema.get("description", "")
-        return source.problem(f"'{name}' has the wrong form: {_kind_of(value)}", path,
+        return source.problem(msg("schema.wrong_form", name=name, kind=_kind_of(value)), path,
                               suggestion=desc or None)
     if v == "pattern":
         if "万元" in error.validator_value:  # the amount pattern: say so in the officer's terms
-            return source.problem(f"{_kind_of(value)} is not an amount", path,
-                                  suggestion="write digits, optionally followed by 元, 万元, 亿元 or %: "
-                                             "100000, 10万元, 2亿元, 50%")
+            return source.problem(msg("schema.not_amount", kind=_kind_of(value)), path,
+                                  suggestion=msg("schema.not_amount.hint"))
         desc = schema.get("description", "") or (error.parent.schema.get("description", "")
                                                  if error.parent is not None else "")
-        return source.problem(f"{_kind_of(value)} is not a valid {name}", path, suggestion=desc or None)
+        return source.problem(msg("schema.pattern", kind=_kind_of(value), name=name), path, suggestion=desc or None)
     if v == "format":
-        return source.problem(f"{_kind_of(value)} is not a valid {error.validator_value}", path,
-                              suggestion="write dates as YYYY-MM-DD, e.g. 2022-02-01" if error.validator_value == "date" else None)
+        is_date = error.validator_value == "date"
+        return source.problem(msg("schema.format", kind=_kind_of(value),
+                                  format=msg("schema.format.date") if is_date else error.validator_value), path,
+                              suggestion=msg("schema.format.date.hint") if is_date else None)
     if v in ("minItems", "minProperties", "minLength"):
-        return source.problem(f"'{name}' must not be empty", path, suggestion=schema.get("description"))
+        return source.problem(msg("schema.empty", name=name), path, suggestion=schema.get("description"))
     if v == "uniqueItems":
-        return source.problem(f"'{name}' lists the same item twice", path)
+        return source.problem(msg("schema.unique", name=name), path)
     if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        words = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most",
-                 "exclusiveMaximum": "less than"}[v]
-        return source.problem(f"'{name}' must be {words} {error.validator_value}, not {value}", path)
+        return source.problem(msg(f"schema.{v}", name=name, limit=error.validator_value, value=value), path)
     if v == "propertyNames":
-        return source.problem(f"{error.message}", path, suggestion="names are lower case letters, digits and _; "
-                                                                   "they start with a letter")
+        return source.problem(msg("schema.jsonschema", message=error.message), path,
+                              suggestion=msg("schema.names.hint"))
     if v == "dependentRequired":
         needs = [k for k in error.validator_value if isinstance(value, dict) and k in value
                  and any(n not in value for n in error.validator_value[k])]
         key = needs[0] if needs else name
-        return source.problem(f"'{key}' only makes sense in a file that extends another", path + (key,),
-                              prefer_key=True, suggestion="add extends: <parent policy id>, or remove it")
+        return source.problem(msg("schema.extends_only", key=key), path + (key,),
+                              prefer_key=True, suggestion=msg("schema.extends_only.hint"))
     if v == "maxLength":
-        return source.problem(f"'{name}' is longer than {error.validator_value} characters", path)
-    return source.problem(error.message, path)
+        return source.problem(msg("schema.too_long", name=name, limit=error.validator_value), path)
+    # A check this module does not word itself: jsonschema's own English sentence, in both languages.
+    return source.problem(msg("schema.jsonschema", message=error.message), path)
+

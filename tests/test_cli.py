@@ -23,15 +23,20 @@ def run(*args, input=None):
     return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
 
 
+def run_en(*args, **kw):
+    """The command with --lang en: for tests that assert the English messages."""
+    return run(args[0], "--lang", "en", *args[1:], **kw)
+
+
 def test_validate_the_lishui_policy():
-    r = run("validate", LISHUI)
+    r = run_en("validate", LISHUI)
     assert r.exit_code == 0
     assert "ok:" in r.output and "丽政办发〔2021〕67号, 17 clauses" in r.output
 
 
 def test_validate_reports_location_and_exits_1():
     broken = str(ROOT / "tests" / "broken" / "misspelt-key.yaml")
-    r = run("validate", LISHUI, broken)
+    r = run_en("validate", LISHUI, broken)
     assert r.exit_code == 1
     assert f"{broken}:50:7: error: unknown key 'rat'" in r.output
     assert "1 of 2 files invalid." in r.output
@@ -39,7 +44,7 @@ def test_validate_reports_location_and_exits_1():
 
 
 def test_validate_json_lists_problems_with_paths():
-    r = run("validate", "--format", "json", str(ROOT / "tests" / "broken" / "undeclared-name.yaml"))
+    r = run_en("validate", "--format", "json", str(ROOT / "tests" / "broken" / "undeclared-name.yaml"))
     assert r.exit_code == 1
     [report] = json.loads(r.output)
     [problem] = report["problems"]
@@ -79,20 +84,20 @@ def test_on_overrides_the_date_and_facts_from_stdin():
 
 
 def test_bad_facts_exit_1_with_location():
-    r = run("evaluate", LISHUI, "-", input="recipient: seller\nfacts:\n  cbec_turnover: 五百万\n")
+    r = run_en("evaluate", LISHUI, "-", input="recipient: seller\nfacts:\n  cbec_turnover: 五百万\n")
     assert r.exit_code == 1
     assert "<stdin>:3:18: error: 'cbec_turnover' (年度跨境电商交易额) must be an amount of money" in r.output
 
 
 def test_usage_errors_exit_2():
-    assert run("evaluate", LISHUI).exit_code == 2
-    assert run("evaluate", LISHUI, str(EXAMPLES[0]), "--on", "2024-13-01").exit_code == 2
-    r = run("facts", LISHUI, "--recipient", "sellr")
+    assert run_en("evaluate", LISHUI).exit_code == 2
+    assert run_en("evaluate", LISHUI, str(EXAMPLES[0]), "--on", "2024-13-01").exit_code == 2
+    r = run_en("facts", LISHUI, "--recipient", "sellr")
     assert r.exit_code == 2 and "did you mean 'seller'?" in r.output
 
 
 def test_missing_files_are_user_errors_not_tracebacks():
-    r = run("evaluate", "nope.yaml", "nope-facts.yaml")
+    r = run_en("evaluate", "nope.yaml", "nope-facts.yaml")
     assert r.exit_code == 1 and "no such file: nope.yaml" in r.output
 
 
@@ -116,6 +121,6 @@ def test_test_command_runs_the_shipped_cases():
 
 
 def test_cli_py_runs_as_a_script_and_hides_internal_tracebacks():
-    r = subprocess.run([sys.executable, str(ROOT / "cli.py"), "validate", LISHUI], capture_output=True, text=True,
-                       cwd=ROOT)
+    r = subprocess.run([sys.executable, str(ROOT / "cli.py"), "validate", "--lang", "en", LISHUI],
+                       capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0 and "ok:" in r.stdout

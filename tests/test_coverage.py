@@ -34,7 +34,7 @@ AT_THRESHOLD = """
 
 
 def run(*args):
-    return CliRunner().invoke(cli, ["test", *map(str, args)])
+    return CliRunner().invoke(cli, ["test", "--lang", "en", *map(str, args)])  # the report asserted is English
 
 
 def suite_with(tmp_path, extra: str):

@@ -22,6 +22,11 @@ def run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
 
 
+def run_en(*args, **kw):
+    """The command with --lang en: for tests that assert the English messages."""
+    return run(args[0], "--lang", "en", *args[1:], **kw)
+
+
 def facts(tmp_path: Path, turnover: str, **replace: str) -> Path:
     text = FACTS.replace("TURNOVER", turnover)
     for old, new in replace.items():
@@ -32,7 +37,7 @@ def facts(tmp_path: Path, turnover: str, **replace: str) -> Path:
 
 
 def test_policy_validates():
-    result = run("validate", POLICY)
+    result = run_en("validate", POLICY)
     assert result.exit_code == 0, result.output
     assert "同政办发〔2021〕46号, 5 clauses" in result.output
 
@@ -49,7 +54,7 @@ def test_the_bound_cases_would_catch_the_other_reading_of_chaoguo_yishang(tmp_pa
     changed.write_text(POLICY.read_text(encoding="utf-8").replace("annual_turnover > 5000万元",
                                                                   "annual_turnover >= 5000万元"), encoding="utf-8")
     shutil.copy(TESTS, tmp_path / "datong-2021-46.tests.yaml")
-    result = run("test", changed)
+    result = run_en("test", changed)
     assert result.exit_code == 1
     assert "FAIL 年交易额恰好5000万元" in result.output
     assert "19 passed, 1 failed" in result.output

@@ -15,7 +15,7 @@ CASES = FIXTURES / "diff-cases.yaml"
 
 
 def run(*args):
-    result = CliRunner().invoke(cli, ["diff", *map(str, args)])
+    result = CliRunner().invoke(cli, ["diff", "--lang", "en", *map(str, args)])  # the text asserted is English
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     return result
 
@@ -46,7 +46,7 @@ def test_cases_show_who_gains_per_clause_and_the_total_outlay():
     out = result.output
     # below the old 500万元 threshold, above the new 400万元 one
     assert "卖家甲 交易额450万元: 0.00元 → 300,000.00元（30万元） (+300,000.00元（30万元）)" in out
-    assert "2.2 年交易额500万元以上企业补助（第二条）: 不符合 0.00元 → 符合 300,000.00元（30万元）" in out
+    assert "2.2 年交易额500万元以上企业补助（第二条）: ineligible 0.00元 → eligible 300,000.00元（30万元）" in out
     # the cap raised from 2025 to 40万元
     assert "卖家乙 交易额800万元: 300,000.00元（30万元） → 400,000.00元（40万元） (+100,000.00元（10万元）)" in out
     # Q1 now stacks: 2.2 pays on top of 2.1
@@ -107,3 +107,10 @@ def test_broken_new_version_is_reported_at_its_line(tmp_path):
     result = run(LISHUI, new)
     assert result.exit_code == 1
     assert "amended.yaml:" in result.output and "did you mean 'warehouse_use_rate'?" in result.output
+
+
+def test_impact_in_the_policys_language_by_default():
+    out = CliRunner().invoke(cli, ["diff", str(LISHUI), str(AMENDED), "--cases", str(CASES)]).output
+    assert "2.2 年交易额500万元以上企业补助（第二条）：不符合 0.00元 → 符合 300,000.00元（30万元）" in out
+    assert "资金总额：1,350,000.00元（135万元） → 1,800,000.00元（180万元）（+450,000.00元（45万元））" in out
+    assert "1 个没有变化" in out

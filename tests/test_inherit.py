@@ -30,6 +30,11 @@ def run(*args: str):
     return CliRunner().invoke(cli, [str(a) for a in args])
 
 
+def run_en(*args, **kw):
+    """The command with --lang en: for tests that assert the English messages."""
+    return run(args[0], "--lang", "en", *args[1:], **kw)
+
+
 def amount(policy_path, facts, clause, **kw) -> Decimal | None:
     policy = load_policy(str(policy_path), **kw)
     return evaluate(policy, applicant_from_data(policy, facts)).clause(clause).amount
@@ -43,7 +48,7 @@ def write(path: Path, text: str) -> Path:
 # --- the example county ---------------------------------------------------------------------------
 
 def test_county_validates_and_inherits_every_clause():
-    result = run("validate", COUNTY)
+    result = run_en("validate", COUNTY)
     assert result.exit_code == 0, result.output
     assert "17 clauses" in result.output
 
@@ -112,7 +117,7 @@ def county(tmp_path: Path, body: str) -> Path:
 
 def test_overriding_a_parameter_the_parent_lacks_is_an_error_with_a_suggestion(tmp_path):
     path = county(tmp_path, "parameters:\n  first_time_cpa:\n    value: 8万元\n")
-    result = run("validate", path)
+    result = run_en("validate", path)
     assert result.exit_code == 1
     assert "county.yaml:6:3: error: parameters: 'first_time_cpa' overrides a parameter the parent does not have" \
         in result.output
@@ -121,7 +126,7 @@ def test_overriding_a_parameter_the_parent_lacks_is_an_error_with_a_suggestion(t
 
 def test_replacing_a_missing_clause_cannot_silently_add(tmp_path):
     path = county(tmp_path, "clauses:\n  - id: \"2.l\"\n    title: 改\n    measure: 无\n")
-    result = run("validate", path)
+    result = run_en("validate", path)
     assert result.exit_code == 1
     assert "county.yaml:6:9:" in result.output and "replaces a clause the parent does not have" in result.output
     assert "add: clauses:" in result.output
@@ -129,7 +134,7 @@ def test_replacing_a_missing_clause_cannot_silently_add(tmp_path):
 
 def test_adding_what_the_parent_has_is_an_error(tmp_path):
     path = county(tmp_path, "add:\n  parameters:\n    park_award: {label: 奖励, value: 1万元}\n")
-    result = run("validate", path)
+    result = run_en("validate", path)
     assert result.exit_code == 1
     assert "county.yaml:7:5:" in result.output and "'park_award' is already in the parent policy" in result.output
 
@@ -146,14 +151,14 @@ def test_add_and_remove_clauses(tmp_path):
 
 def test_removing_a_clause_others_depend_on_is_reported_at_the_removal(tmp_path):
     path = county(tmp_path, 'remove_clauses: ["5.1"]\n')
-    result = run("validate", path)
+    result = run_en("validate", path)
     assert result.exit_code == 1
     assert "county.yaml:5:18: error: clause 5.2 depends on clause 5.1, which this file removes" in result.output
 
 
 def test_unknown_key_in_county_file_is_reported_with_did_you_mean(tmp_path):
     path = county(tmp_path, "paramters:\n  park_award:\n    value: 1万元\n")
-    result = run("validate", path)
+    result = run_en("validate", path)
     assert result.exit_code == 1
     assert "county.yaml:5:1: error: unknown key 'paramters'" in result.output
     assert "did you mean 'parameters'?" in result.output
@@ -166,7 +171,7 @@ def test_problem_in_an_inherited_line_points_at_the_parent_file(tmp_path):
     write(city, text)
     line = next(i for i, ln in enumerate(text.splitlines(), 1) if "warehouse_servce_cost" in ln)
     path = write(tmp_path / "county.yaml", "id: county-x\nextends: lishui-2021-67\ndocument: X\ntitle: X\n")
-    result = run("validate", path)
+    result = run_en("validate", path)
     assert result.exit_code == 1
     assert re.search(rf"lishui-2021-67\.yaml:{line}:\d+: error: .*warehouse_servce_cost", result.output)
     assert "inherited by" in result.output and "county.yaml" in result.output
@@ -175,7 +180,7 @@ def test_problem_in_an_inherited_line_points_at_the_parent_file(tmp_path):
 def test_cycle_is_an_error_naming_the_chain(tmp_path):
     write(tmp_path / "a.yaml", "id: a\nextends: b\ndocument: A\ntitle: A\n")
     write(tmp_path / "b.yaml", "id: b\nextends: a\ndocument: B\ntitle: B\n")
-    result = run("validate", tmp_path / "a.yaml")
+    result = run_en("validate", tmp_path / "a.yaml")
     assert result.exit_code == 1
     assert "extends forms a cycle:" in result.output
     assert re.search(r"a\.yaml → .*b\.yaml → .*a\.yaml", result.output)
@@ -184,7 +189,7 @@ def test_cycle_is_an_error_naming_the_chain(tmp_path):
 
 def test_unknown_parent_id_suggests_the_closest(tmp_path):
     path = county(tmp_path, "").read_text(encoding="utf-8").replace("lishui-2021-67", "lishui-2021-76")
-    result = run("validate", write(tmp_path / "county.yaml", path))
+    result = run_en("validate", write(tmp_path / "county.yaml", path))
     assert result.exit_code == 1
     assert "county.yaml:2:10: error: no policy file declares id 'lishui-2021-76'" in result.output
     assert "did you mean 'lishui-2021-67'?" in result.output
@@ -193,14 +198,14 @@ def test_unknown_parent_id_suggests_the_closest(tmp_path):
 def test_county_must_give_its_own_document(tmp_path):
     shutil.copy(CITY, tmp_path / "lishui-2021-67.yaml")
     path = write(tmp_path / "c.yaml", "id: c\nextends: lishui-2021-67\ntitle: X\n")
-    result = run("validate", path)
+    result = run_en("validate", path)
     assert result.exit_code == 1
     assert "must give its own document:" in result.output
 
 
 def test_remove_without_extends_is_reported(tmp_path):
     path = write(tmp_path / "p.yaml", CITY.read_text(encoding="utf-8") + "remove_clauses: [\"1\"]\n")
-    result = run("validate", path)
+    result = run_en("validate", path)
     assert result.exit_code == 1
     assert "'remove_clauses' only makes sense in a file that extends another" in result.output
 
@@ -210,20 +215,20 @@ def test_remove_without_extends_is_reported(tmp_path):
 def test_fork_writes_a_valid_county_file_and_never_overwrites(tmp_path):
     shutil.copy(CITY, tmp_path / "lishui-2021-67.yaml")
     out = tmp_path / "longquan.yaml"
-    result = run("fork", tmp_path / "lishui-2021-67.yaml", "--id", "longquan-draft", "--jurisdiction", "龙泉市",
+    result = run_en("fork", tmp_path / "lishui-2021-67.yaml", "--id", "longquan-draft", "--jurisdiction", "龙泉市",
                  "-o", out)
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
     assert "extends: lishui-2021-67" in text  # found by id from where the file is written
     assert "#   first_time_cap:   # 首次开展跨境电商企业补助上限: 10万元" in text
     assert "#         value: 50%" in text
-    assert run("validate", out).exit_code == 0
+    assert run_en("validate", out).exit_code == 0
     policy = load_policy(str(out))
     assert policy.areas == ("龙泉市",)
-    again = run("fork", tmp_path / "lishui-2021-67.yaml", "--id", "x", "--jurisdiction", "龙泉市", "-o", out)
+    again = run_en("fork", tmp_path / "lishui-2021-67.yaml", "--id", "x", "--jurisdiction", "龙泉市", "-o", out)
     assert again.exit_code == 1 and "already exists" in again.output
     assert out.read_text(encoding="utf-8") == text
-    forced = run("fork", tmp_path / "lishui-2021-67.yaml", "--id", "x2", "--jurisdiction", "龙泉市", "-o", out,
+    forced = run_en("fork", tmp_path / "lishui-2021-67.yaml", "--id", "x2", "--jurisdiction", "龙泉市", "-o", out,
                  "--force")
     assert forced.exit_code == 0 and "id: x2" in out.read_text(encoding="utf-8")
 

@@ -18,7 +18,7 @@ TODAY = "2026-01-01"  # well inside the Lishui period of force, more than 180 da
 
 
 def run(*args: str):
-    return CliRunner().invoke(cli, ["lint", *map(str, args)])
+    return CliRunner().invoke(cli, ["lint", "--lang", "en", *map(str, args)])  # the findings asserted are English
 
 
 def findings(result) -> list[str]:

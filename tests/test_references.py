@@ -24,6 +24,11 @@ def run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
 
 
+def run_en(*args, **kw):
+    """The command with --lang en: for tests that assert the English messages."""
+    return run(args[0], "--lang", "en", *args[1:], **kw)
+
+
 def facts(tmp_path: Path, postal: str = "20万元", granted: str = "{}") -> Path:
     path = tmp_path / "seller.yaml"
     path.write_text(SELLER.replace("POSTAL", postal).replace("GRANTED", granted), encoding="utf-8")
@@ -114,7 +119,7 @@ def test_unknown_clause_in_the_referenced_document_is_an_error_with_a_suggestion
     broken = tmp_path / "lishui-followed.yaml"
     broken.write_text(broken.read_text(encoding="utf-8").replace('clause: "3.2"', 'clause: "3.9"')
                       .replace("../../../policies/", str(ROOT / "policies") + "/"), encoding="utf-8")
-    result = run("validate", broken, "--with", tmp_path / "example-ref-2020-1.yaml")
+    result = run_en("validate", broken, "--with", tmp_path / "example-ref-2020-1.yaml")
     assert result.exit_code == 1
     assert "lishui-followed.yaml:13:5: error: refers to clause '3.9' of 丽政办发〔2020〕1号" in result.output
     assert "did you mean '3.2'?" in result.output
@@ -123,7 +128,7 @@ def test_unknown_clause_in_the_referenced_document_is_an_error_with_a_suggestion
 def test_reference_cycle_is_an_error(tmp_path):
     path = tmp_path / "f.yaml"
     path.write_text("recipient: firm\ndate: 2023-03-01\nfacts: {}\n", encoding="utf-8")
-    result = run("evaluate", FIX / "cycle-a.yaml", path, "--policies", FIX)
+    result = run_en("evaluate", FIX / "cycle-a.yaml", path, "--policies", FIX)
     assert result.exit_code == 1
     assert "references form a cycle: 测试乙〔2000〕2号 1 → 测试甲〔2000〕1号 1 → 测试乙〔2000〕2号 1" in result.output
     assert "Traceback" not in result.output
@@ -132,6 +137,6 @@ def test_reference_cycle_is_an_error(tmp_path):
 def test_two_files_declaring_one_document_is_an_error(tmp_path):
     shutil.copy(REFERENCED, tmp_path / "a.yaml")
     shutil.copy(REFERENCED, tmp_path / "b.yaml")
-    result = run("evaluate", FOLLOWED, facts(tmp_path), "--policies", tmp_path)
+    result = run_en("evaluate", FOLLOWED, facts(tmp_path), "--policies", tmp_path)
     assert result.exit_code == 1
     assert "2 files declare document '丽政办发〔2020〕1号'" in result.output

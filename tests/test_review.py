@@ -172,7 +172,7 @@ def test_cli_render_never_overwrites_without_force(tmp_path):
     target = tmp_path / "review.html"
     target.write_text("reviewer's notes", encoding="utf-8")
     runner = CliRunner()
-    result = runner.invoke(cli, ["render", LISHUI, "--format", "html", "-o", str(target)])
+    result = runner.invoke(cli, ["render", LISHUI, "--format", "html", "-o", str(target), "--lang", "en"])
     assert result.exit_code == 1
     assert "--force" in result.output and "already exists" in result.output
     assert target.read_text(encoding="utf-8") == "reviewer's notes"
