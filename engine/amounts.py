@@ -4,19 +4,41 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
+from decimal import (ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow,
+                     localcontext)
 
 from .messages import msg
 
 # Plenty of digits for 亿元 amounts times rates, and traps so nothing becomes NaN or Infinity silently.
-CONTEXT = Context(prec=34, traps=[InvalidOperation, DivisionByZero, Overflow])
+CONTEXT = Context(prec=60, traps=[InvalidOperation, DivisionByZero, Overflow])
+
+# No subsidy amount, area or count comes near 10^16 (一亿亿); a larger number, or one with more than
+# 12 decimal places, is a typo or an attack on the arithmetic, and is refused where it is written.
+MAX_INTEGER_DIGITS = 16
+MAX_PLACES = 12
+
+
+def out_of_range(value: Decimal) -> bool:
+    """True for a number too large or too finely divided for any amount a policy or applicant means."""
+    if not value.is_finite():
+        return True
+    if value == 0:
+        return False
+    return value.adjusted() >= MAX_INTEGER_DIGITS or -value.as_tuple().exponent > MAX_PLACES
 
 UNITS = {"元": Decimal(1), "万元": Decimal(10_000), "亿元": Decimal(100_000_000),
          "万": Decimal(10_000), "亿": Decimal(100_000_000), "%": Decimal("0.01")}
 # A number with an optional unit: 10万元, 2亿元, 50%, 1,000,000, 5元. Anchored.
-AMOUNT_RE = re.compile(r"^\s*([-+]?\d[\d,]*(?:\.\d+)?)\s*(万元|亿元|元|万|亿|%)?\s*$")
+# Digits with commas only as thousands separators (1,000,000), never "1,5": a stray comma is a typo.
+DIGITS = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+AMOUNT_RE = re.compile(rf"^\s*([-+]?{DIGITS})\s*(万元|亿元|元|万|亿|%)?\s*$")
+# JSON Schema patterns for the same forms, for generated schemas (the static schemas/*.json carry copies).
+MONEY_PATTERN = rf"^\s*\+?{DIGITS}\s*(元|万元|亿元|万|亿)?\s*$"
+NUMBER_PATTERN = rf"^\s*[-+]?{DIGITS}\s*(万|亿)?\s*$"
+PERCENT_PATTERN = r"^\s*\d+(\.\d+)?\s*%\s*$"
 # The same, findable inside an expression (not after a letter/digit/underscore, so x1万 is not split).
-AMOUNT_IN_TEXT = re.compile(r"(?<![\w.])(\d[\d,]*(?:\.\d+)?)\s*(万元|亿元|元|万|亿|%)")
+# Inside expressions commas separate arguments (min(5,10万元)), so numbers there have none.
+AMOUNT_IN_TEXT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(万元|亿元|元|万|亿|%)")
 
 ROUNDINGS = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
 
@@ -34,11 +56,11 @@ def parse_amount(value: object) -> Decimal:
     if isinstance(value, bool):
         raise AmountSyntaxError(msg("amount.yes_no", value=repr(value)))
     if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise AmountSyntaxError(msg("amount.not_finite", value=value))
+        if out_of_range(value):
+            raise AmountSyntaxError(msg("amount.out_of_range", value=value))
         return value
     if isinstance(value, int):
-        return Decimal(value)
+        return parse_amount(Decimal(value))
     if isinstance(value, float):
         # Floats only reach here from callers that built data in Python; their text form is what they meant.
         return parse_amount(repr(value))
@@ -47,7 +69,7 @@ def parse_amount(value: object) -> Decimal:
         if not match:
             raise AmountSyntaxError(msg("amount.not_amount", value=value))
         number, unit = match.groups()
-        return CONTEXT.multiply(Decimal(number.replace(",", "")), UNITS[unit or "元"])
+        return parse_amount(CONTEXT.multiply(Decimal(number.replace(",", "")), UNITS[unit or "元"]))
     raise AmountSyntaxError(msg("amount.not_amount.other", value=repr(value)))
 
 
@@ -61,18 +83,29 @@ class MoneyRule:
 
     def round(self, amount: Decimal) -> Decimal:
         """The one place money is rounded."""
-        steps = (amount / self.round_to).quantize(Decimal(1), rounding=ROUNDINGS[self.rounding])
-        return (steps * self.round_to).quantize(self.round_to)
+        with localcontext(CONTEXT):
+            steps = (amount / self.round_to).quantize(Decimal(1), rounding=ROUNDINGS[self.rounding])
+            return (steps * self.round_to).quantize(self.round_to)
 
 
 def plain(value: Decimal) -> str:
     """Decimal as plain positional text, never in exponent form; trailing zeros of a fraction dropped."""
+    with localcontext(CONTEXT):
+        return _plain(value)
+
+
+def _plain(value: Decimal) -> str:
     if value == value.to_integral_value():
         return f"{value.quantize(Decimal(1)):f}"
     return f"{value.normalize():f}"
 
 
 def format_money(value: Decimal, unit: str = "元") -> str:
+    with localcontext(CONTEXT):
+        return _format_money(value, unit)
+
+
+def _format_money(value: Decimal, unit: str) -> str:
     """1234567.5 -> '1,234,567.50元'; whole 万 amounts also in 万元: '100,000.00元（10万元）'.
 
     Never hides digits: an unrounded intermediate such as 75000.0025 is shown in full.
@@ -96,10 +129,16 @@ def short_money(value: Decimal) -> str:
 
 
 def format_percent(value: Decimal) -> str:
-    return f"{plain(value * 100)}%"
+    with localcontext(CONTEXT):
+        return f"{plain(value * 100)}%"
 
 
 def format_number(value: Decimal) -> str:
+    with localcontext(CONTEXT):
+        return _format_number(value)
+
+
+def _format_number(value: Decimal) -> str:
     if value == value.to_integral_value():
         return f"{value.quantize(Decimal(1)):,f}"
     return f"{value.normalize():,f}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Sequence
 
@@ -58,6 +59,8 @@ class _Compiler:
         if loaded.source.file not in loaded.source.texts:
             loaded.source.texts[loaded.source.file] = loaded.text
         self.problems = ProblemList()
+        self.group_ids: set[str] = set()
+        self.exclusive_member_of: dict[str, str] = {}  # clause id -> the pick best/first group it is in
 
     # -- helpers -------------------------------------------------------------------------------
     def where(self, path) -> Where:
@@ -70,16 +73,20 @@ class _Compiler:
                                               prefer_key=prefer_key))
 
     def expr(self, value, path, scope, expect: str, clause: str | None = None) -> Expr | None:
+        file, line, col = self.source.locate(path)
         try:
-            return parse(value, scope, expect)
+            return replace(parse(value, scope, expect), origin=(file, line, col))
         except ExpressionError as exc:
-            file, line, col = self.source.locate(path)
+            shown = value if isinstance(value, str) else str(value)
             if line is not None and col is not None and exc.offset is not None:
                 # The mark is in whichever file the expression came from (a parent's, when inherited).
                 text_line = self.source.line_text(file, line)
                 quoted = text_line[col - 1:col] in ("'", '"')
-                col = col + exc.offset + (1 if quoted else 0)
-            shown = value if isinstance(value, str) else str(value)
+                start = col + (1 if quoted else 0)
+                # Point inside the expression only when it stands on that line exactly as parsed; a folded
+                # (multi-line) or escaped value keeps the position where the value starts.
+                if "\n" not in shown and text_line[start - 1:].startswith(shown.strip()):
+                    col = start + exc.offset
             self.problems.add(Problem(msg("compile.in_expression", expr=shown, message=exc.message),
                                       file=file, line=line,
                                       column=col, path=tuple(path), clause=clause, suggestion=exc.suggestion,
@@ -101,6 +108,9 @@ class _Compiler:
             self.error(msg("compile.in_force_order", end=end, start=start), ("in_force", "until"))
         money = doc["money"]
         rule = MoneyRule(money["currency"], Decimal(str(money["round_to"])), money["rounding"])
+        if rule.round_to <= 0:
+            self.error(msg("compile.round_to_zero"), ("money", "round_to"), suggestion=msg("compile.round_to_zero.hint"))
+            rule = MoneyRule(rule.currency, Decimal("0.01"), rule.rounding)
         references = {k: Reference(k, v["title"], v.get("role", "rules"), v.get("note"))
                       for k, v in (doc.get("references") or {}).items()}
         readings = {k: Reading(k, v["question"], v["choice"], tuple(v.get("alternatives", ())))
@@ -374,6 +384,17 @@ class _Compiler:
 
     def group(self, index: int, spec: dict) -> Group:
         path = ("groups", index)
+        if spec["id"] in self.group_ids:
+            self.error(msg("compile.duplicate_group", id=spec["id"]), path + ("id",),
+                       suggestion=msg("compile.duplicate_group.hint"))
+        self.group_ids.add(spec["id"])
+        if spec["pick"] != "all":
+            for member in spec["members"]:
+                other = self.exclusive_member_of.get(member)
+                if other is not None:
+                    self.error(msg("compile.overlapping_groups", id=member, first=other, second=spec["id"]),
+                               path + ("members",), suggestion=msg("compile.overlapping_groups.hint"))
+                self.exclusive_member_of.setdefault(member, spec["id"])
         for i, member in enumerate(spec["members"]):
             if member not in self.clause_ids:
                 self.error(msg("compile.unknown_member", group=spec["id"], id=member),

@@ -128,6 +128,7 @@ class _Evaluation:
             self.result_of(clause.id)
         for group in self.policy.groups:
             self.apply_group(group)
+        self.recheck_dependents()
         ordered = tuple(self.results[c.id] for c in self.policy.clauses)
         total = sum((r.amount for r in ordered if r.outcome == ELIGIBLE and r.amount), Decimal("0"))
         complete = not any(r.outcome == UNDETERMINED for r in ordered)
@@ -143,8 +144,9 @@ class _Evaluation:
         try:
             return self.evaluator.value(expr, names)
         except EvaluationFailure as exc:
-            where = clause.where
-            raise EvaluateError(Problem(exc.message, file=where.file, line=where.line, column=where.column,
+            file, line, column = expr.origin if expr.origin[1] is not None else (
+                clause.where.file, clause.where.line, clause.where.column)
+            raise EvaluateError(Problem(exc.message, file=file, line=line, column=column,
                                         clause=clause.id, suggestion=msg("evaluate.division_by_zero.hint"))) from None
 
     # -- one clause ----------------------------------------------------------------------------
@@ -202,6 +204,17 @@ class _Evaluation:
         granted = self.granted(clause)
         if isinstance(granted, Unknown) and (clause.cap is not None or clause.period == "once"):
             missing.update(granted.missing)
+        # Decided whatever the missing facts would say: the cap is used up, or every period was paid.
+        if clause.cap is not None and not isinstance(granted, Unknown):
+            cap = self.cap_value(clause)
+            if not isinstance(cap, Unknown) and cap - granted <= 0:
+                return ClauseResult(outcome=INELIGIBLE, reason="cap_used", steps=tuple(steps),
+                                    detail={"cap": cap, "granted": granted}, **base)
+        exhausted = next((s.data for s in steps if s.kind == "per_unit" and s.data.get("exhausted")), None)
+        if exhausted is not None:
+            return ClauseResult(outcome=INELIGIBLE, reason="periods_used", steps=tuple(steps),
+                                detail={"max_periods": exhausted["max_periods"], "used": exhausted["periods_used"]},
+                                **base)
         if missing:
             return ClauseResult(outcome=UNDETERMINED, missing=tuple(sorted(missing)), reason="missing",
                                 steps=tuple(steps), **base)
@@ -212,13 +225,15 @@ class _Evaluation:
         if amount != raw:
             steps.append(Step("round", {"before": raw, "after": amount, "rule": p.money.rounding,
                                         "step": p.money.round_to}))
+        if amount < 0:  # e.g. `costs - 1000` below 1000: nothing is paid, and the sheet says why
+            steps.append(Step("negative", {"value": amount}))
+            amount = Decimal(0)
         uncapped, remaining = amount, None
         if clause.cap is not None:
-            cap = self.value(clause.cap, clause)
+            cap = self.cap_value(clause)
             if isinstance(cap, Unknown):
                 return ClauseResult(outcome=UNDETERMINED, missing=tuple(sorted(cap.missing)), reason="missing",
                                     steps=tuple(steps), **base)
-            cap = p.money.round(cap)
             remaining = max(Decimal(0), cap - granted)
             steps.append(Step("cap", {"cap": cap, "expr": clause.cap.text, "period": clause.period,
                                       "granted": granted, "remaining": remaining, "before": amount,
@@ -231,6 +246,39 @@ class _Evaluation:
             amount = self.raise_cap(clause.award, amount, steps)
         return ClauseResult(outcome=ELIGIBLE, amount=amount, steps=tuple(steps), uncapped=uncapped,
                             cap_remaining=remaining, **base)
+
+    def cap_value(self, clause: Clause):
+        """The clause's cap, rounded by the money rule; a negative cap is the policy author's to fix."""
+        cap = self.value(clause.cap, clause)
+        if isinstance(cap, Unknown):
+            return cap
+        if cap < 0:
+            file, line, column = clause.cap.origin
+            raise EvaluateError(Problem(msg("evaluate.negative_cap", cap=cap, clause=clause.id), file=file, line=line,
+                                        column=column, clause=clause.id, suggestion=msg("evaluate.negative_cap.hint")))
+        return self.policy.money.round(cap)
+
+    def recheck_dependents(self) -> None:
+        """A clause that requires (or adds to) another follows it when a group made that one lose or wait."""
+        changed = True
+        while changed:  # dependencies are acyclic (the compiler checks), so this settles in a few rounds
+            changed = False
+            for clause in self.policy.clauses:
+                r = self.results[clause.id]
+                deps = clause.requires + ((clause.award.to,) if isinstance(clause.award, BonusAward) else ())
+                if r.outcome not in (ELIGIBLE, UNDETERMINED) or not deps:
+                    continue
+                lost = [d for d in deps if self.results[d].outcome not in (ELIGIBLE, UNDETERMINED)]
+                waiting = [d for d in deps if self.results[d].outcome == UNDETERMINED]
+                if lost:
+                    self.results[clause.id] = replace(r, outcome=INELIGIBLE, amount=None, reason="requires",
+                                                      detail={"requires": tuple(lost)})
+                    changed = True
+                elif waiting and r.outcome == ELIGIBLE:
+                    missing = tuple(sorted(set().union(*(self.results[d].missing for d in waiting))))
+                    self.results[clause.id] = replace(r, outcome=UNDETERMINED, amount=None, reason="missing",
+                                                      missing=missing)
+                    changed = True
 
     def follow(self, clause: Clause, linked: Policy) -> Hop:
         """Evaluate the referenced clause of the linked document for this applicant, on the same date."""
@@ -308,6 +356,10 @@ class _Evaluation:
         unknown = [x for x in values if isinstance(x, Unknown)]
         data = {"rate": rate, "unit": award.unit, "quantity": quantity, "quantity_expr": award.quantity.text,
                 "periods": periods, "max_periods": max_periods, "periods_used": used}
+        known = lambda x: x is not None and not isinstance(x, Unknown)  # noqa: E731
+        if known(max_periods) and known(used) and used >= max_periods:
+            steps.append(Step("per_unit", dict(data, exhausted=True)))
+            return Decimal(0)
         if unknown:
             steps.append(Step("per_unit", data))
             return Unknown(frozenset().union(*(u.missing for u in unknown)))

@@ -12,16 +12,17 @@ import datetime as dt
 import operator
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, DivisionByZero, InvalidOperation, localcontext
+from decimal import Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
 from typing import Callable, Collection, Mapping
 
 import simpleeval
 
-from .amounts import AMOUNT_IN_TEXT, CONTEXT, UNITS, plain
+from .amounts import AMOUNT_IN_TEXT, CONTEXT, UNITS, out_of_range, plain
 from .messages import msg
 from .suggest import did_you_mean, one_of
 
 MAX_LENGTH = 500
+_DECIMAL_LITERAL = re.compile(r"\d+(\.\d+)?")
 MAX_DEPTH = 24
 
 NUM, BOOL, TEXT, DATE, LIST = "number", "yes/no", "text", "date", "list"
@@ -64,6 +65,7 @@ class Expr:
     names: frozenset[str]
     type: str
     ordered_names: tuple[str, ...] = ()  # the same names, in the order they appear: for explanations
+    origin: tuple[str | None, int | None, int | None] = (None, None, None)  # file, line, column it was written at
 
     def __str__(self) -> str:
         return self.text
@@ -222,7 +224,12 @@ class _Checker:
             if isinstance(value, bool):
                 return BOOL
             if isinstance(value, (int, float)):
-                node.value = Decimal(ast.get_source_segment(self.text, node))  # exact, from its text
+                literal = ast.get_source_segment(self.text, node) or ""
+                if not _DECIMAL_LITERAL.fullmatch(literal):  # 0x10, 0b1, 1_000, 1e5: not how amounts are written
+                    self.fail(node, msg("expr.literal.not_decimal", literal=literal), msg("expr.literal.not_decimal.hint"))
+                node.value = Decimal(literal)  # exact, from its text
+                if out_of_range(node.value):
+                    self.fail(node, msg("amount.out_of_range", value=literal))
                 return NUM
             if isinstance(value, str):
                 return TEXT
@@ -274,7 +281,8 @@ class _Checker:
                     right = self.check(right_node, d)
                     if left != right:
                         self.fail(right_node, msg("expr.compare", left=_article(left), right=_article(right)),
-                                  _compare_hint(left, right))
+                                  _compare_hint(left, right, ast.get_source_segment(
+                                      self.text, left_node if left == BOOL else right_node) or "x"))
                     if not isinstance(op, (ast.Eq, ast.NotEq)) and left not in (NUM, DATE):
                         self.fail(node, msg("expr.order_needs_numbers", op=_CMPOPS[type(op)], kind=_article(left)))
                     self.check_choice(left_node, right_node)
@@ -346,9 +354,9 @@ class _Checker:
                           did_you_mean(literal_node.value, info.choices))
 
 
-def _compare_hint(left: str, right: str) -> str | None:
+def _compare_hint(left: str, right: str, name: str) -> str | None:
     if BOOL in (left, right):
-        return msg("expr.hint.yes_no_fact")
+        return msg("expr.hint.yes_no_fact", name=name)
     if TEXT in (left, right) and NUM in (left, right):
         return msg("expr.hint.unquoted_amount")
     return None
@@ -454,7 +462,7 @@ class Evaluator:
             with localcontext(CONTEXT):
                 inner.expr = text
                 return inner._eval(node)
-        except (DivisionByZero, InvalidOperation, ZeroDivisionError):
+        except (DivisionByZero, InvalidOperation, ZeroDivisionError, Overflow):
             raise EvaluationFailure(msg("expr.division_by_zero", expr=text)) from None
         finally:
             inner.names = saved

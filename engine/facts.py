@@ -7,15 +7,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Mapping
 
-from .amounts import parse_amount
+from .amounts import MONEY_PATTERN, NUMBER_PATTERN, PERCENT_PATTERN, parse_amount
 from .errors import FactsError, Problem, ProblemList
 from .loader import Loaded, SourceMap, load_file, load_text
 from .messages import msg
 from .model import BonusAward, Clause, Fact, PerItemAward, PerUnitAward, Policy, RateAward, FixedAward
 from .validate import _kind_of, make_validator, schema_problems
 
-_AMOUNT = r"^\s*\+?\d[\d,]*(\.\d+)?\s*(元|万元|亿元|万|亿)?\s*$"
-_PERCENT = r"^\s*\d+(\.\d+)?\s*%\s*$"
+_AMOUNT, _PERCENT = MONEY_PATTERN, PERCENT_PATTERN
 _DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "format": "date"}
 
 _FORMS = ("money", "number", "integer", "percent", "boolean", "text", "date", "list")  # facts.form.* in the catalogue
@@ -40,7 +39,7 @@ def _value_schema(fact: Fact) -> dict:
     if t == "money":
         schema = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": _AMOUNT}]}
     elif t == "number":
-        schema = {"anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^\s*[-+]?\d[\d,]*(\.\d+)?\s*(万|亿)?\s*$"}]}
+        schema = {"anyOf": [{"type": "number"}, {"type": "string", "pattern": NUMBER_PATTERN}]}
     elif t == "integer":
         schema = {"type": "integer"}
     elif t == "percent":

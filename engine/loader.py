@@ -12,6 +12,7 @@ from yaml.composer import Composer
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+from .amounts import out_of_range
 from .errors import LoadError, Problem
 from .messages import msg
 
@@ -229,7 +230,12 @@ def _construct(node, path: Path_, source: SourceMap, depth: int):
         return out
     if isinstance(node, SequenceNode):
         return [_construct(v, path + (i,), source, depth + 1) for i, v in enumerate(node.value)]
-    return _scalar(node)
+    value = _scalar(node)
+    if isinstance(value, Decimal) and out_of_range(value):
+        line, col = _mark(node)
+        raise LoadError(Problem(msg("load.number_range", value=node.value), file=source.file, line=line, column=col,
+                                path=path, suggestion=msg("load.number_range.hint")))
+    return value
 
 
 def _scalar(node: ScalarNode):

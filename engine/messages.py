@@ -63,6 +63,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "step.bonus": {"zh": "在第 {to} 项之上增加：{value}", "en": "Added on top of clause {to}: {value}"},
     "step.raised_cap": {"zh": "第 {to} 项上限提高 {bonus}：{to} 未封顶金额 {uncapped}，已付 {paid}，本项增付 {value}",
                         "en": "Clause {to}'s cap raised by {bonus}: uncapped {uncapped}, paid {paid}, so this pays {value}"},
+    "step.negative": {"zh": "计算结果为负（{value}），按 0 计", "en": "The result is negative ({value}); nothing is paid"},
     "step.round": {"zh": "按 {rule} 取整到 {step}：{before} → {after}", "en": "Rounded {rule} to {step}: {before} → {after}"},
     "rounding.half_up": {"zh": "四舍五入", "en": "half up"},
     "rounding.half_even": {"zh": "四舍六入五成双", "en": "half even"},
@@ -97,6 +98,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
                      "en": "does not stack with clause {winner}, which pays instead ({pick})"},
     "reason.group_pending": {"zh": "与第 {pending} 项不叠加，哪一项享受取决于第 {pending} 项（本项可得 {would_be}）",
                              "en": "does not stack with clause {pending}; which pays depends on it (this would pay {would_be})"},
+    "reason.periods_used": {"zh": "可补助的 {max_periods} 期已全部补足（此前已补 {used} 期）",
+                            "en": "all {max_periods} periods have been paid already ({used} paid before)"},
     "reason.missing": {"zh": "缺少事实", "en": "facts missing"},
     "reason.referred": {"zh": "补助标准按《{title}》（{document}）执行", "en": "the amount is set by {document} ({title})"},
     "reason.followed": {"zh": "按《{title}》（{document}）第 {clause} 项执行：{outcome}",
@@ -231,6 +234,10 @@ CATALOGUE.update({
     "load.hint.key_value": {"zh": "映射的每一行须写成“键: 值”；请检查上一行的缩进和引号",
                             "en": "each line of a mapping needs 'key: value'; check indentation and quotes on the "
                                   "line above"},
+    "load.number_range": {"zh": "数字 {value} 超出可接受的范围（至多16位整数、12位小数）",
+                          "en": "the number {value} is out of range (at most 16 integer digits and 12 decimal places)"},
+    "load.number_range.hint": {"zh": "请核对是否多写了位数；金额可写成 500万元、2亿元",
+                               "en": "check for extra digits; amounts can be written as 500万元 or 2亿元"},
     "load.empty": {"zh": "文件是空的", "en": "the file is empty"},
     "load.too_deep": {"zh": "嵌套超过 {depth} 层", "en": "nesting deeper than {depth} levels"},
     "load.tag": {"zh": "不允许使用 '{tag}' 这样的标签", "en": "tags such as '{tag}' are not allowed"},
@@ -303,7 +310,8 @@ CATALOGUE.update({
 # -- amount.*: a number or amount that cannot be read (engine/amounts.py)
 CATALOGUE.update({
     "amount.yes_no": {"zh": "{value} 是“是/否”值，不是金额", "en": "{value} is a yes/no value, not an amount"},
-    "amount.not_finite": {"zh": "{value} 不是有限的数", "en": "{value} is not a finite number"},
+    "amount.out_of_range": {"zh": "{value} 超出可接受的范围（至多16位整数、12位小数）",
+                            "en": "{value} is out of range (at most 16 integer digits and 12 decimal places)"},
     "amount.not_amount": {"zh": "'{value}' 不是金额（请写成 500000、50万元、2亿元 或 50% 等形式）",
                           "en": "'{value}' is not an amount (write e.g. 500000, 50万元, 2亿元 or 50%)"},
     "amount.not_amount.other": {"zh": "{value} 不是金额", "en": "{value} is not an amount"},
@@ -311,6 +319,16 @@ CATALOGUE.update({
 
 # -- compile.*: a well-formed document that says something impossible (engine/compiler.py)
 CATALOGUE.update({
+    "compile.round_to_zero": {"zh": "money.round_to 须大于 0", "en": "money.round_to must be more than 0"},
+    "compile.round_to_zero.hint": {"zh": "保留到分写 0.01，保留到元写 1", "en": "0.01 rounds to the fen, 1 to the yuan"},
+    "compile.duplicate_group": {"zh": "组 id '{id}' 重复", "en": "group id '{id}' is used twice"},
+    "compile.duplicate_group.hint": {"zh": "请为每个组取不同的 id", "en": "give each group its own id"},
+    "compile.overlapping_groups": {
+        "zh": "第 {id} 项同时属于两个“只取其一”的组（{first}、{second}），结果将取决于组的先后顺序",
+        "en": "clause {id} is in two groups that each pay only one member ({first}, {second}); the result "
+              "would depend on their order"},
+    "compile.overlapping_groups.hint": {"zh": "请合并为一个组，或把其中一个组的 pick 改为 all",
+                                        "en": "merge them into one group, or make one of them pick: all"},
     "compile.in_expression": {"zh": "表达式 '{expr}'：{message}", "en": "in expression '{expr}': {message}"},
     "compile.in_force_order": {"zh": "有效期的终止日期（{end}）早于起始日期（{start}）",
                                "en": "in_force ends ({end}) before it starts ({start})"},
@@ -424,8 +442,8 @@ CATALOGUE.update({
     "expr.malformed.hint": {"zh": "括号最多嵌套 {depth} 层", "en": "use at most {depth} levels of brackets"},
     "expr.wrong_result": {"zh": "此处应得出{want}，但该表达式得出{got}",
                           "en": "this must give {want}, but it gives {got}"},
-    "expr.hint.compare_with_bound": {"zh": "请与一个界限比较，例如 cbec_turnover >= 500万元",
-                                     "en": "compare it with a bound, e.g. cbec_turnover >= 500万元"},
+    "expr.hint.compare_with_bound": {"zh": "请与一个界限比较，例如 turnover >= 500万元",
+                                     "en": "compare it with a bound, e.g. turnover >= 500万元"},
     "expr.hint.condition_not_amount": {"zh": "条件应写在 when: 下，此处应写金额",
                                        "en": "a condition belongs under when:, an amount here"},
     "expr.hint.equals": {"zh": "比较是否相等请写 '=='（或 >=、<=）；单独的 '=' 表示赋值",
@@ -435,12 +453,12 @@ CATALOGUE.update({
                         "en": "use ASCII brackets and operators: ( ) >= <= ,"},
     "expr.hint.amount_after_number": {"zh": "金额单位请紧跟数字书写，例如 500万元",
                                       "en": "write amounts right after the number, e.g. 500万元"},
-    "expr.hint.check_syntax": {"zh": "请检查括号和运算符；条件的写法形如：cbec_turnover >= 500万元 and registered_cbec",
-                               "en": "check brackets and operators; conditions look like: cbec_turnover >= 500万元 "
-                                     "and registered_cbec"},
-    "expr.hint.yes_no_fact": {"zh": "是/否类事实本身就是条件：写 `registered_cbec` 或 `not registered_cbec`",
-                              "en": "a yes/no fact is a condition on its own: write `registered_cbec`, or "
-                                    "`not registered_cbec`"},
+    "expr.hint.check_syntax": {"zh": "请检查括号和运算符；条件的写法形如：turnover >= 500万元 and registered",
+                               "en": "check brackets and operators; conditions look like: turnover >= 500万元 "
+                                     "and registered"},
+    "expr.hint.yes_no_fact": {"zh": "是/否类事实本身就是条件：写 `{name}` 或 `not {name}`",
+                              "en": "a yes/no fact is a condition on its own: write `{name}`, or "
+                                    "`not {name}`"},
     "expr.hint.unquoted_amount": {"zh": "数字和金额不要加引号：写 500万元，而不是 '500万元'",
                                   "en": "write numbers and amounts without quotes: 500万元, not '500万元'"},
     "expr.too_deep": {"zh": "表达式嵌套超过 {depth} 层", "en": "the expression is nested more than {depth} levels deep"},
@@ -480,10 +498,12 @@ CATALOGUE.update({
     "expr.literal": {"zh": "不允许使用字面值 {value}", "en": "the literal {value} is not allowed"},
     "expr.literal.hint": {"zh": "请使用数字、金额、'文字'、true 或 false",
                           "en": "use numbers, amounts, 'text', true or false"},
+    "expr.literal.not_decimal": {"zh": "数字 '{literal}' 的写法不被接受", "en": "the number '{literal}' is not written as a plain decimal"},
+    "expr.literal.not_decimal.hint": {"zh": "请写成普通十进制数，如 5000000、0.5，或 500万元、50%",
+                                      "en": "write plain decimals such as 5000000 or 0.5, or 500万元, 50%"},
     "expr.yes_no": {"zh": "'{name}' 在此处不是“是/否”值", "en": "'{name}' is not a yes/no value here"},
-    "expr.yes_no.hint": {"zh": "请写 true 或 false，或直接写事实名称：`registered_cbec` / `not registered_cbec`",
-                         "en": "write true or false, or just the fact's name: `registered_cbec` / "
-                               "`not registered_cbec`"},
+    "expr.yes_no.hint": {"zh": "请写 true 或 false；是/否类事实可直接作条件：`事实名` 或 `not 事实名`",
+                         "en": "write true or false; a yes/no fact is a condition on its own: `fact` or `not fact`"},
     "expr.function_name": {"zh": "'{name}' 是函数：请写成 {name}(...)", "en": "'{name}' is a function: call it as {name}(...)"},
     "expr.unknown_name": {"zh": "'{name}' 不是已声明的事实或参数", "en": "'{name}' is not a declared fact or parameter"},
     "expr.unknown_name.hint": {"zh": "请在 facts: 或 parameters: 中声明", "en": "declare it under facts: or parameters:"},
@@ -502,8 +522,8 @@ CATALOGUE.update({
     "expr.date_literal": {"zh": "date() 只接受直接写出的日期，例如 date('2024-01-01')",
                           "en": "date() takes a literal such as date('2024-01-01')"},
     "expr.not_a_date": {"zh": "'{value}' 不是日期；请写成 YYYY-MM-DD", "en": "'{value}' is not a date; write YYYY-MM-DD"},
-    "expr.list_outside_in": {"zh": "列表只能写在 'in' 之后，例如 area in ['莲都区', '市直']",
-                             "en": "a list may only follow 'in', e.g. area in ['莲都区', '市直']"},
+    "expr.list_outside_in": {"zh": "列表只能写在 'in' 之后，例如 kind in ['a', 'b']",
+                             "en": "a list may only follow 'in', e.g. kind in ['a', 'b']"},
     "expr.not_allowed": {"zh": "表达式中不允许使用 {what}", "en": "{what} is not allowed in an expression"},
     "expr.not_allowed.hint": {"zh": "可以使用名称、数字、金额、比较、and/or/not、if/else 以及 min/max/abs",
                               "en": "use names, numbers, amounts, comparisons, and/or/not, if/else and min/max/abs"},
@@ -551,6 +571,9 @@ CATALOGUE.update({
 
 # -- evaluate.*: evaluation stopped by something the policy author must fix (engine/evaluate.py)
 CATALOGUE.update({
+    "evaluate.negative_cap": {"zh": "第 {clause} 项的上限为负数（{cap}）", "en": "the cap of clause {clause} is negative ({cap})"},
+    "evaluate.negative_cap.hint": {"zh": "上限应为不小于 0 的金额；请核对上限表达式及其参数",
+                                   "en": "a cap is an amount of at least 0; check the cap's expression and its parameters"},
     "evaluate.division_by_zero.hint": {"zh": "政策中的除数可能为 0；请加以保护，例如写成 `x if d > 0 else 0`",
                                        "en": "the policy divides by a value that can be 0; guard it with "
                                              "`x if d > 0 else 0`"},

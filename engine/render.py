@@ -179,6 +179,9 @@ def step_text(policy: Policy, step: Step, lang: str) -> list[str]:
     if k == "fixed":
         return [t("step.fixed", lang, value=_money(d["value"]))]
     if k == "per_unit":
+        if d.get("exhausted"):
+            return [t("step.per_unit.bounded", lang, periods=show(d["periods"], lang=lang),
+                      max_periods=show(d["max_periods"]), used=show(d["periods_used"]), paid="0")]
         lines = []
         if d.get("max_periods") is not None and "paid_periods" in d:
             lines.append(t("step.per_unit.bounded", lang, periods=show(d["periods"]), max_periods=show(d["max_periods"]),
@@ -201,6 +204,8 @@ def step_text(policy: Policy, step: Step, lang: str) -> list[str]:
     if k == "raised_cap":
         return [t("step.raised_cap", lang, to=d["to"], bonus=_money(d["bonus"]), uncapped=_money(d["target_uncapped"]),
                   paid=_money(d["target_paid"]), value=_money(d["value"]))]
+    if k == "negative":
+        return [t("step.negative", lang, value=format_money(d["value"]))]
     if k == "round":
         return [t("step.round", lang, rule=t("rounding." + d["rule"], lang), step=plain(d["step"]),
                   before=format_money(d["before"]), after=format_money(d["after"]))]
@@ -244,6 +249,8 @@ def reason_text(result: Result, r: ClauseResult, lang: str) -> str:
         return t("reason.once_granted", lang, granted=format_money(d["granted"]))
     if reason == "cap_used":
         return t("reason.cap_used", lang, cap=format_money(d["cap"]), granted=format_money(d["granted"]))
+    if reason == "periods_used":
+        return t("reason.periods_used", lang, max_periods=show(d["max_periods"]), used=show(d["used"]))
     if reason == "group":
         return t("reason.group", lang, winner=d["winner"], pick=t("pick." + d["pick"], lang))
     if reason == "group_pending":
