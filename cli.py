@@ -12,10 +12,11 @@ from pathlib import Path
 
 import click
 
-from engine import (PolicyError, evaluate, facts_for, facts_schema, load_applicant, load_policy, render_json,
+from engine import (PolicyError, evaluate, facts_schema, load_applicant, load_policy, render_json,
                     render_text)
 from engine.diff import diff_policies, impact as diff_impact, load_cases, render_text as diff_text, \
     to_json as diff_json
+from engine.facts import facts_template
 from engine.library import Library
 from engine.compiler import compile_policy
 from engine.inherit import load_resolved
@@ -24,6 +25,7 @@ from engine.messages import localize, t
 from engine.testing import coverage, load_suite, render_coverage, run_suite
 
 LANG = click.Choice(["zh", "en"])
+ID_PATTERN = r"[a-z0-9][a-z0-9-]{0,63}"  # as schemas/policy.schema.json requires of id:
 LANG_HELP = "Language of messages. Default: the policy's declared language (zh if it declares none)."
 # A top-level `language:` line, read from the text of a file that did not load, so that even its
 # problems are reported in the language its author writes in.
@@ -54,9 +56,9 @@ def message_lang(chosen: str | None, policy=None, path: str | None = None) -> st
 
 def library_options(command):
     """--policies DIR and --with FILE: where parents (extends:) and referenced documents are looked up."""
-    command = click.option("--with", "with_files", multiple=True, type=click.Path(dir_okay=False),
+    command = click.option("--with", "with_files", multiple=True, type=click.Path(dir_okay=False, exists=True),
                            help="A policy file for a document that POLICY refers to (repeatable).")(command)
-    return click.option("--policies", "policies", multiple=True, type=click.Path(file_okay=False),
+    return click.option("--policies", "policies", multiple=True, type=click.Path(file_okay=False, exists=True),
                         help="A folder of policy files, searched by declared id (extends:) and document "
                              "number (refers_to:) (repeatable).")(command)
 
@@ -154,7 +156,7 @@ def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool, lang: st
     if as_schema:
         click.echo(json.dumps(facts_schema(policy), ensure_ascii=False, indent=2))
         return
-    click.echo(facts_template(policy, recipient), nl=False)
+    click.echo(facts_template(policy, recipient, message_lang(lang, policy)), nl=False)
 
 
 @cli.command(name="render")
@@ -209,7 +211,7 @@ def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None, no_cove
     try:
         policy = load_policy(policy_file, policies=policies, with_files=with_files)
         files = list(tests) or [default_tests_path(policy_file)]
-        suites = [load_suite(path) for path in files]
+        suites = [load_suite(path, for_policy=policy_file) for path in files]
     except PolicyError as error:
         _fail(error, message_lang(lang, policy, policy_file))
     lang = message_lang(lang, policy)
@@ -312,29 +314,6 @@ def default_tests_path(policy_file: str) -> str:
     return str(candidate)
 
 
-def facts_template(policy, recipient: str | None) -> str:
-    """A commented YAML facts file to copy and fill in."""
-    lines = [f"# Facts for {policy.document} {policy.title}",
-             "# Fill in what you know; leave a fact out (or write ~) if unknown: the clauses that need it",
-             "# will be reported as undetermined, never assumed.",
-             f"recipient: {recipient or '?'}" + ("" if recipient else "   # one of: " + ", ".join(
-                 f"{k} ({r.label})" for k, r in policy.recipients.items())),
-             f"area: ?          # one of: {', '.join(policy.areas)}" if policy.areas else "",
-             f"date: {dt.date.today().isoformat()}   # 申报日期 (claim date)",
-             "facts:"]
-    for fact in facts_for(policy, recipient):
-        unit = f", {fact.unit}" if fact.unit else ""
-        lines.append(f"  {fact.name}:   # {fact.type}{unit} — {fact.label}")
-        for name, item in fact.items.items():
-            lines.append(f"    # - {name}: …   ({item.type}) {item.label}")
-    capped = [c.id for c in policy.clauses if c.award is not None and (recipient is None or recipient in c.recipients)
-              and (c.cap is not None or c.period == "once")]
-    if capped:
-        lines.append("granted: {}       # 此前已获补助, by clause id, e.g. {\"" + capped[0] + "\": 5万元}; "
-                     "{} means nothing granted before")
-    return "\n".join(line for line in lines if line) + "\n"
-
-
 @cli.command(name="fork")
 @click.argument("parent", metavar="PARENT")
 @click.option("--id", "new_id", required=True, help="The new file's id, e.g. qingtian-2022-5.")
@@ -372,13 +351,26 @@ def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | N
     lang = message_lang(lang, policy)
     if new_id == policy.id:
         raise click.BadParameter(t("cli.fork.same_id", lang), param_hint="--id")
+    if not re.fullmatch(ID_PATTERN, new_id):  # the written file would not validate: say so now
+        raise click.BadParameter(t("cli.fork.bad_id", lang, id=new_id), param_hint="--id")
     from engine.validate import SCHEMA_DIR
 
     schema_ref = os.path.relpath(SCHEMA_DIR / "policy.schema.json", os.path.dirname(os.path.abspath(output)))
     text = fork_text(policy, parent_file, new_id, areas, extends_value(parent_file, policy, output, library),
                      document, title, schema_ref=schema_ref)
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    Path(output).write_text(text, encoding="utf-8")
+    try:
+        try:
+            Path(output).parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError as error:  # a file stands where the folder should be
+            raise NotADirectoryError(error.errno, os.strerror(20)) from None
+        with open(output, "w" if force else "x", encoding="utf-8") as handle:
+            handle.write(text)
+    except FileExistsError:
+        click.echo(t("cli.fork.exists", lang, path=output), err=True)
+        sys.exit(1)
+    except OSError as error:
+        click.echo(t("cli.cannot_write", lang, path=output, reason=error.strerror), err=True)
+        sys.exit(1)
     click.echo(t("cli.fork.wrote", lang, path=output, id=policy.id, document=policy.document,
                  count=len(policy.parameters)))
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import keyword
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Sequence
 
 from .amounts import AmountSyntaxError, MoneyRule, parse_amount
 from .errors import CompileError, Problem, ProblemList
-from .expressions import BOOL, DATE, LIST, NUM, TEXT, ExpressionError, Expr, NameInfo, parse
+from .expressions import BOOL, DATE, FUNCTIONS, LIST, NUM, TEXT, ExpressionError, Expr, NameInfo, parse
 from .inherit import load_resolved
 from .library import Library
 from .loader import Loaded
@@ -20,6 +21,10 @@ from .suggest import did_you_mean, one_of
 
 _FACT_TYPES = {"money": NUM, "number": NUM, "integer": NUM, "percent": NUM, "boolean": BOOL,
                "text": TEXT, "date": DATE, "list": LIST}
+
+# Names an expression reads as something else (true, yes, min, …): a fact or parameter so named could
+# never be read, so it is refused where it is declared.
+RESERVED_NAMES = {"true", "false", "yes", "no", "on", "off", "null", "none"} | set(FUNCTIONS)
 
 AWARD_SHAPES = {
     "rate": ({"base", "rate"}, {"base_label"}),
@@ -124,6 +129,11 @@ class _Compiler:
         areas_reading = (doc.get("jurisdiction") or {}).get("reading")
         if areas_reading:
             self.reading_ids(areas_reading, ("jurisdiction", "reading"), None)
+        for section in ("facts", "parameters"):
+            for name in doc.get(section) or {}:
+                if keyword.iskeyword(name) or name in RESERVED_NAMES:
+                    self.error(msg("compile.reserved_name", name=name), (section, name), prefer_key=True,
+                               suggestion=msg("compile.reserved_name.hint", name=name))
         facts = {name: self.fact(name, spec, ("facts", name)) for name, spec in (doc.get("facts") or {}).items()}
         parameters = {}
         for name, spec in (doc.get("parameters") or {}).items():

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Mapping
 
-from .amounts import MONEY_PATTERN, NUMBER_PATTERN, PERCENT_PATTERN, parse_amount
+from .amounts import (MONEY_PATTERN, NUMBER_PATTERN, PERCENT_PATTERN, format_money, format_number, format_percent,
+                      parse_amount)
 from .errors import FactsError, Problem, ProblemList
 from .loader import Loaded, SourceMap, load_file, load_text
-from .messages import msg
+from .messages import msg, t
 from .model import BonusAward, Clause, Fact, PerItemAward, PerUnitAward, Policy, RateAward, FixedAward
 from .validate import _kind_of, make_validator, schema_problems
 
@@ -79,8 +80,8 @@ def facts_schema(policy: Policy) -> dict:
             "applicant": {"type": "string", "description": "申请人名称 (for the record only)"},
             "recipient": {"description": "申请人类别: " + ", ".join(f"{k} ({policy.recipients[k].label})" for k in kinds),
                           "anyOf": [{"enum": kinds}, {"type": "array", "items": {"enum": kinds}, "minItems": 1}]},
-            "area": {"type": "string", "description": "申请人所在区域, e.g. " + ", ".join(policy.areas[:3])},
-            "date": dict(_DATE, description="申报日期 (the claim's date), YYYY-MM-DD"),
+            "area": {"type": ["string", "null"], "description": "申请人所在区域, e.g. " + ", ".join(policy.areas[:3])},
+            "date": {"anyOf": [_DATE, {"type": "null"}], "description": "申报日期 (the claim's date), YYYY-MM-DD"},
             "facts": {"type": "object", "additionalProperties": False,
                       "properties": {n: _nullable(_value_schema(f)) for n, f in policy.all_facts().items()}},
             "granted": {"description": "此前已获补助: amounts already granted, by clause id, within each clause's "
@@ -157,7 +158,8 @@ def applicant_from(policy: Policy, loaded: Loaded) -> Applicant:
         granted = {cid: parse_amount(v) for cid, v in data["granted"].items()}
     problems.raise_if_any(FactsError)
     return Applicant(
-        recipients=recipients, values=values, area=data.get("area"),
+        # Surrounding spaces in an area name are a typing slip, not another area.
+        recipients=recipients, values=values, area=(data.get("area") or "").strip() or None,
         date=dt.date.fromisoformat(data["date"]) if data.get("date") else None, name=data.get("applicant"),
         granted=granted, file=source.file, source=source,
     )
@@ -177,12 +179,21 @@ def _convert(fact: Fact, raw, path, source: SourceMap, problems: ProblemList):
     if t == "percent" and isinstance(raw, str) is False and value > 1:
         problems.add(source.problem(msg("facts.percent", name=fact.name, label=fact.label, value=raw), path))
     if fact.minimum is not None and value < fact.minimum:
-        problems.add(source.problem(msg("facts.minimum", name=fact.name, label=fact.label, limit=fact.minimum,
+        problems.add(source.problem(msg("facts.minimum", name=fact.name, label=fact.label, limit=_bound(fact, fact.minimum),
                                         value=raw), path))
     if fact.maximum is not None and value > fact.maximum:
-        problems.add(source.problem(msg("facts.maximum", name=fact.name, label=fact.label, limit=fact.maximum,
+        problems.add(source.problem(msg("facts.maximum", name=fact.name, label=fact.label, limit=_bound(fact, fact.maximum),
                                         value=raw), path))
     return value
+
+
+def _bound(fact: Fact, value: Decimal) -> str:
+    """A declared bound as the applicant would write it: 100% for a percentage, 500万元 for money."""
+    if fact.type == "percent":
+        return format_percent(value)
+    if fact.type == "money":
+        return format_money(value)
+    return format_number(value)
 
 
 def names_of_clause(clause: Clause) -> set[str]:
@@ -217,3 +228,27 @@ def facts_for(policy: Policy, recipient: str | None = None) -> list[Fact]:
             if linked is not None:  # a followed reference reads the other document's facts too
                 wanted |= names_of_clause(linked.clause(clause.refers_clause))
     return [f for n, f in policy.all_facts().items() if n in wanted]
+
+
+def facts_template(policy: Policy, recipient: str | None, lang: str = "zh", today: dt.date | None = None) -> str:
+    """A facts file to copy and fill in: valid YAML as it stands, every fact unknown (~) until filled in."""
+    kinds = ", ".join(f"{k} ({r.label})" for k, r in policy.recipients.items())
+    lines = [t("facts.template.head", lang, document=policy.document, title=policy.title),
+             t("facts.template.unknown", lang),
+             f"recipient: {recipient}" if recipient else f"recipient: ~   # {t('facts.template.one_of', lang, items=kinds)}"]
+    if policy.areas:
+        lines.append(f"area: ~   # {t('facts.template.one_of', lang, items=', '.join(policy.areas))}")
+    lines += [f"date: {(today or dt.date.today()).isoformat()}   # {t('facts.template.date', lang)}", "facts:"]
+    for fact in facts_for(policy, recipient):
+        unit = f", {fact.unit}" if fact.unit else ""
+        lines.append(f"  {fact.name}: ~   # {fact.type}{unit} — {fact.label}")
+        if fact.items:
+            fields = ", ".join(f"{name}: ~" for name in fact.items)
+            lines.append(f"  # {t('facts.template.list', lang)}")
+            lines.append(f"  #   - {{{fields}}}")
+            lines.extend(f"  #     {name}: {item.type} — {item.label}" for name, item in fact.items.items())
+    capped = [c.id for c in policy.clauses if c.award is not None and (recipient is None or recipient in c.recipients)
+              and (c.cap is not None or c.period == "once")]
+    if capped:
+        lines.append(f"granted: {{}}   # {t('facts.template.granted', lang, example=capped[0])}")
+    return "\n".join(lines) + "\n"

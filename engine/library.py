@@ -55,14 +55,23 @@ class Library:
         self.dirs = tuple(dirs)
         self.files = tuple(files)
         self._headers: dict[str, Header | None] = {}
+        self._broken: dict[str, PolicyError] = {}  # candidates that could not be read, to explain a miss
 
-    def header(self, path: str) -> Header | None:
-        """id and document of a file, or None when it cannot be read as a policy (it is then skipped)."""
+    def header(self, path: str, strict: bool = False) -> Header | None:
+        """id and document of a file, or None when it cannot be read as a policy (it is then skipped).
+
+        `strict` (a file the user named with --with) raises its own error instead of skipping it.
+        """
         real = _real(path)
+        if strict and real in self._broken:
+            raise self._broken[real]
         if real not in self._headers:
             try:
                 data = load_file(path).data
-            except PolicyError:
+            except PolicyError as error:
+                self._broken[real] = error
+                if strict:
+                    raise
                 data = None
             if isinstance(data, dict):
                 pid, doc = data.get("id"), data.get("document")
@@ -86,7 +95,7 @@ class Library:
 
     def _levels(self, extra_dirs: Iterable[str]) -> list[tuple[str, list[Header]]]:
         levels: list[tuple[str, list[Header]]] = []
-        explicit = [h for h in (self.header(f) for f in self.files) if h is not None]
+        explicit = [h for h in (self.header(f, strict=True) for f in self.files) if h is not None]
         if explicit:
             levels.append(("--with files", explicit))
         seen: set[str] = set()
@@ -114,6 +123,10 @@ class Library:
                                        files=", ".join(h.path for h in matches)),
                                    msg("library.ambiguous.hint"), ambiguous=True)
         where = ", ".join(searched) if searched else msg("library.nowhere")
+        if self._broken:  # the file meant may be one that could not be read: say so rather than "not found"
+            unread = "; ".join(e.problems[0].format().splitlines()[0] for e in self._broken.values() if e.problems)
+            raise LookupFailed(msg("library.not_found", what=what, want=want, where=where),
+                               msg("library.unreadable", files=unread))
         raise LookupFailed(msg("library.not_found", what=what, want=want, where=where),
                            did_you_mean(want, known) or msg("library.not_found.hint"))
 

@@ -254,6 +254,7 @@ CATALOGUE.update({
 # -- schema.*: a document that breaks the JSON Schema (engine/validate.py). Type words and value
 # descriptions are messages of their own, nested in the sentences below.
 CATALOGUE.update({
+    "schema.min_items": {"zh": "'{name}' 至少须列出 {count} 项", "en": "'{name}' must list at least {count} items"},
     "schema.type.string": {"zh": "文字", "en": "text"},
     "schema.type.number": {"zh": "数字", "en": "a number"},
     "schema.type.integer": {"zh": "整数", "en": "a whole number"},
@@ -332,6 +333,10 @@ CATALOGUE.update({
     "compile.in_expression": {"zh": "表达式 '{expr}'：{message}", "en": "in expression '{expr}': {message}"},
     "compile.in_force_order": {"zh": "有效期的终止日期（{end}）早于起始日期（{start}）",
                                "en": "in_force ends ({end}) before it starts ({start})"},
+    "compile.reserved_name": {"zh": "'{name}' 在表达式中另有含义，不能用作事实或参数的名称",
+                              "en": "'{name}' means something else in expressions and cannot name a fact or parameter"},
+    "compile.reserved_name.hint": {"zh": "请换一个名称，例如加上说明性的词：is_{name}、{name}_amount",
+                                   "en": "choose another name, e.g. with a describing word: is_{name}, {name}_amount"},
     "compile.fact_and_parameter": {"zh": "'{name}' 既被声明为事实，又被声明为参数",
                                    "en": "'{name}' is declared both as a fact and as a parameter"},
     "compile.fact_and_parameter.hint": {"zh": "请将其中一个改名", "en": "rename one of them"},
@@ -541,6 +546,16 @@ CATALOGUE.update({
 # -- facts.*: an applicant's facts that do not fit the policy (engine/facts.py). The policy's own
 # Chinese labels appear as written in both languages.
 CATALOGUE.update({
+    "facts.template.head": {"zh": "# {document} {title} 申报事实",
+                            "en": "# Facts for {document} {title}"},
+    "facts.template.unknown": {"zh": "# 填写已知的事实；不知道的保留 ~（未知），相关条款将显示为“待定”，绝不按 0 或“否”推定。",
+                               "en": "# Fill in what you know; keep ~ (unknown) for the rest: the clauses that need it are "
+                                     "reported as undetermined, never assumed."},
+    "facts.template.one_of": {"zh": "可选：{items}", "en": "one of: {items}"},
+    "facts.template.date": {"zh": "申报日期", "en": "the claim date"},
+    "facts.template.list": {"zh": "每项一行，去掉 # 后填写，例如：", "en": "one line per item; remove the # and fill in, e.g.:"},
+    "facts.template.granted": {"zh": "此前已获补助，按条款填写，例如 {{\"{example}\": 5万元}}；{{}} 表示此前未获补助",
+                               "en": "already granted, by clause id, e.g. {{\"{example}\": 5万元}}; {{}} means nothing before"},
     "facts.form.money": {"zh": "金额，例如 5000000 或 500万元（不能为负数）",
                          "en": "an amount of money such as 5000000 or 500万元 (not negative)"},
     "facts.form.number": {"zh": "数字，例如 12000 或 1.2万", "en": "a number such as 12000 or 1.2万"},
@@ -609,6 +624,8 @@ CATALOGUE.update({
                         "en": "nowhere (no --policies folder or --with file given)"},
     "library.not_found": {"zh": "没有政策文件声明 {what} '{want}'（已查找：{where}）",
                           "en": "no policy file declares {what} '{want}' (searched {where})"},
+    "library.unreadable": {"zh": "以下文件无法读取，所找的可能正是其中之一：{files}",
+                           "en": "these files could not be read, and the one meant may be among them: {files}"},
     "library.not_found.hint": {"zh": "请用 --policies DIR 给出该文件所在的文件夹，或用 --with FILE 给出该文件",
                                "en": "pass the folder holding it with --policies DIR, or the file with --with FILE"},
 })
@@ -756,6 +773,12 @@ CATALOGUE.update({
 
 # -- test.*: officers' test cases and their coverage (engine/testing.py, policy test)
 CATALOGUE.update({
+    "test.policy_missing": {"zh": "policy: 指向的文件 {path} 不存在", "en": "policy: names {path}, which does not exist"},
+    "test.policy_missing.hint": {"zh": "路径相对于本测试文件", "en": "the path is relative to this test file"},
+    "test.policy_other": {"zh": "本测试文件是为 {declared} 编写的，而不是 {given}",
+                          "en": "this test file is for {declared}, not {given}"},
+    "test.policy_other.hint": {"zh": "请对其声明的政策文件运行；若要用于任何政策，请删去 policy:",
+                               "en": "run it against the policy it names, or remove policy: to use it with any policy"},
     "test.unknown_clause": {"zh": "expect 中列出的第 '{id}' 项在政策中不存在",
                             "en": "expect names clause '{id}', which the policy does not have"},
 })
@@ -910,6 +933,8 @@ CATALOGUE.update({
     "cli.lint.none": {"zh": "未发现问题", "en": "no findings"},
     "cli.fork.exists": {"zh": "{path} 已存在，未覆盖（如要替换，请加 --force）",
                         "en": "{path} already exists; not overwritten (use --force to replace it)"},
+    "cli.fork.bad_id": {"zh": "'{id}' 不能用作 id：只能用小写字母、数字和连字符，且以字母或数字开头",
+                        "en": "'{id}' cannot be an id: use lower-case letters, digits and dashes, starting with a letter or digit"},
     "cli.fork.same_id": {"zh": "县级文件须有自己的 id，不能与上级文件相同",
                          "en": "the county file needs its own id, not the parent's"},
     "cli.fork.wrote": {"zh": "已写入 {path}：沿用 {id}（{document}）；{count} 个参数以注释示例列出",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
-from pathlib import Path
 from typing import Iterable, Mapping
 
 from .amounts import format_money, format_percent, parse_amount, plain, short_money
@@ -55,7 +55,8 @@ def _validator():
     return make_validator(load_schema("tests.schema.json"))
 
 
-def load_suite(path: str) -> Suite:
+def load_suite(path: str, for_policy: str | None = None) -> Suite:
+    """Load a test file. `for_policy`: the policy file it will be run against, which its `policy:` must name."""
     loaded = load_file(path)
     problems = ProblemList()
     for p in schema_problems(_validator(), loaded.data, loaded.source):
@@ -63,7 +64,14 @@ def load_suite(path: str) -> Suite:
     problems.raise_if_any(SchemaError)
     policy_path = loaded.data.get("policy")
     if policy_path is not None:
-        policy_path = str(Path(path).parent / policy_path)
+        policy_path = os.path.normpath(os.path.join(os.path.dirname(path), policy_path))
+        if not os.path.isfile(policy_path):
+            problems.add(loaded.source.problem(msg("test.policy_missing", path=policy_path), ("policy",),
+                                               suggestion=msg("test.policy_missing.hint")))
+        elif for_policy is not None and os.path.realpath(policy_path) != os.path.realpath(for_policy):
+            problems.add(loaded.source.problem(msg("test.policy_other", declared=policy_path, given=for_policy),
+                                               ("policy",), suggestion=msg("test.policy_other.hint")))
+    problems.raise_if_any(SchemaError)
     return Suite(loaded.source.file, policy_path, tuple(loaded.data["cases"]), loaded)
 
 

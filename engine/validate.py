@@ -65,6 +65,7 @@ def _partial_policy_validator() -> Draft202012Validator:
     schema = copy.deepcopy(load_schema("policy.schema.json"))
     schema.pop("required", None)
     schema["$defs"]["parameter"].pop("required", None)
+    schema["properties"]["money"].pop("required", None)  # money merges key by key: round_to alone is fine
     return make_validator(schema)
 
 
@@ -192,6 +193,9 @@ def _describe(error: ValidationError, source: SourceMap) -> Problem:
         return source.problem(msg("schema.format", kind=_kind_of(value),
                                   format=msg("schema.format.date") if is_date else error.validator_value), path,
                               suggestion=msg("schema.format.date.hint") if is_date else None)
+    if v == "minItems" and error.validator_value > 1:
+        return source.problem(msg("schema.min_items", name=name, count=error.validator_value), path,
+                              suggestion=schema.get("description"))
     if v in ("minItems", "minProperties", "minLength"):
         return source.problem(msg("schema.empty", name=name), path, suggestion=schema.get("description"))
     if v == "uniqueItems":

@@ -105,8 +105,21 @@ def test_facts_template_lists_what_a_seller_supplies():
     r = run("facts", LISHUI, "--recipient", "seller")
     assert r.exit_code == 0
     assert "recipient: seller" in r.output
-    assert "  cbec_turnover:   # money — 年度跨境电商交易额" in r.output
+    assert "  cbec_turnover: ~   # money — 年度跨境电商交易额" in r.output
     assert "park_area" not in r.output  # a park operator's fact, not a seller's
+
+
+@pytest.mark.parametrize("kind", ["seller", "incubator", "platform", None])
+def test_facts_template_is_a_valid_facts_file_as_printed(kind):
+    args = ["facts", LISHUI] + (["--recipient", kind] if kind else [])
+    template = run(*args).output
+    if kind is None:  # the applicant must still choose what they are
+        template = template.replace("recipient: ~", "recipient: seller")
+    r = run("evaluate", LISHUI, "-", "--format", "json", "--on", "2024-01-01", input=template)
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output)
+    assert data["total"]["complete"] is False  # nothing filled in: undetermined, never assumed
+    assert {"name": "area", "label": "申请人所在区域 (area)"} in [m for c in data["clauses"] for m in c["missing"]]
 
 
 def test_facts_schema_is_json_schema():
