@@ -40,6 +40,8 @@ PERCENT_PATTERN = r"^\s*\d+(\.\d+)?\s*%\s*$"
 # Inside expressions commas separate arguments (min(5,10万元)), so numbers there have none.
 AMOUNT_IN_TEXT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(万元|亿元|元|万|亿|%)")
 
+WAN, YI = UNITS["万"], UNITS["亿"]
+
 ROUNDINGS = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
 
 
@@ -120,12 +122,21 @@ def _format_money(value: Decimal, unit: str) -> str:
     return text
 
 
-def short_money(value: Decimal) -> str:
-    """500万元, 2亿元, 1234.5元: an amount the way an officer writes it in a policy file."""
-    for unit in ("亿元", "万元"):
-        if value and value % UNITS[unit] == 0:
-            return f"{plain(value / UNITS[unit])}{unit}"
-    return f"{plain(value)}元"
+def officer_number(value: Decimal) -> str:
+    """2亿 / 10万 when the value divides evenly, else digits with thousands separators: 1,234.5."""
+    if value and value % YI == 0:
+        return format_number(value / YI) + "亿"
+    if value and value % WAN == 0:
+        return format_number(value / WAN) + "万"
+    return format_number(value)
+
+
+def officer_money(value: Decimal) -> str:
+    """10万元, 2亿元, 5元: an amount the way an officer writes it; one not whole 万 keeps its fen: 12,345.50元."""
+    text = officer_number(value)
+    if value != value.to_integral_value() and not text.endswith(("万", "亿")):
+        text = f"{value:,.{max(2, -value.normalize().as_tuple().exponent)}f}"
+    return text + "元"
 
 
 def format_percent(value: Decimal) -> str:

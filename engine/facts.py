@@ -9,10 +9,10 @@ from typing import Mapping
 
 from .amounts import (MONEY_PATTERN, NUMBER_PATTERN, PERCENT_PATTERN, format_money, format_number, format_percent,
                       parse_amount)
-from .errors import FactsError, Problem, ProblemList
+from .errors import FactsError, ProblemList
 from .loader import Loaded, SourceMap, load_file, load_text
 from .messages import msg, t
-from .model import BonusAward, Clause, Fact, PerItemAward, PerUnitAward, Policy, RateAward, FixedAward
+from .model import Clause, Fact, PerItemAward, Policy
 from .validate import _kind_of, make_validator, schema_problems
 
 _AMOUNT, _PERCENT = MONEY_PATTERN, PERCENT_PATTERN
@@ -197,24 +197,10 @@ def _bound(fact: Fact, value: Decimal) -> str:
 
 
 def names_of_clause(clause: Clause) -> set[str]:
-    """Every fact and parameter name a clause reads (conditions, award, cap)."""
-    names: set[str] = set()
-    exprs = [c.expr for c in clause.conditions] + ([clause.cap] if clause.cap else [])
-    award = clause.award
-    if isinstance(award, RateAward):
-        exprs += [award.base, award.rate]
-    elif isinstance(award, FixedAward):
-        exprs.append(award.amount)
-    elif isinstance(award, PerUnitAward):
-        exprs += [award.rate, award.quantity, award.periods, award.max_periods, award.periods_used]
-    elif isinstance(award, PerItemAward):
-        exprs += [award.each, award.where]
-        names.add(award.items)
-    elif isinstance(award, BonusAward):
-        exprs.append(award.amount)
-    for e in exprs:
-        if e is not None:
-            names |= e.names
+    """Every fact and parameter name a clause reads (conditions, award, cap), and a per-item award's list."""
+    names = set().union(*(e.names for e in clause.expressions()))
+    if isinstance(clause.award, PerItemAward):
+        names.add(clause.award.items)
     return names
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from itertools import combinations
 from typing import Iterable, Mapping
 
-from .amounts import format_percent, plain, short_money
+from .amounts import format_percent, officer_money, plain
 from .compiler import compile_policy
 from .errors import Problem
 from .expressions import Bound, EvaluationFailure, Expr, Unknown, bounds, evaluate
@@ -18,7 +18,6 @@ from .library import Library
 from .loader import Loaded
 from .messages import msg
 from .model import BonusAward, Clause, FixedAward, PerUnitAward, Policy, RateAward
-from .validate import validate_policy
 
 WARNING, INFO = "warning", "info"
 EXPIRY_WARNING_DAYS = 180
@@ -55,7 +54,7 @@ def lint(policy: Policy, loaded: Loaded, today: dt.date) -> list[Problem]:
 def _show(value: object, kind: str = "number") -> str:
     """A value as written in a policy file: 500万元 for money, 50% for a percentage."""
     if isinstance(value, Decimal):
-        return short_money(value) if kind == "money" else format_percent(value) if kind == "percent" else plain(value)
+        return officer_money(value) if kind == "money" else format_percent(value) if kind == "percent" else plain(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     return repr(value) if isinstance(value, str) else str(value)

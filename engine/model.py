@@ -138,6 +138,24 @@ class Clause:
     end: dt.date | None = None
     where: Where = Where()
 
+    def expressions(self) -> list[Expr]:
+        """Every expression of the clause: conditions, the award's parts and the cap."""
+        award = self.award
+        exprs = [c.expr for c in self.conditions]
+        if isinstance(award, RateAward):
+            exprs += [award.base, award.rate]
+        elif isinstance(award, FixedAward):
+            exprs.append(award.amount)
+        elif isinstance(award, PerUnitAward):
+            exprs += [award.rate, award.quantity, award.periods, award.max_periods, award.periods_used]
+        elif isinstance(award, PerItemAward):
+            exprs += [award.each, award.where]
+        elif isinstance(award, BonusAward):
+            exprs.append(award.amount)
+        if self.cap is not None:
+            exprs.append(self.cap)
+        return [e for e in exprs if e is not None]
+
     @property
     def kind(self) -> str:
         if self.measure is not None:

@@ -8,7 +8,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from .amounts import format_money, format_number, format_percent, plain
-from .evaluate import (ELIGIBLE, INELIGIBLE, NOT_APPLICABLE, REFERRED, UNDETERMINED, ClauseResult,
+from .evaluate import (ELIGIBLE, NOT_APPLICABLE, REFERRED, UNDETERMINED, ClauseResult,
                        ConditionResult, Result, Step)
 from .expressions import Unknown
 from .messages import t

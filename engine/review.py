@@ -9,34 +9,11 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .amounts import format_number, format_percent
+from .amounts import format_percent, officer_money, officer_number
 from .expressions import Expr
 from .messages import t
 from .model import (BonusAward, Clause, DatedValue, FixedAward, Parameter, PerItemAward, PerUnitAward, Policy,
                     RateAward)
-
-WAN = Decimal(10_000)
-YI = Decimal(100_000_000)
-
-
-# --- numbers as officers write them ----------------------------------------------------------------
-
-def officer_number(value: Decimal) -> str:
-    """2亿 / 10万 when the value divides evenly, else digits with thousands separators: 1,234.5."""
-    if value and value % YI == 0:
-        return format_number(value / YI) + "亿"
-    if value and value % WAN == 0:
-        return format_number(value / WAN) + "万"
-    return format_number(value)
-
-
-def officer_money(value: Decimal) -> str:
-    """10万元, 2亿元, 5元; an amount that is not whole 万 keeps its fen: 12,345.50元."""
-    text = officer_number(value)
-    if value != value.to_integral_value() and not text.endswith(("万", "亿")):
-        text = f"{value:,.{max(2, -value.normalize().as_tuple().exponent)}f}"
-    return text + "元"
-
 
 def show_value(value: Decimal, kind: str | None, unit: str | None = None) -> str:
     """A value of a fact or parameter of `kind` (money | percent | number …) with its unit."""
@@ -250,24 +227,6 @@ class Review:
     lang: str
 
 
-def _clause_exprs(clause: Clause) -> list[Expr]:
-    exprs = [c.expr for c in clause.conditions]
-    award = clause.award
-    if isinstance(award, RateAward):
-        exprs += [award.base, award.rate]
-    elif isinstance(award, FixedAward):
-        exprs.append(award.amount)
-    elif isinstance(award, PerUnitAward):
-        exprs += [award.rate, award.quantity, award.periods, award.max_periods, award.periods_used]
-    elif isinstance(award, PerItemAward):
-        exprs += [award.each, award.where]
-    elif isinstance(award, BonusAward):
-        exprs.append(award.amount)
-    if clause.cap is not None:
-        exprs.append(clause.cap)
-    return [e for e in exprs if e is not None]
-
-
 def _award_items(policy: Policy, clause: Clause, lang: str) -> list[Entry]:
     award = clause.award
     C = t("review.colon", lang)
@@ -402,7 +361,7 @@ def build_review(policy: Policy, lang: str | None = None) -> Review:
 
     users: dict[str, list[str]] = {}
     for clause in policy.clauses:
-        for expr in _clause_exprs(clause):
+        for expr in clause.expressions():
             for name in sorted(expr.names):
                 if name in policy.parameters and clause.id not in users.setdefault(name, []):
                     users[name].append(clause.id)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Iterable, Mapping
 
-from .amounts import format_money, format_percent, parse_amount, plain, short_money
+from .amounts import format_money, format_percent, officer_money, parse_amount, plain
 from .errors import PolicyError, Problem, ProblemList, SchemaError
 from .evaluate import ELIGIBLE, INELIGIBLE, REFERRED, Result, evaluate
 from .expressions import Bound, bounds
@@ -232,7 +232,7 @@ def _bound_text(policy: Policy, b: Bound) -> str:
     if isinstance(operand, ast.Name):
         return f"{b.name} {b.op} {operand.id}"
     value, kind = operand.value, policy.facts[b.name].type  # type: ignore[attr-defined]
-    shown = short_money(value) if kind == "money" else format_percent(value) if kind == "percent" else plain(value)
+    shown = officer_money(value) if kind == "money" else format_percent(value) if kind == "percent" else plain(value)
     return f"{b.name} {b.op} {shown}"
 
 

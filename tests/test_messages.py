@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import Problem
-from engine.messages import CATALOGUE, LANGS, Message, localize, msg, t
+from engine.messages import CATALOGUE, LANGS, localize, msg, t
 
 ENGINE = Path(__file__).resolve().parent.parent / "engine"
 

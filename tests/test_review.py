@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from cli import cli
 from engine import load_policy
 from engine.model import DatedValue
-from engine.review import officer_money, officer_number, render_html, render_markdown, source_text
+from engine.amounts import officer_money, officer_number
+from engine.review import render_html, render_markdown, source_text
 
 ROOT = Path(__file__).resolve().parent.parent
 LISHUI = str(ROOT / "policies" / "lishui-2021-67.yaml")
