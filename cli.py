@@ -63,6 +63,24 @@ def library_options(command):
                              "number (refers_to:) (repeatable).")(command)
 
 
+def write_new_file(output: str, text: str, force: bool, exists_message: str, lang: str) -> None:
+    """Write `text` to `output`, creating folders; never replace an existing file unless `force`. Exit 1 on failure."""
+    try:
+        try:
+            Path(output).parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError as error:  # a file stands where a folder should be
+            raise NotADirectoryError(error.errno, os.strerror(20)) from None
+        # "x" refuses an existing file atomically, so nobody's annotated copy is lost by accident.
+        with open(output, "w" if force else "x", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+    except FileExistsError:
+        click.echo(exists_message, err=True)
+        sys.exit(1)
+    except OSError as error:
+        click.echo(t("cli.cannot_write", lang, path=output, reason=error.strerror), err=True)
+        sys.exit(1)
+
+
 def _fail(error: PolicyError, lang: str) -> None:
     click.echo(error.format(lang), err=True)
     count = len(error.problems)
@@ -182,16 +200,7 @@ def render_cmd(policy_file: str, fmt: str, output: str | None, force: bool, lang
     if output is None:
         click.echo(document, nl=False)
         return
-    try:
-        # "x" refuses an existing file atomically, so a reviewer's annotated copy is never lost by accident.
-        with open(output, "w" if force else "x", encoding="utf-8", newline="\n") as handle:
-            handle.write(document)
-    except FileExistsError:
-        click.echo(t("cli.exists_force", here, path=output), err=True)
-        sys.exit(1)
-    except OSError as error:
-        click.echo(t("cli.cannot_write", here, path=output, reason=error.strerror), err=True)
-        sys.exit(1)
+    write_new_file(output, document, force, t("cli.exists_force", here, path=output), here)
     click.echo(t("cli.wrote", here, path=output), err=True)
 
 
@@ -358,19 +367,7 @@ def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | N
     schema_ref = os.path.relpath(SCHEMA_DIR / "policy.schema.json", os.path.dirname(os.path.abspath(output)))
     text = fork_text(policy, parent_file, new_id, areas, extends_value(parent_file, policy, output, library),
                      document, title, schema_ref=schema_ref)
-    try:
-        try:
-            Path(output).parent.mkdir(parents=True, exist_ok=True)
-        except FileExistsError as error:  # a file stands where the folder should be
-            raise NotADirectoryError(error.errno, os.strerror(20)) from None
-        with open(output, "w" if force else "x", encoding="utf-8") as handle:
-            handle.write(text)
-    except FileExistsError:
-        click.echo(t("cli.fork.exists", lang, path=output), err=True)
-        sys.exit(1)
-    except OSError as error:
-        click.echo(t("cli.cannot_write", lang, path=output, reason=error.strerror), err=True)
-        sys.exit(1)
+    write_new_file(output, text, force, t("cli.fork.exists", lang, path=output), lang)
     click.echo(t("cli.fork.wrote", lang, path=output, id=policy.id, document=policy.document,
                  count=len(policy.parameters)))
 
