@@ -86,3 +86,35 @@ def test_failing_conditions_show_value_and_bound_in_english(lishui):
     sheet = render_text(evaluate(lishui, applicant_from_text(lishui, facts), on=dt.date(2024, 1, 1)), "en")
     assert "[ineligible] 6.1" in sheet
     assert "✗ 每年招生人数不低于30人: 每年招生人数 29人 ≥ 30人" in sheet
+
+
+def test_a_clause_can_stop_on_a_date(tmp_path):
+    policy = load_policy(str(_variant(tmp_path, '    title: 新设跨境电商专业一次性奖励\n',
+                                      '    title: 新设跨境电商专业一次性奖励\n    until: 2024-12-31\n')))
+    facts = ("recipient: school\narea: 莲都区\nfacts: {new_cbec_major_approved: true, in_enrolment_plan: true, "
+             "annual_enrolment: 30}\ngranted: {}\n")
+    applicant = applicant_from_text(policy, facts)
+    assert evaluate(policy, applicant, on=dt.date(2024, 12, 31)).clause("6.1").outcome == "eligible"
+    late = evaluate(policy, applicant, on=dt.date(2025, 1, 1)).clause("6.1")
+    assert (late.outcome, late.reason) == ("not_applicable", "clause_period")
+
+
+@pytest.mark.parametrize("values, fragment, line_offset", [
+    ("      - from: 2022-02-01\n        until: 2024-06-30\n        value: 50%\n"
+     "      - from: 2024-06-01\n        value: 40%\n", "overlaps the one before, which runs until 2024-06-30", 3),
+    ("      - from: 2022-02-01\n        until: 2024-05-31\n        value: 50%\n"
+     "      - from: 2024-07-01\n        value: 40%\n", "has no value between 2024-06-01 and 2024-06-30", 3),
+    ("      - from: 2022-03-01\n        value: 50%\n", "has no value from 2022-02-01 (the policy's start) until 2022-03-01", 0),
+])
+def test_gaps_and_overlaps_in_dated_values_are_errors_at_their_line(tmp_path, values, fragment, line_offset):
+    old = "      - from: 2022-02-01\n        value: 50%\n        source: 丽政办发〔2021〕67号 第二条\n"
+    text = LISHUI.read_text(encoding="utf-8")
+    first_line = text[:text.index(old)].count("\n") + 1
+    path = tmp_path / "dated.yaml"
+    path.write_text(text.replace(old, values), encoding="utf-8")
+    from engine import PolicyError
+
+    with pytest.raises(PolicyError) as caught:
+        load_policy(str(path))
+    [problem] = caught.value.problems
+    assert fragment in problem.message and problem.line == first_line + line_offset
