@@ -409,9 +409,9 @@ def main() -> None:
     except Exception as exc:  # a bug in the engine, not the user's mistake
         if os.environ.get("POLICY_DEBUG"):
             traceback.print_exc()
-        click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
-                   "This is a bug in the engine, not in your files. Please report it with the command you ran "
-                   "(set POLICY_DEBUG=1 to see the details).", err=True)
+        # The policy's language is unknown here (the failure may be anywhere): say it in both.
+        detail = f"{type(exc).__name__}: {exc}"
+        click.echo("\n".join(t("cli.internal_error", lang, detail=detail) for lang in ("zh", "en")), err=True)
         sys.exit(3)
 
 

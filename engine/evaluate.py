@@ -416,13 +416,26 @@ class _Evaluation:
         if group.pick == "all":
             return
         members = [self.results[m] for m in group.members if m in self.results]
-        live = [r for r in members if r.outcome in (ELIGIBLE, UNDETERMINED)]
+        granted = self.applicant.granted or {}
+        holder = next((r for r in members if r.clause.period == "year" and granted.get(r.clause.id, 0) > 0), None)
+        if holder is not None:
+            # Already paid under one member this year: paying another on top would be stacking them.
+            for r in members:
+                if r is not holder and r.outcome in (ELIGIBLE, UNDETERMINED):
+                    self.results[r.clause.id] = replace(
+                        r, outcome=INELIGIBLE, amount=None, reason="group_granted", missing=(),
+                        detail={"group": group.id, "holder": holder.clause.id, "granted": granted[holder.clause.id],
+                                "reading": group.reading})
+            return
+        live = [r for r in members if r.outcome in (ELIGIBLE, UNDETERMINED, REFERRED)]
         if len(live) < 2:
             return
-        undetermined = [r for r in live if r.outcome == UNDETERMINED]
+        undetermined = [r for r in live if r.outcome in (UNDETERMINED, REFERRED)]
         if undetermined:
-            # Which member pays depends on what is still missing: no amount can be promised yet.
-            missing = tuple(sorted(set().union(*(r.missing for r in undetermined))))
+            # Which member pays depends on what is still missing (a fact, or the referred document's own
+            # rules): no amount can be promised yet.
+            missing = tuple(sorted(set().union(*(r.missing or (f"document:{r.reference.id}",)
+                                                   for r in undetermined))))
             for r in live:
                 if r.outcome == ELIGIBLE:
                     self.results[r.clause.id] = replace(

@@ -92,6 +92,8 @@ class Loaded:
 
 
 class _StrictComposer(Composer):
+    _depth = 0
+
     def compose_node(self, parent, index):  # noqa: D401 - PyYAML hook
         event = self.peek_event()
         if isinstance(event, AliasEvent):
@@ -99,7 +101,14 @@ class _StrictComposer(Composer):
         anchor = getattr(event, "anchor", None)
         if anchor is not None:
             raise _Reject(msg("load.anchor", anchor=anchor), event.start_mark)
-        return super().compose_node(parent, index)
+        # PyYAML composes recursively: refuse deep nesting here, before Python's own recursion limit does.
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Reject(msg("load.too_deep", depth=MAX_DEPTH), event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 class _Reject(Exception):

@@ -96,6 +96,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "reason.cap_used": {"zh": "上限 {cap} 已用完（已获 {granted}）", "en": "the cap of {cap} is used up ({granted} already granted)"},
     "reason.group": {"zh": "与第 {winner} 项不叠加，按第 {winner} 项享受（{pick}）",
                      "en": "does not stack with clause {winner}, which pays instead ({pick})"},
+    "reason.group_granted": {"zh": "与第 {holder} 项不叠加：本年度已按第 {holder} 项获补助 {granted}",
+                             "en": "does not stack with clause {holder}, under which {granted} was already granted this year"},
     "reason.group_pending": {"zh": "与第 {pending} 项不叠加，哪一项享受取决于第 {pending} 项（本项可得 {would_be}）",
                              "en": "does not stack with clause {pending}; which pays depends on it (this would pay {would_be})"},
     "reason.periods_used": {"zh": "可补助的 {max_periods} 期已全部补足（此前已补 {used} 期）",
@@ -106,6 +108,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
                         "en": "as set out in {document} ({title}), clause {clause}: {outcome}"},
     "hop.head": {"zh": "按《{title}》（{document}）第 {clause} 项计算", "en": "Under {document} ({title}), clause {clause}"},
     "missing.area": {"zh": "申请人所在区域 (area)", "en": "the applicant's area (area)"},
+    "missing.document": {"zh": "《{document}》的政策文件（用 --with 或 --policies 提供）",
+                         "en": "a policy file for {document} (give it with --with or --policies)"},
     "missing.granted": {"zh": "第 {clause} 项此前已获补助金额 (granted)", "en": "amount already granted under clause {clause} (granted)"},
     "reading": {"zh": "解读", "en": "reading"},
     # review: the policy rendered for officers who check it without opening YAML (engine/review.py)
@@ -915,6 +919,10 @@ CATALOGUE.update({
     "cli.error": {"zh": "错误：{message}", "en": "error: {message}"},
     "cli.exists_force": {"zh": "错误：{path} 已存在；如要覆盖，请加 --force",
                          "en": "error: {path} already exists; use --force to overwrite it"},
+    "cli.internal_error": {
+        "zh": "内部错误：{detail}\n这是本程序的缺陷，不是您文件的问题。请连同所运行的命令一起报告（设置 POLICY_DEBUG=1 可查看详情）。",
+        "en": "internal error: {detail}\nThis is a bug in the engine, not in your files. Please report it with the command "
+              "you ran (set POLICY_DEBUG=1 to see the details)."},
     "cli.cannot_write": {"zh": "错误：无法写入 {path}：{reason}", "en": "error: cannot write {path}: {reason}"},
     "cli.wrote": {"zh": "已写入 {path}", "en": "wrote {path}"},
     "cli.test.pass": {"zh": "通过 {name}", "en": "PASS {name}"},

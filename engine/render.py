@@ -61,6 +61,8 @@ def show_name(policy: Policy, name: str, value, lang: str) -> str:
 def missing_label(policy: Policy, name: str, lang: str) -> str:
     if name == "area":
         return t("missing.area", lang)
+    if name.startswith("document:"):
+        return t("missing.document", lang, document=name.removeprefix("document:"))
     if name.startswith("granted."):
         return t("missing.granted", lang, clause=name.removeprefix("granted."))
     base = name.split("[")[0]
@@ -253,6 +255,8 @@ def reason_text(result: Result, r: ClauseResult, lang: str) -> str:
         return t("reason.periods_used", lang, max_periods=show(d["max_periods"]), used=show(d["used"]))
     if reason == "group":
         return t("reason.group", lang, winner=d["winner"], pick=t("pick." + d["pick"], lang))
+    if reason == "group_granted":
+        return t("reason.group_granted", lang, holder=d["holder"], granted=format_money(d["granted"]))
     if reason == "group_pending":
         return t("reason.group_pending", lang, pending="、".join(d["pending"]), would_be=_money(d["would_be"]))
     if reason == "measure":
