@@ -187,7 +187,7 @@ def test_test_failures_and_coverage_in_both_languages(tmp_path):
     assert "20 passed, 1 failed" in zh.splitlines()  # CI reads this line in every language
     assert "个案例的覆盖情况" in zh
     en = policy("test", changed, "--lang", "en").output
-    assert "FAIL 年交易额恰好5000万元" in en and "expected" in en and "Coverage of 20 cases" in en
+    assert "FAIL 年交易额恰好5000万元" in en and "expected" in en and "Coverage of 21 cases" in en
     assert "20 passed, 1 failed" in en.splitlines() and "个案例" not in en
 
 
