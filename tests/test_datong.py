@@ -45,7 +45,7 @@ def test_policy_validates():
 def test_officer_cases_at_every_bound_pass():
     result = run("test", POLICY)
     assert result.exit_code == 0, result.output
-    assert "20 passed, 0 failed" in result.output
+    assert f"{_case_count()} passed, 0 failed" in result.output
 
 
 def test_the_bound_cases_would_catch_the_other_reading_of_chaoguo_yishang(tmp_path):
@@ -57,7 +57,7 @@ def test_the_bound_cases_would_catch_the_other_reading_of_chaoguo_yishang(tmp_pa
     result = run_en("test", changed)
     assert result.exit_code == 1
     assert "FAIL 年交易额恰好5000万元" in result.output
-    assert "19 passed, 1 failed" in result.output
+    assert f"{_case_count() - 1} passed, 1 failed" in result.output
 
 
 def test_exactly_800wan_pays_and_one_yuan_less_does_not(tmp_path):
@@ -90,3 +90,9 @@ def test_outside_datong_is_not_applicable(tmp_path):
                           "--format", "json").output)
     assert {c["outcome"] for c in data["clauses"]} == {"not_applicable"}
     assert data["total"]["amount"] == "0.00"
+
+
+def _case_count() -> int:
+    from engine.testing import load_suite
+
+    return len(load_suite(str(TESTS)).cases)
