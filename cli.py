@@ -240,8 +240,8 @@ def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None, no_cove
                 click.echo("  " + outcome.error.format(lang).replace("\n", "\n  "))
                 continue
             for m in outcome.mismatches:
-                click.echo("  " + t("cli.test.mismatch", lang, what=localize(m.what, lang), expected=m.expected,
-                                    actual=m.actual))
+                click.echo("  " + t("cli.test.mismatch", lang, what=localize(m.what, lang), expected=localize(m.expected, lang),
+                                    actual=localize(m.actual, lang)))
             click.echo("  " + render_text(outcome.result, lang).replace("\n", "\n  ").rstrip())
     if lang != "en":
         click.echo(t("cli.test.summary", lang, total=passed + failed, passed=passed, failed=failed))

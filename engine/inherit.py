@@ -286,6 +286,11 @@ class _Merge:
             if not removed_clauses & set(members):
                 out.append(self.take(("groups", n), src, path, entry))
                 continue
+            if src is self.cs:  # this file's own group names a clause this file removes: say so, drop nothing
+                gone = ", ".join(m for m in members if m in removed_clauses)
+                self.error(msg("inherit.group_names_removed", group=entry.get("id"), ids=gone), path + ("members",),
+                           suggestion=msg("inherit.group_names_removed.hint"), prefer_key=False)
+                continue
             # A removed clause leaves every group it was in; a group left with one member means nothing.
             kept = [(i, m) for i, m in enumerate(members) if m not in removed_clauses]
             if len(kept) < 2:

@@ -74,11 +74,15 @@ class _Linter:
             hint: str | None = None, **values: object) -> None:
         """A finding from lint.<key> (and its hint, lint.<key>.hint or lint.<hint>), filled with `values`;
         `clause` names the clause."""
-        line, col = self.source.mark(path, prefer_key)
         clause = values.get("clause")
-        self.found.append(Problem(msg(f"lint.{key}", **values), file=self.source.file, line=line, column=col,
-                                  path=tuple(path), clause=str(clause) if clause else None, severity=severity,
-                                  suggestion=msg(f"lint.{hint or key + '.hint'}", **values)))
+        # In a county file an inherited line is reported in the parent's file, "inherited by" the county.
+        self.found.append(self.source.problem(msg(f"lint.{key}", **values), path, prefer_key=prefer_key,
+                                              clause=str(clause) if clause else None, severity=severity,
+                                              suggestion=msg(f"lint.{hint or key + '.hint'}", **values)))
+
+    def own(self, path: tuple) -> bool:
+        """Whether `path` is written in the file being linted (not inherited from a parent it cannot edit)."""
+        return self.source.locate(path, True)[0] == self.source.file
 
     def _days(self) -> list[dt.date]:
         """The days on which some parameter takes a new value, within the period of force."""
@@ -118,11 +122,13 @@ class _Linter:
         used: set[str] = set()
         for clause in self.policy.clauses:
             used |= names_of_clause(clause)
+        # A county that removes a clause leaves the parent's declarations for it unused; it cannot remove
+        # those, so only what this file declares itself is reported.
         for name, fact in self.policy.facts.items():
-            if name not in used:
+            if name not in used and self.own(("facts", name)):
                 self.add("unused_fact", ("facts", name), prefer_key=True, name=name, label=fact.label)
         for name, param in self.policy.parameters.items():
-            if name not in used:
+            if name not in used and self.own(("parameters", name)):
                 self.add("unused_parameter", ("parameters", name), prefer_key=True, name=name, label=param.label)
 
     def unused_references(self) -> None:
@@ -132,7 +138,7 @@ class _Linter:
         cited = " ".join([c.text or "" for c in self.policy.clauses] +
                          [f"{f.label} {f.description or ''}" for f in self.policy.facts.values()])
         for ref in self.policy.references.values():
-            if ref.role == "rules" and ref.id not in referred and ref.id not in cited:
+            if ref.role == "rules" and ref.id not in referred and ref.id not in cited and self.own(("references", ref.id)):
                 self.add("unused_reference", ("references", ref.id), prefer_key=True, id=ref.id)
 
     def unused_readings(self) -> None:
@@ -140,7 +146,7 @@ class _Linter:
         for clause in self.policy.clauses:
             used |= set(clause.readings) | {c.reading for c in clause.conditions}
         for rid in self.policy.readings:
-            if rid not in used:
+            if rid not in used and self.own(("readings", rid)):
                 self.add("unused_reading", ("readings", rid), prefer_key=True, id=rid)
 
     # -- clauses -------------------------------------------------------------------------------

@@ -636,6 +636,10 @@ CATALOGUE.update({
 
 # -- inherit.*: a county file that extends the city's policy (engine/inherit.py)
 CATALOGUE.update({
+    "inherit.group_names_removed": {"zh": "组 '{group}' 列出了本文件删除的条款：{ids}",
+                                    "en": "group '{group}' lists clauses this file removes: {ids}"},
+    "inherit.group_names_removed.hint": {"zh": "请从 members 中去掉这些条款，或不要删除它们",
+                                         "en": "take them out of members, or keep the clauses"},
     "inherit.what.recipient": {"zh": "适用对象", "en": "recipient"},
     "inherit.what.reference": {"zh": "引用文件", "en": "reference"},
     "inherit.what.fact": {"zh": "事实", "en": "fact"},
@@ -790,6 +794,14 @@ CATALOGUE.update({
 CATALOGUE.update({
     "test.what.total": {"zh": "合计", "en": "total"},
     "test.what.complete": {"zh": "是否完整", "en": "complete"},
+    # An outcome in a test failure: the code the test file uses, with its words in Chinese.
+    "test.outcome.eligible": {"zh": "符合（eligible）", "en": "eligible"},
+    "test.outcome.ineligible": {"zh": "不符合（ineligible）", "en": "ineligible"},
+    "test.outcome.undetermined": {"zh": "待定（undetermined）", "en": "undetermined"},
+    "test.outcome.referred": {"zh": "按他文件执行（referred）", "en": "referred"},
+    "test.outcome.not_applicable": {"zh": "不适用（not_applicable）", "en": "not_applicable"},
+    "test.with_reason": {"zh": "{outcome}，原因 {reason}", "en": "{outcome} ({reason})"},
+    "test.none": {"zh": "无", "en": "none"},
     "test.what.outcome": {"zh": "第 {clause} 项结果", "en": "{clause} outcome"},
     "test.what.amount": {"zh": "第 {clause} 项金额", "en": "{clause} amount"},
     "test.what.reason": {"zh": "第 {clause} 项原因", "en": "{clause} reason"},
@@ -804,11 +816,13 @@ CATALOGUE.update({
     "test.coverage.status.failed": {"zh": "从未不满足", "en": "never failed"},
     "test.coverage.status.met": {"zh": "从未满足", "en": "never met"},
     "test.coverage.status.both": {"zh": "从未判定", "en": "never decided"},
-    "test.coverage.condition": {"zh": "第 {clause} 项 {text}：{status}（第 {line} 行）",
-                           "en": "{clause} {text}: {status}  (line {line})"},
+    "test.coverage.condition": {"zh": "第 {clause} 项 {text}：{status}（{where}）",
+                           "en": "{clause} {text}: {status}  ({where})"},
+    "test.coverage.line": {"zh": "第 {line} 行", "en": "line {line}"},
+    "test.coverage.file_line": {"zh": "{file} 第 {line} 行", "en": "{file}:{line}"},
     "test.coverage.thresholds": {"zh": "  从未恰好在界限值上检验的条件：",
                             "en": "  bounds never tested at exactly the threshold value:"},
-    "test.coverage.threshold": {"zh": "第 {clause} 项 {text}（第 {line} 行）", "en": "{clause} {text}  (line {line})"},
+    "test.coverage.threshold": {"zh": "第 {clause} 项 {text}（{where}）", "en": "{clause} {text}  ({where})"},
     "test.coverage.full": {"zh": "  全部覆盖：每个条款结果、条件和界限都已检验到。",
                       "en": "  nothing: every clause outcome, condition and bound is exercised."},
 })

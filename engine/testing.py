@@ -117,6 +117,11 @@ def _amount(value) -> Decimal:
     return parse_amount(value)
 
 
+def _outcome(code: str):
+    """An outcome as both the code a test file uses and, in Chinese, its words: 不符合（ineligible）."""
+    return msg(f"test.outcome.{code}")
+
+
 def _compare(policy: Policy, result: Result, expect: dict, source, path):
     ids = [c.id for c in policy.clauses]
     problems = ProblemList()
@@ -136,14 +141,15 @@ def _compare(policy: Policy, result: Result, expect: dict, source, path):
         got = result.clause(key)
         want = {"outcome": want} if isinstance(want, str) else want
         if got.outcome != want["outcome"]:
-            yield Mismatch(msg("test.what.outcome", clause=key), want["outcome"],
-                           got.outcome + (f" ({got.reason})" if got.reason else ""))
+            actual = _outcome(got.outcome)
+            yield Mismatch(msg("test.what.outcome", clause=key), _outcome(want["outcome"]),
+                           msg("test.with_reason", outcome=actual, reason=got.reason) if got.reason else actual)
         if "amount" in want:
-            actual = format_money(got.amount) if got.amount is not None else "none"
+            actual = format_money(got.amount) if got.amount is not None else msg("test.none")
             if got.amount != _amount(want["amount"]):
                 yield Mismatch(msg("test.what.amount", clause=key), format_money(_amount(want["amount"])), actual)
         if "reason" in want and got.reason != want["reason"]:
-            yield Mismatch(msg("test.what.reason", clause=key), want["reason"], str(got.reason))
+            yield Mismatch(msg("test.what.reason", clause=key), want["reason"], got.reason or msg("test.none"))
         if "missing" in want and sorted(want["missing"]) != sorted(got.missing):
             yield Mismatch(msg("test.what.missing", clause=key), ", ".join(sorted(want["missing"])),
                            ", ".join(sorted(got.missing)))
@@ -163,6 +169,7 @@ class Gap:
     text: str  # the condition's expression, or the bound, e.g. cbec_turnover >= 500万元
     line: int | None
     never: tuple[str, ...] = ()  # for conditions: the statuses (met, failed) no case gave it
+    file: str | None = None  # set when the line is in another file than the policy's (inherited by a county)
 
 
 @dataclass(frozen=True)
@@ -212,12 +219,13 @@ def coverage(policy: Policy, outcomes: Iterable[CaseOutcome]) -> Coverage:
             got = statuses.get((clause.id, n), set())
             missing = tuple(s for s in ("met", "failed") if s not in got)
             if missing:
-                conditions.append(Gap(clause.id, cond.expr.text, cond.where.line, missing))
+                conditions.append(Gap(clause.id, cond.expr.text, cond.where.line, missing, _other(policy, cond)))
             if len(missing) == 2:
                 continue  # no case decides the condition at all: its bounds are implied
             for k, b in enumerate(bounds(cond.expr, policy.facts.keys(), conjunctive=False)):
                 if b.op != "==" and (clause.id, n, k) not in at_threshold:
-                    thresholds.append(Gap(clause.id, _bound_text(policy, b), cond.where.line))
+                    thresholds.append(Gap(clause.id, _bound_text(policy, b), cond.where.line,
+                                          file=_other(policy, cond)))
     return Coverage(len(results), never, tuple(conditions), tuple(thresholds))
 
 
@@ -247,11 +255,21 @@ def render_coverage(cov: Coverage, lang: str = "en") -> str:
         for g in cov.conditions:
             status = t("test.coverage.status." + ("both" if len(g.never) == 2 else g.never[0]), lang)
             lines.append("    " + t("test.coverage.condition", lang, clause=g.clause, text=g.text, status=status,
-                                    line=g.line))
+                                    where=_where(g, lang)))
     if cov.thresholds:
         lines.append(t("test.coverage.thresholds", lang))
-        lines += ["    " + t("test.coverage.threshold", lang, clause=g.clause, text=g.text, line=g.line)
+        lines += ["    " + t("test.coverage.threshold", lang, clause=g.clause, text=g.text, where=_where(g, lang))
                   for g in cov.thresholds]
     if cov.full:
         lines.append(t("test.coverage.full", lang))
     return "\n".join(lines) + "\n"
+
+
+def _other(policy: Policy, cond) -> str | None:
+    return cond.where.file if cond.where.file and cond.where.file != policy.file else None
+
+
+def _where(gap: Gap, lang: str) -> str:
+    if gap.file:
+        return t("test.coverage.file_line", lang, file=gap.file, line=gap.line)
+    return t("test.coverage.line", lang, line=gap.line)
