@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 from dataclasses import replace, dataclass
 from decimal import Decimal
@@ -9,12 +10,14 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from .amounts import format_money, format_number, format_percent
-from .errors import PolicyError
+from .errors import PolicyError, Problem
 from .evaluate import ELIGIBLE, Result, evaluate
 from .facts import Applicant, applicant_from
 from .loader import load_file
 from .messages import CATALOGUE, Message, localize, msg, t
-from .model import (BonusAward, Clause, Condition, Fact, FixedAward, Parameter, PerItemAward, PerUnitAward, Policy, RateAward)
+from .expressions import Expr
+from .model import (BonusAward, Clause, Condition, Fact, FixedAward, Parameter, PerItemAward, PerUnitAward, Policy,
+                    RateAward)
 from .testing import case_applicant, load_suite
 
 # Every sentence the diff shows is in the message catalogue under diff.<key> (engine/messages.py).
@@ -56,7 +59,7 @@ class ApplicantImpact:
     new_total: Decimal | None = None
     complete: bool = True  # False when a clause is undetermined under either version
     clauses: tuple[ClauseDelta, ...] = ()
-    error: str | None = None  # the applicant's facts do not fit one version (e.g. a fact was removed)
+    error: Problem | None = None  # the applicant's facts do not fit one version (e.g. a fact was removed)
     error_version: str | None = None
 
     @property
@@ -100,7 +103,8 @@ def diff_policies(old: Policy, new: Policy) -> list[Change]:
     out += _keyed("clause", {c.id: c for c in old.clauses}, {c.id: c for c in new.clauses}, _clause_title,
                   _clause_fields, _conditions)
     out += _keyed("group", {g.id: g for g in old.groups}, {g.id: g for g in new.groups}, lambda g: None,
-                  lambda g: {"members": ", ".join(g.members), "pick": g.pick, "reading": g.reading})
+                  lambda g: {"members": _Same(", ".join(g.members), g.members if g.pick == "first" else sorted(g.members)),
+                             "pick": g.pick, "reading": g.reading})
     return out
 
 
@@ -161,15 +165,47 @@ def _fact_fields(f: Fact) -> dict[str, object]:
             "item fields": ", ".join(f"{n} ({i.type})" for n, i in f.items.items())}
 
 
+class _Same(str):
+    """A value shown as written but compared by its meaning: a list whose order does not matter, an
+    expression by its parsed form (so 1亿元 and 100000000 are the same bound)."""
+
+    def __new__(cls, shown: str, key: object):
+        obj = super().__new__(cls, shown)
+        obj.key = repr(key)
+        return obj
+
+    def __eq__(self, other: object) -> bool:
+        return self.key == other.key if isinstance(other, _Same) else str.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+
+def _meaning(expr: Expr | None) -> str | None:
+    return ast.dump(expr.tree) if expr is not None else None
+
+
 def _clause_title(c: Clause) -> str:
-    return f"{c.title}（{c.article}）" if c.article else c.title
+    if not c.article:
+        return c.title
+    return f"{c.title}{c.article}" if c.article.startswith(("（", "(")) else f"{c.title}（{c.article}）"
 
 
 def _clause_fields(c: Clause) -> dict[str, object]:
-    return {"title": c.title, "article": c.article, "text": c.text, "recipients": ", ".join(c.recipients),
-            "award": award_text(c), "cap": c.cap.text if c.cap else None,
+    award = award_text(c)
+    return {"title": c.title, "article": c.article, "text": c.text,
+            "recipients": _Same(", ".join(c.recipients), sorted(c.recipients)),
+            "award": _Same(award, [_meaning(e) for e in c.expressions()[len(c.conditions):]
+                                   if e is not c.cap] +
+                           [type(c.award).__name__, getattr(c.award, "mode", None), getattr(c.award, "items", None),
+                            getattr(c.award, "to", None)]) if award is not None else None,
+            "cap": _Same(c.cap.text, _meaning(c.cap)) if c.cap else None,
             "period": c.period if c.award is not None else None, "refers to": c.refers_to, "measure": c.measure,
-            "requires": ", ".join(c.requires), "readings": ", ".join(c.readings), "from": c.start, "until": c.end}
+            "requires": _Same(", ".join(c.requires), sorted(c.requires)),
+            "readings": _Same(", ".join(c.readings), sorted(c.readings)), "from": c.start, "until": c.end}
 
 
 def award_text(clause: Clause) -> str | None:
@@ -196,19 +232,19 @@ def _conditions(section: str, key: str, title: str | None, old: Clause, new: Cla
     def shown(c: Condition) -> str:
         return f"{c.expr.text}（{c.label}）" if c.label else c.expr.text
 
-    old_texts = {c.expr.text for c in old.conditions}
-    new_texts = {c.expr.text for c in new.conditions}
-    gone = [shown(c) for c in old.conditions if c.expr.text not in new_texts]
-    came = [shown(c) for c in new.conditions if c.expr.text not in old_texts]
+    old_texts = {_meaning(c.expr) for c in old.conditions}
+    new_texts = {_meaning(c.expr) for c in new.conditions}
+    gone = [shown(c) for c in old.conditions if _meaning(c.expr) not in new_texts]
+    came = [shown(c) for c in new.conditions if _meaning(c.expr) not in old_texts]
     for a, b in zip(gone, came):
         yield Change(section, key, title, msg("diff.field.condition"), a, b)
     for a in gone[len(came):]:
         yield Change(section, key, title, msg("diff.field.condition"), a, None)
     for b in came[len(gone):]:
         yield Change(section, key, title, msg("diff.field.condition"), None, b)
-    old_by_text = {c.expr.text: c for c in old.conditions}
+    old_by_text = {_meaning(c.expr): c for c in old.conditions}
     for c in new.conditions:
-        before = old_by_text.get(c.expr.text)
+        before = old_by_text.get(_meaning(c.expr))
         if before is None:
             continue
         if before.label != c.label:
@@ -302,7 +338,7 @@ def impact(old: Policy, new: Policy, cases: Sequence[_Case], where: str, on: dt.
                 applicant, day = case.read(policy)
                 results[version] = evaluate(policy, applicant, on=day or on)
         except PolicyError as error:
-            out.append(ApplicantImpact(case.name, case.where, error=error.problems[0].format(),
+            out.append(ApplicantImpact(case.name, case.where, error=error.problems[0],
                                        error_version=version))
             continue
         a, b = results["old"], results["new"]
@@ -392,7 +428,7 @@ def _render_impact(result: Impact, lang: str, text: Callable[..., str]) -> list[
         if a.error is not None:
             lines.append("  " + text("not_compared", name=a.name, where=a.where,
                                        version=text(f"version.{a.error_version}"),
-                                       message=localize(a.error, lang)).replace("\n", "\n  "))
+                                       message=a.error.format(lang)).replace("\n", "\n  "))
     incomplete = [a for a in result.compared if not a.complete]
     total = text("outlay", old=format_money(result.old_total), new=format_money(result.new_total),
                                   delta=_signed(result.new_total - result.old_total))
@@ -416,7 +452,7 @@ def to_json(changes: Iterable[Change], old_name: str, new_name: str, result: Imp
             "applicants": [{
                 "name": a.name, "where": a.where, "old_total": money(a.old_total), "new_total": money(a.new_total),
                 "delta": money(a.delta) if a.error is None else None, "complete": a.complete,
-                "error": a.error, "error_version": a.error_version,
+                "error": a.error.format() if a.error is not None else None, "error_version": a.error_version,
                 "clauses": [{"clause": d.clause, "title": d.title, "old_outcome": d.old_outcome,
                              "new_outcome": d.new_outcome, "old_amount": money(d.old_amount),
                              "new_amount": money(d.new_amount), "delta": money(d.delta)} for d in a.clauses],

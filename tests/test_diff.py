@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -114,3 +115,15 @@ def test_impact_in_the_policys_language_by_default():
     assert "2.2 年交易额500万元以上企业补助（第二条）：不符合 0.00元 → 符合 300,000.00元（30万元）" in out
     assert "资金总额：1,350,000.00元（135万元） → 1,800,000.00元（180万元）（+450,000.00元（45万元））" in out
     assert "1 个没有变化" in out
+
+
+def test_rewording_without_changing_meaning_is_no_change(tmp_path):
+    datong = Path(__file__).resolve().parent.parent / "policies" / "datong-2021-46.yaml"
+    text = datong.read_text(encoding="utf-8")
+    old_member_order = 'members: ["1.2", "1.1"]'
+    assert "hq_trade > 1亿元" in text and old_member_order in text
+    same = tmp_path / "same.yaml"
+    same.write_text(text.replace("hq_trade > 1亿元", "hq_trade > 100000000")
+                    .replace(old_member_order, 'members: ["1.1", "1.2"]'), encoding="utf-8")
+    out = run(str(datong), str(same)).output
+    assert "No changes in what the policy says." in out
