@@ -113,6 +113,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "missing.granted": {"zh": "第 {clause} 项此前已获补助金额 (granted)", "en": "amount already granted under clause {clause} (granted)"},
     "reading": {"zh": "解读", "en": "reading"},
     # review: the policy rendered for officers who check it without opening YAML (engine/review.py)
+    "review.changed_numbers": {"zh": "与原文不同的数字", "en": "Numbers that differ from the source text"},
+    "review.changed_number": {"zh": "{label}：{value}（由 {file} 调整；左栏原文仍是上级文件的文字）",
+                              "en": "{label}: {value} (changed by {file}; the source text shown is the parent's)"},
     "review.heading": {"zh": "政策规则审阅稿", "en": "Policy rules for review"},
     "review.intro": {"zh": "左栏为原文，右栏为编码后的规则；请逐条核对两者是否一致。",
                      "en": "Source text on the left, the encoded rule on the right: check that they agree."},

@@ -312,6 +312,14 @@ def _clause_view(policy: Policy, clause: Clause, lang: str) -> ClauseView:
             Item(policy.readings[r].choice if r in policy.readings else r, None, (r,)) for r in clause.readings)))
     if clause.note:
         entries.append(Entry(t("review.note", lang), (Item(clause.note),)))
+    # A county that changes a number keeps the city's sentence beside it: say which numbers differ from it.
+    changed = [policy.parameters[n] for n in sorted(set().union(*(e.names for e in clause.expressions())))
+               if n in policy.parameters and clause.text and policy.parameters[n].where.file
+               and policy.parameters[n].where.file != clause.where.file]
+    if changed:
+        entries.append(Entry(t("review.changed_numbers", lang), tuple(
+            Item(t("review.changed_number", lang, label=p.label, value=parameter_value_words(p, lang),
+                   file=p.where.file)) for p in changed)))
     return ClauseView(clause.id, clause.title, clause.text, tuple(entries))
 
 

@@ -195,3 +195,15 @@ def test_cli_render_reports_a_broken_policy(tmp_path):
     result = CliRunner().invoke(cli, ["render", str(broken)])
     assert result.exit_code == 1
     assert "Traceback" not in result.output
+
+
+def test_a_county_review_flags_numbers_that_differ_from_the_city_text():
+    from engine import load_policy
+
+    county = load_policy(str(Path(__file__).resolve().parent.parent / "policies" / "examples" / "qingtian-example.yaml"))
+    page = render_markdown(county, "en")
+    section = page[page.index("### 2.1"):page.index("### 2.2")]
+    assert "Numbers that differ from the source text" in section and "8万元" in section
+    assert "changed by policies/examples/qingtian-example.yaml" in section or "qingtian-example.yaml" in section
+    lishui = render_markdown(load_policy(str(Path(__file__).resolve().parent.parent / "policies" / "lishui-2021-67.yaml")), "en")
+    assert "Numbers that differ from the source text" not in lishui
