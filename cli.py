@@ -366,7 +366,7 @@ def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | N
 
     schema_ref = os.path.relpath(SCHEMA_DIR / "policy.schema.json", os.path.dirname(os.path.abspath(output)))
     text = fork_text(policy, parent_file, new_id, areas, extends_value(parent_file, policy, output, library),
-                     document, title, schema_ref=schema_ref)
+                     document, title, schema_ref=schema_ref, lang=lang)
     write_new_file(output, text, force, t("cli.fork.exists", lang, path=output), lang)
     click.echo(t("cli.fork.wrote", lang, path=output, id=policy.id, document=policy.document,
                  count=len(policy.parameters)))

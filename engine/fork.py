@@ -9,23 +9,20 @@ from typing import Any, Sequence
 
 import yaml
 
-from .amounts import plain
+from .amounts import format_percent, officer_money, plain
 from .inherit import KEYED
 from .library import Library, LookupFailed
 from .loader import Loaded, Path_, SourceMap
+from .messages import t
 from .model import Parameter, Policy
 
 
 def officer_amount(value: Decimal, kind: str) -> str:
-    """A value as an officer writes it: 50%, 10万元, 2亿元, 5."""
+    """A value as an officer writes it in a policy file: 50%, 10万元, 2亿元, 5."""
     if kind == "percent":
-        return f"{plain(value * 100)}%"
+        return format_percent(value)
     if kind == "money":
-        if value and value % 100_000_000 == 0:
-            return f"{plain(value / 100_000_000)}亿元"
-        if value and value % 10_000 == 0:
-            return f"{plain(value / 10_000)}万元"
-        return f"{plain(value)}元"
+        return officer_money(value)
     return plain(value)
 
 
@@ -52,39 +49,33 @@ def extends_value(parent_file: str, parent: Policy, out_file: str, library: Libr
 
 def fork_text(parent: Policy, parent_file: str, new_id: str, areas: Sequence[str], extends: str,
               document: str | None = None, title: str | None = None, today: dt.date | None = None,
-              schema_ref: str = "policy.schema.json") -> str:
+              schema_ref: str = "policy.schema.json", lang: str = "zh") -> str:
     """A county file that extends `parent`, listing the parent's parameters as commented examples."""
     today = today or dt.date.today()
     area_text = "、".join(areas)
     lines = [
         f"# yaml-language-server: $schema={schema_ref}",
-        f"# {area_text} adopts {parent.document} {parent.title} (参照执行).",
-        f"# Written by `policy fork` from {parent_file}. State here only what differs from the parent:",
-        "# everything left out is inherited, so the parent's later fixes reach this file too.",
-        "#   - change a parameter: uncomment it below and give the new value (and its source);",
-        "#   - replace a clause: list it under clauses: with the same id;",
-        "#   - drop a clause: remove_clauses: [\"2.4\"];",
-        "#   - add facts, parameters, clauses, readings or groups: under add: (a name the parent already",
-        "#     has is an error there, so a typo cannot silently add).",
+        *t("fork.head", lang, areas=area_text, document=parent.document, title=parent.title,
+           parent_file=parent_file).split("\n"),
         "",
         f"id: {_q(new_id)}",
         f"extends: {_q(extends)}",
         f"document: {_q(document or f'{area_text}参照执行{parent.document}')}"
-        + ("" if document else "   # replace with the county's own document number"),
+        + ("" if document else f"   # {t('fork.document_placeholder', lang)}"),
         f"title: {_q(title or f'{parent.title}（{area_text}参照执行）')}",
         "",
         "jurisdiction:",
         f"  areas: [{', '.join(_q(a) for a in areas)}]",
         "",
-        "# The period of force is inherited from the parent unless given here (as a whole: from and until):",
+        f"# {t('fork.in_force', lang)}",
         "# in_force:",
         f"#   from: {parent.start.isoformat()}",
     ]
     if parent.end:
         lines.append(f"#   until: {parent.end.isoformat()}")
-    lines += ["", f"# The parent's parameters, with the values in force on {today.isoformat()}. To change one,",
-              "# uncomment `parameters:` and that parameter, and give the county's value and source.",
+    lines += ["", *(f"# {line}" for line in t("fork.parameters", lang, day=today.isoformat()).split("\n")),
               "# parameters:"]
+    source_placeholder = document or t("fork.source_placeholder", lang)
     for name, param in parent.parameters.items():
         value = _current(param, today)
         shown = officer_amount(value.value, param.type) if value else "?"
@@ -94,7 +85,7 @@ def fork_text(parent: Policy, parent_file: str, new_id: str, areas: Sequence[str
         lines.append("#     values:")
         lines.append(f"#       - from: {(value.start if value else parent.start).isoformat()}")
         lines.append(f"#         value: {shown}")
-        lines.append(f"#         source: {document or 'the county document'} …")
+        lines.append(f"#         source: {source_placeholder} …")
     return "\n".join(lines) + "\n"
 
 

@@ -956,6 +956,31 @@ CATALOGUE.update({
     "cli.lint.info.one": {"zh": "{count} 条提示", "en": "{count} info"},
     "cli.lint.summary": {"zh": "{file}：{summary}", "en": "{file}: {summary}"},
     "cli.lint.none": {"zh": "未发现问题", "en": "no findings"},
+    "fork.head": {
+        "zh": "# {areas}参照执行 {document} {title}。\n"
+              "# 本文件由 `policy fork` 依据 {parent_file} 生成。这里只写与上级文件不同的内容：\n"
+              "# 未写的一律继承，上级文件日后的修订也会自动适用于本文件。\n"
+              "#   - 修改参数：取消下方该参数的注释，填写新的数值（及其依据）；\n"
+              "#   - 替换条款：在 clauses: 下写同一 id 的条款；\n"
+              "#   - 删除条款：remove_clauses: [\"2.4\"]；\n"
+              "#   - 新增事实、参数、条款、解读或分组：写在 add: 下（名称与上级文件重复会报错，\n"
+              "#     因此笔误不会悄悄新增内容）。",
+        "en": "# {areas} adopts {document} {title} (参照执行).\n"
+              "# Written by `policy fork` from {parent_file}. State here only what differs from the parent:\n"
+              "# everything left out is inherited, so the parent's later fixes reach this file too.\n"
+              "#   - change a parameter: uncomment it below and give the new value (and its source);\n"
+              "#   - replace a clause: list it under clauses: with the same id;\n"
+              "#   - drop a clause: remove_clauses: [\"2.4\"];\n"
+              "#   - add facts, parameters, clauses, readings or groups: under add: (a name the parent already\n"
+              "#     has is an error there, so a typo cannot silently add)."},
+    "fork.document_placeholder": {"zh": "请改为本县文件的文号", "en": "replace with the county's own document number"},
+    "fork.in_force": {"zh": "有效期沿用上级文件，除非在此整体给出（from 与 until 一并填写）：",
+                      "en": "The period of force is inherited from the parent unless given here (as a whole: from and until):"},
+    "fork.parameters": {"zh": "上级文件的参数及其在 {day} 的取值。要修改某项，请取消 `parameters:` 和该参数的注释，\n"
+                              "并填写本县的数值和依据。",
+                        "en": "The parent's parameters, with the values in force on {day}. To change one,\n"
+                              "uncomment `parameters:` and that parameter, and give the county's value and source."},
+    "fork.source_placeholder": {"zh": "本县文件", "en": "the county document"},
     "cli.fork.exists": {"zh": "{path} 已存在，未覆盖（如要替换，请加 --force）",
                         "en": "{path} already exists; not overwritten (use --force to replace it)"},
     "cli.fork.bad_id": {"zh": "'{id}' 不能用作 id：只能用小写字母、数字和连字符，且以字母或数字开头",
