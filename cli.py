@@ -219,7 +219,7 @@ def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None, no_cove
     policy = None
     try:
         policy = load_policy(policy_file, policies=policies, with_files=with_files)
-        files = list(tests) or [default_tests_path(policy_file)]
+        files = list(tests) or [default_tests_path(policy_file, message_lang(lang, policy))]
         suites = [load_suite(path, for_policy=policy_file) for path in files]
     except PolicyError as error:
         _fail(error, message_lang(lang, policy, policy_file))
@@ -315,11 +315,11 @@ def diff_cmd(old_file: str, new_file: str, cases_path: str | None, on: dt.dateti
         click.echo(diff_text(changes, old_file, new_file, new, result, message_lang(lang, new)), nl=False)
 
 
-def default_tests_path(policy_file: str) -> str:
+def default_tests_path(policy_file: str, lang: str) -> str:
     path = Path(policy_file)
     candidate = path.with_name(path.name.removesuffix(".yaml").removesuffix(".yml") + ".tests.yaml")
     if not candidate.exists():
-        raise click.UsageError(f"no test file given, and {candidate} does not exist")
+        raise click.UsageError(t("cli.test.no_tests", lang, path=candidate))
     return str(candidate)
 
 

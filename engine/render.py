@@ -171,7 +171,7 @@ def step_text(policy: Policy, step: Step, lang: str) -> list[str]:
         detail = ""
         if len(parts) > 1:
             detail = " + ".join(show_name(policy, n, v, lang) for n, v in parts) + " = "
-        label = f"（{d['label']}）" if d.get("label") else ""
+        label = t("step.base.label", lang, label=d["label"]) if d.get("label") else ""
         return [t("step.base", lang, label=label, expr=d["expr"], detail=detail, value=_money(d["value"]))]
     if k == "rate":
         return [t("step.rate", lang, value=format_percent(d["value"]) if isinstance(d["value"], Decimal) else "?")]
