@@ -229,6 +229,11 @@ class _Linter:
             return
         cap = clause.cap
         self.each_day("cap_zero", ("clauses", i, "cap"), clause, lambda d: _if(self.constant(cap, d), lambda v: v <= 0))
+        # A cap is money: a percentage there (50% typed for 50万元) would cap the award at a few fen.
+        percent = [n for n in cap.names if n in self.policy.parameters and self.policy.parameters[n].type == "percent"]
+        if percent or "%" in cap.text:
+            where = ("parameters", percent[0]) if percent else ("clauses", i, "cap")  # where the % was typed
+            self.add("cap_percent", where, clause=clause.id, name=", ".join(percent) or cap.text)
 
         def never_binds(day: dt.date) -> dict | None:
             limit, top = self.constant(cap, day), self.upper_award(clause, day)

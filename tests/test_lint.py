@@ -160,3 +160,12 @@ def test_lint_is_a_pure_function_of_policy_document_and_day():
 def test_expiry_window_is_180_days(today):
     warned = "expires on" in run(LISHUI, "--today", today).output
     assert warned == (today == "2026-08-04")  # 2027-01-31 is 180 days after 2026-08-04, 181 after 08-03
+
+
+def test_a_percentage_typed_as_a_cap_is_flagged_where_it_was_typed(tmp_path):
+    county = tmp_path / "county.yaml"
+    county.write_text(f"id: county\ndocument: X\ntitle: X\nextends: {LISHUI}\n"
+                      "parameters: {first_time_cap: {value: 50%}}\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["lint", str(county), "--today", "2026-01-01", "--lang", "en"])
+    assert f"{county}:5:" in result.output
+    assert "the cap of clause 2.1 uses a percentage (first_time_cap)" in result.output
