@@ -52,6 +52,9 @@ def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...]) ->
                                         suggestion=msg(f"inherit.own_key.{key}")))
     problems.raise_if_any(InheritError)
     target = data["extends"]
+    if target == data.get("id"):
+        raise InheritError(source.problem(msg("inherit.cycle", loop=f"{path} → {path}"), ("extends",),
+                                          suggestion=msg("inherit.cycle.hint")))
     try:
         if is_path_form(target):
             parent_path = os.path.normpath(os.path.join(os.path.dirname(path), target))
@@ -74,6 +77,9 @@ def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...]) ->
     if len(trail) >= MAX_CHAIN:
         raise InheritError(source.problem(msg("inherit.too_long", limit=MAX_CHAIN, chain=" → ".join(names)),
                                           ("extends",)))
+    if not isinstance(load_file(parent_path).data, dict):  # e.g. a path to some other kind of file
+        raise InheritError(source.problem(msg("inherit.not_policy", path=parent_path), ("extends",),
+                                          suggestion=msg("inherit.not_policy.hint")))
     parent = _resolve(parent_path, library, trail)
     if parent.data.get("id") == data["id"]:
         raise InheritError(source.problem(msg("inherit.same_id", id=data["id"]), ("id",),

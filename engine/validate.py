@@ -127,7 +127,9 @@ def _kind_of(value) -> Message | str:
     if isinstance(value, (Decimal, int, float)):
         return msg("schema.kind.number", value=value)
     if isinstance(value, str):
-        return msg("schema.kind.text", value=value)
+        # A message quotes what was written, not a whole file that was mistaken for a value.
+        shown = value if len(value) <= 60 else value[:57].replace("\n", " ") + "…"
+        return msg("schema.kind.text", value=shown)
     if isinstance(value, dict):
         return msg("schema.kind.mapping")
     if isinstance(value, list):
