@@ -277,7 +277,7 @@ def test_extending_itself_by_id_or_a_non_policy_file_is_said_plainly(tmp_path):
 
     (tmp_path / "self.yaml").write_text("id: t\ndocument: X\ntitle: X\nextends: t\n", encoding="utf-8")
     (tmp_path / "notes.txt").write_text("just some notes\n" * 40, encoding="utf-8")
-    (tmp_path / "other.yaml").write_text("id: u\ndocument: X\ntitle: X\nextends: notes.txt\n", encoding="utf-8")
+    (tmp_path / "other.yaml").write_text("id: u\ndocument: X\ntitle: X\nextends: ./notes.txt\n", encoding="utf-8")
     out = CliRunner().invoke(cli, ["validate", str(tmp_path / "self.yaml"), str(tmp_path / "other.yaml"),
                                    "--lang", "en"]).output
     assert "self.yaml:4:10: error: extends forms a cycle" in out
