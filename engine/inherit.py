@@ -162,16 +162,20 @@ class _Merge:
             out[k] = self.take((key, k), self.cs, (key, k), v)
         return out
 
-    def keyed(self, key: str, add: dict) -> dict:
-        parent = self.p.get(key) or {}
-        mine = self.c.get(key) or {}
-        new = add.get(key) or {}
+    def section_mark(self, key: str) -> None:
+        """Where a merged top-level section is said to start: the parent's, else this file's own or its add:."""
         if key in self.p:
             self.key_mark((key,), self.ps, (key,))
         elif key in self.c:
             self.key_mark((key,), self.cs, (key,))
         else:
             self.key_mark((key,), self.cs, ("add", key))
+
+    def keyed(self, key: str, add: dict) -> dict:
+        parent = self.p.get(key) or {}
+        mine = self.c.get(key) or {}
+        new = add.get(key) or {}
+        self.section_mark(key)
         out: dict[str, Any] = {}
         for name, spec in parent.items():
             if name in mine:
@@ -257,12 +261,7 @@ class _Merge:
                            suggestion=msg("inherit.add_existing.replace_hint", key=key), prefer_key=False)
                 continue
             entries.append((entry, self.cs, ("add", key, i)))
-        if key in self.p:
-            self.key_mark((key,), self.ps, (key,))
-        elif key in self.c:
-            self.key_mark((key,), self.cs, (key,))
-        else:
-            self.key_mark((key,), self.cs, ("add", key))
+        self.section_mark(key)
         return entries
 
     def clauses(self, add: dict) -> list:
