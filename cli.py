@@ -18,9 +18,7 @@ from engine.diff import diff_policies, impact as diff_impact, load_cases, render
     to_json as diff_json
 from engine.facts import facts_template
 from engine.library import Library
-from engine.compiler import compile_policy
-from engine.inherit import load_resolved
-from engine.lint import counts as lint_counts, lint
+from engine.lint import counts as lint_counts, lint_file
 from engine.messages import localize, t
 from engine.testing import coverage, load_suite, render_coverage, run_suite
 
@@ -264,12 +262,10 @@ def lint_cmd(policy_file: str, strict: bool, fmt: str, today: dt.datetime | None
     """Find what the schema cannot see in POLICY: unused names, clauses that can never pay, odd numbers, expiry."""
     day = today.date() if today else dt.date.today()
     try:
-        loaded = load_resolved(policy_file, Library(policies, with_files))
-        policy = compile_policy(loaded)
+        policy, problems = lint_file(policy_file, day, Library(policies, with_files))
     except PolicyError as error:
         _fail(error, message_lang(lang, path=policy_file))
     lang = message_lang(lang, policy)
-    problems = lint(policy, loaded, day)
     count = lint_counts(problems)
     if fmt == "json":
         click.echo(json.dumps({"file": policy_file, "today": day.isoformat(), "counts": count,

@@ -204,12 +204,13 @@ class _Evaluation:
         granted = self.granted(clause)
         if isinstance(granted, Unknown) and (clause.cap is not None or clause.period == "once"):
             missing.update(granted.missing)
+        cap = self.cap_value(clause) if clause.cap is not None else None
+        if isinstance(cap, Unknown):
+            missing.update(cap.missing)
         # Decided whatever the missing facts would say: the cap is used up, or every period was paid.
-        if clause.cap is not None and not isinstance(granted, Unknown):
-            cap = self.cap_value(clause)
-            if not isinstance(cap, Unknown) and cap - granted <= 0:
-                return ClauseResult(outcome=INELIGIBLE, reason="cap_used", steps=tuple(steps),
-                                    detail={"cap": cap, "granted": granted}, **base)
+        elif cap is not None and not isinstance(granted, Unknown) and cap - granted <= 0:
+            return ClauseResult(outcome=INELIGIBLE, reason="cap_used", steps=tuple(steps),
+                                detail={"cap": cap, "granted": granted}, **base)
         exhausted = next((s.data for s in steps if s.kind == "per_unit" and s.data.get("exhausted")), None)
         if exhausted is not None:
             return ClauseResult(outcome=INELIGIBLE, reason="periods_used", steps=tuple(steps),
@@ -229,18 +230,11 @@ class _Evaluation:
             steps.append(Step("negative", {"value": amount}))
             amount = Decimal(0)
         uncapped, remaining = amount, None
-        if clause.cap is not None:
-            cap = self.cap_value(clause)
-            if isinstance(cap, Unknown):
-                return ClauseResult(outcome=UNDETERMINED, missing=tuple(sorted(cap.missing)), reason="missing",
-                                    steps=tuple(steps), **base)
-            remaining = max(Decimal(0), cap - granted)
+        if cap is not None:  # known, and not used up (both decided above)
+            remaining = cap - granted
             steps.append(Step("cap", {"cap": cap, "expr": clause.cap.text, "period": clause.period,
                                       "granted": granted, "remaining": remaining, "before": amount,
                                       "after": min(amount, remaining)}))
-            if remaining == 0 and amount > 0:
-                return ClauseResult(outcome=INELIGIBLE, reason="cap_used", steps=tuple(steps),
-                                    detail={"cap": cap, "granted": granted}, **base)
             amount = min(amount, remaining)
         if isinstance(clause.award, BonusAward) and clause.award.mode == "raises_cap":
             amount = self.raise_cap(clause.award, amount, steps)

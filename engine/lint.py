@@ -26,13 +26,15 @@ MAX_STEP_RATIO = Decimal(10)  # a dated value more than 10x (or under 1/10 of) t
 # Every sentence lint shows is in the message catalogue under lint.<key> (engine/messages.py).
 
 
-def lint_file(path: str, today: dt.date, library: Library | None = None) -> list[Problem]:
+def lint_file(path: str, today: dt.date, library: Library | None = None) -> tuple[Policy, list[Problem]]:
     """Load (following `extends:`), validate and compile a policy file, then lint it.
 
     Raises PolicyError if it does not compile. Findings in inherited lines point at the parent's file.
+    Returns the compiled policy too, whose language the findings are shown in.
     """
     loaded = load_resolved(path, library)
-    return lint(compile_policy(loaded), loaded, today)
+    policy = compile_policy(loaded)
+    return policy, lint(policy, loaded, today)
 
 
 def lint(policy: Policy, loaded: Loaded, today: dt.date) -> list[Problem]:
