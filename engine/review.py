@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from .facts import names_of_clause
 from .amounts import format_percent, officer_money, officer_number
 from .expressions import Expr
 from .messages import t
@@ -313,7 +314,7 @@ def _clause_view(policy: Policy, clause: Clause, lang: str) -> ClauseView:
     if clause.note:
         entries.append(Entry(t("review.note", lang), (Item(clause.note),)))
     # A county that changes a number keeps the city's sentence beside it: say which numbers differ from it.
-    changed = [policy.parameters[n] for n in sorted(set().union(*(e.names for e in clause.expressions())))
+    changed = [policy.parameters[n] for n in sorted(names_of_clause(clause))
                if n in policy.parameters and clause.text and policy.parameters[n].where.file
                and policy.parameters[n].where.file != clause.where.file]
     if changed:
