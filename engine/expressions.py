@@ -196,7 +196,7 @@ def _syntax_hint(text: str) -> str | None:
         return msg("expr.hint.and_or")
     if re.search(r"[（）≥≤，]", text):
         return msg("expr.hint.ascii")
-    if "万元" in text or "亿元" in text:
+    if re.search(r"(?:^|[^\d\s])\s*(万元|亿元)", text):  # a unit with no digits before it, e.g. 五百万元
         return msg("expr.hint.amount_after_number")
     return msg("expr.hint.check_syntax")
 
