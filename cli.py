@@ -14,13 +14,13 @@ import click
 
 from engine import (PolicyError, evaluate, facts_schema, load_applicant, load_policy, render_json,
                     render_text)
-from engine.diff import diff_policies, impact as diff_impact, load_cases, render_text as diff_text, \
+from engine.tools.diff import diff_policies, impact as diff_impact, load_cases, render_text as diff_text, \
     to_json as diff_json
-from engine.facts import facts_template
-from engine.library import Library
-from engine.lint import counts as lint_counts, lint_file
-from engine.messages import localize, t
-from engine.testing import coverage, load_suite, render_coverage, run_suite
+from engine.model.facts import facts_template
+from engine.workspace import Library
+from engine.tools.lint import counts as lint_counts, lint_file
+from engine.core.messages import localize, t
+from engine.tools.testing import coverage, load_suite, render_coverage, run_suite
 
 LANG = click.Choice(["zh", "en"])
 ID_PATTERN = r"[a-z0-9][a-z0-9-]{0,63}"  # as schemas/policy.schema.json requires of id:
@@ -163,7 +163,7 @@ def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool, lang: st
     except PolicyError as error:
         _fail(error, message_lang(lang, path=policy_file))
     if recipient is not None and recipient not in policy.recipients:
-        from engine.suggest import did_you_mean, one_of
+        from engine.core.suggest import did_you_mean, one_of
 
         here = message_lang(lang, policy)
         hint = did_you_mean(recipient, policy.recipients) or t("cli.choose_one", here, names=one_of(policy.recipients))
@@ -187,7 +187,7 @@ def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool, lang: st
 def render_cmd(policy_file: str, fmt: str, output: str | None, force: bool, lang: str | None,
                policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Render POLICY for review: each clause's source text beside the encoded rule, parameters, readings."""
-    from engine.review import render_html, render_markdown
+    from engine.present.review import render_html, render_markdown
 
     try:
         policy = load_policy(policy_file, policies=policies, with_files=with_files)
@@ -335,8 +335,8 @@ def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | N
              output: str, force: bool, lang: str | None, policies: tuple[str, ...],
              with_files: tuple[str, ...]) -> None:
     """Write a county file that extends PARENT (a policy file, or an id found with --policies)."""
-    from engine.fork import extends_value, fork_text
-    from engine.library import Library, LookupFailed
+    from engine.tools.fork import extends_value, fork_text
+    from engine.workspace import Library, LookupFailed
 
     early = message_lang(lang, path=parent if Path(parent).is_file() else None)
     if Path(output).exists() and not force:
@@ -358,7 +358,7 @@ def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | N
         raise click.BadParameter(t("cli.fork.same_id", lang), param_hint="--id")
     if not re.fullmatch(ID_PATTERN, new_id):  # the written file would not validate: say so now
         raise click.BadParameter(t("cli.fork.bad_id", lang, id=new_id), param_hint="--id")
-    from engine.validate import SCHEMA_DIR
+    from engine.syntax.schema import SCHEMA_DIR
 
     schema_ref = os.path.relpath(SCHEMA_DIR / "policy.schema.json", os.path.dirname(os.path.abspath(output)))
     text = fork_text(policy, parent_file, new_id, areas, extends_value(parent_file, policy, output, library),
@@ -377,10 +377,10 @@ def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | N
 def show_cmd(policy_file: str, resolved: bool, lang: str | None, policies: tuple[str, ...],
              with_files: tuple[str, ...]) -> None:
     """Print POLICY as written, or with --resolved as it is in effect after extends: is applied."""
-    from engine.fork import resolved_yaml
-    from engine.inherit import load_resolved
-    from engine.library import Library
-    from engine.loader import read_text
+    from engine.tools.fork import resolved_yaml
+    from engine.syntax.inherit import load_resolved
+    from engine.workspace import Library
+    from engine.syntax.loader import read_text
 
     try:
         if not resolved:

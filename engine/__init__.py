@@ -1,11 +1,11 @@
 """A policy-as-data rules engine: load, validate, compile, evaluate and render subsidy policies."""
 
-from .compiler import compile_policy, load_policy
-from .errors import (CompileError, EvaluateError, FactsError, InheritError, LoadError, PolicyError, Problem,
+from engine.model.compile import compile_policy, load_policy
+from engine.core.errors import (CompileError, EvaluateError, FactsError, InheritError, LoadError, PolicyError, Problem,
                      SchemaError)
-from .evaluate import Result, evaluate
-from .facts import Applicant, applicant_from_data, applicant_from_text, facts_for, facts_schema, load_applicant
-from .render import render_json, render_text, result_to_json
+from engine.runtime.evaluate import Result, evaluate
+from engine.model.facts import Applicant, applicant_from_data, applicant_from_text, facts_for, facts_schema, load_applicant
+from engine.present.sheet import render_json, render_text, result_to_json
 
 __all__ = [
     "Applicant", "CompileError", "EvaluateError", "FactsError", "InheritError", "LoadError", "PolicyError", "Problem", "Result",

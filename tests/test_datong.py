@@ -93,6 +93,6 @@ def test_outside_datong_is_not_applicable(tmp_path):
 
 
 def _case_count() -> int:
-    from engine.testing import load_suite
+    from engine.tools.testing import load_suite
 
     return len(load_suite(str(TESTS)).cases)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from engine.expressions import (BOOL, NUM, TEXT, EvaluationFailure, ExpressionError, NameInfo, Unknown, evaluate,
+from engine.lang.expressions import (BOOL, NUM, TEXT, EvaluationFailure, ExpressionError, NameInfo, Unknown, evaluate,
                                 parse)
 
 SCOPE = {"turnover": NameInfo(NUM), "registered": NameInfo(BOOL), "fees": NameInfo(NUM),

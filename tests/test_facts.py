@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from engine import FactsError, applicant_from_data, applicant_from_text, facts_schema
-from engine.validate import make_validator
+from engine.syntax.schema import make_validator
 
 
 def _problems(lishui, text: str) -> str:

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from cli import cli
 from engine import applicant_from_data, evaluate, load_policy
-from engine.errors import PolicyError
+from engine.core.errors import PolicyError
 
 ROOT = Path(__file__).resolve().parent.parent
 CITY = ROOT / "policies" / "lishui-2021-67.yaml"

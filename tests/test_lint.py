@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from cli import cli
-from engine.compiler import compile_policy
-from engine.lint import lint
-from engine.loader import load_file
+from engine.model.compile import compile_policy
+from engine.tools.lint import lint
+from engine.syntax.loader import load_file
 from policy_variants import LISHUI, line_of, variant
 
 TODAY = "2026-01-01"  # well inside the Lishui period of force, more than 180 days before its end

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from engine.errors import LoadError
-from engine.loader import MAX_BYTES, load_file, load_text
+from engine.core.errors import LoadError
+from engine.syntax.loader import MAX_BYTES, load_file, load_text
 
 
 def test_yaml_11_traps_are_plain_text_and_numbers_are_exact():

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.testing import load_suite
+from engine.tools.testing import load_suite
 
-from engine.errors import Problem
-from engine.messages import CATALOGUE, LANGS, localize, msg, t
+from engine.core.errors import Problem
+from engine.core.messages import CATALOGUE, LANGS, localize, msg, t
 
 ENGINE = Path(__file__).resolve().parent.parent / "engine"
 

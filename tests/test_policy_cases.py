@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine import load_policy
-from engine.testing import load_suite, run_case
+from engine.tools.testing import load_suite, run_case
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = sorted(ROOT.glob("policies/**/*.tests.yaml"))

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from cli import cli
 from engine import load_policy
-from engine.model import DatedValue
-from engine.amounts import officer_money, officer_number
-from engine.review import render_html, render_markdown, source_text
+from engine.model.policy import DatedValue
+from engine.core.amounts import officer_money, officer_number
+from engine.present.review import render_html, render_markdown, source_text
 
 ROOT = Path(__file__).resolve().parent.parent
 LISHUI = str(ROOT / "policies" / "lishui-2021-67.yaml")
@@ -124,7 +124,7 @@ def test_readings_show_question_choice_and_users(policy, render):
 
 
 def test_a_reading_no_clause_uses_is_flagged(policy):
-    from engine.model import Reading
+    from engine.model.policy import Reading
 
     readings = dict(policy.readings)
     readings["Q99"] = Reading("Q99", "无人引用的问题？", "随便")

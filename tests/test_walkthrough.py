@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import cli
-from engine.testing import load_suite
+from engine.tools.testing import load_suite
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = len(load_suite(str(ROOT / "policies" / "lishui-2021-67.tests.yaml")).cases)  # before the 3 new cases

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Mapping
 
-from .amounts import MoneyRule
-from .expressions import Expr
+from engine.core.amounts import MoneyRule
+from engine.lang.expressions import Expr
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ import referencing
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, relevance
 
-from .errors import Problem, ProblemList, SchemaError
-from .loader import Loaded, SourceMap
-from .messages import Message, msg
-from .suggest import did_you_mean, one_of
+from engine.core.errors import Problem, ProblemList, SchemaError
+from engine.syntax.loader import Loaded, SourceMap
+from engine.core.messages import Message, msg
+from engine.core.suggest import did_you_mean, one_of
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
 
 def _is_integer(checker, instance) -> bool:

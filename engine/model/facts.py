@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Mapping
 
-from .amounts import (MONEY_PATTERN, NUMBER_PATTERN, PERCENT_PATTERN, format_money, format_number, format_percent,
+from engine.core.amounts import (MONEY_PATTERN, NUMBER_PATTERN, PERCENT_PATTERN, format_money, format_number, format_percent,
                       parse_amount)
-from .errors import FactsError, ProblemList
-from .loader import Loaded, SourceMap, load_file, load_text
-from .messages import msg, t
-from .model import Clause, Fact, PerItemAward, Policy
-from .validate import _kind_of, make_validator, schema_problems
+from engine.core.errors import FactsError, ProblemList
+from engine.syntax.loader import Loaded, SourceMap, load_file, load_text
+from engine.core.messages import msg, t
+from engine.model.policy import Clause, Fact, PerItemAward, Policy
+from engine.syntax.schema import _kind_of, make_validator, schema_problems
 
 _AMOUNT, _PERCENT = MONEY_PATTERN, PERCENT_PATTERN
 _DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "format": "date"}

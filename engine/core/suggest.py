@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Iterable
 
-from .messages import Message, msg
+from engine.core.messages import Message, msg
 
 
 def closest(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .errors import CompileError, Problem, ProblemList
-from .library import Library, LookupFailed
-from .messages import msg
-from .model import Clause, Policy
-from .suggest import did_you_mean
+from engine.core.errors import CompileError, Problem, ProblemList
+from engine.workspace import Library, LookupFailed
+from engine.core.messages import msg
+from engine.model.policy import Clause, Policy
+from engine.core.suggest import did_you_mean
 
 MAX_DOCUMENTS = 32  # a closure of referenced documents larger than this is a mistake
 
@@ -26,8 +26,8 @@ def link(policy: Policy, library: Library) -> Policy:
     """
     if not library.has_sources() or not any(c.refers_clause for c in policy.clauses):
         return policy
-    from .compiler import compile_policy  # compiler imports this module
-    from .inherit import load_resolved
+    from engine.model.compile import compile_policy  # compiler imports this module
+    from engine.syntax.inherit import load_resolved
 
     problems = ProblemList()
     registry: dict[str, Policy] = {}

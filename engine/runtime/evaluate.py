@@ -7,13 +7,13 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Mapping
 
-from .errors import EvaluateError, Problem
-from .expressions import EvaluationFailure, Evaluator, Expr, Unknown, comparison_parts
-from .facts import Applicant
-from .messages import msg
-from .model import (BonusAward, Clause, FixedAward, Group, PerItemAward, PerUnitAward, Policy, RateAward,
+from engine.core.errors import EvaluateError, Problem
+from engine.lang.expressions import EvaluationFailure, Evaluator, Expr, Unknown, comparison_parts
+from engine.model.facts import Applicant
+from engine.core.messages import msg
+from engine.model.policy import (BonusAward, Clause, FixedAward, Group, PerItemAward, PerUnitAward, Policy, RateAward,
                     Reference)
-from .suggest import closest
+from engine.core.suggest import closest
 
 ELIGIBLE, INELIGIBLE, UNDETERMINED, REFERRED, NOT_APPLICABLE = (
     "eligible", "ineligible", "undetermined", "referred", "not_applicable")

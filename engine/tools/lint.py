@@ -8,16 +8,16 @@ from decimal import Decimal
 from itertools import combinations
 from typing import Iterable, Mapping
 
-from .amounts import format_percent, officer_money, plain
-from .compiler import compile_policy
-from .errors import Problem
-from .expressions import Bound, EvaluationFailure, Expr, Unknown, bounds, evaluate
-from .facts import names_of_clause
-from .inherit import load_resolved
-from .library import Library
-from .loader import Loaded
-from .messages import msg
-from .model import BonusAward, Clause, FixedAward, PerUnitAward, Policy, RateAward
+from engine.core.amounts import format_percent, officer_money, plain
+from engine.model.compile import compile_policy
+from engine.core.errors import Problem
+from engine.lang.expressions import Bound, EvaluationFailure, Expr, Unknown, bounds, evaluate
+from engine.model.facts import names_of_clause
+from engine.syntax.inherit import load_resolved
+from engine.workspace import Library
+from engine.syntax.loader import Loaded
+from engine.core.messages import msg
+from engine.model.policy import BonusAward, Clause, FixedAward, PerUnitAward, Policy, RateAward
 
 WARNING, INFO = "warning", "info"
 EXPIRY_WARNING_DAYS = 180

@@ -6,12 +6,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .errors import InheritError, ProblemList
-from .library import Library, LookupFailed
-from .loader import Loaded, Path_, SourceMap, load_file
-from .messages import msg
-from .suggest import did_you_mean
-from .validate import validate_policy
+from engine.core.errors import InheritError, ProblemList
+from engine.workspace import Library, LookupFailed
+from engine.syntax.loader import Loaded, Path_, SourceMap, load_file
+from engine.core.messages import msg
+from engine.core.suggest import did_you_mean
+from engine.syntax.schema import validate_policy
 
 MAX_CHAIN = 16  # city → county → revision is 3; anything near this is a mistake
 # Keys that only make sense in a file that extends another; they are consumed by the merge.

@@ -8,16 +8,16 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Sequence
 
-from .amounts import AmountSyntaxError, MoneyRule, parse_amount
-from .errors import CompileError, Problem, ProblemList
-from .expressions import BOOL, DATE, FUNCTIONS, LIST, NUM, TEXT, ExpressionError, Expr, NameInfo, parse
-from .inherit import load_resolved
-from .library import Library
-from .loader import Loaded
-from .messages import msg
-from .model import (BonusAward, Clause, Condition, DatedValue, Fact, FixedAward, Group, Parameter,
+from engine.core.amounts import AmountSyntaxError, MoneyRule, parse_amount
+from engine.core.errors import CompileError, Problem, ProblemList
+from engine.lang.expressions import BOOL, DATE, FUNCTIONS, LIST, NUM, TEXT, ExpressionError, Expr, NameInfo, parse
+from engine.syntax.inherit import load_resolved
+from engine.workspace import Library
+from engine.syntax.loader import Loaded
+from engine.core.messages import msg
+from engine.model.policy import (BonusAward, Clause, Condition, DatedValue, Fact, FixedAward, Group, Parameter,
                     PerItemAward, PerUnitAward, Policy, RateAward, Reading, Recipient, Reference, Where)
-from .suggest import did_you_mean, one_of
+from engine.core.suggest import did_you_mean, one_of
 
 _FACT_TYPES = {"money": NUM, "number": NUM, "integer": NUM, "percent": NUM, "boolean": BOOL,
                "text": TEXT, "date": DATE, "list": LIST}
@@ -42,7 +42,7 @@ def load_policy(path: str, *, policies: Sequence[str] = (), with_files: Sequence
     A file that `extends:` another is merged with it first (engine.inherit). `policies` (folders) and
     `with_files` are where a parent named by id, or a document named by a reference, is looked up.
     """
-    from .references import link  # references load further policies through this module
+    from engine.model.references import link  # references load further policies through this module
 
     library = library or Library(policies, with_files)
     loaded = load_resolved(path, library)

@@ -9,12 +9,12 @@ from typing import Any, Sequence
 
 import yaml
 
-from .amounts import format_percent, officer_money, plain
-from .inherit import KEYED
-from .library import Library, LookupFailed
-from .loader import Loaded, Path_, SourceMap
-from .messages import t
-from .model import Parameter, Policy
+from engine.core.amounts import format_percent, officer_money, plain
+from engine.syntax.inherit import KEYED
+from engine.workspace import Library, LookupFailed
+from engine.syntax.loader import Loaded, Path_, SourceMap
+from engine.core.messages import t
+from engine.model.policy import Parameter, Policy
 
 
 def officer_amount(value: Decimal, kind: str) -> str:

@@ -10,16 +10,16 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Iterable, Mapping
 
-from .amounts import format_money, format_percent, officer_money, parse_amount, plain
-from .errors import PolicyError, Problem, ProblemList, SchemaError
-from .evaluate import ELIGIBLE, INELIGIBLE, REFERRED, Result, evaluate
-from .expressions import Bound, bounds
-from .facts import Applicant, applicant_from
-from .loader import Loaded, load_file
-from .messages import msg, t
-from .model import BonusAward, Clause, Policy
-from .suggest import did_you_mean
-from .validate import load_schema, make_validator, schema_problems
+from engine.core.amounts import format_money, format_percent, officer_money, parse_amount, plain
+from engine.core.errors import PolicyError, Problem, ProblemList, SchemaError
+from engine.runtime.evaluate import ELIGIBLE, INELIGIBLE, REFERRED, Result, evaluate
+from engine.lang.expressions import Bound, bounds
+from engine.model.facts import Applicant, applicant_from
+from engine.syntax.loader import Loaded, load_file
+from engine.core.messages import msg, t
+from engine.model.policy import BonusAward, Clause, Policy
+from engine.core.suggest import did_you_mean
+from engine.syntax.schema import load_schema, make_validator, schema_problems
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .facts import names_of_clause
-from .amounts import format_percent, officer_money, officer_number
-from .expressions import Expr
-from .messages import t
-from .model import (BonusAward, Clause, DatedValue, FixedAward, Parameter, PerItemAward, PerUnitAward, Policy,
+from engine.model.facts import names_of_clause
+from engine.core.amounts import format_percent, officer_money, officer_number
+from engine.lang.expressions import Expr
+from engine.core.messages import t
+from engine.model.policy import (BonusAward, Clause, DatedValue, FixedAward, Parameter, PerItemAward, PerUnitAward, Policy,
                     RateAward)
 
 def show_value(value: Decimal, kind: str | None, unit: str | None = None) -> str:

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .errors import PolicyError
-from .loader import load_file
-from .messages import msg
-from .suggest import did_you_mean
+from engine.core.errors import PolicyError
+from engine.syntax.loader import load_file
+from engine.core.messages import msg
+from engine.core.suggest import did_you_mean
 
 POLICY_SUFFIXES = (".yaml", ".yml", ".json")
 

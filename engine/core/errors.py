@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from .messages import CATALOGUE, localize, t
+from engine.core.messages import CATALOGUE, localize, t
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from typing import Callable, Collection, Mapping
 
 import simpleeval
 
-from .amounts import AMOUNT_IN_TEXT, CONTEXT, UNITS, out_of_range, plain
-from .messages import msg
-from .suggest import did_you_mean, one_of
+from engine.core.amounts import AMOUNT_IN_TEXT, CONTEXT, UNITS, out_of_range, plain
+from engine.core.messages import msg
+from engine.core.suggest import did_you_mean, one_of
 
 MAX_LENGTH = 500
 _DECIMAL_LITERAL = re.compile(r"\d+(\.\d+)?")

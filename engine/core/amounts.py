@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import (ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow,
                      localcontext)
 
-from .messages import msg
+from engine.core.messages import msg
 
 # Plenty of digits for 亿元 amounts times rates, and traps so nothing becomes NaN or Infinity silently.
 CONTEXT = Context(prec=60, traps=[InvalidOperation, DivisionByZero, Overflow])

@@ -9,16 +9,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
-from .amounts import format_money, format_number, format_percent
-from .errors import PolicyError, Problem
-from .evaluate import ELIGIBLE, Result, evaluate
-from .facts import Applicant, applicant_from
-from .loader import load_file
-from .messages import CATALOGUE, Message, localize, msg, t
-from .expressions import Expr
-from .model import (BonusAward, Clause, Condition, Fact, FixedAward, Parameter, PerItemAward, PerUnitAward, Policy,
+from engine.core.amounts import format_money, format_number, format_percent
+from engine.core.errors import PolicyError, Problem
+from engine.runtime.evaluate import ELIGIBLE, Result, evaluate
+from engine.model.facts import Applicant, applicant_from
+from engine.syntax.loader import load_file
+from engine.core.messages import CATALOGUE, Message, localize, msg, t
+from engine.lang.expressions import Expr
+from engine.model.policy import (BonusAward, Clause, Condition, Fact, FixedAward, Parameter, PerItemAward, PerUnitAward, Policy,
                     RateAward)
-from .testing import case_applicant, load_suite
+from engine.tools.testing import case_applicant, load_suite
 
 # Every sentence the diff shows is in the message catalogue under diff.<key> (engine/messages.py).
 

@@ -7,12 +7,12 @@ import json
 from dataclasses import replace
 from decimal import Decimal
 
-from .amounts import format_money, format_number, format_percent, plain
-from .evaluate import (ELIGIBLE, NOT_APPLICABLE, REFERRED, UNDETERMINED, ClauseResult,
+from engine.core.amounts import format_money, format_number, format_percent, plain
+from engine.runtime.evaluate import (ELIGIBLE, NOT_APPLICABLE, REFERRED, UNDETERMINED, ClauseResult,
                        ConditionResult, Result, Step)
-from .expressions import Unknown
-from .messages import t
-from .model import Policy
+from engine.lang.expressions import Unknown
+from engine.core.messages import t
+from engine.model.policy import Policy
 
 RESULT_FORMAT = "policy-result/1"
 

@@ -12,9 +12,9 @@ from yaml.composer import Composer
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from .amounts import out_of_range
-from .errors import LoadError, Problem
-from .messages import msg
+from engine.core.amounts import out_of_range
+from engine.core.errors import LoadError, Problem
+from engine.core.messages import msg
 
 MAX_BYTES = 1024 * 1024  # a policy or facts file is a few KiB; anything near this is a mistake or an attack
 MAX_DEPTH = 64

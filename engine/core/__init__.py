@@ -1,0 +1,1 @@
+"""Foundations every layer uses: errors with locations, the message catalogue, exact amounts, formatting."""

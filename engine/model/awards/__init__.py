@@ -1,0 +1,1 @@
+"""Award forms: one class per file."""

@@ -1,0 +1,1 @@
+"""What people read: the calculation sheet, result JSON, the review page."""

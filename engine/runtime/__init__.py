@@ -1,0 +1,1 @@
+"""Evaluation: a Plan compiled once per policy, evaluated per applicant, with a trace only when asked."""
