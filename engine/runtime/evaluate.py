@@ -97,7 +97,7 @@ def granted_key(clause_id: str) -> str:
 
 
 def evaluate(policy: Policy, applicant: Applicant, on: dt.date | None = None,
-             today: dt.date | None = None) -> Result:
+             today: dt.date | None = None, *, trace: bool = True) -> Result:
     """Evaluate every clause for this applicant on a date: `on`, else the facts' date, else today."""
     if on is not None:
         day, source = on, "option"
