@@ -12,6 +12,7 @@ import datetime as dt
 import operator
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from decimal import Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
 from typing import Callable, Collection, Mapping
 
@@ -20,6 +21,9 @@ import simpleeval
 from engine.core.amounts import AMOUNT_IN_TEXT, CONTEXT, UNITS, out_of_range, plain
 from engine.core.messages import msg
 from engine.core.suggest import did_you_mean, one_of
+from engine.lang.build import build
+from engine.lang.closures import Compiled
+from engine.lang.tree import Lit, Node
 
 MAX_LENGTH = 500
 _DECIMAL_LITERAL = re.compile(r"\d+(\.\d+)?")
@@ -66,9 +70,16 @@ class Expr:
     type: str
     ordered_names: tuple[str, ...] = ()  # the same names, in the order they appear: for explanations
     origin: tuple[str | None, int | None, int | None] = (None, None, None)  # file, line, column it was written at
+    node: Node = field(default=Lit(False), repr=False)  # the checked tree, in the engine's own terms
+    source: str = field(default="", repr=False)  # the text as Python reads it (10万元 spelt 100000): for simpleeval
 
     def __str__(self) -> str:
         return self.text
+
+    @cached_property
+    def run(self) -> Compiled:
+        """The expression compiled to closures, once (engine.lang.closures)."""
+        return Compiled(self.node)
 
 
 # --- parsing ---------------------------------------------------------------------------------------
@@ -173,7 +184,8 @@ def parse(text: str, scope: Mapping[str, NameInfo], expect: str | None = None) -
         raise ExpressionError(msg("expr.wrong_result", want=_article(expect), got=_article(kind)), 0,
                               suggestion=_expect_hint(expect, kind))
     return Expr(text=text.strip(), tree=tree, names=frozenset(checker.names), type=kind,
-                ordered_names=tuple(n for n in names_in(tree) if n in checker.names))
+                ordered_names=tuple(n for n in names_in(tree) if n in checker.names), node=build(tree),
+                source=expanded)
 
 
 def _article(kind: str) -> str:

@@ -1,0 +1,115 @@
+"""The checked expression as the engine's own tree: small frozen nodes, compared by meaning, never Python's ast."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Iterator, Union
+
+Value = Union[Decimal, bool, str, dt.date]
+
+
+@dataclass(frozen=True)
+class Lit:
+    """A literal: an exact Decimal (10万元 is already 100000), yes/no, text, or a date."""
+
+    value: Value
+
+
+@dataclass(frozen=True)
+class Name:
+    """A declared fact, parameter, or (inside `where:`) a field of a list item."""
+
+    id: str
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str  # "-" | "+" | "not"
+    operand: Node
+
+
+@dataclass(frozen=True)
+class Arith:
+    op: str  # "+" | "-" | "*" | "/"
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Logic:
+    op: str  # "and" | "or"
+    values: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Compare:
+    """`a < b <= c`: each op links the operand before it with the one after it."""
+
+    left: Node
+    ops: tuple[str, ...]  # "==" "!=" "<" "<=" ">" ">=" "in" "not in"
+    rights: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Choices:
+    """The literal list on the right of `in`."""
+
+    items: tuple[Lit, ...]
+
+
+@dataclass(frozen=True)
+class IfElse:
+    test: Node
+    body: Node
+    orelse: Node
+
+
+@dataclass(frozen=True)
+class Call:
+    func: str  # min | max | abs (date('…') is folded into a Lit when checked)
+    args: tuple[Node, ...]
+
+
+Node = Union[Lit, Name, Unary, Arith, Logic, Compare, Choices, IfElse, Call]
+
+# Symbols as officers read them, for explanations.
+SYMBOLS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "=", "!=": "≠", "in": "属于", "not in": "不属于"}
+FLIPPED = {">=": "<=", ">": "<", "<=": ">=", "<": ">", "==": "==", "!=": "!="}
+
+
+def children(node: Node) -> tuple[Node, ...]:
+    if isinstance(node, Unary):
+        return (node.operand,)
+    if isinstance(node, Arith):
+        return (node.left, node.right)
+    if isinstance(node, Logic):
+        return node.values
+    if isinstance(node, Compare):
+        return (node.left,) + node.rights
+    if isinstance(node, Choices):
+        return node.items
+    if isinstance(node, IfElse):
+        return (node.test, node.body, node.orelse)
+    if isinstance(node, Call):
+        return node.args
+    return ()
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """Every node, parents before children, without recursion (depth is bounded, but a stack is cheap)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(children(current)))
+
+
+def names_in(node: Node) -> tuple[str, ...]:
+    """The names read, in the order they appear, each once."""
+    seen: dict[str, None] = {}
+    for sub in walk(node):
+        if isinstance(sub, Name):
+            seen.setdefault(sub.id, None)
+    return tuple(seen)
