@@ -28,6 +28,10 @@ LANG_HELP = "Language of messages. Default: the policy's declared language (zh i
 # A top-level `language:` line, read from the text of a file that did not load, so that even its
 # problems are reported in the language its author writes in.
 _DECLARED_LANGUAGE = re.compile(r"^language:[ \t]*['\"]?(zh|en)['\"]?[ \t]*(?:#.*)?$", re.MULTILINE)
+# Lint's summary: a count of findings by severity, and whether it is one.
+_LINT_COUNT_KEYS = {("error", False): "cli.lint.error", ("error", True): "cli.lint.error.one",
+                    ("warning", False): "cli.lint.warning", ("warning", True): "cli.lint.warning.one",
+                    ("info", False): "cli.lint.info", ("info", True): "cli.lint.info.one"}
 
 
 def lang_option(command):
@@ -148,7 +152,7 @@ def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | 
         result = evaluate(policy, applicant, on=on.date() if on else None)
     except PolicyError as error:
         _fail(error, message_lang(lang, policy, policy_file))
-    click.echo(render_json(result, lang) if fmt == "json" else render_text(result, lang), nl=False)
+    click.echo(render_json(result, lang, indent=2) if fmt == "json" else render_text(result, lang), nl=False)
 
 
 @cli.command(name="facts")
@@ -273,7 +277,7 @@ def lint_cmd(policy_file: str, strict: bool, fmt: str, today: dt.datetime | None
     else:
         for problem in problems:
             click.echo(problem.format(lang))
-        summary = t("cli.list_sep", lang).join(t(f"cli.lint.{kind}{'.one' if n == 1 else ''}", lang, count=n)
+        summary = t("cli.list_sep", lang).join(t(_LINT_COUNT_KEYS[kind, n == 1], lang, count=n)
                                                for kind, n in count.items() if n)
         click.echo(t("cli.lint.summary", lang, file=policy_file, summary=summary or t("cli.lint.none", lang)))
     sys.exit(1 if count["error"] or (strict and count["warning"]) else 0)

@@ -3,9 +3,11 @@
 from engine.model.compile import compile_policy, load_policy
 from engine.core.errors import (CompileError, EvaluateError, FactsError, InheritError, LoadError, PolicyError, Problem,
                      SchemaError)
-from engine.runtime.evaluate import Result, evaluate
+from engine.runtime.evaluate import evaluate
+from engine.runtime.trace import Result
 from engine.model.facts import Applicant, applicant_from_data, applicant_from_text, facts_for, facts_schema, load_applicant
-from engine.present.sheet import render_json, render_text, result_to_json
+from engine.present.result_json import render_json, result_to_json
+from engine.present.sheet import render_text
 
 __all__ = [
     "Applicant", "CompileError", "EvaluateError", "FactsError", "InheritError", "LoadError", "PolicyError", "Problem", "Result",

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import re
 from decimal import Decimal
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from click.testing import CliRunner
 from cli import cli
 from engine import load_policy
 from engine.model.policy import DatedValue
-from engine.core.amounts import officer_money, officer_number
+from engine.core.format import officer_money, officer_number
 from engine.present.review import render_html, render_markdown, source_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,6 +143,73 @@ def test_user_text_is_escaped(policy):
     text = render_markdown(hostile, "zh")
     assert not re.search(r"(?<!\\)<", text), "an unescaped < would be raw HTML in a Markdown viewer"
     assert r"\<script\>alert(1)\</script\>" in text
+
+
+SCRIPT, QUOTES = "<script>alert(1)</script>", '"quotes" & <b>'
+# Every element the review template writes; anything else in a page was made from a policy's text.
+TEMPLATE_TAGS = {"html", "head", "meta", "title", "style", "body", "main", "header", "p", "h1", "h2", "h3", "br",
+                 "dl", "dt", "dd", "nav", "a", "section", "article", "span", "div", "ul", "li", "strong", "table",
+                 "thead", "tbody", "tr", "th", "td", "code"}
+
+
+class _Page(HTMLParser):
+    """The elements, attribute names and text of a page, as a browser's parser splits them."""
+
+    def __init__(self, page: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: set[str] = set()
+        self.attributes: set[str] = set()
+        self.text: list[str] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        self.attributes.update(name for name, _ in attrs)
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_nothing_user_written_becomes_markup(policy):
+    """Hostile text in a clause's title, source text and condition label, and in the labels, readings and
+    notes the rule column shows, is text on the page: escaped in HTML, inert in Markdown."""
+    clause = policy.clause("2.2")
+    condition = dataclasses.replace(clause.conditions[0], label=f"{SCRIPT} {QUOTES}")
+    hostile_clause = dataclasses.replace(clause, title=SCRIPT, text=f"{QUOTES} {SCRIPT}", note=QUOTES,
+                                         conditions=(condition,))
+    facts = dict(policy.facts)
+    facts["cbec_turnover"] = dataclasses.replace(facts["cbec_turnover"], label=QUOTES)
+    parameters = dict(policy.parameters)
+    parameters["volume_seller_rate"] = dataclasses.replace(parameters["volume_seller_rate"], label=SCRIPT)
+    readings = dict(policy.readings)
+    readings["Q1"] = dataclasses.replace(readings["Q1"], question=SCRIPT, choice=QUOTES)
+    hostile = dataclasses.replace(
+        policy, facts=facts, parameters=parameters, readings=readings, issuer=QUOTES,
+        clauses=tuple(hostile_clause if c.id == "2.2" else c for c in policy.clauses))
+
+    page = render_html(hostile, "zh")
+    assert "<script" not in page and "<b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&#34;quotes&#34; &amp; &lt;b&gt;" in page or "&quot;quotes&quot; &amp; &lt;b&gt;" in page
+    parsed = _Page(page)
+    assert parsed.tags <= TEMPLATE_TAGS, parsed.tags - TEMPLATE_TAGS
+    assert parsed.attributes <= {"lang", "charset", "name", "content", "class", "id", "href", "rowspan"}
+    text = "".join(parsed.text)
+    for shown in (SCRIPT, QUOTES, f"{SCRIPT} {QUOTES}", f"{QUOTES} {SCRIPT}"):
+        assert shown in text  # the reviewer reads exactly what the author wrote
+    clause_html = page.split('id="clause-2.2"')[1].split("</article>")[0]
+    assert clause_html.count("&lt;script&gt;") == 3  # title, source text, condition label
+
+    markdown = render_markdown(hostile, "zh")
+    outside_code = re.sub(r"`[^`]*`", "", markdown)  # inside a code span (the spelled expression) < is literal
+    assert not re.search(r"(?<!\\)<", outside_code), "an unescaped < would be raw HTML in a Markdown viewer"
+    assert r"\<script\>alert(1)\</script\>" in markdown and r'"quotes" & \<b\>' in markdown
+
+
+def test_the_stylesheet_is_inlined_as_written(policy):
+    css = (ROOT / "engine" / "present" / "templates" / "review.css").read_text(encoding="utf-8")
+    page = render_html(policy, "zh")
+    assert css in page.split("<style>")[1].split("</style>")[0]
 
 
 def test_document_number_cannot_break_out_of_the_print_header(policy):

@@ -23,7 +23,7 @@ from engine.core.messages import msg
 from engine.core.suggest import did_you_mean, one_of
 from engine.lang.build import build
 from engine.lang.closures import Compiled
-from engine.lang.tree import Lit, Node
+from engine.lang.tree import SYMBOLS, Choices, Compare, Lit, Node
 
 MAX_LENGTH = 500
 _DECIMAL_LITERAL = re.compile(r"\d+(\.\d+)?")
@@ -81,6 +81,17 @@ class Expr:
         """The expression compiled to closures, once (engine.lang.closures)."""
         return Compiled(self.node)
 
+    @cached_property
+    def sides(self) -> tuple[Compiled, str, Compiled] | None:
+        """For a simple comparison `a OP b`: both sides compiled, and the symbol officers read; else None."""
+        node = self.node
+        if isinstance(node, Compare) and len(node.ops) == 1:
+            right = node.rights[0]
+            if isinstance(right, Choices):  # shown as the list it is
+                right = Lit(tuple(i.value for i in right.items))  # type: ignore[arg-type]
+            return Compiled(node.left), SYMBOLS[node.ops[0]], Compiled(right)
+        return None
+
 
 # --- parsing ---------------------------------------------------------------------------------------
 
@@ -115,37 +126,44 @@ def _original_offset(offset: int, shifts) -> int:
     return offset + delta
 
 
-# Python syntax the language does not have: node type -> (message key, hint key) under expr.forbidden.
+# Python syntax the language does not have: node type -> message key (and hint key, where there is one).
 _FORBIDDEN = {
-    ast.Attribute: ("attribute", "attribute.hint"),
-    ast.Subscript: ("subscript", "subscript.hint"),
-    ast.Lambda: ("lambda", None),
-    ast.ListComp: ("comprehension", "comprehension.hint"),
-    ast.SetComp: ("comprehension", None),
-    ast.DictComp: ("comprehension", None),
-    ast.GeneratorExp: ("comprehension", "comprehension.hint"),
-    ast.NamedExpr: ("assignment", None),
-    ast.JoinedStr: ("fstring", None),
-    ast.Dict: ("dict", None),
-    ast.Set: ("set", "set.hint"),
-    ast.Starred: ("starred", None),
-    ast.Await: ("await", None),
-    ast.Yield: ("yield", None),
-    ast.YieldFrom: ("yield", None),
-    ast.Slice: ("slice", None),
+    ast.Attribute: "expr.forbidden.attribute",
+    ast.Subscript: "expr.forbidden.subscript",
+    ast.Lambda: "expr.forbidden.lambda",
+    ast.ListComp: "expr.forbidden.comprehension",
+    ast.SetComp: "expr.forbidden.comprehension",
+    ast.DictComp: "expr.forbidden.comprehension",
+    ast.GeneratorExp: "expr.forbidden.comprehension",
+    ast.NamedExpr: "expr.forbidden.assignment",
+    ast.JoinedStr: "expr.forbidden.fstring",
+    ast.Dict: "expr.forbidden.dict",
+    ast.Set: "expr.forbidden.set",
+    ast.Starred: "expr.forbidden.starred",
+    ast.Await: "expr.forbidden.await",
+    ast.Yield: "expr.forbidden.yield",
+    ast.YieldFrom: "expr.forbidden.yield",
+    ast.Slice: "expr.forbidden.slice",
+}
+_FORBIDDEN_HINTS = {
+    ast.Attribute: "expr.forbidden.attribute.hint",
+    ast.Subscript: "expr.forbidden.subscript.hint",
+    ast.ListComp: "expr.forbidden.comprehension.hint",
+    ast.GeneratorExp: "expr.forbidden.comprehension.hint",
+    ast.Set: "expr.forbidden.set.hint",
 }
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
-# Operators the language does not have: node type -> message key under expr.operator.
+# Operators the language does not have: node type -> message key.
 _BINOP_HELP = {
-    ast.Pow: "pow",
-    ast.Mod: "mod",
-    ast.FloorDiv: "floordiv",
-    ast.BitAnd: "bitand",
-    ast.BitOr: "bitor",
-    ast.BitXor: "bitxor",
-    ast.LShift: "lshift",
-    ast.RShift: "rshift",
-    ast.MatMult: "matmult",
+    ast.Pow: "expr.operator.pow",
+    ast.Mod: "expr.operator.mod",
+    ast.FloorDiv: "expr.operator.floordiv",
+    ast.BitAnd: "expr.operator.bitand",
+    ast.BitOr: "expr.operator.bitor",
+    ast.BitXor: "expr.operator.bitxor",
+    ast.LShift: "expr.operator.lshift",
+    ast.RShift: "expr.operator.rshift",
+    ast.MatMult: "expr.operator.matmult",
 }
 _CMPOPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
            ast.In: "in", ast.NotIn: "not in"}
@@ -188,9 +206,12 @@ def parse(text: str, scope: Mapping[str, NameInfo], expect: str | None = None) -
                 source=expanded)
 
 
+_KIND_KEYS = {NUM: "expr.kind.number", BOOL: "expr.kind.boolean", TEXT: "expr.kind.text", DATE: "expr.kind.date",
+              LIST: "expr.kind.list"}
+
+
 def _article(kind: str) -> str:
-    names = {NUM: "number", BOOL: "boolean", TEXT: "text", DATE: "date", LIST: "list"}
-    return msg(f"expr.kind.{names[kind]}") if kind in names else kind
+    return msg(_KIND_KEYS[kind]) if kind in _KIND_KEYS else kind
 
 
 def _expect_hint(expect: str, kind: str) -> str | None:
@@ -228,8 +249,8 @@ class _Checker:
         if depth > MAX_DEPTH:
             self.fail(node, msg("expr.too_deep", depth=MAX_DEPTH), msg("expr.too_deep.hint"))
         if type(node) in _FORBIDDEN:
-            message, hint = _FORBIDDEN[type(node)]
-            self.fail(node, msg(f"expr.forbidden.{message}"), msg(f"expr.forbidden.{hint}") if hint else None)
+            self.fail(node, msg(_FORBIDDEN[type(node)]),
+                      msg(_FORBIDDEN_HINTS[type(node)]) if type(node) in _FORBIDDEN_HINTS else None)
         d = depth + 1
         if isinstance(node, ast.Constant):
             value = node.value
@@ -272,7 +293,7 @@ class _Checker:
             self.fail(node, msg("expr.operator.invert"), msg("expr.operator.invert.hint"))
         if isinstance(node, ast.BinOp):
             if type(node.op) not in _BINOPS:
-                self.fail(node, msg(f"expr.operator.{_BINOP_HELP.get(type(node.op), 'other')}"))
+                self.fail(node, msg(_BINOP_HELP.get(type(node.op), "expr.operator.other")))
             for side in (node.left, node.right):
                 self.need(side, self.check(side, d), NUM, f"'{_BINOPS[type(node.op)]}'")
             return NUM

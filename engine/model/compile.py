@@ -15,8 +15,10 @@ from engine.syntax.inherit import load_resolved
 from engine.workspace import Library
 from engine.syntax.loader import Loaded
 from engine.core.messages import msg
-from engine.model.policy import (BonusAward, Clause, Condition, DatedValue, Fact, FixedAward, Group, Parameter,
-                    PerItemAward, PerUnitAward, Policy, RateAward, Reading, Recipient, Reference, Where)
+from engine.model.awards import FORMS
+from engine.model.awards.base import AwardForm
+from engine.model.policy import (Clause, Condition, DatedValue, Fact, Group, Parameter, Policy, Reading, Recipient,
+                                 Reference, Where)
 from engine.core.suggest import did_you_mean, one_of
 
 _FACT_TYPES = {"money": NUM, "number": NUM, "integer": NUM, "percent": NUM, "boolean": BOOL,
@@ -25,14 +27,6 @@ _FACT_TYPES = {"money": NUM, "number": NUM, "integer": NUM, "percent": NUM, "boo
 # Names an expression reads as something else (true, yes, min, …): a fact or parameter so named could
 # never be read, so it is refused where it is declared.
 RESERVED_NAMES = {"true", "false", "yes", "no", "on", "off", "null", "none"} | set(FUNCTIONS)
-
-AWARD_SHAPES = {
-    "rate": ({"base", "rate"}, {"base_label"}),
-    "fixed": ({"fixed"}, set()),
-    "per_unit": ({"per_unit", "quantity", "periods"}, {"unit", "max_periods", "periods_used"}),
-    "per_item": ({"each", "for_each"}, {"where", "item_label"}),
-    "bonus": ({"bonus_to", "amount"}, {"mode"}),
-}
 
 
 def load_policy(path: str, *, policies: Sequence[str] = (), with_files: Sequence[str] = (),
@@ -314,64 +308,34 @@ class _Compiler:
             note=spec.get("note"), start=start, end=end, where=self.where(path),
         )
 
-    def award(self, spec: dict, path, cid: str):
+    def award(self, spec: dict, path, cid: str) -> AwardForm | None:
+        """The award form named by the spec's keys (engine.model.awards), built by its own class."""
         keys = set(spec)
-        shapes = [name for name, (required, _optional) in AWARD_SHAPES.items() if required & keys]
+        shapes = [keyword for keyword, form in FORMS.items() if form.required & keys]
         if len(shapes) != 1:
             self.error(msg("compile.award_form.mixes", shapes=", ".join(shapes)) if shapes
                        else msg("compile.award_form"), path, clause=cid, prefer_key=True)
             return None
-        shape = shapes[0]
-        required, optional = AWARD_SHAPES[shape]
-        for key in sorted(required - keys):
+        form = FORMS[shapes[0]]
+        shape = form.keyword
+        for key in sorted(form.required - keys):
             self.error(msg("compile.award_needs", shape=shape, name=key), path, clause=cid, prefer_key=True)
-        for key in sorted(keys - required - optional):
+        for key in sorted(keys - form.required - form.optional):
             self.error(msg("compile.award_extra", name=key, shape=shape), path + (key,), clause=cid,
                        prefer_key=True, suggestion=msg("compile.award_extra.hint", shape=shape,
-                                                       names=one_of(required | optional)))
-        if required - keys or keys - required - optional:
+                                                       names=one_of(form.required | form.optional)))
+        if form.required - keys or keys - form.required - form.optional:
             return None
-
-        def e(key, scope=self.scope):
-            return self.expr(spec[key], path + (key,), scope, NUM, cid) if key in spec else None
-
-        if shape == "rate":
-            return RateAward(e("base"), e("rate"), spec.get("base_label"))
-        if shape == "fixed":
-            return FixedAward(e("fixed"))
-        if shape == "per_unit":
-            return PerUnitAward(e("per_unit"), e("quantity"), e("periods"), spec.get("unit"), e("max_periods"),
-                                e("periods_used"))
-        if shape == "per_item":
-            list_name = spec["for_each"]
-            fact = self.facts.get(list_name)
-            if fact is None or fact.type != "list":
-                lists = [n for n, f in self.facts.items() if f.type == "list"]
-                self.error(msg("compile.for_each.undeclared", name=list_name) if fact is None
-                           else msg("compile.for_each.not_list", name=list_name, type=fact.type),
-                           path + ("for_each",), clause=cid, suggestion=did_you_mean(list_name, lists))
-                return None
-            item_scope = dict(self.scope)
-            item_scope.update({n: NameInfo(_FACT_TYPES[f.type], f.choices) for n, f in fact.items.items()})
-            where = None
-            if "where" in spec:
-                where = self.expr(spec["where"], path + ("where",), item_scope, BOOL, cid)
-            return PerItemAward(e("each"), list_name, where, spec.get("item_label"))
-        to = spec["bonus_to"]
-        if to not in self.clause_ids:
-            self.error(msg("compile.unknown_bonus_to", id=to), path + ("bonus_to",), clause=cid,
-                       suggestion=did_you_mean(to, self.clause_ids))
-        return BonusAward(to, e("amount"), spec.get("mode", "on_top"))
+        return form.build(spec, _FormCompiler(self, spec, tuple(path), cid))
 
     def check_dependencies(self, clauses: tuple[Clause, ...]) -> None:
         """A clause may require or add to others; those links must not loop."""
-        deps = {c.id: set(c.requires) | ({c.award.to} if isinstance(c.award, BonusAward) else set())
-                for c in clauses}
+        deps = {c.id: set(c.dependencies()) for c in clauses}
         by_id = {c.id: c for c in clauses}
         for c in clauses:
-            if isinstance(c.award, BonusAward) and c.award.to in by_id:
-                target = by_id[c.award.to]
-                if target.award is None or isinstance(target.award, BonusAward):
+            for target_id in c.award.depends_on() if c.award is not None else ():
+                target = by_id.get(target_id)
+                if target is not None and (target.award is None or target.award.depends_on()):
                     self.error(msg("compile.bonus_to_no_award", id=c.id, target=target.id),
                                ("clauses", self.clause_ids.index(c.id), "award", "bonus_to"), clause=c.id)
         state: dict[str, int] = {}
@@ -414,3 +378,36 @@ class _Compiler:
             self.reading_ids(reading, path + ("reading",), None)
         return Group(spec["id"], tuple(spec["members"]), spec["pick"], reading, spec.get("note"), self.where(path))
 
+
+
+class _FormCompiler:
+    """What an award form's `build` may ask of the compiler (engine.model.awards.base.Compiler)."""
+
+    def __init__(self, compiler: _Compiler, spec: dict, path: tuple, clause: str):
+        self.compiler, self.spec, self.path, self.clause = compiler, spec, path, clause
+
+    def number(self, key: str) -> Expr | None:
+        if key not in self.spec:
+            return None
+        return self.compiler.expr(self.spec[key], self.path + (key,), self.compiler.scope, NUM, self.clause)
+
+    def condition(self, key: str, item_fields=None) -> Expr | None:
+        scope = dict(self.compiler.scope)
+        scope.update({n: NameInfo(_FACT_TYPES[f.type], f.choices) for n, f in (item_fields or {}).items()})
+        return self.compiler.expr(self.spec[key], self.path + (key,), scope, BOOL, self.clause)
+
+    def error(self, key: str, message: str, suggestion: str | None = None) -> None:
+        self.compiler.error(message, self.path + (key,), clause=self.clause, suggestion=suggestion)
+
+    def list_fact(self, key: str) -> Fact | None:
+        name = self.spec[key]
+        fact = self.compiler.facts.get(name)
+        if fact is None or fact.type != "list":
+            lists = [n for n, f in self.compiler.facts.items() if f.type == "list"]
+            self.error(key, msg("compile.for_each.undeclared", name=name) if fact is None
+                       else msg("compile.for_each.not_list", name=name, type=fact.type), did_you_mean(name, lists))
+            return None
+        return fact
+
+    def clause_ids(self) -> list[str]:
+        return self.compiler.clause_ids

@@ -7,18 +7,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Mapping
 
-from engine.core.amounts import (MONEY_PATTERN, NUMBER_PATTERN, PERCENT_PATTERN, format_money, format_number, format_percent,
-                      parse_amount)
+from engine.core.amounts import MONEY_PATTERN, NUMBER_PATTERN, PERCENT_PATTERN, parse_amount
+from engine.core.format import format_money, format_number, format_percent
 from engine.core.errors import FactsError, ProblemList
 from engine.syntax.loader import Loaded, SourceMap, load_file, load_text
 from engine.core.messages import msg, t
-from engine.model.policy import Clause, Fact, PerItemAward, Policy
+from engine.model.policy import Clause, Fact, Policy
 from engine.syntax.schema import _kind_of, make_validator, schema_problems
 
 _AMOUNT, _PERCENT = MONEY_PATTERN, PERCENT_PATTERN
 _DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "format": "date"}
 
-_FORMS = ("money", "number", "integer", "percent", "boolean", "text", "date", "list")  # facts.form.* in the catalogue
+_FORMS = {"money": "facts.form.money", "number": "facts.form.number", "integer": "facts.form.integer",
+          "percent": "facts.form.percent", "boolean": "facts.form.boolean", "text": "facts.form.text",
+          "date": "facts.form.date", "list": "facts.form.list"}  # how a value of each fact type is written
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ def applicant_from(policy: Policy, loaded: Loaded) -> Applicant:
                 hint = msg("facts.boolean.hint")
             elif fact.type in ("money", "number") and isinstance(value, str):
                 hint = msg("facts.number.hint")
-            form = msg(f"facts.form.{fact.type}") if fact.type in _FORMS else fact.type
+            form = msg(_FORMS[fact.type]) if fact.type in _FORMS else fact.type
             return src.problem(msg("facts.wrong_type", name=fact.name, label=fact.label, form=form,
                                    kind=_kind_of(value)), path, suggestion=hint)
         if path[:1] == ("granted",) and len(path) == 2:
@@ -198,10 +200,7 @@ def _bound(fact: Fact, value: Decimal) -> str:
 
 def names_of_clause(clause: Clause) -> set[str]:
     """Every fact and parameter name a clause reads (conditions, award, cap), and a per-item award's list."""
-    names = set().union(*(e.names for e in clause.expressions()))
-    if isinstance(clause.award, PerItemAward):
-        names.add(clause.award.items)
-    return names
+    return set(clause.reads())
 
 
 def facts_for(policy: Policy, recipient: str | None = None) -> list[Fact]:

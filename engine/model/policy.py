@@ -5,10 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Mapping
 
 from engine.core.amounts import MoneyRule
 from engine.lang.expressions import Expr
+from engine.model.awards.base import AwardForm
+
+if TYPE_CHECKING:
+    from engine.runtime.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -69,52 +74,6 @@ class Condition:
     where: Where = Where()
 
 
-@dataclass(frozen=True)
-class RateAward:
-    """A base amount times a rate (50% of fees)."""
-
-    base: Expr
-    rate: Expr
-    base_label: str | None = None
-
-
-@dataclass(frozen=True)
-class FixedAward:
-    amount: Expr
-
-
-@dataclass(frozen=True)
-class PerUnitAward:
-    """An amount per unit per period (5元 per m² per month) over a bounded number of periods."""
-
-    rate: Expr
-    quantity: Expr
-    periods: Expr
-    unit: str | None = None
-    max_periods: Expr | None = None
-    periods_used: Expr | None = None
-
-
-@dataclass(frozen=True)
-class PerItemAward:
-    """An amount for each item of a list fact that meets a condition (1万元 per incubated enterprise)."""
-
-    each: Expr
-    items: str  # the list fact's name
-    where: Expr | None
-    item_label: str | None = None
-
-
-@dataclass(frozen=True)
-class BonusAward:
-    """An amount that adds to another clause's award, either on top of it or by raising its cap."""
-
-    to: str
-    amount: Expr
-    mode: str  # on_top | raises_cap
-
-
-Award = RateAward | FixedAward | PerUnitAward | PerItemAward | BonusAward
 
 
 @dataclass(frozen=True)
@@ -125,7 +84,7 @@ class Clause:
     text: str | None
     recipients: tuple[str, ...]
     conditions: tuple[Condition, ...]
-    award: Award | None = None
+    award: AwardForm | None = None
     cap: Expr | None = None
     period: str = "claim"  # once | year | claim: the window in which grants count against the cap
     refers_to: str | None = None  # a document number declared under references:
@@ -140,21 +99,21 @@ class Clause:
 
     def expressions(self) -> list[Expr]:
         """Every expression of the clause: conditions, the award's parts and the cap."""
-        award = self.award
         exprs = [c.expr for c in self.conditions]
-        if isinstance(award, RateAward):
-            exprs += [award.base, award.rate]
-        elif isinstance(award, FixedAward):
-            exprs.append(award.amount)
-        elif isinstance(award, PerUnitAward):
-            exprs += [award.rate, award.quantity, award.periods, award.max_periods, award.periods_used]
-        elif isinstance(award, PerItemAward):
-            exprs += [award.each, award.where]
-        elif isinstance(award, BonusAward):
-            exprs.append(award.amount)
+        if self.award is not None:
+            exprs += self.award.expressions()
         if self.cap is not None:
             exprs.append(self.cap)
-        return [e for e in exprs if e is not None]
+        return exprs
+
+    def dependencies(self) -> tuple[str, ...]:
+        """Clauses whose final outcome this one needs: those it requires, and those its award builds on."""
+        return self.requires + (self.award.depends_on() if self.award is not None else ())
+
+    def reads(self) -> frozenset[str]:
+        """Every fact and parameter name the clause reads (conditions, award, cap)."""
+        names = frozenset().union(*(e.names for e in self.expressions()))
+        return names | self.award.reads() if self.award is not None else names
 
     @property
     def kind(self) -> str:
@@ -239,3 +198,10 @@ class Policy:
             if clause.id == clause_id:
                 return clause
         raise KeyError(clause_id)
+
+    @cached_property
+    def plan(self) -> Plan:
+        """The policy prepared for evaluation (engine.runtime.plan), made once on first use."""
+        from engine.runtime.plan import Plan  # the runtime layer builds on this one, not the other way round
+
+        return Plan(self)

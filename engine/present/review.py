@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
-import html
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from engine.model.facts import names_of_clause
-from engine.core.amounts import format_percent, officer_money, officer_number
+from engine.core.format import format_percent, officer_money, officer_number
 from engine.lang.expressions import Expr
 from engine.core.messages import t
-from engine.model.policy import (BonusAward, Clause, DatedValue, FixedAward, Parameter, PerItemAward, PerUnitAward, Policy,
-                    RateAward)
+from engine.model.policy import Clause, DatedValue, Parameter, Policy
+from engine.present.words import PolicyWords
+
+if TYPE_CHECKING:
+    import jinja2
+
 
 def show_value(value: Decimal, kind: str | None, unit: str | None = None) -> str:
     """A value of a fact or parameter of `kind` (money | percent | number …) with its unit."""
@@ -228,42 +233,18 @@ class Review:
     lang: str
 
 
+class _ReviewWords(PolicyWords):
+    """Award forms describe themselves with expressions in plain words (expr_words)."""
+
+    def expr(self, expr: Expr, kind: str | None = None, item_fields: str | None = None) -> str:
+        return expr_words(self.policy, expr, self.lang, kind, item_fields=item_fields)
+
+
 def _award_items(policy: Policy, clause: Clause, lang: str) -> list[Entry]:
-    award = clause.award
-    C = t("review.colon", lang)
-    words = lambda expr, kind=None: expr_words(policy, expr, lang, kind)  # noqa: E731 - local shorthand
-    if isinstance(award, RateAward):
-        base = award.base_label or words(award.base, "money")
-        items = [Item(f"{base} × {words(award.rate, 'percent')}")]
-        spelled = words(award.base, "money")
-        if award.base_label and spelled != award.base_label:
-            items.append(Item(f"{t('review.base', lang)}{C}{spelled}"))
-        return [Entry(t("review.amount", lang), tuple(items))]
-    if isinstance(award, FixedAward):
-        return [Entry(t("review.amount", lang), (Item(t("review.fixed", lang, amount=words(award.amount, "money"))),))]
-    if isinstance(award, PerUnitAward):
-        rate = words(award.rate) + ("" if award.rate.names else (award.unit or ""))
-        text = f"{rate} × {words(award.quantity)} × {words(award.periods)}"
-        bounds = []
-        if award.max_periods is not None:
-            bounds.append(t("review.per_unit.max", lang, max=words(award.max_periods)))
-        if award.periods_used is not None:
-            bounds.append(t("review.per_unit.used", lang, used=words(award.periods_used)))
-        if bounds:
-            text += "，" + "，".join(bounds)
-        return [Entry(t("review.amount", lang), (Item(text),))]
-    if isinstance(award, PerItemAward):
-        item = award.item_label or policy.facts[award.items].label
-        items = [Item(t("review.per_item", lang, item=item, each=words(award.each, "money")))]
-        if award.where is not None:
-            items.append(Item(f"{t('review.per_item.where', lang)}{C}"
-                              + expr_words(policy, award.where, lang, item_fields=award.items)))
-        return [Entry(t("review.amount", lang), tuple(items))]
-    if isinstance(award, BonusAward):
-        key = "review.bonus.raises_cap" if award.mode == "raises_cap" else "review.bonus.on_top"
-        text = t(key, lang, to=award.to, amount=words(award.amount, "money"))
-        return [Entry(t("review.amount", lang), (Item(text),))]
-    return []
+    if clause.award is None:
+        return []
+    lines = clause.award.describe(_ReviewWords(policy, lang))
+    return [Entry(t("review.amount", lang), tuple(Item(line) for line in lines))]
 
 
 def _clause_view(policy: Policy, clause: Clause, lang: str) -> ClauseView:
@@ -407,7 +388,7 @@ def build_review(policy: Policy, lang: str | None = None) -> Review:
                   readings, tuple(groups), references, lang)
 
 
-# --- Markdown --------------------------------------------------------------------------------------
+# --- rendering: templates in engine/present/templates, filled from the view model -------------------
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|#"})
 
@@ -417,269 +398,51 @@ def md(text: str) -> str:
     return " ".join(text.split()).translate(_MD_SPECIAL)
 
 
-def _tags(tags: tuple[str, ...]) -> str:
-    return "".join(f" 〔{tag}〕" for tag in tags)
-
-
-def render_markdown(policy: Policy, lang: str | None = None) -> str:
-    """The policy as a Markdown review document: header, clauses beside their source, parameters, readings."""
-    r = build_review(policy, lang)
-    lang = r.lang
-    C = t("review.colon", lang)
-    out = [f"# {md(r.document)} {md(r.title)}", "", f"*{md(r.heading)}* — {md(t('review.intro', lang))}", ""]
-    facts = ((t("review.document", lang), r.document), (t("review.title", lang), r.title)) + r.facts
-    out += ["| | |", "|---|---|"] + [f"| {md(k)} | {md(v)} |" for k, v in facts] + [""]
-    for article in r.articles:
-        out += [f"## {md(article.title)}", ""]
-        for c in article.clauses:
-            out += [f"### {md(c.id)} {md(c.title)}", ""]
-            source = md(source_text(c.text)) if c.text else f"*{md(t('review.no_source', lang))}*"
-            out += [f"> **{md(t('review.source', lang))}**{C}{source}", ""]
-            for entry in c.entries:
-                if len(entry.items) == 1 and entry.items[0].detail is None:
-                    item = entry.items[0]
-                    out.append(f"- **{md(entry.heading)}**{C}{md(item.text)}{_tags(item.tags)}")
-                    continue
-                out.append(f"- **{md(entry.heading)}**{C}".rstrip())
-                for item in entry.items:
-                    detail = f" — `{item.detail.replace('`', '')}`" if item.detail else ""
-                    out.append(f"  - {md(item.text)}{detail}{_tags(item.tags)}")
-            out.append("")
-    out += [f"## {md(t('review.parameters', lang))}", "", md(t("review.parameters.intro", lang)), ""]
-    cols = ("review.col.parameter", "review.col.from", "review.col.until", "review.col.value", "review.col.source",
-            "review.col.used_by")
-    out += ["| " + " | ".join(md(t(c, lang)) for c in cols) + " |", "|" + "---|" * len(cols)]
-    for p in r.parameters:
-        rows = p.rows or (ValueRow("", "", md(t("review.no_values", lang)), ""),)
-        for i, row in enumerate(rows):
-            first = i == 0
-            out.append("| " + " | ".join((
-                f"{md(p.label)} `{p.name}`" if first else "", row.start, row.until, md(row.value), md(row.source),
-                t("review.list_sep", lang).join(md(u) for u in p.used_by) if first else "")) + " |")
-    out.append("")
-    out += [f"## {md(t('review.readings_section', lang))}", ""]
-    for q in r.readings:
-        out += [f"### {md(q.id)}", "", f"- **{md(t('review.question', lang))}**{C}{md(q.question)}",
-                f"- **{md(t('review.choice', lang))}**{C}{md(q.choice)}"]
-        for alt in q.alternatives:
-            out.append(f"- **{md(t('review.alternatives', lang))}**{C}{md(alt)}")
-        used = t("review.list_sep", lang).join([md(u) for u in q.used_by] + [
-            md(t("review.group_ref", lang, id=g)) for g in q.groups]) or md(t("review.unused", lang))
-        out += [f"- **{md(t('review.used_by', lang))}**{C}{used}", ""]
-    out += [f"## {md(t('review.groups_section', lang))}", ""]
-    out += [f"- {md(g)}" for g in r.groups] or [md(t("review.none", lang))]
-    out += ["", f"## {md(t('review.references_section', lang))}", ""]
-    for ref_id, title, role, note, users in r.references:
-        line = f"- {md(ref_id)}《{md(title)}》— {md(role)}"
-        if users:
-            line += f"；{md(t('review.referred_by', lang))}{C}{t('review.list_sep', lang).join(md(u) for u in users)}"
-        if note:
-            line += f"。{md(note)}"
-        out.append(line)
-    if not r.references:
-        out.append(md(t("review.none", lang)))
-    return "\n".join(out) + "\n"
-
-
-# --- HTML ------------------------------------------------------------------------------------------
-
-def e(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
 def css_string(text: str) -> str:
-    """`text` as a CSS string literal that cannot end the string or the <style> element."""
+    """`text` as a CSS string literal that cannot end the string or the <style> element.
+
+    The one place user text goes into CSS (the printed page's running header): HTML escaping means nothing
+    inside <style>, so every ASCII character that is not a letter, digit or harmless punctuation is a CSS escape.
+    """
     escaped = "".join(ch if ch.isalnum() or ch in " -_.,:;()〔〕（）" or ord(ch) > 127 else f"\\{ord(ch):x} "
                       for ch in text)
     return f'"{escaped}"'
 
 
-# Inline and system fonts only: the page must open offline and print the same anywhere.
-_CSS = """
-:root { --ink:#1d2430; --muted:#5b6472; --line:#d9dee6; --soft:#f4f6f9; --accent:#1f5fa8; --tag:#8a4b08; }
-* { box-sizing: border-box; }
-html { -webkit-text-size-adjust: 100%; }
-body { margin: 0; color: var(--ink); background: #fff; line-height: 1.65; font-size: 15px;
-  font-family: system-ui, -apple-system, "Segoe UI", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei",
-  "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "Noto Sans", sans-serif; }
-main { max-width: 1180px; margin: 0 auto; padding: 28px 32px 64px; }
-header.doc { border-bottom: 3px solid var(--accent); padding-bottom: 14px; margin-bottom: 8px; }
-.kicker { color: var(--accent); font-weight: 600; letter-spacing: .04em; font-size: 13px; margin: 0; }
-h1 { font-size: 24px; line-height: 1.35; margin: 4px 0 6px; }
-.intro { color: var(--muted); margin: 0; }
-dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 18px; margin: 16px 0 0;
-  font-size: 14px; }
-dl.facts dt { color: var(--muted); }
-dl.facts dd { margin: 0; }
-nav.toc { margin: 18px 0 6px; font-size: 14px; display: flex; flex-wrap: wrap; gap: 6px 10px; }
-nav.toc a { color: var(--accent); text-decoration: none; border: 1px solid var(--line); border-radius: 4px;
-  padding: 1px 8px; }
-h2 { font-size: 20px; margin: 34px 0 12px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
-.clause { border: 1px solid var(--line); border-radius: 6px; margin: 0 0 16px; break-inside: avoid;
-  page-break-inside: avoid; }
-.clause > h3 { margin: 0; font-size: 16px; padding: 8px 14px; background: var(--soft);
-  border-bottom: 1px solid var(--line); border-radius: 6px 6px 0 0; }
-.cid { display: inline-block; min-width: 2.6em; color: var(--accent); font-variant-numeric: tabular-nums; }
-.cols { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1.15fr); }
-.cols > section { padding: 10px 14px 12px; min-width: 0; }
-.cols > section + section { border-left: 1px solid var(--line); }
-.colhead { font-size: 12px; color: var(--muted); text-transform: uppercase; letter-spacing: .06em; margin: 0 0 4px; }
-.source .text { margin: 0; font-family: "Songti SC", "SimSun", "Noto Serif CJK SC", "Source Han Serif SC", serif;
-  font-size: 15.5px; }
-.missing { color: #a11; font-style: italic; }
-dl.rule { margin: 0; display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 5px 12px;
-  font-size: 14px; }
-dl.rule dt { color: var(--muted); white-space: nowrap; }
-dl.rule dd { margin: 0; }
-dl.rule ul { margin: 0; padding-left: 1.1em; }
-dl.rule li + li { margin-top: 3px; }
-.expr { display: block; margin-top: 1px; padding: 1px 6px; background: #eef3fa; border-radius: 3px;
-  color: #173c6b; width: fit-content; max-width: 100%; }
-.tag { display: inline-block; margin-left: 6px; padding: 0 5px; font-size: 12px; color: var(--tag);
-  border: 1px solid #e2c7a6; border-radius: 3px; line-height: 1.5; }
-a.tag { text-decoration: none; }
-table { border-collapse: collapse; width: 100%; font-size: 14px; }
-th, td { border: 1px solid var(--line); padding: 5px 9px; text-align: left; vertical-align: top; }
-th { background: var(--soft); font-weight: 600; white-space: nowrap; }
-td.num { white-space: nowrap; font-variant-numeric: tabular-nums; }
-td.value { white-space: nowrap; font-weight: 600; }
-td.source { min-width: 12em; }
-tbody.param { break-inside: avoid; }
-tbody.changed td.value { color: var(--accent); }
-code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "Noto Sans Mono CJK SC", monospace;
-  font-size: 12px; color: var(--muted); }
-.reading { border-left: 3px solid #e2c7a6; padding: 4px 0 4px 12px; margin: 0 0 14px; break-inside: avoid; }
-.reading h3 { margin: 0 0 2px; font-size: 15px; }
-.reading dl { margin: 0; display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; font-size: 14px; }
-.reading dt { color: var(--muted); }
-.reading dd { margin: 0; }
-.unused { color: #a11; }
-ul.plain { padding-left: 1.2em; }
-@media screen and (max-width: 760px) {  /* paper keeps two columns: A4 is narrower than the breakpoint */
-  main { padding: 16px 14px 40px; }
-  .cols { grid-template-columns: 1fr; }
-  .cols > section + section { border-left: 0; border-top: 1px dashed var(--line); }
-  dl.facts, dl.rule, .reading dl { grid-template-columns: 1fr; gap: 0 0; }
-  dl.rule dd, dl.facts dd, .reading dd { margin-bottom: 6px; }
-  table { display: block; overflow-x: auto; }
-}
-@media print {
-  @page { size: A4; margin: 18mm 14mm 16mm; }
-  body { font-size: 9.5pt; line-height: 1.55; }
-  main { max-width: none; padding: 0; }
-  h1 { font-size: 16pt; }
-  h2 { font-size: 13pt; margin: 16px 0 8px; }
-  .cols { grid-template-columns: minmax(0, .9fr) minmax(0, 1.3fr); }
-  .source .text { font-size: 10pt; }
-  dl.rule { font-size: 9.5pt; gap: 3px 10px; }
-  nav.toc { display: none; }
-  .clause > h3, th, .expr { background: none; }
-  .expr { padding: 0; }
-  .clause, .reading, tbody.param { break-inside: avoid; page-break-inside: avoid; }
-  h2, h3 { break-after: avoid; page-break-after: avoid; }
-  a { color: inherit; }
-}
-"""
+@functools.cache
+def _environment() -> jinja2.Environment:
+    """The template environment, made on first use: importing jinja2 is not paid by `policy evaluate`."""
+    import jinja2
+    from markupsafe import Markup
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("engine.present", "templates"),
+        # HTML is autoescaped; Markdown has its own escaping (the md filter); anything else is escaped too.
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), disabled_extensions=("md.j2",),
+                                            default_for_string=True, default=True),
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["md"] = md
+    env.filters["source_text"] = source_text
+    # A CSS string literal is safe inside <style> as it stands; HTML-escaping its quotes would break it.
+    env.filters["css_string"] = lambda text: Markup(css_string(text))
+    return env
 
 
-def _items_html(entry: Entry) -> str:
-    def one(item: Item) -> str:
-        tags = "".join(f'<a class="tag" href="#reading-{e(tag)}">{e(tag)}</a>' for tag in item.tags)
-        detail = f'<span class="expr">{e(item.detail)}</span>' if item.detail else ""
-        return f"{e(item.text)}{tags}{detail}"
+def _render(template: str, policy: Policy, lang: str | None) -> str:
+    r = build_review(policy, lang)
 
-    if len(entry.items) == 1:
-        return one(entry.items[0])
-    return "<ul>" + "".join(f"<li>{one(item)}</li>" for item in entry.items) + "</ul>"
+    def say(key: str, **values: object) -> str:
+        return t(key, r.lang, **values)
+
+    return _environment().get_template(template).render(
+        r=r, lang=r.lang, t=say, sep=say("review.list_sep"), colon=say("review.colon"))
+
+
+def render_markdown(policy: Policy, lang: str | None = None) -> str:
+    """The policy as a Markdown review document: header, clauses beside their source, parameters, readings."""
+    return _render("review.md.j2", policy, lang)
 
 
 def render_html(policy: Policy, lang: str | None = None) -> str:
     """The policy as one self-contained HTML page (inline CSS, no scripts, fonts or network assets)."""
-    r = build_review(policy, lang)
-    lang = r.lang
-    C = t("review.colon", lang)
-    out: list[str] = []
-    w = out.append
-    # The running header on printed pages: Chromium draws @page margin boxes; the string is CSS-escaped.
-    page_css = f"@media print {{ @page {{ @top-right {{ content: {css_string(r.document)}; font-size: 9pt; " \
-               f"color: #555; }} @bottom-right {{ content: counter(page) \" / \" counter(pages); font-size: 9pt; " \
-               f"color: #555; }} }} }}"
-    w(f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}">\n<head>\n<meta charset="utf-8">\n'
-      f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-      f"<title>{e(r.document)} {e(r.title)} — {e(r.heading)}</title>\n"
-      f"<style>{_CSS}{page_css}</style>\n</head>\n<body>\n<main>\n")
-    w(f'<header class="doc">\n<p class="kicker">{e(r.heading)}</p>\n<h1>{e(r.document)}<br>{e(r.title)}</h1>\n'
-      f'<p class="intro">{e(t("review.intro", lang))}</p>\n<dl class="facts">\n')
-    for key, value in r.facts:
-        w(f"<dt>{e(key)}</dt><dd>{e(value)}</dd>\n")
-    w("</dl>\n</header>\n")
-    w('<nav class="toc">' + "".join(f'<a href="#article-{i}">{e(a.title)}</a>' for i, a in enumerate(r.articles, 1))
-      + f'<a href="#parameters">{e(t("review.parameters", lang))}</a>'
-      + f'<a href="#readings">{e(t("review.readings_section", lang))}</a></nav>\n')
-    for i, article in enumerate(r.articles, 1):
-        w(f'<section class="article" id="article-{i}">\n<h2>{e(article.title)}</h2>\n')
-        for c in article.clauses:
-            source = f'<p class="text">{e(source_text(c.text))}</p>' if c.text else \
-                f'<p class="missing">{e(t("review.no_source", lang))}</p>'
-            w(f'<article class="clause" id="clause-{e(c.id)}">\n'
-              f'<h3><span class="cid">{e(c.id)}</span> {e(c.title)}</h3>\n<div class="cols">\n'
-              f'<section class="source"><p class="colhead">{e(t("review.source", lang))}</p>{source}</section>\n'
-              f'<section class="rule"><p class="colhead">{e(t("review.rule", lang))}</p><dl class="rule">\n')
-            for entry in c.entries:
-                w(f"<dt>{e(entry.heading)}</dt><dd>{_items_html(entry)}</dd>\n")
-            w("</dl></section>\n</div>\n</article>\n")
-        w("</section>\n")
-
-    w(f'<section id="parameters">\n<h2>{e(t("review.parameters", lang))}</h2>\n'
-      f'<p class="intro">{e(t("review.parameters.intro", lang))}</p>\n<table>\n<thead><tr>')
-    for col in ("review.col.parameter", "review.col.from", "review.col.until", "review.col.value",
-                "review.col.source", "review.col.used_by"):
-        w(f"<th>{e(t(col, lang))}</th>")
-    w("</tr></thead>\n")
-    for p in r.parameters:
-        rows = p.rows or (ValueRow("", "", t("review.no_values", lang), ""),)
-        span = len(rows)
-        changed = " changed" if span > 1 else ""
-        w(f'<tbody class="param{changed}" id="param-{e(p.name)}">')
-        for j, row in enumerate(rows):
-            w("<tr>")
-            if j == 0:
-                w(f'<td rowspan="{span}">{e(p.label)}<br><code>{e(p.name)}</code></td>')
-            w(f'<td class="num">{e(row.start)}</td><td class="num">{e(row.until)}</td>'
-              f'<td class="value">{e(row.value)}</td><td class="source">{e(row.source)}</td>')
-            if j == 0:
-                links = t("review.list_sep", lang).join(f'<a href="#clause-{e(u)}">{e(u)}</a>' for u in p.used_by)
-                w(f'<td rowspan="{span}">{links}</td>')
-            w("</tr>")
-        w("</tbody>\n")
-    w("</table>\n</section>\n")
-
-    w(f'<section id="readings">\n<h2>{e(t("review.readings_section", lang))}</h2>\n')
-    for q in r.readings:
-        w(f'<div class="reading" id="reading-{e(q.id)}"><h3>{e(q.id)}</h3><dl>'
-          f'<dt>{e(t("review.question", lang))}</dt><dd>{e(q.question)}</dd>'
-          f'<dt>{e(t("review.choice", lang))}</dt><dd><strong>{e(q.choice)}</strong></dd>')
-        for alt in q.alternatives:
-            w(f'<dt>{e(t("review.alternatives", lang))}</dt><dd>{e(alt)}</dd>')
-        used = t("review.list_sep", lang).join([f'<a href="#clause-{e(u)}">{e(u)}</a>' for u in q.used_by] + [
-            f'<a href="#groups">{e(t("review.group_ref", lang, id=g))}</a>' for g in q.groups]) or \
-            f'<span class="unused">{e(t("review.unused", lang))}</span>'
-        w(f'<dt>{e(t("review.used_by", lang))}</dt><dd>{used}</dd></dl></div>\n')
-    w("</section>\n")
-
-    w(f'<section id="groups">\n<h2>{e(t("review.groups_section", lang))}</h2>\n<ul class="plain">')
-    w("".join(f"<li>{e(g)}</li>" for g in r.groups) or f"<li>{e(t('review.none', lang))}</li>")
-    w("</ul>\n</section>\n")
-    w(f'<section id="references">\n<h2>{e(t("review.references_section", lang))}</h2>\n<ul class="plain">')
-    for ref_id, title, role, note, users in r.references:
-        line = f"<strong>{e(ref_id)}</strong>《{e(title)}》— {e(role)}"
-        if users:
-            line += f"；{e(t('review.referred_by', lang))}{e(C)}" + t("review.list_sep", lang).join(
-                f'<a href="#clause-{e(u)}">{e(u)}</a>' for u in users)
-        if note:
-            line += f"<br><span class=\"intro\">{e(note)}</span>"
-        w(f"<li>{line}</li>")
-    if not r.references:
-        w(f"<li>{e(t('review.none', lang))}</li>")
-    w("</ul>\n</section>\n</main>\n</body>\n</html>\n")
-    return "".join(out)
+    return _render("review.html.j2", policy, lang)

@@ -2,27 +2,48 @@
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 from dataclasses import replace, dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
-from engine.core.amounts import format_money, format_number, format_percent
+from engine.core.format import format_money, format_number, format_percent
 from engine.core.errors import PolicyError, Problem
-from engine.runtime.evaluate import ELIGIBLE, Result, evaluate
+from engine.model.outcome import Outcome
+from engine.runtime.evaluate import evaluate
+from engine.runtime.trace import Result
+
+ELIGIBLE = Outcome.ELIGIBLE
 from engine.model.facts import Applicant, applicant_from
 from engine.syntax.loader import load_file
-from engine.core.messages import CATALOGUE, Message, localize, msg, t
+from engine.core.messages import OUTCOME_KEYS, Message, localize, msg, t
 from engine.lang.expressions import Expr
-from engine.model.policy import (BonusAward, Clause, Condition, Fact, FixedAward, Parameter, PerItemAward, PerUnitAward, Policy,
-                    RateAward)
+from engine.model.policy import Clause, Condition, Fact, Parameter, Policy
 from engine.tools.testing import case_applicant, load_suite
 
-# Every sentence the diff shows is in the message catalogue under diff.<key> (engine/messages.py).
+# Every sentence the diff shows is in the message catalogue under diff.* (engine/core/locale/*.json).
 
 SECTIONS = ("policy", "reference", "recipient", "fact", "parameter", "reading", "clause", "group")
+_SECTION_KEYS = {"policy": "diff.section.policy", "reference": "diff.section.reference",
+                 "recipient": "diff.section.recipient", "fact": "diff.section.fact",
+                 "parameter": "diff.section.parameter", "reading": "diff.section.reading",
+                 "clause": "diff.section.clause", "group": "diff.section.group"}
+# A field's name as shown, by the name the diff (and its JSON) uses for it.
+_FIELD_KEYS = {
+    "id": "diff.field.id", "document": "diff.field.document", "title": "diff.field.title",
+    "issuer": "diff.field.issuer", "signed": "diff.field.signed", "in force from": "diff.field.in_force_from",
+    "in force until": "diff.field.in_force_until", "money": "diff.field.money", "role": "diff.field.role",
+    "note": "diff.field.note", "label": "diff.field.label", "description": "diff.field.description",
+    "type": "diff.field.type", "unit": "diff.field.unit", "min": "diff.field.min", "max": "diff.field.max",
+    "choices": "diff.field.choices", "item fields": "diff.field.item_fields", "question": "diff.field.question",
+    "choice": "diff.field.choice", "alternatives": "diff.field.alternatives", "article": "diff.field.article",
+    "text": "diff.field.text", "recipients": "diff.field.recipients", "award": "diff.field.award",
+    "cap": "diff.field.cap", "period": "diff.field.period", "refers to": "diff.field.refers_to",
+    "measure": "diff.field.measure", "requires": "diff.field.requires", "readings": "diff.field.readings",
+    "from": "diff.field.from", "until": "diff.field.until", "members": "diff.field.members",
+    "pick": "diff.field.pick", "reading": "diff.field.reading"}
+_VERSION_KEYS = {"old": "diff.version.old", "new": "diff.version.new"}
 
 
 @dataclass(frozen=True)
@@ -130,8 +151,7 @@ def _fields(section: str, subject: str, title: str | None, old: Mapping[str, obj
 
 def _field(name: str) -> Message | str:
     """A field's name as shown: a catalogue message (English: the name itself) where the catalogue has one."""
-    key = "diff.field." + name.replace(" ", "_")
-    return msg(key) if key in CATALOGUE else name
+    return msg(_FIELD_KEYS[name]) if name in _FIELD_KEYS else name
 
 
 def _text(value: object) -> str | None:
@@ -184,8 +204,9 @@ class _Same(str):
         return hash(self.key)
 
 
-def _meaning(expr: Expr | None) -> str | None:
-    return ast.dump(expr.tree) if expr is not None else None
+def _meaning(expr: Expr | None) -> object:
+    """What an expression means, compared as the checked tree (10万元 and 100000 are the same)."""
+    return expr.node if expr is not None else None
 
 
 def _clause_title(c: Clause) -> str:
@@ -208,23 +229,18 @@ def _clause_fields(c: Clause) -> dict[str, object]:
             "readings": _Same(", ".join(c.readings), sorted(c.readings)), "from": c.start, "until": c.end}
 
 
+class _MessageWords:
+    """Award forms' formulas as catalogue messages, put in the reader's language when shown."""
+
+    lang = "en"
+
+    def t(self, key: str, /, **values: object) -> str:
+        return msg(key, **values)
+
+
 def award_text(clause: Clause) -> str | None:
     """An award as one line of its expressions, e.g. `(platform_fees + digital_promotion) × first_time_rate`."""
-    a = clause.award
-    if isinstance(a, RateAward):
-        return f"({a.base.text}) × {a.rate.text}"
-    if isinstance(a, FixedAward):
-        return f"fixed {a.amount.text}"
-    if isinstance(a, PerUnitAward):
-        extra = f", at most {a.max_periods.text} periods" if a.max_periods else ""
-        used = f", less {a.periods_used.text} already paid" if a.periods_used else ""
-        return f"{a.rate.text} {a.unit or ''} × {a.quantity.text} × {a.periods.text}{extra}{used}"
-    if isinstance(a, PerItemAward):
-        where = f" where {a.where.text}" if a.where else ""
-        return f"{a.each.text} for each of {a.items}{where}"
-    if isinstance(a, BonusAward):
-        return f"{a.amount.text} added to clause {a.to} ({a.mode})"
-    return None
+    return clause.award.formula(_MessageWords()) if clause.award is not None else None  # type: ignore[arg-type]
 
 
 def _conditions(section: str, key: str, title: str | None, old: Clause, new: Clause) -> Iterator[Change]:
@@ -368,19 +384,19 @@ def _signed(value: Decimal) -> str:
 def render_text(changes: list[Change], old_name: str, new_name: str, new: Policy,
                 result: Impact | None = None, lang: str | None = None) -> str:
     """The diff for a reader; lang None: English sentences, outcomes in the new policy's language."""
-    text = lambda key, **values: t(f"diff.{key}", lang or "en", **values)  # noqa: E731
-    lines = [text("head", old=old_name, new=new_name), f"{new.document} {new.title}", ""]
+    text = lambda key, **values: t(key, lang or "en", **values)  # noqa: E731
+    lines = [text("diff.head", old=old_name, new=new_name), f"{new.document} {new.title}", ""]
     for section in SECTIONS:
         items = [c for c in changes if c.section == section]
         if not items:
             continue
-        lines.append(text(f"section.{section}"))
+        lines.append(text(_SECTION_KEYS[section]))
         subject = None
         for c in items:
             head = f"  {c.subject} {c.title or ''}".rstrip()
             what = localize(c.what, lang)
             if c.subject and c.old is None and c.new is None:  # the whole item added or removed
-                lines.append(text("whole", head=head, what=what))
+                lines.append(text("diff.whole", head=head, what=what))
                 subject = None
                 continue
             if c.subject and c.subject != subject:
@@ -388,52 +404,52 @@ def render_text(changes: list[Change], old_name: str, new_name: str, new: Policy
             subject = c.subject
             indent = "    " if c.subject else "  "
             if c.old is None:
-                lines.append(indent + text("field_added", what=what, new=localize(c.new, lang)))
+                lines.append(indent + text("diff.field_added", what=what, new=localize(c.new, lang)))
             elif c.new is None:
-                lines.append(indent + text("field_removed", what=what, old=localize(c.old, lang)))
+                lines.append(indent + text("diff.field_removed", what=what, old=localize(c.old, lang)))
             else:
-                lines.append(indent + text("field_changed", what=what, old=localize(c.old, lang),
+                lines.append(indent + text("diff.field_changed", what=what, old=localize(c.old, lang),
                                            new=localize(c.new, lang)))
         lines.append("")
     count = len(changes)
-    lines.append(text("changes.one" if count == 1 else "changes", count=count) if count else text("no_changes"))
+    lines.append(text("diff.changes.one" if count == 1 else "diff.changes", count=count) if count else text("diff.no_changes"))
     if result is not None:
         lines += [""] + _render_impact(result, lang or new.language, text)
     return "\n".join(lines) + "\n"
 
 
 def _render_impact(result: Impact, lang: str, text: Callable[..., str]) -> list[str]:
-    on = text("on", day=result.on) if result.on else ""
-    lines = [text("applicants", count=len(result.applicants), where=result.where, on=on)]
+    on = text("diff.on", day=result.on) if result.on else ""
+    lines = [text("diff.applicants", count=len(result.applicants), where=result.where, on=on)]
     gains = [a for a in result.compared if a.delta > 0]
     losses = [a for a in result.compared if a.delta < 0]
     moved = [a for a in result.compared if not a.delta and a.clauses]
-    for label, group in ((text("gain"), gains), (text("loss"), losses), (text("changed_outcome"), moved)):
+    for label, group in ((text("diff.gain"), gains), (text("diff.loss"), losses), (text("diff.changed_outcome"), moved)):
         if not group:
             continue
-        lines.append("  " + text("group", label=label))
+        lines.append("  " + text("diff.group", label=label))
         for a in sorted(group, key=lambda a: a.delta, reverse=True):
-            lines.append("    " + text("applicant", name=a.name, old=format_money(a.old_total),
+            lines.append("    " + text("diff.applicant", name=a.name, old=format_money(a.old_total),
                                        new=format_money(a.new_total), delta=_signed(a.delta), where=a.where))
             for d in a.clauses:
-                outcome = lambda o: t(f"outcome.{o}", lang) if o else text("none")  # noqa: E731
-                lines.append("      " + text("clause", clause=d.clause, title=d.title,
+                outcome = lambda o: t(OUTCOME_KEYS[o], lang) if o else text("diff.none")  # noqa: E731
+                lines.append("      " + text("diff.clause", clause=d.clause, title=d.title,
                                              old_outcome=outcome(d.old_outcome), old=format_money(d.old_amount),
                                              new_outcome=outcome(d.new_outcome), new=format_money(d.new_amount),
                                              delta=_signed(d.delta)))
     same = len(result.compared) - len(gains) - len(losses) - len(moved)
     if same:
-        lines.append("  " + text("same", count=same))
+        lines.append("  " + text("diff.same", count=same))
     for a in result.applicants:
         if a.error is not None:
-            lines.append("  " + text("not_compared", name=a.name, where=a.where,
-                                       version=text(f"version.{a.error_version}"),
+            lines.append("  " + text("diff.not_compared", name=a.name, where=a.where,
+                                       version=text(_VERSION_KEYS[a.error_version]),
                                        message=a.error.format(lang)).replace("\n", "\n  "))
     incomplete = [a for a in result.compared if not a.complete]
-    total = text("outlay", old=format_money(result.old_total), new=format_money(result.new_total),
+    total = text("diff.outlay", old=format_money(result.old_total), new=format_money(result.new_total),
                                   delta=_signed(result.new_total - result.old_total))
     if incomplete:
-        total += text("incomplete.one" if len(incomplete) == 1 else "incomplete", count=len(incomplete))
+        total += text("diff.incomplete.one" if len(incomplete) == 1 else "diff.incomplete", count=len(incomplete))
     lines.append(total)
     return lines
 

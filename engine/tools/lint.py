@@ -8,7 +8,8 @@ from decimal import Decimal
 from itertools import combinations
 from typing import Iterable, Mapping
 
-from engine.core.amounts import format_percent, officer_money, plain
+from engine.core.amounts import plain
+from engine.core.format import format_percent, officer_money
 from engine.model.compile import compile_policy
 from engine.core.errors import Problem
 from engine.lang.expressions import Bound, EvaluationFailure, Expr, Unknown, bounds, evaluate
@@ -17,13 +18,16 @@ from engine.syntax.inherit import load_resolved
 from engine.workspace import Library
 from engine.syntax.loader import Loaded
 from engine.core.messages import msg
-from engine.model.policy import BonusAward, Clause, FixedAward, PerUnitAward, Policy, RateAward
+from engine.lang.tree import Arith, Lit, Name, Node
+from engine.model.policy import Clause, Policy
 
 WARNING, INFO = "warning", "info"
 EXPIRY_WARNING_DAYS = 180
 MAX_STEP_RATIO = Decimal(10)  # a dated value more than 10x (or under 1/10 of) the one before is likely a typo
 
-# Every sentence lint shows is in the message catalogue under lint.<key> (engine/messages.py).
+# Every sentence lint shows is in the message catalogue under lint.* (engine/core/locale/*.json).
+# The words for a bound a fact's declaration sets, by which bound it is.
+_DECLARED_KEYS = {"min": "lint.declared_min", "max": "lint.declared_max", "money_min": "lint.money_min"}
 
 
 def lint_file(path: str, today: dt.date, library: Library | None = None) -> tuple[Policy, list[Problem]]:
@@ -72,15 +76,15 @@ class _Linter:
         self.envs = {day: self._env(day) for day in self.days}
 
     # -- helpers -------------------------------------------------------------------------------
-    def add(self, key: str, path: tuple, severity: str = WARNING, prefer_key: bool = False,
-            hint: str | None = None, **values: object) -> None:
-        """A finding from lint.<key> (and its hint, lint.<key>.hint or lint.<hint>), filled with `values`;
-        `clause` names the clause."""
+    def add(self, key: str, hint: str, path: tuple, severity: str = WARNING, prefer_key: bool = False,
+            **values: object) -> None:
+        """A finding: the message `key` and the message `hint`, both filled with `values`; `clause` names
+        the clause."""
         clause = values.get("clause")
         # In a county file an inherited line is reported in the parent's file, "inherited by" the county.
-        self.found.append(self.source.problem(msg(f"lint.{key}", **values), path, prefer_key=prefer_key,
+        self.found.append(self.source.problem(msg(key, **values), path, prefer_key=prefer_key,
                                               clause=str(clause) if clause else None, severity=severity,
-                                              suggestion=msg(f"lint.{hint or key + '.hint'}", **values)))
+                                              suggestion=msg(hint, **values)))
 
     def own(self, path: tuple) -> bool:
         """Whether `path` is written in the file being linted (not inherited from a parent it cannot edit)."""
@@ -128,10 +132,12 @@ class _Linter:
         # those, so only what this file declares itself is reported.
         for name, fact in self.policy.facts.items():
             if name not in used and self.own(("facts", name)):
-                self.add("unused_fact", ("facts", name), prefer_key=True, name=name, label=fact.label)
+                self.add("lint.unused_fact", "lint.unused_fact.hint",
+                         ("facts", name), prefer_key=True, name=name, label=fact.label)
         for name, param in self.policy.parameters.items():
             if name not in used and self.own(("parameters", name)):
-                self.add("unused_parameter", ("parameters", name), prefer_key=True, name=name, label=param.label)
+                self.add("lint.unused_parameter", "lint.unused_parameter.hint",
+                         ("parameters", name), prefer_key=True, name=name, label=param.label)
 
     def unused_references(self) -> None:
         referred = {c.refers_to for c in self.policy.clauses}
@@ -141,7 +147,8 @@ class _Linter:
                          [f"{f.label} {f.description or ''}" for f in self.policy.facts.values()])
         for ref in self.policy.references.values():
             if ref.role == "rules" and ref.id not in referred and ref.id not in cited and self.own(("references", ref.id)):
-                self.add("unused_reference", ("references", ref.id), prefer_key=True, id=ref.id)
+                self.add("lint.unused_reference", "lint.unused_reference.hint",
+                         ("references", ref.id), prefer_key=True, id=ref.id)
 
     def unused_readings(self) -> None:
         used = {g.reading for g in self.policy.groups} | {self.policy.period_reading, self.policy.areas_reading}
@@ -149,7 +156,7 @@ class _Linter:
             used |= set(clause.readings) | {c.reading for c in clause.conditions}
         for rid in self.policy.readings:
             if rid not in used and self.own(("readings", rid)):
-                self.add("unused_reading", ("readings", rid), prefer_key=True, id=rid)
+                self.add("lint.unused_reading", "lint.unused_reading.hint", ("readings", rid), prefer_key=True, id=rid)
 
     # -- clauses -------------------------------------------------------------------------------
     def constraints(self, clause: Clause, day: dt.date) -> dict[str, list[tuple[str, object, str, tuple]]]:
@@ -165,12 +172,12 @@ class _Linter:
                                                        ("clauses", i, "when", n)))
         for name in list(out):
             fact = facts[name]
-            declared = [(">=", fact.minimum, "lint.declared_min"), ("<=", fact.maximum, "lint.declared_max")]
+            declared = [(">=", fact.minimum, "min"), ("<=", fact.maximum, "max")]
             if fact.type == "money" and fact.minimum is None:
-                declared[0] = (">=", Decimal(0), "lint.money_min")
-            for op, value, key in declared:
+                declared[0] = (">=", Decimal(0), "money_min")
+            for op, value, bound in declared:
                 if value is not None:
-                    out[name].append((op, value, msg(key, name=name, value=_show(value, fact.type)),
+                    out[name].append((op, value, msg(_DECLARED_KEYS[bound], name=name, value=_show(value, fact.type)),
                                       ("facts", name)))
         return out
 
@@ -205,37 +212,41 @@ class _Linter:
         for clause in p.clauses:
             i = self.index[clause.id]
             if (clause.end and clause.end < p.start) or (clause.start and p.end and clause.start > p.end):
-                self.add("outside_period", ("clauses", i), clause=clause.id, start=clause.start or p.start,
+                self.add("lint.outside_period", "lint.outside_period.hint",
+                         ("clauses", i), clause=clause.id, start=clause.start or p.start,
                          end=clause.end or "—", pstart=p.start, pend=p.end or "—")
             found = {day: self.contradiction(self.constraints(clause, day)) for day in self.days}
             bad = [day for day, pair in found.items() if pair]
             if bad:
                 a, b = found[bad[0]]
-                self.add("never_eligible", b[3] if b[3][0] == "clauses" else a[3], clause=clause.id,
+                self.add("lint.never_eligible", "lint.never_eligible.hint",
+                         b[3] if b[3][0] == "clauses" else a[3], clause=clause.id,
                          when=self.when(bad), a=a[2], b=b[2])
             if clause.award is not None:
                 self.award(clause, i)
 
     def award(self, clause: Clause, i: int) -> None:
         award, path = clause.award, ("clauses", i, "award")
-        if isinstance(award, (FixedAward, BonusAward)):
-            key = "fixed" if isinstance(award, FixedAward) else "amount"
-            amount = award.amount
-            self.each_day("amount_not_positive", path + (key,), clause,
-                          lambda d: _if(self.constant(amount, d), lambda v: v <= 0))
-        if isinstance(award, RateAward) and not self.is_percent_parameter(award.rate):
-            rate = award.rate
-            self.each_day("rate_range", path + ("rate",), clause,
-                          lambda d: _if(self.constant(rate, d), lambda v: not 0 <= v <= 1), kind="percent")
+        assert award is not None
+        for check in award.sanity():
+            expr = check.expr
+            if check.rule == "amount_not_positive":
+                self.each_day("lint.amount_not_positive", "lint.amount_not_positive.hint", path + (check.field,), clause,
+                              lambda d, e=expr: _if(self.constant(e, d), lambda v: v <= 0))
+            elif check.rule == "rate_range" and not self.is_percent_parameter(expr):
+                self.each_day("lint.rate_range", "lint.rate_range.hint", path + (check.field,), clause,
+                              lambda d, e=expr: _if(self.constant(e, d), lambda v: not 0 <= v <= 1), kind="percent")
         if clause.cap is None:
             return
         cap = clause.cap
-        self.each_day("cap_zero", ("clauses", i, "cap"), clause, lambda d: _if(self.constant(cap, d), lambda v: v <= 0))
+        self.each_day("lint.cap_zero", "lint.cap_zero.hint",
+                      ("clauses", i, "cap"), clause, lambda d: _if(self.constant(cap, d), lambda v: v <= 0))
         # A cap is money: a percentage there (50% typed for 50万元) would cap the award at a few fen.
         percent = [n for n in cap.names if n in self.policy.parameters and self.policy.parameters[n].type == "percent"]
         if percent or "%" in cap.text:
             where = ("parameters", percent[0]) if percent else ("clauses", i, "cap")  # where the % was typed
-            self.add("cap_percent", where, clause=clause.id, name=", ".join(percent) or cap.text)
+            self.add("lint.cap_percent", "lint.cap_percent.hint",
+                     where, clause=clause.id, name=", ".join(percent) or cap.text)
 
         def never_binds(day: dt.date) -> dict | None:
             limit, top = self.constant(cap, day), self.upper_award(clause, day)
@@ -246,9 +257,10 @@ class _Linter:
                 return {"cap": _show(limit, "money"), "award": _show(top, "money")}
             return None
 
-        self.each_day("cap_never_binds", ("clauses", i, "cap"), clause, never_binds, all_days=True)
+        self.each_day("lint.cap_never_binds", "lint.cap_never_binds.hint",
+                      ("clauses", i, "cap"), clause, never_binds, all_days=True)
 
-    def each_day(self, key: str, path: tuple, clause: Clause, test, all_days: bool = False,
+    def each_day(self, key: str, hint: str, path: tuple, clause: Clause, test, all_days: bool = False,
                  kind: str = "money") -> None:
         """Report once, for the first day `test` finds something (with all_days: only if it does every day).
 
@@ -260,7 +272,7 @@ class _Linter:
         days = list(found)
         shown = found[days[0]]
         values = shown if isinstance(shown, dict) else {"value": _show(shown, kind)}
-        self.add(key, path, clause=clause.id, when=self.when(days), **values)
+        self.add(key, hint, path, clause=clause.id, when=self.when(days), **values)
 
     def is_percent_parameter(self, expr: Expr) -> bool:
         # Bare percentage parameters are checked once, at their own values, by parameters().
@@ -269,30 +281,23 @@ class _Linter:
 
     def upper_award(self, clause: Clause, day: dt.date) -> Decimal | None:
         """The most the award can pay before its cap, when parameters and declared maxima bound it."""
-        award = clause.award
-        up = lambda e: self.upper(e.tree, day) if e is not None else None  # noqa: E731
-        if isinstance(award, FixedAward):
-            return up(award.amount)
-        if isinstance(award, RateAward):
-            return _product(up(award.base), up(award.rate))
-        if isinstance(award, PerUnitAward):
-            periods = [x for x in (up(award.periods), up(award.max_periods)) if x is not None]
-            return _product(up(award.rate), up(award.quantity), min(periods) if periods else None)
-        return None  # per item: no bound on the list's length; bonus: no cap of its own
+        if clause.award is None:
+            return None
+        return clause.award.upper(lambda e: self.upper(e.node, day))
 
-    def upper(self, node: ast.expr, day: dt.date) -> Decimal | None:
-        if isinstance(node, ast.Constant) and isinstance(node.value, Decimal):
+    def upper(self, node: Node, day: dt.date) -> Decimal | None:
+        if isinstance(node, Lit) and isinstance(node.value, Decimal) and not isinstance(node.value, bool):
             return node.value
-        if isinstance(node, ast.Name):
+        if isinstance(node, Name):
             value = self.envs[day].get(node.id)
             if value is None and node.id in self.policy.facts:
                 value = self.policy.facts[node.id].maximum
             return value if isinstance(value, Decimal) else None
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mult)):
+        if isinstance(node, Arith) and node.op in ("+", "*"):
             left, right = self.upper(node.left, day), self.upper(node.right, day)
             if left is None or right is None or left < 0 or right < 0:
                 return None
-            return left + right if isinstance(node.op, ast.Add) else left * right
+            return left + right if node.op == "+" else left * right
         return None
 
     # -- groups --------------------------------------------------------------------------------
@@ -306,10 +311,10 @@ class _Linter:
                 a, b = by_id[a_id], by_id[b_id]
                 info = dict(group=group.id, pick=group.pick, a=a.id, b=b.id)
                 if not set(a.recipients) & set(b.recipients):
-                    self.add("group_kinds", ("groups", gi, "members"), **info)
+                    self.add("lint.group_kinds", "lint.group_kinds.hint", ("groups", gi, "members"), **info)
                     continue
                 if _disjoint(a, b, p.start, p.end):
-                    self.add("group_periods", ("groups", gi, "members"), hint="group.hint", **info)
+                    self.add("lint.group_periods", "lint.group.hint", ("groups", gi, "members"), **info)
                     continue
                 found = {}
                 for day in self.days:
@@ -319,7 +324,7 @@ class _Linter:
                     found[day] = self.contradiction(merged)
                 if all(found.values()):
                     x, y = found[self.days[0]]
-                    self.add("group_bounds", ("groups", gi, "members"), hint="group.hint", x=x[2], y=y[2], **info)
+                    self.add("lint.group_bounds", "lint.group.hint", ("groups", gi, "members"), x=x[2], y=y[2], **info)
 
     # -- parameters ----------------------------------------------------------------------------
     def parameters(self) -> None:
@@ -332,27 +337,33 @@ class _Linter:
             for i, v in enumerate(param.values):
                 info = dict(name=name, label=param.label, start=v.start)
                 if param.type == "percent" and v.value > 1:
-                    self.add("percent_range", vpath(i), value=_show(v.value, "percent"), **info)
+                    self.add("lint.percent_range", "lint.percent_range.hint",
+                             vpath(i), value=_show(v.value, "percent"), **info)
                 if param.type == "money" and v.value < 0:
-                    self.add("money_negative", vpath(i), value=_show(v.value, "money"), **info)
+                    self.add("lint.money_negative", "lint.money_negative.hint",
+                             vpath(i), value=_show(v.value, "money"), **info)
             for i, (old, new) in enumerate(zip(param.values, param.values[1:]), start=1):
                 if old.value and new.value and (new.value / old.value > MAX_STEP_RATIO or
                                                 old.value / new.value > MAX_STEP_RATIO):
-                    self.add("step", vpath(i), name=name, label=param.label, old=_show(old.value, param.type),
+                    self.add("lint.step", "lint.step.hint",
+                             vpath(i), name=name, label=param.label, old=_show(old.value, param.type),
                              new=_show(new.value, param.type), start=new.start, ratio=plain(MAX_STEP_RATIO))
 
     # -- period of force -----------------------------------------------------------------------
     def in_force(self) -> None:
         p, today = self.policy, self.today
         if p.start > today:
-            self.add("not_in_force", ("in_force", "from"), severity=INFO, start=p.start, today=today,
+            self.add("lint.not_in_force", "lint.not_in_force.hint",
+                     ("in_force", "from"), severity=INFO, start=p.start, today=today,
                      days=(p.start - today).days)
         if p.end is None:
             return
         if p.end < today:
-            self.add("expired", ("in_force", "until"), end=p.end, today=today, days=(today - p.end).days)
+            self.add("lint.expired", "lint.expired.hint",
+                     ("in_force", "until"), end=p.end, today=today, days=(today - p.end).days)
         elif (p.end - today).days <= EXPIRY_WARNING_DAYS:
-            self.add("expires", ("in_force", "until"), end=p.end, today=today, days=(p.end - today).days)
+            self.add("lint.expires", "lint.expires.hint",
+                     ("in_force", "until"), end=p.end, today=today, days=(p.end - today).days)
 
 
 def _compatible(op_a: str, a: object, op_b: str, b: object) -> bool:

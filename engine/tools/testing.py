@@ -10,14 +10,19 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Iterable, Mapping
 
-from engine.core.amounts import format_money, format_percent, officer_money, parse_amount, plain
+from engine.core.amounts import parse_amount, plain
+from engine.core.format import format_money, format_percent, officer_money
 from engine.core.errors import PolicyError, Problem, ProblemList, SchemaError
-from engine.runtime.evaluate import ELIGIBLE, INELIGIBLE, REFERRED, Result, evaluate
+from engine.model.outcome import Outcome
+from engine.runtime.evaluate import evaluate
+from engine.runtime.trace import Result
+
+ELIGIBLE, INELIGIBLE, REFERRED = Outcome.ELIGIBLE, Outcome.INELIGIBLE, Outcome.REFERRED
 from engine.lang.expressions import Bound, bounds
 from engine.model.facts import Applicant, applicant_from
 from engine.syntax.loader import Loaded, load_file
-from engine.core.messages import msg, t
-from engine.model.policy import BonusAward, Clause, Policy
+from engine.core.messages import OUTCOME_KEYS, msg, t
+from engine.model.policy import Clause, Policy
 from engine.core.suggest import did_you_mean
 from engine.syntax.schema import load_schema, make_validator, schema_problems
 
@@ -117,9 +122,18 @@ def _amount(value) -> Decimal:
     return parse_amount(value)
 
 
+# An outcome as both the code a test file uses and, in Chinese, its words: 不符合（ineligible）.
+_TEST_OUTCOME_KEYS = {"eligible": "test.outcome.eligible", "ineligible": "test.outcome.ineligible",
+                      "undetermined": "test.outcome.undetermined", "referred": "test.outcome.referred",
+                      "not_applicable": "test.outcome.not_applicable"}
+# A condition no case gave one of its results to: never met, never failed, or neither (never decided).
+_NEVER_KEYS = {("met",): "test.coverage.status.met", ("failed",): "test.coverage.status.failed",
+               ("met", "failed"): "test.coverage.status.both"}
+
+
 def _outcome(code: str):
-    """An outcome as both the code a test file uses and, in Chinese, its words: 不符合（ineligible）."""
-    return msg(f"test.outcome.{code}")
+    """The outcome a test file expects, in words (the schema allows only the codes the mapping has)."""
+    return msg(_TEST_OUTCOME_KEYS[code])
 
 
 def _compare(policy: Policy, result: Result, expect: dict, source, path):
@@ -150,9 +164,9 @@ def _compare(policy: Policy, result: Result, expect: dict, source, path):
                 yield Mismatch(msg("test.what.amount", clause=key), format_money(_amount(want["amount"])), actual)
         if "reason" in want and got.reason != want["reason"]:
             yield Mismatch(msg("test.what.reason", clause=key), want["reason"], got.reason or msg("test.none"))
-        if "missing" in want and sorted(want["missing"]) != sorted(got.missing):
+        if "missing" in want and sorted(want["missing"]) != sorted(got.missing_keys):
             yield Mismatch(msg("test.what.missing", clause=key), ", ".join(sorted(want["missing"])),
-                           ", ".join(sorted(got.missing)))
+                           ", ".join(sorted(got.missing_keys)))
     problems.raise_if_any(SchemaError)
 
 
@@ -191,7 +205,7 @@ def _relevant_outcomes(policy: Policy, clause: Clause) -> tuple[str, ...]:
     if clause.kind == "reference":
         return (REFERRED, INELIGIBLE) if clause.conditions or clause.requires else (REFERRED,)
     exclusive = any(clause.id in g.members and g.pick != "all" for g in policy.groups)
-    can_fail = clause.conditions or clause.requires or isinstance(clause.award, BonusAward) or exclusive
+    can_fail = clause.conditions or clause.requires or (clause.award is not None and clause.award.can_fail()) or exclusive
     return (ELIGIBLE, INELIGIBLE) if can_fail else (ELIGIBLE,)
 
 
@@ -249,11 +263,11 @@ def render_coverage(cov: Coverage, lang: str = "en") -> str:
     lines = [t("test.coverage.head.one" if cov.cases == 1 else "test.coverage.head", lang, cases=cov.cases)]
     for outcome, ids in cov.never.items():
         if ids:
-            lines.append(t("test.coverage.never", lang, outcome=t(f"outcome.{outcome}", lang), ids=", ".join(ids)))
+            lines.append(t("test.coverage.never", lang, outcome=t(OUTCOME_KEYS[outcome], lang), ids=", ".join(ids)))
     if cov.conditions:
         lines.append(t("test.coverage.conditions", lang))
         for g in cov.conditions:
-            status = t("test.coverage.status." + ("both" if len(g.never) == 2 else g.never[0]), lang)
+            status = t(_NEVER_KEYS[g.never], lang)
             lines.append("    " + t("test.coverage.condition", lang, clause=g.clause, text=g.text, status=status,
                                     where=_where(g, lang)))
     if cov.thresholds:

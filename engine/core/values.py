@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Missing:
     """Something an evaluation needed and was not given. `key` is its stable name in JSON output."""
 
     key: str
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class MissingFact(Missing):
     """A fact the applicant did not supply (or supplied as ~)."""
 
@@ -21,7 +22,7 @@ class MissingFact(Missing):
         return self.key
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class MissingField(Missing):
     """A field of one item of a list fact: `incubated[2].started_cbec`."""
 
@@ -34,7 +35,7 @@ class MissingField(Missing):
         return cls(f"{list_name}[{index}].{field}", list_name, index, field)
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class MissingParameter(Missing):
     """A parameter with no value in force on the claim date."""
 
@@ -63,3 +64,8 @@ def unknown_of(values: tuple[object, ...]) -> Unknown | None:
     """The union of the Unknowns among `values`, or None when every value is known."""
     found = [v.missing for v in values if isinstance(v, Unknown)]
     return Unknown(frozenset().union(*found)) if found else None
+
+
+def by_key(missing: Iterable[Missing]) -> tuple[Missing, ...]:
+    """Missing things in a stable order: by the name they are known by."""
+    return tuple(sorted(set(missing), key=lambda m: m.key))

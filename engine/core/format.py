@@ -1,0 +1,81 @@
+"""The one formatter: money, percentages, numbers, dates and values of any kind, as every output shows them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, localcontext
+
+from engine.core.amounts import CONTEXT, WAN, YI, plain
+from engine.core.messages import t
+from engine.core.values import Unknown
+
+def format_money(value: Decimal, unit: str = "元") -> str:
+    with localcontext(CONTEXT):
+        return _format_money(value, unit)
+
+
+def _format_money(value: Decimal, unit: str) -> str:
+    """1234567.5 -> '1,234,567.50元'; whole 万 amounts also in 万元: '100,000.00元（10万元）'.
+
+    Never hides digits: an unrounded intermediate such as 75000.0025 is shown in full.
+    """
+    exponent = value.normalize().as_tuple().exponent
+    places = max(2, -exponent) if isinstance(exponent, int) else 2
+    text = f"{value:,.{places}f}{unit}"
+    if value and abs(value) >= 100_000_000 and value % 1_000_000 == 0:
+        text += f"（{plain(value / 100_000_000)}亿元）"
+    elif value and abs(value) >= 10_000 and value % 100 == 0:
+        text += f"（{plain(value / 10_000)}万元）"
+    return text
+
+
+def officer_number(value: Decimal) -> str:
+    """2亿 / 10万 when the value divides evenly, else digits with thousands separators: 1,234.5."""
+    if value and value % YI == 0:
+        return format_number(value / YI) + "亿"
+    if value and value % WAN == 0:
+        return format_number(value / WAN) + "万"
+    return format_number(value)
+
+
+def officer_money(value: Decimal) -> str:
+    """10万元, 2亿元, 5元: an amount the way an officer writes it; one not whole 万 keeps its fen: 12,345.50元."""
+    text = officer_number(value)
+    if value != value.to_integral_value() and not text.endswith(("万", "亿")):
+        text = f"{value:,.{max(2, -value.normalize().as_tuple().exponent)}f}"
+    return text + "元"
+
+
+def format_percent(value: Decimal) -> str:
+    with localcontext(CONTEXT):
+        return f"{plain(value * 100)}%"
+
+
+def format_number(value: Decimal) -> str:
+    with localcontext(CONTEXT):
+        return _format_number(value)
+
+
+def _format_number(value: Decimal) -> str:
+    if value == value.to_integral_value():
+        return f"{value.quantize(Decimal(1)):,f}"
+    return f"{value.normalize():,f}"
+
+
+def show(value: object, kind: str = "number", unit: str | None = None, lang: str = "zh") -> str:
+    """A value of a fact or parameter of `kind` as the calculation sheet shows it; unknown is said so."""
+    if isinstance(value, Unknown) or value is None:
+        return t("unknown_value", lang)
+    if isinstance(value, bool):
+        return t("yes" if value else "no", lang)
+    if isinstance(value, Decimal):
+        if kind == "money":
+            return format_money(value)
+        if kind == "percent":
+            return format_percent(value)
+        return format_number(value) + (unit or "")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return t("value.items", lang, count=len(value))
+    return str(value)

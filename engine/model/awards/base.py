@@ -1,0 +1,126 @@
+"""What every award form is: how it compiles, computes, bounds and describes itself, and what it reads.
+
+A form is one class in one file of this package; `engine.model.awards.FORMS` finds it by its `keyword`.
+The runtime, the sheet, lint, the review page and diff only ever talk to a form through this interface,
+so a new form needs no edit anywhere else (tests/test_award_forms.py checks that each form has it all).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from typing import Any, Callable, ClassVar, Mapping, Protocol
+
+from engine.lang.expressions import Expr
+from engine.core.values import Missing, Unknown
+from engine.model.outcome import Why, Words
+
+
+class Step:
+    """One line of a calculation sheet; subclasses are frozen dataclasses whose fields are the numbers shown.
+
+    `kind` names the step in JSON output; `data()` is what JSON shows of it; `lines()` what the sheet shows.
+    """
+
+    kind: ClassVar[str] = "step"
+
+    def data(self) -> dict[str, object]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
+    def lines(self, w: Words) -> list[str]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Stop:
+    """An award that is decided ineligible by its own working (every period already paid, say)."""
+
+    why: Why
+
+
+class Run(Protocol):
+    """What a form may ask of the evaluation it is computed in."""
+
+    tracing: bool
+
+    def value(self, expr: Expr) -> object: ...  # Decimal, bool, … or Unknown
+    def value_in(self, expr: Expr, extra: Mapping[str, object], unknowns: Mapping[str, Missing]) -> object: ...
+    def name(self, name: str) -> object: ...  # a fact's value, or Unknown
+    def step(self, step: Step) -> None: ...  # recorded only when tracing
+    def target(self, clause_id: str) -> Any: ...  # the decided ClauseResult of another clause
+    def list_fields(self, name: str) -> tuple[str, ...]: ...
+
+
+class Compiler(Protocol):
+    """What a form may ask of the policy compiler while it is built (errors go to the compiler's list)."""
+
+    def number(self, key: str) -> Expr | None: ...  # the spec's `key` as a number expression, or None
+    def condition(self, key: str, item_fields: Mapping[str, Any] | None = None) -> Expr | None: ...
+    def error(self, key: str, message: str, suggestion: str | None = None) -> None: ...
+    def list_fact(self, key: str) -> Any: ...  # the list fact named at spec[key], or None (error reported)
+    def clause_ids(self) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class Sanity:
+    """A number lint checks on every day of the policy: `rule` is lint's finding if the value is implausible."""
+
+    rule: str  # "amount_not_positive" | "rate_range"
+    field: str  # the spec key the expression was written under
+    expr: Expr
+
+
+Upper = Callable[[Expr], "Decimal | None"]  # the most an expression can be on a day, when that is known
+
+
+class AwardForm(ABC):
+    """An award form. Subclasses are frozen dataclasses built only by `build` from a schema-valid spec."""
+
+    keyword: ClassVar[str]  # the key that names the form in a policy file (rate, fixed, per_unit, …)
+    required: ClassVar[frozenset[str]]  # keys the spec must have
+    optional: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    @abstractmethod
+    def build(cls, spec: Mapping[str, Any], c: Compiler) -> AwardForm | None:
+        """The compiled form, or None when a problem was reported through `c`."""
+
+    @abstractmethod
+    def expressions(self) -> tuple[Expr, ...]:
+        """Every expression the form reads."""
+
+    def reads(self) -> frozenset[str]:
+        """Every fact and parameter name the form reads."""
+        return frozenset().union(*(e.names for e in self.expressions()))
+
+    def depends_on(self) -> tuple[str, ...]:
+        """Clauses whose outcome this form needs decided first."""
+        return ()
+
+    @abstractmethod
+    def compute(self, run: Run) -> Decimal | Unknown | Stop:
+        """The amount before rounding and cap, or what is missing, or a decided stop; steps go to `run`."""
+
+    def settle(self, run: Run, amount: Decimal) -> Decimal:
+        """The amount after this clause's own cap; a form that changes what another clause pays says so here."""
+        return amount
+
+    @abstractmethod
+    def upper(self, up: Upper) -> Decimal | None:
+        """The most the form can pay before its cap, when the bounds of what it reads are known (for lint)."""
+
+    def sanity(self) -> tuple[Sanity, ...]:
+        return ()
+
+    def can_fail(self) -> bool:
+        """Whether the form alone can make an otherwise eligible clause ineligible (for test coverage)."""
+        return False
+
+    @abstractmethod
+    def describe(self, w: Words) -> tuple[str, ...]:
+        """How the amount is reached, in plain words, one item per line (review page)."""
+
+    @abstractmethod
+    def formula(self, w: Words) -> str:
+        """The form as one line of its expressions as written (diff)."""

@@ -1,0 +1,126 @@
+"""An amount for each item of a list fact that meets a condition: 每孵化1家企业奖励1万元."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, ClassVar, Mapping
+
+from engine.core.amounts import CONTEXT
+from engine.lang.expressions import Expr
+from engine.core.values import Missing, MissingField, Unknown, by_key
+from engine.model.awards.base import AwardForm, Compiler, Run, Step, Upper, Words
+
+# How one item counted, as the sheet and JSON name it.
+COUNTED, NOT_COUNTED, UNDECIDED = "counted", "not counted", "unknown"
+_STATUS_KEYS = {COUNTED: "item.counted", NOT_COUNTED: "item.not counted", UNDECIDED: "item.unknown"}
+
+
+@dataclass(frozen=True)
+class ItemsStep(Step):
+    kind: ClassVar[str] = "items"
+    list: str
+    each: object
+    items: tuple[tuple[int, str | None, str, tuple[str, ...]], ...]  # (index, name, status, missing keys)
+    where: str | None = None
+    count: int | None = None
+    label: str | None = None
+    value: Decimal | None = None
+
+    def data(self) -> dict[str, object]:
+        out = super().data()
+        for key in ("where", "count", "label", "value"):
+            if out[key] is None and not (key in ("where", "label") and self.count is not None):
+                del out[key]
+        return out
+
+    def lines(self, w: Words) -> list[str]:
+        lines = [w.t("step.items", label=self.label or w.label(self.list), count=self.count if self.count is not None
+                     else "?", each=w.money(self.each), value=w.money(self.value))]
+        for i, name, status, missing in self.items:
+            line = w.t("step.item", n=i + 1, name=name or "", status=w.t(_STATUS_KEYS[status]))
+            if missing:
+                line += "  " + w.t("cond.missing", names=", ".join(missing))
+            lines.append(line)
+        return lines
+
+
+@dataclass(frozen=True)
+class PerItemAward(AwardForm):
+    """each × (the items of the list fact that meet `where`)."""
+
+    keyword: ClassVar[str] = "per_item"
+    required: ClassVar[frozenset[str]] = frozenset({"each", "for_each"})
+    optional: ClassVar[frozenset[str]] = frozenset({"where", "item_label"})
+
+    each: Expr
+    items: str  # the list fact's name
+    where: Expr | None
+    item_label: str | None = None
+
+    @classmethod
+    def build(cls, spec: Mapping[str, Any], c: Compiler) -> PerItemAward | None:
+        fact = c.list_fact("for_each")
+        each = c.number("each")
+        if fact is None or each is None:
+            return None
+        where = c.condition("where", fact.items) if "where" in spec else None
+        if "where" in spec and where is None:
+            return None
+        return cls(each, spec["for_each"], where, spec.get("item_label"))
+
+    def expressions(self) -> tuple[Expr, ...]:
+        return (self.each,) + ((self.where,) if self.where is not None else ())
+
+    def reads(self) -> frozenset[str]:
+        return super().reads() | {self.items}
+
+    def compute(self, run: Run) -> Decimal | Unknown:
+        each = run.value(self.each)
+        items = run.name(self.items)
+        if isinstance(items, Unknown):
+            if run.tracing:
+                run.step(ItemsStep(self.items, each, ()))
+            return items
+        assert isinstance(items, tuple)
+        fields = run.list_fields(self.items)
+        rows = []
+        missing: set[Missing] = set()
+        for i, item in enumerate(items):
+            if self.where is None:
+                ok: object = True
+            else:
+                unknowns = {f: MissingField.of(self.items, i, f) for f in fields if f not in item}
+                ok = run.value_in(self.where, item, unknowns)
+            if isinstance(ok, Unknown):
+                missing |= ok.missing
+                rows.append((i, item.get("name"), UNDECIDED, tuple(m.key for m in by_key(ok.missing))))
+            else:
+                rows.append((i, item.get("name"), COUNTED if ok else NOT_COUNTED, ()))
+        count = sum(1 for r in rows if r[2] == COUNTED)
+        where = self.where.text if self.where is not None else None
+        if missing or isinstance(each, Unknown):
+            if run.tracing:
+                run.step(ItemsStep(self.items, each, tuple(rows), where, count, self.item_label))
+            return Unknown(frozenset(missing | (each.missing if isinstance(each, Unknown) else set())))
+        assert isinstance(each, Decimal)
+        amount = CONTEXT.multiply(each, Decimal(count))
+        if run.tracing:
+            run.step(ItemsStep(self.items, each, tuple(rows), where, count, self.item_label, amount))
+        return amount
+
+    def upper(self, up: Upper) -> Decimal | None:
+        return None  # no bound on the list's length
+
+    def describe(self, w: Words) -> tuple[str, ...]:
+        item = self.item_label or w.label(self.items)
+        items = [w.t("review.per_item", item=item, each=w.expr(self.each, "money"))]
+        if self.where is not None:
+            items.append(f"{w.t('review.per_item.where')}{w.t('review.colon')}"
+                         + w.expr(self.where, item_fields=self.items))
+        return tuple(items)
+
+    def formula(self, w: Words) -> str:
+        if self.where is not None:
+            return w.t("award.formula.per_item.where", each=self.each.text, list=self.items, where=self.where.text)
+        return w.t("award.formula.per_item", each=self.each.text, list=self.items)

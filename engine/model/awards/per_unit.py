@@ -1,0 +1,146 @@
+"""An amount per unit per period over a bounded span: 每平方米每月5元，最长补助36个月."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, ClassVar, Mapping
+
+from engine.core.amounts import CONTEXT
+from engine.lang.expressions import Expr
+from engine.core.values import Unknown, unknown_of
+from engine.model.awards.base import AwardForm, Compiler, Run, Step, Stop, Upper, Words
+from engine.model.outcome import Why
+
+
+@dataclass(frozen=True)
+class PerUnitStep(Step):
+    kind: ClassVar[str] = "per_unit"
+    rate: object
+    unit: str | None
+    quantity: object
+    quantity_expr: str
+    periods: object
+    max_periods: object
+    periods_used: object
+    paid_periods: Decimal | None = None
+    value: Decimal | None = None
+    exhausted: bool = False
+
+    def data(self) -> dict[str, object]:
+        out = super().data()
+        for key in ("paid_periods", "value", "exhausted"):  # present only when reached, as before
+            if not out[key]:
+                del out[key]
+        return out
+
+    def lines(self, w: Words) -> list[str]:
+        if self.exhausted:
+            return [w.t("step.per_unit.bounded", periods=w.number(self.periods), max_periods=w.number(self.max_periods),
+                        used=w.number(self.periods_used), paid="0")]
+        lines = []
+        if self.max_periods is not None and self.paid_periods is not None:
+            lines.append(w.t("step.per_unit.bounded", periods=w.number(self.periods),
+                             max_periods=w.number(self.max_periods),
+                             used=w.number(self.periods_used if self.periods_used is not None else Decimal(0)),
+                             paid=w.number(self.paid_periods)))
+        lines.append(w.t("step.per_unit", rate=w.number(self.rate), unit=self.unit or "",
+                         quantity=w.value(self.quantity_expr, self.quantity),
+                         periods=w.number(self.paid_periods if self.paid_periods is not None else self.periods),
+                         value=w.money(self.value)))
+        return lines
+
+
+@dataclass(frozen=True)
+class PeriodsUsed(Why):
+    """Every period the clause pays for was already paid."""
+
+    reason: ClassVar[str] = "periods_used"
+    max_periods: Decimal
+    used: Decimal
+
+    def text(self, w: Words) -> str:
+        return w.t("reason.periods_used", max_periods=w.number(self.max_periods), used=w.number(self.used))
+
+
+@dataclass(frozen=True)
+class PerUnitAward(AwardForm):
+    """rate × quantity × min(periods, max_periods − periods_used)."""
+
+    keyword: ClassVar[str] = "per_unit"
+    required: ClassVar[frozenset[str]] = frozenset({"per_unit", "quantity", "periods"})
+    optional: ClassVar[frozenset[str]] = frozenset({"unit", "max_periods", "periods_used"})
+
+    rate: Expr
+    quantity: Expr
+    periods: Expr
+    unit: str | None = None
+    max_periods: Expr | None = None
+    periods_used: Expr | None = None
+
+    @classmethod
+    def build(cls, spec: Mapping[str, Any], c: Compiler) -> PerUnitAward | None:
+        rate, quantity, periods = c.number("per_unit"), c.number("quantity"), c.number("periods")
+        if rate is None or quantity is None or periods is None:
+            return None
+        return cls(rate, quantity, periods, spec.get("unit"), c.number("max_periods"), c.number("periods_used"))
+
+    def expressions(self) -> tuple[Expr, ...]:
+        return tuple(e for e in (self.rate, self.quantity, self.periods, self.max_periods, self.periods_used)
+                     if e is not None)
+
+    def compute(self, run: Run) -> Decimal | Unknown | Stop:
+        v = lambda e: run.value(e) if e is not None else None  # noqa: E731
+        rate, quantity, periods = v(self.rate), v(self.quantity), v(self.periods)
+        max_periods, used = v(self.max_periods), v(self.periods_used)
+        known = lambda x: x is not None and not isinstance(x, Unknown)  # noqa: E731
+        step = lambda **more: PerUnitStep(rate, self.unit, quantity, self.quantity.text, periods,  # noqa: E731
+                                          max_periods, used, **more)
+        if known(max_periods) and known(used) and used >= max_periods:  # type: ignore[operator]
+            if run.tracing:
+                run.step(step(exhausted=True))
+            return Stop(PeriodsUsed(max_periods, used))  # type: ignore[arg-type]
+        unknown = unknown_of((rate, quantity, periods, max_periods, used))
+        if unknown is not None:
+            if run.tracing:
+                run.step(step())
+            return unknown
+        assert isinstance(rate, Decimal) and isinstance(quantity, Decimal) and isinstance(periods, Decimal)
+        paid = periods
+        if max_periods is not None:
+            left = max(Decimal(0), CONTEXT.subtract(max_periods, used or Decimal(0)))  # type: ignore[arg-type]
+            paid = min(periods, left)
+        amount = CONTEXT.multiply(CONTEXT.multiply(rate, quantity), paid)
+        if run.tracing:
+            run.step(step(paid_periods=paid, value=amount))
+        return amount
+
+    def upper(self, up: Upper) -> Decimal | None:
+        spans = [x for x in (up(self.periods), up(self.max_periods) if self.max_periods else None) if x is not None]
+        rate, quantity = up(self.rate), up(self.quantity)
+        if rate is None or quantity is None or not spans or min(rate, quantity, *spans) < 0:
+            return None
+        return CONTEXT.multiply(CONTEXT.multiply(rate, quantity), min(spans))
+
+    def can_fail(self) -> bool:
+        return self.max_periods is not None
+
+    def describe(self, w: Words) -> tuple[str, ...]:
+        rate = w.expr(self.rate) + ("" if self.rate.names else (self.unit or ""))
+        text = f"{rate} × {w.expr(self.quantity)} × {w.expr(self.periods)}"
+        bounds = []
+        if self.max_periods is not None:
+            bounds.append(w.t("review.per_unit.max", max=w.expr(self.max_periods)))
+        if self.periods_used is not None:
+            bounds.append(w.t("review.per_unit.used", used=w.expr(self.periods_used)))
+        if bounds:
+            text += "，" + "，".join(bounds)
+        return (text,)
+
+    def formula(self, w: Words) -> str:
+        text = f"{self.rate.text} {self.unit or ''} × {self.quantity.text} × {self.periods.text}"
+        if self.max_periods is not None:
+            text += w.t("award.formula.max_periods", max=self.max_periods.text)
+        if self.periods_used is not None:
+            text += w.t("award.formula.periods_used", used=self.periods_used.text)
+        return text

@@ -1,0 +1,106 @@
+"""Rate × base: 50% of the fees paid (给予……费用50%补助)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, ClassVar, Mapping
+
+from engine.core.amounts import CONTEXT
+from engine.lang.expressions import Expr
+from engine.core.values import Unknown, unknown_of
+from engine.model.awards.base import AwardForm, Compiler, Run, Sanity, Step, Upper, Words
+
+
+@dataclass(frozen=True)
+class BaseStep(Step):
+    kind: ClassVar[str] = "base"
+    expr: str
+    label: str | None
+    value: object
+    parts: tuple[tuple[str, object], ...]
+
+    def lines(self, w: Words) -> list[str]:
+        detail = ""
+        if len(self.parts) > 1:
+            detail = " + ".join(w.value(n, v) for n, v in self.parts) + " = "
+        label = w.t("step.base.label", label=self.label) if self.label else ""
+        return [w.t("step.base", label=label, expr=self.expr, detail=detail, value=w.money(self.value))]
+
+
+@dataclass(frozen=True)
+class RateStep(Step):
+    kind: ClassVar[str] = "rate"
+    expr: str
+    value: object
+
+    def lines(self, w: Words) -> list[str]:
+        return [w.t("step.rate", value=w.percent(self.value))]
+
+
+@dataclass(frozen=True)
+class ProductStep(Step):
+    kind: ClassVar[str] = "product"
+    base: Decimal
+    rate: Decimal
+    value: Decimal
+
+    def lines(self, w: Words) -> list[str]:
+        return [w.t("step.product", base=w.money(self.base), rate=w.percent(self.rate), value=w.money(self.value))]
+
+
+@dataclass(frozen=True)
+class RateAward(AwardForm):
+    """A base amount times a rate."""
+
+    keyword: ClassVar[str] = "rate"
+    required: ClassVar[frozenset[str]] = frozenset({"base", "rate"})
+    optional: ClassVar[frozenset[str]] = frozenset({"base_label"})
+
+    base: Expr
+    rate: Expr
+    base_label: str | None = None
+
+    @classmethod
+    def build(cls, spec: Mapping[str, Any], c: Compiler) -> RateAward | None:
+        base, rate = c.number("base"), c.number("rate")
+        if base is None or rate is None:
+            return None
+        return cls(base, rate, spec.get("base_label"))
+
+    def expressions(self) -> tuple[Expr, ...]:
+        return (self.base, self.rate)
+
+    def compute(self, run: Run) -> Decimal | Unknown:
+        base, rate = run.value(self.base), run.value(self.rate)
+        if run.tracing:
+            run.step(BaseStep(self.base.text, self.base_label, base,
+                              tuple((n, run.name(n)) for n in self.base.ordered_names)))
+            run.step(RateStep(self.rate.text, rate))
+        unknown = unknown_of((base, rate))
+        if unknown is not None:
+            return unknown
+        assert isinstance(base, Decimal) and isinstance(rate, Decimal)
+        product = CONTEXT.multiply(base, rate)
+        if run.tracing:
+            run.step(ProductStep(base, rate, product))
+        return product
+
+    def upper(self, up: Upper) -> Decimal | None:
+        base, rate = up(self.base), up(self.rate)
+        if base is None or rate is None or base < 0 or rate < 0:
+            return None
+        return CONTEXT.multiply(base, rate)
+
+    def sanity(self) -> tuple[Sanity, ...]:
+        return (Sanity("rate_range", "rate", self.rate),)
+
+    def describe(self, w: Words) -> tuple[str, ...]:
+        spelled = w.expr(self.base, "money")
+        items = [f"{self.base_label or spelled} × {w.expr(self.rate, 'percent')}"]
+        if self.base_label and spelled != self.base_label:
+            items.append(f"{w.t('review.base')}{w.t('review.colon')}{spelled}")
+        return tuple(items)
+
+    def formula(self, w: Words) -> str:
+        return f"({self.base.text}) × {self.rate.text}"

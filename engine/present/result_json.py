@@ -1,0 +1,87 @@
+"""A Result as JSON (schemas/result.schema.json): plain data, amounts as exact decimal strings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+from engine.core.values import Missing, Unknown
+from engine.present.sheet import reason_text
+from engine.present.words import PolicyWords
+from engine.runtime.trace import ClauseResult, Result
+
+RESULT_FORMAT = "policy-result/1"
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, Unknown):
+        return None
+    if isinstance(value, Decimal):
+        return f"{value:f}"  # exact, never exponent form, never a float
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Missing):
+        return value.key
+    if isinstance(value, (list, tuple, frozenset)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def _clause_json(w: PolicyWords, r: ClauseResult) -> dict[str, object]:
+    c = r.clause
+    out: dict[str, object] = {
+        "id": c.id,
+        "article": c.article,
+        "title": c.title,
+        "outcome": r.outcome.value,
+        "amount": f"{r.amount:f}" if r.amount is not None else None,
+        "reason": r.reason,
+        "explanation": reason_text(w, r) or None,
+        "conditions": [{
+            "expression": x.text, "label": x.label, "status": x.status,
+            "values": {n: _jsonable(v) for n, v in x.reads},
+            "missing": [m.key for m in x.missing],
+        } for x in r.conditions],
+        "steps": [{"kind": s.kind, "text": "\n".join(s.lines(w)), "data": _jsonable(s.data())} for s in r.steps],
+        "missing": [{"name": m.key, "label": w.missing(m)} for m in r.missing],
+        "refers_to": {"document": r.reference.id, "title": r.reference.title} if r.reference else None,
+        "readings": list(c.readings),
+        "followed": None,  # for a reference followed into another document's policy file: see below
+    }
+    if r.hop is not None:
+        hop = r.hop
+        out["followed"] = {"document": hop.document, "title": hop.title, "policy": hop.policy.id,
+                           "clause": _clause_json(PolicyWords(hop.policy, w.lang), hop.result)}
+    return out
+
+
+def result_to_json(result: Result, lang: str | None = None) -> dict[str, object]:
+    """The result as plain JSON data; amounts are strings of exact decimals ("75000.00")."""
+    policy = result.policy
+    w = PolicyWords(policy, lang or policy.language)
+    a = result.applicant
+    return {
+        "format": RESULT_FORMAT,
+        "policy": {"id": policy.id, "document": policy.document, "title": policy.title,
+                   "in_force": {"from": policy.start.isoformat(), "until": policy.end.isoformat() if policy.end else None,
+                                "assumed": policy.period_assumed}},
+        "applicant": {"name": a.name, "recipient": list(a.recipients), "area": a.area, "file": a.file},
+        "date": result.date.isoformat(),
+        "date_source": result.date_source,
+        "clauses": [_clause_json(w, r) for r in result.clauses],
+        "total": {
+            "amount": f"{result.total:f}",
+            "currency": policy.money.currency,
+            "complete": result.complete,
+            "undetermined": result.undetermined,
+            "referred": result.referred,
+        },
+    }
+
+
+def render_json(result: Result, lang: str | None = None, indent: int | None = None) -> str:
+    """The result as JSON text; compact by default (the fast C encoder), `indent=2` for people."""
+    return json.dumps(result_to_json(result, lang), ensure_ascii=False, indent=indent) + "\n"

@@ -1,0 +1,118 @@
+"""A policy prepared for evaluation, once: the order clauses and groups are decided in, and parameters by day.
+
+Dependencies between clauses (requires:, a bonus's clause) and exclusive groups form a graph; the plan
+orders it so that each clause is decided exactly once, after everything it depends on is final:
+a clause depends on the *final* outcome of another, and a member of an exclusive group is final only
+once its group has chosen between its members. The order is computed without recursion.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Mapping, Union
+
+from engine.core.errors import CompileError, Problem
+from engine.core.messages import msg
+from engine.core.values import Missing, MissingParameter
+from engine.model.policy import Clause, Group, Policy
+
+
+@dataclass(frozen=True)
+class Decide:
+    """Decide one clause on its own terms (final at once unless it is in an exclusive group)."""
+
+    clause: Clause
+    deps: tuple[str, ...]  # clauses whose final outcome it reads (requires:, a bonus's clause)
+
+
+@dataclass(frozen=True)
+class Choose:
+    """Choose between the members of an exclusive group, once each is decided on its own terms."""
+
+    group: Group
+
+
+Task = Union[Decide, Choose]
+
+
+@dataclass(frozen=True)
+class Day:
+    """The parameters in force on one day: values, and those with none (missing)."""
+
+    values: Mapping[str, Decimal]
+    unknowns: Mapping[str, Missing]
+
+
+class Plan:
+    """Immutable after construction, shared by every evaluation of the policy."""
+
+    def __init__(self, policy: Policy):
+        self.policy = policy
+        self.tasks: tuple[Task, ...] = _order(policy)
+        self.by_id: Mapping[str, Clause] = {c.id: c for c in policy.clauses}
+        self.list_fields: Mapping[str, tuple[str, ...]] = {
+            name: tuple(f.items) for name, f in policy.all_facts().items() if f.type == "list"}
+        self._days: dict[dt.date, Day] = {}
+
+    def day(self, day: dt.date) -> Day:
+        """The parameters in force on `day` (kept: a round of applicants shares a few claim dates)."""
+        found = self._days.get(day)
+        if found is None:
+            values: dict[str, Decimal] = {}
+            unknowns: dict[str, Missing] = {}
+            for name, param in self.policy.parameters.items():
+                value = param.value_on(day)
+                if value is None:
+                    unknowns[name] = MissingParameter.of(name)
+                else:
+                    values[name] = value.value
+            found = Day(values, unknowns)
+            if len(self._days) < 4096:  # bounded: a simulation over every day of a decade still fits
+                self._days[day] = found
+        return found
+
+
+def _order(policy: Policy) -> tuple[Task, ...]:
+    """Clauses and exclusive groups in an order where each comes after everything it needs (Kahn's algorithm)."""
+    exclusive = {m: g for g in policy.groups if g.pick != "all" for m in g.members}
+    ids = {c.id for c in policy.clauses}
+    # Nodes: ("c", id) decides a clause; ("g", id) chooses in a group. final(id) is the node after which a
+    # clause's outcome no longer changes.
+    final = {cid: ("g", exclusive[cid].id) if cid in exclusive else ("c", cid) for cid in ids}
+    needs: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    deps_of: dict[str, tuple[str, ...]] = {}
+    for clause in policy.clauses:
+        deps = tuple(dict.fromkeys(d for d in clause.dependencies() if d in ids))
+        deps_of[clause.id] = deps
+        needs[("c", clause.id)] = {final[d] for d in deps}
+    for group in policy.groups:
+        if group.pick != "all":
+            needs[("g", group.id)] = {("c", m) for m in group.members if m in ids}
+    users: dict[tuple[str, str], list[tuple[str, str]]] = {n: [] for n in needs}
+    for node, wanted in needs.items():
+        for w in wanted:
+            users[w].append(node)
+    position = {("c", c.id): i for i, c in enumerate(policy.clauses)}
+    position.update({("g", g.id): len(policy.clauses) + i for i, g in enumerate(policy.groups)})
+    waiting = {node: len(wanted) for node, wanted in needs.items()}
+    ready = sorted((n for n, count in waiting.items() if count == 0), key=position.__getitem__)
+    order: list[tuple[str, str]] = []
+    while ready:
+        node = ready.pop(0)
+        order.append(node)
+        for user in users[node]:
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                ready.append(user)
+        ready.sort(key=position.__getitem__)
+    if len(order) != len(needs):
+        stuck = sorted((n for n in needs if n not in order), key=position.__getitem__)
+        clause = next(policy.clause(cid) for kind, cid in stuck if kind == "c")
+        loop = " → ".join(cid for _kind, cid in stuck)
+        raise CompileError(Problem(msg("compile.loop", loop=loop), file=clause.where.file, line=clause.where.line,
+                                   column=clause.where.column, clause=clause.id))
+    groups = {g.id: g for g in policy.groups}
+    return tuple(Decide(policy.clause(cid), deps_of[cid]) if kind == "c" else Choose(groups[cid])
+                 for kind, cid in order)

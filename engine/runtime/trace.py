@@ -1,0 +1,348 @@
+"""What an evaluation says per clause: the outcome, the amount, and — when asked — the explanation.
+
+Everything here is typed: reasons are `Why` dataclasses, steps are `Step` dataclasses, missing things
+are `Missing` values. Renderers read fields; nothing is encoded in strings to be parsed back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, ClassVar
+
+from engine.core.values import Missing
+from engine.model.awards.base import Step
+from engine.model.outcome import Outcome, Why, Words
+from engine.model.policy import Clause, Reference
+
+if TYPE_CHECKING:
+    from engine.model.facts import Applicant
+    from engine.model.policy import Policy
+
+
+# --- missing things that are not facts ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MissingGrant(Missing):
+    """What was granted before under a capped or one-time clause (the facts file's `granted:`)."""
+
+    clause: str = ""
+
+    @classmethod
+    def of(cls, clause: str) -> MissingGrant:
+        return cls(f"granted.{clause}", clause)
+
+
+@dataclass(frozen=True)
+class MissingDocument(Missing):
+    """The rules of a referred document, whose policy file was not supplied."""
+
+    document: str = ""
+
+    @classmethod
+    def of(cls, document: str) -> MissingDocument:
+        return cls(f"document:{document}", document)
+
+
+MISSING_AREA = Missing("area")
+
+
+# --- why a clause is not simply eligible ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class MeasureOnly(Why):
+    reason: ClassVar[str] = "measure"
+    measure: str
+
+    def text(self, w: Words) -> str:
+        return w.t("reason.measure", measure=self.measure)
+
+
+@dataclass(frozen=True)
+class OutOfPolicyPeriod(Why):
+    reason: ClassVar[str] = "policy_period"
+    start: dt.date | None
+    end: dt.date | None
+    date: dt.date
+
+    def text(self, w: Words) -> str:
+        return w.t("reason.policy_period", date=self.date, start=self.start or "…", end=self.end or "…")
+
+
+@dataclass(frozen=True)
+class OutOfClausePeriod(Why):
+    reason: ClassVar[str] = "clause_period"
+    start: dt.date | None
+    end: dt.date | None
+    date: dt.date
+
+    def text(self, w: Words) -> str:
+        return w.t("reason.clause_period", date=self.date, start=self.start or "…", end=self.end or "…")
+
+
+@dataclass(frozen=True)
+class OtherRecipient(Why):
+    reason: ClassVar[str] = "recipient"
+    recipients: tuple[str, ...]
+    labels: tuple[str, ...]
+    applicant: tuple[str, ...]
+
+    def text(self, w: Words) -> str:
+        return w.t("reason.recipient", recipients="、".join(self.labels))
+
+
+@dataclass(frozen=True)
+class OutsideJurisdiction(Why):
+    reason: ClassVar[str] = "jurisdiction"
+    area: str
+    areas: tuple[str, ...]
+    closest: str | None
+
+    def text(self, w: Words) -> str:
+        text = w.t("reason.jurisdiction", area=self.area, areas="、".join(self.areas))
+        if self.closest:
+            text += " " + w.t("reason.jurisdiction.closest", closest=self.closest)
+        return text
+
+
+@dataclass(frozen=True)
+class ConditionsFailed(Why):
+    reason: ClassVar[str] = "conditions"
+
+    def text(self, w: Words) -> str:
+        return w.t("reason.conditions")
+
+
+@dataclass(frozen=True)
+class RequiresFailed(Why):
+    reason: ClassVar[str] = "requires"
+    requires: tuple[str, ...]
+
+    def text(self, w: Words) -> str:
+        return w.t("reason.requires", ids="、".join(self.requires))
+
+
+@dataclass(frozen=True)
+class MissingFacts(Why):
+    reason: ClassVar[str] = "missing"
+
+    def text(self, w: Words) -> str:
+        return w.t("reason.missing")
+
+
+@dataclass(frozen=True)
+class CapUsed(Why):
+    reason: ClassVar[str] = "cap_used"
+    cap: Decimal
+    granted: Decimal
+
+    def text(self, w: Words) -> str:
+        return w.t("reason.cap_used", cap=w.money(self.cap), granted=w.money(self.granted))
+
+
+@dataclass(frozen=True)
+class OnceGranted(Why):
+    reason: ClassVar[str] = "once_granted"
+    granted: Decimal
+
+    def text(self, w: Words) -> str:
+        return w.t("reason.once_granted", granted=w.money(self.granted))
+
+
+@dataclass(frozen=True)
+class LostToGroup(Why):
+    """Another member of an exclusive group pays instead."""
+
+    reason: ClassVar[str] = "group"
+    group: str
+    pick: str
+    winner: str
+    winner_amount: Decimal | None
+    would_be: Decimal | None
+    reading: str | None
+
+    def text(self, w: Words) -> str:
+        return w.t("reason.group", winner=self.winner, pick=w.t(PICK_KEYS[self.pick]))
+
+
+@dataclass(frozen=True)
+class HeldByGroup(Why):
+    """A member of the group was already paid in this period: paying another would be stacking them."""
+
+    reason: ClassVar[str] = "group_granted"
+    group: str
+    holder: str
+    granted: Decimal
+    reading: str | None
+
+    def text(self, w: Words) -> str:
+        return w.t("reason.group_granted", holder=self.holder, granted=w.money(self.granted))
+
+
+@dataclass(frozen=True)
+class GroupPending(Why):
+    """Which member of the group pays depends on what is still missing."""
+
+    reason: ClassVar[str] = "group_pending"
+    group: str
+    pick: str
+    pending: tuple[str, ...]
+    would_be: Decimal | None
+    reading: str | None
+
+    def text(self, w: Words) -> str:
+        return w.t("reason.group_pending", pending="、".join(self.pending), would_be=w.money(self.would_be))
+
+
+@dataclass(frozen=True)
+class Followed(Why):
+    """A reference followed into another document's policy, which decided this outcome."""
+
+    reason: ClassVar[str] = "followed"
+
+    def text(self, w: Words) -> str:
+        return ""  # the sheet words this from the hop (engine.present.sheet)
+
+
+PICK_KEYS = {"best": "pick.best", "first": "pick.first", "all": "pick.all"}
+PERIOD_KEYS = {"once": "period.once", "year": "period.year", "claim": "period.claim"}
+ROUNDING_KEYS = {"half_up": "rounding.half_up", "half_even": "rounding.half_even"}
+
+
+# --- steps every clause may show, whatever its award form ----------------------------------------
+
+@dataclass(frozen=True)
+class RoundStep(Step):
+    kind: ClassVar[str] = "round"
+    before: Decimal
+    after: Decimal
+    rule: str
+    step: Decimal
+
+    def lines(self, w: Words) -> list[str]:
+        return [w.t("step.round", rule=w.t(ROUNDING_KEYS[self.rule]), step=w.number(self.step),
+                    before=w.money(self.before), after=w.money(self.after))]
+
+
+@dataclass(frozen=True)
+class NegativeStep(Step):
+    kind: ClassVar[str] = "negative"
+    value: Decimal
+
+    def lines(self, w: Words) -> list[str]:
+        return [w.t("step.negative", value=w.money(self.value))]
+
+
+@dataclass(frozen=True)
+class CapStep(Step):
+    kind: ClassVar[str] = "cap"
+    cap: Decimal
+    expr: str
+    period: str
+    granted: Decimal
+    remaining: Decimal
+    before: Decimal
+    after: Decimal
+
+    def lines(self, w: Words) -> list[str]:
+        lines = [w.t("step.cap", cap=w.money(self.cap), period=w.t(PERIOD_KEYS[self.period]),
+                     granted=w.money(self.granted), remaining=w.money(self.remaining))]
+        if self.after < self.before:
+            lines.append(w.t("step.cap.bit", before=w.money(self.before), after=w.money(self.after),
+                             excess=w.money(self.before - self.after)))
+        else:
+            lines.append(w.t("step.cap.free"))
+        return lines
+
+
+@dataclass(frozen=True)
+class GroupStep(Step):
+    kind: ClassVar[str] = "group"
+    group: str
+    pick: str
+    winner: str
+    winner_amount: Decimal | None
+    would_be: Decimal | None
+    reading: str | None
+
+    def lines(self, w: Words) -> list[str]:
+        return [w.t("step.group", winner=self.winner, pick=w.t(PICK_KEYS[self.pick]), reading=self.reading or "-",
+                    would_be=w.money(self.would_be), winner_amount=w.money(self.winner_amount))]
+
+
+# --- results --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ConditionResult:
+    """One condition as evaluated: met / failed / unknown, with the values it read."""
+
+    text: str
+    label: str | None
+    status: str  # met | failed | unknown
+    reads: tuple[tuple[str, object], ...]  # (name, value) for each fact/parameter the condition reads
+    comparison: tuple[object, str, object] | None = None  # (left value, symbol, right value) for a <op> b
+    missing: tuple[Missing, ...] = ()
+    reading: str | None = None
+
+
+@dataclass(frozen=True)
+class ClauseResult:
+    """One clause's outcome. `conditions` and `steps` are filled only when the evaluation was traced."""
+
+    clause: Clause
+    outcome: Outcome
+    amount: Decimal | None = None  # what this clause pays (eligible only)
+    why: Why | None = None
+    conditions: tuple[ConditionResult, ...] = ()
+    steps: tuple[Step, ...] = ()
+    missing: tuple[Missing, ...] = ()
+    reference: Reference | None = None
+    uncapped: Decimal | None = None  # the rounded amount before the cap, for bonuses that raise a cap
+    cap_remaining: Decimal | None = None
+    hop: Hop | None = None  # a followed reference: the other document's clause, as evaluated
+
+    @property
+    def reason(self) -> str | None:
+        """The stable name of why (JSON's `reason`), or None for an eligible or plainly referred clause."""
+        return self.why.reason if self.why is not None else None
+
+    @property
+    def missing_keys(self) -> tuple[str, ...]:
+        return tuple(m.key for m in self.missing)
+
+
+@dataclass(frozen=True)
+class Hop:
+    """A reference followed into another document: which clause there, and its own result and working."""
+
+    document: str
+    title: str
+    policy: Policy
+    result: ClauseResult
+
+
+@dataclass(frozen=True)
+class Result:
+    policy: Policy
+    applicant: Applicant
+    date: dt.date
+    date_source: str  # option | facts | today
+    clauses: tuple[ClauseResult, ...]
+    total: Decimal
+    complete: bool
+    traced: bool = True
+
+    def clause(self, clause_id: str) -> ClauseResult:
+        for r in self.clauses:
+            if r.clause.id == clause_id:
+                return r
+        raise KeyError(clause_id)
+
+    @property
+    def undetermined(self) -> list[str]:
+        return [r.clause.id for r in self.clauses if r.outcome is Outcome.UNDETERMINED]
+
+    @property
+    def referred(self) -> list[str]:
+        return [r.clause.id for r in self.clauses if r.outcome is Outcome.REFERRED]
