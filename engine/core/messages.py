@@ -44,6 +44,13 @@ from typing import Iterator, Mapping
 
 LANGS = ("zh", "en")
 
+# A clause outcome's words, by its code. A key chosen by a value comes from a mapping of literal keys like
+# this one, t(OUTCOME_KEYS[outcome], lang), never from a key built at run time, so that
+# tests/test_catalogue.py can check every key the code may look up.
+OUTCOME_KEYS = {"eligible": "outcome.eligible", "ineligible": "outcome.ineligible",
+                "undetermined": "outcome.undetermined", "referred": "outcome.referred",
+                "not_applicable": "outcome.not_applicable"}
+
 
 @cache
 def texts(lang: str) -> Mapping[str, str]:
