@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from engine.core.messages import CATALOGUE, localize, t
+from engine.core.messages import localize, t
+
+# A problem's severity as shown; one the catalogue does not word is shown as it is.
+_SEVERITY = {"error": "severity.error", "warning": "severity.warning", "info": "severity.info"}
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class Problem:
         if self.inherited_by:
             where.append(word("problem.inherited_by", file=self.inherited_by))
         tail = word("problem.where", where=word("problem.sep").join(where)) if where else ""
-        severity = word(f"severity.{self.severity}") if f"severity.{self.severity}" in CATALOGUE else self.severity
+        severity = word(_SEVERITY[self.severity]) if self.severity in _SEVERITY else self.severity
         text = word("problem.line", location=self.location(), severity=severity,
                     message=localize(self.message, lang)) + tail
         if self.suggestion:

@@ -21,6 +21,7 @@ INHERIT_KEYS = ("extends", "add", "remove_clauses", "remove_groups")
 KEYED = ("recipients", "references", "facts", "parameters", "readings")
 # Blocks a child takes as a whole: mixing the county's dates or areas with the city's would be a guess.
 OWN_REQUIRED = ("id", "document", "title")
+_OWN_KEY_HINTS = {"id": "inherit.own_key.id", "document": "inherit.own_key.document", "title": "inherit.own_key.title"}
 
 
 def is_path_form(value: str) -> bool:
@@ -49,7 +50,7 @@ def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...]) ->
     for key in OWN_REQUIRED:
         if key not in data:
             problems.add(source.problem(msg("inherit.own_key", key=key), (), prefer_key=True,
-                                        suggestion=msg(f"inherit.own_key.{key}")))
+                                        suggestion=msg(_OWN_KEY_HINTS[key])))
     problems.raise_if_any(InheritError)
     target = data["extends"]
     if target == data.get("id"):
@@ -186,7 +187,7 @@ class _Merge:
         for name in mine:
             if name not in parent:
                 self.error(msg("inherit.override_unknown", key=key, name=name,
-                               singular=msg(f"inherit.what.{singular}")), (key, name),
+                               singular=msg(_WHAT_KEYS[singular])), (key, name),
                            suggestion=_or_add(did_you_mean(name, parent), key, singular))
         for name, spec in new.items():
             if name in parent:
@@ -218,8 +219,7 @@ class _Merge:
         removed = set()
         for i, rid in enumerate(self.c.get(key) or ()):
             if rid not in ids:
-                self.error(msg(f"inherit.remove_unknown.{'clause' if key == 'remove_clauses' else 'group'}",
-                               key=key, id=rid), (key, i),
+                self.error(msg(_REMOVE_UNKNOWN_KEYS[key], key=key, id=rid), (key, i),
                            suggestion=did_you_mean(str(rid), [str(x) for x in ids if x is not None]),
                            prefer_key=False)
             removed.add(rid)
@@ -236,11 +236,11 @@ class _Merge:
         for i, entry in enumerate(mine):
             eid = entry.get("id") if isinstance(entry, dict) else None
             if eid not in ids:
-                self.error(msg(f"inherit.replace_unknown.{what}", key=key, id=eid), (key, i, "id"),
+                self.error(msg(_REPLACE_UNKNOWN_KEYS[what], key=key, id=eid), (key, i, "id"),
                            suggestion=_or_add(did_you_mean(str(eid), [str(x) for x in ids]), key, what),
                            prefer_key=False)
             elif eid in removed:
-                self.error(msg(f"inherit.removed_and_replaced.{what}", id=eid, removal=removal_key, key=key),
+                self.error(msg(_REMOVED_AND_REPLACED_KEYS[what], id=eid, removal=removal_key, key=key),
                            (key, i, "id"), suggestion=msg("inherit.removed_and_replaced.hint"), prefer_key=False)
             else:
                 replacing[eid] = i
@@ -257,7 +257,7 @@ class _Merge:
         for i, entry in enumerate(add.get(key) or []):
             eid = entry.get("id") if isinstance(entry, dict) else None
             if eid in ids:
-                self.error(msg(f"inherit.add_existing.{what}", key=key, id=eid), ("add", key, i, "id"),
+                self.error(msg(_ADD_EXISTING_KEYS[what], key=key, id=eid), ("add", key, i, "id"),
                            suggestion=msg("inherit.add_existing.replace_hint", key=key), prefer_key=False)
                 continue
             entries.append((entry, self.cs, ("add", key, i)))
@@ -314,11 +314,20 @@ class _Merge:
 
 def _or_add(closest: str | None, key: str, what: str) -> str:
     """'did you mean …? — to add a new …, put it under add: …', or only the second part."""
-    add = msg("inherit.add_new", key=key, what=msg(f"inherit.what.{what}") if what in _WHATS else what)
+    add = msg("inherit.add_new", key=key, what=msg(_WHAT_KEYS[what]) if what in _WHAT_KEYS else what)
     return msg("inherit.closest_or_add", closest=closest, add=add) if closest else add
 
 
-_WHATS = ("recipient", "reference", "fact", "parameter", "reading", "clause", "group")
+# What an entry of a section is called, and the problems of a list section (clauses, groups) by entry.
+_WHAT_KEYS = {"recipient": "inherit.what.recipient", "reference": "inherit.what.reference",
+              "fact": "inherit.what.fact", "parameter": "inherit.what.parameter", "reading": "inherit.what.reading",
+              "clause": "inherit.what.clause", "group": "inherit.what.group"}
+_REMOVE_UNKNOWN_KEYS = {"remove_clauses": "inherit.remove_unknown.clause",
+                        "remove_groups": "inherit.remove_unknown.group"}
+_REPLACE_UNKNOWN_KEYS = {"clause": "inherit.replace_unknown.clause", "group": "inherit.replace_unknown.group"}
+_REMOVED_AND_REPLACED_KEYS = {"clause": "inherit.removed_and_replaced.clause",
+                              "group": "inherit.removed_and_replaced.group"}
+_ADD_EXISTING_KEYS = {"clause": "inherit.add_existing.clause", "group": "inherit.add_existing.group"}
 
 
 def origin(source: SourceMap, path: Path_) -> str:

@@ -109,12 +109,16 @@ def _most_helpful(error: ValidationError) -> ValidationError:
     return error
 
 
-_TYPES = ("string", "number", "integer", "boolean", "object", "array", "null")
+_TYPE_KEYS = {"string": "schema.type.string", "number": "schema.type.number", "integer": "schema.type.integer",
+              "boolean": "schema.type.boolean", "object": "schema.type.object", "array": "schema.type.array",
+              "null": "schema.type.null"}
+_BOUND_KEYS = {"minimum": "schema.minimum", "exclusiveMinimum": "schema.exclusiveMinimum",
+               "maximum": "schema.maximum", "exclusiveMaximum": "schema.exclusiveMaximum"}
 
 
 def _type_words(types: list[str]) -> str:
     """'text or a number': the JSON Schema types a value may have, in the officer's words."""
-    words: list[str] = [msg(f"schema.type.{w}") if w in _TYPES else w for w in types]
+    words: list[str] = [msg(_TYPE_KEYS[w]) if w in _TYPE_KEYS else w for w in types]
     out = words[0]
     for word in words[1:]:
         out = msg("schema.or", a=out, b=word)
@@ -202,8 +206,8 @@ def _describe(error: ValidationError, source: SourceMap) -> Problem:
         return source.problem(msg("schema.empty", name=name), path, suggestion=schema.get("description"))
     if v == "uniqueItems":
         return source.problem(msg("schema.unique", name=name), path)
-    if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        return source.problem(msg(f"schema.{v}", name=name, limit=error.validator_value, value=value), path)
+    if v in _BOUND_KEYS:
+        return source.problem(msg(_BOUND_KEYS[v], name=name, limit=error.validator_value, value=value), path)
     if v == "propertyNames":
         return source.problem(msg("schema.jsonschema", message=error.message), path,
                               suggestion=msg("schema.names.hint"))
