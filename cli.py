@@ -382,7 +382,7 @@ def show_cmd(policy_file: str, resolved: bool, lang: str | None, policies: tuple
              with_files: tuple[str, ...]) -> None:
     """Print POLICY as written, or with --resolved as it is in effect after extends: is applied."""
     from engine.tools.fork import resolved_yaml
-    from engine.syntax.inherit import load_resolved
+    from engine.workspace import load_resolved
     from engine.workspace import Library
     from engine.syntax.loader import read_text
 

@@ -1,6 +1,7 @@
 """A policy-as-data rules engine: load, validate, compile, evaluate and render subsidy policies."""
 
-from engine.model.compile import compile_policy, load_policy
+from engine.model.compile import compile_policy
+from engine.workspace import load_policy
 from engine.core.errors import (CompileError, EvaluateError, FactsError, InheritError, LoadError, PolicyError, Problem,
                      SchemaError)
 from engine.runtime.evaluate import evaluate

@@ -1,4 +1,5 @@
-"""Find policy files by what they declare (id, document number) in the folders and files a user names."""
+"""The one place files are found and read: policy files by declared id or document number, `extends:` chains,
+`refers_to:` documents. Everything below this module (syntax, language, model, runtime) is pure."""
 
 from __future__ import annotations
 
@@ -7,8 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from engine.core.errors import PolicyError
-from engine.syntax.loader import load_file
+from engine.model.compile import compile_policy
+from engine.model.policy import Policy
+from engine.model.references import clause_problem, linked_set
+
+from engine.core.errors import CompileError, InheritError, PolicyError, ProblemList
+from engine.syntax.inherit import MAX_CHAIN, check_child, is_path_form, merge
+from engine.syntax.loader import Loaded, load_file
+from engine.syntax.schema import validate_policy
 from engine.core.messages import msg
 from engine.core.suggest import did_you_mean
 
@@ -145,3 +152,103 @@ class Library:
 
     def has_sources(self) -> bool:
         return bool(self.dirs or self.files)
+
+
+# --- extends: --------------------------------------------------------------------------------------
+
+def load_resolved(path: str, library: Library | None = None) -> Loaded:
+    """Load a policy file, follow its `extends:` chain, and return the merged, schema-valid document."""
+    library = library or Library()
+    loaded = _resolve(path, library, ())
+    if loaded.source.files:  # merged from several files: the merged whole must also be a complete policy
+        validate_policy(loaded)
+    return loaded
+
+
+def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...]) -> Loaded:
+    """The chain is followed in a loop of calls bounded by MAX_CHAIN (checked before each step)."""
+    loaded = load_file(path)
+    data = loaded.data
+    if not isinstance(data, dict) or "extends" not in data:
+        validate_policy(loaded)
+        return loaded
+    validate_policy(loaded, partial=True)  # the county file on its own terms: known keys, right shapes
+    source = loaded.source
+    target = check_child(loaded)
+    if target == data.get("id"):
+        raise InheritError(source.problem(msg("inherit.cycle", loop=f"{path} → {path}"), ("extends",),
+                                          suggestion=msg("inherit.cycle.hint")))
+    try:
+        if is_path_form(target):
+            parent_path = os.path.normpath(os.path.join(os.path.dirname(path), target))
+            if not Path(parent_path).is_file():
+                raise LookupFailed(msg("inherit.not_a_file", target=target, path=parent_path),
+                                   msg("inherit.not_a_file.hint"))
+        else:
+            parent_path = library.find_id(target, near=path)
+    except LookupFailed as exc:
+        raise InheritError(source.problem(exc.message, ("extends",), suggestion=exc.suggestion)) from None
+    here = (os.path.realpath(path), path)
+    trail = chain + (here,)
+    real_parent = os.path.realpath(parent_path)
+    names = [p for _r, p in trail]
+    if any(real == real_parent for real, _p in trail):
+        start = [r for r, _p in trail].index(real_parent)
+        loop = names[start:] + [parent_path]
+        raise InheritError(source.problem(msg("inherit.cycle", loop=" → ".join(loop)), ("extends",),
+                                          suggestion=msg("inherit.cycle.hint")))
+    if len(trail) >= MAX_CHAIN:
+        raise InheritError(source.problem(msg("inherit.too_long", limit=MAX_CHAIN, chain=" → ".join(names)),
+                                          ("extends",)))
+    if not isinstance(load_file(parent_path).data, dict):  # e.g. a path to some other kind of file
+        raise InheritError(source.problem(msg("inherit.not_policy", path=parent_path), ("extends",),
+                                          suggestion=msg("inherit.not_policy.hint")))
+    return merge(_resolve(parent_path, library, trail), loaded)
+
+
+# --- whole policies, and the documents they refer to -------------------------------------------------
+
+def load_policy(path: str, *, policies: Sequence[str] = (), with_files: Sequence[str] = (),
+                library: Library | None = None) -> Policy:
+    """Load, validate and compile a policy file; raise a PolicyError subclass listing every problem.
+
+    A file that `extends:` another is merged with it first. `policies` (folders) and `with_files` are
+    where a parent named by id, or a document named by a reference, is looked up.
+    """
+    library = library or Library(policies, with_files)
+    return link(compile_policy(load_resolved(path, library)), library)
+
+
+MAX_DOCUMENTS = 32  # a closure of referenced documents larger than this is a mistake
+
+
+def link(policy: Policy, library: Library) -> Policy:
+    """Attach the policies of documents referred to by clause, found by their declared document number.
+
+    A document whose policy file is not supplied stays unlinked (its clauses report 'referred').
+    """
+    if not library.has_sources() or not any(c.refers_clause for c in policy.clauses):
+        return policy
+    problems = ProblemList()
+    compiled: dict[str, Policy] = {policy.document: policy}
+    queue = [policy]
+    while queue:
+        current = queue.pop(0)
+        for clause in current.clauses:
+            doc = clause.refers_to
+            if not clause.refers_clause or doc is None or doc in compiled:
+                continue
+            try:
+                path = library.find_document(doc)
+            except LookupFailed as exc:
+                if exc.ambiguous:
+                    problems.add(clause_problem(clause, exc.message, exc.suggestion))
+                continue  # not supplied: the clause stays 'referred'
+            if len(compiled) >= MAX_DOCUMENTS:
+                problems.add(clause_problem(clause, msg("references.too_many", limit=MAX_DOCUMENTS)))
+                break
+            other = compile_policy(load_resolved(path, library))
+            compiled[doc] = other
+            queue.append(other)
+    problems.raise_if_any(CompileError)
+    return linked_set(compiled, policy.document, problems)

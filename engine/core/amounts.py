@@ -43,6 +43,7 @@ AMOUNT_IN_TEXT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(万元|亿元|元|万
 WAN, YI = UNITS["万"], UNITS["亿"]
 
 ROUNDINGS = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
+_ONE = Decimal(1)
 
 
 class AmountSyntaxError(ValueError):
@@ -85,9 +86,12 @@ class MoneyRule:
 
     def round(self, amount: Decimal) -> Decimal:
         """The one place money is rounded."""
-        with localcontext(CONTEXT):
-            steps = (amount / self.round_to).quantize(Decimal(1), rounding=ROUNDINGS[self.rounding])
-            return (steps * self.round_to).quantize(self.round_to)
+        step, rule = self.round_to, ROUNDINGS[self.rounding]
+        sign, digits, exponent = step.as_tuple()
+        if digits == (1,) and isinstance(exponent, int) and exponent <= 0:  # 1, 0.1, 0.01: one quantize
+            return amount.quantize(step, rounding=rule, context=CONTEXT)
+        steps = CONTEXT.divide(amount, step).quantize(_ONE, rounding=rule, context=CONTEXT)
+        return CONTEXT.multiply(steps, step).quantize(step, context=CONTEXT)
 
 
 def plain(value: Decimal) -> str:

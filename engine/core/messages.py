@@ -38,9 +38,10 @@ Every text is formatted with str.format, so a literal brace is written {{ }} in 
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from functools import cache
 from types import MappingProxyType
-from typing import Iterator, Mapping
+from typing import Self
 
 LANGS = ("zh", "en")
 
@@ -106,7 +107,7 @@ class Message(str):
     key: str
     values: Mapping[str, object]
 
-    def __new__(cls, text: str, key: str = "", values: Mapping[str, object] | None = None) -> "Message":
+    def __new__(cls, text: str, key: str = "", values: Mapping[str, object] | None = None) -> Self:
         self = super().__new__(cls, text)
         self.key = key
         self.values = dict(values or {})

@@ -11,8 +11,6 @@ from typing import Any, Sequence
 from engine.core.amounts import AmountSyntaxError, MoneyRule, parse_amount
 from engine.core.errors import CompileError, Problem, ProblemList
 from engine.lang.expressions import BOOL, DATE, FUNCTIONS, LIST, NUM, TEXT, ExpressionError, Expr, NameInfo, parse
-from engine.syntax.inherit import load_resolved
-from engine.workspace import Library
 from engine.syntax.loader import Loaded
 from engine.core.messages import msg
 from engine.model.awards import FORMS
@@ -29,21 +27,8 @@ _FACT_TYPES = {"money": NUM, "number": NUM, "integer": NUM, "percent": NUM, "boo
 RESERVED_NAMES = {"true", "false", "yes", "no", "on", "off", "null", "none"} | set(FUNCTIONS)
 
 
-def load_policy(path: str, *, policies: Sequence[str] = (), with_files: Sequence[str] = (),
-                library: Library | None = None) -> Policy:
-    """Load, validate and compile a policy file; raise a PolicyError subclass listing every problem.
-
-    A file that `extends:` another is merged with it first (engine.inherit). `policies` (folders) and
-    `with_files` are where a parent named by id, or a document named by a reference, is looked up.
-    """
-    from engine.model.references import link  # references load further policies through this module
-
-    library = library or Library(policies, with_files)
-    loaded = load_resolved(path, library)
-    return link(compile_policy(loaded), library)
-
-
 def compile_policy(loaded: Loaded) -> Policy:
+    """The frozen Policy of a schema-valid document (merged already, if it extends another). Reads no file."""
     return _Compiler(loaded).run()
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Iterator, Mapping
 
 from engine.core.amounts import MoneyRule
 from engine.lang.expressions import Expr
@@ -157,6 +157,32 @@ class Recipient:
     description: str | None = None
 
 
+class Links(Mapping[str, "Policy"]):
+    """The policies of a linked set by document number: filled while the set is built, read-only once sealed."""
+
+    def __init__(self) -> None:
+        self._policies: dict[str, Policy] = {}
+        self._sealed = False
+
+    def add(self, document: str, policy: Policy) -> None:
+        if self._sealed:
+            raise TypeError("a sealed set of linked policies cannot change")
+        self._policies[document] = policy
+
+    def seal(self) -> Links:
+        self._sealed = True
+        return self
+
+    def __getitem__(self, document: str) -> Policy:
+        return self._policies[document]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._policies)
+
+    def __len__(self) -> int:
+        return len(self._policies)
+
+
 @dataclass(frozen=True)
 class Policy:
     id: str
@@ -180,9 +206,9 @@ class Policy:
     period_assumed: bool = False  # in_force dates not in the source text: every result says so
     period_reading: str | None = None
     areas_reading: str | None = None
-    # Policies of documents this one refers to by clause, by document number, when supplied. The map is
-    # shared by every policy of one linked set (references may point back), so it is filled after creation.
-    linked: Mapping[str, "Policy"] = field(default_factory=dict, compare=False, repr=False)
+    # Policies of documents this one refers to by clause, by document number, when supplied. Shared by every
+    # policy of one linked set (references may point back), so it is filled after they are made, then sealed.
+    linked: Mapping[str, "Policy"] = field(default_factory=lambda: Links().seal(), compare=False, repr=False)
 
     def all_facts(self) -> dict[str, Fact]:
         """This policy's facts, then those of linked documents (their clauses read the same applicant)."""

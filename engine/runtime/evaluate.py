@@ -25,7 +25,7 @@ from engine.runtime.plan import Choose, Plan
 from engine.runtime.trace import (MISSING_AREA, CapStep, CapUsed, ClauseResult, ConditionResult, ConditionsFailed,
                                   Followed, GroupPending, GroupStep, HeldByGroup, Hop, LostToGroup, MeasureOnly,
                                   MissingDocument, MissingFacts, MissingGrant, NegativeStep, OnceGranted,
-                                  OtherRecipient, OutOfClausePeriod, OutOfPolicyPeriod, OutsideJurisdiction,
+                                  OutOfClausePeriod, OutOfPolicyPeriod, OutsideJurisdiction,
                                   RequiresFailed, Result, RoundStep)
 
 ELIGIBLE, INELIGIBLE, UNDETERMINED, REFERRED, NOT_APPLICABLE = (
@@ -65,6 +65,7 @@ class _Run:
         self.results: dict[str, ClauseResult] = {}
         self._steps: list[Step] = []
         self._clause: Clause | None = None
+        self._outside: OutsideJurisdiction | None = None
 
     # -- the whole policy ----------------------------------------------------------------------
     def result(self, source: str) -> Result:
@@ -76,8 +77,20 @@ class _Run:
                       complete, self.tracing)
 
     def decide_all(self) -> None:
-        results = self.results
-        for task in self.plan.tasks:
+        results, p, day = self.results, self.policy, self.day
+        if not self.scoped:  # a referenced document's clauses, for a clause that already decided who and when
+            tasks = self.plan.tasks
+        elif day < p.start or (p.end is not None and day > p.end):
+            why = OutOfPolicyPeriod(p.start, p.end, day)
+            for clause in p.clauses:
+                results[clause.id] = ClauseResult(
+                    clause, NOT_APPLICABLE, why=MeasureOnly(clause.measure) if clause.measure is not None else why)
+            return
+        else:
+            kind_plan = self.plan.for_kinds(self.applicant.recipients)
+            results.update(kind_plan.fixed)
+            tasks = kind_plan.tasks
+        for task in tasks:
             if isinstance(task, Choose):
                 self.choose(task.group)
             else:
@@ -130,26 +143,21 @@ class _Run:
     # -- one clause, on its own terms -------------------------------------------------------------
     def decide(self, clause: Clause, deps: tuple[str, ...]) -> ClauseResult:  # noqa: C901 - the rules, in order
         self._clause = clause
-        p, day, applicant = self.policy, self.day, self.applicant
+        p, day = self.policy, self.day
         if clause.measure is not None:
             return ClauseResult(clause, NOT_APPLICABLE, why=MeasureOnly(clause.measure))
         missing: set[Missing] = set()
-        if self.scoped:
-            if day < p.start or (p.end is not None and day > p.end):
-                return ClauseResult(clause, NOT_APPLICABLE, why=OutOfPolicyPeriod(p.start, p.end, day))
-            if not any(r in clause.recipients for r in applicant.recipients):
-                labels = tuple(p.recipients[k].label for k in clause.recipients)
-                return ClauseResult(clause, NOT_APPLICABLE,
-                                    why=OtherRecipient(clause.recipients, labels, applicant.recipients))
+        if self.scoped:  # the policy's period and the applicant's kind were checked by decide_all
             if (clause.start and day < clause.start) or (clause.end and day > clause.end):
                 return ClauseResult(clause, NOT_APPLICABLE, why=OutOfClausePeriod(clause.start, clause.end, day))
             if p.areas:
-                area = applicant.area
+                area = self.applicant.area
                 if area is None:
                     missing.add(MISSING_AREA)
                 elif area not in p.areas:
-                    return ClauseResult(clause, NOT_APPLICABLE,
-                                        why=OutsideJurisdiction(area, p.areas, closest(area, p.areas)))
+                    if self._outside is None:  # the same for every clause: suggested once
+                        self._outside = OutsideJurisdiction(area, p.areas, closest(area, p.areas))
+                    return ClauseResult(clause, NOT_APPLICABLE, why=self._outside)
 
         failed = False
         conditions: tuple[ConditionResult, ...] = ()

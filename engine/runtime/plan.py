@@ -16,7 +16,9 @@ from typing import Mapping, Union
 from engine.core.errors import CompileError, Problem
 from engine.core.messages import msg
 from engine.core.values import Missing, MissingParameter
+from engine.model.outcome import Outcome
 from engine.model.policy import Clause, Group, Policy
+from engine.runtime.trace import ClauseResult, MeasureOnly, OtherRecipient
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,14 @@ Task = Union[Decide, Choose]
 
 
 @dataclass(frozen=True)
+class KindPlan:
+    """The plan for one set of recipient kinds: the tasks that can apply, and the clauses decided up front."""
+
+    tasks: tuple[Task, ...]
+    fixed: Mapping[str, ClauseResult]  # measures and other kinds' clauses: not applicable, whatever the facts
+
+
+@dataclass(frozen=True)
 class Day:
     """The parameters in force on one day: values, and those with none (missing)."""
 
@@ -55,6 +65,31 @@ class Plan:
         self.list_fields: Mapping[str, tuple[str, ...]] = {
             name: tuple(f.items) for name, f in policy.all_facts().items() if f.type == "list"}
         self._days: dict[dt.date, Day] = {}
+        self._kinds: dict[tuple[str, ...], KindPlan] = {}
+
+    def for_kinds(self, kinds: tuple[str, ...]) -> KindPlan:
+        """The tasks for an applicant of these kinds (kept: a policy has a handful of kinds)."""
+        found = self._kinds.get(kinds)
+        if found is None:
+            fixed: dict[str, ClauseResult] = {}
+            tasks: list[Task] = []
+            for task in self.tasks:
+                if isinstance(task, Choose):
+                    tasks.append(task)
+                    continue
+                clause = task.clause
+                if clause.measure is not None:
+                    fixed[clause.id] = ClauseResult(clause, Outcome.NOT_APPLICABLE, why=MeasureOnly(clause.measure))
+                elif not any(k in clause.recipients for k in kinds):
+                    labels = tuple(self.policy.recipients[k].label for k in clause.recipients)
+                    fixed[clause.id] = ClauseResult(clause, Outcome.NOT_APPLICABLE,
+                                                    why=OtherRecipient(clause.recipients, labels))
+                else:
+                    tasks.append(task)
+            found = KindPlan(tuple(tasks), fixed)
+            if len(self._kinds) < 256:
+                self._kinds[kinds] = found
+        return found
 
     def day(self, day: dt.date) -> Day:
         """The parameters in force on `day` (kept: a round of applicants shares a few claim dates)."""

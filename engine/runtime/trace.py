@@ -86,7 +86,6 @@ class OtherRecipient(Why):
     reason: ClassVar[str] = "recipient"
     recipients: tuple[str, ...]
     labels: tuple[str, ...]
-    applicant: tuple[str, ...]
 
     def text(self, w: Words) -> str:
         return w.t("reason.recipient", recipients="、".join(self.labels))
@@ -286,9 +285,13 @@ class ConditionResult:
     reading: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ClauseResult:
-    """One clause's outcome. `conditions` and `steps` are filled only when the evaluation was traced."""
+    """One clause's outcome. `conditions` and `steps` are filled only when the evaluation was traced.
+
+    Never changed once made (a group's choice makes a new one with dataclasses.replace); not frozen only
+    because frozen dataclasses cost several times more to create, and a round makes millions of these.
+    """
 
     clause: Clause
     outcome: Outcome

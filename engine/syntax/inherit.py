@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 from engine.core.errors import InheritError, ProblemList
-from engine.workspace import Library, LookupFailed
-from engine.syntax.loader import Loaded, Path_, SourceMap, load_file
+from engine.syntax.loader import Loaded, Path_, SourceMap
 from engine.core.messages import msg
 from engine.core.suggest import did_you_mean
-from engine.syntax.schema import validate_policy
 
 MAX_CHAIN = 16  # city → county → revision is 3; anything near this is a mistake
 # Keys that only make sense in a file that extends another; they are consumed by the merge.
@@ -29,22 +25,10 @@ def is_path_form(value: str) -> bool:
     return "/" in value or "\\" in value or value.endswith((".yaml", ".yml", ".json"))
 
 
-def load_resolved(path: str, library: Library | None = None) -> Loaded:
-    """Load a policy file, follow its `extends:` chain, and return the merged, schema-valid document."""
-    library = library or Library()
-    loaded = _resolve(path, library, ())
-    if loaded.source.files:  # merged from several files: the merged whole must also be a complete policy
-        validate_policy(loaded)
-    return loaded
-
-
-def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...]) -> Loaded:
-    loaded = load_file(path)
+def check_child(loaded: Loaded) -> str:
+    """A file that extends another, on its own terms: its own id, document and title. Returns what it extends."""
     data = loaded.data
-    if not isinstance(data, dict) or "extends" not in data:
-        validate_policy(loaded)
-        return loaded
-    validate_policy(loaded, partial=True)  # the county file on its own terms: known keys, right shapes
+    assert isinstance(data, dict)
     source = loaded.source
     problems = ProblemList()
     for key in OWN_REQUIRED:
@@ -52,40 +36,17 @@ def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...]) ->
             problems.add(source.problem(msg("inherit.own_key", key=key), (), prefer_key=True,
                                         suggestion=msg(_OWN_KEY_HINTS[key])))
     problems.raise_if_any(InheritError)
-    target = data["extends"]
-    if target == data.get("id"):
-        raise InheritError(source.problem(msg("inherit.cycle", loop=f"{path} → {path}"), ("extends",),
-                                          suggestion=msg("inherit.cycle.hint")))
-    try:
-        if is_path_form(target):
-            parent_path = os.path.normpath(os.path.join(os.path.dirname(path), target))
-            if not Path(parent_path).is_file():
-                raise LookupFailed(msg("inherit.not_a_file", target=target, path=parent_path),
-                                   msg("inherit.not_a_file.hint"))
-        else:
-            parent_path = library.find_id(target, near=path)
-    except LookupFailed as exc:
-        raise InheritError(source.problem(exc.message, ("extends",), suggestion=exc.suggestion)) from None
-    here = (os.path.realpath(path), path)
-    trail = chain + (here,)
-    real_parent = os.path.realpath(parent_path)
-    names = [p for _r, p in trail]
-    if any(real == real_parent for real, _p in trail):
-        start = [r for r, _p in trail].index(real_parent)
-        loop = names[start:] + [parent_path]
-        raise InheritError(source.problem(msg("inherit.cycle", loop=" → ".join(loop)), ("extends",),
-                                          suggestion=msg("inherit.cycle.hint")))
-    if len(trail) >= MAX_CHAIN:
-        raise InheritError(source.problem(msg("inherit.too_long", limit=MAX_CHAIN, chain=" → ".join(names)),
-                                          ("extends",)))
-    if not isinstance(load_file(parent_path).data, dict):  # e.g. a path to some other kind of file
-        raise InheritError(source.problem(msg("inherit.not_policy", path=parent_path), ("extends",),
-                                          suggestion=msg("inherit.not_policy.hint")))
-    parent = _resolve(parent_path, library, trail)
+    return str(data["extends"])
+
+
+def merge(parent: Loaded, child: Loaded) -> Loaded:
+    """The child's document laid over its (already merged) parent's, each value keeping its source mark."""
+    data = child.data
+    assert isinstance(data, dict) and isinstance(parent.data, dict)
     if parent.data.get("id") == data["id"]:
-        raise InheritError(source.problem(msg("inherit.same_id", id=data["id"]), ("id",),
-                                          suggestion=msg("inherit.same_id.hint")))
-    return _Merge(parent, loaded).run()
+        raise InheritError(child.source.problem(msg("inherit.same_id", id=data["id"]), ("id",),
+                                                suggestion=msg("inherit.same_id.hint")))
+    return _Merge(parent, child).run()
 
 
 class _Merge:

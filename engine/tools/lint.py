@@ -14,8 +14,7 @@ from engine.model.compile import compile_policy
 from engine.core.errors import Problem
 from engine.lang.expressions import Bound, EvaluationFailure, Expr, Unknown, bounds, evaluate
 from engine.model.facts import names_of_clause
-from engine.syntax.inherit import load_resolved
-from engine.workspace import Library
+from engine.workspace import Library, load_resolved
 from engine.syntax.loader import Loaded
 from engine.core.messages import msg
 from engine.lang.tree import Arith, Lit, Name, Node
@@ -231,7 +230,8 @@ class _Linter:
         for check in award.sanity():
             expr = check.expr
             if check.rule == "amount_not_positive":
-                self.each_day("lint.amount_not_positive", "lint.amount_not_positive.hint", path + (check.field,), clause,
+                self.each_day("lint.amount_not_positive", "lint.amount_not_positive.hint",
+                              path + (check.field,), clause,
                               lambda d, e=expr: _if(self.constant(e, d), lambda v: v <= 0))
             elif check.rule == "rate_range" and not self.is_percent_parameter(expr):
                 self.each_day("lint.rate_range", "lint.rate_range.hint", path + (check.field,), clause,
