@@ -5,15 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cached_property
-from typing import TYPE_CHECKING, Iterator, Mapping
+from typing import Iterator, Mapping
 
 from engine.core.amounts import MoneyRule
 from engine.lang.expressions import Expr
 from engine.model.awards.base import AwardForm
-
-if TYPE_CHECKING:
-    from engine.runtime.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -225,9 +221,3 @@ class Policy:
                 return clause
         raise KeyError(clause_id)
 
-    @cached_property
-    def plan(self) -> Plan:
-        """The policy prepared for evaluation (engine.runtime.plan), made once on first use."""
-        from engine.runtime.plan import Plan  # the runtime layer builds on this one, not the other way round
-
-        return Plan(self)

@@ -21,7 +21,7 @@ from engine.model.awards.base import Step, Stop
 from engine.model.facts import Applicant
 from engine.model.outcome import Outcome
 from engine.model.policy import Clause, Condition, Group, Policy
-from engine.runtime.plan import Choose, Plan
+from engine.runtime.plan import Choose, Plan, prepare
 from engine.runtime.trace import (MISSING_AREA, CapStep, CapUsed, ClauseResult, ConditionResult, ConditionsFailed,
                                   Followed, GroupPending, GroupStep, HeldByGroup, Hop, LostToGroup, MeasureOnly,
                                   MissingDocument, MissingFacts, MissingGrant, NegativeStep, OnceGranted,
@@ -47,7 +47,7 @@ def evaluate(policy: Policy, applicant: Applicant, on: dt.date | None = None,
         day, source = applicant.date, "facts"
     else:
         day, source = today or dt.date.today(), "today"
-    return _Run(policy.plan, applicant, day, trace).result(source)
+    return _Run(prepare(policy), applicant, day, trace).result(source)
 
 
 class _Run:
@@ -299,7 +299,7 @@ class _Run:
             granted = {clause.refers_clause: a.granted[clause.id]} if clause.id in a.granted else {}
         names = linked.all_facts()
         sub = replace(a, values={k: v for k, v in a.values.items() if k in names}, granted=granted)
-        run = _Run(linked.plan, sub, self.day, self.tracing, scoped=False,
+        run = _Run(prepare(linked), sub, self.day, self.tracing, scoped=False,
                    trail=self.trail + ((self.policy.document, clause.id), key))
         run.decide_all()
         return Hop(clause.refers_to, self.policy.references[clause.refers_to].title, linked,

@@ -151,3 +151,12 @@ def _order(policy: Policy) -> tuple[Task, ...]:
     groups = {g.id: g for g in policy.groups}
     return tuple(Decide(policy.clause(cid), deps_of[cid]) if kind == "c" else Choose(groups[cid])
                  for kind, cid in order)
+
+
+def prepare(policy: Policy) -> Plan:
+    """The policy's plan, made on first use and kept with the policy (a Policy is immutable, so is its plan)."""
+    found = policy.__dict__.get("_plan")
+    if found is None:
+        found = Plan(policy)
+        object.__setattr__(policy, "_plan", found)  # a cache beside the frozen fields, not one of them
+    return found
