@@ -80,6 +80,9 @@ class AwardForm(ABC):
     keyword: ClassVar[str]  # the key that names the form in a policy file (rate, fixed, per_unit, …)
     required: ClassVar[frozenset[str]]  # keys the spec must have
     optional: ClassVar[frozenset[str]] = frozenset()
+    # A small award of this form, over the facts of tests/test_award_forms.py (costs, area, months, months_paid,
+    # firms[].started) and a clause `base`: the capability test compiles, evaluates and describes it.
+    example: ClassVar[Mapping[str, Any]]
 
     @classmethod
     @abstractmethod

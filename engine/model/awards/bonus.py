@@ -48,6 +48,7 @@ class BonusAward(AwardForm):
     """Adds to clause `to`, which must be eligible: `on_top` of its capped amount, or `raises_cap` of it."""
 
     keyword: ClassVar[str] = "bonus"
+    example: ClassVar[Mapping[str, Any]] = {"bonus_to": "base", "amount": "10万元", "mode": "raises_cap"}
     required: ClassVar[frozenset[str]] = frozenset({"bonus_to", "amount"})
     optional: ClassVar[frozenset[str]] = frozenset({"mode"})
 

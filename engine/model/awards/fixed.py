@@ -26,6 +26,7 @@ class FixedAward(AwardForm):
     """The same amount for every eligible applicant."""
 
     keyword: ClassVar[str] = "fixed"
+    example: ClassVar[Mapping[str, Any]] = {"fixed": "10万元"}
     required: ClassVar[frozenset[str]] = frozenset({"fixed"})
 
     amount: Expr

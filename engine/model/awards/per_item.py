@@ -50,6 +50,8 @@ class PerItemAward(AwardForm):
     """each × (the items of the list fact that meet `where`)."""
 
     keyword: ClassVar[str] = "per_item"
+    example: ClassVar[Mapping[str, Any]] = {"each": "1万元", "for_each": "firms", "where": "started",
+                                             "item_label": "孵化企业"}
     required: ClassVar[frozenset[str]] = frozenset({"each", "for_each"})
     optional: ClassVar[frozenset[str]] = frozenset({"where", "item_label"})
 
@@ -57,6 +59,7 @@ class PerItemAward(AwardForm):
     items: str  # the list fact's name
     where: Expr | None
     item_label: str | None = None
+    fields: tuple[str, ...] = ()  # the names of each item's fields, which `where` may read
 
     @classmethod
     def build(cls, spec: Mapping[str, Any], c: Compiler) -> PerItemAward | None:
@@ -67,13 +70,13 @@ class PerItemAward(AwardForm):
         where = c.condition("where", fact.items) if "where" in spec else None
         if "where" in spec and where is None:
             return None
-        return cls(each, spec["for_each"], where, spec.get("item_label"))
+        return cls(each, spec["for_each"], where, spec.get("item_label"), tuple(fact.items))
 
     def expressions(self) -> tuple[Expr, ...]:
         return (self.each,) + ((self.where,) if self.where is not None else ())
 
     def reads(self) -> frozenset[str]:
-        return super().reads() | {self.items}
+        return (super().reads() - set(self.fields)) | {self.items}
 
     def compute(self, run: Run) -> Decimal | Unknown:
         each = run.value(self.each)
@@ -83,7 +86,7 @@ class PerItemAward(AwardForm):
                 run.step(ItemsStep(self.items, each, ()))
             return items
         assert isinstance(items, tuple)
-        fields = run.list_fields(self.items)
+        fields = self.fields
         rows = []
         missing: set[Missing] = set()
         for i, item in enumerate(items):

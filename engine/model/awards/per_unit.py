@@ -68,6 +68,8 @@ class PerUnitAward(AwardForm):
     """rate × quantity × min(periods, max_periods − periods_used)."""
 
     keyword: ClassVar[str] = "per_unit"
+    example: ClassVar[Mapping[str, Any]] = {"per_unit": 5, "unit": "元/m²/月", "quantity": "area",
+                                             "periods": "months", "max_periods": 36, "periods_used": "months_paid"}
     required: ClassVar[frozenset[str]] = frozenset({"per_unit", "quantity", "periods"})
     optional: ClassVar[frozenset[str]] = frozenset({"unit", "max_periods", "periods_used"})
 

@@ -54,6 +54,7 @@ class RateAward(AwardForm):
     """A base amount times a rate."""
 
     keyword: ClassVar[str] = "rate"
+    example: ClassVar[Mapping[str, Any]] = {"base": "costs + 1万元", "base_label": "费用", "rate": "50%"}
     required: ClassVar[frozenset[str]] = frozenset({"base", "rate"})
     optional: ClassVar[frozenset[str]] = frozenset({"base_label"})
 
