@@ -12,15 +12,10 @@ from pathlib import Path
 
 import click
 
-from engine import (PolicyError, evaluate, facts_schema, load_applicant, load_policy, render_json,
-                    render_text)
-from engine.tools.diff import diff_policies, impact as diff_impact, load_cases, render_text as diff_text, \
-    to_json as diff_json
-from engine.model.facts import facts_template
-from engine.workspace import Library
-from engine.tools.lint import counts as lint_counts, lint_file
+from engine.core.errors import PolicyError
 from engine.core.messages import localize, t
-from engine.tools.testing import coverage, load_suite, render_coverage, run_suite
+
+# Each command imports what it uses when it runs: `policy evaluate` should not pay for diff, lint or review.
 
 LANG = click.Choice(["zh", "en"])
 ID_PATTERN = r"[a-z0-9][a-z0-9-]{0,63}"  # as schemas/policy.schema.json requires of id:
@@ -105,6 +100,7 @@ def cli() -> None:
 def validate(files: tuple[str, ...], fmt: str, lang: str | None, policies: tuple[str, ...],
              with_files: tuple[str, ...]) -> None:
     """Check policy FILES: strict YAML, the schema, expressions and names. Exit 1 if any is invalid."""
+    from engine.workspace import load_policy
     report, bad = [], 0
     langs = []
     for path in files:
@@ -145,6 +141,7 @@ def validate(files: tuple[str, ...], fmt: str, lang: str | None, policies: tuple
 def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | None, lang: str | None,
                  policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Evaluate an applicant's FACTS (YAML or JSON, '-' for stdin) under POLICY."""
+    from engine import evaluate, load_applicant, load_policy, render_json, render_text
     policy = None
     try:
         policy = load_policy(policy_file, policies=policies, with_files=with_files)
@@ -162,6 +159,8 @@ def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | 
 @lang_option
 def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool, lang: str | None) -> None:
     """Show what an applicant must supply: a facts-file template to fill in, or its JSON Schema."""
+    from engine import facts_schema, load_policy
+    from engine.model.facts import facts_template
     try:
         policy = load_policy(policy_file)
     except PolicyError as error:
@@ -191,6 +190,7 @@ def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool, lang: st
 def render_cmd(policy_file: str, fmt: str, output: str | None, force: bool, lang: str | None,
                policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Render POLICY for review: each clause's source text beside the encoded rule, parameters, readings."""
+    from engine.workspace import load_policy
     from engine.present.review import render_html, render_markdown
 
     try:
@@ -218,6 +218,9 @@ def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None, no_cove
 
     Then report what no case exercises: clause outcomes, conditions never met or failed, and bounds
     never tested at their threshold. Coverage never changes the exit code."""
+    from engine.present.sheet import render_text
+    from engine.tools.testing import coverage, load_suite, render_coverage, run_suite
+    from engine.workspace import load_policy
     policy = None
     try:
         policy = load_policy(policy_file, policies=policies, with_files=with_files)
@@ -264,6 +267,8 @@ def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None, no_cove
 def lint_cmd(policy_file: str, strict: bool, fmt: str, today: dt.datetime | None, lang: str | None,
              policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Find what the schema cannot see in POLICY: unused names, clauses that can never pay, odd numbers, expiry."""
+    from engine.tools.lint import counts as lint_counts, lint_file
+    from engine.workspace import Library
     day = today.date() if today else dt.date.today()
     try:
         policy, problems = lint_file(policy_file, day, Library(policies, with_files))
@@ -298,6 +303,9 @@ def diff_cmd(old_file: str, new_file: str, cases_path: str | None, on: dt.dateti
     """Show what changed in meaning between two versions of a policy, and what it does to applicants.
 
     OLD and NEW may be two versions of one file, or a county file and the policy it extends."""
+    from engine.tools.diff import diff_policies, impact as diff_impact, load_cases, render_text as diff_text, \
+        to_json as diff_json
+    from engine.workspace import load_policy
     old = new = None
     try:
         old = load_policy(old_file, policies=policies, with_files=with_files)
@@ -340,7 +348,7 @@ def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | N
              with_files: tuple[str, ...]) -> None:
     """Write a county file that extends PARENT (a policy file, or an id found with --policies)."""
     from engine.tools.fork import extends_value, fork_text
-    from engine.workspace import Library, LookupFailed
+    from engine.workspace import Library, LookupFailed, load_policy
 
     early = message_lang(lang, path=parent if Path(parent).is_file() else None)
     if Path(output).exists() and not force:
@@ -382,7 +390,7 @@ def show_cmd(policy_file: str, resolved: bool, lang: str | None, policies: tuple
              with_files: tuple[str, ...]) -> None:
     """Print POLICY as written, or with --resolved as it is in effect after extends: is applied."""
     from engine.tools.fork import resolved_yaml
-    from engine.workspace import load_resolved
+    from engine.workspace import load_policy, load_resolved
     from engine.workspace import Library
     from engine.syntax.loader import read_text
 

@@ -180,13 +180,24 @@ def _lifted(parts: tuple[Kleene, ...], fn: Callable[..., object]) -> Kleene:
 _NO_UNKNOWNS: Unknowns = {}
 
 
+def all_of(nodes: tuple[Node, ...]) -> Fast:
+    """One fast closure for several conditions that must all hold (a clause's `when:`)."""
+    parts = tuple(fast(n) for n in nodes)
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        a, b = parts
+        return lambda env: bool(a(env)) and bool(b(env))
+    return lambda env: all(p(env) for p in parts)
+
+
 class Compiled:
     """One checked expression as closures. Call it with the names in force; absent names are unknown."""
 
-    __slots__ = ("_fast", "_kleene")
+    __slots__ = ("_fast", "_kleene", "fast")
 
     def __init__(self, node: Node):
-        self._fast = fast(node)
+        self._fast = self.fast = fast(node)  # `fast` raises KeyError at the first absent name
         self._kleene = kleene(node)
 
     def __call__(self, env: Env, unknowns: Unknowns = _NO_UNKNOWNS) -> object:

@@ -6,7 +6,7 @@ import datetime as dt
 import keyword
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 
 from engine.core.amounts import AmountSyntaxError, MoneyRule, parse_amount
 from engine.core.errors import CompileError, Problem, ProblemList

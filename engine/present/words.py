@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from engine.core.format import format_money, format_number, format_percent, show
+from engine.core.format import format_money, format_percent, show
 from engine.core.messages import t
 from engine.core.values import Missing, MissingField, MissingParameter
 from engine.lang.expressions import Expr

@@ -11,7 +11,6 @@ from dataclasses import replace
 from decimal import Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Mapping
 
-from engine.core.amounts import CONTEXT
 from engine.core.errors import EvaluateError, Problem
 from engine.core.messages import msg
 from engine.core.suggest import closest
@@ -21,7 +20,7 @@ from engine.model.awards.base import Step, Stop
 from engine.model.facts import Applicant
 from engine.model.outcome import Outcome
 from engine.model.policy import Clause, Condition, Group, Policy
-from engine.runtime.plan import Choose, Plan, prepare
+from engine.runtime.plan import Choose, Decide, Plan, prepare
 from engine.runtime.trace import (MISSING_AREA, CapStep, CapUsed, ClauseResult, ConditionResult, ConditionsFailed,
                                   Followed, GroupPending, GroupStep, HeldByGroup, Hop, LostToGroup, MeasureOnly,
                                   MissingDocument, MissingFacts, MissingGrant, NegativeStep, OnceGranted,
@@ -62,6 +61,7 @@ class _Run:
         env.update(applicant.values)
         self.env: dict[str, object] = env
         self.unknowns: Mapping[str, Missing] = params.unknowns
+        self.caps = params.caps
         self.results: dict[str, ClauseResult] = {}
         self._steps: list[Step] = []
         self._clause: Clause | None = None
@@ -94,7 +94,7 @@ class _Run:
             if isinstance(task, Choose):
                 self.choose(task.group)
             else:
-                results[task.clause.id] = self.decide(task.clause, task.deps)
+                results[task.clause.id] = self.decide(task)
 
     # -- what award forms may ask (engine.model.awards.base.Run) ----------------------------------
     def value(self, expr: Expr) -> object:
@@ -141,7 +141,8 @@ class _Run:
                                      suggestion=msg("evaluate.division_by_zero.hint")))
 
     # -- one clause, on its own terms -------------------------------------------------------------
-    def decide(self, clause: Clause, deps: tuple[str, ...]) -> ClauseResult:  # noqa: C901 - the rules, in order
+    def decide(self, task: Decide) -> ClauseResult:  # noqa: C901 - the rules, in order
+        clause = task.clause
         self._clause = clause
         p, day = self.policy, self.day
         if clause.measure is not None:
@@ -166,15 +167,18 @@ class _Run:
             for c in conditions:
                 failed = failed or c.status == "failed"
                 missing.update(c.missing)
-        else:
-            for cond in clause.conditions:
-                value = self.value(cond.expr)
-                if isinstance(value, Unknown):
-                    missing.update(value.missing)
-                elif not value:
-                    failed = True
+        elif task.when is not None:
+            try:
+                failed = not task.when(self.env)
+            except (KeyError, *_ARITHMETIC):  # something missing (or to be reported where it is): one by one
+                for cond in clause.conditions:
+                    value = self.value(cond.expr)
+                    if isinstance(value, Unknown):
+                        missing.update(value.missing)
+                    elif not value:
+                        failed = True
         lost = []
-        for rid in deps:
+        for rid in task.deps:
             required = self.results[rid]
             if required.outcome is UNDETERMINED:
                 missing.update(required.missing)
@@ -195,7 +199,11 @@ class _Run:
         granted = self.granted(clause)
         if isinstance(granted, Unknown) and (clause.cap is not None or clause.period == "once"):
             missing.update(granted.missing)
-        cap = self.cap(clause) if clause.cap is not None else None
+        if task.cap_per_day:
+            caps = self.caps
+            cap = caps[clause.id] if clause.id in caps else caps.setdefault(clause.id, self.cap(clause))
+        else:
+            cap = self.cap(clause) if clause.cap is not None else None
         if isinstance(cap, Unknown):
             missing.update(cap.missing)
         # Decided whatever the missing facts would say: the cap is used up, or every period was paid.

@@ -16,6 +16,7 @@ from typing import Mapping, Union
 from engine.core.errors import CompileError, Problem
 from engine.core.messages import msg
 from engine.core.values import Missing, MissingParameter
+from engine.lang.closures import Fast, all_of
 from engine.model.outcome import Outcome
 from engine.model.policy import Clause, Group, Policy
 from engine.runtime.trace import ClauseResult, MeasureOnly, OtherRecipient
@@ -27,6 +28,8 @@ class Decide:
 
     clause: Clause
     deps: tuple[str, ...]  # clauses whose final outcome it reads (requires:, a bonus's clause)
+    when: Fast | None = None  # all its conditions as one fast closure (engine.lang.closures.all_of)
+    cap_per_day: bool = False  # its cap reads parameters only: the same for every applicant on a day
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class Day:
 
     values: Mapping[str, Decimal]
     unknowns: Mapping[str, Missing]
+    caps: dict[str, object]  # caps that read parameters only, by clause id, as first computed on the day
 
 
 class Plan:
@@ -103,7 +107,7 @@ class Plan:
                     unknowns[name] = MissingParameter.of(name)
                 else:
                     values[name] = value.value
-            found = Day(values, unknowns)
+            found = Day(values, unknowns, {})
             if len(self._days) < 4096:  # bounded: a simulation over every day of a decade still fits
                 self._days[day] = found
         return found
@@ -149,8 +153,14 @@ def _order(policy: Policy) -> tuple[Task, ...]:
         raise CompileError(Problem(msg("compile.loop", loop=loop), file=clause.where.file, line=clause.where.line,
                                    column=clause.where.column, clause=clause.id))
     groups = {g.id: g for g in policy.groups}
-    return tuple(Decide(policy.clause(cid), deps_of[cid]) if kind == "c" else Choose(groups[cid])
+    return tuple(_decide(policy, policy.clause(cid), deps_of[cid]) if kind == "c" else Choose(groups[cid])
                  for kind, cid in order)
+
+
+def _decide(policy: Policy, clause: Clause, deps: tuple[str, ...]) -> Decide:
+    when = all_of(tuple(c.expr.node for c in clause.conditions)) if clause.conditions else None
+    cap_per_day = clause.cap is not None and clause.cap.names <= set(policy.parameters)
+    return Decide(clause, deps, when, cap_per_day)
 
 
 def prepare(policy: Policy) -> Plan:

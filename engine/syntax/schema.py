@@ -8,12 +8,11 @@ from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-import jsonschema
-import referencing
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, relevance
+if TYPE_CHECKING:  # jsonschema costs ~40 ms to import: only what validates pays for it
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 from engine.core.errors import Problem, ProblemList, SchemaError
 from engine.syntax.loader import Loaded, SourceMap
@@ -23,16 +22,21 @@ from engine.core.suggest import did_you_mean, one_of
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
 
-def _is_integer(checker, instance) -> bool:
+def _is_integer(checker: Any, instance: object) -> bool:
     if isinstance(instance, bool):
         return False
     if isinstance(instance, Decimal):
         return instance.is_finite() and instance == instance.to_integral_value()
-    return Draft202012Validator.TYPE_CHECKER.is_type(instance, "integer")
+    return isinstance(instance, int) or (isinstance(instance, float) and instance.is_integer())
 
 
-_TYPE_CHECKER = Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer)
-_Validator = jsonschema.validators.extend(Draft202012Validator, type_checker=_TYPE_CHECKER)
+@lru_cache(maxsize=None)
+def _validator_class() -> Any:
+    """Draft 2020-12 reading our exact Decimals: 5 and 5.0 are integers, as JSON Schema says."""
+    import jsonschema
+
+    type_checker = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer)
+    return jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=type_checker)
 
 
 def schema_text(name: str) -> str:
@@ -49,8 +53,12 @@ def load_schema(name: str) -> dict:
 
 
 def make_validator(schema: dict) -> Draft202012Validator:
+    import jsonschema
+    import referencing
+
     # An empty registry: no $ref is ever fetched from anywhere, only resolved inside the schema itself.
-    return _Validator(schema, registry=referencing.Registry(), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return _validator_class()(schema, registry=referencing.Registry(),  # type: ignore[no-any-return]
+                              format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
 @lru_cache(maxsize=None)
@@ -105,6 +113,8 @@ def _most_helpful(error: ValidationError) -> ValidationError:
                    if not any(e.validator == "type" and not e.relative_path for e in errs)]
         if len(fitting) != 1:
             return error  # no branch (or several) fits the value's type: describe the alternatives
+        from jsonschema.exceptions import relevance
+
         error = min(fitting[0], key=lambda e: (-len(e.absolute_path), relevance(e)))
     return error
 
