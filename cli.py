@@ -144,7 +144,7 @@ def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | 
     from engine import evaluate, load_applicant, load_policy, render_json, render_text
     policy = None
     try:
-        policy = load_policy(policy_file, policies=policies, with_files=with_files)
+        policy = load_policy(policy_file, policies=policies, with_files=with_files, cache=True)
         applicant = load_applicant(policy, facts_file)
         result = evaluate(policy, applicant, on=on.date() if on else None)
     except PolicyError as error:

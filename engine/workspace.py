@@ -74,7 +74,7 @@ class Library:
             raise self._broken[real]
         if real not in self._headers:
             try:
-                data = load_file(path).data
+                data = _load(path).data
             except PolicyError as error:
                 self._broken[real] = error
                 if strict:
@@ -92,6 +92,8 @@ class Library:
         root = Path(folder)
         if not root.is_dir():
             raise LookupFailed(msg("library.no_folder", folder=folder), ambiguous=True)
+        if _reads is not None:
+            _reads.append(("dir", _real(folder)))
         found = []
         for path in sorted(root.iterdir()):
             if is_policy_file(path):
@@ -154,6 +156,17 @@ class Library:
         return bool(self.dirs or self.files)
 
 
+# --- what a load read, for the cache of compiled policies ----------------------------------------------
+
+_reads: list[tuple[str, str]] | None = None  # ("file" | "dir", real path) while a cached load records them
+
+
+def _load(path: str) -> Loaded:
+    if _reads is not None:
+        _reads.append(("file", _real(path)))
+    return load_file(path)
+
+
 # --- extends: --------------------------------------------------------------------------------------
 
 def load_resolved(path: str, library: Library | None = None) -> Loaded:
@@ -167,7 +180,7 @@ def load_resolved(path: str, library: Library | None = None) -> Loaded:
 
 def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...]) -> Loaded:
     """The chain is followed in a loop of calls bounded by MAX_CHAIN (checked before each step)."""
-    loaded = load_file(path)
+    loaded = _load(path)
     data = loaded.data
     if not isinstance(data, dict) or "extends" not in data:
         validate_policy(loaded)
@@ -200,7 +213,7 @@ def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...]) ->
     if len(trail) >= MAX_CHAIN:
         raise InheritError(source.problem(msg("inherit.too_long", limit=MAX_CHAIN, chain=" → ".join(names)),
                                           ("extends",)))
-    if not isinstance(load_file(parent_path).data, dict):  # e.g. a path to some other kind of file
+    if not isinstance(_load(parent_path).data, dict):  # e.g. a path to some other kind of file
         raise InheritError(source.problem(msg("inherit.not_policy", path=parent_path), ("extends",),
                                           suggestion=msg("inherit.not_policy.hint")))
     return merge(_resolve(parent_path, library, trail), loaded)
@@ -209,14 +222,32 @@ def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...]) ->
 # --- whole policies, and the documents they refer to -------------------------------------------------
 
 def load_policy(path: str, *, policies: Sequence[str] = (), with_files: Sequence[str] = (),
-                library: Library | None = None) -> Policy:
+                library: Library | None = None, cache: bool = False) -> Policy:
     """Load, validate and compile a policy file; raise a PolicyError subclass listing every problem.
 
     A file that `extends:` another is merged with it first. `policies` (folders) and `with_files` are
-    where a parent named by id, or a document named by a reference, is looked up.
+    where a parent named by id, or a document named by a reference, is looked up. `cache` keeps the
+    compiled policy in the user's own cache folder (engine.cache), keyed by the content of every file read.
     """
     library = library or Library(policies, with_files)
+    if cache:
+        from engine.cache import PolicyCache
+
+        store = PolicyCache.open()
+        if store is not None:
+            return store.load(path, library, lambda: _recorded(path, library))
     return link(compile_policy(load_resolved(path, library)), library)
+
+
+def _recorded(path: str, library: Library) -> tuple[Policy, list[tuple[str, str]]]:
+    """Load a policy, and what was read to make it: every file, and every folder searched."""
+    global _reads
+    _reads = []
+    try:
+        policy = link(compile_policy(load_resolved(path, library)), library)
+        return policy, list(dict.fromkeys(_reads))
+    finally:
+        _reads = None
 
 
 MAX_DOCUMENTS = 32  # a closure of referenced documents larger than this is a mistake

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Compiled policies are cached per user (engine.cache); tests keep theirs apart from the user's own.
+os.environ["POLICY_CACHE_DIR"] = tempfile.mkdtemp(prefix="policy-cache-tests-")
 
 from engine import load_policy
 

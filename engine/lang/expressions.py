@@ -1,28 +1,29 @@
-"""The expression language: parse once behind an AST allow-list, type-check names, evaluate on simpleeval.
+"""The expression language: parse once behind an AST allow-list, type-check names, build the engine's tree.
 
 Evaluation is three-valued: a missing fact yields `Unknown` (carrying which facts are missing), and
 `and`/`or` follow Kleene's rules, so `False and <missing>` is decided (False) while
-`True and <missing>` stays undetermined. Nothing missing is ever read as 0 or false.
+`True and <missing>` stays undetermined. Nothing missing is ever read as 0 or false. The runtime evaluates
+with the compiled closures (`Expr.run`, engine.lang.closures); `evaluate` here is the reference evaluator on
+simpleeval (engine.lang.reference), which they must agree with.
 """
 
 from __future__ import annotations
 
 import ast
 import datetime as dt
-import operator
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from decimal import Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
-from typing import Callable, Collection, Mapping
-
-import simpleeval
+from decimal import Decimal
+from typing import Collection, Mapping
 
 from engine.core.amounts import AMOUNT_IN_TEXT, CONTEXT, UNITS, out_of_range, plain
 from engine.core.messages import msg
 from engine.core.suggest import did_you_mean, one_of
+from engine.core.values import Unknown  # noqa: F401 - re-exported: the value of an undetermined expression
 from engine.lang.build import build
 from engine.lang.closures import Compiled
+from engine.lang.reference import EvaluationFailure, evaluate  # noqa: F401 - re-exported
 from engine.lang.tree import SYMBOLS, Choices, Compare, Lit, Node
 
 MAX_LENGTH = 500
@@ -50,16 +51,6 @@ class ExpressionError(Exception):
         self.suggestion = suggestion
 
 
-@dataclass(frozen=True)
-class Unknown:
-    """The value of an expression that depends on facts not supplied."""
-
-    missing: frozenset[str]
-
-    def __bool__(self):  # a programming error if ever asked; Kleene logic handles Unknown explicitly
-        raise TypeError("Unknown has no truth value")
-
-
 @dataclass(frozen=True, eq=False)
 class Expr:
     """A parsed, checked expression. `names` are the facts and parameters it reads."""
@@ -75,6 +66,10 @@ class Expr:
 
     def __str__(self) -> str:
         return self.text
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled (engine.cache) without its compiled closures, which are remade on first use."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("run", "sides")}
 
     @cached_property
     def run(self) -> Compiled:
@@ -393,117 +388,6 @@ def _compare_hint(left: str, right: str, name: str) -> str | None:
     if TEXT in (left, right) and NUM in (left, right):
         return msg("expr.hint.unquoted_amount")
     return None
-
-
-# --- evaluation ------------------------------------------------------------------------------------
-
-def _unknown_of(*values) -> Unknown | None:
-    missing = frozenset().union(*(v.missing for v in values if isinstance(v, Unknown)))
-    return Unknown(missing) if any(isinstance(v, Unknown) for v in values) else None
-
-
-def _lift(fn: Callable) -> Callable:
-    """Make an operator propagate Unknown instead of computing on it."""
-
-    def lifted(*args):
-        unknown = _unknown_of(*args)
-        return unknown if unknown is not None else fn(*args)
-
-    return lifted
-
-
-_OPERATORS = {
-    ast.Add: _lift(operator.add), ast.Sub: _lift(operator.sub), ast.Mult: _lift(operator.mul),
-    ast.Div: _lift(operator.truediv),
-    ast.Eq: _lift(operator.eq), ast.NotEq: _lift(operator.ne), ast.Lt: _lift(operator.lt),
-    ast.LtE: _lift(operator.le), ast.Gt: _lift(operator.gt), ast.GtE: _lift(operator.ge),
-    ast.USub: _lift(operator.neg), ast.UAdd: _lift(operator.pos), ast.Not: _lift(operator.not_),
-    ast.In: _lift(lambda a, b: a in b), ast.NotIn: _lift(lambda a, b: a not in b),
-}
-_FUNCTIONS = {"min": _lift(min), "max": _lift(max), "abs": _lift(abs), "date": lambda d: d}
-
-
-class EvaluationFailure(Exception):
-    """Arithmetic that cannot be done (division by zero): the policy author's to fix."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-class _Evaluator(simpleeval.SimpleEval):
-    """simpleeval's whitelist dispatch, narrowed to the checked node types and made three-valued."""
-
-    def __init__(self, names: Mapping[str, object]):
-        super().__init__(operators=_OPERATORS, functions=_FUNCTIONS, names=dict(names))
-        allowed = (ast.Name, ast.UnaryOp, ast.BinOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Call,
-                   ast.Constant)
-        self.nodes = {k: v for k, v in self.nodes.items() if k in allowed}
-        self.nodes[ast.List] = self.nodes[ast.Tuple] = lambda node: tuple(self._eval(e) for e in node.elts)
-
-    def _eval_boolop(self, node):
-        decisive = isinstance(node.op, ast.Or)  # the value that decides the whole: True for or, False for and
-        unknowns = []
-        for value_node in node.values:
-            value = self._eval(value_node)
-            if isinstance(value, Unknown):
-                unknowns.append(value)
-            elif value is decisive:
-                return decisive
-        return _unknown_of(*unknowns) if unknowns else (not decisive)
-
-    def _eval_compare(self, node):
-        left = self._eval(node.left)
-        unknowns = []
-        for op, comp in zip(node.ops, node.comparators):
-            right = self._eval(comp)
-            result = self.operators[type(op)](left, right)
-            if isinstance(result, Unknown):
-                unknowns.append(result)
-            elif not result:
-                return False
-            left = right
-        return _unknown_of(*unknowns) if unknowns else True
-
-    def _eval_ifexp(self, node):
-        test = self._eval(node.test)
-        if isinstance(test, Unknown):
-            return test
-        return self._eval(node.body) if test else self._eval(node.orelse)
-
-
-class Evaluator:
-    """Evaluates checked expressions against name values; build once per evaluation, reuse for every clause."""
-
-    def __init__(self, names: Mapping[str, object]):
-        self._inner = _Evaluator(names)
-
-    @property
-    def names(self) -> dict[str, object]:
-        return self._inner.names
-
-    def value(self, expr: Expr, names: Mapping[str, object] | None = None):
-        """The value of `expr` (Unknown for a missing fact); `names` replaces the current ones for this call."""
-        return self.node(expr.tree, names, expr.text)
-
-    def node(self, node: ast.expr, names: Mapping[str, object] | None = None, text: str = ""):
-        inner = self._inner
-        saved = inner.names
-        if names is not None:
-            inner.names = names
-        try:
-            with localcontext(CONTEXT):
-                inner.expr = text
-                return inner._eval(node)
-        except (DivisionByZero, InvalidOperation, ZeroDivisionError, Overflow):
-            raise EvaluationFailure(msg("expr.division_by_zero", expr=text)) from None
-        finally:
-            inner.names = saved
-
-
-def evaluate(expr: Expr, names: Mapping[str, object]):
-    """The value of `expr` given name values (Unknown for a missing fact). Decimal arithmetic throughout."""
-    return Evaluator(names).value(expr)
 
 
 # --- display ---------------------------------------------------------------------------------------

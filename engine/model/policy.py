@@ -215,6 +215,10 @@ class Policy:
                     out.setdefault(name, fact)
         return out
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled (engine.cache) without what the runtime keeps beside it (its plan, its facts checker)."""
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
     def clause(self, clause_id: str) -> Clause:
         for clause in self.clauses:
             if clause.id == clause_id:

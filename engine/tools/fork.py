@@ -9,7 +9,8 @@ from typing import Any, Sequence
 
 import yaml
 
-from engine.core.amounts import format_percent, officer_money, plain
+from engine.core.amounts import plain
+from engine.core.format import format_percent, officer_money
 from engine.syntax.inherit import KEYED
 from engine.workspace import Library, LookupFailed
 from engine.syntax.loader import Loaded, Path_, SourceMap
