@@ -79,3 +79,21 @@ def show(value: object, kind: str = "number", unit: str | None = None, lang: str
     if isinstance(value, tuple):
         return t("value.items", lang, count=len(value))
     return str(value)
+
+
+def as_written(value: object, kind: str | None = "number", unit: str | None = None, *, digits: bool = False) -> str:
+    """A value the way an officer writes it in a policy file: 10万元, 2亿元, 50%, 1万m², true.
+
+    `digits` writes plain numbers without 万 or separators (for files a program writes, such as fork's).
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        if kind == "money":
+            return officer_money(value)
+        if kind == "percent":
+            return format_percent(value)
+        return (plain(value) if digits else officer_number(value)) + (unit or "")
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from engine.model.facts import names_of_clause
-from engine.core.format import format_percent, officer_money, officer_number
+from engine.core.format import as_written
 from engine.lang.expressions import Expr
 from engine.core.messages import t
 from engine.model.policy import Clause, DatedValue, Parameter, Policy
@@ -22,12 +22,8 @@ if TYPE_CHECKING:
 
 
 def show_value(value: Decimal, kind: str | None, unit: str | None = None) -> str:
-    """A value of a fact or parameter of `kind` (money | percent | number …) with its unit."""
-    if kind == "money":
-        return officer_money(value)
-    if kind == "percent":
-        return format_percent(value)
-    return officer_number(value) + (unit or "")
+    """A value of a fact or parameter of `kind` (money | percent | number …) with its unit, as written."""
+    return as_written(value, kind, unit)
 
 
 # YAML folded text (>-) turns each line break into a space, which Chinese prose does not have.

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
-from engine.core.format import format_money, format_number, format_percent
+from engine.core.format import format_money, format_number, show
 from engine.core.errors import PolicyError, Problem
 from engine.model.outcome import Outcome
 from engine.runtime.evaluate import evaluate
@@ -270,11 +270,7 @@ def _conditions(section: str, key: str, title: str | None, old: Clause, new: Cla
 
 
 def show_value(param: Parameter, value: Decimal) -> str:
-    if param.type == "percent":
-        return format_percent(value)
-    if param.type == "money":
-        return format_money(value)
-    return format_number(value) + (param.unit or "")
+    return show(value, param.type, param.unit)
 
 
 def _parameters(old: Policy, new: Policy) -> Iterator[Change]:

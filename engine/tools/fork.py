@@ -10,7 +10,7 @@ from typing import Any, Sequence
 import yaml
 
 from engine.core.amounts import plain
-from engine.core.format import format_percent, officer_money
+from engine.core.format import as_written
 from engine.syntax.inherit import KEYED
 from engine.workspace import Library, LookupFailed
 from engine.syntax.loader import Loaded, Path_, SourceMap
@@ -20,11 +20,7 @@ from engine.model.policy import Parameter, Policy
 
 def officer_amount(value: Decimal, kind: str) -> str:
     """A value as an officer writes it in a policy file: 50%, 10万元, 2亿元, 5."""
-    if kind == "percent":
-        return format_percent(value)
-    if kind == "money":
-        return officer_money(value)
-    return plain(value)
+    return as_written(value, kind, digits=True)
 
 
 def _current(param: Parameter, on: dt.date):

@@ -9,7 +9,7 @@ from itertools import combinations
 from typing import Iterable, Mapping
 
 from engine.core.amounts import plain
-from engine.core.format import format_percent, officer_money
+from engine.core.format import as_written
 from engine.model.compile import compile_policy
 from engine.core.errors import Problem
 from engine.lang.expressions import Bound, EvaluationFailure, Expr, Unknown, bounds, evaluate
@@ -58,11 +58,7 @@ def lint(policy: Policy, loaded: Loaded, today: dt.date) -> list[Problem]:
 
 def _show(value: object, kind: str = "number") -> str:
     """A value as written in a policy file: 500万元 for money, 50% for a percentage."""
-    if isinstance(value, Decimal):
-        return officer_money(value) if kind == "money" else format_percent(value) if kind == "percent" else plain(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value) if isinstance(value, str) else str(value)
+    return as_written(value, kind, digits=True)
 
 
 class _Linter:
