@@ -16,9 +16,14 @@ from engine.lang.expressions import Expr
 from engine.core.messages import t
 from engine.model.policy import Clause, DatedValue, Parameter, Policy
 from engine.present.words import PolicyWords
+from engine.runtime.trace import PERIOD_KEYS, PICK_KEYS, ROUNDING_KEYS
 
 if TYPE_CHECKING:
     import jinja2
+
+
+_FUNCTION_KEYS = {"min": "review.min", "max": "review.max", "abs": "review.abs"}
+_ROLE_KEYS = {"rules": "review.role.rules", "basis": "review.role.basis"}
 
 
 def show_value(value: Decimal, kind: str | None, unit: str | None = None) -> str:
@@ -130,7 +135,7 @@ class _Words:
             args = "，".join(self.words(a, hint)[0] for a in node.args)
             if name == "date":
                 return args, _PREC_ATOM
-            label = t(f"review.{name}", lang) if name in ("min", "max", "abs") else name
+            label = t(_FUNCTION_KEYS[name], lang) if name in _FUNCTION_KEYS else name
             return f"{label}（{args}）", _PREC_ATOM
         return ast.unparse(node), _PREC_ATOM  # the checker admits nothing else; never hide what is there
 
@@ -274,7 +279,7 @@ def _clause_view(policy: Policy, clause: Clause, lang: str) -> ClauseView:
         entries.append(Entry(t("review.cap", lang), (Item(cap),)))
         # Without a cap, "per claim" says nothing; "once" still does (a one-time award).
         if clause.cap is not None or clause.period != "claim":
-            entries.append(Entry(t("review.period", lang), (Item(t(f"period.{clause.period}", lang)),)))
+            entries.append(Entry(t("review.period", lang), (Item(t(PERIOD_KEYS[clause.period], lang)),)))
     if clause.start or clause.end:
         entries.append(Entry(t("review.applies", lang), (Item(_range(clause.start, clause.end, lang)),)))
     stacking = []
@@ -282,7 +287,7 @@ def _clause_view(policy: Policy, clause: Clause, lang: str) -> ClauseView:
         if clause.id in group.members:
             others = sep.join(m for m in group.members if m != clause.id)
             tags = (group.reading,) if group.reading else ()
-            stacking.append(Item(t("review.with", lang, others=others, pick=t(f"pick.{group.pick}", lang)), None, tags))
+            stacking.append(Item(t("review.with", lang, others=others, pick=t(PICK_KEYS[group.pick], lang)), None, tags))
     if stacking:
         entries.append(Entry(t("review.stacking", lang), tuple(stacking)))
     if clause.readings:
@@ -336,7 +341,7 @@ def build_review(policy: Policy, lang: str | None = None) -> Review:
         (t("review.jurisdiction", lang), t("review.list_sep", lang).join(policy.areas) or unset),
         (t("review.rounding", lang), t("review.rounding_rule", lang, currency=money.currency,
                                        step=f"{money.round_to.normalize():f}",
-                                       rule=t(f"rounding.{money.rounding}", lang))),
+                                       rule=t(ROUNDING_KEYS[money.rounding], lang))),
         (t("review.policy_id", lang), policy.id),
     )
     articles: dict[str | None, list[ClauseView]] = {}
@@ -369,7 +374,7 @@ def build_review(policy: Policy, lang: str | None = None) -> Review:
     for group in policy.groups:
         members = t("review.list_sep", lang).join(f"{m} {policy.clause(m).title}" if m in clause_ids else m
                                                    for m in group.members)
-        line = f"{group.id}{C}{members} — {t(f'pick.{group.pick}', lang)}"
+        line = f"{group.id}{C}{members} — {t(PICK_KEYS[group.pick], lang)}"
         if group.reading:
             line += f"（{group.reading}）"
         if group.note:
@@ -377,7 +382,7 @@ def build_review(policy: Policy, lang: str | None = None) -> Review:
         groups.append(line)
 
     references = tuple(
-        (ref.id, ref.title, t(f"review.role.{ref.role}", lang) if ref.role in ("rules", "basis") else ref.role,
+        (ref.id, ref.title, t(_ROLE_KEYS[ref.role], lang) if ref.role in _ROLE_KEYS else ref.role,
          ref.note, tuple(c.id for c in policy.clauses if c.refers_to == ref.id))
         for ref in policy.references.values())
     return Review(t("review.heading", lang), policy.document, policy.title, header, article_views, parameters,

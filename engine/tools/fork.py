@@ -37,10 +37,10 @@ def extends_value(parent_file: str, parent: Policy, out_file: str, library: Libr
     """The parent's id when a lookup from `out_file` finds this very parent by id; else a relative path."""
     try:
         found = library.find_id(parent.id, near=out_file)
-        if os.path.realpath(found) == os.path.realpath(parent_file):
-            return parent.id
     except LookupFailed:
-        pass
+        found = None  # not found from there by id (or ambiguous): the county file names its parent by path
+    if found is not None and os.path.realpath(found) == os.path.realpath(parent_file):
+        return parent.id
     return os.path.relpath(os.path.abspath(parent_file), os.path.dirname(os.path.abspath(out_file)))
 
 

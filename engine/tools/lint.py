@@ -195,11 +195,10 @@ class _Linter:
         # pair is both the test and the explanation.
         for items in constraints.values():
             for a, b in combinations(items, 2):
-                try:
-                    if not _compatible(a[0], a[1], b[0], b[1]):
-                        return a, b
-                except TypeError:  # bounds of different kinds (text vs number): not ours to judge
+                if _kind(a[1]) != _kind(b[1]):  # e.g. `x` (yes/no) and `x > 0`: the checker reports those
                     continue
+                if not _compatible(a[0], a[1], b[0], b[1]):
+                    return a, b
         return None
 
     def clauses(self) -> None:
@@ -360,6 +359,11 @@ class _Linter:
         elif (p.end - today).days <= EXPIRY_WARNING_DAYS:
             self.add("lint.expires", "lint.expires.hint",
                      ("in_force", "until"), end=p.end, today=today, days=(p.end - today).days)
+
+
+def _kind(value: object) -> type:
+    """bool before Decimal: True is an int, and must not be ordered against amounts."""
+    return bool if isinstance(value, bool) else type(value)
 
 
 def _compatible(op_a: str, a: object, op_b: str, b: object) -> bool:
