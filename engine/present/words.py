@@ -46,7 +46,7 @@ class PolicyWords:
             if name in f.items:
                 item = f.items[name]
                 return item.type, item.unit, item.label
-        return "number", None, name
+        raise KeyError(f"{name!r} is not a fact, a list item's field or a parameter of {self.policy.id}")
 
     def value(self, name: str, value: object) -> str:
         kind, unit, _label = self.kind(name)

@@ -45,7 +45,8 @@ class PerUnitStep(Step):
                              used=w.number(self.periods_used if self.periods_used is not None else Decimal(0)),
                              paid=w.number(self.paid_periods)))
         lines.append(w.t("step.per_unit", rate=w.number(self.rate), unit=self.unit or "",
-                         quantity=w.value(self.quantity_expr, self.quantity),
+                         quantity=w.value(self.quantity_expr, self.quantity) if self.quantity_expr.isidentifier()
+                         else w.number(self.quantity),
                          periods=w.number(self.paid_periods if self.paid_periods is not None else self.periods),
                          value=w.money(self.value)))
         return lines
