@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,16 @@ def _items():
             yield pytest.param(suite_path, index, id=f"{suite_path.stem}:{index}:{case['name'][:40]}")
 
 
+@functools.lru_cache(maxsize=None)
+def _suite_and_policy(suite_path: Path):
+    """Each suite read and its policy compiled once for all its cases (as `policy test` does)."""
+    suite = load_suite(str(suite_path))
+    return suite, load_policy(suite.policy_path)
+
+
 @pytest.mark.parametrize("suite_path, index", list(_items()))
 def test_case(suite_path: Path, index: int):
-    suite = load_suite(str(suite_path))
-    policy = load_policy(suite.policy_path)
+    suite, policy = _suite_and_policy(suite_path)
     outcome = run_case(policy, suite, index)
     assert outcome.error is None, outcome.error.format()
     assert not outcome.mismatches, "\n".join(f"{m.what}: expected {m.expected}, got {m.actual}"
