@@ -190,8 +190,8 @@ def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool, lang: st
 def render_cmd(policy_file: str, fmt: str, output: str | None, force: bool, lang: str | None,
                policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Render POLICY for review: each clause's source text beside the encoded rule, parameters, readings."""
-    from engine.workspace import load_policy
     from engine.present.review import render_html, render_markdown
+    from engine.workspace import load_policy
 
     try:
         policy = load_policy(policy_file, policies=policies, with_files=with_files)
@@ -267,7 +267,8 @@ def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None, no_cove
 def lint_cmd(policy_file: str, strict: bool, fmt: str, today: dt.datetime | None, lang: str | None,
              policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Find what the schema cannot see in POLICY: unused names, clauses that can never pay, odd numbers, expiry."""
-    from engine.tools.lint import counts as lint_counts, lint_file
+    from engine.tools.lint import counts as lint_counts
+    from engine.tools.lint import lint_file
     from engine.workspace import Library
     day = today.date() if today else dt.date.today()
     try:
@@ -303,8 +304,10 @@ def diff_cmd(old_file: str, new_file: str, cases_path: str | None, on: dt.dateti
     """Show what changed in meaning between two versions of a policy, and what it does to applicants.
 
     OLD and NEW may be two versions of one file, or a county file and the policy it extends."""
-    from engine.tools.diff import diff_policies, impact as diff_impact, load_cases, render_text as diff_text, \
-        to_json as diff_json
+    from engine.tools.diff import diff_policies, load_cases
+    from engine.tools.diff import impact as diff_impact
+    from engine.tools.diff import render_text as diff_text
+    from engine.tools.diff import to_json as diff_json
     from engine.workspace import load_policy
     old = new = None
     try:
@@ -389,10 +392,9 @@ def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | N
 def show_cmd(policy_file: str, resolved: bool, lang: str | None, policies: tuple[str, ...],
              with_files: tuple[str, ...]) -> None:
     """Print POLICY as written, or with --resolved as it is in effect after extends: is applied."""
-    from engine.tools.fork import resolved_yaml
-    from engine.workspace import load_policy, load_resolved
-    from engine.workspace import Library
     from engine.syntax.loader import read_text
+    from engine.tools.fork import resolved_yaml
+    from engine.workspace import Library, load_policy, load_resolved
 
     try:
         if not resolved:

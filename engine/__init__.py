@@ -21,11 +21,26 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from engine.core.errors import (CompileError, EvaluateError, FactsError, InheritError, LoadError, PolicyError,
-                                    Problem, SchemaError)
+    from engine.core.errors import (
+        CompileError,
+        EvaluateError,
+        FactsError,
+        InheritError,
+        LoadError,
+        PolicyError,
+        Problem,
+        SchemaError,
+    )
     from engine.model.compile import compile_policy
-    from engine.model.facts import (Applicant, applicant_from_data, applicant_from_text, check_facts, facts_for,
-                                    facts_schema, load_applicant)
+    from engine.model.facts import (
+        Applicant,
+        applicant_from_data,
+        applicant_from_text,
+        check_facts,
+        facts_for,
+        facts_schema,
+        load_applicant,
+    )
     from engine.model.policy import Policy
     from engine.present.result_json import render_json, result_to_json
     from engine.present.sheet import render_text

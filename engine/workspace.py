@@ -8,16 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from engine.core.errors import CompileError, InheritError, PolicyError, ProblemList
+from engine.core.messages import msg
+from engine.core.suggest import did_you_mean
 from engine.model.compile import compile_policy
 from engine.model.policy import Policy
 from engine.model.references import clause_problem, linked_set
-
-from engine.core.errors import CompileError, InheritError, PolicyError, ProblemList
 from engine.syntax.inherit import MAX_CHAIN, check_child, is_path_form, merge
 from engine.syntax.loader import Loaded, load_file
 from engine.syntax.schema import validate_policy
-from engine.core.messages import msg
-from engine.core.suggest import did_you_mean
 
 POLICY_SUFFIXES = (".yaml", ".yml", ".json")
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from click.testing import CliRunner
+from policy_variants import FIXTURES, LISHUI, line_of, lines_of
 
 from cli import cli
-from policy_variants import FIXTURES, LISHUI, line_of, lines_of
 
 CASES = FIXTURES / "diff-cases.yaml"
 

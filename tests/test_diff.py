@@ -7,9 +7,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from click.testing import CliRunner
+from policy_variants import FIXTURES, LISHUI, variant
 
 from cli import cli
-from policy_variants import FIXTURES, LISHUI, variant
 
 AMENDED = FIXTURES / "lishui-amended.yaml"
 CASES = FIXTURES / "diff-cases.yaml"

@@ -6,8 +6,17 @@ from decimal import Decimal
 
 import pytest
 
-from engine.lang.expressions import (BOOL, NUM, TEXT, EvaluationFailure, ExpressionError, NameInfo, Unknown, evaluate,
-                                parse)
+from engine.lang.expressions import (
+    BOOL,
+    NUM,
+    TEXT,
+    EvaluationFailure,
+    ExpressionError,
+    NameInfo,
+    Unknown,
+    evaluate,
+    parse,
+)
 
 SCOPE = {"turnover": NameInfo(NUM), "registered": NameInfo(BOOL), "fees": NameInfo(NUM),
          "kind": NameInfo(TEXT, ("seller", "school"))}

@@ -273,6 +273,7 @@ def test_officer_cases_for_the_example_county_pass():
 
 def test_extending_itself_by_id_or_a_non_policy_file_is_said_plainly(tmp_path):
     from click.testing import CliRunner
+
     from cli import cli
 
     (tmp_path / "self.yaml").write_text("id: t\ndocument: X\ntitle: X\nextends: t\n", encoding="utf-8")

@@ -7,12 +7,12 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from policy_variants import LISHUI, line_of, variant
 
 from cli import cli
 from engine.model.compile import compile_policy
-from engine.tools.lint import lint
 from engine.syntax.loader import load_file
-from policy_variants import LISHUI, line_of, variant
+from engine.tools.lint import lint
 
 TODAY = "2026-01-01"  # well inside the Lishui period of force, more than 180 days before its end
 

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.tools.testing import load_suite
-
 from engine.core.errors import Problem
 from engine.core.messages import CATALOGUE, LANGS, localize, msg, t
+from engine.tools.testing import load_suite
 
 ENGINE = Path(__file__).resolve().parent.parent / "engine"
 

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from cli import cli
 from engine import load_policy
-from engine.model.policy import DatedValue
 from engine.core.format import officer_money, officer_number
+from engine.model.policy import DatedValue
 from engine.present.review import render_html, render_markdown, source_text
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,6 +9,7 @@ from engine.core.amounts import CONTEXT, WAN, YI, plain
 from engine.core.messages import t
 from engine.core.values import Unknown
 
+
 def format_money(value: Decimal, unit: str = "元") -> str:
     with localcontext(CONTEXT):
         return _format_money(value, unit)

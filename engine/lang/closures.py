@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import Callable, Mapping
 
 from engine.core.amounts import CONTEXT
-from engine.lang.tree import Arith, Call, Choices, Compare, IfElse, Lit, Logic, Name, Node, Unary
 from engine.core.values import Missing, MissingFact, Unknown, unknown_of
+from engine.lang.tree import Arith, Call, Choices, Compare, IfElse, Lit, Logic, Name, Node, Unary
 
 Env = Mapping[str, object]
 Unknowns = Mapping[str, Missing]  # how to report a name that is absent (default: a missing fact)

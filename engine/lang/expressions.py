@@ -13,8 +13,8 @@ import ast
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
 from decimal import Decimal
+from functools import cached_property
 from typing import Collection, Mapping
 
 from engine.core.amounts import AMOUNT_IN_TEXT, CONTEXT, UNITS, out_of_range, plain

@@ -10,14 +10,25 @@ from typing import Any
 
 from engine.core.amounts import AmountSyntaxError, MoneyRule, parse_amount
 from engine.core.errors import CompileError, Problem, ProblemList
-from engine.lang.expressions import BOOL, DATE, FUNCTIONS, LIST, NUM, TEXT, ExpressionError, Expr, NameInfo, parse
-from engine.syntax.loader import Loaded
 from engine.core.messages import msg
+from engine.core.suggest import did_you_mean, one_of
+from engine.lang.expressions import BOOL, DATE, FUNCTIONS, LIST, NUM, TEXT, Expr, ExpressionError, NameInfo, parse
 from engine.model.awards import FORMS
 from engine.model.awards.base import AwardForm
-from engine.model.policy import (Clause, Condition, DatedValue, Fact, Group, Parameter, Policy, Reading, Recipient,
-                                 Reference, Where)
-from engine.core.suggest import did_you_mean, one_of
+from engine.model.policy import (
+    Clause,
+    Condition,
+    DatedValue,
+    Fact,
+    Group,
+    Parameter,
+    Policy,
+    Reading,
+    Recipient,
+    Reference,
+    Where,
+)
+from engine.syntax.loader import Loaded
 
 _FACT_TYPES = {"money": NUM, "number": NUM, "integer": NUM, "percent": NUM, "boolean": BOOL,
                "text": TEXT, "date": DATE, "list": LIST}

@@ -7,8 +7,9 @@ from typing import Mapping
 
 from engine.core.errors import CompileError, Problem, ProblemList
 from engine.core.messages import msg
-from engine.model.policy import Clause, Links, Policy
 from engine.core.suggest import did_you_mean
+from engine.model.policy import Clause, Links, Policy
+
 
 def clause_problem(clause: Clause, message: str, suggestion: str | None = None) -> Problem:
     where = clause.where

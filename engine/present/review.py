@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from engine.model.facts import names_of_clause
 from engine.core.format import as_written
-from engine.lang.expressions import Expr
 from engine.core.messages import t
+from engine.lang.expressions import Expr
+from engine.model.facts import names_of_clause
 from engine.model.policy import Clause, DatedValue, Parameter, Policy
 from engine.present.words import PolicyWords
 from engine.runtime.trace import PERIOD_KEYS, PICK_KEYS, ROUNDING_KEYS

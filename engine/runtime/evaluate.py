@@ -14,18 +14,39 @@ from typing import Mapping
 from engine.core.errors import EvaluateError, Problem
 from engine.core.messages import msg
 from engine.core.suggest import closest
-from engine.lang.expressions import Expr
 from engine.core.values import Missing, Unknown, by_key
+from engine.lang.expressions import Expr
 from engine.model.awards.base import Step, Stop
 from engine.model.facts import Applicant
 from engine.model.outcome import Outcome
 from engine.model.policy import Clause, Condition, Group, Policy
 from engine.runtime.plan import Choose, Decide, Plan, prepare
-from engine.runtime.trace import (MISSING_AREA, CapStep, CapUsed, ClauseResult, ConditionResult, ConditionsFailed,
-                                  Followed, GroupPending, GroupStep, HeldByGroup, Hop, LostToGroup, MeasureOnly,
-                                  MissingDocument, MissingFacts, MissingGrant, NegativeStep, OnceGranted,
-                                  OutOfClausePeriod, OutOfPolicyPeriod, OutsideJurisdiction,
-                                  RequiresFailed, Result, RoundStep)
+from engine.runtime.trace import (
+    MISSING_AREA,
+    CapStep,
+    CapUsed,
+    ClauseResult,
+    ConditionResult,
+    ConditionsFailed,
+    Followed,
+    GroupPending,
+    GroupStep,
+    HeldByGroup,
+    Hop,
+    LostToGroup,
+    MeasureOnly,
+    MissingDocument,
+    MissingFacts,
+    MissingGrant,
+    NegativeStep,
+    OnceGranted,
+    OutOfClausePeriod,
+    OutOfPolicyPeriod,
+    OutsideJurisdiction,
+    RequiresFailed,
+    Result,
+    RoundStep,
+)
 
 ELIGIBLE, INELIGIBLE, UNDETERMINED, REFERRED, NOT_APPLICABLE = (
     Outcome.ELIGIBLE, Outcome.INELIGIBLE, Outcome.UNDETERMINED, Outcome.REFERRED, Outcome.NOT_APPLICABLE)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from engine.core.errors import InheritError, ProblemList
-from engine.syntax.loader import Loaded, Path_, SourceMap
 from engine.core.messages import msg
 from engine.core.suggest import did_you_mean
+from engine.syntax.loader import Loaded, Path_, SourceMap
 
 MAX_CHAIN = 16  # city → county → revision is 3; anything near this is a mistake
 # Keys that only make sense in a file that extends another; they are consumed by the merge.

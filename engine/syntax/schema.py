@@ -15,9 +15,9 @@ if TYPE_CHECKING:  # jsonschema costs ~40 ms to import: only what validates pays
     from jsonschema.exceptions import ValidationError
 
 from engine.core.errors import Problem, ProblemList, SchemaError
-from engine.syntax.loader import Loaded, SourceMap
 from engine.core.messages import Message, msg
 from engine.core.suggest import did_you_mean, one_of
+from engine.syntax.loader import Loaded, SourceMap
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace, dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
-from engine.core.format import format_money, format_number, show
 from engine.core.errors import PolicyError, Problem
+from engine.core.format import format_money, format_number, show
 from engine.model.outcome import Outcome
 from engine.runtime.evaluate import evaluate
 from engine.runtime.trace import Result
 
 ELIGIBLE = Outcome.ELIGIBLE
-from engine.model.facts import Applicant, applicant_from
-from engine.syntax.loader import load_file
 from engine.core.messages import OUTCOME_KEYS, Message, localize, msg, t
 from engine.lang.expressions import Expr
+from engine.model.facts import Applicant, applicant_from
 from engine.model.policy import Clause, Condition, Fact, Parameter, Policy
+from engine.syntax.loader import load_file
 from engine.tools.testing import case_applicant, load_suite
 
 # Every sentence the diff shows is in the message catalogue under diff.* (engine/core/locale/*.json).

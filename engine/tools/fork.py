@@ -11,11 +11,11 @@ import yaml
 
 from engine.core.amounts import plain
 from engine.core.format import as_written
-from engine.syntax.inherit import KEYED
-from engine.workspace import Library, LookupFailed
-from engine.syntax.loader import Loaded, Path_, SourceMap
 from engine.core.messages import t
 from engine.model.policy import Parameter, Policy
+from engine.syntax.inherit import KEYED
+from engine.syntax.loader import Loaded, Path_, SourceMap
+from engine.workspace import Library, LookupFailed
 
 
 def officer_amount(value: Decimal, kind: str) -> str:

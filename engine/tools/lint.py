@@ -9,16 +9,16 @@ from itertools import combinations
 from typing import Iterable, Mapping
 
 from engine.core.amounts import plain
-from engine.core.format import as_written
-from engine.model.compile import compile_policy
 from engine.core.errors import Problem
-from engine.lang.expressions import Bound, EvaluationFailure, Expr, Unknown, bounds, evaluate
-from engine.model.facts import names_of_clause
-from engine.workspace import Library, load_resolved
-from engine.syntax.loader import Loaded
+from engine.core.format import as_written
 from engine.core.messages import msg
+from engine.lang.expressions import Bound, EvaluationFailure, Expr, Unknown, bounds, evaluate
 from engine.lang.tree import Arith, Lit, Name, Node
+from engine.model.compile import compile_policy
+from engine.model.facts import names_of_clause
 from engine.model.policy import Clause, Policy
+from engine.syntax.loader import Loaded
+from engine.workspace import Library, load_resolved
 
 WARNING, INFO = "warning", "info"
 EXPIRY_WARNING_DAYS = 180

@@ -11,19 +11,19 @@ from functools import lru_cache
 from typing import Iterable, Mapping
 
 from engine.core.amounts import parse_amount, plain
-from engine.core.format import format_money, format_percent, officer_money
 from engine.core.errors import PolicyError, Problem, ProblemList, SchemaError
+from engine.core.format import format_money, format_percent, officer_money
 from engine.model.outcome import Outcome
 from engine.runtime.evaluate import evaluate
 from engine.runtime.trace import Result
 
 ELIGIBLE, INELIGIBLE, REFERRED = Outcome.ELIGIBLE, Outcome.INELIGIBLE, Outcome.REFERRED
+from engine.core.messages import OUTCOME_KEYS, msg, t
+from engine.core.suggest import did_you_mean
 from engine.lang.expressions import Bound, bounds
 from engine.model.facts import Applicant, applicant_from
-from engine.syntax.loader import Loaded, load_file
-from engine.core.messages import OUTCOME_KEYS, msg, t
 from engine.model.policy import Clause, Policy
-from engine.core.suggest import did_you_mean
+from engine.syntax.loader import Loaded, load_file
 from engine.syntax.schema import load_schema, make_validator, schema_problems
 
 

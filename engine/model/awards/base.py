@@ -12,8 +12,8 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any, Callable, ClassVar, Mapping, Protocol
 
-from engine.lang.expressions import Expr
 from engine.core.values import Missing, Unknown
+from engine.lang.expressions import Expr
 from engine.model.outcome import Why, Words
 
 

@@ -7,10 +7,10 @@ from decimal import Decimal
 from typing import Any, ClassVar, Mapping
 
 from engine.core.amounts import CONTEXT
-from engine.core.suggest import did_you_mean
 from engine.core.messages import msg
-from engine.lang.expressions import Expr
+from engine.core.suggest import did_you_mean
 from engine.core.values import Unknown
+from engine.lang.expressions import Expr
 from engine.model.awards.base import AwardForm, Compiler, Run, Sanity, Step, Upper, Words
 
 ON_TOP, RAISES_CAP = "on_top", "raises_cap"

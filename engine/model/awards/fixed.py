@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, Mapping
 
-from engine.lang.expressions import Expr
 from engine.core.values import Unknown
+from engine.lang.expressions import Expr
 from engine.model.awards.base import AwardForm, Compiler, Run, Sanity, Step, Upper, Words
 
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any, ClassVar, Mapping
 
 from engine.core.amounts import CONTEXT
-from engine.lang.expressions import Expr
 from engine.core.values import Missing, MissingField, Unknown, by_key
+from engine.lang.expressions import Expr
 from engine.model.awards.base import AwardForm, Compiler, Run, Step, Upper, Words
 
 # How one item counted, as the sheet and JSON name it.

@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any, ClassVar, Mapping
 
 from engine.core.amounts import CONTEXT
-from engine.lang.expressions import Expr
 from engine.core.values import Unknown, unknown_of
+from engine.lang.expressions import Expr
 from engine.model.awards.base import AwardForm, Compiler, Run, Sanity, Step, Upper, Words
 
 
