@@ -21,9 +21,12 @@ import stat
 import sys
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from engine.model.policy import Policy
+
+if TYPE_CHECKING:
+    from engine.workspace import Library  # engine.workspace imports this module when it loads a policy
 
 FORMAT = b"policy-cache/1"
 _ENGINE = Path(__file__).resolve().parent
@@ -92,14 +95,14 @@ class PolicyCache:
             return None
         return cls(folder)
 
-    def load(self, path: str, library: object, make: Callable[[], tuple[Policy, list[tuple[str, str]]]]) -> Policy:
+    def load(self, path: str, library: Library, make: Callable[[], tuple[Policy, list[tuple[str, str]]]]) -> Policy:
         """The compiled policy for `path`: from the cache when nothing it was made from changed, else `make()`."""
         try:
             text = Path(path).read_bytes()
         except OSError:
             return make()[0]  # the loader reports the problem at its place
         key = hashlib.sha256(_code_stamp() + os.path.realpath(path).encode() + b"\0" + text
-                             + repr((getattr(library, "dirs", ()), getattr(library, "files", ()))).encode())
+                             + repr((library.dirs, library.files)).encode())
         entry = self.folder / f"{key.hexdigest()}.pickle"
         found = self._read(entry)
         if found is not None:

@@ -14,6 +14,7 @@ from decimal import (
     Overflow,
     localcontext,
 )
+from typing import cast
 
 from engine.core.messages import msg
 
@@ -32,7 +33,8 @@ def out_of_range(value: Decimal) -> bool:
         return True
     if value == 0:
         return False
-    return value.adjusted() >= MAX_INTEGER_DIGITS or -value.as_tuple().exponent > MAX_PLACES
+    exponent = cast(int, value.as_tuple().exponent)  # an int for a finite value ('n'/'N'/'F' are NaN/Infinity)
+    return value.adjusted() >= MAX_INTEGER_DIGITS or -exponent > MAX_PLACES
 
 UNITS = {"元": Decimal(1), "万元": Decimal(10_000), "亿元": Decimal(100_000_000),
          "万": Decimal(10_000), "亿": Decimal(100_000_000), "%": Decimal("0.01")}

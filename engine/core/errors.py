@@ -42,8 +42,10 @@ class Problem:
 
         lang None gives the English form tools and tests read; "zh" or "en" the officer's language.
         """
-        word = lambda key, **values: t(key, lang or "en", **values)  # noqa: E731
-        where = []
+        def word(key: str, **values: object) -> str:
+            return t(key, lang or "en", **values)
+
+        where: list[str] = []
         if self.path:
             where.append(word("problem.at", path=self.json_path))
         if self.clause:
@@ -58,7 +60,7 @@ class Problem:
             text += "\n    " + word("problem.hint", hint=localize(self.suggestion, lang))
         return text
 
-    def to_json(self, lang: str | None = None) -> dict:
+    def to_json(self, lang: str | None = None) -> dict[str, object]:
         return {
             "severity": self.severity,
             "message": localize(self.message, lang),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, localcontext
+from typing import cast
 
 from engine.core.amounts import CONTEXT, WAN, YI, plain
 from engine.core.messages import t
@@ -43,7 +44,9 @@ def officer_money(value: Decimal) -> str:
     """10万元, 2亿元, 5元: an amount the way an officer writes it; one not whole 万 keeps its fen: 12,345.50元."""
     text = officer_number(value)
     if value != value.to_integral_value() and not text.endswith(("万", "亿")):
-        text = f"{value:,.{max(2, -value.normalize().as_tuple().exponent)}f}"
+        # an amount is finite, so its exponent is an int ('n'/'N'/'F' only for NaN/Infinity)
+        exponent = cast(int, value.normalize().as_tuple().exponent)
+        text = f"{value:,.{max(2, -exponent)}f}"
     return text + "元"
 
 

@@ -6,9 +6,9 @@ import datetime as dt
 import keyword
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any
+from typing import Mapping, Sequence, cast
 
-from engine.core.amounts import AmountSyntaxError, MoneyRule, parse_amount
+from engine.core.amounts import AmountSyntaxError, MoneyRule, parse_amount, plain
 from engine.core.errors import CompileError, Problem, ProblemList
 from engine.core.messages import msg
 from engine.core.suggest import did_you_mean, one_of
@@ -28,7 +28,8 @@ from engine.model.policy import (
     Reference,
     Where,
 )
-from engine.syntax.loader import Loaded
+from engine.syntax.loader import Loaded, Path_
+from engine.syntax.schema import Document
 
 _FACT_TYPES = {"money": NUM, "number": NUM, "integer": NUM, "percent": NUM, "boolean": BOOL,
                "text": TEXT, "date": DATE, "list": LIST}
@@ -47,9 +48,14 @@ def _date(text: str | None) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None
 
 
+def _day(text: str) -> dt.date:
+    """A date the schema requires (so never empty)."""
+    return dt.date.fromisoformat(text)
+
+
 class _Compiler:
     def __init__(self, loaded: Loaded):
-        self.doc: dict[str, Any] = loaded.data  # type: ignore[assignment]
+        self.doc = cast(Document, loaded.data)  # a schema-valid policy document is a mapping
         self.source = loaded.source
         if loaded.source.file not in loaded.source.texts:
             loaded.source.texts[loaded.source.file] = loaded.text
@@ -58,19 +64,23 @@ class _Compiler:
         self.exclusive_member_of: dict[str, str] = {}  # clause id -> the pick best/first group it is in
 
     # -- helpers -------------------------------------------------------------------------------
-    def where(self, path) -> Where:
+    def where(self, path: Sequence[str | int]) -> Where:
         file, line, col = self.source.locate(path)
         return Where(file, line, col)
 
-    def error(self, message: str, path, clause: str | None = None, suggestion: str | None = None,
+    def error(self, message: str, path: Sequence[str | int], clause: str | None = None, suggestion: str | None = None,
               prefer_key: bool = False) -> None:
         self.problems.add(self.source.problem(message, path, clause=clause, suggestion=suggestion,
                                               prefer_key=prefer_key))
 
-    def expr(self, value, path, scope, expect: str, clause: str | None = None) -> Expr | None:
+    def expr(self, value: object, path: Path_, scope: Mapping[str, NameInfo], expect: str,
+             clause: str | None = None) -> Expr | None:
+        """`value` as written (text, or a number the loader read as a Decimal), parsed and checked."""
         file, line, col = self.source.locate(path)
+        # A number is read as parse() reads one: its plain digits.
+        text = value if isinstance(value, str) else plain(value) if isinstance(value, Decimal) else str(value)
         try:
-            return replace(parse(value, scope, expect), origin=(file, line, col))
+            return replace(parse(text, scope, expect), origin=(file, line, col))
         except ExpressionError as exc:
             shown = value if isinstance(value, str) else str(value)
             if line is not None and col is not None and exc.offset is not None:
@@ -88,7 +98,7 @@ class _Compiler:
                                       inherited_by=self.source.file if file != self.source.file else None))
             return None
 
-    def amount(self, value, path) -> Decimal | None:
+    def amount(self, value: object, path: Path_) -> Decimal | None:
         try:
             return parse_amount(value)
         except AmountSyntaxError as exc:
@@ -98,13 +108,14 @@ class _Compiler:
     # -- stages --------------------------------------------------------------------------------
     def run(self) -> Policy:
         doc = self.doc
-        start, end = _date(doc["in_force"]["from"]), _date(doc["in_force"].get("until"))
+        start, end = _day(doc["in_force"]["from"]), _date(doc["in_force"].get("until"))
         if end and end < start:
             self.error(msg("compile.in_force_order", end=end, start=start), ("in_force", "until"))
         money = doc["money"]
         rule = MoneyRule(money["currency"], Decimal(str(money["round_to"])), money["rounding"])
         if rule.round_to <= 0:
-            self.error(msg("compile.round_to_zero"), ("money", "round_to"), suggestion=msg("compile.round_to_zero.hint"))
+            self.error(msg("compile.round_to_zero"), ("money", "round_to"),
+                       suggestion=msg("compile.round_to_zero.hint"))
             rule = MoneyRule(rule.currency, Decimal("0.01"), rule.rounding)
         references = {k: Reference(k, v["title"], v.get("role", "rules"), v.get("note"))
                       for k, v in (doc.get("references") or {}).items()}
@@ -125,7 +136,7 @@ class _Compiler:
                     self.error(msg("compile.reserved_name", name=name), (section, name), prefer_key=True,
                                suggestion=msg("compile.reserved_name.hint", name=name))
         facts = {name: self.fact(name, spec, ("facts", name)) for name, spec in (doc.get("facts") or {}).items()}
-        parameters = {}
+        parameters: dict[str, Parameter] = {}
         for name, spec in (doc.get("parameters") or {}).items():
             if name in facts:
                 self.error(msg("compile.fact_and_parameter", name=name), ("parameters", name),
@@ -158,8 +169,8 @@ class _Compiler:
             areas_reading=areas_reading,
         )
 
-    def fact(self, name: str, spec: dict, path) -> Fact:
-        items = {}
+    def fact(self, name: str, spec: Document, path: Path_) -> Fact:
+        items: dict[str, Fact] = {}
         if spec["type"] == "list":
             if not spec.get("items"):
                 self.error(msg("compile.list_items", name=name), path, suggestion=msg("compile.list_items.hint"))
@@ -171,26 +182,27 @@ class _Compiler:
         if spec.get("choices") and spec["type"] != "text":
             self.error(msg("compile.choices_not_text", name=name, type=spec["type"]), path + ("choices",),
                        prefer_key=True)
-        bounds = {}
+        bounds: dict[str, Decimal | None] = {}
         for key in ("min", "max"):
             if key in spec:
                 bounds[key] = self.amount(spec[key], path + (key,))
-        if bounds.get("min") is not None and bounds.get("max") is not None and bounds["min"] > bounds["max"]:
-            self.error(msg("compile.min_max", min=bounds["min"], max=bounds["max"]), path + ("min",))
+        low, high = bounds.get("min"), bounds.get("max")
+        if low is not None and high is not None and low > high:
+            self.error(msg("compile.min_max", min=low, max=high), path + ("min",))
         return Fact(name=name, type=spec["type"], label=spec["label"], unit=spec.get("unit"),
                     minimum=bounds.get("min"), maximum=bounds.get("max"),
                     choices=tuple(spec.get("choices", ())), description=spec.get("description"),
                     items=items, where=self.where(path))
 
-    def parameter(self, name: str, spec: dict, start: dt.date, end: dt.date | None) -> Parameter:
-        path = ("parameters", name)
+    def parameter(self, name: str, spec: Document, start: dt.date, end: dt.date | None) -> Parameter:
+        path: Path_ = ("parameters", name)
         if ("value" in spec) == ("values" in spec):
             self.error(msg("compile.value_or_values", name=name), path, prefer_key=True,
                        suggestion=msg("compile.value_or_values.hint"))
             return Parameter(name, spec["label"], "number", (), spec.get("unit"), spec.get("text"), self.where(path))
         raw_values = [{"from": start.isoformat(), "value": spec["value"]}] if "value" in spec else spec["values"]
-        values = []
-        kinds = set()
+        values: list[DatedValue] = []
+        kinds: set[str] = set()
         for i, item in enumerate(raw_values):
             vpath = path + ("values", i) if "values" in spec else path + ("value",)
             amount = self.amount(item["value"], vpath + (("value",) if "values" in spec else ()))
@@ -198,24 +210,25 @@ class _Compiler:
                 continue
             text = str(item["value"])
             kinds.add("percent" if text.endswith("%") else "money" if text.endswith("元") else "number")
-            values.append(DatedValue(_date(item["from"]), amount, item.get("source"), _date(item.get("until"))))
+            values.append(DatedValue(_day(item["from"]), amount, item.get("source"), _date(item.get("until"))))
         self.check_timeline(name, values, path, start, end)
         declared = spec.get("type")
         kind = declared or (kinds.pop() if len(kinds) == 1 else "number")
         if kind == "percent":
-            for i, v in enumerate(values):
+            for v in values:
                 if v.value < 0:
                     self.error(msg("compile.negative_rate", value=v.value, name=name), path)
         return Parameter(name, spec["label"], kind, tuple(values), spec.get("unit"), spec.get("text"), self.where(path))
 
-    def check_timeline(self, name, values: list[DatedValue], path, start: dt.date, end: dt.date | None) -> None:
+    def check_timeline(self, name: str, values: list[DatedValue], path: Path_, start: dt.date,
+                       end: dt.date | None) -> None:
         """Dated values must be in order, without gaps or overlaps, and cover the policy from its start."""
         if not values:
             return
         if values[0].start > start:
             self.error(msg("compile.values.late_start", name=name, start=start, first=values[0].start),
                        path + ("values", 0, "from"), suggestion=msg("compile.values.late_start.hint", start=start))
-        for i, (a, b) in enumerate(zip(values, values[1:]), start=1):
+        for i, (a, b) in enumerate(zip(values, values[1:], strict=False), start=1):
             vpath = path + ("values", i, "from")
             if b.start <= a.start:
                 self.error(msg("compile.values.order", name=name, later=b.start, earlier=a.start), vpath,
@@ -237,7 +250,7 @@ class _Compiler:
             self.error(msg("compile.values.early_end", name=name, last=last.end, runs=runs),
                        path + ("values", len(values) - 1, "until"), suggestion=msg("compile.values.early_end.hint"))
 
-    def reading_ids(self, value, path, cid) -> tuple[str, ...]:
+    def reading_ids(self, value: str | Sequence[str] | None, path: Path_, cid: str | None) -> tuple[str, ...]:
         ids = (value,) if isinstance(value, str) else tuple(value or ())
         for rid in ids:
             if rid not in self.readings:
@@ -245,9 +258,9 @@ class _Compiler:
                            suggestion=did_you_mean(rid, self.readings) or msg("compile.unknown_reading.hint"))
         return ids
 
-    def clause(self, index: int, spec: dict) -> Clause:
+    def clause(self, index: int, spec: Document) -> Clause:
         cid = spec["id"]
-        path = ("clauses", index)
+        path: Path_ = ("clauses", index)
         kinds = [k for k in ("award", "refers_to", "measure") if k in spec]
         if len(kinds) != 1:
             self.error(msg("compile.clause_kind.has", id=cid, kinds=", ".join(kinds)) if kinds
@@ -263,7 +276,7 @@ class _Compiler:
         if "measure" not in spec and not recipients:
             self.error(msg("compile.no_recipient", id=cid), path, clause=cid, prefer_key=True,
                        suggestion=msg("compile.no_recipient.hint", names=one_of(self.recipients)))
-        conditions = []
+        conditions: list[Condition] = []
         for i, cond in enumerate(spec.get("when") or ()):
             cpath = path + ("when", i)
             text = cond if isinstance(cond, (str, Decimal)) else cond["if"]
@@ -280,7 +293,7 @@ class _Compiler:
         if cap is not None and award is None:
             self.error(msg("compile.cap_without_award", id=cid), path + ("cap",), clause=cid, prefer_key=True)
         refers_to, refers_clause = spec.get("refers_to"), None
-        rpath = path + ("refers_to",)
+        rpath: Path_ = path + ("refers_to",)
         if isinstance(refers_to, dict):
             refers_to, refers_clause = refers_to["document"], refers_to["clause"]
             rpath = rpath + ("document",)
@@ -304,7 +317,7 @@ class _Compiler:
             note=spec.get("note"), start=start, end=end, where=self.where(path),
         )
 
-    def award(self, spec: dict, path, cid: str) -> AwardForm | None:
+    def award(self, spec: Document, path: Path_, cid: str) -> AwardForm | None:
         """The award form named by the spec's keys (engine.model.awards), built by its own class."""
         keys = set(spec)
         shapes = [keyword for keyword, form in FORMS.items() if form.required & keys]
@@ -322,7 +335,7 @@ class _Compiler:
                                                        names=one_of(form.required | form.optional)))
         if form.required - keys or keys - form.required - form.optional:
             return None
-        return form.build(spec, _FormCompiler(self, spec, tuple(path), cid))
+        return form.build(spec, _FormCompiler(self, spec, path, cid))
 
     def check_dependencies(self, clauses: tuple[Clause, ...]) -> None:
         """A clause may require or add to others; those links must not loop."""
@@ -352,8 +365,8 @@ class _Compiler:
         for cid in deps:
             visit(cid, [])
 
-    def group(self, index: int, spec: dict) -> Group:
-        path = ("groups", index)
+    def group(self, index: int, spec: Document) -> Group:
+        path: Path_ = ("groups", index)
         if spec["id"] in self.group_ids:
             self.error(msg("compile.duplicate_group", id=spec["id"]), path + ("id",),
                        suggestion=msg("compile.duplicate_group.hint"))
@@ -379,7 +392,7 @@ class _Compiler:
 class _FormCompiler:
     """What an award form's `build` may ask of the compiler (engine.model.awards.base.Compiler)."""
 
-    def __init__(self, compiler: _Compiler, spec: dict, path: tuple, clause: str):
+    def __init__(self, compiler: _Compiler, spec: Document, path: Path_, clause: str):
         self.compiler, self.spec, self.path, self.clause = compiler, spec, path, clause
 
     def number(self, key: str) -> Expr | None:
@@ -387,7 +400,7 @@ class _FormCompiler:
             return None
         return self.compiler.expr(self.spec[key], self.path + (key,), self.compiler.scope, NUM, self.clause)
 
-    def condition(self, key: str, item_fields=None) -> Expr | None:
+    def condition(self, key: str, item_fields: Mapping[str, Fact] | None = None) -> Expr | None:
         scope = dict(self.compiler.scope)
         scope.update({n: NameInfo(_FACT_TYPES[f.type], f.choices) for n, f in (item_fields or {}).items()})
         return self.compiler.expr(self.spec[key], self.path + (key,), scope, BOOL, self.clause)

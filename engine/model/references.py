@@ -36,7 +36,7 @@ def _check(registry: Mapping[str, Policy], problems: ProblemList) -> None:
     edges: dict[tuple[str, str], tuple[str, str]] = {}
     for doc, policy in registry.items():
         for clause in policy.clauses:
-            if not clause.refers_clause or clause.refers_to not in registry:
+            if not clause.refers_clause or clause.refers_to is None or clause.refers_to not in registry:
                 continue
             target = registry[clause.refers_to]
             ids = [c.id for c in target.clauses]

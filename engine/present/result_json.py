@@ -66,7 +66,8 @@ def result_to_json(result: Result, lang: str | None = None) -> dict[str, object]
     return {
         "format": RESULT_FORMAT,
         "policy": {"id": policy.id, "document": policy.document, "title": policy.title,
-                   "in_force": {"from": policy.start.isoformat(), "until": policy.end.isoformat() if policy.end else None,
+                   "in_force": {"from": policy.start.isoformat(),
+                                "until": policy.end.isoformat() if policy.end else None,
                                 "assumed": policy.period_assumed}},
         "applicant": {"name": a.name, "recipient": list(a.recipients), "area": a.area, "file": a.file},
         "date": result.date.isoformat(),

@@ -78,9 +78,9 @@ class _Run:
         self.plan, self.policy, self.applicant, self.day = plan, plan.policy, applicant, day
         self.tracing, self.scoped, self.trail = tracing, scoped, trail
         params = plan.day(day)
-        env = dict(params.values)
+        env: dict[str, object] = dict(params.values)
         env.update(applicant.values)
-        self.env: dict[str, object] = env
+        self.env = env
         self.unknowns: Mapping[str, Missing] = params.unknowns
         self.caps = params.caps
         self.results: dict[str, ClauseResult] = {}
@@ -213,7 +213,8 @@ class _Run:
 
         award = clause.award
         assert award is not None
-        self._steps = steps = []
+        steps: list[Step] = []
+        self._steps = steps
         raw = award.compute(self)
         if isinstance(raw, Unknown):
             missing.update(raw.missing)
@@ -222,7 +223,8 @@ class _Run:
             missing.update(granted.missing)
         if task.cap_per_day:
             caps = self.caps
-            cap = caps[clause.id] if clause.id in caps else caps.setdefault(clause.id, self.cap(clause))
+            cap: Decimal | Unknown | None = (caps[clause.id] if clause.id in caps
+                                             else caps.setdefault(clause.id, self.cap(clause)))
         else:
             cap = self.cap(clause) if clause.cap is not None else None
         if isinstance(cap, Unknown):
@@ -369,7 +371,8 @@ class _Run:
                         why=GroupPending(group.id, group.pick, ids, r.amount, group.reading))
             return
         if group.pick == "best":
-            winner = max(live, key=lambda r: r.amount or _ZERO)  # max keeps the first of equals: member order decides ties
+            # max keeps the first of equals: member order decides ties
+            winner = max(live, key=lambda r: r.amount or _ZERO)
         else:
             winner = live[0]
         for r in live:

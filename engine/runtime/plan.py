@@ -15,7 +15,7 @@ from typing import Mapping, Union
 
 from engine.core.errors import CompileError, Problem
 from engine.core.messages import msg
-from engine.core.values import Missing, MissingParameter
+from engine.core.values import Missing, MissingParameter, Unknown
 from engine.lang.closures import Fast, all_of
 from engine.model.outcome import Outcome
 from engine.model.policy import Clause, Group, Policy
@@ -56,7 +56,7 @@ class Day:
 
     values: Mapping[str, Decimal]
     unknowns: Mapping[str, Missing]
-    caps: dict[str, object]  # caps that read parameters only, by clause id, as first computed on the day
+    caps: dict[str, Decimal | Unknown]  # caps that read parameters only, by clause id, as first computed on the day
 
 
 class Plan:

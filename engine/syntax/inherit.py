@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Iterable, Sequence, TypeVar
 
 from engine.core.errors import InheritError, ProblemList
 from engine.core.messages import msg
 from engine.core.suggest import did_you_mean
 from engine.syntax.loader import Loaded, Path_, SourceMap
+from engine.syntax.schema import Document
 
 MAX_CHAIN = 16  # city → county → revision is 3; anything near this is a mistake
 # Keys that only make sense in a file that extends another; they are consumed by the merge.
@@ -18,6 +19,7 @@ KEYED = ("recipients", "references", "facts", "parameters", "readings")
 # Blocks a child takes as a whole: mixing the county's dates or areas with the city's would be a guess.
 OWN_REQUIRED = ("id", "document", "title")
 _OWN_KEY_HINTS = {"id": "inherit.own_key.id", "document": "inherit.own_key.document", "title": "inherit.own_key.title"}
+_T = TypeVar("_T")
 
 
 def is_path_form(value: str) -> bool:
@@ -50,17 +52,22 @@ def merge(parent: Loaded, child: Loaded) -> Loaded:
 
 
 class _Merge:
-    """Builds the merged document and its SourceMap, entry by entry, copying each entry's marks with it."""
+    """Builds the merged document and its SourceMap, entry by entry, copying each entry's marks with it.
+
+    Both documents passed the schema check (the child's the partial one) before they are merged.
+    """
 
     def __init__(self, parent: Loaded, child: Loaded):
-        self.p, self.c = parent.data, child.data
+        assert isinstance(parent.data, dict) and isinstance(child.data, dict)  # as merge() checked
+        self.p: Document = parent.data
+        self.c: Document = child.data
         self.ps, self.cs = parent.source, child.source
         self.child = child
         self.out = SourceMap(child.source.file, texts={**parent.source.texts, **child.source.texts})
         self.problems = ProblemList()
 
     # -- marks ---------------------------------------------------------------------------------
-    def take(self, dst: Path_, src: SourceMap, src_path: Path_, value: Any) -> Any:
+    def take(self, dst: Path_, src: SourceMap, src_path: Path_, value: _T) -> _T:
         """Place `value` at `dst`, bringing every source mark under `src_path` (and its file) along."""
         n = len(src_path)
         for table, out in ((src.values, self.out.values), (src.keys, self.out.keys)):
@@ -94,7 +101,7 @@ class _Merge:
         self.out.values[()] = self.cs.values.get((), (1, 1))
         order = list(p) + [k for k in c if k not in p and k not in INHERIT_KEYS]
         order += [k for k in add if k not in order]
-        merged: dict[str, Any] = {}
+        merged: Document = {}
         for key in order:
             if key in KEYED:
                 merged[key] = self.keyed(key, add)
@@ -113,10 +120,10 @@ class _Merge:
         self.problems.raise_if_any(InheritError)
         return Loaded(merged, self.out, self.child.text)
 
-    def mapping(self, key: str) -> dict:
+    def mapping(self, key: str) -> dict[str, object]:
         """A block merged key by key: the child's keys win, the parent's others stay."""
         self.key_mark((key,), self.cs, (key,))
-        out = {}
+        out: dict[str, object] = {}
         for k, v in self.p[key].items():
             if k not in self.c[key]:
                 out[k] = self.take((key, k), self.ps, (key, k), v)
@@ -133,12 +140,12 @@ class _Merge:
         else:
             self.key_mark((key,), self.cs, ("add", key))
 
-    def keyed(self, key: str, add: dict) -> dict:
+    def keyed(self, key: str, add: Document) -> dict[str, object]:
         parent = self.p.get(key) or {}
         mine = self.c.get(key) or {}
         new = add.get(key) or {}
         self.section_mark(key)
-        out: dict[str, Any] = {}
+        out: dict[str, object] = {}
         for name, spec in parent.items():
             if name in mine:
                 out[name] = self.override(key, name, parent[name], mine[name])
@@ -158,13 +165,13 @@ class _Merge:
             out[name] = self.take((key, name), self.cs, ("add", key, name), spec)
         return out
 
-    def override(self, key: str, name: str, old: Any, new: Any) -> Any:
+    def override(self, key: str, name: str, old: object, new: object) -> object:
         if key != "parameters" or not isinstance(old, dict) or not isinstance(new, dict):
             return self.take((key, name), self.cs, (key, name), new)
         # A parameter override usually changes only the number: label, unit and text stay the parent's;
         # value and values replace each other, as a parameter has exactly one of them.
         self.key_mark((key, name), self.cs, (key, name))
-        out = {}
+        out: dict[str, object] = {}
         replaced = set(new) | ({"value", "values"} if {"value", "values"} & set(new) else set())
         for k, v in old.items():
             if k not in replaced:
@@ -173,11 +180,11 @@ class _Merge:
             out[k] = self.take((key, name, k), self.cs, (key, name, k), v)
         return out
 
-    def _ids(self, items) -> list:
+    def _ids(self, items: Iterable[object] | None) -> list[object]:
         return [x.get("id") if isinstance(x, dict) else None for x in items or ()]
 
-    def _removals(self, key: str, ids: list) -> set:
-        removed = set()
+    def _removals(self, key: str, ids: list[object]) -> set[object]:
+        removed: set[object] = set()
         for i, rid in enumerate(self.c.get(key) or ()):
             if rid not in ids:
                 self.error(msg(_REMOVE_UNKNOWN_KEYS[key], key=key, id=rid), (key, i),
@@ -186,13 +193,13 @@ class _Merge:
             removed.add(rid)
         return removed
 
-    def _list(self, key: str, add: dict, removal_key: str) -> list[tuple[Any, SourceMap, Path_]]:
+    def _list(self, key: str, add: Document, removal_key: str) -> list[tuple[Document, SourceMap, Path_]]:
         """(entry, its source map, its path) for the merged list: parent order, replacements in place, adds last."""
         parent = self.p.get(key) or []
         ids = self._ids(parent)
         removed = self._removals(removal_key, ids)
         mine = self.c.get(key) or []
-        replacing: dict[Any, int] = {}
+        replacing: dict[object, int] = {}
         what = key.rstrip("s")
         for i, entry in enumerate(mine):
             eid = entry.get("id") if isinstance(entry, dict) else None
@@ -205,7 +212,7 @@ class _Merge:
                            (key, i, "id"), suggestion=msg("inherit.removed_and_replaced.hint"), prefer_key=False)
             else:
                 replacing[eid] = i
-        entries: list[tuple[Any, SourceMap, Path_]] = []
+        entries: list[tuple[Document, SourceMap, Path_]] = []
         for i, entry in enumerate(parent):
             eid = ids[i]
             if eid in removed:
@@ -225,7 +232,7 @@ class _Merge:
         self.section_mark(key)
         return entries
 
-    def clauses(self, add: dict) -> list:
+    def clauses(self, add: Document) -> list[Document]:
         out = [self.take(("clauses", n), src, path, entry)
                for n, (entry, src, path) in enumerate(self._list("clauses", add, "remove_clauses"))]
         # A kept clause that depends on a removed one would fail later at the parent's line, where the
@@ -234,7 +241,8 @@ class _Merge:
         for entry in out:
             if not isinstance(entry, dict):
                 continue
-            award = entry.get("award") if isinstance(entry.get("award"), dict) else {}
+            found = entry.get("award")
+            award: Document = found if isinstance(found, dict) else {}
             needs = list(entry.get("requires") or ()) + ([award["bonus_to"]] if "bonus_to" in award else [])
             for rid in needs:
                 if rid in removed:
@@ -243,9 +251,9 @@ class _Merge:
                                suggestion=msg("inherit.depends_on_removed.hint", id=entry.get("id")))
         return out
 
-    def groups(self, add: dict, clauses: list) -> list:
+    def groups(self, add: Document, clauses: list[Document]) -> list[Document]:
         removed_clauses = set(self.c.get("remove_clauses") or ())
-        out = []
+        out: list[Document] = []
         for entry, src, path in self._list("groups", add, "remove_groups"):
             n = len(out)
             members = entry.get("members") or []
@@ -261,7 +269,7 @@ class _Merge:
             kept = [(i, m) for i, m in enumerate(members) if m not in removed_clauses]
             if len(kept) < 2:
                 continue
-            rebuilt = {}
+            rebuilt: Document = {}
             self.key_mark(("groups", n), src, path)
             for k, v in entry.items():
                 if k != "members":
@@ -291,7 +299,7 @@ _REMOVED_AND_REPLACED_KEYS = {"clause": "inherit.removed_and_replaced.clause",
 _ADD_EXISTING_KEYS = {"clause": "inherit.add_existing.clause", "group": "inherit.add_existing.group"}
 
 
-def origin(source: SourceMap, path: Path_) -> str:
+def origin(source: SourceMap, path: Sequence[str | int]) -> str:
     """The file the entry at `path` of a merged document came from."""
     return source.file_of(tuple(path))
 

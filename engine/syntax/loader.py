@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import yaml
 from yaml.composer import Composer
-from yaml.events import AliasEvent
-from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from yaml.events import AliasEvent, Event
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from engine.core.amounts import out_of_range
 from engine.core.errors import LoadError, Problem
@@ -19,7 +21,8 @@ from engine.core.messages import msg
 MAX_BYTES = 1024 * 1024  # a policy or facts file is a few KiB; anything near this is a mistake or an attack
 MAX_DEPTH = 64
 
-Path_ = tuple  # a JSON path: tuple of str keys and int indexes
+Path_ = tuple[str | int, ...]  # a JSON path from the document's root: str keys and int indexes
+_V = TypeVar("_V")
 
 # YAML 1.2 core schema, narrowed: no yes/no/on/off booleans, no octal or sexagesimal numbers,
 # no dates (kept as text until the schema checks them), numbers as Decimal.
@@ -46,24 +49,24 @@ class SourceMap:
     files: dict[Path_, str] = field(default_factory=dict)  # only for marks from a file other than `file`
     texts: dict[str, str] = field(default_factory=dict)  # the text of each file the marks point into
 
-    def mark(self, path: Path_, prefer_key: bool = False) -> tuple[int | None, int | None]:
+    def mark(self, path: Sequence[str | int], prefer_key: bool = False) -> tuple[int | None, int | None]:
         """The nearest known position for `path`, walking up to a parent when the path itself has none."""
         _file, line, col = self.locate(path, prefer_key)
         return (line, col)
 
-    def locate(self, path: Path_, prefer_key: bool = False) -> tuple[str, int | None, int | None]:
+    def locate(self, path: Sequence[str | int], prefer_key: bool = False) -> tuple[str, int | None, int | None]:
         """Like mark(), with the file the position is in."""
-        path = tuple(path)
+        at: Path_ = tuple(path)
         while True:
             table = (self.keys, self.values) if prefer_key else (self.values, self.keys)
             for t in table:
-                if path in t:
-                    return (self.files.get(path, self.file), *t[path])
-            if not path:
+                if at in t:
+                    return (self.files.get(at, self.file), *t[at])
+            if not at:
                 return (self.file, None, None)
-            path = path[:-1]
+            at = at[:-1]
 
-    def file_of(self, path: Path_) -> str:
+    def file_of(self, path: Sequence[str | int]) -> str:
         return self.files.get(tuple(path), self.file)
 
     def line_text(self, file: str, line: int) -> str:
@@ -71,17 +74,27 @@ class SourceMap:
         lines = self.texts.get(file, "").splitlines()
         return lines[line - 1] if 0 < line <= len(lines) else ""
 
-    def subtree(self, prefix: Path_) -> "SourceMap":
+    def subtree(self, prefix: Sequence[str | int]) -> SourceMap:
         """The marks of the value at `prefix`, re-keyed so that path () is that value."""
-        n = len(prefix)
-        pick = lambda table: {p[n:]: m for p, m in table.items() if p[:n] == tuple(prefix)}  # noqa: E731
-        return SourceMap(self.file, pick(self.values), pick(self.keys), pick(self.files), self.texts)
+        at: Path_ = tuple(prefix)
+        return SourceMap(self.file, _under(self.values, at), _under(self.keys, at), _under(self.files, at),
+                         self.texts)
 
-    def problem(self, message: str, path: Path_, *, prefer_key: bool = False, **kw) -> Problem:
+    def problem(self, message: str, path: Sequence[str | int], *, prefer_key: bool = False,
+                clause: str | None = None, suggestion: str | None = None, severity: str = "error",
+                inherited_by: str | None = None) -> Problem:
+        """A Problem at `path`; one in an inherited line also names this file, the one that inherits it."""
         file, line, col = self.locate(path, prefer_key)
-        if file != self.file and "inherited_by" not in kw:
-            kw["inherited_by"] = self.file
-        return Problem(message, file=file, line=line, column=col, path=tuple(path), **kw)
+        if file != self.file and inherited_by is None:
+            inherited_by = self.file
+        return Problem(message, file=file, line=line, column=col, path=tuple(path), clause=clause,
+                       suggestion=suggestion, severity=severity, inherited_by=inherited_by)
+
+
+def _under(table: Mapping[Path_, _V], prefix: Path_) -> dict[Path_, _V]:
+    """The entries of `table` at or under `prefix`, keyed by their path relative to it."""
+    n = len(prefix)
+    return {p[n:]: m for p, m in table.items() if p[:n] == prefix}
 
 
 @dataclass
@@ -94,7 +107,11 @@ class Loaded:
 class _StrictComposer(Composer):
     _depth = 0
 
-    def compose_node(self, parent, index):  # noqa: D401 - PyYAML hook
+    if TYPE_CHECKING:
+        # Provided by yaml.parser.Parser, which _Loader mixes in before this class (its stub leaves it untyped).
+        def peek_event(self) -> Event: ...
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:  # noqa: D401 - PyYAML hook
         event = self.peek_event()
         if isinstance(event, AliasEvent):
             raise _Reject(msg("load.alias"), event.start_mark)
@@ -111,8 +128,17 @@ class _StrictComposer(Composer):
             self._depth -= 1
 
 
+class _Position(Protocol):
+    """Where an event starts (PyYAML's pure-Python or C Mark); 0-based."""
+
+    line: int
+    column: int
+
+
 class _Reject(Exception):
-    def __init__(self, message, mark):
+    """A YAML feature this engine refuses (aliases, anchors, deep nesting), at the mark where it starts."""
+
+    def __init__(self, message: str, mark: _Position | None):
         super().__init__(message)
         self.message = message
         self.mark = mark
@@ -120,7 +146,7 @@ class _Reject(Exception):
 
 class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, _StrictComposer,
               yaml.resolver.BaseResolver):
-    def __init__(self, stream):
+    def __init__(self, stream: str):
         yaml.reader.Reader.__init__(self, stream)
         yaml.scanner.Scanner.__init__(self)
         yaml.parser.Parser.__init__(self)
@@ -138,11 +164,12 @@ def read_text(path: str) -> tuple[str, str]:
             with open(path, "rb") as fh:
                 raw = fh.read(MAX_BYTES + 1)
     except FileNotFoundError:
-        raise LoadError(Problem(msg("load.no_file", path=path), file=name, suggestion=msg("load.no_file.hint")))
+        raise LoadError(Problem(msg("load.no_file", path=path), file=name,
+                                suggestion=msg("load.no_file.hint"))) from None
     except IsADirectoryError:
-        raise LoadError(Problem(msg("load.folder", path=path), file=name))
+        raise LoadError(Problem(msg("load.folder", path=path), file=name)) from None
     except OSError as exc:
-        raise LoadError(Problem(msg("load.cannot_read", path=path, reason=exc.strerror), file=name))
+        raise LoadError(Problem(msg("load.cannot_read", path=path, reason=exc.strerror), file=name)) from None
     if len(raw) > MAX_BYTES:
         raise LoadError(Problem(msg("load.too_large", kib=MAX_BYTES // 1024), file=name,
                                 suggestion=msg("load.too_large.hint")))
@@ -152,7 +179,7 @@ def read_text(path: str) -> tuple[str, str]:
         line = raw[: exc.start].count(b"\n") + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise LoadError(Problem(msg("load.not_utf8", byte=f"{raw[exc.start]:#04x}"), file=name, line=line,
-                                column=column, suggestion=msg("load.not_utf8.hint")))
+                                column=column, suggestion=msg("load.not_utf8.hint"))) from None
     return name, text.removeprefix("\ufeff")
 
 
@@ -177,15 +204,17 @@ def load_text(text: str, name: str = "<input>") -> Loaded:
         finally:
             loader.dispose()
     except _Reject as exc:
-        raise LoadError(Problem(exc.message, file=name, line=exc.mark.line + 1, column=exc.mark.column + 1))
+        mark = exc.mark
+        raise LoadError(Problem(exc.message, file=name, line=mark.line + 1 if mark else None,
+                                column=mark.column + 1 if mark else None)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         what = exc.problem or exc.context or "invalid YAML"
         raise LoadError(Problem(msg("load.invalid_yaml", what=what), file=name,
                                 line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
-                                suggestion=_yaml_hint(what)))
+                                suggestion=_yaml_hint(what))) from None
     except yaml.YAMLError as exc:
-        raise LoadError(Problem(msg("load.invalid_yaml", what=str(exc)), file=name))
+        raise LoadError(Problem(msg("load.invalid_yaml", what=str(exc)), file=name)) from None
     if node is None:
         raise LoadError(Problem(msg("load.empty"), file=name))
     data = _construct(node, (), source, 0)
@@ -202,11 +231,12 @@ def _yaml_hint(what: str) -> str | None:
     return None
 
 
-def _mark(node) -> tuple[int, int]:
+def _mark(node: Node) -> tuple[int, int]:
     return (node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _construct(node, path: Path_, source: SourceMap, depth: int):
+def _construct(node: Node, path: Path_, source: SourceMap, depth: int) -> object:
+    """Plain data from a node: dict[str, ...], list, str, Decimal, bool or None, every mark put in `source`."""
     if depth > MAX_DEPTH:
         raise LoadError(source.problem(msg("load.too_deep", depth=MAX_DEPTH), path))
     source.values[path] = _mark(node)
@@ -216,7 +246,7 @@ def _construct(node, path: Path_, source: SourceMap, depth: int):
                                 file=source.file, line=line, column=col, path=path,
                                 suggestion=msg("load.tag.hint")))
     if isinstance(node, MappingNode):
-        out: dict = {}
+        out: dict[str, object] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
                 line, col = _mark(key_node)
@@ -239,6 +269,7 @@ def _construct(node, path: Path_, source: SourceMap, depth: int):
         return out
     if isinstance(node, SequenceNode):
         return [_construct(v, path + (i,), source, depth + 1) for i, v in enumerate(node.value)]
+    assert isinstance(node, ScalarNode)  # the composer makes mapping, sequence and scalar nodes only
     value = _scalar(node)
     if isinstance(value, Decimal) and out_of_range(value):
         line, col = _mark(node)
@@ -247,8 +278,8 @@ def _construct(node, path: Path_, source: SourceMap, depth: int):
     return value
 
 
-def _scalar(node: ScalarNode):
-    value = node.value
+def _scalar(node: ScalarNode) -> str | Decimal | bool | None:
+    value: str = node.value
     if node.style is not None:  # quoted or block scalar: always text
         return value
     if value in _NULL:

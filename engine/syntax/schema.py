@@ -8,9 +8,9 @@ from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
-if TYPE_CHECKING:  # jsonschema costs ~40 ms to import: only what validates pays for it
+if TYPE_CHECKING:  # jsonschema costs ~40 ms to import: only what validates pays for it (untyped: these are Any)
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
 
@@ -21,8 +21,14 @@ from engine.syntax.loader import Loaded, SourceMap
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
+# A policy document, or a block of one, that passed the schema check: a mapping whose shape the schema
+# guarantees and the type checker cannot see, so its values are Any. Read it as the schema describes it.
+Document = dict[str, Any]
+# How a caller words a schema error itself; None leaves it to the generic wording here.
+Describe = Callable[["ValidationError", SourceMap], Problem | None]
 
-def _is_integer(checker: Any, instance: object) -> bool:
+
+def _is_integer(checker: object, instance: object) -> bool:
     if isinstance(instance, bool):
         return False
     if isinstance(instance, Decimal):
@@ -31,12 +37,14 @@ def _is_integer(checker: Any, instance: object) -> bool:
 
 
 @lru_cache(maxsize=None)
-def _validator_class() -> Any:
+def _validator_class() -> type[Draft202012Validator]:
     """Draft 2020-12 reading our exact Decimals: 5 and 5.0 are integers, as JSON Schema says."""
     import jsonschema
 
     type_checker = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer)
-    return jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=type_checker)
+    extended: type[Draft202012Validator] = jsonschema.validators.extend(jsonschema.Draft202012Validator,
+                                                                         type_checker=type_checker)
+    return extended
 
 
 def schema_text(name: str) -> str:
@@ -48,16 +56,19 @@ def schema_text(name: str) -> str:
 
 
 @lru_cache(maxsize=None)
-def load_schema(name: str) -> dict:
-    return json.loads(schema_text(name))
+def load_schema(name: str) -> dict[str, Any]:
+    """A bundled schema as JSON data (shared: copy it before changing it). Its values are whatever JSON
+    Schema nests there, so they are Any to the type checker."""
+    schema: dict[str, Any] = json.loads(schema_text(name))
+    return schema
 
 
-def make_validator(schema: dict) -> Draft202012Validator:
+def make_validator(schema: Mapping[str, object]) -> Draft202012Validator:
     import jsonschema
     import referencing
 
     # An empty registry: no $ref is ever fetched from anywhere, only resolved inside the schema itself.
-    return _validator_class()(schema, registry=referencing.Registry(),  # type: ignore[no-any-return]
+    return _validator_class()(schema, registry=referencing.Registry(),
                               format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
@@ -90,10 +101,10 @@ def validate_policy(loaded: Loaded, partial: bool = False) -> None:
     problems.raise_if_any(SchemaError)
 
 
-def schema_problems(validator: Draft202012Validator, data, source: SourceMap,
-                    describe=None) -> Iterable[Problem]:
+def schema_problems(validator: Draft202012Validator, data: object, source: SourceMap,
+                    describe: Describe | None = None) -> Iterator[Problem]:
     """Problems for each schema error, deepest meaningful error first, one per location."""
-    seen: set[tuple] = set()
+    seen: set[tuple[tuple[str | int, ...], str]] = set()
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         error = _most_helpful(error)
         problem = (describe and describe(error, source)) or _describe(error, source)
@@ -135,7 +146,7 @@ def _type_words(types: list[str]) -> str:
     return out
 
 
-def _kind_of(value) -> Message | str:
+def _kind_of(value: object) -> Message | str:
     if isinstance(value, bool):
         return msg("schema.kind.bool", value=str(value).lower())
     if isinstance(value, (Decimal, int, float)):
@@ -153,7 +164,7 @@ def _kind_of(value) -> Message | str:
     return type(value).__name__
 
 
-def _path_name(path) -> str:
+def _path_name(path: Sequence[str | int]) -> str:
     for part in reversed(list(path)):
         if isinstance(part, str):
             return part
@@ -183,7 +194,8 @@ def _describe(error: ValidationError, source: SourceMap) -> Problem:
         wants = want if isinstance(want, list) else [want]
         words = _type_words(wants)
         hint = None
-        if "boolean" in wants and isinstance(value, str) and value.lower() in {"yes", "no", "on", "off", "y", "n", "是", "否"}:
+        yes_no = {"yes", "no", "on", "off", "y", "n", "是", "否"}
+        if "boolean" in wants and isinstance(value, str) and value.lower() in yes_no:
             hint = msg("schema.type.boolean.hint")
         elif "string" in wants and isinstance(value, Decimal):
             hint = msg("schema.type.quote.hint", value=value)

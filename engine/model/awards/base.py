@@ -10,11 +10,20 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, fields
 from decimal import Decimal
-from typing import Any, Callable, ClassVar, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Protocol
 
 from engine.core.values import Missing, Unknown
 from engine.lang.expressions import Expr
-from engine.model.outcome import Why, Words
+from engine.model.outcome import Why
+from engine.model.outcome import Words as Words  # re-exported: a form's file imports what it needs from here
+
+if TYPE_CHECKING:
+    from engine.model.policy import Fact  # engine.model.policy imports this module
+
+
+# An award's block of a schema-valid policy file (`rate: 50%`, `base: costs`, …): its shape is the schema's,
+# which the type checker cannot see, so its values are Any.
+Spec = Mapping[str, Any]
 
 
 class Step:
@@ -26,6 +35,7 @@ class Step:
     kind: ClassVar[str] = "step"
 
     def data(self) -> dict[str, object]:
+        # Every subclass is a dataclass (Step itself is not, so the checker cannot know fields() applies).
         return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
 
     def lines(self, w: Words) -> list[str]:
@@ -39,6 +49,17 @@ class Stop:
     why: Why
 
 
+class Decided(Protocol):
+    """What a form may read of another clause's decided result (engine.runtime.trace.ClauseResult)."""
+
+    @property
+    def amount(self) -> Decimal | None: ...  # what it pays (eligible only)
+    @property
+    def uncapped(self) -> Decimal | None: ...  # its rounded amount before its cap
+    @property
+    def cap_remaining(self) -> Decimal | None: ...  # what its cap still allows
+
+
 class Run(Protocol):
     """What a form may ask of the evaluation it is computed in."""
 
@@ -48,7 +69,7 @@ class Run(Protocol):
     def value_in(self, expr: Expr, extra: Mapping[str, object], unknowns: Mapping[str, Missing]) -> object: ...
     def name(self, name: str) -> object: ...  # a fact's value, or Unknown
     def step(self, step: Step) -> None: ...  # recorded only when tracing
-    def target(self, clause_id: str) -> Any: ...  # the decided ClauseResult of another clause
+    def target(self, clause_id: str) -> Decided: ...  # the decided result of another clause
     def list_fields(self, name: str) -> tuple[str, ...]: ...
 
 
@@ -56,9 +77,9 @@ class Compiler(Protocol):
     """What a form may ask of the policy compiler while it is built (errors go to the compiler's list)."""
 
     def number(self, key: str) -> Expr | None: ...  # the spec's `key` as a number expression, or None
-    def condition(self, key: str, item_fields: Mapping[str, Any] | None = None) -> Expr | None: ...
+    def condition(self, key: str, item_fields: Mapping[str, Fact] | None = None) -> Expr | None: ...
     def error(self, key: str, message: str, suggestion: str | None = None) -> None: ...
-    def list_fact(self, key: str) -> Any: ...  # the list fact named at spec[key], or None (error reported)
+    def list_fact(self, key: str) -> Fact | None: ...  # the list fact named at spec[key], or None (error reported)
     def clause_ids(self) -> list[str]: ...
 
 
@@ -82,11 +103,11 @@ class AwardForm(ABC):
     optional: ClassVar[frozenset[str]] = frozenset()
     # A small award of this form, over the facts of tests/test_award_forms.py (costs, area, months, months_paid,
     # firms[].started) and a clause `base`: the capability test compiles, evaluates and describes it.
-    example: ClassVar[Mapping[str, Any]]
+    example: ClassVar[Mapping[str, object]]
 
     @classmethod
     @abstractmethod
-    def build(cls, spec: Mapping[str, Any], c: Compiler) -> AwardForm | None:
+    def build(cls, spec: Spec, c: Compiler) -> AwardForm | None:
         """The compiled form, or None when a problem was reported through `c`."""
 
     @abstractmethod

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, ClassVar, Mapping
+from typing import ClassVar, Mapping
 
 from engine.core.amounts import CONTEXT
 from engine.core.messages import msg
 from engine.core.suggest import did_you_mean
 from engine.core.values import Unknown
 from engine.lang.expressions import Expr
-from engine.model.awards.base import AwardForm, Compiler, Run, Sanity, Step, Upper, Words
+from engine.model.awards.base import AwardForm, Compiler, Run, Sanity, Spec, Step, Upper, Words
 
 ON_TOP, RAISES_CAP = "on_top", "raises_cap"
 _DESCRIBE = {ON_TOP: "review.bonus.on_top", RAISES_CAP: "review.bonus.raises_cap"}
@@ -48,7 +48,7 @@ class BonusAward(AwardForm):
     """Adds to clause `to`, which must be eligible: `on_top` of its capped amount, or `raises_cap` of it."""
 
     keyword: ClassVar[str] = "bonus"
-    example: ClassVar[Mapping[str, Any]] = {"bonus_to": "base", "amount": "10万元", "mode": "raises_cap"}
+    example: ClassVar[Mapping[str, object]] = {"bonus_to": "base", "amount": "10万元", "mode": "raises_cap"}
     required: ClassVar[frozenset[str]] = frozenset({"bonus_to", "amount"})
     optional: ClassVar[frozenset[str]] = frozenset({"mode"})
 
@@ -57,7 +57,7 @@ class BonusAward(AwardForm):
     mode: str = ON_TOP
 
     @classmethod
-    def build(cls, spec: Mapping[str, Any], c: Compiler) -> BonusAward | None:
+    def build(cls, spec: Spec, c: Compiler) -> BonusAward | None:
         to = spec["bonus_to"]
         if to not in c.clause_ids():
             c.error("bonus_to", msg("compile.unknown_bonus_to", id=to), did_you_mean(to, c.clause_ids()))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, ClassVar, Mapping
+from typing import ClassVar, Mapping
 
 from engine.core.values import Unknown
 from engine.lang.expressions import Expr
-from engine.model.awards.base import AwardForm, Compiler, Run, Sanity, Step, Upper, Words
+from engine.model.awards.base import AwardForm, Compiler, Run, Sanity, Spec, Step, Upper, Words
 
 
 @dataclass(frozen=True)
@@ -26,13 +26,13 @@ class FixedAward(AwardForm):
     """The same amount for every eligible applicant."""
 
     keyword: ClassVar[str] = "fixed"
-    example: ClassVar[Mapping[str, Any]] = {"fixed": "10万元"}
+    example: ClassVar[Mapping[str, object]] = {"fixed": "10万元"}
     required: ClassVar[frozenset[str]] = frozenset({"fixed"})
 
     amount: Expr
 
     @classmethod
-    def build(cls, spec: Mapping[str, Any], c: Compiler) -> FixedAward | None:
+    def build(cls, spec: Spec, c: Compiler) -> FixedAward | None:
         amount = c.number("fixed")
         return cls(amount) if amount is not None else None
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, ClassVar, Mapping
+from typing import ClassVar, Mapping
 
 from engine.core.amounts import CONTEXT
 from engine.core.values import Missing, MissingField, Unknown, by_key
 from engine.lang.expressions import Expr
-from engine.model.awards.base import AwardForm, Compiler, Run, Step, Upper, Words
+from engine.model.awards.base import AwardForm, Compiler, Run, Spec, Step, Upper, Words
 
 # How one item counted, as the sheet and JSON name it.
 COUNTED, NOT_COUNTED, UNDECIDED = "counted", "not counted", "unknown"
@@ -34,7 +35,7 @@ class ItemsStep(Step):
                 del out[key]
         return out
 
-    def lines(self, w: Words) -> list[str]:
+    def lines(self, w: Words) -> builtins.list[str]:  # `list` in this class is the field
         lines = [w.t("step.items", label=self.label or w.label(self.list), count=self.count if self.count is not None
                      else "?", each=w.money(self.each), value=w.money(self.value))]
         for i, name, status, missing in self.items:
@@ -50,7 +51,7 @@ class PerItemAward(AwardForm):
     """each × (the items of the list fact that meet `where`)."""
 
     keyword: ClassVar[str] = "per_item"
-    example: ClassVar[Mapping[str, Any]] = {"each": "1万元", "for_each": "firms", "where": "started",
+    example: ClassVar[Mapping[str, object]] = {"each": "1万元", "for_each": "firms", "where": "started",
                                              "item_label": "孵化企业"}
     required: ClassVar[frozenset[str]] = frozenset({"each", "for_each"})
     optional: ClassVar[frozenset[str]] = frozenset({"where", "item_label"})
@@ -62,7 +63,7 @@ class PerItemAward(AwardForm):
     fields: tuple[str, ...] = ()  # the names of each item's fields, which `where` may read
 
     @classmethod
-    def build(cls, spec: Mapping[str, Any], c: Compiler) -> PerItemAward | None:
+    def build(cls, spec: Spec, c: Compiler) -> PerItemAward | None:
         fact = c.list_fact("for_each")
         each = c.number("each")
         if fact is None or each is None:

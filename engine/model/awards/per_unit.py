@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, ClassVar, Mapping
+from typing import ClassVar, Mapping
 
 from engine.core.amounts import CONTEXT
 from engine.core.values import Unknown, unknown_of
 from engine.lang.expressions import Expr
-from engine.model.awards.base import AwardForm, Compiler, Run, Step, Stop, Upper, Words
+from engine.model.awards.base import AwardForm, Compiler, Run, Spec, Step, Stop, Upper, Words
 from engine.model.outcome import Why
 
 
@@ -69,7 +69,7 @@ class PerUnitAward(AwardForm):
     """rate × quantity × min(periods, max_periods − periods_used)."""
 
     keyword: ClassVar[str] = "per_unit"
-    example: ClassVar[Mapping[str, Any]] = {"per_unit": 5, "unit": "元/m²/月", "quantity": "area",
+    example: ClassVar[Mapping[str, object]] = {"per_unit": 5, "unit": "元/m²/月", "quantity": "area",
                                              "periods": "months", "max_periods": 36, "periods_used": "months_paid"}
     required: ClassVar[frozenset[str]] = frozenset({"per_unit", "quantity", "periods"})
     optional: ClassVar[frozenset[str]] = frozenset({"unit", "max_periods", "periods_used"})
@@ -82,7 +82,7 @@ class PerUnitAward(AwardForm):
     periods_used: Expr | None = None
 
     @classmethod
-    def build(cls, spec: Mapping[str, Any], c: Compiler) -> PerUnitAward | None:
+    def build(cls, spec: Spec, c: Compiler) -> PerUnitAward | None:
         rate, quantity, periods = c.number("per_unit"), c.number("quantity"), c.number("periods")
         if rate is None or quantity is None or periods is None:
             return None
@@ -93,16 +93,21 @@ class PerUnitAward(AwardForm):
                      if e is not None)
 
     def compute(self, run: Run) -> Decimal | Unknown | Stop:
-        v = lambda e: run.value(e) if e is not None else None  # noqa: E731
+        def v(e: Expr | None) -> object:  # a number expression's value (Decimal or Unknown); None if absent
+            return run.value(e) if e is not None else None
+
         rate, quantity, periods = v(self.rate), v(self.quantity), v(self.periods)
         max_periods, used = v(self.max_periods), v(self.periods_used)
-        known = lambda x: x is not None and not isinstance(x, Unknown)  # noqa: E731
-        step = lambda **more: PerUnitStep(rate, self.unit, quantity, self.quantity.text, periods,  # noqa: E731
-                                          max_periods, used, **more)
-        if known(max_periods) and known(used) and used >= max_periods:  # type: ignore[operator]
+
+        def step(paid_periods: Decimal | None = None, value: Decimal | None = None,
+                 exhausted: bool = False) -> PerUnitStep:
+            return PerUnitStep(rate, self.unit, quantity, self.quantity.text, periods, max_periods, used,
+                               paid_periods, value, exhausted)
+
+        if isinstance(max_periods, Decimal) and isinstance(used, Decimal) and used >= max_periods:
             if run.tracing:
                 run.step(step(exhausted=True))
-            return Stop(PeriodsUsed(max_periods, used))  # type: ignore[arg-type]
+            return Stop(PeriodsUsed(max_periods, used))
         unknown = unknown_of((rate, quantity, periods, max_periods, used))
         if unknown is not None:
             if run.tracing:
@@ -111,7 +116,8 @@ class PerUnitAward(AwardForm):
         assert isinstance(rate, Decimal) and isinstance(quantity, Decimal) and isinstance(periods, Decimal)
         paid = periods
         if max_periods is not None:
-            left = max(Decimal(0), CONTEXT.subtract(max_periods, used or Decimal(0)))  # type: ignore[arg-type]
+            assert isinstance(max_periods, Decimal) and (used is None or isinstance(used, Decimal))
+            left = max(Decimal(0), CONTEXT.subtract(max_periods, used or Decimal(0)))
             paid = min(periods, left)
         amount = CONTEXT.multiply(CONTEXT.multiply(rate, quantity), paid)
         if run.tracing:

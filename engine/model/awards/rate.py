@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, ClassVar, Mapping
+from typing import ClassVar, Mapping
 
 from engine.core.amounts import CONTEXT
 from engine.core.values import Unknown, unknown_of
 from engine.lang.expressions import Expr
-from engine.model.awards.base import AwardForm, Compiler, Run, Sanity, Step, Upper, Words
+from engine.model.awards.base import AwardForm, Compiler, Run, Sanity, Spec, Step, Upper, Words
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class RateAward(AwardForm):
     """A base amount times a rate."""
 
     keyword: ClassVar[str] = "rate"
-    example: ClassVar[Mapping[str, Any]] = {"base": "costs + 1万元", "base_label": "费用", "rate": "50%"}
+    example: ClassVar[Mapping[str, object]] = {"base": "costs + 1万元", "base_label": "费用", "rate": "50%"}
     required: ClassVar[frozenset[str]] = frozenset({"base", "rate"})
     optional: ClassVar[frozenset[str]] = frozenset({"base_label"})
 
@@ -63,7 +63,7 @@ class RateAward(AwardForm):
     base_label: str | None = None
 
     @classmethod
-    def build(cls, spec: Mapping[str, Any], c: Compiler) -> RateAward | None:
+    def build(cls, spec: Spec, c: Compiler) -> RateAward | None:
         base, rate = c.number("base"), c.number("rate")
         if base is None or rate is None:
             return None
