@@ -9,11 +9,15 @@ import re
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable, NoReturn, TypeVar
 
 import click
 
 from engine.core.errors import PolicyError
 from engine.core.messages import localize, t
+
+if TYPE_CHECKING:
+    from engine.model.policy import Policy
 
 # Each command imports what it uses when it runs: `policy evaluate` should not pay for diff, lint or review.
 
@@ -28,12 +32,14 @@ _LINT_COUNT_KEYS = {("error", False): "cli.lint.error", ("error", True): "cli.li
                     ("warning", False): "cli.lint.warning", ("warning", True): "cli.lint.warning.one",
                     ("info", False): "cli.lint.info", ("info", True): "cli.lint.info.one"}
 
+CommandFn = TypeVar("CommandFn", bound=Callable[..., object])  # a command's function, before click makes it a command
 
-def lang_option(command):
+
+def lang_option(command: CommandFn) -> CommandFn:
     return click.option("--lang", type=LANG, default=None, help=LANG_HELP)(command)
 
 
-def message_lang(chosen: str | None, policy=None, path: str | None = None) -> str:
+def message_lang(chosen: str | None, policy: Policy | None = None, path: str | None = None) -> str:
     """The language to speak: --lang if given, else the loaded policy's `language:`, else the
     `language:` line of the file at `path` (one that failed to load), else zh."""
     if chosen:
@@ -51,7 +57,7 @@ def message_lang(chosen: str | None, policy=None, path: str | None = None) -> st
     return "zh"
 
 
-def library_options(command):
+def library_options(command: CommandFn) -> CommandFn:
     """--policies DIR and --with FILE: where parents (extends:) and referenced documents are looked up."""
     command = click.option("--with", "with_files", multiple=True, type=click.Path(dir_okay=False, exists=True),
                            help="A policy file for a document that POLICY refers to (repeatable).")(command)
@@ -78,7 +84,7 @@ def write_new_file(output: str, text: str, force: bool, exists_message: str, lan
         sys.exit(1)
 
 
-def _fail(error: PolicyError, lang: str) -> None:
+def _fail(error: PolicyError, lang: str) -> NoReturn:
     click.echo(error.format(lang), err=True)
     count = len(error.problems)
     click.echo(t("cli.problems_found.one" if count == 1 else "cli.problems_found", lang, count=count), err=True)
@@ -101,8 +107,9 @@ def validate(files: tuple[str, ...], fmt: str, lang: str | None, policies: tuple
              with_files: tuple[str, ...]) -> None:
     """Check policy FILES: strict YAML, the schema, expressions and names. Exit 1 if any is invalid."""
     from engine.workspace import load_policy
-    report, bad = [], 0
-    langs = []
+    report: list[dict[str, object]] = []
+    bad = 0
+    langs: list[str] = []
     for path in files:
         try:
             policy = load_policy(path, policies=policies, with_files=with_files)
@@ -245,8 +252,9 @@ def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None, no_cove
                 click.echo("  " + outcome.error.format(lang).replace("\n", "\n  "))
                 continue
             for m in outcome.mismatches:
-                click.echo("  " + t("cli.test.mismatch", lang, what=localize(m.what, lang), expected=localize(m.expected, lang),
-                                    actual=localize(m.actual, lang)))
+                click.echo("  " + t("cli.test.mismatch", lang, what=localize(m.what, lang),
+                                    expected=localize(m.expected, lang), actual=localize(m.actual, lang)))
+            assert outcome.result is not None  # a case that ran without an error has its result
             click.echo("  " + render_text(outcome.result, lang).replace("\n", "\n  ").rstrip())
     if lang != "en":
         click.echo(t("cli.test.summary", lang, total=passed + failed, passed=passed, failed=failed))
