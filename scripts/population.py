@@ -21,13 +21,13 @@ The mix, per applicant (drawn from `random.Random(seed)`):
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import math
 import random
 from decimal import Decimal
 
-from engine.lang.expressions import bounds
+from engine.lang.analysis import Operand, bounds
+from engine.lang.tree import Lit, Name, Node
 from engine.model.facts import facts_for
 
 MAIN_SHARE = 0.70
@@ -62,8 +62,8 @@ class _Plan:
         everything = facts_for(policy)
         subjects = set(policy.facts) | {f.name for f in everything}
         # name -> [(op, operand node)], from every comparison in every condition (and per-item filters).
-        self.bounds: dict[str, list[tuple[str, ast.expr]]] = {}
-        self.item_bounds: dict[str, dict[str, list[tuple[str, ast.expr]]]] = {}
+        self.bounds: dict[str, list[tuple[str, Operand]]] = {}
+        self.item_bounds: dict[str, dict[str, list[tuple[str, Operand]]]] = {}
         by_name = {f.name: f for f in everything}
         for clause in policy.clauses:
             for condition in clause.conditions:
@@ -116,17 +116,17 @@ class _Plan:
 
     # --- values ---------------------------------------------------------------------------------------
 
-    def operand(self, node: ast.expr, day: dt.date):
+    def operand(self, node: Node, day: dt.date):
         """The value a bound compares with: a literal, or a parameter's value on the day (else its first)."""
-        if isinstance(node, ast.Constant):
+        if isinstance(node, Lit):
             return node.value
-        if isinstance(node, ast.Name) and node.id in self.policy.parameters:
+        if isinstance(node, Name) and node.id in self.policy.parameters:
             param = self.policy.parameters[node.id]
             value = param.value_on(day) or param.value_on(self.start) or (param.values[0] if param.values else None)
             return value.value if value is not None else None
         return None
 
-    def thresholds(self, found: list[tuple[str, ast.expr]], day: dt.date) -> list:
+    def thresholds(self, found: list[tuple[str, Operand]], day: dt.date) -> list:
         out = []
         for _op, node in found:
             value = self.operand(node, day)
@@ -134,7 +134,7 @@ class _Plan:
                 out.append(value)
         return out
 
-    def value(self, fact, rng: random.Random, day: dt.date, edge: bool, found: list[tuple[str, ast.expr]]):
+    def value(self, fact, rng: random.Random, day: dt.date, edge: bool, found: list[tuple[str, Operand]]):
         """A raw value for one fact, as an applicant would write it in a facts file."""
         kind = fact.type
         limits = self.thresholds(found, day)
@@ -192,7 +192,7 @@ class _Plan:
         for clause_id, cap in capped:
             if rng.random() < 0.5:
                 continue
-            limit = self.operand(cap.tree, day) if cap is not None else None
+            limit = self.operand(cap.node, day) if cap is not None else None
             if not isinstance(limit, Decimal):
                 limit = Decimal(rng.choice((1, 5, 10, 30, 50))) * _WAN
             share = rng.choice((Decimal(0), Decimal("0.25"), Decimal("0.5"), Decimal("0.9"), Decimal(1), None))

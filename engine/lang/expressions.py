@@ -15,13 +15,14 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
-from typing import Collection, Mapping
+from typing import Mapping
 
 from engine.core.amounts import AMOUNT_IN_TEXT, CONTEXT, UNITS, out_of_range, plain
 from engine.core.messages import msg
 from engine.core.suggest import did_you_mean, one_of
 from engine.core.values import Unknown  # noqa: F401 - re-exported: the value of an undetermined expression
-from engine.lang.build import build
+from engine.lang.analysis import Bound, bounds, comparison_parts, names_breadth_first  # noqa: F401 - re-exported
+from engine.lang.build import BOOLEANS, build, literal_text
 from engine.lang.closures import Compiled
 from engine.lang.reference import EvaluationFailure, evaluate  # noqa: F401 - re-exported
 from engine.lang.tree import SYMBOLS, Choices, Compare, Lit, Node
@@ -53,15 +54,18 @@ class ExpressionError(Exception):
 
 @dataclass(frozen=True, eq=False)
 class Expr:
-    """A parsed, checked expression. `names` are the facts and parameters it reads."""
+    """A parsed, checked expression. `names` are the facts and parameters it reads.
+
+    `node` is the checked expression in the engine's own terms (engine.lang.tree): the runtime, the tools and
+    the review page all read that; Python's ast stays inside engine.lang.
+    """
 
     text: str
-    tree: ast.expr = field(repr=False)
+    node: Node = field(repr=False)
     names: frozenset[str]
     type: str
-    ordered_names: tuple[str, ...] = ()  # the same names, in the order they appear: for explanations
+    ordered_names: tuple[str, ...] = ()  # the same names, level by level (names_breadth_first): for explanations
     origin: tuple[str | None, int | None, int | None] = (None, None, None)  # file, line, column it was written at
-    node: Node = field(default=Lit(False), repr=False)  # the checked tree, in the engine's own terms
     source: str = field(default="", repr=False)  # the text as Python reads it (10万元 spelt 100000): for simpleeval
 
     def __str__(self) -> str:
@@ -196,9 +200,9 @@ def parse(text: str, scope: Mapping[str, NameInfo], expect: str | None = None) -
     if expect is not None and kind != expect:
         raise ExpressionError(msg("expr.wrong_result", want=_article(expect), got=_article(kind)), 0,
                               suggestion=_expect_hint(expect, kind))
-    return Expr(text=text.strip(), tree=tree, names=frozenset(checker.names), type=kind,
-                ordered_names=tuple(n for n in names_in(tree) if n in checker.names), node=build(tree),
-                source=expanded)
+    node = build(tree, expanded)
+    return Expr(text=text.strip(), node=node, names=frozenset(checker.names), type=kind,
+                ordered_names=tuple(n for n in names_breadth_first(node) if n in checker.names), source=expanded)
 
 
 _KIND_KEYS = {NUM: "expr.kind.number", BOOL: "expr.kind.boolean", TEXT: "expr.kind.text", DATE: "expr.kind.date",
@@ -230,6 +234,8 @@ def _syntax_hint(text: str) -> str | None:
 
 
 class _Checker:
+    """Checks a Python tree against the allow-list and the declared names' types; reads it, never changes it."""
+
     def __init__(self, text: str, shifts, scope: Mapping[str, NameInfo]):
         self.text, self.shifts, self.scope = text, shifts, scope
         self.names: set[str] = set()
@@ -252,20 +258,17 @@ class _Checker:
             if isinstance(value, bool):
                 return BOOL
             if isinstance(value, (int, float)):
-                literal = ast.get_source_segment(self.text, node) or ""
+                literal = literal_text(self.text, node)
                 if not _DECIMAL_LITERAL.fullmatch(literal):  # 0x10, 0b1, 1_000, 1e5: not how amounts are written
                     self.fail(node, msg("expr.literal.not_decimal", literal=literal), msg("expr.literal.not_decimal.hint"))
-                node.value = Decimal(literal)  # exact, from its text
-                if out_of_range(node.value):
+                if out_of_range(Decimal(literal)):  # exact, from its text, as build reads it
                     self.fail(node, msg("amount.out_of_range", value=literal))
                 return NUM
             if isinstance(value, str):
                 return TEXT
             self.fail(node, msg("expr.literal", value=repr(value)), msg("expr.literal.hint"))
         if isinstance(node, ast.Name):
-            if node.id in ("true", "false", "True", "False"):
-                node.__class__ = ast.Constant  # accept YAML-style booleans inside expressions
-                node.value = node.id in ("true", "True")
+            if node.id in BOOLEANS:  # YAML-style booleans inside expressions: build makes them literals
                 return BOOL
             info = self.scope.get(node.id)
             if info is None:
@@ -343,7 +346,7 @@ class _Checker:
                 if not isinstance(arg, ast.Constant):
                     self.fail(arg, msg("expr.date_literal"))
                 try:
-                    arg.value = dt.date.fromisoformat(arg.value)
+                    dt.date.fromisoformat(arg.value)  # build makes the call this date
                 except ValueError:
                     self.fail(arg, msg("expr.not_a_date", value=arg.value))
             return result
@@ -388,82 +391,3 @@ def _compare_hint(left: str, right: str, name: str) -> str | None:
     if TEXT in (left, right) and NUM in (left, right):
         return msg("expr.hint.unquoted_amount")
     return None
-
-
-# --- display ---------------------------------------------------------------------------------------
-
-_SYMBOLS = {ast.GtE: "≥", ast.LtE: "≤", ast.Gt: ">", ast.Lt: "<", ast.Eq: "=", ast.NotEq: "≠",
-            ast.In: "属于", ast.NotIn: "不属于"}
-
-
-def comparison_parts(expr: Expr):
-    """For a simple comparison `a OP b`, the two sides as Exprs and the operator symbol; else None."""
-    tree = expr.tree
-    if isinstance(tree, ast.Compare) and len(tree.ops) == 1 and type(tree.ops[0]) in _SYMBOLS:
-        return tree.left, _SYMBOLS[type(tree.ops[0])], tree.comparators[0]
-    return None
-
-
-def names_in(node: ast.expr) -> list[str]:
-    seen: list[str] = []
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Name) and sub.id not in seen:
-            seen.append(sub.id)
-    return seen
-
-
-# --- analysis --------------------------------------------------------------------------------------
-
-_BOUND_OPS = {ast.GtE: ">=", ast.Gt: ">", ast.LtE: "<=", ast.Lt: "<", ast.Eq: "=="}
-_FLIPPED = {">=": "<=", ">": "<", "<=": ">=", "<": ">", "==": "=="}
-
-
-@dataclass(frozen=True)
-class Bound:
-    """A comparison of one name with a literal or another name, read as `name OP operand`."""
-
-    name: str
-    op: str  # >= > <= < ==
-    operand: ast.expr  # ast.Constant (value already a Decimal, bool, str or date) or ast.Name
-
-
-def bounds(expr: Expr, subjects: Collection[str], conjunctive: bool = True) -> list[Bound]:
-    """The simple bounds on `subjects` (usually facts) in `expr`: `x >= 500万元`, `5 <= x < 10`, `x`, `not x`.
-
-    A bound's operand is a literal or a name outside `subjects` (a parameter). With `conjunctive`, only
-    bounds that must all hold for the whole to be true (joined by `and` at the top); otherwise every
-    comparison anywhere in the expression.
-    """
-    found: list[Bound] = []
-
-    def operand(node: ast.expr) -> bool:
-        return isinstance(node, ast.Constant) or (isinstance(node, ast.Name) and node.id not in subjects)
-
-    def subject(node: ast.expr) -> bool:
-        return isinstance(node, ast.Name) and node.id in subjects
-
-    def visit(node: ast.expr) -> None:
-        if isinstance(node, ast.BoolOp):
-            if conjunctive and not isinstance(node.op, ast.And):
-                return
-            for value in node.values:
-                visit(value)
-        elif isinstance(node, ast.Compare):
-            left = node.left
-            for op, right in zip(node.ops, node.comparators):
-                symbol = _BOUND_OPS.get(type(op))
-                if symbol and subject(left) and operand(right):
-                    found.append(Bound(left.id, symbol, right))
-                elif symbol and operand(left) and subject(right):
-                    found.append(Bound(right.id, _FLIPPED[symbol], left))
-                left = right
-        elif subject(node):
-            found.append(Bound(node.id, "==", ast.Constant(True)))
-        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not) and subject(node.operand):
-            found.append(Bound(node.operand.id, "==", ast.Constant(False)))
-        elif not conjunctive:
-            for child in ast.iter_child_nodes(node):
-                visit(child)
-
-    visit(expr.tree)
-    return found

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import functools
 import re
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING
 from engine.core.format import as_written
 from engine.core.messages import t
 from engine.lang.expressions import Expr
+from engine.lang.tree import Arith, Call, Choices, Compare, IfElse, Lit, Logic, Name, Node, Unary
 from engine.model.facts import names_of_clause
 from engine.model.policy import Clause, DatedValue, Parameter, Policy
 from engine.present.words import PolicyWords
@@ -44,9 +44,11 @@ def source_text(text: str) -> str:
 
 # Python's precedence, so brackets appear in the words exactly where the expression needs them.
 _PREC_OR, _PREC_AND, _PREC_NOT, _PREC_CMP, _PREC_ADD, _PREC_MUL, _PREC_UNARY, _PREC_ATOM = range(1, 9)
-_CMP = {ast.GtE: "≥", ast.LtE: "≤", ast.Gt: ">", ast.Lt: "<", ast.Eq: "=", ast.NotEq: "≠"}
-_ARITH = {ast.Add: ("+", _PREC_ADD), ast.Sub: ("−", _PREC_ADD), ast.Mult: ("×", _PREC_MUL),
-          ast.Div: ("÷", _PREC_MUL)}
+_CMP = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "=", "!=": "≠"}
+_MEMBERSHIP_KEYS = {"in": "review.in", "not in": "review.not_in"}
+_ARITH = {"+": ("+", _PREC_ADD), "-": ("−", _PREC_ADD), "*": ("×", _PREC_MUL), "/": ("÷", _PREC_MUL)}
+
+Hint = tuple[str | None, str | None]  # (kind, unit) a literal is shown in: 50% for a percent, 500万元 for money
 
 
 class _Words:
@@ -56,19 +58,19 @@ class _Words:
         self.policy, self.lang = policy, lang
         self.fields = policy.facts[item_fields].items if item_fields in policy.facts else {}
 
-    def kind(self, node: ast.expr) -> tuple[str | None, str | None]:
+    def kind(self, node: Node) -> Hint:
         """(type, unit) of what `node` computes, where a name tells us; used to show literals beside it."""
-        if isinstance(node, ast.Name):
+        if isinstance(node, Name):
             fact = self.fields.get(node.id) or self.policy.facts.get(node.id)
             if fact is not None:
                 return fact.type, fact.unit
             param = self.policy.parameters.get(node.id)
             if param is not None:
                 return param.type, param.unit
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+        if isinstance(node, Arith) and node.op in ("+", "-"):
             left = self.kind(node.left)
             return left if left[0] else self.kind(node.right)
-        if isinstance(node, ast.Call) and node.args:
+        if isinstance(node, Call) and node.args:
             return self.kind(node.args[0])
         return None, None
 
@@ -81,11 +83,11 @@ class _Words:
             return parameter_value_words(param, self.lang)
         return name
 
-    def words(self, node: ast.expr, hint: tuple[str | None, str | None] = (None, None)) -> tuple[str, int]:
+    def words(self, node: Node, hint: Hint = (None, None)) -> tuple[str, int]:  # noqa: C901 - one dispatch
         lang = self.lang
-        if isinstance(node, ast.Name):
+        if isinstance(node, Name):
             return self.name(node.id), _PREC_ATOM
-        if isinstance(node, ast.Constant):
+        if isinstance(node, Lit):
             value = node.value
             if isinstance(value, bool):
                 return t("yes" if value else "no", lang), _PREC_ATOM
@@ -94,52 +96,48 @@ class _Words:
             if isinstance(value, dt.date):
                 return value.isoformat(), _PREC_ATOM
             return f"“{value}”", _PREC_ATOM
-        if isinstance(node, ast.BoolOp):
-            prec = _PREC_AND if isinstance(node.op, ast.And) else _PREC_OR
+        if isinstance(node, Choices):
+            shown = t("review.list_sep", lang).join(self.words(item, hint)[0] for item in node.items)
+            return f"〔{shown}〕", _PREC_ATOM
+        if isinstance(node, Logic):
+            prec = _PREC_AND if node.op == "and" else _PREC_OR
             joiner = f" {t('review.and' if prec == _PREC_AND else 'review.or', lang)} "
             return joiner.join(self.wrap(v, prec + 1) for v in node.values), prec
-        if isinstance(node, ast.UnaryOp):
-            if isinstance(node.op, ast.Not):
+        if isinstance(node, Unary):
+            if node.op == "not":
                 return f"{t('review.not', lang)} {self.wrap(node.operand, _PREC_NOT)}", _PREC_NOT
-            sign = "−" if isinstance(node.op, ast.USub) else "+"
+            sign = "−" if node.op == "-" else "+"
             return sign + self.wrap(node.operand, _PREC_UNARY, hint), _PREC_UNARY
-        if isinstance(node, ast.BinOp):
-            symbol, prec = _ARITH[type(node.op)]
+        if isinstance(node, Arith):
+            symbol, prec = _ARITH[node.op]
             # Sums share a kind (money + money); a product's literals are plain factors.
-            side_hint = (None, None)
+            side_hint: Hint = (None, None)
             if prec == _PREC_ADD:
                 side_hint = self.kind(node) if self.kind(node)[0] else hint
             left = self.wrap(node.left, prec, side_hint)
             right = self.wrap(node.right, prec + 1, side_hint)  # a − (b − c) keeps its brackets
             return f"{left} {symbol} {right}", prec
-        if isinstance(node, ast.Compare):
-            parts = []
-            left = node.left
-            for op, right in zip(node.ops, node.comparators):
+        if isinstance(node, Compare):
+            parts: list[str] = []
+            left_node = node.left
+            for op, right_node in zip(node.ops, node.rights, strict=True):
                 if not parts:
-                    parts.append(self.wrap(left, _PREC_CMP + 1, self.kind(right)))
-                if isinstance(op, (ast.In, ast.NotIn)):
-                    symbol = t("review.in" if isinstance(op, ast.In) else "review.not_in", lang)
-                    elements = getattr(right, "elts", ())
-                    shown = t("review.list_sep", lang).join(self.words(el, self.kind(left))[0] for el in elements)
-                    parts.append(f"{symbol} 〔{shown}〕")
+                    parts.append(self.wrap(left_node, _PREC_CMP + 1, self.kind(right_node)))
+                if op in _MEMBERSHIP_KEYS:  # the list, its items shown as what is looked up in it
+                    parts.append(f"{t(_MEMBERSHIP_KEYS[op], lang)} {self.words(right_node, self.kind(left_node))[0]}")
                 else:
-                    parts.append(f"{_CMP[type(op)]} {self.wrap(right, _PREC_CMP + 1, self.kind(left))}")
-                left = right
+                    parts.append(f"{_CMP[op]} {self.wrap(right_node, _PREC_CMP + 1, self.kind(left_node))}")
+                left_node = right_node
             return " ".join(parts), _PREC_CMP
-        if isinstance(node, ast.IfExp):
+        if isinstance(node, IfElse):
             return t("review.if", lang, test=self.words(node.test)[0], body=self.words(node.body, hint)[0],
                      orelse=self.words(node.orelse, hint)[0]), _PREC_OR - 1
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            name = node.func.id
-            args = "，".join(self.words(a, hint)[0] for a in node.args)
-            if name == "date":
-                return args, _PREC_ATOM
-            label = t(_FUNCTION_KEYS[name], lang) if name in _FUNCTION_KEYS else name
-            return f"{label}（{args}）", _PREC_ATOM
-        return ast.unparse(node), _PREC_ATOM  # the checker admits nothing else; never hide what is there
+        # A call: min, max or abs (a date('…') is already the date it names).
+        args = "，".join(self.words(a, hint)[0] for a in node.args)
+        label = t(_FUNCTION_KEYS[node.func], lang) if node.func in _FUNCTION_KEYS else node.func
+        return f"{label}（{args}）", _PREC_ATOM
 
-    def wrap(self, node: ast.expr, floor: int, hint: tuple[str | None, str | None] = (None, None)) -> str:
+    def wrap(self, node: Node, floor: int, hint: Hint = (None, None)) -> str:
         text, prec = self.words(node, hint)
         return f"（{text}）" if prec < floor else text
 
@@ -147,7 +145,7 @@ class _Words:
 def expr_words(policy: Policy, expr: Expr, lang: str, kind: str | None = None,
                item_fields: str | None = None) -> str:
     """An expression as a reviewer reads it: '年度跨境电商交易额 ≥ 500万元'. `kind` shows a bare literal (50%)."""
-    return _Words(policy, lang, item_fields).words(expr.tree, (kind, None))[0]
+    return _Words(policy, lang, item_fields).words(expr.node, (kind, None))[0]
 
 
 def parameter_value_words(param: Parameter, lang: str) -> str:

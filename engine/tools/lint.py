@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 from decimal import Decimal
 from itertools import combinations
@@ -12,7 +11,8 @@ from engine.core.amounts import plain
 from engine.core.errors import Problem
 from engine.core.format import as_written
 from engine.core.messages import msg
-from engine.lang.expressions import Bound, EvaluationFailure, Expr, Unknown, bounds, evaluate
+from engine.lang.analysis import Bound, bounds
+from engine.lang.expressions import EvaluationFailure, Expr, Unknown, evaluate
 from engine.lang.tree import Arith, Lit, Name, Node
 from engine.model.compile import compile_policy
 from engine.model.facts import names_of_clause
@@ -177,14 +177,15 @@ class _Linter:
         return out
 
     @staticmethod
-    def operand(b: Bound, env: Mapping[str, object]):
-        if isinstance(b.operand, ast.Constant):
+    def operand(b: Bound, env: Mapping[str, object]) -> object:
+        """The value a bound compares with: its literal, or its parameter's value (None if it has none)."""
+        if isinstance(b.operand, Lit):
             return b.operand.value
-        return env.get(b.operand.id)  # type: ignore[attr-defined]
+        return env.get(b.operand.id)
 
     def bound_text(self, b: Bound, value: object) -> str:
         kind = self.policy.facts[b.name].type
-        if isinstance(b.operand, ast.Name):
+        if isinstance(b.operand, Name):
             return f"`{b.name} {b.op} {b.operand.id}` ({b.operand.id} = {_show(value, kind)})"
         if b.op == "==" and isinstance(value, bool):
             return f"`{'' if value else 'not '}{b.name}`"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import os
 from dataclasses import dataclass, field
@@ -20,7 +19,8 @@ from engine.runtime.trace import Result
 ELIGIBLE, INELIGIBLE, REFERRED = Outcome.ELIGIBLE, Outcome.INELIGIBLE, Outcome.REFERRED
 from engine.core.messages import OUTCOME_KEYS, msg, t
 from engine.core.suggest import did_you_mean
-from engine.lang.expressions import Bound, bounds
+from engine.lang.analysis import Bound, bounds
+from engine.lang.tree import Name
 from engine.model.facts import Applicant, applicant_from
 from engine.model.policy import Clause, Policy
 from engine.syntax.loader import Loaded, load_file
@@ -243,17 +243,19 @@ def coverage(policy: Policy, outcomes: Iterable[CaseOutcome]) -> Coverage:
     return Coverage(len(results), never, tuple(conditions), tuple(thresholds))
 
 
-def _threshold(b: Bound, reads: Mapping[str, object]):
-    if isinstance(b.operand, ast.Constant):
-        return b.operand.value
-    return reads.get(b.operand.id)  # type: ignore[attr-defined]  # a parameter: its value on the claim date
+def _threshold(b: Bound, reads: Mapping[str, object]) -> object:
+    if isinstance(b.operand, Name):
+        return reads.get(b.operand.id)  # a parameter: its value on the claim date
+    return b.operand.value
 
 
 def _bound_text(policy: Policy, b: Bound) -> str:
     operand = b.operand
-    if isinstance(operand, ast.Name):
+    if isinstance(operand, Name):
         return f"{b.name} {b.op} {operand.id}"
-    value, kind = operand.value, policy.facts[b.name].type  # type: ignore[attr-defined]
+    value, kind = operand.value, policy.facts[b.name].type
+    if not isinstance(value, Decimal):  # orders are between numbers; a date('…') literal bounds nothing
+        return f"{b.name} {b.op} {value}"
     shown = officer_money(value) if kind == "money" else format_percent(value) if kind == "percent" else plain(value)
     return f"{b.name} {b.op} {shown}"
 
