@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from decimal import (
     ROUND_HALF_EVEN,
     ROUND_HALF_UP,
@@ -96,12 +97,16 @@ class MoneyRule:
 
     def round(self, amount: Decimal) -> Decimal:
         """The one place money is rounded."""
-        step, rule = self.round_to, ROUNDINGS[self.rounding]
-        sign, digits, exponent = step.as_tuple()
-        if digits == (1,) and isinstance(exponent, int) and exponent <= 0:  # 1, 0.1, 0.01: one quantize
-            return amount.quantize(step, rounding=rule, context=CONTEXT)
-        steps = CONTEXT.divide(amount, step).quantize(_ONE, rounding=rule, context=CONTEXT)
-        return CONTEXT.multiply(steps, step).quantize(step, context=CONTEXT)
+        rule = ROUNDINGS[self.rounding]
+        if self._decimal_step:  # 1, 0.1, 0.01: one quantize
+            return amount.quantize(self.round_to, rounding=rule, context=CONTEXT)
+        steps = CONTEXT.divide(amount, self.round_to).quantize(_ONE, rounding=rule, context=CONTEXT)
+        return CONTEXT.multiply(steps, self.round_to).quantize(self.round_to, context=CONTEXT)
+
+    @cached_property
+    def _decimal_step(self) -> bool:
+        _sign, digits, exponent = self.round_to.as_tuple()
+        return digits == (1,) and isinstance(exponent, int) and exponent <= 0
 
 
 def plain(value: Decimal) -> str:

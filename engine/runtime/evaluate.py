@@ -52,6 +52,7 @@ ELIGIBLE, INELIGIBLE, UNDETERMINED, REFERRED, NOT_APPLICABLE = (
     Outcome.ELIGIBLE, Outcome.INELIGIBLE, Outcome.UNDETERMINED, Outcome.REFERRED, Outcome.NOT_APPLICABLE)
 _ARITHMETIC = (DivisionByZero, InvalidOperation, ZeroDivisionError, Overflow)
 _ZERO = Decimal(0)
+_FAILED, _MISSING = ConditionsFailed(), MissingFacts()  # carry no values: one of each serves every clause
 
 
 def evaluate(policy: Policy, applicant: Applicant, on: dt.date | None = None,
@@ -86,14 +87,28 @@ class _Run:
         self.results: dict[str, ClauseResult] = {}
         self._steps: list[Step] = []
         self._clause: Clause | None = None
-        self._outside: OutsideJurisdiction | None = None
+        # Where the applicant is, decided once for every clause: None (inside, or no areas), the missing
+        # area, or why it is outside.
+        self._area: Missing | OutsideJurisdiction | None = None
+        p = plan.policy
+        if scoped and p.areas:
+            area = applicant.area
+            if area is None:
+                self._area = MISSING_AREA
+            elif area not in p.areas:
+                self._area = OutsideJurisdiction(area, p.areas, closest(area, p.areas))
 
     # -- the whole policy ----------------------------------------------------------------------
     def result(self, source: str) -> Result:
         self.decide_all()
-        ordered = tuple(self.results[c.id] for c in self.policy.clauses)
-        total = sum((r.amount for r in ordered if r.outcome is ELIGIBLE and r.amount), _ZERO)
-        complete = not any(r.outcome is UNDETERMINED for r in ordered)
+        ordered = tuple(map(self.results.__getitem__, self.plan.clause_ids))
+        total, complete = _ZERO, True
+        for r in ordered:
+            if r.outcome is ELIGIBLE:
+                if r.amount:
+                    total += r.amount
+            elif r.outcome is UNDETERMINED:
+                complete = False
         return Result(self.policy, self.applicant, self.day, source, ordered, self.policy.money.round(total),
                       complete, self.tracing)
 
@@ -119,8 +134,14 @@ class _Run:
 
     # -- what award forms may ask (engine.model.awards.base.Run) ----------------------------------
     def value(self, expr: Expr) -> object:
+        compiled = expr.run
         try:
-            return expr.run(self.env, self.unknowns)
+            return compiled.fast(self.env)
+        except KeyError:
+            try:
+                return compiled.kleene(self.env, self.unknowns)
+            except _ARITHMETIC:
+                raise self._failure(expr) from None
         except _ARITHMETIC:
             raise self._failure(expr) from None
 
@@ -165,21 +186,18 @@ class _Run:
     def decide(self, task: Decide) -> ClauseResult:  # noqa: C901 - the rules, in order
         clause = task.clause
         self._clause = clause
-        p, day = self.policy, self.day
         if clause.measure is not None:
             return ClauseResult(clause, NOT_APPLICABLE, why=MeasureOnly(clause.measure))
         missing: set[Missing] = set()
         if self.scoped:  # the policy's period and the applicant's kind were checked by decide_all
-            if (clause.start and day < clause.start) or (clause.end and day > clause.end):
+            day = self.day
+            if task.dated and ((clause.start and day < clause.start) or (clause.end and day > clause.end)):
                 return ClauseResult(clause, NOT_APPLICABLE, why=OutOfClausePeriod(clause.start, clause.end, day))
-            if p.areas:
-                area = self.applicant.area
-                if area is None:
-                    missing.add(MISSING_AREA)
-                elif area not in p.areas:
-                    if self._outside is None:  # the same for every clause: suggested once
-                        self._outside = OutsideJurisdiction(area, p.areas, closest(area, p.areas))
-                    return ClauseResult(clause, NOT_APPLICABLE, why=self._outside)
+            area = self._area
+            if area is not None:
+                if isinstance(area, OutsideJurisdiction):
+                    return ClauseResult(clause, NOT_APPLICABLE, why=area)
+                missing.add(area)
 
         failed = False
         conditions: tuple[ConditionResult, ...] = ()
@@ -198,15 +216,16 @@ class _Run:
                         missing.update(value.missing)
                     elif not value:
                         failed = True
-        lost = []
-        for rid in task.deps:
-            required = self.results[rid]
-            if required.outcome is UNDETERMINED:
-                missing.update(required.missing)
-            elif required.outcome is not ELIGIBLE:
-                lost.append(rid)
+        lost: list[str] = []
+        if task.deps:
+            for rid in task.deps:
+                required = self.results[rid]
+                if required.outcome is UNDETERMINED:
+                    missing.update(required.missing)
+                elif required.outcome is not ELIGIBLE:
+                    lost.append(rid)
         if failed or lost:
-            return ClauseResult(clause, INELIGIBLE, why=ConditionsFailed() if failed else RequiresFailed(tuple(lost)),
+            return ClauseResult(clause, INELIGIBLE, why=_FAILED if failed else RequiresFailed(tuple(lost)),
                                 conditions=conditions)
         if clause.refers_to is not None:
             return self.refer(clause, conditions, missing)
@@ -218,7 +237,9 @@ class _Run:
         raw = award.compute(self)
         if isinstance(raw, Unknown):
             missing.update(raw.missing)
-        granted = self.granted(clause)
+        granted_so_far = self.applicant.granted
+        granted: Decimal | Unknown = (Unknown.of(MissingGrant.of(clause.id)) if granted_so_far is None
+                                      else granted_so_far.get(clause.id, _ZERO))
         if isinstance(granted, Unknown) and (clause.cap is not None or clause.period == "once"):
             missing.update(granted.missing)
         if task.cap_per_day:
@@ -236,13 +257,13 @@ class _Run:
         if isinstance(raw, Stop):
             return ClauseResult(clause, INELIGIBLE, why=raw.why, conditions=conditions, steps=tuple(steps))
         if missing:
-            return ClauseResult(clause, UNDETERMINED, why=MissingFacts(), conditions=conditions, steps=tuple(steps),
+            return ClauseResult(clause, UNDETERMINED, why=_MISSING, conditions=conditions, steps=tuple(steps),
                                 missing=by_key(missing))
         assert isinstance(raw, Decimal)
         if clause.period == "once" and clause.cap is None and isinstance(granted, Decimal) and granted > 0:
             return ClauseResult(clause, INELIGIBLE, why=OnceGranted(granted), conditions=conditions,
                                 steps=tuple(steps))
-        money = p.money
+        money = self.policy.money
         amount = money.round(raw)
         if amount != raw and self.tracing:
             steps.append(RoundStep(raw, amount, money.rounding, money.round_to))
@@ -276,12 +297,6 @@ class _Run:
                                    by_key(value.missing), cond.reading)
         return ConditionResult(cond.expr.text, cond.label, "met" if value else "failed", reads, comparison, (),
                                cond.reading)
-
-    def granted(self, clause: Clause) -> Decimal | Unknown:
-        granted = self.applicant.granted
-        if granted is None:
-            return Unknown.of(MissingGrant.of(clause.id))
-        return granted.get(clause.id, _ZERO)
 
     def cap(self, clause: Clause) -> Decimal | Unknown:
         """The clause's cap, rounded by the money rule; a negative cap is the policy author's to fix."""

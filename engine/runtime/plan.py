@@ -29,6 +29,7 @@ class Decide:
     clause: Clause
     deps: tuple[str, ...]  # clauses whose final outcome it reads (requires:, a bonus's clause)
     when: Fast | None = None  # all its conditions as one fast closure (engine.lang.closures.all_of)
+    dated: bool = False  # the clause has its own from:/until:
     cap_per_day: bool = False  # its cap reads parameters only: the same for every applicant on a day
 
 
@@ -66,6 +67,7 @@ class Plan:
         self.policy = policy
         self.tasks: tuple[Task, ...] = _order(policy)
         self.by_id: Mapping[str, Clause] = {c.id: c for c in policy.clauses}
+        self.clause_ids: tuple[str, ...] = tuple(c.id for c in policy.clauses)
         self.list_fields: Mapping[str, tuple[str, ...]] = {
             name: tuple(f.items) for name, f in policy.all_facts().items() if f.type == "list"}
         self._days: dict[dt.date, Day] = {}
@@ -160,7 +162,7 @@ def _order(policy: Policy) -> tuple[Task, ...]:
 def _decide(policy: Policy, clause: Clause, deps: tuple[str, ...]) -> Decide:
     when = all_of(tuple(c.expr.node for c in clause.conditions)) if clause.conditions else None
     cap_per_day = clause.cap is not None and clause.cap.names <= set(policy.parameters)
-    return Decide(clause, deps, when, cap_per_day)
+    return Decide(clause, deps, when=when, cap_per_day=cap_per_day, dated=clause.start is not None or clause.end is not None)
 
 
 def prepare(policy: Policy) -> Plan:
