@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
 from decimal import (
     ROUND_HALF_EVEN,
     ROUND_HALF_UP,
@@ -15,6 +14,7 @@ from decimal import (
     Overflow,
     localcontext,
 )
+from functools import cached_property
 from typing import cast
 
 from engine.core.messages import msg

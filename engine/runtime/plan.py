@@ -162,7 +162,8 @@ def _order(policy: Policy) -> tuple[Task, ...]:
 def _decide(policy: Policy, clause: Clause, deps: tuple[str, ...]) -> Decide:
     when = all_of(tuple(c.expr.node for c in clause.conditions)) if clause.conditions else None
     cap_per_day = clause.cap is not None and clause.cap.names <= set(policy.parameters)
-    return Decide(clause, deps, when=when, cap_per_day=cap_per_day, dated=clause.start is not None or clause.end is not None)
+    dated = clause.start is not None or clause.end is not None
+    return Decide(clause, deps, when=when, cap_per_day=cap_per_day, dated=dated)
 
 
 def prepare(policy: Policy) -> Plan:
