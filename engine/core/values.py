@@ -62,8 +62,11 @@ class Unknown:
 
 def unknown_of(values: tuple[object, ...]) -> Unknown | None:
     """The union of the Unknowns among `values`, or None when every value is known."""
-    found = [v.missing for v in values if isinstance(v, Unknown)]
-    return Unknown(frozenset().union(*found)) if found else None
+    found = None
+    for v in values:
+        if isinstance(v, Unknown):
+            found = v.missing if found is None else found | v.missing
+    return None if found is None else Unknown(found)
 
 
 def by_key(missing: Iterable[Missing]) -> tuple[Missing, ...]:

@@ -18,7 +18,7 @@ from engine.core.values import Missing, Unknown, by_key
 from engine.lang.expressions import Expr
 from engine.model.awards.base import Step, Stop
 from engine.model.facts import Applicant
-from engine.model.outcome import Outcome
+from engine.model.outcome import Outcome, Why
 from engine.model.policy import Clause, Condition, Group, Policy
 from engine.runtime.plan import Choose, Decide, Plan, prepare
 from engine.runtime.trace import (
@@ -363,7 +363,7 @@ class _Run:
             held = HeldByGroup(group.id, holder.clause.id, granted[holder.clause.id], group.reading)
             for r in members:
                 if r is not holder and r.outcome in (ELIGIBLE, UNDETERMINED):
-                    results[r.clause.id] = replace(r, outcome=INELIGIBLE, amount=None, why=held, missing=())
+                    results[r.clause.id] = _final(r, INELIGIBLE, held)
             return
         live = [r for r in members if r.outcome in (ELIGIBLE, UNDETERMINED, REFERRED)]
         if len(live) < 2:
@@ -381,9 +381,9 @@ class _Run:
             ids = tuple(u.clause.id for u in waiting)
             for r in live:
                 if r.outcome is ELIGIBLE:
-                    results[r.clause.id] = replace(
-                        r, outcome=UNDETERMINED, missing=by_key(pending),
-                        why=GroupPending(group.id, group.pick, ids, r.amount, group.reading))
+                    results[r.clause.id] = _final(r, UNDETERMINED, GroupPending(group.id, group.pick, ids, r.amount,
+                                                                                group.reading),
+                                                  missing=by_key(pending), amount=r.amount)
             return
         if group.pick == "best":
             # max keeps the first of equals: member order decides ties
@@ -397,4 +397,11 @@ class _Run:
                 if self.tracing:
                     steps += (GroupStep(group.id, group.pick, winner.clause.id, winner.amount, r.amount,
                                         group.reading),)
-                results[r.clause.id] = replace(r, outcome=INELIGIBLE, amount=None, why=lost, steps=steps)
+                results[r.clause.id] = _final(r, INELIGIBLE, lost, steps=steps)
+
+
+def _final(r: ClauseResult, outcome: Outcome, why: Why, *, steps: tuple[Step, ...] | None = None,
+           missing: tuple[Missing, ...] = (), amount: Decimal | None = None) -> ClauseResult:
+    """A group member's final result: a new outcome and why, its own conditions and working kept."""
+    return ClauseResult(r.clause, outcome, amount, why, r.conditions, r.steps if steps is None else steps, missing,
+                        r.reference, r.uncapped, r.cap_remaining, r.hop)
