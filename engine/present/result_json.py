@@ -7,10 +7,10 @@ import json
 from decimal import Decimal
 
 from engine.core.values import Missing, Unknown
-from engine.present.sheet import reason_text
-from engine.present.words import PolicyWords
 from engine.model.outcome import Outcome
 from engine.model.policy import Policy
+from engine.present.sheet import reason_text
+from engine.present.words import PolicyWords
 from engine.runtime.trace import ClauseResult, MeasureOnly, OtherRecipient, Result
 
 RESULT_FORMAT = "policy-result/1"
