@@ -72,7 +72,7 @@ def parse_amount(value: object) -> Decimal:
     if isinstance(value, Decimal):
         if out_of_range(value):
             raise AmountSyntaxError(msg("amount.out_of_range", value=value))
-        return value
+        return value.copy_abs() if value == 0 else value  # -0 is 0: never "-0.00" on a sheet
     if isinstance(value, int):
         return parse_amount(Decimal(value))
     if isinstance(value, float):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterator, Union
+from typing import Callable, Iterator, Union
 
 Value = Union[Decimal, bool, str, dt.date]
 
@@ -113,3 +113,31 @@ def names_in(node: Node) -> tuple[str, ...]:
         if isinstance(sub, Name):
             seen.setdefault(sub.id, None)
     return tuple(seen)
+
+
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+_SHOWN = {"+": "+", "-": "−", "*": "×", "/": "÷"}
+
+
+def working(node: Node, name: Callable[[str], str], number: Callable[[object], str], floor: int = 0) -> str:
+    """An arithmetic expression with each name replaced by its value as shown: `a - b` → `1,000.00元 − 400.00元`.
+
+    Keeps the expression's own operators and adds brackets only where precedence needs them.
+    """
+    if isinstance(node, Name):
+        return name(node.id)
+    if isinstance(node, Lit):
+        return number(node.value)
+    if isinstance(node, Arith):
+        level = _PRECEDENCE[node.op]
+        # the right side of - and / binds tighter: a - (b - c) keeps its brackets
+        text = (f"{working(node.left, name, number, level)} {_SHOWN[node.op]} "
+                f"{working(node.right, name, number, level + (node.op in '-/'))}")
+        return f"({text})" if level < floor else text
+    if isinstance(node, Unary) and node.op in "+-":
+        return f"{_SHOWN.get(node.op, node.op)}{working(node.operand, name, number, 3)}"
+    if isinstance(node, Call):
+        return f"{node.func}({', '.join(working(a, name, number) for a in node.args)})"
+    if isinstance(node, IfElse):
+        return f"({working(node.body, name, number)} / {working(node.orelse, name, number)})"
+    return "…"

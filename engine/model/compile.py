@@ -315,6 +315,7 @@ class _Compiler:
             measure=spec.get("measure"),
             requires=requires, readings=self.reading_ids(spec.get("reading"), path + ("reading",), cid),
             note=spec.get("note"), start=start, end=end, where=self.where(path),
+            award_where=self.where(path + ("award",)) if "award" in spec else Where(),
         )
 
     def award(self, spec: Document, path: Path_, cid: str) -> AwardForm | None:

@@ -92,6 +92,7 @@ class Clause:
     start: dt.date | None = None
     end: dt.date | None = None
     where: Where = Where()
+    award_where: Where = Where()  # where its award: is written, for problems with the amount itself
 
     def expressions(self) -> list[Expr]:
         """Every expression of the clause: conditions, the award's parts and the cap."""

@@ -11,6 +11,7 @@ from dataclasses import replace
 from decimal import Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Mapping
 
+from engine.core.amounts import MAX_INTEGER_DIGITS
 from engine.core.errors import EvaluateError, Problem
 from engine.core.messages import msg
 from engine.core.suggest import closest
@@ -173,6 +174,12 @@ class _Run:
     def list_fields(self, name: str) -> tuple[str, ...]:
         return self.plan.list_fields.get(name, ())
 
+    def _out_of_range(self, clause: Clause, raw: Decimal) -> EvaluateError:
+        where = clause.award_where if clause.award_where.line is not None else clause.where
+        return EvaluateError(Problem(msg("evaluate.amount_out_of_range", clause=clause.id, digits=MAX_INTEGER_DIGITS,
+                                         value=f"{raw:.6E}"), file=where.file, line=where.line, column=where.column,
+                                     clause=clause.id, suggestion=msg("evaluate.amount_out_of_range.hint")))
+
     def _failure(self, expr: Expr) -> EvaluateError:
         clause = self._clause
         file, line, column = expr.origin
@@ -239,7 +246,7 @@ class _Run:
             missing.update(raw.missing)
         granted_so_far = self.applicant.granted
         granted: Decimal | Unknown = (Unknown.of(MissingGrant.of(clause.id)) if granted_so_far is None
-                                      else granted_so_far.get(clause.id, _ZERO))
+                                      else self.policy.money.round(granted_so_far.get(clause.id, _ZERO)))
         if isinstance(granted, Unknown) and (clause.cap is not None or clause.period == "once"):
             missing.update(granted.missing)
         if task.cap_per_day:
@@ -264,16 +271,25 @@ class _Run:
             return ClauseResult(clause, INELIGIBLE, why=OnceGranted(granted), conditions=conditions,
                                 steps=tuple(steps))
         money = self.policy.money
-        amount = money.round(raw)
+        remaining = None
+        if isinstance(cap, Decimal) and isinstance(granted, Decimal):  # known, and not used up (decided above)
+            remaining = cap - granted  # both on the money grid, so the total is the sum of the clauses
+        if raw.is_finite() and raw.adjusted() < MAX_INTEGER_DIGITS:
+            amount = money.round(raw)
+        elif remaining is not None and raw > remaining:
+            amount = raw  # far beyond any amount, but the cap decides what is paid: no need to round it
+        else:
+            raise self._out_of_range(clause, raw)
         if amount != raw and self.tracing:
             steps.append(RoundStep(raw, amount, money.rounding, money.round_to))
         if amount < 0:  # e.g. `costs - 1000` below 1000: nothing is paid, and the sheet says why
             if self.tracing:
                 steps.append(NegativeStep(amount))
-            amount = _ZERO
-        uncapped, remaining = amount, None
-        if isinstance(cap, Decimal) and isinstance(granted, Decimal):  # known, and not used up (decided above)
-            remaining = cap - granted
+            amount = money.round(_ZERO)
+        elif amount == 0:
+            amount = amount.copy_abs()  # never "-0.00"
+        uncapped = amount
+        if remaining is not None and isinstance(cap, Decimal) and isinstance(granted, Decimal):
             capped = min(amount, remaining)
             if self.tracing:
                 assert clause.cap is not None

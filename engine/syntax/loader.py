@@ -17,6 +17,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from engine.core.amounts import out_of_range
 from engine.core.errors import LoadError, Problem
 from engine.core.messages import msg
+from engine.core.text import line_and_column, name_of, unwanted
 
 MAX_BYTES = 1024 * 1024  # a policy or facts file is a few KiB; anything near this is a mistake or an attack
 MAX_DEPTH = 64
@@ -191,6 +192,11 @@ def load_file(path: str) -> Loaded:
 def load_text(text: str, name: str = "<input>") -> Loaded:
     """Parse YAML (or JSON, a subset of it here) strictly into plain data plus a SourceMap."""
     source = SourceMap(name, texts={name: text})
+    bad = unwanted(text)
+    if bad is not None:
+        line, column = line_and_column(text, bad)
+        raise LoadError(Problem(msg("load.bad_character", char=name_of(text[bad])), file=name, line=line,
+                                column=column, suggestion=msg("load.bad_character.hint")))
     if name.endswith(".json") or text.lstrip().startswith(("{", "[")):
         # JSON allows tabs as white space where YAML does not; outside strings (where JSON forbids raw
         # tabs anyway) a tab and a space mean the same, and columns stay the same.
@@ -231,6 +237,15 @@ def _yaml_hint(what: str) -> str | None:
     return None
 
 
+def _check_text(value: str, node: Node, source: SourceMap, path: Path_) -> None:
+    """An escape in a quoted string ("\\ud800", "\\x01") can make what the raw text check cannot see."""
+    bad = unwanted(value)
+    if bad is not None:
+        line, col = _mark(node)
+        raise LoadError(Problem(msg("load.bad_character", char=name_of(value[bad])), file=source.file, line=line,
+                                column=col, path=path, suggestion=msg("load.bad_character.hint")))
+
+
 def _mark(node: Node) -> tuple[int, int]:
     return (node.start_mark.line + 1, node.start_mark.column + 1)
 
@@ -253,6 +268,7 @@ def _construct(node: Node, path: Path_, source: SourceMap, depth: int) -> object
                 raise LoadError(Problem(msg("load.key_not_text"), file=source.file, line=line,
                                         column=col, path=path))
             key = key_node.value
+            _check_text(key, key_node, source, path)
             if key == "<<" and key_node.style is None:
                 line, col = _mark(key_node)
                 raise LoadError(Problem(msg("load.merge_key"), file=source.file, line=line,
@@ -271,6 +287,8 @@ def _construct(node: Node, path: Path_, source: SourceMap, depth: int) -> object
         return [_construct(v, path + (i,), source, depth + 1) for i, v in enumerate(node.value)]
     assert isinstance(node, ScalarNode)  # the composer makes mapping, sequence and scalar nodes only
     value = _scalar(node)
+    if isinstance(value, str):
+        _check_text(value, node, source, path)
     if isinstance(value, Decimal) and out_of_range(value):
         line, col = _mark(node)
         raise LoadError(Problem(msg("load.number_range", value=node.value), file=source.file, line=line, column=col,

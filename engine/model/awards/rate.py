@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import ClassVar, Mapping
 
 from engine.core.amounts import CONTEXT
 from engine.core.values import Unknown, unknown_of
 from engine.lang.expressions import Expr
+from engine.lang.tree import Lit, Name, Node, working
 from engine.model.awards.base import AwardForm, Compiler, Run, Sanity, Spec, Step, Upper, Words
 
 
@@ -18,12 +19,19 @@ class BaseStep(Step):
     expr: str
     label: str | None
     value: object
-    parts: tuple[tuple[str, object], ...]
+    parts: tuple[tuple[str, object], ...]  # (name, value) of each name the base reads, in order
+    node: Node | None = field(default=None, compare=False)  # the base's tree: its working keeps its operators
+
+    def data(self) -> dict[str, object]:
+        out = super().data()
+        del out["node"]
+        return out
 
     def lines(self, w: Words) -> list[str]:
         detail = ""
-        if len(self.parts) > 1:
-            detail = " + ".join(w.value(n, v) for n, v in self.parts) + " = "
+        if self.node is not None and not isinstance(self.node, (Name, Lit)):
+            values = dict(self.parts)
+            detail = working(self.node, lambda n: w.value(n, values.get(n)), w.number) + " = "
         label = w.t("step.base.label", label=self.label) if self.label else ""
         return [w.t("step.base", label=label, expr=self.expr, detail=detail, value=w.money(self.value))]
 
@@ -76,7 +84,7 @@ class RateAward(AwardForm):
         base, rate = run.value(self.base), run.value(self.rate)
         if run.tracing:
             run.step(BaseStep(self.base.text, self.base_label, base,
-                              tuple((n, run.name(n)) for n in self.base.ordered_names)))
+                              tuple((n, run.name(n)) for n in self.base.ordered_names), self.base.node))
             run.step(RateStep(self.rate.text, rate))
         unknown = unknown_of((base, rate))
         if unknown is not None:

@@ -1,0 +1,85 @@
+"""Regression tests for the defects an adversarial run found (tests/fixtures/repro/README.md, by id).
+
+Each input ends cleanly: a located message with exit 1, or the right answer; never exit 3 or a traceback.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+REPRO = ROOT / "tests" / "fixtures" / "repro"
+LISHUI = str(ROOT / "policies" / "lishui-2021-67.yaml")
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.mark.parametrize("command, files, where", [
+    ("evaluate", [LISHUI, "surrogate-applicant.yaml"], "surrogate-applicant.yaml:1:12"),
+    ("evaluate", [LISHUI, "surrogate.json"], "surrogate.json:1:33"),
+    ("validate", ["surrogate-document.yaml"], "surrogate-document.yaml:2:11"),
+])
+def test_c2_a_lone_surrogate_is_refused_where_it_is_written(command, files, where):
+    result = run(command, *[f if f.startswith("/") else str(REPRO / f) for f in files], "--lang", "en")
+    assert result.exit_code == 1, result.output
+    assert where in result.output and "U+D800 (lone surrogate) is not allowed" in result.output
+
+
+def test_u4_a_control_character_is_reported_at_its_line_and_column():
+    result = run("evaluate", LISHUI, str(REPRO / "control-char.yaml"), "--lang", "en")
+    assert result.exit_code == 1
+    assert "control-char.yaml:4:13: error: character U+0001 is not allowed" in result.output
+
+
+def test_c3_a_long_requires_chain_evaluates_in_order():
+    result = run("evaluate", str(REPRO / "requires-chain-500.yaml"), str(REPRO / "requires-chain-facts.yaml"))
+    assert result.exit_code == 0, result.output
+    assert "合计：500.00元" in result.output
+
+
+def test_c4_an_astronomical_intermediate_is_capped_not_a_crash():
+    result = run("evaluate", str(REPRO / "huge-intermediate.yaml"), str(REPRO / "huge-intermediate-facts.yaml"))
+    assert result.exit_code == 0, result.output
+    assert "合计：100,000.00元（10万元）" in result.output
+
+
+def test_c4_without_a_cap_it_is_an_error_naming_the_clause(tmp_path):
+    policy = tmp_path / "p.yaml"
+    policy.write_text((REPRO / "huge-intermediate.yaml").read_text(encoding="utf-8").replace(", cap: 10万元", ""),
+                      encoding="utf-8")
+    result = run("evaluate", str(policy), str(REPRO / "huge-intermediate-facts.yaml"), "--lang", "en")
+    assert result.exit_code == 1
+    assert "p.yaml:11:" in result.output and "the amount clause 1 computes" in result.output
+
+
+def test_w1_a_grant_with_a_fraction_of_a_fen_is_rounded_so_the_total_is_the_sum():
+    result = run("evaluate", LISHUI, str(REPRO / "granted-fraction-of-fen.yaml"), "--format", "json")
+    import json
+
+    data = json.loads(result.output)
+    amounts = [Decimal(c["amount"]) for c in data["clauses"] if c["outcome"] == "eligible"]
+    assert sum(amounts) == Decimal(data["total"]["amount"]) == Decimal("99999.99")
+
+
+def test_w2_minus_zero_pays_zero_not_minus_zero():
+    import json
+
+    result = run("evaluate", LISHUI, str(REPRO / "negative-zero.yaml"), "--format", "json")
+    data = json.loads(result.output)
+    assert data["total"]["amount"] == "0.00"
+    assert all(not (c["amount"] or "").startswith("-") for c in data["clauses"])
+    assert "—— 0.00元" in run("evaluate", LISHUI, str(REPRO / "negative-zero.yaml")).output
+
+
+def test_w3_the_base_line_keeps_the_expression_operators():
+    result = run("evaluate", str(REPRO / "base-display.yaml"), str(REPRO / "mini-facts.yaml"))
+    assert "基数：a - b = 1,000.00元 − 400.00元 = 600.00元" in result.output
+    assert "基数：a * b / 10000 = 1,000.00元 × 400.00元 ÷ 10,000 = 40.00元" in result.output
