@@ -83,3 +83,28 @@ def test_w3_the_base_line_keeps_the_expression_operators():
     result = run("evaluate", str(REPRO / "base-display.yaml"), str(REPRO / "mini-facts.yaml"))
     assert "基数：a - b = 1,000.00元 − 400.00元 = 600.00元" in result.output
     assert "基数：a * b / 10000 = 1,000.00元 × 400.00元 ÷ 10,000 = 40.00元" in result.output
+
+
+def test_c3_a_chain_of_3000_requires_validates_lints_and_evaluates(tmp_path):
+    head = (REPRO / "requires-chain-500.yaml").read_text(encoding="utf-8").split("clauses:\n")[0]
+    n = 3000
+    body = "".join(f"  - {{id: r{i}, title: t, recipient: s, award: {{fixed: 1}}"
+                   f"{', requires: [r%d]' % (i + 1) if i < n - 1 else ''}}}\n" for i in range(n))
+    policy = tmp_path / "chain.yaml"
+    policy.write_text(head + "clauses:\n" + body, encoding="utf-8")
+    facts = tmp_path / "facts.yaml"
+    facts.write_text("recipient: s\nfacts: {}\n", encoding="utf-8")
+    assert run("validate", str(policy)).exit_code == 0
+    assert run("lint", str(policy)).exit_code == 0
+    result = run("evaluate", str(policy), str(facts))
+    assert result.exit_code == 0 and "合计：3,000.00元" in result.output
+
+
+def test_c3_a_requires_loop_is_reported_once_at_its_clause(tmp_path):
+    head = (REPRO / "requires-chain-500.yaml").read_text(encoding="utf-8").split("clauses:\n")[0]
+    body = "".join(f"  - {{id: r{i}, title: t, recipient: s, award: {{fixed: 1}}, requires: [r{(i + 1) % 400}]}}\n"
+                   for i in range(400))
+    policy = tmp_path / "loop.yaml"
+    policy.write_text(head + "clauses:\n" + body, encoding="utf-8")
+    result = run("validate", str(policy), "--lang", "en")
+    assert result.exit_code == 1 and result.output.count("error:") == 1 and "r0 → r1 → r2" in result.output

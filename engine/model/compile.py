@@ -6,7 +6,7 @@ import datetime as dt
 import keyword
 from dataclasses import replace
 from decimal import Decimal
-from typing import Mapping, Sequence, cast
+from typing import Iterator, Mapping, Sequence, cast
 
 from engine.core.amounts import AmountSyntaxError, MoneyRule, parse_amount, plain
 from engine.core.errors import CompileError, Problem, ProblemList
@@ -348,23 +348,32 @@ class _Compiler:
                 if target is not None and (target.award is None or target.award.depends_on()):
                     self.error(msg("compile.bonus_to_no_award", id=c.id, target=target.id),
                                ("clauses", self.clause_ids.index(c.id), "award", "bonus_to"), clause=c.id)
-        state: dict[str, int] = {}
-
-        def visit(cid: str, trail: list[str]) -> None:
-            if state.get(cid) == 2 or cid not in deps:
-                return
-            if state.get(cid) == 1:
-                loop = trail[trail.index(cid):] + [cid]
-                self.error(msg("compile.loop", loop=" → ".join(loop)),
-                           ("clauses", self.clause_ids.index(cid)), clause=cid)
-                return
-            state[cid] = 1
-            for d in sorted(deps[cid]):
-                visit(d, trail + [cid])
-            state[cid] = 2
-
-        for cid in deps:
-            visit(cid, [])
+        # Depth-first with an explicit stack (a chain of thousands of requires: must not hit Python's
+        # recursion limit); each loop is reported once, at the clause where the walk first meets it again.
+        state: dict[str, int] = {}  # 1: on the current path, 2: done
+        for start in deps:
+            if state.get(start):
+                continue
+            path: list[str] = []
+            stack: list[tuple[str, Iterator[str]]] = []
+            state[start] = 1
+            path.append(start)
+            stack.append((start, iter(sorted(deps[start]))))
+            while stack:
+                cid, pending = stack[-1]
+                step = next((d for d in pending if d in deps), None)
+                if step is None:
+                    stack.pop()
+                    path.pop()
+                    state[cid] = 2
+                elif state.get(step) == 1:
+                    loop = path[path.index(step):] + [step]
+                    self.error(msg("compile.loop", loop=" → ".join(loop)),
+                               ("clauses", self.clause_ids.index(step)), clause=step)
+                elif not state.get(step):
+                    state[step] = 1
+                    path.append(step)
+                    stack.append((step, iter(sorted(deps[step]))))
 
     def group(self, index: int, spec: Document) -> Group:
         path: Path_ = ("groups", index)

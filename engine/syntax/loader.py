@@ -155,6 +155,26 @@ class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, _Str
         yaml.resolver.BaseResolver.__init__(self)
 
 
+if getattr(yaml, "__with_libyaml__", False):
+    from yaml._yaml import CParser
+
+    class _FastLoader(_StrictComposer, CParser, yaml.resolver.BaseResolver):
+        """LibYAML's scanner and parser (C, about 20× faster) feeding the same strict composer.
+
+        _StrictComposer comes first so its Python composing (refusing aliases, anchors, deep nesting) is
+        used, not LibYAML's own; the events and their marks come from C.
+        """
+
+        def __init__(self, stream: str):
+            CParser.__init__(self, stream)
+            _StrictComposer.__init__(self)
+            yaml.resolver.BaseResolver.__init__(self)
+
+    _LOADER: type = _FastLoader
+else:  # PyYAML built without LibYAML: the pure-Python parser, same rules
+    _LOADER = _Loader
+
+
 def read_text(path: str) -> tuple[str, str]:
     """Read a file (or '-' for stdin) as UTF-8 text, within the size limit. Returns (display name, text)."""
     name = "<stdin>" if path == "-" else path
@@ -204,11 +224,7 @@ def load_text(text: str, name: str = "<input>") -> Loaded:
     else:
         text_for_yaml = text
     try:
-        loader = _Loader(text_for_yaml)
-        try:
-            node = loader.get_single_node()
-        finally:
-            loader.dispose()
+        node = _compose(text_for_yaml)
     except _Reject as exc:
         mark = exc.mark
         raise LoadError(Problem(exc.message, file=name, line=mark.line + 1 if mark else None,
@@ -225,6 +241,21 @@ def load_text(text: str, name: str = "<input>") -> Loaded:
         raise LoadError(Problem(msg("load.empty"), file=name))
     data = _construct(node, (), source, 0)
     return Loaded(data, source, text)
+
+
+def _compose(text: str) -> Node | None:
+    """The document's node tree: by LibYAML when there is one; a file it finds wrong is read again by the
+    pure-Python parser, whose messages say more (a tab, say, by name), so every problem reads the same."""
+    for loader_class in dict.fromkeys((_LOADER, _Loader)):
+        loader = loader_class(text)
+        try:
+            return loader.get_single_node()  # type: ignore[no-any-return]
+        except yaml.YAMLError:
+            if loader_class is _Loader:
+                raise
+        finally:
+            loader.dispose()
+    raise AssertionError("unreachable")
 
 
 def _yaml_hint(what: str) -> str | None:
@@ -269,7 +300,7 @@ def _construct(node: Node, path: Path_, source: SourceMap, depth: int) -> object
                                         column=col, path=path))
             key = key_node.value
             _check_text(key, key_node, source, path)
-            if key == "<<" and key_node.style is None:
+            if key == "<<" and not key_node.style:
                 line, col = _mark(key_node)
                 raise LoadError(Problem(msg("load.merge_key"), file=source.file, line=line,
                                         column=col, path=path, suggestion=msg("load.merge_key.hint")))
@@ -298,7 +329,7 @@ def _construct(node: Node, path: Path_, source: SourceMap, depth: int) -> object
 
 def _scalar(node: ScalarNode) -> str | Decimal | bool | None:
     value: str = node.value
-    if node.style is not None:  # quoted or block scalar: always text
+    if node.style:  # quoted or block scalar: always text (plain is None in PyYAML, "" in LibYAML)
         return value
     if value in _NULL:
         return None
