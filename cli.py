@@ -9,7 +9,7 @@ import re
 import sys
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Callable, NoReturn, Sequence, TypeVar
 
 import click
 
@@ -66,8 +66,13 @@ def library_options(command: CommandFn) -> CommandFn:
                              "number (refers_to:) (repeatable).")(command)
 
 
-def write_new_file(output: str, text: str, force: bool, exists_message: str, lang: str) -> None:
+def write_new_file(output: str, text: str, force: bool, exists_message: str, lang: str,
+                   inputs: Sequence[str] = ()) -> None:
     """Write `text` to `output`, creating folders; never replace an existing file unless `force`. Exit 1 on failure."""
+    real = os.path.realpath(output)
+    if any(real == os.path.realpath(path) for path in inputs):  # through a link too; --force or not
+        click.echo(t("cli.output_is_input", lang, path=output), err=True)
+        sys.exit(1)
     try:
         try:
             Path(output).parent.mkdir(parents=True, exist_ok=True)
@@ -198,10 +203,10 @@ def render_cmd(policy_file: str, fmt: str, output: str | None, force: bool, lang
                policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Render POLICY for review: each clause's source text beside the encoded rule, parameters, readings."""
     from engine.present.review import render_html, render_markdown
-    from engine.workspace import load_policy
+    from engine.workspace import Library, load_with_sources
 
     try:
-        policy = load_policy(policy_file, policies=policies, with_files=with_files)
+        policy, sources = load_with_sources(policy_file, Library(policies, with_files))
     except PolicyError as error:
         _fail(error, message_lang(lang, path=policy_file))
     document = render_html(policy, lang) if fmt == "html" else render_markdown(policy, lang)
@@ -209,7 +214,8 @@ def render_cmd(policy_file: str, fmt: str, output: str | None, force: bool, lang
     if output is None:
         click.echo(document, nl=False)
         return
-    write_new_file(output, document, force, t("cli.exists_force", here, path=output), here)
+    write_new_file(output, document, force, t("cli.exists_force", here, path=output), here,
+                   inputs=[policy_file, *with_files, *sources])
     click.echo(t("cli.wrote", here, path=output), err=True)
 
 
@@ -359,7 +365,7 @@ def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | N
              with_files: tuple[str, ...]) -> None:
     """Write a county file that extends PARENT (a policy file, or an id found with --policies)."""
     from engine.tools.fork import extends_value, fork_text
-    from engine.workspace import Library, LookupFailed, load_policy
+    from engine.workspace import Library, LookupFailed, load_with_sources
 
     early = message_lang(lang, path=parent if Path(parent).is_file() else None)
     if Path(output).exists() and not force:
@@ -373,7 +379,7 @@ def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | N
                    + ("\n    " + t("problem.hint", early, hint=exc.suggestion) if exc.suggestion else ""), err=True)
         sys.exit(1)
     try:
-        policy = load_policy(parent_file, library=library)
+        policy, sources = load_with_sources(parent_file, library)
     except PolicyError as error:
         _fail(error, message_lang(lang, path=parent_file))
     lang = message_lang(lang, policy)
@@ -386,7 +392,8 @@ def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | N
     schema_ref = os.path.relpath(SCHEMA_DIR / "policy.schema.json", os.path.dirname(os.path.abspath(output)))
     text = fork_text(policy, parent_file, new_id, areas, extends_value(parent_file, policy, output, library),
                      document, title, schema_ref=schema_ref, lang=lang)
-    write_new_file(output, text, force, t("cli.fork.exists", lang, path=output), lang)
+    write_new_file(output, text, force, t("cli.fork.exists", lang, path=output), lang,
+                   inputs=[parent_file, *with_files, *sources])
     click.echo(t("cli.fork.wrote", lang, path=output, id=policy.id, document=policy.document,
                  count=len(policy.parameters)))
 

@@ -238,6 +238,12 @@ def load_policy(path: str, *, policies: Sequence[str] = (), with_files: Sequence
     return link(compile_policy(load_resolved(path, library)), library)
 
 
+def load_with_sources(path: str, library: Library) -> tuple[Policy, list[str]]:
+    """A policy, and every file it was made from (itself, its parents, the documents it refers to)."""
+    policy, reads = _recorded(path, library)
+    return policy, [p for kind, p in reads if kind == "file"]
+
+
 def _recorded(path: str, library: Library) -> tuple[Policy, list[tuple[str, str]]]:
     """Load a policy, and what was read to make it: every file, and every folder searched."""
     global _reads

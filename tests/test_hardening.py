@@ -108,3 +108,18 @@ def test_c3_a_requires_loop_is_reported_once_at_its_clause(tmp_path):
     policy.write_text(head + "clauses:\n" + body, encoding="utf-8")
     result = run("validate", str(policy), "--lang", "en")
     assert result.exit_code == 1 and result.output.count("error:") == 1 and "r0 → r1 → r2" in result.output
+
+
+@pytest.mark.parametrize("command", ["fork", "render"])
+def test_o1_an_output_that_is_an_input_is_refused_even_with_force_and_through_a_link(tmp_path, command):
+    city = tmp_path / "city.yaml"
+    city.write_text(Path(LISHUI).read_text(encoding="utf-8"), encoding="utf-8")
+    before = city.read_bytes()
+    link = tmp_path / "link.yaml"
+    link.symlink_to(city)
+    for output in (city, link):
+        args = (["fork", str(city), "--id", "county-a", "--jurisdiction", "青田县"] if command == "fork"
+                else ["render", str(city), "--format", "markdown"])
+        result = run(*args, "-o", str(output), "--force", "--lang", "en")
+        assert result.exit_code == 1 and "one of the files this command reads" in result.output
+    assert city.read_bytes() == before
