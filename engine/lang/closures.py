@@ -77,7 +77,7 @@ def _fast_compare(node: Compare) -> Fast:
     if len(node.ops) == 1:
         op, right = _COMPARE[node.ops[0]], fast(node.rights[0])
         return lambda env: op(left(env), right(env))
-    links = tuple((_COMPARE[o], fast(r)) for o, r in zip(node.ops, node.rights))
+    links = tuple((_COMPARE[o], fast(r)) for o, r in zip(node.ops, node.rights, strict=True))
 
     def chain(env: Env) -> bool:
         a = left(env)
@@ -132,7 +132,7 @@ def kleene(node: Node) -> Kleene:  # noqa: C901 - one dispatch over the node kin
         return logic
     if isinstance(node, Compare):
         left = kleene(node.left)
-        links = tuple((_COMPARE[o], kleene(r)) for o, r in zip(node.ops, node.rights))
+        links = tuple((_COMPARE[o], kleene(r)) for o, r in zip(node.ops, node.rights, strict=True))
 
         def compare(env: Env, unknowns: Unknowns) -> object:
             a = left(env, unknowns)

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
-from typing import Mapping
+from typing import Mapping, NoReturn
 
 from engine.core.amounts import AMOUNT_IN_TEXT, CONTEXT, UNITS, out_of_range, plain
 from engine.core.messages import msg
@@ -94,13 +94,19 @@ class Expr:
 
 # --- parsing ---------------------------------------------------------------------------------------
 
-def _expand_amounts(text: str) -> tuple[str, list[tuple[int, int, int, int]]]:
+# Per amount rewritten: (new_start, new_end, old_start, old_end) of its text before and after.
+Shifts = list[tuple[int, int, int, int]]
+
+
+def _expand_amounts(text: str) -> tuple[str, Shifts]:
     """Rewrite 10万元 / 2亿元 / 50% as plain decimals for Python's parser.
 
     Returns the new text and, per rewrite, (new_start, new_end, old_start, old_end) so that an error
     position in the new text can be shown in the text the user wrote.
     """
-    out, shifts, last, new_pos = [], [], 0, 0
+    out: list[str] = []
+    shifts: Shifts = []
+    last = new_pos = 0
     for m in AMOUNT_IN_TEXT.finditer(text):
         number, unit = m.groups()
         literal = plain(CONTEXT.multiply(Decimal(number.replace(",", "")), UNITS[unit]))
@@ -114,7 +120,7 @@ def _expand_amounts(text: str) -> tuple[str, list[tuple[int, int, int, int]]]:
     return "".join(out), shifts
 
 
-def _original_offset(offset: int, shifts) -> int:
+def _original_offset(offset: int, shifts: Shifts) -> int:
     delta = 0
     for new_start, new_end, old_start, old_end in shifts:
         if offset < new_start:
@@ -236,17 +242,17 @@ def _syntax_hint(text: str) -> str | None:
 class _Checker:
     """Checks a Python tree against the allow-list and the declared names' types; reads it, never changes it."""
 
-    def __init__(self, text: str, shifts, scope: Mapping[str, NameInfo]):
+    def __init__(self, text: str, shifts: Shifts, scope: Mapping[str, NameInfo]):
         self.text, self.shifts, self.scope = text, shifts, scope
         self.names: set[str] = set()
 
-    def fail(self, node, message: str, suggestion: str | None = None):
-        offset = getattr(node, "col_offset", None)
+    def fail(self, node: ast.AST, message: str, suggestion: str | None = None) -> NoReturn:
+        offset: int | None = getattr(node, "col_offset", None)
         if offset is not None:
             offset = _original_offset(offset, self.shifts)
         raise ExpressionError(message, offset, suggestion)
 
-    def check(self, node, depth: int) -> str:  # noqa: C901 - one dispatch, kept flat on purpose
+    def check(self, node: ast.expr, depth: int) -> str:  # noqa: C901 - one dispatch, kept flat on purpose
         if depth > MAX_DEPTH:
             self.fail(node, msg("expr.too_deep", depth=MAX_DEPTH), msg("expr.too_deep.hint"))
         if type(node) in _FORBIDDEN:
@@ -260,7 +266,8 @@ class _Checker:
             if isinstance(value, (int, float)):
                 literal = literal_text(self.text, node)
                 if not _DECIMAL_LITERAL.fullmatch(literal):  # 0x10, 0b1, 1_000, 1e5: not how amounts are written
-                    self.fail(node, msg("expr.literal.not_decimal", literal=literal), msg("expr.literal.not_decimal.hint"))
+                    self.fail(node, msg("expr.literal.not_decimal", literal=literal),
+                              msg("expr.literal.not_decimal.hint"))
                 if out_of_range(Decimal(literal)):  # exact, from its text, as build reads it
                     self.fail(node, msg("amount.out_of_range", value=literal))
                 return NUM
@@ -297,12 +304,12 @@ class _Checker:
             return NUM
         if isinstance(node, ast.BoolOp):
             word = "and" if isinstance(node.op, ast.And) else "or"
-            for value in node.values:
-                self.need(value, self.check(value, d), BOOL, f"'{word}'")
+            for operand in node.values:
+                self.need(operand, self.check(operand, d), BOOL, f"'{word}'")
             return BOOL
         if isinstance(node, ast.Compare):
             left_node, left = node.left, self.check(node.left, d)
-            for op, right_node in zip(node.ops, node.comparators):
+            for op, right_node in zip(node.ops, node.comparators, strict=True):
                 if type(op) not in _CMPOPS:
                     self.fail(node, msg("expr.operator.is"))
                 if isinstance(op, (ast.In, ast.NotIn)):
@@ -343,7 +350,7 @@ class _Checker:
                 self.need(arg, self.check(arg, d), arg_type, f"{name}()")
             if name == "date":
                 arg = node.args[0]
-                if not isinstance(arg, ast.Constant):
+                if not isinstance(arg, ast.Constant) or not isinstance(arg.value, str):
                     self.fail(arg, msg("expr.date_literal"))
                 try:
                     dt.date.fromisoformat(arg.value)  # build makes the call this date
@@ -353,15 +360,14 @@ class _Checker:
         if isinstance(node, (ast.List, ast.Tuple)):
             self.fail(node, msg("expr.list_outside_in"))
         self.fail(node, msg("expr.not_allowed", what=type(node).__name__), msg("expr.not_allowed.hint"))
-        raise AssertionError("unreachable")
 
-    def need(self, node, kind: str, want: str, what: str) -> None:
+    def need(self, node: ast.expr, kind: str, want: str, what: str) -> None:
         if kind != want:
             shown = ast.get_source_segment(self.text, node) or "this"
             self.fail(node, msg("expr.needs", what=what, want=_article(want), shown=shown, kind=_article(kind)),
                       _expect_hint(want, kind))
 
-    def check_membership(self, left_node, left: str, right_node, depth: int) -> None:
+    def check_membership(self, left_node: ast.expr, left: str, right_node: ast.expr, depth: int) -> None:
         if not isinstance(right_node, (ast.List, ast.Tuple)):
             self.fail(right_node, msg("expr.in_needs_list"))
         if len(right_node.elts) > 200:
@@ -374,7 +380,7 @@ class _Checker:
                 self.fail(element, msg("expr.in_mixed", left=_article(left), kind=_article(kind)))
             self.check_choice(left_node, element)
 
-    def check_choice(self, name_node, literal_node) -> None:
+    def check_choice(self, name_node: ast.expr, literal_node: ast.expr) -> None:
         """`kind == 'sellr'` against a fact with declared choices: a likely typo, caught now."""
         if isinstance(name_node, ast.Name) and isinstance(literal_node, ast.Constant) \
                 and isinstance(literal_node.value, str):

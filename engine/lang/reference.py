@@ -79,7 +79,9 @@ def evaluate(expr: Expr, env: Mapping[str, object], unknowns: Mapping[str, Missi
 
     def constant(node: ast.Constant) -> object:
         if isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-            return Decimal(ast.get_source_segment(source, node))  # exact, from its text: never a float
+            literal = ast.get_source_segment(source, node)
+            assert literal is not None, "a parsed number keeps its position"
+            return Decimal(literal)  # exact, from its text: never a float
         return node.value
 
     def name(node: ast.Name) -> object:
@@ -103,7 +105,7 @@ def evaluate(expr: Expr, env: Mapping[str, object], unknowns: Mapping[str, Missi
 
     def compare(node: ast.Compare) -> object:
         left, pending = value(node.left), []
-        for op, right_node in zip(node.ops, node.comparators):
+        for op, right_node in zip(node.ops, node.comparators, strict=True):
             right = value(right_node)
             if isinstance(left, Unknown) or isinstance(right, Unknown):
                 pending.append(unknown_of((left, right)))

@@ -7,14 +7,14 @@ import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 from engine.core.format import as_written
 from engine.core.messages import t
 from engine.lang.expressions import Expr
 from engine.lang.tree import Arith, Call, Choices, Compare, IfElse, Lit, Logic, Name, Node, Unary
 from engine.model.facts import names_of_clause
-from engine.model.policy import Clause, DatedValue, Parameter, Policy
+from engine.model.policy import Clause, DatedValue, Fact, Parameter, Policy
 from engine.present.words import PolicyWords
 from engine.runtime.trace import PERIOD_KEYS, PICK_KEYS, ROUNDING_KEYS
 
@@ -56,7 +56,8 @@ class _Words:
 
     def __init__(self, policy: Policy, lang: str, item_fields: str | None = None):
         self.policy, self.lang = policy, lang
-        self.fields = policy.facts[item_fields].items if item_fields in policy.facts else {}
+        listed = policy.facts.get(item_fields) if item_fields is not None else None
+        self.fields: Mapping[str, Fact] = listed.items if listed is not None else {}
 
     def kind(self, node: Node) -> Hint:
         """(type, unit) of what `node` computes, where a name tells us; used to show literals beside it."""
@@ -285,7 +286,8 @@ def _clause_view(policy: Policy, clause: Clause, lang: str) -> ClauseView:
         if clause.id in group.members:
             others = sep.join(m for m in group.members if m != clause.id)
             tags = (group.reading,) if group.reading else ()
-            stacking.append(Item(t("review.with", lang, others=others, pick=t(PICK_KEYS[group.pick], lang)), None, tags))
+            with_others = t("review.with", lang, others=others, pick=t(PICK_KEYS[group.pick], lang))
+            stacking.append(Item(with_others, None, tags))
     if stacking:
         entries.append(Entry(t("review.stacking", lang), tuple(stacking)))
     if clause.readings:
@@ -320,8 +322,9 @@ def _value_rows(policy: Policy, param: Parameter) -> tuple[ValueRow, ...]:
 
 def _until(policy: Policy, values: tuple[DatedValue, ...], i: int) -> str:
     """The last day a value is in force: its own end, else the day before the next one, else the policy's end."""
-    if values[i].end is not None:
-        return values[i].end.isoformat()
+    end = values[i].end
+    if end is not None:
+        return end.isoformat()
     if i + 1 < len(values):
         return (values[i + 1].start - dt.timedelta(days=1)).isoformat()
     return policy.end.isoformat() if policy.end else "…"

@@ -5,22 +5,25 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 from engine.core.errors import PolicyError, Problem
 from engine.core.format import format_money, format_number, show
-from engine.model.outcome import Outcome
-from engine.runtime.evaluate import evaluate
-from engine.runtime.trace import Result
-
-ELIGIBLE = Outcome.ELIGIBLE
 from engine.core.messages import OUTCOME_KEYS, Message, localize, msg, t
 from engine.lang.expressions import Expr
 from engine.model.facts import Applicant, applicant_from
-from engine.model.policy import Clause, Condition, Fact, Parameter, Policy
-from engine.syntax.loader import load_file
+from engine.model.outcome import Outcome
+from engine.model.policy import Clause, Condition, DatedValue, Fact, Parameter, Policy
+from engine.runtime.evaluate import evaluate
+from engine.runtime.trace import ClauseResult, Result
+from engine.syntax.loader import Loaded, load_file
 from engine.tools.testing import case_applicant, load_suite
+
+ELIGIBLE = Outcome.ELIGIBLE
+T = TypeVar("T")
+Text = Callable[..., str]  # a catalogue message in the reader's language: text(key, **values)
 
 # Every sentence the diff shows is in the message catalogue under diff.* (engine/core/locale/*.json).
 
@@ -124,7 +127,8 @@ def diff_policies(old: Policy, new: Policy) -> list[Change]:
     out += _keyed("clause", {c.id: c for c in old.clauses}, {c.id: c for c in new.clauses}, _clause_title,
                   _clause_fields, _conditions)
     out += _keyed("group", {g.id: g for g in old.groups}, {g.id: g for g in new.groups}, lambda g: None,
-                  lambda g: {"members": _Same(", ".join(g.members), g.members if g.pick == "first" else sorted(g.members)),
+                  lambda g: {"members": _Same(", ".join(g.members),
+                                              g.members if g.pick == "first" else sorted(g.members)),
                              "pick": g.pick, "reading": g.reading})
     return out
 
@@ -138,7 +142,8 @@ def _policy(old: Policy, new: Policy) -> Iterator[Change]:
     yield from _fields("policy", "", None, fields(old), fields(new))
     gone, came = [a for a in old.areas if a not in new.areas], [a for a in new.areas if a not in old.areas]
     if gone or came:
-        yield Change("policy", "", None, msg("diff.field.jurisdiction_areas"), ", ".join(old.areas), ", ".join(new.areas))
+        yield Change("policy", "", None, msg("diff.field.jurisdiction_areas"), ", ".join(old.areas),
+                     ", ".join(new.areas))
 
 
 def _fields(section: str, subject: str, title: str | None, old: Mapping[str, object],
@@ -162,8 +167,9 @@ def _text(value: object) -> str | None:
     return str(value)
 
 
-def _keyed(section: str, old: Mapping[str, object], new: Mapping[str, object], title, fields,
-           extra=None) -> Iterator[Change]:
+def _keyed(section: str, old: Mapping[str, T], new: Mapping[str, T], title: Callable[[T], str | None],
+           fields: Callable[[T], Mapping[str, object]],
+           extra: Callable[[str, str, str | None, T, T], Iterator[Change]] | None = None) -> Iterator[Change]:
     """Added and removed items of a section, then each common item's changed fields (and `extra` ones)."""
     for key in new:
         if key not in old:
@@ -189,7 +195,9 @@ class _Same(str):
     """A value shown as written but compared by its meaning: a list whose order does not matter, an
     expression by its parsed form (so 1亿元 and 100000000 are the same bound)."""
 
-    def __new__(cls, shown: str, key: object):
+    key: str
+
+    def __new__(cls, shown: str, key: object) -> _Same:
         obj = super().__new__(cls, shown)
         obj.key = repr(key)
         return obj
@@ -240,6 +248,8 @@ class _MessageWords:
 
 def award_text(clause: Clause) -> str | None:
     """An award as one line of its expressions, e.g. `(platform_fees + digital_promotion) × first_time_rate`."""
+    # formula() reads only w.t, all _MessageWords offers of the Words protocol: the diff has no policy to
+    # word values and labels with, and a formula shows expressions as written.
     return clause.award.formula(_MessageWords()) if clause.award is not None else None  # type: ignore[arg-type]
 
 
@@ -252,7 +262,7 @@ def _conditions(section: str, key: str, title: str | None, old: Clause, new: Cla
     new_texts = {_meaning(c.expr) for c in new.conditions}
     gone = [shown(c) for c in old.conditions if _meaning(c.expr) not in new_texts]
     came = [shown(c) for c in new.conditions if _meaning(c.expr) not in old_texts]
-    for a, b in zip(gone, came):
+    for a, b in zip(gone, came, strict=False):  # pair by pair, as far as both go
         yield Change(section, key, title, msg("diff.field.condition"), a, b)
     for a in gone[len(came):]:
         yield Change(section, key, title, msg("diff.field.condition"), a, None)
@@ -264,9 +274,11 @@ def _conditions(section: str, key: str, title: str | None, old: Clause, new: Cla
         if before is None:
             continue
         if before.label != c.label:
-            yield Change(section, key, title, msg("diff.field.condition_label", expr=c.expr.text), before.label, c.label)
+            yield Change(section, key, title, msg("diff.field.condition_label", expr=c.expr.text),
+                         before.label, c.label)
         if before.reading != c.reading:
-            yield Change(section, key, title, msg("diff.field.condition_reading", expr=c.expr.text), before.reading, c.reading)
+            yield Change(section, key, title, msg("diff.field.condition_reading", expr=c.expr.text),
+                         before.reading, c.reading)
 
 
 def show_value(param: Parameter, value: Decimal) -> str:
@@ -277,11 +289,13 @@ def _parameters(old: Policy, new: Policy) -> Iterator[Change]:
     def fields(p: Parameter) -> dict[str, object]:
         return {"label": p.label, "type": p.type, "unit": p.unit}
 
-    def dated(p: Parameter, v) -> str:
+    def dated(p: Parameter, v: DatedValue) -> str:
         notes = [msg("diff.until", day=v.end)] if v.end else []
         notes += [msg("diff.source", source=v.source)] if v.source else []
-        return msg("diff.dated", value=show_value(p, v.value), notes=msg("diff.notes", a=notes[0], b=notes[1]) if len(notes) == 2
-                   else notes[0]) if notes else show_value(p, v.value)
+        if not notes:
+            return show_value(p, v.value)
+        both = msg("diff.notes", a=notes[0], b=notes[1]) if len(notes) == 2 else notes[0]
+        return msg("diff.dated", value=show_value(p, v.value), notes=both)
 
     for change in _keyed("parameter", old.parameters, new.parameters, lambda p: p.label, fields):
         yield change
@@ -296,12 +310,14 @@ def _parameters(old: Policy, new: Policy) -> Iterator[Change]:
         for day in sorted(set(old_values) | set(new_values), key=lambda d: (d is not None, d or dt.date.min)):
             a, b = old_values.get(day), new_values.get(day)
             if day is None:
-                what = msg("diff.value_from", day=new.start) if old.start == new.start else msg("diff.value_from_start")
+                what = (msg("diff.value_from", day=new.start) if old.start == new.start
+                        else msg("diff.value_from_start"))
             else:
                 what = msg("diff.value_from", day=day)
             if a is not None and b is not None and day is None:
                 a, b = replace(a, start=b.start), b
             if a is None:
+                assert b is not None, "a day is a key of one of the two versions"
                 yield Change("parameter", name, after.label, what, None, dated(after, b))
             elif b is None:
                 yield Change("parameter", name, after.label, what, dated(before, a), None)
@@ -331,18 +347,21 @@ def load_cases(path: str) -> list[_Case]:
             suite = load_suite(str(file))
             for i, case in enumerate(suite.cases):
                 line = suite.loaded.source.mark(("cases", i))[0]
-                cases.append(_Case(case["name"], f"{suite.file}:{line}",
-                                   lambda policy, s=suite, i=i: case_applicant(policy, s, i)))
+                cases.append(_Case(case["name"], f"{suite.file}:{line}", partial(case_applicant, suite=suite, index=i)))
         else:
             name = loaded.data.get("applicant") if isinstance(loaded.data, dict) else None
-            cases.append(_Case(name or file.stem, str(file),
-                               lambda policy, lo=loaded: (applicant_from(policy, lo), None)))
+            cases.append(_Case(name or file.stem, str(file), partial(_facts_file, loaded=loaded)))
     return cases
+
+
+def _facts_file(policy: Policy, loaded: Loaded) -> tuple[Applicant, dt.date | None]:
+    """The applicant of a facts file under `policy`, and no claim date beside it: the facts carry their own."""
+    return applicant_from(policy, loaded), None
 
 
 def impact(old: Policy, new: Policy, cases: Sequence[_Case], where: str, on: dt.date | None = None) -> Impact:
     """Evaluate every case under both versions, on its own date (else `on`, else its facts' date)."""
-    out = []
+    out: list[ApplicantImpact] = []
     for case in cases:
         results: dict[str, Result] = {}
         try:
@@ -364,11 +383,16 @@ def _clause_deltas(old: Result, new: Result) -> Iterator[ClauseDelta]:
     after = {r.clause.id: r for r in new.clauses}
     for cid in dict.fromkeys([*after, *before]):
         a, b = before.get(cid), after.get(cid)
-        paid = lambda r: r.amount if r is not None and r.outcome == ELIGIBLE and r.amount else Decimal(0)  # noqa
-        title = _clause_title((b or a).clause)  # type: ignore[union-attr]
-        delta = ClauseDelta(cid, title, a.outcome if a else None, b.outcome if b else None, paid(a), paid(b))
+        either = b if b is not None else a
+        assert either is not None, "a clause id is a key of one of the two results"
+        title = _clause_title(either.clause)
+        delta = ClauseDelta(cid, title, a.outcome if a else None, b.outcome if b else None, _paid(a), _paid(b))
         if delta.old_outcome != delta.new_outcome or delta.delta:
             yield delta
+
+
+def _paid(r: ClauseResult | None) -> Decimal:
+    return r.amount if r is not None and r.outcome == ELIGIBLE and r.amount else Decimal(0)
 
 
 # --- output ------------------------------------------------------------------------------------------
@@ -380,7 +404,9 @@ def _signed(value: Decimal) -> str:
 def render_text(changes: list[Change], old_name: str, new_name: str, new: Policy,
                 result: Impact | None = None, lang: str | None = None) -> str:
     """The diff for a reader; lang None: English sentences, outcomes in the new policy's language."""
-    text = lambda key, **values: t(key, lang or "en", **values)  # noqa: E731
+    def text(key: str, /, **values: object) -> str:
+        return t(key, lang or "en", **values)
+
     lines = [text("diff.head", old=old_name, new=new_name), f"{new.document} {new.title}", ""]
     for section in SECTIONS:
         items = [c for c in changes if c.section == section]
@@ -408,27 +434,34 @@ def render_text(changes: list[Change], old_name: str, new_name: str, new: Policy
                                            new=localize(c.new, lang)))
         lines.append("")
     count = len(changes)
-    lines.append(text("diff.changes.one" if count == 1 else "diff.changes", count=count) if count else text("diff.no_changes"))
+    lines.append(text("diff.changes.one" if count == 1 else "diff.changes", count=count) if count
+                 else text("diff.no_changes"))
     if result is not None:
         lines += [""] + _render_impact(result, lang or new.language, text)
     return "\n".join(lines) + "\n"
 
 
-def _render_impact(result: Impact, lang: str, text: Callable[..., str]) -> list[str]:
+def _render_impact(result: Impact, lang: str, text: Text) -> list[str]:
     on = text("diff.on", day=result.on) if result.on else ""
     lines = [text("diff.applicants", count=len(result.applicants), where=result.where, on=on)]
     gains = [a for a in result.compared if a.delta > 0]
     losses = [a for a in result.compared if a.delta < 0]
     moved = [a for a in result.compared if not a.delta and a.clauses]
-    for label, group in ((text("diff.gain"), gains), (text("diff.loss"), losses), (text("diff.changed_outcome"), moved)):
+
+    def outcome(o: str | None) -> str:
+        return t(OUTCOME_KEYS[o], lang) if o else text("diff.none")
+
+    for label, group in ((text("diff.gain"), gains), (text("diff.loss"), losses),
+                         (text("diff.changed_outcome"), moved)):
         if not group:
             continue
         lines.append("  " + text("diff.group", label=label))
         for a in sorted(group, key=lambda a: a.delta, reverse=True):
-            lines.append("    " + text("diff.applicant", name=a.name, old=format_money(a.old_total),
-                                       new=format_money(a.new_total), delta=_signed(a.delta), where=a.where))
+            old_total, new_total = a.old_total, a.new_total
+            assert old_total is not None and new_total is not None, "an applicant compared has both totals"
+            lines.append("    " + text("diff.applicant", name=a.name, old=format_money(old_total),
+                                       new=format_money(new_total), delta=_signed(a.delta), where=a.where))
             for d in a.clauses:
-                outcome = lambda o: t(OUTCOME_KEYS[o], lang) if o else text("diff.none")  # noqa: E731
                 lines.append("      " + text("diff.clause", clause=d.clause, title=d.title,
                                              old_outcome=outcome(d.old_outcome), old=format_money(d.old_amount),
                                              new_outcome=outcome(d.new_outcome), new=format_money(d.new_amount),
@@ -438,8 +471,10 @@ def _render_impact(result: Impact, lang: str, text: Callable[..., str]) -> list[
         lines.append("  " + text("diff.same", count=same))
     for a in result.applicants:
         if a.error is not None:
+            version = a.error_version
+            assert version is not None, "an applicant not compared names the version its facts do not fit"
             lines.append("  " + text("diff.not_compared", name=a.name, where=a.where,
-                                       version=text(_VERSION_KEYS[a.error_version]),
+                                       version=text(_VERSION_KEYS[version]),
                                        message=a.error.format(lang)).replace("\n", "\n  "))
     incomplete = [a for a in result.compared if not a.complete]
     total = text("diff.outlay", old=format_money(result.old_total), new=format_money(result.new_total),
@@ -450,13 +485,18 @@ def _render_impact(result: Impact, lang: str, text: Callable[..., str]) -> list[
     return lines
 
 
-def to_json(changes: Iterable[Change], old_name: str, new_name: str, result: Impact | None = None) -> dict:
+def to_json(changes: Iterable[Change], old_name: str, new_name: str,
+            result: Impact | None = None) -> dict[str, object]:
     """Plain data for --format json; amounts are strings so no precision is lost."""
-    data: dict = {"old": old_name, "new": new_name,
-                  "changes": [{"section": c.section, "subject": c.subject, "title": c.title, "what": c.what,
-                               "old": c.old, "new": c.new} for c in changes]}
+    data: dict[str, object] = {
+        "old": old_name, "new": new_name,
+        "changes": [{"section": c.section, "subject": c.subject, "title": c.title, "what": c.what,
+                     "old": c.old, "new": c.new} for c in changes]}
     if result is not None:
-        money = lambda v: str(v) if v is not None else None  # noqa: E731
+
+        def money(v: Decimal | None) -> str | None:
+            return str(v) if v is not None else None
+
         data["impact"] = {
             "cases": result.where, "on": result.on.isoformat() if result.on else None,
             "old_total": money(result.old_total), "new_total": money(result.new_total),

@@ -5,16 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import os
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Callable, Sequence, cast
 
 import yaml
 
 from engine.core.amounts import plain
 from engine.core.format import as_written
 from engine.core.messages import t
-from engine.model.policy import Parameter, Policy
+from engine.model.policy import DatedValue, Parameter, Policy
 from engine.syntax.inherit import KEYED
 from engine.syntax.loader import Loaded, Path_, SourceMap
+from engine.syntax.schema import Document
 from engine.workspace import Library, LookupFailed
 
 
@@ -23,7 +24,7 @@ def officer_amount(value: Decimal, kind: str) -> str:
     return as_written(value, kind, digits=True)
 
 
-def _current(param: Parameter, on: dt.date):
+def _current(param: Parameter, on: dt.date) -> DatedValue | None:
     return param.value_on(on) or (param.values[-1] if param.values else None)
 
 
@@ -92,7 +93,7 @@ class _Dumper(yaml.SafeDumper):
     pass
 
 
-def _decimal(dumper: yaml.SafeDumper, value: Decimal):
+def _decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:float" if value != value.to_integral_value()
                                    else "tag:yaml.org,2002:int", plain(value))
 
@@ -100,7 +101,7 @@ def _decimal(dumper: yaml.SafeDumper, value: Decimal):
 _Dumper.add_representer(Decimal, _decimal)
 
 
-def _dump(value: Any, indent: int) -> list[str]:
+def _dump(value: object, indent: int) -> list[str]:
     text = yaml.dump(value, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100,
                      default_flow_style=False)
     pad = " " * indent
@@ -113,7 +114,7 @@ def _files_under(source: SourceMap, path: Path_) -> list[str]:
     return sorted(files)
 
 
-def _from(source: SourceMap, path: Path_, shorten) -> str:
+def _from(source: SourceMap, path: Path_, shorten: Callable[[str], str]) -> str:
     own = source.file_of(path)
     others = [f for f in _files_under(source, path) if f != own]
     text = f"  # from {shorten(own)}"
@@ -124,7 +125,7 @@ def _from(source: SourceMap, path: Path_, shorten) -> str:
 
 def resolved_yaml(loaded: Loaded) -> str:
     """The effective policy after inheritance, each top-level entry, parameter and clause marked with its file."""
-    source, doc = loaded.source, loaded.data
+    source, doc = loaded.source, cast(Document, loaded.data)  # a policy that loaded is a mapping
     files = sorted({source.file} | set(source.files.values()))
 
     def shorten(file: str) -> str:

@@ -5,19 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from itertools import combinations
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping, NamedTuple, TypedDict, TypeVar, cast
 
 from engine.core.amounts import plain
 from engine.core.errors import Problem
 from engine.core.format import as_written
 from engine.core.messages import msg
 from engine.lang.analysis import Bound, bounds
-from engine.lang.expressions import EvaluationFailure, Expr, Unknown, evaluate
-from engine.lang.tree import Arith, Lit, Name, Node
+from engine.lang.expressions import Expr
+from engine.lang.reference import EvaluationFailure, evaluate
+from engine.lang.tree import Arith, Lit, Name, Node, Value
 from engine.model.compile import compile_policy
 from engine.model.facts import names_of_clause
 from engine.model.policy import Clause, Policy
-from engine.syntax.loader import Loaded
+from engine.syntax.loader import Loaded, Path_
+from engine.syntax.schema import Document
 from engine.workspace import Library, load_resolved
 
 WARNING, INFO = "warning", "info"
@@ -27,6 +29,30 @@ MAX_STEP_RATIO = Decimal(10)  # a dated value more than 10x (or under 1/10 of) t
 # Every sentence lint shows is in the message catalogue under lint.* (engine/core/locale/*.json).
 # The words for a bound a fact's declaration sets, by which bound it is.
 _DECLARED_KEYS = {"min": "lint.declared_min", "max": "lint.declared_max", "money_min": "lint.money_min"}
+
+T = TypeVar("T")
+
+
+class _Limit(NamedTuple):
+    """A bound every eligible applicant must meet, `fact op value`: as lint words it, and where it is written."""
+
+    op: str  # >= > <= < ==
+    value: Value
+    text: str
+    path: Path_
+
+
+Limits = dict[str, list[_Limit]]  # per fact
+Shown = dict[str, str]  # the values a finding shows, by the name its message gives each
+
+
+class _Members(TypedDict):
+    """Two clauses of an exclusive group, as the group findings name them."""
+
+    group: str
+    pick: str
+    a: str
+    b: str
 
 
 def lint_file(path: str, today: dt.date, library: Library | None = None) -> tuple[Policy, list[Problem]]:
@@ -46,7 +72,7 @@ def lint(policy: Policy, loaded: Loaded, today: dt.date) -> list[Problem]:
     for check in (linter.unused_names, linter.unused_references, linter.unused_readings, linter.clauses,
                   linter.groups, linter.parameters, linter.in_force):
         check()
-    seen: set[tuple] = set()
+    seen: set[tuple[int | None, int | None, str]] = set()
     unique = []
     for p in linter.found:
         key = (p.line, p.column, p.message)
@@ -64,24 +90,29 @@ def _show(value: object, kind: str = "number") -> str:
 class _Linter:
     def __init__(self, policy: Policy, loaded: Loaded, today: dt.date):
         self.policy, self.source, self.today = policy, loaded.source, today
-        self.doc: dict = loaded.data  # type: ignore[assignment]
+        self.doc = cast(Document, loaded.data)  # a policy that compiled is schema-valid: a mapping
         self.found: list[Problem] = []
         self.index = {c.id: i for i, c in enumerate(policy.clauses)}
         self.days = self._days()
         self.envs = {day: self._env(day) for day in self.days}
 
     # -- helpers -------------------------------------------------------------------------------
-    def add(self, key: str, hint: str, path: tuple, severity: str = WARNING, prefer_key: bool = False,
+    def add(self, key: str, hint: str, path: Path_, severity: str = WARNING, prefer_key: bool = False,
             **values: object) -> None:
         """A finding: the message `key` and the message `hint`, both filled with `values`; `clause` names
         the clause."""
+        self.report(key, hint, path, values, severity, prefer_key)
+
+    def report(self, key: str, hint: str, path: Path_, values: Mapping[str, object], severity: str = WARNING,
+               prefer_key: bool = False) -> None:
+        """`add`, with the values to fill in as a mapping."""
         clause = values.get("clause")
         # In a county file an inherited line is reported in the parent's file, "inherited by" the county.
         self.found.append(self.source.problem(msg(key, **values), path, prefer_key=prefer_key,
                                               clause=str(clause) if clause else None, severity=severity,
                                               suggestion=msg(hint, **values)))
 
-    def own(self, path: tuple) -> bool:
+    def own(self, path: Path_) -> bool:
         """Whether `path` is written in the file being linted (not inherited from a parent it cannot edit)."""
         return self.source.locate(path, True)[0] == self.source.file
 
@@ -96,23 +127,23 @@ class _Linter:
                     days.add(v.end + dt.timedelta(days=1))
         return sorted(d for d in days if d >= p.start and (p.end is None or d <= p.end))
 
-    def _env(self, day: dt.date) -> dict[str, object]:
-        env: dict[str, object] = {}
+    def _env(self, day: dt.date) -> dict[str, Decimal]:
+        env: dict[str, Decimal] = {}
         for name, param in self.policy.parameters.items():
             value = param.value_on(day)
             if value is not None:
                 env[name] = value.value
         return env
 
-    def constant(self, expr: Expr | None, day: dt.date):
-        """The value of an expression that reads only parameters, on `day`; None if it reads facts."""
+    def constant(self, expr: Expr | None, day: dt.date) -> Decimal | None:
+        """The value of a number expression that reads only parameters, on `day`; None if it reads facts."""
         if expr is None or not expr.names <= set(self.envs[day]):
             return None
         try:
             value = evaluate(expr, self.envs[day])
         except EvaluationFailure:
             return None
-        return None if isinstance(value, Unknown) else value
+        return value if isinstance(value, Decimal) else None  # not Unknown: every name it reads is there
 
     def when(self, days: list[dt.date]) -> str:
         """'' when something holds on every day the parameters change, else ' from <first day>'."""
@@ -141,7 +172,8 @@ class _Linter:
         cited = " ".join([c.text or "" for c in self.policy.clauses] +
                          [f"{f.label} {f.description or ''}" for f in self.policy.facts.values()])
         for ref in self.policy.references.values():
-            if ref.role == "rules" and ref.id not in referred and ref.id not in cited and self.own(("references", ref.id)):
+            if ref.role == "rules" and ref.id not in referred and ref.id not in cited \
+                    and self.own(("references", ref.id)):
                 self.add("lint.unused_reference", "lint.unused_reference.hint",
                          ("references", ref.id), prefer_key=True, id=ref.id)
 
@@ -154,36 +186,37 @@ class _Linter:
                 self.add("lint.unused_reading", "lint.unused_reading.hint", ("readings", rid), prefer_key=True, id=rid)
 
     # -- clauses -------------------------------------------------------------------------------
-    def constraints(self, clause: Clause, day: dt.date) -> dict[str, list[tuple[str, object, str, tuple]]]:
-        """Per fact, the bounds every eligible applicant must meet: (op, value, shown text, path)."""
-        out: dict[str, list[tuple[str, object, str, tuple]]] = {}
+    def constraints(self, clause: Clause, day: dt.date) -> Limits:
+        """Per fact, the bounds every eligible applicant must meet."""
+        out: Limits = {}
         env, facts = self.envs[day], self.policy.facts
         i = self.index[clause.id]
         for n, cond in enumerate(clause.conditions):
             for b in bounds(cond.expr, facts.keys()):
                 value = self.operand(b, env)
                 if value is not None:
-                    out.setdefault(b.name, []).append((b.op, value, self.bound_text(b, value),
-                                                       ("clauses", i, "when", n)))
+                    out.setdefault(b.name, []).append(_Limit(b.op, value, self.bound_text(b, value),
+                                                             ("clauses", i, "when", n)))
         for name in list(out):
             fact = facts[name]
-            declared = [(">=", fact.minimum, "min"), ("<=", fact.maximum, "max")]
+            declared: list[tuple[str, Decimal | None, str]] = [(">=", fact.minimum, "min"),
+                                                                ("<=", fact.maximum, "max")]
             if fact.type == "money" and fact.minimum is None:
                 declared[0] = (">=", Decimal(0), "money_min")
             for op, value, bound in declared:
                 if value is not None:
-                    out[name].append((op, value, msg(_DECLARED_KEYS[bound], name=name, value=_show(value, fact.type)),
-                                      ("facts", name)))
+                    out[name].append(_Limit(op, value, msg(_DECLARED_KEYS[bound], name=name,
+                                                           value=_show(value, fact.type)), ("facts", name)))
         return out
 
     @staticmethod
-    def operand(b: Bound, env: Mapping[str, object]) -> object:
+    def operand(b: Bound, env: Mapping[str, Decimal]) -> Value | None:
         """The value a bound compares with: its literal, or its parameter's value (None if it has none)."""
         if isinstance(b.operand, Lit):
             return b.operand.value
         return env.get(b.operand.id)
 
-    def bound_text(self, b: Bound, value: object) -> str:
+    def bound_text(self, b: Bound, value: Value) -> str:
         kind = self.policy.facts[b.name].type
         if isinstance(b.operand, Name):
             return f"`{b.name} {b.op} {b.operand.id}` ({b.operand.id} = {_show(value, kind)})"
@@ -191,14 +224,14 @@ class _Linter:
             return f"`{'' if value else 'not '}{b.name}`"
         return f"`{b.name} {b.op} {_show(value, kind)}`"
 
-    def contradiction(self, constraints: dict[str, list[tuple]]) -> tuple[tuple, tuple] | None:
+    def contradiction(self, constraints: Limits) -> tuple[_Limit, _Limit] | None:
         # Bounds on one line are all satisfiable together exactly when every pair is (intervals), so a
         # pair is both the test and the explanation.
         for items in constraints.values():
             for a, b in combinations(items, 2):
-                if _kind(a[1]) != _kind(b[1]):  # e.g. `x` (yes/no) and `x > 0`: the checker reports those
+                if _kind(a.value) != _kind(b.value):  # e.g. `x` (yes/no) and `x > 0`: the checker reports those
                     continue
-                if not _compatible(a[0], a[1], b[0], b[1]):
+                if not _compatible(a.op, a.value, b.op, b.value):
                     return a, b
         return None
 
@@ -210,33 +243,32 @@ class _Linter:
                 self.add("lint.outside_period", "lint.outside_period.hint",
                          ("clauses", i), clause=clause.id, start=clause.start or p.start,
                          end=clause.end or "—", pstart=p.start, pend=p.end or "—")
-            found = {day: self.contradiction(self.constraints(clause, day)) for day in self.days}
-            bad = [day for day, pair in found.items() if pair]
-            if bad:
+            found = {day: pair for day in self.days if (pair := self.contradiction(self.constraints(clause, day)))}
+            if found:
+                bad = list(found)
                 a, b = found[bad[0]]
                 self.add("lint.never_eligible", "lint.never_eligible.hint",
-                         b[3] if b[3][0] == "clauses" else a[3], clause=clause.id,
-                         when=self.when(bad), a=a[2], b=b[2])
+                         b.path if b.path[0] == "clauses" else a.path, clause=clause.id,
+                         when=self.when(bad), a=a.text, b=b.text)
             if clause.award is not None:
                 self.award(clause, i)
 
     def award(self, clause: Clause, i: int) -> None:
         award, path = clause.award, ("clauses", i, "award")
-        assert award is not None
+        assert award is not None, "only clauses with an award are checked here"
         for check in award.sanity():
             expr = check.expr
             if check.rule == "amount_not_positive":
                 self.each_day("lint.amount_not_positive", "lint.amount_not_positive.hint",
-                              path + (check.field,), clause,
-                              lambda d, e=expr: _if(self.constant(e, d), lambda v: v <= 0))
+                              path + (check.field,), clause, self.value_test(expr, lambda v: v <= 0))
             elif check.rule == "rate_range" and not self.is_percent_parameter(expr):
                 self.each_day("lint.rate_range", "lint.rate_range.hint", path + (check.field,), clause,
-                              lambda d, e=expr: _if(self.constant(e, d), lambda v: not 0 <= v <= 1), kind="percent")
+                              self.value_test(expr, lambda v: not 0 <= v <= 1), kind="percent")
         if clause.cap is None:
             return
         cap = clause.cap
         self.each_day("lint.cap_zero", "lint.cap_zero.hint",
-                      ("clauses", i, "cap"), clause, lambda d: _if(self.constant(cap, d), lambda v: v <= 0))
+                      ("clauses", i, "cap"), clause, self.value_test(cap, lambda v: v <= 0))
         # A cap is money: a percentage there (50% typed for 50万元) would cap the award at a few fen.
         percent = [n for n in cap.names if n in self.policy.parameters and self.policy.parameters[n].type == "percent"]
         if percent or "%" in cap.text:
@@ -244,7 +276,7 @@ class _Linter:
             self.add("lint.cap_percent", "lint.cap_percent.hint",
                      where, clause=clause.id, name=", ".join(percent) or cap.text)
 
-        def never_binds(day: dt.date) -> dict | None:
+        def never_binds(day: dt.date) -> Shown | None:
             limit, top = self.constant(cap, day), self.upper_award(clause, day)
             # A cap equal to the largest award of a once/yearly clause is the idiom for "at most one award
             # per period" (it binds through amounts already granted), so only a cap above the award is odd.
@@ -256,7 +288,12 @@ class _Linter:
         self.each_day("lint.cap_never_binds", "lint.cap_never_binds.hint",
                       ("clauses", i, "cap"), clause, never_binds, all_days=True)
 
-    def each_day(self, key: str, hint: str, path: tuple, clause: Clause, test, all_days: bool = False,
+    def value_test(self, expr: Expr, test: Callable[[Decimal], bool]) -> Callable[[dt.date], Decimal | None]:
+        """For each_day: the value of `expr` on a day, when parameters alone give it and it passes `test`."""
+        return lambda day: _if(self.constant(expr, day), test)
+
+    def each_day(self, key: str, hint: str, path: Path_, clause: Clause,
+                 test: Callable[[dt.date], Decimal | Shown | None], all_days: bool = False,
                  kind: str = "money") -> None:
         """Report once, for the first day `test` finds something (with all_days: only if it does every day).
 
@@ -268,7 +305,7 @@ class _Linter:
         days = list(found)
         shown = found[days[0]]
         values = shown if isinstance(shown, dict) else {"value": _show(shown, kind)}
-        self.add(key, hint, path, clause=clause.id, when=self.when(days), **values)
+        self.report(key, hint, path, {"clause": clause.id, "when": self.when(days), **values})
 
     def is_percent_parameter(self, expr: Expr) -> bool:
         # Bare percentage parameters are checked once, at their own values, by parameters().
@@ -305,40 +342,41 @@ class _Linter:
                 continue
             for a_id, b_id in combinations([m for m in group.members if m in by_id], 2):
                 a, b = by_id[a_id], by_id[b_id]
-                info = dict(group=group.id, pick=group.pick, a=a.id, b=b.id)
+                info = _Members(group=group.id, pick=group.pick, a=a.id, b=b.id)
                 if not set(a.recipients) & set(b.recipients):
                     self.add("lint.group_kinds", "lint.group_kinds.hint", ("groups", gi, "members"), **info)
                     continue
                 if _disjoint(a, b, p.start, p.end):
                     self.add("lint.group_periods", "lint.group.hint", ("groups", gi, "members"), **info)
                     continue
-                found = {}
+                found: dict[dt.date, tuple[_Limit, _Limit] | None] = {}
                 for day in self.days:
                     merged = self.constraints(a, day)
                     for name, items in self.constraints(b, day).items():
                         merged[name] = merged.get(name, []) + items
                     found[day] = self.contradiction(merged)
-                if all(found.values()):
-                    x, y = found[self.days[0]]
-                    self.add("lint.group_bounds", "lint.group.hint", ("groups", gi, "members"), x=x[2], y=y[2], **info)
+                first = found[self.days[0]]
+                if first is not None and all(found.values()):
+                    x, y = first
+                    self.add("lint.group_bounds", "lint.group.hint", ("groups", gi, "members"), x=x.text, y=y.text,
+                             **info)
 
     # -- parameters ----------------------------------------------------------------------------
     def parameters(self) -> None:
         for name, param in self.policy.parameters.items():
-            spec = self.doc["parameters"][name]
+            dated = "values" in self.doc["parameters"][name]
 
-            def vpath(i: int) -> tuple:
-                return ("parameters", name, "values", i, "value") if "values" in spec else ("parameters", name, "value")
+            def vpath(i: int, name: str = name, dated: bool = dated) -> Path_:
+                return ("parameters", name, "values", i, "value") if dated else ("parameters", name, "value")
 
             for i, v in enumerate(param.values):
-                info = dict(name=name, label=param.label, start=v.start)
                 if param.type == "percent" and v.value > 1:
-                    self.add("lint.percent_range", "lint.percent_range.hint",
-                             vpath(i), value=_show(v.value, "percent"), **info)
+                    self.add("lint.percent_range", "lint.percent_range.hint", vpath(i),
+                             value=_show(v.value, "percent"), name=name, label=param.label, start=v.start)
                 if param.type == "money" and v.value < 0:
-                    self.add("lint.money_negative", "lint.money_negative.hint",
-                             vpath(i), value=_show(v.value, "money"), **info)
-            for i, (old, new) in enumerate(zip(param.values, param.values[1:]), start=1):
+                    self.add("lint.money_negative", "lint.money_negative.hint", vpath(i),
+                             value=_show(v.value, "money"), name=name, label=param.label, start=v.start)
+            for i, (old, new) in enumerate(zip(param.values, param.values[1:], strict=False), start=1):
                 if old.value and new.value and (new.value / old.value > MAX_STEP_RATIO or
                                                 old.value / new.value > MAX_STEP_RATIO):
                     self.add("lint.step", "lint.step.hint",
@@ -367,10 +405,12 @@ def _kind(value: object) -> type:
     return bool if isinstance(value, bool) else type(value)
 
 
-def _compatible(op_a: str, a: object, op_b: str, b: object) -> bool:
-    """Whether some value meets both `x op_a a` and `x op_b b`."""
+def _compatible(op_a: str, a: Value, op_b: str, b: Value) -> bool:
+    """Whether some value meets both `x op_a a` and `x op_b b` (`a` and `b` of one kind)."""
     if op_a == "==" and op_b == "==":
         return a == b
+    if not isinstance(a, Decimal) or not isinstance(b, Decimal):  # only numbers are ordered (the checker sees to it)
+        return True
     if op_a == "==":
         return _holds(a, op_b, b)
     if op_b == "==":
@@ -379,28 +419,19 @@ def _compatible(op_a: str, a: object, op_b: str, b: object) -> bool:
         return True
     lo_op, lo = (op_a, a) if op_a[0] == ">" else (op_b, b)
     hi_op, hi = (op_b, b) if lo_op == op_a else (op_a, a)
-    if lo < hi:  # type: ignore[operator]
+    if lo < hi:
         return True
     return lo == hi and lo_op == ">=" and hi_op == "<="
 
 
-def _holds(value: object, op: str, bound: object) -> bool:
-    return {">=": value >= bound, ">": value > bound, "<=": value <= bound, "<": value < bound,  # type: ignore
+def _holds(value: Decimal, op: str, bound: Decimal) -> bool:
+    return {">=": value >= bound, ">": value > bound, "<=": value <= bound, "<": value < bound,
             "==": value == bound}[op]
 
 
-def _if(value, test) -> object | None:
+def _if(value: T | None, test: Callable[[T], bool]) -> T | None:
     """`value` when it is known and passes `test`, else None."""
     return value if value is not None and test(value) else None
-
-
-def _product(*values: Decimal | None) -> Decimal | None:
-    if any(v is None for v in values):
-        return None
-    out = Decimal(1)
-    for v in values:
-        out *= v  # type: ignore[operator]
-    return out
 
 
 def _disjoint(a: Clause, b: Clause, start: dt.date, end: dt.date | None) -> bool:

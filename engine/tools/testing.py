@@ -7,24 +7,27 @@ import os
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence, cast
 
 from engine.core.amounts import parse_amount, plain
 from engine.core.errors import PolicyError, Problem, ProblemList, SchemaError
 from engine.core.format import format_money, format_percent, officer_money
-from engine.model.outcome import Outcome
-from engine.runtime.evaluate import evaluate
-from engine.runtime.trace import Result
-
-ELIGIBLE, INELIGIBLE, REFERRED = Outcome.ELIGIBLE, Outcome.INELIGIBLE, Outcome.REFERRED
 from engine.core.messages import OUTCOME_KEYS, msg, t
 from engine.core.suggest import did_you_mean
 from engine.lang.analysis import Bound, bounds
 from engine.lang.tree import Name
 from engine.model.facts import Applicant, applicant_from
-from engine.model.policy import Clause, Policy
-from engine.syntax.loader import Loaded, load_file
-from engine.syntax.schema import load_schema, make_validator, schema_problems
+from engine.model.outcome import Outcome
+from engine.model.policy import Clause, Condition, Policy
+from engine.runtime.evaluate import evaluate
+from engine.runtime.trace import Result
+from engine.syntax.loader import Loaded, Path_, SourceMap, load_file
+from engine.syntax.schema import Document, load_schema, make_validator, schema_problems
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+
+ELIGIBLE, INELIGIBLE, REFERRED = Outcome.ELIGIBLE, Outcome.INELIGIBLE, Outcome.REFERRED
 
 
 @dataclass(frozen=True)
@@ -51,12 +54,12 @@ class CaseOutcome:
 class Suite:
     file: str
     policy_path: str | None
-    cases: tuple[dict, ...]
+    cases: tuple[Document, ...]  # each as tests.schema.json describes a case
     loaded: Loaded = field(repr=False)
 
 
 @lru_cache(maxsize=None)
-def _validator():
+def _validator() -> Draft202012Validator:
     return make_validator(load_schema("tests.schema.json"))
 
 
@@ -67,7 +70,8 @@ def load_suite(path: str, for_policy: str | None = None) -> Suite:
     for p in schema_problems(_validator(), loaded.data, loaded.source):
         problems.add(p)
     problems.raise_if_any(SchemaError)
-    policy_path = loaded.data.get("policy")
+    data = cast(Document, loaded.data)  # a schema-valid test file is a mapping
+    policy_path = data.get("policy")
     if policy_path is not None:
         policy_path = os.path.normpath(os.path.join(os.path.dirname(path), policy_path))
         if not os.path.isfile(policy_path):
@@ -77,7 +81,7 @@ def load_suite(path: str, for_policy: str | None = None) -> Suite:
             problems.add(loaded.source.problem(msg("test.policy_other", declared=policy_path, given=for_policy),
                                                ("policy",), suggestion=msg("test.policy_other.hint")))
     problems.raise_if_any(SchemaError)
-    return Suite(loaded.source.file, policy_path, tuple(loaded.data["cases"]), loaded)
+    return Suite(loaded.source.file, policy_path, tuple(data["cases"]), loaded)
 
 
 def run_suite(policy: Policy, suite: Suite) -> list[CaseOutcome]:
@@ -88,7 +92,7 @@ def case_applicant(policy: Policy, suite: Suite, index: int) -> tuple[Applicant,
     """A case's applicant, validated against `policy`, and the case's own claim date if it gives one."""
     case = suite.cases[index]
     prefix = ("cases", index, "facts")
-    applicant = applicant_from(policy, Loaded(case["facts"], _prefixed(suite.loaded.source, prefix), ""))
+    applicant = applicant_from(policy, Loaded(case["facts"], _Prefixed.of(suite.loaded.source, prefix), ""))
     return applicant, dt.date.fromisoformat(case["date"]) if case.get("date") else None
 
 
@@ -105,20 +109,26 @@ def run_case(policy: Policy, suite: Suite, index: int) -> CaseOutcome:
     return CaseOutcome(case["name"], line, mismatches, result)
 
 
-def _prefixed(source, prefix):
+@dataclass
+class _Prefixed(SourceMap):
     """A SourceMap for a sub-document whose problems still point into the whole file with full paths."""
-    sub = source.subtree(prefix)
-    original = sub.problem
 
-    def problem(message, path, **kw):
-        p = original(message, path, **kw)
-        return Problem(p.message, p.file, p.line, p.column, tuple(prefix) + tuple(path), p.clause, p.suggestion)
+    prefix: Path_ = ()
 
-    sub.problem = problem  # type: ignore[method-assign]
-    return sub
+    @classmethod
+    def of(cls, source: SourceMap, prefix: Path_) -> _Prefixed:
+        sub = source.subtree(prefix)
+        return cls(sub.file, sub.values, sub.keys, sub.files, sub.texts, prefix)
+
+    def problem(self, message: str, path: Sequence[str | int], *, prefer_key: bool = False,
+                clause: str | None = None, suggestion: str | None = None, severity: str = "error",
+                inherited_by: str | None = None) -> Problem:
+        p = super().problem(message, path, prefer_key=prefer_key, clause=clause, suggestion=suggestion,
+                            severity=severity, inherited_by=inherited_by)
+        return Problem(p.message, p.file, p.line, p.column, self.prefix + tuple(path), p.clause, p.suggestion)
 
 
-def _amount(value) -> Decimal:
+def _amount(value: object) -> Decimal:
     return parse_amount(value)
 
 
@@ -131,12 +141,13 @@ _NEVER_KEYS = {("met",): "test.coverage.status.met", ("failed",): "test.coverage
                ("met", "failed"): "test.coverage.status.both"}
 
 
-def _outcome(code: str):
+def _outcome(code: str) -> str:
     """The outcome a test file expects, in words (the schema allows only the codes the mapping has)."""
     return msg(_TEST_OUTCOME_KEYS[code])
 
 
-def _compare(policy: Policy, result: Result, expect: dict, source, path):
+def _compare(policy: Policy, result: Result, expect: Document, source: SourceMap,
+             path: Path_) -> Iterator[Mismatch]:
     ids = [c.id for c in policy.clauses]
     problems = ProblemList()
     for key, want in expect.items():
@@ -189,7 +200,7 @@ class Gap:
 @dataclass(frozen=True)
 class Coverage:
     cases: int  # cases that were evaluated (a case with broken facts exercises nothing)
-    never: Mapping[str, tuple[str, ...]]  # outcome -> ids of the clauses no case gave it
+    never: Mapping[Outcome, tuple[str, ...]]  # outcome -> ids of the clauses no case gave it
     conditions: tuple[Gap, ...]
     thresholds: tuple[Gap, ...]  # only in conditions some case decided; the others are listed as conditions
 
@@ -205,7 +216,8 @@ def _relevant_outcomes(policy: Policy, clause: Clause) -> tuple[str, ...]:
     if clause.kind == "reference":
         return (REFERRED, INELIGIBLE) if clause.conditions or clause.requires else (REFERRED,)
     exclusive = any(clause.id in g.members and g.pick != "all" for g in policy.groups)
-    can_fail = clause.conditions or clause.requires or (clause.award is not None and clause.award.can_fail()) or exclusive
+    can_fail = (clause.conditions or clause.requires or (clause.award is not None and clause.award.can_fail())
+                or exclusive)
     return (ELIGIBLE, INELIGIBLE) if can_fail else (ELIGIBLE,)
 
 
@@ -218,7 +230,8 @@ def coverage(policy: Policy, outcomes: Iterable[CaseOutcome]) -> Coverage:
     for result in results:
         for r in result.clauses:
             seen[r.clause.id].add(r.outcome)
-            for n, (cond, got) in enumerate(zip(r.clause.conditions, r.conditions)):
+            # a clause decided before its conditions (not applicable, say) has none of their results
+            for n, (cond, got) in enumerate(zip(r.clause.conditions, r.conditions, strict=False)):
                 statuses.setdefault((r.clause.id, n), set()).add(got.status)
                 reads = dict(got.reads)
                 for k, b in enumerate(bounds(cond.expr, policy.facts.keys(), conjunctive=False)):
@@ -230,8 +243,8 @@ def coverage(policy: Policy, outcomes: Iterable[CaseOutcome]) -> Coverage:
     conditions, thresholds = [], []
     for clause in policy.clauses:
         for n, cond in enumerate(clause.conditions):
-            got = statuses.get((clause.id, n), set())
-            missing = tuple(s for s in ("met", "failed") if s not in got)
+            decided = statuses.get((clause.id, n), set())
+            missing = tuple(s for s in ("met", "failed") if s not in decided)
             if missing:
                 conditions.append(Gap(clause.id, cond.expr.text, cond.where.line, missing, _other(policy, cond)))
             if len(missing) == 2:
@@ -281,7 +294,7 @@ def render_coverage(cov: Coverage, lang: str = "en") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _other(policy: Policy, cond) -> str | None:
+def _other(policy: Policy, cond: Condition) -> str | None:
     return cond.where.file if cond.where.file and cond.where.file != policy.file else None
 
 
