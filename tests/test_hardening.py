@@ -123,3 +123,17 @@ def test_o1_an_output_that_is_an_input_is_refused_even_with_force_and_through_a_
         result = run(*args, "-o", str(output), "--force", "--lang", "en")
         assert result.exit_code == 1 and "one of the files this command reads" in result.output
     assert city.read_bytes() == before
+
+
+def test_c5_lint_on_an_enormous_constant_reports_it_rather_than_crashing():
+    result = run("lint", str(REPRO / "lint-huge-constant.yaml"), "--lang", "en")
+    assert result.exit_code == 0 and "lint-huge-constant.yaml:10:81: warning" in result.output
+
+
+@pytest.mark.parametrize("value", ["1E+59", "-1E+59", "1" * 63, "100.00", "0E-7"])
+def test_the_formatter_shows_any_decimal_in_digits(value):
+    from engine.core.format import as_written, format_money, format_number, show
+
+    number = Decimal(value)
+    for text in (format_money(number), format_number(number), as_written(number, "money"), show(number, "money")):
+        assert text and text.lstrip("-")[0].isdigit()

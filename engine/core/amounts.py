@@ -117,5 +117,5 @@ def plain(value: Decimal) -> str:
 
 def _plain(value: Decimal) -> str:
     if value == value.to_integral_value():
-        return f"{value.quantize(Decimal(1)):f}"
+        return f"{value.to_integral_value():f}"
     return f"{value.normalize():f}"

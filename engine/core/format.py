@@ -24,6 +24,8 @@ def _format_money(value: Decimal, unit: str) -> str:
     exponent = value.normalize().as_tuple().exponent
     places = max(2, -exponent) if isinstance(exponent, int) else 2
     text = f"{value:,.{places}f}{unit}"
+    if abs(value) >= _BEYOND_WORDS:  # no amount is this large; its remainder by 万 is past the precision
+        return text
     if value and abs(value) >= 100_000_000 and value % 1_000_000 == 0:
         text += f"（{plain(value / 100_000_000)}亿元）"
     elif value and abs(value) >= 10_000 and value % 100 == 0:
@@ -31,8 +33,15 @@ def _format_money(value: Decimal, unit: str) -> str:
     return text
 
 
+# Amounts from here up are shown in digits only: 万/亿 are for amounts people pay (and `%` on a Decimal
+# this large would need more digits than the decimal context has).
+_BEYOND_WORDS = Decimal(10) ** 30
+
+
 def officer_number(value: Decimal) -> str:
     """2亿 / 10万 when the value divides evenly, else digits with thousands separators: 1,234.5."""
+    if abs(value) >= _BEYOND_WORDS:
+        return format_number(value)
     if value and value % YI == 0:
         return format_number(value / YI) + "亿"
     if value and value % WAN == 0:
@@ -62,7 +71,7 @@ def format_number(value: Decimal) -> str:
 
 def _format_number(value: Decimal) -> str:
     if value == value.to_integral_value():
-        return f"{value.quantize(Decimal(1)):,f}"
+        return f"{value.to_integral_value():,f}"
     return f"{value.normalize():,f}"
 
 
