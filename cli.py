@@ -148,9 +148,12 @@ def validate(files: tuple[str, ...], fmt: str, lang: str | None, policies: tuple
               help="text is a calculation sheet; json follows schemas/result.schema.json.")
 @click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="The claim date (YYYY-MM-DD). Default: the facts file's date:, else today.")
+@click.option("--reference", is_flag=True, default=False,
+              help="Compute every expression on simpleeval, the language's reference evaluator (a cross-check).")
 @lang_option
 @library_options
-def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | None, lang: str | None,
+def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | None, reference: bool,
+                 lang: str | None,
                  policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Evaluate an applicant's FACTS (YAML or JSON, '-' for stdin) under POLICY."""
     from engine import evaluate, load_applicant, load_policy, render_json, render_text
@@ -158,7 +161,7 @@ def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | 
     try:
         policy = load_policy(policy_file, policies=policies, with_files=with_files, cache=True)
         applicant = load_applicant(policy, facts_file)
-        result = evaluate(policy, applicant, on=on.date() if on else None)
+        result = evaluate(policy, applicant, on=on.date() if on else None, reference=reference)
     except PolicyError as error:
         _fail(error, message_lang(lang, policy, policy_file))
     click.echo(render_json(result, lang, indent=2) if fmt == "json" else render_text(result, lang), nl=False)

@@ -57,11 +57,13 @@ _FAILED, _MISSING = ConditionsFailed(), MissingFacts()  # carry no values: one o
 
 
 def evaluate(policy: Policy, applicant: Applicant, on: dt.date | None = None,
-             today: dt.date | None = None, *, trace: bool = True) -> Result:
+             today: dt.date | None = None, *, trace: bool = True, reference: bool = False) -> Result:
     """Evaluate every clause for this applicant on a date: `on`, else the facts' date, else today.
 
     `trace=False` skips the explanation (conditions' values, calculation steps): outcomes, amounts and
-    missing facts are the same.
+    missing facts are the same. `reference=True` computes every expression on simpleeval, the reference
+    evaluator of the language, instead of the compiled closures: slower, and the same answer (a cross-check;
+    `policy evaluate --reference` offers it).
     """
     if on is not None:
         day, source = on, "option"
@@ -69,16 +71,16 @@ def evaluate(policy: Policy, applicant: Applicant, on: dt.date | None = None,
         day, source = applicant.date, "facts"
     else:
         day, source = today or dt.date.today(), "today"
-    return _Run(prepare(policy), applicant, day, trace).result(source)
+    return _Run(prepare(policy), applicant, day, trace, reference=reference).result(source)
 
 
 class _Run:
     """One applicant's evaluation: the names in force, and each clause's final result as it is decided."""
 
     def __init__(self, plan: Plan, applicant: Applicant, day: dt.date, tracing: bool, scoped: bool = True,
-                 trail: tuple[tuple[str, str], ...] = ()):
+                 trail: tuple[tuple[str, str], ...] = (), reference: bool = False):
         self.plan, self.policy, self.applicant, self.day = plan, plan.policy, applicant, day
-        self.tracing, self.scoped, self.trail = tracing, scoped, trail
+        self.tracing, self.scoped, self.trail, self.reference = tracing, scoped, trail, reference
         params = plan.day(day)
         env: dict[str, object] = dict(params.values)
         env.update(applicant.values)
@@ -135,6 +137,8 @@ class _Run:
 
     # -- what award forms may ask (engine.model.awards.base.Run) ----------------------------------
     def value(self, expr: Expr) -> object:
+        if self.reference:
+            return self._reference(expr, self.env, self.unknowns)
         compiled = expr.run
         try:
             return compiled.fast(self.env)
@@ -153,6 +157,8 @@ class _Run:
             env.pop(name, None)  # a field an item lacks is unknown, never a fact of the same name
         merged = dict(self.unknowns)
         merged.update(unknowns)
+        if self.reference:
+            return self._reference(expr, env, merged)
         try:
             return expr.run(env, merged)
         except _ARITHMETIC:
@@ -173,6 +179,14 @@ class _Run:
 
     def list_fields(self, name: str) -> tuple[str, ...]:
         return self.plan.list_fields.get(name, ())
+
+    def _reference(self, expr: Expr, env: Mapping[str, object], unknowns: Mapping[str, Missing]) -> object:
+        from engine.lang.reference import EvaluationFailure, evaluate as reference_evaluate
+
+        try:
+            return reference_evaluate(expr, env, unknowns)
+        except EvaluationFailure:
+            raise self._failure(expr) from None
 
     def _out_of_range(self, clause: Clause, raw: Decimal) -> EvaluateError:
         where = clause.award_where if clause.award_where.line is not None else clause.where
@@ -213,16 +227,13 @@ class _Run:
             for c in conditions:
                 failed = failed or c.status == "failed"
                 missing.update(c.missing)
-        elif task.when is not None:
+        elif task.when is not None and not self.reference:
             try:
                 failed = not task.when(self.env)
             except (KeyError, *_ARITHMETIC):  # something missing (or to be reported where it is): one by one
-                for cond in clause.conditions:
-                    value = self.value(cond.expr)
-                    if isinstance(value, Unknown):
-                        missing.update(value.missing)
-                    elif not value:
-                        failed = True
+                failed = self.each_condition(clause, missing)
+        elif clause.conditions:
+            failed = self.each_condition(clause, missing)
         lost: list[str] = []
         if task.deps:
             for rid in task.deps:
@@ -299,6 +310,17 @@ class _Run:
         return ClauseResult(clause, ELIGIBLE, amount=amount, conditions=conditions, steps=tuple(steps),
                             uncapped=uncapped, cap_remaining=remaining)
 
+    def each_condition(self, clause: Clause, missing: set[Missing]) -> bool:
+        """Whether a condition failed; what the unknown ones miss goes to `missing`."""
+        failed = False
+        for cond in clause.conditions:
+            value = self.value(cond.expr)
+            if isinstance(value, Unknown):
+                missing.update(value.missing)
+            elif not value:
+                failed = True
+        return failed
+
     def explain(self, cond: Condition) -> ConditionResult:
         value = self.value(cond.expr)
         env = self.env
@@ -362,7 +384,7 @@ class _Run:
         names = linked.all_facts()
         sub = replace(a, values={k: v for k, v in a.values.items() if k in names}, granted=granted)
         run = _Run(prepare(linked), sub, self.day, self.tracing, scoped=False,
-                   trail=self.trail + ((self.policy.document, clause.id), key))
+                   trail=self.trail + ((self.policy.document, clause.id), key), reference=self.reference)
         run.decide_all()
         return Hop(clause.refers_to, self.policy.references[clause.refers_to].title, linked,
                    run.results[clause.refers_clause])
