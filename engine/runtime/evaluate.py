@@ -181,7 +181,8 @@ class _Run:
         return self.plan.list_fields.get(name, ())
 
     def _reference(self, expr: Expr, env: Mapping[str, object], unknowns: Mapping[str, Missing]) -> object:
-        from engine.lang.reference import EvaluationFailure, evaluate as reference_evaluate
+        from engine.lang.reference import EvaluationFailure
+        from engine.lang.reference import evaluate as reference_evaluate
 
         try:
             return reference_evaluate(expr, env, unknowns)
