@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     cli_s, bare_s = _processes(args.policy, args.facts, args.processes)
     ratio = cli_s / bare_s
 
-    disagree = sum(1 for f, t in zip(fast, traced) if _signature(f) != _signature(t))
+    disagree = sum(1 for f, t in zip(fast, traced, strict=True) if _signature(f) != _signature(t))
     name = Path(args.policy).name
     print(f"benchmark: {name}, {args.applicants:,} synthetic applicants (seed {args.seed}) × {args.rounds} "
           f"round{'s' if args.rounds != 1 else ''}, medians; Python {sys.version.split()[0]}")
