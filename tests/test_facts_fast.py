@@ -98,7 +98,7 @@ _NEAR = {  # near misses for a value of each type (some of them valid for the fu
     "percent": ["50 %", "-5%", "150%", "100.01%", "100%", "1.1234567891%", "1.12345678901%", "0.5", "50％", 1.5,
                 2, -0.1, 1.0000000000000002, Decimal("1.0001"), Decimal("-0"), Decimal("0.5"), "5%%"] + _BAD_NUMBERS,
     "integer": [5.0, 5.5, Decimal("5.5"), Decimal("5E+1"), Decimal("5.0"), Decimal("1E+16"), "5", True, -1,
-                10 ** 16, 10 ** 16 - 1, Decimal("NaN")],
+                10 ** 16, 10 ** 16 - 1, Decimal("NaN"), Decimal("-0"), Decimal("-0E+1")],
     "boolean": ["yes", "true", 1, 0, "是", Decimal(1), "false"],
     "text": [5, True, Decimal(1), ["a"], b"x"],
     "date": _BAD_DATES,

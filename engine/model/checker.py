@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Callable
+from types import MappingProxyType
+from typing import Any, Callable, Mapping, TypeVar
 
 from engine.core.amounts import CONTEXT, MAX_INTEGER_DIGITS, MAX_PLACES, UNITS, out_of_range
 from engine.model.policy import Fact, Policy
@@ -39,9 +40,13 @@ class _Refuse(Exception):
     """Not plainly valid: the full path decides (and words the problem, if there is one)."""
 
 
-_REFUSE = _Refuse()
+_NONE: Mapping[object, object] = MappingProxyType({})  # the table of a converter that keeps none
 
-Converter = Callable[[object], object]
+Converter = Callable[[Any], object]
+_T = TypeVar("_T")
+# What check() finds: recipients, values, area, date, applicant's name, granted (the Applicant's fields).
+Found = tuple[tuple[str, ...], dict[str, object], str | None, dt.date | None, str | None,
+              dict[str, Decimal] | None]
 
 
 # --- amounts as text ------------------------------------------------------------------------------------
@@ -51,19 +56,19 @@ def _plain(core: str, unit: Decimal | None, max_places: int, minus: bool) -> Dec
     both sides) and, if minus, a leading '-'. parse_amount multiplies by Decimal(1) when there is no unit:
     exact for anything in range (at most 16 + 12 digits), so the Decimal is the same without it."""
     if not core.isascii():
-        raise _REFUSE
+        raise _Refuse
     if not core.isdigit():
         whole, dot, fraction = core.partition(".")
         if minus and whole[:1] == "-":
             whole = whole[1:]
         if not whole.isdigit() or (dot and (not fraction.isdigit() or len(fraction) > max_places)):
-            raise _REFUSE
+            raise _Refuse
     value = Decimal(core) if unit is None else _multiply(Decimal(core), unit)
     # Places are bounded above (unit adds none, except % which the caller allows for): only the size is left.
     if not value:
         return value.copy_abs()  # -0 is 0, as parse_amount has it
     if value.adjusted() >= MAX_INTEGER_DIGITS:
-        raise _REFUSE
+        raise _Refuse
     return value
 
 
@@ -97,58 +102,61 @@ def _number_text(raw: str) -> Decimal:
 def _percent_text(raw: str) -> Decimal:
     """A percentage as PERCENT_PATTERN allows, plainly written: 50% is 0.50, 12.5% is 0.125."""
     if raw[-1:] != "%":
-        raise _REFUSE
+        raise _Refuse
     return _plain(raw[:-1], _PERCENT, MAX_PLACES - 2, False)  # × 0.01 adds two places
 
 
 # --- amounts as numbers ---------------------------------------------------------------------------------
 
-def _amount_number(raw, low: bool, high: bool) -> Decimal:
+def _amount_number(raw: Any, low: bool, high: bool) -> Decimal:
     """A number given as an int, float or Decimal; within [0, 1] where the schema says so (low, high)."""
     kind = type(raw)
     if kind is int:
         if (low and raw < 0) or (high and raw > 1) or not -_LIMIT < raw < _LIMIT:
-            raise _REFUSE
+            raise _Refuse
         return Decimal(raw)
     if kind is float:
         if (low and not raw >= 0) or (high and not raw <= 1):
-            raise _REFUSE
+            raise _Refuse
         # parse_amount reads a float by its repr: '1e-05', 'nan' and 'inf' are not plain and go the full way.
         return _plain(repr(raw), None, MAX_PLACES, True)
     if kind is Decimal:
-        if not raw.is_finite() or (low and raw < 0) or (high and raw > 1) or out_of_range(raw):
-            raise _REFUSE
-        return raw if raw else raw.copy_abs()
-    raise _REFUSE  # bool, None, anything else
+        value: Decimal = raw
+        if not value.is_finite() or (low and value < 0) or (high and value > 1) or out_of_range(value):
+            raise _Refuse
+        return value if value else value.copy_abs()
+    raise _Refuse  # bool, None, anything else
 
 
-def _integer(raw, low: bool = False, high: bool = False) -> Decimal:
+def _integer(raw: Any, low: bool = False, high: bool = False) -> Decimal:
     kind = type(raw)
     if kind is int:
         if not -_LIMIT < raw < _LIMIT:
-            raise _REFUSE
+            raise _Refuse
         return Decimal(raw)  # never -0
-    if kind is Decimal and raw.is_finite() and not out_of_range(raw) and raw == raw.to_integral_value():
-        return raw if raw else raw.copy_abs()
-    raise _REFUSE  # floats (5.0), text and everything else: the full path decides
+    if kind is Decimal:
+        value: Decimal = raw
+        if value.is_finite() and not out_of_range(value) and value == value.to_integral_value():
+            return value if value else value.copy_abs()
+    raise _Refuse  # floats (5.0), text and everything else: the full path decides
 
 
-def _date(raw) -> dt.date:
+def _date(raw: Any) -> dt.date:
     # YYYY-MM-DD in ASCII digits, and a real day (fromisoformat alone would also take 20210101, 2021-W01-1).
     if (type(raw) is not str or len(raw) != 10 or raw[4] != "-" or raw[7] != "-" or not raw.isascii()
             or not (raw[:4] + raw[5:7] + raw[8:]).isdigit()):
-        raise _REFUSE
+        raise _Refuse
     return _fromisoformat(raw)  # ValueError for 2021-02-30: the full path words it
 
 
 # --- converters -----------------------------------------------------------------------------------------
 
-def _remembering(convert: Converter) -> Converter:
+def _remembering(convert: Callable[[Any], _T]) -> Callable[[Any], _T]:
     """`convert`, remembering the value of each text it accepts."""
-    memo: dict = {}
+    memo: dict[str, _T] = {}
     get = memo.get
 
-    def converter(raw):
+    def converter(raw: Any) -> _T:
         value = get(raw) if type(raw) is str else None
         if value is None:
             value = convert(raw)
@@ -158,6 +166,7 @@ def _remembering(convert: Converter) -> Converter:
                 memo[raw] = value
         return value
 
+    converter.memo = memo  # type: ignore[attr-defined]
     return converter
 
 
@@ -168,18 +177,18 @@ def _amount(text: Callable[[str], Decimal] | None, low: bool, high: bool,
 
     The table's keys are exact str and int only: no two of them are equal unless the same (True == 1 ==
     1.0 == Decimal(1) never meet in it)."""
-    memo: dict = {}
+    memo: dict[str | int, Decimal] = {}
     get = memo.get
     number = _amount_number if text is not None else _integer
 
-    def amount(raw):
+    def amount(raw: Any) -> Decimal:
         kind = type(raw)
         if kind is str:
             value = get(raw)
             if value is not None:
                 return value
             if text is None:
-                raise _REFUSE
+                raise _Refuse
             value = text(raw)
         elif kind is int:
             value = get(raw)
@@ -189,26 +198,27 @@ def _amount(text: Callable[[str], Decimal] | None, low: bool, high: bool,
         else:
             value = number(raw, low, high)
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            raise _REFUSE
+            raise _Refuse
         if kind is str or kind is int:
             if len(memo) >= _MEMO_SIZE:
                 memo.clear()
             memo[raw] = value
         return value
 
+    amount.memo = memo  # type: ignore[attr-defined]
     return amount
 
 
-def _boolean(raw) -> bool:
+def _boolean(raw: Any) -> bool:
     if type(raw) is bool:
         return raw
-    raise _REFUSE
+    raise _Refuse
 
 
-def _text(raw) -> str:
+def _text(raw: Any) -> str:
     if type(raw) is str:
         return raw
-    raise _REFUSE
+    raise _Refuse
 
 
 def _converter(fact: Fact) -> Converter:
@@ -231,24 +241,24 @@ def _converter(fact: Fact) -> Converter:
             return _text
         choices = frozenset(c for c in fact.choices if type(c) is str)
 
-        def choice(raw):
+        def choice(raw: Any) -> str:
             if type(raw) is str and raw in choices:
                 return raw
-            raise _REFUSE
+            raise _Refuse
         return choice
     if t == "list":
         fields = {name: _converter(item) for name, item in fact.items.items()}
 
-        def items(raw):
+        def items(raw: Any) -> tuple[dict[str, object], ...]:
             if type(raw) is not list or len(raw) > _MAX_ITEMS:
-                raise _REFUSE
+                raise _Refuse
             out = []
             for item in raw:
                 if type(item) is not dict:
-                    raise _REFUSE
+                    raise _Refuse
                 out.append({name: fields[name](value) for name, value in item.items() if value is not None})
                 if len(item) != len(out[-1]) and not item.keys() <= fields.keys():
-                    raise _REFUSE  # an unknown field given as null
+                    raise _Refuse  # an unknown field given as null
             return tuple(out)
         return items
     raise _Unknown(t)
@@ -266,72 +276,82 @@ class FactsChecker:
     def __init__(self, policy: Policy):
         self.single = {kind: (kind,) for kind in policy.recipients}  # recipient: kind -> recipients
         self.kinds = frozenset(policy.recipients)
+        facts = policy.all_facts()
         try:
-            self.converters: dict[str, Converter] | None = {
-                name: _converter(fact) for name, fact in policy.all_facts().items()}
+            self.converters: dict[str, Converter] | None = {name: _converter(fact) for name, fact in facts.items()}
         except _Unknown:
             self.converters = None
+        # Each fact's table of values already read (empty and never filled for facts whose converter keeps
+        # none), looked up in check() itself before calling the converter; and the boolean facts.
+        self.memos = {name: getattr(convert, "memo", _NONE) for name, convert in (self.converters or {}).items()}
+        self.booleans = frozenset(name for name, fact in facts.items() if fact.type == "boolean")
         self.clause_ids = frozenset(c.id for c in policy.clauses if c.award is not None or c.refers_to is not None)
         self.money = _amount(_money_text, True, False)
         self.date = _remembering(_date)
 
-    def check(self, data) -> tuple | None:
+    def check(self, data: Any) -> Found | None:
         """(recipients, values, area, date, name, granted) for plainly valid facts, else None."""
         try:
-            return self._check(data)
+            converters = self.converters
+            if type(data) is not dict or converters is None or not data.keys() <= _TOP:
+                return None
+            get = data.get
+
+            recipient = get("recipient")
+            if type(recipient) is str:
+                recipients = self.single.get(recipient)
+                if recipients is None:
+                    return None
+            elif type(recipient) is list and recipient:
+                recipients = tuple(recipient)
+                kinds = self.kinds
+                for each in recipients:
+                    if type(each) is not str or each not in kinds:
+                        return None
+            else:
+                return None
+
+            values: dict[str, object] = {}
+            facts = get("facts")
+            if type(facts) is dict:
+                memos, booleans = self.memos, self.booleans
+                for name, raw in facts.items():  # an unknown name is a KeyError
+                    kind = type(raw)
+                    if kind is bool and name in booleans:
+                        values[name] = raw
+                    elif kind is str or kind is int:  # True == 1 never meets the tables: bools go above
+                        value = memos[name].get(raw)
+                        values[name] = converters[name](raw) if value is None else value
+                    elif raw is not None:
+                        values[name] = converters[name](raw)
+                    elif name not in converters:
+                        return None
+            elif facts is not None or "facts" in data:
+                return None
+
+            granted = get("granted")
+            if granted is not None:
+                if type(granted) is not dict or not granted.keys() <= self.clause_ids:
+                    return None
+                money, amounts = self.money, granted
+                granted = {}
+                for clause, amount in amounts.items():
+                    granted[clause] = money(amount)
+
+            area = get("area")
+            if area is not None:
+                if type(area) is not str:
+                    return None
+                # Surrounding spaces in an area name are a typing slip, not another area (as in the full path).
+                area = area.strip() or None
+            day = get("date")
+            if day is not None:
+                day = self.date(day)
+            name = get("applicant")
+            if (name is None and "applicant" in data) or (name is not None and type(name) is not str):
+                return None
+            if "note" in data and type(data["note"]) is not str:
+                return None
+            return recipients, values, area, day, name, granted
         except Exception:  # _Refuse, a KeyError for an unknown name, anything unforeseen: the full path decides
             return None
-
-    def _check(self, data) -> tuple | None:
-        converters = self.converters
-        if type(data) is not dict or converters is None or not data.keys() <= _TOP:
-            return None
-        get = data.get
-
-        recipient = get("recipient")
-        if type(recipient) is str:
-            recipients = self.single.get(recipient)
-            if recipients is None:
-                return None
-        elif type(recipient) is list and recipient:
-            recipients = tuple(recipient)
-            kinds = self.kinds
-            for kind in recipients:
-                if type(kind) is not str or kind not in kinds:
-                    return None
-        else:
-            return None
-
-        values: dict[str, object] = {}
-        facts = get("facts")
-        if type(facts) is dict:
-            for name, raw in facts.items():
-                if raw is not None:
-                    values[name] = converters[name](raw)  # KeyError: an unknown name
-                elif name not in converters:
-                    return None
-        elif facts is not None or "facts" in data:
-            return None
-
-        granted = get("granted")
-        if granted is not None:
-            if type(granted) is not dict or not granted.keys() <= self.clause_ids:
-                return None
-            money = self.money
-            granted = {clause: money(amount) for clause, amount in granted.items()}
-
-        area = get("area")
-        if area is not None:
-            if type(area) is not str:
-                return None
-            # Surrounding spaces in an area name are a typing slip, not another area (as in the full path).
-            area = area.strip() or None
-        day = get("date")
-        if day is not None:
-            day = self.date(day)
-        name = get("applicant")
-        if (name is None and "applicant" in data) or (name is not None and type(name) is not str):
-            return None
-        if "note" in data and type(data["note"]) is not str:
-            return None
-        return recipients, values, area, day, name, granted

@@ -6,15 +6,15 @@ import copy
 import datetime as dt
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
-from typing import Mapping
+from typing import Any, Mapping
 
 from engine.core.amounts import MONEY_PATTERN, NUMBER_PATTERN, PERCENT_PATTERN, parse_amount
-from engine.core.format import format_money, format_number, format_percent
 from engine.core.errors import FactsError, ProblemList
-from engine.syntax.loader import Loaded, SourceMap, load_file, load_text
+from engine.core.format import format_money, format_number, format_percent
 from engine.core.messages import msg, t
-from engine.model.checker import FactsChecker
+from engine.model.checker import FactsChecker, Found
 from engine.model.policy import Clause, Fact, Policy
+from engine.syntax.loader import Loaded, SourceMap, load_file, load_text
 from engine.syntax.schema import _kind_of, make_validator, schema_problems
 
 _AMOUNT, _PERCENT = MONEY_PATTERN, PERCENT_PATTERN
@@ -77,7 +77,7 @@ def facts_schema(policy: Policy) -> dict:
     return copy.deepcopy(_kept(policy)[0])
 
 
-def _kept(policy: Policy) -> tuple[dict, object, FactsChecker]:
+def _kept(policy: Policy) -> tuple[dict[str, Any], Any, FactsChecker]:
     """The facts schema, its validator and the compiled fast checker, made on first use and kept with the
     policy (a Policy is immutable, so are they), as engine.runtime.plan.prepare keeps the plan."""
     found = policy.__dict__.get("_facts_checker")
@@ -99,7 +99,8 @@ def _facts_schema(policy: Policy) -> dict:
         "required": ["recipient"],
         "properties": {
             "applicant": {"type": "string", "description": "申请人名称 (for the record only)"},
-            "recipient": {"description": "申请人类别: " + ", ".join(f"{k} ({policy.recipients[k].label})" for k in kinds),
+            "recipient": {"description": "申请人类别: "
+                                         + ", ".join(f"{k} ({policy.recipients[k].label})" for k in kinds),
                           "anyOf": [{"enum": kinds}, {"type": "array", "items": {"enum": kinds}, "minItems": 1}]},
             "area": {"type": ["string", "null"], "description": "申请人所在区域, e.g. " + ", ".join(policy.areas[:3])},
             "date": {"anyOf": [_DATE, {"type": "null"}], "description": "申报日期 (the claim's date), YYYY-MM-DD"},
@@ -208,7 +209,7 @@ def _applicant_full(policy: Policy, loaded: Loaded) -> Applicant:
     )
 
 
-def _fast_check(policy: Policy, data, source: SourceMap | None = None) -> Applicant | None:
+def _fast_check(policy: Policy, data: object, source: SourceMap | None = None) -> Applicant | None:
     """The fast path alone: the Applicant for plainly valid facts, else None (applicant_from then takes the
     full path). For tests and measurements; applicant_from is the API."""
     found = _kept(policy)[2].check(data)
@@ -225,7 +226,7 @@ _FILL_DICT = ({f.name for f in fields(Applicant)} == set(_FIELDS) and not hasatt
 _new = object.__new__
 
 
-def _applicant(found: tuple, source: SourceMap) -> Applicant:
+def _applicant(found: Found, source: SourceMap) -> Applicant:
     recipients, values, area, day, name, granted = found
     if not _FILL_DICT:
         return Applicant(recipients=recipients, values=values, area=area, date=day, name=name, granted=granted,
@@ -257,11 +258,11 @@ def _convert(fact: Fact, raw, path, source: SourceMap, problems: ProblemList):
     if t == "percent" and isinstance(raw, str) is False and value > 1:
         problems.add(source.problem(msg("facts.percent", name=fact.name, label=fact.label, value=raw), path))
     if fact.minimum is not None and value < fact.minimum:
-        problems.add(source.problem(msg("facts.minimum", name=fact.name, label=fact.label, limit=_bound(fact, fact.minimum),
-                                        value=raw), path))
+        problems.add(source.problem(msg("facts.minimum", name=fact.name, label=fact.label,
+                                        limit=_bound(fact, fact.minimum), value=raw), path))
     if fact.maximum is not None and value > fact.maximum:
-        problems.add(source.problem(msg("facts.maximum", name=fact.name, label=fact.label, limit=_bound(fact, fact.maximum),
-                                        value=raw), path))
+        problems.add(source.problem(msg("facts.maximum", name=fact.name, label=fact.label,
+                                        limit=_bound(fact, fact.maximum), value=raw), path))
     return value
 
 
@@ -296,7 +297,8 @@ def facts_template(policy: Policy, recipient: str | None, lang: str = "zh", toda
     kinds = ", ".join(f"{k} ({r.label})" for k, r in policy.recipients.items())
     lines = [t("facts.template.head", lang, document=policy.document, title=policy.title),
              t("facts.template.unknown", lang),
-             f"recipient: {recipient}" if recipient else f"recipient: ~   # {t('facts.template.one_of', lang, items=kinds)}"]
+             f"recipient: {recipient}" if recipient
+             else f"recipient: ~   # {t('facts.template.one_of', lang, items=kinds)}"]
     if policy.areas:
         lines.append(f"area: ~   # {t('facts.template.one_of', lang, items=', '.join(policy.areas))}")
     lines += [f"date: {(today or dt.date.today()).isoformat()}   # {t('facts.template.date', lang)}", "facts:"]
