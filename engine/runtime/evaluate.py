@@ -15,7 +15,7 @@ from engine.core.amounts import MAX_INTEGER_DIGITS
 from engine.core.errors import EvaluateError, Problem
 from engine.core.messages import msg
 from engine.core.suggest import closest
-from engine.core.values import Missing, Unknown, by_key
+from engine.core.values import Missing, MissingFact, Unknown, by_key
 from engine.lang.expressions import Expr
 from engine.model.awards.base import Step, Stop
 from engine.model.facts import Applicant
@@ -168,7 +168,7 @@ class _Run:
         try:
             return self.env[name]
         except KeyError:
-            return Unknown.of(self.unknowns.get(name) or Missing(name))
+            return Unknown.of(self.unknowns.get(name) or MissingFact(name))
 
     def step(self, step: Step) -> None:
         if self.tracing:
@@ -243,9 +243,11 @@ class _Run:
                     missing.update(required.missing)
                 elif required.outcome is not ELIGIBLE:
                     lost.append(rid)
-        if failed or lost:
-            return ClauseResult(clause, INELIGIBLE, why=_FAILED if failed else RequiresFailed(tuple(lost)),
-                                conditions=conditions)
+        if failed:
+            return ClauseResult(clause, INELIGIBLE, why=_FAILED, conditions=conditions) if self.tracing \
+                else task.failed  # the same for everyone when nothing is explained: made once, by the plan
+        if lost:
+            return ClauseResult(clause, INELIGIBLE, why=RequiresFailed(tuple(lost)), conditions=conditions)
         if clause.refers_to is not None:
             return self.refer(clause, conditions, missing)
 
@@ -325,7 +327,7 @@ class _Run:
     def explain(self, cond: Condition) -> ConditionResult:
         value = self.value(cond.expr)
         env = self.env
-        reads = tuple((n, env.get(n, Unknown.of(Missing(n)))) for n in cond.expr.ordered_names)
+        reads = tuple((n, env[n] if n in env else self.name(n)) for n in cond.expr.ordered_names)
         comparison = None
         sides = cond.expr.sides
         if sides is not None:

@@ -19,7 +19,7 @@ from engine.core.values import Missing, MissingParameter, Unknown
 from engine.lang.closures import Fast, all_of
 from engine.model.outcome import Outcome
 from engine.model.policy import Clause, Group, Policy
-from engine.runtime.trace import ClauseResult, MeasureOnly, OtherRecipient
+from engine.runtime.trace import ClauseResult, ConditionsFailed, MeasureOnly, OtherRecipient
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Decide:
 
     clause: Clause
     deps: tuple[str, ...]  # clauses whose final outcome it reads (requires:, a bonus's clause)
+    failed: ClauseResult  # its result when a condition fails and nothing is explained: the same for everyone
     when: Fast | None = None  # all its conditions as one fast closure (engine.lang.closures.all_of)
     dated: bool = False  # the clause has its own from:/until:
     cap_per_day: bool = False  # its cap reads parameters only: the same for every applicant on a day
@@ -163,7 +164,8 @@ def _decide(policy: Policy, clause: Clause, deps: tuple[str, ...]) -> Decide:
     when = all_of(tuple(c.expr.node for c in clause.conditions)) if clause.conditions else None
     cap_per_day = clause.cap is not None and clause.cap.names <= set(policy.parameters)
     dated = clause.start is not None or clause.end is not None
-    return Decide(clause, deps, when=when, cap_per_day=cap_per_day, dated=dated)
+    failed = ClauseResult(clause, Outcome.INELIGIBLE, why=ConditionsFailed())
+    return Decide(clause, deps, failed, when=when, cap_per_day=cap_per_day, dated=dated)
 
 
 def prepare(policy: Policy) -> Plan:
