@@ -24,7 +24,6 @@ from engine.core.values import Unknown  # noqa: F401 - re-exported: the value of
 from engine.lang.analysis import Bound, bounds, comparison_parts, names_breadth_first  # noqa: F401 - re-exported
 from engine.lang.build import BOOLEANS, build, literal_text
 from engine.lang.closures import Compiled
-from engine.lang.reference import EvaluationFailure, evaluate  # noqa: F401 - re-exported
 from engine.lang.tree import SYMBOLS, Choices, Compare, Lit, Node
 
 MAX_LENGTH = 500
@@ -397,3 +396,13 @@ def _compare_hint(left: str, right: str, name: str) -> str | None:
     if TEXT in (left, right) and NUM in (left, right):
         return msg("expr.hint.unquoted_amount")
     return None
+
+
+def __getattr__(name: str) -> object:
+    """`evaluate` and `EvaluationFailure` are the reference evaluator's (engine.lang.reference), loaded on first
+    use: simpleeval is not needed to compile or evaluate a policy, only to cross-check the closures."""
+    if name in ("evaluate", "EvaluationFailure"):
+        from engine.lang import reference
+
+        return getattr(reference, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
