@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from engine.workspace import Library  # engine.workspace imports this module when it loads a policy
 
 FORMAT = b"policy-cache/1"
+MAX_ENTRIES = 64
 _ENGINE = Path(__file__).resolve().parent
 _SCHEMAS = _ENGINE.parent / "schemas"
 
@@ -133,6 +134,12 @@ class PolicyCache:
             return None
         return found
 
+    def _trim(self) -> None:
+        """Keep the newest MAX_ENTRIES: entries of an older engine or a changed file are never read again."""
+        entries = sorted(self.folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for old in entries[MAX_ENTRIES:]:
+            old.unlink(missing_ok=True)
+
     def _write(self, entry: Path, value: object) -> None:
         try:
             fd, temp = tempfile.mkstemp(dir=self.folder, prefix=".entry-")
@@ -140,6 +147,7 @@ class PolicyCache:
                 pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
             os.chmod(temp, 0o600)
             os.replace(temp, entry)
+            self._trim()
         except Exception:  # noqa: BLE001 - a cache that cannot be written is only a slower next run
             try:
                 os.unlink(temp)

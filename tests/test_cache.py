@@ -83,3 +83,13 @@ def test_off_when_asked(cache_dir, monkeypatch):
     monkeypatch.setenv("POLICY_CACHE", "0")
     load_policy(str(ROOT / "policies" / "lishui-2021-67.yaml"), cache=True)
     assert not cache_dir.exists()
+
+
+def test_the_cache_keeps_only_its_newest_entries(cache_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr("engine.cache.MAX_ENTRIES", 3)
+    source = (ROOT / "policies" / "lishui-2021-67.yaml").read_text(encoding="utf-8")
+    for i in range(5):
+        policy = tmp_path / f"p{i}.yaml"
+        policy.write_text(source, encoding="utf-8")
+        load_policy(str(policy), cache=True)
+    assert len(entries(cache_dir)) == 3
