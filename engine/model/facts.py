@@ -77,15 +77,29 @@ def facts_schema(policy: Policy) -> dict:
     return copy.deepcopy(_kept(policy)[0])
 
 
-def _kept(policy: Policy) -> tuple[dict[str, Any], Any, FactsChecker]:
+def _kept(policy: Policy) -> tuple[dict[str, Any], _LazyValidator, FactsChecker]:
     """The facts schema, its validator and the compiled fast checker, made on first use and kept with the
     policy (a Policy is immutable, so are they), as engine.runtime.plan.prepare keeps the plan."""
     found = policy.__dict__.get("_facts_checker")
     if found is None:
         schema = _facts_schema(policy)
-        found = (schema, make_validator(schema), FactsChecker(policy))
+        found = (schema, _LazyValidator(schema), FactsChecker(policy))
         object.__setattr__(policy, "_facts_checker", found)  # a cache beside the frozen fields, not one of them
     return found
+
+
+class _LazyValidator:
+    """The facts schema's jsonschema validator, made when first needed: plainly valid facts never need it (the
+    fast checker takes them), and importing jsonschema alone costs a command-line run tens of milliseconds."""
+
+    def __init__(self, schema: dict[str, Any]):
+        self.schema = schema
+        self._validator: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._validator is None:
+            self._validator = make_validator(self.schema)
+        return getattr(self._validator, name)
 
 
 def _facts_schema(policy: Policy) -> dict:
