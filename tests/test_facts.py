@@ -73,3 +73,18 @@ def test_generated_schema_is_a_valid_draft_2020_12_schema(lishui):
     schema = facts_schema(lishui)
     make_validator(schema).check_schema(schema)
     assert set(schema["properties"]["facts"]["properties"]) == set(lishui.facts)
+
+
+def test_python_data_with_a_key_that_is_not_text_is_an_unknown_key(lishui):
+    with pytest.raises(FactsError) as caught:
+        applicant_from_data(lishui, {"recipient": "seller", "facts": {5: 1}})
+    assert "unknown key '5'" in caught.value.format()
+
+
+def test_an_amount_the_pattern_lets_through_but_out_of_range_names_fact_and_limit(lishui):
+    out = _problems(lishui, "recipient: seller\nfacts:\n  cbec_turnover: '1000000000000万'\n"
+                            "  platform_fees: '0.00000000000000001万'\n")
+    assert "facts.yaml:3:18: error: 'cbec_turnover' (年度跨境电商交易额) is 1000000000000万 (that is " \
+           "10000000000000000), which is out of range: it has 17 integer digits, and at most 16 are allowed" in out
+    assert "facts.yaml:4:18: error: 'platform_fees'" in out
+    assert "is 0.00000000000000001万, which is out of range: it has 17 decimal places, and at most 12" in out

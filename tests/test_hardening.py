@@ -137,3 +137,32 @@ def test_the_formatter_shows_any_decimal_in_digits(value):
     number = Decimal(value)
     for text in (format_money(number), format_number(number), as_written(number, "money"), show(number, "money")):
         assert text and text.lstrip("-")[0].isdigit()
+
+
+def test_c6_lint_of_a_value_until_the_last_date_there_is():
+    result = run("lint", str(REPRO / "lint-until-9999.yaml"), "--lang", "en")
+    assert result.exit_code == 0, result.output
+    assert "lint-until-9999.yaml:9:3: warning: fact 'b'" in result.output
+
+
+def test_h1_lint_of_a_group_of_1000_over_100_parameter_days_takes_seconds():
+    import time
+
+    start = time.perf_counter()
+    result = run("lint", str(REPRO / "lint-slow-group-1000x100days.yaml"), "--lang", "en")
+    assert result.exit_code == 0, result.output
+    assert time.perf_counter() - start < 30  # over 600 s before; about 1.5 s now
+    assert "parameter 'p' (p) is declared but no clause reads it" in result.output
+
+
+def test_o3_money_compared_with_a_percentage_is_flagged_at_its_condition(tmp_path):
+    policy = tmp_path / "p.yaml"
+    text = Path(LISHUI).read_text(encoding="utf-8")
+    policy.write_text(text.replace("      - if: cbec_turnover >= 500万元", "      - if: cbec_turnover >= 50%", 1),
+                      encoding="utf-8")
+    line = text.split("\n").index("      - if: cbec_turnover >= 500万元") + 1
+    result = run("lint", str(policy), "--lang", "en", "--today", "2026-01-01")
+    assert f"p.yaml:{line}:13: warning: clause 2.2 compares cbec_turnover, an amount of money, with 50%, " \
+           "a percentage: `cbec_turnover >= 50%`" in result.output
+    assert "hint: compare money with an amount such as 50万元" in result.output
+    assert "把金额 cbec_turnover 与百分比 50% 比较" in run("lint", str(policy), "--today", "2026-01-01").output

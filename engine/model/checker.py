@@ -2,10 +2,11 @@
 
 `FactsChecker(policy).check(data)` reads a facts mapping of exactly the expected shape and returns the fields
 of an `Applicant`, or None the moment anything is not plainly valid: an unknown key, a value of the wrong
-type or form, a bound crossed, a number out of range… The caller then takes the full path (the JSON Schema
-and `engine.model.facts._convert`), which words and places every problem. So `check` never decides a
-refusal: it accepts a subset of what the full path accepts, and converts each value to exactly the same
-Decimal, bool, str, date or tuple of items (amounts as `engine.core.amounts.parse_amount` reads them).
+type or form, a bound crossed, a number out of range, text with a control character or a lone surrogate…
+The caller then takes the full path (the JSON Schema and `engine.model.facts._convert`), which words and
+places every problem. So `check` never decides a refusal: it accepts a subset of what the full path
+accepts, and converts each value to exactly the same Decimal, bool, str, date or tuple of items (amounts
+as `engine.core.amounts.parse_amount` reads them).
 
 Each fact gets a converter closure chosen for its type when the checker is made; a converter returns the
 value or raises `_Refuse`. Amount text is read without regular expressions: plain ASCII digits with at most
@@ -25,6 +26,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Mapping, TypeVar
 
 from engine.core.amounts import CONTEXT, MAX_INTEGER_DIGITS, MAX_PLACES, UNITS, out_of_range
+from engine.core.text import unwanted
 from engine.model.policy import Fact, Policy
 
 _TOP = frozenset({"applicant", "recipient", "area", "date", "facts", "granted", "note"})
@@ -215,8 +217,14 @@ def _boolean(raw: Any) -> bool:
     raise _Refuse
 
 
+def _plain_text(raw: str) -> bool:
+    """True for text with no character engine.core.text.unwanted finds (the full path refuses those in data
+    given from Python; a file's were refused as it was read). Printable text has none: one C call."""
+    return raw.isprintable() or unwanted(raw) is None
+
+
 def _text(raw: Any) -> str:
-    if type(raw) is str:
+    if type(raw) is str and _plain_text(raw):
         return raw
     raise _Refuse
 
@@ -239,7 +247,7 @@ def _converter(fact: Fact) -> Converter:
     if t == "text":
         if not fact.choices:
             return _text
-        choices = frozenset(c for c in fact.choices if type(c) is str)
+        choices = frozenset(c for c in fact.choices if type(c) is str and _plain_text(c))
 
         def choice(raw: Any) -> str:
             if type(raw) is str and raw in choices:
@@ -340,7 +348,7 @@ class FactsChecker:
 
             area = get("area")
             if area is not None:
-                if type(area) is not str:
+                if type(area) is not str or not _plain_text(area):
                     return None
                 # Surrounding spaces in an area name are a typing slip, not another area (as in the full path).
                 area = area.strip() or None
@@ -348,9 +356,10 @@ class FactsChecker:
             if day is not None:
                 day = self.date(day)
             name = get("applicant")
-            if (name is None and "applicant" in data) or (name is not None and type(name) is not str):
+            if (name is None and "applicant" in data) or (name is not None and (type(name) is not str
+                                                                                 or not _plain_text(name))):
                 return None
-            if "note" in data and type(data["note"]) is not str:
+            if "note" in data and (type(data["note"]) is not str or not _plain_text(data["note"])):
                 return None
             return recipients, values, area, day, name, granted
         except Exception:  # _Refuse, a KeyError for an unknown name, anything unforeseen: the full path decides

@@ -4,18 +4,33 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from engine.core.amounts import MONEY_PATTERN, NUMBER_PATTERN, PERCENT_PATTERN, parse_amount
-from engine.core.errors import FactsError, ProblemList
+from engine.core.amounts import (
+    MAX_INTEGER_DIGITS,
+    MAX_PLACES,
+    MONEY_PATTERN,
+    NUMBER_PATTERN,
+    PERCENT_PATTERN,
+    AmountSyntaxError,
+    parse_amount,
+    plain,
+)
+from engine.core.errors import FactsError, Problem, ProblemList
 from engine.core.format import format_money, format_number, format_percent
-from engine.core.messages import msg, t
+from engine.core.messages import Message, msg, t
+from engine.core.suggest import did_you_mean, one_of
+from engine.core.text import name_of, unwanted
 from engine.model.checker import FactsChecker, Found
 from engine.model.policy import Clause, Fact, Policy
-from engine.syntax.loader import Loaded, SourceMap, load_file, load_text
+from engine.syntax.loader import Loaded, Path_, SourceMap, load_file, load_text
 from engine.syntax.schema import _kind_of, make_validator, schema_problems
+
+if TYPE_CHECKING:  # jsonschema is imported only where facts are validated (untyped: these are Any)
+    from jsonschema.exceptions import ValidationError
 
 _AMOUNT, _PERCENT = MONEY_PATTERN, PERCENT_PATTERN
 _DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "format": "date"}
@@ -39,8 +54,9 @@ class Applicant:
     source: SourceMap | None = field(default=None, compare=False, repr=False)
 
 
-def _value_schema(fact: Fact) -> dict:
+def _value_schema(fact: Fact) -> dict[str, Any]:
     t = fact.type
+    schema: dict[str, Any]
     if t == "money":
         schema = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": _AMOUNT}]}
     elif t == "number":
@@ -65,12 +81,12 @@ def _value_schema(fact: Fact) -> dict:
     return schema
 
 
-def _nullable(schema: dict) -> dict:
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     # null means "not known": the fact is then missing, and clauses that need it are undetermined.
     return {"anyOf": [schema, {"type": "null"}], "description": schema.get("description", "")}
 
 
-def facts_schema(policy: Policy) -> dict:
+def facts_schema(policy: Policy) -> dict[str, Any]:
     """The JSON Schema an applicant's facts file must satisfy, generated from the policy's declarations.
 
     Made once per policy and kept beside it; each caller gets its own copy to keep or change."""
@@ -102,7 +118,7 @@ class _LazyValidator:
         return getattr(self._validator, name)
 
 
-def _facts_schema(policy: Policy) -> dict:
+def _facts_schema(policy: Policy) -> dict[str, Any]:
     kinds = sorted(policy.recipients)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -147,7 +163,7 @@ def check_facts(policy: Policy, data: Mapping[str, object], name: str = "<data>"
     return applicant_from_data(policy, dict(data), name)
 
 
-def applicant_from_data(policy: Policy, data: dict, name: str = "<data>") -> Applicant:
+def applicant_from_data(policy: Policy, data: dict[str, Any], name: str = "<data>") -> Applicant:
     """Facts given as Python data (from a service, say); floats are read by their text form."""
     source = SourceMap(name)
     found = _kept(policy)[2].check(data)
@@ -175,8 +191,11 @@ def _applicant_full(policy: Policy, loaded: Loaded) -> Applicant:
     if not isinstance(data, dict):
         raise FactsError(source.problem(msg("facts.not_mapping"), ()))
     facts = policy.all_facts()
+    for problem in _screen(data, facts, source):
+        problems.add(problem)
+    problems.raise_if_any(FactsError)  # what the schema cannot be shown: reported alone
 
-    def describe(error, src):
+    def describe(error: ValidationError, src: SourceMap) -> Problem | None:
         path = tuple(error.absolute_path)
         if error.validator == "additionalProperties":
             return None  # the generic message names the unknown key and suggests the closest declared one
@@ -187,6 +206,13 @@ def _applicant_full(policy: Policy, loaded: Loaded) -> Applicant:
             value = error.instance
             if fact.type == "money" and isinstance(value, Decimal) and value < 0:
                 return src.problem(msg("facts.negative", name=fact.name, label=fact.label, value=value), path)
+            if error.validator == "enum" and fact.type == "text" and fact.choices:
+                return src.problem(msg("facts.choice", name=fact.name, label=fact.label,
+                                       choices=one_of(fact.choices), kind=_kind_of(value)), path,
+                                   suggestion=did_you_mean(str(value), fact.choices))
+            if error.validator == "maxItems" and fact.type == "list":
+                return src.problem(msg("facts.too_many_items", name=fact.name, label=fact.label,
+                                       count=len(value), limit=error.validator_value), path)
             hint = None
             if fact.type == "boolean" and isinstance(value, str):
                 hint = msg("facts.boolean.hint")
@@ -209,11 +235,15 @@ def _applicant_full(policy: Policy, loaded: Loaded) -> Applicant:
             continue
         fact = facts[name]
         values[name] = _convert(fact, raw, ("facts", name), source, problems)
-    recipients = data["recipient"]
-    recipients = (recipients,) if isinstance(recipients, str) else tuple(recipients)
+    given = data["recipient"]
+    recipients = (given,) if isinstance(given, str) else tuple(given)
     granted = None
     if "granted" in data and data["granted"] is not None:
-        granted = {cid: parse_amount(v) for cid, v in data["granted"].items()}
+        granted = {}
+        for cid, raw in data["granted"].items():
+            amount = _amount(raw, ("granted", cid), source, problems, None, cid)
+            if amount is not None:
+                granted[cid] = amount
     problems.raise_if_any(FactsError)
     return Applicant(
         # Surrounding spaces in an area name are a typing slip, not another area.
@@ -258,7 +288,9 @@ def _applicant(found: Found, source: SourceMap) -> Applicant:
     return applicant
 
 
-def _convert(fact: Fact, raw, path, source: SourceMap, problems: ProblemList):
+def _convert(fact: Fact, raw: Any, path: Path_, source: SourceMap, problems: ProblemList) -> object:
+    """The value of a schema-valid fact; a problem added (and None) for a bound crossed or an amount the
+    schema's pattern lets through but parse_amount cannot read (out of range, or a float such as 1e-07)."""
     t = fact.type
     if t == "list":
         return tuple({n: _convert(fact.items[n], v, path + (i, n), source, problems)
@@ -268,7 +300,9 @@ def _convert(fact: Fact, raw, path, source: SourceMap, problems: ProblemList):
         return raw
     if t == "date":
         return dt.date.fromisoformat(raw)
-    value = parse_amount(raw)
+    value = _amount(raw, path, source, problems, fact, None)
+    if value is None:
+        return None
     if t == "percent" and isinstance(raw, str) is False and value > 1:
         problems.add(source.problem(msg("facts.percent", name=fact.name, label=fact.label, value=raw), path))
     if fact.minimum is not None and value < fact.minimum:
@@ -278,6 +312,128 @@ def _convert(fact: Fact, raw, path, source: SourceMap, problems: ProblemList):
         problems.add(source.problem(msg("facts.maximum", name=fact.name, label=fact.label,
                                         limit=_bound(fact, fact.maximum), value=raw), path))
     return value
+
+
+_NUMERIC = frozenset({"money", "number", "percent", "integer"})
+
+
+def _screen(data: dict[str, Any], facts: Mapping[str, Fact], source: SourceMap) -> list[Problem]:
+    """What the schema cannot be shown, in facts given as Python data (a file's text was checked as it was
+    read, engine.syntax.loader): text with a character no one means to write (engine.core.text.unwanted),
+    which no message could print, in every key and text a message may quote; and a NaN or an infinity
+    where the schema compares numbers with a bound (a Decimal NaN raises InvalidOperation there)."""
+    found: list[Problem] = []
+
+    def bad(value: object) -> str | None:
+        """The unwanted character in `value`, named (U+D800 (lone surrogate)), if it is text with one."""
+        at = unwanted(value) if isinstance(value, str) else None
+        return None if at is None or not isinstance(value, str) else name_of(value[at])
+
+    def refuse(what: Message, char: str, path: Path_, prefer_key: bool = False) -> None:
+        found.append(source.problem(msg("facts.bad_character", what=what, char=char), path, prefer_key=prefer_key,
+                                    suggestion=msg("load.bad_character.hint")))
+
+    def keys(mapping: Mapping[Any, object], path: Path_) -> None:
+        for key in mapping:
+            char = bad(key)
+            if char is not None:
+                refuse(msg("facts.what.key"), char, path + (key,), prefer_key=True)
+
+    def number(value: object, path: Path_, fact: Fact | None, clause: str) -> None:
+        if isinstance(value, (Decimal, float)) and not _finite(value):
+            if fact is not None:
+                found.append(source.problem(msg("facts.wrong_type", name=fact.name, label=fact.label,
+                                                form=msg(_FORMS[fact.type]), kind=_kind_of(value)), path))
+            else:
+                found.append(source.problem(msg("facts.granted", clause=clause, kind=_kind_of(value)), path))
+
+    def fact_value(fact: Fact, value: object, path: Path_) -> None:
+        items = value if fact.type == "list" and isinstance(value, list) else []
+        for at, each in [(path, value)] + [(path + (i,), item) for i, item in enumerate(items)]:
+            char = bad(each)
+            if char is not None:
+                refuse(msg("facts.what.fact", name=fact.name, label=fact.label), char, at)
+        if fact.type in _NUMERIC:
+            number(value, path, fact, "")
+        for i, item in enumerate(items):
+            if isinstance(item, dict):
+                keys(item, path + (i,))
+                for field, field_value in item.items():
+                    if field in fact.items:  # an unknown field: the schema names it, never its value
+                        fact_value(fact.items[field], field_value, path + (i, field))
+
+    keys(data, ())
+    for key, value in data.items():
+        for i, each in enumerate(value if isinstance(value, list) else [value]):
+            char = bad(each)
+            if char is not None:
+                refuse(msg("facts.what.field", name=key), char, (key, i) if isinstance(value, list) else (key,))
+    given = data.get("facts")
+    if isinstance(given, dict):
+        keys(given, ("facts",))
+        for name, value in given.items():
+            if isinstance(name, str) and name in facts:  # an unknown name: the schema names it, never its value
+                fact_value(facts[name], value, ("facts", name))
+    granted = data.get("granted")
+    if isinstance(granted, dict):
+        keys(granted, ("granted",))
+        for clause, value in granted.items():
+            if isinstance(clause, str):
+                char = bad(value)
+                if char is not None:
+                    refuse(msg("facts.what.granted", clause=clause), char, ("granted", clause))
+                number(value, ("granted", clause), None, clause)
+    return found
+
+
+def _finite(value: Decimal | float) -> bool:
+    return value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+
+
+def _amount(raw: object, path: Path_, source: SourceMap, problems: ProblemList, fact: Fact | None,
+            clause: str | None) -> Decimal | None:
+    """parse_amount's value of a schema-valid amount (of `fact`, or granted for `clause`), or None with a
+    problem added: what the schema's patterns let through but no amount can be (17 integer digits, 13
+    decimal places, 1000000000000万元, 33.33333333333% which is 13 places) and floats whose text form is
+    not an amount (1e-07, nan, inf: Python's way of writing them, not an applicant's)."""
+    try:
+        return parse_amount(raw)
+    except AmountSyntaxError as exc:
+        problems.add(_unreadable(exc, raw, path, source, fact, clause))
+        return None
+
+
+def _unreadable(exc: AmountSyntaxError, raw: object, path: Path_, source: SourceMap, fact: Fact | None,
+                clause: str | None) -> Problem:
+    """The problem with an amount parse_amount refused: out of range with its limit, or not an amount."""
+    message = exc.message
+    exact = (message.values.get("value") if isinstance(message, Message) and message.key == "amount.out_of_range"
+             else None)
+    floated = msg("facts.float.hint", text=repr(raw)) if isinstance(raw, float) else None
+    if not isinstance(exact, Decimal) or not exact.is_finite():  # not an amount as written (floats only)
+        if fact is None:
+            return source.problem(msg("facts.granted", clause=clause, kind=_kind_of(raw)), path, suggestion=floated)
+        return source.problem(msg("facts.wrong_type", name=fact.name, label=fact.label, form=msg(_FORMS[fact.type]),
+                                  kind=_kind_of(raw)), path, suggestion=floated)
+    written = raw.strip() if isinstance(raw, str) else repr(raw) if isinstance(raw, float) else str(raw)
+    hint: Message
+    if exact.adjusted() >= MAX_INTEGER_DIGITS:
+        reason = msg("facts.range.digits", digits=exact.adjusted() + 1, limit=MAX_INTEGER_DIGITS)
+        hint, exact_text = msg("facts.range.digits.hint"), plain(exact)
+    else:
+        # Places count as written (a unit of 万 or 亿 adds none), but 50% is 0.50: two more as a fraction.
+        places = -int(exact.as_tuple().exponent)
+        if fact is not None and fact.type == "percent":
+            reason = msg("facts.range.places.percent", places=places, limit=MAX_PLACES, written=MAX_PLACES - 2)
+        else:
+            reason = msg("facts.range.places", places=places, limit=MAX_PLACES)
+        hint, exact_text = msg("facts.range.places.hint"), f"{exact:f}" if "%" in written else written
+    shown: object = written if written == exact_text else msg("facts.value.exact", value=written, exact=exact_text)
+    if fact is None:
+        return source.problem(msg("facts.granted.out_of_range", clause=clause, value=shown, reason=reason), path,
+                              suggestion=floated or hint)
+    return source.problem(msg("facts.out_of_range", name=fact.name, label=fact.label, value=shown, reason=reason),
+                          path, suggestion=floated or hint)
 
 
 def _bound(fact: Fact, value: Decimal) -> str:
@@ -300,9 +456,10 @@ def facts_for(policy: Policy, recipient: str | None = None) -> list[Fact]:
     for clause in policy.clauses:
         if recipient is None or recipient in clause.recipients:
             wanted |= names_of_clause(clause)
-            linked = policy.linked.get(clause.refers_to) if clause.refers_clause else None
-            if linked is not None:  # a followed reference reads the other document's facts too
-                wanted |= names_of_clause(linked.clause(clause.refers_clause))
+            linked = (policy.linked.get(clause.refers_to)
+                      if clause.refers_to is not None and clause.refers_clause is not None else None)
+            if linked is not None and clause.refers_clause is not None:  # a followed reference reads the
+                wanted |= names_of_clause(linked.clause(clause.refers_clause))  # other document's facts too
     return [f for n, f in policy.all_facts().items() if n in wanted]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
@@ -137,6 +138,29 @@ _BOUND_KEYS = {"minimum": "schema.minimum", "exclusiveMinimum": "schema.exclusiv
                "maximum": "schema.maximum", "exclusiveMaximum": "schema.exclusiveMaximum"}
 
 
+# What a key may be, by the propertyNames pattern of the mapping it is in (schemas/policy.schema.json).
+_NAME_RULES = {"^[a-z][a-z0-9_]*$": "schema.bad_name.lower", "^[A-Za-z0-9_.-]+$": "schema.bad_name.id"}
+
+
+def _bad_name(error: ValidationError, source: SourceMap, path: tuple[str | int, ...]) -> Problem:
+    """A key its mapping's propertyNames refuses (a fact named 交易额), placed at the key itself: the error
+    is the mapping's, and its instance the key."""
+    key = str(error.instance)
+    pattern = error.validator_value if error.validator == "pattern" else None
+    rule = (msg(_NAME_RULES[pattern]) if pattern in _NAME_RULES
+            else msg("schema.bad_name.pattern", pattern=pattern) if isinstance(pattern, str)
+            else msg("schema.jsonschema", message=error.message))
+    hint = None
+    if isinstance(pattern, str):
+        lowered = re.sub(r"[\s-]+", "_", key.strip()).lower()
+        if not key.isascii():
+            hint = msg("schema.bad_name.hint", key=key)
+        elif lowered != key and re.search(pattern, lowered):
+            hint = msg("suggest.did_you_mean", match=lowered)
+    return source.problem(msg("schema.bad_name", key=key, name=_path_name(path), rule=rule), path + (key,),
+                          prefer_key=True, suggestion=hint)
+
+
 def _type_words(types: list[str]) -> str:
     """'text or a number': the JSON Schema types a value may have, in the officer's words."""
     words: list[str] = [msg(_TYPE_KEYS[w]) if w in _TYPE_KEYS else w for w in types]
@@ -177,11 +201,14 @@ def _describe(error: ValidationError, source: SourceMap) -> Problem:
     value = error.instance
     name = _path_name(path)
     v = error.validator
+    if "propertyNames" in error.absolute_schema_path and isinstance(value, str):
+        return _bad_name(error, source, path)
     if v == "additionalProperties":
         allowed = list(schema.get("properties", {}))
         extras = [k for k in value if k not in schema.get("properties", {})] if isinstance(value, dict) else []
         key = extras[0] if extras else "?"
-        hint = did_you_mean(key, allowed) or (msg("schema.allowed_here", allowed=one_of(allowed)) if allowed else None)
+        hint = did_you_mean(str(key), allowed) or (msg("schema.allowed_here", allowed=one_of(allowed))
+                                                   if allowed else None)  # str: a key from Python may be 5
         return source.problem(msg("schema.unknown_key", key=key), path + (key,), prefer_key=True, suggestion=hint)
     if v == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message

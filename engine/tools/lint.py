@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
 from decimal import Decimal
 from itertools import combinations
-from typing import Callable, Iterable, Mapping, NamedTuple, TypedDict, TypeVar, cast
+from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, TypedDict, TypeVar, cast
 
-from engine.core.amounts import plain
+from engine.core.amounts import AMOUNT_IN_TEXT, CONTEXT, UNITS, plain
 from engine.core.errors import Problem
 from engine.core.format import as_written
 from engine.core.messages import msg
 from engine.lang.analysis import Bound, bounds
 from engine.lang.expressions import Expr
 from engine.lang.reference import EvaluationFailure, evaluate
-from engine.lang.tree import Arith, Lit, Name, Node, Value
+from engine.lang.tree import Arith, Call, Compare, IfElse, Lit, Name, Node, Unary, Value, walk
 from engine.model.compile import compile_policy
 from engine.model.facts import names_of_clause
 from engine.model.policy import Clause, Policy
@@ -34,12 +35,15 @@ T = TypeVar("T")
 
 
 class _Limit(NamedTuple):
-    """A bound every eligible applicant must meet, `fact op value`: as lint words it, and where it is written."""
+    """A bound every eligible applicant must meet, `fact op value`, and where it is written: a bound in a
+    condition, or the fact's declared minimum or maximum (`declared`: min, max or money_min)."""
 
     op: str  # >= > <= < ==
     value: Value
-    text: str
     path: Path_
+    fact: str
+    bound: Bound | None = None
+    declared: str | None = None
 
 
 Limits = dict[str, list[_Limit]]  # per fact
@@ -70,7 +74,7 @@ def lint(policy: Policy, loaded: Loaded, today: dt.date) -> list[Problem]:
     """Findings about a compiled policy, ordered by position in the file; each with a suggestion."""
     linter = _Linter(policy, loaded, today)
     for check in (linter.unused_names, linter.unused_references, linter.unused_readings, linter.clauses,
-                  linter.groups, linter.parameters, linter.in_force):
+                  linter.units, linter.groups, linter.parameters, linter.in_force):
         check()
     seen: set[tuple[int | None, int | None, str]] = set()
     unique = []
@@ -94,7 +98,14 @@ class _Linter:
         self.found: list[Problem] = []
         self.index = {c.id: i for i, c in enumerate(policy.clauses)}
         self.days = self._days()
-        self.envs = {day: self._env(day) for day in self.days}
+        # What only parameters decide is decided once per distinct set of their values, not once per day:
+        # a clause that reads no parameter is checked once however many days the parameters change on.
+        self._series: dict[str, list[Decimal | None]] = {}
+        self._classes: dict[tuple[str, ...], list[tuple[dict[str, Decimal], list[int]]]] = {}
+        self._limits: dict[tuple[int, tuple[Decimal | None, ...]], tuple[Limits, tuple[_Limit, _Limit] | None]] = {}
+        self._params = [tuple(sorted(n for n in c.reads() if n in policy.parameters)) for c in policy.clauses]
+        self._bounds = [[bounds(cond.expr, policy.facts.keys()) for cond in c.conditions] for c in policy.clauses]
+        self._constants: dict[tuple[int, tuple[Decimal | None, ...]], Decimal | None] = {}
 
     # -- helpers -------------------------------------------------------------------------------
     def add(self, key: str, hint: str, path: Path_, severity: str = WARNING, prefer_key: bool = False,
@@ -123,27 +134,64 @@ class _Linter:
         for param in p.parameters.values():
             for v in param.values:
                 days.add(v.start)
-                if v.end is not None:
+                if v.end is not None and v.end < dt.date.max:  # a value to the last date has no day after it
                     days.add(v.end + dt.timedelta(days=1))
         return sorted(d for d in days if d >= p.start and (p.end is None or d <= p.end))
 
-    def _env(self, day: dt.date) -> dict[str, Decimal]:
-        env: dict[str, Decimal] = {}
-        for name, param in self.policy.parameters.items():
-            value = param.value_on(day)
-            if value is not None:
-                env[name] = value.value
-        return env
+    def series(self, name: str) -> list[Decimal | None]:
+        """The value of parameter `name` on each of `days` (None where it has none), in one pass."""
+        if name not in self._series:
+            values = self.policy.parameters[name].values
+            starts = [v.start for v in values]
+            if starts != sorted(set(starts)):  # not in order (compile sees to it): ask each day
+                found = [self.policy.parameters[name].value_on(day) for day in self.days]
+                self._series[name] = [v.value if v is not None else None for v in found]
+            else:
+                out: list[Decimal | None] = []
+                for day in self.days:
+                    i = bisect_left(starts, day + dt.timedelta(days=1)) - 1 if day < dt.date.max \
+                        else len(starts) - 1
+                    current = values[i] if i >= 0 else None
+                    out.append(current.value if current is not None and (current.end is None or day <= current.end)
+                               else None)
+                self._series[name] = out
+        return self._series[name]
 
-    def constant(self, expr: Expr | None, day: dt.date) -> Decimal | None:
-        """The value of a number expression that reads only parameters, on `day`; None if it reads facts."""
-        if expr is None or not expr.names <= set(self.envs[day]):
+    def classes(self, names: Iterable[str]) -> list[tuple[dict[str, Decimal], list[int]]]:
+        """The days (indexes into `days`) grouped by the values the parameters `names` take on them, each group
+        with those values as an environment; in order of each group's first day."""
+        key = tuple(sorted(n for n in set(names) if n in self.policy.parameters))
+        if key not in self._classes:
+            series = [self.series(n) for n in key]
+            groups: dict[tuple[Decimal | None, ...], list[int]] = {}
+            for i in range(len(self.days)):
+                groups.setdefault(tuple(s[i] for s in series), []).append(i)
+            self._classes[key] = [({n: v for n, v in zip(key, values, strict=True) if v is not None}, idx)
+                                  for values, idx in groups.items()]
+        return self._classes[key]
+
+    def per_day(self, clause: Clause, test: Callable[[Mapping[str, Decimal]], T | None]) -> dict[dt.date, T]:
+        """`test` run once per distinct set of values of the parameters `clause` reads: the days it finds
+        something on (in order), with what it found."""
+        found: dict[int, T] = {}
+        for env, idx in self.classes(self._params[self.index[clause.id]]):
+            value = test(env)
+            if value is not None:
+                found.update(dict.fromkeys(idx, value))
+        return {self.days[i]: found[i] for i in sorted(found)}
+
+    def constant(self, expr: Expr | None, env: Mapping[str, Decimal]) -> Decimal | None:
+        """The value of a number expression that reads only parameters, in `env`; None if it reads facts."""
+        if expr is None or not expr.names <= set(env):
             return None
-        try:
-            value = evaluate(expr, self.envs[day])
-        except EvaluationFailure:
-            return None
-        return value if isinstance(value, Decimal) else None  # not Unknown: every name it reads is there
+        key = (id(expr), tuple(env[n] for n in sorted(expr.names)))  # an expression of the policy: alive as long
+        if key not in self._constants:
+            try:
+                value = evaluate(expr, dict(env))
+            except EvaluationFailure:
+                value = None
+            self._constants[key] = value if isinstance(value, Decimal) else None  # not Unknown: it reads only env
+        return self._constants[key]
 
     def when(self, days: list[dt.date]) -> str:
         """'' when something holds on every day the parameters change, else ' from <first day>'."""
@@ -186,17 +234,26 @@ class _Linter:
                 self.add("lint.unused_reading", "lint.unused_reading.hint", ("readings", rid), prefer_key=True, id=rid)
 
     # -- clauses -------------------------------------------------------------------------------
-    def constraints(self, clause: Clause, day: dt.date) -> Limits:
+    def limits(self, clause: Clause, env: Mapping[str, Decimal]) -> tuple[Limits, tuple[_Limit, _Limit] | None]:
+        """The clause's bounds per fact (as `constraints`) and its first contradiction, made once per distinct
+        set of values of the parameters it reads. The mapping is shared: do not change it."""
+        i = self.index[clause.id]
+        key = (i, tuple(env.get(n) for n in self._params[i]))
+        if key not in self._limits:
+            found = self.constraints(clause, env)
+            self._limits[key] = found, self.contradiction(found)
+        return self._limits[key]
+
+    def constraints(self, clause: Clause, env: Mapping[str, Decimal]) -> Limits:
         """Per fact, the bounds every eligible applicant must meet."""
         out: Limits = {}
-        env, facts = self.envs[day], self.policy.facts
+        facts = self.policy.facts
         i = self.index[clause.id]
-        for n, cond in enumerate(clause.conditions):
-            for b in bounds(cond.expr, facts.keys()):
+        for n, found in enumerate(self._bounds[i]):
+            for b in found:
                 value = self.operand(b, env)
                 if value is not None:
-                    out.setdefault(b.name, []).append(_Limit(b.op, value, self.bound_text(b, value),
-                                                             ("clauses", i, "when", n)))
+                    out.setdefault(b.name, []).append(_Limit(b.op, value, ("clauses", i, "when", n), b.name, b))
         for name in list(out):
             fact = facts[name]
             declared: list[tuple[str, Decimal | None, str]] = [(">=", fact.minimum, "min"),
@@ -205,9 +262,16 @@ class _Linter:
                 declared[0] = (">=", Decimal(0), "money_min")
             for op, value, bound in declared:
                 if value is not None:
-                    out[name].append(_Limit(op, value, msg(_DECLARED_KEYS[bound], name=name,
-                                                           value=_show(value, fact.type)), ("facts", name)))
+                    out[name].append(_Limit(op, value, ("facts", name), name, declared=bound))
         return out
+
+    def text(self, limit: _Limit) -> str:
+        """A bound as a finding shows it: `x >= 500万元`, or the declared minimum 0."""
+        if limit.bound is not None:
+            return self.bound_text(limit.bound, limit.value)
+        assert limit.declared is not None, "a bound not written in a condition is a declared one"
+        return msg(_DECLARED_KEYS[limit.declared], name=limit.fact,
+                   value=_show(limit.value, self.policy.facts[limit.fact].type))
 
     @staticmethod
     def operand(b: Bound, env: Mapping[str, Decimal]) -> Value | None:
@@ -243,13 +307,17 @@ class _Linter:
                 self.add("lint.outside_period", "lint.outside_period.hint",
                          ("clauses", i), clause=clause.id, start=clause.start or p.start,
                          end=clause.end or "—", pstart=p.start, pend=p.end or "—")
-            found = {day: pair for day in self.days if (pair := self.contradiction(self.constraints(clause, day)))}
+
+            def contradiction(env: Mapping[str, Decimal], clause: Clause = clause) -> tuple[_Limit, _Limit] | None:
+                return self.limits(clause, env)[1]
+
+            found = self.per_day(clause, contradiction)
             if found:
                 bad = list(found)
                 a, b = found[bad[0]]
                 self.add("lint.never_eligible", "lint.never_eligible.hint",
                          b.path if b.path[0] == "clauses" else a.path, clause=clause.id,
-                         when=self.when(bad), a=a.text, b=b.text)
+                         when=self.when(bad), a=self.text(a), b=self.text(b))
             if clause.award is not None:
                 self.award(clause, i)
 
@@ -276,8 +344,8 @@ class _Linter:
             self.add("lint.cap_percent", "lint.cap_percent.hint",
                      where, clause=clause.id, name=", ".join(percent) or cap.text)
 
-        def never_binds(day: dt.date) -> Shown | None:
-            limit, top = self.constant(cap, day), self.upper_award(clause, day)
+        def never_binds(env: Mapping[str, Decimal]) -> Shown | None:
+            limit, top = self.constant(cap, env), self.upper_award(clause, env)
             # A cap equal to the largest award of a once/yearly clause is the idiom for "at most one award
             # per period" (it binds through amounts already granted), so only a cap above the award is odd.
             idiom = clause.period in ("once", "year") and top == limit
@@ -288,18 +356,20 @@ class _Linter:
         self.each_day("lint.cap_never_binds", "lint.cap_never_binds.hint",
                       ("clauses", i, "cap"), clause, never_binds, all_days=True)
 
-    def value_test(self, expr: Expr, test: Callable[[Decimal], bool]) -> Callable[[dt.date], Decimal | None]:
-        """For each_day: the value of `expr` on a day, when parameters alone give it and it passes `test`."""
-        return lambda day: _if(self.constant(expr, day), test)
+    def value_test(self, expr: Expr, test: Callable[[Decimal], bool]) -> Callable[[Mapping[str, Decimal]],
+                                                                                    Decimal | None]:
+        """For each_day: the value of `expr` in an environment, when parameters alone give it and it passes `test`."""
+        return lambda env: _if(self.constant(expr, env), test)
 
     def each_day(self, key: str, hint: str, path: Path_, clause: Clause,
-                 test: Callable[[dt.date], Decimal | Shown | None], all_days: bool = False,
+                 test: Callable[[Mapping[str, Decimal]], Decimal | Shown | None], all_days: bool = False,
                  kind: str = "money") -> None:
         """Report once, for the first day `test` finds something (with all_days: only if it does every day).
 
-        `test(day)` returns None, or the values to show (a value alone is shown as {value}).
+        `test(env)` gets the parameters' values on a day and returns None, or the values to show (a value alone
+        is shown as {value}).
         """
-        found = {d: v for d in self.days if (v := test(d)) is not None}
+        found = self.per_day(clause, test)
         if not found or (all_days and len(found) != len(self.days)):
             return
         days = list(found)
@@ -312,26 +382,93 @@ class _Linter:
         param = self.policy.parameters.get(expr.text)
         return param is not None and param.type == "percent"
 
-    def upper_award(self, clause: Clause, day: dt.date) -> Decimal | None:
+    def upper_award(self, clause: Clause, env: Mapping[str, Decimal]) -> Decimal | None:
         """The most the award can pay before its cap, when parameters and declared maxima bound it."""
         if clause.award is None:
             return None
-        return clause.award.upper(lambda e: self.upper(e.node, day))
+        return clause.award.upper(lambda e: self.upper(e.node, env))
 
-    def upper(self, node: Node, day: dt.date) -> Decimal | None:
+    def upper(self, node: Node, env: Mapping[str, Decimal]) -> Decimal | None:
         if isinstance(node, Lit) and isinstance(node.value, Decimal) and not isinstance(node.value, bool):
             return node.value
         if isinstance(node, Name):
-            value = self.envs[day].get(node.id)
+            value = env.get(node.id)
             if value is None and node.id in self.policy.facts:
                 value = self.policy.facts[node.id].maximum
             return value if isinstance(value, Decimal) else None
         if isinstance(node, Arith) and node.op in ("+", "*"):
-            left, right = self.upper(node.left, day), self.upper(node.right, day)
+            left, right = self.upper(node.left, env), self.upper(node.right, env)
             if left is None or right is None or left < 0 or right < 0:
                 return None
             return left + right if node.op == "+" else left * right
         return None
+
+    # -- money compared with a percentage ----------------------------------------------------------
+    def units(self) -> None:
+        """A condition comparing money with a percentage (`cbec_turnover >= 50%`, 50% typed for 50万元) reads
+        the percentage as a fraction of a yuan: the bound is a few fen, and almost every applicant passes it."""
+        for i, clause in enumerate(self.policy.clauses):
+            for n, cond in enumerate(clause.conditions):
+                found = self.money_and_percent(cond.expr)
+                if found is not None:
+                    money, percent = found
+                    path: Path_ = ("clauses", i, "when", n)
+                    if isinstance(self.doc["clauses"][i]["when"][n], dict):  # {if: …, label: …}: at the expression
+                        path += ("if",)
+                    self.add("lint.money_percent", "lint.money_percent.hint", path,
+                             clause=clause.id, money=money, percent=percent, expr=cond.expr.text)
+
+    def money_and_percent(self, expr: Expr) -> tuple[str, str] | None:
+        """The first comparison in `expr` of an amount of money with a percentage: how each side is written."""
+        written: dict[Decimal, set[str]] = {}
+        for m in AMOUNT_IN_TEXT.finditer(expr.text):
+            number, unit = m.groups()
+            kind = "percent" if unit == "%" else "money" if unit.endswith("元") else None
+            if kind is not None:
+                written.setdefault(CONTEXT.multiply(Decimal(number), UNITS[unit]), set()).add(kind)
+        for node in walk(expr.node):
+            if not isinstance(node, Compare):
+                continue
+            left = node.left
+            for op, right in zip(node.ops, node.rights, strict=True):
+                if op not in ("in", "not in"):
+                    sides = {self.side_kind(left, written): left, self.side_kind(right, written): right}
+                    if "money" in sides and "percent" in sides:
+                        return self.side_text(sides["money"], "money"), self.side_text(sides["percent"], "percent")
+                left = right
+        return None
+
+    def side_kind(self, node: Node, written: Mapping[Decimal, set[str]]) -> str | None:
+        """money or percent, when what `node` computes is one of them as far as its names and literals say."""
+        while True:
+            if isinstance(node, Name):
+                known = self.policy.facts.get(node.id) or self.policy.parameters.get(node.id)
+                return known.type if known is not None else None
+            if isinstance(node, Lit):
+                typed = written.get(node.value, set()) if isinstance(node.value, Decimal) \
+                    and not isinstance(node.value, bool) else set()
+                return next(iter(typed)) if len(typed) == 1 else None
+            if isinstance(node, Unary) and node.op != "not":
+                node = node.operand
+            elif isinstance(node, Arith) and node.op in ("+", "-"):
+                kind = self.side_kind(node.left, written)
+                if kind is not None:
+                    return kind
+                node = node.right
+            elif isinstance(node, (Call, IfElse)):  # min, max, abs; a if c else b: what every branch agrees on
+                branches = node.args if isinstance(node, Call) else (node.body, node.orelse)
+                kinds = {self.side_kind(a, written) for a in branches} - {None}
+                return kinds.pop() if len(kinds) == 1 else None
+            else:
+                return None
+
+    @staticmethod
+    def side_text(node: Node, kind: str) -> str:
+        if isinstance(node, Name):
+            return node.id
+        if isinstance(node, Lit):
+            return _show(node.value, kind)
+        return next((n.id for n in walk(node) if isinstance(n, Name)), "…")
 
     # -- groups --------------------------------------------------------------------------------
     def groups(self) -> None:
@@ -340,26 +477,88 @@ class _Linter:
         for gi, group in enumerate(p.groups):
             if group.pick == "all":
                 continue
-            for a_id, b_id in combinations([m for m in group.members if m in by_id], 2):
-                a, b = by_id[a_id], by_id[b_id]
+            members = [by_id[m] for m in group.members if m in by_id]
+            for i, j, finding in sorted(self.group_findings(members)):
+                a, b = members[i], members[j]
                 info = _Members(group=group.id, pick=group.pick, a=a.id, b=b.id)
-                if not set(a.recipients) & set(b.recipients):
+                if finding == "kinds":
                     self.add("lint.group_kinds", "lint.group_kinds.hint", ("groups", gi, "members"), **info)
-                    continue
-                if _disjoint(a, b, p.start, p.end):
+                elif finding == "periods":
                     self.add("lint.group_periods", "lint.group.hint", ("groups", gi, "members"), **info)
-                    continue
-                found: dict[dt.date, tuple[_Limit, _Limit] | None] = {}
-                for day in self.days:
-                    merged = self.constraints(a, day)
-                    for name, items in self.constraints(b, day).items():
-                        merged[name] = merged.get(name, []) + items
-                    found[day] = self.contradiction(merged)
-                first = found[self.days[0]]
-                if first is not None and all(found.values()):
-                    x, y = first
-                    self.add("lint.group_bounds", "lint.group.hint", ("groups", gi, "members"), x=x.text, y=y.text,
-                             **info)
+                else:
+                    pair = self.merged_contradiction(a, b, 0)
+                    assert pair is not None, "a pair found contradictory on every day is so on the first"
+                    x, y = pair
+                    self.add("lint.group_bounds", "lint.group.hint", ("groups", gi, "members"),
+                             x=self.text(x), y=self.text(y), **info)
+
+    def merged_contradiction(self, a: Clause, b: Clause, k: int) -> tuple[_Limit, _Limit] | None:
+        """The first contradiction between the bounds of `a` and `b` together on the `k`th of `days`."""
+        names = self._params[self.index[a.id]] + self._params[self.index[b.id]]
+        env = {n: v for n in names if (v := self.series(n)[k]) is not None}
+        merged = dict(self.limits(a, env)[0])
+        for name, items in self.limits(b, env)[0].items():
+            merged[name] = merged.get(name, []) + items
+        return self.contradiction(merged)
+
+    def group_findings(self, members: list[Clause]) -> Iterator[tuple[int, int, str]]:
+        """Each pair (i, j), i < j, of members that cannot both apply, and why: kinds (no recipient kind in
+        common), periods (never in force on one day), bounds (their bounds contradict on every day).
+
+        The same pairs as comparing every pair on every day, found without doing so: members are compared by
+        what decides each finding (their kinds, their periods, per fact the interval their bounds leave), so
+        the work grows with the members and the pairs found, not with every pair times every day.
+        """
+        p = self.policy
+        kinds: set[tuple[int, int]] = set()
+        by_kinds: dict[frozenset[str], list[int]] = {}  # members by their set of recipient kinds: few sets
+        for i, clause in enumerate(members):
+            by_kinds.setdefault(frozenset(clause.recipients), []).append(i)
+        for (ka, ia), (kb, ib) in combinations(by_kinds.items(), 2):
+            if not ka & kb:
+                kinds |= _pairs(ia, ib)
+        if frozenset() in by_kinds:  # no kind at all: nothing in common even with each other
+            kinds |= _pairs(by_kinds[frozenset()], by_kinds[frozenset()])
+        periods = _disjoint_pairs([(c.start or p.start, c.end or p.end) for c in members]) - kinds
+        candidates: set[tuple[int, int]] | None = None
+        names = {n for c in members for n in self._params[self.index[c.id]]}
+        for env, _idx in self.classes(names):
+            now = self.contradicting_pairs(members, env)
+            candidates = now if candidates is None else candidates & now
+            if not candidates:
+                break
+        yield from ((i, j, "kinds") for i, j in kinds)
+        yield from ((i, j, "periods") for i, j in periods)
+        yield from ((i, j, "bounds") for i, j in (candidates or set()) - kinds - periods)
+
+    def contradicting_pairs(self, members: list[Clause], env: Mapping[str, Decimal]) -> set[tuple[int, int]]:
+        """The pairs of members whose bounds together cannot all hold with the parameters' values in `env`.
+
+        Bounds on one fact leave an interval (or one value); two members contradict exactly when one of them
+        contradicts itself or, on some fact, their intervals (of one kind of value) do not meet.
+        """
+        out: set[tuple[int, int]] = set()
+        everyone = list(range(len(members)))
+        intervals: dict[str, list[tuple[int, _Interval]]] = {}
+        equal: dict[tuple[str, type], dict[object, list[int]]] = {}
+        for i, clause in enumerate(members):
+            limits, self_contradiction = self.limits(clause, env)
+            if self_contradiction is not None:
+                out |= _pairs([i], everyone)
+                continue
+            for name, items in limits.items():
+                numbers = [x for x in items if _kind(x.value) is Decimal]
+                if numbers:
+                    intervals.setdefault(name, []).append((i, _interval(numbers)))
+                for x in items:
+                    if x.op == "==" and _kind(x.value) is not Decimal:  # yes/no and text: only == bounds them
+                        equal.setdefault((name, _kind(x.value)), {}).setdefault(x.value, []).append(i)
+        for found in intervals.values():
+            out |= _apart(found)
+        for by_value in equal.values():
+            for (_va, ia), (_vb, ib) in combinations(by_value.items(), 2):
+                out |= _pairs(ia, ib)
+        return out
 
     # -- parameters ----------------------------------------------------------------------------
     def parameters(self) -> None:
@@ -434,10 +633,53 @@ def _if(value: T | None, test: Callable[[T], bool]) -> T | None:
     return value if value is not None and test(value) else None
 
 
-def _disjoint(a: Clause, b: Clause, start: dt.date, end: dt.date | None) -> bool:
-    a_start, b_start = a.start or start, b.start or start
-    a_end, b_end = a.end or end, b.end or end
-    return (a_end is not None and a_end < b_start) or (b_end is not None and b_end < a_start)
+# Where the bounds on one fact leave a member: the lowest and highest value, each with whether it is allowed
+# itself, keyed so that `hi < lo` says exactly "nothing is both": (v, 1) for v allowed at either end, (v, 0) for a
+# highest v not allowed, (v, 2) for a lowest v not allowed. None: unbounded.
+_Interval = tuple[tuple[Decimal, int] | None, tuple[Decimal, int] | None]
+
+
+def _interval(limits: Iterable[_Limit]) -> _Interval:
+    """The interval number bounds (that do not contradict each other) leave."""
+    lo: tuple[Decimal, int] | None = None
+    hi: tuple[Decimal, int] | None = None
+    for x in limits:
+        value = cast(Decimal, x.value)
+        if x.op in (">=", ">", "=="):
+            key = (value, 2 if x.op == ">" else 1)
+            lo = key if lo is None or key > lo else lo
+        if x.op in ("<=", "<", "=="):
+            key = (value, 0 if x.op == "<" else 1)
+            hi = key if hi is None or key < hi else hi
+    return lo, hi
+
+
+def _apart(found: list[tuple[int, _Interval]]) -> set[tuple[int, int]]:
+    """The pairs of members whose intervals do not meet: each member against those that end below its start."""
+    ends = sorted((hi, i) for i, (_lo, hi) in found if hi is not None)
+    keys = [hi for hi, _i in ends]
+    out: set[tuple[int, int]] = set()
+    for j, (lo, _hi) in found:
+        if lo is not None:
+            out |= _pairs([i for _hi, i in ends[:bisect_left(keys, lo)]], [j])
+    return out
+
+
+def _disjoint_pairs(periods: list[tuple[dt.date, dt.date | None]]) -> set[tuple[int, int]]:
+    """The pairs of members never in force on one day (from, until; None: open): each member against those
+    that end before it starts."""
+    ends = sorted((end, i) for i, (_start, end) in enumerate(periods) if end is not None)
+    keys = [end for end, _i in ends]
+    out: set[tuple[int, int]] = set()
+    for j, (start, _end) in enumerate(periods):
+        out |= _pairs([i for _end, i in ends[:bisect_left(keys, start)]], [j])
+    return out
+
+
+def _pairs(xs: Iterable[int], ys: Iterable[int]) -> set[tuple[int, int]]:
+    """Every pair of two different positions, one from each, smaller first."""
+    ys = list(ys)
+    return {(min(x, y), max(x, y)) for x in xs for y in ys if x != y}
 
 
 def counts(problems: Iterable[Problem]) -> dict[str, int]:
