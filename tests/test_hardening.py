@@ -166,3 +166,125 @@ def test_o3_money_compared_with_a_percentage_is_flagged_at_its_condition(tmp_pat
            "a percentage: `cbec_turnover >= 50%`" in result.output
     assert "hint: compare money with an amount such as 50万元" in result.output
     assert "把金额 cbec_turnover 与百分比 50% 比较" in run("lint", str(policy), "--today", "2026-01-01").output
+
+
+# --- C1, C7, U1, U2, U3: facts (engine.model.facts and its fast path engine.model.checker) ------------------
+
+@pytest.mark.parametrize("file, where, words", [
+    ("known-warehouse-years.yaml", "known-warehouse-years.yaml:6:30",
+     "'warehouse_operating_years' (海外仓运营年限) is 1.1666666666666666666666666667, which is out of range: "
+     "it has 28 decimal places, and at most 12 are allowed"),
+    ("facts-quoted-17-digits.yaml", "facts-quoted-17-digits.yaml:5:18",
+     "'cbec_turnover' (年度跨境电商交易额) is 99999999999999999, which is out of range: "
+     "it has 17 integer digits, and at most 16 are allowed"),
+    ("facts-wan-overflow.yaml", "facts-wan-overflow.yaml:5:18",
+     "'cbec_turnover' (年度跨境电商交易额) is 1000000000000万元 (that is 10000000000000000), which is out of range: "
+     "it has 17 integer digits, and at most 16 are allowed"),
+    ("facts-percent-11-places.yaml", "facts-percent-11-places.yaml:5:24",
+     "is 33.33333333333% (that is 0.3333333333333), which is out of range: as a fraction it has 13 decimal "
+     "places, and at most 12 are allowed: at most 10 in a percentage written with %"),
+    ("granted-quoted-tiny.yaml", "granted-quoted-tiny.yaml:6:10",
+     "granted['2.2'] is 0.0000000000001, which is out of range: it has 13 decimal places, and at most 12"),
+])
+def test_c1_a_quoted_amount_out_of_range_is_a_located_facts_error(file, where, words):
+    result = run("evaluate", LISHUI, str(REPRO / file), "--lang", "en")
+    assert result.exit_code == 1, result.output
+    assert f"{where}: error: " in result.output and words in result.output
+    assert "超出范围" in run("evaluate", LISHUI, str(REPRO / file)).output
+
+
+def test_c1_a_list_items_amount_out_of_range_is_placed_at_the_field(tmp_path):
+    facts = tmp_path / "facts.yaml"
+    facts.write_text("recipient: incubator\nfacts:\n  incubated_enterprises:\n"
+                     "    - {name: a, years_to_threshold: '1.0000000000001'}\n"
+                     "    - {name: b, years_to_threshold: \"99999999999999999\"}\n", encoding="utf-8")
+    result = run("evaluate", LISHUI, str(facts), "--lang", "en")
+    assert result.exit_code == 1, result.output
+    assert "facts.yaml:4:37: error: 'years_to_threshold' (自孵化起至年交易额首次达500万元所用年数) is 1.0000000000001" \
+        in result.output and "13 decimal places" in result.output
+    assert "facts.yaml:5:37: error:" in result.output and "17 integer digits" in result.output
+
+
+_API_BAD = [0.1 + 0.2, 1e-07, float("nan"), float("inf"), -float("inf"), Decimal("NaN"), Decimal("sNaN"),
+            Decimal("Infinity"), Decimal("1E+17"), 10 ** 17, "1" * 20, "0.0000000000001", "1000000000000万元"]
+
+
+@pytest.mark.parametrize("value", _API_BAD, ids=repr)
+@pytest.mark.parametrize("where", ["money", "number", "integer", "percent", "item", "granted"])
+def test_c7_the_python_api_refuses_unreadable_numbers_with_a_facts_error_naming_the_fact(lishui, value, where):
+    from engine import FactsError, PolicyError, applicant_from_data, check_facts
+
+    data: dict = {"recipient": "seller", "facts": {}}
+    name = {"money": "cbec_turnover", "number": "rented_area", "integer": "rent_months",
+            "percent": "site_domain_holding", "item": "annual_turnover", "granted": "granted['2.1']"}[where]
+    if where == "item":
+        data = {"recipient": "platform", "facts": {"new_enterprises": [{"name": "a", "annual_turnover": value}]}}
+    elif where == "granted":
+        data["granted"] = {"2.1": value}
+    else:
+        data["facts"][name] = value
+    for call in (applicant_from_data, check_facts):
+        with pytest.raises(PolicyError) as caught:
+            call(lishui, data)
+        assert isinstance(caught.value, FactsError)
+        assert name in str(caught.value), str(caught.value)
+
+
+@pytest.mark.parametrize("bad", ["\ud800", "\x01", "\x00", "\ufffe", "\x9f"])
+@pytest.mark.parametrize("where", ["applicant", "area", "note", "item", "text_fact", "key"])
+def test_c7_text_from_python_with_a_character_no_one_means_is_refused_naming_the_field(lishui, bad, where, tmp_path):
+    from engine import FactsError, applicant_from_data, check_facts, load_policy
+
+    policy, data = lishui, {"recipient": "seller"}
+    if where == "item":
+        data = {"recipient": "incubator", "facts": {"incubated_enterprises": [{"name": f"企业{bad}"}]}}
+    elif where == "text_fact":
+        text = (REPRO / "custom-policy.yaml").read_text(encoding="utf-8").replace("    choices: [a, b]\n", "")
+        (tmp_path / "p.yaml").write_text(text, encoding="utf-8")
+        policy = load_policy(str(tmp_path / "p.yaml"))
+        data = {"recipient": "firm", "facts": {"kind": f"a{bad}"}}
+    elif where == "key":
+        data = {"recipient": "seller", "facts": {f"cbec{bad}": 1}}
+    else:
+        data[where] = f"某{bad}公司"
+    named = {"applicant": "'applicant'", "area": "'area'", "note": "'note'", "item": "'name' (企业名称)",
+             "text_fact": "'kind' (类型)", "key": "a key"}[where]
+    for call in (applicant_from_data, check_facts):
+        with pytest.raises(FactsError) as caught:
+            call(policy, data)
+        message = caught.value.format()
+        assert f"{named} contains the character U+{ord(bad):04X}" in message, message
+        message.encode("utf-8")  # printable: the character is named, never written
+
+
+def test_u1_a_wrong_choice_lists_the_choices_and_suggests_the_closest(tmp_path):
+    policy = str(REPRO / "custom-policy.yaml")
+    result = run("evaluate", policy, str(REPRO / "text-choice-facts.yaml"), "--lang", "en")
+    assert result.exit_code == 1
+    assert "text-choice-facts.yaml:5:9: error: 'kind' (类型) must be one of a, b, not the text 'c'" in result.output
+    facts = tmp_path / "facts.yaml"
+    facts.write_text((REPRO / "text-choice-facts.yaml").read_text(encoding="utf-8").replace("kind: c", "kind: A"),
+                     encoding="utf-8")
+    result = run("evaluate", policy, str(facts), "--lang", "en")
+    assert "must be one of a, b, not the text 'A'" in result.output and "did you mean 'a'?" in result.output
+
+
+def test_u2_a_non_ascii_fact_name_is_reported_at_its_own_line_with_what_names_may_contain():
+    result = run("validate", str(REPRO / "chinese-fact-name.yaml"), "--lang", "en")
+    assert result.exit_code == 1
+    assert "chinese-fact-name.yaml:11:3: error: '交易额' cannot be a name under 'facts': names there are written " \
+           "with ASCII lower-case letters a–z, digits 0–9 and _, and start with a letter" in result.output
+    assert "keep '交易额' as its label" in result.output
+    assert "chinese-fact-name.yaml:11:3: 错误：'交易额' 不能用作 'facts' 下的名称" in \
+        run("validate", str(REPRO / "chinese-fact-name.yaml")).output
+
+
+def test_u3_a_list_over_10000_items_says_the_limit(tmp_path):
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, str(REPRO / "make-list-10001.py")], cwd=tmp_path, check=True)
+    result = run("evaluate", LISHUI, str(tmp_path / "list-10001.yaml"), "--lang", "en")
+    assert result.exit_code == 1
+    assert "list-10001.yaml:6:5: error: 'incubated_enterprises' (孵化（培训）的企业) lists 10001 items, and at most " \
+           "10000 are allowed" in result.output
