@@ -288,3 +288,29 @@ def test_u3_a_list_over_10000_items_says_the_limit(tmp_path):
     assert result.exit_code == 1
     assert "list-10001.yaml:6:5: error: 'incubated_enterprises' (孵化（培训）的企业) lists 10001 items, and at most " \
            "10000 are allowed" in result.output
+
+
+def test_h2_the_review_of_a_group_of_4000_is_a_few_megabytes_made_in_seconds():
+    import time
+
+    for fmt, limit in (("html", 4_000_000), ("markdown", 2_000_000)):
+        start = time.perf_counter()
+        result = run("render", str(REPRO / "render-quadratic-group-4000.yaml"), "--format", fmt)
+        assert result.exit_code == 0, result.output[-500:]
+        assert time.perf_counter() - start < 60  # 126 MB of HTML and 600 MB of memory before
+        assert len(result.output.encode()) < limit
+        assert result.output.count("与分组 big 的其余 3999 项") == 4000
+
+
+@pytest.mark.parametrize("args", [["render", "--format", "html"], ["render", "--format", "markdown"], ["diff"]])
+def test_c3_a_chain_of_3000_requires_renders_and_diffs(tmp_path, args):
+    head = (REPRO / "requires-chain-500.yaml").read_text(encoding="utf-8").split("clauses:\n")[0]
+    n = 3000
+    body = "".join(f"  - {{id: r{i}, title: t, recipient: s, award: {{fixed: 1}}"
+                   f"{', requires: [r%d]' % (i + 1) if i < n - 1 else ''}}}\n" for i in range(n))
+    policy = tmp_path / "chain.yaml"
+    policy.write_text(head + "clauses:\n" + body, encoding="utf-8")
+    files = [str(policy)] * (2 if args == ["diff"] else 1)
+    result = run(args[0], *files, *args[1:], "--lang", "en")
+    assert result.exit_code == 0, result.output[-500:]
+    assert ("No changes in what the policy says." in result.output) if args == ["diff"] else ("r2999" in result.output)

@@ -275,3 +275,31 @@ def test_a_county_review_flags_numbers_that_differ_from_the_city_text():
     assert "changed by policies/examples/qingtian-example.yaml" in section or "qingtian-example.yaml" in section
     lishui = render_markdown(load_policy(str(Path(__file__).resolve().parent.parent / "policies" / "lishui-2021-67.yaml")), "en")
     assert "Numbers that differ from the source text" not in lishui
+
+
+def _grouped(size: int) -> str:
+    clauses = "".join(f"  - {{id: c{i}, title: 条款{i}, recipient: s, award: {{fixed: 1}}}}\n" for i in range(size))
+    members = ", ".join(f"c{i}" for i in range(size))
+    return ("id: grouped\ndocument: X\ntitle: X\nin_force: {from: 2020-01-01}\n"
+            "money: {currency: CNY, round_to: 0.01, rounding: half_up}\nrecipients: {s: {label: s}}\n"
+            f"clauses:\n{clauses}groups:\n  - {{id: big, pick: best, members: [{members}]}}\n")
+
+
+@pytest.mark.parametrize("size", [8, 9])
+def test_a_large_group_is_named_once_not_listed_beside_each_member(tmp_path, size):
+    """Up to 8 members each clause lists the others; beyond that it names the group and links to its entry,
+    which lists the members once (4,000 members gave 126 MB of HTML)."""
+    path = tmp_path / "grouped.yaml"
+    path.write_text(_grouped(size), encoding="utf-8")
+    grouped = load_policy(str(path))
+    html, md = render_html(grouped, "en"), render_markdown(grouped, "zh")
+    if size == 8:
+        assert "with clause c1, c2, c3, c4, c5, c6, c7: the better one pays" in html
+        assert "与第 c0、c2、c3、c4、c5、c6、c7 项：就高享受" in md
+        assert 'id="group-big"' not in html and "#group-big" not in html
+    else:
+        assert html.count('<a href="#group-big">with the other 8 clauses of group big (listed under Which clauses '
+                          'stack): the better one pays</a>') == size
+        assert '<li id="group-big">big: c0 条款0, c1 条款1' in html
+        assert md.count("与分组 big 的其余 8 项（见“叠加与不叠加”）：就高享受") == size
+        assert "- big：c0 条款0、c1 条款1、" in md

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Mapping
@@ -14,7 +15,7 @@ from engine.core.messages import t
 from engine.lang.expressions import Expr
 from engine.lang.tree import Arith, Call, Choices, Compare, IfElse, Lit, Logic, Name, Node, Unary
 from engine.model.facts import names_of_clause
-from engine.model.policy import Clause, DatedValue, Fact, Parameter, Policy
+from engine.model.policy import Clause, DatedValue, Fact, Group, Parameter, Policy
 from engine.present.words import PolicyWords
 from engine.runtime.trace import PERIOD_KEYS, PICK_KEYS, ROUNDING_KEYS
 
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
 
 
 _FUNCTION_KEYS = {"min": "review.min", "max": "review.max", "abs": "review.abs"}
+# A clause of a group up to this size lists the other members beside its rule; in a larger group it names the
+# group once and links to its entry, which lists the members (otherwise the page grows with the square of it).
+SMALL_GROUP = 8
 _ROLE_KEYS = {"rules": "review.role.rules", "basis": "review.role.basis"}
 
 
@@ -166,11 +170,13 @@ def parameter_value_words(param: Parameter, lang: str) -> str:
 
 @dataclass(frozen=True)
 class Item:
-    """One line of an encoded rule: the words, an optional second form (the expression), reading tags."""
+    """One line of an encoded rule: the words, an optional second form (the expression), reading tags, and the
+    group whose entry the words stand for (a large group, named instead of listing its members)."""
 
     text: str
     detail: str | None = None
     tags: tuple[str, ...] = ()
+    group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -231,6 +237,8 @@ class Review:
     groups: tuple[str, ...]
     references: tuple[tuple[str, str, str, str | None, tuple[str, ...]], ...]  # id, title, role, note, users
     lang: str
+    # Per entry of `groups`: the group's id when clauses link to its entry (a large group), else None.
+    group_anchors: tuple[str | None, ...] = ()
 
 
 class _ReviewWords(PolicyWords):
@@ -247,7 +255,9 @@ def _award_items(policy: Policy, clause: Clause, lang: str) -> list[Entry]:
     return [Entry(t("review.amount", lang), tuple(Item(line) for line in lines))]
 
 
-def _clause_view(policy: Policy, clause: Clause, lang: str) -> ClauseView:
+def _clause_view(policy: Policy, clause: Clause, lang: str,
+                 groups: tuple[tuple[Group, int], ...] = ()) -> ClauseView:
+    """The clause's entries; `groups` are the groups it is a member of, each with how many others it has."""
     entries: list[Entry] = []
     sep = t("review.list_sep", lang)
     if clause.measure is not None:
@@ -282,12 +292,15 @@ def _clause_view(policy: Policy, clause: Clause, lang: str) -> ClauseView:
     if clause.start or clause.end:
         entries.append(Entry(t("review.applies", lang), (Item(_range(clause.start, clause.end, lang)),)))
     stacking = []
-    for group in policy.groups:
-        if clause.id in group.members:
+    for group, count in groups:
+        tags = (group.reading,) if group.reading else ()
+        pick = t(PICK_KEYS[group.pick], lang)
+        if len(group.members) > SMALL_GROUP:
+            stacking.append(Item(t("review.with_group", lang, group=group.id, count=count, pick=pick), None, tags,
+                                 group.id))
+        else:
             others = sep.join(m for m in group.members if m != clause.id)
-            tags = (group.reading,) if group.reading else ()
-            with_others = t("review.with", lang, others=others, pick=t(PICK_KEYS[group.pick], lang))
-            stacking.append(Item(with_others, None, tags))
+            stacking.append(Item(t("review.with", lang, others=others, pick=pick), None, tags))
     if stacking:
         entries.append(Entry(t("review.stacking", lang), tuple(stacking)))
     if clause.readings:
@@ -345,36 +358,43 @@ def build_review(policy: Policy, lang: str | None = None) -> Review:
                                        rule=t(ROUNDING_KEYS[money.rounding], lang))),
         (t("review.policy_id", lang), policy.id),
     )
+    member_of: dict[str, list[tuple[Group, int]]] = {}  # per clause, its groups and how many others each has
+    for group in policy.groups:
+        for m, times in Counter(group.members).items():
+            member_of.setdefault(m, []).append((group, len(group.members) - times))
     articles: dict[str | None, list[ClauseView]] = {}
     for clause in policy.clauses:
-        articles.setdefault(clause.article, []).append(_clause_view(policy, clause, lang))
+        articles.setdefault(clause.article, []).append(
+            _clause_view(policy, clause, lang, tuple(member_of.get(clause.id, ()))))
     article_views = tuple(ArticleView(title or t("review.no_article", lang), tuple(views))
                           for title, views in articles.items())
 
-    users: dict[str, list[str]] = {}
+    # Ordered sets (dicts), so that a name every clause uses costs no more than one each uses.
+    users: dict[str, dict[str, None]] = {}
     for clause in policy.clauses:
         for expr in clause.expressions():
             for name in sorted(expr.names):
-                if name in policy.parameters and clause.id not in users.setdefault(name, []):
-                    users[name].append(clause.id)
+                if name in policy.parameters:
+                    users.setdefault(name, {})[clause.id] = None
     parameters = tuple(ParameterView(p.name, p.label, _value_rows(policy, p), tuple(users.get(p.name, ())))
                        for p in policy.parameters.values())
 
-    reading_users: dict[str, list[str]] = {}
+    reading_users: dict[str, dict[str, None]] = {}
     for clause in policy.clauses:
         for rid in list(clause.readings) + [c.reading for c in clause.conditions if c.reading]:
-            if clause.id not in reading_users.setdefault(rid, []):
-                reading_users[rid].append(clause.id)
+            reading_users.setdefault(rid, {})[clause.id] = None
+    reading_groups: dict[str | None, list[str]] = {}
+    for group in policy.groups:
+        reading_groups.setdefault(group.reading, []).append(group.id)
     readings = tuple(ReadingView(r.id, r.question, r.choice, r.alternatives, tuple(reading_users.get(r.id, ())),
-                                 tuple(g.id for g in policy.groups if g.reading == r.id))
+                                 tuple(reading_groups.get(r.id, ())))
                      for r in policy.readings.values())
 
     groups = []
     C = t("review.colon", lang)
-    clause_ids = {c.id for c in policy.clauses}
+    titles = {c.id: c.title for c in reversed(policy.clauses)}  # the first clause of an id, as policy.clause
     for group in policy.groups:
-        members = t("review.list_sep", lang).join(f"{m} {policy.clause(m).title}" if m in clause_ids else m
-                                                   for m in group.members)
+        members = t("review.list_sep", lang).join(f"{m} {titles[m]}" if m in titles else m for m in group.members)
         line = f"{group.id}{C}{members} — {t(PICK_KEYS[group.pick], lang)}"
         if group.reading:
             line += f"（{group.reading}）"
@@ -382,12 +402,16 @@ def build_review(policy: Policy, lang: str | None = None) -> Review:
             line += f"。{group.note}"
         groups.append(line)
 
+    referred_by: dict[str | None, list[str]] = {}
+    for clause in policy.clauses:
+        referred_by.setdefault(clause.refers_to, []).append(clause.id)
     references = tuple(
         (ref.id, ref.title, t(_ROLE_KEYS[ref.role], lang) if ref.role in _ROLE_KEYS else ref.role,
-         ref.note, tuple(c.id for c in policy.clauses if c.refers_to == ref.id))
+         ref.note, tuple(referred_by.get(ref.id, ())))
         for ref in policy.references.values())
+    anchors = tuple(g.id if len(g.members) > SMALL_GROUP else None for g in policy.groups)
     return Review(t("review.heading", lang), policy.document, policy.title, header, article_views, parameters,
-                  readings, tuple(groups), references, lang)
+                  readings, tuple(groups), references, lang, anchors)
 
 
 # --- rendering: templates in engine/present/templates, filled from the view model -------------------
