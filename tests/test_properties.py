@@ -713,9 +713,7 @@ def test_hostile_facts_are_answered_or_refused_with_a_policy_error(name, data):
     must_answer_or_refuse(name, facts, data.draw(st.booleans()))
 
 
-@pytest.mark.xfail(strict=True, reason="C1, C2, C7, N1 and N3 (see the targeted tests below): AmountSyntaxError, "
-                                       "UnicodeEncodeError, TypeError and InvalidOperation escape the API")
-@settings(max_examples=100, **XFAIL)
+@settings(max_examples=100, **SETTINGS)
 @given(data=st.data())
 def test_any_facts_are_answered_or_refused_with_a_policy_error(data):
     # The whole promise: every hostile form, known defects included.
@@ -725,44 +723,35 @@ def test_any_facts_are_answered_or_refused_with_a_policy_error(data):
     must_answer_or_refuse(LISHUI, facts, data.draw(st.booleans()))
 
 
-@pytest.mark.xfail(strict=True, reason="C1: an out-of-range amount raises AmountSyntaxError, not a PolicyError")
-@settings(max_examples=60, **XFAIL)
+@settings(max_examples=60, **SETTINGS)
 @given(data=st.data())
 def test_out_of_range_amounts_are_refused_with_a_policy_error(data):
     facts = data.draw(hostile_applicants(LISHUI, out_of_range_values()))
     must_answer_or_refuse(LISHUI, facts, True)
 
 
-@pytest.mark.xfail(strict=True, reason="C7: a float such as nan, inf, 1e-07 or 0.1 + 0.2 raises AmountSyntaxError")
-@settings(max_examples=60, **XFAIL)
+@settings(max_examples=60, **SETTINGS)
 @given(data=st.data())
 def test_float_facts_are_read_or_refused_with_a_policy_error(data):
     facts = data.draw(hostile_applicants(LISHUI, float_values()))
     must_answer_or_refuse(LISHUI, facts, True)
 
 
-@pytest.mark.xfail(strict=True, reason="N3 (new, not in the repro list): a Decimal NaN/sNaN/Infinity, a complex "
-                                       "or a Fraction given as a fact or grant passes the schema's number type and "
-                                       "raises InvalidOperation/TypeError/AmountSyntaxError")
-@settings(max_examples=60, **XFAIL)
+@settings(max_examples=60, **SETTINGS)
 @given(data=st.data())
 def test_odd_python_numbers_are_refused_with_a_policy_error(data):
     facts = data.draw(hostile_applicants(LISHUI, odd_numbers()))
     must_answer_or_refuse(LISHUI, facts, True)
 
 
-@pytest.mark.xfail(strict=True, reason="C2: a lone surrogate in applicant/area/item name is accepted by "
-                                       "check_facts and the sheet cannot be encoded (UnicodeEncodeError)")
-@settings(max_examples=60, **XFAIL)
+@settings(max_examples=60, **SETTINGS)
 @given(data=st.data())
 def test_lone_surrogates_are_refused_or_survive_output(data):
     facts = data.draw(hostile_applicants(LISHUI, surrogate_text()))
     must_answer_or_refuse(LISHUI, facts, True)
 
 
-@pytest.mark.xfail(strict=True, reason="N1 (new, not in the repro list): a non-text key in Python data "
-                                       "(facts: {1: 2}) raises TypeError from the did-you-mean suggestion")
-@settings(max_examples=60, **XFAIL)
+@settings(max_examples=60, **SETTINGS)
 @given(data=st.data())
 def test_non_text_keys_are_refused_with_a_policy_error(data):
     facts = data.draw(hostile_applicants(LISHUI, benign_hostile(), non_text_keys()))
@@ -775,8 +764,6 @@ def test_non_text_keys_are_refused_with_a_policy_error(data):
     must_answer_or_refuse(LISHUI, facts, True)
 
 
-@pytest.mark.xfail(strict=True, reason="N2 (new, not in the repro list): check_facts on data that is not a mapping "
-                                       "(a list, a string, None) raises ValueError/TypeError from dict(data)")
 @pytest.mark.parametrize("data", [["a"], "recipient: seller", None, 5, [("recipient", "seller", "x")]])
 def test_check_facts_refuses_data_that_is_not_a_mapping(data):
     must_answer_or_refuse(LISHUI, data, True)

@@ -77,9 +77,9 @@ class Problem:
 def json_path(path: Sequence[str | int]) -> str:
     out = "$"
     for part in path:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
-        elif part.isidentifier():
+        elif isinstance(part, str) and part.isidentifier():
             out += f".{part}"
         else:
             out += f"[{part!r}]"

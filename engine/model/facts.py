@@ -160,6 +160,8 @@ def applicant_from_text(policy: Policy, text: str, name: str = "<input>") -> App
 def check_facts(policy: Policy, data: Mapping[str, object], name: str = "<data>") -> Applicant:
     """An applicant's facts, given as Python data (from a service or a spreadsheet row), checked against the
     policy's declarations; raises FactsError with every problem. Floats are read by their text form."""
+    if not isinstance(data, Mapping):  # a list, a string, None: say so, as a facts file that is not a mapping
+        return applicant_from(policy, Loaded(data, SourceMap(name), ""))
     return applicant_from_data(policy, dict(data), name)
 
 
@@ -362,6 +364,9 @@ def _screen(data: dict[str, Any], facts: Mapping[str, Fact], source: SourceMap) 
                     if field in fact.items:  # an unknown field: the schema names it, never its value
                         fact_value(fact.items[field], field_value, path + (i, field))
 
+    foreign = _foreign(data, source)
+    if foreign:  # checks below, and the schema's, expect JSON's kinds of value: stop at what is not one
+        return foreign
     keys(data, ())
     for key, value in data.items():
         for i, each in enumerate(value if isinstance(value, list) else [value]):
@@ -383,6 +388,25 @@ def _screen(data: dict[str, Any], facts: Mapping[str, Fact], source: SourceMap) 
                 if char is not None:
                     refuse(msg("facts.what.granted", clause=clause), char, ("granted", clause))
                 number(value, ("granted", clause), None, clause)
+    return found
+
+
+_JSON_KINDS = (str, bool, int, float, Decimal, type(None), list, tuple, dict)
+
+
+def _foreign(data: dict[str, Any], source: SourceMap) -> list[Problem]:
+    """Values no facts file could hold, in facts given as Python data: a complex number, a Fraction, an object,
+    a key that is not text. Walked with a stack (Python data may nest deep), each reported at its path."""
+    found: list[Problem] = []
+    stack: list[tuple[Path_, object]] = [((), data)]
+    while stack and len(found) < 20:
+        path, value = stack.pop()
+        if not isinstance(value, _JSON_KINDS):
+            found.append(source.problem(msg("facts.not_data", kind=type(value).__name__), path))
+        elif isinstance(value, dict):  # keys that are not text: the schema reports them as unknown keys
+            stack.extend((path + (key,), item) for key, item in value.items() if isinstance(key, str))
+        elif isinstance(value, (list, tuple)) and len(path) < 8:
+            stack.extend((path + (i,), item) for i, item in enumerate(value))
     return found
 
 
