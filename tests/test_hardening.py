@@ -314,3 +314,51 @@ def test_c3_a_chain_of_3000_requires_renders_and_diffs(tmp_path, args):
     result = run(args[0], *files, *args[1:], "--lang", "en")
     assert result.exit_code == 0, result.output[-500:]
     assert ("No changes in what the policy says." in result.output) if args == ["diff"] else ("r2999" in result.output)
+
+
+_BAD_EXPECT = """cases:
+  - name: bad fields
+    date: 2024-06-30
+    facts: {recipient: seller, area: 莲都区, facts: {}, granted: {}}
+    expect:
+      "2.1": {outcome: eligible, amount: "50%"}
+      "2.2": {outcome: eligible, reason: 5}
+      "2.3": {outcome: eligible, missing: abc}
+      total: "10%"
+"""
+
+
+def test_u5_a_bad_expected_amount_reason_or_missing_is_named_at_its_line(tmp_path):
+    tests = tmp_path / "bad.tests.yaml"
+    tests.write_text(_BAD_EXPECT, encoding="utf-8")
+    result = run("test", LISHUI, str(tests), "--lang", "en")
+    assert result.exit_code == 1
+    for where, words in (("6:42", "expect.2.1.amount must be an amount in 元 such as 5万元, not a percentage (50%)"),
+                         ("7:42", "expect.2.2.reason must be the name of a reason such as group, conditions or "
+                                  "cap_used, not the number 5"),
+                         ("8:43", "expect.2.3.missing must be a list of the facts that are missing, not the text 'abc'"),
+                         ("9:14", "expect.total must be an amount in 元 such as 5万元, not a percentage (10%)")):
+        assert f"bad.tests.yaml:{where}: error: {words}" in result.output
+    assert "has the wrong form" not in result.output
+    assert "expect.2.1.amount 应为以元计的金额" in run("test", LISHUI, str(tests)).output
+
+
+def test_c1_an_expected_amount_out_of_range_is_a_located_error_in_test_and_diff(tmp_path):
+    tests = tmp_path / "big.tests.yaml"
+    tests.write_text((REPRO / "expect-amount-big.tests.yaml").read_text(encoding="utf-8")
+                     .replace("policy: ../policies/lishui-2021-67.yaml\n", ""), encoding="utf-8")
+    words = "big.tests.yaml:6:14: error: expect.total is 99999999999999999, which is out of range: it has 17 integer " \
+            "digits, and at most 16 are allowed"
+    for args in (["test", LISHUI, str(tests)], ["diff", LISHUI, LISHUI, "--cases", str(tests)]):
+        result = run(*args, "--lang", "en")
+        assert result.exit_code == 1, result.output
+        assert words in result.output
+    as_given = run("test", LISHUI, str(REPRO / "expect-amount-big.tests.yaml"), "--lang", "en")
+    assert as_given.exit_code == 1 and "expect-amount-big.tests.yaml:7:14: error: expect.total" in as_given.output
+    facts = tmp_path / "facts.tests.yaml"
+    facts.write_text(_BAD_EXPECT.replace("facts: {}", 'facts: {cbec_turnover: "99999999999999999"}')
+                     .split("    expect:")[0] + "    expect: {total: 0}\n", encoding="utf-8")
+    result = run("diff", LISHUI, LISHUI, "--cases", str(facts), "--lang", "en")
+    assert result.exit_code == 0  # a case whose facts do not fit is reported, not compared
+    assert "facts.tests.yaml:4:66: error: 'cbec_turnover' (年度跨境电商交易额) is 99999999999999999, which is out of " \
+           "range" in result.output

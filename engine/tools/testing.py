@@ -9,10 +9,10 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence, cast
 
-from engine.core.amounts import parse_amount, plain
+from engine.core.amounts import MAX_INTEGER_DIGITS, MAX_PLACES, AmountSyntaxError, parse_amount, plain
 from engine.core.errors import PolicyError, Problem, ProblemList, SchemaError
 from engine.core.format import format_money, format_percent, officer_money
-from engine.core.messages import OUTCOME_KEYS, msg, t
+from engine.core.messages import OUTCOME_KEYS, Message, msg, t
 from engine.core.suggest import did_you_mean
 from engine.lang.analysis import Bound, bounds
 from engine.lang.tree import Name
@@ -26,6 +26,7 @@ from engine.syntax.schema import Document, load_schema, make_validator, schema_p
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 ELIGIBLE, INELIGIBLE, REFERRED = Outcome.ELIGIBLE, Outcome.INELIGIBLE, Outcome.REFERRED
 
@@ -67,10 +68,16 @@ def load_suite(path: str, for_policy: str | None = None) -> Suite:
     """Load a test file. `for_policy`: the policy file it will be run against, which its `policy:` must name."""
     loaded = load_file(path)
     problems = ProblemList()
-    for p in schema_problems(_validator(), loaded.data, loaded.source):
+    for p in schema_problems(_validator(), loaded.data, loaded.source, _describe):
         problems.add(p)
     problems.raise_if_any(SchemaError)
     data = cast(Document, loaded.data)  # a schema-valid test file is a mapping
+    for i, case in enumerate(data["cases"]):
+        for where, raw in _expected_amounts(case["expect"]):
+            try:
+                parse_amount(raw)
+            except AmountSyntaxError as exc:  # what the pattern lets through but no amount can be: 17 digits…
+                problems.add(_unreadable(exc, raw, ("cases", i, "expect") + where, loaded.source))
     policy_path = data.get("policy")
     if policy_path is not None:
         policy_path = os.path.normpath(os.path.join(os.path.dirname(path), policy_path))
@@ -82,6 +89,81 @@ def load_suite(path: str, for_policy: str | None = None) -> Suite:
                                                ("policy",), suggestion=msg("test.policy_other.hint")))
     problems.raise_if_any(SchemaError)
     return Suite(loaded.source.file, policy_path, tuple(data["cases"]), loaded)
+
+
+def _field(path: Sequence[str | int]) -> str:
+    """A place in a case's expect, as an officer finds it: expect.total, expect.2.2.amount."""
+    return ".".join(["expect", *(str(part) for part in path[3:6])])
+
+
+def _kind(value: object) -> Message | str:
+    """What was written instead, in words: the text 'abc', the number 5, 50% (a percentage)."""
+    if isinstance(value, bool):
+        return msg("schema.kind.bool", value=str(value).lower())
+    if isinstance(value, Decimal):
+        return msg("schema.kind.number", value=value)
+    if isinstance(value, str):
+        if "%" in value:
+            return msg("test.expect.percentage", value=value.strip())
+        return msg("schema.kind.text", value=value if len(value) <= 60 else value[:57].replace("\n", " ") + "…")
+    if isinstance(value, dict):
+        return msg("schema.kind.mapping")
+    if isinstance(value, list):
+        return msg("schema.kind.list")
+    return msg("schema.kind.none") if value is None else type(value).__name__
+
+
+def _describe(error: ValidationError, source: SourceMap) -> Problem | None:
+    """A schema error in a case's expect worded by the field it is in (expect.2.2.amount); None: the generic
+    wording, which names only the key."""
+    path = tuple(error.absolute_path)
+    if len(path) < 4 or path[0] != "cases" or path[2] != "expect" or error.validator not in ("type", "pattern"):
+        return None
+    key = path[4] if len(path) > 4 else path[3]
+    value = error.instance
+    if key in ("amount", "total") and len(path) == (5 if key == "amount" else 4):
+        return source.problem(msg("test.expect.amount", field=_field(path), kind=_kind(value)), path,
+                              suggestion=msg("test.expect.amount.hint"))
+    if key == "reason" and len(path) == 5:
+        return source.problem(msg("test.expect.reason", field=_field(path), kind=_kind(value)), path,
+                              suggestion=msg("test.expect.reason.hint"))
+    if key == "missing" and len(path) == 5:
+        return source.problem(msg("test.expect.missing", field=_field(path), kind=_kind(value)), path,
+                              suggestion=msg("test.expect.missing.hint"))
+    if key == "missing" and len(path) == 6:
+        return source.problem(msg("test.expect.missing_item", field=_field(path[:5]), kind=_kind(value)), path,
+                              suggestion=msg("test.expect.missing.hint"))
+    return None
+
+
+def _expected_amounts(expect: Document) -> Iterator[tuple[Path_, object]]:
+    """Each amount a schema-valid expect gives, with its path under expect."""
+    for key, want in expect.items():
+        if key == "total":
+            yield (key,), want
+        elif isinstance(want, dict) and "amount" in want:
+            yield (key, "amount"), want["amount"]
+
+
+def _unreadable(exc: AmountSyntaxError, raw: object, path: Path_, source: SourceMap) -> Problem:
+    """An expected amount parse_amount refused (out of range, for one the schema's pattern lets through)."""
+    message = exc.message
+    exact = message.values.get("value") if isinstance(message, Message) and message.key == "amount.out_of_range" \
+        else None
+    if not isinstance(exact, Decimal) or not exact.is_finite():
+        return source.problem(msg("test.expect.amount", field=_field(path), kind=_kind(raw)), path,
+                              suggestion=msg("test.expect.amount.hint"))
+    written = raw.strip() if isinstance(raw, str) else str(raw)
+    hint: Message
+    if exact.adjusted() >= MAX_INTEGER_DIGITS:
+        reason = msg("facts.range.digits", digits=exact.adjusted() + 1, limit=MAX_INTEGER_DIGITS)
+        hint, exact_text = msg("facts.range.digits.hint"), plain(exact)
+    else:  # places as written: a unit of 万 or 亿 adds none
+        reason = msg("facts.range.places", places=-int(exact.as_tuple().exponent), limit=MAX_PLACES)
+        hint, exact_text = msg("facts.range.places.hint"), written
+    shown: object = written if written == exact_text else msg("facts.value.exact", value=written, exact=exact_text)
+    return source.problem(msg("test.expect.out_of_range", field=_field(path), value=shown, reason=reason), path,
+                          suggestion=hint)
 
 
 def run_suite(policy: Policy, suite: Suite) -> list[CaseOutcome]:
