@@ -362,3 +362,56 @@ def test_c1_an_expected_amount_out_of_range_is_a_located_error_in_test_and_diff(
     assert result.exit_code == 0  # a case whose facts do not fit is reported, not compared
     assert "facts.tests.yaml:4:66: error: 'cbec_turnover' (年度跨境电商交易额) is 99999999999999999, which is out of " \
            "range" in result.output
+
+
+_BUNDLED = sorted(str(p) for p in (ROOT / "policies").rglob("*.yaml") if not p.name.endswith(".tests.yaml"))
+_SELLER = str(ROOT / "examples" / "seller.yaml")
+
+
+def _outcome(policy: str) -> tuple[int, object]:
+    """What evaluating the example seller gives: the total, or the error (the same for equal policies)."""
+    import json
+
+    result = run("evaluate", policy, _SELLER, "--format", "json", "--lang", "en")
+    return result.exit_code, json.loads(result.output)["total"] if result.exit_code == 0 else result.output
+
+
+@pytest.mark.parametrize("policy", _BUNDLED, ids=lambda p: Path(p).name)
+def test_o2_what_show_resolved_writes_reads_back_as_the_same_policy(tmp_path, policy):
+    shown = run("show", policy, "--resolved")
+    assert shown.exit_code == 0, shown.output
+    resolved = tmp_path / "resolved.yaml"
+    resolved.write_text(shown.output, encoding="utf-8")
+    assert run("validate", str(resolved)).exit_code == 0, run("validate", str(resolved), "--lang", "en").output
+    assert _outcome(str(resolved)) == _outcome(policy)
+
+
+def test_o2_text_that_reads_as_a_number_is_quoted_by_show_resolved_and_fork(tmp_path):
+    county = tmp_path / "county.yaml"
+    county.write_text((REPRO / "show-resolved" / "county.yaml").read_text(encoding="utf-8")
+                      .replace("../../policies/lishui-2021-67.yaml", LISHUI), encoding="utf-8")
+    resolved = tmp_path / "resolved.yaml"
+    resolved.write_text(run("show", str(county), "--resolved").output, encoding="utf-8")
+    assert "document: '1e5'" in resolved.read_text(encoding="utf-8")
+    valid = run("validate", str(resolved), "--lang", "en")
+    assert valid.exit_code == 0 and "ok: " in valid.output and "— 1e5, 17 clauses" in valid.output
+    forked = tmp_path / "forked.yaml"
+    result = run("fork", LISHUI, "--id", "county-x", "--jurisdiction", "莲都区", "--jurisdiction", "1e2",
+                 "--document", "1e5", "--title", "2e3", "-o", str(forked))
+    assert result.exit_code == 0, result.output
+    text = forked.read_text(encoding="utf-8")
+    assert "document: '1e5'" in text and "title: '2e3'" in text and "areas: [莲都区, '1e2']" in text
+    assert run("validate", str(forked)).exit_code == 0
+    assert _outcome(str(forked)) == _outcome(LISHUI) == (0, {"amount": "865357.83", "currency": "CNY",
+                                                             "complete": True, "undetermined": [],
+                                                             "referred": ["2.4", "3", "9"]})
+
+
+@pytest.mark.parametrize("areas, words", [([""], "an area cannot be empty"), ([" "], "an area cannot be empty"),
+                                          (["青田县", "青田县"], "'青田县' is given twice")])
+def test_o2_fork_refuses_an_area_the_file_could_not_hold(tmp_path, areas, words):
+    out = tmp_path / "county.yaml"
+    args = [a for area in areas for a in ("--jurisdiction", area)]
+    result = CliRunner().invoke(cli, ["fork", LISHUI, "--id", "county-x", *args, "-o", str(out), "--lang", "en"])
+    assert result.exit_code == 2 and "Invalid value for '--jurisdiction'" in result.output and words in result.output
+    assert not out.exists()

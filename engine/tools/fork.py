@@ -15,6 +15,7 @@ from engine.core.messages import t
 from engine.model.policy import DatedValue, Parameter, Policy
 from engine.syntax.inherit import KEYED
 from engine.syntax.loader import Loaded, Path_, SourceMap
+from engine.syntax.loader import _scalar as plain_reading  # how the engine reads a plain (unquoted) scalar
 from engine.syntax.schema import Document
 from engine.workspace import Library, LookupFailed
 
@@ -29,8 +30,8 @@ def _current(param: Parameter, on: dt.date) -> DatedValue | None:
 
 
 def _q(text: str) -> str:
-    """A YAML scalar, quoted only when it must be."""
-    dumped = yaml.safe_dump(text, allow_unicode=True, default_flow_style=True, width=10_000).strip()
+    """A YAML scalar, quoted only when it must be (for the engine's loader, not only for YAML 1.1: 1e5 is quoted)."""
+    dumped = yaml.dump(text, Dumper=_Dumper, allow_unicode=True, default_flow_style=True, width=10_000).strip()
     return dumped.removesuffix("\n...").removesuffix("...").strip()
 
 
@@ -50,6 +51,7 @@ def fork_text(parent: Policy, parent_file: str, new_id: str, areas: Sequence[str
               schema_ref: str = "policy.schema.json", lang: str = "zh") -> str:
     """A county file that extends `parent`, listing the parent's parameters as commented examples."""
     today = today or dt.date.today()
+    _check_areas(areas, lang)
     area_text = "、".join(areas)
     lines = [
         f"# yaml-language-server: $schema={schema_ref}",
@@ -87,10 +89,24 @@ def fork_text(parent: Policy, parent_file: str, new_id: str, areas: Sequence[str
     return "\n".join(lines) + "\n"
 
 
+def _check_areas(areas: Sequence[str], lang: str) -> None:
+    """The areas given with --jurisdiction, as the schema will want them in the file: none blank, none twice.
+
+    Raised as the command line's usage error (exit 2, naming the option): the file is not written.
+    """
+    import click
+
+    for i, area in enumerate(areas):
+        if not area.strip():
+            raise click.BadParameter(t("fork.empty_area", lang), param_hint="'--jurisdiction'")
+        if area in areas[:i]:
+            raise click.BadParameter(t("fork.repeated_area", lang, area=area), param_hint="'--jurisdiction'")
+
+
 # --- show --resolved ------------------------------------------------------------------------------
 
 class _Dumper(yaml.SafeDumper):
-    pass
+    """YAML the engine reads back as it was: text it would read as something else when plain is quoted."""
 
 
 def _decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.ScalarNode:
@@ -98,7 +114,19 @@ def _decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.ScalarNode:
                                    else "tag:yaml.org,2002:int", plain(value))
 
 
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    # PyYAML quotes what YAML 1.1 reads as a number, a date or yes/no; the engine also reads 1e5, 1_000 and .5 as
+    # numbers, so text that it would read as anything but itself is quoted too.
+    node = dumper.represent_str(value)
+    str_tag = "tag:yaml.org,2002:str"
+    yaml_reads: str = dumper.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+    if yaml_reads == str_tag and plain_reading(yaml.ScalarNode(str_tag, value)) != value:
+        node.style = "'"  # as PyYAML quotes what it reads as a number itself
+    return node
+
+
 _Dumper.add_representer(Decimal, _decimal)
+_Dumper.add_representer(str, _str)
 
 
 def _dump(value: object, indent: int) -> list[str]:
@@ -108,15 +136,20 @@ def _dump(value: object, indent: int) -> list[str]:
     return [pad + line for line in text.rstrip("\n").split("\n")]
 
 
-def _files_under(source: SourceMap, path: Path_) -> list[str]:
-    n = len(path)
-    files = {source.file_of(p) for p in list(source.values) + list(source.keys) if p[:n] == path}
-    return sorted(files)
+def _files_under(source: SourceMap) -> dict[Path_, set[str]]:
+    """Per path of one or two steps (a top-level entry, a parameter, a clause), the files of everything under it."""
+    out: dict[Path_, set[str]] = {}
+    for p in list(source.values) + list(source.keys):
+        file = source.file_of(p)
+        for n in (1, 2):
+            if len(p) >= n:
+                out.setdefault(p[:n], set()).add(file)
+    return out
 
 
-def _from(source: SourceMap, path: Path_, shorten: Callable[[str], str]) -> str:
+def _from(source: SourceMap, path: Path_, shorten: Callable[[str], str], under: dict[Path_, set[str]]) -> str:
     own = source.file_of(path)
-    others = [f for f in _files_under(source, path) if f != own]
+    others = sorted(under.get(path, set()) - {own})
     text = f"  # from {shorten(own)}"
     if others:
         text += " (parts from " + ", ".join(shorten(f) for f in others) + ")"
@@ -134,22 +167,31 @@ def resolved_yaml(loaded: Loaded) -> str:
     out = [f"# Effective policy {doc.get('id')} after inheritance; merged from: "
            + ", ".join(shorten(f) for f in files),
            "# Each entry says the file it comes from. This is a view: edit the files, not this text.", ""]
+    under = _files_under(source)
     for key, value in doc.items():
         if key in KEYED and isinstance(value, dict) and value:
-            out.append(f"{key}:" + _from(source, (key,), shorten).split(" (parts")[0])
+            out.append(f"{key}:" + _from(source, (key,), shorten, under).split(" (parts")[0])
             for name, spec in value.items():
-                lines = _dump({name: spec}, 2)
-                lines[0] += _from(source, (key, name), shorten)
-                out.extend(lines)
+                out.extend(_marked(_dump({name: spec}, 2), _from(source, (key, name), shorten, under), 2))
         elif key in ("clauses", "groups") and isinstance(value, list):
             out.append(f"{key}:")
             for i, entry in enumerate(value):
-                lines = _dump([entry], 2)
-                lines[0] += _from(source, (key, i), shorten)
-                out.extend(lines)
+                out.extend(_marked(_dump([entry], 2), _from(source, (key, i), shorten, under), 2))
         else:
-            lines = _dump({key: value}, 0)
-            lines[0] += _from(source, (key,), shorten)
-            out.extend(lines)
+            out.extend(_marked(_dump({key: value}, 0), _from(source, (key,), shorten, under), 0))
         out.append("")
     return "\n".join(out)
+
+
+def _marked(lines: list[str], comment: str, indent: int) -> list[str]:
+    """An entry's lines with its `# from` comment at the end of the first, or, where the first line begins a
+    scalar written over several lines (which a comment would cut short), on a line of its own above it."""
+    if len(lines) == 1:
+        return [lines[0] + comment]
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with_comment = [lines[0] + comment, *lines[1:]]
+    try:
+        same = yaml.load("\n".join(with_comment), Loader=loader) == yaml.load("\n".join(lines), Loader=loader)
+    except yaml.YAMLError:
+        same = False
+    return with_comment if same else [" " * indent + comment.strip(), *lines]
