@@ -367,10 +367,13 @@ def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | N
              output: str, force: bool, lang: str | None, policies: tuple[str, ...],
              with_files: tuple[str, ...]) -> None:
     """Write a county file that extends PARENT (a policy file, or an id found with --policies)."""
-    from engine.tools.fork import extends_value, fork_text
+    from engine.tools.fork import area_problem, extends_value, fork_text
     from engine.workspace import Library, LookupFailed, load_with_sources
 
     early = message_lang(lang, path=parent if Path(parent).is_file() else None)
+    problem = area_problem(areas, early)
+    if problem is not None:
+        raise click.BadParameter(problem, param_hint="'--jurisdiction'")
     if Path(output).exists() and not force:
         click.echo(t("cli.fork.exists", early, path=output), err=True)
         sys.exit(1)

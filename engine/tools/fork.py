@@ -51,7 +51,9 @@ def fork_text(parent: Policy, parent_file: str, new_id: str, areas: Sequence[str
               schema_ref: str = "policy.schema.json", lang: str = "zh") -> str:
     """A county file that extends `parent`, listing the parent's parameters as commented examples."""
     today = today or dt.date.today()
-    _check_areas(areas, lang)
+    problem = area_problem(areas, lang)
+    if problem is not None:
+        raise ValueError(problem)  # the command line checks first (fork_cmd); this guards other callers
     area_text = "、".join(areas)
     lines = [
         f"# yaml-language-server: $schema={schema_ref}",
@@ -89,18 +91,15 @@ def fork_text(parent: Policy, parent_file: str, new_id: str, areas: Sequence[str
     return "\n".join(lines) + "\n"
 
 
-def _check_areas(areas: Sequence[str], lang: str) -> None:
-    """The areas given with --jurisdiction, as the schema will want them in the file: none blank, none twice.
-
-    Raised as the command line's usage error (exit 2, naming the option): the file is not written.
-    """
-    import click
-
+def area_problem(areas: Sequence[str], lang: str) -> str | None:
+    """What is wrong with the areas given for a county file, as the schema will want them: none blank, none
+    twice. The command line reports it as a usage error naming --jurisdiction; None when they are fine."""
     for i, area in enumerate(areas):
         if not area.strip():
-            raise click.BadParameter(t("fork.empty_area", lang), param_hint="'--jurisdiction'")
+            return t("fork.empty_area", lang)
         if area in areas[:i]:
-            raise click.BadParameter(t("fork.repeated_area", lang, area=area), param_hint="'--jurisdiction'")
+            return t("fork.repeated_area", lang, area=area)
+    return None
 
 
 # --- show --resolved ------------------------------------------------------------------------------
