@@ -61,24 +61,25 @@ class MeasureOnly(Why):
 
 @dataclass(frozen=True)
 class OutOfPolicyPeriod(Why):
+    """The claim date is outside the policy's period in force."""
+
     reason: ClassVar[str] = "policy_period"
     start: dt.date | None
     end: dt.date | None
     date: dt.date
 
     def text(self, w: Words) -> str:
-        return w.t("reason.policy_period", date=self.date, start=self.start or "…", end=self.end or "…")
+        return w.t(_PERIOD_REASON_KEYS[self.reason], date=self.date, start=self.start or "…", end=self.end or "…")
 
 
 @dataclass(frozen=True)
-class OutOfClausePeriod(Why):
-    reason: ClassVar[str] = "clause_period"
-    start: dt.date | None
-    end: dt.date | None
-    date: dt.date
+class OutOfClausePeriod(OutOfPolicyPeriod):
+    """The claim date is outside the clause's own from:/until:."""
 
-    def text(self, w: Words) -> str:
-        return w.t("reason.clause_period", date=self.date, start=self.start or "…", end=self.end or "…")
+    reason: ClassVar[str] = "clause_period"
+
+
+_PERIOD_REASON_KEYS = {"policy_period": "reason.policy_period", "clause_period": "reason.clause_period"}
 
 
 @dataclass(frozen=True)
