@@ -415,3 +415,14 @@ def test_o2_fork_refuses_an_area_the_file_could_not_hold(tmp_path, areas, words)
     result = CliRunner().invoke(cli, ["fork", LISHUI, "--id", "county-x", *args, "-o", str(out), "--lang", "en"])
     assert result.exit_code == 2 and "Invalid value for '--jurisdiction'" in result.output and words in result.output
     assert not out.exists()
+
+
+def test_c7_the_python_api_reproduction_gets_policy_errors_only():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(REPRO / "api_floats.py")], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 3 and all(line.endswith("-> PolicyError (expected)") for line in lines), done.stdout
