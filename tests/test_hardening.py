@@ -426,3 +426,26 @@ def test_c7_the_python_api_reproduction_gets_policy_errors_only():
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     assert len(lines) == 3 and all(line.endswith("-> PolicyError (expected)") for line in lines), done.stdout
+
+
+def test_a_followed_reference_evaluates_only_that_clause_and_what_it_requires():
+    """Found in review: the referenced document's other clauses (another kind's, a group) must not decide it."""
+    from engine import check_facts, evaluate, load_policy
+
+    folder = ROOT / "tests" / "fixtures" / "review"
+    policy = load_policy(str(folder / "a.yaml"), with_files=[str(folder / "b.yaml")])
+    for y in (1, 0):  # y = 0 divides by zero in an unrelated clause of the other document
+        applicant = check_facts(policy, {"recipient": "firm", "date": "2024-01-01", "facts": {"x": 1, "y": y}})
+        for trace in (True, False):
+            result = evaluate(policy, applicant, trace=trace)
+            assert (result.clause("1").outcome, result.total) == ("eligible", Decimal("100.00"))
+
+
+def test_a_condition_that_cannot_be_computed_is_reported_with_or_without_the_trace():
+    from engine import EvaluateError, check_facts, evaluate, load_policy
+
+    policy = load_policy(str(ROOT / "tests" / "fixtures" / "review" / "c.yaml"))
+    applicant = check_facts(policy, {"recipient": "firm", "date": "2024-01-01", "facts": {"a": 0, "x": 1, "y": 0}})
+    for trace in (True, False):
+        with pytest.raises(EvaluateError, match="division by zero"):
+            evaluate(policy, applicant, trace=trace)

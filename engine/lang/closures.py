@@ -181,14 +181,23 @@ _NO_UNKNOWNS: Unknowns = {}
 
 
 def all_of(nodes: tuple[Node, ...]) -> Fast:
-    """One fast closure for several conditions that must all hold (a clause's `when:`)."""
+    """One fast closure for several conditions that must all hold (a clause's `when:`).
+
+    Every condition is computed, even after one is false, as the explained path computes (and shows) each:
+    a condition that cannot be computed (a division by zero) is reported the same with or without the trace.
+    """
     parts = tuple(fast(n) for n in nodes)
     if len(parts) == 1:
         return parts[0]
     if len(parts) == 2:
         a, b = parts
-        return lambda env: bool(a(env)) and bool(b(env))
-    return lambda env: all(p(env) for p in parts)
+
+        def both(env: Env) -> bool:
+            first, second = a(env), b(env)
+            return bool(first) and bool(second)
+
+        return both
+    return lambda env: all([p(env) for p in parts])
 
 
 class Compiled:

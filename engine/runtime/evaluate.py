@@ -386,9 +386,11 @@ class _Run:
             granted = {clause.refers_clause: a.granted[clause.id]} if clause.id in a.granted else {}
         names = linked.all_facts()
         sub = replace(a, values={k: v for k, v in a.values.items() if k in names}, granted=granted)
-        run = _Run(prepare(linked), sub, self.day, self.tracing, scoped=False,
+        plan = prepare(linked)
+        run = _Run(plan, sub, self.day, self.tracing, scoped=False,
                    trail=self.trail + ((self.policy.document, clause.id), key), reference=self.reference)
-        run.decide_all()
+        for task in plan.needed_for(clause.refers_clause):  # that clause and what it requires, nothing else
+            run.results[task.clause.id] = run.decide(task)
         return Hop(clause.refers_to, self.policy.references[clause.refers_to].title, linked,
                    run.results[clause.refers_clause])
 

@@ -73,6 +73,7 @@ class Plan:
             name: tuple(f.items) for name, f in policy.all_facts().items() if f.type == "list"}
         self._days: dict[dt.date, Day] = {}
         self._kinds: dict[tuple[str, ...], KindPlan] = {}
+        self._needed: dict[str, tuple[Decide, ...]] = {}
 
     def for_kinds(self, kinds: tuple[str, ...]) -> KindPlan:
         """The tasks for an applicant of these kinds (kept: a policy has a handful of kinds)."""
@@ -96,6 +97,21 @@ class Plan:
             found = KindPlan(tuple(tasks), fixed)
             if len(self._kinds) < 256:
                 self._kinds[kinds] = found
+        return found
+
+    def needed_for(self, clause_id: str) -> tuple[Decide, ...]:
+        """The clause and every clause it depends on, in order, on their own terms (no group chooses): what a
+        reference followed from another document evaluates there."""
+        found = self._needed.get(clause_id)
+        if found is None:
+            wanted, todo = {clause_id}, [clause_id]
+            while todo:
+                for dep in self.by_id[todo.pop()].dependencies():
+                    if dep in self.by_id and dep not in wanted:
+                        wanted.add(dep)
+                        todo.append(dep)
+            found = tuple(t for t in self.tasks if isinstance(t, Decide) and t.clause.id in wanted)
+            self._needed[clause_id] = found
         return found
 
     def day(self, day: dt.date) -> Day:
