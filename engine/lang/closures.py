@@ -197,7 +197,7 @@ def all_of(nodes: tuple[Node, ...]) -> Fast:
             return bool(first) and bool(second)
 
         return both
-    return lambda env: all([p(env) for p in parts])
+    return lambda env: all([p(env) for p in parts])  # noqa: C419 - the list computes every part: not lazy on purpose
 
 
 class Compiled:
