@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import struct
 from html.parser import HTMLParser
@@ -19,6 +20,8 @@ screenshot = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(screenshot)
 
 CHROMIUM = screenshot.find_chromium()
+if CHROMIUM is None and os.environ.get("CI"):  # .ci/run installs Chromium: in CI a missing browser is a failure
+    raise RuntimeError("CI needs Chromium for the browser checks; .ci/run installs it (apt-get install chromium)")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install -y "
                                                          "chromium); the browser check needs a real browser")
 

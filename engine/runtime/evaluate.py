@@ -117,9 +117,7 @@ class _Run:
 
     def decide_all(self) -> None:
         results, p, day = self.results, self.policy, self.day
-        if not self.scoped:  # a referenced document's clauses, for a clause that already decided who and when
-            tasks = self.plan.tasks
-        elif day < p.start or (p.end is not None and day > p.end):
+        if day < p.start or (p.end is not None and day > p.end):
             why = OutOfPolicyPeriod(p.start, p.end, day)
             for clause in p.clauses:
                 results[clause.id] = ClauseResult(
