@@ -308,7 +308,9 @@ def lint_cmd(policy_file: str, strict: bool, fmt: str, today: dt.datetime | None
 
 @cli.command(name="diff")
 @click.argument("old_file", metavar="OLD", type=click.Path(dir_okay=False))
-@click.argument("new_file", metavar="NEW", type=click.Path(dir_okay=False))
+@click.argument("new_file", metavar="[NEW]", type=click.Path(dir_okay=False), required=False)
+@click.option("--reading", "reading", default=None, metavar="ID[:N]",
+              help="Instead of NEW: OLD read the other way, under alternative N (default 1) of reading ID.")
 @click.option("--cases", "cases_path", type=click.Path(exists=True), default=None,
               help="A test-case file, a facts file, or a folder of either: show who gains and who loses.")
 @click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
@@ -316,31 +318,37 @@ def lint_cmd(policy_file: str, strict: bool, fmt: str, today: dt.datetime | None
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @lang_option
 @library_options
-def diff_cmd(old_file: str, new_file: str, cases_path: str | None, on: dt.datetime | None, fmt: str,
-             lang: str | None, policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
+def diff_cmd(old_file: str, new_file: str | None, reading: str | None, cases_path: str | None,
+             on: dt.datetime | None, fmt: str, lang: str | None, policies: tuple[str, ...],
+             with_files: tuple[str, ...]) -> None:
     """Show what changed in meaning between two versions of a policy, and what it does to applicants.
 
-    OLD and NEW may be two versions of one file, or a county file and the policy it extends."""
+    OLD and NEW may be two versions of one file, or a county file and the policy it extends. With
+    --reading Q3 instead of NEW: OLD against OLD read under the first alternative of its reading Q3."""
     from engine.tools.diff import diff_policies, load_cases
     from engine.tools.diff import impact as diff_impact
     from engine.tools.diff import render_text as diff_text
     from engine.tools.diff import to_json as diff_json
-    from engine.workspace import load_policy
+    from engine.workspace import load_policy, load_reading
+    if (new_file is None) == (reading is None):
+        raise click.UsageError(t("cli.diff.new_or_reading", message_lang(lang, None, old_file)))
     old = new = None
+    new_name = new_file if new_file is not None else f"{old_file} ({reading})"
     try:
         old = load_policy(old_file, policies=policies, with_files=with_files)
-        new = load_policy(new_file, policies=policies, with_files=with_files)
+        new = (load_policy(new_file, policies=policies, with_files=with_files) if new_file is not None
+               else load_reading(old_file, str(reading), policies=policies, with_files=with_files))
         changes = diff_policies(old, new)
         result = None
         if cases_path is not None:
             result = diff_impact(old, new, load_cases(cases_path), cases_path, on.date() if on else None)
     except PolicyError as error:
         # the new version speaks for the pair; if it did not load, its file's declared language does
-        _fail(error, message_lang(lang, new, new_file))
+        _fail(error, message_lang(lang, new, new_file or old_file))
     if fmt == "json":
-        click.echo(json.dumps(diff_json(changes, old_file, new_file, result), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(diff_json(changes, old_file, new_name, result), ensure_ascii=False, indent=2))
     else:
-        click.echo(diff_text(changes, old_file, new_file, new, result, message_lang(lang, new)), nl=False)
+        click.echo(diff_text(changes, old_file, new_name, new, result, message_lang(lang, new)), nl=False)
 
 
 def default_tests_path(policy_file: str, lang: str) -> str:

@@ -238,6 +238,18 @@ def load_policy(path: str, *, policies: Sequence[str] = (), with_files: Sequence
     return link(compile_policy(load_resolved(path, library)), library)
 
 
+def load_reading(path: str, reading: str, *, policies: Sequence[str] = (), with_files: Sequence[str] = (),
+                 library: Library | None = None) -> Policy:
+    """The policy at `path` read the other way: alternative N of a reading applied (`Q3` or `Q3:2`)."""
+    from engine.syntax.readings import alternative_document, parse_choice
+
+    library = library or Library(policies, with_files)
+    rid, number = parse_choice(reading)
+    other = alternative_document(load_resolved(path, library), rid, number)
+    validate_policy(other)
+    return link(compile_policy(other), library)
+
+
 def load_with_sources(path: str, library: Library) -> tuple[Policy, list[str]]:
     """A policy, and every file it was made from (itself, its parents, the documents it refers to)."""
     policy, reads = _recorded(path, library)

@@ -29,9 +29,10 @@ def test_amendment_lists_each_change_an_officer_made():
            "    value from 2025-01-01 added: 400,000.00元（40万元） (source: 市商务局2024年12月修订（测试用）)" in out
     assert "2.2 年交易额500万元以上企业补助（第二条）\n    condition: cbec_turnover >= 500万元（年度跨境电商交易额达500万元以上）" \
            " → cbec_turnover >= 400万元（年度跨境电商交易额达400万元以上）" in out
-    assert "choice: 不叠加，就高享受（groups 中 platform-expenses 的 pick 为 best）。 → 叠加" in out
+    assert "choice: 不叠加，就高享受（platform-expenses 组 pick: best）。" in out
+    assert " → 叠加（platform-expenses 组 pick: all）。" in out
     assert "platform-expenses\n    pick: best → all" in out
-    assert "4 changes." in out
+    assert "5 changes." in out
 
 
 def test_same_policy_has_no_changes_and_no_impact():
@@ -66,7 +67,7 @@ def test_losses_are_listed_with_a_negative_amount(tmp_path):
 
 
 def test_renamed_fact_metadata_and_award_changes(tmp_path):
-    new = variant(tmp_path, ("  site_costs:\n", "  site_cost:\n"), ("      base: site_costs\n", "      base: site_cost\n"),
+    new = variant(tmp_path, ("  site_costs:\n", "  site_cost:\n"), ("      base: site_costs - site_costs_in_promotion\n", "      base: site_cost - site_costs_in_promotion\n"),
                   ("  until: 2027-01-31", "  until: 2028-01-31"),
                   ("  areas: [市直, 莲都区, 丽水经济技术开发区]", "  areas: [市直, 莲都区]"))
     out = run(LISHUI, new).output
@@ -74,11 +75,12 @@ def test_renamed_fact_metadata_and_award_changes(tmp_path):
     assert "jurisdiction areas: 市直, 莲都区, 丽水经济技术开发区 → 市直, 莲都区" in out
     assert "site_cost 独立站技术服务费、推广费等支出费用: added" in out
     assert "site_costs 独立站技术服务费、推广费等支出费用: removed" in out
-    assert "award: (site_costs) × independent_site_rate → (site_cost) × independent_site_rate" in out
+    assert "award: (site_costs - site_costs_in_promotion) × independent_site_rate → " \
+           "(site_cost - site_costs_in_promotion) × independent_site_rate" in out
 
 
 def test_folder_of_facts_files_and_an_applicant_the_new_version_cannot_read(tmp_path):
-    new = variant(tmp_path, ("  site_costs:\n", "  site_cost:\n"), ("      base: site_costs\n", "      base: site_cost\n"))
+    new = variant(tmp_path, ("  site_costs:\n", "  site_cost:\n"), ("      base: site_costs - site_costs_in_promotion\n", "      base: site_cost - site_costs_in_promotion\n"))
     folder = tmp_path / "applicants"
     folder.mkdir()
     (folder / "a.yaml").write_text("applicant: 独立站企业\nrecipient: seller\narea: 莲都区\ndate: 2024-05-01\n"
@@ -96,7 +98,8 @@ def test_folder_of_facts_files_and_an_applicant_the_new_version_cannot_read(tmp_
 
 def test_json_carries_exact_amounts():
     data = json.loads(run(LISHUI, AMENDED, "--cases", CASES, "--format", "json").output)
-    assert [c["what"] for c in data["changes"]] == ["value from 2025-01-01", "choice", "condition", "pick"]
+    assert [c["what"] for c in data["changes"]] == ["value from 2025-01-01", "choice", "condition", "pick",
+                                                         "earlier grants in the year"]
     impact = data["impact"]
     assert Decimal(impact["delta"]) == Decimal("450000")
     gained = {a["name"]: a for a in impact["applicants"]}["卖家乙 交易额800万元"]

@@ -108,7 +108,7 @@ _NEAR = {  # near misses for a value of each type (some of them valid for the fu
              "\t"],
     "date": _BAD_DATES,
     "list": [{"name": "a"}, ({"name": "a"},), "none", 0, [5], [None], [{"nam": "a"}], [{"nam": None}],
-             [{"name": 5}], [{"name": "a", "years_to_threshold": -1}], [{"years_to_threshold": "1,5"}],
+             [{"name": 5}], [{"name": "a", "years_since_incubation": -1}], [{"years_since_incubation": "1,5"}],
              [{"started_cbec": "yes"}], [{"annual_turnover": "-5"}], [{"annual_turnover": True}]],
 }
 _ANY_NEAR = st.one_of(st.sampled_from(sorted({repr(v): v for vs in _NEAR.values() for v in vs}.items())).map(
@@ -231,7 +231,7 @@ def test_near_misses_fall_back_to_the_full_paths_errors(lishui):
         {"recipient": "seller", "granted": {"2.1": None}},
         {"recipient": "seller", "applicant": None},
         {"recipient": "seller", "comment": "?"},
-        {"recipient": "incubator", "facts": {"incubated_enterprises": [{"name": "a", "years_to_threshold": -1}]}},
+        {"recipient": "incubator", "facts": {"incubated_enterprises": [{"name": "a", "years_since_incubation": -1}]}},
         {"recipient": "incubator", "facts": {"incubated_enterprises": [{"nam": "a"}]}},
         {"recipient": "incubator", "facts": {"incubated_enterprises": [{"nam": None}]}},
         {"recipient": "incubator", "facts": {"incubated_enterprises": ({"name": "a"},)}},
@@ -289,7 +289,7 @@ def test_plain_forms_take_the_fast_path_with_the_full_paths_values(lishui):
         {"recipient": ["seller", "platform"], "area": " 莲都区 ", "date": "2024-02-29", "granted": {},
          "applicant": "某公司", "note": "n", "facts": {"platform_turnover": "2亿元", "site_domain_holding": 1}},
         {"recipient": "incubator", "granted": {"2.1": "7.5万元", "3": 0},
-         "facts": {"incubated_enterprises": [{"name": "a", "years_to_threshold": "1.5", "started_cbec": None}],
+         "facts": {"incubated_enterprises": [{"name": "a", "years_since_incubation": "1.5", "started_cbec": None}],
                    "new_enterprises": []}},
         {"recipient": "seller", "facts": {"site_costs": -0.0, "cbec_turnover": 12345678.9}},
     ]
@@ -315,6 +315,9 @@ def test_examples_and_files_read_the_same_either_way(lishui):
     for path in sorted((ROOT / "examples").glob("*.yaml")):
         loaded = load_file(str(path))
         fast = _fast_check(lishui, loaded.data, loaded.source)
+        if isinstance(loaded.data.get("granted"), list):  # the ledger form of granted: always the full path
+            assert fast is None, path
+            continue
         assert fast is not None, path
         _same(fast, _applicant_full(lishui, loaded))
         assert fast.file == str(path) and fast.source is loaded.source

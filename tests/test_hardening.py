@@ -158,7 +158,7 @@ def test_h1_lint_of_a_group_of_1000_over_100_parameter_days_takes_seconds():
 def test_o3_money_compared_with_a_percentage_is_flagged_at_its_condition(tmp_path):
     policy = tmp_path / "p.yaml"
     text = Path(LISHUI).read_text(encoding="utf-8")
-    policy.write_text(text.replace("      - if: cbec_turnover >= 500万元", "      - if: cbec_turnover >= 50%", 1),
+    policy.write_text(text.replace("\n      - if: cbec_turnover >= 500万元", "\n      - if: cbec_turnover >= 50%", 1),
                       encoding="utf-8")
     line = text.split("\n").index("      - if: cbec_turnover >= 500万元") + 1
     result = run("lint", str(policy), "--lang", "en", "--today", "2026-01-01")
@@ -196,13 +196,13 @@ def test_c1_a_quoted_amount_out_of_range_is_a_located_facts_error(file, where, w
 def test_c1_a_list_items_amount_out_of_range_is_placed_at_the_field(tmp_path):
     facts = tmp_path / "facts.yaml"
     facts.write_text("recipient: incubator\nfacts:\n  incubated_enterprises:\n"
-                     "    - {name: a, years_to_threshold: '1.0000000000001'}\n"
-                     "    - {name: b, years_to_threshold: \"99999999999999999\"}\n", encoding="utf-8")
+                     "    - {name: a, years_since_incubation: '1.0000000000001'}\n"
+                     "    - {name: b, years_since_incubation: \"99999999999999999\"}\n", encoding="utf-8")
     result = run("evaluate", LISHUI, str(facts), "--lang", "en")
     assert result.exit_code == 1, result.output
-    assert "facts.yaml:4:37: error: 'years_to_threshold' (自孵化起至年交易额首次达500万元所用年数) is 1.0000000000001" \
+    assert "facts.yaml:4:41: error: 'years_since_incubation' (自开始孵化（培训）至该年度末的年数) is 1.0000000000001" \
         in result.output and "13 decimal places" in result.output
-    assert "facts.yaml:5:37: error:" in result.output and "17 integer digits" in result.output
+    assert "facts.yaml:5:41: error:" in result.output and "17 integer digits" in result.output
 
 
 _API_BAD = [0.1 + 0.2, 1e-07, float("nan"), float("inf"), -float("inf"), Decimal("NaN"), Decimal("sNaN"),

@@ -51,7 +51,7 @@ def test_expired_and_not_yet_in_force():
 
 
 def test_unused_fact_and_parameter(tmp_path):
-    path = variant(tmp_path, ("base: site_costs", "base: platform_fees"),
+    path = variant(tmp_path, ("base: site_costs - site_costs_in_promotion", "base: platform_fees"),
                    ("rate: warehouse_use_rate", "rate: 20%"))
     result = run(path, "--today", TODAY)
     assert result.exit_code == 0
@@ -127,7 +127,7 @@ def test_tenfold_change_between_dated_values(tmp_path):
 
 def test_unused_rules_reference_and_reading(tmp_path):
     path = variant(tmp_path, ("    role: basis\n  浙政函", "    role: rules\n  浙政函"),
-                   ("    reading: Q5\n", "    reading: Q6\n"))
+                   ("    reading: [Q5, Q16, Q17]\n", "    reading: [Q16, Q17]\n"))
     out = run(path, "--today", TODAY).output
     assert f":{line_of(path, '  国函〔2020〕47号:')}:3: warning: reference '国函〔2020〕47号' has role rules" in out
     assert f":{line_of(path, '  Q5:')}:3: warning: reading Q5 is declared but" in out

@@ -155,7 +155,10 @@ def fact_value(pol_name: str, path: tuple[str, ...], favourable: bool):
         return st.dates(dt.date(2015, 1, 1), dt.date(2035, 12, 31)).map(dt.date.isoformat)
     if t == "list":
         fields = {n: fact_value(pol_name, (fact.name, n), favourable) for n in fact.items}
-        return st.lists(st.fixed_dictionaries({}, optional=fields), max_size=6)
+        # Items that stand for one thing (unique: name, credit code) are told apart, as valid facts must be.
+        return st.lists(st.fixed_dictionaries({}, optional=fields), max_size=6).map(
+            lambda items: [{**item, **{u: f"{item[u]}#{i}" for u in fact.unique if item.get(u) is not None}}
+                           for i, item in enumerate(items)])
     raise AssertionError(f"a fact type this test does not know: {t}")
 
 

@@ -161,7 +161,7 @@ def test_a_broken_parent_is_named_when_a_county_cannot_find_it(tmp_path):
     (tmp_path / "county.yaml").write_text("id: county\nextends: lishui-2021-67\ndocument: X\ntitle: X\n", encoding="utf-8")
     r = run("validate", str(tmp_path / "county.yaml"), "--lang", "en")
     assert r.exit_code == 1
-    assert "could not be read" in r.output and "city.yaml:16:9: error: invalid YAML" in r.output
+    assert "could not be read" in r.output and "city.yaml:20:9: error: invalid YAML" in r.output
 
 
 def test_a_county_may_override_one_money_key(tmp_path):

@@ -272,6 +272,22 @@ def _converter(fact: Fact) -> Converter:
     raise _Unknown(t)
 
 
+def _repeats(items: tuple[dict[str, object], ...], identities: tuple[str, ...]) -> bool:
+    """Whether two items share a value of one of the identifying fields (compared as the full path does)."""
+    for field in identities:
+        seen = set()
+        for item in items:
+            value = item.get(field)
+            if isinstance(value, str):
+                value = "".join(value.split()).upper()
+            if value is None or value == "":
+                continue
+            if value in seen:
+                return True
+            seen.add(value)
+    return False
+
+
 class _Unknown(Exception):
     """A fact type this checker does not know: it then leaves every applicant to the full path."""
 
@@ -293,6 +309,9 @@ class FactsChecker:
         # none), looked up in check() itself before calling the converter; and the boolean facts.
         self.memos = {name: getattr(convert, "memo", _NONE) for name, convert in (self.converters or {}).items()}
         self.booleans = frozenset(name for name, fact in facts.items() if fact.type == "boolean")
+        # Lists whose items identify what they stand for: two items with one identity go to the full path,
+        # which names both.
+        self.unique = {name: fact.unique for name, fact in facts.items() if fact.unique}
         self.clause_ids = frozenset(c.id for c in policy.clauses if c.award is not None or c.refers_to is not None)
         self.money = _amount(_money_text, True, False)
         self.date = _remembering(_date)
@@ -336,6 +355,10 @@ class FactsChecker:
                         return None
             elif facts is not None or "facts" in data:
                 return None
+            for name, identities in self.unique.items():
+                items = values.get(name)
+                if items and len(items) > 1 and _repeats(items, identities):  # type: ignore[arg-type]
+                    return None
 
             granted = get("granted")
             if granted is not None:

@@ -16,6 +16,7 @@ from engine.lang.expressions import BOOL, DATE, FUNCTIONS, LIST, NUM, TEXT, Expr
 from engine.model.awards import FORMS
 from engine.model.awards.base import AwardForm
 from engine.model.policy import (
+    Alternative,
     Clause,
     Condition,
     DatedValue,
@@ -119,7 +120,8 @@ class _Compiler:
             rule = MoneyRule(rule.currency, Decimal("0.01"), rule.rounding)
         references = {k: Reference(k, v["title"], v.get("role", "rules"), v.get("note"))
                       for k, v in (doc.get("references") or {}).items()}
-        readings = {k: Reading(k, v["question"], v["choice"], tuple(v.get("alternatives", ())))
+        readings = {k: Reading(k, v["question"], v["choice"], tuple(map(_alternative, v.get("alternatives", ()))),
+                               v.get("why"))
                     for k, v in (doc.get("readings") or {}).items()}
         recipients = {k: Recipient(k, v["label"], v.get("description"))
                       for k, v in doc["recipients"].items()}
@@ -146,6 +148,12 @@ class _Compiler:
         scope = {n: NameInfo(_FACT_TYPES[f.type], f.choices) for n, f in facts.items()}
         scope.update({n: NameInfo(NUM) for n in parameters})
         self.facts, self.scope = facts, scope
+        fund_year, fund_year_reading = None, None
+        if doc.get("fund_year"):
+            fund_year = doc["fund_year"]["fact"]
+            self.text_fact(fund_year, ("fund_year", "fact"), None, "integer")
+            if doc["fund_year"].get("reading"):
+                fund_year_reading = self.reading_ids(doc["fund_year"]["reading"], ("fund_year", "reading"), None)[0]
 
         clause_ids = [c["id"] for c in doc["clauses"]]
         seen: dict[str, int] = {}
@@ -166,8 +174,22 @@ class _Compiler:
             recipients=recipients, facts=facts, parameters=parameters, clauses=clauses, groups=groups,
             references=references, readings=readings, file=self.source.file, signed=_date(doc.get("signed")),
             period_assumed=bool(doc["in_force"].get("assumed", False)), period_reading=period_reading,
-            areas_reading=areas_reading,
+            areas_reading=areas_reading, fund_year=fund_year, fund_year_reading=fund_year_reading,
+            articles=dict(doc.get("articles") or {}),
+            money_source=(("text", money["text"]) if money.get("text")
+                          else ("practice", money["practice"]) if money.get("practice") else None),
         )
+
+    def text_fact(self, name: str, path: Path_, cid: str | None, kind: str) -> None:
+        """`name` must be a declared fact of type `kind` (the fund year's integer, an object's text name)."""
+        fact = self.facts.get(name)
+        if fact is None:
+            self.error(msg("compile.fact_undeclared", name=name), path, clause=cid,
+                       suggestion=did_you_mean(name, [n for n, f in self.facts.items() if f.type == kind])
+                       or msg("compile.fact_of_type.hint", type=kind))
+        elif fact.type != kind:
+            self.error(msg("compile.fact_of_type", name=name, type=fact.type, want=kind), path, clause=cid,
+                       suggestion=msg("compile.fact_of_type.hint", type=kind))
 
     def fact(self, name: str, spec: Document, path: Path_) -> Fact:
         items: dict[str, Fact] = {}
@@ -186,13 +208,17 @@ class _Compiler:
         for key in ("min", "max"):
             if key in spec:
                 bounds[key] = self.amount(spec[key], path + (key,))
+        for i, key in enumerate(spec.get("unique", ())):
+            if spec["type"] != "list" or key not in (spec.get("items") or {}):
+                self.error(msg("compile.unique_field", name=name, field=key), path + ("unique", i),
+                           suggestion=did_you_mean(key, spec.get("items") or {}) or msg("compile.unique_field.hint"))
         low, high = bounds.get("min"), bounds.get("max")
         if low is not None and high is not None and low > high:
             self.error(msg("compile.min_max", min=low, max=high), path + ("min",))
         return Fact(name=name, type=spec["type"], label=spec["label"], unit=spec.get("unit"),
                     minimum=bounds.get("min"), maximum=bounds.get("max"),
                     choices=tuple(spec.get("choices", ())), description=spec.get("description"),
-                    items=items, where=self.where(path))
+                    items=items, unique=tuple(spec.get("unique", ())), where=self.where(path))
 
     def parameter(self, name: str, spec: Document, start: dt.date, end: dt.date | None) -> Parameter:
         path: Path_ = ("parameters", name)
@@ -305,13 +331,19 @@ class _Compiler:
             if r not in self.clause_ids:
                 self.error(msg("compile.unknown_required", id=r), path + ("requires",), clause=cid,
                            suggestion=did_you_mean(r, self.clause_ids))
+        per = spec.get("per")
+        if per is not None:
+            self.text_fact(per, path + ("per",), cid, "text")
+            if spec.get("period", "claim") == "claim":
+                self.error(msg("compile.per_without_period", id=cid), path + ("per",), clause=cid,
+                           suggestion=msg("compile.per_without_period.hint"))
         start, end = _date(spec.get("from")), _date(spec.get("until"))
         if start and end and end < start:
             self.error(msg("compile.clause_order", id=cid, end=end, start=start), path + ("until",), clause=cid)
         return Clause(
             id=cid, article=spec.get("article"), title=spec["title"], text=spec.get("text"),
             recipients=recipients, conditions=tuple(conditions), award=award, cap=cap,
-            period=spec.get("period", "claim"), refers_to=refers_to, refers_clause=refers_clause,
+            period=spec.get("period", "claim"), per=per, refers_to=refers_to, refers_clause=refers_clause,
             measure=spec.get("measure"),
             requires=requires, readings=self.reading_ids(spec.get("reading"), path + ("reading",), cid),
             note=spec.get("note"), start=start, end=end, where=self.where(path),
@@ -395,8 +427,15 @@ class _Compiler:
         reading = spec.get("reading")
         if reading:
             self.reading_ids(reading, path + ("reading",), None)
-        return Group(spec["id"], tuple(spec["members"]), spec["pick"], reading, spec.get("note"), self.where(path))
+        return Group(spec["id"], tuple(spec["members"]), spec["pick"], reading, spec.get("earlier", "top_up"),
+                     spec.get("note"), self.where(path))
 
+
+
+def _alternative(spec: str | Document) -> Alternative:
+    if isinstance(spec, str):
+        return Alternative(spec)
+    return Alternative(spec["choice"], spec.get("effect"), spec.get("change"))
 
 
 class _FormCompiler:

@@ -41,6 +41,18 @@ _FORMS = {"money": "facts.form.money", "number": "facts.form.number", "integer":
 
 
 @dataclass(frozen=True)
+class Grant:
+    """One earlier grant, from the list form of `granted:`: under which clause, how much, for which fund year,
+    and for which object (a warehouse, a park) when the clause is counted per object."""
+
+    clause: str
+    amount: Decimal
+    year: int
+    key: str | None = None
+    index: int = 0  # its position in the list, for messages
+
+
+@dataclass(frozen=True)
 class Applicant:
     """Validated facts of one applicant: values are Decimal, bool, str, date, or lists of item mappings."""
 
@@ -49,7 +61,12 @@ class Applicant:
     area: str | None = None
     date: dt.date | None = None
     name: str | None = None
-    granted: Mapping[str, Decimal] | None = None  # None: the applicant did not say what was granted before
+    # What was granted before. The mapping form: by clause, what counts against this claim (this object, this
+    # fund year for a yearly clause); None: the applicant did not say. The list form, a ledger of grants each with
+    # its year (and object), is kept in `ledger`, and `granted` is then {}: the engine.runtime.grants finds what
+    # counts.
+    granted: Mapping[str, Decimal] | None = None
+    ledger: tuple[Grant, ...] = ()
     file: str | None = None
     source: SourceMap | None = field(default=None, compare=False, repr=False)
 
@@ -118,8 +135,13 @@ class _LazyValidator:
         return getattr(self._validator, name)
 
 
+_MONEY = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": _AMOUNT}]}
+MAX_GRANTS = 10000
+
+
 def _facts_schema(policy: Policy) -> dict[str, Any]:
     kinds = sorted(policy.recipients)
+    paid = [c.id for c in policy.clauses if c.award is not None or c.refers_to is not None]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": f"Facts for {policy.document}",
@@ -136,13 +158,25 @@ def _facts_schema(policy: Policy) -> dict[str, Any]:
             "date": {"anyOf": [_DATE, {"type": "null"}], "description": "申报日期 (the claim's date), YYYY-MM-DD"},
             "facts": {"type": "object", "additionalProperties": False,
                       "properties": {n: _nullable(_value_schema(f)) for n, f in policy.all_facts().items()}},
-            "granted": {"description": "此前已获补助: amounts already granted, by clause id, within each clause's "
-                                       "period (ever for once, this year for year). {} means none.",
+            "granted": {"description": "此前已获补助. Either by clause id, the amount that counts against this "
+                                       "claim (ever for once and lifetime, this fund year for year; for this "
+                                       "object when the clause is counted per object), {} meaning none; or a list "
+                                       "of earlier grants, each {clause, amount, year, for}: the engine finds "
+                                       "those that count.",
                         "anyOf": [{"type": "object", "additionalProperties": False,
-                                   "properties": {c.id: {"anyOf": [{"type": "number", "minimum": 0},
-                                                                   {"type": "string", "pattern": _AMOUNT}]}
-                                                  for c in policy.clauses
-                                                  if c.award is not None or c.refers_to is not None}},
+                                   "properties": dict.fromkeys(paid, _MONEY)},
+                                  {"type": "array", "maxItems": MAX_GRANTS, "items": {
+                                      "type": "object", "additionalProperties": False,
+                                      "required": ["clause", "amount", "year"],
+                                      "properties": {
+                                          "clause": {"enum": paid, "description": "the clause it was granted under"},
+                                          "amount": _MONEY,
+                                          "year": {"type": "integer", "minimum": 1900, "maximum": 2999,
+                                                   "description": "the fund year it was granted for"},
+                                          "for": {"type": "string", "minLength": 1, "maxLength": 200,
+                                                  "description": "the object it was granted for (a warehouse, a "
+                                                                 "park), for clauses counted per object"},
+                                          "date": _DATE, "note": {"type": "string"}}}},
                                   {"type": "null"}]},
             "note": {"type": "string"},
         },
@@ -223,7 +257,7 @@ def _applicant_full(policy: Policy, loaded: Loaded) -> Applicant:
             form = msg(_FORMS[fact.type]) if fact.type in _FORMS else fact.type
             return src.problem(msg("facts.wrong_type", name=fact.name, label=fact.label, form=form,
                                    kind=_kind_of(value)), path, suggestion=hint)
-        if path[:1] == ("granted",) and len(path) == 2:
+        if path[:1] == ("granted",) and len(path) == 2 and isinstance(path[1], str):
             return src.problem(msg("facts.granted", clause=path[1], kind=_kind_of(error.instance)), path)
         return None
 
@@ -239,20 +273,68 @@ def _applicant_full(policy: Policy, loaded: Loaded) -> Applicant:
         values[name] = _convert(fact, raw, ("facts", name), source, problems)
     given = data["recipient"]
     recipients = (given,) if isinstance(given, str) else tuple(given)
-    granted = None
-    if "granted" in data and data["granted"] is not None:
+    granted: dict[str, Decimal] | None = None
+    ledger: tuple[Grant, ...] = ()
+    given_grants = data.get("granted")
+    if isinstance(given_grants, dict):
         granted = {}
-        for cid, raw in data["granted"].items():
+        for cid, raw in given_grants.items():
             amount = _amount(raw, ("granted", cid), source, problems, None, cid)
             if amount is not None:
                 granted[cid] = amount
+    elif isinstance(given_grants, list):
+        granted, ledger = {}, _ledger(policy, given_grants, source, problems)
+    _check_unique(facts, values, source, problems)
     problems.raise_if_any(FactsError)
     return Applicant(
         # Surrounding spaces in an area name are a typing slip, not another area.
         recipients=recipients, values=values, area=(data.get("area") or "").strip() or None,
         date=dt.date.fromisoformat(data["date"]) if data.get("date") else None, name=data.get("applicant"),
-        granted=granted, file=source.file, source=source,
+        granted=granted, ledger=ledger, file=source.file, source=source,
     )
+
+
+def _ledger(policy: Policy, entries: list[dict[str, Any]], source: SourceMap, problems: ProblemList
+            ) -> tuple[Grant, ...]:
+    """The list form of granted:, each entry schema-valid; one for a clause counted per object must say which."""
+    per = {c.id: c.per for c in policy.clauses if c.per is not None}
+    out = []
+    for i, entry in enumerate(entries):
+        cid = entry["clause"]
+        amount = _amount(entry["amount"], ("granted", i, "amount"), source, problems, None, cid)
+        key = entry.get("for")
+        if cid in per and key is None:
+            fact = policy.facts[per[cid]]
+            problems.add(source.problem(msg("facts.grant_for", index=i + 1, clause=cid, label=fact.label),
+                                        ("granted", i), suggestion=msg("facts.grant_for.hint", name=per[cid])))
+        if amount is not None:
+            out.append(Grant(cid, amount, entry["year"], key.strip() if key is not None else None, i))
+    return tuple(out)
+
+
+def _check_unique(facts: Mapping[str, Fact], values: Mapping[str, object], source: SourceMap,
+                  problems: ProblemList) -> None:
+    """Items of a list that stand for the same thing (the same name or credit code) listed twice: an input
+    error naming both items, never a second award."""
+    for name, fact in facts.items():
+        items = values.get(name)
+        if not fact.unique or not isinstance(items, tuple):
+            continue
+        for field_name in fact.unique:
+            seen: dict[object, int] = {}
+            for i, item in enumerate(items):
+                value = item.get(field_name)
+                if isinstance(value, str):
+                    value = "".join(value.split()).upper()  # 丽水 某公司 and 丽水某公司 are one enterprise
+                if value is None or value == "":
+                    continue
+                if value in seen:
+                    problems.add(source.problem(
+                        msg("facts.duplicate_item", name=name, label=fact.label, first=seen[value] + 1, second=i + 1,
+                            field=fact.items[field_name].label, value=item[field_name]),
+                        ("facts", name, i, field_name), suggestion=msg("facts.duplicate_item.hint")))
+                else:
+                    seen[value] = i
 
 
 def _fast_check(policy: Policy, data: object, source: SourceMap | None = None) -> Applicant | None:
@@ -266,7 +348,7 @@ def _fast_check(policy: Policy, data: object, source: SourceMap | None = None) -
 # sets each field through object.__setattr__ (≈5 µs for eight here); when Applicant is still a plain one
 # (these fields exactly, no __post_init__, no slots) its instance dict is filled directly instead: the same
 # object, in a fifth of the time.
-_FIELDS = ("recipients", "values", "area", "date", "name", "granted", "file", "source")
+_FIELDS = ("recipients", "values", "area", "date", "name", "granted", "ledger", "file", "source")
 _FILL_DICT = ({f.name for f in fields(Applicant)} == set(_FIELDS) and not hasattr(Applicant, "__post_init__")
               and "__slots__" not in Applicant.__dict__)
 _new = object.__new__
@@ -285,6 +367,7 @@ def _applicant(found: Found, source: SourceMap) -> Applicant:
     d["date"] = day
     d["name"] = name
     d["granted"] = granted
+    d["ledger"] = ()
     d["file"] = source.file
     d["source"] = source
     return applicant
@@ -388,6 +471,16 @@ def _screen(data: dict[str, Any], facts: Mapping[str, Fact], source: SourceMap) 
                 if char is not None:
                     refuse(msg("facts.what.granted", clause=clause), char, ("granted", clause))
                 number(value, ("granted", clause), None, clause)
+    elif isinstance(granted, list):
+        for i, entry in enumerate(granted):
+            if isinstance(entry, dict):
+                keys(entry, ("granted", i))
+                clause = entry.get("clause")
+                for key, value in entry.items():
+                    char = bad(value)
+                    if char is not None:
+                        refuse(msg("facts.what.field", name=f"granted[{i + 1}].{key}"), char, ("granted", i, key))
+                number(entry.get("amount"), ("granted", i, "amount"), None, str(clause))
     return found
 
 

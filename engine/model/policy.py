@@ -32,6 +32,9 @@ class Fact:
     choices: tuple[str, ...] = ()
     description: str | None = None
     items: Mapping[str, "Fact"] = field(default_factory=dict)  # for type list: the fields of each item
+    # For type list: item fields that identify what an item stands for (an enterprise's name or credit code);
+    # two items with the same value in one of them are the same thing listed twice, an input error.
+    unique: tuple[str, ...] = ()
     where: Where = Where()
 
 
@@ -82,7 +85,11 @@ class Clause:
     conditions: tuple[Condition, ...]
     award: AwardForm | None = None
     cap: Expr | None = None
-    period: str = "claim"  # once | year | claim: the window in which grants count against the cap
+    # How earlier grants under this clause count (engine.runtime.grants): once (一次性: paid once; any earlier
+    # grant means nothing more is due), lifetime (a running total up to the cap, ever), year (a running total up
+    # to the cap per fund year), claim (each claim on its own).
+    period: str = "claim"
+    per: str | None = None  # a text fact naming the object the clause is counted per (a park, a warehouse)
     refers_to: str | None = None  # a document number declared under references:
     refers_clause: str | None = None  # the clause id in that document's policy file, when named
     measure: str | None = None
@@ -110,6 +117,8 @@ class Clause:
     def reads(self) -> frozenset[str]:
         """Every fact and parameter name the clause reads (conditions, award, cap)."""
         names = frozenset().union(*(e.names for e in self.expressions()))
+        if self.per is not None:
+            names |= {self.per}
         return names | self.award.reads() if self.award is not None else names
 
     @property
@@ -127,6 +136,10 @@ class Group:
     members: tuple[str, ...]
     pick: str  # best | first | all
     reading: str | None = None
+    # With pick best or first, how members paid earlier in the same fund year count (engine.runtime.grants):
+    # top_up (就高不重复: the year's total on the group stays within the best member's amount) or hold (the
+    # member paid first holds the group for that year).
+    earlier: str = "top_up"
     note: str | None = None
     where: Where = Where()
 
@@ -135,8 +148,19 @@ class Group:
 class Reference:
     id: str
     title: str
-    role: str = "rules"  # rules: amounts are set there | basis: cited as legal basis only
+    # rules: amounts are set there | standard: it sets a recognition standard, not an amount | basis: cited only
+    role: str = "rules"
     note: str | None = None
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """Another reading of the same words: what it says, what changes under it, and, when it can be written,
+    the change itself (entries in the form a county file uses) so that `policy diff --reading` can apply it."""
+
+    choice: str
+    effect: str | None = None
+    change: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True)
@@ -144,7 +168,8 @@ class Reading:
     id: str
     question: str
     choice: str
-    alternatives: tuple[str, ...] = ()
+    alternatives: tuple[Alternative, ...] = ()
+    why: str | None = None  # the reason the file's choice is taken
 
 
 @dataclass(frozen=True)
@@ -203,6 +228,13 @@ class Policy:
     period_assumed: bool = False  # in_force dates not in the source text: every result says so
     period_reading: str | None = None
     areas_reading: str | None = None
+    # The fact stating the year a claim is for (申报所属年度); None: the calendar year of the claim's date.
+    fund_year: str | None = None
+    fund_year_reading: str | None = None
+    # The document's own article headings, quoted (第四条 → 支持建设跨境电商产业园); clause titles are the file's.
+    articles: Mapping[str, str] = field(default_factory=dict)
+    # Where the money rule comes from: ("text", the document's sentence) or ("practice", the bureau's practice).
+    money_source: tuple[str, str] | None = None
     # Policies of documents this one refers to by clause, by document number, when supplied. Shared by every
     # policy of one linked set (references may point back), so it is filled after they are made, then sealed.
     linked: Mapping[str, "Policy"] = field(default_factory=lambda: Links().seal(), compare=False, repr=False)

@@ -15,7 +15,7 @@ from engine.core.messages import t
 from engine.lang.expressions import Expr
 from engine.lang.tree import Arith, Call, Choices, Compare, IfElse, Lit, Logic, Name, Node, Unary
 from engine.model.facts import names_of_clause
-from engine.model.policy import Clause, DatedValue, Fact, Group, Parameter, Policy
+from engine.model.policy import Alternative, Clause, DatedValue, Fact, Group, Parameter, Policy
 from engine.present.words import PolicyWords
 from engine.runtime.trace import PERIOD_KEYS, PICK_KEYS, ROUNDING_KEYS
 
@@ -27,7 +27,9 @@ _FUNCTION_KEYS = {"min": "review.min", "max": "review.max", "abs": "review.abs"}
 # A clause of a group up to this size lists the other members beside its rule; in a larger group it names the
 # group once and links to its entry, which lists the members (otherwise the page grows with the square of it).
 SMALL_GROUP = 8
-_ROLE_KEYS = {"rules": "review.role.rules", "basis": "review.role.basis"}
+_READING_AT_KEYS = {"fund_year": "review.reading_at.fund_year", "in_force": "review.reading_at.in_force",
+                    "jurisdiction": "review.reading_at.jurisdiction"}
+_ROLE_KEYS = {"rules": "review.role.rules", "standard": "review.role.standard", "basis": "review.role.basis"}
 
 
 def show_value(value: Decimal, kind: str | None, unit: str | None = None) -> str:
@@ -197,6 +199,7 @@ class ClauseView:
 class ArticleView:
     title: str
     clauses: tuple[ClauseView, ...]
+    heading: str | None = None  # the document's own heading of the article, quoted
 
 
 @dataclass(frozen=True)
@@ -220,9 +223,11 @@ class ReadingView:
     id: str
     question: str
     choice: str
-    alternatives: tuple[str, ...]
+    alternatives: tuple[str, ...]  # each: the other reading, and what changes under it
     used_by: tuple[str, ...]  # clause ids
     groups: tuple[str, ...]  # group ids
+    why: str | None = None
+    elsewhere: tuple[str, ...] = ()  # other places it takes effect: the fund year, the period of force, the areas
 
 
 @dataclass(frozen=True)
@@ -288,7 +293,10 @@ def _clause_view(policy: Policy, clause: Clause, lang: str,
         entries.append(Entry(t("review.cap", lang), (Item(cap),)))
         # Without a cap, "per claim" says nothing; "once" still does (a one-time award).
         if clause.cap is not None or clause.period != "claim":
-            entries.append(Entry(t("review.period", lang), (Item(t(PERIOD_KEYS[clause.period], lang)),)))
+            period = t(PERIOD_KEYS[clause.period], lang)
+            if clause.per is not None and clause.per in policy.facts:
+                period += t("review.per", lang, label=policy.facts[clause.per].label, name=clause.per)
+            entries.append(Entry(t("review.period", lang), (Item(period),)))
     if clause.start or clause.end:
         entries.append(Entry(t("review.applies", lang), (Item(_range(clause.start, clause.end, lang)),)))
     stacking = []
@@ -303,9 +311,13 @@ def _clause_view(policy: Policy, clause: Clause, lang: str,
             stacking.append(Item(t("review.with", lang, others=others, pick=pick), None, tags))
     if stacking:
         entries.append(Entry(t("review.stacking", lang), tuple(stacking)))
-    if clause.readings:
+    # Every reading the clause rests on (its own, its conditions', its groups'), beside its sentence: the choice
+    # taken, and the other readings with what changes under them.
+    rids = list(clause.readings) + [c.reading for c in clause.conditions if c.reading] + \
+        [g.reading for g, _n in groups if g.reading]
+    if rids:
         entries.append(Entry(t("review.readings", lang), tuple(
-            Item(policy.readings[r].choice if r in policy.readings else r, None, (r,)) for r in clause.readings)))
+            _reading_item(policy, r, lang) for r in dict.fromkeys(rids))))
     if clause.note:
         entries.append(Entry(t("review.note", lang), (Item(clause.note),)))
     # A county that changes a number keeps the city's sentence beside it: say which numbers differ from it.
@@ -317,6 +329,19 @@ def _clause_view(policy: Policy, clause: Clause, lang: str,
             Item(t("review.changed_number", lang, label=p.label, value=parameter_value_words(p, lang),
                    file=p.where.file)) for p in changed)))
     return ClauseView(clause.id, clause.title, clause.text, tuple(entries))
+
+
+def _alternative(alt: Alternative, lang: str) -> str:
+    return t("review.alternative_effect", lang, choice=alt.choice, effect=alt.effect) if alt.effect else alt.choice
+
+
+def _reading_item(policy: Policy, rid: str, lang: str) -> Item:
+    reading = policy.readings.get(rid)
+    if reading is None:
+        return Item(rid, None, (rid,))
+    others = t("review.list_sep", lang).join(_alternative(a, lang) for a in reading.alternatives)
+    text = reading.choice + (t("review.otherwise_after", lang, others=others) if others else "")
+    return Item(text, None, (rid,))
 
 
 def _range(start: dt.date | None, end: dt.date | None, lang: str) -> str:
@@ -355,7 +380,13 @@ def build_review(policy: Policy, lang: str | None = None) -> Review:
         (t("review.jurisdiction", lang), t("review.list_sep", lang).join(policy.areas) or unset),
         (t("review.rounding", lang), t("review.rounding_rule", lang, currency=money.currency,
                                        step=f"{money.round_to.normalize():f}",
-                                       rule=t(ROUNDING_KEYS[money.rounding], lang))),
+                                       rule=t(ROUNDING_KEYS[money.rounding], lang))
+         + (t("review.rounding_practice", lang) if policy.money_source and policy.money_source[0] == "practice"
+            else "")),
+        (t("review.fund_year", lang),
+         t("review.fund_year.fact", lang, label=policy.facts[policy.fund_year].label, name=policy.fund_year,
+           reading=f"（{policy.fund_year_reading}）" if policy.fund_year_reading else "")
+         if policy.fund_year and policy.fund_year in policy.facts else t("review.fund_year.calendar", lang)),
         (t("review.policy_id", lang), policy.id),
     )
     member_of: dict[str, list[tuple[Group, int]]] = {}  # per clause, its groups and how many others each has
@@ -366,7 +397,8 @@ def build_review(policy: Policy, lang: str | None = None) -> Review:
     for clause in policy.clauses:
         articles.setdefault(clause.article, []).append(
             _clause_view(policy, clause, lang, tuple(member_of.get(clause.id, ()))))
-    article_views = tuple(ArticleView(title or t("review.no_article", lang), tuple(views))
+    article_views = tuple(ArticleView(title or t("review.no_article", lang), tuple(views),
+                                      policy.articles.get(title) if title else None)
                           for title, views in articles.items())
 
     # Ordered sets (dicts), so that a name every clause uses costs no more than one each uses.
@@ -386,8 +418,16 @@ def build_review(policy: Policy, lang: str | None = None) -> Review:
     reading_groups: dict[str | None, list[str]] = {}
     for group in policy.groups:
         reading_groups.setdefault(group.reading, []).append(group.id)
-    readings = tuple(ReadingView(r.id, r.question, r.choice, r.alternatives, tuple(reading_users.get(r.id, ())),
-                                 tuple(reading_groups.get(r.id, ())))
+    elsewhere: dict[str, list[str]] = {}
+    places: tuple[tuple[str | None, str], ...] = ((policy.fund_year_reading, "fund_year"),
+                                                  (policy.period_reading, "in_force"),
+                                                  (policy.areas_reading, "jurisdiction"))
+    for place_reading, where in places:
+        if place_reading:
+            elsewhere.setdefault(place_reading, []).append(t(_READING_AT_KEYS[where], lang))
+    readings = tuple(ReadingView(r.id, r.question, r.choice, tuple(_alternative(a, lang) for a in r.alternatives),
+                                 tuple(reading_users.get(r.id, ())), tuple(reading_groups.get(r.id, ())), r.why,
+                                 tuple(elsewhere.get(r.id, ())))
                      for r in policy.readings.values())
 
     groups = []

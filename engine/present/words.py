@@ -12,7 +12,7 @@ from engine.core.messages import t
 from engine.core.values import Missing, MissingField, MissingParameter
 from engine.lang.expressions import Expr
 from engine.model.policy import Policy
-from engine.runtime.trace import MissingDocument, MissingGrant
+from engine.runtime.trace import MissingDocument, MissingGrant, MissingGrantYear
 
 
 class PolicyWords:
@@ -66,6 +66,8 @@ class PolicyWords:
             return self.t("missing.document", document=m.document)
         if isinstance(m, MissingGrant):
             return self.t("missing.granted", clause=m.clause)
+        if isinstance(m, MissingGrantYear):
+            return self.t("missing.granted_year", clause=m.clause)
         if isinstance(m, MissingField):
             return f"{self.label(m.field)} ({m.key})"
         if isinstance(m, MissingParameter):

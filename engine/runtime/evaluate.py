@@ -21,6 +21,7 @@ from engine.model.awards.base import Step, Stop
 from engine.model.facts import Applicant
 from engine.model.outcome import Outcome, Why
 from engine.model.policy import Clause, Condition, Group, Policy
+from engine.runtime.grants import Grants
 from engine.runtime.plan import Choose, Decide, Plan, prepare
 from engine.runtime.trace import (
     MISSING_AREA,
@@ -38,7 +39,6 @@ from engine.runtime.trace import (
     MeasureOnly,
     MissingDocument,
     MissingFacts,
-    MissingGrant,
     NegativeStep,
     OnceGranted,
     OutOfClausePeriod,
@@ -47,6 +47,7 @@ from engine.runtime.trace import (
     RequiresFailed,
     Result,
     RoundStep,
+    TopUpStep,
 )
 
 ELIGIBLE, INELIGIBLE, UNDETERMINED, REFERRED, NOT_APPLICABLE = (
@@ -87,6 +88,7 @@ class _Run:
         self.env = env
         self.unknowns: Mapping[str, Missing] = params.unknowns
         self.caps = params.caps
+        self.grants = Grants(plan.policy, applicant, env, day.year)
         self.results: dict[str, ClauseResult] = {}
         self._steps: list[Step] = []
         self._clause: Clause | None = None
@@ -256,11 +258,17 @@ class _Run:
         raw = award.compute(self)
         if isinstance(raw, Unknown):
             missing.update(raw.missing)
-        granted_so_far = self.applicant.granted
-        granted: Decimal | Unknown = (Unknown.of(MissingGrant.of(clause.id)) if granted_so_far is None
-                                      else self.policy.money.round(granted_so_far.get(clause.id, _ZERO)))
-        if isinstance(granted, Unknown) and (clause.cap is not None or clause.period == "once"):
-            missing.update(granted.missing)
+        granted = self.grants.counted(clause)
+        if isinstance(granted, Unknown):
+            if clause.cap is not None or clause.period == "once":
+                missing.update(granted.missing)
+        else:
+            granted = self.policy.money.round(granted)
+            if clause.period == "once" and granted > 0:
+                # Paid once (一次性): nothing more is due, whatever the missing facts would say.
+                key = self.grants.key(clause)
+                return ClauseResult(clause, INELIGIBLE, why=OnceGranted(granted, key if isinstance(key, str) else None),
+                                    conditions=conditions, steps=tuple(steps))
         if task.cap_per_day:
             caps = self.caps
             cap: Decimal | Unknown | None = (caps[clause.id] if clause.id in caps
@@ -279,9 +287,6 @@ class _Run:
             return ClauseResult(clause, UNDETERMINED, why=_MISSING, conditions=conditions, steps=tuple(steps),
                                 missing=by_key(missing))
         assert isinstance(raw, Decimal)
-        if clause.period == "once" and clause.cap is None and isinstance(granted, Decimal) and granted > 0:
-            return ClauseResult(clause, INELIGIBLE, why=OnceGranted(granted), conditions=conditions,
-                                steps=tuple(steps))
         money = self.policy.money
         remaining = None
         if isinstance(cap, Decimal) and isinstance(granted, Decimal):  # known, and not used up (decided above)
@@ -382,8 +387,9 @@ class _Run:
         if a.granted is not None:
             # What was granted under the referring clause counts against the referenced clause's cap.
             granted = {clause.refers_clause: a.granted[clause.id]} if clause.id in a.granted else {}
+        ledger = tuple(replace(g, clause=clause.refers_clause) for g in a.ledger if g.clause == clause.id)
         names = linked.all_facts()
-        sub = replace(a, values={k: v for k, v in a.values.items() if k in names}, granted=granted)
+        sub = replace(a, values={k: v for k, v in a.values.items() if k in names}, granted=granted, ledger=ledger)
         plan = prepare(linked)
         run = _Run(plan, sub, self.day, self.tracing, scoped=False,
                    trail=self.trail + ((self.policy.document, clause.id), key), reference=self.reference)
@@ -394,19 +400,36 @@ class _Run:
 
     # -- exclusive groups ---------------------------------------------------------------------
     def choose(self, group: Group) -> None:
-        """Make the members of an exclusive group final: one pays, or none until what is missing is known."""
+        """Make the members of an exclusive group final: one pays, or none until what is missing is known.
+
+        Members paid earlier for the same fund year count, the same way whichever member it was: under
+        `earlier: hold` such a member holds the group for that year; under `top_up` (就高不重复) what the
+        others were paid is deducted from each member's amount before the group picks.
+        """
         results = self.results
         members = [results[m] for m in group.members if m in results]
-        granted = self.applicant.granted or {}
-        holder = next((r for r in members if r.clause.period == "year" and granted.get(r.clause.id, 0) > 0), None)
-        if holder is not None:
-            # Already paid under one member this year: paying another on top would be stacking them.
-            held = HeldByGroup(group.id, holder.clause.id, granted[holder.clause.id], group.reading)
-            for r in members:
-                if r is not holder and r.outcome in (ELIGIBLE, UNDETERMINED):
-                    results[r.clause.id] = _final(r, INELIGIBLE, held)
-            return
         live = [r for r in members if r.outcome in (ELIGIBLE, UNDETERMINED, REFERRED)]
+        if not live:
+            return
+        earlier = {r.clause.id: self.grants.in_year(r.clause) for r in members}
+        if group.earlier == "hold":
+            holder = next((m for m, v in earlier.items() if not isinstance(v, Unknown) and v > 0), None)
+            before = [v for m, v in earlier.items() if isinstance(v, Unknown) and (holder is None or
+                                                                                   m != holder)]
+            if holder is not None and not any(isinstance(earlier[m], Unknown)
+                                              for m in group.members[:group.members.index(holder)] if m in earlier):
+                amount = earlier[holder]
+                assert isinstance(amount, Decimal)
+                held = HeldByGroup(group.id, holder, amount, group.reading)
+                for r in live:
+                    if r.clause.id != holder:
+                        results[r.clause.id] = _final(r, INELIGIBLE, held)
+                return
+            if before:
+                self.pending_on(group, live, tuple(earlier), set().union(*(u.missing for u in before)))
+                return
+        else:
+            live = self.top_up(group, live, earlier)
         if len(live) < 2:
             return
         waiting = [r for r in live if r.outcome in (UNDETERMINED, REFERRED)]
@@ -439,6 +462,43 @@ class _Run:
                     steps += (GroupStep(group.id, group.pick, winner.clause.id, winner.amount, r.amount,
                                         group.reading),)
                 results[r.clause.id] = _final(r, INELIGIBLE, lost, steps=steps)
+
+    def top_up(self, group: Group, live: list[ClauseResult], earlier: Mapping[str, Decimal | Unknown]
+               ) -> list[ClauseResult]:
+        """就高不重复: each eligible member pays what other members were paid for this fund year less; one left
+        with nothing is held by the member paid most; one whose deduction is not known waits. Returns the
+        members still live."""
+        results, out = self.results, []
+        for r in live:
+            others = [(m, v) for m, v in earlier.items() if m != r.clause.id]
+            unknown = [v for _m, v in others if isinstance(v, Unknown)]
+            paid = tuple((m, v) for m, v in others if isinstance(v, Decimal) and v > 0)
+            if r.outcome is not ELIGIBLE or not (unknown or paid):
+                out.append(r)
+            elif unknown:
+                self.pending_on(group, [r], tuple(earlier), set().union(*(u.missing for u in unknown)))
+            else:
+                before = r.amount or _ZERO
+                after = max(before - sum(a for _m, a in paid), _ZERO)
+                if after <= 0:
+                    holder, most = max(paid, key=lambda o: o[1])
+                    results[r.clause.id] = _final(r, INELIGIBLE, HeldByGroup(group.id, holder, most, group.reading))
+                    continue
+                steps = r.steps + (TopUpStep(group.id, paid, before, after, group.reading),) if self.tracing \
+                    else r.steps
+                changed = ClauseResult(r.clause, ELIGIBLE, after, r.why, r.conditions, steps, r.missing, r.reference,
+                                       r.uncapped, r.cap_remaining, r.hop)
+                results[r.clause.id] = changed
+                out.append(changed)
+        return out
+
+    def pending_on(self, group: Group, live: list[ClauseResult], ids: tuple[str, ...], missing: set[Missing]) -> None:
+        """Eligible members whose amount waits on what was paid earlier this fund year under the group."""
+        for r in live:
+            if r.outcome is ELIGIBLE:
+                self.results[r.clause.id] = _final(r, UNDETERMINED, GroupPending(group.id, group.pick, ids, r.amount,
+                                                                                 group.reading),
+                                                   missing=by_key(missing), amount=r.amount)
 
 
 def _final(r: ClauseResult, outcome: Outcome, why: Why, *, steps: tuple[Step, ...] | None = None,

@@ -35,6 +35,18 @@ class MissingGrant(Missing):
 
 
 @dataclass(frozen=True)
+class MissingGrantYear(Missing):
+    """The fund year of an amount granted under a clause (given summed, without its year): an exclusive group
+    needs what was paid in the claim's own fund year."""
+
+    clause: str = ""
+
+    @classmethod
+    def of(cls, clause: str) -> MissingGrantYear:
+        return cls(f"granted.{clause}.year", clause)
+
+
+@dataclass(frozen=True)
 class MissingDocument(Missing):
     """The rules of a referred document, whose policy file was not supplied."""
 
@@ -143,10 +155,15 @@ class CapUsed(Why):
 
 @dataclass(frozen=True)
 class OnceGranted(Why):
+    """Paid once (一次性): an earlier grant under the clause (for the same object) means nothing more is due."""
+
     reason: ClassVar[str] = "once_granted"
     granted: Decimal
+    key: str | None = None  # the object, for a clause counted per object
 
     def text(self, w: Words) -> str:
+        if self.key is not None:
+            return w.t("reason.once_granted.for", granted=w.money(self.granted), key=self.key)
         return w.t("reason.once_granted", granted=w.money(self.granted))
 
 
@@ -206,7 +223,7 @@ class Followed(Why):
 
 
 PICK_KEYS = {"best": "pick.best", "first": "pick.first", "all": "pick.all"}
-PERIOD_KEYS = {"once": "period.once", "year": "period.year", "claim": "period.claim"}
+PERIOD_KEYS = {"once": "period.once", "lifetime": "period.lifetime", "year": "period.year", "claim": "period.claim"}
 ROUNDING_KEYS = {"half_up": "rounding.half_up", "half_even": "rounding.half_even"}
 
 
@@ -254,6 +271,23 @@ class CapStep(Step):
         else:
             lines.append(w.t("step.cap.free"))
         return lines
+
+
+@dataclass(frozen=True)
+class TopUpStep(Step):
+    """就高不重复: what other members of the group paid for the same fund year is deducted."""
+
+    kind: ClassVar[str] = "top_up"
+    group: str
+    paid: tuple[tuple[str, Decimal], ...]  # (member, amount paid for this fund year), each above zero
+    before: Decimal
+    after: Decimal
+    reading: str | None
+
+    def lines(self, w: Words) -> list[str]:
+        paid = w.t("cli.list_sep").join(w.t("step.top_up.member", clause=c, amount=w.money(a)) for c, a in self.paid)
+        return [w.t("step.top_up", group=self.group, paid=paid, before=w.money(self.before),
+                    after=w.money(self.after))]
 
 
 @dataclass(frozen=True)

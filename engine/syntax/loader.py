@@ -30,8 +30,10 @@ _V = TypeVar("_V")
 _TRUE = {"true", "True", "TRUE"}
 _FALSE = {"false", "False", "FALSE"}
 _NULL = {"", "~", "null", "Null", "NULL"}
-_NUMBER = re.compile(r"[-+]?(?:\d[\d_]*)?(?:\.\d+)?(?:[eE][-+]?\d+)?")
+_NUMBER = re.compile(r"[-+]?(?:\d[\d_]*(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?")  # a mantissa: E1 is text
 _HAS_DIGIT = re.compile(r"\d")
+_CJK = "\u3000-\u303f\u3400-\u9fff\uff00-\uffef"
+_CJK_FOLD = re.compile(f"(?<=[{_CJK}]) (?=[{_CJK}])")
 # With no implicit resolvers every untagged node gets one of these; anything else was tagged explicitly.
 _IMPLICIT_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 
@@ -329,6 +331,8 @@ def _construct(node: Node, path: Path_, source: SourceMap, depth: int) -> object
 
 def _scalar(node: ScalarNode) -> str | Decimal | bool | None:
     value: str = node.value
+    if node.style == ">":  # folded: a line break between two Chinese characters is no space in Chinese
+        return _CJK_FOLD.sub("", value)
     if node.style:  # quoted or block scalar: always text (plain is None in PyYAML, "" in LibYAML)
         return value
     if value in _NULL:

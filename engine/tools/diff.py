@@ -45,7 +45,8 @@ _FIELD_KEYS = {
     "cap": "diff.field.cap", "period": "diff.field.period", "refers to": "diff.field.refers_to",
     "measure": "diff.field.measure", "requires": "diff.field.requires", "readings": "diff.field.readings",
     "from": "diff.field.from", "until": "diff.field.until", "members": "diff.field.members",
-    "pick": "diff.field.pick", "reading": "diff.field.reading"}
+    "pick": "diff.field.pick", "reading": "diff.field.reading", "fund year": "diff.field.fund_year",
+    "per": "diff.field.per", "earlier": "diff.field.earlier"}
 _VERSION_KEYS = {"old": "diff.version.old", "new": "diff.version.new"}
 
 
@@ -123,13 +124,15 @@ def diff_policies(old: Policy, new: Policy) -> list[Change]:
     out += _keyed("fact", old.facts, new.facts, lambda f: f.label, _fact_fields)
     out += _parameters(old, new)
     out += _keyed("reading", old.readings, new.readings, lambda r: r.question,
-                  lambda r: {"question": r.question, "choice": r.choice, "alternatives": "; ".join(r.alternatives)})
+                  lambda r: {"question": r.question, "choice": r.choice,
+                                   "alternatives": "; ".join(a.choice for a in r.alternatives)})
     out += _keyed("clause", {c.id: c for c in old.clauses}, {c.id: c for c in new.clauses}, _clause_title,
                   _clause_fields, _conditions)
     out += _keyed("group", {g.id: g for g in old.groups}, {g.id: g for g in new.groups}, lambda g: None,
                   lambda g: {"members": _Same(", ".join(g.members),
                                               g.members if g.pick == "first" else sorted(g.members)),
-                             "pick": g.pick, "reading": g.reading})
+                             "pick": g.pick, "earlier": g.earlier if g.pick != "all" else None,
+                             "reading": g.reading})
     return out
 
 
@@ -137,7 +140,8 @@ def _policy(old: Policy, new: Policy) -> Iterator[Change]:
     def fields(p: Policy) -> dict[str, object]:
         return {"id": p.id, "document": p.document, "title": p.title, "issuer": p.issuer, "signed": p.signed,
                 "in force from": p.start, "in force until": p.end,
-                "money": f"{p.money.currency}, round to {p.money.round_to} {p.money.rounding}"}
+                "money": f"{p.money.currency}, round to {p.money.round_to} {p.money.rounding}",
+                "fund year": p.fund_year}
 
     yield from _fields("policy", "", None, fields(old), fields(new))
     gone, came = [a for a in old.areas if a not in new.areas], [a for a in new.areas if a not in old.areas]
@@ -232,7 +236,8 @@ def _clause_fields(c: Clause) -> dict[str, object]:
                            [type(c.award).__name__, getattr(c.award, "mode", None), getattr(c.award, "items", None),
                             getattr(c.award, "to", None)]) if award is not None else None,
             "cap": _Same(c.cap.text, _meaning(c.cap)) if c.cap else None,
-            "period": c.period if c.award is not None else None, "refers to": c.refers_to, "measure": c.measure,
+            "period": c.period if c.award is not None else None, "per": c.per, "refers to": c.refers_to,
+            "measure": c.measure,
             "requires": _Same(", ".join(c.requires), sorted(c.requires)),
             "readings": _Same(", ".join(c.readings), sorted(c.readings)), "from": c.start, "until": c.end}
 

@@ -199,9 +199,11 @@ class _Linter:
 
     # -- unused declarations -------------------------------------------------------------------
     def unused_names(self) -> None:
-        used: set[str] = set()
+        used: set[str] = {self.policy.fund_year} if self.policy.fund_year else set()
         for clause in self.policy.clauses:
             used |= names_of_clause(clause)
+            if clause.per is not None:
+                used.add(clause.per)
         # A county that removes a clause leaves the parent's declarations for it unused; it cannot remove
         # those, so only what this file declares itself is reported.
         for name, fact in self.policy.facts.items():
@@ -226,12 +228,17 @@ class _Linter:
                          ("references", ref.id), prefer_key=True, id=ref.id)
 
     def unused_readings(self) -> None:
-        used = {g.reading for g in self.policy.groups} | {self.policy.period_reading, self.policy.areas_reading}
+        used = {g.reading for g in self.policy.groups} | {self.policy.period_reading, self.policy.areas_reading,
+                                                          self.policy.fund_year_reading}
         for clause in self.policy.clauses:
             used |= set(clause.readings) | {c.reading for c in clause.conditions}
-        for rid in self.policy.readings:
+        for rid, reading in self.policy.readings.items():
             if rid not in used and self.own(("readings", rid)):
                 self.add("lint.unused_reading", "lint.unused_reading.hint", ("readings", rid), prefer_key=True, id=rid)
+            if not reading.alternatives and self.own(("readings", rid)):
+                # A reading is a choice between readings of the text: one with no other is not yet written down.
+                self.add("lint.reading_without_alternative", "lint.reading_without_alternative.hint",
+                         ("readings", rid), prefer_key=True, id=rid)
 
     # -- clauses -------------------------------------------------------------------------------
     def limits(self, clause: Clause, env: Mapping[str, Decimal]) -> tuple[Limits, tuple[_Limit, _Limit] | None]:

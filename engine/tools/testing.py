@@ -73,7 +73,7 @@ def load_suite(path: str, for_policy: str | None = None) -> Suite:
     problems.raise_if_any(SchemaError)
     data = cast(Document, loaded.data)  # a schema-valid test file is a mapping
     for i, case in enumerate(data["cases"]):
-        for where, raw in _expected_amounts(case["expect"]):
+        for where, raw in _expected_amounts(case.get("expect") or {}):
             try:
                 parse_amount(raw)
             except AmountSyntaxError as exc:  # what the pattern lets through but no amount can be: 17 digits…
@@ -182,6 +182,8 @@ def run_case(policy: Policy, suite: Suite, index: int) -> CaseOutcome:
     case = suite.cases[index]
     source = suite.loaded.source
     line = source.mark(("cases", index))[0]
+    if "rejects" in case:
+        return _rejected(policy, suite, index, line)
     try:
         applicant, on = case_applicant(policy, suite, index)
         result = evaluate(policy, applicant, on=on)
@@ -189,6 +191,23 @@ def run_case(policy: Policy, suite: Suite, index: int) -> CaseOutcome:
     except PolicyError as error:
         return CaseOutcome(case["name"], line, error=error)
     return CaseOutcome(case["name"], line, mismatches, result)
+
+
+def _rejected(policy: Policy, suite: Suite, index: int, line: int | None) -> CaseOutcome:
+    """A case whose facts must be refused, with a message containing the case's `rejects:` text."""
+    case = suite.cases[index]
+    wanted = case["rejects"]
+    try:
+        applicant, on = case_applicant(policy, suite, index)
+    except PolicyError as error:
+        said = [p.format(policy.language) for p in error.problems]
+        if any(wanted in text for text in said):
+            return CaseOutcome(case["name"], line)
+        return CaseOutcome(case["name"], line, (Mismatch(t("test.rejects.what", policy.language), wanted,
+                                                         " / ".join(said)),))
+    result = evaluate(policy, applicant, on=on)
+    return CaseOutcome(case["name"], line, (Mismatch(t("test.rejects.what", policy.language), wanted,
+                                                     t("test.rejects.accepted", policy.language)),), result)
 
 
 @dataclass
