@@ -190,7 +190,15 @@ def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool, lang: st
     if as_schema:
         click.echo(json.dumps(facts_schema(policy), ensure_ascii=False, indent=2))
         return
-    click.echo(facts_template(policy, recipient, message_lang(lang, policy)), nl=False)
+    here = message_lang(lang, policy)
+    # Editors check the filled-in file against the policy's facts schema, kept beside the policy file; the
+    # line is relative to the current folder, where the printed template is usually saved.
+    stem = Path(policy_file).name.removesuffix(".yaml").removesuffix(".yml")
+    schema_file = Path(policy_file).with_name(stem + ".facts.schema.json")
+    schema_line = (f"# yaml-language-server: $schema={Path(os.path.relpath(schema_file)).as_posix()}"
+                   if schema_file.is_file() else
+                   t("editor.facts_schema.missing", here, policy=policy_file, path=schema_file.as_posix()))
+    click.echo(schema_line + "\n" + facts_template(policy, recipient, here), nl=False)
 
 
 @cli.command(name="render")
