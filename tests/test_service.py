@@ -231,3 +231,17 @@ def test_serve_command_starts_and_answers(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_the_service_benchmark_runs_with_no_errors():
+    """scripts/bench_service.py, small: a real server process, concurrent clients, and not one failed request."""
+    import importlib.util
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    spec = importlib.util.spec_from_file_location("bench_service", ROOT / "scripts" / "bench_service.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    lines, _missed = bench.run(count=40, levels=(1, 4))
+    figures = [line for line in lines if "concurrency" in line]
+    assert len(figures) == 4 and all("errors 0" in line and "p99" in line for line in figures), lines
