@@ -190,7 +190,15 @@ def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool, lang: st
     if as_schema:
         click.echo(json.dumps(facts_schema(policy), ensure_ascii=False, indent=2))
         return
-    click.echo(facts_template(policy, recipient, message_lang(lang, policy)), nl=False)
+    here = message_lang(lang, policy)
+    # Editors check the filled-in file against the policy's facts schema, kept beside the policy file; the
+    # line is relative to the current folder, where the printed template is usually saved.
+    stem = Path(policy_file).name.removesuffix(".yaml").removesuffix(".yml")
+    schema_file = Path(policy_file).with_name(stem + ".facts.schema.json")
+    schema_line = (f"# yaml-language-server: $schema={Path(os.path.relpath(schema_file)).as_posix()}"
+                   if schema_file.is_file() else
+                   t("editor.facts_schema.missing", here, policy=policy_file, path=schema_file.as_posix()))
+    click.echo(schema_line + "\n" + facts_template(policy, recipient, here), nl=False)
 
 
 @cli.command(name="render")
@@ -435,6 +443,34 @@ def show_cmd(policy_file: str, resolved: bool, lang: str | None, policies: tuple
     except PolicyError as error:
         _fail(error, message_lang(lang, path=policy_file))
     click.echo(resolved_yaml(loaded), nl=False)
+
+
+@cli.command(name="serve")
+@click.argument("policy_dir", metavar="POLICY_DIR", default="policies",
+                type=click.Path(file_okay=False, exists=True))
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="The TCP port.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address to listen on (0.0.0.0 for every interface).")
+@lang_option
+def serve_cmd(policy_dir: str, port: int, host: str, lang: str | None) -> None:
+    """Serve the policies of POLICY_DIR over HTTP: list, facts schemas, evaluation, OpenAPI, a case worker's form."""
+    here = message_lang(lang)
+    try:
+        import uvicorn
+
+        from engine.service.app import create_app
+    except ImportError as error:  # the optional extra is not installed
+        click.echo(t("serve.missing_library", here, name=error.name), err=True)
+        sys.exit(2)
+    app = create_app(policy_dir)
+    held = app.state.service.policies
+    for entry in held.broken():
+        click.echo(t("serve.invalid_file", here, file=entry.file), err=True)
+        click.echo(PolicyError(entry.problems).format(here), err=True)
+    click.echo(t("serve.listening", here, host=host, port=port, count=len(held.by_id), folder=policy_dir), err=True)
+    # Bounded: a slow or idle client cannot hold a connection, and past the limit a request gets 503 at once.
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_keep_alive=5, limit_concurrency=200,
+                h11_max_incomplete_event_size=64 * 1024)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ policy alone); a sanity block shows that it exercises every kind of applicant an
     python scripts/benchmark.py                 # 5 rounds of 2,000 applicants, 10 processes
     python scripts/benchmark.py --quick         # a smoke run: 300 applicants, 1 round, 3 processes
     python scripts/benchmark.py --strict        # exit 1 when any target is missed
+    python scripts/benchmark.py --no-service    # without the HTTP service section (scripts/bench_service.py)
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="population seed (default 0)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 300 applicants, 1 round, 3 processes")
     parser.add_argument("--strict", action="store_true", help="exit 1 if any target is missed")
+    parser.add_argument("--no-service", action="store_true", help="skip the HTTP service section (bench_service.py)")
     args = parser.parse_args(argv)
     if args.quick:
         args.applicants, args.rounds, args.processes, args.loads = 300, 1, 3, 3
@@ -191,6 +193,14 @@ def main(argv: list[str] | None = None) -> int:
                 "—", f"(info; first load in process {cold_load_ms:.1f} ms)"))
     print()
     targets = sum(1 for *_, target in checks if target is not None) + 1
+    if not args.no_service:
+        from bench_service import run as service_figures
+
+        print()
+        lines, service_missed = service_figures(100 if args.quick else 1500)
+        print("\n".join(lines))
+        missed += service_missed
+        targets += 1
     print(f"targets met: {targets - missed} of {targets}")
     return 1 if (args.strict and missed) or disagree else 0
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from decimal import Decimal
@@ -78,25 +77,15 @@ def _policy_validator() -> Draft202012Validator:
     return make_validator(load_schema("policy.schema.json"))
 
 
-@lru_cache(maxsize=None)
-def _partial_policy_validator() -> Draft202012Validator:
-    """The schema for a file that extends another: every key checked, but nothing required at the top
-    level (the parent provides it), and parameter overrides may give only the changed value."""
-    schema = copy.deepcopy(load_schema("policy.schema.json"))
-    schema.pop("required", None)
-    schema["$defs"]["parameter"].pop("required", None)
-    schema["properties"]["money"].pop("required", None)  # money merges key by key: round_to alone is fine
-    return make_validator(schema)
-
-
 def validate_policy(loaded: Loaded, partial: bool = False) -> None:
     """Raise SchemaError listing every place the document breaks the policy language's schema.
 
-    partial: the document extends another, so it is checked on its own terms only; the merged
-    document is validated in full afterwards.
+    partial: the document extends another. The schema itself knows such a file is partial (its
+    `if: {required: [extends]}`), so editors and generic validators agree with this check; the merged
+    document, which has no `extends:`, is then validated as a complete policy.
     """
     problems = ProblemList()
-    validator = _partial_policy_validator() if partial else _policy_validator()
+    validator = _policy_validator()
     for problem in schema_problems(validator, loaded.data, loaded.source):
         problems.add(problem)
     problems.raise_if_any(SchemaError)
@@ -108,7 +97,7 @@ def schema_problems(validator: Draft202012Validator, data: object, source: Sourc
     seen: set[tuple[tuple[str | int, ...], str]] = set()
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         error = _most_helpful(error)
-        problem = (describe and describe(error, source)) or _describe(error, source)
+        problem = (describe and describe(error, source)) or _describe(error, source, validator.schema)
         key = (problem.path, problem.message)
         if key not in seen:
             seen.add(key)
@@ -195,7 +184,31 @@ def _path_name(path: Sequence[str | int]) -> str:
     return "value"
 
 
-def _describe(error: ValidationError, source: SourceMap) -> Problem:
+def _declared(root: Mapping[str, Any], path: Sequence[str | int]) -> Mapping[str, Any]:
+    """The properties the schema declares for the value at `path`, following local $refs: a requirement
+    stated apart from the properties (the policy schema's `else:`) is still worded with their descriptions."""
+    node: Any = root
+    for part in [*path, None]:
+        for _ in range(8):  # a $ref to a $ref…, bounded
+            ref = node.get("$ref") if isinstance(node, dict) else None
+            if not (isinstance(ref, str) and ref.startswith("#/")):
+                break
+            node = root
+            for step in ref[2:].split("/"):
+                node = node.get(step, {}) if isinstance(node, dict) else {}
+        if not isinstance(node, dict):
+            return {}
+        if part is None:
+            break
+        if isinstance(part, int):
+            node = node.get("items", {})
+        else:
+            node = node.get("properties", {}).get(part, node.get("additionalProperties", {}))
+    props = node.get("properties", {}) if isinstance(node, dict) else {}
+    return props if isinstance(props, dict) else {}
+
+
+def _describe(error: ValidationError, source: SourceMap, root: Mapping[str, Any] | None = None) -> Problem:
     path = tuple(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     value = error.instance
@@ -212,7 +225,10 @@ def _describe(error: ValidationError, source: SourceMap) -> Problem:
         return source.problem(msg("schema.unknown_key", key=key), path + (key,), prefer_key=True, suggestion=hint)
     if v == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
-        desc = schema.get("properties", {}).get(missing, {}).get("description")
+        declared = schema.get("properties", {})
+        if missing not in declared and root is not None:
+            declared = _declared(root, path)
+        desc = declared.get(missing, {}).get("description")
         return source.problem(msg("schema.missing", key=missing), path, prefer_key=True,
                               suggestion=msg("schema.missing.add_desc", key=missing, desc=desc) if desc
                               else msg("schema.missing.add", key=missing))

@@ -1,0 +1,166 @@
+// The form's behaviour: show the facts the chosen recipient kind needs, send what is filled in to the service,
+// show the calculation sheet (or the problems, at their fields), and save the facts as a YAML facts file.
+// No library and nothing from the network: the page must work offline.
+(function () {
+  "use strict";
+  const m = JSON.parse(document.getElementById("model").textContent);
+  const base = "/policies/" + encodeURIComponent(m.id);
+  const lang = "?lang=" + encodeURIComponent(m.lang);
+  const $ = (id) => document.getElementById(id);
+  const status = $("status"), sheet = $("sheet"), problems = $("problems");
+  const facts = {};
+  m.facts.forEach((f) => { facts[f.name] = f; });
+
+  function showKind() {
+    const kind = $("recipient").value;
+    const wanted = new Set(kind ? m.kinds[kind] : []);
+    document.querySelectorAll(".fact").forEach((el) => { el.hidden = !wanted.has(el.dataset.name); });
+    $("facts").hidden = !kind;
+    $("granted").hidden = !kind;
+    document.querySelectorAll(".grant").forEach((el) => {
+      const clause = m.capped.find((c) => c.id === el.dataset.clause);
+      el.hidden = !(kind && clause.recipients.includes(kind));
+    });
+  }
+
+  function read(input, type) {
+    const raw = input.value.trim();
+    if (raw === "") return null;
+    if (type === "boolean") return raw === "true";
+    if (type === "integer" && /^-?\d+$/.test(raw)) return Number(raw);
+    return raw;  // amounts, percentages and numbers as written (50万元, 60%): the engine reads them exactly
+  }
+
+  function addRow(name, values) {
+    const f = facts[name];
+    const body = document.querySelector('.fact[data-name="' + name + '"] tbody');
+    const tr = document.createElement("tr");
+    f.items.forEach((item) => {
+      const td = document.createElement("td");
+      let input;
+      if (item.type === "boolean" || item.choices.length) {
+        input = document.createElement("select");
+        const options = item.type === "boolean" ? [["", m.unknown], ["true", m.yes], ["false", m.no]]
+          : [["", m.unknown]].concat(item.choices.map((c) => [c, c]));
+        options.forEach(([value, label]) => { const o = new Option(label, value); input.add(o); });
+      } else {
+        input = document.createElement("input");
+        input.type = item.type === "date" ? "date" : "text";
+        input.placeholder = item.example || "";
+      }
+      input.dataset.item = item.name;
+      input.dataset.type = item.type;
+      if (values && values[item.name] != null) input.value = String(values[item.name]);
+      td.appendChild(input);
+      tr.appendChild(td);
+    });
+    const td = document.createElement("td");
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.textContent = m.remove;
+    remove.addEventListener("click", () => { tr.remove(); changed(); });
+    td.appendChild(remove);
+    tr.appendChild(td);
+    body.appendChild(tr);
+  }
+
+  function collect() {
+    const data = {};
+    const applicant = $("applicant").value.trim();
+    if (applicant) data.applicant = applicant;
+    data.recipient = $("recipient").value || null;
+    if ($("area")) data.area = $("area").value || null;
+    data.date = $("date").value || null;
+    data.facts = {};
+    document.querySelectorAll(".fact").forEach((el) => {
+      if (el.hidden) return;
+      const f = facts[el.dataset.name];
+      if (f.type === "list") {
+        const rows = Array.from(el.querySelectorAll("tbody tr")).map((tr) => {
+          const item = {};
+          tr.querySelectorAll("[data-item]").forEach((input) => { item[input.dataset.item] = read(input, input.dataset.type); });
+          return item;
+        });
+        if (rows.length) data.facts[f.name] = rows;
+        return;
+      }
+      const value = read(el.querySelector("[name]"), f.type);
+      if (value !== null) data.facts[f.name] = value;
+    });
+    if ($("granted-known").checked) {  // otherwise unknown: capped and one-time clauses stay undetermined
+      data.granted = {};
+      document.querySelectorAll(".grant").forEach((el) => {
+        const input = el.querySelector("input");
+        if (!el.hidden && input.value.trim()) data.granted[input.dataset.clause] = input.value.trim();
+      });
+    }
+    return data;
+  }
+
+  function showProblems(list) {
+    problems.textContent = "";
+    document.querySelectorAll(".bad").forEach((el) => el.classList.remove("bad"));
+    list.forEach((p) => {
+      const li = document.createElement("li");
+      li.textContent = p.message + (p.path && p.path !== "$" ? "（" + p.path + "）" : "");
+      if (p.suggestion) { const s = document.createElement("small"); s.textContent = p.suggestion; li.appendChild(s); }
+      problems.appendChild(li);
+      const field = document.querySelector('[data-path="' + p.path + '"]');
+      if (field) field.classList.add("bad");
+    });
+    problems.hidden = !list.length;
+  }
+
+  async function post(what, query) {
+    return fetch(base + "/" + what + lang + (query || ""), {
+      method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(collect()),
+    });
+  }
+
+  let timer = null, asked = 0;
+  async function update() {
+    if (!$("recipient").value) { status.dataset.state = "empty"; status.textContent = m.empty; sheet.textContent = ""; return; }
+    const mine = ++asked;
+    status.dataset.state = "pending";
+    status.textContent = m.pending;
+    let response;
+    try { response = await post("evaluate", "&format=text"); } catch (e) {
+      status.dataset.state = "offline"; status.textContent = m.offline; return;
+    }
+    if (mine !== asked) return;  // a later change is on its way
+    if (response.ok) {
+      showProblems([]);
+      sheet.textContent = await response.text();
+      status.dataset.state = "ok";
+      status.textContent = m.updated;
+    } else {
+      const body = await response.json();
+      showProblems(body.problems || []);
+      status.dataset.state = "problems";
+      status.textContent = m.problems;
+    }
+  }
+
+  function changed() { clearTimeout(timer); timer = setTimeout(update, 200); }
+
+  $("recipient").addEventListener("change", showKind);
+  $("granted-known").addEventListener("change", () => {
+    document.querySelectorAll(".grant input").forEach((input) => { input.disabled = !$("granted-known").checked; });
+  });
+  document.querySelectorAll(".add").forEach((b) => b.addEventListener("click", () => { addRow(b.dataset.list); changed(); }));
+  $("facts-form").addEventListener("input", changed);
+  $("facts-form").addEventListener("change", changed);
+  $("save").addEventListener("click", async () => {
+    const response = await post("facts-file");
+    if (!response.ok) {
+      showProblems((await response.json()).problems || []);
+      status.dataset.state = "problems"; status.textContent = m.problems; return;
+    }
+    const url = URL.createObjectURL(await response.blob());
+    const a = document.createElement("a");
+    a.href = url; a.download = m.id + ".facts.yaml";
+    document.body.appendChild(a); a.click(); a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  });
+  showKind();
+})();
