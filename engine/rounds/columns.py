@@ -325,3 +325,32 @@ def path_column(path: Sequence[str | int], layout_by_name: Mapping[str, Column])
     if path and isinstance(path[0], str) and path[0] in layout_by_name:
         return layout_by_name[path[0]].header
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
+def cells_of(data: Mapping[str, Any], cols: Sequence[Column], code: str | None = None) -> list[object]:
+    """One row of the sheet for facts in the facts-file shape: what RowReader.read reads back to the same facts
+    (for programs that make sheets, such as the benchmark; a blank cell for a fact not given)."""
+    facts = data.get("facts") or {}
+    granted = data.get("granted")
+    out: list[object] = []
+    for c in cols:
+        if c.kind == "code":
+            value: object = code if code is not None else data.get(CODE)
+        elif c.kind == "granted":
+            value = None if granted is None else granted.get(c.clause, 0)
+        elif c.fact is not None:
+            value = facts.get(c.name)
+        else:
+            value = data.get(c.name)
+            if c.kind == "recipient" and isinstance(value, list):
+                value = "、".join(value)
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, (list, tuple)):
+            value = json.dumps(value, ensure_ascii=False, default=str)
+        elif isinstance(value, Decimal):
+            value = f"{value:f}"
+        elif isinstance(value, (dt.date, dt.datetime)):
+            value = value.isoformat()
+        out.append(value)
+    return out

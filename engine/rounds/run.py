@@ -79,7 +79,11 @@ class Worker:
                  kinds_by_label: Mapping[str, str], base: str):
         self.policy, self.kind, self.layout, self.settings = policy, source_kind, list(layout), settings
         self.reader = RowReader(policy, kinds_by_label)
-        self.by_name = {c.name: c for c in layout if c is not None}
+        if source_kind == "cells":
+            self.by_name = {c.name: c for c in layout if c is not None}
+        else:  # facts files and JSON Lines have no header: problems are placed by the template's headers
+            from engine.rounds.template import sheet_columns
+            self.by_name = {c.name: c for c in sheet_columns(policy, settings.lang, None)}
         self.ids = [c.id for c in policy.clauses if c.measure is None]
         self.base = base
         self.pooled = {c: p for p in policy.pools for c in p.clauses}

@@ -78,7 +78,7 @@ def sheet_model(result: Result, lang: str, code: str, pools: Mapping[str, str], 
             [condition_text(w, x) for x in r.conditions], steps,
             "；".join(w.missing(m) for m in r.missing), pools.get(c.id, "")))
     totals = _total_text(w, result)
-    if total is not None:
+    if total is not None and Decimal(total) != result.total:
         totals.insert(0, t("batch.html.pooled_total", lang, amount=w.money(Decimal(total))))
     return Sheet(code, a.name or "", policy.document, policy.title, facts, clauses, not_applicable, totals)
 
