@@ -119,10 +119,10 @@ def test_an_xlsx_round_with_bad_rows_and_a_binding_pool(tmp_path):
     results = rows_of(out, "评审结果")
     head, body = results[0], results[1:]
     assert [b[0] for b in body] == [2, 3, 8]  # sheet rows, in order
-    first = dict(zip(head, body[0]))
+    first = dict(zip(head, body[0], strict=True))
     assert first["1 结果"] == "符合" and Decimal(str(first["1 金额"])) == Decimal("149750.29")
     assert "资金池 300,000.00元" in first["1 说明"] and "300,500.25元" in first["1 说明"]
-    third = dict(zip(head, body[2]))
+    third = dict(zip(head, body[2], strict=True))
     assert third["1 结果"] == "待定" and "已获补助" in third["1 说明"]  # granted left blank: undetermined, never 0
 
     errors = {(e[0], e[2]): e[3] for e in rows_of(out, "问题")[1:]}
@@ -186,7 +186,7 @@ def test_csv_encodings(tmp_path, lishui, encoding):
     # The same totals as evaluating each applicant's facts directly.
     from engine import check_facts, evaluate
 
-    for d, line in zip(dicts, lines):
+    for d, line in zip(dicts, lines, strict=True):
         assert Decimal(line["total"]) == evaluate(lishui, check_facts(lishui, d), trace=False).total
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine import CompileError, evaluate, load_policy, render_text
 from engine.model.facts import check_facts
 from engine.rounds.pools import in_order, pro_rata
-from conftest import ROOT
 
 POOLED = ROOT / "tests" / "fixtures" / "rounds" / "pooled.yaml"
 FEN = Decimal("0.01")
@@ -51,17 +51,17 @@ def test_pro_rata_property(claims, pool):
     shares = pro_rata(pool, claims, FEN)
     total = sum(claims, D(0))
     assert all(s == s.quantize(FEN) for s in shares.awarded)  # whole fen
-    assert all(D(0) <= s <= c for s, c in zip(shares.awarded, claims))  # never more than claimed
+    assert all(D(0) <= s <= c for s, c in zip(shares.awarded, claims, strict=True))  # never more than claimed
     if total > pool:
         assert shares.paid == pool  # exactly the pool, to the fen
-        for s, c in zip(shares.awarded, claims):
+        for s, c in zip(shares.awarded, claims, strict=True):
             assert abs(s - c * pool / total) < FEN  # within a fen of the exact quota
     else:
         assert shares.awarded == tuple(claims)
     assert pro_rata(pool, claims, FEN) == shares  # deterministic
     # Equal claims differ by at most one fen.
     by_claim: dict[Decimal, set[Decimal]] = {}
-    for s, c in zip(shares.awarded, claims):
+    for s, c in zip(shares.awarded, claims, strict=True):
         by_claim.setdefault(c, set()).add(s)
     assert all(max(v) - min(v) <= FEN for v in by_claim.values())
 
@@ -73,7 +73,7 @@ def test_in_order_property(claims, pool, data):
     keys = data.draw(st.lists(st.integers(0, 5), min_size=len(claims), max_size=len(claims)))
     shares = in_order(pool, claims, keys)
     assert shares.paid == min(pool, sum(claims, D(0)))
-    assert all(D(0) <= s <= c for s, c in zip(shares.awarded, claims))
+    assert all(D(0) <= s <= c for s, c in zip(shares.awarded, claims, strict=True))
     # No claim is cut while one after it is paid anything.
     order = sorted(range(len(claims)), key=lambda i: (keys[i], i))
     cut = [i for i in order if shares.awarded[i] < claims[i]]
