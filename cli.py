@@ -294,7 +294,8 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
         click.echo(t("cli.cannot_write", here, path=output, reason=error.strerror), err=True)
         sys.exit(1)
     kinds = {r.label: k for k, r in policy.recipients.items()}
-    settings = Settings(here, words=Path(output).suffix.lower() == ".xlsx", sheets=sheets_dir)
+    kind = WRITERS[Path(output).suffix.lower()]
+    settings = Settings(here, words=kind == "xlsx", sheets=sheets_dir, lines=None if kind == "xlsx" else kind)
     bar = None
     if sys.stderr.isatty():
         bar = click.progressbar(length=source.total or 0, file=sys.stderr, label=t("batch.progress", here))

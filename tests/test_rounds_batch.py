@@ -258,3 +258,20 @@ def test_sheets_are_written_named_by_code_and_linked(tmp_path):
     ws = load_workbook(out)["评审结果"]
     link = ws.cell(row=2, column=ws.max_column)
     assert link.hyperlink.target == f"sheets/{code(11)}.html"
+
+
+def test_a_repeated_recipient_is_flagged_and_counted_once(tmp_path):
+    source, out = tmp_path / "round.jsonl", tmp_path / "o.jsonl"
+    good = {"credit_code": code(21), "recipient": "seller", "area": "市直", "date": "2024-05-01", "granted": {},
+            "facts": {"cbec_turnover": "600万元", "platform_fees": 10000, "digital_promotion": 0}}
+    source.write_text("\n".join(json.dumps(x) for x in [good, dict(good, credit_code=code(22)), good]) + "\n",
+                      encoding="utf-8")
+    for jobs in ("1", "2"):
+        r = run("batch", LISHUI_S, source, "-o", out, "--jobs", jobs, "--force")
+        assert r.exit_code == 1
+        assert [line["row"] for line in jsonl(out)] == [1, 2]
+        [error] = jsonl(tmp_path / "o.errors.jsonl")
+        assert error["row"] == 3 and "与第 1 行重复" in error["message"]
+        summary = json.loads((tmp_path / "o.summary.json").read_text(encoding="utf-8"))
+        assert summary["applicants"] == 2 and summary["bad_rows"] == 1
+        assert summary["clauses"]["2.2"]["undetermined"] == 2 and summary["clauses"]["2.4"]["referred"] == 2

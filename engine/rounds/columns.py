@@ -165,6 +165,20 @@ def _amount_cell(value: object, column: Column, fact_type: str) -> object:
     return text
 
 
+def _amount_or_text(fact_type: str) -> Callable[[object, Column], object]:
+    def convert(value: object, column: Column) -> object:
+        if type(value) is str:
+            return value.strip()  # text as typed: 10万元, 60%, 1,000 are read as in a facts file
+        return _amount_cell(value, column, fact_type)
+    return convert
+
+
+def _integer_cell(value: object, column: Column) -> object:
+    if type(value) is str and value.isdigit() and len(value) <= 16:
+        return int(value)
+    return _amount_cell(value, column, "integer")
+
+
 def _boolean_cell(value: object, column: Column) -> bool:
     if isinstance(value, bool):
         return value
@@ -256,24 +270,22 @@ class RowReader:
         granted: dict[str, object] = {}
         code: str | None = None
         problems: list[CellProblem] = []
-        for value, column in zip(cells, layout, strict=False):
-            if column is None or blank(value):
+        targets = (facts, granted, data)
+        plan = self._plan if self._layout is layout else self.plan(layout)
+        size = len(cells)
+        for index, where, key, convert, column in plan:
+            if index >= size:
+                continue
+            value = cells[index]
+            if value is None or (type(value) is str and (not value or value.isspace())):
                 continue
             try:
-                kind = column.kind
-                if kind == "code":
+                if where < 0:
                     code = code_cell(value, column)
-                elif column.fact is not None:
-                    facts[column.name] = self.fact_cell(value, column, column.fact)
-                elif kind == "granted":
-                    assert column.clause is not None
-                    granted[column.clause] = _amount_cell(value, column, "granted")
-                elif kind == "recipient":
-                    data[KIND] = self.recipient_cell(value, column)
-                elif kind == "date":
-                    data[DATE] = date_cell(value, column)
+                elif convert is None:  # text as typed: the facts loader reads and checks it
+                    targets[where][key] = value.strip() if type(value) is str else _text_cell(value)
                 else:
-                    data[column.name] = _text_cell(value)
+                    targets[where][key] = convert(value, column)
             except _Bad as bad:
                 problems.append(CellProblem(column.header, bad.message, bad.suggestion))
         if facts:
@@ -281,6 +293,45 @@ class RowReader:
         if granted:
             data["granted"] = granted
         return code, data, problems
+
+    _layout: Sequence[Column | None] | None = None
+    _plan: list[tuple[int, int, str, Callable[[object, Column], object] | None, Column]] = []
+
+    def plan(self, layout: Sequence[Column | None]
+             ) -> list[tuple[int, int, str, Callable[[object, Column], object] | None, Column]]:
+        """Per column, once per layout: (position, facts 0 | granted 1 | data 2 | code -1, key, converter)."""
+        plan: list[tuple[int, int, str, Callable[[object, Column], object] | None, Column]] = []
+        for index, column in enumerate(layout):
+            if column is None:
+                continue
+            kind, fact = column.kind, column.fact
+            if kind == "code":
+                plan.append((index, -1, CODE, None, column))
+            elif fact is not None:
+                t = fact.type
+                if t in ("money", "number", "percent"):
+                    plan.append((index, 0, column.name, _amount_or_text(t), column))
+                elif t == "integer":
+                    plan.append((index, 0, column.name, _integer_cell, column))
+                elif t == "boolean":
+                    plan.append((index, 0, column.name, _boolean_cell, column))
+                elif t == "date":
+                    plan.append((index, 0, column.name, date_cell, column))
+                elif t == "list":
+                    plan.append((index, 0, column.name, _list_cell, column))
+                else:
+                    plan.append((index, 0, column.name, None, column))
+            elif kind == "granted":
+                assert column.clause is not None
+                plan.append((index, 1, column.clause, _amount_or_text("granted"), column))
+            elif kind == "recipient":
+                plan.append((index, 2, KIND, self.recipient_cell, column))
+            elif kind == "date":
+                plan.append((index, 2, DATE, date_cell, column))
+            else:
+                plan.append((index, 2, column.name, None, column))
+        self._layout, self._plan = layout, plan
+        return plan
 
     def fact_cell(self, value: object, column: Column, fact: Fact) -> object:
         t = fact.type

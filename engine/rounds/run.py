@@ -63,6 +63,8 @@ class Record:
     order: dict[str, Any] = field(default_factory=dict)  # pool id -> this applicant's place key (in_order)
     sheet: str | None = None  # the file name of its calculation sheet, when --sheets
     data: dict[str, Any] | None = None  # its facts, kept only to write its sheet once pools are shared
+    line: object = None  # the output line a worker wrote for it (CSV or JSON Lines, when no pool can change it)
+    contrib: tuple[str, bool, str, tuple[str, ...]] | None = None  # what it adds to the summary, in short
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class Settings:
     lang: str
     words: bool  # reasons in words (the officers' workbook) or as codes (CSV, JSONL)
     sheets: str | None = None  # folder for each applicant's calculation sheet
+    lines: str | None = None  # csv | jsonl: workers write each applicant's output line (a round without pools)
 
 
 class Worker:
@@ -188,7 +191,9 @@ class Worker:
             outcome = r.outcome.value
             amount = r.amount if r.outcome is Outcome.ELIGIBLE and r.amount is not None else None
             reason = r.reason or ""
-            text = self.reason_words(r) if words and r.outcome is not Outcome.ELIGIBLE else ""
+            # Another kind's clause needs no words: the kind of applicant is in its own column.
+            text = (self.reason_words(r) if words and r.outcome is not Outcome.ELIGIBLE and reason != "recipient"
+                    else "")
             if r.outcome is Outcome.UNDETERMINED:
                 reason = "missing:" + ";".join(r.missing_keys) if r.missing else "missing"
             pool = self.pooled.get(cid)
@@ -269,11 +274,37 @@ def _start(policy: Policy, source_kind: str, layout: Sequence[Column | None], se
            kinds_by_label: Mapping[str, str], base: str) -> None:
     global _WORKER
     _WORKER = Worker(policy, source_kind, layout, settings, kinds_by_label, base)
+    import gc
+
+    gc.freeze()  # the policy and the engine's objects live as long as the worker: never scan them again
 
 
 def _chunk(items: list[tuple[int, object]]) -> list[Record]:
     assert _WORKER is not None
     return [_WORKER.handle(item) for item in items]
+
+
+def _chunk_lines(items: list[tuple[int, object]]) -> tuple[list[Record], Summary]:
+    """Records with their output lines written here, and their summary: the main process only writes them."""
+    assert _WORKER is not None
+    worker = _WORKER
+    from engine.rounds.write import csv_row, jsonl_line
+
+    ids = worker.ids
+    summary = Summary(ids, {cid: ClauseSummary() for cid in ids})
+    form = jsonl_line if worker.settings.lines == "jsonl" else csv_row
+    out = []
+    for item in items:
+        record = worker.handle(item)
+        summary.add(record)
+        if not record.errors:
+            Round._claimed(record, summary)
+            record.line = form(record, ids)
+            record.contrib = (record.total, record.complete, "".join(row[0][0] for row in record.clauses),
+                              tuple(row[1] for row in record.clauses if row[0] == "eligible"))
+            record.clauses = []
+        out.append(record)
+    return out, summary
 
 
 def _sheets(items: list[tuple[dict[str, Any], str, dict[str, str], str | None]]) -> list[str]:
@@ -306,7 +337,7 @@ class Engine:
         else:
             _start(*init)
 
-    def map(self, function: Callable[[list[Any]], list[Any]], chunks: Iterable[list[Any]]) -> Iterator[list[Any]]:
+    def map(self, function: Callable[[list[Any]], Any], chunks: Iterable[list[Any]]) -> Iterator[Any]:
         if self.pool is None:
             for chunk in chunks:
                 yield function(chunk)
@@ -349,6 +380,43 @@ class Summary:
     complete: int = 0
     total: Decimal = _ZERO
     pools: dict[str, Shares] = field(default_factory=dict)
+
+    def merge(self, other: Summary) -> None:
+        self.applicants += other.applicants
+        self.bad_rows += other.bad_rows
+        self.complete += other.complete
+        self.total += other.total
+        for cid, s in other.clauses.items():
+            mine = self.clauses[cid]
+            mine.eligible += s.eligible
+            mine.ineligible += s.ineligible
+            mine.undetermined += s.undetermined
+            mine.referred += s.referred
+            mine.claimed += s.claimed
+            mine.awarded += s.awarded
+
+    def remove(self, contrib: tuple[str, bool, str, tuple[str, ...]]) -> None:
+        """Take back what a record added (a row found to repeat a recipient after its worker counted it)."""
+        total, complete, outcomes, amounts = contrib
+        self.applicants -= 1
+        self.bad_rows += 1
+        self.complete -= complete
+        self.total -= Decimal(total)
+        paid = iter(amounts)
+        for cid, outcome in zip(self.clause_ids, outcomes, strict=True):
+            s = self.clauses[cid]
+            if outcome == "e":
+                s.eligible -= 1
+                amount = next(paid)
+                if amount:
+                    s.awarded -= Decimal(amount)
+                    s.claimed -= Decimal(amount)
+            elif outcome == "i":
+                s.ineligible -= 1
+            elif outcome == "u":
+                s.undetermined -= 1
+            elif outcome == "r":
+                s.referred -= 1
 
     def add(self, record: Record) -> None:
         if record.errors:
@@ -403,6 +471,9 @@ class Round:
         try:
             if self.policy.pools:
                 self._pooled(engine, output, summary)
+            elif self.settings.lines:
+                for record in self._lines(engine, summary):
+                    output.add(record)
             else:
                 for record in self._records(engine, summary):
                     summary.add(record)
@@ -427,6 +498,29 @@ class Round:
                                                       t("batch.duplicate", lang, code=record.code, first=first),
                                                       t("batch.duplicate.hint", lang)))
                         record.clauses, record.sheet = [], None
+                    else:
+                        seen[record.code] = record.row
+                yield record
+            if self.progress is not None:
+                self.progress(len(records))
+
+    def _lines(self, engine: Engine, summary: Summary) -> Iterator[Record]:
+        """Records whose lines the workers wrote, with their summaries merged; repeated recipients taken out."""
+        seen: dict[str, int] = {}
+        lang = self.settings.lang
+        for records, part in engine.map(_chunk_lines, _chunks(self.source.items())):
+            summary.merge(part)
+            for record in records:
+                if record.code is not None and not record.errors:
+                    first = seen.get(record.code)
+                    if first is not None:
+                        assert record.contrib is not None
+                        summary.remove(record.contrib)
+                        record.errors.append(RowError(record.row, record.where,
+                                                      t("template.col.credit_code", lang),
+                                                      t("batch.duplicate", lang, code=record.code, first=first),
+                                                      t("batch.duplicate.hint", lang)))
+                        record.line = None
                     else:
                         seen[record.code] = record.row
                 yield record

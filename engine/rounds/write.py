@@ -53,6 +53,39 @@ def _ids(policy: Policy) -> list[str]:
     return [c.id for c in policy.clauses if c.measure is None]
 
 
+def csv_row(record: Record, ids: list[str]) -> list[str]:
+    """An evaluated applicant's row of the results CSV."""
+    row = [str(record.row), record.code or "", record.name or "", ";".join(record.kinds), record.total,
+           "true" if record.complete else "false"]
+    for clause in record.clauses:
+        row += clause
+    row.append(record.sheet or "")
+    return row
+
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def jsonl_line(record: Record, ids: list[str]) -> str:
+    """An evaluated applicant's line of the results JSON Lines, without its newline."""
+    clauses = {}
+    for cid, (outcome, amount, reason, note) in zip(ids, record.clauses, strict=True):
+        entry: dict[str, str] = {"outcome": outcome}
+        if amount:
+            entry["amount"] = amount
+        if reason:
+            entry["reason"] = reason
+        if note:
+            entry["note"] = note
+        clauses[cid] = entry
+    line: dict[str, Any] = {"row": record.row, "credit_code": record.code, "applicant": record.name,
+                            "recipient": list(record.kinds), "total": record.total,
+                            "complete": record.complete, "clauses": clauses}
+    if record.sheet:
+        line["sheet"] = record.sheet
+    return _ENCODE(line)
+
+
 def _error_row(e: RowError) -> list[str]:
     return [str(e.row), e.where, e.column, e.message, e.suggestion]
 
@@ -74,12 +107,8 @@ class CsvOutput(Output):
         if record.errors:
             self.errors.writerows(_error_row(e) for e in record.errors)
             return
-        row = [str(record.row), record.code or "", record.name or "", ";".join(record.kinds), record.total,
-               "true" if record.complete else "false"]
-        for clause in record.clauses:
-            row += clause
-        row.append(record.sheet or "")
-        self.out.writerow(row)
+        line = record.line if isinstance(record.line, list) else csv_row(record, self.ids)
+        self.out.writerow(line)
 
     def finish(self, summary: Summary) -> None:
         self.handle.close()
@@ -129,7 +158,7 @@ class JsonlOutput(Output):
         self.ids = _ids(policy)
         self.handle: IO[str] = open(path, "w", encoding="utf-8")
         self.errors_handle: IO[str] = open(sibling(path, "errors", Path(path).suffix), "w", encoding="utf-8")
-        self.encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        self.encode = _ENCODE
 
     def add(self, record: Record) -> None:
         if record.errors:
@@ -137,22 +166,8 @@ class JsonlOutput(Output):
                 self.errors_handle.write(self.encode({"row": e.row, "where": e.where, "column": e.column,
                                                       "message": e.message, "suggestion": e.suggestion}) + "\n")
             return
-        clauses = {}
-        for cid, (outcome, amount, reason, note) in zip(self.ids, record.clauses, strict=True):
-            entry: dict[str, str] = {"outcome": outcome}
-            if amount:
-                entry["amount"] = amount
-            if reason:
-                entry["reason"] = reason
-            if note:
-                entry["note"] = note
-            clauses[cid] = entry
-        line: dict[str, Any] = {"row": record.row, "credit_code": record.code, "applicant": record.name,
-                                "recipient": list(record.kinds), "total": record.total,
-                                "complete": record.complete, "clauses": clauses}
-        if record.sheet:
-            line["sheet"] = record.sheet
-        self.handle.write(self.encode(line) + "\n")
+        line = record.line if record.line is not None else jsonl_line(record, self.ids)
+        self.handle.write(f"{line}\n")
 
     def finish(self, summary: Summary) -> None:
         self.handle.close()
