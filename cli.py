@@ -171,9 +171,16 @@ def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | 
 @click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
 @click.option("--recipient", default=None, help="Only the facts this kind of applicant must supply.")
 @click.option("--schema", "as_schema", is_flag=True, help="Print the JSON Schema a facts file must satisfy.")
+@click.option("--template", "template", type=click.Choice(["xlsx", "csv"]), default=None,
+              help="Write a blank application sheet (one column per fact, an example row) to fill in Excel or WPS.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="The application sheet to write (with --template).")
+@click.option("--force", is_flag=True, help="Overwrite the -o file if it exists.")
 @lang_option
-def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool, lang: str | None) -> None:
-    """Show what an applicant must supply: a facts-file template to fill in, or its JSON Schema."""
+def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool, template: str | None, output: str | None,
+              force: bool, lang: str | None) -> None:
+    """Show what an applicant must supply: a facts-file template to fill in, its JSON Schema, or (--template)
+    an application sheet for a whole round."""
     from engine import facts_schema, load_policy
     from engine.model.facts import facts_template
     try:
@@ -190,6 +197,9 @@ def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool, lang: st
     if as_schema:
         click.echo(json.dumps(facts_schema(policy), ensure_ascii=False, indent=2))
         return
+    if template is not None:
+        application_sheet(policy, template, recipient, output, force, message_lang(lang, policy), policy_file)
+        return
     here = message_lang(lang, policy)
     # Editors check the filled-in file against the policy's facts schema, kept beside the policy file; the
     # line is relative to the current folder, where the printed template is usually saved.
@@ -199,6 +209,122 @@ def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool, lang: st
                    if schema_file.is_file() else
                    t("editor.facts_schema.missing", here, policy=policy_file, path=schema_file.as_posix()))
     click.echo(schema_line + "\n" + facts_template(policy, recipient, here), nl=False)
+
+
+# --- application rounds: the application sheet and `policy batch` (engine/rounds) ---------------------------
+
+def application_sheet(policy: Policy, form: str, recipient: str | None, output: str | None, force: bool, lang: str,
+                      policy_file: str) -> None:
+    """`policy facts --template`: write the blank application sheet of a round."""
+    from engine.rounds.template import csv_template, xlsx_template
+
+    if output is None:
+        raise click.UsageError(t("template.needs_output", lang))
+    if os.path.realpath(output) == os.path.realpath(policy_file):
+        click.echo(t("cli.output_is_input", lang, path=output), err=True)
+        sys.exit(1)
+    if Path(output).exists() and not force:
+        click.echo(t("cli.exists_force", lang, path=output), err=True)
+        sys.exit(1)
+    try:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        if form == "csv":
+            Path(output).write_bytes(csv_template(policy, lang, recipient))
+        else:
+            xlsx_template(policy, lang, recipient, output)
+    except OSError as error:
+        click.echo(t("cli.cannot_write", lang, path=output, reason=error.strerror), err=True)
+        sys.exit(1)
+    click.echo(t("template.wrote", lang, path=output), err=True)
+
+
+@cli.command(name="batch")
+@click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
+@click.argument("applicants", metavar="APPLICANTS", type=click.Path(exists=True))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Results: .xlsx (a workbook for officers), .csv or .jsonl (for programs; errors and summary "
+                   "are written beside it).")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes evaluating applicants.")
+@click.option("--sheets", "sheets_dir", type=click.Path(file_okay=False), default=None,
+              help="Also write each applicant's calculation sheet (HTML, printable) into this folder.")
+@click.option("--force", is_flag=True, help="Overwrite existing results and sheets.")
+@lang_option
+@library_options
+def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_dir: str | None, force: bool,
+              lang: str | None, policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
+    """Evaluate a round of APPLICANTS (XLSX, CSV, JSON Lines, or a folder of facts files) under POLICY.
+
+    A bad row is listed with its row, column and reason, and every other row is evaluated. Exit 0 when every
+    row was evaluated, 1 when some rows had problems (the results are written) or the file cannot be read."""
+    from engine.rounds.columns import Headers, fixed_labels
+    from engine.rounds.read import RoundError, open_source
+    from engine.rounds.run import Round, Settings
+    from engine.rounds.template import sheet_columns
+    from engine.rounds.write import WRITERS, make_output, outputs
+    from engine.workspace import load_policy
+
+    policy = None
+    try:
+        policy = load_policy(policy_file, policies=policies, with_files=with_files, cache=True)
+    except PolicyError as error:
+        _fail(error, message_lang(lang, policy, policy_file))
+    here = message_lang(lang, policy)
+    if Path(output).suffix.lower() not in WRITERS:
+        raise click.BadParameter(t("batch.output_format", here, path=output), param_hint="-o")
+    for path in outputs(output):
+        if os.path.realpath(path) in (os.path.realpath(applicants), os.path.realpath(policy_file)):
+            click.echo(t("cli.output_is_input", here, path=path), err=True)
+            sys.exit(1)
+        if Path(path).exists() and not force:
+            click.echo(t("cli.exists_force", here, path=path), err=True)
+            sys.exit(1)
+    if sheets_dir is not None and Path(sheets_dir).is_dir() and any(Path(sheets_dir).iterdir()) and not force:
+        click.echo(t("batch.sheets_not_empty", here, path=sheets_dir), err=True)
+        sys.exit(1)
+    other = "en" if here == "zh" else "zh"
+    headers = Headers(sheet_columns(policy, here, None), {label: name for name, label in fixed_labels(other).items()})
+    try:
+        source = open_source(applicants, headers, count=sys.stderr.isatty())
+    except RoundError as error:
+        click.echo(t("cli.error", here, message=localize(error.message, here)), err=True)
+        if error.suggestion:
+            click.echo("    " + t("problem.hint", here, hint=localize(error.suggestion, here)), err=True)
+        sys.exit(1)
+    for notice in source.notices:
+        click.echo(localize(notice, here), err=True)
+    try:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        if sheets_dir is not None:
+            Path(sheets_dir).mkdir(parents=True, exist_ok=True)
+        writer = make_output(output, policy, here, sheets_dir)
+    except OSError as error:
+        click.echo(t("cli.cannot_write", here, path=output, reason=error.strerror), err=True)
+        sys.exit(1)
+    kinds = {r.label: k for k, r in policy.recipients.items()}
+    kind = WRITERS[Path(output).suffix.lower()]
+    settings = Settings(here, words=kind == "xlsx", sheets=sheets_dir, lines=None if kind == "xlsx" else kind)
+    bar = None
+    if sys.stderr.isatty():
+        bar = click.progressbar(length=source.total or 0, file=sys.stderr, label=t("batch.progress", here))
+        bar.__enter__()
+    try:
+        summary = Round(policy, source, settings, kinds, jobs, bar.update if bar is not None else None).run(writer)
+    except RoundError as error:
+        click.echo(t("cli.error", here, message=localize(error.message, here)), err=True)
+        if error.suggestion:
+            click.echo("    " + t("problem.hint", here, hint=localize(error.suggestion, here)), err=True)
+        sys.exit(1)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    from engine.core.format import format_money
+
+    click.echo(t("batch.done", here, applicants=summary.applicants, complete=summary.complete,
+                 total=format_money(summary.total), path=output), err=True)
+    if summary.bad_rows:
+        click.echo(t("batch.bad_rows", here, count=summary.bad_rows), err=True)
+    sys.exit(1 if summary.bad_rows else 0)
 
 
 @cli.command(name="render")

@@ -10,6 +10,12 @@ policy alone); a sanity block shows that it exercises every kind of applicant an
     python scripts/benchmark.py --quick         # a smoke run: 300 applicants, 1 round, 3 processes
     python scripts/benchmark.py --strict        # exit 1 when any target is missed
     python scripts/benchmark.py --no-service    # without the HTTP service section (scripts/bench_service.py)
+    python scripts/benchmark.py --batch         # also end-to-end `policy batch`: 10k and 100k applicants
+    python scripts/benchmark.py --batch-only --batch-sizes 1000,3000    # only that, small (as the tests run it)
+
+The batch figures time the whole command (`python cli.py batch POLICY round.csv -o results.jsonl --jobs 2`, and
+XLSX out) on a CSV of synthetic applicants with valid credit codes, and its peak memory (the largest process's
+maximum resident set, main or worker): memory is flat when the largest round's peak is close to the smallest's.
 """
 
 from __future__ import annotations
@@ -38,6 +44,10 @@ TARGET_FROM_DATA_US = 35.0       # applicant_from_data + evaluate(trace=False)
 TARGET_TRACED_US = 100.0         # evaluate(policy, applicant), the full explanation trace
 TARGET_JSON_US = 50.0            # render_json(result) of one traced result
 TARGET_PROCESS_RATIO = 6.0       # whole `policy evaluate` process / `python -c pass`
+# End to end `policy batch`, on the 2-core machine (issue 11).
+TARGET_BATCH_JSONL_100K_S = 15.0  # 100k applicants, CSV in, JSONL out, --jobs 2
+TARGET_BATCH_XLSX_10K_S = 10.0    # 10k applicants, CSV in, XLSX out
+TARGET_BATCH_MEMORY_RATIO = 1.5   # peak memory of the largest round / of the smallest: flat in N
 
 OUTCOMES = ("eligible", "ineligible", "undetermined", "referred", "not_applicable")
 
@@ -109,6 +119,75 @@ def _processes(policy_path: str, facts_path: str, runs: int) -> tuple[float, flo
     return statistics.median(cli_times), statistics.median(bare_times)
 
 
+def write_round_csv(policy, n: int, path: Path, seed: int = 0) -> None:
+    """A CSV application sheet of `n` synthetic applicants (population.py, in blocks), each with a valid code."""
+    import csv
+
+    from engine.rounds.columns import cells_of
+    from engine.rounds.identity import make_code
+    from engine.rounds.template import sheet_columns
+
+    cols = sheet_columns(policy, "zh", None)
+    block = 2000
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow([c.header for c in cols])
+        for start in range(0, n, block):
+            for i, d in enumerate(population(policy, min(block, n - start), seed=seed + start // block), start):
+                out.writerow(["" if v is None else v for v in cells_of(d, cols, make_code(f"9133110{i:010d}"))])
+
+
+_PEAK = ("import resource, subprocess, sys, time; s = time.perf_counter(); "
+         "r = subprocess.run(sys.argv[1:], capture_output=True); t = time.perf_counter() - s; "
+         "sys.stderr.write(r.stderr.decode(errors='replace')[-2000:] if r.returncode not in (0, 1) else ''); "
+         "print(t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)")
+
+
+def _batch_run(policy_path: str, source: Path, output: Path, jobs: int) -> tuple[float, float]:
+    """Seconds and peak memory (MiB, the largest process) of one whole `policy batch` run."""
+    cmd = [sys.executable, str(ROOT / "cli.py"), "batch", policy_path, str(source), "-o", str(output),
+           "--jobs", str(jobs), "--force"]
+    done = subprocess.run([sys.executable, "-c", _PEAK, *cmd], capture_output=True, text=True, check=True)
+    seconds, peak_kib, code = done.stdout.split()
+    if code not in ("0", "1"):
+        raise SystemExit(f"policy batch failed ({code}): {done.stderr}")
+    return float(seconds), int(peak_kib) / 1024
+
+
+def batch_figures(policy_path: str, sizes: list[int], jobs: int, workdir: Path) -> tuple[list[str], int]:
+    """End-to-end `policy batch` throughput and peak memory: CSV → JSONL for each size, CSV → XLSX for the
+    smallest (and 10k when it is one of the sizes). Lines to print, and how many targets were missed."""
+    policy = load_policy(policy_path)
+    lines, missed = [], 0
+    peaks = []
+    for n in sizes:
+        source = workdir / f"round-{n}.csv"
+        write_round_csv(policy, n, source)
+        seconds, peak = _batch_run(policy_path, source, workdir / f"results-{n}.jsonl", jobs)
+        peaks.append(peak)
+        target = TARGET_BATCH_JSONL_100K_S if n == 100_000 else None
+        verdict = _verdict(seconds, target)
+        missed += verdict == "MISS"
+        lines.append(_line(f"batch {n:,} CSV → JSONL, --jobs {jobs}", f"{seconds:.1f} s ({n / seconds:,.0f}/s)",
+                           f"≤ {target:g} s" if target else "—", verdict))
+        lines.append(_line(f"  peak memory, {n:,} applicants", f"{peak:.0f} MiB", "—", "(info)"))
+        if n == min(sizes) or n == 10_000:
+            seconds, peak = _batch_run(policy_path, source, workdir / f"results-{n}.xlsx", jobs)
+            target = TARGET_BATCH_XLSX_10K_S if n == 10_000 else None
+            verdict = _verdict(seconds, target)
+            missed += verdict == "MISS"
+            lines.append(_line(f"batch {n:,} CSV → XLSX, --jobs {jobs}", f"{seconds:.1f} s ({n / seconds:,.0f}/s)",
+                               f"≤ {target:g} s" if target else "—", verdict))
+        source.unlink()
+    if len(peaks) > 1:
+        ratio = peaks[-1] / peaks[0]
+        verdict = _verdict(ratio, TARGET_BATCH_MEMORY_RATIO)
+        missed += verdict == "MISS"
+        lines.append(_line(f"peak memory {max(sizes):,} / {min(sizes):,} applicants", f"{ratio:.2f}×",
+                           f"≤ {TARGET_BATCH_MEMORY_RATIO:g}× (flat)", verdict))
+    return lines, missed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--policy", default=str(ROOT / "policies" / "lishui-2021-67.yaml"))
@@ -122,7 +201,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke run: 300 applicants, 1 round, 3 processes")
     parser.add_argument("--strict", action="store_true", help="exit 1 if any target is missed")
     parser.add_argument("--no-service", action="store_true", help="skip the HTTP service section (bench_service.py)")
+    parser.add_argument("--batch", action="store_true", help="also time end-to-end `policy batch` (minutes)")
+    parser.add_argument("--batch-only", action="store_true", help="only the `policy batch` figures")
+    parser.add_argument("--batch-sizes", default="10000,100000", help="round sizes (default 10000,100000)")
+    parser.add_argument("--jobs", type=int, default=2, help="--jobs of policy batch (default 2)")
     args = parser.parse_args(argv)
+    if args.batch_only:
+        return _batch_main(args)
     if args.quick:
         args.applicants, args.rounds, args.processes, args.loads = 300, 1, 3, 3
 
@@ -202,7 +287,26 @@ def main(argv: list[str] | None = None) -> int:
         missed += service_missed
         targets += 1
     print(f"targets met: {targets - missed} of {targets}")
+    if args.batch:
+        print()
+        batch_missed = _batch_main(args)
+        missed += batch_missed
     return 1 if (args.strict and missed) or disagree else 0
+
+
+def _batch_main(args: argparse.Namespace) -> int:
+    import tempfile
+
+    sizes = sorted(int(s) for s in args.batch_sizes.split(","))
+    print(f"policy batch, end to end: {', '.join(f'{n:,}' for n in sizes)} synthetic applicants of "
+          f"{Path(args.policy).name}, CSV in")
+    print(_line("figure", "measured", "target", ""))
+    with tempfile.TemporaryDirectory(prefix="policy-batch-bench-") as workdir:
+        lines, missed = batch_figures(args.policy, sizes, args.jobs, Path(workdir))
+    for line in lines:
+        print(line)
+    print(f"batch targets missed: {missed}")
+    return missed if args.batch else (1 if args.strict and missed else 0)
 
 
 if __name__ == "__main__":

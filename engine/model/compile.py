@@ -29,6 +29,7 @@ from engine.model.policy import (
     Reference,
     Where,
 )
+from engine.model.pools import compile_pools
 from engine.syntax.loader import Loaded, Path_
 from engine.syntax.schema import Document
 
@@ -166,6 +167,7 @@ class _Compiler:
         clauses = tuple(self.clause(i, spec) for i, spec in enumerate(doc["clauses"]))
         self.check_dependencies(clauses)
         groups = tuple(self.group(i, spec) for i, spec in enumerate(doc.get("groups") or ()))
+        pools = compile_pools(doc.get("pools"), self.source, self.problems, clauses, facts, rule.round_to)
         self.problems.raise_if_any(CompileError)
         return Policy(
             id=doc["id"], document=doc["document"], title=doc["title"], issuer=doc.get("issuer"),
@@ -174,7 +176,7 @@ class _Compiler:
             recipients=recipients, facts=facts, parameters=parameters, clauses=clauses, groups=groups,
             references=references, readings=readings, file=self.source.file, signed=_date(doc.get("signed")),
             period_assumed=bool(doc["in_force"].get("assumed", False)), period_reading=period_reading,
-            areas_reading=areas_reading, fund_year=fund_year, fund_year_reading=fund_year_reading,
+            areas_reading=areas_reading, pools=pools, fund_year=fund_year, fund_year_reading=fund_year_reading,
             articles=dict(doc.get("articles") or {}),
             money_source=(("text", money["text"]) if money.get("text")
                           else ("practice", money["practice"]) if money.get("practice") else None),

@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterator, Mapping
+from typing import TYPE_CHECKING, Iterator, Mapping
 
 from engine.core.amounts import MoneyRule
 from engine.lang.expressions import Expr
 from engine.model.awards.base import AwardForm
+
+if TYPE_CHECKING:
+    from engine.model.pools import Pool
 
 
 @dataclass(frozen=True)
@@ -235,6 +238,7 @@ class Policy:
     articles: Mapping[str, str] = field(default_factory=dict)
     # Where the money rule comes from: ("text", the document's sentence) or ("practice", the bureau's practice).
     money_source: tuple[str, str] | None = None
+    pools: tuple[Pool, ...] = ()  # budget pools a round shares out (engine.model.pools, engine.rounds.pools)
     # Policies of documents this one refers to by clause, by document number, when supplied. Shared by every
     # policy of one linked set (references may point back), so it is filled after they are made, then sealed.
     linked: Mapping[str, "Policy"] = field(default_factory=lambda: Links().seal(), compare=False, repr=False)

@@ -76,11 +76,27 @@ def _clause_text(w: PolicyWords, r: ClauseResult) -> list[str]:
         out.extend("      " + line for line in _clause_text(PolicyWords(hop.policy, w.lang), hop.result))
     if r.missing:
         out.append(f"    {w.t('sec.missing')}{colon}" + "；".join(w.missing(m) for m in r.missing))
+    if policy.pools and r.outcome is Outcome.ELIGIBLE:
+        out.extend(f"    {line}" for line in pool_lines(w, r.clause.id))
     readings = [x for x in r.clause.readings if x in policy.readings]
     if readings:
         out.append(f"    {w.t('reading')}{colon}" + "；".join(f"{x} {policy.readings[x].choice.rstrip('。')}"
                                                           for x in readings))
     return out
+
+
+def pool_lines(w: PolicyWords, clause_id: str) -> list[str]:
+    """That the clause is paid from a budget pool the round shares: a single evaluation shows the claim."""
+    from engine.model.pools import pool_of
+
+    pool = pool_of(w.policy.pools, clause_id)
+    if pool is None:
+        return []
+    facts = w.policy.facts
+    fact = facts.get(pool.order_by) if pool.order_by is not None else None
+    order = fact.label if fact is not None else w.t("pool.claim_date")
+    share = w.t("pool.share.pro_rata") if pool.share == "pro_rata" else w.t("pool.share.in_order", order=order)
+    return [w.t("pool.applies", pool=pool.title, total=w.money(pool.total), share=share)]
 
 
 def condition_text(w: PolicyWords, c: ConditionResult) -> str:

@@ -1,0 +1,107 @@
+"""Budget pools: a total a round of applicants shares for a clause or group of clauses (the `pools:` section).
+
+"本项奖励资金总额不超过X万元，申报总额超出的按比例核减": the claims of a whole round on the pooled clauses are
+added up, and when they exceed the pool, the pool is shared out (engine.rounds.pools does the sharing). One
+applicant's evaluation cannot know the round, so it pays the claim and says that a pool applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+from engine.core.amounts import AmountSyntaxError, parse_amount
+from engine.core.errors import ProblemList
+from engine.core.messages import msg
+from engine.core.suggest import did_you_mean, one_of
+
+if TYPE_CHECKING:
+    from engine.model.policy import Clause, Fact
+    from engine.syntax.loader import SourceMap
+
+SHARES = ("pro_rata", "in_order")
+CLAIM_DATE = "claim_date"  # order_by: the claim's date (a facts file's date:), unless a fact is so named
+_ORDERED_TYPES = ("date", "money", "number", "integer", "percent")
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A total shared by the claims of a round on `clauses`: pro rata, or in order of a fact (smallest first)."""
+
+    id: str
+    clauses: tuple[str, ...]
+    total: Decimal
+    share: str  # pro_rata | in_order
+    order_by: str | None = None  # a declared fact, or CLAIM_DATE; for share: in_order
+    label: str | None = None
+    text: str | None = None
+    line: int | None = None
+
+    @property
+    def title(self) -> str:
+        return self.label or self.id
+
+
+def pool_of(pools: Sequence[Pool], clause_id: str) -> Pool | None:
+    """The pool a clause's amount is paid from, if any (a clause is in one pool at most)."""
+    for pool in pools:
+        if clause_id in pool.clauses:
+            return pool
+    return None
+
+
+def compile_pools(specs: object, source: SourceMap, problems: ProblemList, clauses: Sequence[Clause],
+                  facts: Mapping[str, Fact], step: Decimal) -> tuple[Pool, ...]:
+    """The pools of a schema-valid `pools:` list; what the schema cannot see is added to `problems`."""
+    if not isinstance(specs, list):
+        return ()
+    by_id = {c.id: c for c in clauses}
+    seen: dict[str, str] = {}  # clause id -> the pool it is in
+    ids: set[str] = set()
+    out: list[Pool] = []
+
+    def error(index: int, message: str, where: tuple[str | int, ...], suggestion: str | None = None) -> None:
+        problems.add(source.problem(message, ("pools", index) + where, suggestion=suggestion))
+
+    for index, spec in enumerate(specs):
+        pool_id = spec["id"]
+        if pool_id in ids:
+            error(index, msg("pool.duplicate", id=pool_id), ("id",))
+        ids.add(pool_id)
+        for i, cid in enumerate(spec["clauses"]):
+            clause = by_id.get(cid)
+            if clause is None:
+                error(index, msg("pool.unknown_clause", pool=pool_id, id=cid), ("clauses", i),
+                      did_you_mean(cid, list(by_id)))
+            elif clause.award is None:
+                error(index, msg("pool.no_award", pool=pool_id, id=cid), ("clauses", i))
+            elif cid in seen:
+                error(index, msg("pool.two_pools", id=cid, first=seen[cid], second=pool_id), ("clauses", i))
+            seen.setdefault(cid, pool_id)
+        try:
+            total = parse_amount(spec["total"])
+        except AmountSyntaxError as exc:
+            error(index, exc.message, ("total",))
+            total = Decimal(0)
+        if total <= 0:
+            error(index, msg("pool.total_positive", pool=pool_id), ("total",))
+        elif total % step:
+            error(index, msg("pool.total_grid", pool=pool_id, step=step), ("total",))
+        order_by = spec.get("order_by")
+        if spec["share"] == "in_order":
+            if order_by is None:
+                error(index, msg("pool.order_by_needed", pool=pool_id), ("share",))
+            elif order_by != CLAIM_DATE or order_by in facts:
+                fact = facts.get(order_by)
+                if fact is None:
+                    error(index, msg("pool.order_by_unknown", pool=pool_id, name=order_by), ("order_by",),
+                          did_you_mean(order_by, [*facts, CLAIM_DATE]))
+                elif fact.type not in _ORDERED_TYPES:
+                    error(index, msg("pool.order_by_type", pool=pool_id, name=order_by, type=fact.type,
+                              types=one_of(_ORDERED_TYPES)), ("order_by",))
+        elif order_by is not None:
+            error(index, msg("pool.order_by_unused", pool=pool_id), ("order_by",))
+        out.append(Pool(pool_id, tuple(spec["clauses"]), total, spec["share"], order_by, spec.get("label"),
+                        spec.get("text"), source.locate(("pools", index))[1]))
+    return tuple(out)

@@ -1,0 +1,622 @@
+"""A round, start to end: read applicants, evaluate each (in worker processes with --jobs), share the pools,
+write the results. Memory stays flat as the round grows: items are read, evaluated and written in a bounded
+window of chunks; only a pool's claims (and, when a policy has pools, a spool file of results on disk) are
+kept until the round is complete.
+
+Each worker loads nothing from disk: it receives the compiled policy (a Policy pickles, engine/cache.py) once,
+when it starts, and evaluates with trace=False, the fast path. A bad row is a record with its problems; it
+never stops the round.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+from collections import deque
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+from engine.core.errors import PolicyError
+from engine.core.format import format_money, format_percent
+from engine.core.messages import localize, t
+from engine.model.facts import check_facts
+from engine.model.outcome import Outcome
+from engine.model.policy import Policy
+from engine.model.pools import CLAIM_DATE, Pool, pool_of
+from engine.rounds.columns import CODE, Column, RowReader, path_column
+from engine.rounds.pools import Shares, in_order, pro_rata
+from engine.rounds.read import Source, problem_text
+from engine.runtime.evaluate import evaluate
+
+CHUNK = 256  # applicants sent to a worker at a time
+_ZERO = Decimal(0)
+
+
+@dataclass(slots=True)
+class RowError:
+    """One problem of one row: where (row number, or a file for a folder), which column, why, what to do."""
+
+    row: int
+    where: str
+    column: str
+    message: str
+    suggestion: str = ""
+
+
+@dataclass(slots=True)
+class Record:
+    """One applicant's results, as every writer needs them. `clauses` follows Round.clause_ids:
+    (outcome, amount text, reason code, reason words); `errors` non-empty means the row was not evaluated."""
+
+    row: int
+    where: str
+    code: str | None = None
+    name: str | None = None
+    kinds: tuple[str, ...] = ()
+    clauses: list[list[str]] = field(default_factory=list)
+    total: str = "0"
+    complete: bool = True
+    errors: list[RowError] = field(default_factory=list)
+    order: dict[str, Any] = field(default_factory=dict)  # pool id -> this applicant's place key (in_order)
+    sheet: str | None = None  # the file name of its calculation sheet, when --sheets
+    data: dict[str, Any] | None = None  # its facts, kept only to write its sheet once pools are shared
+    line: object = None  # the output line a worker wrote for it (CSV or JSON Lines, when no pool can change it)
+    contrib: tuple[str, bool, str, tuple[str, ...]] | None = None  # what it adds to the summary, in short
+
+
+@dataclass(frozen=True)
+class Settings:
+    lang: str
+    words: bool  # reasons in words (the officers' workbook) or as codes (CSV, JSONL)
+    sheets: str | None = None  # folder for each applicant's calculation sheet
+    lines: str | None = None  # csv | jsonl: workers write each applicant's output line (a round without pools)
+
+
+class Worker:
+    """What a worker process keeps: the compiled policy and how rows are read. Made once per process."""
+
+    def __init__(self, policy: Policy, source_kind: str, layout: Sequence[Column | None], settings: Settings,
+                 kinds_by_label: Mapping[str, str], base: str):
+        self.policy, self.kind, self.layout, self.settings = policy, source_kind, list(layout), settings
+        self.reader = RowReader(policy, kinds_by_label)
+        if source_kind == "cells":
+            self.by_name = {c.name: c for c in layout if c is not None}
+        else:  # facts files and JSON Lines have no header: problems are placed by the template's headers
+            from engine.rounds.template import sheet_columns
+            self.by_name = {c.name: c for c in sheet_columns(policy, settings.lang, None)}
+        self.ids = [c.id for c in policy.clauses if c.measure is None]
+        self.base = base
+        self.pooled = {c: p for p in policy.pools for c in p.clauses}
+        from engine.present.words import PolicyWords
+        self.w = PolicyWords(policy, settings.lang)
+        self._reasons: dict[object, str] = {}
+
+    # -- one item ---------------------------------------------------------------------------------
+    def handle(self, item: tuple[int, object]) -> Record:
+        number, payload = item
+        lang = self.settings.lang
+        if self.kind == "cells":
+            assert isinstance(payload, list)
+            record = Record(number, str(number))
+            data: dict[str, Any] | None
+            code, data, problems = self.reader.read(payload, self.layout)
+            record.errors = [RowError(number, str(number), p.column, str(localize(p.message, lang)),
+                                      str(localize(p.suggestion, lang) or "")) for p in problems]
+            name = f"row {number}"
+        elif self.kind == "jsonl":
+            assert isinstance(payload, str)
+            record = Record(number, str(number))
+            code, data, name = self.jsonl(payload, record)
+        else:
+            assert isinstance(payload, str)
+            record = Record(number, os.path.relpath(payload, self.base))
+            code, data, name = self.facts_file(payload, record)
+        record.code = code
+        if record.errors or data is None:
+            return record
+        try:
+            applicant = check_facts(self.policy, data, name)
+            result = evaluate(self.policy, applicant, trace=False)
+        except PolicyError as error:
+            for p in error.problems:
+                text, hint = problem_text(p, lang)
+                record.errors.append(RowError(number, record.where, path_column(p.path, self.by_name), text, hint))
+            return record
+        record.name, record.kinds = applicant.name, applicant.recipients
+        self.outcomes(record, result, applicant)
+        if self.settings.sheets and record.code is not None:
+            if self.policy.pools:
+                record.data = data  # written once the pools are shared
+            else:
+                record.sheet = self.sheet(data, record.code, {}, None)
+        return record
+
+    def jsonl(self, line: str, record: Record) -> tuple[str | None, dict[str, Any] | None, str]:
+        from engine.rounds.columns import _Bad, code_cell
+
+        lang = self.settings.lang
+        try:
+            data = json.loads(line, parse_float=Decimal)
+        except json.JSONDecodeError as error:
+            record.errors.append(RowError(record.row, record.where, "", t("batch.jsonl.bad", lang, reason=error.msg,
+                                                                            column=error.colno)))
+            return None, None, ""
+        if not isinstance(data, dict):
+            record.errors.append(RowError(record.row, record.where, "", t("batch.jsonl.not_object", lang)))
+            return None, None, ""
+        return self._code(data, record, _Bad, code_cell) + (f"line {record.row}",)
+
+    def facts_file(self, path: str, record: Record) -> tuple[str | None, dict[str, Any] | None, str]:
+        from engine.rounds.columns import _Bad, code_cell
+        from engine.syntax.loader import load_file
+
+        try:
+            loaded = load_file(path)
+        except PolicyError as error:
+            for p in error.problems:
+                text, hint = problem_text(p, self.settings.lang)
+                record.errors.append(RowError(record.row, p.location(), "", text, hint))
+            return None, None, path
+        if not isinstance(loaded.data, dict):
+            record.errors.append(RowError(record.row, record.where, "", t("batch.jsonl.not_object",
+                                                                          self.settings.lang)))
+            return None, None, path
+        return self._code(loaded.data, record, _Bad, code_cell) + (path,)
+
+    def _code(self, data: dict[str, Any], record: Record, bad: Any, code_cell: Callable[..., str]
+              ) -> tuple[str | None, dict[str, Any] | None]:
+        raw = data.pop(CODE, None)
+        if raw is None:
+            return None, data
+        column = Column(CODE, t("template.col.credit_code", self.settings.lang), "code")
+        try:
+            return code_cell(raw, column), data
+        except bad as error:
+            lang = self.settings.lang
+            record.errors.append(RowError(record.row, record.where, CODE, str(localize(error.message, lang)),
+                                          str(localize(error.suggestion, lang) or "")))
+            return None, None
+
+    # -- results ------------------------------------------------------------------------------------
+    def outcomes(self, record: Record, result: Any, applicant: Any) -> None:
+        words = self.settings.words
+        by_id = {r.clause.id: r for r in result.clauses}
+        total, complete = _ZERO, True
+        rows: list[list[str]] = []
+        for cid in self.ids:
+            r = by_id[cid]
+            outcome = r.outcome.value
+            amount = r.amount if r.outcome is Outcome.ELIGIBLE and r.amount is not None else None
+            reason = r.reason or ""
+            # Another kind's clause needs no words: the kind of applicant is in its own column.
+            text = (self.reason_words(r) if words and r.outcome is not Outcome.ELIGIBLE and reason != "recipient"
+                    else "")
+            if r.outcome is Outcome.UNDETERMINED:
+                reason = "missing:" + ";".join(r.missing_keys) if r.missing else "missing"
+            pool = self.pooled.get(cid)
+            if pool is not None and amount is not None and amount > 0 and pool.share == "in_order":
+                key = self.order_key(pool, applicant)
+                if key is None:
+                    outcome, amount, reason = "undetermined", None, f"missing:{pool.order_by}"
+                    text = t("pool.order_missing", self.settings.lang, pool=pool.title,
+                             order=order_words(pool, self.policy, self.settings.lang))
+                else:
+                    record.order[pool.id] = key
+            if amount is not None:
+                total += amount
+            if outcome == "undetermined":
+                complete = False
+            rows.append([outcome, "" if amount is None else f"{amount:f}", reason, text])
+        record.clauses = rows
+        record.total = f"{self.policy.money.round(total):f}"
+        record.complete = complete
+
+    def order_key(self, pool: Pool, applicant: Any) -> Any:
+        name = pool.order_by
+        if name == CLAIM_DATE and name not in self.policy.facts:
+            return applicant.date
+        return applicant.values.get(name)
+
+    def reason_words(self, r: Any) -> str:
+        """A clause's short reason in words; the same reason for many applicants is worded once."""
+        from engine.present.sheet import reason_text
+
+        if r.outcome is Outcome.UNDETERMINED and r.missing:
+            key: object = ("missing", r.missing)
+            found = self._reasons.get(key)
+            if found is None:
+                found = t("batch.reason.missing", self.settings.lang,
+                          items="；".join(self.w.missing(m) for m in r.missing))
+                self._reasons[key] = found
+            return found
+        try:
+            key = (r.why, r.reference, r.outcome)
+            found = self._reasons.get(key)
+        except TypeError:  # a reason that cannot be a key: worded each time
+            return reason_text(self.w, r)
+        if found is None:
+            found = reason_text(self.w, r)
+            if len(self._reasons) < 4096:
+                self._reasons[key] = found
+        return found
+
+    # -- each applicant's calculation sheet --------------------------------------------------------
+    def sheet(self, data: dict[str, Any], code: str, notes: Mapping[str, str], total: str | None) -> str:
+        from engine.rounds.sheets import render_sheet
+
+        assert self.settings.sheets is not None
+        applicant = check_facts(self.policy, data, code)
+        result = evaluate(self.policy, applicant)
+        name = f"{code}.html"
+        html = render_sheet(result, self.settings.lang, code, notes, total)
+        with open(os.path.join(self.settings.sheets, name), "w", encoding="utf-8") as handle:
+            handle.write(html)
+        return name
+
+
+def order_words(pool: Pool, policy: Policy, lang: str) -> str:
+    name = pool.order_by or ""
+    if name == CLAIM_DATE and name not in policy.facts:
+        return t("pool.claim_date", lang)
+    fact = policy.facts.get(name)
+    return fact.label if fact is not None else name
+
+
+# --- worker processes -----------------------------------------------------------------------------------
+
+_WORKER: Worker | None = None
+
+
+def _start(policy: Policy, source_kind: str, layout: Sequence[Column | None], settings: Settings,
+           kinds_by_label: Mapping[str, str], base: str) -> None:
+    global _WORKER
+    _WORKER = Worker(policy, source_kind, layout, settings, kinds_by_label, base)
+    import gc
+
+    gc.freeze()  # the policy and the engine's objects live as long as the worker: never scan them again
+
+
+def _chunk(items: list[tuple[int, object]]) -> list[Record]:
+    assert _WORKER is not None
+    return [_WORKER.handle(item) for item in items]
+
+
+def _chunk_lines(items: list[tuple[int, object]]) -> tuple[list[Record], Summary]:
+    """Records with their output lines written here, and their summary: the main process only writes them."""
+    assert _WORKER is not None
+    worker = _WORKER
+    from engine.rounds.write import csv_row, jsonl_line
+
+    ids = worker.ids
+    summary = Summary(ids, {cid: ClauseSummary() for cid in ids})
+    form = jsonl_line if worker.settings.lines == "jsonl" else csv_row
+    out = []
+    for item in items:
+        record = worker.handle(item)
+        summary.add(record)
+        if not record.errors:
+            Round._claimed(record, summary)
+            record.line = form(record, ids)
+            record.contrib = (record.total, record.complete, "".join(row[0][0] for row in record.clauses),
+                              tuple(row[1] for row in record.clauses if row[0] == "eligible"))
+            record.clauses = []
+        out.append(record)
+    return out, summary
+
+
+def _sheets(items: list[tuple[dict[str, Any], str, dict[str, str], str | None]]) -> list[str]:
+    assert _WORKER is not None
+    return [_WORKER.sheet(data, code, notes, total) for data, code, notes, total in items]
+
+
+def _chunks(items: Iterator[Any], size: int = CHUNK) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class Engine:
+    """Runs chunks here (one job) or in a pool of processes, in order, with a bounded number in flight."""
+
+    def __init__(self, jobs: int, init: tuple[Any, ...]):
+        self.jobs = jobs
+        self.pool: Any = None
+        if jobs > 1:
+            import multiprocessing
+
+            context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+            self.pool = context.Pool(jobs, initializer=_start, initargs=init)
+        else:
+            _start(*init)
+
+    def map(self, function: Callable[[list[Any]], Any], chunks: Iterable[list[Any]]) -> Iterator[Any]:
+        if self.pool is None:
+            for chunk in chunks:
+                yield function(chunk)
+            return
+        window: deque[Any] = deque()
+        limit = self.jobs * 3
+        for chunk in chunks:
+            window.append(self.pool.apply_async(function, (chunk,)))
+            if len(window) >= limit:
+                yield window.popleft().get()
+        while window:
+            yield window.popleft().get()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool.join()
+
+
+# --- the round ------------------------------------------------------------------------------------------
+
+@dataclass
+class ClauseSummary:
+    eligible: int = 0
+    ineligible: int = 0
+    undetermined: int = 0
+    referred: int = 0
+    claimed: Decimal = _ZERO
+    awarded: Decimal = _ZERO
+
+
+@dataclass
+class Summary:
+    """The round's figures: per clause, and for the round."""
+
+    clause_ids: list[str]
+    clauses: dict[str, ClauseSummary]
+    applicants: int = 0
+    bad_rows: int = 0
+    complete: int = 0
+    total: Decimal = _ZERO
+    pools: dict[str, Shares] = field(default_factory=dict)
+
+    def merge(self, other: Summary) -> None:
+        self.applicants += other.applicants
+        self.bad_rows += other.bad_rows
+        self.complete += other.complete
+        self.total += other.total
+        for cid, s in other.clauses.items():
+            mine = self.clauses[cid]
+            mine.eligible += s.eligible
+            mine.ineligible += s.ineligible
+            mine.undetermined += s.undetermined
+            mine.referred += s.referred
+            mine.claimed += s.claimed
+            mine.awarded += s.awarded
+
+    def remove(self, contrib: tuple[str, bool, str, tuple[str, ...]]) -> None:
+        """Take back what a record added (a row found to repeat a recipient after its worker counted it)."""
+        total, complete, outcomes, amounts = contrib
+        self.applicants -= 1
+        self.bad_rows += 1
+        self.complete -= complete
+        self.total -= Decimal(total)
+        paid = iter(amounts)
+        for cid, outcome in zip(self.clause_ids, outcomes, strict=True):
+            s = self.clauses[cid]
+            if outcome == "e":
+                s.eligible -= 1
+                amount = next(paid)
+                if amount:
+                    s.awarded -= Decimal(amount)
+                    s.claimed -= Decimal(amount)
+            elif outcome == "i":
+                s.ineligible -= 1
+            elif outcome == "u":
+                s.undetermined -= 1
+            elif outcome == "r":
+                s.referred -= 1
+
+    def add(self, record: Record) -> None:
+        if record.errors:
+            self.bad_rows += 1
+            return
+        self.applicants += 1
+        self.complete += record.complete
+        self.total += Decimal(record.total)
+        for cid, (outcome, amount, _reason, _text) in zip(self.clause_ids, record.clauses, strict=True):
+            s = self.clauses[cid]
+            if outcome == "eligible":
+                s.eligible += 1
+                if amount:
+                    s.awarded += Decimal(amount)
+            elif outcome == "ineligible":
+                s.ineligible += 1
+            elif outcome == "undetermined":
+                s.undetermined += 1
+            elif outcome == "referred":
+                s.referred += 1
+
+
+class Output:
+    """What a writer does with a round: its records in order, then the summary."""
+
+    def add(self, record: Record) -> None:
+        raise NotImplementedError
+
+    def finish(self, summary: Summary) -> None:
+        raise NotImplementedError
+
+
+@dataclass
+class Round:
+    policy: Policy
+    source: Source
+    settings: Settings
+    kinds_by_label: Mapping[str, str]
+    jobs: int = 1
+    progress: Callable[[int], None] | None = None
+
+    @property
+    def clause_ids(self) -> list[str]:
+        return [c.id for c in self.policy.clauses if c.measure is None]
+
+    def run(self, output: Output) -> Summary:
+        ids = self.clause_ids
+        summary = Summary(ids, {cid: ClauseSummary() for cid in ids})
+        base = self.source.path if self.source.kind == "dir" else os.path.dirname(self.source.path)
+        engine = Engine(self.jobs, (self.policy, self.source.kind, self.source.layout, self.settings,
+                                    self.kinds_by_label, base))
+        try:
+            if self.policy.pools:
+                self._pooled(engine, output, summary)
+            elif self.settings.lines:
+                for record in self._lines(engine, summary):
+                    output.add(record)
+            else:
+                for record in self._records(engine, summary):
+                    summary.add(record)
+                    self._claimed(record, summary)
+                    output.add(record)
+        finally:
+            engine.close()
+        output.finish(summary)
+        return summary
+
+    def _records(self, engine: Engine, summary: Summary) -> Iterator[Record]:
+        """Records in the order of the rows; a recipient's second row is refused, naming the first."""
+        seen: dict[str, int] = {}
+        lang = self.settings.lang
+        for records in engine.map(_chunk, _chunks(self.source.items())):
+            for record in records:
+                if record.code is not None and not record.errors:
+                    first = seen.get(record.code)
+                    if first is not None:
+                        record.errors.append(RowError(record.row, record.where,
+                                                      t("template.col.credit_code", lang),
+                                                      t("batch.duplicate", lang, code=record.code, first=first),
+                                                      t("batch.duplicate.hint", lang)))
+                        record.clauses, record.sheet = [], None
+                    else:
+                        seen[record.code] = record.row
+                yield record
+            if self.progress is not None:
+                self.progress(len(records))
+
+    def _lines(self, engine: Engine, summary: Summary) -> Iterator[Record]:
+        """Records whose lines the workers wrote, with their summaries merged; repeated recipients taken out."""
+        seen: dict[str, int] = {}
+        lang = self.settings.lang
+        for records, part in engine.map(_chunk_lines, _chunks(self.source.items())):
+            summary.merge(part)
+            for record in records:
+                if record.code is not None and not record.errors:
+                    first = seen.get(record.code)
+                    if first is not None:
+                        assert record.contrib is not None
+                        summary.remove(record.contrib)
+                        record.errors.append(RowError(record.row, record.where,
+                                                      t("template.col.credit_code", lang),
+                                                      t("batch.duplicate", lang, code=record.code, first=first),
+                                                      t("batch.duplicate.hint", lang)))
+                        record.line = None
+                    else:
+                        seen[record.code] = record.row
+                yield record
+            if self.progress is not None:
+                self.progress(len(records))
+
+    @staticmethod
+    def _claimed(record: Record, summary: Summary) -> None:
+        if record.errors:
+            return
+        for cid, row in zip(summary.clause_ids, record.clauses, strict=True):
+            if row[0] == "eligible" and row[1]:
+                summary.clauses[cid].claimed += Decimal(row[1])
+
+    def _pooled(self, engine: Engine, output: Output, summary: Summary) -> None:
+        """Two passes: records spooled to disk while the pools' claims are gathered; shares; then written."""
+        policy, ids = self.policy, self.clause_ids
+        index = {cid: i for i, cid in enumerate(ids)}
+        claims: dict[str, list[tuple[int, int, Decimal, Any]]] = {p.id: [] for p in policy.pools}
+        with tempfile.TemporaryFile() as spool:
+            count = 0
+            for record in self._records(engine, summary):
+                pickle.dump(record, spool, protocol=pickle.HIGHEST_PROTOCOL)
+                if not record.errors:
+                    for pool in policy.pools:
+                        for cid in pool.clauses:
+                            row = record.clauses[index[cid]]
+                            if row[0] == "eligible" and row[1] and Decimal(row[1]) > 0:
+                                claims[pool.id].append((count, index[cid], Decimal(row[1]),
+                                                        record.order.get(pool.id)))
+                count += 1
+            awards: dict[tuple[int, int], tuple[Decimal, str]] = {}
+            for pool in policy.pools:
+                awards.update(self._share(pool, claims[pool.id], summary))
+            del claims
+            spool.seek(0)
+            for records in _chunks(self._replay(spool, count, awards, summary)):
+                if self.settings.sheets:
+                    self._sheets(engine, records)
+                for record in records:
+                    summary.add(record)
+                    output.add(record)
+
+    def _replay(self, spool: Any, count: int, awards: Mapping[tuple[int, int], tuple[Decimal, str]],
+                summary: Summary) -> Iterator[Record]:
+        money = self.policy.money
+        for seq in range(count):
+            record: Record = pickle.load(spool)
+            if not record.errors:
+                self._claimed(record, summary)
+                changed = False
+                for i, row in enumerate(record.clauses):
+                    award = awards.get((seq, i))
+                    if award is not None:
+                        row[1], row[3] = f"{award[0]:f}", award[1]
+                        changed = True
+                if changed:
+                    total = sum((Decimal(r[1]) for r in record.clauses if r[0] == "eligible" and r[1]), _ZERO)
+                    record.total = f"{money.round(total):f}"
+            yield record
+
+    def _sheets(self, engine: Engine, records: list[Record]) -> None:
+        ids = self.clause_ids
+        wanted = [r for r in records if r.data is not None and r.code is not None and not r.errors]
+        jobs = []
+        for r in wanted:
+            notes = {cid: row[3] for cid, row in zip(ids, r.clauses, strict=True)
+                     if row[3] and pool_of(self.policy.pools, cid)}
+            jobs.append((r.data, r.code, notes, r.total if notes else None))
+        for names in engine.map(_sheets, [jobs]):
+            for record, name in zip(wanted, names, strict=True):
+                record.sheet, record.data = name, None
+
+    def _share(self, pool: Pool, claims: list[tuple[int, int, Decimal, Any]], summary: Summary
+               ) -> dict[tuple[int, int], tuple[Decimal, str]]:
+        """Each claim's award from `pool` and the sentence that explains it."""
+        lang, policy = self.settings.lang, self.policy
+        amounts = [c[2] for c in claims]
+        if pool.share == "in_order":
+            shares = in_order(pool.total, amounts, [c[3] for c in claims])
+        else:
+            shares = pro_rata(pool.total, amounts, policy.money.round_to)
+        summary.pools[pool.id] = shares
+        out = {}
+        ratio = (format_percent((pool.total / shares.claims).quantize(Decimal("0.0001")))
+                 if shares.claims else "100%")
+        for n, (seq, i, claimed, _key) in enumerate(claims):
+            awarded = shares.awarded[n]
+            figures = {"claimed": format_money(claimed), "total": format_money(pool.total),
+                           "claims": format_money(shares.claims), "awarded": format_money(awarded)}
+            if not shares.binds:
+                text = t("pool.in_full", lang, **figures)
+            elif pool.share == "in_order":
+                text = t("pool.in_order", lang, order=order_words(pool, policy, lang), rank=shares.ranks[n],
+                         **figures)
+            else:
+                text = t("pool.shared", lang, ratio=ratio, **figures)
+            out[(seq, i)] = (awarded, text)
+        return out
