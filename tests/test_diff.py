@@ -126,7 +126,7 @@ def test_rewording_without_changing_meaning_is_no_change(tmp_path):
     old_member_order = 'members: ["1.2", "1.1"]'
     assert "hq_trade > 1亿元" in text and old_member_order in text
     same = tmp_path / "same.yaml"
-    same.write_text(text.replace("hq_trade > 1亿元", "hq_trade > 100000000")
+    same.write_text(text.replace("hq_trade > 1亿元", "hq_trade > 10000万元")
                     .replace(old_member_order, 'members: ["1.1", "1.2"]'), encoding="utf-8")
     out = run(str(datong), str(same)).output
     assert "No changes in what the policy says." in out

@@ -188,8 +188,8 @@ def _random_group_policy(seed: int) -> str:
 
     def condition() -> str:
         op = r.choice([">=", ">", "<=", "<", "=="])
-        return r.choice([f"m {op} {r.randint(0, 60)}", f"m {op} p{r.randint(0, 1)}", f"n {op} {r.randint(-2, 40)}",
-                         "b", "not b", f"k == '{r.choice(['a1', 'a2'])}'", "m > 10 or n < 3"])
+        return r.choice([f"m {op} {r.randint(0, 60)}元", f"m {op} p{r.randint(0, 1)}", f"n {op} {r.randint(-2, 40)}",
+                         "b", "not b", f"k == '{r.choice(['a1', 'a2'])}'", "m > 10元 or n < 3"])
 
     lines.append("clauses:")
     count = r.randint(3, 10)

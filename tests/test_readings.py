@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from policy_variants import LISHUI, line_of, variant
 
 from cli import cli
 from engine import load_policy
 from engine.core.errors import PolicyError
 from engine.syntax.loader import load_text
 from engine.workspace import load_reading
-from policy_variants import LISHUI, line_of, variant
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = str(ROOT / "policies" / "lishui-2021-67.tests.yaml")

@@ -37,19 +37,43 @@ def out_of_range(value: Decimal) -> bool:
     exponent = cast(int, value.as_tuple().exponent)  # an int for a finite value ('n'/'N'/'F' are NaN/Infinity)
     return value.adjusted() >= MAX_INTEGER_DIGITS or -exponent > MAX_PLACES
 
-UNITS = {"元": Decimal(1), "万元": Decimal(10_000), "亿元": Decimal(100_000_000),
-         "万": Decimal(10_000), "亿": Decimal(100_000_000), "%": Decimal("0.01")}
-# A number with an optional unit: 10万元, 2亿元, 50%, 1,000,000, 5元. Anchored.
+# Currencies an amount may be written in, by ISO 4217 code, with the word that follows the number (10万美元).
+CURRENCIES = {"CNY": "元", "USD": "美元", "EUR": "欧元", "HKD": "港元", "JPY": "日元", "GBP": "英镑"}
+CURRENCY_OF_WORD = {word: code for code, word in CURRENCIES.items()}
+UNITS = {"万": Decimal(10_000), "亿": Decimal(100_000_000), "%": Decimal("0.01")}
+for _word in CURRENCIES.values():
+    UNITS.update({_word: Decimal(1), "万" + _word: Decimal(10_000), "亿" + _word: Decimal(100_000_000)})
+# Longest first, so that 万美元 is read whole and never as 万 followed by text.
+_UNIT_WORDS = "|".join(sorted((u for u in UNITS if u != "%"), key=len, reverse=True))
+_MONEY_WORDS = "|".join(sorted((u for u in UNITS if u not in ("%", "万", "亿")), key=len, reverse=True))
+# A number with an optional unit: 10万元, 2亿元, 2000万美元, 50%, 1,000,000, 5元. Anchored.
 # Digits with commas only as thousands separators (1,000,000), never "1,5": a stray comma is a typo.
 DIGITS = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
-AMOUNT_RE = re.compile(rf"^\s*([-+]?{DIGITS})\s*(万元|亿元|元|万|亿|%)?\s*$")
+AMOUNT_RE = re.compile(rf"^\s*([-+]?{DIGITS})\s*({_UNIT_WORDS}|%)?\s*$")
 # JSON Schema patterns for the same forms, for generated schemas (the static schemas/*.json carry copies).
-MONEY_PATTERN = rf"^\s*\+?{DIGITS}\s*(元|万元|亿元|万|亿)?\s*$"
+MONEY_PATTERN = rf"^\s*\+?{DIGITS}\s*({_MONEY_WORDS}|万|亿)?\s*$"
 NUMBER_PATTERN = rf"^\s*[-+]?{DIGITS}\s*(万|亿)?\s*$"
 PERCENT_PATTERN = r"^\s*\d+(\.\d+)?\s*%\s*$"
 # The same, findable inside an expression (not after a letter/digit/underscore, so x1万 is not split).
 # Inside expressions commas separate arguments (min(5,10万元)), so numbers there have none.
-AMOUNT_IN_TEXT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(万元|亿元|元|万|亿|%)")
+AMOUNT_IN_TEXT = re.compile(rf"(?<![\w.])(\d+(?:\.\d+)?)\s*({_UNIT_WORDS}|%)")
+
+
+def currency_of(unit: str | None) -> str | None:
+    """The currency an amount's unit names: 万美元 → USD, 元 → CNY; None for 万, 亿, % or no unit."""
+    if not unit or unit == "%":
+        return None
+    word = unit.lstrip("万亿") or unit
+    return CURRENCY_OF_WORD.get(word)
+
+
+def written_currency(value: object) -> str | None:
+    """The currency a written amount names (835万美元 → USD), or None when it names none (835万, 8350000)."""
+    if not isinstance(value, str):
+        return None
+    match = AMOUNT_RE.match(value)
+    return currency_of(match.group(2)) if match else None
+
 
 WAN, YI = UNITS["万"], UNITS["亿"]
 
@@ -83,7 +107,7 @@ def parse_amount(value: object) -> Decimal:
         if not match:
             raise AmountSyntaxError(msg("amount.not_amount", value=value))
         number, unit = match.groups()
-        return parse_amount(CONTEXT.multiply(Decimal(number.replace(",", "")), UNITS[unit or "元"]))
+        return parse_amount(CONTEXT.multiply(Decimal(number.replace(",", "")), UNITS[unit] if unit else _ONE))
     raise AmountSyntaxError(msg("amount.not_amount.other", value=repr(value)))
 
 

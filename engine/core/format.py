@@ -27,9 +27,9 @@ def _format_money(value: Decimal, unit: str) -> str:
     if abs(value) >= _BEYOND_WORDS:  # no amount is this large; its remainder by 万 is past the precision
         return text
     if value and abs(value) >= 100_000_000 and value % 1_000_000 == 0:
-        text += f"（{plain(value / 100_000_000)}亿元）"
+        text += f"（{plain(value / 100_000_000)}亿{unit}）"
     elif value and abs(value) >= 10_000 and value % 100 == 0:
-        text += f"（{plain(value / 10_000)}万元）"
+        text += f"（{plain(value / 10_000)}万{unit}）"
     return text
 
 
@@ -49,14 +49,14 @@ def officer_number(value: Decimal) -> str:
     return format_number(value)
 
 
-def officer_money(value: Decimal) -> str:
+def officer_money(value: Decimal, unit: str = "元") -> str:
     """10万元, 2亿元, 5元: an amount the way an officer writes it; one not whole 万 keeps its fen: 12,345.50元."""
     text = officer_number(value)
     if value != value.to_integral_value() and not text.endswith(("万", "亿")):
         # an amount is finite, so its exponent is an int ('n'/'N'/'F' only for NaN/Infinity)
         exponent = cast(int, value.normalize().as_tuple().exponent)
         text = f"{value:,.{max(2, -exponent)}f}"
-    return text + "元"
+    return text + unit
 
 
 def format_percent(value: Decimal) -> str:
@@ -83,7 +83,7 @@ def show(value: object, kind: str = "number", unit: str | None = None, lang: str
         return t("yes" if value else "no", lang)
     if isinstance(value, Decimal):
         if kind == "money":
-            return format_money(value)
+            return format_money(value, unit or "元")  # unit: the currency's word (美元) when not the policy's
         if kind == "percent":
             return format_percent(value)
         return format_number(value) + (unit or "")
@@ -103,7 +103,7 @@ def as_written(value: object, kind: str | None = "number", unit: str | None = No
         return "true" if value else "false"
     if isinstance(value, Decimal):
         if kind == "money":
-            return officer_money(value)
+            return officer_money(value, unit or "元")
         if kind == "percent":
             return format_percent(value)
         return (plain(value) if digits else officer_number(value)) + (unit or "")

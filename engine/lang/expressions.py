@@ -17,7 +17,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Mapping, NoReturn
 
-from engine.core.amounts import AMOUNT_IN_TEXT, CONTEXT, UNITS, out_of_range, plain
+from engine.core.amounts import AMOUNT_IN_TEXT, CONTEXT, UNITS, currency_of, out_of_range, plain
 from engine.core.messages import msg
 from engine.core.suggest import did_you_mean, one_of
 from engine.core.values import Unknown  # noqa: F401 - re-exported: the value of an undetermined expression
@@ -25,6 +25,7 @@ from engine.lang.analysis import Bound, bounds, comparison_parts, names_breadth_
 from engine.lang.build import BOOLEANS, build, literal_text
 from engine.lang.closures import Compiled
 from engine.lang.tree import SYMBOLS, Choices, Compare, Lit, Node
+from engine.lang.units import PERCENT_DIM, PLAIN_DIM, Dim, Dims, money
 
 MAX_LENGTH = 500
 _DECIMAL_LITERAL = re.compile(r"\d+(\.\d+)?")
@@ -39,6 +40,7 @@ class NameInfo:
 
     type: str
     choices: tuple[str, ...] = ()
+    dim: Dim | None = None  # for a number: what it measures (engine.lang.units); None: not checked
 
 
 class ExpressionError(Exception):
@@ -66,6 +68,8 @@ class Expr:
     ordered_names: tuple[str, ...] = ()  # the same names, level by level (names_breadth_first): for explanations
     origin: tuple[str | None, int | None, int | None] = (None, None, None)  # file, line, column it was written at
     source: str = field(default="", repr=False)  # the text as Python reads it (10万元 spelt 100000): for simpleeval
+    dim: Dim | None = None  # for a number: what it measures (money in a currency, a percentage, a unit)
+    derived: tuple[str, ...] = ()  # derived values the text names, inlined into `node` (engine.model.compile)
 
     def __str__(self) -> str:
         return self.text
@@ -97,6 +101,19 @@ class Expr:
 Shifts = list[tuple[int, int, int, int]]
 
 
+def _literal_dims(expanded: str, text: str, shifts: Shifts) -> dict[int, Dim]:
+    """Per amount written with a unit (500万元, 2000万美元, 50%): what it measures, keyed by where Python's parser
+    puts the number (its UTF-8 byte offset in the expanded text)."""
+    found: dict[int, Dim] = {}
+    for new_start, _new_end, old_start, _old_end in shifts:
+        match = AMOUNT_IN_TEXT.match(text, old_start)
+        unit = match.group(2) if match else None
+        currency = currency_of(unit)
+        dim = money(currency) if currency else PERCENT_DIM if unit == "%" else PLAIN_DIM
+        found[len(expanded[:new_start].encode("utf-8"))] = dim
+    return found
+
+
 def _expand_amounts(text: str) -> tuple[str, Shifts]:
     """Rewrite 10万元 / 2亿元 / 50% as plain decimals for Python's parser.
 
@@ -117,6 +134,22 @@ def _expand_amounts(text: str) -> tuple[str, Shifts]:
         last = m.end()
     out.append(text[last:])
     return "".join(out), shifts
+
+
+def _as_written(node: ast.AST, expanded: str, text: str, shifts: Shifts) -> str:
+    """A node's text as the author wrote it (1亿元, not 100000000), for messages."""
+    data = expanded.encode("utf-8")
+    start, end = getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)
+    if start is None or end is None:
+        return "?"
+    first = len(data[:start].decode("utf-8", "replace"))
+    last = len(data[:end].decode("utf-8", "replace"))
+    old_start = _original_offset(first, shifts)
+    old_end = _original_offset(last - 1, shifts) + 1
+    for new_start, new_end, _o_start, o_end in shifts:  # the end of a rewritten amount is the end of its unit
+        if new_start <= last - 1 < new_end:
+            old_end = o_end
+    return text[old_start:old_end]
 
 
 def _original_offset(offset: int, shifts: Shifts) -> int:
@@ -205,9 +238,14 @@ def parse(text: str, scope: Mapping[str, NameInfo], expect: str | None = None) -
     if expect is not None and kind != expect:
         raise ExpressionError(msg("expr.wrong_result", want=_article(expect), got=_article(kind)), 0,
                               suggestion=_expect_hint(expect, kind))
+    dims = {n: i.dim for n, i in scope.items() if i.dim is not None}
+    dim = Dims(dims, _literal_dims(expanded, text.strip(), shifts), checker.fail,
+               lambda node: _as_written(node, expanded, text.strip(), shifts)).of(tree) \
+        if kind == NUM or kind == BOOL else None
     node = build(tree, expanded)
     return Expr(text=text.strip(), node=node, names=frozenset(checker.names), type=kind,
-                ordered_names=tuple(n for n in names_breadth_first(node) if n in checker.names), source=expanded)
+                ordered_names=tuple(n for n in names_breadth_first(node) if n in checker.names), source=expanded,
+                dim=dim)
 
 
 _KIND_KEYS = {NUM: "expr.kind.number", BOOL: "expr.kind.boolean", TEXT: "expr.kind.text", DATE: "expr.kind.date",

@@ -141,3 +141,22 @@ def working(node: Node, name: Callable[[str], str], number: Callable[[object], s
     if isinstance(node, IfElse):
         return f"({working(node.body, name, number)} / {working(node.orelse, name, number)})"
     return "…"
+
+
+def substitute(node: Node, names: dict[str, Node]) -> Node:
+    """The tree with each Name in `names` replaced by its node (a derived value by its formula)."""
+    if isinstance(node, Name):
+        return names.get(node.id, node)
+    if isinstance(node, Unary):
+        return Unary(node.op, substitute(node.operand, names))
+    if isinstance(node, Arith):
+        return Arith(node.op, substitute(node.left, names), substitute(node.right, names))
+    if isinstance(node, Logic):
+        return Logic(node.op, tuple(substitute(v, names) for v in node.values))
+    if isinstance(node, Compare):
+        return Compare(substitute(node.left, names), node.ops, tuple(substitute(r, names) for r in node.rights))
+    if isinstance(node, IfElse):
+        return IfElse(substitute(node.test, names), substitute(node.body, names), substitute(node.orelse, names))
+    if isinstance(node, Call):
+        return Call(node.func, tuple(substitute(a, names) for a in node.args))
+    return node

@@ -232,7 +232,8 @@ def _text(raw: Any) -> str:
 def _converter(fact: Fact) -> Converter:
     t = fact.type
     if t == "money":
-        return _amount(_money_text, True, False, fact.minimum, fact.maximum)
+        # Money in another currency, written as text, goes to the full path, which checks the currency named.
+        return _amount(_money_text if fact.currency is None else None, True, False, fact.minimum, fact.maximum)
     if t == "number":
         return _amount(_number_text, False, False, fact.minimum, fact.maximum)
     if t == "percent":

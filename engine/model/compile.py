@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import datetime as dt
 import keyword
+import re
 from dataclasses import replace
 from decimal import Decimal
 from typing import Iterator, Mapping, Sequence, cast
 
-from engine.core.amounts import AmountSyntaxError, MoneyRule, parse_amount, plain
+from engine.core.amounts import CURRENCIES, AmountSyntaxError, MoneyRule, parse_amount, plain, written_currency
 from engine.core.errors import CompileError, Problem, ProblemList
 from engine.core.messages import msg
 from engine.core.suggest import did_you_mean, one_of
+from engine.lang.analysis import names_breadth_first
 from engine.lang.expressions import BOOL, DATE, FUNCTIONS, LIST, NUM, TEXT, Expr, ExpressionError, NameInfo, parse
+from engine.lang.tree import substitute
+from engine.lang.units import PERCENT_DIM, PLAIN_DIM, UNIT, Dim
+from engine.lang.units import money as money_dim
 from engine.model.awards import FORMS
 from engine.model.awards.base import AwardForm
 from engine.model.policy import (
     Alternative,
     Clause,
     Condition,
+    Currency,
     DatedValue,
+    Derived,
     Fact,
     Group,
     Parameter,
@@ -82,7 +89,7 @@ class _Compiler:
         # A number is read as parse() reads one: its plain digits.
         text = value if isinstance(value, str) else plain(value) if isinstance(value, Decimal) else str(value)
         try:
-            return replace(parse(text, scope, expect), origin=(file, line, col))
+            return self.inline(replace(parse(text, scope, expect), origin=(file, line, col)))
         except ExpressionError as exc:
             shown = value if isinstance(value, str) else str(value)
             if line is not None and col is not None and exc.offset is not None:
@@ -107,6 +114,22 @@ class _Compiler:
             self.error(exc.message, path)
             return None
 
+    def inline(self, expr: Expr) -> Expr:
+        """An expression reading derived values, with each replaced by its formula: evaluated as one, while its
+        text keeps the names the author wrote (`derived` says which were inlined, for the sheet)."""
+        derived = getattr(self, "derived", {})
+        used = [n for n in expr.names if n in derived]
+        if not used:
+            return expr
+        nodes = {n: derived[n].expr.node for n in used}
+        source = expr.source
+        for n in used:  # the reference evaluator reads the text: the same substitution, as text
+            source = re.sub(rf"\b{n}\b", f"({derived[n].expr.source})", source)
+        node = substitute(expr.node, nodes)
+        names = (expr.names - set(used)) | frozenset().union(*(derived[n].expr.names for n in used))
+        return replace(expr, node=node, names=names, source=source, derived=tuple(sorted(used)),
+                       ordered_names=tuple(x for x in names_breadth_first(node) if x in names))
+
     # -- stages --------------------------------------------------------------------------------
     def run(self) -> Policy:
         doc = self.doc
@@ -119,6 +142,7 @@ class _Compiler:
             self.error(msg("compile.round_to_zero"), ("money", "round_to"),
                        suggestion=msg("compile.round_to_zero.hint"))
             rule = MoneyRule(rule.currency, Decimal("0.01"), rule.rounding)
+        self.currency = rule.currency
         references = {k: Reference(k, v["title"], v.get("role", "rules"), v.get("note"))
                       for k, v in (doc.get("references") or {}).items()}
         readings = {k: Reading(k, v["question"], v["choice"], tuple(map(_alternative, v.get("alternatives", ()))),
@@ -146,9 +170,13 @@ class _Compiler:
                            prefer_key=True, suggestion=msg("compile.fact_and_parameter.hint"))
                 continue
             parameters[name] = self.parameter(name, spec, start, end)
-        scope = {n: NameInfo(_FACT_TYPES[f.type], f.choices) for n, f in facts.items()}
-        scope.update({n: NameInfo(NUM) for n in parameters})
+        currencies = self.currencies(doc, facts, parameters)
+        scope = {n: NameInfo(_FACT_TYPES[f.type], f.choices, self.fact_dim(f)) for n, f in facts.items()}
+        scope.update({n: NameInfo(NUM, (), self.parameter_dim(p)) for n, p in parameters.items()})
         self.facts, self.scope = facts, scope
+        self.derived: dict[str, Derived] = {}
+        for name, spec in (doc.get("derived") or {}).items():
+            self.derive(name, spec, facts, parameters)
         fund_year, fund_year_reading = None, None
         if doc.get("fund_year"):
             fund_year = doc["fund_year"]["fact"]
@@ -180,7 +208,71 @@ class _Compiler:
             articles=dict(doc.get("articles") or {}),
             money_source=(("text", money["text"]) if money.get("text")
                           else ("practice", money["practice"]) if money.get("practice") else None),
+            currencies=currencies, derived=self.derived,
         )
+
+    def fact_dim(self, fact: Fact) -> Dim | None:
+        """What a fact's value measures (engine.lang.units)."""
+        if fact.type == "money":
+            return money_dim(fact.currency or self.currency)
+        if fact.type == "percent":
+            return PERCENT_DIM
+        if fact.type in ("number", "integer"):
+            return Dim(UNIT, fact.unit) if fact.unit else PLAIN_DIM
+        return None
+
+    def parameter_dim(self, param: Parameter) -> Dim:
+        if param.type == "money":
+            return money_dim(param.currency or self.currency)
+        if param.type == "percent":
+            return PERCENT_DIM
+        return Dim(UNIT, param.unit) if param.unit else PLAIN_DIM
+
+    def currencies(self, doc: Document, facts: Mapping[str, Fact], parameters: Mapping[str, Parameter]
+                   ) -> dict[str, Currency]:
+        """The currencies the policy declares besides its own, each with the rate that converts it; every money
+        fact or parameter in another currency must be one of them."""
+        out: dict[str, Currency] = {}
+        own = CURRENCIES[self.currency]
+        for code, spec in (doc.get("currencies") or {}).items():
+            path: Path_ = ("currencies", code)
+            rate = spec.get("rate")
+            if rate is not None:
+                unit = (facts[rate].unit if rate in facts else parameters[rate].unit if rate in parameters else None)
+                want = f"{own}/{CURRENCIES[code]}"
+                if rate not in facts and rate not in parameters:
+                    self.error(msg("compile.rate_undeclared", name=rate, code=code), path + ("rate",),
+                               suggestion=did_you_mean(rate, list(facts) + list(parameters))
+                               or msg("compile.rate.hint", unit=want))
+                elif unit != want:
+                    self.error(msg("compile.rate_unit", name=rate, unit=unit or "—", want=want), path + ("rate",),
+                               suggestion=msg("compile.rate.hint", unit=want))
+            out[code] = Currency(code, CURRENCIES[code], rate, spec.get("text"))
+        used = [("facts", n, f.currency) for n, f in facts.items()] + \
+            [("parameters", n, p.currency) for n, p in parameters.items()]
+        for section, name, code in used:
+            if code and code != self.currency and code not in out:
+                hint = msg("compile.currency_undeclared.hint", code=code, unit=f"{own}/{CURRENCIES[code]}")
+                self.error(msg("compile.currency_undeclared", name=name, code=code, word=CURRENCIES[code]),
+                           (section, name), prefer_key=True, suggestion=hint)
+        return out
+
+    def derive(self, name: str, spec: Document, facts: Mapping[str, Fact], parameters: Mapping[str, Parameter]
+               ) -> None:
+        """A derived value: its formula checked against what is declared before it, then known by name."""
+        path: Path_ = ("derived", name)
+        if name in facts or name in parameters or keyword.iskeyword(name) or name in RESERVED_NAMES:
+            self.error(msg("compile.derived_name", name=name), path, prefer_key=True,
+                       suggestion=msg("compile.derived_name.hint"))
+            return
+        expr = self.expr(spec["formula"], path + ("formula",), self.scope, NUM)
+        if expr is None:
+            return
+        reading = spec.get("reading")
+        if reading:
+            self.reading_ids(reading, path + ("reading",), None)
+        self.derived[name] = Derived(name, spec["label"], expr, spec.get("text"), reading, self.where(path))
+        self.scope = {**self.scope, name: NameInfo(NUM, (), expr.dim)}
 
     def text_fact(self, name: str, path: Path_, cid: str | None, kind: str) -> None:
         """`name` must be a declared fact of type `kind` (the fund year's integer, an object's text name)."""
@@ -220,7 +312,8 @@ class _Compiler:
         return Fact(name=name, type=spec["type"], label=spec["label"], unit=spec.get("unit"),
                     minimum=bounds.get("min"), maximum=bounds.get("max"),
                     choices=tuple(spec.get("choices", ())), description=spec.get("description"),
-                    items=items, unique=tuple(spec.get("unique", ())), where=self.where(path))
+                    items=items, unique=tuple(spec.get("unique", ())), currency=spec.get("currency"),
+                    where=self.where(path))
 
     def parameter(self, name: str, spec: Document, start: dt.date, end: dt.date | None) -> Parameter:
         path: Path_ = ("parameters", name)
@@ -231,13 +324,17 @@ class _Compiler:
         raw_values = [{"from": start.isoformat(), "value": spec["value"]}] if "value" in spec else spec["values"]
         values: list[DatedValue] = []
         kinds: set[str] = set()
+        currencies: set[str] = set()
         for i, item in enumerate(raw_values):
             vpath = path + ("values", i) if "values" in spec else path + ("value",)
             amount = self.amount(item["value"], vpath + (("value",) if "values" in spec else ()))
             if amount is None:
                 continue
             text = str(item["value"])
-            kinds.add("percent" if text.endswith("%") else "money" if text.endswith("元") else "number")
+            written = written_currency(text)
+            if written is not None:
+                currencies.add(written)
+            kinds.add("percent" if text.endswith("%") else "money" if written else "number")
             values.append(DatedValue(_day(item["from"]), amount, item.get("source"), _date(item.get("until"))))
         self.check_timeline(name, values, path, start, end)
         declared = spec.get("type")
@@ -246,7 +343,12 @@ class _Compiler:
             for v in values:
                 if v.value < 0:
                     self.error(msg("compile.negative_rate", value=v.value, name=name), path)
-        return Parameter(name, spec["label"], kind, tuple(values), spec.get("unit"), spec.get("text"), self.where(path))
+        if len(currencies) > 1:
+            self.error(msg("compile.parameter_currencies", name=name, codes=", ".join(sorted(currencies))), path,
+                       prefer_key=True)
+        currency = next(iter(currencies), None)
+        return Parameter(name, spec["label"], kind, tuple(values), spec.get("unit"), spec.get("text"), self.where(path),
+                         currency if currency != self.currency else None)
 
     def check_timeline(self, name: str, values: list[DatedValue], path: Path_, start: dt.date,
                        end: dt.date | None) -> None:
@@ -453,7 +555,8 @@ class _FormCompiler:
 
     def condition(self, key: str, item_fields: Mapping[str, Fact] | None = None) -> Expr | None:
         scope = dict(self.compiler.scope)
-        scope.update({n: NameInfo(_FACT_TYPES[f.type], f.choices) for n, f in (item_fields or {}).items()})
+        scope.update({n: NameInfo(_FACT_TYPES[f.type], f.choices, self.compiler.fact_dim(f))
+                      for n, f in (item_fields or {}).items()})
         return self.compiler.expr(self.spec[key], self.path + (key,), scope, BOOL, self.clause)
 
     def error(self, key: str, message: str, suggestion: str | None = None) -> None:

@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Mapping
 
 from engine.core.amounts import (
+    AMOUNT_RE,
+    CURRENCIES,
     MAX_INTEGER_DIGITS,
     MAX_PLACES,
     MONEY_PATTERN,
@@ -18,6 +20,7 @@ from engine.core.amounts import (
     AmountSyntaxError,
     parse_amount,
     plain,
+    written_currency,
 )
 from engine.core.errors import FactsError, Problem, ProblemList
 from engine.core.format import format_money, format_number, format_percent
@@ -270,7 +273,7 @@ def _applicant_full(policy: Policy, loaded: Loaded) -> Applicant:
         if raw is None:
             continue
         fact = facts[name]
-        values[name] = _convert(fact, raw, ("facts", name), source, problems)
+        values[name] = _convert(fact, raw, ("facts", name), source, problems, policy.money.currency)
     given = data["recipient"]
     recipients = (given,) if isinstance(given, str) else tuple(given)
     granted: dict[str, Decimal] | None = None
@@ -373,18 +376,29 @@ def _applicant(found: Found, source: SourceMap) -> Applicant:
     return applicant
 
 
-def _convert(fact: Fact, raw: Any, path: Path_, source: SourceMap, problems: ProblemList) -> object:
+def _convert(fact: Fact, raw: Any, path: Path_, source: SourceMap, problems: ProblemList, own: str = "CNY") -> object:
     """The value of a schema-valid fact; a problem added (and None) for a bound crossed or an amount the
     schema's pattern lets through but parse_amount cannot read (out of range, or a float such as 1e-07)."""
     t = fact.type
     if t == "list":
-        return tuple({n: _convert(fact.items[n], v, path + (i, n), source, problems)
+        return tuple({n: _convert(fact.items[n], v, path + (i, n), source, problems, own)
                       for n, v in item.items() if v is not None}
                      for i, item in enumerate(raw))
     if t in ("boolean", "text"):
         return raw
     if t == "date":
         return dt.date.fromisoformat(raw)
+    if t == "money":
+        written, expected = written_currency(raw), fact.currency or own
+        if written is not None and written != expected:
+            number = AMOUNT_RE.match(raw)
+            problems.add(source.problem(
+                msg("facts.currency", name=fact.name, label=fact.label, value=raw, written=CURRENCIES[written],
+                    expected=CURRENCIES[expected]), path,
+                suggestion=msg("facts.currency.hint", value=f"{number.group(1) if number else raw}"
+                               f"{(number.group(2) or '')[:-len(CURRENCIES[written])] if number else ''}"
+                               f"{CURRENCIES[expected]}")))
+            return None
     value = _amount(raw, path, source, problems, fact, None)
     if value is None:
         return None

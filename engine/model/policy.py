@@ -38,6 +38,7 @@ class Fact:
     # For type list: item fields that identify what an item stands for (an enterprise's name or credit code);
     # two items with the same value in one of them are the same thing listed twice, an input error.
     unique: tuple[str, ...] = ()
+    currency: str | None = None  # for money: its ISO code when not the policy's (USD for 美元)
     where: Where = Where()
 
 
@@ -58,6 +59,7 @@ class Parameter:
     unit: str | None = None
     text: str | None = None
     where: Where = Where()
+    currency: str | None = None  # for money written in another currency (1000万美元): its ISO code
 
     def value_on(self, day: dt.date) -> DatedValue | None:
         """The value in force on `day`: the latest one starting on or before it, if not ended."""
@@ -66,6 +68,30 @@ class Parameter:
             if value.start <= day and (value.end is None or day <= value.end):
                 current = value
         return current
+
+
+@dataclass(frozen=True)
+class Currency:
+    """A currency other than the policy's: its word (美元) and the rate that converts it (a parameter or fact
+    whose unit is 元/美元), with the source of the rate."""
+
+    code: str
+    word: str
+    rate: str | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A named intermediate value (同比增幅, a converted amount, a sum of cost items), declared once: clauses
+    read it by name; its formula is evaluated as part of theirs and shown beside them."""
+
+    name: str
+    label: str
+    expr: Expr
+    text: str | None = None
+    reading: str | None = None
+    where: Where = Where()
 
 
 @dataclass(frozen=True)
@@ -238,6 +264,8 @@ class Policy:
     articles: Mapping[str, str] = field(default_factory=dict)
     # Where the money rule comes from: ("text", the document's sentence) or ("practice", the bureau's practice).
     money_source: tuple[str, str] | None = None
+    currencies: Mapping[str, Currency] = field(default_factory=dict)
+    derived: Mapping[str, Derived] = field(default_factory=dict)
     pools: tuple[Pool, ...] = ()  # budget pools a round shares out (engine.model.pools, engine.rounds.pools)
     # Policies of documents this one refers to by clause, by document number, when supplied. Shared by every
     # policy of one linked set (references may point back), so it is filled after they are made, then sealed.

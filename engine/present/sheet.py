@@ -102,7 +102,18 @@ def pool_lines(w: PolicyWords, clause_id: str) -> list[str]:
 def condition_text(w: PolicyWords, c: ConditionResult) -> str:
     mark = w.t(STATUS_KEYS[c.status])
     label = c.label or c.text
-    if c.comparison is not None and len(c.reads) == 1:
+    if c.derived:  # 同比增幅 25.00%（= (gmv - gmv_before) / gmv_before；上年成交额 = …）> 10%
+        shown = []
+        for name, value in c.derived:
+            formula = w.policy.derived[name].expr.text
+            shown.append(f"{w.label(name)} {w.value(name, value)}（= {formula}）")
+        detail = "；".join(shown)
+        if c.comparison is not None and len(c.derived) == 1:
+            kind, unit, _l = w.kind(c.derived[0][0])
+            left, symbol, right = c.comparison
+            detail += f" {symbol} {show(right, kind, unit, w.lang)}"
+        detail += w.t("colon") + "，".join(f"{w.label(n)} = {w.value(n, v)}" for n, v in c.reads)
+    elif c.comparison is not None and len(c.reads) == 1:
         name = c.reads[0][0]
         left, symbol, right = c.comparison
         kind, unit, flabel = w.kind(name)

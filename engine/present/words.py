@@ -7,12 +7,25 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from engine.core.amounts import CURRENCIES
 from engine.core.format import format_money, format_percent, show
 from engine.core.messages import t
 from engine.core.values import Missing, MissingField, MissingParameter
 from engine.lang.expressions import Expr
+from engine.lang.units import MONEY, PERCENT, Dim
 from engine.model.policy import Policy
 from engine.runtime.trace import MissingDocument, MissingGrant, MissingGrantYear
+
+
+def _dim_kind(dim: Dim | None) -> tuple[str, str | None]:
+    """(type, unit) to show a value that measures `dim`: money in its currency, a percentage, a unit."""
+    if dim is None:
+        return "number", None
+    if dim.kind == MONEY:
+        return "money", CURRENCIES.get(dim.detail, dim.detail)
+    if dim.kind == PERCENT:
+        return "percent", None
+    return "number", dim.detail or None
 
 
 class PolicyWords:
@@ -38,10 +51,13 @@ class PolicyWords:
         facts = self.policy.all_facts()  # a followed reference may ask for another document's facts
         if name in facts:
             f = facts[name]
-            return f.type, f.unit, f.label
+            return f.type, CURRENCIES[f.currency] if f.currency else f.unit, f.label
         if name in self.policy.parameters:
             p = self.policy.parameters[name]
-            return p.type, p.unit, p.label
+            return p.type, CURRENCIES[p.currency] if p.currency else p.unit, p.label
+        derived = self.policy.derived.get(name)
+        if derived is not None:
+            return _dim_kind(derived.expr.dim) + (derived.label,)
         for f in facts.values():
             if name in f.items:
                 item = f.items[name]

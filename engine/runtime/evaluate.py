@@ -336,11 +336,13 @@ class _Run:
         if sides is not None:
             left, symbol, right = sides
             comparison = (left(env, self.unknowns), symbol, right(env, self.unknowns))
+        derived = tuple((n, self.value(self.policy.derived[n].expr)) for n in cond.expr.derived
+                        if n in self.policy.derived)
         if isinstance(value, Unknown):
             return ConditionResult(cond.expr.text, cond.label, "unknown", reads, comparison,
-                                   by_key(value.missing), cond.reading)
+                                   by_key(value.missing), cond.reading, derived)
         return ConditionResult(cond.expr.text, cond.label, "met" if value else "failed", reads, comparison, (),
-                               cond.reading)
+                               cond.reading, derived)
 
     def cap(self, clause: Clause) -> Decimal | Unknown:
         """The clause's cap, rounded by the money rule; a negative cap is the policy author's to fix."""

@@ -318,6 +318,7 @@ class ConditionResult:
     comparison: tuple[object, str, object] | None = None  # (left value, symbol, right value) for a <op> b
     missing: tuple[Missing, ...] = ()
     reading: str | None = None
+    derived: tuple[tuple[str, object], ...] = ()  # (name, value) of each derived value the condition names
 
 
 @dataclass(slots=True)
