@@ -357,12 +357,12 @@ class _Linter:
         cap = clause.cap
         self.each_day("lint.cap_zero", "lint.cap_zero.hint",
                       ("clauses", i, "cap"), clause, self.value_test(cap, lambda v: v <= 0))
-        # A cap is money: a percentage there (50% typed for 50万元) would cap the award at a few fen.
-        percent = [n for n in cap.names if n in self.policy.parameters and self.policy.parameters[n].type == "percent"]
-        if percent or "%" in cap.text:
-            where = ("parameters", percent[0]) if percent else ("clauses", i, "cap")  # where the % was typed
-            self.add("lint.cap_percent", "lint.cap_percent.hint",
-                     where, clause=clause.id, name=", ".join(percent) or cap.text)
+        # A cap is money: a percentage there (50% typed for 50万元) would cap the award at a few fen. A rate inside
+        # a cap that is money (min(base * rate, 30万元)) is not one.
+        if self.kind(cap.node, self.written(cap)) == "percent":
+            param = self.policy.parameters.get(cap.text)
+            where = ("parameters", cap.text) if param is not None else ("clauses", i, "cap")  # where the % was typed
+            self.add("lint.cap_percent", "lint.cap_percent.hint", where, clause=clause.id, name=cap.text)
 
         def never_binds(env: Mapping[str, Decimal]) -> Shown | None:
             limit, top = self.constant(cap, env), self.upper_award(clause, env)
@@ -438,14 +438,39 @@ class _Linter:
                     self.add("lint.money_percent", "lint.money_percent.hint", path,
                              clause=clause.id, money=money, percent=percent, expr=cond.expr.text)
 
-    def money_and_percent(self, expr: Expr) -> tuple[str, str] | None:
-        """The first comparison in `expr` of an amount of money with a percentage: how each side is written."""
+    @staticmethod
+    def written(expr: Expr) -> dict[Decimal, set[str]]:
+        """The literals of `expr` written as money (10万元) or as a percentage (50%), by value."""
         written: dict[Decimal, set[str]] = {}
         for m in AMOUNT_IN_TEXT.finditer(expr.text):
             number, unit = m.groups()
             kind = "percent" if unit == "%" else "money" if unit.endswith("元") else None
             if kind is not None:
                 written.setdefault(CONTEXT.multiply(Decimal(number), UNITS[unit]), set()).add(kind)
+        return written
+
+    def kind(self, node: Node, written: Mapping[Decimal, set[str]]) -> str | None:
+        """money, percent, or another kind, of what `node` computes, as far as its names and literals say:
+        a rate times money is money, money less money is money, min(money, …) is money."""
+        if isinstance(node, (Name, Lit)):
+            return self.side_kind(node, written)
+        if isinstance(node, Unary) and node.op != "not":
+            return self.kind(node.operand, written)
+        if isinstance(node, Arith):
+            left, right = self.kind(node.left, written), self.kind(node.right, written)
+            if node.op == "/":
+                return None if right == "money" else left
+            known = {left, right} - {None}
+            return "money" if "money" in known else "percent" if known == {"percent"} else None
+        if isinstance(node, (Call, IfElse)):
+            branches = node.args if isinstance(node, Call) else (node.body, node.orelse)
+            kinds = {self.kind(a, written) for a in branches}
+            return "money" if "money" in kinds else "percent" if kinds == {"percent"} else None
+        return None
+
+    def money_and_percent(self, expr: Expr) -> tuple[str, str] | None:
+        """The first comparison in `expr` of an amount of money with a percentage: how each side is written."""
+        written = self.written(expr)
         for node in walk(expr.node):
             if not isinstance(node, Compare):
                 continue
