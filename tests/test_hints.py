@@ -108,3 +108,19 @@ def test_a_reading_used_only_by_the_period_areas_or_fund_year_is_not_called_unus
     for fmt in ("markdown", "html"):
         out = run("render", path, "--format", fmt)
         assert ("未被任何条款引用" in out) == (place is None), out[-3000:]
+
+
+PHRASES = ("以上", "超过", "不低于", "不超过", "最高", "每满", "每增加", "分别给予", "就高不重复", "一次性", "累计", "首次",
+           "同比", "年均", "按…执行", "以内", "达到", "届满")
+
+
+def test_the_phrase_book_has_every_phrasing_and_its_encodings_are_the_shipped_ones():
+    book = (ROOT / "docs" / "phrasebook.md").read_text(encoding="utf-8")
+    headings = [line for line in book.splitlines() if line.startswith("### ")]
+    assert [p for p in PHRASES if not any(p in h for h in headings)] == []
+    shipped = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "policies").glob("*.yaml"))
+    quoted = re.findall(r"→ `(?:if: )?([^`]+)`", book)
+    assert len(quoted) >= 5
+    assert [q for q in quoted if q not in shipped] == []  # each encoding it shows is the one a shipped file uses
+    assert "docs/phrasebook.md" in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "(phrasebook.md)" in (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
