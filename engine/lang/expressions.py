@@ -202,6 +202,13 @@ _BINOP_HELP = {
     ast.RShift: "expr.operator.rshift",
     ast.MatMult: "expr.operator.matmult",
 }
+# What to write instead, where the operator or function an officer reached for is one the language lacks on
+# purpose: whole steps (每满…) and rounding are not arithmetic in an expression.
+_BINOP_HINTS: dict[type[ast.operator], str] = {ast.FloorDiv: "hint.floordiv"}
+_NOT_FUNCTIONS = {"int": "hint.fn.round", "round": "hint.fn.round", "floor": "hint.fn.round", "ceil": "hint.fn.round",
+                  "trunc": "hint.fn.round", "float": "hint.fn.convert", "Decimal": "hint.fn.convert",
+                  "str": "hint.fn.convert", "bool": "hint.fn.convert", "sum": "hint.fn.list", "len": "hint.fn.list",
+                  "count": "hint.fn.list", "pow": "hint.fn.pow", "divmod": "hint.floordiv"}
 _CMPOPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
            ast.In: "in", ast.NotIn: "not in"}
 
@@ -335,7 +342,8 @@ class _Checker:
             self.fail(node, msg("expr.operator.invert"), msg("expr.operator.invert.hint"))
         if isinstance(node, ast.BinOp):
             if type(node.op) not in _BINOPS:
-                self.fail(node, msg(_BINOP_HELP.get(type(node.op), "expr.operator.other")))
+                self.fail(node, msg(_BINOP_HELP.get(type(node.op), "expr.operator.other")),
+                          msg(_BINOP_HINTS[type(node.op)]) if type(node.op) in _BINOP_HINTS else None)
             for side in (node.left, node.right):
                 self.need(side, self.check(side, d), NUM, f"'{_BINOPS[type(node.op)]}'")
             return NUM
@@ -374,6 +382,9 @@ class _Checker:
             if not isinstance(node.func, ast.Name):
                 self.fail(node, msg("expr.call_only", names=one_of(FUNCTIONS)))
             name = node.func.id
+            if name in _NOT_FUNCTIONS:  # a function officers know from Excel or Python: say what to write instead
+                self.fail(node, msg("hint.fn.not_available", name=name, names=one_of(FUNCTIONS)),
+                          msg(_NOT_FUNCTIONS[name]))
             if name not in FUNCTIONS:
                 self.fail(node, msg("expr.unknown_function", name=name, names=one_of(FUNCTIONS)),
                           did_you_mean(name, FUNCTIONS))

@@ -97,7 +97,7 @@ def schema_problems(validator: Draft202012Validator, data: object, source: Sourc
     seen: set[tuple[tuple[str | int, ...], str]] = set()
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         error = _most_helpful(error)
-        problem = (describe and describe(error, source)) or _describe(error, source, validator.schema)
+        problem = (describe and describe(error, source)) or _describe(error, source)
         key = (problem.path, problem.message)
         if key not in seen:
             seen.add(key)
@@ -184,31 +184,27 @@ def _path_name(path: Sequence[str | int]) -> str:
     return "value"
 
 
-def _declared(root: Mapping[str, Any], path: Sequence[str | int]) -> Mapping[str, Any]:
-    """The properties the schema declares for the value at `path`, following local $refs: a requirement
-    stated apart from the properties (the policy schema's `else:`) is still worded with their descriptions."""
-    node: Any = root
-    for part in [*path, None]:
-        for _ in range(8):  # a $ref to a $ref…, bounded
-            ref = node.get("$ref") if isinstance(node, dict) else None
-            if not (isinstance(ref, str) and ref.startswith("#/")):
-                break
-            node = root
-            for step in ref[2:].split("/"):
-                node = node.get(step, {}) if isinstance(node, dict) else {}
-        if not isinstance(node, dict):
-            return {}
-        if part is None:
-            break
-        if isinstance(part, int):
-            node = node.get("items", {})
-        else:
-            node = node.get("properties", {}).get(part, node.get("additionalProperties", {}))
-    props = node.get("properties", {}) if isinstance(node, dict) else {}
-    return props if isinstance(props, dict) else {}
+# The schema's descriptions are English (editors show them on hover): a hint in the reader's language comes
+# from the catalogue instead, chosen by the key, or by what the key's pattern asks for.
+_KEY_HINTS = {"round_to": "hint.schema.round_to"}
+_PATTERN_HINTS = {r"\d{4}-\d{2}-\d{2}": "schema.format.date.hint", "[a-z][a-z0-9_]*": "hint.schema.name",
+                  "[a-z0-9][a-z0-9-]": "hint.schema.policy_id", "[A-Za-z0-9_.-]": "hint.schema.id"}
 
 
-def _describe(error: ValidationError, source: SourceMap, root: Mapping[str, Any] | None = None) -> Problem:
+def _hint(name: str, schema: Mapping[str, Any]) -> Message:
+    """A hint for a value of the wrong form at key `name` (whose schema is `schema`), in the catalogue."""
+    if name in _KEY_HINTS:
+        return msg(_KEY_HINTS[name])
+    patterns = [schema.get("pattern")] + [alt.get("pattern") for alt in schema.get("anyOf", schema.get("oneOf", ()))
+                                          if isinstance(alt, dict)]
+    for pattern in patterns:
+        for fragment in _PATTERN_HINTS:
+            if isinstance(pattern, str) and fragment in pattern:
+                return msg(_PATTERN_HINTS[fragment])
+    return msg("hint.schema.reference", name=name)
+
+
+def _describe(error: ValidationError, source: SourceMap) -> Problem:
     path = tuple(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     value = error.instance
@@ -225,13 +221,8 @@ def _describe(error: ValidationError, source: SourceMap, root: Mapping[str, Any]
         return source.problem(msg("schema.unknown_key", key=key), path + (key,), prefer_key=True, suggestion=hint)
     if v == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
-        declared = schema.get("properties", {})
-        if missing not in declared and root is not None:
-            declared = _declared(root, path)
-        desc = declared.get(missing, {}).get("description")
         return source.problem(msg("schema.missing", key=missing), path, prefer_key=True,
-                              suggestion=msg("schema.missing.add_desc", key=missing, desc=desc) if desc
-                              else msg("schema.missing.add", key=missing))
+                              suggestion=msg("schema.missing.add", key=missing))
     if v == "type":
         want = error.validator_value
         wants = want if isinstance(want, list) else [want]
@@ -249,16 +240,14 @@ def _describe(error: ValidationError, source: SourceMap, root: Mapping[str, Any]
         return source.problem(msg("schema.enum", name=name, options=one_of(options), kind=_kind_of(value)), path,
                               suggestion=did_you_mean(str(value), options))
     if v in ("anyOf", "oneOf"):
-        desc = schema.get("description", "")
         return source.problem(msg("schema.wrong_form", name=name, kind=_kind_of(value)), path,
-                              suggestion=desc or None)
+                              suggestion=_hint(name, schema))
     if v == "pattern":
         if "万元" in error.validator_value:  # the amount pattern: say so in the officer's terms
             return source.problem(msg("schema.not_amount", kind=_kind_of(value)), path,
                                   suggestion=msg("schema.not_amount.hint"))
-        desc = schema.get("description", "") or (error.parent.schema.get("description", "")
-                                                 if error.parent is not None else "")
-        return source.problem(msg("schema.pattern", kind=_kind_of(value), name=name), path, suggestion=desc or None)
+        return source.problem(msg("schema.pattern", kind=_kind_of(value), name=name), path,
+                              suggestion=_hint(name, schema))
     if v == "format":
         is_date = error.validator_value == "date"
         return source.problem(msg("schema.format", kind=_kind_of(value),
@@ -266,9 +255,9 @@ def _describe(error: ValidationError, source: SourceMap, root: Mapping[str, Any]
                               suggestion=msg("schema.format.date.hint") if is_date else None)
     if v == "minItems" and error.validator_value > 1:
         return source.problem(msg("schema.min_items", name=name, count=error.validator_value), path,
-                              suggestion=schema.get("description"))
+                              suggestion=_hint(name, schema))
     if v in ("minItems", "minProperties", "minLength"):
-        return source.problem(msg("schema.empty", name=name), path, suggestion=schema.get("description"))
+        return source.problem(msg("schema.empty", name=name), path, suggestion=_hint(name, schema))
     if v == "uniqueItems":
         return source.problem(msg("schema.unique", name=name), path)
     if v in _BOUND_KEYS:

@@ -21,6 +21,7 @@ from engine.model.facts import names_of_clause
 from engine.model.policy import Clause, Policy
 from engine.syntax.loader import Loaded, Path_
 from engine.syntax.schema import Document
+from engine.tools.numbers import TextNumber, literals_in, matches, numbers_in
 from engine.workspace import Library, load_resolved
 
 WARNING, INFO = "warning", "info"
@@ -50,6 +51,18 @@ Limits = dict[str, list[_Limit]]  # per fact
 Shown = dict[str, str]  # the values a finding shows, by the name its message gives each
 
 
+class _RuleNumber(NamedTuple):
+    """A number a clause's rule uses, and where it is written: a literal in a condition, the award or the cap
+    (`param` None), or the value of a parameter the rule reads."""
+
+    value: Decimal
+    currency: str | None
+    shown: str
+    path: Path_
+    param: str | None = None
+    condition: bool = False
+
+
 class _Members(TypedDict):
     """Two clauses of an exclusive group, as the group findings name them."""
 
@@ -74,7 +87,7 @@ def lint(policy: Policy, loaded: Loaded, today: dt.date) -> list[Problem]:
     """Findings about a compiled policy, ordered by position in the file; each with a suggestion."""
     linter = _Linter(policy, loaded, today)
     for check in (linter.unused_names, linter.unused_references, linter.unused_readings, linter.clauses,
-                  linter.units, linter.groups, linter.parameters, linter.in_force):
+                  linter.units, linter.groups, linter.parameters, linter.in_force, linter.text_numbers):
         check()
     seen: set[tuple[int | None, int | None, str]] = set()
     unique = []
@@ -344,12 +357,12 @@ class _Linter:
         cap = clause.cap
         self.each_day("lint.cap_zero", "lint.cap_zero.hint",
                       ("clauses", i, "cap"), clause, self.value_test(cap, lambda v: v <= 0))
-        # A cap is money: a percentage there (50% typed for 50万元) would cap the award at a few fen.
-        percent = [n for n in cap.names if n in self.policy.parameters and self.policy.parameters[n].type == "percent"]
-        if percent or "%" in cap.text:
-            where = ("parameters", percent[0]) if percent else ("clauses", i, "cap")  # where the % was typed
-            self.add("lint.cap_percent", "lint.cap_percent.hint",
-                     where, clause=clause.id, name=", ".join(percent) or cap.text)
+        # A cap is money: a percentage there (50% typed for 50万元) would cap the award at a few fen. A rate inside
+        # a cap that is money (min(base * rate, 30万元)) is not one.
+        if self.kind(cap.node, self.written(cap)) == "percent":
+            param = self.policy.parameters.get(cap.text)
+            where = ("parameters", cap.text) if param is not None else ("clauses", i, "cap")  # where the % was typed
+            self.add("lint.cap_percent", "lint.cap_percent.hint", where, clause=clause.id, name=cap.text)
 
         def never_binds(env: Mapping[str, Decimal]) -> Shown | None:
             limit, top = self.constant(cap, env), self.upper_award(clause, env)
@@ -425,14 +438,39 @@ class _Linter:
                     self.add("lint.money_percent", "lint.money_percent.hint", path,
                              clause=clause.id, money=money, percent=percent, expr=cond.expr.text)
 
-    def money_and_percent(self, expr: Expr) -> tuple[str, str] | None:
-        """The first comparison in `expr` of an amount of money with a percentage: how each side is written."""
+    @staticmethod
+    def written(expr: Expr) -> dict[Decimal, set[str]]:
+        """The literals of `expr` written as money (10万元) or as a percentage (50%), by value."""
         written: dict[Decimal, set[str]] = {}
         for m in AMOUNT_IN_TEXT.finditer(expr.text):
             number, unit = m.groups()
             kind = "percent" if unit == "%" else "money" if unit.endswith("元") else None
             if kind is not None:
                 written.setdefault(CONTEXT.multiply(Decimal(number), UNITS[unit]), set()).add(kind)
+        return written
+
+    def kind(self, node: Node, written: Mapping[Decimal, set[str]]) -> str | None:
+        """money, percent, or another kind, of what `node` computes, as far as its names and literals say:
+        a rate times money is money, money less money is money, min(money, …) is money."""
+        if isinstance(node, (Name, Lit)):
+            return self.side_kind(node, written)
+        if isinstance(node, Unary) and node.op != "not":
+            return self.kind(node.operand, written)
+        if isinstance(node, Arith):
+            left, right = self.kind(node.left, written), self.kind(node.right, written)
+            if node.op == "/":
+                return None if right == "money" else left
+            known = {left, right} - {None}
+            return "money" if "money" in known else "percent" if known == {"percent"} else None
+        if isinstance(node, (Call, IfElse)):
+            branches = node.args if isinstance(node, Call) else (node.body, node.orelse)
+            kinds = {self.kind(a, written) for a in branches}
+            return "money" if "money" in kinds else "percent" if kinds == {"percent"} else None
+        return None
+
+    def money_and_percent(self, expr: Expr) -> tuple[str, str] | None:
+        """The first comparison in `expr` of an amount of money with a percentage: how each side is written."""
+        written = self.written(expr)
         for node in walk(expr.node):
             if not isinstance(node, Compare):
                 continue
@@ -589,6 +627,113 @@ class _Linter:
                              vpath(i), name=name, label=param.label, old=_show(old.value, param.type),
                              new=_show(new.value, param.type), start=new.start, ratio=plain(MAX_STEP_RATIO))
 
+    # -- numbers checked against the source text ---------------------------------------------------
+    def text_numbers(self) -> None:
+        """Each number a clause's rule uses against the numbers its `text:` states, and back; each parameter's
+        value against its own `text:`. A transcription slip (5万元 typed for 50万元) shows as a number on one side
+        the other does not have (engine.tools.numbers reads the sentences)."""
+        p = self.policy
+        slipped = self.parameter_texts()
+        rules = [self.rule_numbers(i, c) for i, c in enumerate(p.clauses)]
+        texts = [numbers_in(c.text) if c.text else [] for c in p.clauses]
+        everywhere = [(r.value, r.currency) for found in rules for r in found]
+        for i, clause in enumerate(p.clauses):
+            rule, text = rules[i], texts[i]
+            if clause.text is None or not rule:  # a measure, a reference: its numbers are another document's
+                continue
+            # Tiers written as clauses bound each other: 150万元 for "超过1亿元" is "未超过2亿元" too, and 2亿元 is
+            # the threshold of the clause beside it (same article), not of this one's sentence.
+            thresholds = [t for j in self.beside(clause) for t in texts[j]
+                          if any(r.condition and matches(r.value, r.currency, t) for r in rules[j])]
+            unused = [t for t in text if t.reported and not any(matches(r.value, r.currency, t) for r in rule)]
+            missing = False
+            for r in rule:
+                if r.value == 0 or (r.param is not None and p.parameters[r.param].text):  # see parameter_texts
+                    continue
+                if any(matches(r.value, r.currency, t) for t in text) or \
+                        (r.condition and any(matches(r.value, r.currency, t) for t in thresholds)):
+                    continue
+                missing = True
+                values = {"clause": clause.id, "value": r.shown, "numbers": _listed(unused)}
+                self.report("lint.text.rule_number",
+                            "lint.text.rule_number.unused" if unused else "lint.text.rule_number.hint",
+                            r.path, values)
+            if missing or slipped & {r.param for r in rule} or not self.own(("clauses", i, "text")):
+                continue  # the slip is reported once, where the rule has it; a county cannot edit the city's words
+            for t in unused:
+                # A number this clause's rule never uses may restate another clause's (the 500万元 of the clause
+                # it builds on): only one no rule uses at all is reported.
+                if not any(matches(v, c, t) for v, c in everywhere):
+                    self.report("lint.text.unused", "lint.text.unused.hint", ("clauses", i, "text"),
+                                {"clause": clause.id, "number": t.shown,
+                                 "used": "、".join(dict.fromkeys(r.shown for r in rule))})
+
+    def parameter_texts(self) -> set[str]:
+        """Each parameter's values (those this document sets) against the numbers its own `text:` states; the
+        names of the parameters found to differ."""
+        found: set[str] = set()
+        for name, param in self.policy.parameters.items():
+            if not param.text:
+                continue
+            words = self.source.locate(("parameters", name, "text"))[0]
+            stated = numbers_in(param.text)
+            for k, v in enumerate(param.values):
+                path = self.value_path(name, k)
+                # A county's value under the city's words, or an amendment's under the original's, is not
+                # stated by these words.
+                if not self.from_this_document(v.source) or self.source.locate(path)[0] != words:
+                    continue
+                if v.value == 0 or any(matches(v.value, None, t) for t in stated):
+                    continue
+                found.add(name)
+                self.add("lint.text.parameter",
+                         "lint.text.parameter.hint" if stated else "lint.text.parameter.none", path,
+                         name=name, label=param.label, value=_show(v.value, param.type), text=param.text,
+                         numbers=_listed(stated))
+        return found
+
+    def rule_numbers(self, i: int, clause: Clause) -> list[_RuleNumber]:
+        """The numbers clause `i`'s rule uses: in its conditions, its award and its cap, and the values of the
+        parameters these read (those this document sets)."""
+        out: list[_RuleNumber] = []
+        spec = self.doc["clauses"][i]
+        for n, cond in enumerate(clause.conditions):
+            path: Path_ = ("clauses", i, "when", n)
+            if isinstance(spec["when"][n], dict):
+                path += ("if",)
+            out += [_RuleNumber(x.value, x.currency, x.shown, path, condition=True)
+                    for x in literals_in(cond.expr.text)]
+        if clause.award is not None:
+            written = {e.text for e in clause.award.expressions()}
+            for key, value in spec.get("award", {}).items():
+                text = plain(value) if isinstance(value, Decimal) and not isinstance(value, bool) \
+                    else " ".join(value.split()) if isinstance(value, str) else None
+                if text in written:  # an expression: not a label, a unit or a clause id (bonus_to: "5.1")
+                    out += [_RuleNumber(x.value, x.currency, x.shown, ("clauses", i, "award", key))
+                            for x in literals_in(text)]
+        if clause.cap is not None:
+            out += [_RuleNumber(x.value, x.currency, x.shown, ("clauses", i, "cap"))
+                    for x in literals_in(clause.cap.text)]
+        for name in sorted(n for n in clause.reads() if n in self.policy.parameters):
+            param = self.policy.parameters[name]
+            out += [_RuleNumber(v.value, None, _show(v.value, param.type), self.value_path(name, k), name)
+                    for k, v in enumerate(param.values) if self.from_this_document(v.source)]
+        return out
+
+    def beside(self, clause: Clause) -> list[int]:
+        """The other clauses of the same article."""
+        return [j for j, c in enumerate(self.policy.clauses)
+                if c.id != clause.id and clause.article is not None and c.article == clause.article]
+
+    def from_this_document(self, source: str | None) -> bool:
+        """Whether a dated value is set by the document this file encodes (no source, or a source naming it)."""
+        return source is None or self.policy.document in source
+
+    def value_path(self, name: str, k: int) -> Path_:
+        """Where the `k`th value of parameter `name` is written."""
+        dated = "values" in self.doc["parameters"][name]
+        return ("parameters", name, "values", k, "value") if dated else ("parameters", name, "value")
+
     # -- period of force -----------------------------------------------------------------------
     def in_force(self) -> None:
         p, today = self.policy, self.today
@@ -687,6 +832,11 @@ def _pairs(xs: Iterable[int], ys: Iterable[int]) -> set[tuple[int, int]]:
     """Every pair of two different positions, one from each, smaller first."""
     ys = list(ys)
     return {(min(x, y), max(x, y)) for x in xs for y in ys if x != y}
+
+
+def _listed(numbers: Iterable[TextNumber]) -> str:
+    """Numbers of a sentence as it writes them, once each: 500万元、50%、30万元."""
+    return "、".join(dict.fromkeys(n.shown for n in numbers))
 
 
 def counts(problems: Iterable[Problem]) -> dict[str, int]:

@@ -13,11 +13,11 @@ from engine.core.amounts import MAX_INTEGER_DIGITS, MAX_PLACES, AmountSyntaxErro
 from engine.core.errors import PolicyError, Problem, ProblemList, SchemaError
 from engine.core.format import format_money, format_percent, officer_money
 from engine.core.messages import OUTCOME_KEYS, Message, msg, t
-from engine.core.suggest import did_you_mean
+from engine.core.suggest import did_you_mean, one_of
 from engine.lang.analysis import Bound, bounds
 from engine.lang.tree import Name
 from engine.model.facts import Applicant, applicant_from
-from engine.model.outcome import Outcome
+from engine.model.outcome import Outcome, Why
 from engine.model.policy import Clause, Condition, Policy
 from engine.runtime.evaluate import evaluate
 from engine.runtime.trace import Result
@@ -247,6 +247,17 @@ def _outcome(code: str) -> str:
     return msg(_TEST_OUTCOME_KEYS[code])
 
 
+def _reasons() -> list[str]:
+    """Every reason a clause result can give (each `Why` subclass's, award forms' own included), sorted."""
+    found, todo = set(), list(Why.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo += cls.__subclasses__()
+        if cls.reason:
+            found.add(cls.reason)
+    return sorted(found)
+
+
 def _compare(policy: Policy, result: Result, expect: Document, source: SourceMap,
              path: Path_) -> Iterator[Mismatch]:
     ids = [c.id for c in policy.clauses]
@@ -274,7 +285,11 @@ def _compare(policy: Policy, result: Result, expect: Document, source: SourceMap
             actual = format_money(got.amount) if got.amount is not None else msg("test.none")
             if got.amount != _amount(want["amount"]):
                 yield Mismatch(msg("test.what.amount", clause=key), format_money(_amount(want["amount"])), actual)
-        if "reason" in want and got.reason != want["reason"]:
+        if "reason" in want and want["reason"] not in _reasons():  # a misspelt reason could never match
+            reasons = _reasons()
+            problems.add(source.problem(msg("hint.test.reason", reason=want["reason"], reasons=one_of(reasons, 20)),
+                                        path + (key, "reason"), suggestion=did_you_mean(want["reason"], reasons)))
+        elif "reason" in want and got.reason != want["reason"]:
             yield Mismatch(msg("test.what.reason", clause=key), want["reason"], got.reason or msg("test.none"))
         if "missing" in want and sorted(want["missing"]) != sorted(got.missing_keys):
             yield Mismatch(msg("test.what.missing", clause=key), ", ".join(sorted(want["missing"])),
