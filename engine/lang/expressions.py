@@ -218,6 +218,9 @@ FUNCTIONS: dict[str, tuple[str, int, int | None, str]] = {
     "max": (NUM, 2, None, NUM),
     "abs": (NUM, 1, 1, NUM),
     "date": (TEXT, 1, 1, DATE),
+    "days_between": (DATE, 2, 2, NUM),
+    "months_between": (DATE, 2, 2, NUM),
+    "years_between": (DATE, 2, 2, NUM),
 }
 
 

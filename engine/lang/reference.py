@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Callable, Mapping
 import simpleeval
 
 from engine.core.amounts import CONTEXT
+from engine.core.dates import days_between, months_between, years_between
 from engine.core.messages import msg
 from engine.core.values import Missing, MissingFact, Unknown, unknown_of
 
@@ -64,7 +65,9 @@ _OPERATORS: dict[type, Callable[..., object]] = {
     ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
 }
 _FUNCTIONS: dict[str, Callable[..., object]] = {
-    "min": _lift(min), "max": _lift(max), "abs": _lift(CONTEXT.abs), "date": dt.date.fromisoformat}
+    "min": _lift(min), "max": _lift(max), "abs": _lift(CONTEXT.abs), "date": dt.date.fromisoformat,
+    "days_between": _lift(days_between), "months_between": _lift(months_between),
+    "years_between": _lift(years_between)}
 _BOOLEANS = {"true": True, "True": True, "false": False, "False": False}
 
 

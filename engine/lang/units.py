@@ -49,6 +49,8 @@ class Dim:
 
 
 PLAIN_DIM, PERCENT_DIM = Dim(PLAIN), Dim(PERCENT)
+# Whole units between dates count in the units officers write on such facts (运营年限: unit 年).
+_DATE_UNITS = {"days_between": "天", "months_between": "月", "years_between": "年"}
 
 
 def money(currency: str) -> Dim:
@@ -107,6 +109,8 @@ class Dims:
                 return found
             if node.func.id == "abs":
                 return self.of(node.args[0])
+            if node.func.id in _DATE_UNITS:
+                return Dim(UNIT, _DATE_UNITS[node.func.id])
             return None
         return None
 

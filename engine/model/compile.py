@@ -45,7 +45,9 @@ _FACT_TYPES = {"money": NUM, "number": NUM, "integer": NUM, "percent": NUM, "boo
 
 # Names an expression reads as something else (true, yes, min, …): a fact or parameter so named could
 # never be read, so it is refused where it is declared.
-RESERVED_NAMES = {"true", "false", "yes", "no", "on", "off", "null", "none"} | set(FUNCTIONS)
+# claim_date: the day the claim is evaluated for (the facts' date:, --on, or today), readable by every expression.
+CLAIM_DATE = "claim_date"
+RESERVED_NAMES = {"true", "false", "yes", "no", "on", "off", "null", "none", CLAIM_DATE} | set(FUNCTIONS)
 
 
 def compile_policy(loaded: Loaded) -> Policy:
@@ -173,6 +175,7 @@ class _Compiler:
         currencies = self.currencies(doc, facts, parameters)
         scope = {n: NameInfo(_FACT_TYPES[f.type], f.choices, self.fact_dim(f)) for n, f in facts.items()}
         scope.update({n: NameInfo(NUM, (), self.parameter_dim(p)) for n, p in parameters.items()})
+        scope[CLAIM_DATE] = NameInfo(DATE)
         self.facts, self.scope = facts, scope
         self.derived: dict[str, Derived] = {}
         for name, spec in (doc.get("derived") or {}).items():
@@ -192,6 +195,7 @@ class _Compiler:
                            ("clauses", i, "id"), clause=cid, suggestion=msg("compile.duplicate_clause.hint"))
             seen.setdefault(cid, i)
         self.clause_ids = clause_ids
+        self.shared = self.shared_conditions(doc)
         clauses = tuple(self.clause(i, spec) for i, spec in enumerate(doc["clauses"]))
         self.check_dependencies(clauses)
         groups = tuple(self.group(i, spec) for i, spec in enumerate(doc.get("groups") or ()))
@@ -209,6 +213,7 @@ class _Compiler:
             money_source=(("text", money["text"]) if money.get("text")
                           else ("practice", money["practice"]) if money.get("practice") else None),
             currencies=currencies, derived=self.derived,
+            conditions=tuple(c for c, _ids in self.shared),
         )
 
     def fact_dim(self, fact: Fact) -> Dim | None:
@@ -255,6 +260,23 @@ class _Compiler:
                 hint = msg("compile.currency_undeclared.hint", code=code, unit=f"{own}/{CURRENCIES[code]}")
                 self.error(msg("compile.currency_undeclared", name=name, code=code, word=CURRENCIES[code]),
                            (section, name), prefer_key=True, suggestion=hint)
+        return out
+
+    def shared_conditions(self, doc: Document) -> list[tuple[Condition, tuple[str, ...] | None]]:
+        """The policy's conditions: every paying clause (or those listed under clauses:) requires them."""
+        out: list[tuple[Condition, tuple[str, ...] | None]] = []
+        for i, spec in enumerate(doc.get("conditions") or ()):
+            path: Path_ = ("conditions", i)
+            expr = self.expr(spec["if"], path + ("if",), self.scope, BOOL)
+            ids = tuple(spec["clauses"]) if "clauses" in spec else None
+            for j, cid in enumerate(ids or ()):
+                if cid not in self.clause_ids:
+                    self.error(msg("compile.unknown_required", id=cid), path + ("clauses", j),
+                               suggestion=did_you_mean(cid, self.clause_ids))
+            reading = self.reading_ids(spec["reading"], path + ("reading",), None)[0] if spec.get("reading") else None
+            if expr is not None:
+                out.append((Condition(expr, spec.get("label"), reading, self.where(path + ("if",)), True,
+                                      spec.get("text")), ids))
         return out
 
     def derive(self, name: str, spec: Document, facts: Mapping[str, Fact], parameters: Mapping[str, Parameter]
@@ -418,6 +440,8 @@ class _Compiler:
             if compiled:
                 conditions.append(Condition(compiled, cond.get("label") if isinstance(cond, dict) else None,
                                             reading, self.where(epath)))
+        if "measure" not in spec:
+            conditions[:0] = [c for c, ids in self.shared if ids is None or cid in ids]
         award = self.award(spec["award"], path + ("award",), cid) if "award" in spec else None
         cap = self.expr(spec["cap"], path + ("cap",), self.scope, NUM, cid) if "cap" in spec else None
         if cap is not None and award is None:

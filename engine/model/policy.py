@@ -100,8 +100,8 @@ class Condition:
     label: str | None = None
     reading: str | None = None
     where: Where = Where()
-
-
+    shared: bool = False  # stated once for many clauses (the policy's conditions:, e.g. 申报条件)
+    text: str | None = None  # for a shared condition: the sentence of the document it reads
 
 
 @dataclass(frozen=True)
@@ -266,6 +266,7 @@ class Policy:
     money_source: tuple[str, str] | None = None
     currencies: Mapping[str, Currency] = field(default_factory=dict)
     derived: Mapping[str, Derived] = field(default_factory=dict)
+    conditions: tuple[Condition, ...] = ()  # shared conditions (申报条件), also at the head of each clause's
     pools: tuple[Pool, ...] = ()  # budget pools a round shares out (engine.model.pools, engine.rounds.pools)
     # Policies of documents this one refers to by clause, by document number, when supplied. Shared by every
     # policy of one linked set (references may point back), so it is filled after they are made, then sealed.

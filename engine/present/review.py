@@ -273,14 +273,17 @@ def _clause_view(policy: Policy, clause: Clause, lang: str,
     if clause.requires:
         requires = t("reason.requires", lang, ids=sep.join(clause.requires))
         entries.append(Entry(t("review.requires", lang), (Item(requires),)))
-    if clause.conditions:
+    own_conditions = [c for c in clause.conditions if not c.shared]
+    if len(own_conditions) < len(clause.conditions):
+        entries.append(Entry(t("review.shared_conditions", lang), (Item(t("review.shared_conditions.all", lang)),)))
+    if own_conditions:
         conditions = []
-        for c in clause.conditions:
+        for c in own_conditions:
             spelled = expr_words(policy, c.expr, lang)
             tags = (c.reading,) if c.reading else ()
             conditions.append(Item(c.label, spelled, tags) if c.label else Item(spelled, None, tags))
         entries.append(Entry(t("review.conditions", lang), tuple(conditions)))
-    elif clause.award is not None or clause.refers_to is not None:
+    elif (clause.award is not None or clause.refers_to is not None) and not clause.conditions:
         entries.append(Entry(t("review.conditions", lang), (Item(t("review.no_conditions", lang)),)))
     if clause.refers_to is not None:
         ref = policy.references.get(clause.refers_to)
@@ -388,7 +391,9 @@ def build_review(policy: Policy, lang: str | None = None) -> Review:
            reading=f"（{policy.fund_year_reading}）" if policy.fund_year_reading else "")
          if policy.fund_year and policy.fund_year in policy.facts else t("review.fund_year.calendar", lang)),
         (t("review.policy_id", lang), policy.id),
-    )
+    ) + tuple((t("review.shared_condition", lang, n=i + 1),
+               (c.label or c.expr.text) + (f"（{c.text}）" if c.text else ""))
+              for i, c in enumerate(policy.conditions))
     member_of: dict[str, list[tuple[Group, int]]] = {}  # per clause, its groups and how many others each has
     for group in policy.groups:
         for m, times in Counter(group.members).items():

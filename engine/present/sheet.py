@@ -31,6 +31,7 @@ def render_text(result: Result, lang: str | None = None) -> str:
         lines.append(w.t("head.period_assumed", start=policy.start.isoformat(),
                          end=policy.end.isoformat() if policy.end else "…", reading=policy.period_reading or "-"))
     lines.append("=" * 72)
+    lines.extend(_shared_text(w, result))
     not_applicable = []
     for r in result.clauses:
         if r.outcome is Outcome.NOT_APPLICABLE:
@@ -63,9 +64,14 @@ def _clause_text(w: PolicyWords, r: ClauseResult) -> list[str]:
     out = [heading(w, r)]
     if r.outcome is not Outcome.ELIGIBLE and (r.why is not None or r.reference is not None):
         out.append(f"    {reason_text(w, r)}")
-    if r.conditions:
+    own = [c for c, cond in zip(r.conditions, r.clause.conditions, strict=False) if not cond.shared]
+    shared = [c for c, cond in zip(r.conditions, r.clause.conditions, strict=False) if cond.shared]
+    if any(c.status != "met" for c in shared):  # said once at the head; here only when it decides the clause
+        out.append(f"    {w.t('sec.shared_failed')}{colon}" + "；".join(c.label or c.text for c in shared
+                                                                      if c.status != "met"))
+    if own:
         out.append(f"    {w.t('sec.conditions')}{colon.rstrip()}")
-        out.extend(f"      {condition_text(w, c)}" for c in r.conditions)
+        out.extend(f"      {condition_text(w, c)}" for c in own)
     if r.steps:
         out.append(f"    {w.t('sec.calculation')}{colon.rstrip()}")
         for step in r.steps:
@@ -83,6 +89,23 @@ def _clause_text(w: PolicyWords, r: ClauseResult) -> list[str]:
         out.append(f"    {w.t('reading')}{colon}" + "；".join(f"{x} {policy.readings[x].choice.rstrip('。')}"
                                                           for x in readings))
     return out
+
+
+def _shared_text(w: PolicyWords, result: Result) -> list[str]:
+    """The policy's shared conditions (申报条件), each shown once, as the first clause that has it found it."""
+    if not w.policy.conditions:
+        return []
+    found: dict[int, ConditionResult] = {}
+    for r in result.clauses:
+        for c, cond in zip(r.conditions, r.clause.conditions, strict=False):
+            if cond.shared:
+                found.setdefault(w.policy.conditions.index(cond), c)
+    if not found:
+        return []
+    lines = [w.t("sec.shared") + w.t("colon").rstrip()]
+    lines.extend(f"  {condition_text(w, found[i])}" for i in sorted(found))
+    lines.append("")
+    return lines
 
 
 def pool_lines(w: PolicyWords, clause_id: str) -> list[str]:

@@ -55,6 +55,8 @@ class PolicyWords:
         if name in self.policy.parameters:
             p = self.policy.parameters[name]
             return p.type, CURRENCIES[p.currency] if p.currency else p.unit, p.label
+        if name == "claim_date":  # engine.model.compile.CLAIM_DATE
+            return "date", None, self.t("head.date")
         derived = self.policy.derived.get(name)
         if derived is not None:
             return _dim_kind(derived.expr.dim) + (derived.label,)

@@ -85,6 +85,7 @@ class _Run:
         params = plan.day(day)
         env: dict[str, object] = dict(params.values)
         env.update(applicant.values)
+        env["claim_date"] = day  # engine.model.compile.CLAIM_DATE: the day of the claim, for date conditions
         self.env = env
         self.unknowns: Mapping[str, Missing] = params.unknowns
         self.caps = params.caps

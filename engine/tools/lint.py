@@ -697,7 +697,8 @@ class _Linter:
         parameters these read (those this document sets)."""
         out: list[_RuleNumber] = []
         spec = self.doc["clauses"][i]
-        for n, cond in enumerate(clause.conditions):
+        own = [c for c in clause.conditions if not c.shared]  # shared ones are the policy's, not the clause's text
+        for n, cond in enumerate(own):
             path: Path_ = ("clauses", i, "when", n)
             if isinstance(spec["when"][n], dict):
                 path += ("if",)

@@ -348,6 +348,9 @@ def coverage(policy: Policy, outcomes: Iterable[CaseOutcome]) -> Coverage:
             seen[r.clause.id].add(r.outcome)
             # a clause decided before its conditions (not applicable, say) has none of their results
             for n, (cond, got) in enumerate(zip(r.clause.conditions, r.conditions, strict=False)):
+                if cond.shared:  # one condition for every clause: counted once, under the policy's conditions
+                    statuses.setdefault(("", policy.conditions.index(cond)), set()).add(got.status)
+                    continue
                 statuses.setdefault((r.clause.id, n), set()).add(got.status)
                 reads = dict(got.reads)
                 for k, b in enumerate(bounds(cond.expr, policy.facts.keys(), conjunctive=False)):
@@ -357,8 +360,15 @@ def coverage(policy: Policy, outcomes: Iterable[CaseOutcome]) -> Coverage:
     never = {o: tuple(c.id for c in policy.clauses if o in _relevant_outcomes(policy, c) and o not in seen[c.id])
              for o in (ELIGIBLE, INELIGIBLE, REFERRED)}
     conditions, thresholds = [], []
+    for n, cond in enumerate(policy.conditions):
+        decided = statuses.get(("", n), set())
+        missing = tuple(s for s in ("met", "failed") if s not in decided)
+        if missing:
+            conditions.append(Gap("", cond.expr.text, cond.where.line, missing, _other(policy, cond)))
     for clause in policy.clauses:
         for n, cond in enumerate(clause.conditions):
+            if cond.shared:
+                continue
             decided = statuses.get((clause.id, n), set())
             missing = tuple(s for s in ("met", "failed") if s not in decided)
             if missing:
