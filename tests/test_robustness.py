@@ -141,13 +141,16 @@ def test_a_folded_expression_is_reported_where_it_starts(tmp_path):
     assert "mini.yaml:20:13:" in out and "'nn' is not a declared fact or parameter" in out
 
 
-def test_division_by_zero_points_at_the_expression(tmp_path):
+def test_division_by_zero_ends_that_clause_and_points_at_the_expression(tmp_path):
     policy = load_policy(str(mini(tmp_path, "  - id: '4'\n    title: 四\n    recipient: firm\n    award:\n"
                                             "      base: a / (n - 2)\n      rate: 50%\n")))
-    with pytest.raises(PolicyError) as caught:
-        evaluate(policy, applicant_from_text(policy, FACTS))
-    problem = caught.value.problems[0]
-    assert (problem.line, problem.clause) == (20, "4") and "division by zero" in problem.message
+    result = evaluate(policy, applicant_from_text(policy, FACTS))
+    four = result.clause("4")
+    assert (four.outcome.value, four.reason) == ("undetermined", "cannot_compute")
+    what = four.why.what
+    assert (what.line, what.clause, what.expr) == (20, "4", "a / (n - 2)")
+    assert [r.amount for r in result.clauses[:3]] == [Decimal("100.00"), Decimal("250.00"), Decimal("300.00")]
+    assert (result.total, result.complete) == (Decimal("650.00"), False)
 
 
 def test_with_a_missing_file_is_a_usage_error():

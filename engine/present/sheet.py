@@ -8,7 +8,7 @@ from engine.core.format import format_money, show
 from engine.core.values import by_key
 from engine.model.outcome import Outcome
 from engine.present.words import PolicyWords
-from engine.runtime.trace import ClauseResult, ConditionResult, Followed, Result
+from engine.runtime.trace import CannotCompute, ClauseResult, ConditionResult, Followed, NotComputable, Result
 
 OUTCOME_KEYS = {Outcome.ELIGIBLE: "outcome.eligible", Outcome.INELIGIBLE: "outcome.ineligible",
                 Outcome.UNDETERMINED: "outcome.undetermined", Outcome.REFERRED: "outcome.referred",
@@ -74,8 +74,10 @@ def _clause_text(w: PolicyWords, r: ClauseResult) -> list[str]:
         hop = r.hop
         out.append(f"    {w.t('hop.head', title=hop.title, document=hop.document, clause=hop.result.clause.id)}{colon}")
         out.extend("      " + line for line in _clause_text(PolicyWords(hop.policy, w.lang), hop.result))
-    if r.missing:
-        out.append(f"    {w.t('sec.missing')}{colon}" + "；".join(w.missing(m) for m in r.missing))
+    shown = r.why.what if isinstance(r.why, CannotCompute) else None  # the reason above words that one
+    facts = [m for m in r.missing if m != shown]
+    if facts:
+        out.append(f"    {w.t('sec.missing')}{colon}" + "；".join(w.missing(m) for m in facts))
     if policy.pools and r.outcome is Outcome.ELIGIBLE:
         out.extend(f"    {line}" for line in pool_lines(w, r.clause.id))
     readings = [x for x in r.clause.readings if x in policy.readings]
@@ -110,8 +112,11 @@ def condition_text(w: PolicyWords, c: ConditionResult) -> str:
     else:
         detail = "，".join(f"{w.label(n)} = {w.value(n, v)}" for n, v in c.reads)
     text = f"{mark} {label}{w.t('colon')}{detail}"
-    if c.missing:
-        text += "  " + w.t("cond.missing", names=", ".join(m.key for m in c.missing))
+    facts = [m.key for m in c.missing if not isinstance(m, NotComputable)]
+    if facts:
+        text += "  " + w.t("cond.missing", names=", ".join(facts))
+    if len(facts) < len(c.missing):
+        text += "  " + w.t("cond.cannot_compute")
     return text
 
 
@@ -134,7 +139,12 @@ def _total_text(w: PolicyWords, result: Result) -> list[str]:
         ids = result.undetermined
         lines.append(w.t("total.partial", amount=amount, count=len(ids), ids="、".join(ids)))
         missing = by_key(m for r in result.clauses if r.outcome is Outcome.UNDETERMINED for m in r.missing)
-        lines.append(w.t("total.needs", items="；".join(w.missing(m) for m in missing)))
+        facts = [m for m in missing if not isinstance(m, NotComputable)]
+        if facts:
+            lines.append(w.t("total.needs", items="；".join(w.missing(m) for m in facts)))
+        if len(facts) < len(missing):
+            lines.append(w.t("total.cannot_compute", items="；".join(w.missing(m) for m in missing
+                                                                     if isinstance(m, NotComputable))))
     referred = [r for r in result.clauses if r.outcome is Outcome.REFERRED]
     if referred:
         lines.append(w.t("total.referred", items="；".join(f"{r.clause.id} → {r.reference.id}" for r in referred

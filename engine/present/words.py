@@ -12,7 +12,7 @@ from engine.core.messages import t
 from engine.core.values import Missing, MissingField, MissingParameter
 from engine.lang.expressions import Expr
 from engine.model.policy import Policy
-from engine.runtime.trace import MissingDocument, MissingGrant, MissingGrantYear
+from engine.runtime.trace import MissingDocument, MissingGrant, MissingGrantYear, NotComputable
 
 
 class PolicyWords:
@@ -68,6 +68,8 @@ class PolicyWords:
             return self.t("missing.granted", clause=m.clause)
         if isinstance(m, MissingGrantYear):
             return self.t("missing.granted_year", clause=m.clause)
+        if isinstance(m, NotComputable):
+            return self.t("missing.cannot_compute", clause=m.clause, expr=m.expr, where=m.location or "-")
         if isinstance(m, MissingField):
             return f"{self.label(m.field)} ({m.key})"
         if isinstance(m, MissingParameter):

@@ -57,6 +57,29 @@ class MissingDocument(Missing):
         return cls(f"document:{document}", document)
 
 
+@dataclass(frozen=True, eq=False)  # equal by key, as Missing: one per clause, the first expression that failed
+class NotComputable(Missing):
+    """An expression the applicant's values make impossible to compute (a division by zero): no fact is
+    missing, but the clause cannot be decided until an officer looks at what it read."""
+
+    clause: str = ""
+    expr: str = ""
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    reads: tuple[tuple[str, object], ...] = ()  # (name, value) of each fact and parameter the expression read
+
+    @classmethod
+    def of(cls, clause: str, expr: str, where: tuple[str | None, int | None, int | None],
+           reads: tuple[tuple[str, object], ...]) -> NotComputable:
+        return cls(f"cannot_compute.{clause}", clause, expr, *where, reads)
+
+    @property
+    def location(self) -> str:
+        """file:line:col as every other message gives it (what is known of it)."""
+        return ":".join(str(x) for x in (self.file, self.line, self.column) if x is not None)
+
+
 MISSING_AREA = Missing("area")
 
 
@@ -144,10 +167,31 @@ class MissingFacts(Why):
 
 
 @dataclass(frozen=True)
+class CannotCompute(Why):
+    """Undetermined because an expression cannot be computed with the applicant's values (a division by zero).
+
+    Neither eligible nor ineligible: the rule as written has no value for these facts, and inventing one (0,
+    or "not met") would decide a case the text does not. The clause waits for an officer, like a missing fact;
+    what depends on it waits too.
+    """
+
+    reason: ClassVar[str] = "cannot_compute"
+    what: NotComputable
+
+    def text(self, w: Words) -> str:
+        what = self.what
+        values = w.t("cli.list_sep").join(f"{w.label(n)} = {w.value(n, v)}" for n, v in what.reads) or "-"
+        return w.t("reason.cannot_compute", clause=what.clause, expr=what.expr, where=what.location or "-",
+                   values=values) + " " + w.t("reason.cannot_compute.hint")
+
+
+@dataclass(frozen=True)
 class CapUsed(Why):
     reason: ClassVar[str] = "cap_used"
     cap: Decimal
     granted: Decimal
+    # What the clause's amount before its cap waits on, when unknown: a bonus raising this cap needs it.
+    pending: tuple[Missing, ...] = ()
 
     def text(self, w: Words) -> str:
         return w.t("reason.cap_used", cap=w.money(self.cap), granted=w.money(self.granted))
