@@ -173,3 +173,40 @@ def test_a_raised_cap_never_invents_what_is_not_known(raised):
     assert [r.outcome.value for r in no_grants.clauses] == ["undetermined", "undetermined"]
     not_key = evaluate(raised, applicant_from_text(raised, facts("cost: 100万元, key_project: false", "{base: 80万元}")))
     assert [r.reason for r in not_key.clauses] == ["cap_used", "conditions"] and not_key.total == 0
+
+
+# --- an eligible clause that pays 0.00 says why -------------------------------------------------------
+
+ZERO = FIXTURES / "zero.yaml"
+
+
+@pytest.mark.parametrize("values, clause, line", [
+    ("fees: 5000, promotion: 0", "over", "符合条件，但应付 0.00元：计算结果为负（-2,500.00元），按 0 计"),
+    ("fees: 4, promotion: 0", "small", "符合条件，但应付 0.00元：计算结果 0.004 按舍入规则为 0"),
+    ("fees: 5000, promotion: 0", "promo", "符合条件，但应付 0.00元：按本项计算所得金额为 0（见计算）"),
+])
+def test_an_eligible_clause_paying_nothing_says_why_under_its_heading(values, clause, line):
+    policy = load_policy(str(ZERO))
+    result = evaluate(policy, applicant_from_text(policy, facts(values)))
+    r = result.clause(clause)
+    assert (r.outcome.value, r.amount) == ("eligible", Decimal("0.00"))
+    sheet = render_text(result)
+    assert f"[符合] {clause} " in sheet and sheet.split(f"[符合] {clause} ")[1].split("\n")[1] == f"    {line}"
+    assert sheet.count(line) == 1  # once, under the heading, not again among the steps
+    step = next(s for s in json.loads(render_json(result))["clauses"] if s["id"] == clause)["steps"][-1]
+    assert step["kind"] == "zero" and step["text"] == line.strip()
+    assert [x.amount for x in evaluate(policy, applicant_from_text(policy, facts(values)), trace=False).clauses] \
+        == [x.amount for x in result.clauses]
+
+
+def test_a_clause_that_pays_something_has_no_such_line():
+    policy = load_policy(str(ZERO))
+    sheet = render_text(evaluate(policy, applicant_from_text(policy, facts("fees: 5万元, promotion: 1万元"))))
+    assert "应付 0.00元" not in sheet and "eligible, but" not in sheet
+
+
+def test_a_raised_cap_that_adds_nothing_says_so(raised):
+    result = evaluate(raised, applicant_from_text(raised, facts(CLAIM)))
+    sheet = render_text(result)
+    assert "[符合] raise 重点项目提高上限 —— 0.00元\n    符合条件，但应付 0.00元：在第 base 项之上不增加金额（见计算）" in sheet
+    assert "eligible, but 0.00元 is due: it adds nothing to clause base" in render_text(result, lang="en")

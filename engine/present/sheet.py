@@ -8,7 +8,7 @@ from engine.core.format import format_money, show
 from engine.core.values import by_key
 from engine.model.outcome import Outcome
 from engine.present.words import PolicyWords
-from engine.runtime.trace import CannotCompute, ClauseResult, ConditionResult, Followed, NotComputable, Result
+from engine.runtime.trace import CannotCompute, ClauseResult, ConditionResult, Followed, NotComputable, Result, ZeroStep
 
 OUTCOME_KEYS = {Outcome.ELIGIBLE: "outcome.eligible", Outcome.INELIGIBLE: "outcome.ineligible",
                 Outcome.UNDETERMINED: "outcome.undetermined", Outcome.REFERRED: "outcome.referred",
@@ -63,12 +63,16 @@ def _clause_text(w: PolicyWords, r: ClauseResult) -> list[str]:
     out = [heading(w, r)]
     if r.outcome is not Outcome.ELIGIBLE and (r.why is not None or r.reference is not None):
         out.append(f"    {reason_text(w, r)}")
+    steps = r.steps
+    if r.outcome is Outcome.ELIGIBLE and steps and isinstance(steps[-1], ZeroStep):
+        out.extend(f"    {line}" for line in steps[-1].lines(w))  # why nothing is paid, where a reason goes
+        steps = steps[:-1]
     if r.conditions:
         out.append(f"    {w.t('sec.conditions')}{colon.rstrip()}")
         out.extend(f"      {condition_text(w, c)}" for c in r.conditions)
-    if r.steps:
+    if steps:
         out.append(f"    {w.t('sec.calculation')}{colon.rstrip()}")
-        for step in r.steps:
+        for step in steps:
             out.extend(f"      {line}" for line in step.lines(w))
     if r.hop is not None:
         hop = r.hop

@@ -42,6 +42,7 @@ from engine.runtime.trace import (
     MissingFacts,
     NegativeStep,
     NotComputable,
+    OffsetStep,
     OnceGranted,
     OutOfClausePeriod,
     OutOfPolicyPeriod,
@@ -50,6 +51,7 @@ from engine.runtime.trace import (
     Result,
     RoundStep,
     TopUpStep,
+    ZeroStep,
 )
 
 ELIGIBLE, INELIGIBLE, UNDETERMINED, REFERRED, NOT_APPLICABLE = (
@@ -315,6 +317,9 @@ class _Run:
                                 steps=tuple(steps), uncapped=uncapped, cap_remaining=cap - granted)
         if isinstance(raw, Stop):
             return ClauseResult(clause, INELIGIBLE, why=raw.why, conditions=conditions, steps=tuple(steps))
+        offset = self.value(clause.offset.amount) if clause.offset is not None else None
+        if isinstance(offset, Unknown):  # what was received elsewhere is never taken as 0
+            missing.update(offset.missing)
         if missing:
             return ClauseResult(clause, UNDETERMINED, why=_undetermined(clause, missing), conditions=conditions,
                                 steps=tuple(steps), missing=by_key(missing))
@@ -344,7 +349,19 @@ class _Run:
                 assert clause.cap is not None
                 steps.append(CapStep(cap, clause.cap.text, clause.period, granted, remaining, amount, capped))
             amount = capped
-        amount = award.settle(self, amount)
+        settled = award.settle(self, amount)
+        amount = settled
+        received = _ZERO
+        if clause.offset is not None:
+            assert isinstance(offset, Decimal)
+            received = money.round(max(offset, _ZERO))
+            amount = money.round(max(settled - received, _ZERO)).copy_abs()  # never "-0.00"
+            if self.tracing:
+                o = clause.offset
+                name = o.amount.text if o.amount.ordered_names == (o.amount.text,) else None
+                steps.append(OffsetStep(o.amount.text, o.label, o.source, received, settled, amount, name))
+        if self.tracing and amount == 0:
+            steps.append(_why_zero(raw, settled, award.depends_on(), received))
         return ClauseResult(clause, ELIGIBLE, amount=amount, conditions=conditions, steps=tuple(steps),
                             uncapped=uncapped, cap_remaining=remaining)
 
@@ -534,6 +551,20 @@ class _Run:
                 self.results[r.clause.id] = _final(r, UNDETERMINED, GroupPending(group.id, group.pick, ids, r.amount,
                                                                                  group.reading),
                                                    missing=by_key(missing), amount=r.amount)
+
+
+def _why_zero(raw: Decimal, settled: Decimal, builds_on: tuple[str, ...], received: Decimal) -> ZeroStep:
+    """Why an eligible clause pays nothing, from the amounts at each stage (a cap never leaves 0: a used-up
+    cap makes the clause ineligible)."""
+    if settled > 0:
+        return ZeroStep("offset", received)  # what was received elsewhere takes it all
+    if builds_on:
+        return ZeroStep("builds_on", to=builds_on[0])  # a bonus that adds nothing (its working says why)
+    if raw < 0:
+        return ZeroStep("negative", raw)
+    if raw == 0:
+        return ZeroStep("zero")
+    return ZeroStep("rounded", raw)  # a fraction of the rounding step
 
 
 def _undetermined(clause: Clause, missing: set[Missing]) -> Why:

@@ -318,6 +318,47 @@ class CapStep(Step):
 
 
 @dataclass(frozen=True)
+class OffsetStep(Step):
+    """就高不重复 across programmes: what was received for the same item under another programme is deducted."""
+
+    kind: ClassVar[str] = "offset"
+    expr: str
+    label: str | None
+    source: str | None
+    value: Decimal  # the amount received (0 when the expression gives less)
+    before: Decimal
+    after: Decimal
+    name: str | None = None  # the fact, when the amount is one: its label words an offset declared without one
+
+    def lines(self, w: Words) -> list[str]:
+        label = self.label or (w.label(self.name) if self.name else f"'{self.expr}'")
+        values = {"label": label, "offset": w.money(self.value), "before": w.money(self.before),
+                  "after": w.money(self.after)}
+        if self.source:
+            return [w.t("step.offset.source", source=self.source, **values)]
+        return [w.t("step.offset", **values)]
+
+
+@dataclass(frozen=True)
+class ZeroStep(Step):
+    """Why an eligible clause pays 0.00: the one line the sheet shows under its heading."""
+
+    kind: ClassVar[str] = "zero"
+    cause: str  # zero | negative | rounded | builds_on | offset
+    value: Decimal | None = None  # the amount as computed (negative, rounded) or the offset deducted
+    to: str | None = None  # the clause a bonus builds on
+
+    def lines(self, w: Words) -> list[str]:
+        value = w.number(self.value) if self.cause == "rounded" else w.money(self.value)  # a fraction of a fen
+        because = w.t(ZERO_KEYS[self.cause], value=value, to=self.to or "-")
+        return [w.t("step.zero", amount=w.money(Decimal(0)), because=because)]
+
+
+ZERO_KEYS = {"zero": "step.zero.zero", "negative": "step.zero.negative", "rounded": "step.zero.rounded",
+             "builds_on": "step.zero.builds_on", "offset": "step.zero.offset"}
+
+
+@dataclass(frozen=True)
 class TopUpStep(Step):
     """就高不重复: what other members of the group paid for the same fund year is deducted."""
 
