@@ -210,3 +210,26 @@ def test_a_raised_cap_that_adds_nothing_says_so(raised):
     sheet = render_text(result)
     assert "[符合] raise 重点项目提高上限 —— 0.00元\n    符合条件，但应付 0.00元：在第 base 项之上不增加金额（见计算）" in sheet
     assert "eligible, but 0.00元 is due: it adds nothing to clause base" in render_text(result, lang="en")
+
+
+@pytest.mark.parametrize("path", [GROWTH, RAISED, ZERO, ROOT / "tests" / "fixtures" / "offsets" / "offset.yaml"],
+                         ids=lambda p: p.stem)
+def test_over_a_population_the_fast_traced_and_reference_paths_agree(path):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from population import population
+
+    from engine import applicant_from_data
+
+    policy = load_policy(str(path))
+    reasons = set()
+    for data in population(policy, 120, seed=5):
+        applicant = applicant_from_data(policy, data)
+        traced = evaluate(policy, applicant)
+        assert decisions(evaluate(policy, applicant, trace=False)) == decisions(traced)
+        reference = evaluate(policy, applicant, reference=True)
+        assert decisions(reference) == decisions(traced) and render_text(reference) == render_text(traced)
+        reasons.update(r.reason for r in traced.clauses)
+    assert path != GROWTH or "cannot_compute" in reasons  # the population does meet a zero last year
+    assert path != RAISED or "cap_used" in reasons
