@@ -73,7 +73,8 @@ def test_a_negative_award_pays_nothing_and_says_why(tmp_path):
     policy = load_policy(str(mini(tmp_path, "  - {id: '4', title: 四, recipient: firm, award: {base: a - 1000, rate: 50%}}\n")))
     result = evaluate(policy, applicant_from_text(policy, FACTS))
     assert result.clause("4").outcome == "eligible" and result.clause("4").amount == Decimal("0")
-    assert [s.kind for s in result.clause("4").steps][-1] == "negative"
+    assert [s.kind for s in result.clause("4").steps][-2:] == ["negative", "zero"]  # the 0.00 says why (issue 10)
+    assert result.clause("4").steps[-1].cause == "negative"
     assert result.total == Decimal("650.00")
 
 
