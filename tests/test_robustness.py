@@ -73,7 +73,8 @@ def test_a_negative_award_pays_nothing_and_says_why(tmp_path):
     policy = load_policy(str(mini(tmp_path, "  - {id: '4', title: 四, recipient: firm, award: {base: a - 1000元, rate: 50%}}\n")))
     result = evaluate(policy, applicant_from_text(policy, FACTS))
     assert result.clause("4").outcome == "eligible" and result.clause("4").amount == Decimal("0")
-    assert [s.kind for s in result.clause("4").steps][-1] == "negative"
+    assert [s.kind for s in result.clause("4").steps][-2:] == ["negative", "zero"]  # the 0.00 says why (issue 10)
+    assert result.clause("4").steps[-1].cause == "negative"
     assert result.total == Decimal("650.00")
 
 
@@ -141,13 +142,16 @@ def test_a_folded_expression_is_reported_where_it_starts(tmp_path):
     assert "mini.yaml:20:13:" in out and "'nn' is not a declared fact or parameter" in out
 
 
-def test_division_by_zero_points_at_the_expression(tmp_path):
+def test_division_by_zero_ends_that_clause_and_points_at_the_expression(tmp_path):
     policy = load_policy(str(mini(tmp_path, "  - id: '4'\n    title: 四\n    recipient: firm\n    award:\n"
                                             "      base: a / (n - 2)\n      rate: 50%\n")))
-    with pytest.raises(PolicyError) as caught:
-        evaluate(policy, applicant_from_text(policy, FACTS))
-    problem = caught.value.problems[0]
-    assert (problem.line, problem.clause) == (20, "4") and "division by zero" in problem.message
+    result = evaluate(policy, applicant_from_text(policy, FACTS))
+    four = result.clause("4")
+    assert (four.outcome.value, four.reason) == ("undetermined", "cannot_compute")
+    what = four.why.what
+    assert (what.line, what.clause, what.expr) == (20, "4", "a / (n - 2)")
+    assert [r.amount for r in result.clauses[:3]] == [Decimal("100.00"), Decimal("250.00"), Decimal("300.00")]
+    assert (result.total, result.complete) == (Decimal("650.00"), False)
 
 
 def test_with_a_missing_file_is_a_usage_error():

@@ -250,7 +250,7 @@ def parse(text: str, scope: Mapping[str, NameInfo], expect: str | None = None) -
                               suggestion=_expect_hint(expect, kind))
     dims = {n: i.dim for n, i in scope.items() if i.dim is not None}
     dim = Dims(dims, _literal_dims(expanded, text.strip(), shifts), checker.fail,
-               lambda node: _as_written(node, expanded, text.strip(), shifts)).of(tree) \
+               lambda node: _as_written(node, expanded, text.strip(), shifts)).whole(tree) \
         if kind == NUM or kind == BOOL else None
     node = build(tree, expanded)
     return Expr(text=text.strip(), node=node, names=frozenset(checker.names), type=kind,

@@ -18,6 +18,7 @@ from engine.core.amounts import CURRENCIES
 from engine.core.messages import msg
 
 MONEY, PERCENT, PLAIN, UNIT = "money", "percent", "plain", "unit"
+SQUARED = "money²"  # money × money: meaningless unless divided by money again
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,8 @@ class Dim:
             return msg("unit.percent")
         if self.kind == UNIT:
             return msg("unit.unit", unit=self.detail)
+        if self.kind == SQUARED:
+            return msg("unit.squared")
         return msg("unit.plain")
 
     def rate(self) -> tuple[str, str] | None:
@@ -117,6 +120,9 @@ class Dims:
     def same(self, a: ast.expr, b: ast.expr, at: ast.AST, key: str) -> Dim | None:
         """Two sides that must measure the same thing (compared, added, the branches of an if)."""
         left, right = self.of(a), self.of(b)
+        for side, node in ((left, a), (right, b)):
+            if side is not None and side.kind == SQUARED:
+                self.squared(node)
         if left is None or right is None:
             return None
         if left == right:
@@ -136,6 +142,22 @@ class Dims:
                        b=CURRENCIES.get(right.detail, right.detail))
         self.fail(at, msg(key, left=left.words(), right=right.words(), a=self.text(a), b=self.text(b)), hint)
 
+    def squared(self, node: ast.AST) -> NoReturn:
+        """Money × money used as it stands: report the product where it was written."""
+        product = node
+        while isinstance(product, ast.BinOp) and not isinstance(product.op, ast.Mult):
+            product = product.left
+        a, b = (product.left, product.right) if isinstance(product, ast.BinOp) else (product, product)
+        self.fail(product, msg("unit.money_times_money", a=self.text(a), b=self.text(b)),
+                  msg("unit.money_times_money.hint"))
+
+    def whole(self, tree: ast.expr) -> Dim | None:
+        """The Dim of a whole expression: money × money must not be its value."""
+        dim = self.of(tree)
+        if dim is not None and dim.kind == SQUARED:
+            self.squared(tree)
+        return dim
+
     def arith(self, node: ast.BinOp) -> Dim | None:
         if isinstance(node.op, (ast.Add, ast.Sub)):
             return self.same(node.left, node.right, node, "unit.add")
@@ -144,8 +166,10 @@ class Dims:
             return None  # a side whose kind is not known: nothing to check, nothing known of the result
         if isinstance(node.op, ast.Mult):
             if left.kind == MONEY and right.kind == MONEY:
-                self.fail(node, msg("unit.money_times_money", a=self.text(node.left), b=self.text(node.right)),
-                          msg("unit.money_times_money.hint"))
+                if left.detail != right.detail:
+                    self.fail(node, msg("unit.money_times_money", a=self.text(node.left), b=self.text(node.right)),
+                              msg("unit.money_times_money.hint"))
+                return Dim(SQUARED, left.detail)  # fine only if divided by money again: fees × sales ÷ last_sales
             for money_side, other in ((left, right), (right, left)):
                 if money_side.kind == MONEY:
                     rate = other.rate()
@@ -161,6 +185,8 @@ class Dims:
                 return left
             return Dim(UNIT, f"{left.detail}·{right.detail}")
         if isinstance(node.op, ast.Div):
+            if left.kind == SQUARED and right == money(left.detail):
+                return money(left.detail)
             if left == right and left.kind in (MONEY, UNIT):
                 return PERCENT_DIM  # a ratio of like quantities: growth, a share
             if left.kind == MONEY and right.kind == MONEY:

@@ -29,6 +29,7 @@ from engine.model.policy import (
     Derived,
     Fact,
     Group,
+    Offset,
     Parameter,
     Policy,
     Reading,
@@ -465,6 +466,14 @@ class _Compiler:
             if spec.get("period", "claim") == "claim":
                 self.error(msg("compile.per_without_period", id=cid), path + ("per",), clause=cid,
                            suggestion=msg("compile.per_without_period.hint"))
+        offset = None
+        if "offset" in spec:  # 就高不重复 across programmes: what was received elsewhere for the same item
+            o = spec["offset"]
+            amount = self.expr(o["amount"], path + ("offset", "amount"), self.scope, NUM, cid)
+            if award is None:
+                self.error(msg("compile.offset_without_award", id=cid), path + ("offset",), clause=cid,
+                           prefer_key=True, suggestion=msg("compile.offset_without_award.hint"))
+            offset = Offset(amount, o.get("label"), o.get("source")) if amount is not None else None
         start, end = _date(spec.get("from")), _date(spec.get("until"))
         if start and end and end < start:
             self.error(msg("compile.clause_order", id=cid, end=end, start=start), path + ("until",), clause=cid)
@@ -475,7 +484,7 @@ class _Compiler:
             measure=spec.get("measure"),
             requires=requires, readings=self.reading_ids(spec.get("reading"), path + ("reading",), cid),
             note=spec.get("note"), start=start, end=end, where=self.where(path),
-            award_where=self.where(path + ("award",)) if "award" in spec else Where(),
+            award_where=self.where(path + ("award",)) if "award" in spec else Where(), offset=offset,
         )
 
     def award(self, spec: Document, path: Path_, cid: str) -> AwardForm | None:

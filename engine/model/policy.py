@@ -105,6 +105,16 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class Offset:
+    """就高不重复 across programmes: what the applicant already received for the same item under another
+    programme (an amount over facts), deducted from the clause's award after its cap, never below 0."""
+
+    amount: Expr
+    label: str | None = None  # what it is, in the officers' words: 已获市级同类奖励
+    source: str | None = None  # the other programme's document: 杭商务〔2020〕X号
+
+
+@dataclass(frozen=True)
 class Clause:
     id: str
     article: str | None
@@ -129,14 +139,17 @@ class Clause:
     end: dt.date | None = None
     where: Where = Where()
     award_where: Where = Where()  # where its award: is written, for problems with the amount itself
+    offset: Offset | None = None  # an amount received under another programme, deducted after the cap
 
     def expressions(self) -> list[Expr]:
-        """Every expression of the clause: conditions, the award's parts and the cap."""
+        """Every expression of the clause: conditions, the award's parts, the cap and the offset."""
         exprs = [c.expr for c in self.conditions]
         if self.award is not None:
             exprs += self.award.expressions()
         if self.cap is not None:
             exprs.append(self.cap)
+        if self.offset is not None:
+            exprs.append(self.offset.amount)
         return exprs
 
     def dependencies(self) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from engine.model.outcome import Outcome
 from engine.model.policy import Policy
 from engine.present.sheet import reason_text
 from engine.present.words import PolicyWords
-from engine.runtime.trace import ClauseResult, MeasureOnly, OtherRecipient, Result
+from engine.runtime.trace import CannotCompute, ClauseResult, MeasureOnly, OtherRecipient, Result
 
 RESULT_FORMAT = "policy-result/1"
 
@@ -52,12 +52,22 @@ def _clause_json(w: PolicyWords, r: ClauseResult) -> dict[str, object]:
         "refers_to": {"document": r.reference.id, "title": r.reference.title} if r.reference else None,
         "readings": list(c.readings),
         "followed": None,  # for a reference followed into another document's policy file: see below
+        "cannot_compute": _cannot_compute(r),
     }
     if r.hop is not None:
         hop = r.hop
         out["followed"] = {"document": hop.document, "title": hop.title, "policy": hop.policy.id,
                            "clause": _clause_json(PolicyWords(hop.policy, w.lang), hop.result)}
     return out
+
+
+def _cannot_compute(r: ClauseResult) -> dict[str, object] | None:
+    """The expression that could not be computed, where it is written, and the values it read."""
+    if not isinstance(r.why, CannotCompute):
+        return None
+    what = r.why.what
+    return {"clause": what.clause, "expression": what.expr, "file": what.file, "line": what.line,
+            "column": what.column, "values": {n: _jsonable(v) for n, v in what.reads}}
 
 
 def result_to_json(result: Result, lang: str | None = None, *, clauses: bool = True) -> dict[str, object]:

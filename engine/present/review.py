@@ -300,6 +300,16 @@ def _clause_view(policy: Policy, clause: Clause, lang: str,
             if clause.per is not None and clause.per in policy.facts:
                 period += t("review.per", lang, label=policy.facts[clause.per].label, name=clause.per)
             entries.append(Entry(t("review.period", lang), (Item(period),)))
+        if clause.offset is not None:  # 就高不重复 across programmes
+            o = clause.offset
+            what = expr_words(policy, o.amount, lang, "money")
+            if o.label:
+                what = t("review.offset.labelled", lang, label=o.label, amount=what)
+            if o.source:
+                deducted = t("review.offset.source", lang, what=what, source=o.source)
+            else:
+                deducted = t("review.offset", lang, what=what)
+            entries.append(Entry(t("review.offset.head", lang), (Item(deducted),)))
     if clause.start or clause.end:
         entries.append(Entry(t("review.applies", lang), (Item(_range(clause.start, clause.end, lang)),)))
     stacking = []

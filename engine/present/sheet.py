@@ -8,7 +8,7 @@ from engine.core.format import format_money, show
 from engine.core.values import by_key
 from engine.model.outcome import Outcome
 from engine.present.words import PolicyWords
-from engine.runtime.trace import ClauseResult, ConditionResult, Followed, Result
+from engine.runtime.trace import CannotCompute, ClauseResult, ConditionResult, Followed, NotComputable, Result, ZeroStep
 
 OUTCOME_KEYS = {Outcome.ELIGIBLE: "outcome.eligible", Outcome.INELIGIBLE: "outcome.ineligible",
                 Outcome.UNDETERMINED: "outcome.undetermined", Outcome.REFERRED: "outcome.referred",
@@ -64,6 +64,10 @@ def _clause_text(w: PolicyWords, r: ClauseResult) -> list[str]:
     out = [heading(w, r)]
     if r.outcome is not Outcome.ELIGIBLE and (r.why is not None or r.reference is not None):
         out.append(f"    {reason_text(w, r)}")
+    steps = r.steps
+    if r.outcome is Outcome.ELIGIBLE and steps and isinstance(steps[-1], ZeroStep):
+        out.extend(f"    {line}" for line in steps[-1].lines(w))  # why nothing is paid, where a reason goes
+        steps = steps[:-1]
     own = [c for c, cond in zip(r.conditions, r.clause.conditions, strict=False) if not cond.shared]
     shared = [c for c, cond in zip(r.conditions, r.clause.conditions, strict=False) if cond.shared]
     if any(c.status != "met" for c in shared):  # said once at the head; here only when it decides the clause
@@ -72,16 +76,18 @@ def _clause_text(w: PolicyWords, r: ClauseResult) -> list[str]:
     if own:
         out.append(f"    {w.t('sec.conditions')}{colon.rstrip()}")
         out.extend(f"      {condition_text(w, c)}" for c in own)
-    if r.steps:
+    if steps:
         out.append(f"    {w.t('sec.calculation')}{colon.rstrip()}")
-        for step in r.steps:
+        for step in steps:
             out.extend(f"      {line}" for line in step.lines(w))
     if r.hop is not None:
         hop = r.hop
         out.append(f"    {w.t('hop.head', title=hop.title, document=hop.document, clause=hop.result.clause.id)}{colon}")
         out.extend("      " + line for line in _clause_text(PolicyWords(hop.policy, w.lang), hop.result))
-    if r.missing:
-        out.append(f"    {w.t('sec.missing')}{colon}" + "；".join(w.missing(m) for m in r.missing))
+    shown = r.why.what if isinstance(r.why, CannotCompute) else None  # the reason above words that one
+    facts = [m for m in r.missing if m != shown]
+    if facts:
+        out.append(f"    {w.t('sec.missing')}{colon}" + "；".join(w.missing(m) for m in facts))
     if policy.pools and r.outcome is Outcome.ELIGIBLE:
         out.extend(f"    {line}" for line in pool_lines(w, r.clause.id))
     readings = [x for x in r.clause.readings if x in policy.readings]
@@ -144,8 +150,11 @@ def condition_text(w: PolicyWords, c: ConditionResult) -> str:
     else:
         detail = "，".join(f"{w.label(n)} = {w.value(n, v)}" for n, v in c.reads)
     text = f"{mark} {label}{w.t('colon')}{detail}"
-    if c.missing:
-        text += "  " + w.t("cond.missing", names=", ".join(m.key for m in c.missing))
+    facts = [m.key for m in c.missing if not isinstance(m, NotComputable)]
+    if facts:
+        text += "  " + w.t("cond.missing", names=", ".join(facts))
+    if len(facts) < len(c.missing):
+        text += "  " + w.t("cond.cannot_compute")
     return text
 
 
@@ -168,7 +177,12 @@ def _total_text(w: PolicyWords, result: Result) -> list[str]:
         ids = result.undetermined
         lines.append(w.t("total.partial", amount=amount, count=len(ids), ids="、".join(ids)))
         missing = by_key(m for r in result.clauses if r.outcome is Outcome.UNDETERMINED for m in r.missing)
-        lines.append(w.t("total.needs", items="；".join(w.missing(m) for m in missing)))
+        facts = [m for m in missing if not isinstance(m, NotComputable)]
+        if facts:
+            lines.append(w.t("total.needs", items="；".join(w.missing(m) for m in facts)))
+        if len(facts) < len(missing):
+            lines.append(w.t("total.cannot_compute", items="；".join(w.missing(m) for m in missing
+                                                                     if isinstance(m, NotComputable))))
     referred = [r for r in result.clauses if r.outcome is Outcome.REFERRED]
     if referred:
         lines.append(w.t("total.referred", items="；".join(f"{r.clause.id} → {r.reference.id}" for r in referred

@@ -14,7 +14,7 @@ from engine.core.values import Missing, MissingField, MissingParameter
 from engine.lang.expressions import Expr
 from engine.lang.units import MONEY, PERCENT, Dim
 from engine.model.policy import Policy
-from engine.runtime.trace import MissingDocument, MissingGrant, MissingGrantYear
+from engine.runtime.trace import MissingDocument, MissingGrant, MissingGrantYear, NotComputable
 
 
 def _dim_kind(dim: Dim | None) -> tuple[str, str | None]:
@@ -86,6 +86,8 @@ class PolicyWords:
             return self.t("missing.granted", clause=m.clause)
         if isinstance(m, MissingGrantYear):
             return self.t("missing.granted_year", clause=m.clause)
+        if isinstance(m, NotComputable):
+            return self.t("missing.cannot_compute", clause=m.clause, expr=m.expr, where=m.location or "-")
         if isinstance(m, MissingField):
             return f"{self.label(m.field)} ({m.key})"
         if isinstance(m, MissingParameter):

@@ -25,6 +25,7 @@ from engine.runtime.grants import Grants
 from engine.runtime.plan import Choose, Decide, Plan, prepare
 from engine.runtime.trace import (
     MISSING_AREA,
+    CannotCompute,
     CapStep,
     CapUsed,
     ClauseResult,
@@ -40,6 +41,8 @@ from engine.runtime.trace import (
     MissingDocument,
     MissingFacts,
     NegativeStep,
+    NotComputable,
+    OffsetStep,
     OnceGranted,
     OutOfClausePeriod,
     OutOfPolicyPeriod,
@@ -48,6 +51,7 @@ from engine.runtime.trace import (
     Result,
     RoundStep,
     TopUpStep,
+    ZeroStep,
 )
 
 ELIGIBLE, INELIGIBLE, UNDETERMINED, REFERRED, NOT_APPLICABLE = (
@@ -147,9 +151,9 @@ class _Run:
             try:
                 return compiled.kleene(self.env, self.unknowns)
             except _ARITHMETIC:
-                raise self._failure(expr) from None
+                return self._not_computable(expr, self.env)
         except _ARITHMETIC:
-            raise self._failure(expr) from None
+            return self._not_computable(expr, self.env)
 
     def value_in(self, expr: Expr, extra: Mapping[str, object], unknowns: Mapping[str, Missing]) -> object:
         env = dict(self.env)
@@ -163,13 +167,25 @@ class _Run:
         try:
             return expr.run(env, merged)
         except _ARITHMETIC:
-            raise self._failure(expr) from None
+            return self._not_computable(expr, env)
 
     def name(self, name: str) -> object:
         try:
             return self.env[name]
         except KeyError:
             return Unknown.of(self.unknowns.get(name) or MissingFact(name))
+
+    def counted(self) -> Decimal | Unknown:
+        assert self._clause is not None
+        granted = self.grants.counted(self._clause)
+        return granted if isinstance(granted, Unknown) else self.policy.money.round(granted)
+
+    def _before_cap(self, raw: Decimal) -> Decimal:
+        """An amount as the money rule rounds it, never below 0 (far beyond any amount: as it is)."""
+        if not (raw.is_finite() and raw.adjusted() < MAX_INTEGER_DIGITS):
+            return raw
+        amount = self.policy.money.round(raw)
+        return amount if amount > 0 else self.policy.money.round(_ZERO)
 
     def step(self, step: Step) -> None:
         if self.tracing:
@@ -188,7 +204,7 @@ class _Run:
         try:
             return reference_evaluate(expr, env, unknowns)
         except EvaluationFailure:
-            raise self._failure(expr) from None
+            return self._not_computable(expr, env)
 
     def _out_of_range(self, clause: Clause, raw: Decimal) -> EvaluateError:
         where = clause.award_where if clause.award_where.line is not None else clause.where
@@ -196,14 +212,19 @@ class _Run:
                                          value=f"{raw:.6E}"), file=where.file, line=where.line, column=where.column,
                                      clause=clause.id, suggestion=msg("evaluate.amount_out_of_range.hint")))
 
-    def _failure(self, expr: Expr) -> EvaluateError:
+    def _not_computable(self, expr: Expr, env: Mapping[str, object]) -> Unknown:
+        """A division by zero the values read cause: the expression has no value, and no fact would give it one.
+
+        It is unknown to the clause (Kleene's rules decide around it: a condition that fails still makes the
+        clause ineligible), which ends undetermined with CannotCompute unless something else decides it; the
+        other clauses are decided as usual.
+        """
         clause = self._clause
-        file, line, column = expr.origin
-        if line is None and clause is not None:
-            file, line, column = clause.where.file, clause.where.line, clause.where.column
-        return EvaluateError(Problem(msg("expr.division_by_zero", expr=expr.text), file=file, line=line, column=column,
-                                     clause=clause.id if clause else None,
-                                     suggestion=msg("evaluate.division_by_zero.hint")))
+        where = expr.origin
+        if where[1] is None and clause is not None:
+            where = (clause.where.file, clause.where.line, clause.where.column)
+        reads = tuple((n, env[n] if n in env else self.name(n)) for n in expr.ordered_names)
+        return Unknown.of(NotComputable.of(clause.id if clause is not None else "", expr.text, where, reads))
 
     # -- one clause, on its own terms -------------------------------------------------------------
     def decide(self, task: Decide) -> ClauseResult:  # noqa: C901 - the rules, in order
@@ -243,7 +264,16 @@ class _Run:
                 if required.outcome is UNDETERMINED:
                     missing.update(required.missing)
                 elif required.outcome is not ELIGIBLE:
-                    lost.append(rid)
+                    spent = required.why
+                    if (isinstance(spent, CapUsed) and clause.award is not None and rid not in clause.requires
+                            and clause.award.builds_on_spent_cap()):
+                        # Its own cap is used up, its conditions hold: a bonus raising that cap may still pay.
+                        if spent.pending:
+                            missing.update(spent.pending)
+                        elif required.uncapped is None:
+                            lost.append(rid)
+                    else:
+                        lost.append(rid)
         if failed:
             return ClauseResult(clause, INELIGIBLE, why=_FAILED, conditions=conditions) if self.tracing \
                 else task.failed  # the same for everyone when nothing is explained: made once, by the plan
@@ -280,13 +310,20 @@ class _Run:
             missing.update(cap.missing)
         # Decided whatever the missing facts would say: the cap is used up, or every period was paid.
         elif cap is not None and isinstance(granted, Decimal) and cap - granted <= 0:
-            return ClauseResult(clause, INELIGIBLE, why=CapUsed(cap, granted), conditions=conditions,
-                                steps=tuple(steps))
+            # What it would pay before its cap, and how far the cap is exceeded, stay with the result: a bonus
+            # raising this cap pays from them (engine.model.awards.bonus).
+            uncapped = self._before_cap(raw) if isinstance(raw, Decimal) else None
+            pending = by_key(raw.missing) if isinstance(raw, Unknown) else ()
+            return ClauseResult(clause, INELIGIBLE, why=CapUsed(cap, granted, pending), conditions=conditions,
+                                steps=tuple(steps), uncapped=uncapped, cap_remaining=cap - granted)
         if isinstance(raw, Stop):
             return ClauseResult(clause, INELIGIBLE, why=raw.why, conditions=conditions, steps=tuple(steps))
+        offset = self.value(clause.offset.amount) if clause.offset is not None else None
+        if isinstance(offset, Unknown):  # what was received elsewhere is never taken as 0
+            missing.update(offset.missing)
         if missing:
-            return ClauseResult(clause, UNDETERMINED, why=_MISSING, conditions=conditions, steps=tuple(steps),
-                                missing=by_key(missing))
+            return ClauseResult(clause, UNDETERMINED, why=_undetermined(clause, missing), conditions=conditions,
+                                steps=tuple(steps), missing=by_key(missing))
         assert isinstance(raw, Decimal)
         money = self.policy.money
         remaining = None
@@ -313,7 +350,19 @@ class _Run:
                 assert clause.cap is not None
                 steps.append(CapStep(cap, clause.cap.text, clause.period, granted, remaining, amount, capped))
             amount = capped
-        amount = award.settle(self, amount)
+        settled = award.settle(self, amount)
+        amount = settled
+        received = _ZERO
+        if clause.offset is not None:
+            assert isinstance(offset, Decimal)
+            received = money.round(max(offset, _ZERO))
+            amount = money.round(max(settled - received, _ZERO)).copy_abs()  # never "-0.00"
+            if self.tracing:
+                o = clause.offset
+                name = o.amount.text if o.amount.ordered_names == (o.amount.text,) else None
+                steps.append(OffsetStep(o.amount.text, o.label, o.source, received, settled, amount, name))
+        if self.tracing and amount == 0:
+            steps.append(_why_zero(raw, settled, award.depends_on(), received))
         return ClauseResult(clause, ELIGIBLE, amount=amount, conditions=conditions, steps=tuple(steps),
                             uncapped=uncapped, cap_remaining=remaining)
 
@@ -336,7 +385,10 @@ class _Run:
         sides = cond.expr.sides
         if sides is not None:
             left, symbol, right = sides
-            comparison = (left(env, self.unknowns), symbol, right(env, self.unknowns))
+            try:
+                comparison = (left(env, self.unknowns), symbol, right(env, self.unknowns))
+            except _ARITHMETIC:  # the side that divides by zero has no value to show: the reads are shown
+                comparison = None
         derived = tuple((n, self.value(self.policy.derived[n].expr)) for n in cond.expr.derived
                         if n in self.policy.derived)
         if isinstance(value, Unknown):
@@ -362,7 +414,7 @@ class _Run:
     def refer(self, clause: Clause, conditions: tuple[ConditionResult, ...], missing: set[Missing]) -> ClauseResult:
         p = self.policy
         if missing:
-            return ClauseResult(clause, UNDETERMINED, why=MissingFacts(), conditions=conditions,
+            return ClauseResult(clause, UNDETERMINED, why=_undetermined(clause, missing), conditions=conditions,
                                 missing=by_key(missing))
         assert clause.refers_to is not None
         reference = p.references[clause.refers_to]
@@ -502,6 +554,27 @@ class _Run:
                 self.results[r.clause.id] = _final(r, UNDETERMINED, GroupPending(group.id, group.pick, ids, r.amount,
                                                                                  group.reading),
                                                    missing=by_key(missing), amount=r.amount)
+
+
+def _why_zero(raw: Decimal, settled: Decimal, builds_on: tuple[str, ...], received: Decimal) -> ZeroStep:
+    """Why an eligible clause pays nothing, from the amounts at each stage (a cap never leaves 0: a used-up
+    cap makes the clause ineligible)."""
+    if settled > 0:
+        return ZeroStep("offset", received)  # what was received elsewhere takes it all
+    if builds_on:
+        return ZeroStep("builds_on", to=builds_on[0])  # a bonus that adds nothing (its working says why)
+    if raw < 0:
+        return ZeroStep("negative", raw)
+    if raw == 0:
+        return ZeroStep("zero")
+    return ZeroStep("rounded", raw)  # a fraction of the rounding step
+
+
+def _undetermined(clause: Clause, missing: set[Missing]) -> Why:
+    """Why a clause waits: an expression that cannot be computed (its own first, else that of a clause it
+    builds on) rather than missing facts, which alone would not decide it."""
+    failed = sorted((m for m in missing if isinstance(m, NotComputable)), key=lambda m: (m.clause != clause.id, m.key))
+    return CannotCompute(failed[0]) if failed else _MISSING
 
 
 def _final(r: ClauseResult, outcome: Outcome, why: Why, *, steps: tuple[Step, ...] | None = None,

@@ -57,6 +57,29 @@ class MissingDocument(Missing):
         return cls(f"document:{document}", document)
 
 
+@dataclass(frozen=True, eq=False)  # equal by key, as Missing: one per clause, the first expression that failed
+class NotComputable(Missing):
+    """An expression the applicant's values make impossible to compute (a division by zero): no fact is
+    missing, but the clause cannot be decided until an officer looks at what it read."""
+
+    clause: str = ""
+    expr: str = ""
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    reads: tuple[tuple[str, object], ...] = ()  # (name, value) of each fact and parameter the expression read
+
+    @classmethod
+    def of(cls, clause: str, expr: str, where: tuple[str | None, int | None, int | None],
+           reads: tuple[tuple[str, object], ...]) -> NotComputable:
+        return cls(f"cannot_compute.{clause}", clause, expr, *where, reads)
+
+    @property
+    def location(self) -> str:
+        """file:line:col as every other message gives it (what is known of it)."""
+        return ":".join(str(x) for x in (self.file, self.line, self.column) if x is not None)
+
+
 MISSING_AREA = Missing("area")
 
 
@@ -144,10 +167,31 @@ class MissingFacts(Why):
 
 
 @dataclass(frozen=True)
+class CannotCompute(Why):
+    """Undetermined because an expression cannot be computed with the applicant's values (a division by zero).
+
+    Neither eligible nor ineligible: the rule as written has no value for these facts, and inventing one (0,
+    or "not met") would decide a case the text does not. The clause waits for an officer, like a missing fact;
+    what depends on it waits too.
+    """
+
+    reason: ClassVar[str] = "cannot_compute"
+    what: NotComputable
+
+    def text(self, w: Words) -> str:
+        what = self.what
+        values = w.t("cli.list_sep").join(f"{w.label(n)} = {w.value(n, v)}" for n, v in what.reads) or "-"
+        return w.t("reason.cannot_compute", clause=what.clause, expr=what.expr, where=what.location or "-",
+                   values=values) + " " + w.t("reason.cannot_compute.hint")
+
+
+@dataclass(frozen=True)
 class CapUsed(Why):
     reason: ClassVar[str] = "cap_used"
     cap: Decimal
     granted: Decimal
+    # What the clause's amount before its cap waits on, when unknown: a bonus raising this cap needs it.
+    pending: tuple[Missing, ...] = ()
 
     def text(self, w: Words) -> str:
         return w.t("reason.cap_used", cap=w.money(self.cap), granted=w.money(self.granted))
@@ -271,6 +315,47 @@ class CapStep(Step):
         else:
             lines.append(w.t("step.cap.free"))
         return lines
+
+
+@dataclass(frozen=True)
+class OffsetStep(Step):
+    """就高不重复 across programmes: what was received for the same item under another programme is deducted."""
+
+    kind: ClassVar[str] = "offset"
+    expr: str
+    label: str | None
+    source: str | None
+    value: Decimal  # the amount received (0 when the expression gives less)
+    before: Decimal
+    after: Decimal
+    name: str | None = None  # the fact, when the amount is one: its label words an offset declared without one
+
+    def lines(self, w: Words) -> list[str]:
+        label = self.label or (w.label(self.name) if self.name else f"'{self.expr}'")
+        values = {"label": label, "offset": w.money(self.value), "before": w.money(self.before),
+                  "after": w.money(self.after)}
+        if self.source:
+            return [w.t("step.offset.source", source=self.source, **values)]
+        return [w.t("step.offset", **values)]
+
+
+@dataclass(frozen=True)
+class ZeroStep(Step):
+    """Why an eligible clause pays 0.00: the one line the sheet shows under its heading."""
+
+    kind: ClassVar[str] = "zero"
+    cause: str  # zero | negative | rounded | builds_on | offset
+    value: Decimal | None = None  # the amount as computed (negative, rounded) or the offset deducted
+    to: str | None = None  # the clause a bonus builds on
+
+    def lines(self, w: Words) -> list[str]:
+        value = w.number(self.value) if self.cause == "rounded" else w.money(self.value)  # a fraction of a fen
+        because = w.t(ZERO_KEYS[self.cause], value=value, to=self.to or "-")
+        return [w.t("step.zero", amount=w.money(Decimal(0)), because=because)]
+
+
+ZERO_KEYS = {"zero": "step.zero.zero", "negative": "step.zero.negative", "rounded": "step.zero.rounded",
+             "builds_on": "step.zero.builds_on", "offset": "step.zero.offset"}
 
 
 @dataclass(frozen=True)

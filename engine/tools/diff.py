@@ -46,7 +46,7 @@ _FIELD_KEYS = {
     "measure": "diff.field.measure", "requires": "diff.field.requires", "readings": "diff.field.readings",
     "from": "diff.field.from", "until": "diff.field.until", "members": "diff.field.members",
     "pick": "diff.field.pick", "reading": "diff.field.reading", "fund year": "diff.field.fund_year",
-    "per": "diff.field.per", "earlier": "diff.field.earlier"}
+    "per": "diff.field.per", "earlier": "diff.field.earlier", "offset": "diff.field.offset"}
 _VERSION_KEYS = {"old": "diff.version.old", "new": "diff.version.new"}
 
 
@@ -231,11 +231,12 @@ def _clause_fields(c: Clause) -> dict[str, object]:
     award = award_text(c)
     return {"title": c.title, "article": c.article, "text": c.text,
             "recipients": _Same(", ".join(c.recipients), sorted(c.recipients)),
-            "award": _Same(award, [_meaning(e) for e in c.expressions()[len(c.conditions):]
-                                   if e is not c.cap] +
+            "award": _Same(award, [_meaning(e) for e in (c.award.expressions() if c.award else ())] +
                            [type(c.award).__name__, getattr(c.award, "mode", None), getattr(c.award, "items", None),
                             getattr(c.award, "to", None)]) if award is not None else None,
             "cap": _Same(c.cap.text, _meaning(c.cap)) if c.cap else None,
+            "offset": _Same(" ".join(x for x in (c.offset.amount.text, c.offset.label, c.offset.source) if x),
+                            (_meaning(c.offset.amount), c.offset.label, c.offset.source)) if c.offset else None,
             "period": c.period if c.award is not None else None, "per": c.per, "refers to": c.refers_to,
             "measure": c.measure,
             "requires": _Same(", ".join(c.requires), sorted(c.requires)),

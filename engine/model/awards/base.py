@@ -70,6 +70,7 @@ class Run(Protocol):
     def name(self, name: str) -> object: ...  # a fact's value, or Unknown
     def step(self, step: Step) -> None: ...  # recorded only when tracing
     def target(self, clause_id: str) -> Decided: ...  # the decided result of another clause
+    def counted(self) -> Decimal | Unknown: ...  # what earlier grants count against the clause being decided
     def list_fields(self, name: str) -> tuple[str, ...]: ...
 
 
@@ -129,6 +130,11 @@ class AwardForm(ABC):
     def settle(self, run: Run, amount: Decimal) -> Decimal:
         """The amount after this clause's own cap; a form that changes what another clause pays says so here."""
         return amount
+
+    def builds_on_spent_cap(self) -> bool:
+        """Whether the form still pays when a clause it builds on is ineligible only because that clause's own cap
+        is used up (a bonus raising that cap: the raised cap may have room left). Otherwise it needs it eligible."""
+        return False
 
     @abstractmethod
     def upper(self, up: Upper) -> Decimal | None:

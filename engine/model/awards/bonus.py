@@ -35,12 +35,21 @@ class RaisedCapStep(Step):
     to: str
     bonus: Decimal
     target_uncapped: Decimal | None
-    target_paid: Decimal | None
+    target_paid: Decimal | None  # what the other clause pays under its own cap (0 when that cap is used up)
     value: Decimal
+    # When the other clause has a cap: what it still allows (below 0 when more than it was granted, under the
+    # raised cap), what was granted under this clause, and the room left under the raised cap.
+    target_remaining: Decimal | None = None
+    granted: Decimal | None = None
+    room: Decimal | None = None
 
     def lines(self, w: Words) -> list[str]:
-        return [w.t("step.raised_cap", to=self.to, bonus=w.money(self.bonus), uncapped=w.money(self.target_uncapped),
-                    paid=w.money(self.target_paid), value=w.money(self.value))]
+        lines = [w.t("step.raised_cap", to=self.to, bonus=w.money(self.bonus), uncapped=w.money(self.target_uncapped),
+                     paid=w.money(self.target_paid), value=w.money(self.value))]
+        if self.room is not None:
+            lines.append(w.t("step.raised_cap.room", to=self.to, remaining=w.money(self.target_remaining),
+                             bonus=w.money(self.bonus), granted=w.money(self.granted), room=w.money(self.room)))
+        return lines
 
 
 @dataclass(frozen=True)
@@ -76,25 +85,44 @@ class BonusAward(AwardForm):
             run.step(BonusStep(self.to, self.mode, amount))
         assert isinstance(amount, (Decimal, Unknown))
         if self.mode == RAISES_CAP and not isinstance(amount, Unknown):
+            if run.target(self.to).cap_remaining is not None:
+                granted = run.counted()  # what was paid under the raised cap by this clause counts against it
+                if isinstance(granted, Unknown):
+                    return granted
             return Decimal(0)  # what it adds is settled against the other clause's cap, below
         return amount
 
     def settle(self, run: Run, amount: Decimal) -> Decimal:
-        """raises_cap: the other clause's cap rises by the bonus; this clause pays the difference it makes."""
+        """raises_cap: the other clause's cap rises by the bonus; this clause pays the difference it makes.
+
+        The raised cap counts what was granted under both clauses: the other's cap may be used up (even
+        exceeded, by grants under the raised cap) and still leave room here. What the other clause pays is
+        taken as its own cap makes it, so a later deduction from it (an offset, a group's top-up) is not paid
+        back here.
+        """
         if self.mode != RAISES_CAP:
             return amount
         target = run.target(self.to)
         bonus = run.value(self.amount)
         assert isinstance(bonus, Decimal)
         uncapped = target.uncapped if target.uncapped is not None else Decimal(0)
-        if target.cap_remaining is None:
-            combined = CONTEXT.add(uncapped, bonus)
+        remaining, granted, room = target.cap_remaining, None, None
+        if remaining is None:
+            paid, combined = uncapped, CONTEXT.add(uncapped, bonus)
         else:
-            combined = min(uncapped, CONTEXT.add(target.cap_remaining, bonus))
-        extra = max(Decimal(0), CONTEXT.subtract(combined, target.amount or Decimal(0)))
+            counted = run.counted()
+            assert isinstance(counted, Decimal)  # compute returned what was unknown
+            granted = counted
+            paid = max(Decimal(0), min(uncapped, remaining))
+            room = CONTEXT.subtract(CONTEXT.add(remaining, bonus), granted)
+            combined = min(uncapped, room)
+        extra = max(Decimal(0), CONTEXT.subtract(combined, paid))
         if run.tracing:
-            run.step(RaisedCapStep(self.to, bonus, target.uncapped, target.amount, extra))
+            run.step(RaisedCapStep(self.to, bonus, target.uncapped, paid, extra, remaining, granted, room))
         return CONTEXT.add(amount, extra)
+
+    def builds_on_spent_cap(self) -> bool:
+        return self.mode == RAISES_CAP
 
     def upper(self, up: Upper) -> Decimal | None:
         return None  # a bonus has no cap of its own to compare with
