@@ -339,6 +339,17 @@ class _Linter:
             elif check.rule == "rate_range" and not self.is_percent_parameter(expr):
                 self.each_day("lint.rate_range", "lint.rate_range.hint", path + (check.field,), clause,
                               self.value_test(expr, lambda v: not 0 <= v <= 1), kind="percent")
+        # What the form itself finds (bands out of order, a step of 0): each reported once, from the first day on.
+        reported: set[tuple[tuple[str | int, ...], str]] = set()
+        for env, idx in self.classes(self._params[i]):
+            def value(e: Expr, env: Mapping[str, Decimal] = env) -> Decimal | None:
+                return self.constant(e, env)
+
+            for finding in award.findings(value):
+                if (finding.at, finding.message) not in reported:
+                    reported.add((finding.at, finding.message))
+                    self.add("lint.form", "lint.form.hint", path + finding.at, clause=clause.id,
+                             finding=finding.message, advice=finding.hint, when=self.when([self.days[d] for d in idx]))
         if clause.cap is None:
             return
         cap = clause.cap
