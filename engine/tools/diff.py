@@ -234,7 +234,8 @@ def _clause_fields(c: Clause) -> dict[str, object]:
             "award": _Same(award, [_meaning(e) for e in c.expressions()[len(c.conditions):]
                                    if e is not c.cap] +
                            [type(c.award).__name__, getattr(c.award, "mode", None), getattr(c.award, "items", None),
-                            getattr(c.award, "to", None)]) if award is not None else None,
+                            getattr(c.award, "to", None),
+                            c.award.meaning() if c.award is not None else ()]) if award is not None else None,
             "cap": _Same(c.cap.text, _meaning(c.cap)) if c.cap else None,
             "period": c.period if c.award is not None else None, "per": c.per, "refers to": c.refers_to,
             "measure": c.measure,
