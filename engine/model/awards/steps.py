@@ -33,8 +33,11 @@ from engine.model.outcome import Why
 _ZERO = Decimal(0)
 
 
-def shown(w: Words, kind: str, value: object) -> str:
-    """A value of the measured input (or a bound on it) as the sheet shows that kind."""
+def shown(w: Words, kind: str, value: object, of: str = "") -> str:
+    """A value of the measured input `of` (or a bound on it, or a part of it) as the sheet shows it: as the named
+    fact or parameter is shown (its currency or unit), else as its kind is."""
+    if of.isidentifier():
+        return w.value(of, value)
     return w.money(value) if kind == "money" else w.percent(value) if kind == "percent" else w.number(value)
 
 
@@ -86,17 +89,17 @@ class StepsStep(Step):
     value: Decimal | None = None
 
     def lines(self, w: Words) -> list[str]:
-        what, m = _what(w, self.of, self.label), self.measure
-        values = {"label": what, "of_value": shown(w, m, self.of_value), "every": shown(w, m, self.every),
+        what, m, of = _what(w, self.of, self.label), self.measure, self.of
+        values = {"label": what, "of_value": shown(w, m, self.of_value, of), "every": shown(w, m, self.every, of),
                   "each": w.money(self.each), "count": "?" if self.count is None else self.count,
                   "value": w.money(self.value)}
         if isinstance(self.start, Decimal) and self.start != 0:
             over = CONTEXT.subtract(self.of_value, self.start) if isinstance(self.of_value, Decimal) else None
-            line = w.t("steps.step.from", start=shown(w, m, self.start), over=shown(w, m, over), **values)
+            line = w.t("steps.step.from", start=shown(w, m, self.start, of), over=shown(w, m, over, of), **values)
         else:
             line = w.t("steps.step", **values)
         if self.remainder:
-            line += w.t("steps.remainder", remainder=shown(w, m, self.remainder))
+            line += w.t("steps.remainder", remainder=shown(w, m, self.remainder, of))
         return [line]
 
 
@@ -113,15 +116,15 @@ class NoWholeStep(Why):
     measure: str
 
     def text(self, w: Words) -> str:
-        what, m = _what(w, self.of, self.label), self.measure
+        what, m, of = _what(w, self.of, self.label), self.measure, self.of
         if self.start and self.of_value <= self.start:
-            return w.t("steps.none.below", label=what, of_value=shown(w, m, self.of_value),
-                       start=shown(w, m, self.start))
+            return w.t("steps.none.below", label=what, of_value=shown(w, m, self.of_value, of),
+                       start=shown(w, m, self.start, of))
         if self.start:
-            return w.t("steps.none.from", label=what, of_value=shown(w, m, self.of_value),
-                       start=shown(w, m, self.start), over=shown(w, m, CONTEXT.subtract(self.of_value, self.start)),
-                       every=shown(w, m, self.every))
-        return w.t("steps.none", label=what, of_value=shown(w, m, self.of_value), every=shown(w, m, self.every))
+            return w.t("steps.none.from", label=what, of_value=shown(w, m, self.of_value, of),
+                       start=shown(w, m, self.start, of), every=shown(w, m, self.every, of),
+                       over=shown(w, m, CONTEXT.subtract(self.of_value, self.start), of))
+        return w.t("steps.none", label=what, of_value=shown(w, m, self.of_value, of), every=shown(w, m, self.every, of))
 
 
 @dataclass(frozen=True)

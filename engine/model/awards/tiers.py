@@ -55,8 +55,8 @@ class Band:
         return f"{'≥' if self.inclusive else '>'} {self.bound.text} → {pays}"
 
 
-def _band(w: Words, measure: str, bound: object, inclusive: bool) -> str:
-    return w.t(_BAND[inclusive], bound=shown(w, measure, bound))
+def _band(w: Words, measure: str, bound: object, inclusive: bool, on: str = "") -> str:
+    return w.t(_BAND[inclusive], bound=shown(w, measure, bound, on))
 
 
 def _pays(w: Words, amount: object, rate: object, cap: object, up_to: bool, short: bool = False) -> str:
@@ -99,13 +99,12 @@ class TierStep(Step):
     def lines(self, w: Words) -> list[str]:
         what, m = _what(w, self.on, self.label), self.measure
         if self.band is None or self.inclusive is None:  # not decided: something is missing
-            return [w.t("tiers.step.unknown", label=what, value=w.value(self.on, self.value)
-                        if self.on.isidentifier() else shown(w, m, self.value))]
-        line = w.t("tiers.step", label=what, value=shown(w, m, self.value),
-                   band=_band(w, m, self.bound, self.inclusive),
+            return [w.t("tiers.step.unknown", label=what, value=shown(w, m, self.value, self.on))]
+        line = w.t("tiers.step", label=what, value=shown(w, m, self.value, self.on),
+                   band=_band(w, m, self.bound, self.inclusive, self.on),
                    pay=_pays(w, self.amount, self.rate, self.cap, self.up_to))
         if self.next_band is not None and self.next_inclusive is not None:
-            line += w.t("tiers.step.next", band=_band(w, m, self.next_bound, self.next_inclusive),
+            line += w.t("tiers.step.next", band=_band(w, m, self.next_bound, self.next_inclusive, self.on),
                         pay=_pays(w, self.next_amount, self.next_rate, self.next_cap, self.up_to, short=True))
         else:
             line += w.t("tiers.step.top")
@@ -136,8 +135,8 @@ class BelowBands(Why):
     inclusive: bool
 
     def text(self, w: Words) -> str:
-        return w.t("tiers.none", label=_what(w, self.on, self.label), value=shown(w, self.measure, self.value),
-                   band=_band(w, self.measure, self.bound, self.inclusive))
+        return w.t("tiers.none", label=_what(w, self.on, self.label), value=shown(w, self.measure, self.value, self.on),
+                   band=_band(w, self.measure, self.bound, self.inclusive, self.on))
 
 
 @dataclass(frozen=True)
