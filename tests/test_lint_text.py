@@ -16,8 +16,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = [p for p in sorted((ROOT / "policies").rglob("*.yaml")) if not p.name.endswith(".tests.yaml")]
 
 
+# A day each shipped policy is in force on, far from its expiry (杭政函〔2019〕99号 ran until 2022-10-30).
+TODAY = {"hangzhou-2019-99.yaml": "2021-06-30"}
+
+
 def lint(path: Path, lang: str = "en") -> list[str]:
-    out = CliRunner().invoke(cli, ["lint", str(path), "--today", "2024-01-01", "--lang", lang,
+    out = CliRunner().invoke(cli, ["lint", str(path), "--today", TODAY.get(path.name, "2024-01-01"), "--lang", lang,
                                    "--policies", str(ROOT / "policies")]).output
     return [line for line in out.splitlines() if ": warning: " in line or ": 警告：" in line or "hint" in line
             or "提示" in line]

@@ -7,7 +7,7 @@ import keyword
 import re
 from dataclasses import replace
 from decimal import Decimal
-from typing import Iterator, Mapping, Sequence, cast
+from typing import Any, Iterator, Mapping, Sequence, cast
 
 from engine.core.amounts import CURRENCIES, AmountSyntaxError, MoneyRule, parse_amount, plain, written_currency
 from engine.core.errors import CompileError, Problem, ProblemList
@@ -19,7 +19,7 @@ from engine.lang.tree import substitute
 from engine.lang.units import PERCENT_DIM, PLAIN_DIM, UNIT, Dim
 from engine.lang.units import money as money_dim
 from engine.model.awards import FORMS
-from engine.model.awards.base import AwardForm
+from engine.model.awards.base import AwardForm, Key
 from engine.model.policy import (
     Alternative,
     Clause,
@@ -177,7 +177,7 @@ class _Compiler:
         scope = {n: NameInfo(_FACT_TYPES[f.type], f.choices, self.fact_dim(f)) for n, f in facts.items()}
         scope.update({n: NameInfo(NUM, (), self.parameter_dim(p)) for n, p in parameters.items()})
         scope[CLAIM_DATE] = NameInfo(DATE)
-        self.facts, self.scope = facts, scope
+        self.facts, self.parameters, self.scope = facts, parameters, scope
         self.derived: dict[str, Derived] = {}
         for name, spec in (doc.get("derived") or {}).items():
             self.derive(name, spec, facts, parameters)
@@ -581,10 +581,14 @@ class _FormCompiler:
     def __init__(self, compiler: _Compiler, spec: Document, path: Path_, clause: str):
         self.compiler, self.spec, self.path, self.clause = compiler, spec, path, clause
 
-    def number(self, key: str) -> Expr | None:
-        if key not in self.spec:
+    def number(self, key: Key) -> Expr | None:
+        keys = (key,) if isinstance(key, str) else key
+        entry: Any = self.spec
+        for k in keys[:-1]:  # a path into a nested entry the schema shaped (a band of a tiers award)
+            entry = entry[k]
+        if keys[-1] not in entry:
             return None
-        return self.compiler.expr(self.spec[key], self.path + (key,), self.compiler.scope, NUM, self.clause)
+        return self.compiler.expr(entry[keys[-1]], self.path + keys, self.compiler.scope, NUM, self.clause)
 
     def condition(self, key: str, item_fields: Mapping[str, Fact] | None = None) -> Expr | None:
         scope = dict(self.compiler.scope)
@@ -592,8 +596,16 @@ class _FormCompiler:
                       for n, f in (item_fields or {}).items()})
         return self.compiler.expr(self.spec[key], self.path + (key,), scope, BOOL, self.clause)
 
-    def error(self, key: str, message: str, suggestion: str | None = None) -> None:
-        self.compiler.error(message, self.path + (key,), clause=self.clause, suggestion=suggestion)
+    def error(self, key: Key, message: str, suggestion: str | None = None) -> None:
+        self.compiler.error(message, self.path + ((key,) if isinstance(key, str) else key), clause=self.clause,
+                            suggestion=suggestion)
+
+    def declared(self, name: str) -> tuple[str, str] | None:
+        if name in self.compiler.facts:
+            return "fact", self.compiler.facts[name].type
+        if name in self.compiler.parameters:
+            return "parameter", self.compiler.parameters[name].type
+        return None
 
     def list_fact(self, key: str) -> Fact | None:
         name = self.spec[key]

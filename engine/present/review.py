@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Mapping
 
+from engine.core.amounts import CURRENCIES
 from engine.core.format import as_written
 from engine.core.messages import t
 from engine.lang.expressions import Expr
@@ -70,10 +71,10 @@ class _Words:
         if isinstance(node, Name):
             fact = self.fields.get(node.id) or self.policy.facts.get(node.id)
             if fact is not None:
-                return fact.type, fact.unit
+                return fact.type, CURRENCIES[fact.currency] if fact.currency else fact.unit
             param = self.policy.parameters.get(node.id)
             if param is not None:
-                return param.type, param.unit
+                return param.type, CURRENCIES[param.currency] if param.currency else param.unit
         if isinstance(node, Arith) and node.op in ("+", "-"):
             left = self.kind(node.left)
             return left if left[0] else self.kind(node.right)
@@ -152,7 +153,11 @@ class _Words:
 def expr_words(policy: Policy, expr: Expr, lang: str, kind: str | None = None,
                item_fields: str | None = None) -> str:
     """An expression as a reviewer reads it: '年度跨境电商交易额 ≥ 500万元'. `kind` shows a bare literal (50%)."""
-    return _Words(policy, lang, item_fields).words(expr.node, (kind, None))[0]
+    unit = None
+    dim = expr.dim
+    if kind == "money" and dim is not None and dim.kind == "money" and dim.detail != policy.money.currency:
+        unit = CURRENCIES.get(dim.detail)  # a literal in 美元 stays in 美元
+    return _Words(policy, lang, item_fields).words(expr.node, (kind, unit))[0]
 
 
 def parameter_value_words(param: Parameter, lang: str) -> str:

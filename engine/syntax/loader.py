@@ -33,7 +33,10 @@ _NULL = {"", "~", "null", "Null", "NULL"}
 _NUMBER = re.compile(r"[-+]?(?:\d[\d_]*(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?")  # a mantissa: E1 is text
 _HAS_DIGIT = re.compile(r"\d")
 _CJK = "\u3000-\u303f\u3400-\u9fff\uff00-\uffef"
-_CJK_FOLD = re.compile(f"(?<=[{_CJK}]) (?=[{_CJK}])")
+# A line break between two Chinese characters, or after a Chinese mark (、，。), is no space in Chinese:
+# "…、\n100万元" reads 、100万元. A space an author typed between Chinese and Latin text ("组 pick") stays.
+_CJK_MARKS = "\u3000-\u303f\uff00-\uffef"
+_CJK_FOLD = re.compile(f"(?<=[{_CJK}]) (?=[{_CJK}])|(?<=[{_CJK_MARKS}]) (?=\\S)")
 # With no implicit resolvers every untagged node gets one of these; anything else was tagged explicitly.
 _IMPLICIT_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 

@@ -233,7 +233,8 @@ def _clause_fields(c: Clause) -> dict[str, object]:
             "recipients": _Same(", ".join(c.recipients), sorted(c.recipients)),
             "award": _Same(award, [_meaning(e) for e in (c.award.expressions() if c.award else ())] +
                            [type(c.award).__name__, getattr(c.award, "mode", None), getattr(c.award, "items", None),
-                            getattr(c.award, "to", None)]) if award is not None else None,
+                            getattr(c.award, "to", None),
+                            c.award.meaning() if c.award is not None else ()]) if award is not None else None,
             "cap": _Same(c.cap.text, _meaning(c.cap)) if c.cap else None,
             "offset": _Same(" ".join(x for x in (c.offset.amount.text, c.offset.label, c.offset.source) if x),
                             (_meaning(c.offset.amount), c.offset.label, c.offset.source)) if c.offset else None,

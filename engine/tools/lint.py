@@ -352,6 +352,17 @@ class _Linter:
             elif check.rule == "rate_range" and not self.is_percent_parameter(expr):
                 self.each_day("lint.rate_range", "lint.rate_range.hint", path + (check.field,), clause,
                               self.value_test(expr, lambda v: not 0 <= v <= 1), kind="percent")
+        # What the form itself finds (bands out of order, a step of 0): each reported once, from the first day on.
+        reported: set[tuple[tuple[str | int, ...], str]] = set()
+        for env, idx in self.classes(self._params[i]):
+            def value(e: Expr, env: Mapping[str, Decimal] = env) -> Decimal | None:
+                return self.constant(e, env)
+
+            for finding in award.findings(value):
+                if (finding.at, finding.message) not in reported:
+                    reported.add((finding.at, finding.message))
+                    self.add("lint.form", "lint.form.hint", path + finding.at, clause=clause.id,
+                             finding=finding.message, advice=finding.hint, when=self.when([self.days[d] for d in idx]))
         if clause.cap is None:
             return
         cap = clause.cap
@@ -706,12 +717,23 @@ class _Linter:
                     for x in literals_in(cond.expr.text)]
         if clause.award is not None:
             written = {e.text for e in clause.award.expressions()}
-            for key, value in spec.get("award", {}).items():
+
+            def entries(value: object, at: Path_) -> Iterator[tuple[Path_, object]]:
+                # nested entries too: the bands of a tiers award
+                if isinstance(value, dict):
+                    for key, item in value.items():
+                        yield from entries(item, at + (key,))
+                elif isinstance(value, list):
+                    for k, item in enumerate(value):
+                        yield from entries(item, at + (k,))
+                else:
+                    yield at, value
+
+            for at, value in entries(spec.get("award", {}), ("clauses", i, "award")):
                 text = plain(value) if isinstance(value, Decimal) and not isinstance(value, bool) \
                     else " ".join(value.split()) if isinstance(value, str) else None
                 if text in written:  # an expression: not a label, a unit or a clause id (bonus_to: "5.1")
-                    out += [_RuleNumber(x.value, x.currency, x.shown, ("clauses", i, "award", key))
-                            for x in literals_in(text)]
+                    out += [_RuleNumber(x.value, x.currency, x.shown, at) for x in literals_in(text)]
         if clause.cap is not None:
             out += [_RuleNumber(x.value, x.currency, x.shown, ("clauses", i, "cap"))
                     for x in literals_in(clause.cap.text)]

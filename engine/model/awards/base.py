@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Protocol
 
 from engine.core.values import Missing, Unknown
 from engine.lang.expressions import Expr
+from engine.lang.tree import Lit, Name, Unary
 from engine.model.outcome import Why
 from engine.model.outcome import Words as Words  # re-exported: a form's file imports what it needs from here
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 # An award's block of a schema-valid policy file (`rate: 50%`, `base: costs`, …): its shape is the schema's,
 # which the type checker cannot see, so its values are Any.
 Spec = Mapping[str, Any]
+# Where in the spec: a key of it, or a path into it for a form with nested entries (("tiers", "bands", 0, "above")).
+Key = str | tuple[str | int, ...]
 
 
 class Step:
@@ -77,9 +80,11 @@ class Run(Protocol):
 class Compiler(Protocol):
     """What a form may ask of the policy compiler while it is built (errors go to the compiler's list)."""
 
-    def number(self, key: str) -> Expr | None: ...  # the spec's `key` as a number expression, or None
+    def number(self, key: Key) -> Expr | None: ...  # the spec's `key` as a number expression, or None
     def condition(self, key: str, item_fields: Mapping[str, Fact] | None = None) -> Expr | None: ...
-    def error(self, key: str, message: str, suggestion: str | None = None) -> None: ...
+    def error(self, key: Key, message: str, suggestion: str | None = None) -> None: ...
+    # ("fact" | "parameter", its declared type: money, percent, number, integer, …) of a name, None if undeclared
+    def declared(self, name: str) -> tuple[str, str] | None: ...
     def list_fact(self, key: str) -> Fact | None: ...  # the list fact named at spec[key], or None (error reported)
     def clause_ids(self) -> list[str]: ...
 
@@ -94,6 +99,19 @@ class Sanity:
 
 
 Upper = Callable[[Expr], "Decimal | None"]  # the most an expression can be on a day, when that is known
+Constant = Callable[[Expr], "Decimal | None"]  # an expression's value on a day, when parameters alone decide it
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something lint should report about a form's own numbers on a day (bands out of order, a step of 0).
+
+    `at` is where in the award's spec; `message` and `hint` are catalogue messages (engine.core.messages.msg).
+    """
+
+    at: tuple[str | int, ...]
+    message: str
+    hint: str
 
 
 class AwardForm(ABC):
@@ -143,6 +161,14 @@ class AwardForm(ABC):
     def sanity(self) -> tuple[Sanity, ...]:
         return ()
 
+    def findings(self, value: Constant) -> tuple[Finding, ...]:
+        """What lint should report that `sanity` cannot say, given the values parameters decide on a day."""
+        return ()
+
+    def meaning(self) -> tuple[object, ...]:
+        """What decides the amount besides its expressions (which bound includes its value, a flag): for diff."""
+        return ()
+
     def can_fail(self) -> bool:
         """Whether the form alone can make an otherwise eligible clause ineligible (for test coverage)."""
         return False
@@ -154,3 +180,23 @@ class AwardForm(ABC):
     @abstractmethod
     def formula(self, w: Words) -> str:
         """The form as one line of its expressions as written (diff)."""
+
+
+# What a fact's or parameter's declared type makes a number: the kind a form compares its own literals with.
+_KINDS = {"money": "money", "percent": "percent", "number": "number", "integer": "number"}
+
+
+def kind_of(expr: Expr, c: Compiler) -> str | None:
+    """"money", "percent" or "number" for a literal as written (10万元, 50%, 3) or a declared name; None when
+    this simple look cannot tell (an expression; 0, which is every kind). Until the expression checker knows
+    units, a form uses this to refuse a bound of another kind than what it bounds (10 for 10%)."""
+    node = expr.node.operand if isinstance(expr.node, Unary) and expr.node.op == "-" else expr.node
+    if isinstance(node, Name):
+        declared = c.declared(node.id)
+        return _KINDS.get(declared[1]) if declared else None
+    if isinstance(node, Lit) and isinstance(node.value, Decimal) and not isinstance(node.value, bool):
+        if node.value == 0:
+            return None
+        text = expr.text.strip()
+        return "percent" if text.endswith("%") else "money" if text.endswith("元") else "number"
+    return None
