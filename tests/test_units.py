@@ -168,3 +168,15 @@ def test_the_reference_evaluator_agrees_on_derived_values_and_dates(tmp_path):
     plain = run("evaluate", policy, facts, "--format", "json").output
     checked = run("evaluate", policy, facts, "--format", "json", "--reference").output
     assert plain == checked
+
+
+def test_diff_and_review_show_derived_values_currencies_and_shared_conditions(tmp_path):
+    policy, _ = write(tmp_path)
+    changed = tmp_path / "q.yaml"
+    changed.write_text(policy.read_text(encoding="utf-8").replace("/ gmv_before}", "/ gmv}"), encoding="utf-8")
+    out = run("diff", policy, changed).output
+    assert "Derived values\n  growth 同比增幅\n    formula: (gmv - gmv_before) / gmv_before → (gmv - gmv_before) / gmv" in out
+    review = run("render", policy, "--format", "markdown").output
+    assert "| 美元 (USD) | converted at usd\\_rate（国家外汇管理局公布的年度平均汇率） |" in review
+    assert "| derived: 同比增幅 | growth = （上年成交额 − 前年成交额） ÷ 前年成交额 |" in review
+    assert "| shared condition 1 | 在本市依法注册 |" in review

@@ -406,7 +406,13 @@ def build_review(policy: Policy, lang: str | None = None) -> Review:
            reading=f"（{policy.fund_year_reading}）" if policy.fund_year_reading else "")
          if policy.fund_year and policy.fund_year in policy.facts else t("review.fund_year.calendar", lang)),
         (t("review.policy_id", lang), policy.id),
-    ) + tuple((t("review.shared_condition", lang, n=i + 1),
+    ) + tuple((t("review.currency", lang, code=c.code, word=c.word),
+               t("review.currency.rate", lang, rate=c.rate) + (f"（{c.text}）" if c.text else "") if c.rate
+               else c.text or "")
+              for c in policy.currencies.values()) + tuple(
+        (t("review.derived", lang, label=d.label), f"{d.name} = {expr_words(policy, d.expr, lang)}"
+         + (f"（{d.text}）" if d.text else "")) for d in policy.derived.values()) + tuple(
+        (t("review.shared_condition", lang, n=i + 1),
                (c.label or c.expr.text) + (f"（{c.text}）" if c.text else ""))
               for i, c in enumerate(policy.conditions))
     member_of: dict[str, list[tuple[Group, int]]] = {}  # per clause, its groups and how many others each has

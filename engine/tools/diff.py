@@ -27,11 +27,12 @@ Text = Callable[..., str]  # a catalogue message in the reader's language: text(
 
 # Every sentence the diff shows is in the message catalogue under diff.* (engine/core/locale/*.json).
 
-SECTIONS = ("policy", "reference", "recipient", "fact", "parameter", "reading", "clause", "group")
+SECTIONS = ("policy", "reference", "recipient", "fact", "parameter", "derived", "reading", "clause", "group")
 _SECTION_KEYS = {"policy": "diff.section.policy", "reference": "diff.section.reference",
                  "recipient": "diff.section.recipient", "fact": "diff.section.fact",
                  "parameter": "diff.section.parameter", "reading": "diff.section.reading",
-                 "clause": "diff.section.clause", "group": "diff.section.group"}
+                 "clause": "diff.section.clause", "group": "diff.section.group",
+                 "derived": "diff.section.derived"}
 # A field's name as shown, by the name the diff (and its JSON) uses for it.
 _FIELD_KEYS = {
     "id": "diff.field.id", "document": "diff.field.document", "title": "diff.field.title",
@@ -46,7 +47,9 @@ _FIELD_KEYS = {
     "measure": "diff.field.measure", "requires": "diff.field.requires", "readings": "diff.field.readings",
     "from": "diff.field.from", "until": "diff.field.until", "members": "diff.field.members",
     "pick": "diff.field.pick", "reading": "diff.field.reading", "fund year": "diff.field.fund_year",
-    "per": "diff.field.per", "earlier": "diff.field.earlier", "offset": "diff.field.offset"}
+    "per": "diff.field.per", "earlier": "diff.field.earlier", "offset": "diff.field.offset",
+    "currency": "diff.field.currency", "unique": "diff.field.unique", "formula": "diff.field.formula",
+    "currencies": "diff.field.currencies", "shared conditions": "diff.field.shared_conditions"}
 _VERSION_KEYS = {"old": "diff.version.old", "new": "diff.version.new"}
 
 
@@ -123,6 +126,8 @@ def diff_policies(old: Policy, new: Policy) -> list[Change]:
                   lambda r: {"label": r.label, "description": r.description})
     out += _keyed("fact", old.facts, new.facts, lambda f: f.label, _fact_fields)
     out += _parameters(old, new)
+    out += _keyed("derived", old.derived, new.derived, lambda d: d.label,
+                  lambda d: {"label": d.label, "formula": _Same(d.expr.text, _meaning(d.expr)), "text": d.text})
     out += _keyed("reading", old.readings, new.readings, lambda r: r.question,
                   lambda r: {"question": r.question, "choice": r.choice,
                                    "alternatives": "; ".join(a.choice for a in r.alternatives)})
@@ -141,7 +146,10 @@ def _policy(old: Policy, new: Policy) -> Iterator[Change]:
         return {"id": p.id, "document": p.document, "title": p.title, "issuer": p.issuer, "signed": p.signed,
                 "in force from": p.start, "in force until": p.end,
                 "money": f"{p.money.currency}, round to {p.money.round_to} {p.money.rounding}",
-                "fund year": p.fund_year}
+                "fund year": p.fund_year,
+                "currencies": ", ".join(f"{c.code} ({c.rate})" if c.rate else c.code for c in p.currencies.values()),
+                "shared conditions": _Same("; ".join(c.expr.text for c in p.conditions),
+                                           [_meaning(c.expr) for c in p.conditions])}
 
     yield from _fields("policy", "", None, fields(old), fields(new))
     gone, came = [a for a in old.areas if a not in new.areas], [a for a in new.areas if a not in old.areas]
@@ -192,7 +200,8 @@ def _keyed(section: str, old: Mapping[str, T], new: Mapping[str, T], title: Call
 def _fact_fields(f: Fact) -> dict[str, object]:
     return {"type": f.type, "label": f.label, "unit": f.unit, "min": f.minimum, "max": f.maximum,
             "choices": ", ".join(f.choices), "description": f.description,
-            "item fields": ", ".join(f"{n} ({i.type})" for n, i in f.items.items())}
+            "item fields": ", ".join(f"{n} ({i.type})" for n, i in f.items.items()), "currency": f.currency,
+            "unique": ", ".join(f.unique)}
 
 
 class _Same(str):
