@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from engine.core.errors import PolicyError
 from engine.core.format import format_money, format_percent
 from engine.core.messages import localize, t
-from engine.model.facts import check_facts
+from engine.model.facts import _fast_check, check_facts
 from engine.model.outcome import Outcome
 from engine.model.policy import Policy
 from engine.model.pools import CLAIM_DATE, Pool, pool_of
@@ -38,6 +38,7 @@ from engine.rounds.columns import CODE, Column, RowReader, path_column
 from engine.rounds.pools import Shares, in_order, pro_rata
 from engine.rounds.read import Chunk, Source, _batches, parse_records, problem_text, skipped
 from engine.runtime.evaluate import evaluate
+from engine.syntax.loader import SourceMap
 
 CHUNK = 256  # applicants sent to a worker at a time
 _ZERO = Decimal(0)
@@ -129,6 +130,7 @@ class Worker:
         self.w = PolicyWords(policy, settings.lang)
         self._reasons: dict[object, str] = {}
         self._picks: list[int] | None = None  # where each of self.ids is in a result's clauses
+        self._results = 0  # how many clauses those results had
         # How a Part's results are formatted (no pools): CSV or JSON Lines text, or the workbook's rows.
         from engine.rounds.write import formatter
         self.format = None if policy.pools else formatter(policy, settings.form, settings.lang, settings.sheets)
@@ -190,7 +192,10 @@ class Worker:
         if record.errors or data is None:
             return record
         try:
-            applicant = check_facts(self.policy, data, name)
+            # The policy's compiled facts checker first, directly: plainly valid facts (nearly every row) are
+            # read without check_facts's copy of the row; anything else takes check_facts's full path, which
+            # words each problem. The same Applicant either way (engine.model.facts).
+            applicant = _fast_check(self.policy, data, SourceMap(name)) or check_facts(self.policy, data, name)
             result = evaluate(self.policy, applicant, trace=False)
         except PolicyError as error:
             for p in error.problems:
@@ -257,14 +262,15 @@ class Worker:
         words = self.settings.words
         clauses = result.clauses
         picks = self._picks
-        if picks is None or len(clauses) <= picks[-1] or any(clauses[i].clause.id != cid
-                                                              for i, cid in zip(picks, self.ids, strict=True)):
-            where = {r.clause.id: i for i, r in enumerate(clauses)}
-            picks = self._picks = [where[cid] for cid in self.ids]
+        if picks is None or len(clauses) != self._results:
+            picks = self.picks(clauses)
         total, complete = _ZERO, True
         rows: list[list[str]] = []
         for cid, i in zip(self.ids, picks, strict=True):
             r = clauses[i]
+            if r.clause.id != cid:  # results in another order than the first one's: found by id
+                self.picks(clauses)
+                return self.outcomes(record, result, applicant)
             outcome = _OUTCOME_TEXT[r.outcome]
             amount = r.amount if r.outcome is _ELIGIBLE else None
             reason = r.reason or ""
@@ -292,6 +298,12 @@ class Worker:
         record.clauses = rows
         record.total = amount_text(self.policy.money.round(total))
         record.complete = complete
+
+    def picks(self, clauses: Sequence[Any]) -> list[int]:
+        """Where each of self.ids is in a result's clauses (every result has them in the same order)."""
+        where = {r.clause.id: i for i, r in enumerate(clauses)}
+        self._picks, self._results = [where[cid] for cid in self.ids], len(clauses)
+        return self._picks
 
     def order_key(self, pool: Pool, applicant: Any) -> Any:
         name = pool.order_by
