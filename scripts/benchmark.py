@@ -18,8 +18,9 @@ XLSX out) on a CSV of synthetic applicants with valid credit codes, and its peak
 maximum resident set, main or worker): memory is flat when the largest round's peak is close to the smallest's.
 Beside each time: the CPU seconds of all its processes (main and workers) and the load average when it ended,
 since on a shared machine the wall time says as much about the neighbours as about the round. Measured on the
-2-core machine (issue 11), load average 2-2.5: 100,000 applicants CSV → JSONL with --jobs 2 in 16.3-18.5 s
-(32.7 s before, at load 3), about 280 µs of worker CPU each; 10,000 CSV → XLSX in 4.9 s (11.2 s before).
+2-core machine (issue 11): 100,000 applicants CSV → JSONL with --jobs 2 in 16.3-18.5 s at load 2.2-2.4, 31-34 s
+while another test suite took a core (32.7 s before, at load 3), 30-34 s of CPU in all; 10,000 CSV → XLSX in
+4.9-7.2 s at load 2.4-2.7 (8.5-9.3 s before at load 2.7).
 """
 
 from __future__ import annotations
