@@ -303,7 +303,7 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
         sys.exit(1)
     kinds = {r.label: k for k, r in policy.recipients.items()}
     kind = WRITERS[Path(output).suffix.lower()]
-    settings = Settings(here, words=kind == "xlsx", sheets=sheets_dir, lines=None if kind == "xlsx" else kind)
+    settings = Settings(here, kind, sheets=sheets_dir)
     bar = None
     if sys.stderr.isatty():
         bar = click.progressbar(length=source.total or 0, file=sys.stderr, label=t("batch.progress", here))

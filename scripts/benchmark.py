@@ -16,6 +16,11 @@ policy alone); a sanity block shows that it exercises every kind of applicant an
 The batch figures time the whole command (`python cli.py batch POLICY round.csv -o results.jsonl --jobs 2`, and
 XLSX out) on a CSV of synthetic applicants with valid credit codes, and its peak memory (the largest process's
 maximum resident set, main or worker): memory is flat when the largest round's peak is close to the smallest's.
+Beside each time: the CPU seconds of all its processes (main and workers) and the load average when it ended,
+since on a shared machine the wall time says as much about the neighbours as about the round. Measured on the
+2-core machine (issue 11): 100,000 applicants CSV → JSONL with --jobs 2 in 16.3-18.5 s at load 2.2-2.4, 31-34 s
+while another test suite took a core (32.7 s before, at load 3), 30-34 s of CPU in all; 10,000 CSV → XLSX in
+4.9-7.2 s at load 2.4-2.7 (8.5-9.3 s before at load 2.7).
 """
 
 from __future__ import annotations
@@ -137,21 +142,28 @@ def write_round_csv(policy, n: int, path: Path, seed: int = 0) -> None:
                 out.writerow(["" if v is None else v for v in cells_of(d, cols, make_code(f"9133110{i:010d}"))])
 
 
-_PEAK = ("import resource, subprocess, sys, time; s = time.perf_counter(); "
+_PEAK = ("import os, resource, subprocess, sys, time; s = time.perf_counter(); "
          "r = subprocess.run(sys.argv[1:], capture_output=True); t = time.perf_counter() - s; "
          "sys.stderr.write(r.stderr.decode(errors='replace')[-2000:] if r.returncode not in (0, 1) else ''); "
-         "print(t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)")
+         "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+         "print(t, u.ru_maxrss, r.returncode, u.ru_utime + u.ru_stime, os.getloadavg()[0])")
 
 
-def _batch_run(policy_path: str, source: Path, output: Path, jobs: int) -> tuple[float, float]:
-    """Seconds and peak memory (MiB, the largest process) of one whole `policy batch` run."""
+def _batch_run(policy_path: str, source: Path, output: Path, jobs: int) -> tuple[float, float, str]:
+    """Seconds and peak memory (MiB, the largest process) of one whole `policy batch` run, and its CPU seconds
+    (every process) with the load average, as words."""
     cmd = [sys.executable, str(ROOT / "cli.py"), "batch", policy_path, str(source), "-o", str(output),
            "--jobs", str(jobs), "--force"]
     done = subprocess.run([sys.executable, "-c", _PEAK, *cmd], capture_output=True, text=True, check=True)
-    seconds, peak_kib, code = done.stdout.split()
+    seconds, peak_kib, code, cpu, load = done.stdout.split()
     if code not in ("0", "1"):
         raise SystemExit(f"policy batch failed ({code}): {done.stderr}")
-    return float(seconds), int(peak_kib) / 1024
+    return float(seconds), int(peak_kib) / 1024, f"CPU {float(cpu):.1f} s, load {float(load):.1f}"
+
+
+def cpu_us(words: str, n: int) -> float:
+    """Microseconds of CPU per applicant, from _batch_run's words (start-up included)."""
+    return float(words.split()[1]) / n * 1e6
 
 
 def batch_figures(policy_path: str, sizes: list[int], jobs: int, workdir: Path) -> tuple[list[str], int]:
@@ -163,21 +175,23 @@ def batch_figures(policy_path: str, sizes: list[int], jobs: int, workdir: Path) 
     for n in sizes:
         source = workdir / f"round-{n}.csv"
         write_round_csv(policy, n, source)
-        seconds, peak = _batch_run(policy_path, source, workdir / f"results-{n}.jsonl", jobs)
+        seconds, peak, cpu = _batch_run(policy_path, source, workdir / f"results-{n}.jsonl", jobs)
         peaks.append(peak)
         target = TARGET_BATCH_JSONL_100K_S if n == 100_000 else None
         verdict = _verdict(seconds, target)
         missed += verdict == "MISS"
         lines.append(_line(f"batch {n:,} CSV → JSONL, --jobs {jobs}", f"{seconds:.1f} s ({n / seconds:,.0f}/s)",
                            f"≤ {target:g} s" if target else "—", verdict))
+        lines.append(_line(f"  {cpu}", f"{cpu_us(cpu, n):.0f} µs CPU each", "—", "(info)"))
         lines.append(_line(f"  peak memory, {n:,} applicants", f"{peak:.0f} MiB", "—", "(info)"))
         if n == min(sizes) or n == 10_000:
-            seconds, peak = _batch_run(policy_path, source, workdir / f"results-{n}.xlsx", jobs)
+            seconds, peak, cpu = _batch_run(policy_path, source, workdir / f"results-{n}.xlsx", jobs)
             target = TARGET_BATCH_XLSX_10K_S if n == 10_000 else None
             verdict = _verdict(seconds, target)
             missed += verdict == "MISS"
             lines.append(_line(f"batch {n:,} CSV → XLSX, --jobs {jobs}", f"{seconds:.1f} s ({n / seconds:,.0f}/s)",
                                f"≤ {target:g} s" if target else "—", verdict))
+            lines.append(_line(f"  {cpu}", f"{cpu_us(cpu, n):.0f} µs CPU each", "—", "(info)"))
         source.unlink()
     if len(peaks) > 1:
         ratio = peaks[-1] / peaks[0]

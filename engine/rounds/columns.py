@@ -191,6 +191,11 @@ def _boolean_cell(value: object, column: Column) -> bool:
                msg("batch.cell.boolean.hint"))
 
 
+# What _boolean_cell makes of the texts a sheet holds nearly always, without calling it.
+_BOOLEAN_TEXT = {text: value for value, words in ((True, TRUE_WORDS), (False, FALSE_WORDS)) for word in words
+                 for text in (word, word.upper(), word.capitalize())}
+
+
 def date_cell(value: object, column: Column) -> str:
     """A date cell as YYYY-MM-DD: a date Excel keeps as a date, or text 2024-12-20, 2024/12/20, 2024年12月20日."""
     if isinstance(value, dt.datetime):
@@ -254,6 +259,10 @@ def code_cell(value: object, column: Column) -> str:
     raise _Bad(msg("batch.code.check", code=code, char=found.char, expected=found.expected), msg("batch.code.hint"))
 
 
+# How RowReader reads one column: where the value goes, its key, its converter, its column, and as_text.
+_Step = tuple[int, str, Callable[[object, "Column"], object] | None, "Column", bool]
+
+
 class RowReader:
     """Turns one row of cells into (credit code, the facts-file data, problems), for one policy's columns."""
 
@@ -271,19 +280,27 @@ class RowReader:
         code: str | None = None
         problems: list[CellProblem] = []
         targets = (facts, granted, data)
-        plan = self._plan if self._layout is layout else self.plan(layout)
-        size = len(cells)
-        for index, where, key, convert, column in plan:
-            if index >= size:
+        steps = self._steps if self._layout is layout else self.plan(layout)
+        # Cell by cell, blank ones first left out (half a row or more, in a sheet for every kind of applicant).
+        # A row shorter than the header lacks its last cells; a longer one's extra cells have no column.
+        for step, value in zip(steps, cells, strict=False):
+            if not value:
+                if value is None or type(value) is str:
+                    continue  # blank ('' or None); 0 and False are values
+            elif type(value) is str and value.isspace():
                 continue
-            value = cells[index]
-            if value is None or (type(value) is str and (not value or value.isspace())):
+            if step is None:
                 continue
+            where, key, convert, column, as_text = step
             try:
                 if where < 0:
                     code = code_cell(value, column)
-                elif convert is None:  # text as typed: the facts loader reads and checks it
-                    targets[where][key] = value.strip() if type(value) is str else _text_cell(value)
+                elif as_text and type(value) is str:  # text as typed: the facts loader reads and checks it
+                    targets[where][key] = value.strip()
+                elif convert is None:
+                    targets[where][key] = _text_cell(value)
+                elif convert is _boolean_cell and type(value) is str and value in _BOOLEAN_TEXT:
+                    targets[where][key] = _BOOLEAN_TEXT[value]
                 else:
                     targets[where][key] = convert(value, column)
             except _Bad as bad:
@@ -295,43 +312,44 @@ class RowReader:
         return code, data, problems
 
     _layout: Sequence[Column | None] | None = None
-    _plan: list[tuple[int, int, str, Callable[[object, Column], object] | None, Column]] = []
+    _steps: list[_Step | None] = []
 
-    def plan(self, layout: Sequence[Column | None]
-             ) -> list[tuple[int, int, str, Callable[[object, Column], object] | None, Column]]:
-        """Per column, once per layout: (position, facts 0 | granted 1 | data 2 | code -1, key, converter)."""
-        plan: list[tuple[int, int, str, Callable[[object, Column], object] | None, Column]] = []
-        for index, column in enumerate(layout):
+    def plan(self, layout: Sequence[Column | None]) -> list[_Step | None]:
+        """Per column, once per layout: (facts 0 | granted 1 | data 2 | code -1, key, converter, column, as_text:
+        a text cell is kept as typed, stripped), or None for a column without a header."""
+        steps: list[_Step | None] = []
+        for column in layout:
             if column is None:
+                steps.append(None)
                 continue
             kind, fact = column.kind, column.fact
             if kind == "code":
-                plan.append((index, -1, CODE, None, column))
+                steps.append((-1, CODE, None, column, False))
             elif fact is not None:
                 t = fact.type
-                if t in ("money", "number", "percent"):
-                    plan.append((index, 0, column.name, _amount_or_text(t), column))
+                if t in ("money", "number", "percent"):  # 10万元, 60%, 1,000: read as in a facts file
+                    steps.append((0, column.name, _amount_or_text(t), column, True))
                 elif t == "integer":
-                    plan.append((index, 0, column.name, _integer_cell, column))
+                    steps.append((0, column.name, _integer_cell, column, False))
                 elif t == "boolean":
-                    plan.append((index, 0, column.name, _boolean_cell, column))
+                    steps.append((0, column.name, _boolean_cell, column, False))
                 elif t == "date":
-                    plan.append((index, 0, column.name, date_cell, column))
+                    steps.append((0, column.name, date_cell, column, False))
                 elif t == "list":
-                    plan.append((index, 0, column.name, _list_cell, column))
+                    steps.append((0, column.name, _list_cell, column, False))
                 else:
-                    plan.append((index, 0, column.name, None, column))
+                    steps.append((0, column.name, None, column, True))
             elif kind == "granted":
                 assert column.clause is not None
-                plan.append((index, 1, column.clause, _amount_or_text("granted"), column))
+                steps.append((1, column.clause, _amount_or_text("granted"), column, True))
             elif kind == "recipient":
-                plan.append((index, 2, KIND, self.recipient_cell, column))
+                steps.append((2, KIND, self.recipient_cell, column, False))
             elif kind == "date":
-                plan.append((index, 2, DATE, date_cell, column))
+                steps.append((2, DATE, date_cell, column, False))
             else:
-                plan.append((index, 2, column.name, None, column))
-        self._layout, self._plan = layout, plan
-        return plan
+                steps.append((2, column.name, None, column, True))
+        self._layout, self._steps = layout, steps
+        return steps
 
     def fact_cell(self, value: object, column: Column, fact: Fact) -> object:
         t = fact.type

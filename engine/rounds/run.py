@@ -6,10 +6,18 @@ kept until the round is complete.
 Each worker loads nothing from disk: it receives the compiled policy (a Policy pickles, engine/cache.py) once,
 when it starts, and evaluates with trace=False, the fast path. A bad row is a record with its problems; it
 never stops the round.
+
+The main process does as little per applicant as it can, so that it is never what the round waits for: it
+cuts a CSV file into chunks of raw records (engine.rounds.read.CsvRecords), and each worker parses its chunk,
+evaluates it, and sends back a Part — its results already formatted (CSV or JSON Lines text, or the workbook's
+rows), the chunk's summary, the (row, credit code) of each applicant, and its bad rows. The main process then
+only checks that no recipient comes twice and writes. A round with pools keeps every applicant's Record
+until the pools are shared (Round._pooled).
 """
 
 from __future__ import annotations
 
+import heapq
 import json
 import os
 import pickle
@@ -22,17 +30,26 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from engine.core.errors import PolicyError
 from engine.core.format import format_money, format_percent
 from engine.core.messages import localize, t
-from engine.model.facts import check_facts
+from engine.model.facts import _fast_check, check_facts
 from engine.model.outcome import Outcome
 from engine.model.policy import Policy
 from engine.model.pools import CLAIM_DATE, Pool, pool_of
 from engine.rounds.columns import CODE, Column, RowReader, path_column
 from engine.rounds.pools import Shares, in_order, pro_rata
-from engine.rounds.read import Source, problem_text
+from engine.rounds.read import Chunk, Source, _batches, parse_records, problem_text, skipped
 from engine.runtime.evaluate import evaluate
+from engine.syntax.loader import SourceMap
 
 CHUNK = 256  # applicants sent to a worker at a time
 _ZERO = Decimal(0)
+_ELIGIBLE, _UNDETERMINED = Outcome.ELIGIBLE, Outcome.UNDETERMINED
+_OUTCOME_TEXT = {o: o.value for o in Outcome}  # without the enum's .value property, each time
+
+
+def amount_text(amount: Decimal) -> str:
+    """An amount as exact decimal text, never in exponent form: f"{amount:f}", which str() is when it has no E."""
+    text = str(amount)
+    return text if "E" not in text else f"{amount:f}"
 
 
 @dataclass(slots=True)
@@ -63,16 +80,35 @@ class Record:
     order: dict[str, Any] = field(default_factory=dict)  # pool id -> this applicant's place key (in_order)
     sheet: str | None = None  # the file name of its calculation sheet, when --sheets
     data: dict[str, Any] | None = None  # its facts, kept only to write its sheet once pools are shared
-    line: object = None  # the output line a worker wrote for it (CSV or JSON Lines, when no pool can change it)
-    contrib: tuple[str, bool, str, tuple[str, ...]] | None = None  # what it adds to the summary, in short
 
 
 @dataclass(frozen=True)
 class Settings:
     lang: str
-    words: bool  # reasons in words (the officers' workbook) or as codes (CSV, JSONL)
+    form: str  # csv | jsonl | xlsx: what the results are written as
     sheets: str | None = None  # folder for each applicant's calculation sheet
-    lines: str | None = None  # csv | jsonl: workers write each applicant's output line (a round without pools)
+
+    @property
+    def words(self) -> bool:
+        """Reasons in words (the officers' workbook) or as codes (CSV, JSONL)."""
+        return self.form == "xlsx"
+
+
+@dataclass
+class Part:
+    """What a worker makes of one chunk. With pools, `records`: every applicant's Record. Without, the results
+    ready to write — `text` (CSV or JSON Lines, each applicant's line ending at `ends[i]`) or `rows` (the
+    workbook's) — with `evaluated`, each one's (row, credit code, where if not the row number), and the
+    chunk's `summary`; `records` then holds only the bad rows. `reread`: the chunk's CSV records were not cut
+    where csv.reader ends them, and nothing was evaluated (Source.reread)."""
+
+    records: list[Record] = field(default_factory=list)
+    evaluated: list[tuple[int, str | None, str | None]] = field(default_factory=list)
+    text: str = ""
+    ends: list[int] = field(default_factory=list)
+    rows: list[list[Any]] = field(default_factory=list)
+    summary: Summary | None = None
+    reread: bool = False
 
 
 class Worker:
@@ -93,6 +129,44 @@ class Worker:
         from engine.present.words import PolicyWords
         self.w = PolicyWords(policy, settings.lang)
         self._reasons: dict[object, str] = {}
+        self._picks: list[int] | None = None  # where each of self.ids is in a result's clauses
+        self._results = 0  # how many clauses those results had
+        # How a Part's results are formatted (no pools): CSV or JSON Lines text, or the workbook's rows.
+        from engine.rounds.write import formatter
+        self.format = None if policy.pools else formatter(policy, settings.form, settings.lang, settings.sheets)
+
+    # -- one chunk --------------------------------------------------------------------------------
+    def items(self, chunk: Chunk) -> list[tuple[int, object]] | None:
+        """The chunk's items; a CSV chunk's raw records parsed here (None: not cut where csv.reader ends them)."""
+        if chunk.items is not None:
+            return chunk.items
+        assert chunk.records is not None
+        rows = parse_records(chunk.records, chunk.encoding)
+        if rows is None:
+            return None
+        return [(number, cells) for number, cells in enumerate(rows, chunk.first) if not skipped(cells)]
+
+    def part(self, chunk: Chunk) -> Part:
+        items = self.items(chunk)
+        if items is None:
+            return Part(reread=True)
+        records = [self.handle(item) for item in items]
+        if self.format is None:  # pools: the main process needs every Record
+            return Part(records=records)
+        ids = self.ids
+        summary = Summary(ids, {cid: ClauseSummary() for cid in ids})
+        part = Part(summary=summary)
+        done = []
+        for record in records:
+            summary.add(record, claimed=True)  # no pools: what is claimed is awarded
+            if record.errors:
+                part.records.append(record)
+            else:
+                part.evaluated.append((record.row, record.code,
+                                       record.where if record.where != str(record.row) else None))
+                done.append(record)
+        self.format.part(done, part)
+        return part
 
     # -- one item ---------------------------------------------------------------------------------
     def handle(self, item: tuple[int, object]) -> Record:
@@ -118,7 +192,10 @@ class Worker:
         if record.errors or data is None:
             return record
         try:
-            applicant = check_facts(self.policy, data, name)
+            # The policy's compiled facts checker first, directly: plainly valid facts (nearly every row) are
+            # read without check_facts's copy of the row; anything else takes check_facts's full path, which
+            # words each problem. The same Applicant either way (engine.model.facts).
+            applicant = _fast_check(self.policy, data, SourceMap(name)) or check_facts(self.policy, data, name)
             result = evaluate(self.policy, applicant, trace=False)
         except PolicyError as error:
             for p in error.problems:
@@ -183,20 +260,26 @@ class Worker:
     # -- results ------------------------------------------------------------------------------------
     def outcomes(self, record: Record, result: Any, applicant: Any) -> None:
         words = self.settings.words
-        by_id = {r.clause.id: r for r in result.clauses}
+        clauses = result.clauses
+        picks = self._picks
+        if picks is None or len(clauses) != self._results:
+            picks = self.picks(clauses)
         total, complete = _ZERO, True
         rows: list[list[str]] = []
-        for cid in self.ids:
-            r = by_id[cid]
-            outcome = r.outcome.value
-            amount = r.amount if r.outcome is Outcome.ELIGIBLE and r.amount is not None else None
+        for cid, i in zip(self.ids, picks, strict=True):
+            r = clauses[i]
+            if r.clause.id != cid:  # results in another order than the first one's: found by id
+                self.picks(clauses)
+                return self.outcomes(record, result, applicant)
+            outcome = _OUTCOME_TEXT[r.outcome]
+            amount = r.amount if r.outcome is _ELIGIBLE else None
             reason = r.reason or ""
             # Another kind's clause needs no words: the kind of applicant is in its own column.
-            text = (self.reason_words(r) if words and r.outcome is not Outcome.ELIGIBLE and reason != "recipient"
+            text = (self.reason_words(r) if words and r.outcome is not _ELIGIBLE and reason != "recipient"
                     else "")
-            if r.outcome is Outcome.UNDETERMINED:
+            if r.outcome is _UNDETERMINED:
                 reason = "missing:" + ";".join(r.missing_keys) if r.missing else "missing"
-            pool = self.pooled.get(cid)
+            pool = self.pooled.get(cid) if self.pooled else None
             if pool is not None and amount is not None and amount > 0 and pool.share == "in_order":
                 key = self.order_key(pool, applicant)
                 if key is None:
@@ -205,14 +288,22 @@ class Worker:
                              order=order_words(pool, self.policy, self.settings.lang))
                 else:
                     record.order[pool.id] = key
-            if amount is not None:
+            if amount is None:
+                rows.append([outcome, "", reason, text])
+            else:
                 total += amount
+                rows.append([outcome, amount_text(amount), reason, text])
             if outcome == "undetermined":
                 complete = False
-            rows.append([outcome, "" if amount is None else f"{amount:f}", reason, text])
         record.clauses = rows
-        record.total = f"{self.policy.money.round(total):f}"
+        record.total = amount_text(self.policy.money.round(total))
         record.complete = complete
+
+    def picks(self, clauses: Sequence[Any]) -> list[int]:
+        """Where each of self.ids is in a result's clauses (every result has them in the same order)."""
+        where = {r.clause.id: i for i, r in enumerate(clauses)}
+        self._picks, self._results = [where[cid] for cid in self.ids], len(clauses)
+        return self._picks
 
     def order_key(self, pool: Pool, applicant: Any) -> Any:
         name = pool.order_by
@@ -279,48 +370,14 @@ def _start(policy: Policy, source_kind: str, layout: Sequence[Column | None], se
     gc.freeze()  # the policy and the engine's objects live as long as the worker: never scan them again
 
 
-def _chunk(items: list[tuple[int, object]]) -> list[Record]:
+def _part(chunk: Chunk) -> Part:
     assert _WORKER is not None
-    return [_WORKER.handle(item) for item in items]
-
-
-def _chunk_lines(items: list[tuple[int, object]]) -> tuple[list[Record], Summary]:
-    """Records with their output lines written here, and their summary: the main process only writes them."""
-    assert _WORKER is not None
-    worker = _WORKER
-    from engine.rounds.write import csv_row, jsonl_line
-
-    ids = worker.ids
-    summary = Summary(ids, {cid: ClauseSummary() for cid in ids})
-    form = jsonl_line if worker.settings.lines == "jsonl" else csv_row
-    out = []
-    for item in items:
-        record = worker.handle(item)
-        summary.add(record)
-        if not record.errors:
-            Round._claimed(record, summary)
-            record.line = form(record, ids)
-            record.contrib = (record.total, record.complete, "".join(row[0][0] for row in record.clauses),
-                              tuple(row[1] for row in record.clauses if row[0] == "eligible"))
-            record.clauses = []
-        out.append(record)
-    return out, summary
+    return _WORKER.part(chunk)
 
 
 def _sheets(items: list[tuple[dict[str, Any], str, dict[str, str], str | None]]) -> list[str]:
     assert _WORKER is not None
     return [_WORKER.sheet(data, code, notes, total) for data, code, notes, total in items]
-
-
-def _chunks(items: Iterator[Any], size: int = CHUNK) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 class Engine:
@@ -337,19 +394,22 @@ class Engine:
         else:
             _start(*init)
 
-    def map(self, function: Callable[[list[Any]], Any], chunks: Iterable[list[Any]]) -> Iterator[Any]:
+    def map(self, function: Callable[[Any], Any], chunks: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+        """(chunk, function(chunk)) for each chunk, in order."""
         if self.pool is None:
             for chunk in chunks:
-                yield function(chunk)
+                yield chunk, function(chunk)
             return
-        window: deque[Any] = deque()
+        window: deque[tuple[Any, Any]] = deque()
         limit = self.jobs * 3
         for chunk in chunks:
-            window.append(self.pool.apply_async(function, (chunk,)))
+            window.append((chunk, self.pool.apply_async(function, (chunk,))))
             if len(window) >= limit:
-                yield window.popleft().get()
+                done, result = window.popleft()
+                yield done, result.get()
         while window:
-            yield window.popleft().get()
+            done, result = window.popleft()
+            yield done, result.get()
 
     def close(self) -> None:
         if self.pool is not None:
@@ -395,54 +455,74 @@ class Summary:
             mine.claimed += s.claimed
             mine.awarded += s.awarded
 
-    def remove(self, contrib: tuple[str, bool, str, tuple[str, ...]]) -> None:
-        """Take back what a record added (a row found to repeat a recipient after its worker counted it)."""
-        total, complete, outcomes, amounts = contrib
+    def take_back(self, tally: Tally) -> None:
+        """Take back what an applicant added (a row found to repeat a recipient after its worker counted it)."""
         self.applicants -= 1
         self.bad_rows += 1
-        self.complete -= complete
-        self.total -= Decimal(total)
-        paid = iter(amounts)
-        for cid, outcome in zip(self.clause_ids, outcomes, strict=True):
+        self.complete -= tally.complete
+        self.total -= tally.total
+        for cid, (outcome, amount) in zip(self.clause_ids, tally.clauses, strict=True):
             s = self.clauses[cid]
-            if outcome == "e":
+            if outcome == "eligible":
                 s.eligible -= 1
-                amount = next(paid)
-                if amount:
-                    s.awarded -= Decimal(amount)
-                    s.claimed -= Decimal(amount)
-            elif outcome == "i":
+                if amount is not None:
+                    s.awarded -= amount
+                    s.claimed -= amount
+            elif outcome == "ineligible":
                 s.ineligible -= 1
-            elif outcome == "u":
+            elif outcome == "undetermined":
                 s.undetermined -= 1
-            elif outcome == "r":
+            elif outcome == "referred":
                 s.referred -= 1
 
-    def add(self, record: Record) -> None:
+    def add(self, record: Record, claimed: bool = False) -> None:
+        """Count an applicant (`claimed`: its amounts are its claims too, as in a round without pools)."""
         if record.errors:
             self.bad_rows += 1
             return
         self.applicants += 1
         self.complete += record.complete
         self.total += Decimal(record.total)
+        clauses = self.clauses
         for cid, (outcome, amount, _reason, _text) in zip(self.clause_ids, record.clauses, strict=True):
-            s = self.clauses[cid]
             if outcome == "eligible":
+                s = clauses[cid]
                 s.eligible += 1
                 if amount:
-                    s.awarded += Decimal(amount)
+                    value = Decimal(amount)
+                    s.awarded += value
+                    if claimed:
+                        s.claimed += value
             elif outcome == "ineligible":
-                s.ineligible += 1
+                clauses[cid].ineligible += 1
             elif outcome == "undetermined":
-                s.undetermined += 1
+                clauses[cid].undetermined += 1
             elif outcome == "referred":
-                s.referred += 1
+                clauses[cid].referred += 1
+
+
+@dataclass
+class Tally:
+    """What one applicant added to the summary, as read back from its written results (Output.tally)."""
+
+    total: Decimal
+    complete: bool
+    clauses: list[tuple[str, Decimal | None]]  # each clause's outcome, and its amount if it has one
 
 
 class Output:
-    """What a writer does with a round: its records in order, then the summary."""
+    """What a writer does with a round: its records in order (or a worker's Part of them), then the summary."""
 
     def add(self, record: Record) -> None:
+        """An applicant's results, or a bad row's problems."""
+        raise NotImplementedError
+
+    def add_part(self, part: Part, skip: set[int]) -> None:
+        """The results a worker wrote in `part`, but for those of part.evaluated[i] for i in `skip`."""
+        raise NotImplementedError
+
+    def tally(self, part: Part, index: int) -> Tally:
+        """What part.evaluated[index] added to the summary, read from its results in `part`."""
         raise NotImplementedError
 
     def finish(self, summary: Summary) -> None:
@@ -471,61 +551,68 @@ class Round:
         try:
             if self.policy.pools:
                 self._pooled(engine, output, summary)
-            elif self.settings.lines:
-                for record in self._lines(engine, summary):
-                    output.add(record)
             else:
-                for record in self._records(engine, summary):
-                    summary.add(record)
-                    self._claimed(record, summary)
-                    output.add(record)
+                seen: dict[str, int] = {}
+                for part in self._parts(engine):
+                    self._write(part, output, summary, seen)
         finally:
             engine.close()
         output.finish(summary)
         return summary
 
-    def _records(self, engine: Engine, summary: Summary) -> Iterator[Record]:
-        """Records in the order of the rows; a recipient's second row is refused, naming the first."""
-        seen: dict[str, int] = {}
+    def _parts(self, engine: Engine) -> Iterator[Part]:
+        """Each chunk's Part, in order; a chunk of CSV records not cut where csv.reader ends them is read again."""
+        chunks: Iterator[Chunk] | None = self.source.chunks(CHUNK)
+        while chunks is not None:
+            parts, chunks = engine.map(_part, chunks), None
+            for chunk, part in parts:
+                if part.reread:  # the chunks in flight are forgotten, and the file read again from this one
+                    chunks = self.source.reread(chunk, CHUNK)
+                    break
+                yield part
+                if self.progress is not None:
+                    self.progress(len(chunk))
+
+    def _write(self, part: Part, output: Output, summary: Summary, seen: dict[str, int]) -> None:
+        """Write a Part made without pools; a recipient's second row is refused, naming the first."""
+        assert part.summary is not None
+        summary.merge(part.summary)
+        repeats: list[Record] = []
+        skip: set[int] = set()
+        for i, (row, code, where) in enumerate(part.evaluated):
+            if code is None:
+                continue
+            first = seen.get(code)
+            if first is None:
+                seen[code] = row
+                continue
+            summary.take_back(output.tally(part, i))
+            repeats.append(self._repeat(Record(row, where or str(row), code), first))
+            skip.add(i)
+        output.add_part(part, skip)
+        for record in heapq.merge(part.records, repeats, key=lambda r: r.row):  # the problems, in row order
+            output.add(record)
+
+    def _repeat(self, record: Record, first: int) -> Record:
         lang = self.settings.lang
-        for records in engine.map(_chunk, _chunks(self.source.items())):
-            for record in records:
+        record.errors.append(RowError(record.row, record.where, t("template.col.credit_code", lang),
+                                      t("batch.duplicate", lang, code=record.code, first=first),
+                                      t("batch.duplicate.hint", lang)))
+        return record
+
+    def _records(self, engine: Engine, summary: Summary) -> Iterator[Record]:
+        """Every applicant's Record, in the order of the rows; a recipient's second row is refused, naming the first."""
+        seen: dict[str, int] = {}
+        for part in self._parts(engine):
+            for record in part.records:
                 if record.code is not None and not record.errors:
                     first = seen.get(record.code)
                     if first is not None:
-                        record.errors.append(RowError(record.row, record.where,
-                                                      t("template.col.credit_code", lang),
-                                                      t("batch.duplicate", lang, code=record.code, first=first),
-                                                      t("batch.duplicate.hint", lang)))
+                        self._repeat(record, first)
                         record.clauses, record.sheet = [], None
                     else:
                         seen[record.code] = record.row
                 yield record
-            if self.progress is not None:
-                self.progress(len(records))
-
-    def _lines(self, engine: Engine, summary: Summary) -> Iterator[Record]:
-        """Records whose lines the workers wrote, with their summaries merged; repeated recipients taken out."""
-        seen: dict[str, int] = {}
-        lang = self.settings.lang
-        for records, part in engine.map(_chunk_lines, _chunks(self.source.items())):
-            summary.merge(part)
-            for record in records:
-                if record.code is not None and not record.errors:
-                    first = seen.get(record.code)
-                    if first is not None:
-                        assert record.contrib is not None
-                        summary.remove(record.contrib)
-                        record.errors.append(RowError(record.row, record.where,
-                                                      t("template.col.credit_code", lang),
-                                                      t("batch.duplicate", lang, code=record.code, first=first),
-                                                      t("batch.duplicate.hint", lang)))
-                        record.line = None
-                    else:
-                        seen[record.code] = record.row
-                yield record
-            if self.progress is not None:
-                self.progress(len(records))
 
     @staticmethod
     def _claimed(record: Record, summary: Summary) -> None:
@@ -557,7 +644,7 @@ class Round:
                 awards.update(self._share(pool, claims[pool.id], summary))
             del claims
             spool.seek(0)
-            for records in _chunks(self._replay(spool, count, awards, summary)):
+            for records in _batches(self._replay(spool, count, awards, summary), CHUNK):
                 if self.settings.sheets:
                     self._sheets(engine, records)
                 for record in records:
@@ -590,7 +677,7 @@ class Round:
             notes = {cid: row[3] for cid, row in zip(ids, r.clauses, strict=True)
                      if row[3] and pool_of(self.policy.pools, cid)}
             jobs.append((r.data, r.code, notes, r.total if notes else None))
-        for names in engine.map(_sheets, [jobs]):
+        for _jobs, names in engine.map(_sheets, [jobs]):
             for record, name in zip(wanted, names, strict=True):
                 record.sheet, record.data = name, None
 

@@ -3,20 +3,26 @@
 CSV and JSON Lines: the results file, one line per applicant evaluated, and beside it NAME.errors.(csv|jsonl)
 (one line per problem of a bad row) and NAME.summary.(csv|json) (per clause, and the round). Amounts are exact
 decimal text, never floats. The workbook has three sheets — 结果 (results), 汇总 (summary), 问题 (errors) —
-written in openpyxl's write-only mode, so its rows stream to disk too; amounts are numbers formatted as money.
+written by XlsxWriter in its constant-memory mode, so its rows stream to disk too; amounts are numbers
+formatted as money (the amount columns carry the money format, set once).
+
+Without pools, each applicant's line or row is made by the worker that evaluated it (CsvLines, JsonlLines,
+SheetRows: formatter()) and the main process only writes the worker's Part; with pools the main process
+formats each Record once the pools are shared, with the same formatters.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Sequence
 
 from engine.core.messages import t
 from engine.model.policy import Policy
-from engine.rounds.run import Output, Record, RowError, Summary
+from engine.rounds.run import Output, Part, Record, RowError, Summary, Tally
 
 WRITERS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".xlsx": "xlsx"}
 MONEY_FORMAT = '#,##0.00" 元"'
@@ -86,6 +92,151 @@ def jsonl_line(record: Record, ids: list[str]) -> str:
     return _ENCODE(line)
 
 
+_string = json.encoder.encode_basestring  # what json.dumps writes a str as
+_FRAGMENTS = 4096  # clause parts a JsonlLines keeps before it starts again
+
+
+class JsonlLines:
+    """Evaluated applicants' JSON lines, exactly as jsonl_line writes them (json.dumps of a dict), made faster:
+    each clause's part is written once per (clause, outcome, reason, note) and kept, with a gap for the amount
+    (digits, a point and a sign: nothing to escape)."""
+
+    def __init__(self, ids: list[str]):
+        self.ids = ids
+        self.fragments: dict[tuple[int, str, bool, str, str], tuple[str, str]] = {}
+        self.kinds: dict[tuple[str, ...], str] = {}
+
+    def fragment(self, key: tuple[int, str, bool, str, str]) -> tuple[str, str]:
+        index, outcome, paid, reason, note = key
+        head = f"{_string(self.ids[index])}:{{\"outcome\":{_string(outcome)}"
+        tail = ""
+        if paid:
+            head += ',"amount":"'
+            tail = '"'
+        if reason:
+            tail += f',"reason":{_string(reason)}'
+        if note:
+            tail += f',"note":{_string(note)}'
+        if len(self.fragments) >= _FRAGMENTS:
+            self.fragments.clear()
+        self.fragments[key] = (head, tail + "}")
+        return head, tail + "}"
+
+    def line(self, record: Record) -> str:
+        """An evaluated applicant's line, without its newline."""
+        kinds = self.kinds.get(record.kinds)
+        if kinds is None:
+            kinds = self.kinds[record.kinds] = json.dumps(list(record.kinds), ensure_ascii=False, separators=(",", ":"))
+        out = [f'{{"row":{record.row},"credit_code":{"null" if record.code is None else _string(record.code)},'
+               f'"applicant":{"null" if record.name is None else _string(record.name)},"recipient":{kinds},'
+               f'"total":"{record.total}","complete":{"true" if record.complete else "false"},"clauses":{{']
+        fragments = self.fragments
+        for index, (outcome, amount, reason, note) in enumerate(record.clauses):
+            key = (index, outcome, bool(amount), reason, note)
+            found = fragments.get(key) or self.fragment(key)
+            out.append(f"{found[0]}{amount}{found[1]}" if amount else found[0] + found[1])
+            out.append(",")
+        if record.clauses:
+            out.pop()
+        out.append("}}" if not record.sheet else f'}},"sheet":{_string(record.sheet)}}}')
+        return "".join(out)
+
+    def part(self, records: list[Record], part: Part) -> None:
+        lines = [self.line(record) + "\n" for record in records]
+        end = 0
+        for line in lines:
+            end += len(line)
+            part.ends.append(end)
+        part.text = "".join(lines)
+
+    def tally(self, line: str) -> Tally:
+        data = json.loads(line)
+        return Tally(Decimal(data["total"]), data["complete"],
+                     [(c["outcome"], Decimal(c["amount"]) if "amount" in c else None)
+                      for c in (data["clauses"][cid] for cid in self.ids)])
+
+
+class CsvLines:
+    """Evaluated applicants' rows of the results CSV (csv_row), written as csv.writer writes them."""
+
+    def __init__(self, ids: list[str]):
+        self.ids = ids
+
+    def part(self, records: list[Record], part: Part) -> None:
+        buffer = io.StringIO()
+        out = csv.writer(buffer)
+        for record in records:
+            out.writerow(csv_row(record, self.ids))
+            part.ends.append(buffer.tell())
+        part.text = buffer.getvalue()
+
+    def tally(self, line: str) -> Tally:
+        row = next(csv.reader([line]))
+        cells = row[6:6 + 4 * len(self.ids)]
+        return Tally(Decimal(row[4]), row[5] == "true",
+                     [(outcome, Decimal(amount) if amount else None) for outcome, amount in zip(cells[::4], cells[1::4],
+                                                                                                strict=True)])
+
+
+class SheetRows:
+    """Evaluated applicants' rows of the workbook's results sheet: plain values (amounts as Decimal), the
+    sheet's file name last with --sheets (XlsxOutput links it)."""
+
+    def __init__(self, policy: Policy, lang: str, sheets: str | None):
+        self.ids, self.sheets = _ids(policy), sheets
+        self.words = {k: t(OUTCOME_WORDS[k], lang) for k in OUTCOME_WORDS}
+        self.outcome_of = {word: k for k, word in self.words.items()}
+        self.yes, self.no = t("yes", lang), t("no", lang)
+        self.labels = {k: r.label for k, r in policy.recipients.items()}
+        self.kinds: dict[tuple[str, ...], str] = {}
+
+    def row(self, record: Record) -> list[Any]:
+        kinds = self.kinds.get(record.kinds)
+        if kinds is None:
+            kinds = self.kinds[record.kinds] = "、".join(self.labels.get(k, k) for k in record.kinds)
+        row: list[Any] = [record.row, record.code, record.name, kinds, Decimal(record.total),
+                          self.yes if record.complete else self.no]
+        words = self.words
+        for outcome, amount, _reason, note in record.clauses:
+            row += (words[outcome], Decimal(amount) if amount else None, note or None)
+        if self.sheets:
+            row.append(record.sheet)
+        return row
+
+    def part(self, records: list[Record], part: Part) -> None:
+        part.rows = [self.row(record) for record in records]
+
+    def tally(self, row: Sequence[Any]) -> Tally:
+        cells = row[6:6 + 3 * len(self.ids)]
+        return Tally(row[4], row[5] == self.yes,
+                     [(self.outcome_of[word], amount) for word, amount in zip(cells[::3], cells[1::3], strict=True)])
+
+
+def formatter(policy: Policy, form: str, lang: str, sheets: str | None) -> JsonlLines | CsvLines | SheetRows:
+    """How a worker formats its applicants' results for the output `form` (csv | jsonl | xlsx)."""
+    if form == "csv":
+        return CsvLines(_ids(policy))
+    if form == "jsonl":
+        return JsonlLines(_ids(policy))
+    return SheetRows(policy, lang, sheets)
+
+
+def _lines_but(part: Part, skip: set[int]) -> str:
+    """part.text without the lines of the applicants in `skip`."""
+    if not skip:
+        return part.text
+    kept, start = [], 0
+    for i, end in enumerate(part.ends):
+        if i not in skip:
+            kept.append(part.text[start:end])
+        start = end
+    return "".join(kept)
+
+
+def _line(part: Part, index: int) -> str:
+    return part.text[part.ends[index - 1] if index else 0:part.ends[index]]
+
+
 def _error_row(e: RowError) -> list[str]:
     return [str(e.row), e.where, e.column, e.message, e.suggestion]
 
@@ -103,12 +254,19 @@ class CsvOutput(Output):
         self.out.writerow(head + ["sheet"])
         self.errors.writerow(["row", "where", "column", "message", "suggestion"])
 
+        self.lines = CsvLines(self.ids)
+
     def add(self, record: Record) -> None:
         if record.errors:
             self.errors.writerows(_error_row(e) for e in record.errors)
             return
-        line = record.line if isinstance(record.line, list) else csv_row(record, self.ids)
-        self.out.writerow(line)
+        self.out.writerow(csv_row(record, self.ids))
+
+    def add_part(self, part: Part, skip: set[int]) -> None:
+        self.handle.write(_lines_but(part, skip))
+
+    def tally(self, part: Part, index: int) -> Tally:
+        return self.lines.tally(_line(part, index))
 
     def finish(self, summary: Summary) -> None:
         self.handle.close()
@@ -159,6 +317,7 @@ class JsonlOutput(Output):
         self.handle: IO[str] = open(path, "w", encoding="utf-8")
         self.errors_handle: IO[str] = open(sibling(path, "errors", Path(path).suffix), "w", encoding="utf-8")
         self.encode = _ENCODE
+        self.lines = JsonlLines(self.ids)
 
     def add(self, record: Record) -> None:
         if record.errors:
@@ -166,8 +325,13 @@ class JsonlOutput(Output):
                 self.errors_handle.write(self.encode({"row": e.row, "where": e.where, "column": e.column,
                                                       "message": e.message, "suggestion": e.suggestion}) + "\n")
             return
-        line = record.line if record.line is not None else jsonl_line(record, self.ids)
-        self.handle.write(f"{line}\n")
+        self.handle.write(self.lines.line(record) + "\n")
+
+    def add_part(self, part: Part, skip: set[int]) -> None:
+        self.handle.write(_lines_but(part, skip))
+
+    def tally(self, part: Part, index: int) -> Tally:
+        return self.lines.tally(_line(part, index))
 
     def finish(self, summary: Summary) -> None:
         self.handle.close()
@@ -177,27 +341,66 @@ class JsonlOutput(Output):
             handle.write("\n")
 
 
+class _Sheet:
+    """A worksheet written row after row (XlsxWriter's constant-memory mode writes each row once)."""
+
+    def __init__(self, book: Any, name: str):
+        self.ws = book.add_worksheet(name)
+        self.row = 0
+
+    def widths(self, widths: Sequence[float], formats: dict[int, Any] | None = None) -> None:
+        for i, width in enumerate(widths):
+            self.ws.set_column(i, i, width, (formats or {}).get(i))
+
+    def append(self, values: Sequence[Any], cell_format: Any = None, money: Sequence[int] = (),
+               money_format: Any = None) -> None:
+        """One row; the values at the `money` positions as money (their column's format does the rest)."""
+        ws, r = self.ws, self.row
+        ws.write_row(r, 0, values, cell_format)
+        for i in money:
+            if values[i] is not None:
+                ws.write_number(r, i, values[i], money_format)
+        self.row += 1
+
+    def values(self, values: Sequence[Any]) -> None:
+        """One row of text and numbers, each cell in its column's format: the fast way, for the results."""
+        ws, r = self.ws, self.row
+        text, number = ws.write_string, ws.write_number
+        for column, value in enumerate(values):
+            if value is None:
+                continue
+            if type(value) is str:
+                text(r, column, value)
+            else:
+                number(r, column, value)
+        self.row += 1
+
+
 class XlsxOutput(Output):
-    """The officers' workbook: results, summary and errors sheets, streamed (write-only)."""
+    """The officers' workbook: results, summary and errors sheets, streamed (XlsxWriter, constant memory).
+
+    The results sheet's amount columns carry the money format, so each amount is written as a plain number;
+    strings are never read as formulas, numbers or links. Excel keeps at most 65,530 links on a sheet: the
+    applicants' sheets after that are named without one."""
+
+    LINKS = 65530
 
     def __init__(self, path: str, policy: Policy, lang: str, sheets: str | None):
-        from openpyxl import Workbook
-        from openpyxl.cell import WriteOnlyCell
-        from openpyxl.styles import Alignment, Font, PatternFill
+        import xlsxwriter
 
         self.path, self.policy, self.lang, self.sheets = path, policy, lang, sheets
         self.ids = _ids(policy)
-        self.book = Workbook(write_only=True)
-        self.results = self.book.create_sheet(t("batch.sheet.results", lang))
-        self.summary = self.book.create_sheet(t("batch.sheet.summary", lang))
-        self.errors = self.book.create_sheet(t("batch.sheet.errors", lang))
-        self.Cell = WriteOnlyCell
-        self.bold = Font(bold=True)
-        self.fill = PatternFill("solid", fgColor="F4F6F9")
-        self.link = Font(color="1F5FA8", underline="single")
-        self.wrap = Alignment(wrap_text=True, vertical="top")
-        self.words = {k: t(OUTCOME_WORDS[k], lang) for k in OUTCOME_WORDS}
-        self.yes, self.no = t("yes", lang), t("no", lang)
+        self.book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False,
+                                               "strings_to_numbers": False, "strings_to_urls": False})
+        self.results = _Sheet(self.book, t("batch.sheet.results", lang))
+        self.summary = _Sheet(self.book, t("batch.sheet.summary", lang))
+        self.errors = _Sheet(self.book, t("batch.sheet.errors", lang))
+        self.head = self.book.add_format({"bold": True, "pattern": 1, "bg_color": "#F4F6F9"})
+        self.bold = self.book.add_format({"bold": True})
+        self.money = self.book.add_format({"num_format": MONEY_FORMAT})
+        self.link = self.book.add_format({"font_color": "#1F5FA8", "underline": 1})
+        self.rows = SheetRows(policy, lang, sheets)
+        self.links = 0
         head = [t("batch.col.row", lang), t("template.col.credit_code", lang), t("template.col.applicant", lang),
                 t("template.col.recipient", lang), t("batch.col.total", lang), t("batch.col.complete", lang)]
         for cid in self.ids:
@@ -206,36 +409,26 @@ class XlsxOutput(Output):
         if sheets:
             head.append(t("batch.col.sheet", lang))
         widths = [6, 22, 24, 16, 16, 8] + [10, 14, 30] * len(self.ids) + ([14] if sheets else [])
-        self._widths(self.results, widths)
-        self.results.freeze_panes = "C2"
-        self.results.append(self._head(head))
-        self._widths(self.errors, [6, 14, 36, 60, 50])
-        self.errors.append(self._head([t("batch.col.row", lang), t("batch.col.where", lang),
-                                       t("batch.col.column", lang), t("batch.col.problem", lang),
-                                       t("batch.col.hint", lang)]))
-        self.labels = {k: r.label for k, r in policy.recipients.items()}
+        self.results.widths(widths, dict.fromkeys([4] + [7 + 3 * k for k in range(len(self.ids))], self.money))
+        self.results.ws.freeze_panes(1, 2)
+        self.results.append(head, self.head)
+        self.errors.widths([6, 14, 36, 60, 50])
+        self.errors.append([t("batch.col.row", lang), t("batch.col.where", lang), t("batch.col.column", lang),
+                            t("batch.col.problem", lang), t("batch.col.hint", lang)], self.head)
 
-    @staticmethod
-    def _widths(sheet: Any, widths: list[int]) -> None:
-        from openpyxl.utils import get_column_letter
-
-        for i, width in enumerate(widths, 1):
-            sheet.column_dimensions[get_column_letter(i)].width = width
-
-    def _head(self, names: list[str]) -> list[Any]:
-        out = []
-        for name in names:
-            cell = self.Cell(self.results, value=name)
-            cell.font, cell.fill = self.bold, self.fill
-            out.append(cell)
-        return out
-
-    def _money(self, sheet: Any, text: str) -> Any:
-        if not text:
-            return None
-        cell = self.Cell(sheet, value=Decimal(text))  # type: ignore[arg-type]  # openpyxl writes a Decimal exactly
-        cell.number_format = MONEY_FORMAT
-        return cell
+    def _result(self, row: list[Any]) -> None:
+        sheet = self.results
+        if not self.sheets:
+            sheet.values(row)
+            return
+        name = row.pop()
+        sheet.values(row)
+        if name and self.links < self.LINKS:
+            self.links += 1
+            sheet.ws.write_url(sheet.row - 1, len(row), f"external:{Path(self.sheets).name}/{name}", self.link,
+                               string=name)
+        elif name:
+            sheet.ws.write_string(sheet.row - 1, len(row), name)
 
     def add(self, record: Record) -> None:
         if record.errors:
@@ -243,42 +436,34 @@ class XlsxOutput(Output):
                 self.errors.append([e.row, e.where if e.where != str(e.row) else None, e.column or None,
                                     e.message, e.suggestion or None])
             return
-        sheet = self.results
-        row: list[Any] = [record.row, record.code, record.name,
-                          "、".join(self.labels.get(k, k) for k in record.kinds),
-                          self._money(sheet, record.total), self.yes if record.complete else self.no]
-        for outcome, amount, _reason, note in record.clauses:
-            row += [self.words[outcome], self._money(sheet, amount), note or None]
-        if self.sheets:
-            if record.sheet:
-                cell = self.Cell(sheet, value=record.sheet)
-                cell.hyperlink = f"{Path(self.sheets).name}/{record.sheet}"
-                cell.font = self.link
-                row.append(cell)
-            else:
-                row.append(None)
-        sheet.append(row)
+        self._result(self.rows.row(record))
+
+    def add_part(self, part: Part, skip: set[int]) -> None:
+        for i, row in enumerate(part.rows):
+            if i not in skip:
+                self._result(row)
+
+    def tally(self, part: Part, index: int) -> Tally:
+        return self.rows.tally(part.rows[index])
 
     def finish(self, summary: Summary) -> None:
-        lang, sheet = self.lang, self.summary
-        self._widths(sheet, [8, 36, 8, 8, 8, 8, 18, 18, 24])
-        sheet.append(self._head([t("batch.col.clause", lang), t("batch.col.title", lang),
-                                 t("outcome.eligible", lang), t("outcome.ineligible", lang),
-                                 t("outcome.undetermined", lang), t("outcome.referred", lang),
-                                 t("batch.col.claimed", lang), t("batch.col.awarded", lang),
-                                 t("batch.col.pool", lang)]))
+        lang, sheet, money = self.lang, self.summary, self.money
+        sheet.widths([8, 36, 8, 8, 8, 8, 18, 18, 24])
+        sheet.append([t("batch.col.clause", lang), t("batch.col.title", lang), t("outcome.eligible", lang),
+                      t("outcome.ineligible", lang), t("outcome.undetermined", lang), t("outcome.referred", lang),
+                      t("batch.col.claimed", lang), t("batch.col.awarded", lang), t("batch.col.pool", lang)],
+                     self.head)
         from engine.model.pools import pool_of
 
         for cid in self.ids:
             s = summary.clauses[cid]
             pool = pool_of(self.policy.pools, cid)
             sheet.append([cid, self.policy.clause(cid).title, s.eligible, s.ineligible, s.undetermined, s.referred,
-                          self._money(sheet, f"{s.claimed:f}"), self._money(sheet, f"{s.awarded:f}"),
-                          pool.title if pool is not None else None])
-        total = self.Cell(sheet, value=t("batch.col.round_total", lang))
-        total.font = self.bold
-        sheet.append([total, None, None, None, None, None, None, self._money(sheet, f"{summary.total:f}")])
-        sheet.append([])
+                          s.claimed, s.awarded, pool.title if pool is not None else None], money=(6, 7),
+                         money_format=money)
+        sheet.ws.write_string(sheet.row, 0, t("batch.col.round_total", lang), self.bold)
+        sheet.append([None] * 7 + [summary.total], money=(7,), money_format=money)
+        sheet.row += 1  # a blank row
         sheet.append([t("batch.summary.applicants", lang), summary.applicants])
         sheet.append([t("batch.summary.complete", lang), summary.complete])
         sheet.append([t("batch.summary.bad_rows", lang), summary.bad_rows])
@@ -286,7 +471,6 @@ class XlsxOutput(Output):
             shares = summary.pools.get(pool.id)
             claims = shares.claims if shares else Decimal(0)
             paid = shares.paid if shares else Decimal(0)
-            sheet.append([t("batch.summary.pool", lang, pool=pool.title), None,
-                          None, None, None, None, self._money(sheet, f"{claims:f}"), self._money(sheet, f"{paid:f}"),
-                          self._money(sheet, f"{pool.total:f}")])
-        self.book.save(self.path)
+            sheet.append([t("batch.summary.pool", lang, pool=pool.title)] + [None] * 5 + [claims, paid, pool.total],
+                         money=(6, 7, 8), money_format=money)
+        self.book.close()
