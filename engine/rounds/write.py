@@ -241,7 +241,26 @@ def _error_row(e: RowError) -> list[str]:
     return [str(e.row), e.where, e.column, e.message, e.suggestion]
 
 
-class CsvOutput(Output):
+class _TextOutput(Output):
+    """What the CSV and JSON Lines outputs share: a results file and an errors file, written as workers' parts
+    arrive (each part's text already formatted by the worker), and the summary beside them at the end."""
+
+    handle: IO[str]
+    errors_handle: IO[str]
+    lines: CsvLines | JsonlLines
+
+    def add_part(self, part: Part, skip: set[int]) -> None:
+        self.handle.write(_lines_but(part, skip))
+
+    def tally(self, part: Part, index: int) -> Tally:
+        return self.lines.tally(_line(part, index))
+
+    def close(self) -> None:
+        self.handle.close()
+        self.errors_handle.close()
+
+
+class CsvOutput(_TextOutput):
     def __init__(self, path: str, policy: Policy, lang: str):
         self.path, self.policy, self.lang = path, policy, lang
         self.ids = _ids(policy)
@@ -262,15 +281,8 @@ class CsvOutput(Output):
             return
         self.out.writerow(csv_row(record, self.ids))
 
-    def add_part(self, part: Part, skip: set[int]) -> None:
-        self.handle.write(_lines_but(part, skip))
-
-    def tally(self, part: Part, index: int) -> Tally:
-        return self.lines.tally(_line(part, index))
-
     def finish(self, summary: Summary) -> None:
-        self.handle.close()
-        self.errors_handle.close()
+        self.close()
         with open(sibling(self.path, "summary", ".csv"), "w", encoding="utf-8", newline="") as handle:
             out = csv.writer(handle)
             out.writerow(["clause", "title", "eligible", "ineligible", "undetermined", "referred", "claimed",
@@ -310,14 +322,14 @@ def summary_json(policy: Policy, summary: Summary) -> dict[str, Any]:
     }
 
 
-class JsonlOutput(Output):
+class JsonlOutput(_TextOutput):
     def __init__(self, path: str, policy: Policy, lang: str):
         self.path, self.policy, self.lang = path, policy, lang
         self.ids = _ids(policy)
         self.handle: IO[str] = open(path, "w", encoding="utf-8")
         self.errors_handle: IO[str] = open(sibling(path, "errors", Path(path).suffix), "w", encoding="utf-8")
         self.encode = _ENCODE
-        self.lines = JsonlLines(self.ids)
+        self.jsonl = self.lines = JsonlLines(self.ids)
 
     def add(self, record: Record) -> None:
         if record.errors:
@@ -325,17 +337,10 @@ class JsonlOutput(Output):
                 self.errors_handle.write(self.encode({"row": e.row, "where": e.where, "column": e.column,
                                                       "message": e.message, "suggestion": e.suggestion}) + "\n")
             return
-        self.handle.write(self.lines.line(record) + "\n")
-
-    def add_part(self, part: Part, skip: set[int]) -> None:
-        self.handle.write(_lines_but(part, skip))
-
-    def tally(self, part: Part, index: int) -> Tally:
-        return self.lines.tally(_line(part, index))
+        self.handle.write(self.jsonl.line(record) + "\n")
 
     def finish(self, summary: Summary) -> None:
-        self.handle.close()
-        self.errors_handle.close()
+        self.close()
         with open(sibling(self.path, "summary", ".json"), "w", encoding="utf-8") as handle:
             json.dump(summary_json(self.policy, summary), handle, ensure_ascii=False, indent=2)
             handle.write("\n")
