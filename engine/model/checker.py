@@ -46,9 +46,12 @@ _NONE: Mapping[object, object] = MappingProxyType({})  # the table of a converte
 
 Converter = Callable[[Any], object]
 _T = TypeVar("_T")
-# What check() finds: recipients, values, area, date, applicant's name, granted (the Applicant's fields).
+# What check() finds: recipients, values, area, date, applicant's name, granted, and the ledger of earlier
+# grants as (clause, amount, year, for) (the Applicant's fields).
+Ledger = tuple[tuple[str, Decimal, int, "str | None"], ...]
 Found = tuple[tuple[str, ...], dict[str, object], str | None, dt.date | None, str | None,
-              dict[str, Decimal] | None]
+              dict[str, Decimal] | None, Ledger]
+_GRANT_KEYS = frozenset({"clause", "amount", "year", "for", "date", "note"})
 
 
 # --- amounts as text ------------------------------------------------------------------------------------
@@ -314,6 +317,7 @@ class FactsChecker:
         # which names both.
         self.unique = {name: fact.unique for name, fact in facts.items() if fact.unique}
         self.clause_ids = frozenset(c.id for c in policy.clauses if c.award is not None or c.refers_to is not None)
+        self.per = frozenset(c.id for c in policy.clauses if c.per is not None)  # grants must say for which
         self.money = _amount(_money_text, True, False)
         self.date = _remembering(_date)
 
@@ -362,7 +366,13 @@ class FactsChecker:
                     return None
 
             granted = get("granted")
-            if granted is not None:
+            ledger: Ledger = ()
+            if type(granted) is list:
+                read = self.ledger(granted)
+                if read is None:
+                    return None
+                ledger, granted = read, {}
+            elif granted is not None:
                 if type(granted) is not dict or not granted.keys() <= self.clause_ids:
                     return None
                 money, amounts = self.money, granted
@@ -385,6 +395,38 @@ class FactsChecker:
                 return None
             if "note" in data and (type(data["note"]) is not str or not _plain_text(data["note"])):
                 return None
-            return recipients, values, area, day, name, granted
+            return recipients, values, area, day, name, granted, ledger
         except Exception:  # _Refuse, a KeyError for an unknown name, anything unforeseen: the full path decides
             return None
+
+    def ledger(self, entries: list[Any]) -> Ledger | None:
+        """The list form of granted:, plainly valid (each entry's clause, amount, year, and for: where the clause is
+        counted per object); else None, and the full path says what is wrong."""
+        out = []
+        money, clause_ids, per = self.money, self.clause_ids, self.per
+        if len(entries) > 10000:
+            return None
+        for entry in entries:
+            if type(entry) is not dict or not entry.keys() <= _GRANT_KEYS:
+                return None
+            clause, year, key = entry.get("clause"), entry.get("year"), entry.get("for")
+            if type(year) is Decimal and year.is_finite() and year == year.to_integral_value():
+                year = int(year)  # a file's numbers are read as Decimal
+            if type(clause) is not str or clause not in clause_ids or type(year) is not int \
+                    or not 1900 <= year <= 2999 or "amount" not in entry:
+                return None
+            if key is None:
+                if clause in per:
+                    return None
+            elif type(key) is not str or not key.strip() or len(key) > 200 or not _plain_text(key):
+                return None
+            if "date" in entry and entry["date"] is not None:
+                self.date(entry["date"])
+            note = entry.get("note")
+            if note is not None and (type(note) is not str or not _plain_text(note)):
+                return None
+            amount = money(entry["amount"])
+            if not isinstance(amount, Decimal):
+                return None
+            out.append((clause, amount, year, key.strip() if key is not None else None))
+        return tuple(out)

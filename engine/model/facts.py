@@ -358,10 +358,11 @@ _new = object.__new__
 
 
 def _applicant(found: Found, source: SourceMap) -> Applicant:
-    recipients, values, area, day, name, granted = found
+    recipients, values, area, day, name, granted, ledger = found
+    grants = tuple(Grant(c, a, y, k, i) for i, (c, a, y, k) in enumerate(ledger))
     if not _FILL_DICT:
         return Applicant(recipients=recipients, values=values, area=area, date=day, name=name, granted=granted,
-                         file=source.file, source=source)
+                         ledger=grants, file=source.file, source=source)
     applicant = _new(Applicant)
     d = applicant.__dict__
     d["recipients"] = recipients
@@ -370,7 +371,7 @@ def _applicant(found: Found, source: SourceMap) -> Applicant:
     d["date"] = day
     d["name"] = name
     d["granted"] = granted
-    d["ledger"] = ()
+    d["ledger"] = grants
     d["file"] = source.file
     d["source"] = source
     return applicant
