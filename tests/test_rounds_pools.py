@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -9,7 +10,7 @@ from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import CompileError, evaluate, load_policy, render_text
+from engine import CompileError, evaluate, load_policy, render_json, render_text
 from engine.model.facts import check_facts
 from engine.rounds.pools import in_order, pro_rata
 
@@ -92,6 +93,10 @@ def test_the_pool_compiles_and_a_single_evaluation_says_it_applies():
     text = render_text(result)
     assert "推广补助资金" in text and "此处为申报额" in text
     assert "paid from pool" in render_text(result, "en")
+    data = json.loads(render_json(result))
+    clauses = {c["id"]: c for c in data["clauses"]}
+    assert clauses["1"]["amount"] == "150000.00"
+    assert clauses["1"]["pool"] == {"id": "promotion-fund", "total": "300000", "share": "pro_rata", "claim_only": True}
 
 
 @pytest.mark.parametrize("change, message", [

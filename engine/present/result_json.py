@@ -53,12 +53,26 @@ def _clause_json(w: PolicyWords, r: ClauseResult) -> dict[str, object]:
         "readings": list(c.readings),
         "followed": None,  # for a reference followed into another document's policy file: see below
         "cannot_compute": _cannot_compute(r),
+        "pool": _pool(w, r),
     }
     if r.hop is not None:
         hop = r.hop
         out["followed"] = {"document": hop.document, "title": hop.title, "policy": hop.policy.id,
                            "clause": _clause_json(PolicyWords(hop.policy, w.lang), hop.result)}
     return out
+
+
+def _pool(w: PolicyWords, r: ClauseResult) -> dict[str, object] | None:
+    """The budget pool the clause is paid from: a single evaluation gives the claim (the amount above); what the
+    round shares out is decided by `policy batch`."""
+    if not w.policy.pools:
+        return None
+    from engine.model.pools import pool_of
+
+    pool = pool_of(w.policy.pools, r.clause.id)
+    if pool is None:
+        return None
+    return {"id": pool.id, "total": f"{pool.total:f}", "share": pool.share, "claim_only": True}
 
 
 def _cannot_compute(r: ClauseResult) -> dict[str, object] | None:
