@@ -30,3 +30,9 @@ def line_and_column(text: str, offset: int) -> tuple[int, int]:
     """1-based line and column of `offset` in `text`."""
     line = text.count("\n", 0, offset) + 1
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def identity(text: str) -> str:
+    """What a name identifies, as it is compared: spaces and letter case are typing, not another thing
+    (丽水 某公司 is 丽水某公司; 91331100ma… is 91331100MA…)."""
+    return "".join(text.split()).upper()

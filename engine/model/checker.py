@@ -23,10 +23,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
 from engine.core.amounts import CONTEXT, MAX_INTEGER_DIGITS, MAX_PLACES, UNITS, out_of_range
-from engine.core.text import unwanted
+from engine.core.text import identity, unwanted
 from engine.model.policy import Fact, Policy
 
 _TOP = frozenset({"applicant", "recipient", "area", "date", "facts", "granted", "note"})
@@ -276,20 +276,21 @@ def _converter(fact: Fact) -> Converter:
     raise _Unknown(t)
 
 
-def _repeats(items: tuple[dict[str, object], ...], identities: tuple[str, ...]) -> bool:
-    """Whether two items share a value of one of the identifying fields (compared as the full path does)."""
+def repeats(items: Sequence[Mapping[str, object]], identities: tuple[str, ...]) -> Iterator[tuple[str, int, int]]:
+    """(field, first, second) for each item that repeats an earlier one in an identifying field: the same
+    enterprise listed twice (names compared by engine.core.text.identity)."""
     for field in identities:
-        seen = set()
-        for item in items:
+        seen: dict[object, int] = {}
+        for i, item in enumerate(items):
             value = item.get(field)
             if isinstance(value, str):
-                value = "".join(value.split()).upper()
+                value = identity(value)
             if value is None or value == "":
                 continue
             if value in seen:
-                return True
-            seen.add(value)
-    return False
+                yield field, seen[value], i
+            else:
+                seen[value] = i
 
 
 class _Unknown(Exception):
@@ -362,7 +363,7 @@ class FactsChecker:
                 return None
             for name, identities in self.unique.items():
                 items = values.get(name)
-                if items and len(items) > 1 and _repeats(items, identities):  # type: ignore[arg-type]
+                if items and len(items) > 1 and next(repeats(items, identities), None):  # type: ignore[arg-type]
                     return None
 
             granted = get("granted")

@@ -27,7 +27,7 @@ from engine.core.format import format_money, format_number, format_percent
 from engine.core.messages import Message, msg, t
 from engine.core.suggest import did_you_mean, one_of
 from engine.core.text import name_of, unwanted
-from engine.model.checker import FactsChecker, Found
+from engine.model.checker import FactsChecker, Found, repeats
 from engine.model.policy import Clause, Fact, Policy
 from engine.syntax.loader import Loaded, Path_, SourceMap, load_file, load_text
 from engine.syntax.schema import _kind_of, make_validator, schema_problems
@@ -323,21 +323,11 @@ def _check_unique(facts: Mapping[str, Fact], values: Mapping[str, object], sourc
         items = values.get(name)
         if not fact.unique or not isinstance(items, tuple):
             continue
-        for field_name in fact.unique:
-            seen: dict[object, int] = {}
-            for i, item in enumerate(items):
-                value = item.get(field_name)
-                if isinstance(value, str):
-                    value = "".join(value.split()).upper()  # 丽水 某公司 and 丽水某公司 are one enterprise
-                if value is None or value == "":
-                    continue
-                if value in seen:
-                    problems.add(source.problem(
-                        msg("facts.duplicate_item", name=name, label=fact.label, first=seen[value] + 1, second=i + 1,
-                            field=fact.items[field_name].label, value=item[field_name]),
-                        ("facts", name, i, field_name), suggestion=msg("facts.duplicate_item.hint")))
-                else:
-                    seen[value] = i
+        for field_name, first, second in repeats(items, fact.unique):
+            problems.add(source.problem(
+                msg("facts.duplicate_item", name=name, label=fact.label, first=first + 1, second=second + 1,
+                    field=fact.items[field_name].label, value=items[second][field_name]),
+                ("facts", name, second, field_name), suggestion=msg("facts.duplicate_item.hint")))
 
 
 def _fast_check(policy: Policy, data: object, source: SourceMap | None = None) -> Applicant | None:

@@ -16,17 +16,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Mapping
 
+from engine.core.text import identity
 from engine.core.values import MissingFact, Unknown
 from engine.model.facts import Applicant, Grant
 from engine.model.policy import Clause, Policy
 from engine.runtime.trace import MissingGrant, MissingGrantYear
 
 _ZERO = Decimal(0)
-
-
-def same_object(a: str, b: str) -> bool:
-    """Two names of one object: spaces and letter case are typing, not another warehouse."""
-    return "".join(a.split()).upper() == "".join(b.split()).upper()
 
 
 class Grants:
@@ -86,7 +82,7 @@ class Grants:
         for grant in entries:
             if yearly and grant.year != year:
                 continue
-            if key is not None and (grant.key is None or not same_object(grant.key, key)):
+            if key is not None and (grant.key is None or identity(grant.key) != identity(key)):
                 continue
             total += grant.amount
         return self.policy.money.round(total)
