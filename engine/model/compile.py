@@ -74,6 +74,7 @@ class _Compiler:
         self.problems = ProblemList()
         self.group_ids: set[str] = set()
         self.exclusive_member_of: dict[str, str] = {}  # clause id -> the pick best/first group it is in
+        self.derived: dict[str, Derived] = {}  # filled in declaration order; expressions read those before them
 
     # -- helpers -------------------------------------------------------------------------------
     def where(self, path: Sequence[str | int]) -> Where:
@@ -120,7 +121,7 @@ class _Compiler:
     def inline(self, expr: Expr) -> Expr:
         """An expression reading derived values, with each replaced by its formula: evaluated as one, while its
         text keeps the names the author wrote (`derived` says which were inlined, for the sheet)."""
-        derived = getattr(self, "derived", {})
+        derived = self.derived
         used = [n for n in expr.names if n in derived]
         if not used:
             return expr
@@ -178,13 +179,12 @@ class _Compiler:
         scope.update({n: NameInfo(NUM, (), self.parameter_dim(p)) for n, p in parameters.items()})
         scope[CLAIM_DATE] = NameInfo(DATE)
         self.facts, self.parameters, self.scope = facts, parameters, scope
-        self.derived: dict[str, Derived] = {}
         for name, spec in (doc.get("derived") or {}).items():
             self.derive(name, spec, facts, parameters)
         fund_year, fund_year_reading = None, None
         if doc.get("fund_year"):
             fund_year = doc["fund_year"]["fact"]
-            self.text_fact(fund_year, ("fund_year", "fact"), None, "integer")
+            self.typed_fact(fund_year, ("fund_year", "fact"), None, "integer")
             if doc["fund_year"].get("reading"):
                 fund_year_reading = self.reading_ids(doc["fund_year"]["reading"], ("fund_year", "reading"), None)[0]
 
@@ -297,7 +297,7 @@ class _Compiler:
         self.derived[name] = Derived(name, spec["label"], expr, spec.get("text"), reading, self.where(path))
         self.scope = {**self.scope, name: NameInfo(NUM, (), expr.dim)}
 
-    def text_fact(self, name: str, path: Path_, cid: str | None, kind: str) -> None:
+    def typed_fact(self, name: str, path: Path_, cid: str | None, kind: str) -> None:
         """`name` must be a declared fact of type `kind` (the fund year's integer, an object's text name)."""
         fact = self.facts.get(name)
         if fact is None:
@@ -462,7 +462,7 @@ class _Compiler:
                            suggestion=did_you_mean(r, self.clause_ids))
         per = spec.get("per")
         if per is not None:
-            self.text_fact(per, path + ("per",), cid, "text")
+            self.typed_fact(per, path + ("per",), cid, "text")
             if spec.get("period", "claim") == "claim":
                 self.error(msg("compile.per_without_period", id=cid), path + ("per",), clause=cid,
                            suggestion=msg("compile.per_without_period.hint"))
