@@ -33,6 +33,8 @@ def line_and_column(text: str, offset: int) -> tuple[int, int]:
 
 
 def identity(text: str) -> str:
-    """What a name identifies, as it is compared: spaces and letter case are typing, not another thing
-    (丽水 某公司 is 丽水某公司; 91331100ma… is 91331100MA…)."""
-    return "".join(text.split()).upper()
+    """What a name identifies, as it is compared everywhere names are compared (list identities, grants
+    matched to a claim, the ledger's object keys): Unicode NFKC, so full-width and half-width forms are equal
+    (丽水示例海外仓（迪拜） is 丽水示例海外仓(迪拜), ＡＢＣ is ABC); spaces and letter case are typing, not another
+    thing (丽水 某公司 is 丽水某公司; 91331100ma… is 91331100MA…)."""
+    return "".join(unicodedata.normalize("NFKC", text).split()).casefold().upper()
