@@ -162,3 +162,65 @@ def test_d10_a_cache_that_cannot_be_written_is_only_a_miss(tmp_path, monkeypatch
     for _twice in range(2):
         assert run("evaluate", LISHUI, SELLER).exit_code == 0
     assert list((tmp_path / FOLDER_NAME).iterdir()) == [tmp_path / FOLDER_NAME / "CACHEDIR.TAG"]
+
+
+# --- D14: a flat sum is one level, however long; only real nesting counts towards the depth limit ----------
+
+def _policy_with_base(tmp_path: Path, base: str) -> str:
+    text = (REPRO / "D14" / "sum26.yaml").read_text(encoding="utf-8")
+    start = text.index("base: ") + len("base: ")
+    path = tmp_path / "p.yaml"
+    path.write_text(text[:start] + '"' + base + '"' + text[text.index(", rate", start):], encoding="utf-8")
+    return str(path)
+
+
+def _facts(tmp_path: Path, a: str) -> str:
+    path = tmp_path / "facts.yaml"
+    path.write_text(f"recipient: firm\ndate: 2024-01-01\nfacts: {{a: {a}}}\n", encoding="utf-8")
+    return str(path)
+
+
+def test_d14_a_flat_sum_of_26_terms_is_valid_and_adds_up(tmp_path):
+    for name in ("sum24.yaml", "sum26.yaml"):
+        result = run("validate", str(REPRO / "D14" / name), "--lang", "en")
+        assert result.exit_code == 0 and result.output.startswith("ok:"), result.output
+    result = run("evaluate", str(REPRO / "D14" / "sum26.yaml"), _facts(tmp_path, "100"), "--lang", "en")
+    assert result.exit_code == 0 and "2,600.00 × 50% = 1,300.00" in result.output.replace("元", "").replace(
+        "CNY ", ""), result.output
+
+
+@pytest.mark.parametrize("base, expected", [
+    ("+".join(["a"] * 250), "375.00"),                                          # as long as MAX_LENGTH allows
+    ("a" + "".join("+a" if i % 2 else "-a" for i in range(249)), "0.00"),       # + and - mixed
+    ("a" + "".join("*2" if i % 2 else "/2" for i in range(249)), "0.75"),       # × and ÷ mixed
+    ("+".join(["a*1"] * 125), "187.50"),                                        # a sum of products
+    ("max(" * 5 + "+".join(["a"] * 100) + ", 0)" * 5, "150.00"),              # a long sum inside real nesting
+])
+def test_d14_the_longest_flat_chains_run_on_every_path(tmp_path, base, expected):
+    policy, facts = _policy_with_base(tmp_path, base), _facts(tmp_path, "3")
+    assert run("validate", policy).exit_code == 0
+    fast = run("evaluate", policy, facts, "--lang", "en")
+    assert fast.exit_code == 0 and f"Total: {expected}" in fast.output.replace("元", "").replace("CNY ", ""), \
+        fast.output
+    reference = run("evaluate", "--reference", policy, facts, "--lang", "en")
+    assert reference.exit_code == 0 and reference.output == fast.output
+    assert run("evaluate", "--format", "json", policy, facts).exit_code == 0
+    for command in (["render"], ["render", "--format", "html"], ["lint"], ["diff", policy]):
+        assert run(command[0], policy, *command[1:]).exit_code in (0, 1)
+
+
+@pytest.mark.parametrize("base", ["-" * 30 + "a", "abs(" * 25 + "a" + ")" * 25,
+                                  "a + (" * 25 + "a" + ")" * 25])
+def test_d14_real_nesting_is_still_limited_and_the_message_says_what_counts(tmp_path, base):
+    result = run("validate", _policy_with_base(tmp_path, base), "--lang", "en")
+    assert result.exit_code == 1
+    assert "more than 24 levels deep (a flat a + b + c counts as one level)" in result.output
+    assert "derived value" in result.output
+
+
+def test_d14_a_unit_mistake_deep_in_a_long_chain_is_found_where_it_is_written(tmp_path):
+    base = "+".join(["a"] * 200) + "+5"
+    result = run("validate", _policy_with_base(tmp_path, base), "--lang", "en")
+    assert result.exit_code == 1 and "e.g. 5元" in result.output
+    column = 57 + 1 + len("+".join(["a"] * 200)) + 1  # the quote, then the 200 terms and the '+'
+    assert f"p.yaml:10:{column}:" in result.output, result.output
