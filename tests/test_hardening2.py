@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+from decimal import Decimal, localcontext
 from pathlib import Path
 
 import pytest
@@ -224,3 +226,65 @@ def test_d14_a_unit_mistake_deep_in_a_long_chain_is_found_where_it_is_written(tm
     assert result.exit_code == 1 and "e.g. 5元" in result.output
     column = 57 + 1 + len("+".join(["a"] * 200)) + 1  # the quote, then the 200 terms and the '+'
     assert f"p.yaml:10:{column}:" in result.output, result.output
+
+
+# --- D15: every line of the working adds up exactly; a number too large to be exact is refused where it is made ---
+
+D15 = REPRO / "D15"
+
+
+def _d15_policy(tmp_path: Path, old: str, new: str) -> str:
+    path = tmp_path / "p.yaml"
+    path.write_text((D15 / "huge-intermediate.yaml").read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    return str(path)
+
+
+def _amounts(line: str) -> list[Decimal]:
+    return [Decimal(n.replace(",", "")) for n in re.findall(r"(-?[\d,]+\.\d+)元", line)]
+
+
+@pytest.mark.parametrize("options", [[], ["--reference"], ["--format", "json"]])
+def test_d15_a_number_past_what_is_computed_exactly_is_refused_at_its_expression(options):
+    result = run("evaluate", *options, str(D15 / "huge-intermediate.yaml"), str(D15 / "huge-intermediate-facts.yaml"),
+                 "--lang", "en")
+    assert result.exit_code == 1, result.output
+    assert "huge-intermediate.yaml:11:57: error: 'a * 9999999999999999 * 9999999999999999 * 9999999999999999' of " \
+           "clause 1 computes a number of more than 48 integer digits" in result.output
+    assert "封顶" not in result.output and "Traceback" not in result.output
+
+
+def test_d15_the_excess_line_of_a_cap_adds_up_to_the_digit(tmp_path):
+    # a × 10^16 × 10^8: a 40-digit amount before the cap, far past the 28 digits of Python's default context
+    policy = _d15_policy(tmp_path, " * 9999999999999999 * 9999999999999999 * 9999999999999999",
+                         " * 9999999999999999 * 99999999.37")
+    sheets = [run("evaluate", *options, policy, str(D15 / "huge-intermediate-facts.yaml"))
+              for options in ([], ["--reference"])]
+    assert sheets[0].exit_code == 0 and sheets[0].output == sheets[1].output, sheets[0].output
+    (line,) = [x for x in sheets[0].output.splitlines() if "封顶：" in x]
+    before, after, excess = _amounts(line)[0], _amounts(line)[1], _amounts(line)[-1]
+    with localcontext(prec=200):  # far more digits than any of these: exact
+        exact = Decimal(9999999999999999 * 9999999999999999) * Decimal("99999999.37") * Decimal("0.5")
+        assert before == exact and after == Decimal("100000.00")
+        assert before - after == excess  # Decimal's default 28 digits rounded this (D15)
+    assert len(str(before).replace(".", "")) > 28
+    (product,) = [x for x in sheets[0].output.splitlines() if "基数 × 比例" in x]
+    assert _amounts(product)[-1] == exact
+
+
+def test_d15_a_condition_past_the_bound_is_refused_at_its_line_on_every_path(tmp_path):
+    policy = _d15_policy(tmp_path, "recipient: firm, award:",
+                         "recipient: firm, when: [a * 9999999999999999 * 9999999999999999 * 99 > a], award:")
+    outputs = []
+    for options in ([], ["--reference"]):
+        result = run("evaluate", *options, policy, str(D15 / "huge-intermediate-facts.yaml"), "--lang", "en")
+        assert result.exit_code == 1 and "'a * 9999999999999999 * 9999999999999999 * 99 > a' of clause 1 computes a number of more than 48" \
+            in result.output, result.output
+        outputs.append(result.output)
+    assert outputs[0] == outputs[1]
+
+
+def test_d15_lint_says_a_constant_cap_past_the_bound_will_be_refused(tmp_path):
+    policy = _d15_policy(tmp_path, "cap: 10万元", "cap: 9999999999999999 * 9999999999999999 * 9999999999999999 * 99")
+    result = run("lint", policy, "--lang", "en")
+    assert "computes a number of more than 48 integer digits: every evaluation of the clause will be refused" \
+        in result.output, result.output

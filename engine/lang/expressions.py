@@ -17,7 +17,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Mapping, NoReturn
 
-from engine.core.amounts import AMOUNT_IN_TEXT, CONTEXT, UNITS, currency_of, out_of_range, plain
+from engine.core.amounts import AMOUNT_IN_TEXT, READING, UNITS, currency_of, out_of_range, plain
 from engine.core.messages import msg
 from engine.core.suggest import did_you_mean, one_of
 from engine.core.values import Unknown  # noqa: F401 - re-exported: the value of an undetermined expression
@@ -125,7 +125,7 @@ def _expand_amounts(text: str) -> tuple[str, Shifts]:
     last = new_pos = 0
     for m in AMOUNT_IN_TEXT.finditer(text):
         number, unit = m.groups()
-        literal = plain(CONTEXT.multiply(Decimal(number.replace(",", "")), UNITS[unit]))
+        literal = plain(READING.multiply(Decimal(number.replace(",", "")), UNITS[unit]))
         out.append(text[last:m.start()])
         new_pos += m.start() - last
         shifts.append((new_pos, new_pos + len(literal), m.start(), m.end()))
