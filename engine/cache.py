@@ -196,20 +196,34 @@ def _opened(folder: Path) -> Iterator[int]:
 def _claimed(folder: int) -> bool:
     """Whether the folder is the cache's own: it carries the cache's tag, or holds nothing but what the cache
     makes (a new folder, or one an earlier version filled); then it is tagged. Anything else is left alone."""
+    tagged = _tagged(folder)
+    if tagged is not None:
+        return tagged
+    if not all(_ours(name) or name == TAG_NAME for name in os.listdir(folder)):
+        return False
+    temp = f".entry-{secrets.token_hex(16)}.part"  # the tag appears whole: written aside, then linked in place
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(TAG)
+        os.link(temp, TAG_NAME, src_dir_fd=folder, dst_dir_fd=folder)
+    except FileExistsError:  # another run tagged it meanwhile
+        return _tagged(folder) is True
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(temp, dir_fd=folder)
+    return True
+
+
+def _tagged(folder: int) -> bool | None:
+    """Whether the folder's tag is this cache's; None when it has none."""
     try:
         tag = os.open(TAG_NAME, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder)
     except FileNotFoundError:
-        pass
-    else:
-        with os.fdopen(tag, "rb") as handle:
-            found = handle.read(4096)
-        return found.startswith(TAG.split(b"\n")[0] + b"\n") and _TAG_OWNER in found
-    if not all(_ours(name) for name in os.listdir(folder)):
-        return False
-    fd = os.open(TAG_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=folder)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(TAG)
-    return True
+        return None
+    with os.fdopen(tag, "rb") as handle:
+        found = handle.read(4096)
+    return found.startswith(TAG.split(b"\n")[0] + b"\n") and _TAG_OWNER in found
 
 
 def _trim(folder: int) -> None:
