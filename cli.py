@@ -9,7 +9,7 @@ import re
 import sys
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, NoReturn, Sequence, TypeVar
+from typing import IO, TYPE_CHECKING, Callable, NoReturn, Sequence, TypeVar
 
 import click
 
@@ -66,9 +66,14 @@ def library_options(command: CommandFn) -> CommandFn:
                              "number (refers_to:) (repeatable).")(command)
 
 
-def write_new_file(output: str, text: str, force: bool, exists_message: str, lang: str,
-                   inputs: Sequence[str] = ()) -> None:
-    """Write `text` to `output`, creating folders; never replace an existing file unless `force`. Exit 1 on failure."""
+def write_new_file(output: str, content: str | bytes | Callable[[IO[bytes]], None], force: bool,
+                   exists_message: str, lang: str, inputs: Sequence[str] = ()) -> None:
+    """Write `output` whole or not at all (engine.core.files: a temporary file beside it, renamed into place when
+    complete), creating folders; never replace an existing file unless `force`. `content` is text (UTF-8, as
+    given), bytes, or a function that writes to the open binary file. Exit 1 on failure, leaving the earlier
+    file (or none) whatever stopped the writing."""
+    from engine.core.files import replace_when_done
+
     real = os.path.realpath(output)
     if any(real == os.path.realpath(path) for path in inputs):  # through a link too; --force or not
         click.echo(t("cli.output_is_input", lang, path=output), err=True)
@@ -78,14 +83,18 @@ def write_new_file(output: str, text: str, force: bool, exists_message: str, lan
             Path(output).parent.mkdir(parents=True, exist_ok=True)
         except FileExistsError as error:  # a file stands where a folder should be
             raise NotADirectoryError(error.errno, os.strerror(20)) from None
-        # "x" refuses an existing file atomically, so nobody's annotated copy is lost by accident.
-        with open(output, "w" if force else "x", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        # exclusive: an existing file is never replaced, even one made meanwhile, so nobody's annotated copy is
+        # lost by accident
+        with replace_when_done(output, "wb", exclusive=not force) as handle:
+            if callable(content):
+                content(handle)
+            else:
+                handle.write(content.encode("utf-8") if isinstance(content, str) else content)
     except FileExistsError:
         click.echo(exists_message, err=True)
         sys.exit(1)
     except OSError as error:
-        click.echo(t("cli.cannot_write", lang, path=output, reason=error.strerror), err=True)
+        click.echo(t("cli.cannot_write", lang, path=output, reason=error.strerror or str(error)), err=True)
         sys.exit(1)
 
 
@@ -174,7 +183,8 @@ def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | 
 @click.option("--template", "template", type=click.Choice(["xlsx", "csv"]), default=None,
               help="Write a blank application sheet (one column per fact, an example row) to fill in Excel or WPS.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="The application sheet to write (with --template).")
+              help="The file to write (the application sheet with --template, else the facts-file template or "
+                   "with --schema the schema) instead of standard output.")
 @click.option("--force", is_flag=True, help="Overwrite the -o file if it exists.")
 @lang_option
 def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool, template: str | None, output: str | None,
@@ -195,7 +205,14 @@ def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool, template
         raise click.BadParameter(t("cli.unknown_recipient", here, recipient=recipient, id=policy.id,
                                    hint=localize(hint, here)), param_hint="--recipient")
     if as_schema:
-        click.echo(json.dumps(facts_schema(policy), ensure_ascii=False, indent=2))
+        schema = json.dumps(facts_schema(policy), ensure_ascii=False, indent=2)
+        if output is None:
+            click.echo(schema)
+            return
+        here = message_lang(lang, policy)
+        write_new_file(output, schema + "\n", force, t("cli.exists_force", here, path=output), here,
+                       inputs=[policy_file])
+        click.echo(t("cli.wrote", here, path=output), err=True)
         return
     if template is not None:
         application_sheet(policy, template, recipient, output, force, message_lang(lang, policy), policy_file)
@@ -208,7 +225,12 @@ def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool, template
     schema_line = (f"# yaml-language-server: $schema={Path(os.path.relpath(schema_file)).as_posix()}"
                    if schema_file.is_file() else
                    t("editor.facts_schema.missing", here, policy=policy_file, path=schema_file.as_posix()))
-    click.echo(schema_line + "\n" + facts_template(policy, recipient, here), nl=False)
+    text = schema_line + "\n" + facts_template(policy, recipient, here)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write_new_file(output, text, force, t("cli.exists_force", here, path=output), here, inputs=[policy_file])
+    click.echo(t("cli.wrote", here, path=output), err=True)
 
 
 # --- application rounds: the application sheet and `policy batch` (engine/rounds) ---------------------------
@@ -223,18 +245,12 @@ def application_sheet(policy: Policy, form: str, recipient: str | None, output: 
     if os.path.realpath(output) == os.path.realpath(policy_file):
         click.echo(t("cli.output_is_input", lang, path=output), err=True)
         sys.exit(1)
-    if Path(output).exists() and not force:
+    if Path(output).exists() and not force:  # said before the sheet is made; write_new_file refuses again
         click.echo(t("cli.exists_force", lang, path=output), err=True)
         sys.exit(1)
-    try:
-        Path(output).parent.mkdir(parents=True, exist_ok=True)
-        if form == "csv":
-            Path(output).write_bytes(csv_template(policy, lang, recipient))
-        else:
-            xlsx_template(policy, lang, recipient, output)
-    except OSError as error:
-        click.echo(t("cli.cannot_write", lang, path=output, reason=error.strerror), err=True)
-        sys.exit(1)
+    content = csv_template(policy, lang, recipient) if form == "csv" else \
+        (lambda handle: xlsx_template(policy, lang, recipient, handle))
+    write_new_file(output, content, force, t("cli.exists_force", lang, path=output), lang, inputs=[policy_file])
     click.echo(t("template.wrote", lang, path=output), err=True)
 
 

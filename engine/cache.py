@@ -4,22 +4,31 @@ Safe by construction:
 - an entry is found by a hash of the engine's own code, the Python version, and the policy file's path and
   bytes; it is used only if every other file it was made from still has the same bytes and every folder
   searched still lists the same files (a changed parent or referred document makes a new entry);
-- it lives in a folder of the current user's (POLICY_CACHE_DIR, else $XDG_CACHE_HOME/policy-engine, else
-  ~/.cache/policy-engine), which must be a real directory owned by the user and writable by nobody else,
-  and entries must be regular files with the same owner and mode: pickles are never read from a place
-  another user could write;
-- any doubt (unreadable, corrupt, another engine version) is a miss, never an error: the policy is then
-  compiled as usual. POLICY_CACHE=0 turns the cache off.
+- it lives in the cache's own folder `policy-engine` inside POLICY_CACHE_DIR (else $XDG_CACHE_HOME, else
+  ~/.cache), which must be a real directory (not a symlink) owned by the user and writable by nobody else, and
+  entries must be regular files with the same owner and mode: pickles are never read from a place another
+  user could write. Every read and write goes through a handle on that folder, so it cannot be swapped
+  between the check and the use;
+- the cache touches only what it made: its folder carries a CACHEDIR.TAG naming it (a folder of that name
+  holding anything else is left alone and the cache is off), and trimming removes only files named as its
+  entries (`<sha256>.pickle`) or its own unfinished writes. A user's own files, wherever
+  POLICY_CACHE_DIR points, are never removed or overwritten;
+- any doubt (unreadable, corrupt, another engine version, a folder that is a file, unwritable or a symlink)
+  is a miss, never an error: the policy is then compiled as usual. POLICY_CACHE=0 turns the cache off.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
+import re
+import secrets
 import stat
 import sys
-import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -30,6 +39,17 @@ if TYPE_CHECKING:
 
 FORMAT = b"policy-cache/1"
 MAX_ENTRIES = 64
+FOLDER_NAME = "policy-engine"  # the cache's own folder, inside POLICY_CACHE_DIR / $XDG_CACHE_HOME / ~/.cache
+# The Cache Directory Tagging convention (https://bford.info/cachedir/): backup tools skip a folder holding
+# this file; the second line says which program's cache it is, so that only this engine trims it.
+TAG_NAME = "CACHEDIR.TAG"
+TAG = (b"Signature: 8a477f597d28d172789f06886806bc55\n"
+       b"# This file is a cache tag created by policy-engine: compiled policies, safe to delete.\n"
+       b"# For information about cache directory tags, see: https://bford.info/cachedir/\n")
+_TAG_OWNER = b"created by policy-engine"
+_ENTRY = re.compile(r"[0-9a-f]{64}\.pickle")
+_PART = re.compile(r"\.entry-[0-9a-f]{32}\.part")
+_STALE_PART_SECONDS = 3600  # an unfinished write older than this was left by a killed run
 _ENGINE = Path(__file__).resolve().parent
 _SCHEMAS = _ENGINE.parent / "schemas"
 
@@ -71,6 +91,10 @@ def _signature(reads: list[tuple[str, str]]) -> list[tuple[str, str, str | None]
     return [(kind, path, _file_hash(path) if kind == "file" else _listing(path)) for kind, path in reads]
 
 
+def _ours(name: str) -> bool:
+    return bool(_ENTRY.fullmatch(name) or _PART.fullmatch(name))
+
+
 class PolicyCache:
     """The current user's folder of compiled policies."""
 
@@ -79,19 +103,20 @@ class PolicyCache:
 
     @classmethod
     def open(cls) -> PolicyCache | None:
-        """The cache folder, made if need be; None when off, or when the folder is not the user's alone."""
-        if os.environ.get("POLICY_CACHE") == "0" or not hasattr(os, "getuid"):
+        """The cache folder, made if need be; None when off, or when the folder is not the user's alone, or
+        not the cache's own (it holds files the cache did not make)."""
+        if os.environ.get("POLICY_CACHE") == "0" or not hasattr(os, "getuid") or not hasattr(os, "O_DIRECTORY"):
             return None
-        chosen = os.environ.get("POLICY_CACHE_DIR")
-        if chosen:
-            folder = Path(chosen)
-        else:
-            base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-            folder = Path(base) / "policy-engine"
+        base = os.environ.get("POLICY_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME") \
+            or os.path.join(os.path.expanduser("~"), ".cache")
+        folder = Path(base) / FOLDER_NAME
         try:
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if not _private(os.lstat(folder), stat.S_IFDIR):
-                return None
+            Path(base).mkdir(mode=0o700, parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                folder.mkdir(mode=0o700)
+            with _opened(folder) as fd:
+                if not _claimed(fd):
+                    return None
         except OSError:
             return None
         return cls(folder)
@@ -104,7 +129,7 @@ class PolicyCache:
             return make()[0]  # the loader reports the problem at its place
         key = hashlib.sha256(_code_stamp() + os.path.realpath(path).encode() + b"\0" + text
                              + repr((library.dirs, library.files)).encode())
-        entry = self.folder / f"{key.hexdigest()}.pickle"
+        entry = f"{key.hexdigest()}.pickle"
         found = self._read(entry)
         if found is not None:
             signature, policy = found
@@ -114,42 +139,114 @@ class PolicyCache:
         self._write(entry, (_signature(reads), policy))
         return policy
 
-    def _read(self, entry: Path) -> tuple[list[tuple[str, str, str | None]], Policy] | None:
+    def _read(self, entry: str) -> tuple[list[tuple[str, str, str | None]], Policy] | None:
         try:
-            fd = os.open(entry, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except OSError:
-            return None
-        try:
-            if not _private(os.fstat(fd), stat.S_IFREG):
-                return None
-            with os.fdopen(fd, "rb") as handle:
-                fd = -1
-                found = pickle.load(handle)
+            with _opened(self.folder) as folder:
+                fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder)
+                try:
+                    if not _private(os.fstat(fd), stat.S_IFREG):
+                        return None
+                    with os.fdopen(fd, "rb") as handle:
+                        fd = -1
+                        found = pickle.load(handle)
+                finally:
+                    if fd != -1:
+                        os.close(fd)
         except Exception:  # noqa: BLE001 - a corrupt or foreign entry is a miss, whatever it raises
             return None
-        finally:
-            if fd != -1:
-                os.close(fd)
         if not (isinstance(found, tuple) and len(found) == 2 and isinstance(found[1], Policy)):
             return None
         return found
 
-    def _trim(self) -> None:
-        """Keep the newest MAX_ENTRIES: entries of an older engine or a changed file are never read again."""
-        entries = sorted(self.folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        for old in entries[MAX_ENTRIES:]:
-            old.unlink(missing_ok=True)
-
-    def _write(self, entry: Path, value: object) -> None:
+    def _write(self, entry: str, value: object) -> None:
+        """Put an entry in place whole (a temporary file renamed), then trim; any failure is only a miss."""
         try:
-            fd, temp = tempfile.mkstemp(dir=self.folder, prefix=".entry-")
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.chmod(temp, 0o600)
-            os.replace(temp, entry)
-            self._trim()
+            with _opened(self.folder) as folder:
+                temp = f".entry-{secrets.token_hex(16)}.part"
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=folder)
+                try:
+                    with os.fdopen(fd, "wb") as handle:
+                        fd = -1
+                        os.fchmod(handle.fileno(), 0o600)
+                        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                    os.replace(temp, entry, src_dir_fd=folder, dst_dir_fd=folder)
+                except BaseException:
+                    if fd != -1:
+                        os.close(fd)
+                    with contextlib.suppress(OSError):
+                        os.unlink(temp, dir_fd=folder)
+                    raise
+                _trim(folder)
         except Exception:  # noqa: BLE001 - a cache that cannot be written is only a slower next run
+            pass
+
+
+@contextlib.contextmanager
+def _opened(folder: Path) -> Iterator[int]:
+    """A handle on the cache's own folder, which must be a real directory that is the user's alone."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        if not _private(os.fstat(fd), stat.S_IFDIR):
+            raise PermissionError(f"{folder} is not a folder of the current user's alone")
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _claimed(folder: int) -> bool:
+    """Whether the folder is the cache's own: it carries the cache's tag, or holds nothing but what the cache
+    makes (a new folder, or one an earlier version filled); then it is tagged. Anything else is left alone."""
+    tagged = _tagged(folder)
+    if tagged is not None:
+        return tagged
+    if not all(_ours(name) or name == TAG_NAME for name in os.listdir(folder)):
+        return False
+    temp = f".entry-{secrets.token_hex(16)}.part"  # the tag appears whole: written aside, then linked in place
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(TAG)
+        os.link(temp, TAG_NAME, src_dir_fd=folder, dst_dir_fd=folder)
+    except FileExistsError:  # another run tagged it meanwhile
+        return _tagged(folder) is True
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(temp, dir_fd=folder)
+    return True
+
+
+def _tagged(folder: int) -> bool | None:
+    """Whether the folder's tag is this cache's; None when it has none."""
+    try:
+        tag = os.open(TAG_NAME, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder)
+    except FileNotFoundError:
+        return None
+    with os.fdopen(tag, "rb") as handle:
+        found = handle.read(4096)
+    return found.startswith(TAG.split(b"\n")[0] + b"\n") and _TAG_OWNER in found
+
+
+def _trim(folder: int) -> None:
+    """Keep the newest MAX_ENTRIES entries (those of an older engine or a changed file are never read again)
+    and remove unfinished writes a killed run left; nothing else in the folder is touched."""
+    entries: list[tuple[int, str]] = []
+    stale = time.time() - _STALE_PART_SECONDS
+    with os.scandir(folder) as listing:
+        for item in listing:
+            if not _ours(item.name):
+                continue
             try:
-                os.unlink(temp)
-            except (OSError, UnboundLocalError):
-                pass
+                info = item.stat(follow_symlinks=False)
+            except OSError:
+                continue  # removed meanwhile by another run
+            if not _private(info, stat.S_IFREG):
+                continue
+            if _ENTRY.fullmatch(item.name):
+                entries.append((info.st_mtime_ns, item.name))
+            elif info.st_mtime < stale:
+                with contextlib.suppress(OSError):
+                    os.unlink(item.name, dir_fd=folder)
+    entries.sort(reverse=True)
+    for _mtime, name in entries[MAX_ENTRIES:]:
+        with contextlib.suppress(OSError):
+            os.unlink(name, dir_fd=folder)

@@ -24,7 +24,7 @@ def cache_dir(tmp_path, monkeypatch):
 
 
 def entries(folder: Path) -> list[Path]:
-    return sorted(folder.glob("*.pickle"))
+    return sorted((folder / "policy-engine").glob("*.pickle"))
 
 
 def test_a_second_load_comes_from_the_cache_and_evaluates_the_same(cache_dir):
@@ -36,7 +36,7 @@ def test_a_second_load_comes_from_the_cache_and_evaluates_the_same(cache_dir):
     assert render_text(evaluate(second, load_applicant(second, str(seller)))) == \
         render_text(evaluate(first, load_applicant(first, str(seller))))
     assert oct(entries(cache_dir)[0].stat().st_mode & 0o777) == "0o600"
-    assert oct(cache_dir.stat().st_mode & 0o777) == "0o700"
+    assert oct((cache_dir / "policy-engine").stat().st_mode & 0o777) == "0o700"
 
 
 def test_an_edited_policy_is_compiled_anew(cache_dir, tmp_path):
@@ -62,8 +62,8 @@ def test_a_changed_parent_reaches_its_county(cache_dir, tmp_path):
 
 
 def test_a_folder_others_can_write_is_not_used(cache_dir):
-    cache_dir.mkdir(mode=0o700)
-    os.chmod(cache_dir, 0o777)
+    (cache_dir / "policy-engine").mkdir(mode=0o700, parents=True)
+    os.chmod(cache_dir / "policy-engine", 0o777)
     assert PolicyCache.open() is None
     load_policy(str(ROOT / "policies" / "lishui-2021-67.yaml"), cache=True)
     assert entries(cache_dir) == []

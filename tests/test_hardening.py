@@ -45,15 +45,19 @@ def test_c3_a_long_requires_chain_evaluates_in_order():
     assert "合计：500.00元" in result.output
 
 
-def test_c4_an_astronomical_intermediate_is_capped_not_a_crash():
-    result = run("evaluate", str(REPRO / "huge-intermediate.yaml"), str(REPRO / "huge-intermediate-facts.yaml"))
-    assert result.exit_code == 0, result.output
-    assert "合计：100,000.00元（10万元）" in result.output
+def test_c4_an_astronomical_intermediate_is_refused_at_its_expression_not_a_crash():
+    """Past 10^48 digits would be lost (engine.core.amounts.CONTEXT): refused where it is computed (D15)."""
+    result = run("evaluate", str(REPRO / "huge-intermediate.yaml"), str(REPRO / "huge-intermediate-facts.yaml"),
+                 "--lang", "en")
+    assert result.exit_code == 1, result.output
+    assert "huge-intermediate.yaml:11:57: error: 'a * 9999999999999999" in result.output
+    assert "more than 48 integer digits" in result.output
 
 
 def test_c4_without_a_cap_it_is_an_error_naming_the_clause(tmp_path):
     policy = tmp_path / "p.yaml"
-    policy.write_text((REPRO / "huge-intermediate.yaml").read_text(encoding="utf-8").replace(", cap: 10万元", ""),
+    policy.write_text((REPRO / "huge-intermediate.yaml").read_text(encoding="utf-8").replace(", cap: 10万元", "")
+                      .replace(" * 9999999999999999 * 9999999999999999 * 9999999999999999", " * 9999"),
                       encoding="utf-8")
     result = run("evaluate", str(policy), str(REPRO / "huge-intermediate-facts.yaml"), "--lang", "en")
     assert result.exit_code == 1

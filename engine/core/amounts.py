@@ -19,8 +19,18 @@ from typing import cast
 
 from engine.core.messages import msg
 
-# Plenty of digits for 亿元 amounts times rates, and traps so nothing becomes NaN or Infinity silently.
-CONTEXT = Context(prec=60, traps=[InvalidOperation, DivisionByZero, Overflow])
+# The arithmetic of every path (compiled closures, the traced run, the reference evaluator, award forms):
+# 60 significant digits, and no computed number of 10^48 or more. Below that bound 60 digits reach the 12th
+# decimal place (MAX_PLACES, the finest anything is written), so every sum, difference and product of what a
+# policy and an applicant write is exact, and every line of the working adds up to the digit. A number at or
+# above it (an amount multiplied by an amount by mistake) would lose digits: it raises Overflow, which the
+# evaluation reports at the expression that made it, never shows rounded. Traps: nothing becomes NaN or
+# Infinity silently.
+MAX_COMPUTED_DIGITS = 48
+CONTEXT = Context(prec=60, Emax=MAX_COMPUTED_DIGITS - 1, traps=[InvalidOperation, DivisionByZero, Overflow])
+# Reading numbers as written and showing them: the same digits without the bound, so a number too large is
+# refused by `out_of_range` where it is written, and any Decimal can be shown.
+READING = Context(prec=60, traps=[InvalidOperation, DivisionByZero, Overflow])
 
 # No subsidy amount, area or count comes near 10^16 (一亿亿); a larger number, or one with more than
 # 12 decimal places, is a typo or an attack on the arithmetic, and is refused where it is written.
@@ -107,7 +117,7 @@ def parse_amount(value: object) -> Decimal:
         if not match:
             raise AmountSyntaxError(msg("amount.not_amount", value=value))
         number, unit = match.groups()
-        return parse_amount(CONTEXT.multiply(Decimal(number.replace(",", "")), UNITS[unit] if unit else _ONE))
+        return parse_amount(READING.multiply(Decimal(number.replace(",", "")), UNITS[unit] if unit else _ONE))
     raise AmountSyntaxError(msg("amount.not_amount.other", value=repr(value)))
 
 
@@ -135,7 +145,7 @@ class MoneyRule:
 
 def plain(value: Decimal) -> str:
     """Decimal as plain positional text, never in exponent form; trailing zeros of a fraction dropped."""
-    with localcontext(CONTEXT):
+    with localcontext(READING):
         return _plain(value)
 
 

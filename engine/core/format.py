@@ -6,13 +6,13 @@ import datetime as dt
 from decimal import Decimal, localcontext
 from typing import cast
 
-from engine.core.amounts import CONTEXT, WAN, YI, plain
+from engine.core.amounts import READING, WAN, YI, plain
 from engine.core.messages import t
 from engine.core.values import Unknown
 
 
 def format_money(value: Decimal, unit: str = "元") -> str:
-    with localcontext(CONTEXT):
+    with localcontext(READING):
         return _format_money(value, unit)
 
 
@@ -60,12 +60,12 @@ def officer_money(value: Decimal, unit: str = "元") -> str:
 
 
 def format_percent(value: Decimal) -> str:
-    with localcontext(CONTEXT):
+    with localcontext(READING):
         return f"{plain(value * 100)}%"
 
 
 def format_number(value: Decimal) -> str:
-    with localcontext(CONTEXT):
+    with localcontext(READING):
         return _format_number(value)
 
 

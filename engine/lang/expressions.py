@@ -17,7 +17,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Mapping, NoReturn
 
-from engine.core.amounts import AMOUNT_IN_TEXT, CONTEXT, UNITS, currency_of, out_of_range, plain
+from engine.core.amounts import AMOUNT_IN_TEXT, READING, UNITS, currency_of, out_of_range, plain
 from engine.core.messages import msg
 from engine.core.suggest import did_you_mean, one_of
 from engine.core.values import Unknown  # noqa: F401 - re-exported: the value of an undetermined expression
@@ -125,7 +125,7 @@ def _expand_amounts(text: str) -> tuple[str, Shifts]:
     last = new_pos = 0
     for m in AMOUNT_IN_TEXT.finditer(text):
         number, unit = m.groups()
-        literal = plain(CONTEXT.multiply(Decimal(number.replace(",", "")), UNITS[unit]))
+        literal = plain(READING.multiply(Decimal(number.replace(",", "")), UNITS[unit]))
         out.append(text[last:m.start()])
         new_pos += m.start() - last
         shifts.append((new_pos, new_pos + len(literal), m.start(), m.end()))
@@ -190,6 +190,7 @@ _FORBIDDEN_HINTS = {
     ast.Set: "expr.forbidden.set.hint",
 }
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_LEVEL = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2}  # operators of one precedence chain without nesting
 # Operators the language does not have: node type -> message key.
 _BINOP_HELP = {
     ast.Pow: "expr.operator.pow",
@@ -347,8 +348,12 @@ class _Checker:
             if type(node.op) not in _BINOPS:
                 self.fail(node, msg(_BINOP_HELP.get(type(node.op), "expr.operator.other")),
                           msg(_BINOP_HINTS[type(node.op)]) if type(node.op) in _BINOP_HINTS else None)
-            for side in (node.left, node.right):
-                self.need(side, self.check(side, d), NUM, f"'{_BINOPS[type(node.op)]}'")
+            # `a + b - c + …` written flat is one level, however long: Python's tree leans left, one BinOp per
+            # operator, but only what is nested in brackets or calls counts towards MAX_DEPTH
+            # (the length limit bounds the chain: at most MAX_LENGTH / 2 terms).
+            chained = isinstance(node.left, ast.BinOp) and _LEVEL.get(type(node.left.op)) == _LEVEL[type(node.op)]
+            for side, side_depth in ((node.left, depth if chained else d), (node.right, d)):
+                self.need(side, self.check(side, side_depth), NUM, f"'{_BINOPS[type(node.op)]}'")
             return NUM
         if isinstance(node, ast.BoolOp):
             word = "and" if isinstance(node.op, ast.And) else "or"

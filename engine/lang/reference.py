@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Callable, Mapping
 
 import simpleeval
 
-from engine.core.amounts import CONTEXT
+from engine.core.amounts import CONTEXT, MAX_COMPUTED_DIGITS
 from engine.core.dates import days_between, months_between, years_between
 from engine.core.messages import msg
 from engine.core.values import Missing, MissingFact, Unknown, unknown_of
@@ -42,6 +42,11 @@ class EvaluationFailure(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class TooLarge(EvaluationFailure):
+    """A number of more than MAX_COMPUTED_DIGITS integer digits (engine.core.amounts.CONTEXT): its digits could
+    not all be kept, so it has no exact value to show."""
 
 
 def _lift(fn: Callable[..., object]) -> Callable[..., object]:
@@ -135,5 +140,7 @@ def evaluate(expr: Expr, env: Mapping[str, object], unknowns: Mapping[str, Missi
     tree = ast.parse(source, mode="eval").body
     try:
         return value(tree)
-    except (DivisionByZero, InvalidOperation, Overflow):
+    except Overflow:
+        raise TooLarge(msg("expr.too_large", expr=expr.text, digits=MAX_COMPUTED_DIGITS)) from None
+    except (DivisionByZero, InvalidOperation):
         raise EvaluationFailure(msg("expr.division_by_zero", expr=expr.text)) from None

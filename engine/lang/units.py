@@ -63,6 +63,13 @@ def money(currency: str) -> Dim:
 Fail = Callable[[ast.AST, str, "str | None"], NoReturn]
 
 
+class _Unset:
+    """No value given (None is a Dim's "not a number")."""
+
+
+_UNSET = _Unset()
+
+
 class Dims:
     """Infers the Dim of each numeric node of a checked Python tree; `fail` raises at a node's position."""
 
@@ -89,7 +96,16 @@ class Dims:
             inner = self.of(node.operand)
             return inner if isinstance(node.op, (ast.USub, ast.UAdd)) else None
         if isinstance(node, ast.BinOp):
-            return self.arith(node)
+            # a flat chain `a + b - c …` leans left, one BinOp per operator: walk its spine without recursing,
+            # so a sum as long as MAX_LENGTH allows costs no more stack than one operator
+            spine = []
+            while isinstance(node, ast.BinOp):
+                spine.append(node)
+                node = node.left
+            dim = self.of(node)
+            for operation in reversed(spine):
+                dim = self.arith(operation, dim)
+            return dim
         if isinstance(node, ast.BoolOp):
             for value in node.values:
                 self.of(value)
@@ -117,9 +133,11 @@ class Dims:
             return None
         return None
 
-    def same(self, a: ast.expr, b: ast.expr, at: ast.AST, key: str) -> Dim | None:
-        """Two sides that must measure the same thing (compared, added, the branches of an if)."""
-        left, right = self.of(a), self.of(b)
+    def same(self, a: ast.expr, b: ast.expr, at: ast.AST, key: str, left: Dim | None | _Unset = _UNSET) -> Dim | None:
+        """Two sides that must measure the same thing (compared, added, the branches of an if); `left`, when
+        given, is the Dim of `a`, already found."""
+        left = self.of(a) if isinstance(left, _Unset) else left
+        right = self.of(b)
         for side, node in ((left, a), (right, b)):
             if side is not None and side.kind == SQUARED:
                 self.squared(node)
@@ -158,10 +176,11 @@ class Dims:
             self.squared(tree)
         return dim
 
-    def arith(self, node: ast.BinOp) -> Dim | None:
+    def arith(self, node: ast.BinOp, left: Dim | None) -> Dim | None:
+        """The Dim of `node`, its left side's Dim being `left`."""
         if isinstance(node.op, (ast.Add, ast.Sub)):
-            return self.same(node.left, node.right, node, "unit.add")
-        left, right = self.of(node.left), self.of(node.right)
+            return self.same(node.left, node.right, node, "unit.add", left)
+        right = self.of(node.right)
         if left is None or right is None:
             return None  # a side whose kind is not known: nothing to check, nothing known of the result
         if isinstance(node.op, ast.Mult):

@@ -25,7 +25,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
-from engine.core.amounts import CONTEXT, MAX_INTEGER_DIGITS, MAX_PLACES, UNITS, out_of_range
+from engine.core.amounts import MAX_INTEGER_DIGITS, MAX_PLACES, READING, UNITS, out_of_range
 from engine.core.text import identity, unwanted
 from engine.model.policy import Fact, Policy
 
@@ -35,7 +35,7 @@ _MAX_ITEMS = 10000  # the facts schema's maxItems for a list
 _MEMO_SIZE = 4096  # texts remembered per converter before its table is emptied
 _WAN, _YI, _PERCENT = UNITS["万"], UNITS["亿"], UNITS["%"]
 _fromisoformat = dt.date.fromisoformat
-_multiply = CONTEXT.multiply
+_multiply = READING.multiply  # as written: a number too large is refused below, where it is written
 
 
 class _Refuse(Exception):

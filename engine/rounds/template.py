@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from typing import Any
+from typing import IO, Any
 
 from engine.core.messages import t
 from engine.model.policy import Fact, Policy
@@ -121,7 +121,10 @@ def csv_template(policy: Policy, lang: str, recipient: str | None, today: dt.dat
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def xlsx_template(policy: Policy, lang: str, recipient: str | None, path: str, today: dt.date | None = None) -> None:
+def xlsx_template(policy: Policy, lang: str, recipient: str | None, path: str | IO[bytes],
+                  today: dt.date | None = None) -> None:
+    """Write the XLSX application sheet to `path`, a file name or an open binary file. A name is written whole
+    or not at all (engine.core.files); an open file is the caller's to put in place."""
     from openpyxl import Workbook
     from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -179,4 +182,10 @@ def xlsx_template(policy: Policy, lang: str, recipient: str | None, path: str, t
         cell.font = bold
     for letter, width in zip("ABCD", (40, 28, 60, 50), strict=True):
         about.column_dimensions[letter].width = width
-    book.save(path)
+    if isinstance(path, str):
+        from engine.core.files import replace_when_done
+
+        with replace_when_done(path, "wb") as handle:
+            book.save(handle)
+    else:
+        book.save(path)

@@ -11,7 +11,7 @@ from dataclasses import replace
 from decimal import Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Mapping
 
-from engine.core.amounts import MAX_INTEGER_DIGITS
+from engine.core.amounts import MAX_COMPUTED_DIGITS, MAX_INTEGER_DIGITS
 from engine.core.errors import EvaluateError, Problem
 from engine.core.messages import msg
 from engine.core.suggest import closest
@@ -76,7 +76,29 @@ def evaluate(policy: Policy, applicant: Applicant, on: dt.date | None = None,
         day, source = applicant.date, "facts"
     else:
         day, source = today or dt.date.today(), "today"
-    return _Run(prepare(policy), applicant, day, trace, reference=reference).result(source)
+    run = None
+    try:
+        run = _Run(prepare(policy), applicant, day, trace, reference=reference)
+        return run.result(source)
+    except Overflow:  # in an award form's own arithmetic: an expression's is reported where it is (value)
+        clause = run._clause if run is not None else None
+        raise _too_large(policy, clause, None) from None
+
+
+def _too_large(policy: Policy, clause: Clause | None, expr: Expr | None) -> EvaluateError:
+    """A number too large to compute exactly (engine.core.amounts.CONTEXT raised Overflow): refused at the
+    expression that made it (else the clause's award, else the policy), never shown rounded."""
+    file, line, column = expr.origin if expr is not None else (None, None, None)
+    if line is None and clause is not None:
+        where = clause.award_where if clause.award_where.line is not None else clause.where
+        file, line, column = where.file, where.line, where.column
+    label = clause.id if clause is not None else "?"
+    message = msg("evaluate.too_large", clause=label, expr=expr.text, digits=MAX_COMPUTED_DIGITS) \
+        if expr is not None else msg("evaluate.too_large.award", clause=label, digits=MAX_COMPUTED_DIGITS)
+    return EvaluateError(Problem(message,
+                                 file=file or policy.file, line=line, column=column,
+                                 clause=clause.id if clause is not None else None,
+                                 suggestion=msg("evaluate.amount_out_of_range.hint")))
 
 
 class _Run:
@@ -150,8 +172,12 @@ class _Run:
         except KeyError:
             try:
                 return compiled.kleene(self.env, self.unknowns)
+            except Overflow:
+                raise _too_large(self.policy, self._clause, expr) from None
             except _ARITHMETIC:
                 return self._not_computable(expr, self.env)
+        except Overflow:
+            raise _too_large(self.policy, self._clause, expr) from None
         except _ARITHMETIC:
             return self._not_computable(expr, self.env)
 
@@ -166,6 +192,8 @@ class _Run:
             return self._reference(expr, env, merged)
         try:
             return expr.run(env, merged)
+        except Overflow:
+            raise _too_large(self.policy, self._clause, expr) from None
         except _ARITHMETIC:
             return self._not_computable(expr, env)
 
@@ -198,11 +226,13 @@ class _Run:
         return self.plan.list_fields.get(name, ())
 
     def _reference(self, expr: Expr, env: Mapping[str, object], unknowns: Mapping[str, Missing]) -> object:
-        from engine.lang.reference import EvaluationFailure
+        from engine.lang.reference import EvaluationFailure, TooLarge
         from engine.lang.reference import evaluate as reference_evaluate
 
         try:
             return reference_evaluate(expr, env, unknowns)
+        except TooLarge:
+            raise _too_large(self.policy, self._clause, expr) from None
         except EvaluationFailure:
             return self._not_computable(expr, env)
 

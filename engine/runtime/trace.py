@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
+from engine.core.amounts import CONTEXT
 from engine.core.values import Missing
 from engine.model.awards.base import Step
 from engine.model.outcome import Outcome, Why, Words
@@ -311,7 +312,7 @@ class CapStep(Step):
                      granted=w.money(self.granted), remaining=w.money(self.remaining))]
         if self.after < self.before:
             lines.append(w.t("step.cap.bit", before=w.money(self.before), after=w.money(self.after),
-                             excess=w.money(self.before - self.after)))
+                             excess=w.money(CONTEXT.subtract(self.before, self.after))))  # exact: see CONTEXT
         else:
             lines.append(w.t("step.cap.free"))
         return lines

@@ -8,13 +8,13 @@ from decimal import Decimal
 from itertools import combinations
 from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, TypedDict, TypeVar, cast
 
-from engine.core.amounts import AMOUNT_IN_TEXT, CONTEXT, UNITS, plain
+from engine.core.amounts import AMOUNT_IN_TEXT, READING, UNITS, plain
 from engine.core.errors import Problem
 from engine.core.format import as_written
 from engine.core.messages import msg
 from engine.lang.analysis import Bound, bounds
 from engine.lang.expressions import Expr
-from engine.lang.reference import EvaluationFailure, evaluate
+from engine.lang.reference import EvaluationFailure, TooLarge, evaluate
 from engine.lang.tree import Arith, Call, Compare, IfElse, Lit, Name, Node, Unary, Value, walk
 from engine.model.compile import compile_policy
 from engine.model.facts import names_of_clause
@@ -119,6 +119,7 @@ class _Linter:
         self._params = [tuple(sorted(n for n in c.reads() if n in policy.parameters)) for c in policy.clauses]
         self._bounds = [[bounds(cond.expr, policy.facts.keys()) for cond in c.conditions] for c in policy.clauses]
         self._constants: dict[tuple[int, tuple[Decimal | None, ...]], Decimal | None] = {}
+        self._too_large: set[tuple[int, tuple[Decimal | None, ...]]] = set()  # keys of constants past CONTEXT
 
     # -- helpers -------------------------------------------------------------------------------
     def add(self, key: str, hint: str, path: Path_, severity: str = WARNING, prefer_key: bool = False,
@@ -201,10 +202,19 @@ class _Linter:
         if key not in self._constants:
             try:
                 value = evaluate(expr, dict(env))
+            except TooLarge:
+                value = None
+                self._too_large.add(key)
             except EvaluationFailure:
                 value = None
             self._constants[key] = value if isinstance(value, Decimal) else None  # not Unknown: it reads only env
         return self._constants[key]
+
+    def too_large(self, expr: Expr, env: Mapping[str, Decimal]) -> bool:
+        """Whether a number expression that reads only parameters computes a number too large to be exact."""
+        self.constant(expr, env)
+        return (id(expr), tuple(env[n] for n in sorted(expr.names))) in self._too_large \
+            if expr.names <= set(env) else False
 
     def when(self, days: list[dt.date]) -> str:
         """'' when something holds on every day the parameters change, else ' from <first day>'."""
@@ -363,6 +373,13 @@ class _Linter:
                     reported.add((finding.at, finding.message))
                     self.add("lint.form", "lint.form.hint", path + finding.at, clause=clause.id,
                              finding=finding.message, advice=finding.hint, when=self.when([self.days[d] for d in idx]))
+        # A constant award or cap past what is computed exactly: every evaluation of the clause is refused.
+        computed: list[tuple[Expr, Path_]] = [(e, path) for e in award.expressions()]
+        if clause.cap is not None:
+            computed.append((clause.cap, ("clauses", i, "cap")))
+        for expr, where in computed:
+            self.each_day("lint.too_large", "evaluate.amount_out_of_range.hint", where, clause,
+                          lambda env, e=expr: {"expr": e.text} if self.too_large(e, env) else None)  # type: ignore[misc]
         if clause.cap is None:
             return
         cap = clause.cap
@@ -457,7 +474,7 @@ class _Linter:
             number, unit = m.groups()
             kind = "percent" if unit == "%" else "money" if unit.endswith("元") else None
             if kind is not None:
-                written.setdefault(CONTEXT.multiply(Decimal(number), UNITS[unit]), set()).add(kind)
+                written.setdefault(READING.multiply(Decimal(number), UNITS[unit]), set()).add(kind)
         return written
 
     def kind(self, node: Node, written: Mapping[Decimal, set[str]]) -> str | None:
