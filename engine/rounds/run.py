@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from engine.core.errors import PolicyError
+from engine.core.files import write_whole
 from engine.core.format import format_money, format_percent
 from engine.core.messages import localize, t
 from engine.model.facts import _fast_check, check_facts
@@ -343,8 +344,7 @@ class Worker:
         result = evaluate(self.policy, applicant)
         name = f"{code}.html"
         html = render_sheet(result, self.settings.lang, code, notes, total)
-        with open(os.path.join(self.settings.sheets, name), "w", encoding="utf-8") as handle:
-            handle.write(html)
+        write_whole(os.path.join(self.settings.sheets, name), html)
         return name
 
 
@@ -411,9 +411,13 @@ class Engine:
             done, result = window.popleft()
             yield done, result.get()
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
+        """Wait for the workers to end; `abort`: stop them now (the round is given up)."""
         if self.pool is not None:
-            self.pool.close()
+            if abort:
+                self.pool.terminate()
+            else:
+                self.pool.close()
             self.pool.join()
 
 
@@ -526,7 +530,12 @@ class Output:
         raise NotImplementedError
 
     def finish(self, summary: Summary) -> None:
+        """Write the summary and put every file in place (until then none of them is)."""
         raise NotImplementedError
+
+    def abort(self) -> None:
+        """The round stopped before its end (a file found unreadable late, an error, Ctrl-C): discard what was
+        written, so that the earlier files, or none, are left."""
 
 
 @dataclass
@@ -549,15 +558,21 @@ class Round:
         engine = Engine(self.jobs, (self.policy, self.source.kind, self.source.layout, self.settings,
                                     self.kinds_by_label, base))
         try:
-            if self.policy.pools:
-                self._pooled(engine, output, summary)
-            else:
-                seen: dict[str, int] = {}
-                for part in self._parts(engine):
-                    self._write(part, output, summary, seen)
-        finally:
+            try:
+                if self.policy.pools:
+                    self._pooled(engine, output, summary)
+                else:
+                    seen: dict[str, int] = {}
+                    for part in self._parts(engine):
+                        self._write(part, output, summary, seen)
+            except BaseException:
+                engine.close(abort=True)
+                raise
             engine.close()
-        output.finish(summary)
+            output.finish(summary)
+        except BaseException:
+            output.abort()  # whatever stopped the round, no output is left half written
+            raise
         return summary
 
     def _parts(self, engine: Engine) -> Iterator[Part]:
