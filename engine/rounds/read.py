@@ -363,6 +363,10 @@ class CsvRecords:
                         end = not block
                         continue
                 line = lines.popleft()
+                if len(line) > RECORD_LIMIT and not parts:  # a line this long, read whole: not kept either
+                    yield offset, TooLong(len(line))
+                    offset += len(line)
+                    continue
                 if parts:
                     parts.append(line)
                     size += len(line)

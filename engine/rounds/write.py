@@ -17,7 +17,6 @@ import contextlib
 import csv
 import io
 import json
-import re
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Iterable, Sequence
@@ -60,36 +59,44 @@ def make_output(path: str, policy: Policy, lang: str, sheets: str | None = None)
 
 # --- cells a spreadsheet would read as a formula (CSV injection) ---------------------------------------------
 # OWASP's CSV-injection rule: a cell that starts with = + - @, a tab or a carriage return (or their full-width
-# forms, which spreadsheets in Chinese locales fold to the ASCII ones) is read as a formula when the CSV is opened
-# in Excel, WPS or LibreOffice. Such a cell is written with a single quote in front, which the spreadsheet shows
-# as text and which keeps the value otherwise. A cell that is a plain decimal number (an amount, -12.50) is a
-# number to a spreadsheet, never a formula, and is written as it is, so amounts in every column stay numbers.
+# forms, which spreadsheets in Chinese locales take for the ASCII ones) is read as a formula when the CSV is
+# opened in Excel, WPS or LibreOffice. Every text cell that does is written with a single quote in front, which
+# the spreadsheet shows as text and which keeps the value otherwise. The number columns (row numbers, totals,
+# amounts, counts: decimal text this program writes, which a spreadsheet reads as a number, never a formula)
+# are written as they are, so an amount of -12.50 stays a number; they are named by position (NUMBERS).
 FORMULA_STARTS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
-_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 
 
 def safe_cell(value: object) -> object:
-    """`value` as a CSV cell that no spreadsheet reads as a formula (see FORMULA_STARTS)."""
-    if isinstance(value, str) and value and value[0] in FORMULA_STARTS and not _NUMBER.fullmatch(value):
+    """A text cell as no spreadsheet reads it as a formula (see FORMULA_STARTS)."""
+    if type(value) is str and value and value[0] in FORMULA_STARTS:
         return "'" + value
     return value
 
 
-def safe_row(row: Iterable[object]) -> list[object]:
-    return [safe_cell(cell) for cell in row]
+def safe_row(row: Sequence[object], numbers: frozenset[int] = frozenset()) -> list[object]:
+    """`row` with every cell but those at the `numbers` positions neutralised."""
+    return [cell if i in numbers else safe_cell(cell) for i, cell in enumerate(row)]
 
 
 class SafeWriter:
-    """csv.writer whose every cell is neutralised as safe_cell says."""
+    """csv.writer whose text cells are neutralised as safe_cell says; `numbers`: the number columns' positions."""
 
-    def __init__(self, handle: IO[str]):
+    def __init__(self, handle: IO[str], numbers: Iterable[int] = ()):
         self.out = csv.writer(handle)
+        self.numbers = frozenset(numbers)
 
-    def writerow(self, row: Iterable[object]) -> None:
-        self.out.writerow(safe_row(row))
+    def writerow(self, row: Sequence[object], numbers: frozenset[int] | None = None) -> None:
+        self.out.writerow(safe_row(row, self.numbers if numbers is None else numbers))
 
-    def writerows(self, rows: Iterable[Iterable[object]]) -> None:
-        self.out.writerows(safe_row(row) for row in rows)
+    def writerows(self, rows: Iterable[Sequence[object]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
+def _result_numbers(ids: list[str]) -> frozenset[int]:
+    """Where csv_row puts numbers: the row, the total, each clause's amount."""
+    return frozenset([0, 4] + [7 + 4 * k for k in range(len(ids))])
 
 
 def _ids(policy: Policy) -> list[str]:
@@ -201,7 +208,7 @@ class CsvLines:
 
     def part(self, records: list[Record], part: Part) -> None:
         buffer = io.StringIO()
-        out = SafeWriter(buffer)
+        out = SafeWriter(buffer, _result_numbers(self.ids))
         for record in records:
             out.writerow(csv_row(record, self.ids))
             part.ends.append(buffer.tell())
@@ -322,12 +329,13 @@ class CsvOutput(_TextOutput):
         self.handle = self._open(path, "")
         self.errors_handle = self._open(sibling(path, "errors", ".csv"), "")
         self.summary_handle = self._open(sibling(path, "summary", ".csv"), "")
-        self.out, self.errors = SafeWriter(self.handle), SafeWriter(self.errors_handle)
+        self.out = SafeWriter(self.handle, _result_numbers(self.ids))
+        self.errors = SafeWriter(self.errors_handle, (0,))
         head = ["row", "credit_code", "applicant", "recipient", "total", "complete"]
         for cid in self.ids:
             head += [f"{cid}.outcome", f"{cid}.amount", f"{cid}.reason", f"{cid}.note"]
-        self.out.writerow(head + ["sheet"])
-        self.errors.writerow(["row", "where", "column", "message", "suggestion"])
+        self.out.writerow(head + ["sheet"], frozenset())
+        self.errors.writerow(["row", "where", "column", "message", "suggestion"], frozenset())
 
         self.lines = CsvLines(self.ids)
 
@@ -338,16 +346,16 @@ class CsvOutput(_TextOutput):
         self.out.writerow(csv_row(record, self.ids))
 
     def finish(self, summary: Summary) -> None:
-        out = SafeWriter(self.summary_handle)
+        out = SafeWriter(self.summary_handle, range(2, 8))  # the counts and amounts of each clause
         out.writerow(["clause", "title", "eligible", "ineligible", "undetermined", "referred", "claimed",
-                      "awarded", "pool"])
+                      "awarded", "pool"], frozenset())
         for cid in self.ids:
             s = summary.clauses[cid]
             out.writerow([cid, self.policy.clause(cid).title, s.eligible, s.ineligible, s.undetermined,
                           s.referred, f"{s.claimed:f}", f"{s.awarded:f}", _pool_id(self.policy, cid)])
         out.writerow(["total", "", "", "", "", "", "", f"{summary.total:f}", ""])
         out.writerow(["applicants", summary.applicants, "bad_rows", summary.bad_rows, "complete",
-                      summary.complete, "", "", ""])
+                      summary.complete, "", "", ""], frozenset({1, 3, 5}))
         self.done()
 
 
@@ -444,6 +452,30 @@ class _Sheet:
         self.row += 1
 
 
+class _Detachable:
+    """The workbook's temporary file as XlsxWriter's zip writes it, cut off when the round is given up: the
+    half-made zip, collected later, then finds nothing to seek or write (and says nothing)."""
+
+    def __init__(self, raw: IO[bytes]):
+        self.raw: IO[bytes] | None = raw
+
+    def write(self, data: bytes) -> int:
+        return self.raw.write(data) if self.raw is not None else len(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.raw.seek(offset, whence) if self.raw is not None else 0
+
+    def tell(self) -> int:
+        return self.raw.tell() if self.raw is not None else 0
+
+    def seekable(self) -> bool:
+        return True
+
+    def flush(self) -> None:
+        if self.raw is not None:
+            self.raw.flush()
+
+
 class XlsxOutput(_WholeFiles, Output):
     """The officers' workbook: results, summary and errors sheets, streamed (XlsxWriter, constant memory).
 
@@ -459,8 +491,8 @@ class XlsxOutput(_WholeFiles, Output):
         self.path, self.policy, self.lang, self.sheets = path, policy, lang, sheets
         self.ids = _ids(policy)
         self.files = contextlib.ExitStack()
-        handle = self.files.enter_context(replace_when_done(path, "wb"))
-        self.book = xlsxwriter.Workbook(handle, {"constant_memory": True, "strings_to_formulas": False,
+        self.target = _Detachable(self.files.enter_context(replace_when_done(path, "wb")))
+        self.book = xlsxwriter.Workbook(self.target, {"constant_memory": True, "strings_to_formulas": False,
                                                "strings_to_numbers": False, "strings_to_urls": False})
         self.results = _Sheet(self.book, t("batch.sheet.results", lang))
         self.summary = _Sheet(self.book, t("batch.sheet.summary", lang))
@@ -545,3 +577,7 @@ class XlsxOutput(_WholeFiles, Output):
                          money=(6, 7, 8), money_format=money)
         self.book.close()
         self.done()
+
+    def abort(self) -> None:
+        self.target.raw = None
+        super().abort()
