@@ -6,7 +6,9 @@ for JSON Lines, (index, path) for a folder — or, for a CSV file, its records a
 that evaluates them decodes and parses itself (CsvRecords: the main process only cuts the file, so it is
 never what a round waits for). A problem with the whole file (it cannot be opened, its encoding is not UTF-8
 or GBK, its header names a column the policy does not know) raises RoundError before any applicant is
-evaluated; a problem with one row is that row's, and the round goes on.
+evaluated; so does a workbook found damaged later (the round's outputs are then discarded). A problem with one
+row is that row's, and the round goes on: a row that cannot be read at all (bytes that are not text, a record
+longer than RECORD_LIMIT) is an Unreadable item, which names the byte in the file where it is.
 
 CSV encodings: UTF-8 with or without a byte-order mark; GBK (GB18030), which WPS and Excel on Chinese
 Windows write by default, is recognised and read, with a notice; UTF-16 ("Unicode text") is refused.
