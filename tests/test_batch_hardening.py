@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import LISHUI, ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from conftest import LISHUI, ROOT
 from openpyxl import load_workbook
 
 from cli import cli
