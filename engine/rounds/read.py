@@ -21,7 +21,6 @@ import csv
 import io
 import itertools
 import os
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterator, Sequence, TypeVar
@@ -337,7 +336,7 @@ class CsvRecords:
         with open(self.path, "rb") as handle:
             handle.seek(start)
             offset, rest = start, b""
-            lines: deque[bytes] = deque()  # lines read and not yet cut (or given back after a record too long)
+            lines: list[bytes] = []  # lines read and not yet cut (or given back after a record too long)
             parts: list[bytes] = []  # the lines so far of a record with an open quote
             size, state, end = 0, _START, False
             while True:
@@ -346,49 +345,49 @@ class CsvRecords:
                         if parts:  # an open quote at the end of the file
                             yield offset, b"".join(parts)
                         return
-                    if len(rest) > RECORD_LIMIT:  # a line this long without an end
-                        if parts:
-                            lines.appendleft(rest)
-                            rest = b""
-                        else:
-                            skipped = len(rest) + self._skip_line(handle)
-                            rest = b""
-                            yield offset, TooLong(skipped)
-                            offset += skipped
-                            continue
-                    else:
+                    if len(rest) <= RECORD_LIMIT:
                         block = handle.read(BLOCK)
-                        got = (rest + block).splitlines(keepends=True)
+                        lines = (rest + block).splitlines(keepends=True)
                         # The last line may go on in the next block (or be a '\r' whose '\n' does): kept for it.
-                        rest = got.pop() if block and got else b""
-                        lines.extend(got)
+                        rest = lines.pop() if block and lines else b""
                         end = not block
                         continue
-                line = lines.popleft()
-                if len(line) > RECORD_LIMIT and not parts:  # a line this long, read whole: not kept either
-                    yield offset, TooLong(len(line))
-                    offset += len(line)
-                    continue
-                if parts:
-                    parts.append(line)
-                    size += len(line)
-                    state = _scan(line, state)
-                elif b'"' not in line or (not exact and not line.count(b'"') % 2):
-                    yield offset, line
-                    offset += len(line)
-                    continue
-                else:
-                    parts, size, state = [line], len(line), _scan(line, _START)
-                if state != _QUOTED:
-                    record = b"".join(parts) if len(parts) > 1 else parts[0]
-                    parts = []
-                    yield offset, record
-                    offset += len(record)
-                elif size > RECORD_LIMIT:  # the record's first line is the bad row; read on from the next
-                    lines.extendleft(reversed(parts[1:]))
-                    yield offset, TooLong(len(parts[0]))
-                    offset += len(parts[0])
-                    parts = []
+                    if parts:  # a line this long without an end, in a record already too long
+                        lines, rest = [rest], b""
+                    else:  # a line this long without an end: read past its end, not kept
+                        skipped = len(rest) + self._skip_line(handle)
+                        rest = b""
+                        yield offset, TooLong(skipped)
+                        offset += skipped
+                        continue
+                todo, lines = iter(lines), []
+                for line in todo:
+                    if not parts:
+                        if b'"' not in line or (not exact and not line.count(b'"') % 2):
+                            if len(line) > RECORD_LIMIT:  # a line this long, read whole: not kept either
+                                yield offset, TooLong(len(line))
+                            else:
+                                yield offset, line
+                            offset += len(line)
+                            continue
+                        parts, size, state = [line], len(line), _scan(line, _START)
+                    else:
+                        parts.append(line)
+                        size += len(line)
+                        state = _scan(line, state)
+                    if state != _QUOTED:
+                        record = b"".join(parts) if len(parts) > 1 else parts[0]
+                        parts = []
+                        if len(record) > RECORD_LIMIT:
+                            yield offset, TooLong(len(record))
+                        else:
+                            yield offset, record
+                        offset += len(record)
+                    elif size > RECORD_LIMIT:  # the record's first line is the bad row; read on from the next
+                        yield offset, TooLong(len(parts[0]))
+                        offset += len(parts[0])
+                        lines, parts = parts[1:] + list(todo), []
+                        break
 
     @staticmethod
     def _skip_line(handle: IO[bytes]) -> int:
