@@ -473,3 +473,28 @@ def test_a_killed_batch_with_sheets_leaves_only_whole_sheets(tmp_path, big_round
     for page in written:
         assert page.suffix == ".html"
         _parseable(page)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".xlsx"])
+def test_a_crash_mid_round_leaves_the_earlier_outputs(tmp_path, monkeypatch, suffix):
+    """A bug found at the third chunk (what `policy` reports as exit 3): every output is the earlier one."""
+    from engine.rounds import run as run_module
+
+    out = tmp_path / f"results{suffix}"
+    assert run("batch", LISHUI_S, FIXTURES / "D07" / "round.csv", "-o", out).exit_code == 1
+    before = {p: (tmp_path / p).read_bytes() for p in outputs_in(tmp_path)}
+    monkeypatch.setattr(run_module, "CHUNK", 100)
+    calls = []
+    original = run_module.Worker.part
+
+    def part(self, chunk):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("a bug")
+        return original(self, chunk)
+
+    monkeypatch.setattr(run_module.Worker, "part", part)
+    r = CliRunner().invoke(cli, ["batch", LISHUI_S, str(FIXTURES / "D09" / "latebad.csv"), "-o", str(out),
+                                 "--force"])
+    assert isinstance(r.exception, RuntimeError) and len(calls) == 3
+    assert {p: (tmp_path / p).read_bytes() for p in outputs_in(tmp_path)} == before
