@@ -279,7 +279,10 @@ def _stamp(policy: Policy, texts: list[tuple[str, str]]) -> None:
         data = text.encode("utf-8")
         digest = hashlib.sha256(data).hexdigest()
         sources.setdefault(digest, (path, digest, data))
-    revision = hashlib.sha256("\n".join(sources).encode("ascii")).hexdigest()
+    # The main file's hash, then the others' sorted: where a parent or a referred document was found, and in
+    # which order, does not change what the policy says (the ledger's engine.ledger.records.revision_of).
+    main, *others = sources
+    revision = hashlib.sha256("\n".join([main, *sorted(others)]).encode("ascii")).hexdigest()
     # Set on the frozen policy itself, not a copy: the documents it is linked with hold this very object.
     object.__setattr__(policy, "sources", tuple(sources.values()))
     object.__setattr__(policy, "revision", revision)

@@ -1,6 +1,7 @@
-"""An applicant's facts as canonical JSON, and its hash: the same facts give the same text however they were
-written (10万元 or 100000.00, keys in any order), and the text is a facts file the engine reads back as the
-same applicant, so a recorded decision can be evaluated again."""
+"""An applicant's facts as canonical JSON, and its hash: one text per applicant (keys sorted, no spaces, UTF-8 as
+written, amounts as exact decimal strings), which the engine reads back as a facts file. The ledger keeps a
+decision's facts in this form (engine.ledger.records.facts_data and canonical_json give the same text), so the
+hash `policy evaluate --format json` shows is the one a recorded decision carries."""
 
 from __future__ import annotations
 
@@ -13,56 +14,49 @@ from typing import Any, Mapping
 from engine.model.facts import Applicant
 
 
-def _number(value: Decimal) -> str:
-    """A Decimal as the shortest exact JSON number: no exponent, no trailing zeros after the point."""
-    text = f"{value:f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
-
-
 def _plain(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (tuple, frozenset, set)):
+        return list(value)
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def canonical_json(data: object) -> str:
+    """The one text of a value: keys sorted, no spaces, UTF-8 as written, Decimals and dates as strings."""
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_plain)
+
+
+def _value(value: object) -> object:
+    if isinstance(value, tuple):
+        return [{k: _value(v) for k, v in sorted(item.items())} if isinstance(item, Mapping) else _value(item)
+                for item in value]
+    if isinstance(value, Decimal):
+        return str(value)
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
     return value
 
 
 def facts_document(applicant: Applicant) -> dict[str, Any]:
-    """The applicant as a facts file's data (`policy evaluate` reads it back as the same applicant)."""
-    out: dict[str, Any] = {"recipient": list(applicant.recipients)}
-    if applicant.name is not None:
-        out["applicant"] = applicant.name
+    """The applicant as a facts document, with the earlier grants it was evaluated with."""
+    data: dict[str, Any] = {"recipient": applicant.recipients[0] if len(applicant.recipients) == 1
+                            else list(applicant.recipients),
+                            "facts": {name: _value(value) for name, value in sorted(applicant.values.items())}}
     if applicant.area is not None:
-        out["area"] = applicant.area
+        data["area"] = applicant.area
     if applicant.date is not None:
-        out["date"] = applicant.date.isoformat()
-    out["facts"] = {name: _plain(value) for name, value in applicant.values.items()}
+        data["date"] = applicant.date.isoformat()
+    if applicant.name is not None:
+        data["applicant"] = applicant.name
     if applicant.ledger:
-        out["granted"] = [{"clause": g.clause, "amount": g.amount, "year": g.year,
-                           **({"for": g.key} if g.key is not None else {})} for g in applicant.ledger]
+        data["granted"] = [{"clause": g.clause, "amount": str(g.amount), "year": g.year,
+                            **({"for": g.key} if g.key is not None else {})} for g in applicant.ledger]
     elif applicant.granted is not None:
-        out["granted"] = dict(applicant.granted)
-    return out
-
-
-def canonical_json(data: object) -> str:
-    """Keys sorted, no spaces, UTF-8 text as itself, Decimals as exact numbers (never floats)."""
-    if isinstance(data, Mapping):
-        items = sorted((str(k), v) for k, v in data.items())
-        return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{canonical_json(v)}" for k, v in items) + "}"
-    if isinstance(data, (list, tuple)):
-        return "[" + ",".join(canonical_json(v) for v in data) + "]"
-    if isinstance(data, Decimal):
-        return _number(data)
-    if isinstance(data, bool) or data is None or isinstance(data, (int, str)):
-        return json.dumps(data, ensure_ascii=False)
-    if isinstance(data, dt.date):
-        return json.dumps(data.isoformat())
-    raise TypeError(f"not canonical JSON data: {type(data).__name__}")
+        data["granted"] = {c: str(a) for c, a in sorted(applicant.granted.items())}
+    return data
 
 
 def canonical_facts(applicant: Applicant) -> str:
