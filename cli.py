@@ -9,11 +9,11 @@ import re
 import sys
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, NoReturn, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, Sequence, TypeVar
 
 import click
 
-from engine.core.errors import PolicyError
+from engine.core.errors import FactsError, PolicyError, Problem
 from engine.core.messages import localize, t
 
 if TYPE_CHECKING:
@@ -150,21 +150,58 @@ def validate(files: tuple[str, ...], fmt: str, lang: str | None, policies: tuple
               help="The claim date (YYYY-MM-DD). Default: the facts file's date:, else today.")
 @click.option("--reference", is_flag=True, default=False,
               help="Compute every expression on simpleeval, the language's reference evaluator (a cross-check).")
+@click.option("--ledger", "ledger_url", default=None, metavar="L",
+              help="Take earlier grants from this ledger (a SQLite file or a postgresql:// URL) by the facts' "
+                   "credit_code:, instead of the facts' granted:.")
 @lang_option
 @library_options
 def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | None, reference: bool,
-                 lang: str | None,
+                 ledger_url: str | None, lang: str | None,
                  policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Evaluate an applicant's FACTS (YAML or JSON, '-' for stdin) under POLICY."""
-    from engine import evaluate, load_applicant, load_policy, render_json, render_text
+    from engine import evaluate, load_policy, render_json, render_text
+    from engine.model.facts import applicant_from
+    from engine.syntax.loader import load_file
     policy = None
     try:
         policy = load_policy(policy_file, policies=policies, with_files=with_files, cache=True)
-        applicant = load_applicant(policy, facts_file)
-        result = evaluate(policy, applicant, on=on.date() if on else None, reference=reference)
+        loaded = load_file(facts_file)
+        code, bad = _credit_code(loaded)
+        applicant = applicant_from(policy, loaded)
+        day = on.date() if on else None
+        if bad:
+            raise FactsError([Problem(m, file=loaded.source.file) for m in bad])
+        if ledger_url is not None:
+            from engine.ledger import open_ledger
+            from engine.ledger.use import earlier_for
+
+            with open_ledger(ledger_url) as ledger:
+                applicant = earlier_for(ledger, policy, applicant, code,
+                                        day or applicant.date or dt.date.today())
+        result = evaluate(policy, applicant, on=day, reference=reference)
     except PolicyError as error:
         _fail(error, message_lang(lang, policy, policy_file))
     click.echo(render_json(result, lang, indent=2) if fmt == "json" else render_text(result, lang), nl=False)
+
+
+def _credit_code(loaded: Any) -> tuple[str | None, list[Any]]:
+    """The facts file's credit_code: (as a batch's folder of facts files carries it), taken out of its data."""
+    return take_credit_code(loaded.data)
+
+
+def take_credit_code(data: object) -> tuple[str | None, list[Any]]:
+    """(code, problems) of a facts document's top-level credit_code:, taken out of it (the facts schema does
+    not know it: it says who applies, not what)."""
+    if not (isinstance(data, dict) and "credit_code" in data):
+        return None, []
+    from engine.core.messages import msg
+    from engine.rounds import identity
+
+    raw = data.pop("credit_code")
+    code = identity.normalise(raw) if isinstance(raw, str) else ""
+    if not code or identity.problem(code) is not None:
+        return None, [msg("ledger.use.bad_code", code=str(raw))]
+    return code, []
 
 
 @cli.command(name="facts")
@@ -249,9 +286,17 @@ def application_sheet(policy: Policy, form: str, recipient: str | None, output: 
 @click.option("--sheets", "sheets_dir", type=click.Path(file_okay=False), default=None,
               help="Also write each applicant's calculation sheet (HTML, printable) into this folder.")
 @click.option("--force", is_flag=True, help="Overwrite existing results and sheets.")
+@click.option("--ledger", "ledger_url", default=None, metavar="L",
+              help="Take earlier grants from this ledger (a SQLite file or a postgresql:// URL) by each row's "
+                   "credit code, instead of the rows' granted columns.")
+@click.option("--record", "round_id", default=None, metavar="ROUND",
+              help="Record the round's decisions and awards in the --ledger as ROUND, in one transaction, once "
+                   "every row was evaluated and the pools shared (a round id is recorded once).")
+@click.option("--by", "by", default=None, help="Who records the round (default: the operating system's user).")
 @lang_option
 @library_options
 def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_dir: str | None, force: bool,
+              ledger_url: str | None, round_id: str | None, by: str | None,
               lang: str | None, policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Evaluate a round of APPLICANTS (XLSX, CSV, JSON Lines, or a folder of facts files) under POLICY.
 
@@ -270,6 +315,10 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
     except PolicyError as error:
         _fail(error, message_lang(lang, policy, policy_file))
     here = message_lang(lang, policy)
+    if round_id is not None and ledger_url is None:
+        raise click.UsageError(t("ledger.use.record_needs_ledger", here))
+    if ledger_url is not None:
+        _check_ledger(ledger_url, round_id, here)
     if Path(output).suffix.lower() not in WRITERS:
         raise click.BadParameter(t("batch.output_format", here, path=output), param_hint="-o")
     for path in outputs(output):
@@ -303,13 +352,16 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
         sys.exit(1)
     kinds = {r.label: k for k, r in policy.recipients.items()}
     kind = WRITERS[Path(output).suffix.lower()]
-    settings = Settings(here, kind, sheets=sheets_dir)
+    settings = Settings(here, kind, sheets=sheets_dir, ledger=ledger_url, record=round_id is not None)
     bar = None
     if sys.stderr.isatty():
         bar = click.progressbar(length=source.total or 0, file=sys.stderr, label=t("batch.progress", here))
         bar.__enter__()
+    the_round = Round(policy, source, settings, kinds, jobs, bar.update if bar is not None else None)
     try:
-        summary = Round(policy, source, settings, kinds, jobs, bar.update if bar is not None else None).run(writer)
+        summary = the_round.run(writer)
+    except PolicyError as error:  # the ledger cannot be read
+        _fail(error, here)
     except RoundError as error:
         click.echo(t("cli.error", here, message=localize(error.message, here)), err=True)
         if error.suggestion:
@@ -324,7 +376,47 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
                  total=format_money(summary.total), path=output), err=True)
     if summary.bad_rows:
         click.echo(t("batch.bad_rows", here, count=summary.bad_rows), err=True)
+    if round_id is not None and ledger_url is not None:
+        if summary.bad_rows:  # all or nothing: a round is recorded whole, once
+            click.echo(t("ledger.use.not_recorded", here, round=round_id, count=summary.bad_rows), err=True)
+        else:
+            _record_round(ledger_url, round_id, policy, the_round.decisions, by, here)
     sys.exit(1 if summary.bad_rows else 0)
+
+
+def _check_ledger(url: str, round_id: str | None, lang: str) -> None:
+    """Before anything is evaluated: the ledger opens (a new SQLite file is made only to record a round), and a
+    round id already recorded is refused."""
+    from engine.ledger import open_ledger
+
+    done = None
+    try:
+        with open_ledger(url, create=round_id is not None) as ledger:
+            done = ledger.round(round_id) if round_id is not None else None
+    except PolicyError as error:
+        _fail(error, lang)
+    if done is not None:
+        from engine.core.messages import msg
+        from engine.ledger import LedgerError
+
+        _fail(LedgerError(Problem(msg("ledger.round_exists", round=round_id, count=done["decisions"],
+                                      when=done["recorded_at"], by=done["recorded_by"]),
+                                  file=url, suggestion=msg("ledger.round_exists.hint"))), lang)
+
+
+def _record_round(url: str, round_id: str, policy: Policy, decisions: list[Any], by: str | None, lang: str) -> None:
+    from engine.core.format import format_money
+    from engine.ledger import open_ledger
+    from engine.ledger.use import engine_version, policy_record
+
+    try:
+        with open_ledger(url, create=True) as ledger:
+            done = ledger.record_round(round_id, policy=policy_record(policy), engine_version=engine_version(),
+                                       by=by, decisions=decisions)
+    except PolicyError as error:
+        _fail(error, lang)
+    click.echo(t("ledger.use.recorded", lang, round=round_id, ledger=url, decisions=done.decisions,
+                 grants=done.grants, total=format_money(done.total)), err=True)
 
 
 @cli.command(name="render")
