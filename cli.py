@@ -669,8 +669,11 @@ def show_cmd(policy_file: str, resolved: bool, lang: str | None, policies: tuple
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="The TCP port.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="The address to listen on (0.0.0.0 for every interface).")
+@click.option("--ledger", "ledger_url", default=None, metavar="L",
+              help="Take earlier grants from this ledger by the request's credit_code, and log every evaluation "
+                   "answered in its decisions.")
 @lang_option
-def serve_cmd(policy_dir: str, port: int, host: str, lang: str | None) -> None:
+def serve_cmd(policy_dir: str, port: int, host: str, ledger_url: str | None, lang: str | None) -> None:
     """Serve the policies of POLICY_DIR over HTTP: list, facts schemas, evaluation, OpenAPI, a case worker's form."""
     here = message_lang(lang)
     try:
@@ -680,7 +683,10 @@ def serve_cmd(policy_dir: str, port: int, host: str, lang: str | None) -> None:
     except ImportError as error:  # the optional extra is not installed
         click.echo(t("serve.missing_library", here, name=error.name), err=True)
         sys.exit(2)
-    app = create_app(policy_dir)
+    try:
+        app = create_app(policy_dir, ledger=ledger_url)
+    except PolicyError as error:  # the ledger cannot be opened
+        _fail(error, here)
     held = app.state.service.policies
     for entry in held.broken():
         click.echo(t("serve.invalid_file", here, file=entry.file), err=True)

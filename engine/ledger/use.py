@@ -113,8 +113,12 @@ def engine_version() -> str:
         return "unknown"
 
 
-def earlier_for(ledger: object, policy: Policy, applicant: Applicant, code: str | None, day: dt.date
-                ) -> Applicant:
+_NO_CODE_HINTS = {"ledger.use.no_code.hint": "ledger.use.no_code.hint",
+                  "ledger.use.no_code.request": "ledger.use.no_code.request"}  # literal keys (test_catalogue)
+
+
+def earlier_for(ledger: object, policy: Policy, applicant: Applicant, code: str | None, day: dt.date,
+                hint: str = "ledger.use.no_code.hint") -> Applicant:
     """`applicant` with its earlier grants from `ledger` (an engine.ledger.Ledger); FactsError when there is no
     credit code to look them up by, or the facts' own `granted:` disagrees with the ledger."""
     from engine.core.errors import FactsError, Problem
@@ -122,7 +126,7 @@ def earlier_for(ledger: object, policy: Policy, applicant: Applicant, code: str 
     where = applicant.source
     if code is None:
         raise FactsError(Problem(msg("ledger.use.no_code"), file=applicant.file or "<facts>",
-                                 suggestion=msg("ledger.use.no_code.hint")))
+                                 suggestion=msg(_NO_CODE_HINTS[hint])))
     grants = ledger.earlier_grants(code, policy.id)  # type: ignore[attr-defined]
     merged, disagree = with_ledger(policy, applicant, grants, day)
     if disagree:

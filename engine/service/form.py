@@ -72,8 +72,14 @@ def form_model(policy: Policy, lang: str) -> dict[str, Any]:
     }
 
 
-def render_form(policy: Policy, lang: str) -> str:
+def render_form(policy: Policy, lang: str, ledger: bool = False) -> str:
+    """The form; with `ledger` (serve --ledger) it asks for the credit code and shows the ledger's earlier grants
+    in place of the fields for them."""
     model = form_model(policy, lang)
+    model["ledger"] = ledger
+    model["ledger_none"] = t("form.ledger.none", lang)
+    model["ledger_heads"] = [t("form.ledger.clause", lang), t("form.ledger.year", lang), t("form.ledger.for", lang),
+                             t("form.ledger.amount", lang), t("form.ledger.round", lang)]
 
     def say(key: str, **values: object) -> str:
         return t(key, lang, **values)
