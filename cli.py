@@ -17,6 +17,7 @@ from engine.core.errors import FactsError, PolicyError, Problem
 from engine.core.messages import localize, t
 
 if TYPE_CHECKING:
+    from engine.ledger import Ledger
     from engine.model.policy import Policy
 
 # Each command imports what it uses when it runs: `policy evaluate` should not pay for diff, lint or review.
@@ -695,6 +696,182 @@ def serve_cmd(policy_dir: str, port: int, host: str, ledger_url: str | None, lan
     # Bounded: a slow or idle client cannot hold a connection, and past the limit a request gets 503 at once.
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_keep_alive=5, limit_concurrency=200,
                 h11_max_incomplete_event_size=64 * 1024)
+
+
+# --- the grant ledger ---------------------------------------------------------------------------------
+
+def _ledger(location: str, lang: str, *, create: bool = False, upgrade: bool = False) -> Ledger:
+    from engine.ledger import LedgerError, open_ledger
+
+    try:
+        return open_ledger(location, create=create, upgrade=upgrade)
+    except LedgerError as error:
+        _fail(error, lang)
+
+
+@cli.group(name="ledger")
+def ledger_group() -> None:
+    """The grant ledger (a SQLite file or a postgresql:// URL): what was decided and paid, round by round."""
+
+
+@ledger_group.command(name="init")
+@click.argument("location", metavar="LEDGER")
+@lang_option
+def ledger_init(location: str, lang: str | None) -> None:
+    """Create a ledger: a new SQLite file, or the tables in an empty PostgreSQL database."""
+    here = message_lang(lang)
+    with _ledger(location, here, create=True) as ledger:
+        click.echo(t("cli.ledger.ready", here, ledger=ledger.where))
+
+
+@ledger_group.command(name="upgrade")
+@click.argument("location", metavar="LEDGER")
+@lang_option
+def ledger_upgrade(location: str, lang: str | None) -> None:
+    """Bring a ledger made by an older engine up to this engine's schema (every record kept)."""
+    here = message_lang(lang)
+    with _ledger(location, here, upgrade=True) as ledger:
+        click.echo(t("cli.ledger.ready", here, ledger=ledger.where))
+
+
+@ledger_group.command(name="show")
+@click.argument("location", metavar="LEDGER")
+@click.option("--recipient", required=True, help="The recipient's 统一社会信用代码.")
+@lang_option
+def ledger_show(location: str, recipient: str, lang: str | None) -> None:
+    """A recipient's history, newest first, and what stands by clause and fund year."""
+    from engine.ledger.report import show_text
+
+    here = message_lang(lang)
+    with _ledger(location, here) as ledger:
+        click.echo(show_text(recipient, ledger.entries(recipient=recipient, newest_first=True), here))
+
+
+@ledger_group.command(name="list")
+@click.argument("location", metavar="LEDGER")
+@click.option("--round", "round_id", help="Only this round's entries.")
+@click.option("--year", type=int, help="Only entries for this fund year.")
+@click.option("--clause", help="Only entries under this clause.")
+@lang_option
+def ledger_list(location: str, round_id: str | None, year: int | None, clause: str | None, lang: str | None) -> None:
+    """The ledger's entries, oldest first, optionally of one round, fund year or clause."""
+    from engine.ledger.report import list_text
+
+    here = message_lang(lang)
+    with _ledger(location, here) as ledger:
+        click.echo(list_text(ledger.entries(round_id=round_id, year=year, clause=clause), here))
+
+
+@ledger_group.command(name="export")
+@click.argument("location", metavar="LEDGER")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="FILE.xlsx or FILE.csv: written whole or not at all.")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@lang_option
+def ledger_export(location: str, output: str, force: bool, lang: str | None) -> None:
+    """Every entry of the ledger to an XLSX or CSV file."""
+    from engine.ledger.report import export
+
+    here = message_lang(lang)
+    if not output.lower().endswith((".xlsx", ".csv")):
+        raise click.BadParameter(t("cli.ledger.export_kind", here), param_hint="-o")
+    if os.path.exists(output) and not force:
+        click.echo(t("cli.exists_force", here, path=output), err=True)
+        sys.exit(1)
+    with _ledger(location, here) as ledger:
+        entries = ledger.entries()
+    try:
+        export(entries, output, here)
+    except OSError as error:
+        click.echo(t("cli.cannot_write", here, path=output, reason=error.strerror), err=True)
+        sys.exit(1)
+    click.echo(t("cli.ledger.exported", here, count=len(entries), path=output))
+
+
+def _by_option(command: CommandFn) -> CommandFn:
+    return click.option("--by", help="Who records this (default: the operating system's user).")(command)
+
+
+@ledger_group.command(name="correct")
+@click.argument("location", metavar="LEDGER")
+@click.argument("entry", type=int)
+@click.option("--amount", required=True, help="The amount the grant should have been (e.g. 45万元).")
+@click.option("--reason", required=True, help="Why: kept with the correction.")
+@_by_option
+@lang_option
+def ledger_correct(location: str, entry: int, amount: str, reason: str, by: str | None, lang: str | None) -> None:
+    """Correct grant ENTRY's amount: a new entry pointing at it (the grant itself is kept)."""
+    from engine.core.amounts import AmountSyntaxError, parse_amount
+
+    here = message_lang(lang)
+    try:
+        value = parse_amount(amount)
+    except AmountSyntaxError as error:
+        raise click.BadParameter(str(localize(error.message, here)), param_hint="--amount") from None
+    with _ledger(location, here) as ledger:
+        try:
+            new = ledger.correct(entry, value, reason=reason, by=by)
+        except PolicyError as error:
+            _fail(error, here)
+    click.echo(t("cli.ledger.corrected", here, entry=entry, new=new))
+
+
+@ledger_group.command(name="reverse")
+@click.argument("location", metavar="LEDGER")
+@click.argument("entry", type=int)
+@click.option("--reason", required=True, help="Why: kept with the reversal.")
+@_by_option
+@lang_option
+def ledger_reverse(location: str, entry: int, reason: str, by: str | None, lang: str | None) -> None:
+    """Reverse grant ENTRY: a new entry pointing at it; it no longer counts (the grant itself is kept)."""
+    here = message_lang(lang)
+    with _ledger(location, here) as ledger:
+        try:
+            new = ledger.reverse(entry, reason=reason, by=by)
+        except PolicyError as error:
+            _fail(error, here)
+    click.echo(t("cli.ledger.reversed", here, entry=entry, new=new))
+
+
+@ledger_group.command(name="verify")
+@click.argument("location", metavar="LEDGER")
+@lang_option
+def ledger_verify(location: str, lang: str | None) -> None:
+    """Check every entry's hash and chain: exit 1 naming each entry changed outside the engine."""
+    from engine.ledger.report import verify_text
+
+    here = message_lang(lang)
+    with _ledger(location, here) as ledger:
+        problems = ledger.verify()
+        click.echo(verify_text(problems, ledger.counts(), here), err=bool(problems))
+    sys.exit(1 if problems else 0)
+
+
+@ledger_group.command(name="replay")
+@click.argument("location", metavar="LEDGER")
+@click.option("--round", "round_id", help="Every decision of this round.")
+@click.option("--decision", type=int, help="One decision, by its id.")
+@click.option("--policies", "policies", multiple=True, type=click.Path(file_okay=False, exists=True),
+              help="A folder of today's policy files, to compare with too (repeatable).")
+@lang_option
+def ledger_replay(location: str, round_id: str | None, decision: int | None, policies: tuple[str, ...],
+                  lang: str | None) -> None:
+    """Evaluate recorded decisions again, under the policy as recorded and today's files; exit 0 only when
+    every one is the same."""
+    from engine.ledger.records import engine_version
+    from engine.ledger.replay import replay
+    from engine.ledger.report import replay_text
+
+    here = message_lang(lang)
+    if (round_id is None) == (decision is None):
+        raise click.UsageError(t("cli.ledger.replay_which", here))
+    with _ledger(location, here) as ledger:
+        try:
+            report = replay(ledger, round_id=round_id, decision=decision, policies=policies)
+        except PolicyError as error:
+            _fail(error, here)
+    click.echo(replay_text(report, here, engine_version()))
+    sys.exit(0 if report.all_same else 1)
 
 
 def main() -> None:

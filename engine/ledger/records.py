@@ -8,15 +8,12 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Literal, Mapping, Protocol, Sequence
+from typing import Any, Iterable, Literal, Mapping, NamedTuple, Protocol, Sequence
 
 from engine.core.text import identity
 from engine.model.facts import Applicant
 from engine.model.outcome import Outcome
 from engine.model.policy import Clause, Policy
-
-if TYPE_CHECKING:
-    pass
 
 Counts = Literal["year", "once", "lifetime", "claim"]
 
@@ -34,6 +31,16 @@ def _plain(value: object) -> object:
     if isinstance(value, (tuple, frozenset, set)):
         return list(value)
     raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def engine_version() -> str:
+    """The installed engine's version, as each decision records it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("policy-engine")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def sha256_text(text: str) -> str:
@@ -90,8 +97,9 @@ class GrantRecord:
     amount: Decimal
 
 
-@dataclass(frozen=True)
-class ClauseOutcome:
+class ClauseOutcome(NamedTuple):
+    """One clause's outcome and what it pays (eligible only). A named tuple: a round makes millions."""
+
     clause: str
     outcome: str
     amount: Decimal | None
@@ -185,16 +193,17 @@ class _ResultLike(Protocol):
     def clauses(self) -> Sequence[_ClauseLike]: ...
 
 
-def facts_data(policy: Policy, applicant: Applicant) -> dict[str, Any]:
+def facts_data(policy: Policy, applicant: Applicant, date: dt.date | None = None) -> dict[str, Any]:
     """An applicant as a facts document (engine.model.facts reads it back to the same applicant): what the
-    ledger keeps of a decision, including the earlier grants the evaluation was given."""
+    ledger keeps of a decision, including the earlier grants the evaluation was given, and the date it was
+    evaluated on when the facts did not give one (so that evaluating it again later is on the same day)."""
     data: dict[str, Any] = {"recipient": applicant.recipients[0] if len(applicant.recipients) == 1
                             else list(applicant.recipients),
                             "facts": {name: _value(value) for name, value in sorted(applicant.values.items())}}
     if applicant.area is not None:
         data["area"] = applicant.area
-    if applicant.date is not None:
-        data["date"] = applicant.date.isoformat()
+    if applicant.date is not None or date is not None:
+        data["date"] = (applicant.date or date).isoformat()  # type: ignore[union-attr]
     if applicant.name is not None:
         data["applicant"] = applicant.name
     if applicant.ledger:
@@ -224,18 +233,22 @@ def fund_year(policy: Policy, applicant: Applicant, date: dt.date) -> int | None
     return int(value) if isinstance(value, (Decimal, int)) and not isinstance(value, bool) else None
 
 
+# Each outcome's name by the member's id: Enum's `.value` is a Python-level descriptor, too slow for a round.
+_OUTCOME = {id(o): o.value for o in Outcome}
+
+
 def decision_from_result(result: _ResultLike, recipient: str, *, facts: Mapping[str, Any] | None = None,
                          grants: bool = True) -> Decision:
     """The decision a result records: its facts (the applicant as a facts document unless `facts` is given),
     each clause's outcome and amount, and (with `grants`) each amount paid as a grant counted by its clause's
     `period:` against the claim's fund year, and per its `per:` object."""
     policy, applicant = result.policy, result.applicant
-    text = canonical_json(facts if facts is not None else facts_data(policy, applicant))
+    text = canonical_json(facts if facts is not None else facts_data(policy, applicant, result.date))
     year = fund_year(policy, applicant, result.date)
     outcomes, awards = [], []
     for r in result.clauses:
         paid = r.amount if r.outcome is Outcome.ELIGIBLE else None
-        outcomes.append(ClauseOutcome(r.clause.id, str(r.outcome), paid))
+        outcomes.append(ClauseOutcome(r.clause.id, _OUTCOME[id(r.outcome)], paid))
         if grants and paid:
             clause = r.clause
             raw = applicant.values.get(clause.per) if clause.per is not None else None

@@ -228,9 +228,13 @@ def _migrate(conn: Connection) -> None:
 
 # --- the ledger --------------------------------------------------------------------------------------
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _content_hash(table: str, row: Mapping[str, object]) -> str:
-    """What a row says, hashed: the columns HASHED names, in order (ids and amounts as integers)."""
-    return hashlib.sha256(canonical_json([row[c] for c in T.HASHED[table] if c != "id"]).encode()).hexdigest()
+    """What a row says, hashed: the columns HASHED names, in order (ids and amounts as integers). A decision's
+    facts are covered by their own hash (facts_hash), which verify checks against them."""
+    return hashlib.sha256(_ENCODE([row[c] for c in T.HASHED[table]]).encode()).hexdigest()
 
 
 def _link(prev: str, row_id: int, content: str) -> str:
@@ -504,7 +508,8 @@ class Ledger:
                     content = _content_hash(table.name, row)
                     if row["prev_hash"] != prev:
                         problems.append(msg("ledger.verify.chain", table=table.name, entry=row["id"]))
-                    if _link(row["prev_hash"], row["id"], content) != row["hash"]:
+                    if _link(row["prev_hash"], row["id"], content) != row["hash"] or (
+                            table is T.decisions and _sha(row["facts"]) != row["facts_hash"]):
                         problems.append(msg("ledger.verify.changed", table=table.name, entry=row["id"]))
                     prev = row["hash"]
             for digest, content in conn.execute(sa.select(T.sources.c.sha256, T.sources.c.content)).tuples():
@@ -548,6 +553,10 @@ class _Writing:
                     raise _error(self.ledger.where, msg("ledger.write_failed", reason=_reason(value))) from value
         finally:
             conn.close()
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _reason(error: exc.DBAPIError) -> str:

@@ -92,5 +92,6 @@ entries = Table(
 
 CHAINED = (rounds, decisions, entries)
 # What each chained row's hash covers: every column but the chain's own two.
-HASHED = {table.name: tuple(c.name for c in table.columns if c.name not in ("prev_hash", "hash")) for table in CHAINED}
+HASHED = {table.name: tuple(c.name for c in table.columns if c.name not in ("id", "prev_hash", "hash", "facts"))
+          for table in CHAINED}
 APPEND_ONLY = ("ledger_meta", "policy_sources", "policy_revisions", "rounds", "decisions", "entries")
