@@ -98,7 +98,7 @@ def result_to_json(result: Result, lang: str | None = None, *, clauses: bool = T
                                 "assumed": policy.period_assumed},
                    "revision": policy.revision},
         "applicant": {"name": a.name, "recipient": list(a.recipients), "area": a.area, "file": a.file,
-                      "facts_hash": facts_hash(a)},
+                      "facts_hash": facts_hash(a, result.date)},
         "date": result.date.isoformat(),
         "date_source": result.date_source,
         "clauses": [_clause_json(w, r) for r in result.clauses] if clauses else [],

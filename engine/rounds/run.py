@@ -386,7 +386,7 @@ def settled(decision: Any, clause_ids: Sequence[str], rows: Sequence[Sequence[st
     from dataclasses import replace
 
     paid = {cid: Decimal(row[1]) for cid, row in zip(clause_ids, rows, strict=True) if row[0] == "eligible" and row[1]}
-    outcomes = tuple(replace(o, amount=paid.get(o.clause, o.amount)) if o.amount is not None else o
+    outcomes = tuple(type(o)(o.clause, o.outcome, paid.get(o.clause, o.amount)) if o.amount is not None else o
                      for o in decision.outcomes)
     grants = tuple(replace(g, amount=paid.get(g.clause, g.amount)) for g in decision.grants)
     return replace(decision, outcomes=outcomes, grants=tuple(g for g in grants if g.amount))
