@@ -81,8 +81,11 @@ def test_two_rounds_of_one_fund_year(ledger_url: str, tmp_path: Path) -> None:
     # Round 2, the same fund year: the warehouse is written with half-width parentheses this time.
     assert "丽水示例海外仓(迪拜)" in (EXAMPLES / "round-2.csv").read_text(encoding="utf-8")
     assert "丽水示例海外仓（迪拜）" in (EXAMPLES / "round-1.csv").read_text(encoding="utf-8")
-    second = batch(ledger_url, "round-2.csv", tmp_path / "r2.csv", "2025-2")
+    second = batch(ledger_url, "round-2.csv", tmp_path / "r2.csv", "2025-2", "--sheets", str(tmp_path / "sheets"))
     assert second.exit_code == 0, second.output
+    # Each applicant's sheet is made with the same earlier grants as its results.
+    sheet = (tmp_path / "sheets" / f"{WAREHOUSE}.html").read_text(encoding="utf-8")
+    assert "340,000.00" in sheet and "丽水示例海外仓(迪拜)" in sheet
     r2 = rows(tmp_path / "r2.csv")
     assert (r2[WAREHOUSE]["5.1.outcome"], r2[WAREHOUSE]["5.1.reason"]) == ("ineligible", "once_granted")
     assert r2[WAREHOUSE]["5.2.outcome"] != "eligible" and r2[WAREHOUSE]["total"] == "0.00"

@@ -365,6 +365,8 @@ class Worker:
 
         assert self.settings.sheets is not None
         applicant = check_facts(self.policy, data, code)
+        if self.settings.ledger is not None:  # the same earlier grants as its results
+            applicant = self.earlier(applicant, code)
         result = evaluate(self.policy, applicant)
         name = f"{code}.html"
         html = render_sheet(result, self.settings.lang, code, notes, total)
