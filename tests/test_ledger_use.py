@@ -267,3 +267,62 @@ def test_serve_reads_the_ledger_logs_each_answer_and_the_form_shows_grants(ledge
     assert after["decisions"] == before["decisions"] + 1 and after["entries"] == before["entries"]
     assert logged["round"] is None and logged["facts_hash"] == answer.json()["applicant"]["facts_hash"]
     assert client.post("/policies/lishui-2021-67/evaluate", content=facts.encode()).status_code == 422
+
+
+def test_the_form_in_a_browser_shows_the_ledgers_grants_and_evaluates_with_them(tmp_path: Path) -> None:
+    """The case worker types the credit code: the ledger's earlier grants appear, and the sheet counts them."""
+    import importlib.util
+    import socket
+    import threading
+    import time
+
+    spec = importlib.util.spec_from_file_location("screenshot", ROOT / "scripts" / "screenshot.py")
+    assert spec is not None and spec.loader is not None
+    screenshot = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(screenshot)
+    chromium = screenshot.find_chromium()
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs Chromium for the browser checks; .ci/run installs it")
+        pytest.skip("chromium is not installed (Debian: apt-get install -y chromium)")
+    import uvicorn
+    from playwright.sync_api import sync_playwright
+
+    from engine.service.app import create_app
+
+    ledger = str(tmp_path / "grants.db")
+    assert batch(ledger, "round-1.csv", tmp_path / "r1.csv", "2025-1").exit_code == 0
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(ROOT / "policies", ledger=ledger), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{port}/policies/lishui-2021-67/form")
+            page.select_option("#recipient", "warehouse_operator")
+            assert page.locator('.fact[data-name="claim_year"]').is_visible()
+            page.fill("#credit_code", WAREHOUSE)
+            page.wait_for_function("document.querySelectorAll('#ledger-grants tbody tr').length === 2")
+            grants = page.locator("#ledger-grants tbody").inner_text()
+            assert "340000.00" in grants and "丽水示例海外仓（迪拜）" in grants and "2025-1" in grants
+            page.fill("#date", "2025-11-20")
+            page.fill('input[name="claim_year"]', "2025")
+            page.fill('input[name="warehouse_name"]', "丽水示例海外仓(迪拜)")
+            page.select_option('select[name="warehouse_recognised"]', "true")
+            page.fill('input[name="warehouse_operating_years"]', "2")
+            page.fill('input[name="warehouse_build_cost"]', "680000")
+            page.wait_for_function("document.getElementById('sheet').textContent.includes('[不符合] 5.1')")
+            assert "340,000.00" in page.locator("#sheet").inner_text()
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
