@@ -482,7 +482,7 @@ class Ledger:
             row = conn.execute(sa.select(T.revisions).where(T.revisions.c.revision == revision)).mappings().one()
             files = [tuple(f) for f in json.loads(row["files"])]
             blobs = dict(conn.execute(sa.select(T.sources.c.sha256, T.sources.c.content).where(
-                T.sources.c.sha256.in_([d for _n, d in files]))).tuples().all())
+                T.sources.c.sha256.in_([d for _n, d in files]))).all())
         return row["policy_id"], [(name, bytes(blobs[digest])) for name, digest in files]
 
     def counts(self) -> dict[str, int]:
@@ -499,7 +499,7 @@ class Ledger:
         problems: list[Message] = []
         with self.engine.connect() as conn:
             if self.dialect == "sqlite":
-                for (line,) in conn.exec_driver_sql("PRAGMA quick_check").tuples():
+                for (line,) in conn.exec_driver_sql("PRAGMA quick_check"):
                     if line != "ok":
                         problems.append(msg("ledger.verify.damaged", reason=line))
             for table in T.CHAINED:
@@ -512,7 +512,7 @@ class Ledger:
                             table is T.decisions and _sha(row["facts"]) != row["facts_hash"]):
                         problems.append(msg("ledger.verify.changed", table=table.name, entry=row["id"]))
                     prev = row["hash"]
-            for digest, content in conn.execute(sa.select(T.sources.c.sha256, T.sources.c.content)).tuples():
+            for digest, content in conn.execute(sa.select(T.sources.c.sha256, T.sources.c.content)):
                 if hashlib.sha256(bytes(content)).hexdigest() != digest:
                     problems.append(msg("ledger.verify.source", sha=digest[:12]))
         return problems
