@@ -171,7 +171,7 @@ def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | 
         applicant = applicant_from(policy, loaded)
         day = on.date() if on else None
         if bad:
-            raise FactsError([Problem(m, file=loaded.source.file) for m in bad])
+            raise FactsError([loaded.source.problem(m, ("credit_code",)) for m in bad])
         if ledger_url is not None:
             from engine.ledger import open_ledger
             from engine.ledger.use import earlier_for

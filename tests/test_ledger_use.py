@@ -147,6 +147,10 @@ def test_facts_that_disagree_with_the_ledger_are_a_problem_never_resolved(ledger
     facts.write_text(facts.read_text(encoding="utf-8").replace(f"credit_code: {WAREHOUSE}\n", ""), encoding="utf-8")
     nameless = run("evaluate", POLICY, str(facts), "--ledger", ledger_url, "--lang", "en")
     assert nameless.exit_code == 1 and "credit_code" in nameless.output
+    # A code with the wrong check character: placed at its line.
+    facts.write_text(f"credit_code: 91331100MA2A0W0H0X\n{facts.read_text(encoding='utf-8')}", encoding="utf-8")
+    wrong = run("evaluate", POLICY, str(facts), "--ledger", ledger_url, "--lang", "en")
+    assert wrong.exit_code == 1 and f"{facts}:1:14:" in wrong.output and "check character" in wrong.output
 
 
 def test_evaluate_json_carries_the_hashes_a_recorded_decision_has(ledger_url: str, tmp_path: Path) -> None:
