@@ -42,13 +42,16 @@ CHILD = textwrap.dedent("""
         decisions.append(Decision(code(i), facts, sha256_text(facts), (ClauseOutcome("5.1", "eligible", amount),),
                                   (GrantRecord("5.1", "once", 2025, f"仓{{i}}", f"仓{{i}}", amount),), 2025))
     ledger = open_ledger(url)
-    if hold:  # stop in the middle of writing the round's grants, until killed
-        from sqlalchemy import event
-        def hook(conn, cursor, statement, params, context, many):
-            if statement.startswith("INSERT INTO entries"):
+    if hold:  # stop in the middle of writing the round's grants (half of them written), until killed
+        import engine.ledger.store as store
+        insert = store._insert_many
+        def halfway(conn, table, rows):
+            if table.name == "entries":
+                insert(conn, table, rows[:len(rows) // 2])
                 print("writing", flush=True)
                 time.sleep(60)
-        event.listen(ledger.engine, "before_cursor_execute", hook)
+            insert(conn, table, rows)
+        store._insert_many = halfway
     while not os.path.exists(go):
         time.sleep(0.01)
     try:

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -104,21 +105,27 @@ def _check_sqlite_file(target: _Target) -> None:
     """A file that is not SQLite, or a SQLite file shorter than its own header says (truncated): refused
     before SQLite reads it, since SQLite reads a truncated file until it reaches the missing pages."""
     assert target.path is not None
-    with open(target.path, "rb") as handle:
-        header = handle.read(100)
-    size = os.path.getsize(target.path)
-    if size == 0:
-        return  # an empty file is an empty database: a ledger with `init`, else "not a ledger"
-    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
-        raise _error(target.shown, msg("ledger.not_a_ledger"), msg("ledger.not_a_ledger.hint", path=target.shown))
-    page_size = int.from_bytes(header[16:18], "big")
-    page_size = 65536 if page_size == 1 else page_size
-    pages = int.from_bytes(header[28:32], "big")
-    counter, valid_for = header[24:28], header[92:96]
-    if page_size < 512 or size % page_size or (counter == valid_for and pages and size < pages * page_size):
-        raise _error(target.shown, msg("ledger.damaged", reason=msg("ledger.damaged.truncated",
-                                                                     size=size, expected=pages * page_size)),
-                     msg("ledger.damaged.hint"))
+    for _attempt in range(20):
+        with open(target.path, "rb") as handle:
+            header = handle.read(100)
+        size = os.path.getsize(target.path)
+        if size == 0:
+            return  # an empty file is an empty database: a ledger with `init`, else "not a ledger"
+        if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+            raise _error(target.shown, msg("ledger.not_a_ledger"), msg("ledger.not_a_ledger.hint", path=target.shown))
+        page_size = int.from_bytes(header[16:18], "big")
+        page_size = 65536 if page_size == 1 else page_size
+        pages = int.from_bytes(header[28:32], "big")
+        counter, valid_for = header[24:28], header[92:96]
+        short = counter == valid_for and pages > 0 and size < pages * page_size
+        if page_size >= 512 and not short and not size % page_size:
+            return
+        # Another process may be writing pages out this moment (SQLite writes page 1, the header, first): a
+        # file that is truly cut short is still short a moment later.
+        time.sleep(0.05)
+    raise _error(target.shown, msg("ledger.damaged", reason=msg("ledger.damaged.truncated",
+                                                                 size=size, expected=pages * page_size)),
+                 msg("ledger.damaged.hint"))
 
 
 def _make_engine(target: _Target) -> Engine:
