@@ -59,6 +59,16 @@ def ledger_url(request: pytest.FixtureRequest, tmp_path: Path):
         _drop(name)
 
 
+@pytest.fixture
+def postgres_url():
+    """An empty PostgreSQL database (for what only PostgreSQL has: a database that exists before its ledger)."""
+    url, name = _postgres_database()
+    try:
+        yield url
+    finally:
+        _drop(name)
+
+
 _RECORDS: dict[str, tuple[Any, PolicyRecord]] = {}
 
 

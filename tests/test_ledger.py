@@ -10,20 +10,20 @@ import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
+import ledger_support
 import openpyxl
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ledger_support import (  # noqa: F401  (ledger_url is a fixture)
+from ledger_support import (
     LISHUI,
     PG_URL,
     ROOT,
     code,
     decisions_of,
     grant_entry,
-    ledger_url,
     lishui_record,
     population_decisions,
     warehouse,
@@ -36,6 +36,7 @@ from engine.ledger import tables as T
 from engine.ledger.replay import replay
 from engine.ledger.store import _target
 
+ledger_url = ledger_support.ledger_url  # a fixture: a new ledger on each database
 DUBAI_FULL, DUBAI_HALF = "丽水示例海外仓（迪拜）", "丽水示例海外仓(迪拜)"
 
 

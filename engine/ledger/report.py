@@ -14,13 +14,12 @@ from engine.ledger.records import Entry
 from engine.ledger.replay import Comparison, ReplayReport
 from engine.ledger.store import summed_by_clause_and_year
 
-# The export's columns: Entry's field, and its header's catalogue key.
-COLUMNS = (("id", "ledger.col.id"), ("kind", "ledger.col.kind"), ("round", "ledger.col.round"),
-           ("decision", "ledger.col.decision"), ("recipient", "ledger.col.recipient"),
-           ("policy_id", "ledger.col.policy"), ("clause", "ledger.col.clause"), ("counts", "ledger.col.counts"),
-           ("year", "ledger.col.year"), ("object", "ledger.col.object"), ("amount", "ledger.col.amount"),
-           ("corrects", "ledger.col.corrects"), ("reason", "ledger.col.reason"), ("by", "ledger.col.by"),
-           ("at", "ledger.col.at"))
+# The export's columns: Entry's field, and its header's catalogue key, in order.
+COLUMNS = {"id": "ledger.col.id", "kind": "ledger.col.kind", "round": "ledger.col.round",
+           "decision": "ledger.col.decision", "recipient": "ledger.col.recipient", "policy_id": "ledger.col.policy",
+           "clause": "ledger.col.clause", "counts": "ledger.col.counts", "year": "ledger.col.year",
+           "object": "ledger.col.object", "amount": "ledger.col.amount", "corrects": "ledger.col.corrects",
+           "reason": "ledger.col.reason", "by": "ledger.col.by", "at": "ledger.col.at"}
 KINDS = {"grant": "ledger.kind.grant", "correction": "ledger.kind.correction", "reversal": "ledger.kind.reversal"}
 COUNTS = {"year": "ledger.counts.year", "once": "ledger.counts.once", "lifetime": "ledger.counts.lifetime",
           "claim": "ledger.counts.claim"}
@@ -73,8 +72,8 @@ def _cell(entry: Entry, field: str, lang: str) -> Any:
 
 def export(entries: Sequence[Entry], path: str, lang: str) -> None:
     """Every entry to `path` (.csv or .xlsx), written whole or not at all; text cells never read as formulas."""
-    headers = [t(key, lang) for _f, key in COLUMNS]
-    rows = [[_cell(e, f, lang) for f, _k in COLUMNS] for e in entries]
+    headers = [t(COLUMNS[f], lang) for f in COLUMNS]
+    rows = [[_cell(e, f, lang) for f in COLUMNS] for e in entries]
     if path.lower().endswith(".xlsx"):
         import xlsxwriter
 
@@ -84,7 +83,7 @@ def export(entries: Sequence[Entry], path: str, lang: str) -> None:
             sheet = book.add_worksheet("ledger")
             money = book.add_format({"num_format": "#,##0.00"})
             sheet.write_row(0, 0, headers)
-            amount = [f for f, _k in COLUMNS].index("amount")
+            amount = list(COLUMNS).index("amount")
             for i, row in enumerate(rows, 1):
                 for j, value in enumerate(row):
                     if j == amount:
@@ -131,7 +130,7 @@ def _comparison(label: str, c: Comparison, recorded: Decimal, lang: str) -> list
         def said(o: Any) -> str:
             if o is None:
                 return t("ledger.replay.absent", lang)
-            return o.outcome + ("" if o.amount is None else " " + format_money(o.amount))
+            return str(o.outcome) + ("" if o.amount is None else " " + format_money(o.amount))
         lines.append("    " + t("ledger.replay.clause", lang, clause=change.clause, then=said(change.recorded),
                                 now=said(change.now)))
     return lines
