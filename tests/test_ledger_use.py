@@ -81,7 +81,8 @@ def test_two_rounds_of_one_fund_year(ledger_url: str, tmp_path: Path) -> None:
     # Round 2, the same fund year: the warehouse is written with half-width parentheses this time.
     assert "丽水示例海外仓(迪拜)" in (EXAMPLES / "round-2.csv").read_text(encoding="utf-8")
     assert "丽水示例海外仓（迪拜）" in (EXAMPLES / "round-1.csv").read_text(encoding="utf-8")
-    second = batch(ledger_url, "round-2.csv", tmp_path / "r2.csv", "2025-2", "--sheets", str(tmp_path / "sheets"))
+    second = batch(ledger_url, "round-2.csv", tmp_path / "r2.csv", "2025-2", "--sheets", str(tmp_path / "sheets"),
+                   "--jobs", "2")  # worker processes read the ledger too
     assert second.exit_code == 0, second.output
     # Each applicant's sheet is made with the same earlier grants as its results.
     sheet = (tmp_path / "sheets" / f"{WAREHOUSE}.html").read_text(encoding="utf-8")

@@ -112,6 +112,7 @@ class Part:
     rows: list[list[Any]] = field(default_factory=list)
     summary: Summary | None = None
     reread: bool = False
+    decisions: list[Any] = field(default_factory=list)  # with --record: evaluated[i]'s decision (or None)
 
 
 class Worker:
@@ -136,8 +137,7 @@ class Worker:
         self._results = 0  # how many clauses those results had
         # How a Part's results are formatted (no pools): CSV or JSON Lines text, or the workbook's rows.
         from engine.rounds.write import formatter
-        self.format = (None if policy.pools or settings.record
-                       else formatter(policy, settings.form, settings.lang, settings.sheets))
+        self.format = None if policy.pools else formatter(policy, settings.form, settings.lang, settings.sheets)
         self._ledger: Any = None
 
     # -- one chunk --------------------------------------------------------------------------------
@@ -169,6 +169,8 @@ class Worker:
             else:
                 part.evaluated.append((record.row, record.code,
                                        record.where if record.where != str(record.row) else None))
+                if self.settings.record:
+                    part.decisions.append(record.decision)
                 done.append(record)
         self.format.part(done, part)
         return part
@@ -588,7 +590,7 @@ class Round:
         engine = Engine(self.jobs, (self.policy, self.source.kind, self.source.layout, self.settings,
                                     self.kinds_by_label, base))
         try:
-            if self.policy.pools or self.settings.record:  # every Record, as shared out, for the ledger too
+            if self.policy.pools:
                 self._pooled(engine, output, summary)
             else:
                 seen: dict[str, int] = {}
@@ -629,6 +631,8 @@ class Round:
             repeats.append(self._repeat(Record(row, where or str(row), code), first))
             skip.add(i)
         output.add_part(part, skip)
+        if part.decisions:  # with --record: those of the applicants written, not of a recipient's second row
+            self.decisions.extend(d for i, d in enumerate(part.decisions) if i not in skip and d is not None)
         for record in heapq.merge(part.records, repeats, key=lambda r: r.row):  # the problems, in row order
             output.add(record)
 
