@@ -155,7 +155,8 @@ def _tamper(ledger_url: str, statement: str) -> None:
     """An edit made outside the engine, by someone who first removed the guard against it."""
     if "://" not in ledger_url:
         with sqlite3.connect(ledger_url) as conn:
-            conn.execute("DROP TRIGGER entries_no_update")
+            conn.execute("DROP TRIGGER IF EXISTS entries_no_update")
+            conn.execute("DROP TRIGGER IF EXISTS entries_no_delete")
             conn.execute(statement)
         return
     url = _target(ledger_url).url
@@ -192,6 +193,17 @@ def test_verify_names_an_entry_edited_outside_the_engine(ledger_url):
     result = run("ledger", "verify", ledger_url, "--lang", "en")
     assert result.exit_code == 1
     assert "entries 3: not linked to the row before it" in result.output
+
+
+def test_verify_finds_the_last_grants_of_a_round_deleted_outside_the_engine(ledger_url):
+    """Rows deleted at the end of the chain break no link; the round's own count of what it wrote says so."""
+    policy, _rec = lishui_record()
+    with open_ledger(ledger_url, create=True) as ledger:
+        record(ledger, "r1", decisions_of(policy, [(code(i), warehouse(i, f"{i}号仓", 2025)) for i in range(1, 4)]))
+    _tamper(ledger_url, "DELETE FROM entries WHERE id = 3")
+    result = run("ledger", "verify", ledger_url, "--lang", "en")
+    assert result.exit_code == 1
+    assert "round r1: recorded 3 decisions and 3 grants, the ledger holds 3 and 2" in result.output
 
 
 def test_the_earlier_grants_lookup_uses_the_index(tmp_path):
