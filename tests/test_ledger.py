@@ -231,6 +231,24 @@ def test_the_migrations_make_the_tables_the_engine_reads(ledger_url):
     assert tuple(reversed(history)) == T.REVISIONS
 
 
+def test_a_decision_logged_without_grants_changes_no_earlier_grants_and_replays(ledger_url):
+    """What the service records of each evaluation it answers: the decision, no grants."""
+    from engine.ledger import decision_from_result
+
+    policy, rec = lishui_record()
+    result = evaluate(policy, applicant_from_data(policy, warehouse(1, "一号仓", 2025)), trace=False)
+    with open_ledger(ledger_url, create=True) as ledger:
+        first = ledger.record_decision(decision_from_result(result, code(1), grants=False), policy=rec,
+                                       engine_version="test", by="service")
+        second = ledger.record_decision(decision_from_result(result, code(1)), policy=rec, engine_version="test")
+        assert second == first + 1
+        assert ledger.earlier_grants(code(1), policy.id) == []
+        (row,) = ledger.decisions(decision=first)
+        assert row["round"] is None and row["recorded_by"] == "service" and row["total_fen"] == 50_000_000
+        assert replay(ledger, decision=first).all_same
+        assert ledger.verify() == []
+
+
 # --- replay ------------------------------------------------------------------------------------------
 
 def test_replay_of_a_recorded_round_is_the_same_and_says_what_today_changes(ledger_url, tmp_path):

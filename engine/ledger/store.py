@@ -37,6 +37,7 @@ from engine.ledger.records import (
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _PG_LOCK = 0x6C656467  # the advisory lock every writer of one PostgreSQL ledger takes ("ledg")
 _GENESIS = "0" * 64  # the previous hash of each chain's first row
+MIGRATIONS = Path(__file__).with_name("migrations")  # Alembic's scripts, shipped inside the package
 
 
 class LedgerError(PolicyError):
@@ -242,7 +243,7 @@ def _migrate(conn: Connection) -> None:
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = conn
     command.upgrade(config, "head")
     conn.commit()
