@@ -98,10 +98,7 @@ def warehouse(i: int, name: str, year: int, cost: str = "1360000", granted: Any 
 
 def grant_entry(g: LedgerGrant) -> dict[str, Any]:
     """A ledger grant in the facts' ledger form of granted: (what the --ledger wiring feeds an evaluation)."""
-    entry: dict[str, Any] = {"clause": g.clause, "amount": str(g.amount), "year": g.year}
-    if g.object is not None:
-        entry["for"] = g.object
-    return entry
+    return g.as_granted()
 
 
 def decisions_of(policy: Any, claims: list[tuple[str, dict[str, Any]]]) -> list:

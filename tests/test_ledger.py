@@ -155,7 +155,8 @@ def _tamper(ledger_url: str, statement: str) -> None:
     """An edit made outside the engine, by someone who first removed the guard against it."""
     if "://" not in ledger_url:
         with sqlite3.connect(ledger_url) as conn:
-            conn.execute("DROP TRIGGER entries_no_update")
+            conn.execute("DROP TRIGGER IF EXISTS entries_no_update")
+            conn.execute("DROP TRIGGER IF EXISTS entries_no_delete")
             conn.execute(statement)
         return
     url = _target(ledger_url).url
@@ -194,6 +195,17 @@ def test_verify_names_an_entry_edited_outside_the_engine(ledger_url):
     assert "entries 3: not linked to the row before it" in result.output
 
 
+def test_verify_finds_the_last_grants_of_a_round_deleted_outside_the_engine(ledger_url):
+    """Rows deleted at the end of the chain break no link; the round's own count of what it wrote says so."""
+    policy, _rec = lishui_record()
+    with open_ledger(ledger_url, create=True) as ledger:
+        record(ledger, "r1", decisions_of(policy, [(code(i), warehouse(i, f"{i}号仓", 2025)) for i in range(1, 4)]))
+    _tamper(ledger_url, "DELETE FROM entries WHERE id = 3")
+    result = run("ledger", "verify", ledger_url, "--lang", "en")
+    assert result.exit_code == 1
+    assert "round r1: recorded 3 decisions and 3 grants, the ledger holds 3 and 2" in result.output
+
+
 def test_the_earlier_grants_lookup_uses_the_index(tmp_path):
     policy, _rec = lishui_record()
     path = str(tmp_path / "grants.db")
@@ -217,6 +229,24 @@ def test_the_migrations_make_the_tables_the_engine_reads(ledger_url):
     config.set_main_option("script_location", str(ROOT / "engine" / "ledger" / "migrations"))
     history = [s.revision for s in ScriptDirectory.from_config(config).walk_revisions()]
     assert tuple(reversed(history)) == T.REVISIONS
+
+
+def test_a_decision_logged_without_grants_changes_no_earlier_grants_and_replays(ledger_url):
+    """What the service records of each evaluation it answers: the decision, no grants."""
+    from engine.ledger import decision_from_result
+
+    policy, rec = lishui_record()
+    result = evaluate(policy, applicant_from_data(policy, warehouse(1, "一号仓", 2025)), trace=False)
+    with open_ledger(ledger_url, create=True) as ledger:
+        first = ledger.record_decision(decision_from_result(result, code(1), grants=False), policy=rec,
+                                       engine_version="test", by="service")
+        second = ledger.record_decision(decision_from_result(result, code(1)), policy=rec, engine_version="test")
+        assert second == first + 1
+        assert ledger.earlier_grants(code(1), policy.id) == []
+        (row,) = ledger.decisions(decision=first)
+        assert row["round"] is None and row["recorded_by"] == "service" and row["total_fen"] == 50_000_000
+        assert replay(ledger, decision=first).all_same
+        assert ledger.verify() == []
 
 
 # --- replay ------------------------------------------------------------------------------------------

@@ -244,3 +244,39 @@ def test_a_ledger_of_an_older_schema_is_refused_with_the_command_that_upgrades_i
     monkeypatch.setattr(T, "REVISIONS", ("0001", "0002"))
     monkeypatch.setattr(T, "HEAD", "0002")
     _refused(ledger_url, "older schema (0001; this engine writes 0002)", f"policy ledger upgrade {ledger_url}")
+
+
+def test_policy_ledger_upgrade_brings_an_older_ledger_to_this_engines_schema(ledger_url, tmp_path, monkeypatch):
+    """An engine with a second schema revision (here a test's own: an index added) upgrades a ledger of the
+    first, keeping every record, after refusing to use it un-upgraded."""
+    import shutil
+
+    import engine.ledger.store as store
+
+    policy, rec = lishui_record()
+    with open_ledger(ledger_url, create=True) as ledger:
+        ledger.record_round("r1", policy=rec, engine_version="test", decisions=population_decisions(policy, 30))
+    before = _snapshot(ledger_url)
+    scripts = tmp_path / "migrations"
+    shutil.copytree(store.MIGRATIONS, scripts)
+    (scripts / "versions" / "v0002_test.py").write_text(textwrap.dedent('''
+        from alembic import op
+        revision = "0002"
+        down_revision = "0001"
+        branch_labels = None
+        depends_on = None
+
+        def upgrade():
+            op.create_index("entries_by_clause", "entries", ["clause"])
+    '''), encoding="utf-8")
+    monkeypatch.setattr(store, "MIGRATIONS", scripts)
+    monkeypatch.setattr(T, "REVISIONS", ("0001", "0002"))
+    monkeypatch.setattr(T, "HEAD", "0002")
+    _refused(ledger_url, "older schema (0001; this engine writes 0002)")
+    result = CliRunner().invoke(cli, ["ledger", "upgrade", ledger_url, "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    with open_ledger(ledger_url) as ledger, ledger.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
+        assert "entries_by_clause" in {i["name"] for i in sa.inspect(conn).get_indexes("entries")}
+        assert ledger.verify() == []
+    assert _snapshot(ledger_url) == before  # every row of every table kept

@@ -128,12 +128,22 @@ class LedgerGrant:
 
     clause: str
     amount: Decimal
-    year: int | None  # the fund year it was for
+    # The fund year the award was for, whatever it counts against (`counts`: year, once, lifetime or claim):
+    # an exclusive group compares what was paid in a fund year, once-clauses included. None only when the
+    # decision's facts did not state the fund year.
+    year: int | None
     counts: Counts
     object: str | None
     object_key: str | None
     round: str | None
     entry: int
+
+    def as_granted(self) -> dict[str, Any]:
+        """This grant as an entry of the facts' ledger form of `granted:` ({clause, amount, year, for})."""
+        entry: dict[str, Any] = {"clause": self.clause, "amount": str(self.amount), "year": self.year}
+        if self.object is not None:
+            entry["for"] = self.object
+        return entry
 
 
 @dataclass(frozen=True)

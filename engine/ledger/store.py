@@ -37,6 +37,7 @@ from engine.ledger.records import (
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _PG_LOCK = 0x6C656467  # the advisory lock every writer of one PostgreSQL ledger takes ("ledg")
 _GENESIS = "0" * 64  # the previous hash of each chain's first row
+MIGRATIONS = Path(__file__).with_name("migrations")  # Alembic's scripts, shipped inside the package
 
 
 class LedgerError(PolicyError):
@@ -242,7 +243,7 @@ def _migrate(conn: Connection) -> None:
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = conn
     command.upgrade(config, "head")
     conn.commit()
@@ -294,7 +295,8 @@ class Ledger:
         self.engine = engine
         self.where = target.shown
         self.dialect = engine.dialect.name
-        self._raw: Any = None  # SQLite: one driver connection kept for the earlier-grants lookup
+        self._raw: Any = None  # SQLite: one driver connection (and cursor) kept for the earlier-grants lookup
+        self._cursor: Any = None
         self._lookup_sql: str | None = None
         self._lookup_order: tuple[str, ...] | None = None
         self._held: Connection | None = None  # PostgreSQL: one connection kept for the earlier-grants lookup
@@ -302,8 +304,9 @@ class Ledger:
     def close(self) -> None:
         self._drop_held()
         if self._raw is not None:
+            self._cursor.close()
             self._raw.close()
-            self._raw = None
+            self._raw = self._cursor = None
         self.engine.dispose()
 
     def __enter__(self) -> Ledger:
@@ -483,13 +486,10 @@ class Ledger:
             self._lookup_sql = str(compiled)
             self._lookup_order = tuple(compiled.positiontup or ())
             self._raw = self.engine.raw_connection()
+            self._cursor = self._raw.cursor()
         assert self._lookup_order is not None
-        cursor = self._raw.cursor()
-        try:
-            cursor.execute(self._lookup_sql, [params[name] for name in self._lookup_order])
-            return list(cursor.fetchall())
-        finally:
-            cursor.close()
+        self._cursor.execute(self._lookup_sql, [params[name] for name in self._lookup_order])
+        return list(self._cursor.fetchall())
 
     def entries(self, *, recipient: str | None = None, round_id: str | None = None, year: int | None = None,
                 clause: str | None = None, newest_first: bool = False) -> list[Entry]:
@@ -562,6 +562,18 @@ class Ledger:
                             table is T.decisions and _sha(row["facts"]) != row["facts_hash"]):
                         problems.append(msg("ledger.verify.changed", table=table.name, entry=row["id"]))
                     prev = row["hash"]
+            # Rows deleted at the end of a chain leave no broken link: each round says how many it wrote.
+            d, e = T.decisions.c, T.entries.c
+            written: dict[str, int] = dict(conn.execute(sa.select(d.round, sa.func.count()).where(d.round.is_not(None))
+                                        .group_by(d.round)).all())
+            granted: dict[str, int] = dict(conn.execute(sa.select(e.round, sa.func.count()).where(e.kind == "grant",
+                                                                                  e.round.is_not(None))
+                                        .group_by(e.round)).all())
+            for name, decisions, grants in conn.execute(sa.select(T.rounds.c.name, T.rounds.c.decisions,
+                                                                  T.rounds.c.grants).order_by(T.rounds.c.id)):
+                if written.get(name, 0) != decisions or granted.get(name, 0) != grants:
+                    problems.append(msg("ledger.verify.missing", round=name, decisions=decisions, grants=grants,
+                                        found_decisions=written.get(name, 0), found_grants=granted.get(name, 0)))
             for digest, content in conn.execute(sa.select(T.sources.c.sha256, T.sources.c.content)):
                 if hashlib.sha256(bytes(content)).hexdigest() != digest:
                     problems.append(msg("ledger.verify.source", sha=digest[:12]))
