@@ -573,11 +573,16 @@ def names_of_clause(clause: Clause) -> set[str]:
 
 
 def facts_for(policy: Policy, recipient: str | None = None) -> list[Fact]:
-    """The facts an applicant of this kind must supply, in declaration order (all, with no kind given)."""
+    """The facts an applicant of this kind must supply, in declaration order (all, with no kind given).
+
+    The policy's fund-year fact (claim_year) is one of them whenever a clause of the kind pays: no expression
+    may read it, but it says which earlier grants count against a yearly cap and the year an award is for."""
     wanted: set[str] = set()
     for clause in policy.clauses:
         if recipient is None or recipient in clause.recipients:
             wanted |= names_of_clause(clause)
+            if policy.fund_year is not None and clause.award is not None:
+                wanted.add(policy.fund_year)
             linked = (policy.linked.get(clause.refers_to)
                       if clause.refers_to is not None and clause.refers_clause is not None else None)
             if linked is not None and clause.refers_clause is not None:  # a followed reference reads the

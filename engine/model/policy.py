@@ -284,6 +284,11 @@ class Policy:
     # Policies of documents this one refers to by clause, by document number, when supplied. Shared by every
     # policy of one linked set (references may point back), so it is filled after they are made, then sealed.
     linked: Mapping[str, "Policy"] = field(default_factory=lambda: Links().seal(), compare=False, repr=False)
+    # The files it was made from (the file, its extends: parents, the documents its clauses refer to), as read,
+    # each (path, sha256 of its bytes, its bytes), and the revision: one hash of their hashes, in that order.
+    # Set where files are read (engine.workspace.load_policy); empty and None for a policy compiled from data.
+    sources: tuple[tuple[str, str, bytes], ...] = field(default=(), compare=False, repr=False)
+    revision: str | None = field(default=None, compare=False)
 
     def all_facts(self) -> dict[str, Fact]:
         """This policy's facts, then those of linked documents (their clauses read the same applicant)."""

@@ -91,6 +91,7 @@ class Record:
     order: dict[str, Any] = field(default_factory=dict)  # pool id -> this applicant's place key (in_order)
     sheet: str | None = None  # the file name of its calculation sheet, when --sheets
     data: dict[str, Any] | None = None  # its facts, kept only to write its sheet once pools are shared
+    decision: Any = None  # with --record: what the ledger records of it (engine.ledger.Decision)
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,8 @@ class Settings:
     lang: str
     form: str  # csv | jsonl | xlsx: what the results are written as
     sheets: str | None = None  # folder for each applicant's calculation sheet
+    ledger: str | None = None  # earlier grants from this ledger (--ledger), not the rows' own
+    record: bool = False  # keep each applicant's decision to record the round (--record)
 
     @property
     def words(self) -> bool:
@@ -120,6 +123,7 @@ class Part:
     rows: list[list[Any]] = field(default_factory=list)
     summary: Summary | None = None
     reread: bool = False
+    decisions: list[Any] = field(default_factory=list)  # with --record: evaluated[i]'s decision (or None)
 
 
 class Worker:
@@ -146,6 +150,7 @@ class Worker:
         # How a Part's results are formatted (no pools): CSV or JSON Lines text, or the workbook's rows.
         from engine.rounds.write import formatter
         self.format = None if policy.pools else formatter(policy, settings.form, settings.lang, settings.sheets)
+        self._ledger: Any = None
 
     # -- one chunk --------------------------------------------------------------------------------
     def items(self, chunk: Chunk) -> list[tuple[int, object]] | None:
@@ -179,6 +184,8 @@ class Worker:
             else:
                 part.evaluated.append((record.row, record.code,
                                        record.where if record.where != str(record.row) else None))
+                if self.settings.record:
+                    part.decisions.append(record.decision)
                 done.append(record)
         self.format.part(done, part)
         return part
@@ -219,6 +226,8 @@ class Worker:
             # read without check_facts's copy of the row; anything else takes check_facts's full path, which
             # words each problem. The same Applicant either way (engine.model.facts).
             applicant = _fast_check(self.policy, data, SourceMap(name)) or check_facts(self.policy, data, name)
+            if self.settings.ledger is not None:
+                applicant = self.earlier(applicant, record.code)
             result = evaluate(self.policy, applicant, trace=False)
         except PolicyError as error:
             for p in error.problems:
@@ -227,6 +236,10 @@ class Worker:
             return record
         record.name, record.kinds = applicant.name, applicant.recipients
         self.outcomes(record, result, applicant)
+        if self.settings.record and record.code is not None:
+            from engine.ledger import decision_from_result
+
+            record.decision = decision_from_result(result, record.code)
         if self.settings.sheets and record.code is not None:
             if self.policy.pools:
                 record.data = data  # written once the pools are shared
@@ -259,6 +272,20 @@ class Worker:
         record.errors.append(RowError(record.row, record.where, column, t("batch.surrogate", lang),
                                       t("batch.surrogate.hint", lang)))
         return True
+
+    def earlier(self, applicant: Any, code: str | None) -> Any:
+        """The applicant with its earlier grants from the ledger (--ledger), opened once per worker; a FactsError
+        (the row's problem) when the row's own granted columns disagree with the ledger."""
+        from engine.ledger.use import earlier_for
+
+        if self._ledger is None:
+            from engine.ledger import open_ledger
+
+            assert self.settings.ledger is not None
+            self._ledger = open_ledger(self.settings.ledger)
+        import datetime as dt
+
+        return earlier_for(self._ledger, self.policy, applicant, code, applicant.date or dt.date.today())
 
     def jsonl(self, line: str, record: Record) -> tuple[str | None, dict[str, Any] | None, str]:
         from engine.rounds.columns import _Bad, code_cell
@@ -393,6 +420,8 @@ class Worker:
 
         assert self.settings.sheets is not None
         applicant = check_facts(self.policy, data, code)
+        if self.settings.ledger is not None:  # the same earlier grants as its results
+            applicant = self.earlier(applicant, code)
         result = evaluate(self.policy, applicant)
         name = f"{code}.html"
         html = render_sheet(result, self.settings.lang, code, notes, total)
@@ -446,6 +475,17 @@ def order_words(pool: Pool, policy: Policy, lang: str) -> str:
         return t("pool.claim_date", lang)
     fact = policy.facts.get(name)
     return fact.label if fact is not None else name
+
+
+def settled(decision: Any, clause_ids: Sequence[str], rows: Sequence[Sequence[str]]) -> Any:
+    """A recorded decision with the amounts its pools awarded (`rows`: the Record's clauses), not those claimed."""
+    from dataclasses import replace
+
+    paid = {cid: Decimal(row[1]) for cid, row in zip(clause_ids, rows, strict=True) if row[0] == "eligible" and row[1]}
+    outcomes = tuple(type(o)(o.clause, o.outcome, paid.get(o.clause, o.amount)) if o.amount is not None else o
+                     for o in decision.outcomes)
+    grants = tuple(replace(g, amount=paid.get(g.clause, g.amount)) for g in decision.grants)
+    return replace(decision, outcomes=outcomes, grants=tuple(g for g in grants if g.amount))
 
 
 # --- worker processes -----------------------------------------------------------------------------------
@@ -638,6 +678,7 @@ class Round:
     kinds_by_label: Mapping[str, str]
     jobs: int = 1
     progress: Callable[[int], None] | None = None
+    decisions: list[Any] = field(default_factory=list)  # with Settings.record: each applicant's, pools shared
 
     @property
     def clause_ids(self) -> list[str]:
@@ -697,6 +738,8 @@ class Round:
             repeats.append(self._repeat(Record(row, where or str(row), code), first))
             skip.add(i)
         output.add_part(part, skip)
+        if part.decisions:  # with --record: those of the applicants written, not of a recipient's second row
+            self.decisions.extend(d for i, d in enumerate(part.decisions) if i not in skip and d is not None)
         for record in heapq.merge(part.records, repeats, key=lambda r: r.row):  # the problems, in row order
             output.add(record)
 
@@ -757,6 +800,8 @@ class Round:
                 for record in records:
                     summary.add(record)
                     output.add(record)
+                    if record.decision is not None and not record.errors:
+                        self.decisions.append(record.decision)
 
     def _replay(self, spool: Any, count: int, awards: Mapping[tuple[int, int], tuple[Decimal, str]],
                 summary: Summary) -> Iterator[Record]:
@@ -774,6 +819,8 @@ class Round:
                 if changed:
                     total = sum((Decimal(r[1]) for r in record.clauses if r[0] == "eligible" and r[1]), _ZERO)
                     record.total = f"{money.round(total):f}"
+                    if record.decision is not None:
+                        record.decision = settled(record.decision, self.clause_ids, record.clauses)
             yield record
 
     def _sheets(self, engine: Engine, records: list[Record]) -> None:

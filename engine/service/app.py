@@ -89,9 +89,14 @@ def _bounded(data: object, limits: Limits) -> Problem | None:
 class Service:
     """The endpoints, over one folder of policy files."""
 
-    def __init__(self, folder: str | Path, limits: Limits = Limits()):
+    def __init__(self, folder: str | Path, limits: Limits = Limits(), ledger: str | None = None):
         self.policies = PolicySet(Path(folder)).load()
         self.limits = limits
+        self.ledger: Any = None  # engine.service.ledger.ServiceLedger with --ledger
+        if ledger is not None:
+            from engine.service.ledger import ServiceLedger
+
+            self.ledger = ServiceLedger(ledger)
 
     # -- helpers -------------------------------------------------------------------------------
     def policy(self, request: Request) -> Policy:
@@ -200,9 +205,16 @@ class Service:
         def work() -> str:
             applicant = self.applicant(policy, text, lang)
             try:
+                if self.ledger is not None:  # earlier grants from the ledger, by the credit code asked about
+                    from engine.service.ledger import credit_code
+
+                    code = credit_code(request.query_params.get("credit_code"))
+                    applicant = self.ledger.earlier(policy, applicant, code, day or applicant.date or dt.date.today())
                 result = evaluate(policy, applicant, on=day, trace=trace or fmt == "text")
             except PolicyError as error:
                 raise ServiceError(422, error.problems, lang) from None
+            if self.ledger is not None:
+                self.ledger.log(result, code)
             return render_text(result, lang) if fmt == "text" else render_json(result, lang)
 
         out = await self.timed(work, lang)
@@ -227,7 +239,23 @@ class Service:
         from engine.service.form import render_form
 
         policy = self.policy(request)
-        return HTMLResponse(render_form(policy, _lang(request, policy)))
+        return HTMLResponse(render_form(policy, _lang(request, policy), ledger=self.ledger is not None))
+
+    async def grants(self, request: Request) -> Response:
+        """An applicant's earlier grants under the policy, from the ledger (only with --ledger)."""
+        from engine.service.ledger import credit_code
+
+        policy = self.policy(request)
+        lang = _lang(request, policy)
+        try:
+            code = credit_code(request.query_params.get("credit_code"))
+        except PolicyError as error:
+            raise ServiceError(400, error.problems, lang) from None
+        if code is None:
+            raise ServiceError(400, [Problem(file="request", message=msg("ledger.use.no_code"),
+                                             suggestion=msg("ledger.use.no_code.request"))], lang)
+        found = await self.timed(lambda: self.ledger.grants(policy, code), lang)
+        return JSONResponse({"credit_code": code, "policy": policy.id, "grants": found})
 
     async def index(self, request: Request) -> Response:
         from engine.service.form import render_index
@@ -259,9 +287,10 @@ async def _refused(request: Request, exc: Exception) -> Response:
     return JSONResponse(problems_json(exc.problems, exc.lang or "zh"), status_code=exc.status)
 
 
-def create_app(folder: str | Path, limits: Limits = Limits()) -> Starlette:
-    """The service over the policy files in `folder`, each compiled now."""
-    service = Service(folder, limits)
+def create_app(folder: str | Path, limits: Limits = Limits(), ledger: str | None = None) -> Starlette:
+    """The service over the policy files in `folder`, each compiled now; with `ledger`, evaluations read earlier
+    grants from it and are logged in it, and /policies/{id}/grants answers."""
+    service = Service(folder, limits, ledger)
     routes = [
         Route("/", service.index, methods=["GET"], name="index"),
         Route("/openapi.json", service.openapi, methods=["GET"], name="openapi"),
@@ -272,6 +301,8 @@ def create_app(folder: str | Path, limits: Limits = Limits()) -> Starlette:
         Route("/policies/{policy_id}/facts-file", service.facts_file, methods=["POST"], name="facts_file"),
         Route("/policies/{policy_id}/form", service.form, methods=["GET"], name="form"),
     ]
+    if service.ledger is not None:
+        routes.append(Route("/policies/{policy_id}/grants", service.grants, methods=["GET"], name="grants"))
     app = Starlette(routes=routes, exception_handlers={ServiceError: _refused, 404: _no_route, 405: _no_route})
     app.state.service = service
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import yaml
@@ -38,12 +39,19 @@ def _field(fact: Fact, lang: str) -> dict[str, Any]:
         "name": fact.name, "type": fact.type, "label": fact.label, "unit": unit,
         "choices": list(fact.choices), "description": fact.description or "",
         "example": t(_EXAMPLE_KEYS[fact.type], lang) if fact.type in _EXAMPLE_KEYS else "",
-        "min": as_written(fact.minimum) if fact.minimum is not None else None,
-        "max": as_written(fact.maximum) if fact.maximum is not None else None,
+        "min": _bound(fact, fact.minimum),
+        "max": _bound(fact, fact.maximum),
     }
     if fact.type == "list":
         out["items"] = [_field(item, lang) for item in fact.items.values()]
     return out
+
+
+def _bound(fact: Fact, value: Decimal | None) -> str | None:
+    """A bound as the field takes it: an integer (a year, a number of months) as plain digits, 2021 not 2,021."""
+    if value is None:
+        return None
+    return f"{value:f}" if fact.type == "integer" else as_written(value)
 
 
 def form_model(policy: Policy, lang: str) -> dict[str, Any]:
@@ -64,8 +72,14 @@ def form_model(policy: Policy, lang: str) -> dict[str, Any]:
     }
 
 
-def render_form(policy: Policy, lang: str) -> str:
+def render_form(policy: Policy, lang: str, ledger: bool = False) -> str:
+    """The form; with `ledger` (serve --ledger) it asks for the credit code and shows the ledger's earlier grants
+    in place of the fields for them."""
     model = form_model(policy, lang)
+    model["ledger"] = ledger
+    model["ledger_none"] = t("form.ledger.none", lang)
+    model["ledger_heads"] = [t("form.ledger.clause", lang), t("form.ledger.year", lang), t("form.ledger.for", lang),
+                             t("form.ledger.amount", lang), t("form.ledger.round", lang)]
 
     def say(key: str, **values: object) -> str:
         return t(key, lang, **values)
