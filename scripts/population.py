@@ -153,7 +153,12 @@ class _Plan:
                 return (rng.choice(dates) + dt.timedelta(days=rng.choice((-1, 0, 1)))).isoformat()
             return (day - dt.timedelta(days=rng.randint(0, 1500))).isoformat()
         if kind == "list":
-            return [self.item(fact, rng, day, edge) for _ in range(rng.choice((0, 1, 2, 2, 3, 3, 4, 5)))]
+            items = [self.item(fact, rng, day, edge) for _ in range(rng.choice((0, 1, 2, 2, 3, 3, 4, 5)))]
+            for i, item in enumerate(items):  # one enterprise is not listed twice (by chance, names collide)
+                for field in getattr(fact, "unique", ()):
+                    if isinstance(item.get(field), str) and not fact.items[field].choices:
+                        item[field] = f"{item[field]}-{i + 1}"
+            return items
         return _write(fact, self.number(fact, rng, edge, [v for v in limits
                                                           if isinstance(v, Decimal) and not isinstance(v, bool)]), rng)
 
