@@ -577,26 +577,32 @@ def show_cmd(policy_file: str, resolved: bool, lang: str | None, policies: tuple
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="The TCP port.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="The address to listen on (0.0.0.0 for every interface).")
+@click.option("--base-url", default=None, metavar="URL",
+              help="The service's public address (e.g. https://policies.example.gov.cn), for the schema link of "
+                   "saved facts files; without it the link is relative. Never taken from a request's Host header.")
 @lang_option
-def serve_cmd(policy_dir: str, port: int, host: str, lang: str | None) -> None:
+def serve_cmd(policy_dir: str, port: int, host: str, base_url: str | None, lang: str | None) -> None:
     """Serve the policies of POLICY_DIR over HTTP: list, facts schemas, evaluation, OpenAPI, a case worker's form."""
     here = message_lang(lang)
+    if base_url is not None and not base_url.startswith(("http://", "https://")):
+        raise click.BadParameter(t("serve.base_url", here, value=base_url), param_hint="--base-url")
     try:
         import uvicorn
 
         from engine.service.app import create_app
+        from engine.service.server import config
     except ImportError as error:  # the optional extra is not installed
         click.echo(t("serve.missing_library", here, name=error.name), err=True)
         sys.exit(2)
-    app = create_app(policy_dir)
+    app = create_app(policy_dir, base_url=base_url)
     held = app.state.service.policies
     for entry in held.broken():
         click.echo(t("serve.invalid_file", here, file=entry.file), err=True)
         click.echo(PolicyError(entry.problems).format(here), err=True)
     click.echo(t("serve.listening", here, host=host, port=port, count=len(held.by_id), folder=policy_dir), err=True)
-    # Bounded: a slow or idle client cannot hold a connection, and past the limit a request gets 503 at once.
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_keep_alive=5, limit_concurrency=200,
-                h11_max_incomplete_event_size=64 * 1024)
+    # Bounded (engine.service.server): a slow or idle client cannot hold a connection (header, body and
+    # keep-alive deadlines), and past the connection limit a request gets 503 at once, as a problem document.
+    uvicorn.Server(config(app, host, port)).run()
 
 
 def main() -> None:
