@@ -106,12 +106,20 @@ class _FactsDumper(yaml.SafeDumper):
 
 
 def _decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.Node:
-    text = str(value)
+    text = format(value, "f")  # 100000, not 1E+5: a number to every reader (YAML 1.1 wants a dot in a float)
     # Written plain when it reads back as this number (its tag is what a plain scalar resolves to).
     return dumper.represent_scalar(dumper.resolve(ScalarNode, text, (True, False)), text)  # type: ignore[no-untyped-call]
 
 
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    # A line break other than \n (NEL, LS, PS, CR) written raw in a quoted scalar is folded to a space by the
+    # reader: such a text is written double-quoted, where it is escaped (\N, \L, \P, \r).
+    style = '"' if any(c in value for c in "\x85\u2028\u2029\r") else None
+    return dumper.represent_scalar(_STR, value, style=style)
+
+
 _FactsDumper.add_representer(Decimal, _decimal)
+_FactsDumper.add_representer(str, _text)
 
 
 def facts_yaml(policy: Policy, data: Mapping[str, Any], schema_url: str) -> str:

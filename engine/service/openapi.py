@@ -80,7 +80,7 @@ def _document(max_body: int, max_items: int, max_depth: int, timeout: float, rea
                         "schema, GET /policies/{policy_id}/facts-schema, which this shape only outlines: each "
                         "policy held has its own paths below, whose request schema is that facts schema."),
         "content": {"application/json": {"schema": {"$ref": f"{_REF}Facts"}},
-                    "application/yaml": {"schema": {"type": "string"}}},
+                    "application/yaml": {"schema": {"$ref": f"{_REF}Facts"}}},
     }
     refused = {
         "400": _problems("A malformed parameter (e.g. lang), or a body that is not UTF-8."),
@@ -133,11 +133,13 @@ def _document(max_body: int, max_items: int, max_depth: int, timeout: float, rea
                     "application/json": {"schema": {"$ref": f"{_REF}Result"}},
                     "text/plain": {"schema": {"type": "string"}}}}, **answers("404", "408", "413", "422")}}},
             "/policies/{policy_id}/facts-file": {"post": {
-                "operationId": "factsFile", "summary": "The facts as a YAML facts file for `policy evaluate`.",
+                "operationId": "factsFile", "summary": "The facts as a YAML facts file for `policy evaluate` (the "
+                                                       "same facts: text stays text for every YAML reader).",
                 "parameters": _params("policy_id", "lang"),
                 "requestBody": facts_body,
                 "responses": {"200": {"description": "A facts file.", "content": {
-                    "application/yaml": {"schema": {"type": "string"}}}}, **answers("404", "408", "413", "422")}}},
+                    "application/yaml": {"schema": {"$ref": f"{_REF}Facts"}}}},
+                    **answers("404", "408", "413", "422")}}},
             "/policies/{policy_id}/form": {"get": {
                 "operationId": "form", "summary": "A case worker's form: fill in the facts, see the sheet, save them.",
                 "parameters": _params("policy_id", "lang"),
@@ -195,6 +197,21 @@ def _document(max_body: int, max_items: int, max_depth: int, timeout: float, rea
     }
 
 
+def _within(schema: Any, max_items: int) -> Any:
+    """The facts schema with the service's limit of entries in any list or mapping written into it."""
+    if isinstance(schema, list):
+        return [_within(s, max_items) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: (_within(v, max_items) if k not in ("enum", "const", "required", "pattern") else v)
+           for k, v in schema.items()}
+    if out.get("type") == "array" or "items" in out:
+        out["maxItems"] = min(out.get("maxItems", max_items), max_items)
+    if out.get("type") == "object" or "properties" in out or "additionalProperties" in out:
+        out["maxProperties"] = min(out.get("maxProperties", max_items), max_items)
+    return out
+
+
 def openapi_document(limits: Limits, policies: Sequence[Policy] = ()) -> dict[str, Any]:
     """The document, with each held policy's evaluate and facts-file paths, whose request schema is that
     policy's facts schema (so a client generated from the document sends what the service accepts)."""
@@ -205,7 +222,7 @@ def openapi_document(limits: Limits, policies: Sequence[Policy] = ()) -> dict[st
         return base
     doc = copy.deepcopy(base)
     for policy in policies:
-        schema = facts_schema(policy)
+        schema = _within(facts_schema(policy), limits.max_items)
         for key in ("$schema", "$id"):
             schema.pop(key, None)
         name = "Facts_" + "".join(c if c.isalnum() else "_" for c in policy.id)
@@ -223,7 +240,9 @@ def openapi_document(limits: Limits, policies: Sequence[Policy] = ()) -> dict[st
                                f"{limits.max_body} bytes, {limits.max_items} entries in any list or mapping, "
                                f"{limits.max_depth} levels deep.",
                 "content": {"application/json": {"schema": {"$ref": f"{_REF}{name}"}},
-                            "application/yaml": {"schema": {"type": "string"}}}}
+                            "application/yaml": {"schema": {"$ref": f"{_REF}{name}"}}}}
+            if route == "facts-file":
+                specific["responses"]["200"]["content"]["application/yaml"]["schema"] = {"$ref": f"{_REF}{name}"}
             specific["responses"] = {k: v for k, v in specific["responses"].items() if k != "404"}
             doc["paths"][f"/policies/{policy.id}/{route}"] = {"post": specific}
     return doc
