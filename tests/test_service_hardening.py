@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import threading
 import time
@@ -319,3 +320,58 @@ def test_past_the_connection_limit_a_problem_document():
             s.close()
         time.sleep(0.2)
         assert httpx.get(f"http://127.0.0.1:{server.port}/policies", timeout=10).status_code == 200
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+def test_the_compile_worker_ends_with_the_service(tmp_path):
+    """`policy serve` stopped by SIGTERM (uvicorn re-raises it: no exit handlers run) leaves no worker behind."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    shutil.copy(ROOT / "policies" / "lishui-2021-67.yaml", folder)
+    port = next(PORTS)
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "serve", str(folder), "--port", str(port)],
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    workers: list[int] = []
+    try:
+        proc.stderr.readline()
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/policies", timeout=5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        os.utime(folder / "lishui-2021-67.yaml", ns=(time.time_ns(), time.time_ns() + 10**9))
+        time.sleep(CHECK_EVERY + 0.05)
+        assert httpx.get(f"{base}{LISHUI}", timeout=30).status_code == 200  # recompiled in the worker
+        workers += _children(proc.pid)
+        assert workers, "the recompile should have started a worker process"
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+            time.sleep(0.2)
+        assert not [pid for pid in workers if Path(f"/proc/{pid}/stat").exists()
+                    and "multiprocessing" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        for pid in workers:  # whatever the outcome, none is left running by this test
+            if Path(f"/proc/{pid}/stat").exists():
+                os.kill(pid, signal.SIGKILL)

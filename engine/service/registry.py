@@ -40,7 +40,19 @@ def _stamp(path: str) -> Stamp:
 
 def _compile_process() -> Executor:
     """One worker process, started on the first recompile (spawned: the service's threads are not forked)."""
-    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_follow_parent, initargs=(os.getpid(),))
+
+
+def _follow_parent(parent: int) -> None:
+    """In the worker: end when the service ends, however it ends (uvicorn re-raises SIGTERM after its shutdown,
+    and a killed process runs no exit handlers): a worker is never left behind."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="follow-parent").start()
 
 
 @dataclass(frozen=True)
