@@ -221,6 +221,13 @@ def openapi_document(limits: Limits, policies: Sequence[Policy] = ()) -> dict[st
     if not policies:
         return base
     doc = copy.deepcopy(base)
+    held = sorted(p.id for p in policies)
+    for route in ("evaluate", "facts-file"):  # the generic paths are for ids not held: each held has its own
+        generic = doc["paths"][f"/policies/{{policy_id}}/{route}"]["post"]
+        generic["parameters"] = [
+            {**p, "schema": {"type": "string", "not": {"enum": held}},
+             "description": "An id this service does not hold now (404); a policy held has its own path."}
+            if p["name"] == "policy_id" else p for p in generic["parameters"]]
     for policy in policies:
         schema = _within(facts_schema(policy), limits.max_items)
         for key in ("$schema", "$id"):
