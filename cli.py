@@ -689,19 +689,26 @@ def show_cmd(policy_file: str, resolved: bool, lang: str | None, policies: tuple
 @click.option("--ledger", "ledger_url", default=None, metavar="L",
               help="Take earlier grants from this ledger by the request's credit_code, and log every evaluation "
                    "answered in its decisions.")
+@click.option("--base-url", default=None, metavar="URL",
+              help="The service's public address (e.g. https://policies.example.gov.cn), for the schema link of "
+                   "saved facts files; without it the link is relative. Never taken from a request's Host header.")
 @lang_option
-def serve_cmd(policy_dir: str, port: int, host: str, ledger_url: str | None, lang: str | None) -> None:
+def serve_cmd(policy_dir: str, port: int, host: str, ledger_url: str | None, base_url: str | None,
+              lang: str | None) -> None:
     """Serve the policies of POLICY_DIR over HTTP: list, facts schemas, evaluation, OpenAPI, a case worker's form."""
     here = message_lang(lang)
+    if base_url is not None and not base_url.startswith(("http://", "https://")):
+        raise click.BadParameter(t("serve.base_url", here, value=base_url), param_hint="--base-url")
     try:
         import uvicorn
 
         from engine.service.app import create_app
+        from engine.service.server import config
     except ImportError as error:  # the optional extra is not installed
         click.echo(t("serve.missing_library", here, name=error.name), err=True)
         sys.exit(2)
     try:
-        app = create_app(policy_dir, ledger=ledger_url)
+        app = create_app(policy_dir, ledger=ledger_url, base_url=base_url)
     except PolicyError as error:  # the ledger cannot be opened
         _fail(error, here)
     held = app.state.service.policies
@@ -709,9 +716,9 @@ def serve_cmd(policy_dir: str, port: int, host: str, ledger_url: str | None, lan
         click.echo(t("serve.invalid_file", here, file=entry.file), err=True)
         click.echo(PolicyError(entry.problems).format(here), err=True)
     click.echo(t("serve.listening", here, host=host, port=port, count=len(held.by_id), folder=policy_dir), err=True)
-    # Bounded: a slow or idle client cannot hold a connection, and past the limit a request gets 503 at once.
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_keep_alive=5, limit_concurrency=200,
-                h11_max_incomplete_event_size=64 * 1024)
+    # Bounded (engine.service.server): a slow or idle client cannot hold a connection (header, body and
+    # keep-alive deadlines), and past the connection limit a request gets 503 at once, as a problem document.
+    uvicorn.Server(config(app, host, port)).run()
 
 
 # --- the grant ledger ---------------------------------------------------------------------------------
