@@ -3,6 +3,13 @@
     python scripts/fuzz.py --minutes 5 [--seed 1] [--out /tmp/fuzz-findings] [--workers 2] [--timeout 20]
     python scripts/fuzz.py --seconds 20                  # a smoke run (tests/test_fuzz_script.py)
     python scripts/fuzz.py --cases 40 --seed 7           # exactly 40 inputs, whatever the time
+    python scripts/fuzz.py --target batch --minutes 10   # mutated rounds through `policy batch`
+    python scripts/fuzz.py --target service --seconds 60 # mutated requests through the HTTP app, in-process
+    python scripts/fuzz.py --target all --minutes 60     # the three targets in turn, the time shared
+
+--target cli (the default) is described here; batch and service are in scripts/fuzz_targets.py, whose findings
+are saved as OUT/<target>-NNN-<check>/sample-K (the input, check.txt, a replay script) and named by the defect
+already reported (D01…) or NEW.
 
 Each input ("case") is made from a seed file (policies/*.yaml, policies/examples/*.yaml, their *.tests.yaml,
 examples/*.yaml and ../shared/repro/*facts*.yaml when present) by YAML-aware mutations (a number, a date or an

@@ -73,6 +73,7 @@ KNOWN: list[tuple[str, str, str, str, str]] = [
     ("batch", "partial-output", r".", "surrogate", "D01"),
     ("batch", "partial-output", r".", "xlsx", "D02"),
     ("batch", "partial-output", r".", "late-bytes", "D09"),
+    ("batch", "wrong-offset", r".", "late-bytes", "D09"),
     ("batch", "unreadable-output", r".", "surrogate", "D01"),
     ("batch", "unreadable-output", r".", "xlsx", "D02"),
     ("batch", "formula", r".", "", "D07"),
@@ -96,7 +97,7 @@ def known_as(target: str, finding: Finding, ops: list[str]) -> str:
 
 
 def mask(text: str) -> str:
-    text = re.sub(r"^(?:[a-z_]\w*\.)+(?=[A-Za-z]\w*(?:Error|Exception|Warning|error)\b)", "", text.strip())
+    text = re.sub(r"^(?:[a-z_]\w*\.)+(?=\w*(?:Error|Exception|Warning|error)\b)", "", text.strip())
     text = re.sub(r"/tmp/[^\s'\"]*", "<path>", text)
     text = re.sub(r"'[^']{40,}'", "'…'", text)
     text = re.sub(r"\d+", "N", text)
@@ -207,6 +208,7 @@ class RoundCase:
     rows: int
     subprocess: bool = False
     jobs: int = 1
+    bad_at: tuple[int, int] | None = None  # (start of its line, offset) of bytes that are not text, put in late
 
 
 HOSTILE_CELLS = [
@@ -290,11 +292,11 @@ def _line_spans(data: bytes) -> list[tuple[int, int]]:
     return spans
 
 
-def _byte_ops(data: bytes, rng: random.Random, rows: int) -> tuple[bytes, str, int]:
+def _byte_ops(data: bytes, rng: random.Random, rows: int, choice: str | None = None) -> tuple[bytes, str, int]:
     """A byte-level mutation of a CSV or JSON Lines file; the offset of its first changed byte."""
     spans = _line_spans(data)
     late = spans[-1][0] if spans else 0
-    choice = rng.choice(["late-bytes", "flip", "truncate", "bom", "double-bom", "utf16", "gbk", "cr-only",
+    choice = choice or rng.choice(["late-bytes", "flip", "truncate", "bom", "double-bom", "utf16", "gbk", "cr-only",
                          "nul", "stray-quote", "insert-bytes", "mid-bom"])
     if choice == "late-bytes":
         bad = rng.choice([b"\xff\xfe", b"\xed\xa0\x80", b"\x80", b"\xc3", b"\xe4\xb8"])
@@ -342,8 +344,11 @@ def make_round(seed: int, index: int, subprocess_every: int = 8) -> RoundCase:
     name = rng.choice(POLICIES)
     policy = bundled_policy(name)
     n = rng.choice([1, 2, 3, 4, 6, 8, 12, 30])
+    big = rng.random() < 0.04  # past the encoding sniffer's first 64 KiB: bad bytes found half way (D09)
+    if big:
+        n = rng.choice([600, 1500])
     pop = population(policy, n, seed=rng.randrange(10**9))
-    form = rng.choice(["csv", "csv", "jsonl", "jsonl", "xlsx"])
+    form = rng.choice(["csv", "csv", "jsonl", "jsonl", "xlsx"]) if not big else rng.choice(["csv", "jsonl"])
     output = rng.choice([".csv", ".jsonl", ".jsonl", ".csv", ".xlsx"])
     ops: list[str] = [form, f"out{output}"]
     header, rows, codes = _cells_round(policy, pop, rng)
@@ -421,8 +426,11 @@ def make_round(seed: int, index: int, subprocess_every: int = 8) -> RoundCase:
         data = _csv_bytes(header, rows, newline=rng.choice(["\r\n", "\n"]))
     else:
         data = _xlsx_bytes(header, rows, formulas=rng.random() < 0.5)
-    if form in ("csv", "jsonl") and rng.random() < 0.45:
-        data, op, at = _byte_ops(data, rng, len(rows))
+    bad_at = None
+    if form in ("csv", "jsonl") and (big or rng.random() < 0.45):
+        data, op, at = _byte_ops(data, rng, len(rows), "late-bytes" if big else None)
+        if op == "late-bytes":
+            bad_at = (data.rfind(b"\n", 0, at) + 1, at)
         ops.append(op)
         # rows whose bytes come before the change are left as they were (a BOM, UTF-16, GBK change every row)
         first_changed = at if op not in ("utf16", "gbk", "cr-only", "bom", "double-bom") else -1
@@ -438,7 +446,7 @@ def make_round(seed: int, index: int, subprocess_every: int = 8) -> RoundCase:
         ops.append("surrogate")
     for code in touched:
         originals.pop(code, None)
-    case = RoundCase(index, name, form, output, data, originals, ops, len(rows))
+    case = RoundCase(index, name, form, output, data, originals, ops, len(rows), bad_at=bad_at)
     case.subprocess = subprocess_every > 0 and index % subprocess_every == subprocess_every - 1
     case.jobs = rng.choice([1, 1, 2]) if case.subprocess else 1
     return case
@@ -613,6 +621,15 @@ def check_round(case: RoundCase, folder: Path, exit_code: int, stderr: str, cras
         internal = re.search(r"(?:内部错误|[Ii]nternal error)[：:]\s*(.+)", stderr)
         findings.append(Finding("crash" if exit_code == 3 else "exit-code",
                                 mask(internal.group(1)) if internal else f"exit {exit_code}", stderr[-3000:]))
+    if case.bad_at is not None:  # the message names the byte that is not text, or one on its line
+        line_start, at = case.bad_at
+        for found in re.finditer(r"byte ([\d,]+)|第 ?([\d,]+) ?字节|字节 ?([\d,]+)", stderr):
+            offset = int(next(g for g in found.groups() if g).replace(",", ""))
+            if not line_start <= offset <= at + 4:
+                findings.append(Finding("wrong-offset", "the message names another byte than the one that is not text",
+                                        f"bad bytes at {at} (line from {line_start}); the message: {found.group(0)}"
+                                        f"\n{stderr[-1500:]}"))
+                break
     policy = bundled_policy(case.policy)
     result_path = folder / f"results{case.output}"
     present = {Path(p).name: Path(p) for p in outputs(str(result_path)) if Path(p).exists()}

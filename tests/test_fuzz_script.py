@@ -226,6 +226,11 @@ def test_the_batch_checks_catch_a_crash_an_exit_3_and_a_formula_cell(targets, tm
     assert [f.check for f in found] == ["crash"] and targets.known_as("batch", found[0], ["surrogate"]) == "D01"
     exit3 = targets.check_round(case, tmp_path, 3, "内部错误：KeyError: 'x'\n", None)
     assert [(f.check, f.signature) for f in exit3] == [("crash", "KeyError: 'x'")]
+    case.bad_at = (100, 120)  # bytes that are not text at 120, on a line starting at 100
+    late = "错误：round.csv 按 utf-8 读取到第 {} 字节附近时出现无法识别的字符：文件混用了编码\n"
+    assert [f.check for f in targets.check_round(case, tmp_path, 1, late.format(7), None)] == ["wrong-offset"]
+    assert targets.check_round(case, tmp_path, 1, late.format(110), None) == []
+    case.bad_at = None
     (tmp_path / "results.csv").write_text("row,name\n2,=HYPERLINK(\"x\")\n", encoding="utf-8")
     (tmp_path / "results.summary.csv").write_text("a\n", encoding="utf-8")
     assert "formula" in {f.check for f in targets.check_round(case, tmp_path, 0, "", None)}
