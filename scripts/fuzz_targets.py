@@ -856,6 +856,7 @@ class Request:
     ops: list[str]
     route: str  # evaluate | facts-file | other
     policy: str | None = None
+    same_as_json: str | None = None  # a YAML body's facts as JSON: both must give the same answer
 
 
 METHODS = ["GET", "GET", "POST", "POST", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE"]
@@ -918,6 +919,7 @@ def make_request(seed: int, index: int, host: str) -> Request:
         ops.append(f"query:{query[:40]}")
     headers = {"host": host}
     body = b""
+    same_as_json = None
     if method in ("POST", "PUT", "PATCH") or rng.random() < 0.1:
         facts = plain(population(policy, 1, seed=rng.randrange(10**9))[0])
         body_kind = rng.choice(["json", "json", "json", "yaml", "yaml", "broken", "huge", "deep", "deep-yaml",
@@ -930,6 +932,7 @@ def make_request(seed: int, index: int, host: str) -> Request:
             text = json.dumps(facts, ensure_ascii=rng.random() < 0.3)
         elif body_kind == "yaml":
             text = _yaml_text(facts)
+            same_as_json = json.dumps(facts)
         elif body_kind == "broken":
             text = json.dumps(facts)[: rng.randrange(1, 60)] if rng.random() < 0.5 else "applicant: [\n  - : :\n\t x"
         elif body_kind == "huge":
@@ -972,7 +975,7 @@ def make_request(seed: int, index: int, host: str) -> Request:
                             ("x-forwarded-proto", "javascript")])
         headers[extra[0]] = extra[1]
         ops.append(f"header:{extra[0]}")
-    return Request(method, path, query, headers, body, ops, route, name if pid == name else None)
+    return Request(method, path, query, headers, body, ops, route, name if pid == name else None, same_as_json)
 
 
 def mutate_facts(facts: dict[str, Any], rng: random.Random, ops: list[str]) -> None:
@@ -1119,6 +1122,13 @@ def check_response(request: Request, status: int, headers: dict[str, str], body:
                 problems = compare_json(policy, body, result)
             except Exception as error:  # noqa: BLE001 - the engine refuses what the service evaluated
                 problems = [f"engine.evaluate of the same facts fails: {type(error).__name__}: {error}"[:300]]
+            if not problems and request.same_as_json is not None:
+                try:
+                    problems = [f"as JSON: {p}" for p in compare_json(
+                        policy, body, expected_evaluation(policy, request.same_as_json, on))]
+                except Exception as error:  # noqa: BLE001 - the same facts as JSON are refused
+                    problems = [f"engine.evaluate of the same facts as JSON fails: {type(error).__name__}: "
+                                f"{error}"[:300]]
             if problems:
                 findings.append(Finding("mismatch", "a 200 evaluate differs from engine.evaluate of the same facts"
                                         if not problems[0].startswith("engine.evaluate") else
