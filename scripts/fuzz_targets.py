@@ -74,6 +74,7 @@ KNOWN: list[tuple[str, str, str, str, str]] = [
     ("batch", "partial-output", r".", "xlsx", "D02"),
     ("batch", "partial-output", r".", "late-bytes", "D09"),
     ("batch", "wrong-offset", r".", "late-bytes", "D09"),
+    ("batch", "unreadable-output", r".", "late-bytes", "D09"),
     ("batch", "unreadable-output", r".", "surrogate", "D01"),
     ("batch", "unreadable-output", r".", "xlsx", "D02"),
     ("batch", "formula", r".", "", "D07"),
