@@ -73,7 +73,7 @@ KNOWN: list[tuple[str, str, str, str, str]] = [
     ("batch", "partial-output", r".", "surrogate", "D01"),
     ("batch", "partial-output", r".", "xlsx", "D02"),
     ("batch", "partial-output", r".", "late-bytes", "D09"),
-    ("batch", "wrong-offset", r".", "late-bytes", "D09"),
+    ("batch", "wrong-offset", r"half way", "late-bytes", "D09"),
     ("batch", "unreadable-output", r".", "late-bytes", "D09"),
     ("batch", "unreadable-output", r".", "surrogate", "D01"),
     ("batch", "unreadable-output", r".", "xlsx", "D02"),
@@ -627,7 +627,9 @@ def check_round(case: RoundCase, folder: Path, exit_code: int, stderr: str, cras
         for found in re.finditer(r"byte ([\d,]+)|第 ?([\d,]+) ?字节|字节 ?([\d,]+)", stderr):
             offset = int(next(g for g in found.groups() if g).replace(",", ""))
             if not line_start <= offset <= at + 4:
-                findings.append(Finding("wrong-offset", "the message names another byte than the one that is not text",
+                where = "half way" if re.search(r"读取到|stops being", stderr) else "in the first look at the file"
+                findings.append(Finding("wrong-offset", f"the message names another byte than the one that is not "
+                                        f"text ({where})",
                                         f"bad bytes at {at} (line from {line_start}); the message: {found.group(0)}"
                                         f"\n{stderr[-1500:]}"))
                 break
