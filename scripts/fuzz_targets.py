@@ -209,6 +209,7 @@ class RoundCase:
     rows: int
     subprocess: bool = False
     jobs: int = 1
+    sheets: bool = False  # also --sheets: every calculation sheet whole
     bad_at: tuple[int, int] | None = None  # (start of its line, offset) of bytes that are not text, put in late
 
 
@@ -450,6 +451,7 @@ def make_round(seed: int, index: int, subprocess_every: int = 8) -> RoundCase:
     case = RoundCase(index, name, form, output, data, originals, ops, len(rows), bad_at=bad_at)
     case.subprocess = subprocess_every > 0 and index % subprocess_every == subprocess_every - 1
     case.jobs = rng.choice([1, 1, 2]) if case.subprocess else 1
+    case.sheets = not big and rng.random() < 0.15
     return case
 
 
@@ -662,6 +664,18 @@ def check_round(case: RoundCase, folder: Path, exit_code: int, stderr: str, cras
                 else:
                     continue
                 break
+    sheets = folder / "sheets"
+    if case.sheets and sheets.is_dir():
+        for page in sorted(sheets.iterdir()):
+            try:
+                html = page.read_text(encoding="utf-8")
+                cut = "</html>" not in html[-200:]
+            except (OSError, UnicodeError):
+                cut = True
+            if cut:
+                findings.append(Finding("unreadable-output", "a calculation sheet (--sheets) is not whole",
+                                        f"{page.name}: {page.stat().st_size} bytes"))
+                break
     if case.output == ".xlsx" or not whole.get(result_path.name):
         return findings
     try:
@@ -738,8 +752,7 @@ def run_batch_in_process(case: RoundCase, folder: Path) -> tuple[int, str, BaseE
 
     import cli
 
-    args = ["batch", str(ROOT / "policies" / f"{case.policy}.yaml"), str(folder / f"round.{case.form}"),
-            "-o", str(folder / f"results{case.output}"), "--jobs", str(case.jobs)]
+    args = batch_argv(case, folder)[2:]
     result = CliRunner().invoke(cli.cli, args, catch_exceptions=True)
     if isinstance(result.exception, Hang):
         raise result.exception
@@ -771,7 +784,8 @@ def alarm(seconds: float):
 
 def batch_argv(case: RoundCase, folder: Path) -> list[str]:
     return [sys.executable, str(ROOT / "cli.py"), "batch", str(ROOT / "policies" / f"{case.policy}.yaml"),
-            str(folder / f"round.{case.form}"), "-o", str(folder / f"results{case.output}"), "--jobs", str(case.jobs)]
+            str(folder / f"round.{case.form}"), "-o", str(folder / f"results{case.output}"), "--jobs", str(case.jobs),
+            *(["--sheets", str(folder / "sheets")] if case.sheets else [])]
 
 
 def run_batch_subprocess(case: RoundCase, folder: Path, timeout: float) -> tuple[int, str]:
@@ -842,7 +856,8 @@ def save_round(case: RoundCase, folder: Path, target: Path) -> str:
         "#!/bin/sh\n# run from the project root with its virtualenv active\n"
         f'd="$(cd "$(dirname "$0")" && pwd)"; rm -rf "$d/out"; mkdir -p "$d/out"\n'
         f"POLICY_CACHE=0 POLICY_DEBUG=1 python cli.py batch policies/{case.policy}.yaml \"$d/round.{case.form}\" "
-        f"-o \"$d/out/results{case.output}\" --jobs {case.jobs}; echo \"exit $?\"; ls -la \"$d/out\"\n",
+        f"-o \"$d/out/results{case.output}\" --jobs {case.jobs}"
+        + (' --sheets "$d/out/sheets"' if case.sheets else "") + '; echo "exit $?"; ls -la "$d/out"\n',
         encoding="utf-8")
     return str(target)
 
