@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 import zipfile
 from collections import Counter
 from copy import deepcopy
@@ -266,22 +267,25 @@ def _xlsx_bytes(header: list[str], rows: list[list[Any]], formulas: bool) -> byt
         sheet.append(out)
     buffer = io.BytesIO()
     book.save(buffer)
-    data = buffer.getvalue()
-    if b"QQ" not in data and b"QQ" not in zipped_text(data):
-        return data
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out_buffer = io.BytesIO()
-    with zipfile.ZipFile(out_buffer, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            body = re.sub(rb"QQ([0-9A-F]{4})QQ", lambda m: chr(int(m.group(1), 16)).encode("utf-8", "surrogatepass"),
-                          source.read(info.filename))
-            target.writestr(info.filename, body)
-    return out_buffer.getvalue()
+    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    entries = {}
+    for info in source.infolist():
+        body = re.sub(rb"QQ([0-9A-F]{4})QQ", lambda m: chr(int(m.group(1), 16)).encode("utf-8", "surrogatepass"),
+                      source.read(info.filename))
+        entries[info.filename] = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", b"2024-01-01T00:00:00Z", body)
+    return zipped(entries)  # the same bytes for the same seed: no time of day in it
 
 
-def zipped_text(data: bytes) -> bytes:
-    source = zipfile.ZipFile(io.BytesIO(data))
-    return b"".join(source.read(i.filename) for i in source.infolist())
+def zipped(entries: dict[str, bytes], repeat: tuple[str, bytes] | None = None) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, body in entries.items():
+            target.writestr(zipfile.ZipInfo(name, (2024, 1, 1, 0, 0, 0)), body, zipfile.ZIP_DEFLATED)
+        if repeat is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                target.writestr(zipfile.ZipInfo(repeat[0], (2024, 1, 1, 0, 0, 0)), repeat[1], zipfile.ZIP_DEFLATED)
+    return out.getvalue()
 
 
 def _line_spans(data: bytes) -> list[tuple[int, int]]:
@@ -507,15 +511,7 @@ def _zip_op(data: bytes, rng: random.Random) -> tuple[bytes, str]:
         entries.pop("xl/sharedStrings.xml", None)
     elif choice == "no-workbook":
         entries.pop("xl/workbook.xml", None)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for name, body in entries.items():
-            target.writestr(name, body)
-        if choice == "dup-entry":
-            with contextlib.suppress(Exception), __import__("warnings").catch_warnings():
-                __import__("warnings").simplefilter("ignore")
-                target.writestr(sheet, xml[: len(xml) // 2])
-    return out.getvalue(), f"xlsx:{choice}"
+    return zipped(entries, (sheet, xml[: len(xml) // 2]) if choice == "dup-entry" else None), f"xlsx:{choice}"
 
 
 # --- batch: the checks -------------------------------------------------------------------------------------------
