@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -92,8 +93,9 @@ class Library:
         root = Path(folder)
         if not root.is_dir():
             raise LookupFailed(msg("library.no_folder", folder=folder), ambiguous=True)
-        if _reads is not None:
-            _reads.append(("dir", _real(folder)))
+        record = _recording.get()
+        if record is not None:
+            record.reads.append(("dir", _real(folder)))
         found = []
         for path in sorted(root.iterdir()):
             if is_policy_file(path):
@@ -158,13 +160,23 @@ class Library:
 
 # --- what a load read, for the cache of compiled policies ----------------------------------------------
 
-_reads: list[tuple[str, str]] | None = None  # ("file" | "dir", real path) while a cached load records them
-_sources: list[tuple[str, str]] | None = None  # (path, text) of each file a policy is made from, while recorded
+@dataclass
+class _Record:
+    """What one load read: ("file" | "dir", real path) for the cache's key, and (path, text) of each file the
+    policy is made from, for its revision. Kept per thread and per task (a ContextVar), so two loads at once in
+    one process (the service's reloads, a thread pool) never mix their records."""
+
+    reads: list[tuple[str, str]]
+    sources: list[tuple[str, str]]
+
+
+_recording: ContextVar[_Record | None] = ContextVar("engine_workspace_recording", default=None)
 
 
 def _load(path: str) -> Loaded:
-    if _reads is not None:
-        _reads.append(("file", _real(path)))
+    record = _recording.get()
+    if record is not None:
+        record.reads.append(("file", _real(path)))
     return load_file(path)
 
 
@@ -182,8 +194,9 @@ def load_resolved(path: str, library: Library | None = None) -> Loaded:
 def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...]) -> Loaded:
     """The chain is followed in a loop of calls bounded by MAX_CHAIN (checked before each step)."""
     loaded = _load(path)
-    if _sources is not None:
-        _sources.append((path, loaded.text))
+    record = _recording.get()
+    if record is not None:
+        record.sources.append((path, loaded.text))
     data = loaded.data
     if not isinstance(data, dict) or "extends" not in data:
         validate_policy(loaded)
@@ -262,14 +275,14 @@ def load_with_sources(path: str, library: Library) -> tuple[Policy, list[str]]:
 
 def _recorded(path: str, library: Library) -> tuple[Policy, list[tuple[str, str]]]:
     """Load a policy, and what was read to make it: every file, and every folder searched."""
-    global _reads, _sources
-    _reads, _sources = [], []
+    record = _Record([], [])
+    token = _recording.set(record)
     try:
         policy = link(compile_policy(load_resolved(path, library)), library)
-        _stamp(policy, _sources)
-        return policy, list(dict.fromkeys(_reads))
+        _stamp(policy, record.sources)
+        return policy, list(dict.fromkeys(record.reads))
     finally:
-        _reads = _sources = None
+        _recording.reset(token)
 
 
 def _stamp(policy: Policy, texts: list[tuple[str, str]]) -> None:
