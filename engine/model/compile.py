@@ -181,12 +181,14 @@ class _Compiler:
         self.facts, self.parameters, self.scope = facts, parameters, scope
         for name, spec in (doc.get("derived") or {}).items():
             self.derive(name, spec, facts, parameters)
+        self.check_at_most(facts)
         fund_year, fund_year_reading = None, None
-        if doc.get("fund_year"):
-            fund_year = doc["fund_year"]["fact"]
+        fund_year_spec = doc.get("fund_year") or {}
+        if fund_year_spec:
+            fund_year = fund_year_spec["fact"]
             self.typed_fact(fund_year, ("fund_year", "fact"), None, "integer")
-            if doc["fund_year"].get("reading"):
-                fund_year_reading = self.reading_ids(doc["fund_year"]["reading"], ("fund_year", "reading"), None)[0]
+            if fund_year_spec.get("reading"):
+                fund_year_reading = self.reading_ids(fund_year_spec["reading"], ("fund_year", "reading"), None)[0]
 
         clause_ids = [c["id"] for c in doc["clauses"]]
         seen: dict[str, int] = {}
@@ -210,12 +212,31 @@ class _Compiler:
             references=references, readings=readings, file=self.source.file, signed=_date(doc.get("signed")),
             period_assumed=bool(doc["in_force"].get("assumed", False)), period_reading=period_reading,
             areas_reading=areas_reading, pools=pools, fund_year=fund_year, fund_year_reading=fund_year_reading,
+            fund_year_in_force=fund_year_spec.get("in_force", "any_day"),
+            filing_months=(int(fund_year_spec["filing_months"]) if fund_year_spec.get("filing_months") is not None
+                           else None),
             articles=dict(doc.get("articles") or {}),
             money_source=(("text", money["text"]) if money.get("text")
                           else ("practice", money["practice"]) if money.get("practice") else None),
             currencies=currencies, derived=self.derived,
             conditions=tuple(c for c, _ids in self.shared),
         )
+
+    def check_at_most(self, facts: Mapping[str, Fact]) -> None:
+        """`at_most: OTHER` names another declared fact of the same type and currency: a part and its whole."""
+        for name, fact in facts.items():
+            other = fact.at_most
+            if other is None:
+                continue
+            path: Path_ = ("facts", name, "at_most")
+            if other not in facts or other == name:
+                self.error(msg("compile.at_most_unknown", name=name, other=other), path,
+                           suggestion=did_you_mean(other, [n for n in facts if n != name])
+                           or msg("compile.at_most.hint"))
+            elif (facts[other].type, facts[other].currency) != (fact.type, fact.currency) \
+                    or fact.type not in ("money", "number", "integer", "percent"):
+                self.error(msg("compile.at_most_type", name=name, type=fact.type, other=other,
+                               other_type=facts[other].type), path, suggestion=msg("compile.at_most.hint"))
 
     def fact_dim(self, fact: Fact) -> Dim | None:
         """What a fact's value measures (engine.lang.units)."""
@@ -336,7 +357,7 @@ class _Compiler:
                     minimum=bounds.get("min"), maximum=bounds.get("max"),
                     choices=tuple(spec.get("choices", ())), description=spec.get("description"),
                     items=items, unique=tuple(spec.get("unique", ())), currency=spec.get("currency"),
-                    where=self.where(path))
+                    at_most=spec.get("at_most"), where=self.where(path))
 
     def parameter(self, name: str, spec: Document, start: dt.date, end: dt.date | None) -> Parameter:
         path: Path_ = ("parameters", name)
