@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any, Iterator, Mapping, Sequence, cast
 
 from engine.core.amounts import CURRENCIES, AmountSyntaxError, MoneyRule, parse_amount, plain, written_currency
-from engine.core.errors import CompileError, Problem, ProblemList
+from engine.core.errors import CompileError, PolicyError, Problem, ProblemList
 from engine.core.messages import msg
 from engine.core.suggest import did_you_mean, one_of
 from engine.lang.analysis import names_breadth_first
@@ -39,7 +39,8 @@ from engine.model.policy import (
 )
 from engine.model.pools import compile_pools
 from engine.syntax.loader import Loaded, Path_
-from engine.syntax.schema import Document
+from engine.syntax.readings import alternative_document
+from engine.syntax.schema import Document, validate_policy
 
 _FACT_TYPES = {"money": NUM, "number": NUM, "integer": NUM, "percent": NUM, "boolean": BOOL,
                "text": TEXT, "date": DATE, "list": LIST}
@@ -54,6 +55,28 @@ RESERVED_NAMES = {"true", "false", "yes", "no", "on", "off", "null", "none", CLA
 def compile_policy(loaded: Loaded) -> Policy:
     """The frozen Policy of a schema-valid document (merged already, if it extends another). Reads no file."""
     return _Compiler(loaded).run()
+
+
+def reading_problems(loaded: Loaded) -> list[Problem]:
+    """What would be wrong with the policy read each other way: every alternative with a `change:` applied,
+    checked against the schema and compiled. Each problem is located in the change it comes from (a misspelt
+    fact inside an alternative is found where it is written) and names the reading and the alternative."""
+    data = loaded.data
+    readings = data.get("readings") if isinstance(data, dict) else None
+    out: list[Problem] = []
+    for rid, reading in (readings or {}).items():
+        alternatives = reading.get("alternatives") if isinstance(reading, dict) else None
+        for number, alternative in enumerate(alternatives or (), 1):
+            if not isinstance(alternative, dict) or not alternative.get("change"):
+                continue
+            try:
+                other = alternative_document(loaded, rid, number)
+                validate_policy(other)
+                compile_policy(other)
+            except PolicyError as error:
+                out += [replace(p, message=msg("reading.alternative_problem", id=rid, number=number,
+                                               message=p.message)) for p in error.problems]
+    return out
 
 
 def _date(text: str | None) -> dt.date | None:

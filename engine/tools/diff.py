@@ -12,6 +12,7 @@ from typing import Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 from engine.core.errors import PolicyError, Problem
 from engine.core.format import format_money, format_number, show
 from engine.core.messages import OUTCOME_KEYS, Message, localize, msg, t
+from engine.core.values import MissingFact
 from engine.lang.expressions import Expr
 from engine.model.facts import Applicant, applicant_from
 from engine.model.outcome import Outcome
@@ -89,6 +90,9 @@ class ApplicantImpact:
     clauses: tuple[ClauseDelta, ...] = ()
     error: Problem | None = None  # the applicant's facts do not fit one version (e.g. a fact was removed)
     error_version: str | None = None
+    # Facts the new version adds that a clause now waits for: the applicant is affected, by how much these
+    # facts decide; shown apart, never as losing what the undetermined clause paid before.
+    needs: tuple[str, ...] = ()
 
     @property
     def delta(self) -> Decimal:
@@ -124,7 +128,7 @@ def diff_policies(old: Policy, new: Policy) -> list[Change]:
                   lambda r: {"title": r.title, "role": r.role, "note": r.note})
     out += _keyed("recipient", old.recipients, new.recipients, lambda r: r.label,
                   lambda r: {"label": r.label, "description": r.description})
-    out += _keyed("fact", old.facts, new.facts, lambda f: f.label, _fact_fields)
+    out += _keyed("fact", old.facts, new.facts, lambda f: f.label, _fact_fields, _item_fields)
     out += _parameters(old, new)
     out += _keyed("derived", old.derived, new.derived, lambda d: d.label,
                   lambda d: {"label": d.label, "formula": _Same(d.expr.text, _meaning(d.expr)), "text": d.text})
@@ -202,6 +206,20 @@ def _fact_fields(f: Fact) -> dict[str, object]:
             "choices": ", ".join(f.choices), "description": f.description,
             "item fields": ", ".join(f"{n} ({i.type})" for n, i in f.items.items()), "currency": f.currency,
             "unique": ", ".join(f.unique)}
+
+
+def _item_fields(section: str, key: str, title: str | None, old: Fact, new: Fact) -> Iterator[Change]:
+    """What changed in a list fact's item fields that both versions have: a label, a unit, a bound (an item
+    field's meaning can change without its name or type changing)."""
+    for name, after in new.items.items():
+        before = old.items.get(name)
+        if before is None:
+            continue
+        a, b = _fact_fields(before), _fact_fields(after)
+        for field in dict.fromkeys([*a, *b]):
+            if a.get(field) != b.get(field):
+                yield Change(section, key, title, msg("diff.item_field", item=name, field=_field(field)),
+                             _text(a.get(field)), _text(b.get(field)))
 
 
 class _Same(str):
@@ -389,8 +407,13 @@ def impact(old: Policy, new: Policy, cases: Sequence[_Case], where: str, on: dt.
                                        error_version=version))
             continue
         a, b = results["old"], results["new"]
+        added = set(new.facts) - set(old.facts)
+        was = {r.clause.id: r.outcome for r in a.clauses}
+        needs = tuple(dict.fromkeys(
+            m.key for r in b.clauses if r.outcome is Outcome.UNDETERMINED and was.get(r.clause.id) != r.outcome
+            for m in r.missing if isinstance(m, MissingFact) and m.key in added))
         out.append(ApplicantImpact(case.name, case.where, a.total, b.total, a.complete and b.complete,
-                                   tuple(_clause_deltas(a, b))))
+                                   tuple(_clause_deltas(a, b)), needs=needs))
     return Impact(where, on, tuple(out))
 
 
@@ -460,9 +483,11 @@ def render_text(changes: list[Change], old_name: str, new_name: str, new: Policy
 def _render_impact(result: Impact, lang: str, text: Text) -> list[str]:
     on = text("diff.on", day=result.on) if result.on else ""
     lines = [text("diff.applicants", count=len(result.applicants), where=result.where, on=on)]
-    gains = [a for a in result.compared if a.delta > 0]
-    losses = [a for a in result.compared if a.delta < 0]
-    moved = [a for a in result.compared if not a.delta and a.clauses]
+    waiting = [a for a in result.compared if a.needs]
+    decided = [a for a in result.compared if not a.needs]
+    gains = [a for a in decided if a.delta > 0]
+    losses = [a for a in decided if a.delta < 0]
+    moved = [a for a in decided if not a.delta and a.clauses]
 
     def outcome(o: str | None) -> str:
         return t(OUTCOME_KEYS[o], lang) if o else text("diff.none")
@@ -482,7 +507,23 @@ def _render_impact(result: Impact, lang: str, text: Text) -> list[str]:
                                              old_outcome=outcome(d.old_outcome), old=format_money(d.old_amount),
                                              new_outcome=outcome(d.new_outcome), new=format_money(d.new_amount),
                                              delta=_signed(d.delta)))
-    same = len(result.compared) - len(gains) - len(losses) - len(moved)
+    if waiting:
+        lines.append("  " + text("diff.group", label=text("diff.needs_new_facts")))
+        for a in waiting:
+            assert a.old_total is not None, "an applicant compared has both totals"
+            lines.append("    " + text("diff.applicant_needs", name=a.name, old=format_money(a.old_total),
+                                       facts=", ".join(a.needs), where=a.where))
+            for d in a.clauses:
+                if d.new_outcome == Outcome.UNDETERMINED:  # no amount yet: not a loss of what was paid
+                    lines.append("      " + text("diff.clause_pending", clause=d.clause, title=d.title,
+                                                 old_outcome=outcome(d.old_outcome), old=format_money(d.old_amount),
+                                                 new_outcome=outcome(d.new_outcome)))
+                    continue
+                lines.append("      " + text("diff.clause", clause=d.clause, title=d.title,
+                                             old_outcome=outcome(d.old_outcome), old=format_money(d.old_amount),
+                                             new_outcome=outcome(d.new_outcome), new=format_money(d.new_amount),
+                                             delta=_signed(d.delta)))
+    same = len(result.compared) - len(gains) - len(losses) - len(moved) - len(waiting)
     if same:
         lines.append("  " + text("diff.same", count=same))
     for a in result.applicants:
@@ -520,6 +561,7 @@ def to_json(changes: Iterable[Change], old_name: str, new_name: str,
             "applicants": [{
                 "name": a.name, "where": a.where, "old_total": money(a.old_total), "new_total": money(a.new_total),
                 "delta": money(a.delta) if a.error is None else None, "complete": a.complete,
+                "needs_new_facts": list(a.needs),
                 "error": a.error.format() if a.error is not None else None, "error_version": a.error_version,
                 "clauses": [{"clause": d.clause, "title": d.title, "old_outcome": d.old_outcome,
                              "new_outcome": d.new_outcome, "old_amount": money(d.old_amount),

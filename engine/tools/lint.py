@@ -16,7 +16,7 @@ from engine.lang.analysis import Bound, bounds
 from engine.lang.expressions import Expr
 from engine.lang.reference import EvaluationFailure, evaluate
 from engine.lang.tree import Arith, Call, Compare, IfElse, Lit, Name, Node, Unary, Value, walk
-from engine.model.compile import compile_policy
+from engine.model.compile import compile_policy, reading_problems
 from engine.model.facts import names_of_clause
 from engine.model.policy import Clause, Policy
 from engine.syntax.loader import Loaded, Path_
@@ -73,14 +73,16 @@ class _Members(TypedDict):
 
 
 def lint_file(path: str, today: dt.date, library: Library | None = None) -> tuple[Policy, list[Problem]]:
-    """Load (following `extends:`), validate and compile a policy file, then lint it.
+    """Load (following `extends:`), validate and compile a policy file, then lint it, and compile it read each
+    other way (every reading's alternatives with a change:): what is wrong there is an error at the change.
 
     Raises PolicyError if it does not compile. Findings in inherited lines point at the parent's file.
     Returns the compiled policy too, whose language the findings are shown in.
     """
     loaded = load_resolved(path, library)
     policy = compile_policy(loaded)
-    return policy, lint(policy, loaded, today)
+    found = lint(policy, loaded, today) + reading_problems(loaded)  # each reading's alternatives compile too
+    return policy, sorted(found, key=lambda p: (p.line or 0, p.column or 0))
 
 
 def lint(policy: Policy, loaded: Loaded, today: dt.date) -> list[Problem]:
