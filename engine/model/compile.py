@@ -235,7 +235,7 @@ class _Compiler:
             references=references, readings=readings, file=self.source.file, signed=_date(doc.get("signed")),
             period_assumed=bool(doc["in_force"].get("assumed", False)), period_reading=period_reading,
             areas_reading=areas_reading, pools=pools, fund_year=fund_year, fund_year_reading=fund_year_reading,
-            fund_year_in_force=fund_year_spec.get("in_force", "any_day"),
+            fund_year_in_force=fund_year_spec.get("in_force"),
             filing_months=(int(fund_year_spec["filing_months"]) if fund_year_spec.get("filing_months") is not None
                            else None),
             articles=dict(doc.get("articles") or {}),

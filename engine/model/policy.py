@@ -277,9 +277,10 @@ class Policy:
     fund_year: str | None = None
     fund_year_reading: str | None = None
     # Which fund years are paid, by the days of the year that must fall in the period in force (any_day,
-    # first_day, last_day, every_day); and how many months after its fund year a claim may be filed (None: the
-    # claim date must fall in the period in force). Both only with fund_year.
-    fund_year_in_force: str = "any_day"
+    # first_day, last_day, every_day; None: the fund year is not checked against the period); and how many months
+    # after its fund year a claim may be filed (None: the claim date must fall in the period in force). Both
+    # only with fund_year.
+    fund_year_in_force: str | None = None
     filing_months: int | None = None
     # The document's own article headings, quoted (第四条 → 支持建设跨境电商产业园); clause titles are the file's.
     articles: Mapping[str, str] = field(default_factory=dict)
@@ -315,6 +316,8 @@ class Policy:
             return self.start <= day <= end
 
         rule = self.fund_year_in_force
+        if rule is None:
+            return True
         if rule == "first_day":
             return inside(first)
         if rule == "last_day":
@@ -326,7 +329,7 @@ class Policy:
     def fund_years_paid(self) -> tuple[int, int | None]:
         """The first and last fund year paid (None: no last, for a policy without an end)."""
         year = self.start.year
-        while not self.fund_year_paid(year):
+        while self.end is not None and year <= self.end.year and not self.fund_year_paid(year):
             year += 1
         if self.end is None:
             return year, None
