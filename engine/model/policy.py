@@ -183,7 +183,8 @@ class Group:
     reading: str | None = None
     # With pick best or first, how members paid earlier in the same fund year count (engine.runtime.grants):
     # top_up (就高不重复: the year's total on the group stays within the best member's amount) or hold (the
-    # member paid first holds the group for that year).
+    # member paid first holds the group for that year) or separate (not consulted: each claim's expenses are new,
+    # earlier grants count only against each member's own cap).
     earlier: str = "top_up"
     note: str | None = None
     where: Where = Where()

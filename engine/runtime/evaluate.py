@@ -524,14 +524,17 @@ class _Run:
 
         Members paid earlier for the same fund year count, the same way whichever member it was: under
         `earlier: hold` such a member holds the group for that year; under `top_up` (就高不重复) what the
-        others were paid is deducted from each member's amount before the group picks.
+        others were paid is deducted from each member's amount before the group picks; under `separate` they are
+        not consulted (each claim's expenses are new; earlier grants count only against a member's own cap).
         """
         results = self.results
         members = [results[m] for m in group.members if m in results]
         live = [r for r in members if r.outcome in (ELIGIBLE, UNDETERMINED, REFERRED)]
         if not live:
             return
-        earlier = {r.clause.id: self.grants.in_year(r.clause) for r in members}
+        # separate: each claim's expenses are its own; earlier grants count only against each member's own cap.
+        earlier = {r.clause.id: self.grants.in_year(r.clause) for r in members} if group.earlier != "separate" \
+            else {}
         if group.earlier == "hold":
             holder = next((m for m, v in earlier.items() if not isinstance(v, Unknown) and v > 0), None)
             before = [v for m, v in earlier.items() if isinstance(v, Unknown) and (holder is None or
@@ -548,7 +551,7 @@ class _Run:
             if before:
                 self.pending_on(group, live, tuple(earlier), set().union(*(u.missing for u in before)))
                 return
-        else:
+        elif group.earlier == "top_up":
             live = self.top_up(group, live, earlier)
         if len(live) < 2:
             return
