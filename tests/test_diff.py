@@ -129,7 +129,10 @@ def test_rewording_without_changing_meaning_is_no_change(tmp_path):
     old_member_order = 'members: ["1.2", "1.1"]'
     assert "hq_trade > 1亿元" in text and old_member_order in text
     same = tmp_path / "same.yaml"
-    same.write_text(text.replace("hq_trade > 1亿元", "hq_trade > 10000万元")
-                    .replace(old_member_order, 'members: ["1.1", "1.2"]'), encoding="utf-8")
+    # The members' order of a best group decides ties (the first listed pays): a change of meaning, shown.
+    same.write_text(text.replace("hq_trade > 1亿元", "hq_trade > 10000万元"), encoding="utf-8")
     out = run(str(datong), str(same)).output
     assert "No changes in what the policy says." in out
+    reordered = tmp_path / "reordered.yaml"
+    reordered.write_text(text.replace(old_member_order, 'members: ["1.1", "1.2"]'), encoding="utf-8")
+    assert "members: 1.2, 1.1 → 1.1, 1.2" in run(str(datong), str(reordered)).output

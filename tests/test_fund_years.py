@@ -153,7 +153,7 @@ def test_diff_reading_sees_a_change_inside_a_list_facts_items():
 
 def test_diff_cases_under_an_alternative_that_adds_a_fact_shows_who_waits_for_it():
     out = CliRunner().invoke(cli, ["diff", str(LISHUI), "--reading", "Q5", "--cases", CASES, "--lang", "en"]).output
-    head, _, rest = out.partition("waiting for facts the new version adds")
+    head, _, rest = out.partition("undetermined under the new version (waiting for")
     assert rest, out
     waiting = rest.split("unchanged")[0]
     assert "needs rent_paid to decide" in waiting and "Park rent" in waiting

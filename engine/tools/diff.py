@@ -12,7 +12,6 @@ from typing import Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 from engine.core.errors import PolicyError, Problem
 from engine.core.format import format_money, format_number, show
 from engine.core.messages import OUTCOME_KEYS, Message, localize, msg, t
-from engine.core.values import MissingFact
 from engine.lang.expressions import Expr
 from engine.model.facts import Applicant, applicant_from
 from engine.model.outcome import Outcome
@@ -48,6 +47,7 @@ _FIELD_KEYS = {
     "measure": "diff.field.measure", "requires": "diff.field.requires", "readings": "diff.field.readings",
     "from": "diff.field.from", "until": "diff.field.until", "members": "diff.field.members",
     "pick": "diff.field.pick", "reading": "diff.field.reading", "fund year": "diff.field.fund_year",
+    "fund years paid": "diff.field.fund_years_paid", "filing months": "diff.field.filing_months",
     "per": "diff.field.per", "earlier": "diff.field.earlier", "offset": "diff.field.offset",
     "currency": "diff.field.currency", "unique": "diff.field.unique", "formula": "diff.field.formula",
     "currencies": "diff.field.currencies", "shared conditions": "diff.field.shared_conditions"}
@@ -90,8 +90,8 @@ class ApplicantImpact:
     clauses: tuple[ClauseDelta, ...] = ()
     error: Problem | None = None  # the applicant's facts do not fit one version (e.g. a fact was removed)
     error_version: str | None = None
-    # Facts the new version adds that a clause now waits for: the applicant is affected, by how much these
-    # facts decide; shown apart, never as losing what the undetermined clause paid before.
+    # What a clause the new version cannot decide waits for (often a fact it adds): the applicant is affected, by
+    # how much these facts decide; shown apart, never as losing what the undetermined clause paid before.
     needs: tuple[str, ...] = ()
 
     @property
@@ -138,8 +138,8 @@ def diff_policies(old: Policy, new: Policy) -> list[Change]:
     out += _keyed("clause", {c.id: c for c in old.clauses}, {c.id: c for c in new.clauses}, _clause_title,
                   _clause_fields, _conditions)
     out += _keyed("group", {g.id: g for g in old.groups}, {g.id: g for g in new.groups}, lambda g: None,
-                  lambda g: {"members": _Same(", ".join(g.members),
-                                              g.members if g.pick == "first" else sorted(g.members)),
+                  lambda g: {"members": _Same(", ".join(g.members),  # order decides first, and best's ties
+                                              g.members if g.pick != "all" else tuple(sorted(g.members))),
                              "pick": g.pick, "earlier": g.earlier if g.pick != "all" else None,
                              "reading": g.reading})
     return out
@@ -151,6 +151,8 @@ def _policy(old: Policy, new: Policy) -> Iterator[Change]:
                 "in force from": p.start, "in force until": p.end,
                 "money": f"{p.money.currency}, round to {p.money.round_to} {p.money.rounding}",
                 "fund year": p.fund_year,
+                "fund years paid": p.fund_year_in_force if p.fund_year else None,
+                "filing months": p.filing_months if p.fund_year else None,
                 "currencies": ", ".join(f"{c.code} ({c.rate})" if c.rate else c.code for c in p.currencies.values()),
                 "shared conditions": _Same("; ".join(c.expr.text for c in p.conditions),
                                            [_meaning(c.expr) for c in p.conditions])}
@@ -407,11 +409,12 @@ def impact(old: Policy, new: Policy, cases: Sequence[_Case], where: str, on: dt.
                                        error_version=version))
             continue
         a, b = results["old"], results["new"]
-        added = set(new.facts) - set(old.facts)
+        # Clauses the new version cannot decide for this applicant (a fact it adds, or one it now reads, is not
+        # given): what they wait for, never a loss of what they paid before.
         was = {r.clause.id: r.outcome for r in a.clauses}
         needs = tuple(dict.fromkeys(
             m.key for r in b.clauses if r.outcome is Outcome.UNDETERMINED and was.get(r.clause.id) != r.outcome
-            for m in r.missing if isinstance(m, MissingFact) and m.key in added))
+            for m in r.missing))
         out.append(ApplicantImpact(case.name, case.where, a.total, b.total, a.complete and b.complete,
                                    tuple(_clause_deltas(a, b)), needs=needs))
     return Impact(where, on, tuple(out))
