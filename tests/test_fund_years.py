@@ -159,3 +159,15 @@ def test_diff_cases_under_an_alternative_that_adds_a_fact_shows_who_waits_for_it
     assert "needs rent_paid to decide" in waiting and "Park rent" in waiting
     assert "4.2 入驻园区企业租金补助（第四条）: eligible 21,030.00元 → undetermined" in waiting
     assert "loses:" not in out  # nobody is shown as losing what they are only waiting for
+
+
+def test_the_readme_and_the_review_page_list_every_reading_of_lishui(tmp_path):
+    policy = load_policy(str(LISHUI))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    listed = readme[readme.index("The readings of 丽政办发〔2021〕67号"):]
+    page = tmp_path / "review.md"
+    assert CliRunner().invoke(cli, ["render", str(LISHUI), "--format", "markdown", "-o", str(page)]).exit_code == 0
+    review = page.read_text(encoding="utf-8")
+    for rid in policy.readings:
+        assert f"\n| {rid} | " in listed, rid
+        assert f"\n### {rid}\n" in review, rid  # the review page's readings, each under its own heading
