@@ -303,3 +303,12 @@ def test_a_large_group_is_named_once_not_listed_beside_each_member(tmp_path, siz
         assert '<li id="group-big">big: c0 条款0, c1 条款1' in html
         assert md.count("与分组 big 的其余 8 项（见“叠加与不叠加”）：就高享受") == size
         assert "- big：c0 条款0、c1 条款1、" in md
+
+
+def test_a_bonus_added_on_top_is_spelled_in_words():
+    # The shipped file raises 5.1's cap (Q3); read the other way, the bonus is added on top of 5.1's amount.
+    from policy_variants import LISHUI
+
+    from engine.workspace import load_reading
+    on_top = load_reading(str(LISHUI), "Q3")
+    assert "在第 5.1 项金额之上增加 10万元" in render_markdown(on_top, "zh")
