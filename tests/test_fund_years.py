@@ -168,6 +168,8 @@ def test_the_readme_and_the_review_page_list_every_reading_of_lishui(tmp_path):
     page = tmp_path / "review.md"
     assert CliRunner().invoke(cli, ["render", str(LISHUI), "--format", "markdown", "-o", str(page)]).exit_code == 0
     review = page.read_text(encoding="utf-8")
+    # the header says which fund years are paid and how long after a year its claims may be filed (Q22)
+    assert "支付 2022 至 2026 年度" in review and "该年度结束后 12 个月内提出" in review
     for rid in policy.readings:
         assert f"\n| {rid} | " in listed, rid
         assert f"\n### {rid}\n" in review, rid  # the review page's readings, each under its own heading
