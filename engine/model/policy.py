@@ -329,8 +329,8 @@ class Policy:
 
     def fund_years_paid(self) -> tuple[int, int | None]:
         """The first and last fund year paid (None: no last, for a policy without an end)."""
-        year = self.start.year
-        while self.end is not None and year <= self.end.year and not self.fund_year_paid(year):
+        year, limit = self.start.year, (self.end.year if self.end is not None else self.start.year + 1)
+        while year < limit and not self.fund_year_paid(year):
             year += 1
         if self.end is None:
             return year, None
