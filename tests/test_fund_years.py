@@ -173,3 +173,12 @@ def test_the_readme_and_the_review_page_list_every_reading_of_lishui(tmp_path):
     for rid in policy.readings:
         assert f"\n| {rid} | " in listed, rid
         assert f"\n### {rid}\n" in review, rid  # the review page's readings, each under its own heading
+
+
+def test_lint_says_when_a_policy_with_fund_years_does_not_say_which_it_pays(tmp_path):
+    policy(tmp_path)  # writes p.yaml without in_force:
+    out = CliRunner().invoke(cli, ["lint", str(tmp_path / "p.yaml"), "--lang", "en", "--today", "2024-01-01"]).output
+    assert "p.yaml:6:1: info: claims state their fund year (claim_year), but nothing says which fund years" in out
+    policy(tmp_path, ", in_force: last_day")
+    out = CliRunner().invoke(cli, ["lint", str(tmp_path / "p.yaml"), "--lang", "en", "--today", "2024-01-01"]).output
+    assert "which fund years" not in out

@@ -762,6 +762,11 @@ class _Linter:
     # -- period of force -----------------------------------------------------------------------
     def in_force(self) -> None:
         p, today = self.policy, self.today
+        if p.fund_year is not None and p.fund_year_in_force is None and self.own(("fund_year",)):
+            # Claims state their fund year, and nothing says which years the policy pays: a year wholly before
+            # or after the period in force would be paid.
+            self.add("lint.fund_year_in_force", "lint.fund_year_in_force.hint", ("fund_year",), prefer_key=True,
+                     severity=INFO, name=p.fund_year)
         if p.start > today:
             self.add("lint.not_in_force", "lint.not_in_force.hint",
                      ("in_force", "from"), severity=INFO, start=p.start, today=today,
