@@ -159,6 +159,9 @@ def test_diff_cases_under_an_alternative_that_adds_a_fact_shows_who_waits_for_it
     assert "needs rent_paid to decide" in waiting and "Park rent" in waiting
     assert "4.2 入驻园区企业租金补助（第四条）: eligible 21,030.00元 → undetermined" in waiting
     assert "loses:" not in out  # nobody is shown as losing what they are only waiting for
+    # cases written to be refused (rejects:) are counted once, not listed as applicants that cannot be compared
+    assert "6 cases written to be refused (rejects:) are refused by both versions" in out
+    assert "cannot compare" not in out
 
 
 def test_the_readme_and_the_review_page_list_every_reading_of_lishui(tmp_path):

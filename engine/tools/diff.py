@@ -104,6 +104,7 @@ class Impact:
     where: str
     on: dt.date | None
     applicants: tuple[ApplicantImpact, ...]
+    refused: int = 0  # cases written to be refused that both versions refuse
 
     @property
     def compared(self) -> list[ApplicantImpact]:
@@ -370,6 +371,7 @@ class _Case:
     name: str
     where: str
     read: Callable[[Policy], tuple[Applicant, dt.date | None]]
+    refused: bool = False  # an officers' case whose facts must be refused (rejects:): compared only if accepted
 
 
 def load_cases(path: str) -> list[_Case]:
@@ -383,7 +385,8 @@ def load_cases(path: str) -> list[_Case]:
             suite = load_suite(str(file))
             for i, case in enumerate(suite.cases):
                 line = suite.loaded.source.mark(("cases", i))[0]
-                cases.append(_Case(case["name"], f"{suite.file}:{line}", partial(case_applicant, suite=suite, index=i)))
+                cases.append(_Case(case["name"], f"{suite.file}:{line}", partial(case_applicant, suite=suite, index=i),
+                                   refused="rejects" in case))
         else:
             name = loaded.data.get("applicant") if isinstance(loaded.data, dict) else None
             cases.append(_Case(name or file.stem, str(file), partial(_facts_file, loaded=loaded)))
@@ -398,15 +401,22 @@ def _facts_file(policy: Policy, loaded: Loaded) -> tuple[Applicant, dt.date | No
 def impact(old: Policy, new: Policy, cases: Sequence[_Case], where: str, on: dt.date | None = None) -> Impact:
     """Evaluate every case under both versions, on its own date (else `on`, else its facts' date)."""
     out: list[ApplicantImpact] = []
+    refused = 0
     for case in cases:
         results: dict[str, Result] = {}
-        try:
-            for version, policy in (("old", old), ("new", new)):
+        errors: dict[str, Problem] = {}
+        for version, policy in (("old", old), ("new", new)):
+            try:
                 applicant, day = case.read(policy)
                 results[version] = evaluate(policy, applicant, on=day or on)
-        except PolicyError as error:
-            out.append(ApplicantImpact(case.name, case.where, error=error.problems[0],
-                                       error_version=version))
+            except PolicyError as error:
+                errors[version] = error.problems[0]
+        if case.refused and len(errors) == 2:
+            refused += 1  # refused as written under both versions: nothing to compare
+            continue
+        if errors:
+            version = next(iter(errors))
+            out.append(ApplicantImpact(case.name, case.where, error=errors[version], error_version=version))
             continue
         a, b = results["old"], results["new"]
         # Clauses the new version cannot decide for this applicant (a fact it adds, or one it now reads, is not
@@ -417,7 +427,7 @@ def impact(old: Policy, new: Policy, cases: Sequence[_Case], where: str, on: dt.
             for m in r.missing))
         out.append(ApplicantImpact(case.name, case.where, a.total, b.total, a.complete and b.complete,
                                    tuple(_clause_deltas(a, b)), needs=needs))
-    return Impact(where, on, tuple(out))
+    return Impact(where, on, tuple(out), refused)
 
 
 def _clause_deltas(old: Result, new: Result) -> Iterator[ClauseDelta]:
@@ -529,6 +539,8 @@ def _render_impact(result: Impact, lang: str, text: Text) -> list[str]:
     same = len(result.compared) - len(gains) - len(losses) - len(moved) - len(waiting)
     if same:
         lines.append("  " + text("diff.same", count=same))
+    if result.refused:
+        lines.append("  " + text("diff.refused", count=result.refused))
     for a in result.applicants:
         if a.error is not None:
             version = a.error_version
@@ -558,7 +570,7 @@ def to_json(changes: Iterable[Change], old_name: str, new_name: str,
             return str(v) if v is not None else None
 
         data["impact"] = {
-            "cases": result.where, "on": result.on.isoformat() if result.on else None,
+            "cases": result.where, "on": result.on.isoformat() if result.on else None, "refused": result.refused,
             "old_total": money(result.old_total), "new_total": money(result.new_total),
             "delta": money(result.new_total - result.old_total),
             "applicants": [{
