@@ -121,13 +121,19 @@ def cli() -> None:
 def validate(files: tuple[str, ...], fmt: str, lang: str | None, policies: tuple[str, ...],
              with_files: tuple[str, ...]) -> None:
     """Check policy FILES: strict YAML, the schema, expressions and names. Exit 1 if any is invalid."""
-    from engine.workspace import load_policy
+    from engine.model.compile import reading_problems
+    from engine.workspace import Library, load_policy, load_resolved
     report: list[dict[str, object]] = []
     bad = 0
     langs: list[str] = []
     for path in files:
         try:
             policy = load_policy(path, policies=policies, with_files=with_files)
+            if any(a.change for r in policy.readings.values() for a in r.alternatives):
+                # Each reading's alternatives must compile too: a misspelt name inside one is found here.
+                wrong = reading_problems(load_resolved(path, Library(policies, with_files)))
+                if wrong:
+                    raise PolicyError(wrong)
         except PolicyError as error:
             bad += 1
             here = message_lang(lang, path=path)

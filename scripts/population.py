@@ -213,6 +213,16 @@ class _Plan:
         day = self.date(rng)
         edge = rng.random() < EDGE
         facts = {f.name: self.value(f, rng, day, edge, self.bounds.get(f.name, [])) for f in self.facts[kind]}
+        fund_year = self.policy.fund_year
+        if fund_year in facts:  # the year claimed for: the claim date's, or (filed next spring) the one before
+            facts[fund_year] = day.year - (1 if rng.random() < 0.4 else 0)
+        for fact in self.facts[kind]:  # a part is never more than its whole (at_most:)
+            whole = fact.at_most
+            if whole in facts and fact.name in facts:
+                limit = self.policy.facts[whole]
+                facts[fact.name] = _write(fact, (_read(facts[whole], limit) * Decimal(rng.choice(
+                    ("0", "0.25", "0.5", "1")))).quantize(_QUANTUM[fact.type if fact.type in _QUANTUM else "number"]),
+                    rng)
         if facts and rng.random() < MISSING_FACT:
             dropped = rng.choice(sorted(facts))
             if rng.random() < 0.3:
@@ -227,6 +237,15 @@ class _Plan:
         if rng.random() >= GRANTED_UNKNOWN:  # else omitted: what was granted before is unknown
             data["granted"] = self.granted(kind, rng, day)
         return data
+
+
+def _read(raw, fact) -> Decimal:
+    """A value as _write wrote it, back to a number (万元 and 元 as written)."""
+    if isinstance(raw, str):
+        text = raw.removesuffix("元")
+        return Decimal(text[:-1]) * _WAN if text.endswith("万") else Decimal(text.removesuffix("%")) / (
+            100 if raw.endswith("%") else 1)
+    return Decimal(raw)
 
 
 def _plain(value: Decimal) -> str:

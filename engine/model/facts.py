@@ -288,6 +288,7 @@ def _applicant_full(policy: Policy, loaded: Loaded) -> Applicant:
     elif isinstance(given_grants, list):
         granted, ledger = {}, _ledger(policy, given_grants, source, problems)
     _check_unique(facts, values, source, problems)
+    _check_at_most(facts, values, data.get("facts") or {}, source, problems)
     problems.raise_if_any(FactsError)
     return Applicant(
         # Surrounding spaces in an area name are a typing slip, not another area.
@@ -328,6 +329,22 @@ def _check_unique(facts: Mapping[str, Fact], values: Mapping[str, object], sourc
                 msg("facts.duplicate_item", name=name, label=fact.label, first=first + 1, second=second + 1,
                     field=fact.items[field_name].label, value=items[second][field_name]),
                 ("facts", name, second, field_name), suggestion=msg("facts.duplicate_item.hint")))
+
+
+def _check_at_most(facts: Mapping[str, Fact], values: Mapping[str, object], raw: Mapping[str, object],
+                   source: SourceMap, problems: ProblemList) -> None:
+    """A part larger than its whole (a fact above the fact it is declared `at_most:`): an input error naming both,
+    never a negative base."""
+    for name, fact in facts.items():
+        other = fact.at_most
+        if other is None:
+            continue
+        value, whole = values.get(name), values.get(other)
+        if isinstance(value, Decimal) and isinstance(whole, Decimal) and value > whole:
+            problems.add(source.problem(
+                msg("facts.at_most", name=name, label=fact.label, value=raw.get(name), other=other,
+                    other_label=facts[other].label, other_value=raw.get(other)),
+                ("facts", name), suggestion=msg("facts.at_most.hint", name=name, other=other)))
 
 
 def _fast_check(policy: Policy, data: object, source: SourceMap | None = None) -> Applicant | None:
