@@ -215,7 +215,14 @@ class _Plan:
         facts = {f.name: self.value(f, rng, day, edge, self.bounds.get(f.name, [])) for f in self.facts[kind]}
         fund_year = self.policy.fund_year
         if fund_year in facts:  # the year claimed for: the claim date's, or (filed next spring) the one before
-            facts[fund_year] = day.year - (1 if rng.random() < 0.4 else 0)
+            year = day.year - (1 if rng.random() < 0.4 else 0)
+            lowest = self.policy.facts[fund_year].minimum
+            if lowest is not None and year < lowest:  # before the first year the fact allows: that year, if the
+                year = int(lowest)                     # claim is not earlier still (then the year is not known)
+            if year <= day.year:
+                facts[fund_year] = year
+            else:
+                del facts[fund_year]
         for fact in self.facts[kind]:  # a part is never more than its whole (at_most:)
             whole = fact.at_most
             if whole in facts and fact.name in facts:

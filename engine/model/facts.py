@@ -581,6 +581,8 @@ def _bound(fact: Fact, value: Decimal) -> str:
         return format_percent(value)
     if fact.type == "money":
         return format_money(value)
+    if fact.type == "integer":  # a count or a year, written as digits: 2021, not 2,021
+        return plain(value)
     return format_number(value)
 
 
