@@ -52,6 +52,7 @@ CHILD = textwrap.dedent("""
                 time.sleep(60)
             insert(conn, table, rows)
         store._insert_many = halfway
+    print("ready", flush=True)
     while not os.path.exists(go):
         time.sleep(0.01)
     try:
@@ -83,7 +84,8 @@ def test_four_writers_at_once_lose_and_double_nothing(ledger_url, tmp_path):
     sizes = {"A": 300, "B": 250, "C": 200}
     children = [_child(ledger_url, "A", 300, go), _child(ledger_url, "B", 250, go),
                 _child(ledger_url, "C", 200, go), _child(ledger_url, "C", 200, go)]
-    time.sleep(1.5)  # all of them ready and waiting
+    for child in children:  # all of them ready, their rounds made and the ledger open, before any starts
+        assert child.stdout.readline().strip() == "ready", child.stderr.read()
     go.touch()
     outcomes = [(c.wait(timeout=300), c.stdout.read(), c.stderr.read()) for c in children]
     codes = [code for code, _out, _err in outcomes]
@@ -109,6 +111,7 @@ def test_a_writer_killed_mid_round_leaves_the_ledger_exactly_as_before(ledger_ur
     go = tmp_path / "go"
     go.touch()
     child = _child(ledger_url, "big", 10_000, go, hold=True)
+    assert child.stdout.readline().strip() == "ready", child.stderr.read()
     assert child.stdout.readline().strip() == "writing", child.stderr.read()
     with open_ledger(ledger_url) as ledger:  # the round's decisions are written, not yet committed
         assert ledger.round("big") is None
