@@ -440,3 +440,18 @@ def test_grants_read_back_feed_granted_as_the_facts_ledger_form():
     applicant = applicant_from_data(policy, warehouse(1, DUBAI_HALF, 2025, granted=[g]))
     assert applicant.ledger[0].amount == Decimal("500000.00") and grant_entry(g)["for"] == DUBAI_FULL
     assert Path(LISHUI).exists()
+
+
+def test_replay_says_when_todays_policy_cannot_be_found(tmp_path):
+    policy, _rec = lishui_record()
+    path = str(tmp_path / "grants.db")
+    with open_ledger(path, create=True) as ledger:
+        record(ledger, "r1", decisions_of(policy, [(code(1), warehouse(1, "一号仓", 2025))]))
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    result = run("ledger", "replay", path, "--round", "r1", "--policies", str(empty), "--lang", "en")
+    assert result.exit_code == 1
+    assert "under the policy as recorded: same" in result.output
+    assert "under today's files: cannot be evaluated" in result.output
+    assert "today's file of policy lishui-2021-67 was not found" in result.output
+    assert "0 of 1 decisions the same" in result.output

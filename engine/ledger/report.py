@@ -120,7 +120,7 @@ def verify_text(problems: Sequence[Message], counts: dict[str, int], lang: str) 
 
 def _comparison(label: str, c: Comparison, recorded: Decimal, lang: str) -> list[str]:
     if c.problem is not None:
-        return [t("ledger.replay.cannot", lang, under=label, problem=c.problem)]
+        return [t("ledger.replay.cannot", lang, under=label, problem=c.problem.format(lang))]
     if c.same:
         return [t("ledger.replay.same_under", lang, under=label)]
     delta = (c.total or Decimal(0)) - recorded
