@@ -455,3 +455,14 @@ def test_replay_says_when_todays_policy_cannot_be_found(tmp_path):
     assert "under today's files: cannot be evaluated" in result.output
     assert "today's file of policy lishui-2021-67 was not found" in result.output
     assert "0 of 1 decisions the same" in result.output
+
+
+def test_the_benchmark_prints_the_ledger_figures_beside_their_targets():
+    import subprocess
+    import sys
+
+    run_ = subprocess.run([sys.executable, str(ROOT / "scripts" / "benchmark.py"), "--ledger-only",
+                           "--ledger-applicants", "300"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert run_.returncode == 0, run_.stdout + run_.stderr
+    assert "record them in the ledger (sqlite), one transaction" in run_.stdout and "≤ 2× evaluating" in run_.stdout
+    assert "one applicant's earlier grants (sqlite, indexed)" in run_.stdout and "≤ 50 µs" in run_.stdout
