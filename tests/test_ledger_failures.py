@@ -283,3 +283,17 @@ def test_policy_ledger_upgrade_brings_an_older_ledger_to_this_engines_schema(led
         assert "entries_by_clause" in {i["name"] for i in sa.inspect(conn).get_indexes("entries")}
         assert ledger.verify() == []
     assert _snapshot(ledger_url) == before  # every row of every table kept
+
+
+def test_four_processes_making_one_new_ledger_at_once_make_one(ledger_url):
+    """The first `--record` of several case workers on a ledger that does not exist yet: one ledger, no error."""
+    script = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); from engine.ledger import open_ledger; "
+              "open_ledger(sys.argv[1], create=True).close(); print('ok')")
+    children = [subprocess.Popen([sys.executable, "-c", script, ledger_url], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    for child in children:
+        out, err = child.communicate(timeout=120)
+        assert (child.returncode, out.strip()) == (0, "ok"), err
+    with open_ledger(ledger_url) as ledger, ledger.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all() == [T.HEAD]
+        assert ledger.verify() == []

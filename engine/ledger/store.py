@@ -186,10 +186,20 @@ def _prepare(engine: Engine, target: _Target, *, create: bool, upgrade: bool) ->
             names = set(sa.inspect(conn).get_table_names())
             if not names and create:
                 conn.rollback()
-                if target.path is not None:
-                    _write_ahead(engine)
-                _migrate(conn)
-                return
+                # SQLite: the write lock first (BEGIN IMMEDIATE), so that a second process making the same ledger
+                # at once waits, then finds it made (Alembic has nothing to do).
+                conn.execution_options(ledger_write=True)
+                try:
+                    _migrate(conn)
+                except exc.DBAPIError:  # PostgreSQL: another process made the ledger meanwhile
+                    conn.rollback()
+                    names = set(sa.inspect(conn).get_table_names())
+                    if not names:
+                        raise
+                else:
+                    if target.path is not None:
+                        _write_ahead(engine)
+                    return
             if "ledger_meta" not in names or "alembic_version" not in names:
                 raise _error(target.shown, msg("ledger.not_a_ledger"),
                              msg("ledger.not_a_ledger.hint", path=target.shown))
@@ -218,7 +228,12 @@ def _write_ahead(engine: Engine) -> None:
     grants) then read the last committed state while a round is being recorded, instead of waiting for it."""
     raw = engine.raw_connection()
     try:
-        raw.driver_connection.execute("PRAGMA journal_mode = WAL")  # type: ignore[union-attr]
+        for _attempt in range(50):
+            try:
+                raw.driver_connection.execute("PRAGMA journal_mode = WAL")  # type: ignore[union-attr]
+                return
+            except sqlite3.OperationalError:  # another process is using the new ledger this moment
+                time.sleep(0.1)
     finally:
         raw.close()
 
