@@ -87,7 +87,7 @@ def export(entries: Sequence[Entry], path: str, lang: str) -> None:
             for i, row in enumerate(rows, 1):
                 for j, value in enumerate(row):
                     if j == amount:
-                        sheet.write_number(i, j, float(value), money)  # shown only: the CSV keeps the exact text
+                        sheet.write_number(i, j, value, money)  # the Decimal as XLSX stores numbers
                     elif value is None:
                         continue
                     elif isinstance(value, int):
