@@ -206,13 +206,35 @@ def test_verify_finds_the_last_grants_of_a_round_deleted_outside_the_engine(ledg
     assert "round r1: recorded 3 decisions and 3 grants, the ledger holds 3 and 2" in result.output
 
 
+def test_lookups_from_many_threads_while_a_round_is_recorded(ledger_url):
+    """A service answers from several threads: each sees the ledger before or after a round, never half of it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    policy, _rec = lishui_record()
+    first = decisions_of(policy, [(code(i), warehouse(i, f"{i}号仓", 2024)) for i in range(20)])
+    second = decisions_of(policy, [(code(i), warehouse(i, f"{i}号二仓", 2025)) for i in range(20)])
+    with open_ledger(ledger_url, create=True) as ledger:
+        record(ledger, "r1", first)
+
+        def look(i: int) -> int:
+            return len(ledger.earlier_grants(code(i % 20), policy.id))
+
+        with ThreadPoolExecutor(8) as pool:
+            during = pool.map(look, range(400))
+            record(ledger, "r2", second)
+            seen = list(during)
+        assert set(seen) <= {1, 2} and len(seen) == 400
+        with ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(look, range(80))) == {2}
+
+
 def test_the_earlier_grants_lookup_uses_the_index(tmp_path):
     policy, _rec = lishui_record()
     path = str(tmp_path / "grants.db")
     with open_ledger(path, create=True) as ledger:
         record(ledger, "r1", population_decisions(policy, 200))
         ledger.earlier_grants(code(1), policy.id)
-        plan = ledger._raw.execute("EXPLAIN QUERY PLAN " + ledger._lookup_sql, [code(1), policy.id]).fetchall()
+        plan = sqlite3.connect(path).execute("EXPLAIN QUERY PLAN " + ledger.lookup_sql, [code(1), policy.id]).fetchall()
     assert "USING INDEX entries_by_recipient" in str(plan)
 
 

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -148,7 +149,8 @@ def _make_engine(target: _Target) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("ledger_write") else "BEGIN")
 
         return engine
-    return sa.create_engine(target.url, pool_pre_ping=True)
+    # No limit on connections beyond the pool's five: each thread of a service keeps one for its lookups.
+    return sa.create_engine(target.url, pool_pre_ping=True, max_overflow=-1)
 
 
 def open_ledger(url_or_path: str, *, create: bool = False, upgrade: bool = False) -> Ledger:
@@ -310,18 +312,23 @@ class Ledger:
         self.engine = engine
         self.where = target.shown
         self.dialect = engine.dialect.name
-        self._raw: Any = None  # SQLite: one driver connection (and cursor) kept for the earlier-grants lookup
-        self._cursor: Any = None
-        self._lookup_sql: str | None = None
-        self._lookup_order: tuple[str, ...] | None = None
-        self._held: Connection | None = None  # PostgreSQL: one connection kept for the earlier-grants lookup
+        self.path = target.path
+        # The earlier-grants lookup keeps a connection per thread (a service answers from several): SQLite's
+        # own driver connection and cursor, or a PostgreSQL connection outside any transaction.
+        self._local = threading.local()
+        self._opened: list[Any] = []
+        self._lock = threading.Lock()
+        compiled = _LOOKUP.compile(dialect=engine.dialect)
+        self.lookup_sql = str(compiled)
+        self._lookup_order = tuple(compiled.positiontup or ())
 
     def close(self) -> None:
-        self._drop_held()
-        if self._raw is not None:
-            self._cursor.close()
-            self._raw.close()
-            self._raw = self._cursor = None
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            with contextlib.suppress(Exception):
+                conn.close()
+        self._local = threading.local()
         self.engine.dispose()
 
     def __enter__(self) -> Ledger:
@@ -471,40 +478,39 @@ class Ledger:
         """What was granted to a recipient under a policy, oldest first: corrections applied, reversed grants
         left out. The one lookup each evaluation with a ledger makes (an index on recipient and policy)."""
         params = {"recipient": identity(credit_code), "policy": policy_id}
-        if self.dialect == "sqlite":
+        if self.path is not None:
             try:
-                rows = self._raw_lookup(params)
+                rows = self._sqlite_lookup(params)
             except sqlite3.DatabaseError as error:
                 raise _error(self.where, msg("ledger.damaged", reason=str(error)), msg("ledger.damaged.hint")) from None
-        else:
-            try:
-                if self._held is None:  # one connection kept for lookups, outside any transaction
-                    self._held = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-                rows = list(self._held.execute(_LOOKUP, params).all())
-            except exc.DBAPIError as error:
-                self._drop_held()
-                raise _error(self.where, msg("ledger.damaged", reason=_reason(error)),
-                             msg("ledger.damaged.hint")) from None
+            return _fold(rows)
+        held: Connection | None = getattr(self._local, "conn", None)
+        try:
+            if held is None:
+                held = self._local.conn = self._keep(
+                    self.engine.connect().execution_options(isolation_level="AUTOCOMMIT"))
+            rows = list(held.execute(_LOOKUP, params).all())
+        except exc.DBAPIError as error:  # the server went away: the next lookup connects again
+            self._local.conn = None
+            raise _error(self.where, msg("ledger.unreachable", reason=_reason(error)),
+                         msg("ledger.unreachable.hint")) from None
         return _fold(rows)
 
-    def _drop_held(self) -> None:
-        if self._held is not None:
-            with contextlib.suppress(Exception):
-                self._held.close()
-            self._held = None
+    def _keep(self, conn: Any) -> Any:
+        with self._lock:
+            self._opened.append(conn)
+        return conn
 
-    def _raw_lookup(self, params: dict[str, str]) -> list[Any]:
+    def _sqlite_lookup(self, params: dict[str, str]) -> list[Any]:
         # The driver's own cursor with the statement SQLAlchemy compiled once: a few µs, where a Core
         # execution costs tens (this is per applicant of a round).
-        if self._raw is None:
-            compiled = _LOOKUP.compile(dialect=self.engine.dialect)
-            self._lookup_sql = str(compiled)
-            self._lookup_order = tuple(compiled.positiontup or ())
-            self._raw = self.engine.raw_connection()
-            self._cursor = self._raw.cursor()
-        assert self._lookup_order is not None
-        self._cursor.execute(self._lookup_sql, [params[name] for name in self._lookup_order])
-        return list(self._cursor.fetchall())
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            assert self.path is not None
+            raw = self._keep(sqlite3.connect(self.path, timeout=120, isolation_level=None, check_same_thread=False))
+            cursor = self._local.cursor = raw.cursor()
+        cursor.execute(self.lookup_sql, [params[name] for name in self._lookup_order])
+        return list(cursor.fetchall())
 
     def entries(self, *, recipient: str | None = None, round_id: str | None = None, year: int | None = None,
                 clause: str | None = None, newest_first: bool = False) -> list[Entry]:
