@@ -575,7 +575,9 @@ class Ledger:
                         problems.append(msg("ledger.verify.damaged", reason=line))
             for table in T.CHAINED:
                 prev = _GENESIS
-                for row in conn.execute(sa.select(table).order_by(table.c.id)).mappings():
+                rows = conn.execution_options(stream_results=True, yield_per=2000).execute(
+                    sa.select(table).order_by(table.c.id))
+                for row in rows.mappings():
                     content = _content_hash(table.name, dict(row))
                     if row["prev_hash"] != prev:
                         problems.append(msg("ledger.verify.chain", table=table.name, entry=row["id"]))
@@ -585,11 +587,11 @@ class Ledger:
                     prev = row["hash"]
             # Rows deleted at the end of a chain leave no broken link: each round says how many it wrote.
             d, e = T.decisions.c, T.entries.c
-            written: dict[str, int] = dict(conn.execute(sa.select(d.round, sa.func.count()).where(d.round.is_not(None))
-                                        .group_by(d.round)).all())
-            granted: dict[str, int] = dict(conn.execute(sa.select(e.round, sa.func.count()).where(e.kind == "grant",
-                                                                                  e.round.is_not(None))
-                                        .group_by(e.round)).all())
+            by_round = sa.select(d.round, sa.func.count()).where(d.round.is_not(None)).group_by(d.round)
+            written: dict[str, int] = dict(conn.execute(by_round).all())
+            by_round = (sa.select(e.round, sa.func.count()).where(e.kind == "grant", e.round.is_not(None))
+                        .group_by(e.round))
+            granted: dict[str, int] = dict(conn.execute(by_round).all())
             for name, decisions, grants in conn.execute(sa.select(T.rounds.c.name, T.rounds.c.decisions,
                                                                   T.rounds.c.grants).order_by(T.rounds.c.id)):
                 if written.get(name, 0) != decisions or granted.get(name, 0) != grants:
