@@ -206,13 +206,35 @@ def test_verify_finds_the_last_grants_of_a_round_deleted_outside_the_engine(ledg
     assert "round r1: recorded 3 decisions and 3 grants, the ledger holds 3 and 2" in result.output
 
 
+def test_lookups_from_many_threads_while_a_round_is_recorded(ledger_url):
+    """A service answers from several threads: each sees the ledger before or after a round, never half of it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    policy, _rec = lishui_record()
+    first = decisions_of(policy, [(code(i), warehouse(i, f"{i}号仓", 2024)) for i in range(20)])
+    second = decisions_of(policy, [(code(i), warehouse(i, f"{i}号二仓", 2025)) for i in range(20)])
+    with open_ledger(ledger_url, create=True) as ledger:
+        record(ledger, "r1", first)
+
+        def look(i: int) -> int:
+            return len(ledger.earlier_grants(code(i % 20), policy.id))
+
+        with ThreadPoolExecutor(8) as pool:
+            during = pool.map(look, range(400))
+            record(ledger, "r2", second)
+            seen = list(during)
+        assert set(seen) <= {1, 2} and len(seen) == 400
+        with ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(look, range(80))) == {2}
+
+
 def test_the_earlier_grants_lookup_uses_the_index(tmp_path):
     policy, _rec = lishui_record()
     path = str(tmp_path / "grants.db")
     with open_ledger(path, create=True) as ledger:
         record(ledger, "r1", population_decisions(policy, 200))
         ledger.earlier_grants(code(1), policy.id)
-        plan = ledger._raw.execute("EXPLAIN QUERY PLAN " + ledger._lookup_sql, [code(1), policy.id]).fetchall()
+        plan = sqlite3.connect(path).execute("EXPLAIN QUERY PLAN " + ledger.lookup_sql, [code(1), policy.id]).fetchall()
     assert "USING INDEX entries_by_recipient" in str(plan)
 
 
@@ -440,3 +462,29 @@ def test_grants_read_back_feed_granted_as_the_facts_ledger_form():
     applicant = applicant_from_data(policy, warehouse(1, DUBAI_HALF, 2025, granted=[g]))
     assert applicant.ledger[0].amount == Decimal("500000.00") and grant_entry(g)["for"] == DUBAI_FULL
     assert Path(LISHUI).exists()
+
+
+def test_replay_says_when_todays_policy_cannot_be_found(tmp_path):
+    policy, _rec = lishui_record()
+    path = str(tmp_path / "grants.db")
+    with open_ledger(path, create=True) as ledger:
+        record(ledger, "r1", decisions_of(policy, [(code(1), warehouse(1, "一号仓", 2025))]))
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    result = run("ledger", "replay", path, "--round", "r1", "--policies", str(empty), "--lang", "en")
+    assert result.exit_code == 1
+    assert "under the policy as recorded: same" in result.output
+    assert "under today's files: cannot be evaluated" in result.output
+    assert "today's file of policy lishui-2021-67 was not found" in result.output
+    assert "0 of 1 decisions the same" in result.output
+
+
+def test_the_benchmark_prints_the_ledger_figures_beside_their_targets():
+    import subprocess
+    import sys
+
+    run_ = subprocess.run([sys.executable, str(ROOT / "scripts" / "benchmark.py"), "--ledger-only",
+                           "--ledger-applicants", "300"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert run_.returncode == 0, run_.stdout + run_.stderr
+    assert "record them in the ledger (sqlite), one transaction" in run_.stdout and "≤ 2× evaluating" in run_.stdout
+    assert "one applicant's earlier grants (sqlite, indexed)" in run_.stdout and "≤ 50 µs" in run_.stdout

@@ -52,6 +52,7 @@ CHILD = textwrap.dedent("""
                 time.sleep(60)
             insert(conn, table, rows)
         store._insert_many = halfway
+    print("ready", flush=True)
     while not os.path.exists(go):
         time.sleep(0.01)
     try:
@@ -83,7 +84,8 @@ def test_four_writers_at_once_lose_and_double_nothing(ledger_url, tmp_path):
     sizes = {"A": 300, "B": 250, "C": 200}
     children = [_child(ledger_url, "A", 300, go), _child(ledger_url, "B", 250, go),
                 _child(ledger_url, "C", 200, go), _child(ledger_url, "C", 200, go)]
-    time.sleep(1.5)  # all of them ready and waiting
+    for child in children:  # all of them ready, their rounds made and the ledger open, before any starts
+        assert child.stdout.readline().strip() == "ready", child.stderr.read()
     go.touch()
     outcomes = [(c.wait(timeout=300), c.stdout.read(), c.stderr.read()) for c in children]
     codes = [code for code, _out, _err in outcomes]
@@ -109,6 +111,7 @@ def test_a_writer_killed_mid_round_leaves_the_ledger_exactly_as_before(ledger_ur
     go = tmp_path / "go"
     go.touch()
     child = _child(ledger_url, "big", 10_000, go, hold=True)
+    assert child.stdout.readline().strip() == "ready", child.stderr.read()
     assert child.stdout.readline().strip() == "writing", child.stderr.read()
     with open_ledger(ledger_url) as ledger:  # the round's decisions are written, not yet committed
         assert ledger.round("big") is None
@@ -280,3 +283,17 @@ def test_policy_ledger_upgrade_brings_an_older_ledger_to_this_engines_schema(led
         assert "entries_by_clause" in {i["name"] for i in sa.inspect(conn).get_indexes("entries")}
         assert ledger.verify() == []
     assert _snapshot(ledger_url) == before  # every row of every table kept
+
+
+def test_four_processes_making_one_new_ledger_at_once_make_one(ledger_url):
+    """The first `--record` of several case workers on a ledger that does not exist yet: one ledger, no error."""
+    script = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); from engine.ledger import open_ledger; "
+              "open_ledger(sys.argv[1], create=True).close(); print('ok')")
+    children = [subprocess.Popen([sys.executable, "-c", script, ledger_url], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    for child in children:
+        out, err = child.communicate(timeout=120)
+        assert (child.returncode, out.strip()) == (0, "ok"), err
+    with open_ledger(ledger_url) as ledger, ledger.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all() == [T.HEAD]
+        assert ledger.verify() == []

@@ -245,6 +245,8 @@ def fund_year(policy: Policy, applicant: Applicant, date: dt.date) -> int | None
 
 # Each outcome's name by the member's id: Enum's `.value` is a Python-level descriptor, too slow for a round.
 _OUTCOME = {id(o): o.value for o in Outcome}
+_ELIGIBLE = Outcome.ELIGIBLE
+_MAKE = ClauseOutcome._make  # tuple.__new__ itself: NamedTuple's own __new__ is a Python function
 
 
 def decision_from_result(result: _ResultLike, recipient: str, *, facts: Mapping[str, Any] | None = None,
@@ -256,9 +258,11 @@ def decision_from_result(result: _ResultLike, recipient: str, *, facts: Mapping[
     text = canonical_json(facts if facts is not None else facts_data(policy, applicant, result.date))
     year = fund_year(policy, applicant, result.date)
     outcomes, awards = [], []
+    make, named, eligible = _MAKE, _OUTCOME, _ELIGIBLE  # a round makes 170k of these: no lookups in the loop
     for r in result.clauses:
-        paid = r.amount if r.outcome is Outcome.ELIGIBLE else None
-        outcomes.append(ClauseOutcome(r.clause.id, _OUTCOME[id(r.outcome)], paid))
+        outcome = r.outcome
+        paid = r.amount if outcome is eligible else None
+        outcomes.append(make((r.clause.id, named[id(outcome)], paid)))
         if grants and paid:
             clause = r.clause
             raw = applicant.values.get(clause.per) if clause.per is not None else None

@@ -40,7 +40,7 @@ class Comparison:
     engine_version: str
     total: Decimal | None  # None when it could not be evaluated (problem says why)
     changes: tuple[Change, ...] = ()
-    problem: str | None = None
+    problem: PolicyError | None = None  # why it could not be evaluated: the policy or the facts no longer load
 
     @property
     def same(self) -> bool:
@@ -147,11 +147,11 @@ def _today_policy(policy_id: str, today: str | None, library: Any) -> tuple[Poli
 def _compare(policy: Policy | PolicyError, revision: str, version: str, facts: str,
              recorded: tuple[ClauseOutcome, ...]) -> Comparison:
     if isinstance(policy, PolicyError):
-        return Comparison(revision, version, None, problem=policy.format("en"))
+        return Comparison(revision, version, None, problem=policy)
     try:
         applicant = check_facts(policy, typed_facts(policy, json.loads(facts)))
     except PolicyError as error:
-        return Comparison(revision, version, None, problem=error.format("en"))
+        return Comparison(revision, version, None, problem=error)
     result = evaluate(policy, applicant, trace=False)
     now = {r.clause.id: ClauseOutcome(r.clause.id, r.outcome.value,
                                       r.amount if r.outcome.value == "eligible" else None) for r in result.clauses}

@@ -87,7 +87,7 @@ def export(entries: Sequence[Entry], path: str, lang: str) -> None:
             for i, row in enumerate(rows, 1):
                 for j, value in enumerate(row):
                     if j == amount:
-                        sheet.write_number(i, j, float(value), money)  # shown only: the CSV keeps the exact text
+                        sheet.write_number(i, j, value, money)  # the Decimal as XLSX stores numbers
                     elif value is None:
                         continue
                     elif isinstance(value, int):
@@ -120,7 +120,7 @@ def verify_text(problems: Sequence[Message], counts: dict[str, int], lang: str) 
 
 def _comparison(label: str, c: Comparison, recorded: Decimal, lang: str) -> list[str]:
     if c.problem is not None:
-        return [t("ledger.replay.cannot", lang, under=label, problem=c.problem)]
+        return [t("ledger.replay.cannot", lang, under=label, problem=c.problem.format(lang))]
     if c.same:
         return [t("ledger.replay.same_under", lang, under=label)]
     delta = (c.total or Decimal(0)) - recorded

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -148,7 +149,8 @@ def _make_engine(target: _Target) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("ledger_write") else "BEGIN")
 
         return engine
-    return sa.create_engine(target.url, pool_pre_ping=True)
+    # No limit on connections beyond the pool's five: each thread of a service keeps one for its lookups.
+    return sa.create_engine(target.url, pool_pre_ping=True, max_overflow=-1)
 
 
 def open_ledger(url_or_path: str, *, create: bool = False, upgrade: bool = False) -> Ledger:
@@ -186,10 +188,20 @@ def _prepare(engine: Engine, target: _Target, *, create: bool, upgrade: bool) ->
             names = set(sa.inspect(conn).get_table_names())
             if not names and create:
                 conn.rollback()
-                if target.path is not None:
-                    _write_ahead(engine)
-                _migrate(conn)
-                return
+                # SQLite: the write lock first (BEGIN IMMEDIATE), so that a second process making the same ledger
+                # at once waits, then finds it made (Alembic has nothing to do).
+                conn.execution_options(ledger_write=True)
+                try:
+                    _migrate(conn)
+                except exc.DBAPIError:  # PostgreSQL: another process made the ledger meanwhile
+                    conn.rollback()
+                    names = set(sa.inspect(conn).get_table_names())
+                    if not names:
+                        raise
+                else:
+                    if target.path is not None:
+                        _write_ahead(engine)
+                    return
             if "ledger_meta" not in names or "alembic_version" not in names:
                 raise _error(target.shown, msg("ledger.not_a_ledger"),
                              msg("ledger.not_a_ledger.hint", path=target.shown))
@@ -218,7 +230,12 @@ def _write_ahead(engine: Engine) -> None:
     grants) then read the last committed state while a round is being recorded, instead of waiting for it."""
     raw = engine.raw_connection()
     try:
-        raw.driver_connection.execute("PRAGMA journal_mode = WAL")  # type: ignore[union-attr]
+        for _attempt in range(50):
+            try:
+                raw.driver_connection.execute("PRAGMA journal_mode = WAL")  # type: ignore[union-attr]
+                return
+            except sqlite3.OperationalError:  # another process is using the new ledger this moment
+                time.sleep(0.1)
     finally:
         raw.close()
 
@@ -295,18 +312,23 @@ class Ledger:
         self.engine = engine
         self.where = target.shown
         self.dialect = engine.dialect.name
-        self._raw: Any = None  # SQLite: one driver connection (and cursor) kept for the earlier-grants lookup
-        self._cursor: Any = None
-        self._lookup_sql: str | None = None
-        self._lookup_order: tuple[str, ...] | None = None
-        self._held: Connection | None = None  # PostgreSQL: one connection kept for the earlier-grants lookup
+        self.path = target.path
+        # The earlier-grants lookup keeps a connection per thread (a service answers from several): SQLite's
+        # own driver connection and cursor, or a PostgreSQL connection outside any transaction.
+        self._local = threading.local()
+        self._opened: list[Any] = []
+        self._lock = threading.Lock()
+        compiled = _LOOKUP.compile(dialect=engine.dialect)
+        self.lookup_sql = str(compiled)
+        self._lookup_order = tuple(compiled.positiontup or ())
 
     def close(self) -> None:
-        self._drop_held()
-        if self._raw is not None:
-            self._cursor.close()
-            self._raw.close()
-            self._raw = self._cursor = None
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            with contextlib.suppress(Exception):
+                conn.close()
+        self._local = threading.local()
         self.engine.dispose()
 
     def __enter__(self) -> Ledger:
@@ -456,40 +478,39 @@ class Ledger:
         """What was granted to a recipient under a policy, oldest first: corrections applied, reversed grants
         left out. The one lookup each evaluation with a ledger makes (an index on recipient and policy)."""
         params = {"recipient": identity(credit_code), "policy": policy_id}
-        if self.dialect == "sqlite":
+        if self.path is not None:
             try:
-                rows = self._raw_lookup(params)
+                rows = self._sqlite_lookup(params)
             except sqlite3.DatabaseError as error:
                 raise _error(self.where, msg("ledger.damaged", reason=str(error)), msg("ledger.damaged.hint")) from None
-        else:
-            try:
-                if self._held is None:  # one connection kept for lookups, outside any transaction
-                    self._held = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-                rows = list(self._held.execute(_LOOKUP, params).all())
-            except exc.DBAPIError as error:
-                self._drop_held()
-                raise _error(self.where, msg("ledger.damaged", reason=_reason(error)),
-                             msg("ledger.damaged.hint")) from None
+            return _fold(rows)
+        held: Connection | None = getattr(self._local, "conn", None)
+        try:
+            if held is None:
+                held = self._local.conn = self._keep(
+                    self.engine.connect().execution_options(isolation_level="AUTOCOMMIT"))
+            rows = list(held.execute(_LOOKUP, params).all())
+        except exc.DBAPIError as error:  # the server went away: the next lookup connects again
+            self._local.conn = None
+            raise _error(self.where, msg("ledger.unreachable", reason=_reason(error)),
+                         msg("ledger.unreachable.hint")) from None
         return _fold(rows)
 
-    def _drop_held(self) -> None:
-        if self._held is not None:
-            with contextlib.suppress(Exception):
-                self._held.close()
-            self._held = None
+    def _keep(self, conn: Any) -> Any:
+        with self._lock:
+            self._opened.append(conn)
+        return conn
 
-    def _raw_lookup(self, params: dict[str, str]) -> list[Any]:
+    def _sqlite_lookup(self, params: dict[str, str]) -> list[Any]:
         # The driver's own cursor with the statement SQLAlchemy compiled once: a few µs, where a Core
         # execution costs tens (this is per applicant of a round).
-        if self._raw is None:
-            compiled = _LOOKUP.compile(dialect=self.engine.dialect)
-            self._lookup_sql = str(compiled)
-            self._lookup_order = tuple(compiled.positiontup or ())
-            self._raw = self.engine.raw_connection()
-            self._cursor = self._raw.cursor()
-        assert self._lookup_order is not None
-        self._cursor.execute(self._lookup_sql, [params[name] for name in self._lookup_order])
-        return list(self._cursor.fetchall())
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            assert self.path is not None
+            raw = self._keep(sqlite3.connect(self.path, timeout=120, isolation_level=None, check_same_thread=False))
+            cursor = self._local.cursor = raw.cursor()
+        cursor.execute(self.lookup_sql, [params[name] for name in self._lookup_order])
+        return list(cursor.fetchall())
 
     def entries(self, *, recipient: str | None = None, round_id: str | None = None, year: int | None = None,
                 clause: str | None = None, newest_first: bool = False) -> list[Entry]:
@@ -554,7 +575,9 @@ class Ledger:
                         problems.append(msg("ledger.verify.damaged", reason=line))
             for table in T.CHAINED:
                 prev = _GENESIS
-                for row in conn.execute(sa.select(table).order_by(table.c.id)).mappings():
+                rows = conn.execution_options(stream_results=True, yield_per=2000).execute(
+                    sa.select(table).order_by(table.c.id))
+                for row in rows.mappings():
                     content = _content_hash(table.name, dict(row))
                     if row["prev_hash"] != prev:
                         problems.append(msg("ledger.verify.chain", table=table.name, entry=row["id"]))
@@ -564,11 +587,11 @@ class Ledger:
                     prev = row["hash"]
             # Rows deleted at the end of a chain leave no broken link: each round says how many it wrote.
             d, e = T.decisions.c, T.entries.c
-            written: dict[str, int] = dict(conn.execute(sa.select(d.round, sa.func.count()).where(d.round.is_not(None))
-                                        .group_by(d.round)).all())
-            granted: dict[str, int] = dict(conn.execute(sa.select(e.round, sa.func.count()).where(e.kind == "grant",
-                                                                                  e.round.is_not(None))
-                                        .group_by(e.round)).all())
+            by_round = sa.select(d.round, sa.func.count()).where(d.round.is_not(None)).group_by(d.round)
+            written: dict[str, int] = dict(conn.execute(by_round).all())
+            by_round = (sa.select(e.round, sa.func.count()).where(e.kind == "grant", e.round.is_not(None))
+                        .group_by(e.round))
+            granted: dict[str, int] = dict(conn.execute(by_round).all())
             for name, decisions, grants in conn.execute(sa.select(T.rounds.c.name, T.rounds.c.decisions,
                                                                   T.rounds.c.grants).order_by(T.rounds.c.id)):
                 if written.get(name, 0) != decisions or granted.get(name, 0) != grants:
