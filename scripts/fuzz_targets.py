@@ -797,8 +797,21 @@ def run_batch_subprocess(case: RoundCase, folder: Path, timeout: float) -> tuple
 
 def batch_target(seed: int, seconds: float, out: Path, timeout: float = 60.0, cases: int | None = None,
                  subprocess_every: int = 8, checker: Callable[..., list[Finding]] | None = None) -> Recorder:
-    """Fuzz `policy batch` for `seconds` (or `cases` inputs); findings saved under `out`."""
-    os.environ.setdefault("POLICY_CACHE", "0")
+    """Fuzz `policy batch` for `seconds` (or `cases` inputs); findings saved under `out`. In-process runs use no
+    compiled-policy cache; the environment is given back as it was (the test suite runs this in its own process)."""
+    previous = os.environ.get("POLICY_CACHE")
+    os.environ["POLICY_CACHE"] = "0"
+    try:
+        return _batch_target(seed, seconds, out, timeout, cases, subprocess_every, checker)
+    finally:
+        if previous is None:
+            os.environ.pop("POLICY_CACHE", None)
+        else:
+            os.environ["POLICY_CACHE"] = previous
+
+
+def _batch_target(seed: int, seconds: float, out: Path, timeout: float, cases: int | None,
+                  subprocess_every: int, checker: Callable[..., list[Finding]] | None) -> Recorder:
     recorder = Recorder("batch", out)
     check = checker or check_round
     started = time.monotonic()

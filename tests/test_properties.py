@@ -250,7 +250,11 @@ def consistent(pol, data: dict) -> dict:
                 facts[name] = facts[whole]
     year = facts.get(pol.fund_year) if pol.fund_year else None
     if isinstance(year, int) and isinstance(data.get("date"), str) and year > int(data["date"][:4]):
-        facts[pol.fund_year] = int(data["date"][:4])
+        lowest = pol.all_facts()[pol.fund_year].minimum
+        if lowest is not None and int(data["date"][:4]) < lowest:  # no year the fact allows: not known yet
+            del facts[pol.fund_year]
+        else:
+            facts[pol.fund_year] = int(data["date"][:4])
     return data
 
 

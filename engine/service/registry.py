@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.core.errors import PolicyError, Problem
+from engine.core.messages import msg
 from engine.model.policy import Policy
 from engine.workspace import Library, load_with_sources
 
@@ -195,6 +196,7 @@ def _compile(file: str, root: str, folder: list[str], stamps: dict[str, Stamp]) 
         # Retried when any file of the folder changes: what is wrong may be in a parent it names.
         return Entry(file, None, tuple(error.problems), tuple((path, before(path)) for path in folder))
     except Exception as error:  # a bug of the compiler: this file is not served, the others are
-        problem = Problem(f"{type(error).__name__}: {error}", file=file)
+        problem = Problem(msg("serve.compile_bug", detail=f"{type(error).__name__}: {error}"), file=file,
+                          suggestion=msg("serve.compile_bug.hint"))
         return Entry(file, None, (problem,), tuple((path, before(path)) for path in folder))
     return Entry(file, policy, (), tuple((path, before(path)) for path in dict.fromkeys([file, *sources])))
