@@ -798,3 +798,14 @@ def test_ctrl_c_stops_a_batch_and_its_workers_in_words(tmp_path, big_round):
     assert process.returncode != 0
     assert b"Traceback" not in err and b"KeyboardInterrupt" not in err, err.decode(errors="replace")[-3000:]
     assert outputs_in(tmp_path) == []
+
+
+def test_a_file_not_text_from_its_first_line_is_named_by_utf8s_stop(tmp_path):
+    """The fuzzer's third run: a UTF-8 file whose first line holds the bytes of a surrogate (not UTF-8), and
+    bad bytes further on: GBK took two of them for a character and stopped two bytes later, and its stop was
+    named; the first byte that is not UTF-8 text is."""
+    source = FUZZ / "two-bad-spots.jsonl"
+    offset = source.read_bytes().index(b"\xed\xa0\x80")
+    r = run("batch", LISHUI_S, source, "-o", tmp_path / "r.csv", "--lang", "en")
+    assert r.exit_code == 1
+    assert f"row 1, from byte {offset} of the file, is not UTF-8 text" in r.output, r.output

@@ -231,9 +231,9 @@ def _layout(header: list[str], headers: Headers, path: str) -> list[Column | Non
 
 def _encoding(path: str, notices: list[Message], lines: bool = False) -> str:
     """utf-8-sig for a file with the UTF-8 mark, utf-8 for UTF-8, gb18030 for GBK text; else RoundError, which
-    names the row and the byte of the file where the bytes stop being text in the encoding that read further
-    (a UTF-8 file with one bad byte is named by that byte, not by where GBK gave up). `lines`: rows are lines
-    (JSON Lines), not CSV records."""
+    names the row and the byte of the file where the bytes stop being UTF-8 text, or GBK text when GBK reads on
+    to a later line (a UTF-8 file with one bad byte is named by that byte, not by where GBK gave up; a GBK file
+    by its bad byte, not by its first Chinese character). `lines`: rows are lines (JSON Lines), not records."""
     with open(path, "rb") as handle:
         sample = handle.read(SAMPLE)
     if sample.startswith(codecs.BOM_UTF8):
@@ -249,7 +249,10 @@ def _encoding(path: str, notices: list[Message], lines: bool = False) -> str:
     try:
         codecs.getincrementaldecoder("gb18030")().decode(sample, final=final)
     except UnicodeDecodeError as error:
-        encoding, offset = ("utf-8", utf8) if utf8 >= error.start else ("gb18030", error.start)
+        # GBK's stop is named only when GBK read past the line UTF-8 stopped in (a GBK file, its bad byte further
+        # on): bytes that are not UTF-8 often pass for a GBK character or two, by chance, before GBK stops too.
+        later = sample.count(b"\n", utf8, error.start) > 0
+        encoding, offset = ("gb18030", error.start) if later else ("utf-8", utf8)
         row = sample.count(b"\n", 0, offset) + 1 if lines else _record_at(path, encoding, offset)
         raise RoundError(msg("batch.read.encoding", path=path, row=row, offset=offset,
                              encoding="UTF-8" if encoding == "utf-8" else "GBK"),
