@@ -809,3 +809,21 @@ def test_a_file_not_text_from_its_first_line_is_named_by_utf8s_stop(tmp_path):
     r = run("batch", LISHUI_S, source, "-o", tmp_path / "r.csv", "--lang", "en")
     assert r.exit_code == 1
     assert f"row 1, from byte {offset} of the file, is not UTF-8 text" in r.output, r.output
+
+
+def test_a_batch_stopped_with_sigterm_leaves_no_outputs_and_no_temporary_files(tmp_path, big_round):
+    """`timeout` and service managers stop with SIGTERM: an orderly stop like Ctrl-C, nothing half-written left."""
+    out = tmp_path / "results.csv"
+    process = subprocess.Popen(_policy_command() + ["batch", LISHUI_S, str(big_round), "-o", str(out)],
+                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if sum(p.stat().st_size for p in tmp_path.iterdir() if p.name.endswith(".part")) > 20000:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the round ended before it could be stopped: make it larger"
+    process.terminate()
+    _out, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert b"Traceback" not in err, err
+    assert sorted(os.listdir(tmp_path)) == []
