@@ -12,6 +12,7 @@ from engine.lang.expressions import Expr
 from engine.model.awards.base import AwardForm
 
 if TYPE_CHECKING:
+    from engine.model.kinds.base import FactKind
     from engine.model.pools import Pool
 
 
@@ -43,6 +44,17 @@ class Fact:
     # refuse values where it does, naming both.
     at_most: str | None = None
     where: Where = Where()
+
+    @property
+    def kind(self) -> FactKind:
+        """Everything about this fact's kind of value (engine.model.kinds): how it is read, shown and stored."""
+        return _kinds()[self.type]
+
+
+def _kinds() -> Mapping[str, FactKind]:
+    from engine.model.kinds import KINDS  # the kinds' modules import this one
+
+    return KINDS
 
 
 @dataclass(frozen=True)
