@@ -30,14 +30,16 @@ MAX_STEP_RATIO = Decimal(10)  # a dated value more than 10x (or under 1/10 of) t
 
 # Every sentence lint shows is in the message catalogue under lint.* (engine/core/locale/*.json).
 # The words for a bound a fact's declaration sets, by which bound it is.
-_DECLARED_KEYS = {"min": "lint.declared_min", "max": "lint.declared_max", "money_min": "lint.money_min"}
+# A bound a fact's kind implies (money is never negative) is worded by the kind (engine.model.kinds).
+_DECLARED_KEYS = {"min": "lint.declared_min", "max": "lint.declared_max"}
 
 T = TypeVar("T")
 
 
 class _Limit(NamedTuple):
     """A bound every eligible applicant must meet, `fact op value`, and where it is written: a bound in a
-    condition, or the fact's declared minimum or maximum (`declared`: min, max or money_min)."""
+    condition, or the fact's declared minimum or maximum (`declared`: min, max, or the catalogue key of the
+    words for the minimum its kind implies)."""
 
     op: str  # >= > <= < ==
     value: Value
@@ -290,8 +292,9 @@ class _Linter:
             fact = facts[name]
             declared: list[tuple[str, Decimal | None, str]] = [(">=", fact.minimum, "min"),
                                                                 ("<=", fact.maximum, "max")]
-            if fact.type == "money" and fact.minimum is None:
-                declared[0] = (">=", Decimal(0), "money_min")
+            implied = fact.kind.implied_minimum(fact)
+            if implied is not None and fact.minimum is None:
+                declared[0] = (">=", implied[0], implied[1])
             for op, value, bound in declared:
                 if value is not None:
                     out[name].append(_Limit(op, value, ("facts", name), name, declared=bound))
@@ -302,8 +305,8 @@ class _Linter:
         if limit.bound is not None:
             return self.bound_text(limit.bound, limit.value)
         assert limit.declared is not None, "a bound not written in a condition is a declared one"
-        return msg(_DECLARED_KEYS[limit.declared], name=limit.fact,
-                   value=_show(limit.value, self.policy.facts[limit.fact].type))
+        return msg(_DECLARED_KEYS.get(limit.declared, limit.declared), name=limit.fact,
+                   value=_show(limit.value, self.policy.facts[limit.fact].kind.measure))
 
     @staticmethod
     def operand(b: Bound, env: Mapping[str, Decimal]) -> Value | None:

@@ -70,6 +70,12 @@ class AmountKind(FactKind):
     @abstractmethod
     def fast(self, fact: Fact) -> Converter: ...
 
+    def restored(self, stored: str) -> object:
+        try:
+            return Decimal(stored)
+        except ArithmeticError:
+            return stored  # not a number: the facts check words it
+
     def places_reason(self, places: int) -> Message:
         """Why an amount with too many decimal places is refused."""
         return msg("facts.range.places", places=places, limit=MAX_PLACES)

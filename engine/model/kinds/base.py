@@ -102,6 +102,10 @@ class FactKind(ABC):
         """What to suggest when a facts file gives a value the schema refuses."""
         return None
 
+    def restored(self, stored: str) -> object:
+        """A value the ledger keeps as an exact string, as a facts file would give it (engine.ledger.replay)."""
+        return stored
+
     # --- expressions ----------------------------------------------------------------------------------------
 
     def dim(self, fact: Fact, currency: str) -> Dim | None:
@@ -168,8 +172,9 @@ class FactKind(ABC):
 
     # --- lint -----------------------------------------------------------------------------------------------
 
-    def implied_minimum(self, fact: Fact) -> Decimal | None:
-        """The least value a fact of this kind can take when none is declared (lint compares conditions with it)."""
+    def implied_minimum(self, fact: Fact) -> tuple[Decimal, str] | None:
+        """The least value a fact of this kind can take when none is declared, and the catalogue key of the words
+        lint says it in (lint compares conditions with it: `x >= -5` of money is always true)."""
         return None
 
 

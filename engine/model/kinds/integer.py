@@ -34,6 +34,10 @@ class Integer(AmountKind):
     def bound(self, fact: Fact, value: Decimal) -> str:
         return plain(value)  # a count or a year, written as digits: 2021, not 2,021
 
+    def restored(self, stored: str) -> object:
+        number = super().restored(stored)
+        return int(number) if isinstance(number, Decimal) and number == number.to_integral_value() else number
+
     def read_cell(self, value: object, header: str) -> object:
         if type(value) is str and value.isdigit() and len(value) <= 16:
             return int(value)

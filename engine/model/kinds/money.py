@@ -73,8 +73,8 @@ class Money(AmountKind):
     def form_example(self, fact: Fact, lang: str) -> str:
         return t("form.example.money", lang)
 
-    def implied_minimum(self, fact: Fact) -> Decimal | None:
-        return Decimal(0)  # money is never negative
+    def implied_minimum(self, fact: Fact) -> tuple[Decimal, str] | None:
+        return Decimal(0), "lint.money_min"  # money is never negative
 
 
 def money_text(raw: str) -> Decimal:

@@ -54,11 +54,7 @@ class Text(FactKind):
         return None
 
     def read_cell(self, value: object, header: str) -> object:
-        if isinstance(value, float) and value == int(value):
-            return str(int(value))  # a name or choice Excel took for a number: 2024, not 2024.0
-        if isinstance(value, dt.datetime):
-            return value.date().isoformat()
-        return str(value).strip()
+        return text_cell(value)
 
     def example(self, fact: Fact, lang: str, xlsx: bool) -> object:
         return fact.choices[0] if fact.choices else t("template.example.text", lang)
@@ -68,3 +64,12 @@ def text(raw: Any) -> str:
     if type(raw) is str and plain_text(raw):
         return raw
     raise Refuse
+
+
+def text_cell(value: object) -> str:
+    """A cell of text as typed: a name, a choice; a number or date Excel made of it, as it was written."""
+    if isinstance(value, float) and value == int(value):
+        return str(int(value))  # a name or choice Excel took for a number: 2024, not 2024.0
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    return str(value).strip()
