@@ -16,8 +16,7 @@ from engine.core.suggest import did_you_mean, one_of
 from engine.lang.analysis import names_breadth_first
 from engine.lang.expressions import BOOL, DATE, FUNCTIONS, NUM, Expr, ExpressionError, NameInfo, parse
 from engine.lang.tree import substitute
-from engine.lang.units import PERCENT_DIM, PLAIN_DIM, UNIT, Dim
-from engine.lang.units import money as money_dim
+from engine.lang.units import Dim
 from engine.model.awards import FORMS
 from engine.model.awards.base import AwardForm, Key
 from engine.model.kinds import KINDS
@@ -264,11 +263,9 @@ class _Compiler:
         return fact.kind.dim(fact, self.currency)
 
     def parameter_dim(self, param: Parameter) -> Dim:
-        if param.type == "money":
-            return money_dim(param.currency or self.currency)
-        if param.type == "percent":
-            return PERCENT_DIM
-        return Dim(UNIT, param.unit) if param.unit else PLAIN_DIM
+        dim = param.kind.dim(param, self.currency)
+        assert dim is not None, "a parameter is a number"
+        return dim
 
     def currencies(self, doc: Document, facts: Mapping[str, Fact], parameters: Mapping[str, Parameter]
                    ) -> dict[str, Currency]:
@@ -369,11 +366,14 @@ class _Compiler:
         low, high = bounds.get("min"), bounds.get("max")
         if low is not None and high is not None and low > high:
             self.error(msg("compile.min_max", min=low, max=high), path + ("min",))
-        return Fact(name=name, type=spec["type"], label=spec["label"], unit=spec.get("unit"),
+        fact = Fact(name=name, type=spec["type"], label=spec["label"], unit=spec.get("unit"),
                     minimum=bounds.get("min"), maximum=bounds.get("max"),
                     choices=tuple(spec.get("choices", ())), description=spec.get("description"),
                     items=items, unique=tuple(spec.get("unique", ())), currency=spec.get("currency"),
                     at_most=spec.get("at_most"), where=self.where(path))
+        for message, key in kind.declaration_problems(fact):
+            self.error(message, path + (key,))
+        return fact
 
     def parameter(self, name: str, spec: Document, start: dt.date, end: dt.date | None) -> Parameter:
         path: Path_ = ("parameters", name)

@@ -199,7 +199,7 @@ def _applicant_full(policy: Policy, loaded: Loaded) -> Applicant:
             refused = kind.refusal(fact, value, error.validator, error.validator_value)
             if refused is not None:
                 return src.problem(refused[0], path, suggestion=refused[1])
-            return src.problem(msg("facts.wrong_type", name=fact.name, label=fact.label, form=msg(kind.form_key),
+            return src.problem(msg("facts.wrong_type", name=fact.name, label=fact.label, form=kind.form_words(),
                                    kind=_kind_of(value)), path, suggestion=kind.wrong_type_hint(value))
         if path[:1] == ("granted",) and len(path) == 2 and isinstance(path[1], str):
             return src.problem(msg("facts.granted", clause=path[1], kind=_kind_of(error.instance)), path)
@@ -357,7 +357,7 @@ def _screen(data: dict[str, Any], facts: Mapping[str, Fact], source: SourceMap) 
         if isinstance(value, (Decimal, float)) and not _finite(value):
             if fact is not None:
                 found.append(source.problem(msg("facts.wrong_type", name=fact.name, label=fact.label,
-                                                form=msg(fact.kind.form_key), kind=_kind_of(value)), path))
+                                                form=fact.kind.form_words(), kind=_kind_of(value)), path))
             else:
                 found.append(source.problem(msg("facts.granted", clause=clause, kind=_kind_of(value)), path))
 

@@ -76,6 +76,11 @@ class Parameter:
     where: Where = Where()
     currency: str | None = None  # for money written in another currency (1000万美元): its ISO code
 
+    @property
+    def kind(self) -> FactKind:
+        """The kind of value this parameter is (money, percent or number, as facts are: engine.model.kinds)."""
+        return _kinds()[self.type]
+
     def value_on(self, day: dt.date) -> DatedValue | None:
         """The value in force on `day`: the latest one starting on or before it, if not ended."""
         current = None

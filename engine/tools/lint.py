@@ -38,8 +38,8 @@ T = TypeVar("T")
 
 class _Limit(NamedTuple):
     """A bound every eligible applicant must meet, `fact op value`, and where it is written: a bound in a
-    condition, or the fact's declared minimum or maximum (`declared`: min, max, or the catalogue key of the
-    words for the minimum its kind implies)."""
+    condition, or the fact's declared minimum or maximum (`declared`: min, max, or implied: the least value
+    its kind allows, money's 0)."""
 
     op: str  # >= > <= < ==
     value: Value
@@ -294,7 +294,7 @@ class _Linter:
                                                                 ("<=", fact.maximum, "max")]
             implied = fact.kind.implied_minimum(fact)
             if implied is not None and fact.minimum is None:
-                declared[0] = (">=", implied[0], implied[1])
+                declared[0] = (">=", implied, "implied")
             for op, value, bound in declared:
                 if value is not None:
                     out[name].append(_Limit(op, value, ("facts", name), name, declared=bound))
@@ -305,8 +305,10 @@ class _Linter:
         if limit.bound is not None:
             return self.bound_text(limit.bound, limit.value)
         assert limit.declared is not None, "a bound not written in a condition is a declared one"
-        return msg(_DECLARED_KEYS.get(limit.declared, limit.declared), name=limit.fact,
-                   value=_show(limit.value, self.policy.facts[limit.fact].kind.measure))
+        kind = self.policy.facts[limit.fact].kind
+        if limit.declared == "implied":
+            return kind.implied_minimum_words(limit.fact, _show(limit.value, kind.measure))
+        return msg(_DECLARED_KEYS[limit.declared], name=limit.fact, value=_show(limit.value, kind.measure))
 
     @staticmethod
     def operand(b: Bound, env: Mapping[str, Decimal]) -> Value | None:
@@ -433,7 +435,7 @@ class _Linter:
     def is_percent_parameter(self, expr: Expr) -> bool:
         # Bare percentage parameters are checked once, at their own values, by parameters().
         param = self.policy.parameters.get(expr.text)
-        return param is not None and param.type == "percent"
+        return param is not None and param.kind.measure == "percent"
 
     def upper_award(self, clause: Clause, env: Mapping[str, Decimal]) -> Decimal | None:
         """The most the award can pay before its cap, when parameters and declared maxima bound it."""
@@ -646,13 +648,13 @@ class _Linter:
             def vpath(i: int, name: str = name, dated: bool = dated) -> Path_:
                 return ("parameters", name, "values", i, "value") if dated else ("parameters", name, "value")
 
+            kind = param.kind
             for i, v in enumerate(param.values):
-                if param.type == "percent" and v.value > 1:
-                    self.add("lint.percent_range", "lint.percent_range.hint", vpath(i),
-                             value=_show(v.value, "percent"), name=name, label=param.label, start=v.start)
-                if param.type == "money" and v.value < 0:
-                    self.add("lint.money_negative", "lint.money_negative.hint", vpath(i),
-                             value=_show(v.value, "money"), name=name, label=param.label, start=v.start)
+                beyond = kind.out_of_range(v.value, {"value": _show(v.value, kind.measure), "name": name,
+                                                     "label": param.label, "start": v.start})
+                if beyond is not None:  # a percentage above 100%, money below 0
+                    self.found.append(self.source.problem(beyond[0], vpath(i), severity=WARNING,
+                                                          suggestion=beyond[1]))
             for i, (old, new) in enumerate(zip(param.values, param.values[1:], strict=False), start=1):
                 if old.value and new.value and (new.value / old.value > MAX_STEP_RATIO or
                                                 old.value / new.value > MAX_STEP_RATIO):

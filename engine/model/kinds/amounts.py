@@ -51,7 +51,7 @@ class AmountKind(FactKind):
 
     def convert(self, fact: Fact, raw: Any, path: Path_, source: SourceMap, problems: ProblemList,
                 own: str) -> object:
-        value = read_amount(raw, path, source, problems, fact, None)
+        value = read_amount(self.number_part(raw), path, source, problems, fact, None)
         if value is None:
             return None
         self.check(fact, raw, value, path, source, problems)
@@ -62,6 +62,10 @@ class AmountKind(FactKind):
             problems.add(source.problem(msg("facts.maximum", name=fact.name, label=fact.label,
                                             limit=self.bound(fact, fact.maximum), value=raw), path))
         return value
+
+    def number_part(self, raw: object) -> object:
+        """What of a value given is the amount parse_amount reads (all of it, but for a unit of the kind's own)."""
+        return raw
 
     def check(self, fact: Fact, raw: Any, value: Decimal, path: Path_, source: SourceMap,
               problems: ProblemList) -> None:
@@ -112,7 +116,7 @@ def unreadable(exc: AmountSyntaxError, raw: object, path: Path_, source: SourceM
         if fact is None:
             return source.problem(msg("facts.granted", clause=clause, kind=_kind_of(raw)), path, suggestion=floated)
         return source.problem(msg("facts.wrong_type", name=fact.name, label=fact.label,
-                                  form=msg(fact.kind.form_key), kind=_kind_of(raw)), path, suggestion=floated)
+                                  form=fact.kind.form_words(), kind=_kind_of(raw)), path, suggestion=floated)
     written = raw.strip() if isinstance(raw, str) else repr(raw) if isinstance(raw, float) else str(raw)
     hint: Message
     if exact.adjusted() >= MAX_INTEGER_DIGITS:

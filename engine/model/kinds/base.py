@@ -16,10 +16,10 @@ import datetime as dt
 import json
 from abc import ABC, abstractmethod
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Protocol
 
 from engine.core.format import as_written, show
-from engine.core.messages import Message, msg, t
+from engine.core.messages import Message
 from engine.core.text import unwanted
 from engine.lang.units import Dim
 
@@ -27,6 +27,15 @@ if TYPE_CHECKING:
     from engine.core.errors import ProblemList
     from engine.model.policy import Fact
     from engine.syntax.loader import Path_, SourceMap
+
+class Measured(Protocol):
+    """What a kind reads of a fact or parameter for its dimension."""
+
+    @property
+    def unit(self) -> str | None: ...
+    @property
+    def currency(self) -> str | None: ...
+
 
 # A fast converter: the value of a plainly valid raw value, or Refuse.
 Converter = Callable[[Any], object]
@@ -68,15 +77,9 @@ class FactKind(ABC):
     cell_as_text: ClassVar[bool] = False  # a sheet's text cell is kept as typed (stripped), then read as in a file
     cell_words: ClassVar[Mapping[str, object]] = {}  # texts read_cell reads, with their values, for a quick look-up
 
-    @property
-    def form_key(self) -> str:
-        """The catalogue key of how a value of this kind is written (in a facts message)."""
-        return f"facts.form.{self.keyword}"
-
-    @property
-    def note_key(self) -> str:
-        """The catalogue key of the template's notes-row text for a column of this kind."""
-        return f"template.type.{self.keyword}"
+    @abstractmethod
+    def form_words(self) -> Message:
+        """How a value of this kind is written, in a facts message (a literal catalogue key: facts.form.<kind>)."""
 
     # --- facts files: the schema, then the full conversion; the fast conversion beside it ------------------
 
@@ -93,6 +96,11 @@ class FactKind(ABC):
     def fast(self, fact: Fact) -> Converter:
         """The fast converter of `fact`: the value `convert` gives, for a subset of what it accepts; else Refuse."""
 
+    def declaration_problems(self, fact: Fact) -> list[tuple[Message, str]]:
+        """What is wrong with how a policy declares a fact of this kind: each message, and the key of the
+        declaration it is about (`unit` for an area in 亩)."""
+        return []
+
     def refusal(self, fact: Fact, value: object, validator: str, limit: object) -> Refusal | None:
         """What to say of a value the facts schema refuses (by `validator`, with its `limit`) when it is more
         than a value of the wrong kind (a negative amount, text that is not one of the choices); else None."""
@@ -108,8 +116,9 @@ class FactKind(ABC):
 
     # --- expressions ----------------------------------------------------------------------------------------
 
-    def dim(self, fact: Fact, currency: str) -> Dim | None:
-        """What a value measures in expressions (engine.lang.units); None for what is not a number."""
+    def dim(self, fact: Measured, currency: str) -> Dim | None:
+        """What a value of a fact (or parameter) measures in expressions (engine.lang.units); None for what is
+        not a number."""
         return None
 
     # --- the sheet and policy files -------------------------------------------------------------------------
@@ -148,9 +157,9 @@ class FactKind(ABC):
     def example(self, fact: Fact, lang: str, xlsx: bool) -> object:
         """The template's example cell (an XLSX cell's value when xlsx, else CSV text)."""
 
+    @abstractmethod
     def note(self, fact: Fact, lang: str) -> str:
-        """The template's notes-row text for a column of this kind."""
-        return t(self.note_key, lang, unit=f"（{fact.unit}）" if fact.unit else "")
+        """The template's notes-row text for a column of this kind (catalogue: template.type.<kind>)."""
 
     def choices(self, fact: Fact, lang: str) -> list[str]:
         """The values a sheet's drop-down list offers."""
@@ -172,9 +181,18 @@ class FactKind(ABC):
 
     # --- lint -----------------------------------------------------------------------------------------------
 
-    def implied_minimum(self, fact: Fact) -> tuple[Decimal, str] | None:
-        """The least value a fact of this kind can take when none is declared, and the catalogue key of the words
-        lint says it in (lint compares conditions with it: `x >= -5` of money is always true)."""
+    def implied_minimum(self, fact: Fact) -> Decimal | None:
+        """The least value a fact of this kind can take when none is declared (lint compares conditions with it:
+        `x >= -5` of money is always true)."""
+        return None
+
+    def implied_minimum_words(self, name: str, value: str) -> Message:
+        """How lint words the implied minimum of fact `name` (`value` as written)."""
+        raise NotImplementedError(f"{self.keyword} implies no minimum")
+
+    def out_of_range(self, value: Decimal, words: Mapping[str, object]) -> Refusal | None:
+        """What lint says of a parameter's value no value of this kind can be (a percentage above 100%, negative
+        money), with its hint, worded with `words` (value as written, name, label, start); None when it can be."""
         return None
 
 
@@ -182,11 +200,3 @@ def plain_text(raw: str) -> bool:
     """True for text with no character engine.core.text.unwanted finds (the full path refuses those in data
     given from Python; a file's were refused as it was read). Printable text has none: one C call."""
     return raw.isprintable() or unwanted(raw) is None
-
-
-def wrong_type(fact: Fact, value: object) -> Message:
-    """The message for a value of the wrong kind for `fact`."""
-    from engine.syntax.schema import _kind_of
-
-    return msg("facts.wrong_type", name=fact.name, label=fact.label, form=msg(fact.kind.form_key),
-               kind=_kind_of(value))

@@ -54,6 +54,12 @@ class Boolean(FactKind):
         raise BadCell(msg("batch.cell.boolean", column=header, value=str(value).strip()),
                       msg("batch.cell.boolean.hint"))
 
+    def form_words(self) -> Message:
+        return msg("facts.form.boolean")
+
+    def note(self, fact: Fact, lang: str) -> str:
+        return t("template.type.boolean", lang, unit=f"（{fact.unit}）" if fact.unit else "")
+
     def example(self, fact: Fact, lang: str, xlsx: bool) -> object:
         return t("template.true", lang)
 

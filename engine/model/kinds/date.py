@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
-from engine.core.messages import msg
+from engine.core.messages import Message, msg, t
 from engine.lang.expressions import DATE
 from engine.model.kinds.amounts import MEMO_SIZE
 from engine.model.kinds.base import BadCell, Converter, FactKind, Refuse
@@ -42,6 +42,12 @@ class Date(FactKind):
 
     def read_cell(self, value: object, header: str) -> object:
         return date_cell(value, header)
+
+    def form_words(self) -> Message:
+        return msg("facts.form.date")
+
+    def note(self, fact: Fact, lang: str) -> str:
+        return t("template.type.date", lang, unit=f"（{fact.unit}）" if fact.unit else "")
 
     def example(self, fact: Fact, lang: str, xlsx: bool) -> object:
         return dt.date(2024, 1, 31) if xlsx else "2024-01-31"

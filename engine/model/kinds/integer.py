@@ -6,10 +6,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine.core.amounts import plain
-from engine.core.messages import t
+from engine.core.messages import Message, msg, t
 from engine.lang.units import PLAIN_DIM, UNIT, Dim
 from engine.model.kinds.amounts import AmountKind, amount_cell, fast_amount
-from engine.model.kinds.base import Converter
+from engine.model.kinds.base import Converter, Measured
 
 if TYPE_CHECKING:
     from engine.model.policy import Fact
@@ -28,7 +28,7 @@ class Integer(AmountKind):
     def fast(self, fact: Fact) -> Converter:
         return fast_amount(None, False, False, fact.minimum, fact.maximum)
 
-    def dim(self, fact: Fact, currency: str) -> Dim | None:
+    def dim(self, fact: Measured, currency: str) -> Dim | None:
         return Dim(UNIT, fact.unit) if fact.unit else PLAIN_DIM
 
     def bound(self, fact: Fact, value: Decimal) -> str:
@@ -42,6 +42,12 @@ class Integer(AmountKind):
         if type(value) is str and value.isdigit() and len(value) <= 16:
             return int(value)
         return amount_cell(value, header, False, True)
+
+    def form_words(self) -> Message:
+        return msg("facts.form.integer")
+
+    def note(self, fact: Fact, lang: str) -> str:
+        return t("template.type.integer", lang, unit=f"（{fact.unit}）" if fact.unit else "")
 
     def example(self, fact: Fact, lang: str, xlsx: bool) -> object:
         return within(fact, 30)

@@ -9,7 +9,7 @@ import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from engine.core.messages import msg, t
+from engine.core.messages import Message, msg, t
 from engine.lang.expressions import LIST
 from engine.model.kinds.base import BadCell, Converter, FactKind, Refusal, Refuse
 
@@ -76,14 +76,18 @@ class List(FactKind):
                           msg("batch.cell.list.hint"))
         return data
 
+    def form_words(self) -> Message:
+        return msg("facts.form.list")
+
     def example(self, fact: Fact, lang: str, xlsx: bool) -> object:
         """A JSON array of one item with every field."""
         item = {name: (f.choices[0] if f.choices else f.kind.sample) for name, f in fact.items.items()}
         return json.dumps([item], ensure_ascii=False)
 
     def note(self, fact: Fact, lang: str) -> str:
-        return super().note(fact, lang) + " " + t("template.note.fields", lang, fields="、".join(
-            f"{n}（{f.label}）" for n, f in fact.items.items()))
+        fields = "、".join(f"{n}（{f.label}）" for n, f in fact.items.items())
+        return (t("template.type.list", lang, unit=f"（{fact.unit}）" if fact.unit else "") + " "
+                + t("template.note.fields", lang, fields=fields))
 
 
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 from engine.core.amounts import AMOUNT_RE, CURRENCIES, MAX_PLACES, MONEY_PATTERN, written_currency
 from engine.core.format import format_money
@@ -11,7 +11,7 @@ from engine.core.messages import Message, msg, t
 from engine.lang.units import Dim
 from engine.lang.units import money as money_dim
 from engine.model.kinds.amounts import AmountKind, fast_amount, plain_amount, wan_yi
-from engine.model.kinds.base import Converter, Refusal
+from engine.model.kinds.base import Converter, Measured, Refusal
 
 if TYPE_CHECKING:
     from engine.core.errors import ProblemList
@@ -58,7 +58,7 @@ class Money(AmountKind):
             return msg("facts.negative", name=fact.name, label=fact.label, value=value), None
         return None
 
-    def dim(self, fact: Fact, currency: str) -> Dim | None:
+    def dim(self, fact: Measured, currency: str) -> Dim | None:
         return money_dim(fact.currency or currency)
 
     def bound(self, fact: Fact, value: Decimal) -> str:
@@ -73,8 +73,22 @@ class Money(AmountKind):
     def form_example(self, fact: Fact, lang: str) -> str:
         return t("form.example.money", lang)
 
-    def implied_minimum(self, fact: Fact) -> tuple[Decimal, str] | None:
-        return Decimal(0), "lint.money_min"  # money is never negative
+    def implied_minimum(self, fact: Fact) -> Decimal | None:
+        return Decimal(0)  # money is never negative
+
+    def implied_minimum_words(self, name: str, value: str) -> Message:
+        return msg("lint.money_min", name=name, value=value)
+
+    def out_of_range(self, value: Decimal, words: Mapping[str, object]) -> Refusal | None:
+        if value < 0:
+            return msg("lint.money_negative", **words), msg("lint.money_negative.hint", **words)
+        return None
+
+    def form_words(self) -> Message:
+        return msg("facts.form.money")
+
+    def note(self, fact: Fact, lang: str) -> str:
+        return t("template.type.money", lang, unit=f"（{fact.unit}）" if fact.unit else "")
 
 
 def money_text(raw: str) -> Decimal:

@@ -9,7 +9,7 @@ from engine.core.amounts import NUMBER_PATTERN
 from engine.core.messages import Message, msg, t
 from engine.lang.units import PLAIN_DIM, UNIT, Dim
 from engine.model.kinds.amounts import AmountKind, fast_amount, wan_yi
-from engine.model.kinds.base import Converter
+from engine.model.kinds.base import Converter, Measured
 
 if TYPE_CHECKING:
     from engine.model.policy import Fact
@@ -29,8 +29,14 @@ class Number(AmountKind):
     def wrong_type_hint(self, value: object) -> Message | None:
         return msg("facts.number.hint") if isinstance(value, str) else None
 
-    def dim(self, fact: Fact, currency: str) -> Dim | None:
+    def dim(self, fact: Measured, currency: str) -> Dim | None:
         return Dim(UNIT, fact.unit) if fact.unit else PLAIN_DIM
+
+    def form_words(self) -> Message:
+        return msg("facts.form.number")
+
+    def note(self, fact: Fact, lang: str) -> str:
+        return t("template.type.number", lang, unit=f"（{fact.unit}）" if fact.unit else "")
 
     def example(self, fact: Fact, lang: str, xlsx: bool) -> object:
         return 12000

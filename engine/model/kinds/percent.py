@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 from engine.core.amounts import MAX_PLACES, PERCENT_PATTERN
 from engine.core.messages import Message, msg, t
 from engine.lang.units import PERCENT_DIM, Dim
 from engine.model.kinds.amounts import AmountKind, fast_amount, percent_text
-from engine.model.kinds.base import Converter
+from engine.model.kinds.base import Converter, Measured, Refusal
 
 if TYPE_CHECKING:
     from engine.core.errors import ProblemList
@@ -40,8 +40,19 @@ class Percent(AmountKind):
     def places_reason(self, places: int) -> Message:
         return msg("facts.range.places.percent", places=places, limit=MAX_PLACES, written=MAX_PLACES - 2)
 
-    def dim(self, fact: Fact, currency: str) -> Dim | None:
+    def dim(self, fact: Measured, currency: str) -> Dim | None:
         return PERCENT_DIM
+
+    def out_of_range(self, value: Decimal, words: Mapping[str, object]) -> Refusal | None:
+        if value > 1:
+            return msg("lint.percent_range", **words), msg("lint.percent_range.hint", **words)
+        return None
+
+    def form_words(self) -> Message:
+        return msg("facts.form.percent")
+
+    def note(self, fact: Fact, lang: str) -> str:
+        return t("template.type.percent", lang, unit=f"（{fact.unit}）" if fact.unit else "")
 
     def example(self, fact: Fact, lang: str, xlsx: bool) -> object:
         return 0.6 if xlsx else "60%"

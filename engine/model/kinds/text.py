@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from engine.core.messages import msg, t
+from engine.core.messages import Message, msg, t
 from engine.core.suggest import did_you_mean, one_of
 from engine.lang.expressions import TEXT
 from engine.model.kinds.base import Converter, FactKind, Refusal, Refuse, plain_text
@@ -55,6 +55,12 @@ class Text(FactKind):
 
     def read_cell(self, value: object, header: str) -> object:
         return text_cell(value)
+
+    def form_words(self) -> Message:
+        return msg("facts.form.text")
+
+    def note(self, fact: Fact, lang: str) -> str:
+        return t("template.type.text", lang, unit=f"（{fact.unit}）" if fact.unit else "")
 
     def example(self, fact: Fact, lang: str, xlsx: bool) -> object:
         return fact.choices[0] if fact.choices else t("template.example.text", lang)
