@@ -50,6 +50,7 @@ def test_kind_is_complete(keyword):
     assert kind.keyword == keyword and isinstance(kind, FactKind)
     assert kind.value in (NUM, BOOL, TEXT, DATE, LIST), f"{keyword}: no type in expressions"
     assert kind.measure in ("money", "percent", "number")
+    assert kind.form_input in ("text", "whole", "yes_no", "date", "items"), f"{keyword}: no input the form knows"
     assert isinstance(kind.column_type, str) and kind.column_type, f"{keyword}: no column type for a columnar engine"
     assert keyword in SCHEMA["$defs"]["fact"]["properties"]["type"]["enum"], f"{keyword}: not a fact type in the schema"
     in_items = keyword in SCHEMA["$defs"]["item_fact"]["properties"]["type"]["enum"]

@@ -33,6 +33,7 @@ def _field(fact: Fact, lang: str) -> dict[str, Any]:
     kind = fact.kind  # its input's unit, placeholder and bounds (engine.model.kinds)
     out: dict[str, Any] = {
         "name": fact.name, "type": fact.type, "label": fact.label, "unit": kind.form_unit(fact, lang),
+        "input": kind.form_input,
         "choices": list(fact.choices), "description": fact.description or "",
         "example": kind.form_example(fact, lang),
         "min": _bound(fact, fact.minimum),

@@ -167,6 +167,10 @@ class FactKind(ABC):
 
     # --- the service's form ---------------------------------------------------------------------------------
 
+    # The form's input for a value of this kind: text (typed as written: 50万元, 60%), whole (a number pad; sent
+    # as a JSON number when it is digits), yes_no (a choice of yes, no, not known), date, or items (a table).
+    form_input: ClassVar[str] = "text"
+
     def form_unit(self, fact: Fact, lang: str) -> str:
         """What the form shows after the input."""
         return fact.unit or ""

@@ -26,6 +26,7 @@ class Boolean(FactKind):
     keyword: ClassVar[str] = "boolean"
     value: ClassVar[str] = BOOL
     column_type: ClassVar[str] = "BOOLEAN"
+    form_input: ClassVar[str] = "yes_no"
     sample: ClassVar[object] = True
     bool_is_value: ClassVar[bool] = True
     cell_words: ClassVar[Mapping[str, object]] = CELL_WORDS

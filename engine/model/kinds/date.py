@@ -27,6 +27,7 @@ class Date(FactKind):
     value: ClassVar[str] = DATE
     column_type: ClassVar[str] = "DATE"
     ordered: ClassVar[bool] = True
+    form_input: ClassVar[str] = "date"
     sample: ClassVar[object] = "2024-01-31"
     number_format: ClassVar[str | None] = "yyyy-mm-dd"
 

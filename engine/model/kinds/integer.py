@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 class Integer(AmountKind):
     keyword: ClassVar[str] = "integer"
     column_type: ClassVar[str] = "BIGINT"  # 16 digits at most (engine.core.amounts)
+    form_input: ClassVar[str] = "whole"
     sample: ClassVar[object] = 1
     number_format: ClassVar[str | None] = "0"  # a year is 2025, never 2,025
     cell_as_text: ClassVar[bool] = False  # 30 in a CSV is the number 30, as in a facts file

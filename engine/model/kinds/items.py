@@ -27,6 +27,7 @@ class List(FactKind):
     column_type: ClassVar[str] = "JSON"  # its items, as a facts file gives them (a table of their own, later)
     in_lists: ClassVar[bool] = False
     takes_items: ClassVar[bool] = True
+    form_input: ClassVar[str] = "items"
     sample: ClassVar[object] = []
 
     def schema(self, fact: Fact) -> dict[str, Any]:
