@@ -285,7 +285,12 @@ def test_areas_in_two_spellings_measure_the_same_but_two_numbers_do_not():
 
 
 def test_an_area_is_shown_in_square_metres_on_the_sheet_and_the_form():
+    from engine import applicant_from_data, evaluate, render_text
+
     policy = area_policy()
+    facts = {"recipient": "firm", "facts": {"warehouse": "1200m²", "office": 0}, "granted": {}}
+    sheet = render_text(evaluate(policy, applicant_from_data(policy, facts)), "zh")
+    assert "仓储面积 = 1,200m²" in sheet and "办公面积 = 0平方米" in sheet  # its own spelling, else 平方米
     office = policy.facts["office"]
     assert office.kind.show(Decimal(1200), office) == "1,200平方米"
     assert office.kind.form_unit(office, "zh") == "平方米"

@@ -88,6 +88,9 @@ class Area(AmountKind):
             return format_number(value) + (fact.unit or SQUARE_METRE)
         return super().show(value, fact, lang)
 
+    def shown_unit(self, fact: Fact) -> str | None:
+        return fact.unit or SQUARE_METRE
+
     def as_written(self, value: object, fact: Fact) -> str:
         if isinstance(value, Decimal):
             return as_written(value, "number", fact.unit or SQUARE_METRE)

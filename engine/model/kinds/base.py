@@ -18,6 +18,7 @@ from abc import ABC, abstractmethod
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Protocol
 
+from engine.core.amounts import CURRENCIES
 from engine.core.format import as_written, show
 from engine.core.messages import Message
 from engine.core.text import unwanted
@@ -126,6 +127,10 @@ class FactKind(ABC):
     def show(self, value: object, fact: Fact, lang: str = "zh") -> str:
         """A value as the calculation sheet shows it."""
         return show(value, self.measure, fact.unit, lang)
+
+    def shown_unit(self, fact: Fact) -> str | None:
+        """The unit shown after a value of `fact` (its currency's word for money in another currency)."""
+        return CURRENCIES[fact.currency] if fact.currency else fact.unit
 
     def as_written(self, value: object, fact: Fact) -> str:
         """A value as an officer writes it in a policy file (a bound, an example)."""
