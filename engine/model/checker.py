@@ -29,13 +29,11 @@ from engine.core.text import identity
 from engine.model.kinds.amounts import fast_amount
 from engine.model.kinds.base import Converter, Refuse, plain_text
 from engine.model.kinds.date import fast_date, remembering
-from engine.model.kinds.items import MAX_ITEMS
 from engine.model.kinds.money import money_text
 from engine.model.policy import Fact, Policy
 
 _TOP = frozenset({"applicant", "recipient", "area", "date", "facts", "granted", "note"})
 _NONE: Mapping[object, object] = MappingProxyType({})  # the table of a converter that keeps none
-_MAX_ITEMS = MAX_ITEMS
 
 # What check() finds: recipients, values, area, date, applicant's name, granted, and the ledger of earlier
 # grants as (clause, amount, year, for) (the Applicant's fields).

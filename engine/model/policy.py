@@ -51,10 +51,16 @@ class Fact:
         return _kinds()[self.type]
 
 
-def _kinds() -> Mapping[str, FactKind]:
-    from engine.model.kinds import KINDS  # the kinds' modules import this one
+_KINDS: Mapping[str, FactKind] | None = None
 
-    return KINDS
+
+def _kinds() -> Mapping[str, FactKind]:
+    global _KINDS
+    if _KINDS is None:
+        from engine.model.kinds import KINDS  # the kinds' modules import this one
+
+        _KINDS = KINDS
+    return _KINDS
 
 
 @dataclass(frozen=True)

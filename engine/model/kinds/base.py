@@ -56,8 +56,6 @@ class BadCell(Exception):
 
 # A message and its suggestion.
 Refusal = tuple[Message, "Message | None"]
-# A spreadsheet or CSV cell's reader: the cell's value and the column's header, to the facts-file value.
-CellReader = Callable[[object, str], object]
 
 
 class FactKind(ABC):
