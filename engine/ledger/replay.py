@@ -178,13 +178,7 @@ def typed_facts(policy: Policy, data: Mapping[str, Any]) -> dict[str, Any]:
 def _typed(fact: Fact | None, value: Any) -> Any:
     if fact is None:
         return value
-    if fact.type == "list" and isinstance(value, list):
+    if fact.items and isinstance(value, list):
         return [{k: _typed(fact.items.get(k), v) for k, v in item.items()} if isinstance(item, dict) else item
                 for item in value]
-    if fact.type in ("money", "number", "percent", "integer") and isinstance(value, str):
-        try:
-            number = Decimal(value)
-        except ArithmeticError:
-            return value
-        return int(number) if fact.type == "integer" and number == number.to_integral_value() else number
-    return value
+    return fact.kind.restored(value) if isinstance(value, str) else value

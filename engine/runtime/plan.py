@@ -70,7 +70,7 @@ class Plan:
         self.by_id: Mapping[str, Clause] = {c.id: c for c in policy.clauses}
         self.clause_ids: tuple[str, ...] = tuple(c.id for c in policy.clauses)
         self.list_fields: Mapping[str, tuple[str, ...]] = {
-            name: tuple(f.items) for name, f in policy.all_facts().items() if f.type == "list"}
+            name: tuple(f.items) for name, f in policy.all_facts().items() if f.kind.takes_items}
         self._days: dict[dt.date, Day] = {}
         self._kinds: dict[tuple[str, ...], KindPlan] = {}
         self._needed: dict[str, tuple[Decide, ...]] = {}
