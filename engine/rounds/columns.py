@@ -74,9 +74,11 @@ class CellProblem:
 
 
 def fixed_columns(labels: Mapping[str, str]) -> list[Column]:
-    return [Column(CODE, labels[CODE], "code"), Column(NAME, labels[NAME], "text"),
+    # The fixed columns' kinds are their own words, never a fact kind's ("text", "date"): a text or date fact's
+    # column must not be taken for the applicant's name or the claim date.
+    return [Column(CODE, labels[CODE], "code"), Column(NAME, labels[NAME], "applicant"),
             Column(KIND, labels[KIND], "recipient"), Column(AREA, labels[AREA], "area"),
-            Column(DATE, labels[DATE], "date")]
+            Column(DATE, labels[DATE], "claim_date")]
 
 
 def granted_clauses(policy: Policy, recipient: str | None = None) -> list[tuple[str, str]]:
@@ -237,7 +239,7 @@ class RowReader:
                 steps.append((1, column.clause, _granted_cell, column, True, _NO_WORDS))
             elif kind == "recipient":
                 steps.append((2, KIND, self.recipient_cell, column, False, _NO_WORDS))
-            elif kind == "date":
+            elif kind == "claim_date":
                 steps.append((2, DATE, date_cell, column, False, _NO_WORDS))
             else:
                 steps.append((2, column.name, None, column, True, _NO_WORDS))

@@ -45,9 +45,9 @@ def note(policy: Policy, column: Column, lang: str) -> str:
     """What a column takes, in a few words: its type and unit, or its allowed values."""
     if column.kind == "code":
         return t("template.note.code", lang)
-    if column.kind == "text":
+    if column.kind == "applicant":
         return t("template.note.applicant", lang)
-    if column.kind == "date":
+    if column.kind == "claim_date":
         return t("template.note.date", lang)
     if column.kind == "granted":
         return t("template.note.granted", lang)
@@ -74,14 +74,14 @@ def example_row(policy: Policy, cols: list[Column], lang: str, recipient: str | 
     for c in cols:
         if c.kind == "code":
             row.append(EXAMPLE_CODE)
-        elif c.kind == "text":
+        elif c.kind == "applicant":
             row.append(t("template.example.applicant", lang))
         elif c.kind == "recipient":
             kind = recipient or next(iter(policy.recipients))
             row.append(policy.recipients[kind].label)
         elif c.kind == "area":
             row.append(policy.areas[0] if policy.areas else None)
-        elif c.kind == "date":
+        elif c.kind == "claim_date":
             row.append(today if xlsx else today.isoformat())
         elif c.kind == "granted":
             row.append(0)
@@ -140,7 +140,7 @@ def xlsx_template(policy: Policy, lang: str, recipient: str | None, path: str | 
             value.number_format = c.fact.kind.number_format
         elif c.kind == "granted":
             value.number_format = "#,##0.00"
-        elif c.kind == "date":
+        elif c.kind == "claim_date":
             value.number_format = "yyyy-mm-dd"
         elif c.kind == "code":
             for row in range(3, DATA_ROWS + 3):
