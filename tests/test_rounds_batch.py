@@ -285,7 +285,7 @@ def test_a_text_or_date_facts_column_is_not_taken_for_the_applicants_name_or_the
 
     policy = load_policy(str(ROOT / "policies" / "lishui-2021-67.yaml"))
     cols = sheet_columns(policy, "zh", None)
-    example = dict(zip([c.name for c in cols], example_row(policy, cols, "zh", None, dt.date(2024, 5, 1), False)))
+    example = dict(zip([c.name for c in cols], example_row(policy, cols, "zh", None, dt.date(2024, 5, 1), False), strict=True))
     notes = {c.name: note(policy, c, "zh") for c in cols}
     assert notes["warehouse_name"] != notes["applicant"] and example["warehouse_name"] != example["applicant"]
     assert example["date"] == "2024-05-01"
