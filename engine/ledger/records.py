@@ -116,10 +116,15 @@ class Decision:
     outcomes: tuple[ClauseOutcome, ...]
     grants: tuple[GrantRecord, ...] = ()
     year: int | None = None  # the claim's fund year
+    # What a round's pools paid of each clause (its outcome as evaluated, the amount paid: the grants count
+    # this); None when nothing was shared (paid as claimed). `outcomes` keep the claims.
+    paid: tuple[ClauseOutcome, ...] | None = None
 
     @property
     def total(self) -> Decimal:
-        return sum((o.amount for o in self.outcomes if o.amount is not None), Decimal(0))
+        """What was paid: the pools' shares where they shared, else the claims."""
+        paid = self.paid if self.paid is not None else self.outcomes
+        return sum((o.amount for o in paid if o.amount is not None), Decimal(0))
 
 
 @dataclass(frozen=True)

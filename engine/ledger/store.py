@@ -254,15 +254,15 @@ def _damaged(target: _Target, error: Exception) -> LedgerError:
     return _error(target.shown, msg("ledger.damaged", reason=reason), msg("ledger.damaged.hint"))
 
 
-def _migrate(conn: Connection) -> None:
-    """Bring the schema to HEAD with Alembic, on this connection, in one transaction."""
+def _migrate(conn: Connection, to: str = "head") -> None:
+    """Bring the schema to HEAD (or the revision `to`) with Alembic, on this connection, in one transaction."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = conn
-    command.upgrade(config, "head")
+    command.upgrade(config, to)
     conn.commit()
 
 
@@ -274,7 +274,9 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 def _content_hash(table: str, row: Mapping[str, object]) -> str:
     """What a row says, hashed: the columns HASHED names, in order (ids and amounts as integers). A decision's
     facts are covered by their own hash (facts_hash), which verify checks against them."""
-    return hashlib.sha256(_ENCODE([row[c] for c in T.HASHED[table]]).encode()).hexdigest()
+    values = [row[c] for c in T.HASHED[table]]
+    values += [row[c] for c in T.HASHED_WHEN_SET.get(table, ()) if row.get(c) is not None]
+    return hashlib.sha256(_ENCODE(values).encode()).hexdigest()
 
 
 def _link(prev: str, row_id: int, content: str) -> str:
@@ -393,7 +395,9 @@ class Ledger:
         row = {"round": round_id, "recipient": recipient, "policy_id": policy.policy_id,
                "revision": policy.revision, "engine_version": engine_version, "recorded_by": by, "recorded_at": at,
                "year": d.year, "facts": d.facts, "facts_hash": d.facts_hash, "outcomes": outcomes_json(d.outcomes),
-               "total_fen": sum(fen(o.amount, self.where) for o in d.outcomes if o.amount is not None)}
+               "total_fen": sum(fen(o.amount, self.where) for o in (d.paid if d.paid is not None else d.outcomes)
+                                if o.amount is not None),
+               "paid": None if d.paid is None else outcomes_json(d.paid)}
         rows = []
         for g in d.grants if grants else ():
             rows.append({"kind": "grant", "round": round_id, "recipient": recipient, "policy_id": policy.policy_id,

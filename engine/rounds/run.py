@@ -478,14 +478,16 @@ def order_words(pool: Pool, policy: Policy, lang: str) -> str:
 
 
 def settled(decision: Any, clause_ids: Sequence[str], rows: Sequence[Sequence[str]]) -> Any:
-    """A recorded decision with the amounts its pools awarded (`rows`: the Record's clauses), not those claimed."""
+    """A recorded decision with what its pools paid (`rows`: the Record's clauses, shares written in) beside
+    its claims: `paid` per clause, and grants of the amounts paid (none where a pool paid nothing)."""
     from dataclasses import replace
 
-    paid = {cid: Decimal(row[1]) for cid, row in zip(clause_ids, rows, strict=True) if row[0] == "eligible" and row[1]}
-    outcomes = tuple(type(o)(o.clause, o.outcome, paid.get(o.clause, o.amount)) if o.amount is not None else o
-                     for o in decision.outcomes)
-    grants = tuple(replace(g, amount=paid.get(g.clause, g.amount)) for g in decision.grants)
-    return replace(decision, outcomes=outcomes, grants=tuple(g for g in grants if g.amount))
+    written = {cid: (row[0], Decimal(row[1]) if row[0] == "eligible" and row[1] else None)
+               for cid, row in zip(clause_ids, rows, strict=True)}
+    paid = tuple(type(o)(o.clause, *written.get(o.clause, (o.outcome, o.amount))) for o in decision.outcomes)
+    amounts = {o.clause: o.amount for o in paid}
+    grants = tuple(replace(g, amount=amounts.get(g.clause) or Decimal(0)) for g in decision.grants)
+    return replace(decision, paid=paid, grants=tuple(g for g in grants if g.amount))
 
 
 # --- worker processes -----------------------------------------------------------------------------------
@@ -819,8 +821,8 @@ class Round:
                 if changed:
                     total = sum((Decimal(r[1]) for r in record.clauses if r[0] == "eligible" and r[1]), _ZERO)
                     record.total = f"{money.round(total):f}"
-                    if record.decision is not None:
-                        record.decision = settled(record.decision, self.clause_ids, record.clauses)
+                if record.decision is not None:  # every decision of a pooled round keeps what was paid
+                    record.decision = settled(record.decision, self.clause_ids, record.clauses)
             yield record
 
     def _sheets(self, engine: Engine, records: list[Record]) -> None:
