@@ -25,6 +25,7 @@ from engine.core.errors import PolicyError, Problem
 from engine.core.messages import Message, msg
 from engine.core.text import identity
 from engine.ledger import tables as T
+from engine.ledger.lookup import SQLITE_LOOKUP, fold, yuan
 from engine.ledger.records import (
     Decision,
     Entry,
@@ -57,10 +58,6 @@ def fen(amount: Decimal, where: str = "<ledger>") -> int:
     if scaled != scaled.to_integral_value():
         raise _error(where, msg("ledger.not_fen", amount=amount))
     return int(scaled)
-
-
-def yuan(value: int) -> Decimal:
-    return Decimal(value).scaleb(-2)
 
 
 def _now() -> str:
@@ -513,7 +510,7 @@ class Ledger:
             assert self.path is not None
             raw = self._keep(sqlite3.connect(self.path, timeout=120, isolation_level=None, check_same_thread=False))
             cursor = self._local.cursor = raw.cursor()
-        cursor.execute(self.lookup_sql, [params[name] for name in self._lookup_order])
+        cursor.execute(SQLITE_LOOKUP, [params[name] for name in self._lookup_order])
         return list(cursor.fetchall())
 
     def entries(self, *, recipient: str | None = None, round_id: str | None = None, year: int | None = None,
@@ -677,19 +674,7 @@ def _entry(row: Mapping[str, Any]) -> Entry:
                  row["reason"], row["recorded_by"], row["recorded_at"])
 
 
-def _fold(rows: Iterable[Sequence[Any]]) -> list[LedgerGrant]:
-    grants: dict[int, LedgerGrant] = {}
-    for entry, kind, clause, cents, year, counts, obj, key, rnd, corrects in rows:
-        if kind == "grant":
-            grants[entry] = LedgerGrant(clause, yuan(cents), year, counts, obj, key, rnd, entry)
-        elif corrects in grants:
-            if kind == "reversal":
-                del grants[corrects]
-            else:
-                g = grants[corrects]
-                grants[corrects] = LedgerGrant(g.clause, yuan(cents), g.year, g.counts, g.object, g.object_key,
-                                               g.round, g.entry)
-    return list(grants.values())
+_fold = fold
 
 
 def summed_by_clause_and_year(entries: Sequence[Entry]) -> dict[tuple[str, int | None], Decimal]:

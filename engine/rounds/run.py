@@ -279,10 +279,7 @@ class Worker:
         from engine.ledger.use import earlier_for
 
         if self._ledger is None:
-            from engine.ledger import open_ledger
-
-            assert self.settings.ledger is not None
-            self._ledger = open_ledger(self.settings.ledger)
+            self._ledger = worker_ledger(self.settings.ledger)
         import datetime as dt
 
         return earlier_for(self._ledger, self.policy, applicant, code, applicant.date or dt.date.today())
@@ -475,6 +472,21 @@ def order_words(pool: Pool, policy: Policy, lang: str) -> str:
         return t("pool.claim_date", lang)
     fact = policy.facts.get(name)
     return fact.label if fact is not None else name
+
+
+def worker_ledger(location: str | None) -> Any:
+    """The ledger a worker reads earlier grants from: a SQLite file straight through sqlite3 (no SQLAlchemy to
+    import in each worker; the main process opened and checked it before the round began), else opened."""
+    assert location is not None
+    if "://" not in location:
+        import os
+
+        from engine.ledger.lookup import SqliteGrants
+
+        return SqliteGrants(os.path.abspath(location.strip()), location)
+    from engine.ledger import open_ledger
+
+    return open_ledger(location)
 
 
 def settled(decision: Any, clause_ids: Sequence[str], rows: Sequence[Sequence[str]]) -> Any:
