@@ -392,7 +392,7 @@ class Service:
         policies = [e.policy for e in found.by_id.values() if e.policy is not None]
         key = tuple((p.id, id(p)) for p in policies)
         if self._openapi is None or self._openapi[0] != key:
-            self._openapi = (key, openapi_document(self.limits, policies))
+            self._openapi = (key, openapi_document(self.limits, policies, ledger=self.ledger is not None))
         return JSONResponse(self._openapi[1])
 
 
