@@ -276,6 +276,23 @@ def test_serve_reads_the_ledger_logs_each_answer_and_the_form_shows_grants(ledge
     assert logged["round"] is None and logged["facts_hash"] == answer.json()["applicant"]["facts_hash"]
     assert client.post("/policies/lishui-2021-67/evaluate", content=facts.encode()).status_code == 422
 
+    # The form's "save as facts file" keeps the credit code typed (normalised), and `policy evaluate` reads it
+    # back: with --ledger, the warehouse's earlier grants are found by it.
+    saved = client.post(f"/policies/lishui-2021-67/facts-file?credit_code={WAREHOUSE.lower()}",
+                        content=facts.encode())
+    assert saved.status_code == 200, saved.text
+    assert f"\ncredit_code: {WAREHOUSE}\n" in saved.text and saved.text.startswith("# yaml-language-server")
+    path = tmp_path / "saved.facts.yaml"
+    path.write_bytes(saved.content)
+    again = run("evaluate", POLICY, str(path), "--ledger", ledger_url, "--format", "json")
+    assert again.exit_code == 0, again.output
+    assert {c["id"]: c for c in json.loads(again.output)["clauses"]}["5.1"]["reason"] == "once_granted"
+    assert run("evaluate", POLICY, str(path)).exit_code == 0  # without a ledger, the code is simply carried
+    # No code typed: the file has none; a code that is not one: refused at its parameter, nothing saved.
+    assert "credit_code" not in client.post("/policies/lishui-2021-67/facts-file", content=facts.encode()).text
+    wrong = client.post("/policies/lishui-2021-67/facts-file?credit_code=91331100MA2A0W0H0X", content=facts.encode())
+    assert wrong.status_code == 422 and wrong.json()["problems"][0]["path"] == "$.credit_code"
+
 
 def test_the_form_in_a_browser_shows_the_ledgers_grants_and_evaluates_with_them(tmp_path: Path) -> None:
     """The case worker types the credit code: the ledger's earlier grants appear, and the sheet counts them."""

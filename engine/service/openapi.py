@@ -72,6 +72,11 @@ def _params(*names: str) -> list[dict[str, Any]]:
                                        "of the facts' own `granted:` (a facts `granted:` that disagrees with the "
                                        "ledger is a problem, 422). Without it, or with a code that is not one: "
                                        "422. Each evaluation answered is logged in the ledger's decisions."},
+        "credit_code_saved": {"name": "credit_code", "in": "query", "schema": {"type": "string"},
+                              "description": "The applicant's 统一社会信用代码, written into the facts file as its "
+                                             "`credit_code:` (`policy evaluate --ledger` looks earlier grants up "
+                                             "by it). A code that is not one (its length or check character): "
+                                             "422."},
         "credit_code_required": {"name": "credit_code", "in": "query", "required": True,
                                  "schema": {"type": "string"},
                                  "description": "The applicant's 统一社会信用代码 (18 characters, its check "
@@ -185,7 +190,7 @@ def _document(max_body: int, max_items: int, max_depth: int, timeout: float, rea
             "/policies/{policy_id}/facts-file": {"post": {
                 "operationId": "factsFile", "summary": "The facts as a YAML facts file for `policy evaluate` (the "
                                                        "same facts: text stays text for every YAML reader).",
-                "parameters": _params("policy_id", "lang"),
+                "parameters": _params("policy_id", "lang", "credit_code_saved"),
                 "requestBody": facts_body,
                 "responses": {"200": {"description": "A facts file.", "content": {
                     "application/yaml": {"schema": {"$ref": f"{_REF}Facts"}}}},
