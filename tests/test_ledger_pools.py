@@ -5,7 +5,6 @@ recorded decisions, so an unchanged round replays the same and a changed pool is
 from __future__ import annotations
 
 import json
-import shutil
 from decimal import Decimal
 from pathlib import Path
 from typing import Any

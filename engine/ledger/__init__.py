@@ -12,6 +12,8 @@ Append-only and hash-chained (`Ledger.verify`); money in whole fen; the schema m
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from engine.ledger.records import (
     ClauseOutcome,
     Decision,
@@ -26,7 +28,6 @@ from engine.ledger.records import (
     fund_year,
     revision_of,
 )
-from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from engine.ledger.store import Ledger, LedgerError, default_by, open_ledger

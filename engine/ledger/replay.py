@@ -16,8 +16,9 @@ from typing import Any, Mapping, Sequence
 
 from engine.core.errors import PolicyError
 from engine.core.messages import msg
+from engine.ledger.lookup import yuan
 from engine.ledger.records import ClauseOutcome, engine_version, outcomes_from_json
-from engine.ledger.store import Ledger, _error, yuan
+from engine.ledger.store import Ledger, _error
 from engine.model.facts import check_facts
 from engine.model.policy import Fact, Policy
 from engine.runtime.evaluate import evaluate
@@ -113,12 +114,13 @@ def replay(ledger: Ledger, *, round_id: str | None = None, decision: int | None 
         recorded = outcomes_from_json(row["outcomes"])
         paid = outcomes_from_json(row["paid"]) if row.get("paid") else None
         then = _compare(thens[i], version, recorded, paid, shares_then.get(id(thens[i])))
-        now = None if nows[i] is None else _compare(nows[i], version, recorded, paid,  # type: ignore[arg-type]
-                                                    shares_now.get(id(nows[i])))
+        again = nows[i]
+        under_today = None if again is None else _compare(again, version, recorded, paid,
+                                                          shares_now.get(id(again)))
         total = yuan(row["total_fen"]) if pooled or paid is None else \
             sum((o.amount for o in recorded if o.amount is not None), Decimal(0))
         out.append(Replayed(row["id"], row["recipient"], row["round"], row["revision"], row["engine_version"],
-                            total, then, now))
+                            total, then, under_today))
     today_revision = next((f[1] for f in todays.values() if not isinstance(f, PolicyError)), None)
     return ReplayReport(tuple(out), today_revision)
 
