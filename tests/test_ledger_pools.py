@@ -96,3 +96,28 @@ def test_a_changed_pool_is_reported_with_the_amounts(tmp_path: Path) -> None:
     assert "clause 3, paid from its pool: 50,000.00元（5万元） → 100,000.00元（10万元）" in result.output
     assert "clause 3:" not in result.output and "under the policy as recorded: same" in result.output
     assert "15 of 16 decisions the same" in result.output
+
+
+def test_a_recorded_round_says_who_under_which_policy_by_which_engine(tmp_path: Path) -> None:
+    """Without --by, the operating system's user records; every decision keeps the engine's version and the
+    policy's revision, whose files the ledger keeps by their hash (byte for byte)."""
+    import getpass
+
+    from engine.ledger.records import engine_version
+    from engine.workspace import load_policy
+
+    source, ledger = tmp_path / "round.jsonl", str(tmp_path / "grants.db")
+    pooled_round(source)
+    assert run("batch", POOLED, source, "-o", tmp_path / "out.jsonl", "--ledger", ledger, "--record", "p1"
+               ).exit_code == 0
+    revision = load_policy(str(POOLED)).revision
+    with open_ledger(ledger) as book:
+        assert {e.by for e in book.entries()} == {getpass.getuser()}
+        decisions = book.decisions(round_id="p1")
+        assert {(d["engine_version"], d["revision"], d["recorded_by"]) for d in decisions} == {
+            (engine_version(), revision, getpass.getuser())}
+        policy_id, files = book.policy_sources(revision)
+        assert policy_id == "pooled-example" and files[0][1] == POOLED.read_bytes()
+        assert files[0][0] == POOLED.name
+        assert book.verify() == []
+
