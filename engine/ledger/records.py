@@ -123,15 +123,17 @@ class Decision:
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Pickled as plain tuples of text (a round's workers send every decision to the main process): a
         Decimal pickles through Python-level calls, ten times slower than its text, and a round has 170k."""
-        return _decision, (self.recipient, self.facts, self.facts_hash, outcomes_json(self.outcomes),
+        return _decision, (self.recipient, self.facts, self.facts_hash, Outcomes.of(self.outcomes),
                            tuple((g.clause, g.counts, g.year, g.object, g.object_key, str(g.amount))
                                  for g in self.grants),
-                           self.year, None if self.paid is None else outcomes_json(self.paid))
+                           self.year, None if self.paid is None else Outcomes.of(self.paid))
 
     @property
     def total(self) -> Decimal:
         """What was paid: the pools' shares where they shared, else the claims."""
         paid = self.paid if self.paid is not None else self.outcomes
+        if isinstance(paid, Outcomes):
+            return paid.total
         return sum((o.amount for o in paid if o.amount is not None), Decimal(0))
 
 
@@ -139,11 +141,19 @@ class Outcomes(Sequence[ClauseOutcome]):
     """A decision's outcomes as their canonical JSON (outcomes_json), read only when asked: what a round's
     worker sends the main process, which records the text as it is (canonical JSON made once, in the worker)."""
 
-    __slots__ = ("text", "_items")
+    __slots__ = ("text", "total", "_items")
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, total: str):
         self.text = text
+        self.total = Decimal(total)  # the sum of the amounts, as the store records it (total_fen)
         self._items: tuple[ClauseOutcome, ...] | None = None
+
+    @classmethod
+    def of(cls, outcomes: Iterable[ClauseOutcome]) -> Outcomes:
+        if isinstance(outcomes, Outcomes):
+            return outcomes
+        listed = list(outcomes)
+        return cls(outcomes_json(listed), str(sum((o.amount for o in listed if o.amount is not None), Decimal(0))))
 
     def _read(self) -> tuple[ClauseOutcome, ...]:
         if self._items is None:
@@ -168,12 +178,12 @@ class Outcomes(Sequence[ClauseOutcome]):
     def __repr__(self) -> str:
         return repr(self._read())
 
-    def __reduce__(self) -> tuple[Any, tuple[str]]:
-        return Outcomes, (self.text,)
+    def __reduce__(self) -> tuple[Any, tuple[str, str]]:
+        return Outcomes, (self.text, str(self.total))
 
 
-def _decision(recipient: str, facts: str, facts_hash: str, outcomes: str, grants: Iterable[tuple[Any, ...]],
-              year: int | None, paid: str | None) -> Decision:
+def _decision(recipient: str, facts: str, facts_hash: str, outcomes: Outcomes, grants: Iterable[tuple[Any, ...]],
+              year: int | None, paid: Outcomes | None) -> Decision:
     """A Decision from its pickled form (Decision.__reduce__), made as a frozen dataclass's own pickle makes
     one (its fields set, its checks already passed where it was made), without __init__'s per-field calls."""
     made = []
@@ -182,8 +192,8 @@ def _decision(recipient: str, facts: str, facts_hash: str, outcomes: str, grants
         grant.__dict__.update(clause=c, counts=n, year=y, object=o, object_key=k, amount=Decimal(a))
         made.append(grant)
     decision = object.__new__(Decision)
-    decision.__dict__.update(recipient=recipient, facts=facts, facts_hash=facts_hash, outcomes=Outcomes(outcomes),
-                             grants=tuple(made), year=year, paid=None if paid is None else Outcomes(paid))
+    decision.__dict__.update(recipient=recipient, facts=facts, facts_hash=facts_hash, outcomes=outcomes,
+                             grants=tuple(made), year=year, paid=paid)
     return decision
 
 

@@ -392,8 +392,7 @@ class Ledger:
         row = {"round": round_id, "recipient": recipient, "policy_id": policy.policy_id,
                "revision": policy.revision, "engine_version": engine_version, "recorded_by": by, "recorded_at": at,
                "year": d.year, "facts": d.facts, "facts_hash": d.facts_hash, "outcomes": outcomes_json(d.outcomes),
-               "total_fen": sum(fen(o.amount, self.where) for o in (d.paid if d.paid is not None else d.outcomes)
-                                if o.amount is not None),
+               "total_fen": fen(d.total, self.where),
                "paid": None if d.paid is None else outcomes_json(d.paid)}
         rows = []
         for g in d.grants if grants else ():
