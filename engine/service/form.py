@@ -138,3 +138,16 @@ def facts_yaml(policy: Policy, data: Mapping[str, Any], schema_url: str) -> str:
     body = yaml.dump(dict(data), Dumper=_FactsDumper, allow_unicode=True, sort_keys=False,
                      default_flow_style=False)
     return "\n".join(head) + "\n" + body
+
+
+def with_credit_code(saved: str, code: str | None) -> str:
+    """A saved facts file (facts_yaml) with the applicant's credit code as its first entry, as `policy evaluate`
+    reads it (`--ledger` looks the earlier grants up by it; a batch's folder of facts files carries it too)."""
+    if code is None:
+        return saved
+    lines = saved.split("\n")
+    head = 0
+    while head < len(lines) and lines[head].startswith("#"):
+        head += 1
+    entry = yaml.dump({"credit_code": code}, Dumper=_FactsDumper, allow_unicode=True).rstrip("\n")
+    return "\n".join([*lines[:head], entry, *lines[head:]])

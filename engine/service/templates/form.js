@@ -115,7 +115,7 @@
 
   async function post(what, query) {
     const who = code() ? "&credit_code=" + encodeURIComponent(code()) : "";
-    return fetch(base + "/" + what + lang + (query || "") + (what === "evaluate" ? who : ""), {
+    return fetch(base + "/" + what + lang + (query || "") + who, {  // evaluate looks grants up by it; facts-file saves it
       method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(collect()),
     });
   }
