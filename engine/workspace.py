@@ -251,7 +251,7 @@ def load_policy(path: str, *, policies: Sequence[str] = (), with_files: Sequence
 
         store = PolicyCache.open()
         if store is not None:
-            return store.load(path, library, lambda: _recorded(path, library))
+            return store.load(path, (library.dirs, library.files), lambda: _recorded(path, library))
     return _recorded(path, library)[0]
 
 

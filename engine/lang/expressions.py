@@ -3,8 +3,8 @@
 Evaluation is three-valued: a missing fact yields `Unknown` (carrying which facts are missing), and
 `and`/`or` follow Kleene's rules, so `False and <missing>` is decided (False) while
 `True and <missing>` stays undetermined. Nothing missing is ever read as 0 or false. The runtime evaluates
-with the compiled closures (`Expr.run`, engine.lang.closures); `evaluate` here is the reference evaluator on
-simpleeval (engine.lang.reference), which they must agree with.
+with the compiled closures (`Expr.run`, engine.lang.closures); `engine.lang.reference.evaluate` is the reference
+evaluator on simpleeval, which they must agree with.
 """
 
 from __future__ import annotations
@@ -454,12 +454,3 @@ def _compare_hint(left: str, right: str, name: str) -> str | None:
         return msg("expr.hint.unquoted_amount")
     return None
 
-
-def __getattr__(name: str) -> object:
-    """`evaluate` and `EvaluationFailure` are the reference evaluator's (engine.lang.reference), loaded on first
-    use: simpleeval is not needed to compile or evaluate a policy, only to cross-check the closures."""
-    if name in ("evaluate", "EvaluationFailure"):
-        from engine.lang import reference
-
-        return getattr(reference, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,6 @@ applicant's evaluation cannot know the round, so it pays the claim and says that
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Mapping, Sequence
 
@@ -15,40 +14,16 @@ from engine.core.amounts import AmountSyntaxError, parse_amount
 from engine.core.errors import ProblemList
 from engine.core.messages import msg
 from engine.core.suggest import did_you_mean, one_of
+from engine.model.policy import Clause, Fact
+from engine.model.policy import Pool as Pool  # re-exported: the compiled pool is part of the compiled policy
+from engine.model.policy import pool_of as pool_of  # re-exported
 
 if TYPE_CHECKING:
-    from engine.model.policy import Clause, Fact
     from engine.syntax.loader import SourceMap
 
 SHARES = ("pro_rata", "in_order")
 CLAIM_DATE = "claim_date"  # order_by: the claim's date (a facts file's date:), unless a fact is so named
 _ORDERED_TYPES = ("date", "money", "number", "integer", "percent")
-
-
-@dataclass(frozen=True)
-class Pool:
-    """A total shared by the claims of a round on `clauses`: pro rata, or in order of a fact (smallest first)."""
-
-    id: str
-    clauses: tuple[str, ...]
-    total: Decimal
-    share: str  # pro_rata | in_order
-    order_by: str | None = None  # a declared fact, or CLAIM_DATE; for share: in_order
-    label: str | None = None
-    text: str | None = None
-    line: int | None = None
-
-    @property
-    def title(self) -> str:
-        return self.label or self.id
-
-
-def pool_of(pools: Sequence[Pool], clause_id: str) -> Pool | None:
-    """The pool a clause's amount is paid from, if any (a clause is in one pool at most)."""
-    for pool in pools:
-        if clause_id in pool.clauses:
-            return pool
-    return None
 
 
 def compile_pools(specs: object, source: SourceMap, problems: ProblemList, clauses: Sequence[Clause],

@@ -18,6 +18,7 @@ STATUS_KEYS = {"met": "cond.met", "failed": "cond.failed", "unknown": "cond.unkn
 
 
 def render_text(result: Result, lang: str | None = None) -> str:
+    """The calculation sheet of a traced result, in `lang` (default: the policy's language)."""
     policy = result.policy
     w = PolicyWords(policy, lang or policy.language)
     colon = w.t("colon")

@@ -18,9 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.core.errors import PolicyError, Problem
-from engine.model.policy import Policy
-from engine.workspace import Library, load_with_sources
+from engine import Library, Policy, PolicyError, Problem, load_with_sources
 
 # How often the files are looked at again (per request, at most this often): an officer's save is picked up
 # within this time, and a busy service does not stat its files thousands of times a second.

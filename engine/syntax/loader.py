@@ -210,6 +210,7 @@ def read_text(path: str) -> tuple[str, str]:
 
 
 def load_file(path: str) -> Loaded:
+    """The YAML or JSON document in the file at `path`, with its source marks; LoadError if it cannot be read."""
     name, text = read_text(path)
     return load_text(text, name)
 

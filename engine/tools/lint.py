@@ -887,6 +887,7 @@ def _listed(numbers: Iterable[TextNumber]) -> str:
 
 
 def counts(problems: Iterable[Problem]) -> dict[str, int]:
+    """How many problems of each severity (error, warning, info)."""
     out = {"error": 0, "warning": 0, "info": 0}
     for p in problems:
         out[p.severity] = out.get(p.severity, 0) + 1

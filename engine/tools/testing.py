@@ -167,6 +167,7 @@ def _unreadable(exc: AmountSyntaxError, raw: object, path: Path_, source: Source
 
 
 def run_suite(policy: Policy, suite: Suite) -> list[CaseOutcome]:
+    """Each case of the suite run against the policy, in order."""
     return [run_case(policy, suite, i) for i in range(len(suite.cases))]
 
 
