@@ -86,13 +86,26 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _defined(module: str, name: str) -> tuple[str, str]:
+    """Where a name imported from `module` is defined: a name of the public API (engine/__init__.py) is followed
+    to its module, so that `from engine import t` is the catalogue's `t`."""
+    if module == "engine":
+        import engine
+
+        where = engine._WHERE.get(name)
+        if where is not None:
+            found, _, attr = where.partition(":")
+            return found, attr or name
+    return module, name
+
+
 def _read(path: Path) -> Module:
     text = path.read_text(encoding="utf-8")
     module = Module(_module_name(path), path.relative_to(ROOT).as_posix(), ast.parse(text), text.splitlines())
     for node in ast.walk(module.tree):
         if isinstance(node, ast.ImportFrom) and node.module:
             for alias in node.names:
-                module.imports[alias.asname or alias.name] = (node.module, alias.name)
+                module.imports[alias.asname or alias.name] = _defined(node.module, alias.name)
     for node in module.tree.body:
         target, value = (node.targets[0], node.value) if isinstance(node, ast.Assign) and len(node.targets) == 1 \
             else (node.target, node.value) if isinstance(node, ast.AnnAssign) else (None, None)

@@ -20,6 +20,7 @@ from engine.lang.units import PERCENT_DIM, PLAIN_DIM, UNIT, Dim
 from engine.lang.units import money as money_dim
 from engine.model.awards import FORMS
 from engine.model.awards.base import AwardForm, Key
+from engine.model.order import decision_order, loop_through
 from engine.model.policy import (
     Alternative,
     Clause,
@@ -223,8 +224,10 @@ class _Compiler:
         self.clause_ids = clause_ids
         self.shared = self.shared_conditions(doc)
         clauses = tuple(self.clause(i, spec) for i, spec in enumerate(doc["clauses"]))
-        self.check_dependencies(clauses)
+        looped = self.check_dependencies(clauses)
         groups = tuple(self.group(i, spec) for i, spec in enumerate(doc.get("groups") or ()))
+        if not looped:
+            self.check_group_loops(clauses, groups)
         pools = compile_pools(doc.get("pools"), self.source, self.problems, clauses, facts, rule.round_to)
         self.problems.raise_if_any(CompileError)
         return Policy(
@@ -551,8 +554,9 @@ class _Compiler:
             return None
         return form.build(spec, _FormCompiler(self, spec, path, cid))
 
-    def check_dependencies(self, clauses: tuple[Clause, ...]) -> None:
-        """A clause may require or add to others; those links must not loop."""
+    def check_dependencies(self, clauses: tuple[Clause, ...]) -> bool:
+        """A clause may require or add to others; those links must not loop. Whether one did."""
+        looped = False
         deps = {c.id: set(c.dependencies()) for c in clauses}
         by_id = {c.id: c for c in clauses}
         for c in clauses:
@@ -583,10 +587,41 @@ class _Compiler:
                     loop = path[path.index(step):] + [step]
                     self.error(msg("compile.loop", loop=" → ".join(loop)),
                                ("clauses", self.clause_ids.index(step)), clause=step)
+                    looped = True
                 elif not state.get(step):
                     state[step] = 1
                     path.append(step)
                     stack.append((step, iter(sorted(deps[step]))))
+        return looped
+
+    def check_group_loops(self, clauses: tuple[Clause, ...], groups: tuple[Group, ...]) -> None:
+        """An exclusive group chooses once all its members are decided, and a clause that needs a member waits
+        for that choice: so no member may need another member of its group, directly or through other clauses
+        (engine.model.order, the graph the runtime follows). Reported once, at the first clause of the loop."""
+        _order, stuck = decision_order(clauses, groups)
+        if not stuck:
+            return
+        loop = loop_through(clauses, groups, stuck)
+        group = next(nid for kind, nid in loop if kind == "g")
+        first = next(nid for kind, nid in loop if kind == "c")
+        by_group = {g.id: g for g in groups}
+        by_id = {c.id: c for c in clauses}
+        # Written as clauses: a clause, then what it needs (for a group's member: "2.2 (g)", after which the
+        # group waits for the next clause of the loop).
+        start = next(i for i, (kind, _n) in enumerate(loop) if kind == "c")
+        nodes = loop[start:-1] + loop[:start] + [loop[start]]
+        words: list[str] = []
+        for (kind, nid), (next_kind, next_id) in zip(nodes, nodes[1:], strict=False):
+            if kind == "c":
+                words.append(nid)
+                if next_kind == "g":
+                    member = next(d for d in by_id[nid].dependencies() if d in by_group[next_id].members)
+                    words.append(f"{member} ({next_id})")
+        words.append(nodes[-1][1])
+        self.error(msg("compile.group_loop", loop=" → ".join(words), group=group,
+                       members=", ".join(by_group[group].members)),
+                   ("clauses", self.clause_ids.index(first)), clause=first,
+                   suggestion=msg("compile.group_loop.hint", group=group))
 
     def group(self, index: int, spec: Document) -> Group:
         path: Path_ = ("groups", index)
