@@ -172,11 +172,11 @@ def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | 
                  ledger_url: str | None, lang: str | None,
                  policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Evaluate an applicant's FACTS (YAML or JSON, '-' for stdin) under POLICY."""
-    from engine import applicant_from, evaluate, load_file, load_policy, render_json, render_text
+    from engine import applicant_from, evaluate, load_document, load_policy, render_json, render_text
     policy = None
     try:
         policy = load_policy(policy_file, policies=policies, with_files=with_files, cache=True)
-        loaded = load_file(facts_file)
+        loaded = load_document(facts_file)
         code, bad = _credit_code(loaded)
         applicant = applicant_from(policy, loaded)
         day = on.date() if on else None

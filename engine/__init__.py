@@ -74,7 +74,6 @@ if TYPE_CHECKING:
     from engine.model.facts import facts_for as facts_for
     from engine.model.facts import facts_schema as facts_schema
     from engine.model.facts import facts_template as facts_template
-    from engine.model.facts import load_applicant as load_applicant
     from engine.model.policy import Policy as Policy
     from engine.present.result_json import render_json as render_json
     from engine.present.result_json import result_to_json as result_to_json
@@ -103,7 +102,6 @@ if TYPE_CHECKING:
     from engine.service.app import create_app as create_app
     from engine.service.server import config as server_config
     from engine.syntax.loader import Loaded as Loaded
-    from engine.syntax.loader import load_file as load_file
     from engine.syntax.loader import load_text as load_text
     from engine.syntax.loader import read_text as read_text
     from engine.syntax.schema import SCHEMA_DIR as SCHEMA_DIR
@@ -125,10 +123,14 @@ if TYPE_CHECKING:
     from engine.tools.testing import run_suite as run_suite
     from engine.workspace import Library as Library
     from engine.workspace import LookupFailed as LookupFailed
+    from engine.workspace import case_files as case_files
+    from engine.workspace import load_applicant as load_applicant
+    from engine.workspace import load_document as load_document
     from engine.workspace import load_policy as load_policy
     from engine.workspace import load_reading as load_reading
     from engine.workspace import load_resolved as load_resolved
     from engine.workspace import load_with_sources as load_with_sources
+    from engine.workspace import policy_files as policy_files
 
 # Each public name: the module it is loaded from on first use, and its name there when not the same.
 _WHERE = {
@@ -139,6 +141,7 @@ _WHERE = {
     "applicant_from_text": "engine.model.facts",
     "area_problem": "engine.tools.fork",
     "as_written": "engine.core.format",
+    "case_files": "engine.workspace",
     "check_facts": "engine.model.facts",
     "ClauseResult": "engine.runtime.trace",
     "compile_policy": "engine.model.compile",
@@ -174,9 +177,9 @@ _WHERE = {
     "lint_counts": "engine.tools.lint:counts",
     "lint_file": "engine.tools.lint",
     "list_text": "engine.ledger.report",
-    "load_applicant": "engine.model.facts",
+    "load_applicant": "engine.workspace",
     "load_cases": "engine.tools.diff",
-    "load_file": "engine.syntax.loader",
+    "load_document": "engine.workspace",
     "load_policy": "engine.workspace",
     "load_reading": "engine.workspace",
     "load_resolved": "engine.workspace",
@@ -197,6 +200,7 @@ _WHERE = {
     "parse_amount": "engine.core.amounts",
     "Plan": "engine.runtime.plan",
     "Policy": "engine.model.policy",
+    "policy_files": "engine.workspace",
     "policy_record": "engine.ledger.use",
     "PolicyError": "engine.core.errors",
     "prepare": "engine.runtime.plan",
@@ -236,16 +240,17 @@ __all__ = [
     "InheritError", "Ledger", "LedgerError", "Library", "LoadError", "Loaded", "LookupFailed", "Plan", "Policy",
     "PolicyError", "Problem", "ROUND_WRITERS", "Result", "Round", "RoundError", "RoundSettings", "SCHEMA_DIR",
     "SchemaError", "SheetHeaders", "applicant_from", "applicant_from_data", "applicant_from_text", "area_problem",
-    "as_written", "check_facts", "compile_policy", "create_app", "credit_code_problem", "csv_template",
-    "decision_from_result", "did_you_mean", "diff_impact", "diff_json", "diff_policies", "diff_text", "earlier_for",
-    "engine_version", "evaluate", "extends_value", "facts_for", "facts_schema", "facts_template", "fixed_labels",
-    "fork_text", "format_money", "ledger_export", "ledger_replay", "lint_counts", "lint_file", "list_text",
-    "load_applicant", "load_cases", "load_file", "load_policy", "load_reading", "load_resolved", "load_schema",
-    "load_suite", "load_text", "load_with_sources", "localize", "make_output", "msg", "normalise_credit_code",
-    "one_of", "open_ledger", "open_source", "parse_amount", "policy_record", "prepare", "read_text",
-    "reading_problems", "render_coverage", "render_html", "render_json", "render_markdown", "render_text",
-    "replace_when_done", "replay_text", "resolved_yaml", "result_to_json", "round_outputs", "run_suite",
-    "server_config", "sheet_columns", "show_text", "suite_coverage", "t", "verify_text", "xlsx_template",
+    "as_written", "case_files", "check_facts", "compile_policy", "create_app", "credit_code_problem",
+    "csv_template", "decision_from_result", "did_you_mean", "diff_impact", "diff_json", "diff_policies",
+    "diff_text", "earlier_for", "engine_version", "evaluate", "extends_value", "facts_for", "facts_schema",
+    "facts_template", "fixed_labels", "fork_text", "format_money", "ledger_export", "ledger_replay", "lint_counts",
+    "lint_file", "list_text", "load_applicant", "load_cases", "load_document", "load_policy", "load_reading",
+    "load_resolved", "load_schema", "load_suite", "load_text", "load_with_sources", "localize", "make_output",
+    "msg", "normalise_credit_code", "one_of", "open_ledger", "open_source", "parse_amount", "policy_files",
+    "policy_record", "prepare", "read_text", "reading_problems", "render_coverage", "render_html", "render_json",
+    "render_markdown", "render_text", "replace_when_done", "replay_text", "resolved_yaml", "result_to_json",
+    "round_outputs", "run_suite", "server_config", "sheet_columns", "show_text", "suite_coverage", "t",
+    "verify_text", "xlsx_template",
 ]
 assert sorted(__all__) == sorted(_WHERE)
 

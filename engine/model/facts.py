@@ -29,7 +29,7 @@ from engine.core.suggest import did_you_mean, one_of
 from engine.core.text import name_of, unwanted
 from engine.model.checker import FactsChecker, Found, repeats
 from engine.model.policy import Clause, Fact, Policy
-from engine.syntax.loader import Loaded, Path_, SourceMap, load_file, load_text
+from engine.syntax.loader import Loaded, Path_, SourceMap, load_text
 from engine.syntax.schema import _kind_of, make_validator, schema_problems
 
 if TYPE_CHECKING:  # jsonschema is imported only where facts are validated (untyped: these are Any)
@@ -184,10 +184,6 @@ def _facts_schema(policy: Policy) -> dict[str, Any]:
             "note": {"type": "string"},
         },
     }
-
-
-def load_applicant(policy: Policy, path: str) -> Applicant:
-    return applicant_from(policy, load_file(path))
 
 
 def applicant_from_text(policy: Policy, text: str, name: str = "<input>") -> Applicant:

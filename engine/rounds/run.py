@@ -260,10 +260,10 @@ class Worker:
 
     def facts_file(self, path: str, record: Record) -> tuple[str | None, dict[str, Any] | None, str]:
         from engine.rounds.columns import _Bad, code_cell
-        from engine.syntax.loader import load_file
+        from engine.workspace import load_document
 
         try:
-            loaded = load_file(path)
+            loaded = load_document(path)
         except PolicyError as error:
             for p in error.problems:
                 text, hint = problem_text(p, self.settings.lang)
