@@ -154,7 +154,7 @@ class PolicyCache:
                 finally:
                     if fd != -1:
                         os.close(fd)
-        except Exception:  # noqa: BLE001 - a corrupt or foreign entry is a miss, whatever it raises
+        except Exception:  # a corrupt or foreign entry is a miss, whatever it raises
             return None
         if not (isinstance(found, tuple) and len(found) == 2 and isinstance(found[1], Policy)):
             return None
@@ -179,7 +179,7 @@ class PolicyCache:
                         os.unlink(temp, dir_fd=folder)
                     raise
                 _trim(folder)
-        except Exception:  # noqa: BLE001 - a cache that cannot be written is only a slower next run
+        except Exception:  # a cache that cannot be written is only a slower next run
             pass
 
 

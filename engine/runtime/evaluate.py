@@ -320,7 +320,7 @@ class _Run:
         return Unknown.of(NotComputable.of(clause.id if clause is not None else "", expr.text, where, reads))
 
     # -- one clause, on its own terms -------------------------------------------------------------
-    def decide(self, task: Decide) -> ClauseResult:  # noqa: C901 - the rules, in order
+    def decide(self, task: Decide) -> ClauseResult:  # the rules, in order
         clause = task.clause
         self._clause = clause
         if clause.measure is not None:

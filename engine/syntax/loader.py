@@ -117,7 +117,7 @@ class _StrictComposer(Composer):
         # Provided by yaml.parser.Parser, which _Loader mixes in before this class (its stub leaves it untyped).
         def peek_event(self) -> Event: ...
 
-    def compose_node(self, parent: Node | None, index: int) -> Node | None:  # noqa: D401 - PyYAML hook
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:  # PyYAML hook
         event = self.peek_event()
         if isinstance(event, AliasEvent):
             raise _Reject(msg("load.alias"), event.start_mark)
