@@ -21,7 +21,6 @@ from engine.model.policy import pool_of as pool_of  # re-exported
 if TYPE_CHECKING:
     from engine.syntax.loader import SourceMap
 
-SHARES = ("pro_rata", "in_order")
 CLAIM_DATE = "claim_date"  # order_by: the claim's date (a facts file's date:), unless a fact is so named
 _ORDERED_TYPES = ("date", "money", "number", "integer", "percent")
 
