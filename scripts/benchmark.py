@@ -45,10 +45,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from population import population  # noqa: E402
+from population import population
 
-from engine import applicant_from_data, evaluate, load_policy, render_json, render_text  # noqa: E402
-from engine.model.facts import facts_for  # noqa: E402
+from engine import applicant_from_data, evaluate, load_policy, render_json, render_text
+from engine.model.facts import facts_for
 
 # Targets, per applicant unless said otherwise.
 TARGET_EVALUATE_US = 20.0        # evaluate(policy, applicant, trace=False), facts already checked
