@@ -624,6 +624,11 @@ def check_round(case: RoundCase, folder: Path, exit_code: int, stderr: str, cras
                                 mask(internal.group(1)) if internal else f"exit {exit_code}", stderr[-3000:]))
     if case.bad_at is not None:  # the message names the byte that is not text, or one on its line
         line_start, at = case.bad_at
+        try:  # other mutations (a surrogate cell written as UTF-8 would spell it) may have put bad bytes earlier
+            case.data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            if error.start < at:
+                line_start, at = case.data.rfind(b"\n", 0, error.start) + 1, error.start
         for found in re.finditer(r"byte ([\d,]+)|第 ?([\d,]+) ?字节|字节 ?([\d,]+)", stderr):
             offset = int(next(g for g in found.groups() if g).replace(",", ""))
             if not line_start <= offset <= at + 4:
