@@ -185,6 +185,8 @@ class _Run:
             return period if after_end else None
         year = self.env.get(p.fund_year)
         if not isinstance(year, Decimal):
+            if p.fund_year_in_force is None and p.filing_months is None:
+                return period if after_end else None  # every year is paid: the missing year decides nothing
             # Which years could it be? Any the fact allows, up to the claim date's. Those paid are one run of
             # years (in force, and still within their filing window on this day); when an unpaid year is
             # possible too, the missing year decides, and every clause that could pay waits for it.
