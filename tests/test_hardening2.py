@@ -122,7 +122,7 @@ def _a_symlink_to_a_folder(tmp_path: Path) -> Path:
 def test_d10_a_cache_folder_that_cannot_be_used_does_not_break_a_command(tmp_path, monkeypatch, make):
     monkeypatch.setenv("POLICY_CACHE", "0")
     expected = run("evaluate", LISHUI, SELLER, "--lang", "en")
-    assert expected.exit_code == 0
+    assert expected.exit_code == 0, expected.output
     monkeypatch.delenv("POLICY_CACHE")
     monkeypatch.setenv("POLICY_CACHE_DIR", str(make(tmp_path)))
     for _twice in range(2):
