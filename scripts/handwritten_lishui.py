@@ -24,7 +24,7 @@ START, END = dt.date(2022, 2, 1), dt.date(2027, 1, 31)
 AREAS = frozenset({"市直", "莲都区", "丽水经济技术开发区"})
 WAN = Decimal(10_000)
 IDS = ("1", "2.1", "2.2", "2.3", "2.4", "3", "4.1", "4.2", "5.1", "5.2", "5.3", "6.1", "6.2", "7", "8", "9", "10")
-E, I, U, R, N = "eligible", "ineligible", "undetermined", "referred", "not_applicable"
+E, I, U, R, N = "eligible", "ineligible", "undetermined", "referred", "not_applicable"  # noqa: E741 - the five outcomes, by initial
 # Which kinds each clause is for (1 and 10 are measures: never for anyone).
 FOR = {"2.1": {"seller"}, "2.2": {"seller"}, "2.3": {"seller"}, "2.4": {"seller", "cbec_sole_trader"},
        "3": {"seller"}, "4.1": {"park_operator"},

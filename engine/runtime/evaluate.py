@@ -21,6 +21,7 @@ from engine.model.awards.base import Step, Stop
 from engine.model.facts import Applicant
 from engine.model.outcome import Outcome, Why
 from engine.model.policy import Clause, Condition, Group, Policy
+from engine.runtime.generate import generated as _generated
 from engine.runtime.grants import Grants
 from engine.runtime.plan import Choose, Decide, Plan, prepare
 from engine.runtime.trace import (
@@ -62,13 +63,16 @@ _FAILED, _MISSING = ConditionsFailed(), MissingFacts()  # carry no values: one o
 
 
 def evaluate(policy: Policy, applicant: Applicant, on: dt.date | None = None,
-             today: dt.date | None = None, *, trace: bool = True, reference: bool = False) -> Result:
+             today: dt.date | None = None, *, trace: bool = True, reference: bool = False,
+             generated: bool = True) -> Result:
     """Evaluate every clause for this applicant on a date: `on`, else the facts' date, else today.
 
     `trace=False` skips the explanation (conditions' values, calculation steps): outcomes, amounts and
     missing facts are the same. `reference=True` computes every expression on simpleeval, the reference
     evaluator of the language, instead of the compiled closures: slower, and the same answer (a cross-check;
-    `policy evaluate --reference` offers it).
+    `policy evaluate --reference` offers it). Untraced, the policy's generated code decides
+    (engine.runtime.generate), handing to this interpreter what it does not decide; `generated=False` keeps to
+    the interpreter (the reference the generated code is tested against).
     """
     if on is not None:
         day, source = on, "option"
@@ -76,6 +80,12 @@ def evaluate(policy: Policy, applicant: Applicant, on: dt.date | None = None,
         day, source = applicant.date, "facts"
     else:
         day, source = today or dt.date.today(), "today"
+    if not trace and generated and not reference:
+        code = _generated(policy)
+        if code is not None:
+            found = code.evaluate(applicant, day, source)
+            if found is not None:
+                return found
     run = None
     try:
         run = _Run(prepare(policy), applicant, day, trace, reference=reference)

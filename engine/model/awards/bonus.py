@@ -11,7 +11,7 @@ from engine.core.messages import msg
 from engine.core.suggest import did_you_mean
 from engine.core.values import Unknown
 from engine.lang.expressions import Expr
-from engine.model.awards.base import AwardForm, Compiler, Run, Sanity, Spec, Step, Upper, Words
+from engine.model.awards.base import AwardForm, Compiler, Emitter, Run, Sanity, Spec, Step, Upper, Words
 
 ON_TOP, RAISES_CAP = "on_top", "raises_cap"
 _DESCRIBE = {ON_TOP: "review.bonus.on_top", RAISES_CAP: "review.bonus.raises_cap"}
@@ -91,6 +91,11 @@ class BonusAward(AwardForm):
                     return granted
             return Decimal(0)  # what it adds is settled against the other clause's cap, below
         return amount
+
+    def emit(self, e: Emitter) -> tuple[str, ...] | None:
+        if self.mode == RAISES_CAP:
+            return None  # its settling reads the other clause's cap and grants: the interpreter decides it
+        return (f"raw = {e.expr(self.amount)}",)
 
     def settle(self, run: Run, amount: Decimal) -> Decimal:
         """raises_cap: the other clause's cap rises by the bonus; this clause pays the difference it makes.
