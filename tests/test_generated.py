@@ -1,0 +1,323 @@
+"""Generated Python (engine.runtime.generate) and the interpreter give the same untraced results.
+
+Outcome, amount, reason (the whole `why`), missing facts, amounts before the cap, total and completeness agree
+over hypothesis-generated applicants of every shipped policy, every officers' case beside a policy, the award
+forms' own examples, and applicants chosen for what the generated code hands back to the interpreter: missing
+facts (undetermined), a division by zero (cannot compute), caps used up and partly used, exclusive groups,
+once and yearly clauses with earlier grants in both forms (summed, and a ledger by year and object), pools.
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+import typing
+from functools import cache
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_award_forms import APPLICANT, policy_with
+from test_properties import SETTINGS, applicants
+
+from engine import applicant_from_data, check_facts, evaluate, load_policy
+from engine.lang.emit import EMITTERS
+from engine.lang.tree import Node
+from engine.model.awards import FORMS
+from engine.runtime.generate import generated
+from engine.tools.testing import case_applicant, load_suite
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = sorted(p.stem for p in (ROOT / "policies").glob("*.yaml") if not p.name.endswith(".tests.yaml"))
+SUITES = sorted(ROOT.glob("policies/**/*.tests.yaml"))
+# Clauses the generator leaves to the interpreter whatever the applicant (constructs it does not translate
+# yet), per shipped policy: the gap, kept visible. A new one fails here until it is translated or listed.
+INTERPRETED: dict[str, tuple[str, ...]] = {name: () for name in SHIPPED}
+# … and among the award forms' own examples: a bonus that raises another clause's cap.
+INTERPRETED_FORMS = {"bonus": ("x",)}
+
+
+@cache
+def shipped(name: str):
+    return load_policy(str(ROOT / "policies" / f"{name}.yaml"))
+
+
+def signature(result) -> tuple:
+    return (result.total, result.complete, result.date, result.date_source, tuple(
+        (r.clause.id, r.outcome, r.amount, r.reason, r.why, r.missing, r.uncapped, r.cap_remaining, r.reference)
+        for r in result.clauses))
+
+
+def same(policy, applicant, on=None) -> tuple:
+    """The generated and interpreted results agree; the generated one's signature."""
+    fast = signature(evaluate(policy, applicant, on, trace=False))
+    slow = signature(evaluate(policy, applicant, on, trace=False, generated=False))
+    assert fast == slow, [(a, b) for a, b in zip(fast[-1], slow[-1], strict=True) if a != b] or (fast[:4], slow[:4])
+    return fast
+
+
+def from_yaml(text: str):
+    """A policy written here, loaded as a file is (validated, then compiled)."""
+    folder = Path(tempfile.mkdtemp(prefix="generated-test-"))
+    path = folder / "policy.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_policy(str(path))
+
+
+# --- the code is generated for everything shipped, and every kind of node and form writes its own ---------
+
+def test_every_node_kind_emits_its_own_code():
+    assert set(typing.get_args(Node)) <= set(EMITTERS), set(typing.get_args(Node)) - set(EMITTERS)
+
+
+@pytest.mark.parametrize("keyword", sorted(FORMS))
+def test_every_award_form_writes_its_own_code(keyword):
+    form = FORMS[keyword]
+    assert "emit" in form.__dict__, f"{keyword}: no emit() for the generated path"
+    code = generated(policy_with(form))
+    assert code is not None
+    assert code.interpreted == INTERPRETED_FORMS.get(keyword, ()), f"{keyword}: left to the interpreter"
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_policy_is_generated_readably(name):
+    code = generated(shipped(name))
+    assert code is not None, f"{name}: no generated code"
+    assert code.interpreted == INTERPRETED[name]
+    policy = shipped(name)
+    for clause in policy.clauses:
+        assert f"# clause {clause.id}:" in code.source
+    compile(code.source, name, "exec")  # the kept text is the code that runs
+
+
+def test_authors_words_never_become_code():
+    """A title, label or text value written to break out of a comment or a string stays a constant."""
+    policy = from_yaml("""
+id: words
+document: 测试〔2024〕9号
+title: t
+in_force: {from: 2024-01-01}
+money: {currency: CNY, round_to: 0.01, rounding: half_up}
+recipients: {firm: {label: 企业}}
+facts:
+  kind: {type: text, label: "x\\n__import__('os').system('false')  # "}
+clauses:
+  - id: "a"
+    title: "t\\r\\nraise SystemExit\\u2028raise SystemExit"
+    recipient: firm
+    when: [{if: "kind == 'a\\\\'; raise SystemExit'", label: "\\nraise SystemExit"}]
+    award: {fixed: 1万元}
+""")
+    code = generated(policy)
+    assert code is not None and code.interpreted == ()
+    assert "\nraise SystemExit" not in code.source
+    applicant = applicant_from_data(policy, {"recipient": "firm", "date": "2024-05-01",
+                                             "facts": {"kind": "a'; raise SystemExit"}})
+    assert same(policy, applicant)[0] == 10000
+
+
+# --- hypothesis: every shipped policy ------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["lishui-2021-67", "datong-2021-46"])
+@settings(max_examples=150, **SETTINGS)
+@given(data=st.data())
+def test_hypothesis_applicants_agree(name, data):
+    policy = shipped(name)
+    facts = data.draw(applicants(name))
+    try:
+        applicant = check_facts(policy, copy.deepcopy(facts))
+    except Exception:  # noqa: BLE001 - a facts file the checker refuses is no applicant
+        return
+    same(policy, applicant)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_population_applicants_agree(name, seed):
+    """Every shipped policy (hangzhou has no strategy of its own): applicants drawn from the benchmark's
+    population generator, which reads the policy's kinds, bounds and caps, seeded by hypothesis."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from population import population
+
+    policy = shipped(name)
+    for facts in population(policy, 8, seed=seed):
+        try:
+            applicant = applicant_from_data(policy, facts)
+        except Exception:  # noqa: BLE001 - the population's rare invalid applicant (a repeated list item)
+            continue
+        same(policy, applicant)
+
+
+# --- every officers' case -------------------------------------------------------------------------------
+
+def _cases():
+    for path in SUITES:
+        suite = load_suite(str(path))
+        for index in range(len(suite.cases)):
+            yield pytest.param(path, index, id=f"{path.stem}:{index}")
+
+
+@cache
+def _suite(path: Path):
+    suite = load_suite(str(path))
+    return suite, load_policy(suite.policy_path)
+
+
+@pytest.mark.parametrize("path, index", list(_cases()))
+def test_officers_cases_agree(path, index):
+    suite, policy = _suite(path)
+    try:
+        applicant, on = case_applicant(policy, suite, index)
+    except Exception:  # noqa: BLE001 - a case whose facts are meant to be refused
+        return
+    same(policy, applicant, on)
+
+
+# --- the award forms' examples, and what the generated code hands to the interpreter ---------------------
+
+@pytest.mark.parametrize("keyword", sorted(FORMS))
+@pytest.mark.parametrize("change", ["as is", "missing", "granted unknown", "granted", "cap used", "no list"])
+def test_award_form_examples_agree(keyword, change):
+    policy = policy_with(FORMS[keyword])
+    facts = copy.deepcopy(APPLICANT)
+    if change == "missing":
+        for name in ("costs", "area", "months"):
+            facts["facts"].pop(name)
+    elif change == "granted unknown":
+        del facts["granted"]
+    elif change == "granted":
+        facts["granted"] = {"base": "10万元", "x": "1万元"}
+    elif change == "cap used":
+        facts["granted"] = {"base": "30万元"}
+    elif change == "no list":
+        facts["facts"]["firms"] = [{"name": "甲"}, {"name": "乙", "started": True}]
+    same(policy, applicant_from_data(policy, facts))
+
+
+EDGES = """
+id: edges
+document: 测试〔2024〕8号
+title: edges
+in_force: {from: 2024-01-01, until: 2026-12-31}
+jurisdiction: {areas: [莲都区, 青田县]}
+money: {currency: CNY, round_to: 0.01, rounding: half_up}
+fund_year: {fact: year}
+recipients: {firm: {label: 企业}, school: {label: 院校}}
+facts:
+  year: {type: integer, label: 年度}
+  costs: {type: money, label: 费用}
+  units: {type: number, label: 数量}
+  site: {type: text, label: 场地}
+  ok: {type: boolean, label: 条件}
+parameters:
+  rate: {label: 比例, value: 50%}
+clauses:
+  - id: share
+    title: 按数量分摊
+    recipient: firm
+    when: [{if: "costs / units >= 100元"}]
+    award: {base: costs / units, rate: rate}
+    cap: 5万元
+    period: year
+  - id: once
+    title: 一次性
+    recipient: firm
+    when: [{if: ok}]
+    award: {fixed: 2万元}
+    period: once
+    per: site
+  - id: best-a
+    title: 甲
+    recipient: firm
+    award: {base: costs, rate: 10%}
+    cap: 1万元
+    period: year
+  - id: best-b
+    title: 乙
+    recipient: firm
+    award: {base: costs, rate: 20%}
+    until: 2025-06-30
+  - id: needs
+    title: 需先获得
+    recipient: [firm, school]
+    requires: [once]
+    award: {fixed: 1000元}
+groups:
+  - {id: pick, members: [best-a, best-b], pick: best, earlier: top_up}
+"""
+
+
+@pytest.mark.parametrize("facts", [
+    {"year": 2024, "costs": "10万元", "units": 10, "site": "A", "ok": True},
+    {"year": 2024, "costs": "10万元", "units": 0, "site": "A", "ok": True},  # division by zero
+    {"year": 2024, "costs": "10万元", "site": "A", "ok": True},  # units missing
+    {"year": 2024, "costs": "10万元", "units": 10, "ok": True},  # site missing: the once clause per site
+    {"costs": "10万元", "units": 10, "site": "A", "ok": False},  # no fund year
+    {"year": 2024, "costs": "1000万元", "units": 3, "site": "A", "ok": True},  # caps bite
+])
+@pytest.mark.parametrize("granted", [
+    None, {}, {"share": "5万元"}, {"share": "1万元", "once": "2万元", "best-a": "5000元"}, {"best-b": "1000元"},
+    [{"clause": "share", "amount": "4万元", "year": 2024}, {"clause": "once", "amount": "2万元", "year": 2023,
+                                                            "for": "A"}],
+    [{"clause": "once", "amount": "2万元", "year": 2023, "for": "B"}, {"clause": "best-a", "amount": "1万元",
+                                                                       "year": 2024}],
+])
+@pytest.mark.parametrize("who", [("firm", "莲都区", "2024-05-01"), ("firm", "杭州", "2024-05-01"),
+                                 ("firm", None, "2024-05-01"), ("school", "青田县", "2025-08-01"),
+                                 ("firm", "青田县", "2025-08-01"), ("firm", "莲都区", "2023-01-01")])
+def test_edges_agree(facts, granted, who):
+    policy = _edges()
+    kind, area, day = who
+    data: dict = {"recipient": kind, "date": day, "facts": dict(facts)}
+    if area is not None:
+        data["area"] = area
+    if granted is not None:
+        data["granted"] = granted
+    same(policy, applicant_from_data(policy, data))
+
+
+@cache
+def _edges():
+    return from_yaml(EDGES)
+
+
+def test_edges_are_decided_by_the_generated_code_where_nothing_is_missing():
+    """The plain applicant is not handed over: the generated functions decide it (else the test above proves
+    only that the interpreter agrees with itself)."""
+    from engine.runtime import generate
+
+    policy = _edges()
+    calls = []
+    original = generate._State.fallback
+    generate._State.fallback = lambda self, task: calls.append(task.clause.id) or original(self, task)  # type: ignore
+    try:
+        applicant = applicant_from_data(policy, {"recipient": "firm", "date": "2024-05-01", "area": "莲都区",
+                                                 "granted": {}, "facts": {"year": 2024, "costs": "10万元",
+                                                                          "units": 10, "site": "A", "ok": True}})
+        result = evaluate(policy, applicant, trace=False)
+    finally:
+        generate._State.fallback = original  # type: ignore[method-assign]
+    assert calls == []
+    assert {r.clause.id: str(r.outcome) for r in result.clauses} == {
+        "share": "eligible", "once": "eligible", "best-a": "ineligible", "best-b": "eligible", "needs": "eligible"}
+
+
+def test_pools_policy_agrees():
+    policy = load_policy(str(ROOT / "tests" / "fixtures" / "rounds" / "pooled.yaml"))
+    for facts in ({"promotion": "30万元", "exhibition": 5000, "exporter": True, "filed_on": "2024-03-01"},
+                  {"promotion": "30万元", "exporter": True}, {"students": 40, "partners": [{"name": "甲", "active": True}]}):
+        for kind in ("seller", "school"):
+            for granted in (None, {}, {"1": "19万元"}):
+                data = {"recipient": kind, "area": "莲都区", "date": "2024-06-01", "facts": facts}
+                if granted is not None:
+                    data["granted"] = granted
+                try:
+                    applicant = applicant_from_data(policy, yaml.safe_load(yaml.safe_dump(data, allow_unicode=True)))
+                except Exception:  # noqa: BLE001 - facts of another kind are refused
+                    continue
+                same(policy, applicant)
