@@ -57,8 +57,9 @@ CLAIM_DATE = "claim_date"  # engine.model.compile.CLAIM_DATE (that module is not
 class _Source:
     """The text being written and the constants it refers to (the namespace's `K0`, `K1`, …)."""
 
-    def __init__(self, policy: Policy):
-        self.policy = policy
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.policy = policy = plan.policy
         self.facts = policy.all_facts()
         self.lines: list[str] = []
         self.constants: dict[str, object] = {}
@@ -208,7 +209,8 @@ def _clause_body(s: _Source, clause: Clause, task: Decide, k: str) -> None:  # n
         s.add(2, "if lost:", f"    return ClauseResult({k}, I, None, RequiresFailed(tuple(lost)))")
     if clause.refers_to is not None:
         reference = policy.references[clause.refers_to]
-        s.add(2, f"return ClauseResult({k}, REFERRED, reference={s.const(reference)})")
+        referred = s.plan.share(ClauseResult(clause, Outcome.REFERRED, reference=reference))
+        s.add(2, f"return {s.const(referred)}  # the same for everyone referred")
         return
     assert award is not None
     s.add(2, f"# award: {award.keyword}", "stop = None")
@@ -409,7 +411,7 @@ def write(plan: Plan) -> tuple[str, dict[str, object], dict[int, str], tuple[str
     """The plan as Python source: the text, its constants, each task's function name, and the clauses left
     to the interpreter."""
     policy = plan.policy
-    s = _Source(policy)
+    s = _Source(plan)
     s.add(0, f"# Generated from the plan of {_comment(policy.id)} ({_comment(policy.document or '')}): "
           "untraced evaluation, one function per clause and per exclusive group.")
     names: dict[int, str] = {}
