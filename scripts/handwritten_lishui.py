@@ -33,6 +33,14 @@ FOR = {"2.1": {"seller"}, "2.2": {"seller"}, "2.3": {"seller"}, "2.4": {"seller"
        "7": {"platform"}, "8": {"service_provider"}, "9": {"seller"}}
 
 
+# The policy's numbers, as constants (written once, not computed per applicant).
+W10, W20, W30, W50, W100, W200, W500 = (n * WAN for n in (10, 20, 30, 50, 100, 200, 500))
+YI1, YI2 = 10000 * WAN, 20000 * WAN
+HALF, SEVENTY, FIFTH, TENTH = Decimal("0.5"), Decimal("0.7"), Decimal("0.2"), Decimal("0.1")
+ONE, FIVE, TWENTY, THIRTY, MONTHS = Decimal(1), Decimal(5), Decimal(20), Decimal(30), Decimal(36)
+ZERO_FEN = ZERO.quantize(FEN)
+
+
 def _round(x: Decimal) -> Decimal:
     return x.quantize(FEN, rounding=ROUND_HALF_UP, context=C)
 
@@ -73,7 +81,7 @@ def _paid(raw: Decimal | None, unknown: bool, granted: dict | None, cid: str, ca
         return U, None
     amount = _round(raw)
     if amount < 0:
-        amount = ZERO.quantize(FEN)
+        amount = ZERO_FEN
     elif amount == 0:
         amount = amount.copy_abs()
     if cap is not None and g is not None:
@@ -97,7 +105,7 @@ def _count(items: list | None, counts) -> tuple[int, bool] | None:
 
 def _incubated(item: dict) -> bool | None:
     parts = (item.get("started_cbec"),
-             None if item.get("annual_turnover") is None else item["annual_turnover"] >= 500 * WAN,
+             None if item.get("annual_turnover") is None else item["annual_turnover"] >= W500,
              None if item.get("years_since_incubation") is None else item["years_since_incubation"] <= 2,
              None if item.get("reached_before") is None else not item["reached_before"])
     if any(p is False for p in parts):
@@ -107,14 +115,14 @@ def _incubated(item: dict) -> bool | None:
 
 def _new_enterprise(item: dict) -> bool | None:
     t = item.get("annual_turnover")
-    return None if t is None else t >= 200 * WAN
+    return None if t is None else t >= W200
 
 
 def evaluate(applicant) -> tuple[tuple[tuple[str, str, Decimal | None], ...], Decimal, bool]:  # noqa: C901
     day = applicant.date
     out: dict[str, tuple[str, Decimal | None]] = {}
     if day < START or day > END:
-        return tuple((cid, N, None) for cid in IDS), ZERO.quantize(FEN), True
+        return tuple((cid, N, None) for cid in IDS), ZERO_FEN, True
     kinds = set(applicant.recipients)
     area_unknown = applicant.area is None
     outside = not area_unknown and applicant.area not in AREAS
@@ -123,7 +131,7 @@ def evaluate(applicant) -> tuple[tuple[tuple[str, str, Decimal | None], ...], De
         out[cid] = (N, None)
     mine = [cid for cid in IDS if cid in FOR and FOR[cid] & kinds]
     if outside:
-        return tuple((cid, *out[cid]) for cid in IDS), ZERO.quantize(FEN), True
+        return tuple((cid, *out[cid]) for cid in IDS), ZERO_FEN, True
 
     def decide(cid: str, failed: bool, unknown: bool, raw: Decimal | None, cap: Decimal | None = None,
                once: bool = False, extra_unknown: bool = False) -> None:
@@ -134,63 +142,63 @@ def evaluate(applicant) -> tuple[tuple[tuple[str, str, Decimal | None], ...], De
 
     if "2.1" in mine:
         f, u = _conditions(_flag(v, "registered_cbec"), _flag(v, "first_time_cbec"))
-        decide("2.1", f, u, _rate(v, "platform_fees", "digital_promotion", Decimal("0.5")), 10 * WAN, once=True)
+        decide("2.1", f, u, _rate(v, "platform_fees", "digital_promotion", HALF), W10, once=True)
     if "2.2" in mine:
-        f, u = _conditions(_ge(v, "cbec_turnover", 500 * WAN))
-        decide("2.2", f, u, _rate(v, "platform_fees", "digital_promotion", Decimal("0.5")), 30 * WAN)
+        f, u = _conditions(_ge(v, "cbec_turnover", W500))
+        decide("2.2", f, u, _rate(v, "platform_fees", "digital_promotion", HALF), W30)
     if "2.3" in mine:
-        f, u = _conditions(_ge(v, "cbec_turnover", 500 * WAN), _flag(v, "has_independent_site"),
-                           _ge(v, "site_domain_holding", Decimal("0.5")))
-        decide("2.3", f, u, _rate(v, "site_costs", "site_costs_in_promotion", Decimal("0.5"), minus=True), 50 * WAN)
+        f, u = _conditions(_ge(v, "cbec_turnover", W500), _flag(v, "has_independent_site"),
+                           _ge(v, "site_domain_holding", HALF))
+        decide("2.3", f, u, _rate(v, "site_costs", "site_costs_in_promotion", HALF, minus=True), W50)
     for cid in ("2.4", "3", "9"):
         if cid in mine:
             out[cid] = (U, None) if area_unknown else (R, None)
     if "4.1" in mine:
         f, u = _conditions(_flag(v, "park_distinct_profile"), _ge(v, "park_area", WAN),
-                           _ge(v, "park_cbec_share", Decimal("0.7")), _ge(v, "park_cbec_turnover", 20000 * WAN))
-        decide("4.1", f, u, 100 * WAN, once=True)
+                           _ge(v, "park_cbec_share", SEVENTY), _ge(v, "park_cbec_turnover", YI2))
+        decide("4.1", f, u, W100, once=True)
     if "4.2" in mine:
         f, u = _conditions(_flag(v, "in_recognised_park"))
         used = v.get("months_in_park_before")
         if f:
             out["4.2"] = (I, None)
-        elif used is not None and used >= 36:
+        elif used is not None and used >= MONTHS:
             out["4.2"] = (I, None)  # every month of the 36 already passed
         else:
             area, months = v.get("rented_area"), v.get("rent_months")
             raw = None
             if area is not None and months is not None and used is not None:
-                raw = C.multiply(C.multiply(Decimal(5), area), min(months, max(ZERO, 36 - used)))
+                raw = C.multiply(C.multiply(FIVE, area), min(months, max(ZERO, MONTHS - used)))
             decide("4.2", f, u, raw)
     if "5.1" in mine:
-        f, u = _conditions(_flag(v, "warehouse_recognised"), _ge(v, "warehouse_operating_years", Decimal(1)))
-        decide("5.1", f, u, _rate(v, "warehouse_build_cost", None, Decimal("0.5")), 50 * WAN, once=True)
+        f, u = _conditions(_flag(v, "warehouse_recognised"), _ge(v, "warehouse_operating_years", ONE))
+        decide("5.1", f, u, _rate(v, "warehouse_build_cost", None, HALF), W50, once=True)
     if "5.2" in mine:
         f, u = _conditions(_flag(v, "warehouse_newly_built_belt_and_road"))
         first = out["5.1"][0]
         if not f and first not in (E, U):
             out["5.2"] = (I, None)  # a bonus to 5.1, which does not pay
         else:
-            decide("5.2", f, u, 10 * WAN, once=True, extra_unknown=first == U)
+            decide("5.2", f, u, W10, once=True, extra_unknown=first == U)
     if "5.3" in mine:
         f, u = _conditions(_flag(v, "uses_public_warehouse"))
-        decide("5.3", f, u, _rate(v, "warehouse_service_cost", None, Decimal("0.2")), 20 * WAN)
+        decide("5.3", f, u, _rate(v, "warehouse_service_cost", None, FIFTH), W20)
     if "6.1" in mine:
         f, u = _conditions(_flag(v, "new_cbec_major_approved"), _flag(v, "in_enrolment_plan"),
-                           _ge(v, "annual_enrolment", Decimal(30)))
-        decide("6.1", f, u, 30 * WAN, once=True)
+                           _ge(v, "annual_enrolment", THIRTY))
+        decide("6.1", f, u, W30, once=True)
     if "6.2" in mine:
         counted = _count(v.get("incubated_enterprises"), _incubated)
         raw = None if counted is None or counted[1] else C.multiply(WAN, Decimal(counted[0]))
         decide("6.2", False, False, raw)
     if "7" in mine:
-        f, u = _conditions(_ge(v, "platform_turnover", 20000 * WAN))
+        f, u = _conditions(_ge(v, "platform_turnover", YI2))
         counted = _count(v.get("new_enterprises"), _new_enterprise)
         raw = None if counted is None or counted[1] else C.multiply(WAN, Decimal(counted[0]))
-        decide("7", f, u, raw, 100 * WAN)
+        decide("7", f, u, raw, W100)
     if "8" in mine:
-        f, u = _conditions(_ge(v, "served_enterprises", Decimal(20)), _ge(v, "served_turnover", 10000 * WAN))
-        decide("8", f, u, _rate(v, "annual_service_fees", None, Decimal("0.1")), 20 * WAN)
+        f, u = _conditions(_ge(v, "served_enterprises", TWENTY), _ge(v, "served_turnover", YI1))
+        decide("8", f, u, _rate(v, "annual_service_fees", None, TENTH), W20)
     if "2.1" in mine:
         _platform_expenses(out, granted)
     total, complete = ZERO, True
