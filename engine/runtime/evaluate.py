@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 from decimal import Decimal, DivisionByZero, InvalidOperation, Overflow
-from typing import Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from engine.core.amounts import MAX_COMPUTED_DIGITS, MAX_INTEGER_DIGITS
 from engine.core.errors import EvaluateError, Problem
@@ -21,7 +21,6 @@ from engine.model.awards.base import Step, Stop
 from engine.model.facts import Applicant
 from engine.model.outcome import Outcome, Why
 from engine.model.policy import Clause, Condition, Group, Policy
-from engine.runtime.generate import generated as _generated
 from engine.runtime.grants import Grants
 from engine.runtime.plan import Choose, Decide, Plan, prepare
 from engine.runtime.trace import (
@@ -55,6 +54,9 @@ from engine.runtime.trace import (
     ZeroStep,
 )
 
+if TYPE_CHECKING:
+    from engine.runtime.generate import Generated
+
 ELIGIBLE, INELIGIBLE, UNDETERMINED, REFERRED, NOT_APPLICABLE = (
     Outcome.ELIGIBLE, Outcome.INELIGIBLE, Outcome.UNDETERMINED, Outcome.REFERRED, Outcome.NOT_APPLICABLE)
 _ARITHMETIC = (DivisionByZero, InvalidOperation, ZeroDivisionError, Overflow)
@@ -81,7 +83,7 @@ def evaluate(policy: Policy, applicant: Applicant, on: dt.date | None = None,
     else:
         day, source = today or dt.date.today(), "today"
     if not trace and generated and not reference:
-        code = _generated(policy)
+        code = (_generator or _generator_imported())(policy)
         if code is not None:
             found = code.evaluate(applicant, day, source)
             if found is not None:
@@ -93,6 +95,19 @@ def evaluate(policy: Policy, applicant: Applicant, on: dt.date | None = None,
     except Overflow:  # in an award form's own arithmetic: an expression's is reported where it is (value)
         clause = run._clause if run is not None else None
         raise _too_large(policy, clause, None) from None
+
+
+_generator: Callable[[Policy], Generated | None] | None = None  # engine.runtime.generate.generated, once imported
+
+
+def _generator_imported() -> Callable[[Policy], Generated | None]:
+    """The generated code's maker, imported on the first untraced evaluation: a traced one never needs it (a
+    `policy evaluate` process does not pay for its import)."""
+    global _generator
+    from engine.runtime.generate import generated
+
+    _generator = generated
+    return generated
 
 
 def _too_large(policy: Policy, clause: Clause | None, expr: Expr | None) -> EvaluateError:
