@@ -231,8 +231,10 @@ class _Encoded:
         if r.missing or r.reference is not None:
             return self._words(r)
         if r.why is None:  # plainly eligible: only the amount differs
+            if r.outcome is not Outcome.ELIGIBLE or r.amount is None:
+                return self._words(r)
             pre, post = self.paid(r)
-            return f"{pre}{r.amount:f}{post}" if r.amount is not None else self._words(r)
+            return f"{pre}{r.amount:f}{post}"
         key = (r.clause.id, r.outcome, r.amount, r.why)  # a reason of its own: worded once per distinct reason
         try:
             found = self._decided.get(key)
