@@ -126,8 +126,7 @@ def render_json(result: Result, lang: str | None = None, indent: int | None = No
     lang = lang or policy.language
     encoded = _encoded(policy, lang)
     clause_text, same = encoded.clause, encoded.same
-    clauses = ", ".join([seen[1] if (seen := same.get(id(r))) is not None and seen[0] is r else clause_text(r)
-                         for r in result.clauses])
+    clauses = ", ".join([same.get(id(r)) or clause_text(r) for r in result.clauses])
     whole = result_to_json(result, lang, clauses=False)
     about = whole["policy"]
     known = encoded.about
@@ -177,10 +176,10 @@ class _Encoded:
         self._outcomes = {o: _encode(o.value) for o in Outcome}
         self._reasons: dict[str | None, str] = {None: "null"}
         self._shared = prepare(policy).shared  # results the same object for everyone who gets them
-        self.same: dict[int, tuple[ClauseResult, str]] = {}
+        self.same: dict[int, str] = {}  # the text of results the plan gives as one object, by its id
         self._paid: dict[str, tuple[str, str]] = {}
         self.about: tuple[object, str] | None = None  # the result's `policy` part, and its text
-        self._decided: dict[tuple[str, Outcome, object, object], str] = {}
+        self._decided: dict[tuple[object, ...], str] = {}
 
     def parts(self, r: ClauseResult) -> tuple[str, str, str]:
         """A clause's text before its outcome, between its reference and what it followed, and after."""
@@ -217,25 +216,24 @@ class _Encoded:
         return found
 
     def clause(self, r: ClauseResult) -> str:
-        seen = self.same.get(id(r))
-        if seen is not None and seen[0] is r:
-            return seen[1]
         text = self._clause(r)
         if self._shared.get(id(r)) is r and len(self.same) < _MAX_SHARED:
-            self.same[id(r)] = (r, text)  # the object is the plan's: its id is never another's
+            # The object is the plan's, kept alive by it as long as this table (both live on the policy): no
+            # other object has its id meanwhile.
+            self.same[id(r)] = text
         return text
 
     def _clause(self, r: ClauseResult) -> str:
         if r.conditions or r.steps or r.hop is not None or isinstance(r.why, CannotCompute):
             return _dumps(_clause_json(self.words, r))
-        if r.missing or r.reference is not None:
-            return self._words(r)
-        if r.why is None:  # plainly eligible: only the amount differs
+        if r.why is None and r.reference is None and not r.missing:  # plainly eligible: only the amount differs
             if r.outcome is not Outcome.ELIGIBLE or r.amount is None:
                 return self._words(r)
             pre, post = self.paid(r)
-            return f"{pre}{r.amount:f}{post}"
-        key = (r.clause.id, r.outcome, r.amount, r.why)  # a reason of its own: worded once per distinct reason
+            amount = str(r.amount)  # as f"{amount:f}" unless in exponent form (never for an amount on the grid)
+            return f"{pre}{amount if 'E' not in amount else f'{r.amount:f}'}{post}"
+        # a reason of its own, what is missing, a reference: worded once per distinct combination
+        key = (r.clause.id, r.outcome, r.amount, r.why, r.missing, r.reference)
         try:
             found = self._decided.get(key)
         except TypeError:  # a reason holding something unhashable
