@@ -12,7 +12,9 @@ missing (a fact, a parameter on the day, what was granted, a division by zero, a
 earlier clause it builds on that is not plainly eligible, is decided by the interpreter, which stays the
 reference and the only traced path; so is an exclusive group when earlier grants or undetermined members are in
 play, a whole applicant with no area (when the policy has areas) or claiming outside the policy's period, and,
-always, a clause whose construct the generator does not translate yet (`Generated.interpreted` names them).
+always, a clause whose construct the generator does not translate yet (`Generated.interpreted` names them: a
+reference followed into a linked document, an expression deeper than 60 levels, a form that settles without
+writing how).
 tests/test_generated.py checks both paths give the same results.
 """
 
@@ -28,6 +30,7 @@ from engine.core.suggest import closest
 from engine.lang.emit import Unsupported, emit
 from engine.lang.expressions import Expr
 from engine.lang.tree import Node
+from engine.model.awards.base import AwardForm
 from engine.model.facts import Applicant
 from engine.model.outcome import Outcome
 from engine.model.policy import Clause, Group, Policy
@@ -65,6 +68,8 @@ class _Source:
         self.constants: dict[str, object] = {}
         self._ids: dict[int, str] = {}
         self.item: tuple[str, frozenset[str]] | None = None  # (variable, fields) inside a list item's condition
+        self.clause: Clause | None = None  # the clause being written, and its task
+        self.task: Decide | None = None
         self._locals = 0
 
     # -- engine.lang.emit.Scope and engine.model.awards.base.Emitter ----------------------------------
@@ -104,6 +109,17 @@ class _Source:
     def local(self, hint: str) -> str:
         self._locals += 1
         return f"_{hint}{self._locals}"
+
+    def target(self, clause_id: str) -> str:
+        return f"S.R[{clause_id!r}]"
+
+    def counted(self) -> str:
+        assert self.clause is not None
+        return f"S.grants().counted({self.const(self.clause)})"
+
+    def fallback(self) -> str:
+        assert self.task is not None
+        return f"return S.fallback({self.const(self.task)})"
 
     def round(self, code: str) -> str:
         """Code rounding `code` by the policy's money rule (engine.core.amounts.MoneyRule.round)."""
@@ -169,13 +185,19 @@ def _clause_body(s: _Source, clause: Clause, task: Decide, k: str) -> None:  # n
     if clause.refers_to is not None and clause.refers_clause is not None and clause.refers_to in policy.linked:
         raise Unsupported("a reference followed into a linked document")
     award = clause.award
+    s.clause, s.task = clause, task
     if clause.refers_to is None:
         assert award is not None
         code = award.emit(s)
         if code is None:
             raise Unsupported(f"the {award.keyword} award as written")
+        overrides = type(award).settle is not AwardForm.settle
+        settle = award.emit_settle(s) if not overrides or type(award).emit_settle is not AwardForm.emit_settle \
+            else None
+        if settle is None:
+            raise Unsupported(f"how the {award.keyword} award settles")
     else:
-        code = ()
+        code, settle = (), ()
     s.add(1, "try:")
     if task.dated:
         tests = []
@@ -245,6 +267,8 @@ def _clause_body(s: _Source, clause: Clause, task: Decide, k: str) -> None:  # n
     if clause.cap is not None:
         s.add(2, "remaining = cap - g", "if amount > remaining:", "    amount = remaining")
         remaining = "remaining"
+    if settle:
+        s.add(2, "# settled with another clause", *settle)
     if clause.offset is not None:
         received = s.round("max(offset, ZERO)")
         s.add(2, f"received = {received}", f"amount = {s.round('max(amount - received, ZERO)')}.copy_abs()")

@@ -91,6 +91,10 @@ class Emitter(Protocol):
     def name(self, name: str) -> str: ...  # code reading a fact or parameter
     def const(self, value: object) -> str: ...  # the name of a constant holding `value` (a Why class, a text)
     def local(self, hint: str) -> str: ...  # a fresh local variable name
+    def target(self, clause_id: str) -> str: ...  # code for another clause's decided result (a ClauseResult)
+    def counted(self) -> str: ...  # code for what earlier grants count against this clause (Decimal or Unknown)
+    def round(self, code: str) -> str: ...  # code rounding `code` by the policy's money rule
+    def fallback(self) -> str: ...  # a statement handing the clause to the interpreter (something is unknown)
 
 
 class Compiler(Protocol):
@@ -166,6 +170,11 @@ class AwardForm(ABC):
         """Python statements computing what `compute` computes when every value is known (setting `raw`, or
         `stop` to a Why), for the generated untraced path; None when this award, as written, is left to the
         interpreter (say why in a comment; tests/test_generated.py counts such clauses)."""
+
+    def emit_settle(self, e: Emitter) -> tuple[str, ...] | None:
+        """Statements changing `amount` as `settle` does, after the cap (nothing when settle is not overridden);
+        a form that overrides `settle` and not this is left to the interpreter."""
+        return ()
 
     def settle(self, run: Run, amount: Decimal) -> Decimal:
         """The amount after this clause's own cap; a form that changes what another clause pays says so here."""
