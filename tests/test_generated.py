@@ -333,3 +333,19 @@ def test_pools_policy_agrees():
                 except Exception:  # noqa: BLE001 - facts of another kind are refused
                     continue
                 same(policy, applicant)
+
+
+def test_a_reference_followed_into_a_linked_document_is_left_to_the_interpreter_and_agrees():
+    """The one construct not translated yet in what ships: counted here, so the gap stays visible."""
+    fixtures = ROOT / "tests" / "fixtures" / "references"
+    policy = load_policy(str(fixtures / "lishui-followed.yaml"), with_files=[str(fixtures / "example-ref-2020-1.yaml")])
+    code = generated(policy)
+    assert code is not None and code.interpreted == ("2.4", "3")
+    for postal, granted in (("20万元", {}), ("1万元", {"2.4": "4万元"}), (None, {}), ("20万元", None)):
+        facts: dict = {"booth_fees": "4万元"}
+        if postal is not None:
+            facts["postal_fees"] = postal
+        data = {"recipient": "seller", "area": "莲都区", "date": "2023-03-01", "facts": facts}
+        if granted is not None:
+            data["granted"] = granted
+        same(policy, applicant_from_data(policy, data))
