@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Callable, Mapping
 from engine.core.amounts import CONTEXT, MAX_INTEGER_DIGITS, ROUNDINGS
 from engine.core.dates import days_between, months_between, years_between
 from engine.core.suggest import closest
+from engine.core.values import Unknown
 from engine.lang.emit import Unsupported, emit
 from engine.lang.expressions import Expr
 from engine.lang.tree import Node
@@ -115,7 +116,7 @@ class _Source:
 
     def counted(self) -> str:
         assert self.clause is not None
-        return f"S.grants().counted({self.const(self.clause)})"
+        return f"S.counted({self.const(self.clause)})"
 
     def fallback(self) -> str:
         assert self.task is not None
@@ -239,7 +240,7 @@ def _clause_body(s: _Source, clause: Clause, task: Decide, k: str) -> None:  # n
     s.add(2, *code)
     counted = clause.cap is not None or clause.period == "once"
     if counted:
-        s.add(2, f"g = S.grants().counted({k})",
+        s.add(2, f"g = S.counted({k})",
               "if g.__class__ is not Decimal:",
               f"    return S.fallback({s.const(task)})  # what was granted is not known",
               f"g = {s.round('g')}")
@@ -287,11 +288,8 @@ def _group(s: _Source, index: int, group: Group) -> str:
           f"members = [R[m] for m in {members!r} if m in R]",
           "live = [r for r in members if r.outcome in LIVE]",
           "if not live:", "    return",
-          "G = S.grants()",
-          "for r in members:  # paid earlier this fund year under a member: the interpreter weighs it",
-          "    earlier = G.in_year(r.clause)",
-          "    if earlier.__class__ is not Decimal or earlier != 0:",
-          f"        return S.choose({k})",
+          "if not S.nothing_earlier(members):  # paid earlier this fund year under a member: the interpreter weighs it",
+          f"    return S.choose({k})",
           "if len(live) < 2:", "    return",
           "if any(r.outcome is not E for r in live):  # which pays waits on what is missing",
           f"    return S.choose({k})")
@@ -327,6 +325,28 @@ class _State:
             # what Grants reads of the names in force (the fund year, the object counted per) are facts
             found = self._grants = Grants(self.plan.policy, self.applicant, self.applicant.values, self.day.year)
         return found
+
+    def counted(self, clause: Clause) -> Decimal | Unknown:
+        """What earlier grants count against the clause (engine.runtime.grants.Grants.counted), read straight from
+        the summed form when there is no ledger."""
+        a = self.applicant
+        if a.granted is not None and not a.ledger:
+            return a.granted.get(clause.id, _ZERO)
+        return self.grants().counted(clause)
+
+    def nothing_earlier(self, members: list[ClauseResult]) -> bool:
+        """Whether nothing was paid under any of these clauses for the claim's fund year (and object): all known
+        and 0 (Grants.in_year)."""
+        a = self.applicant
+        if a.granted is not None and not a.ledger:
+            granted = a.granted
+            return not any(granted.get(r.clause.id) for r in members)
+        grants = self.grants()
+        for r in members:
+            earlier = grants.in_year(r.clause)
+            if earlier.__class__ is not Decimal or earlier != 0:
+                return False
+        return True
 
     def run(self) -> _Run:
         found = self._run
