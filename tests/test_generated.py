@@ -349,3 +349,36 @@ def test_a_reference_followed_into_a_linked_document_is_left_to_the_interpreter_
         if granted is not None:
             data["granted"] = granted
         same(policy, applicant_from_data(policy, data))
+
+
+def test_a_number_too_large_is_refused_the_same_on_both_paths():
+    """Overflow (engine.core.amounts.CONTEXT) in generated code hands the clause to the interpreter, which refuses
+    it at the expression that made it: the same error, whichever path ran."""
+    from engine import PolicyError
+
+    policy = from_yaml("""
+id: huge
+document: 测试〔2024〕7号
+title: huge
+in_force: {from: 2024-01-01}
+money: {currency: CNY, round_to: 0.01, rounding: half_up}
+recipients: {firm: {label: 企业}}
+facts:
+  n: {type: number, label: 数量}
+clauses:
+  - id: big
+    title: 大数
+    recipient: firm
+    when: [{if: "n * n * n * n > 1"}]
+    award: {fixed: 1万元}
+""")
+    messages = []
+    for generated_path in (True, False):
+        applicant = applicant_from_data(policy, {"recipient": "firm", "date": "2024-05-01",
+                                                 "facts": {"n": "900000000000000"}})
+        with pytest.raises(PolicyError) as caught:
+            evaluate(policy, applicant, trace=False, generated=generated_path)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1] and "n * n * n * n" in messages[0]
+    small = applicant_from_data(policy, {"recipient": "firm", "date": "2024-05-01", "facts": {"n": 2}})
+    assert same(policy, small)[0] == 10000
