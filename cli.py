@@ -9,14 +9,15 @@ import re
 import sys
 import traceback
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Callable, NoReturn, Sequence, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Callable, NoReturn, Sequence, TypeVar
 
 import click
 
-from engine.core.errors import PolicyError
+from engine.core.errors import FactsError, PolicyError, Problem
 from engine.core.messages import localize, t
 
 if TYPE_CHECKING:
+    from engine.ledger import Ledger
     from engine.model.policy import Policy
 
 # Each command imports what it uses when it runs: `policy evaluate` should not pay for diff, lint or review.
@@ -120,13 +121,19 @@ def cli() -> None:
 def validate(files: tuple[str, ...], fmt: str, lang: str | None, policies: tuple[str, ...],
              with_files: tuple[str, ...]) -> None:
     """Check policy FILES: strict YAML, the schema, expressions and names. Exit 1 if any is invalid."""
-    from engine.workspace import load_policy
+    from engine.model.compile import reading_problems
+    from engine.workspace import Library, load_policy, load_resolved
     report: list[dict[str, object]] = []
     bad = 0
     langs: list[str] = []
     for path in files:
         try:
             policy = load_policy(path, policies=policies, with_files=with_files)
+            if any(a.change for r in policy.readings.values() for a in r.alternatives):
+                # Each reading's alternatives must compile too: a misspelt name inside one is found here.
+                wrong = reading_problems(load_resolved(path, Library(policies, with_files)))
+                if wrong:
+                    raise PolicyError(wrong)
         except PolicyError as error:
             bad += 1
             here = message_lang(lang, path=path)
@@ -159,21 +166,58 @@ def validate(files: tuple[str, ...], fmt: str, lang: str | None, policies: tuple
               help="The claim date (YYYY-MM-DD). Default: the facts file's date:, else today.")
 @click.option("--reference", is_flag=True, default=False,
               help="Compute every expression on simpleeval, the language's reference evaluator (a cross-check).")
+@click.option("--ledger", "ledger_url", default=None, metavar="L",
+              help="Take earlier grants from this ledger (a SQLite file or a postgresql:// URL) by the facts' "
+                   "credit_code:, instead of the facts' granted:.")
 @lang_option
 @library_options
 def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | None, reference: bool,
-                 lang: str | None,
+                 ledger_url: str | None, lang: str | None,
                  policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Evaluate an applicant's FACTS (YAML or JSON, '-' for stdin) under POLICY."""
-    from engine import evaluate, load_applicant, load_policy, render_json, render_text
+    from engine import evaluate, load_policy, render_json, render_text
+    from engine.model.facts import applicant_from
+    from engine.syntax.loader import load_file
     policy = None
     try:
         policy = load_policy(policy_file, policies=policies, with_files=with_files, cache=True)
-        applicant = load_applicant(policy, facts_file)
-        result = evaluate(policy, applicant, on=on.date() if on else None, reference=reference)
+        loaded = load_file(facts_file)
+        code, bad = _credit_code(loaded)
+        applicant = applicant_from(policy, loaded)
+        day = on.date() if on else None
+        if bad:
+            raise FactsError([loaded.source.problem(m, ("credit_code",)) for m in bad])
+        if ledger_url is not None:
+            from engine.ledger import open_ledger
+            from engine.ledger.use import earlier_for
+
+            with open_ledger(ledger_url) as ledger:
+                applicant = earlier_for(ledger, policy, applicant, code,
+                                        day or applicant.date or dt.date.today())
+        result = evaluate(policy, applicant, on=day, reference=reference)
     except PolicyError as error:
         _fail(error, message_lang(lang, policy, policy_file))
     click.echo(render_json(result, lang, indent=2) if fmt == "json" else render_text(result, lang), nl=False)
+
+
+def _credit_code(loaded: Any) -> tuple[str | None, list[Any]]:
+    """The facts file's credit_code: (as a batch's folder of facts files carries it), taken out of its data."""
+    return take_credit_code(loaded.data)
+
+
+def take_credit_code(data: object) -> tuple[str | None, list[Any]]:
+    """(code, problems) of a facts document's top-level credit_code:, taken out of it (the facts schema does
+    not know it: it says who applies, not what)."""
+    if not (isinstance(data, dict) and "credit_code" in data):
+        return None, []
+    from engine.core.messages import msg
+    from engine.rounds import identity
+
+    raw = data.pop("credit_code")
+    code = identity.normalise(raw) if isinstance(raw, str) else ""
+    if not code or identity.problem(code) is not None:
+        return None, [msg("ledger.use.bad_code", code=str(raw))]
+    return code, []
 
 
 @cli.command(name="facts")
@@ -265,9 +309,17 @@ def application_sheet(policy: Policy, form: str, recipient: str | None, output: 
 @click.option("--sheets", "sheets_dir", type=click.Path(file_okay=False), default=None,
               help="Also write each applicant's calculation sheet (HTML, printable) into this folder.")
 @click.option("--force", is_flag=True, help="Overwrite existing results and sheets.")
+@click.option("--ledger", "ledger_url", default=None, metavar="L",
+              help="Take earlier grants from this ledger (a SQLite file or a postgresql:// URL) by each row's "
+                   "credit code, instead of the rows' granted columns.")
+@click.option("--record", "round_id", default=None, metavar="ROUND",
+              help="Record the round's decisions and awards in the --ledger as ROUND, in one transaction, once "
+                   "every row was evaluated and the pools shared (a round id is recorded once).")
+@click.option("--by", "by", default=None, help="Who records the round (default: the operating system's user).")
 @lang_option
 @library_options
 def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_dir: str | None, force: bool,
+              ledger_url: str | None, round_id: str | None, by: str | None,
               lang: str | None, policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Evaluate a round of APPLICANTS (XLSX, CSV, JSON Lines, or a folder of facts files) under POLICY.
 
@@ -286,6 +338,10 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
     except PolicyError as error:
         _fail(error, message_lang(lang, policy, policy_file))
     here = message_lang(lang, policy)
+    if round_id is not None and ledger_url is None:
+        raise click.UsageError(t("ledger.use.record_needs_ledger", here))
+    if ledger_url is not None:
+        _check_ledger(ledger_url, round_id, here)
     if Path(output).suffix.lower() not in WRITERS:
         raise click.BadParameter(t("batch.output_format", here, path=output), param_hint="-o")
     for path in outputs(output):
@@ -319,13 +375,16 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
         sys.exit(1)
     kinds = {r.label: k for k, r in policy.recipients.items()}
     kind = WRITERS[Path(output).suffix.lower()]
-    settings = Settings(here, kind, sheets=sheets_dir)
+    settings = Settings(here, kind, sheets=sheets_dir, ledger=ledger_url, record=round_id is not None)
     bar = None
     if sys.stderr.isatty():
         bar = click.progressbar(length=source.total or 0, file=sys.stderr, label=t("batch.progress", here))
         bar.__enter__()
+    the_round = Round(policy, source, settings, kinds, jobs, bar.update if bar is not None else None)
     try:
-        summary = Round(policy, source, settings, kinds, jobs, bar.update if bar is not None else None).run(writer)
+        summary = the_round.run(writer)
+    except PolicyError as error:  # the ledger cannot be read
+        _fail(error, here)
     except RoundError as error:
         click.echo(t("cli.error", here, message=localize(error.message, here)), err=True)
         if error.suggestion:
@@ -340,7 +399,47 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
                  total=format_money(summary.total), path=output), err=True)
     if summary.bad_rows:
         click.echo(t("batch.bad_rows", here, count=summary.bad_rows), err=True)
+    if round_id is not None and ledger_url is not None:
+        if summary.bad_rows:  # all or nothing: a round is recorded whole, once
+            click.echo(t("ledger.use.not_recorded", here, round=round_id, count=summary.bad_rows), err=True)
+        else:
+            _record_round(ledger_url, round_id, policy, the_round.decisions, by, here)
     sys.exit(1 if summary.bad_rows else 0)
+
+
+def _check_ledger(url: str, round_id: str | None, lang: str) -> None:
+    """Before anything is evaluated: the ledger opens (a new SQLite file is made only to record a round), and a
+    round id already recorded is refused."""
+    from engine.ledger import open_ledger
+
+    done = None
+    try:
+        with open_ledger(url, create=round_id is not None) as ledger:
+            done = ledger.round(round_id) if round_id is not None else None
+    except PolicyError as error:
+        _fail(error, lang)
+    if done is not None:
+        from engine.core.messages import msg
+        from engine.ledger import LedgerError
+
+        _fail(LedgerError(Problem(msg("ledger.round_exists", round=round_id, count=done["decisions"],
+                                      when=done["recorded_at"], by=done["recorded_by"]),
+                                  file=url, suggestion=msg("ledger.round_exists.hint"))), lang)
+
+
+def _record_round(url: str, round_id: str, policy: Policy, decisions: list[Any], by: str | None, lang: str) -> None:
+    from engine.core.format import format_money
+    from engine.ledger import open_ledger
+    from engine.ledger.use import engine_version, policy_record
+
+    try:
+        with open_ledger(url, create=True) as ledger:
+            done = ledger.record_round(round_id, policy=policy_record(policy), engine_version=engine_version(),
+                                       by=by, decisions=decisions)
+    except PolicyError as error:
+        _fail(error, lang)
+    click.echo(t("ledger.use.recorded", lang, round=round_id, ledger=url, decisions=done.decisions,
+                 grants=done.grants, total=format_money(done.total)), err=True)
 
 
 @cli.command(name="render")
@@ -593,26 +692,215 @@ def show_cmd(policy_file: str, resolved: bool, lang: str | None, policies: tuple
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="The TCP port.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="The address to listen on (0.0.0.0 for every interface).")
+@click.option("--ledger", "ledger_url", default=None, metavar="L",
+              help="Take earlier grants from this ledger by the request's credit_code, and log every evaluation "
+                   "answered in its decisions.")
+@click.option("--base-url", default=None, metavar="URL",
+              help="The service's public address (e.g. https://policies.example.gov.cn), for the schema link of "
+                   "saved facts files; without it the link is relative. Never taken from a request's Host header.")
 @lang_option
-def serve_cmd(policy_dir: str, port: int, host: str, lang: str | None) -> None:
+def serve_cmd(policy_dir: str, port: int, host: str, ledger_url: str | None, base_url: str | None,
+              lang: str | None) -> None:
     """Serve the policies of POLICY_DIR over HTTP: list, facts schemas, evaluation, OpenAPI, a case worker's form."""
     here = message_lang(lang)
+    if base_url is not None and not base_url.startswith(("http://", "https://")):
+        raise click.BadParameter(t("serve.base_url", here, value=base_url), param_hint="--base-url")
     try:
         import uvicorn
 
         from engine.service.app import create_app
+        from engine.service.server import config
     except ImportError as error:  # the optional extra is not installed
         click.echo(t("serve.missing_library", here, name=error.name), err=True)
         sys.exit(2)
-    app = create_app(policy_dir)
+    try:
+        app = create_app(policy_dir, ledger=ledger_url, base_url=base_url)
+    except PolicyError as error:  # the ledger cannot be opened
+        _fail(error, here)
     held = app.state.service.policies
     for entry in held.broken():
         click.echo(t("serve.invalid_file", here, file=entry.file), err=True)
         click.echo(PolicyError(entry.problems).format(here), err=True)
     click.echo(t("serve.listening", here, host=host, port=port, count=len(held.by_id), folder=policy_dir), err=True)
-    # Bounded: a slow or idle client cannot hold a connection, and past the limit a request gets 503 at once.
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_keep_alive=5, limit_concurrency=200,
-                h11_max_incomplete_event_size=64 * 1024)
+    # Bounded (engine.service.server): a slow or idle client cannot hold a connection (header, body and
+    # keep-alive deadlines), and past the connection limit a request gets 503 at once, as a problem document.
+    uvicorn.Server(config(app, host, port)).run()
+
+
+# --- the grant ledger ---------------------------------------------------------------------------------
+
+def _ledger(location: str, lang: str, *, create: bool = False, upgrade: bool = False) -> Ledger:
+    from engine.ledger import LedgerError, open_ledger
+
+    try:
+        return open_ledger(location, create=create, upgrade=upgrade)
+    except LedgerError as error:
+        _fail(error, lang)
+
+
+@cli.group(name="ledger")
+def ledger_group() -> None:
+    """The grant ledger (a SQLite file or a postgresql:// URL): what was decided and paid, round by round."""
+
+
+@ledger_group.command(name="init")
+@click.argument("location", metavar="LEDGER")
+@lang_option
+def ledger_init(location: str, lang: str | None) -> None:
+    """Create a ledger: a new SQLite file, or the tables in an empty PostgreSQL database."""
+    here = message_lang(lang)
+    with _ledger(location, here, create=True) as ledger:
+        click.echo(t("cli.ledger.ready", here, ledger=ledger.where))
+
+
+@ledger_group.command(name="upgrade")
+@click.argument("location", metavar="LEDGER")
+@lang_option
+def ledger_upgrade(location: str, lang: str | None) -> None:
+    """Bring a ledger made by an older engine up to this engine's schema (every record kept)."""
+    here = message_lang(lang)
+    with _ledger(location, here, upgrade=True) as ledger:
+        click.echo(t("cli.ledger.ready", here, ledger=ledger.where))
+
+
+@ledger_group.command(name="show")
+@click.argument("location", metavar="LEDGER")
+@click.option("--recipient", required=True, help="The recipient's 统一社会信用代码.")
+@lang_option
+def ledger_show(location: str, recipient: str, lang: str | None) -> None:
+    """A recipient's history, newest first, and what stands by clause and fund year."""
+    from engine.ledger.report import show_text
+
+    here = message_lang(lang)
+    with _ledger(location, here) as ledger:
+        click.echo(show_text(recipient, ledger.entries(recipient=recipient, newest_first=True), here))
+
+
+@ledger_group.command(name="list")
+@click.argument("location", metavar="LEDGER")
+@click.option("--round", "round_id", help="Only this round's entries.")
+@click.option("--year", type=int, help="Only entries for this fund year.")
+@click.option("--clause", help="Only entries under this clause.")
+@lang_option
+def ledger_list(location: str, round_id: str | None, year: int | None, clause: str | None, lang: str | None) -> None:
+    """The ledger's entries, oldest first, optionally of one round, fund year or clause."""
+    from engine.ledger.report import list_text
+
+    here = message_lang(lang)
+    with _ledger(location, here) as ledger:
+        click.echo(list_text(ledger.entries(round_id=round_id, year=year, clause=clause), here))
+
+
+@ledger_group.command(name="export")
+@click.argument("location", metavar="LEDGER")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="FILE.xlsx or FILE.csv: written whole or not at all.")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@lang_option
+def ledger_export(location: str, output: str, force: bool, lang: str | None) -> None:
+    """Every entry of the ledger to an XLSX or CSV file."""
+    from engine.ledger.report import export
+
+    here = message_lang(lang)
+    if not output.lower().endswith((".xlsx", ".csv")):
+        raise click.BadParameter(t("cli.ledger.export_kind", here), param_hint="-o")
+    if os.path.exists(output) and not force:
+        click.echo(t("cli.exists_force", here, path=output), err=True)
+        sys.exit(1)
+    with _ledger(location, here) as ledger:
+        entries = ledger.entries()
+    try:
+        export(entries, output, here)
+    except OSError as error:
+        click.echo(t("cli.cannot_write", here, path=output, reason=error.strerror), err=True)
+        sys.exit(1)
+    click.echo(t("cli.ledger.exported", here, count=len(entries), path=output))
+
+
+def _by_option(command: CommandFn) -> CommandFn:
+    return click.option("--by", help="Who records this (default: the operating system's user).")(command)
+
+
+@ledger_group.command(name="correct")
+@click.argument("location", metavar="LEDGER")
+@click.argument("entry", type=int)
+@click.option("--amount", required=True, help="The amount the grant should have been (e.g. 45万元).")
+@click.option("--reason", required=True, help="Why: kept with the correction.")
+@_by_option
+@lang_option
+def ledger_correct(location: str, entry: int, amount: str, reason: str, by: str | None, lang: str | None) -> None:
+    """Correct grant ENTRY's amount: a new entry pointing at it (the grant itself is kept)."""
+    from engine.core.amounts import AmountSyntaxError, parse_amount
+
+    here = message_lang(lang)
+    try:
+        value = parse_amount(amount)
+    except AmountSyntaxError as error:
+        raise click.BadParameter(str(localize(error.message, here)), param_hint="--amount") from None
+    with _ledger(location, here) as ledger:
+        try:
+            new = ledger.correct(entry, value, reason=reason, by=by)
+        except PolicyError as error:
+            _fail(error, here)
+    click.echo(t("cli.ledger.corrected", here, entry=entry, new=new))
+
+
+@ledger_group.command(name="reverse")
+@click.argument("location", metavar="LEDGER")
+@click.argument("entry", type=int)
+@click.option("--reason", required=True, help="Why: kept with the reversal.")
+@_by_option
+@lang_option
+def ledger_reverse(location: str, entry: int, reason: str, by: str | None, lang: str | None) -> None:
+    """Reverse grant ENTRY: a new entry pointing at it; it no longer counts (the grant itself is kept)."""
+    here = message_lang(lang)
+    with _ledger(location, here) as ledger:
+        try:
+            new = ledger.reverse(entry, reason=reason, by=by)
+        except PolicyError as error:
+            _fail(error, here)
+    click.echo(t("cli.ledger.reversed", here, entry=entry, new=new))
+
+
+@ledger_group.command(name="verify")
+@click.argument("location", metavar="LEDGER")
+@lang_option
+def ledger_verify(location: str, lang: str | None) -> None:
+    """Check every entry's hash and chain: exit 1 naming each entry changed outside the engine."""
+    from engine.ledger.report import verify_text
+
+    here = message_lang(lang)
+    with _ledger(location, here) as ledger:
+        problems = ledger.verify()
+        click.echo(verify_text(problems, ledger.counts(), here), err=bool(problems))
+    sys.exit(1 if problems else 0)
+
+
+@ledger_group.command(name="replay")
+@click.argument("location", metavar="LEDGER")
+@click.option("--round", "round_id", help="Every decision of this round.")
+@click.option("--decision", type=int, help="One decision, by its id.")
+@click.option("--policies", "policies", multiple=True, type=click.Path(file_okay=False, exists=True),
+              help="A folder of today's policy files, to compare with too (repeatable).")
+@lang_option
+def ledger_replay(location: str, round_id: str | None, decision: int | None, policies: tuple[str, ...],
+                  lang: str | None) -> None:
+    """Evaluate recorded decisions again, under the policy as recorded and today's files; exit 0 only when
+    every one is the same."""
+    from engine.ledger.records import engine_version
+    from engine.ledger.replay import replay
+    from engine.ledger.report import replay_text
+
+    here = message_lang(lang)
+    if (round_id is None) == (decision is None):
+        raise click.UsageError(t("cli.ledger.replay_which", here))
+    with _ledger(location, here) as ledger:
+        try:
+            report = replay(ledger, round_id=round_id, decision=decision, policies=policies)
+        except PolicyError as error:
+            _fail(error, here)
+    click.echo(replay_text(report, here, engine_version()))
+    sys.exit(0 if report.all_same else 1)
 
 
 def main() -> None:

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -91,8 +93,9 @@ class Library:
         root = Path(folder)
         if not root.is_dir():
             raise LookupFailed(msg("library.no_folder", folder=folder), ambiguous=True)
-        if _reads is not None:
-            _reads.append(("dir", _real(folder)))
+        record = _recording.get()
+        if record is not None:
+            record.reads.append(("dir", _real(folder)))
         found = []
         for path in sorted(root.iterdir()):
             if is_policy_file(path):
@@ -157,12 +160,23 @@ class Library:
 
 # --- what a load read, for the cache of compiled policies ----------------------------------------------
 
-_reads: list[tuple[str, str]] | None = None  # ("file" | "dir", real path) while a cached load records them
+@dataclass
+class _Record:
+    """What one load read: ("file" | "dir", real path) for the cache's key, and (path, text) of each file the
+    policy is made from, for its revision. Kept per thread and per task (a ContextVar), so two loads at once in
+    one process (the service's reloads, a thread pool) never mix their records."""
+
+    reads: list[tuple[str, str]]
+    sources: list[tuple[str, str]]
+
+
+_recording: ContextVar[_Record | None] = ContextVar("engine_workspace_recording", default=None)
 
 
 def _load(path: str) -> Loaded:
-    if _reads is not None:
-        _reads.append(("file", _real(path)))
+    record = _recording.get()
+    if record is not None:
+        record.reads.append(("file", _real(path)))
     return load_file(path)
 
 
@@ -180,6 +194,9 @@ def load_resolved(path: str, library: Library | None = None) -> Loaded:
 def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...]) -> Loaded:
     """The chain is followed in a loop of calls bounded by MAX_CHAIN (checked before each step)."""
     loaded = _load(path)
+    record = _recording.get()
+    if record is not None:
+        record.sources.append((path, loaded.text))
     data = loaded.data
     if not isinstance(data, dict) or "extends" not in data:
         validate_policy(loaded)
@@ -235,7 +252,7 @@ def load_policy(path: str, *, policies: Sequence[str] = (), with_files: Sequence
         store = PolicyCache.open()
         if store is not None:
             return store.load(path, library, lambda: _recorded(path, library))
-    return link(compile_policy(load_resolved(path, library)), library)
+    return _recorded(path, library)[0]
 
 
 def load_reading(path: str, reading: str, *, policies: Sequence[str] = (), with_files: Sequence[str] = (),
@@ -258,13 +275,30 @@ def load_with_sources(path: str, library: Library) -> tuple[Policy, list[str]]:
 
 def _recorded(path: str, library: Library) -> tuple[Policy, list[tuple[str, str]]]:
     """Load a policy, and what was read to make it: every file, and every folder searched."""
-    global _reads
-    _reads = []
+    record = _Record([], [])
+    token = _recording.set(record)
     try:
         policy = link(compile_policy(load_resolved(path, library)), library)
-        return policy, list(dict.fromkeys(_reads))
+        _stamp(policy, record.sources)
+        return policy, list(dict.fromkeys(record.reads))
     finally:
-        _reads = None
+        _recording.reset(token)
+
+
+def _stamp(policy: Policy, texts: list[tuple[str, str]]) -> None:
+    """Keep on the compiled policy the files it was made from and its revision (a hash of their hashes)."""
+    sources: dict[str, tuple[str, str, bytes]] = {}
+    for path, text in texts:
+        data = text.encode("utf-8")
+        digest = hashlib.sha256(data).hexdigest()
+        sources.setdefault(digest, (path, digest, data))
+    # The main file's hash, then the others' sorted: where a parent or a referred document was found, and in
+    # which order, does not change what the policy says (the ledger's engine.ledger.records.revision_of).
+    main, *others = sources
+    revision = hashlib.sha256("\n".join([main, *sorted(others)]).encode("ascii")).hexdigest()
+    # Set on the frozen policy itself, not a copy: the documents it is linked with hold this very object.
+    object.__setattr__(policy, "sources", tuple(sources.values()))
+    object.__setattr__(policy, "revision", revision)
 
 
 MAX_DOCUMENTS = 32  # a closure of referenced documents larger than this is a mistake

@@ -18,6 +18,13 @@ kind of applicant and every outcome.
     python scripts/benchmark.py --no-service    # without the HTTP service section (scripts/bench_service.py)
     python scripts/benchmark.py --batch         # also end-to-end `policy batch`: 10k and 100k applicants
     python scripts/benchmark.py --batch-only --batch-sizes 1000,3000    # only that, small (as the tests run it)
+    python scripts/benchmark.py --ledger-only   # only the grant ledger: recording a 10k round, one lookup
+    python scripts/benchmark.py --ledger-only --ledger-url postgresql://…   # the same on a scratch PostgreSQL database
+
+The ledger figures (engine.ledger, SQLite in a temporary folder unless --ledger-url): recording a round of
+10,000 applicants (each decision made from its result, then the round written in one transaction) beside
+evaluating them (facts checked + evaluate, from plain dicts), and looking up one applicant's earlier grants in
+a ledger holding that round (the lookup every evaluation with --ledger makes).
 
 The batch figures time the whole command (`python cli.py batch POLICY round.csv -o results.jsonl --jobs 2`, and
 XLSX out) on a CSV of synthetic applicants with valid credit codes, and its peak memory (the largest process's
@@ -61,6 +68,9 @@ TARGET_PROCESS_RATIO = 6.0       # whole `policy evaluate` process / `python -c 
 TARGET_BATCH_JSONL_100K_S = 15.0  # 100k applicants, CSV in, JSONL out, --jobs 2
 TARGET_BATCH_XLSX_10K_S = 10.0    # 10k applicants, CSV in, XLSX out
 TARGET_BATCH_MEMORY_RATIO = 1.5   # peak memory of the largest round / of the smallest: flat in N
+# The grant ledger (issue 18).
+TARGET_LEDGER_RECORD_RATIO = 2.0  # recording a round / evaluating it
+TARGET_LEDGER_LOOKUP_US = 50.0    # one applicant's earlier grants, SQLite
 
 OUTCOMES = ("eligible", "ineligible", "undetermined", "referred", "not_applicable")
 
@@ -240,6 +250,76 @@ def batch_figures(policy_path: str, sizes: list[int], jobs: int, workdir: Path) 
     return lines, missed
 
 
+def ledger_figures(policy_path: str, n: int, url: str | None, seed: int = 0) -> tuple[list[str], int]:
+    """Recording a round of n applicants in a new ledger beside evaluating them, and one earlier-grants lookup.
+    Lines to print, and how many targets were missed."""
+    import random
+    import tempfile
+
+    from engine.core.errors import FactsError
+    from engine.ledger import PolicyRecord, decision_from_result, open_ledger
+    from engine.rounds.identity import make_code
+    from engine.workspace import Library, load_with_sources
+
+    policy, files = load_with_sources(policy_path, Library())
+    record = PolicyRecord.from_files(policy.id, files)
+    dicts = population(policy, n, seed=seed)
+
+    def checked(d: dict):
+        try:
+            return applicant_from_data(policy, d)
+        except FactsError:  # the population's rare repeated list item: refused by the facts check, as in a round
+            return None
+
+    gc.collect()
+    start = time.perf_counter()
+    results = [evaluate(policy, a, trace=False) for a in map(checked, dicts) if a is not None]
+    evaluating = time.perf_counter() - start
+    codes = [make_code(f"9133110{i:010d}") for i in range(len(results))]
+    with tempfile.TemporaryDirectory(prefix="policy-ledger-bench-") as folder:
+        with open_ledger(url or str(Path(folder) / "grants.db"), create=True) as ledger:
+            name = f"bench-{time.time_ns()}"
+            gc.collect()
+            start = time.perf_counter()
+            decisions = [decision_from_result(r, c) for r, c in zip(results, codes, strict=True)]
+            summary = ledger.record_round(name, policy=record, engine_version="bench", decisions=decisions)
+            recording = time.perf_counter() - start
+            sample = random.Random(seed).choices(codes, k=5000)
+            ledger.earlier_grants(sample[0], policy.id)  # the statement prepared once
+            gc.collect()
+            start = time.perf_counter()
+            found = sum(len(ledger.earlier_grants(c, policy.id)) for c in sample)
+            lookup_us = (time.perf_counter() - start) / len(sample) * 1e6
+            where = ledger.dialect
+    ratio = recording / evaluating
+    lines, missed = [], 0
+    lines.append(_line(f"evaluate {len(results):,} applicants (facts checked)", f"{evaluating:.2f} s", "—", "(info)"))
+    verdict = _verdict(ratio, TARGET_LEDGER_RECORD_RATIO)
+    missed += verdict == "MISS"
+    lines.append(_line(f"record them in the ledger ({where}), one transaction",
+                       f"{recording:.2f} s = {ratio:.2f}×", f"≤ {TARGET_LEDGER_RECORD_RATIO:g}× evaluating", verdict))
+    lines.append(_line(f"  {summary.decisions:,} decisions, {summary.grants:,} grants",
+                       f"{recording / max(1, summary.decisions) * 1e6:.0f} µs each", "—", "(info)"))
+    target = TARGET_LEDGER_LOOKUP_US if where == "sqlite" else None
+    verdict = _verdict(lookup_us, target)
+    missed += verdict == "MISS"
+    lines.append(_line(f"one applicant's earlier grants ({where}, indexed)", f"{lookup_us:.1f} µs",
+                       f"≤ {target:g} µs" if target else "—", verdict))
+    lines.append(_line(f"  {len(sample):,} lookups found {found:,} grants", "", "—", "(info)"))
+    return lines, missed
+
+
+def _ledger_main(args: argparse.Namespace) -> int:
+    n = 1000 if args.quick else args.ledger_applicants
+    print(f"grant ledger: a round of {n:,} synthetic applicants of {Path(args.policy).name}")
+    print(_line("figure", "measured", "target", ""))
+    lines, missed = ledger_figures(args.policy, n, args.ledger_url, args.seed)
+    for line in lines:
+        print(line)
+    print(f"ledger targets missed: {missed}")
+    return missed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--policy", default=str(ROOT / "policies" / "lishui-2021-67.yaml"))
@@ -257,9 +337,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-only", action="store_true", help="only the `policy batch` figures")
     parser.add_argument("--batch-sizes", default="10000,100000", help="round sizes (default 10000,100000)")
     parser.add_argument("--jobs", type=int, default=2, help="--jobs of policy batch (default 2)")
+    parser.add_argument("--no-ledger", action="store_true", help="skip the grant ledger section")
+    parser.add_argument("--ledger-only", action="store_true", help="only the grant ledger figures")
+    parser.add_argument("--ledger-applicants", type=int, default=10_000, help="the ledger's round (default 10000)")
+    parser.add_argument("--ledger-url", default=None,
+                        help="a ledger database to time (postgresql://…); default: SQLite in a temporary folder")
     args = parser.parse_args(argv)
     if args.batch_only:
         return _batch_main(args)
+    if args.ledger_only:
+        missed = _ledger_main(args)
+        return 1 if args.strict and missed else 0
     if args.quick:
         args.applicants, args.rounds, args.processes, args.loads = 300, 1, 3, 3
 
@@ -393,6 +481,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(lines))
         missed += service_missed
         targets += 1
+    if not args.no_ledger:
+        print()
+        missed += _ledger_main(args)
+        targets += 2
     print(f"targets met: {targets - missed} of {targets}")
     if args.batch:
         print()

@@ -3,6 +3,13 @@
     python scripts/fuzz.py --minutes 5 [--seed 1] [--out /tmp/fuzz-findings] [--workers 2] [--timeout 20]
     python scripts/fuzz.py --seconds 20                  # a smoke run (tests/test_fuzz_script.py)
     python scripts/fuzz.py --cases 40 --seed 7           # exactly 40 inputs, whatever the time
+    python scripts/fuzz.py --target batch --minutes 10   # mutated rounds through `policy batch`
+    python scripts/fuzz.py --target service --seconds 60 # mutated requests through the HTTP app, in-process
+    python scripts/fuzz.py --target all --minutes 60     # the three targets in turn, the time shared
+
+--target cli (the default) is described here; batch and service are in scripts/fuzz_targets.py, whose findings
+are saved as OUT/<target>-NNN-<check>/sample-K (the input, check.txt, a replay script) and named by the defect
+already reported (D01…) or NEW.
 
 Each input ("case") is made from a seed file (policies/*.yaml, policies/examples/*.yaml, their *.tests.yaml,
 examples/*.yaml and ../shared/repro/*facts*.yaml when present) by YAML-aware mutations (a number, a date or an
@@ -1066,6 +1073,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=20.0, help="seconds per run; longer is a hang")
     parser.add_argument("--progress", type=float, default=60.0, help="seconds between progress lines")
     parser.add_argument("--keep", action="store_true", help="keep every case's folder (to look at the mutants)")
+    parser.add_argument("--target", choices=["cli", "batch", "service", "all"], default="cli",
+                        help="cli: every command on mutated policies and facts (the default); batch: mutated rounds "
+                             "through `policy batch`; service: mutated requests through the HTTP app; all: each "
+                             "in turn, the time shared")
     parser.add_argument("--command", default=None,
                         help="the command to fuzz instead of 'python cli.py' (split like a shell would)")
     args = parser.parse_args(argv)
@@ -1074,8 +1085,47 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def run_targets(args: argparse.Namespace) -> int:
+    """The batch and service targets (scripts/fuzz_targets.py), and with --target all the cli target too."""
+    import fuzz_targets
+
+    duration = args.seconds if args.seconds is not None else args.minutes * 60
+    names = ["cli", "batch", "service"] if args.target == "all" else [args.target]
+    share = duration / len(names)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.iterdir():  # only what an earlier fuzz run saved there
+        if old.is_dir() and (old / MARKER).exists():
+            shutil.rmtree(old)
+    found = 0
+    lines: list[str] = []
+    recorded: list[dict] = []
+    for name in names:
+        started = time.monotonic()
+        print(f"fuzz: target {name}, seed {args.seed}, {share:g} s, findings to {out}", flush=True)
+        if name == "cli":
+            sub = argparse.Namespace(**{**vars(args), "seconds": share, "out": str(out / "cli")})
+            found += Fuzzer(sub).run()
+            continue
+        if name == "batch":
+            recorder = fuzz_targets.batch_target(args.seed, share, out, timeout=args.timeout * 3, cases=args.cases)
+        else:
+            recorder = fuzz_targets.service_target(args.seed, share, out, cases=args.cases)
+        found += bool(recorder.distinct)
+        lines += recorder.summary(time.monotonic() - started)
+        recorded += recorder.json()
+    text = "\n".join(["fuzz summary: seed " + str(args.seed), *lines])
+    print(text, flush=True)
+    (out / "summary.txt").write_text(text + "\n", encoding="utf-8")
+    (out / "findings.json").write_text(json.dumps(recorded, ensure_ascii=False, indent=2), encoding="utf-8")
+    return 1 if found else 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    return Fuzzer(parse_args(argv)).run()
+    args = parse_args(argv)
+    if args.target != "cli":
+        return run_targets(args)
+    return Fuzzer(args).run()
 
 
 if __name__ == "__main__":

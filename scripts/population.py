@@ -153,7 +153,12 @@ class _Plan:
                 return (rng.choice(dates) + dt.timedelta(days=rng.choice((-1, 0, 1)))).isoformat()
             return (day - dt.timedelta(days=rng.randint(0, 1500))).isoformat()
         if kind == "list":
-            return [self.item(fact, rng, day, edge) for _ in range(rng.choice((0, 1, 2, 2, 3, 3, 4, 5)))]
+            items = [self.item(fact, rng, day, edge) for _ in range(rng.choice((0, 1, 2, 2, 3, 3, 4, 5)))]
+            for i, item in enumerate(items):  # one enterprise is not listed twice (by chance, names collide)
+                for field in getattr(fact, "unique", ()):
+                    if isinstance(item.get(field), str) and not fact.items[field].choices:
+                        item[field] = f"{item[field]}-{i + 1}"
+            return items
         return _write(fact, self.number(fact, rng, edge, [v for v in limits
                                                           if isinstance(v, Decimal) and not isinstance(v, bool)]), rng)
 
@@ -208,6 +213,23 @@ class _Plan:
         day = self.date(rng)
         edge = rng.random() < EDGE
         facts = {f.name: self.value(f, rng, day, edge, self.bounds.get(f.name, [])) for f in self.facts[kind]}
+        fund_year = self.policy.fund_year
+        if fund_year in facts:  # the year claimed for: the claim date's, or (filed next spring) the one before
+            year = day.year - (1 if rng.random() < 0.4 else 0)
+            lowest = self.policy.facts[fund_year].minimum
+            if lowest is not None and year < lowest:  # before the first year the fact allows: that year, if the
+                year = int(lowest)                     # claim is not earlier still (then the year is not known)
+            if year <= day.year:
+                facts[fund_year] = year
+            else:
+                del facts[fund_year]
+        for fact in self.facts[kind]:  # a part is never more than its whole (at_most:)
+            whole = fact.at_most
+            if whole in facts and fact.name in facts:
+                limit = self.policy.facts[whole]
+                facts[fact.name] = _write(fact, (_read(facts[whole], limit) * Decimal(rng.choice(
+                    ("0", "0.25", "0.5", "1")))).quantize(_QUANTUM[fact.type if fact.type in _QUANTUM else "number"]),
+                    rng)
         if facts and rng.random() < MISSING_FACT:
             dropped = rng.choice(sorted(facts))
             if rng.random() < 0.3:
@@ -222,6 +244,15 @@ class _Plan:
         if rng.random() >= GRANTED_UNKNOWN:  # else omitted: what was granted before is unknown
             data["granted"] = self.granted(kind, rng, day)
         return data
+
+
+def _read(raw, fact) -> Decimal:
+    """A value as _write wrote it, back to a number (万元 and 元 as written)."""
+    if isinstance(raw, str):
+        text = raw.removesuffix("元")
+        return Decimal(text[:-1]) * _WAN if text.endswith("万") else Decimal(text.removesuffix("%")) / (
+            100 if raw.endswith("%") else 1)
+    return Decimal(raw)
 
 
 def _plain(value: Decimal) -> str:

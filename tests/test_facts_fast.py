@@ -346,3 +346,21 @@ def test_the_ledger_form_of_granted_takes_the_fast_path_and_reads_as_the_full_pa
     for bad in ({"clause": "5.1", "amount": 1, "year": 2023}, {"clause": "5.3", "amount": 1, "year": 1800},
                 {"clause": "5.3", "amount": 1, "year": 2023, "fro": "x"}):
         assert _fast_check(lishui, {**data, "granted": [bad]}) is None
+
+
+def test_a_part_larger_than_its_whole_is_refused_by_both_paths_naming_both_facts(lishui):
+    """site_costs_in_promotion is declared at_most: site_costs. Above it, both paths refuse, with one message
+    naming both facts; at it or below (or with the whole not given) both accept, with the same values."""
+    def seller(part, whole=None):
+        facts = {"site_costs_in_promotion": part}
+        if whole is not None:
+            facts["site_costs"] = whole
+        return {"recipient": "seller", "facts": facts}
+
+    for data in (seller("20.0001万元", 200000), seller(200000.01, "20万元"), seller(1, 0)):
+        fast, full = _agree(lishui, data)
+        assert fast is None and full[0] == "error", data
+        assert "site_costs_in_promotion" in full[2] and "'site_costs'" in full[2], full
+    for data in (seller("20万元", 200000), seller(0, 0), seller(5, None), seller(0.5, 1)):
+        fast, full = _agree(lishui, data)
+        assert fast is not None and full[0] == "ok", data

@@ -173,3 +173,131 @@ def test_a_short_run_on_the_real_command_finishes_with_its_summary(tmp_path):
     assert sum(int(n) for n in counts.values()) > 0
     assert "findings per kind: exit3" in text
     assert (run.returncode == 1) == ("distinct findings: 0" not in text)
+
+
+# --- the batch and service targets (scripts/fuzz_targets.py) ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def targets():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import fuzz_targets
+
+    return fuzz_targets
+
+
+def run_round(targets, case, folder: Path):
+    (folder / f"round.{case.form}").write_bytes(case.data)
+    code, stderr, crash = targets.run_batch_in_process(case, folder)
+    return targets.check_round(case, folder, code, stderr, crash)
+
+
+@pytest.mark.parametrize(("form", "output"), [("csv", ".jsonl"), ("jsonl", ".csv"), ("xlsx", ".jsonl")])
+def test_a_clean_round_passes_every_batch_check(targets, tmp_path, form, output):
+    case = targets.clean_round("lishui-2021-67", 12, 4, form, output)
+    assert run_round(targets, case, tmp_path) == []
+    assert (tmp_path / f"results{output}").exists()
+
+
+def test_the_batch_checks_fail_on_a_wrong_amount_a_cut_file_and_a_lost_summary(targets, tmp_path, monkeypatch):
+    import engine.rounds.run as run
+
+    case = targets.clean_round("lishui-2021-67", 12, 4, "csv", ".jsonl")
+    real = run.amount_text
+    monkeypatch.setattr(run, "amount_text", lambda amount: real(amount + Decimal("0.01")))  # a fen too much
+    findings = run_round(targets, case, tmp_path)
+    assert [(f.check, f.signature) for f in findings] == [("mismatch", "a batch row differs from a single evaluation")]
+    assert "single evaluation of the generated facts" in findings[0].detail
+    monkeypatch.setattr(run, "amount_text", real)
+
+    results = tmp_path / "results.jsonl"
+    results.write_bytes(results.read_bytes()[:-40])  # cut mid-line, as a crash would leave it
+    (tmp_path / "results.summary.json").unlink()
+    checks = {f.check for f in targets.check_round(case, tmp_path, 1, "", None)}
+    assert checks == {"unreadable-output", "partial-output"}
+
+
+def test_the_batch_checks_catch_a_crash_an_exit_3_and_a_formula_cell(targets, tmp_path):
+    case = targets.clean_round("datong-2021-46", 3, 1, "csv", ".csv")
+    try:
+        raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+    except UnicodeEncodeError as error:
+        crash = error
+    found = targets.check_round(case, tmp_path, 3, "", crash)
+    assert [f.check for f in found] == ["crash"] and targets.known_as("batch", found[0], ["surrogate"]) == "D01"
+    exit3 = targets.check_round(case, tmp_path, 3, "内部错误：KeyError: 'x'\n", None)
+    assert [(f.check, f.signature) for f in exit3] == [("crash", "KeyError: 'x'")]
+    case.bad_at = (100, 120)  # bytes that are not text at 120, on a line starting at 100
+    late = "错误：round.csv 按 utf-8 读取到第 {} 字节附近时出现无法识别的字符：文件混用了编码\n"
+    assert [f.check for f in targets.check_round(case, tmp_path, 1, late.format(7), None)] == ["wrong-offset"]
+    assert targets.check_round(case, tmp_path, 1, late.format(110), None) == []
+    case.bad_at = None
+    (tmp_path / "results.csv").write_text("row,name\n2,=HYPERLINK(\"x\")\n", encoding="utf-8")
+    (tmp_path / "results.summary.csv").write_text("a\n", encoding="utf-8")
+    assert "formula" in {f.check for f in targets.check_round(case, tmp_path, 0, "", None)}
+
+
+def test_the_same_seed_makes_the_same_rounds_and_requests(targets):
+    first = [targets.make_round(9, i) for i in range(15)]
+    again = [targets.make_round(9, i) for i in range(15)]
+    assert [(c.data, c.ops) for c in first] == [(c.data, c.ops) for c in again]
+    assert {c.form for c in first} == {"csv", "jsonl", "xlsx"}
+    requests = [targets.make_request(9, i, "h.example") for i in range(30)]
+    assert [(r.method, r.path, r.body) for r in requests] == \
+        [(r.method, r.path, r.body) for r in (targets.make_request(9, i, "h.example") for i in range(30))]
+
+
+def test_a_short_batch_run_tries_inputs_in_process_and_as_subprocesses(targets, tmp_path):
+    recorder = targets.batch_target(7, 8, tmp_path, timeout=60, subprocess_every=3)
+    assert recorder.inputs >= 3 and recorder.runs["in-process"] > 0 and recorder.runs["subprocess"] > 0
+    assert sum(recorder.codes.values()) == recorder.inputs
+    for entry in recorder.distinct.values():  # whatever it found is saved, with its input and how to replay it
+        sample = Path(entry.saved[0])
+        assert (sample / "check.txt").exists() and (sample / "replay.sh").exists()
+        assert any(p.name.startswith("round.") for p in sample.iterdir())
+
+
+def test_the_service_checks_fail_on_a_500_a_plain_error_a_leak_and_a_wrong_amount(targets):
+    from starlette.testclient import TestClient
+
+    from engine.service.app import create_app
+
+    folder = targets.service_folder()
+    try:
+        with TestClient(create_app(folder)) as client:
+            request = targets.Request("POST", "/policies/lishui-2021-67/evaluate", "", {"host": "h.example"},
+                                      (ROOT / "examples" / "seller.yaml").read_bytes(), [], "evaluate",
+                                      "lishui-2021-67")
+            status, headers, body, crash = targets.send(client, request)
+    finally:
+        subprocess.run(["rm", "-rf", str(folder)], check=True)
+    assert status == 200 and crash is None
+
+    def checks(status, headers, body, crash=None):
+        return {f.check for f in targets.check_response(request, status, headers, body, crash, ["h.example", "/srv/x"])}
+
+    assert checks(status, headers, body) == set()
+    data = json.loads(body)
+    paying = next(c for c in data["clauses"] if c["outcome"] == "eligible")
+    paying["amount"] = str(Decimal(paying["amount"]) + Decimal("0.01"))
+    assert checks(200, headers, json.dumps(data).encode()) == {"mismatch"}
+    assert checks(500, {"content-type": "text/plain"}, b"Internal Server Error") == {"5xx", "not-problems"}
+    assert checks(503, {"content-type": "application/json"}, b'{"problems": []}') == {"not-problems"}
+    assert checks(422, {"content-type": "application/json"},
+                  b'{"problems": [{"message": "m", "text": "/srv/x/p.yaml: m"}]}') == {"path-leak"}
+    assert checks(200, {"content-type": "application/yaml", "link": "http://h.example/x"}, body) == {"host-echo"}
+    assert checks(405, {"content-type": "application/json"}, b'{"problems": [{"message": "m", "text": "t"}]}') \
+        == {"no-allow"}
+    assert checks(500, {}, b"", RuntimeError("planted")) == {"5xx"}
+
+
+def test_a_short_service_run_through_the_command_line_prints_its_summary(tmp_path):
+    out = tmp_path / "findings"
+    run = subprocess.run([sys.executable, str(SCRIPT), "--target", "service", "--seconds", "4", "--seed", "5",
+                          "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert run.returncode in (0, 1), run.stderr[-3000:]
+    text = run.stdout
+    assert "fuzz summary: seed 5" in text and "service target:" in text and "statuses:" in text
+    inputs = int(text.split(" inputs")[0].rsplit(" ", 1)[1])
+    assert inputs > 20
+    assert (run.returncode == 1) == ("distinct findings: 0" not in text)
+    assert json.loads((out / "findings.json").read_text(encoding="utf-8")) is not None

@@ -18,11 +18,12 @@ ROOT = Path(__file__).resolve().parent.parent
 CITY = ROOT / "policies" / "lishui-2021-67.yaml"
 COUNTY = ROOT / "policies" / "examples" / "qingtian-example.yaml"
 
+# A claim for fund year 2022 (filed in 2022 it could also be for 2021, which the city does not pay: Q22).
 SELLER = {"recipient": "seller", "area": "青田县", "date": "2022-08-01", "granted": {},
-          "facts": {"registered_cbec": True, "first_time_cbec": True, "cbec_turnover": "100万元",
+          "facts": {"claim_year": 2022, "registered_cbec": True, "first_time_cbec": True, "cbec_turnover": "100万元",
                     "platform_fees": "30万元", "digital_promotion": "10万元"}}
 PARK = {"recipient": "park_operator", "area": "青田县", "date": "2022-08-01", "granted": {},
-        "facts": {"park_distinct_profile": True, "park_area": 20000, "park_cbec_share": "80%",
+        "facts": {"claim_year": 2022, "park_distinct_profile": True, "park_area": 20000, "park_cbec_share": "80%",
                   "park_cbec_turnover": "3亿元"}}
 
 

@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, Phase, assume, event, given, note, settings
 from hypothesis import strategies as st
 
 from engine import PolicyError, check_facts, evaluate, load_policy, render_json, render_text
+from engine.core.amounts import parse_amount
 from engine.model.facts import facts_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -233,9 +234,33 @@ def applicants(draw, pol_name: str, kind: str | None = None, favourable: bool = 
 
 # --- running and checking --------------------------------------------------------------------------
 
+def consistent(pol, data: dict) -> dict:
+    """The facts made consistent where the policy declares how facts relate, as valid facts must be (each
+    checked on its own elsewhere): a part (at_most:) no larger than its whole, a fund year not after the claim
+    date's year. Generated values are drawn one by one, and edited by the properties after."""
+    data = copy.deepcopy(data)
+    facts = data.get("facts")
+    if not isinstance(facts, dict):
+        return data
+    for name, fact in pol.all_facts().items():
+        whole = fact.at_most
+        if whole is not None and facts.get(name) is not None and facts.get(whole) is not None:
+            part_value, whole_value = parse_amount(facts[name]), parse_amount(facts[whole])
+            if part_value > whole_value:
+                facts[name] = facts[whole]
+    year = facts.get(pol.fund_year) if pol.fund_year else None
+    if isinstance(year, int) and isinstance(data.get("date"), str) and year > int(data["date"][:4]):
+        lowest = pol.all_facts()[pol.fund_year].minimum
+        if lowest is not None and int(data["date"][:4]) < lowest:  # no year the fact allows: not known yet
+            del facts[pol.fund_year]
+        else:
+            facts[pol.fund_year] = int(data["date"][:4])
+    return data
+
+
 def run(pol_name: str, data: dict, trace: bool = True):
     pol = policy(pol_name)
-    applicant = check_facts(pol, copy.deepcopy(data))
+    applicant = check_facts(pol, consistent(pol, data))
     return applicant, evaluate(pol, applicant, trace=trace)
 
 

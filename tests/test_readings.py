@@ -37,10 +37,12 @@ def test_every_reading_names_an_alternative_with_its_effect_and_each_change_comp
 def test_diff_under_another_reading_shows_who_gains_and_who_loses():
     out = run("diff", str(LISHUI), "--reading", "Q12", "--cases", CASES).output
     assert "per" in out and "warehouse_name" in out
-    # Read per operator, the operator's second warehouse gets nothing: 60万元 → 0.
-    assert "the same operator's second warehouse" in out and "-600,000.00" in out
+    # Read per operator, the operator's second warehouse gets nothing: 50万元 → 0.
+    assert "the same operator's second warehouse" in out and "-500,000.00" in out
     out = run("diff", str(LISHUI), "--reading", "Q3", "--cases", CASES).output
-    assert "raises_cap" in out and "-100,000.00" in out
+    # Added on top of the capped amount instead of raising the cap: a warehouse below the cap gains 10万元.
+    assert "raises_cap → on_top" in out or "on_top" in out
+    assert "Warehouse below the cap" in out and "+100,000.00" in out
 
 
 def test_diff_reading_mistakes_are_usage_errors_or_located():

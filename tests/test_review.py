@@ -89,7 +89,7 @@ def test_rules_are_spelled_in_words(policy, render):
     assert "第三方平台注册费、服务费、推广费等费用及数字化平台推广支出费用 × 50%" in out
     assert "5元/平方米/月 × 租用场地面积 × 本次申请补助的月数" in out and "36月" in out
     assert "每个符合条件的成功孵化、2年内首次达500万元/年的企业 1万元" in out
-    assert "在第 5.1 项金额之上增加 10万元" in out
+    assert "第 5.1 项上限提高 10万元" in out  # Q3: the bonus raises 5.1's cap
     assert "定额 100万元" in out
     assert "补助标准按《丽水市人民政府办公室关于促进丽水市电子商务发展的实施意见》（丽政办发〔2020〕1号）执行" in out
     for period in ("一次性", "每年"):
@@ -303,3 +303,12 @@ def test_a_large_group_is_named_once_not_listed_beside_each_member(tmp_path, siz
         assert '<li id="group-big">big: c0 条款0, c1 条款1' in html
         assert md.count("与分组 big 的其余 8 项（见“叠加与不叠加”）：就高享受") == size
         assert "- big：c0 条款0、c1 条款1、" in md
+
+
+def test_a_bonus_added_on_top_is_spelled_in_words():
+    # The shipped file raises 5.1's cap (Q3); read the other way, the bonus is added on top of 5.1's amount.
+    from policy_variants import LISHUI
+
+    from engine.workspace import load_reading
+    on_top = load_reading(str(LISHUI), "Q3")
+    assert "在第 5.1 项金额之上增加 10万元" in render_markdown(on_top, "zh")

@@ -317,6 +317,8 @@ class FactsChecker:
         # Lists whose items identify what they stand for: two items with one identity go to the full path,
         # which names both.
         self.unique = {name: fact.unique for name, fact in facts.items() if fact.unique}
+        # Parts and their wholes (at_most:): a part above its whole goes to the full path, which names both.
+        self.at_most = tuple((name, fact.at_most) for name, fact in facts.items() if fact.at_most is not None)
         self.clause_ids = frozenset(c.id for c in policy.clauses if c.award is not None or c.refers_to is not None)
         self.per = frozenset(c.id for c in policy.clauses if c.per is not None)  # grants must say for which
         self.money = _amount(_money_text, True, False)
@@ -364,6 +366,10 @@ class FactsChecker:
             for name, identities in self.unique.items():
                 items = values.get(name)
                 if items and len(items) > 1 and next(repeats(items, identities), None):  # type: ignore[arg-type]
+                    return None
+            for name, whole in self.at_most:
+                part, limit = values.get(name), values.get(whole)
+                if isinstance(part, Decimal) and isinstance(limit, Decimal) and part > limit:
                     return None
 
             granted = get("granted")

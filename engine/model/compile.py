@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any, Iterator, Mapping, Sequence, cast
 
 from engine.core.amounts import CURRENCIES, AmountSyntaxError, MoneyRule, parse_amount, plain, written_currency
-from engine.core.errors import CompileError, Problem, ProblemList
+from engine.core.errors import CompileError, PolicyError, Problem, ProblemList
 from engine.core.messages import msg
 from engine.core.suggest import did_you_mean, one_of
 from engine.lang.analysis import names_breadth_first
@@ -39,7 +39,8 @@ from engine.model.policy import (
 )
 from engine.model.pools import compile_pools
 from engine.syntax.loader import Loaded, Path_
-from engine.syntax.schema import Document
+from engine.syntax.readings import alternative_document
+from engine.syntax.schema import Document, validate_policy
 
 _FACT_TYPES = {"money": NUM, "number": NUM, "integer": NUM, "percent": NUM, "boolean": BOOL,
                "text": TEXT, "date": DATE, "list": LIST}
@@ -54,6 +55,28 @@ RESERVED_NAMES = {"true", "false", "yes", "no", "on", "off", "null", "none", CLA
 def compile_policy(loaded: Loaded) -> Policy:
     """The frozen Policy of a schema-valid document (merged already, if it extends another). Reads no file."""
     return _Compiler(loaded).run()
+
+
+def reading_problems(loaded: Loaded) -> list[Problem]:
+    """What would be wrong with the policy read each other way: every alternative with a `change:` applied,
+    checked against the schema and compiled. Each problem is located in the change it comes from (a misspelt
+    fact inside an alternative is found where it is written) and names the reading and the alternative."""
+    data = loaded.data
+    readings = data.get("readings") if isinstance(data, dict) else None
+    out: list[Problem] = []
+    for rid, reading in (readings or {}).items():
+        alternatives = reading.get("alternatives") if isinstance(reading, dict) else None
+        for number, alternative in enumerate(alternatives or (), 1):
+            if not isinstance(alternative, dict) or not alternative.get("change"):
+                continue
+            try:
+                other = alternative_document(loaded, rid, number)
+                validate_policy(other)
+                compile_policy(other)
+            except PolicyError as error:
+                out += [replace(p, message=msg("reading.alternative_problem", id=rid, number=number,
+                                               message=p.message)) for p in error.problems]
+    return out
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -181,12 +204,14 @@ class _Compiler:
         self.facts, self.parameters, self.scope = facts, parameters, scope
         for name, spec in (doc.get("derived") or {}).items():
             self.derive(name, spec, facts, parameters)
+        self.check_at_most(facts)
         fund_year, fund_year_reading = None, None
-        if doc.get("fund_year"):
-            fund_year = doc["fund_year"]["fact"]
+        fund_year_spec = doc.get("fund_year") or {}
+        if fund_year_spec:
+            fund_year = fund_year_spec["fact"]
             self.typed_fact(fund_year, ("fund_year", "fact"), None, "integer")
-            if doc["fund_year"].get("reading"):
-                fund_year_reading = self.reading_ids(doc["fund_year"]["reading"], ("fund_year", "reading"), None)[0]
+            if fund_year_spec.get("reading"):
+                fund_year_reading = self.reading_ids(fund_year_spec["reading"], ("fund_year", "reading"), None)[0]
 
         clause_ids = [c["id"] for c in doc["clauses"]]
         seen: dict[str, int] = {}
@@ -210,12 +235,31 @@ class _Compiler:
             references=references, readings=readings, file=self.source.file, signed=_date(doc.get("signed")),
             period_assumed=bool(doc["in_force"].get("assumed", False)), period_reading=period_reading,
             areas_reading=areas_reading, pools=pools, fund_year=fund_year, fund_year_reading=fund_year_reading,
+            fund_year_in_force=fund_year_spec.get("in_force"),
+            filing_months=(int(fund_year_spec["filing_months"]) if fund_year_spec.get("filing_months") is not None
+                           else None),
             articles=dict(doc.get("articles") or {}),
             money_source=(("text", money["text"]) if money.get("text")
                           else ("practice", money["practice"]) if money.get("practice") else None),
             currencies=currencies, derived=self.derived,
             conditions=tuple(c for c, _ids in self.shared),
         )
+
+    def check_at_most(self, facts: Mapping[str, Fact]) -> None:
+        """`at_most: OTHER` names another declared fact of the same type and currency: a part and its whole."""
+        for name, fact in facts.items():
+            other = fact.at_most
+            if other is None:
+                continue
+            path: Path_ = ("facts", name, "at_most")
+            if other not in facts or other == name:
+                self.error(msg("compile.at_most_unknown", name=name, other=other), path,
+                           suggestion=did_you_mean(other, [n for n in facts if n != name])
+                           or msg("compile.at_most.hint"))
+            elif (facts[other].type, facts[other].currency) != (fact.type, fact.currency) \
+                    or fact.type not in ("money", "number", "integer", "percent"):
+                self.error(msg("compile.at_most_type", name=name, type=fact.type, other=other,
+                               other_type=facts[other].type), path, suggestion=msg("compile.at_most.hint"))
 
     def fact_dim(self, fact: Fact) -> Dim | None:
         """What a fact's value measures (engine.lang.units)."""
@@ -336,7 +380,7 @@ class _Compiler:
                     minimum=bounds.get("min"), maximum=bounds.get("max"),
                     choices=tuple(spec.get("choices", ())), description=spec.get("description"),
                     items=items, unique=tuple(spec.get("unique", ())), currency=spec.get("currency"),
-                    where=self.where(path))
+                    at_most=spec.get("at_most"), where=self.where(path))
 
     def parameter(self, name: str, spec: Document, start: dt.date, end: dt.date | None) -> Parameter:
         path: Path_ = ("parameters", name)

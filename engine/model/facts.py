@@ -288,6 +288,7 @@ def _applicant_full(policy: Policy, loaded: Loaded) -> Applicant:
     elif isinstance(given_grants, list):
         granted, ledger = {}, _ledger(policy, given_grants, source, problems)
     _check_unique(facts, values, source, problems)
+    _check_at_most(facts, values, data.get("facts") or {}, source, problems)
     problems.raise_if_any(FactsError)
     return Applicant(
         # Surrounding spaces in an area name are a typing slip, not another area.
@@ -328,6 +329,22 @@ def _check_unique(facts: Mapping[str, Fact], values: Mapping[str, object], sourc
                 msg("facts.duplicate_item", name=name, label=fact.label, first=first + 1, second=second + 1,
                     field=fact.items[field_name].label, value=items[second][field_name]),
                 ("facts", name, second, field_name), suggestion=msg("facts.duplicate_item.hint")))
+
+
+def _check_at_most(facts: Mapping[str, Fact], values: Mapping[str, object], raw: Mapping[str, object],
+                   source: SourceMap, problems: ProblemList) -> None:
+    """A part larger than its whole (a fact above the fact it is declared `at_most:`): an input error naming both,
+    never a negative base."""
+    for name, fact in facts.items():
+        other = fact.at_most
+        if other is None:
+            continue
+        value, whole = values.get(name), values.get(other)
+        if isinstance(value, Decimal) and isinstance(whole, Decimal) and value > whole:
+            problems.add(source.problem(
+                msg("facts.at_most", name=name, label=fact.label, value=raw.get(name), other=other,
+                    other_label=facts[other].label, other_value=raw.get(other)),
+                ("facts", name), suggestion=msg("facts.at_most.hint", name=name, other=other)))
 
 
 def _fast_check(policy: Policy, data: object, source: SourceMap | None = None) -> Applicant | None:
@@ -564,6 +581,8 @@ def _bound(fact: Fact, value: Decimal) -> str:
         return format_percent(value)
     if fact.type == "money":
         return format_money(value)
+    if fact.type == "integer":  # a count or a year, written as digits: 2021, not 2,021
+        return plain(value)
     return format_number(value)
 
 
@@ -573,11 +592,16 @@ def names_of_clause(clause: Clause) -> set[str]:
 
 
 def facts_for(policy: Policy, recipient: str | None = None) -> list[Fact]:
-    """The facts an applicant of this kind must supply, in declaration order (all, with no kind given)."""
+    """The facts an applicant of this kind must supply, in declaration order (all, with no kind given).
+
+    The policy's fund-year fact (claim_year) is one of them whenever a clause of the kind pays: no expression
+    may read it, but it says which earlier grants count against a yearly cap and the year an award is for."""
     wanted: set[str] = set()
     for clause in policy.clauses:
         if recipient is None or recipient in clause.recipients:
             wanted |= names_of_clause(clause)
+            if policy.fund_year is not None and clause.award is not None:
+                wanted.add(policy.fund_year)
             linked = (policy.linked.get(clause.refers_to)
                       if clause.refers_to is not None and clause.refers_clause is not None else None)
             if linked is not None and clause.refers_clause is not None:  # a followed reference reads the

@@ -39,6 +39,9 @@ class Fact:
     # two items with the same value in one of them are the same thing listed twice, an input error.
     unique: tuple[str, ...] = ()
     currency: str | None = None  # for money: its ISO code when not the policy's (USD for 美元)
+    # Another fact of the same type this one can never exceed (a part and its whole): both facts checkers
+    # refuse values where it does, naming both.
+    at_most: str | None = None
     where: Where = Where()
 
 
@@ -180,7 +183,8 @@ class Group:
     reading: str | None = None
     # With pick best or first, how members paid earlier in the same fund year count (engine.runtime.grants):
     # top_up (就高不重复: the year's total on the group stays within the best member's amount) or hold (the
-    # member paid first holds the group for that year).
+    # member paid first holds the group for that year) or separate (not consulted: each claim's expenses are new,
+    # earlier grants count only against each member's own cap).
     earlier: str = "top_up"
     note: str | None = None
     where: Where = Where()
@@ -273,6 +277,12 @@ class Policy:
     # The fact stating the year a claim is for (申报所属年度); None: the calendar year of the claim's date.
     fund_year: str | None = None
     fund_year_reading: str | None = None
+    # Which fund years are paid, by the days of the year that must fall in the period in force (any_day,
+    # first_day, last_day, every_day; None: the fund year is not checked against the period); and how many months
+    # after its fund year a claim may be filed (None: the claim date must fall in the period in force). Both
+    # only with fund_year.
+    fund_year_in_force: str | None = None
+    filing_months: int | None = None
     # The document's own article headings, quoted (第四条 → 支持建设跨境电商产业园); clause titles are the file's.
     articles: Mapping[str, str] = field(default_factory=dict)
     # Where the money rule comes from: ("text", the document's sentence) or ("practice", the bureau's practice).
@@ -284,6 +294,11 @@ class Policy:
     # Policies of documents this one refers to by clause, by document number, when supplied. Shared by every
     # policy of one linked set (references may point back), so it is filled after they are made, then sealed.
     linked: Mapping[str, "Policy"] = field(default_factory=lambda: Links().seal(), compare=False, repr=False)
+    # The files it was made from (the file, its extends: parents, the documents its clauses refer to), as read,
+    # each (path, sha256 of its bytes, its bytes), and the revision: one hash of their hashes, in that order.
+    # Set where files are read (engine.workspace.load_policy); empty and None for a policy compiled from data.
+    sources: tuple[tuple[str, str, bytes], ...] = field(default=(), compare=False, repr=False)
+    revision: str | None = field(default=None, compare=False)
 
     def all_facts(self) -> dict[str, Fact]:
         """This policy's facts, then those of linked documents (their clauses read the same applicant)."""
@@ -297,6 +312,44 @@ class Policy:
     def __getstate__(self) -> dict[str, object]:
         """Pickled (engine.cache) without what the runtime keeps beside it (its plan, its facts checker)."""
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
+    def fund_year_paid(self, year: int) -> bool:
+        """Whether the policy pays claims for this fund year (fund_year_in_force)."""
+        first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+        end = self.end or dt.date.max
+
+        def inside(day: dt.date) -> bool:
+            return self.start <= day <= end
+
+        rule = self.fund_year_in_force
+        if rule is None:
+            return True
+        if rule == "first_day":
+            return inside(first)
+        if rule == "last_day":
+            return inside(last)
+        if rule == "every_day":
+            return inside(first) and inside(last)
+        return first <= end and last >= self.start
+
+    def fund_years_paid(self) -> tuple[int, int | None]:
+        """The first and last fund year paid (None: no last, for a policy without an end)."""
+        year, limit = self.start.year, (self.end.year if self.end is not None else self.start.year + 1)
+        while year < limit and not self.fund_year_paid(year):
+            year += 1
+        if self.end is None:
+            return year, None
+        last = self.end.year
+        while last >= year and not self.fund_year_paid(last):
+            last -= 1
+        return year, last
+
+    def filing_deadline(self, year: int) -> dt.date | None:
+        """The last day a claim for this fund year may be filed (filing_months after the year ends)."""
+        if self.filing_months is None:
+            return None
+        months = 12 * (year + 1) + self.filing_months  # the first month after the window, counted from year 0
+        return dt.date(months // 12, months % 12 + 1, 1) - dt.timedelta(days=1)
 
     def clause(self, clause_id: str) -> Clause:
         for clause in self.clauses:

@@ -7,6 +7,7 @@ import json
 from decimal import Decimal
 
 from engine.core.values import Missing, Unknown
+from engine.model.canonical import facts_hash
 from engine.model.outcome import Outcome
 from engine.model.policy import Policy
 from engine.present.sheet import reason_text
@@ -95,8 +96,10 @@ def result_to_json(result: Result, lang: str | None = None, *, clauses: bool = T
         "policy": {"id": policy.id, "document": policy.document, "title": policy.title,
                    "in_force": {"from": policy.start.isoformat(),
                                 "until": policy.end.isoformat() if policy.end else None,
-                                "assumed": policy.period_assumed}},
-        "applicant": {"name": a.name, "recipient": list(a.recipients), "area": a.area, "file": a.file},
+                                "assumed": policy.period_assumed},
+                   "revision": policy.revision},
+        "applicant": {"name": a.name, "recipient": list(a.recipients), "area": a.area, "file": a.file,
+                      "facts_hash": facts_hash(a, result.date)},
         "date": result.date.isoformat(),
         "date_source": result.date_source,
         "clauses": [_clause_json(w, r) for r in result.clauses] if w is not None else [],

@@ -362,6 +362,23 @@ def _reading_item(policy: Policy, rid: str, lang: str) -> Item:
     return Item(text, None, (rid,))
 
 
+_FUND_YEAR_RULE_KEYS = {"any_day": "review.fund_year.rule.any_day", "first_day": "review.fund_year.rule.first_day",
+                        "last_day": "review.fund_year.rule.last_day", "every_day": "review.fund_year.rule.every_day"}
+
+
+def _fund_years(policy: Policy, lang: str) -> str:
+    """Which fund years the policy pays, and until when a year's claim may be filed (fund_year: in_force:,
+    filing_months:), in words; '' when the file says neither."""
+    out = ""
+    if policy.fund_year_in_force is not None:
+        first, last = policy.fund_years_paid()
+        out += t("review.fund_year.paid", lang, first=first, last=last if last is not None else "…",
+                 rule=t(_FUND_YEAR_RULE_KEYS[policy.fund_year_in_force], lang))
+    if policy.filing_months is not None:
+        out += t("review.fund_year.filing", lang, months=policy.filing_months)
+    return out
+
+
 def _range(start: dt.date | None, end: dt.date | None, lang: str) -> str:
     return t("review.range", lang, start=start.isoformat() if start else "…",
              end=end.isoformat() if end else t("review.open_end", lang))
@@ -403,7 +420,7 @@ def build_review(policy: Policy, lang: str | None = None) -> Review:
             else "")),
         (t("review.fund_year", lang),
          t("review.fund_year.fact", lang, label=policy.facts[policy.fund_year].label, name=policy.fund_year,
-           reading=f"（{policy.fund_year_reading}）" if policy.fund_year_reading else "")
+           reading=f"（{policy.fund_year_reading}）" if policy.fund_year_reading else "") + _fund_years(policy, lang)
          if policy.fund_year and policy.fund_year in policy.facts else t("review.fund_year.calendar", lang)),
         (t("review.policy_id", lang), policy.id),
     ) + tuple((t("review.currency", lang, code=c.code, word=c.word),

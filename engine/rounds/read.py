@@ -6,7 +6,9 @@ for JSON Lines, (index, path) for a folder — or, for a CSV file, its records a
 that evaluates them decodes and parses itself (CsvRecords: the main process only cuts the file, so it is
 never what a round waits for). A problem with the whole file (it cannot be opened, its encoding is not UTF-8
 or GBK, its header names a column the policy does not know) raises RoundError before any applicant is
-evaluated; a problem with one row is that row's, and the round goes on.
+evaluated; so does a workbook found damaged later (the round's outputs are then discarded). A problem with one
+row is that row's, and the round goes on: a row that cannot be read at all (bytes that are not text, a record
+longer than RECORD_LIMIT) is an Unreadable item, which names the byte in the file where it is.
 
 CSV encodings: UTF-8 with or without a byte-order mark; GBK (GB18030), which WPS and Excel on Chinese
 Windows write by default, is recognised and read, with a notice; UTF-16 ("Unicode text") is refused.
@@ -21,7 +23,7 @@ import itertools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence, TypeVar
+from typing import IO, Iterator, Sequence, TypeVar
 
 from engine.core.errors import Problem
 from engine.core.messages import Message, msg
@@ -30,6 +32,9 @@ from engine.rounds.columns import Column, Headers, blank
 SAMPLE = 1 << 16
 _T = TypeVar("_T")
 BLOCK = 1 << 20  # bytes of a CSV file read at a time when cutting it into records
+RECORD_LIMIT = 1 << 20  # bytes of one record (CSV) or line (JSON Lines) at most: a longer one is a row error
+CHUNK_BYTES = 8 << 20  # bytes of records sent to a worker at a time at most
+csv.field_size_limit(max(csv.field_size_limit(), RECORD_LIMIT))  # a field as long as a record may be
 FORMATS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 FACTS_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -42,16 +47,35 @@ class RoundError(Exception):
         self.message, self.suggestion = message, suggestion
 
 
+@dataclass(frozen=True)
+class TooLong:
+    """A record (or JSON line) longer than RECORD_LIMIT, left unread: `size` bytes of the file."""
+
+    size: int
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A row that cannot be read: `reason` is "bytes" (not text in `encoding` from byte `offset` of the file)
+    or "long" (longer than RECORD_LIMIT; `offset` is where it starts). The round goes on with the next row."""
+
+    reason: str
+    path: str
+    offset: int
+    encoding: str = ""
+
+
 @dataclass
 class Chunk:
     """Applicants for one worker task: `items` read here, or a CSV file's `records` (raw bytes, the first one
     numbered `first`, starting at byte `offset`) for the worker to parse with parse_records."""
 
     items: list[tuple[int, object]] | None = None
-    records: list[bytes] | None = None
+    records: list[bytes | TooLong] | None = None
     first: int = 0
     offset: int = 0
     encoding: str = "utf-8"
+    path: str = ""
 
     def __len__(self) -> int:
         return len(self.items if self.items is not None else self.records or ())
@@ -86,12 +110,19 @@ class Source:
             return
         start, first = self._data_start
         for offset, records in self._records.batches(start, size):
-            yield Chunk(records=records, first=first, offset=offset, encoding=self._records.encoding)
+            yield Chunk(records=records, first=first, offset=offset, encoding=self._records.encoding, path=self.path)
             first += len(records)
 
     def reread(self, chunk: Chunk, size: int) -> Iterator[Chunk]:
-        """The chunks from `chunk` on, read here as csv.reader reads the file and numbers its rows: for when the
-        records of `chunk` were not cut where csv.reader ends them (a stray quote; parse_records says so)."""
+        """The chunks from `chunk` on, for when the records of `chunk` were not cut where csv.reader ends them
+        (a quote the quick cut took for another; parse_records says so): cut again from there by csv.reader's
+        own rule (CsvRecords(exact=True)), still bounded and still parsed by the workers. Should those too not
+        be one csv.reader record each, the rest of the file is read here as csv.reader reads it."""
+        assert self._records is not None or self._rows is not None
+        if self._records is not None and not self._records.exact:
+            self._records = CsvRecords(self.path, self._records.encoding, exact=True)
+            self._data_start = (chunk.offset, chunk.first)
+            return self.chunks(size)
         self._records = None
         self._rows = self._csv_items(chunk.offset, chunk.first)
         return self.chunks(size)
@@ -225,81 +256,165 @@ def _count_lines(path: str) -> int:
     return lines
 
 
-def _decoding(path: str, encoding: str, rows: Iterator[tuple[int, list[object]]]
-              ) -> Iterator[tuple[int, list[object]]]:
-    """`rows`, with a file that stops being text in its encoding half way refused in words."""
-    try:
-        yield from rows
-    except UnicodeDecodeError as error:
-        raise RoundError(msg("batch.read.encoding_later", path=path, encoding=encoding, offset=error.start),
-                         msg("batch.read.encoding.hint")) from None
-
-
 def _csv_rows(path: str, encoding: str, offset: int = 0, first: int = 1) -> Iterator[tuple[int, list[object]]]:
-    """The rows of a CSV file from byte `offset` (a record's start), numbered from `first`."""
+    """The rows of a CSV file from byte `offset` (a record's start), numbered from `first`, as csv.reader reads
+    them (when the file cannot be cut into records: CsvRecords.header, Source.reread). What csv.reader cannot
+    read (bytes that are not text, a field longer than RECORD_LIMIT) stops the round, naming the row."""
     def rows() -> Iterator[tuple[int, list[object]]]:
-        with open(path, "rb") as raw:
-            raw.seek(offset)
-            with io.TextIOWrapper(raw, encoding=encoding, newline="") as handle:
-                for number, row in enumerate(csv.reader(handle), first):
-                    yield number, list(row)
-    return _decoding(path, encoding, rows())
+        number = first - 1
+        try:
+            with open(path, "rb") as raw:
+                raw.seek(offset)
+                with io.TextIOWrapper(raw, encoding=encoding, newline="") as handle:
+                    for number, row in enumerate(csv.reader(handle), first):
+                        yield number, list(row)
+        except UnicodeDecodeError:
+            raise RoundError(msg("batch.read.encoding_later", path=path, encoding=encoding, row=number + 1),
+                             msg("batch.read.encoding.hint")) from None
+        except csv.Error as error:
+            raise RoundError(msg("batch.read.csv", path=path, row=number + 1, reason=str(error)),
+                             msg("batch.read.csv.hint")) from None
+    return rows()
+
+
+_START, _FIELD, _QUOTED, _QUOTE = range(4)  # where csv.reader is in a record: see _scan
+
+
+def _scan(line: bytes, state: int) -> int:
+    """Where csv.reader is at the end of `line`, from `state`, by its rule (the Excel dialect): a quote opens a
+    quoted field only as a field's first character; inside one, a doubled quote is a quote and a single one
+    closes it; anywhere else a quote is a plain character."""
+    i, n = 0, len(line)
+    while i < n:
+        if state == _QUOTED:
+            j = line.find(b'"', i)
+            if j < 0:
+                return _QUOTED
+            i, state = j + 1, _QUOTE
+        elif state == _FIELD:
+            j = line.find(b",", i)
+            if j < 0:
+                return _FIELD
+            i, state = j + 1, _START
+        else:
+            c = line[i]
+            if c == 0x22:  # '"'
+                state = _QUOTED  # opens a field (_START), or is a doubled quote inside one (_QUOTE)
+            elif c == 0x2C:  # ','
+                state = _START
+            else:
+                state = _FIELD
+            i += 1
+    return state
 
 
 class CsvRecords:
     """A CSV file cut into its records as raw bytes, without parsing it, so that each worker parses its own.
 
-    A record ends at a line end (\n, \r\n or \r) where the number of quotes since the record began is even:
-    exactly where csv.reader ends one for CSV as Excel, WPS and csv.writer write it (a quote only opens or
-    closes a field, and is doubled inside one). A hand-made file with a stray quote inside an unquoted field
-    (ab"c) may be cut elsewhere: parse_records, in the worker, finds that (each record must be exactly one
-    csv.reader record), and the round then reads the file from there on as csv.reader does (Source.reread).
-    UTF-8 and GB18030 never use the bytes of '"', '\r' or '\n' inside a character, so their bytes can be cut.
+    A record ends at a line end (\n, \r\n or \r) outside a quoted field. The quick cut (the default) takes a
+    line with an even number of quotes to be a whole record, as it is in CSV as Excel, WPS and csv.writer write
+    it, and looks closer (csv.reader's own rule, _scan) only at a line with an odd number: so a stray quote in
+    an unquoted field (ACME "Trading) does not open a record that swallows the rest of the file. The rare file
+    the quick cut cuts otherwise than csv.reader does (parse_records, in the worker, finds it) is cut again
+    from there with `exact=True`, which applies csv.reader's rule to every line (Source.reread).
+
+    Memory stays flat whatever the quoting: a record longer than RECORD_LIMIT (a quote that is never closed,
+    a line without end) is given as TooLong — the row's error — and the file is read on from the line after
+    the record's first line. UTF-8 and GB18030 never use the bytes of '"', ',', '\r' or '\n' inside a
+    character, so their bytes can be cut.
     """
 
-    def __init__(self, path: str, encoding: str):
+    def __init__(self, path: str, encoding: str, exact: bool = False):
         self.path = path
         self.encoding = "utf-8" if encoding == "utf-8-sig" else encoding  # for every record but the first
         self.bom = len(codecs.BOM_UTF8) if encoding == "utf-8-sig" else 0
+        self.exact = exact
 
-    def records(self, start: int) -> Iterator[tuple[int, bytes]]:
+    def records(self, start: int) -> Iterator[tuple[int, bytes | TooLong]]:
         """(byte offset, bytes) of each record from byte `start` (a record's start) to the end of the file."""
+        exact = self.exact
         with open(self.path, "rb") as handle:
             handle.seek(start)
             offset, rest = start, b""
+            lines: list[bytes] = []  # lines read and not yet cut (or given back after a record too long)
             parts: list[bytes] = []  # the lines so far of a record with an open quote
+            size, state, end = 0, _START, False
             while True:
-                block = handle.read(BLOCK)
-                lines = (rest + block).splitlines(keepends=True)
-                # The last line may go on in the next block (or be a '\r' whose '\n' does): kept for it.
-                rest = lines.pop() if block and lines else b""
-                for line in lines:
-                    if parts:
-                        parts.append(line)
-                        if line.count(b'"') % 2:
-                            record = b"".join(parts)
-                            parts = []
-                            yield offset, record
-                            offset += len(record)
-                    elif line.count(b'"') % 2:
-                        parts.append(line)
+                if not lines:
+                    if end:
+                        if parts:  # an open quote at the end of the file
+                            yield offset, b"".join(parts)
+                        return
+                    if len(rest) <= RECORD_LIMIT:
+                        block = handle.read(BLOCK)
+                        lines = (rest + block).splitlines(keepends=True)
+                        # The last line may go on in the next block (or be a '\r' whose '\n' does): kept for it.
+                        rest = lines.pop() if block and lines else b""
+                        end = not block
+                        continue
+                    if parts:  # a line this long without an end, in a record already too long
+                        lines, rest = [rest], b""
+                    else:  # a line this long without an end: read past its end, not kept
+                        skipped = len(rest) + self._skip_line(handle)
+                        rest = b""
+                        yield offset, TooLong(skipped)
+                        offset += skipped
+                        continue
+                todo, lines = iter(lines), []
+                for line in todo:
+                    if not parts:
+                        if b'"' not in line or (not exact and not line.count(b'"') % 2):
+                            if len(line) > RECORD_LIMIT:  # a line this long, read whole: not kept either
+                                yield offset, TooLong(len(line))
+                            else:
+                                yield offset, line
+                            offset += len(line)
+                            continue
+                        parts, size, state = [line], len(line), _scan(line, _START)
                     else:
-                        yield offset, line
-                        offset += len(line)
-                if not block:
-                    if parts:  # an open quote at the end of the file
-                        yield offset, b"".join(parts)
-                    return
+                        parts.append(line)
+                        size += len(line)
+                        state = _scan(line, state)
+                    if state != _QUOTED:
+                        record = b"".join(parts) if len(parts) > 1 else parts[0]
+                        parts = []
+                        if len(record) > RECORD_LIMIT:
+                            yield offset, TooLong(len(record))
+                        else:
+                            yield offset, record
+                        offset += len(record)
+                    elif size > RECORD_LIMIT:  # the record's first line is the bad row; read on from the next
+                        yield offset, TooLong(len(parts[0]))
+                        offset += len(parts[0])
+                        lines, parts = parts[1:] + list(todo), []
+                        break
 
-    def batches(self, start: int, size: int) -> Iterator[tuple[int, list[bytes]]]:
-        """(offset of the first, records) in batches of `size`."""
-        batch: list[bytes] = []
-        first = start
+    @staticmethod
+    def _skip_line(handle: IO[bytes]) -> int:
+        """Read past the end of the line being read; how many bytes that was (its end included)."""
+        skipped = 0
+        while block := handle.read(BLOCK):
+            ends = [i for i in (block.find(b"\n"), block.find(b"\r")) if i >= 0]
+            if not ends:
+                skipped += len(block)
+                continue
+            stop = min(ends) + 1
+            if block[stop - 1:stop + 1] == b"\r\n":
+                stop += 1
+            handle.seek(stop - len(block), os.SEEK_CUR)
+            return skipped + stop
+        return skipped
+
+    def batches(self, start: int, size: int) -> Iterator[tuple[int, list[bytes | TooLong]]]:
+        """(offset of the first, records) in batches of `size` records (and CHUNK_BYTES at most)."""
+        batch: list[bytes | TooLong] = []
+        first, length = start, 0
         for offset, record in self.records(start):
             if not batch:
-                first = offset
+                first, length = offset, 0
             batch.append(record)
-            if len(batch) >= size:
+            length += record.size if isinstance(record, TooLong) else len(record)
+            if len(batch) >= size or length >= CHUNK_BYTES:
                 yield first, batch
                 batch = []
         if batch:
@@ -311,10 +426,12 @@ class CsvRecords:
         number = 0
         for offset, record in self.records(0):
             number += 1
+            if isinstance(record, TooLong):
+                return None
             if offset == 0 and self.bom and record.startswith(codecs.BOM_UTF8):
                 record = record[self.bom:]
             rows = parse_records([record], self.encoding)
-            if rows is None:
+            if rows is None or not isinstance(rows[0], list):
                 return None
             cells = rows[0]
             if not all(blank(c) for c in cells):
@@ -322,33 +439,72 @@ class CsvRecords:
         raise RoundError(msg("batch.read.no_header", path=self.path))
 
 
-def parse_records(records: Sequence[bytes], encoding: str) -> list[list[str]] | None:
-    """Each record's cells, as csv.reader reads them; None when a record is not exactly one csv.reader record
-    (the file was cut at a stray quote: see CsvRecords) or not text in `encoding`."""
-    try:
-        texts = [record.decode(encoding) for record in records]
-    except UnicodeDecodeError:
-        return None  # the main process reads it again, and says where the file stops being text
+def parse_records(records: Sequence[bytes | TooLong], encoding: str, path: str = "", offset: int = 0
+                  ) -> list[list[str] | Unreadable] | None:
+    """Each record's cells, as csv.reader reads them, or why it cannot be read (Unreadable: bytes that are not
+    text in `encoding`, or a record too long; `offset` is the first record's byte in the file, so each names
+    its own); None when a record is not exactly one csv.reader record (see CsvRecords).
+
+    A row of bytes that are not text is that row's error and the round goes on (rather than refusing the whole
+    file when it is found, late): every good row is evaluated and written, with the summary, and the row is
+    listed with the file's byte where the bad bytes are, so it can be found and fixed. A file that is not text
+    from its first bytes on is refused before anything is read (_encoding)."""
+    texts: list[str] = []
+    out: list[list[str] | Unreadable | None] = []
+    at = offset
+    for record in records:
+        if isinstance(record, TooLong):
+            out.append(Unreadable("long", path, at))
+            at += record.size
+            continue
+        try:
+            texts.append(record.decode(encoding))
+            out.append(None)
+        except UnicodeDecodeError as error:
+            out.append(Unreadable("bytes", path, at + error.start, encoding))
+        at += len(record)
     # A record that ends inside a quoted field would go on into the next text: the sentinel shows it.
     reader = csv.reader(itertools.chain(texts, ("\n",)))
-    rows = []
+    rows: list[list[str] | Unreadable] = []
     try:
-        for count in range(1, len(texts) + 1):
+        count = 0
+        for item in out:
+            if item is not None:
+                rows.append(item)
+                continue
+            count += 1
             rows.append(next(reader))
             if reader.line_num != count:
                 return None
-    except csv.Error:  # two records in one text ("new-line character seen in unquoted field"), NUL...
+    except csv.Error:  # two records in one text ("new-line character seen in unquoted field")...
         return None
     return rows
 
 
 def _jsonl_rows(path: str, encoding: str) -> Iterator[tuple[int, object]]:
+    """Each line that is not blank, as text; a line that is not text in `encoding`, or longer than RECORD_LIMIT,
+    as Unreadable (its row's error, naming its byte in the file), and the round goes on."""
     def rows() -> Iterator[tuple[int, object]]:
-        with open(path, encoding=encoding) as handle:
-            for number, line in enumerate(handle, 1):
-                if line.strip():
-                    yield number, line
-    return _decoding(path, encoding, rows())  # type: ignore[arg-type]
+        with open(path, "rb") as handle:
+            offset, number = 0, 0
+            while line := handle.readline(RECORD_LIMIT + 1):
+                number += 1
+                start, offset = offset, offset + len(line)
+                if len(line) > RECORD_LIMIT and not line.endswith(b"\n"):
+                    skipped = CsvRecords._skip_line(handle)
+                    offset += skipped
+                    yield number, Unreadable("long", path, start)
+                    continue
+                if number == 1 and encoding == "utf-8-sig" and line.startswith(codecs.BOM_UTF8):
+                    line, start = line[len(codecs.BOM_UTF8):], start + len(codecs.BOM_UTF8)
+                try:
+                    text = line.decode("utf-8" if encoding == "utf-8-sig" else encoding)
+                except UnicodeDecodeError as error:
+                    yield number, Unreadable("bytes", path, start + error.start, encoding)
+                    continue
+                if text.strip():
+                    yield number, text
+    return rows()
 
 
 def _xlsx_rows(path: str, source: Source) -> Iterator[tuple[int, list[object]]]:
@@ -358,22 +514,37 @@ def _xlsx_rows(path: str, source: Source) -> Iterator[tuple[int, list[object]]]:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    # A damaged workbook (not a zip, a sheet cut short, a row numbered "x", a style out of range…) makes openpyxl,
+    # zipfile, zlib or the XML parser raise any of a dozen exception types, at opening or at any row: each is
+    # "cannot read the workbook", with the row where it stopped, never a crash.
     try:
         book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        sheet = book.worksheets[0]
+        if sheet.max_row is not None:
+            source.total = max(0, sheet.max_row - 1)
+    except (InvalidFileException, zipfile.BadZipFile) as error:
         raise RoundError(msg("batch.read.xlsx", path=path, reason=str(error) or type(error).__name__),
                          msg("batch.read.xlsx.hint")) from None
-    sheet = book.worksheets[0]
-    if sheet.max_row is not None:
-        source.total = max(0, sheet.max_row - 1)
+    except Exception as error:  # noqa: BLE001 - a third-party parser of the user's file: see above
+        raise RoundError(msg("batch.read.xlsx", path=path, reason=_reason(error)),
+                         msg("batch.read.xlsx.hint")) from None
 
     def rows() -> Iterator[tuple[int, list[object]]]:
+        number = 0
         try:
             for number, values in enumerate(sheet.iter_rows(values_only=True), 1):
                 yield number, list(values)
+        except Exception as error:  # noqa: BLE001 - as above
+            raise RoundError(msg("batch.read.xlsx_row", path=path, row=number + 1, reason=_reason(error)),
+                             msg("batch.read.xlsx.hint")) from None
         finally:
             book.close()
     return rows()
+
+
+def _reason(error: Exception) -> str:
+    text = str(error).encode("utf-8", "backslashreplace").decode("utf-8")  # never a lone surrogate
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def problem_text(problem: Problem, lang: str) -> tuple[str, str]:

@@ -21,6 +21,7 @@ import heapq
 import json
 import os
 import pickle
+import re
 import tempfile
 from collections import deque
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from engine.core.errors import PolicyError
+from engine.core.files import write_whole
 from engine.core.format import format_money, format_percent
 from engine.core.messages import localize, t
 from engine.model.facts import _fast_check, check_facts
@@ -36,7 +38,16 @@ from engine.model.policy import Policy
 from engine.model.pools import CLAIM_DATE, Pool, pool_of
 from engine.rounds.columns import CODE, Column, RowReader, path_column
 from engine.rounds.pools import Shares, in_order, pro_rata
-from engine.rounds.read import Chunk, Source, _batches, parse_records, problem_text, skipped
+from engine.rounds.read import (
+    RECORD_LIMIT,
+    Chunk,
+    Source,
+    Unreadable,
+    _batches,
+    parse_records,
+    problem_text,
+    skipped,
+)
 from engine.runtime.evaluate import evaluate
 from engine.syntax.loader import SourceMap
 
@@ -80,6 +91,7 @@ class Record:
     order: dict[str, Any] = field(default_factory=dict)  # pool id -> this applicant's place key (in_order)
     sheet: str | None = None  # the file name of its calculation sheet, when --sheets
     data: dict[str, Any] | None = None  # its facts, kept only to write its sheet once pools are shared
+    decision: Any = None  # with --record: what the ledger records of it (engine.ledger.Decision)
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,8 @@ class Settings:
     lang: str
     form: str  # csv | jsonl | xlsx: what the results are written as
     sheets: str | None = None  # folder for each applicant's calculation sheet
+    ledger: str | None = None  # earlier grants from this ledger (--ledger), not the rows' own
+    record: bool = False  # keep each applicant's decision to record the round (--record)
 
     @property
     def words(self) -> bool:
@@ -109,6 +123,7 @@ class Part:
     rows: list[list[Any]] = field(default_factory=list)
     summary: Summary | None = None
     reread: bool = False
+    decisions: list[Any] = field(default_factory=list)  # with --record: evaluated[i]'s decision (or None)
 
 
 class Worker:
@@ -131,9 +146,11 @@ class Worker:
         self._reasons: dict[object, str] = {}
         self._picks: list[int] | None = None  # where each of self.ids is in a result's clauses
         self._results = 0  # how many clauses those results had
+        self._decoded = False  # the chunk's cells were decoded from bytes here (no surrogate can be in them)
         # How a Part's results are formatted (no pools): CSV or JSON Lines text, or the workbook's rows.
         from engine.rounds.write import formatter
         self.format = None if policy.pools else formatter(policy, settings.form, settings.lang, settings.sheets)
+        self._ledger: Any = None
 
     # -- one chunk --------------------------------------------------------------------------------
     def items(self, chunk: Chunk) -> list[tuple[int, object]] | None:
@@ -141,12 +158,15 @@ class Worker:
         if chunk.items is not None:
             return chunk.items
         assert chunk.records is not None
-        rows = parse_records(chunk.records, chunk.encoding)
+        rows = parse_records(chunk.records, chunk.encoding, chunk.path, chunk.offset)
         if rows is None:
             return None
-        return [(number, cells) for number, cells in enumerate(rows, chunk.first) if not skipped(cells)]
+        return [(number, cells) for number, cells in enumerate(rows, chunk.first)
+                if isinstance(cells, Unreadable) or not skipped(cells)]
 
     def part(self, chunk: Chunk) -> Part:
+        # A CSV chunk's cells were decoded here, strictly: they hold no lone surrogate, and are not looked at.
+        self._decoded = chunk.records is not None
         items = self.items(chunk)
         if items is None:
             return Part(reread=True)
@@ -164,6 +184,8 @@ class Worker:
             else:
                 part.evaluated.append((record.row, record.code,
                                        record.where if record.where != str(record.row) else None))
+                if self.settings.record:
+                    part.decisions.append(record.decision)
                 done.append(record)
         self.format.part(done, part)
         return part
@@ -172,10 +194,18 @@ class Worker:
     def handle(self, item: tuple[int, object]) -> Record:
         number, payload = item
         lang = self.settings.lang
+        if isinstance(payload, Unreadable):
+            return self.unreadable(number, payload)
         if self.kind == "cells":
             assert isinstance(payload, list)
             record = Record(number, str(number))
             data: dict[str, Any] | None
+            at = None if self._decoded else _surrogate_cell(payload)
+            if at is not None:
+                column = self.layout[at] if at < len(self.layout) else None
+                record.errors.append(RowError(number, str(number), column.header if column else str(at + 1),
+                                              t("batch.surrogate", lang), t("batch.surrogate.hint", lang)))
+                return record
             code, data, problems = self.reader.read(payload, self.layout)
             record.errors = [RowError(number, str(number), p.column, str(localize(p.message, lang)),
                                       str(localize(p.suggestion, lang) or "")) for p in problems]
@@ -196,6 +226,8 @@ class Worker:
             # read without check_facts's copy of the row; anything else takes check_facts's full path, which
             # words each problem. The same Applicant either way (engine.model.facts).
             applicant = _fast_check(self.policy, data, SourceMap(name)) or check_facts(self.policy, data, name)
+            if self.settings.ledger is not None:
+                applicant = self.earlier(applicant, record.code)
             result = evaluate(self.policy, applicant, trace=False)
         except PolicyError as error:
             for p in error.problems:
@@ -204,12 +236,56 @@ class Worker:
             return record
         record.name, record.kinds = applicant.name, applicant.recipients
         self.outcomes(record, result, applicant)
+        if self.settings.record and record.code is not None:
+            from engine.ledger import decision_from_result
+
+            record.decision = decision_from_result(result, record.code)
         if self.settings.sheets and record.code is not None:
             if self.policy.pools:
                 record.data = data  # written once the pools are shared
             else:
                 record.sheet = self.sheet(data, record.code, {}, None)
         return record
+
+    def unreadable(self, number: int, what: Unreadable) -> Record:
+        lang = self.settings.lang
+        record = Record(number, str(number))
+        path = os.path.relpath(what.path, self.base) if what.path else ""
+        if what.reason == "long":
+            text = t("batch.read.too_long", lang, path=path, row=number, offset=what.offset, limit=RECORD_LIMIT)
+            hint = t("batch.read.too_long.hint", lang)
+        else:
+            text = t("batch.read.bad_bytes", lang, path=path, row=number, offset=what.offset,
+                     encoding=what.encoding)
+            hint = t("batch.read.encoding.hint", lang)
+        record.errors.append(RowError(number, str(number), "", text, hint))
+        return record
+
+    def surrogate(self, data: object, record: Record) -> bool:
+        """A lone surrogate (a JSON "\\ud800" or an XLSX "_xD800_" escape) in any string of `data` is the row's
+        error: it is no character, cannot be written as UTF-8, and would end the round at its first write."""
+        where = _surrogate_in(data, ())
+        if where is None:
+            return False
+        lang = self.settings.lang
+        column = ".".join(str(p) for p in where)
+        record.errors.append(RowError(record.row, record.where, column, t("batch.surrogate", lang),
+                                      t("batch.surrogate.hint", lang)))
+        return True
+
+    def earlier(self, applicant: Any, code: str | None) -> Any:
+        """The applicant with its earlier grants from the ledger (--ledger), opened once per worker; a FactsError
+        (the row's problem) when the row's own granted columns disagree with the ledger."""
+        from engine.ledger.use import earlier_for
+
+        if self._ledger is None:
+            from engine.ledger import open_ledger
+
+            assert self.settings.ledger is not None
+            self._ledger = open_ledger(self.settings.ledger)
+        import datetime as dt
+
+        return earlier_for(self._ledger, self.policy, applicant, code, applicant.date or dt.date.today())
 
     def jsonl(self, line: str, record: Record) -> tuple[str | None, dict[str, Any] | None, str]:
         from engine.rounds.columns import _Bad, code_cell
@@ -223,6 +299,8 @@ class Worker:
             return None, None, ""
         if not isinstance(data, dict):
             record.errors.append(RowError(record.row, record.where, "", t("batch.jsonl.not_object", lang)))
+            return None, None, ""
+        if _MAY_ESCAPE_SURROGATE.search(line) and self.surrogate(data, record):
             return None, None, ""
         return self._code(data, record, _Bad, code_cell) + (f"line {record.row}",)
 
@@ -240,6 +318,8 @@ class Worker:
         if not isinstance(loaded.data, dict):
             record.errors.append(RowError(record.row, record.where, "", t("batch.jsonl.not_object",
                                                                           self.settings.lang)))
+            return None, None, path
+        if self.surrogate(loaded.data, record):
             return None, None, path
         return self._code(loaded.data, record, _Bad, code_cell) + (path,)
 
@@ -340,12 +420,53 @@ class Worker:
 
         assert self.settings.sheets is not None
         applicant = check_facts(self.policy, data, code)
+        if self.settings.ledger is not None:  # the same earlier grants as its results
+            applicant = self.earlier(applicant, code)
         result = evaluate(self.policy, applicant)
         name = f"{code}.html"
         html = render_sheet(result, self.settings.lang, code, notes, total)
-        with open(os.path.join(self.settings.sheets, name), "w", encoding="utf-8") as handle:
-            handle.write(html)
+        write_whole(os.path.join(self.settings.sheets, name), html)
         return name
+
+
+_MAY_ESCAPE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")  # a JSON line without it holds no surrogate
+
+
+def _has_surrogate(text: str) -> bool:
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _surrogate_cell(cells: Sequence[object]) -> int | None:
+    """The position of the first cell holding a lone surrogate, if any."""
+    for i, cell in enumerate(cells):
+        if type(cell) is str and _has_surrogate(cell):
+            return i
+    return None
+
+
+def _surrogate_in(data: object, path: tuple[object, ...]) -> tuple[object, ...] | None:
+    """Where in `data` (keys and list positions) a string holds a lone surrogate, if anywhere."""
+    if isinstance(data, str):
+        return path if _has_surrogate(data) else None
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(key, str) and _has_surrogate(key):
+                return (*path, "?")
+            found = _surrogate_in(value, (*path, key))
+            if found is not None:
+                return found
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            found = _surrogate_in(value, (*path, i))
+            if found is not None:
+                return found
+    return None
 
 
 def order_words(pool: Pool, policy: Policy, lang: str) -> str:
@@ -354,6 +475,17 @@ def order_words(pool: Pool, policy: Policy, lang: str) -> str:
         return t("pool.claim_date", lang)
     fact = policy.facts.get(name)
     return fact.label if fact is not None else name
+
+
+def settled(decision: Any, clause_ids: Sequence[str], rows: Sequence[Sequence[str]]) -> Any:
+    """A recorded decision with the amounts its pools awarded (`rows`: the Record's clauses), not those claimed."""
+    from dataclasses import replace
+
+    paid = {cid: Decimal(row[1]) for cid, row in zip(clause_ids, rows, strict=True) if row[0] == "eligible" and row[1]}
+    outcomes = tuple(type(o)(o.clause, o.outcome, paid.get(o.clause, o.amount)) if o.amount is not None else o
+                     for o in decision.outcomes)
+    grants = tuple(replace(g, amount=paid.get(g.clause, g.amount)) for g in decision.grants)
+    return replace(decision, outcomes=outcomes, grants=tuple(g for g in grants if g.amount))
 
 
 # --- worker processes -----------------------------------------------------------------------------------
@@ -411,9 +543,13 @@ class Engine:
             done, result = window.popleft()
             yield done, result.get()
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
+        """Wait for the workers to end; `abort`: stop them now (the round is given up)."""
         if self.pool is not None:
-            self.pool.close()
+            if abort:
+                self.pool.terminate()
+            else:
+                self.pool.close()
             self.pool.join()
 
 
@@ -526,7 +662,12 @@ class Output:
         raise NotImplementedError
 
     def finish(self, summary: Summary) -> None:
+        """Write the summary and put every file in place (until then none of them is)."""
         raise NotImplementedError
+
+    def abort(self) -> None:
+        """The round stopped before its end (a file found unreadable late, an error, Ctrl-C): discard what was
+        written, so that the earlier files, or none, are left."""
 
 
 @dataclass
@@ -537,6 +678,7 @@ class Round:
     kinds_by_label: Mapping[str, str]
     jobs: int = 1
     progress: Callable[[int], None] | None = None
+    decisions: list[Any] = field(default_factory=list)  # with Settings.record: each applicant's, pools shared
 
     @property
     def clause_ids(self) -> list[str]:
@@ -549,15 +691,21 @@ class Round:
         engine = Engine(self.jobs, (self.policy, self.source.kind, self.source.layout, self.settings,
                                     self.kinds_by_label, base))
         try:
-            if self.policy.pools:
-                self._pooled(engine, output, summary)
-            else:
-                seen: dict[str, int] = {}
-                for part in self._parts(engine):
-                    self._write(part, output, summary, seen)
-        finally:
+            try:
+                if self.policy.pools:
+                    self._pooled(engine, output, summary)
+                else:
+                    seen: dict[str, int] = {}
+                    for part in self._parts(engine):
+                        self._write(part, output, summary, seen)
+            except BaseException:
+                engine.close(abort=True)
+                raise
             engine.close()
-        output.finish(summary)
+            output.finish(summary)
+        except BaseException:
+            output.abort()  # whatever stopped the round, no output is left half written
+            raise
         return summary
 
     def _parts(self, engine: Engine) -> Iterator[Part]:
@@ -590,6 +738,8 @@ class Round:
             repeats.append(self._repeat(Record(row, where or str(row), code), first))
             skip.add(i)
         output.add_part(part, skip)
+        if part.decisions:  # with --record: those of the applicants written, not of a recipient's second row
+            self.decisions.extend(d for i, d in enumerate(part.decisions) if i not in skip and d is not None)
         for record in heapq.merge(part.records, repeats, key=lambda r: r.row):  # the problems, in row order
             output.add(record)
 
@@ -650,6 +800,8 @@ class Round:
                 for record in records:
                     summary.add(record)
                     output.add(record)
+                    if record.decision is not None and not record.errors:
+                        self.decisions.append(record.decision)
 
     def _replay(self, spool: Any, count: int, awards: Mapping[tuple[int, int], tuple[Decimal, str]],
                 summary: Summary) -> Iterator[Record]:
@@ -667,6 +819,8 @@ class Round:
                 if changed:
                     total = sum((Decimal(r[1]) for r in record.clauses if r[0] == "eligible" and r[1]), _ZERO)
                     record.total = f"{money.round(total):f}"
+                    if record.decision is not None:
+                        record.decision = settled(record.decision, self.clause_ids, record.clauses)
             yield record
 
     def _sheets(self, engine: Engine, records: list[Record]) -> None:

@@ -74,7 +74,7 @@ def _fact_example(fact: Fact, lang: str, xlsx: bool) -> Any:
     if kind == "number":
         return 12000
     if kind == "integer":
-        return 30
+        return _within(fact, 30)
     if kind == "percent":
         return 0.6 if xlsx else "60%"
     if kind == "boolean":
@@ -84,6 +84,24 @@ def _fact_example(fact: Fact, lang: str, xlsx: bool) -> Any:
     if kind == "list":
         return list_example(fact)
     return fact.choices[0] if fact.choices else t("template.example.text", lang)
+
+
+def _within(fact: Fact, value: int) -> int:
+    """An example integer the fact's own bounds allow."""
+    if fact.minimum is not None and value < fact.minimum:
+        value = int(fact.minimum)
+    if fact.maximum is not None and value > fact.maximum:
+        value = int(fact.maximum)
+    return value
+
+
+def year_example(policy: Policy, fact: Fact, today: dt.date) -> int:
+    """The fund year of the example claim: last year (a claim is usually made for the year just ended), within
+    the years the policy is in force and the fact's bounds."""
+    year = max(today.year - 1, policy.start.year)
+    if policy.end is not None:
+        year = min(year, policy.end.year)
+    return _within(fact, year)
 
 
 def example_row(policy: Policy, cols: list[Column], lang: str, recipient: str | None, today: dt.date,
@@ -103,6 +121,8 @@ def example_row(policy: Policy, cols: list[Column], lang: str, recipient: str | 
             row.append(today if xlsx else today.isoformat())
         elif c.kind == "granted":
             row.append(0)
+        elif c.fact is not None and c.fact.name == policy.fund_year:
+            row.append(year_example(policy, c.fact, today))
         else:
             assert c.fact is not None
             row.append(_fact_example(c.fact, lang, xlsx))
@@ -156,6 +176,8 @@ def xlsx_template(policy: Policy, lang: str, recipient: str | None, path: str | 
             value.number_format = "#,##0.00"
         elif c.kind == "percent":
             value.number_format = "0%"
+        elif c.kind == "integer":
+            value.number_format = "0"  # a year is 2025, never 2,025
         elif c.kind == "date" or (c.fact is not None and c.fact.type == "date"):
             value.number_format = "yyyy-mm-dd"
         elif c.kind == "code":

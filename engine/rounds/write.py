@@ -13,13 +13,15 @@ formats each Record once the pools are shared, with the same formatters.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any, Sequence
+from typing import IO, Any, Iterable, Sequence
 
+from engine.core.files import replace_when_done
 from engine.core.messages import t
 from engine.model.policy import Policy
 from engine.rounds.run import Output, Part, Record, RowError, Summary, Tally
@@ -53,6 +55,48 @@ def make_output(path: str, policy: Policy, lang: str, sheets: str | None = None)
     if kind == "jsonl":
         return JsonlOutput(path, policy, lang)
     return XlsxOutput(path, policy, lang, sheets)
+
+
+# --- cells a spreadsheet would read as a formula (CSV injection) ---------------------------------------------
+# OWASP's CSV-injection rule: a cell that starts with = + - @, a tab or a carriage return (or their full-width
+# forms, which spreadsheets in Chinese locales take for the ASCII ones) is read as a formula when the CSV is
+# opened in Excel, WPS or LibreOffice. Every text cell that does is written with a single quote in front, which
+# the spreadsheet shows as text and which keeps the value otherwise. The number columns (row numbers, totals,
+# amounts, counts: decimal text this program writes, which a spreadsheet reads as a number, never a formula)
+# are written as they are, so an amount of -12.50 stays a number; they are named by position (NUMBERS).
+FORMULA_STARTS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+
+
+def safe_cell(value: object) -> object:
+    """A text cell as no spreadsheet reads it as a formula (see FORMULA_STARTS)."""
+    if type(value) is str and value and value[0] in FORMULA_STARTS:
+        return "'" + value
+    return value
+
+
+def safe_row(row: Sequence[object], numbers: frozenset[int] = frozenset()) -> list[object]:
+    """`row` with every cell but those at the `numbers` positions neutralised."""
+    return [cell if i in numbers else safe_cell(cell) for i, cell in enumerate(row)]
+
+
+class SafeWriter:
+    """csv.writer whose text cells are neutralised as safe_cell says; `numbers`: the number columns' positions."""
+
+    def __init__(self, handle: IO[str], numbers: Iterable[int] = ()):
+        self.out = csv.writer(handle)
+        self.numbers = frozenset(numbers)
+
+    def writerow(self, row: Sequence[object], numbers: frozenset[int] | None = None) -> None:
+        self.out.writerow(safe_row(row, self.numbers if numbers is None else numbers))
+
+    def writerows(self, rows: Iterable[Sequence[object]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
+def _result_numbers(ids: list[str]) -> frozenset[int]:
+    """Where csv_row puts numbers: the row, the total, each clause's amount."""
+    return frozenset([0, 4] + [7 + 4 * k for k in range(len(ids))])
 
 
 def _ids(policy: Policy) -> list[str]:
@@ -164,7 +208,7 @@ class CsvLines:
 
     def part(self, records: list[Record], part: Part) -> None:
         buffer = io.StringIO()
-        out = csv.writer(buffer)
+        out = SafeWriter(buffer, _result_numbers(self.ids))
         for record in records:
             out.writerow(csv_row(record, self.ids))
             part.ends.append(buffer.tell())
@@ -241,7 +285,24 @@ def _error_row(e: RowError) -> list[str]:
     return [str(e.row), e.where, e.column, e.message, e.suggestion]
 
 
-class _TextOutput(Output):
+class _Aborted(Exception):
+    """The round stopped before its end: what it wrote so far is discarded (never put in place)."""
+
+
+class _WholeFiles:
+    """The files of a round's output, each written to a temporary file beside it (replace_when_done) and all
+    put in place by done(), once the round is complete; abort() removes them and leaves the earlier files."""
+
+    files: contextlib.ExitStack[bool | None]
+
+    def abort(self) -> None:
+        self.files.__exit__(_Aborted, _Aborted(), None)  # every temporary file removed, nothing renamed
+
+    def done(self) -> None:
+        self.files.close()  # every file renamed into place
+
+
+class _TextOutput(_WholeFiles, Output):
     """What the CSV and JSON Lines outputs share: a results file and an errors file, written as workers' parts
     arrive (each part's text already formatted by the worker), and the summary beside them at the end."""
 
@@ -255,23 +316,26 @@ class _TextOutput(Output):
     def tally(self, part: Part, index: int) -> Tally:
         return self.lines.tally(_line(part, index))
 
-    def close(self) -> None:
-        self.handle.close()
-        self.errors_handle.close()
+    def _open(self, path: str, newline: str | None) -> IO[str]:
+        """A file of this round's output, written whole or not at all: put in place by finish(), never by abort()."""
+        return self.files.enter_context(replace_when_done(path, "w", encoding="utf-8", newline=newline))
 
 
 class CsvOutput(_TextOutput):
     def __init__(self, path: str, policy: Policy, lang: str):
         self.path, self.policy, self.lang = path, policy, lang
         self.ids = _ids(policy)
-        self.handle: IO[str] = open(path, "w", encoding="utf-8", newline="")
-        self.errors_handle: IO[str] = open(sibling(path, "errors", ".csv"), "w", encoding="utf-8", newline="")
-        self.out, self.errors = csv.writer(self.handle), csv.writer(self.errors_handle)
+        self.files = contextlib.ExitStack()
+        self.handle = self._open(path, "")
+        self.errors_handle = self._open(sibling(path, "errors", ".csv"), "")
+        self.summary_handle = self._open(sibling(path, "summary", ".csv"), "")
+        self.out = SafeWriter(self.handle, _result_numbers(self.ids))
+        self.errors = SafeWriter(self.errors_handle, (0,))
         head = ["row", "credit_code", "applicant", "recipient", "total", "complete"]
         for cid in self.ids:
             head += [f"{cid}.outcome", f"{cid}.amount", f"{cid}.reason", f"{cid}.note"]
-        self.out.writerow(head + ["sheet"])
-        self.errors.writerow(["row", "where", "column", "message", "suggestion"])
+        self.out.writerow(head + ["sheet"], frozenset())
+        self.errors.writerow(["row", "where", "column", "message", "suggestion"], frozenset())
 
         self.lines = CsvLines(self.ids)
 
@@ -282,18 +346,17 @@ class CsvOutput(_TextOutput):
         self.out.writerow(csv_row(record, self.ids))
 
     def finish(self, summary: Summary) -> None:
-        self.close()
-        with open(sibling(self.path, "summary", ".csv"), "w", encoding="utf-8", newline="") as handle:
-            out = csv.writer(handle)
-            out.writerow(["clause", "title", "eligible", "ineligible", "undetermined", "referred", "claimed",
-                          "awarded", "pool"])
-            for cid in self.ids:
-                s = summary.clauses[cid]
-                out.writerow([cid, self.policy.clause(cid).title, s.eligible, s.ineligible, s.undetermined,
-                              s.referred, f"{s.claimed:f}", f"{s.awarded:f}", _pool_id(self.policy, cid)])
-            out.writerow(["total", "", "", "", "", "", "", f"{summary.total:f}", ""])
-            out.writerow(["applicants", summary.applicants, "bad_rows", summary.bad_rows, "complete",
-                          summary.complete, "", "", ""])
+        out = SafeWriter(self.summary_handle, range(2, 8))  # the counts and amounts of each clause
+        out.writerow(["clause", "title", "eligible", "ineligible", "undetermined", "referred", "claimed",
+                      "awarded", "pool"], frozenset())
+        for cid in self.ids:
+            s = summary.clauses[cid]
+            out.writerow([cid, self.policy.clause(cid).title, s.eligible, s.ineligible, s.undetermined,
+                          s.referred, f"{s.claimed:f}", f"{s.awarded:f}", _pool_id(self.policy, cid)])
+        out.writerow(["total", "", "", "", "", "", "", f"{summary.total:f}", ""])
+        out.writerow(["applicants", summary.applicants, "bad_rows", summary.bad_rows, "complete",
+                      summary.complete, "", "", ""], frozenset({1, 3, 5}))
+        self.done()
 
 
 def _pool_id(policy: Policy, cid: str) -> str:
@@ -326,8 +389,10 @@ class JsonlOutput(_TextOutput):
     def __init__(self, path: str, policy: Policy, lang: str):
         self.path, self.policy, self.lang = path, policy, lang
         self.ids = _ids(policy)
-        self.handle: IO[str] = open(path, "w", encoding="utf-8")
-        self.errors_handle: IO[str] = open(sibling(path, "errors", Path(path).suffix), "w", encoding="utf-8")
+        self.files = contextlib.ExitStack()
+        self.handle = self._open(path, None)
+        self.errors_handle = self._open(sibling(path, "errors", Path(path).suffix), None)
+        self.summary_handle = self._open(sibling(path, "summary", ".json"), None)
         self.encode = _ENCODE
         self.jsonl = self.lines = JsonlLines(self.ids)
 
@@ -340,10 +405,9 @@ class JsonlOutput(_TextOutput):
         self.handle.write(self.jsonl.line(record) + "\n")
 
     def finish(self, summary: Summary) -> None:
-        self.close()
-        with open(sibling(self.path, "summary", ".json"), "w", encoding="utf-8") as handle:
-            json.dump(summary_json(self.policy, summary), handle, ensure_ascii=False, indent=2)
-            handle.write("\n")
+        json.dump(summary_json(self.policy, summary), self.summary_handle, ensure_ascii=False, indent=2)
+        self.summary_handle.write("\n")
+        self.done()
 
 
 class _Sheet:
@@ -359,12 +423,19 @@ class _Sheet:
 
     def append(self, values: Sequence[Any], cell_format: Any = None, money: Sequence[int] = (),
                money_format: Any = None) -> None:
-        """One row; the values at the `money` positions as money (their column's format does the rest)."""
+        """One row; the values at the `money` positions as money (their column's format does the rest). Text is
+        written with write_string, never write(), so that no cell is ever read as a formula, number or link."""
         ws, r = self.ws, self.row
-        ws.write_row(r, 0, values, cell_format)
-        for i in money:
-            if values[i] is not None:
-                ws.write_number(r, i, values[i], money_format)
+        for i, value in enumerate(values):
+            if i in money and value is not None:
+                ws.write_number(r, i, value, money_format)
+            elif value is None:
+                if cell_format is not None:
+                    ws.write_blank(r, i, None, cell_format)
+            elif isinstance(value, str):
+                ws.write_string(r, i, value, cell_format)
+            else:
+                ws.write_number(r, i, value, cell_format)
         self.row += 1
 
     def values(self, values: Sequence[Any]) -> None:
@@ -381,7 +452,31 @@ class _Sheet:
         self.row += 1
 
 
-class XlsxOutput(Output):
+class _Detachable:
+    """The workbook's temporary file as XlsxWriter's zip writes it, cut off when the round is given up: the
+    half-made zip, collected later, then finds nothing to seek or write (and says nothing)."""
+
+    def __init__(self, raw: IO[bytes]):
+        self.raw: IO[bytes] | None = raw
+
+    def write(self, data: bytes) -> int:
+        return self.raw.write(data) if self.raw is not None else len(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.raw.seek(offset, whence) if self.raw is not None else 0
+
+    def tell(self) -> int:
+        return self.raw.tell() if self.raw is not None else 0
+
+    def seekable(self) -> bool:
+        return True
+
+    def flush(self) -> None:
+        if self.raw is not None:
+            self.raw.flush()
+
+
+class XlsxOutput(_WholeFiles, Output):
     """The officers' workbook: results, summary and errors sheets, streamed (XlsxWriter, constant memory).
 
     The results sheet's amount columns carry the money format, so each amount is written as a plain number;
@@ -395,7 +490,9 @@ class XlsxOutput(Output):
 
         self.path, self.policy, self.lang, self.sheets = path, policy, lang, sheets
         self.ids = _ids(policy)
-        self.book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False,
+        self.files = contextlib.ExitStack()
+        self.target = _Detachable(self.files.enter_context(replace_when_done(path, "wb")))
+        self.book = xlsxwriter.Workbook(self.target, {"constant_memory": True, "strings_to_formulas": False,
                                                "strings_to_numbers": False, "strings_to_urls": False})
         self.results = _Sheet(self.book, t("batch.sheet.results", lang))
         self.summary = _Sheet(self.book, t("batch.sheet.summary", lang))
@@ -479,3 +576,8 @@ class XlsxOutput(Output):
             sheet.append([t("batch.summary.pool", lang, pool=pool.title)] + [None] * 5 + [claims, paid, pool.total],
                          money=(6, 7, 8), money_format=money)
         self.book.close()
+        self.done()
+
+    def abort(self) -> None:
+        self.target.raw = None
+        super().abort()

@@ -31,7 +31,9 @@ from engine.runtime.trace import (
     ClauseResult,
     ConditionResult,
     ConditionsFailed,
+    FiledLate,
     Followed,
+    FundYearNotPaid,
     GroupPending,
     GroupStep,
     HeldByGroup,
@@ -133,7 +135,10 @@ class _Run:
                  trail: tuple[tuple[str, str], ...] = (), reference: bool = False):
         self.plan, self.policy, self.applicant, self.day = plan, plan.policy, applicant, day
         self.tracing, self.scoped, self.trail, self.reference = tracing, scoped, trail, reference
-        params = plan.day(day)
+        end = plan.policy.end
+        # A claim filed after the period in force (within its fund year's filing window) reads the values of
+        # the period's last day.
+        params = plan.day(day if end is None or day <= end else end)
         env: dict[str, object] = dict(params.values)
         env.update(applicant.values)
         env["claim_date"] = day  # engine.model.compile.CLAIM_DATE: the day of the claim, for date conditions
@@ -147,6 +152,7 @@ class _Run:
         # Where the applicant is, decided once for every clause: None (inside, or no areas), the missing
         # area, or why it is outside.
         self._area: Missing | OutsideJurisdiction | None = None
+        self._fund_year: Missing | None = None  # the fund year, missing where it decides whether the policy pays
         p = plan.policy
         if scoped and p.areas:
             area = applicant.area
@@ -170,9 +176,9 @@ class _Run:
                       complete, self.tracing)
 
     def decide_all(self) -> None:
-        results, p, day = self.results, self.policy, self.day
-        if day < p.start or (p.end is not None and day > p.end):
-            why = OutOfPolicyPeriod(p.start, p.end, day)
+        results, p = self.results, self.policy
+        why = self.out_of_period()
+        if why is not None:
             for clause in p.clauses:
                 results[clause.id] = ClauseResult(
                     clause, NOT_APPLICABLE, why=MeasureOnly(clause.measure) if clause.measure is not None else why)
@@ -186,6 +192,65 @@ class _Run:
                 self.choose(task.group)
             else:
                 results[task.clause.id] = self.decide(task)
+
+    def out_of_period(self) -> Why | None:
+        """Why no clause applies on this claim's date for its fund year, or None.
+
+        Never before the policy starts. With a fund year: only the years the policy pays (fund_year: in_force:),
+        filed by the end of their window (filing_months:) where one is declared, else within the period in
+        force. A fund year later than the claim date is an input error. A missing fund year that would decide
+        it leaves every clause undetermined (self._fund_year), never taken as one that is paid.
+        """
+        p, day = self.policy, self.day
+        after_end = p.end is not None and day > p.end
+        period = OutOfPolicyPeriod(p.start, p.end, day)
+        if day < p.start:
+            return period
+        if p.fund_year is None:
+            return period if after_end else None
+        year = self.env.get(p.fund_year)
+        if not isinstance(year, Decimal):
+            # Which years could it be? Any the fact allows, up to the claim date's. Those paid are one run of
+            # years (in force, and still within their filing window on this day); when an unpaid year is
+            # possible too, the missing year decides, and every clause that could pay waits for it.
+            allowed = p.facts[p.fund_year].minimum
+            earliest = int(allowed) if allowed is not None else None
+            first, last = p.fund_years_paid()
+            low = first if earliest is None else max(first, earliest)
+            if p.filing_months is not None:
+                open_from = day.year  # the oldest fund year whose window is still open on this day
+                while (deadline := p.filing_deadline(open_from - 1)) is not None and deadline >= day:
+                    open_from -= 1
+                low = max(low, open_from)
+            elif after_end:
+                return period
+            high = day.year if last is None else min(last, day.year)
+            if low > high:
+                return period
+            if earliest is None or earliest < low or high < day.year:
+                self._fund_year = MissingFact(p.fund_year)
+            return None
+        claimed = int(year)
+        if claimed > day.year:
+            self._fund_year_error(claimed)
+        if not p.fund_year_paid(claimed):
+            first, last = p.fund_years_paid()
+            return FundYearNotPaid(claimed, first, last)
+        deadline = p.filing_deadline(claimed)
+        if deadline is None:
+            return period if after_end else None
+        return FiledLate(claimed, deadline, day) if day > deadline else None
+
+    def _fund_year_error(self, year: int) -> None:
+        p, applicant = self.policy, self.applicant
+        name = p.fund_year
+        assert name is not None
+        message = msg("evaluate.fund_year_after_claim", year=year, name=name, date=self.day)
+        hint = msg("evaluate.fund_year_after_claim.hint")
+        source = applicant.source
+        if source is not None:
+            raise EvaluateError(source.problem(message, ("facts", name), suggestion=hint))
+        raise EvaluateError(Problem(message, file=applicant.file, path=("facts", name), suggestion=hint))
 
     # -- what award forms may ask (engine.model.awards.base.Run) ----------------------------------
     def value(self, expr: Expr) -> object:
@@ -282,7 +347,17 @@ class _Run:
         return Unknown.of(NotComputable.of(clause.id if clause is not None else "", expr.text, where, reads))
 
     # -- one clause, on its own terms -------------------------------------------------------------
-    def decide(self, task: Decide) -> ClauseResult:  # noqa: C901 - the rules, in order
+    def decide(self, task: Decide) -> ClauseResult:
+        result = self._decide(task)
+        if (result.outcome is INELIGIBLE or result.outcome is ELIGIBLE) and self.scoped \
+                and self._fund_year is not None:
+            # Whether the policy pays this fund year at all is not known: eligible, ineligible or a year the
+            # policy does not pay waits for the year (less information never decides another answer).
+            return ClauseResult(task.clause, UNDETERMINED, why=_undetermined(task.clause, {self._fund_year}),
+                                conditions=result.conditions)
+        return result
+
+    def _decide(self, task: Decide) -> ClauseResult:  # noqa: C901 - the rules, in order
         clause = task.clause
         self._clause = clause
         if clause.measure is not None:
@@ -297,6 +372,8 @@ class _Run:
                 if isinstance(area, OutsideJurisdiction):
                     return ClauseResult(clause, NOT_APPLICABLE, why=area)
                 missing.add(area)
+            if self._fund_year is not None:
+                missing.add(self._fund_year)
 
         failed = False
         conditions: tuple[ConditionResult, ...] = ()
@@ -514,14 +591,17 @@ class _Run:
 
         Members paid earlier for the same fund year count, the same way whichever member it was: under
         `earlier: hold` such a member holds the group for that year; under `top_up` (就高不重复) what the
-        others were paid is deducted from each member's amount before the group picks.
+        others were paid is deducted from each member's amount before the group picks; under `separate` they are
+        not consulted (each claim's expenses are new; earlier grants count only against a member's own cap).
         """
         results = self.results
         members = [results[m] for m in group.members if m in results]
         live = [r for r in members if r.outcome in (ELIGIBLE, UNDETERMINED, REFERRED)]
         if not live:
             return
-        earlier = {r.clause.id: self.grants.in_year(r.clause) for r in members}
+        # separate: each claim's expenses are its own; earlier grants count only against each member's own cap.
+        earlier = {r.clause.id: self.grants.in_year(r.clause) for r in members} if group.earlier != "separate" \
+            else {}
         if group.earlier == "hold":
             holder = next((m for m, v in earlier.items() if not isinstance(v, Unknown) and v > 0), None)
             before = [v for m, v in earlier.items() if isinstance(v, Unknown) and (holder is None or
@@ -538,7 +618,7 @@ class _Run:
             if before:
                 self.pending_on(group, live, tuple(earlier), set().union(*(u.missing for u in before)))
                 return
-        else:
+        elif group.earlier == "top_up":
             live = self.top_up(group, live, earlier)
         if len(live) < 2:
             return

@@ -119,6 +119,33 @@ _PERIOD_REASON_KEYS = {"policy_period": "reason.policy_period", "clause_period":
 
 
 @dataclass(frozen=True)
+class FundYearNotPaid(Why):
+    """The claim's fund year is not one the policy pays (fund_year: in_force:)."""
+
+    reason: ClassVar[str] = "fund_year"
+    year: int
+    first: int
+    last: int | None
+
+    def text(self, w: Words) -> str:
+        return w.t("reason.fund_year", year=self.year, first=self.first,
+                   last=self.last if self.last is not None else "…")
+
+
+@dataclass(frozen=True)
+class FiledLate(Why):
+    """The claim is filed after the window for its fund year closed (fund_year: filing_months:)."""
+
+    reason: ClassVar[str] = "filing"
+    year: int
+    deadline: dt.date
+    date: dt.date
+
+    def text(self, w: Words) -> str:
+        return w.t("reason.filing", year=self.year, deadline=self.deadline, date=self.date)
+
+
+@dataclass(frozen=True)
 class OtherRecipient(Why):
     reason: ClassVar[str] = "recipient"
     recipients: tuple[str, ...]

@@ -1,4 +1,10 @@
-"""The HTTP service as a Starlette application: the policies held, their facts schemas, evaluation, the form."""
+"""The HTTP service as a Starlette application: the policies held, their facts schemas, evaluation, the form.
+
+Every refusal, whatever its status (400 to 503, and 500 for a bug of ours), is a problem document
+(`application/problem+json`, RFC 9457): `type`, `title`, `status`, `detail`, and `problems`, each problem as
+`policy validate --format json` gives it. No response names a server path: a policy file is named relative
+to the served folder.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +12,28 @@ import asyncio
 import datetime as dt
 import json
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from engine.core.errors import PolicyError, Problem
+from engine.core.errors import LoadError, PolicyError, Problem
 from engine.core.messages import msg
 from engine.core.suggest import did_you_mean, one_of
-from engine.model.facts import Applicant, applicant_from_text, check_facts, facts_schema
+from engine.model.facts import Applicant, applicant_from, applicant_from_text, check_facts, facts_schema
 from engine.model.policy import Policy
 from engine.service.registry import PolicySet
+from engine.syntax.loader import Loaded, load_text
 
 LANGS = ("zh", "en")
+PROBLEM_TYPE = "application/problem+json"
 
 
 @dataclass(frozen=True)
@@ -30,22 +41,57 @@ class Limits:
     """What one request may ask of the service."""
 
     max_body: int = 64 * 1024  # bytes: a facts document is a few KiB
-    max_items: int = 1000  # entries in any one list or mapping of the request
-    max_depth: int = 32  # nesting of the request's JSON
-    timeout: float = 5.0  # seconds for one evaluation
+    max_items: int = 1000  # entries in any one list or mapping of the request, JSON or YAML
+    max_depth: int = 32  # nesting of the request's data, JSON or YAML
+    timeout: float = 5.0  # seconds for one evaluation, or for waiting for a policy being recompiled
+    read_timeout: float = 10.0  # seconds to receive a request's body (its headers: engine.service.server)
 
 
 class ServiceError(Exception):
     """A request the service refuses: its HTTP status and the problems, worded as the CLI words them."""
 
-    def __init__(self, status: int, problems: list[Problem] | tuple[Problem, ...], lang: str | None = None):
+    def __init__(self, status: int, problems: list[Problem] | tuple[Problem, ...], lang: str | None = None,
+                 headers: Mapping[str, str] | None = None):
         super().__init__(status)
         self.status, self.problems, self.lang = status, list(problems), lang
+        self.headers = dict(headers or {})
 
 
 def problems_json(problems: list[Problem] | tuple[Problem, ...], lang: str) -> dict[str, object]:
     """The problems as `policy validate --format json` gives them, each also as the CLI's line of text."""
     return {"problems": [{**p.to_json(lang), "text": p.format(lang)} for p in problems]}
+
+
+def problem_document(status: int, problems: list[Problem] | tuple[Problem, ...], lang: str) -> dict[str, Any]:
+    """An RFC 9457 problem document whose `problems` member lists every problem."""
+    listed = problems_json(problems, lang)["problems"]
+    assert isinstance(listed, list)
+    detail = "; ".join(str(p["message"]) for p in listed) or HTTPStatus(status).phrase
+    return {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail,
+            "problems": listed}
+
+
+class ProblemResponse(JSONResponse):
+    media_type = PROBLEM_TYPE
+
+
+def problem_response(status: int, problems: list[Problem] | tuple[Problem, ...], lang: str,
+                     headers: Mapping[str, str] | None = None, hide: tuple[str, ...] = ()) -> Response:
+    """The problem document as a response; any of the `hide` folder prefixes is taken out of every string."""
+    return ProblemResponse(_hidden(problem_document(status, problems, lang), hide), status_code=status,
+                           headers=dict(headers or {}))
+
+
+def _hidden(value: Any, prefixes: tuple[str, ...]) -> Any:
+    if isinstance(value, str):
+        for prefix in prefixes:
+            value = value.replace(prefix, "")
+        return value
+    if isinstance(value, dict):
+        return {k: _hidden(v, prefixes) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_hidden(v, prefixes) for v in value]
+    return value
 
 
 def _lang(request: Request, policy: Policy | None = None) -> str:
@@ -86,22 +132,62 @@ def _bounded(data: object, limits: Limits) -> Problem | None:
     return None
 
 
+def _too_deep(error: PolicyError) -> bool:
+    return any(getattr(p.message, "key", "") == "load.too_deep" for p in error.problems)
+
+
+CLOSE = {"Connection": "close"}  # a refusal before the whole body was read: the connection is not reused
+
+
 class Service:
     """The endpoints, over one folder of policy files."""
 
-    def __init__(self, folder: str | Path, limits: Limits = Limits()):
-        self.policies = PolicySet(Path(folder)).load()
+    def __init__(self, folder: str | Path, limits: Limits = Limits(), base_url: str | None = None,
+                 ledger: str | None = None):
+        self.folder = Path(folder)
+        self.policies = PolicySet(self.folder).load()
         self.limits = limits
+        self.base_url = base_url.rstrip("/") if base_url else None
+        # How the folder appears in a problem's file and text: taken out of every response.
+        self.hide = tuple(dict.fromkeys(f"{str(p).rstrip('/')}/" for p in (self.folder.resolve(), self.folder)
+                                        if str(p) not in ("", ".")))
+        self._openapi: tuple[tuple[tuple[str, int], ...], dict[str, Any]] | None = None
+        self.ledger: Any = None  # engine.service.ledger.ServiceLedger with --ledger
+        if ledger is not None:
+            from engine.service.ledger import ServiceLedger
+
+            self.ledger = ServiceLedger(ledger)
 
     # -- helpers -------------------------------------------------------------------------------
-    def policy(self, request: Request) -> Policy:
+    def relative(self, file: str) -> str:
+        try:
+            return Path(file).resolve().relative_to(self.folder.resolve()).as_posix()
+        except ValueError:
+            return Path(file).name
+
+    async def held(self, request: Request, policy_id: str | None) -> PolicySet:
+        """The policies as last saved: waits (within the deadline) for the recompile of a changed file the
+        request needs; others' recompiles go on in their threads and do not delay it."""
+        deadline = asyncio.get_running_loop().time() + self.limits.timeout
+        waits = await run_in_threadpool(self.policies.waits_for, policy_id)
+        while waits:  # a compile that ends stale (the file saved again meanwhile) starts the next one: wait for it
+            left = deadline - asyncio.get_running_loop().time()
+            _done, late = await asyncio.wait([asyncio.wrap_future(f) for f in waits], timeout=max(left, 0))
+            if late:
+                problem = Problem(file="request", message=msg("serve.compiling", seconds=self.limits.timeout),
+                                  suggestion=msg("serve.retry.hint"))
+                raise ServiceError(503, [problem], _request_lang(request), {"Retry-After": "2"})
+            waits = self.policies.waits_for(policy_id, look=False)
+        return self.policies
+
+    async def policy(self, request: Request) -> Policy:
         policy_id = request.path_params["policy_id"]
-        found = self.policies.current()
+        found = await self.held(request, policy_id)
         policy = found.get(policy_id)
         if policy is None:
             broken = [e for e in found.broken() if Path(e.file).stem == policy_id]
             if broken:  # its file is being edited and does not compile now: say where, as validate would
-                raise ServiceError(503, broken[0].problems, _lang(request))
+                raise ServiceError(503, broken[0].problems, _lang(request), {"Retry-After": "2"})
             known = sorted(found.by_id)
             raise ServiceError(404, [Problem(file="request", message=msg("serve.unknown_policy", id=policy_id),
                                              suggestion=did_you_mean(policy_id, known)
@@ -109,52 +195,80 @@ class Service:
         return policy
 
     async def body_text(self, request: Request, lang: str) -> str:
-        """The request body as text, never more than the limit read."""
+        """The request body as text, never more than the limit read, and within the read deadline."""
         declared = request.headers.get("content-length", "")
         too_large = ServiceError(413, [Problem(file="request",
-                                               message=msg("serve.too_large", kib=self.limits.max_body // 1024))], lang)
+                                               message=msg("serve.too_large", kib=self.limits.max_body // 1024))],
+                                 lang, CLOSE)
         if declared.isdigit() and int(declared) > self.limits.max_body:
             raise too_large
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.limits.max_body:
-                raise too_large
-            chunks.append(chunk)
+
+        async def read() -> bytes:
+            chunks, size = [], 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > self.limits.max_body:
+                    raise too_large
+                chunks.append(chunk)
+            return b"".join(chunks)
+
         try:
-            return b"".join(chunks).decode("utf-8")
+            raw = await asyncio.wait_for(read(), self.limits.read_timeout)
+        except asyncio.TimeoutError:
+            late = Problem(file="request", message=msg("serve.read_timeout", seconds=self.limits.read_timeout))
+            raise ServiceError(408, [late], lang, CLOSE) from None
+        try:
+            return raw.decode("utf-8")
         except UnicodeDecodeError:
             raise ServiceError(400, [Problem(file="request", message=msg("serve.not_utf8"))], lang) from None
 
-    def applicant(self, policy: Policy, text: str, lang: str) -> Applicant:
-        """The facts of the request: JSON (or YAML, as a facts file) checked as `policy evaluate` checks them."""
+    def read_facts(self, policy: Policy, text: str, lang: str) -> tuple[object, Applicant]:
+        """The facts of the request and the applicant they make: JSON, or YAML as a facts file, within the same
+        limits of entries and depth, checked as `policy evaluate` checks them."""
+        loaded: Loaded | None = None
         try:
-            data = json.loads(text)
+            data: object = json.loads(text)
+            is_json = True
         except (ValueError, RecursionError):
-            data = None  # not JSON: read as a facts file, whose loader places every mistake at its line
-        if data is not None:
-            problem = _bounded(data, self.limits)
-            if problem is not None:
-                raise ServiceError(413, [problem], lang)
+            is_json = False  # not JSON: read as a facts file, whose loader places every mistake at its line
+        if not is_json:
+            try:
+                loaded = load_text(text, "request")
+            except LoadError as error:
+                raise ServiceError(413 if _too_deep(error) else 422, error.problems, lang) from None
+            data = loaded.data
+        problem = _bounded(data, self.limits)
+        if problem is not None:
+            raise ServiceError(413, [problem], lang)
         try:
-            if isinstance(data, dict):
+            if is_json and isinstance(data, dict):
                 try:
-                    return check_facts(policy, data, name="request")
+                    return data, check_facts(policy, data, name="request")
                 except PolicyError:
                     pass  # worded again from the text, so each problem also has its line and column
-            return applicant_from_text(policy, text, name="request")
+            if loaded is None:
+                loaded = load_text(text, "request")
+            return data, applicant_from(policy, loaded)
         except PolicyError as error:
-            raise ServiceError(422, error.problems, lang) from None
+            raise ServiceError(413 if _too_deep(error) else 422, error.problems, lang) from None
+
+    def applicant(self, policy: Policy, text: str, lang: str) -> Applicant:
+        return self.read_facts(policy, text, lang)[1]
 
     async def timed(self, work: Any, lang: str) -> Any:
         try:
             return await asyncio.wait_for(run_in_threadpool(work), self.limits.timeout)
         except asyncio.TimeoutError:
             late = Problem(file="request", message=msg("serve.timeout", seconds=self.limits.timeout))
-            raise ServiceError(503, [late], lang) from None
+            raise ServiceError(503, [late], lang, {"Retry-After": "2"}) from None
+
+    def schema_link(self, policy: Policy) -> str:
+        """The facts schema's address: under the configured base URL, else relative to this service's root;
+        never from a request header."""
+        return f"{self.base_url or ''}/policies/{quote(policy.id, safe='')}/facts-schema"
 
     # -- endpoints -----------------------------------------------------------------------------
-    def summary(self, request: Request, policy: Policy) -> dict[str, object]:
+    def summary(self, policy: Policy) -> dict[str, object]:
         base = f"/policies/{policy.id}"
         return {"id": policy.id, "document": policy.document, "title": policy.title, "language": policy.language,
                 "in_force": {"from": policy.start.isoformat(), "until": policy.end.isoformat() if policy.end else None},
@@ -165,24 +279,25 @@ class Service:
 
     async def list_policies(self, request: Request) -> Response:
         lang = _lang(request)
-        found = self.policies.current()
-        return JSONResponse({
-            "policies": [self.summary(request, e.policy) for e in found.by_id.values() if e.policy is not None],
-            "invalid": [{"file": Path(e.file).name, **problems_json(e.problems, lang)} for e in found.broken()],
-        })
+        found = await self.held(request, None)
+        body = {
+            "policies": [self.summary(e.policy) for e in found.by_id.values() if e.policy is not None],
+            "invalid": [{"file": self.relative(e.file), **problems_json(e.problems, lang)} for e in found.broken()],
+        }
+        return JSONResponse(_hidden(body, self.hide))
 
     async def show_policy(self, request: Request) -> Response:
-        return JSONResponse(self.summary(request, self.policy(request)))
+        return JSONResponse(self.summary(await self.policy(request)))
 
     async def facts_schema(self, request: Request) -> Response:
-        return JSONResponse(facts_schema(self.policy(request)))
+        return JSONResponse(facts_schema(await self.policy(request)))
 
     async def evaluate(self, request: Request) -> Response:
         from engine.present.result_json import render_json
         from engine.present.sheet import render_text
         from engine.runtime.evaluate import evaluate
 
-        policy = self.policy(request)
+        policy = await self.policy(request)
         lang = _lang(request, policy)
         trace = _flag(request, "trace", True)
         fmt = request.query_params.get("format", "json")
@@ -200,9 +315,16 @@ class Service:
         def work() -> str:
             applicant = self.applicant(policy, text, lang)
             try:
+                if self.ledger is not None:  # earlier grants from the ledger, by the credit code asked about
+                    from engine.service.ledger import credit_code
+
+                    code = credit_code(request.query_params.get("credit_code"))
+                    applicant = self.ledger.earlier(policy, applicant, code, day or applicant.date or dt.date.today())
                 result = evaluate(policy, applicant, on=day, trace=trace or fmt == "text")
             except PolicyError as error:
                 raise ServiceError(422, error.problems, lang) from None
+            if self.ledger is not None:
+                self.ledger.log(result, code)
             return render_text(result, lang) if fmt == "text" else render_json(result, lang)
 
         out = await self.timed(work, lang)
@@ -211,57 +333,106 @@ class Service:
         return Response(out, media_type="application/json")
 
     async def facts_file(self, request: Request) -> Response:
-        """The request's facts as a YAML facts file for `policy evaluate` (checked first: it will load)."""
+        """The request's facts (the bodies `evaluate` accepts) as a YAML facts file for `policy evaluate`,
+        checked first and read back by the CLI's own loader before it is given out."""
         from engine.service.form import facts_yaml
 
-        policy = self.policy(request)
+        policy = await self.policy(request)
         lang = _lang(request, policy)
         text = await self.body_text(request, lang)
-        await self.timed(lambda: self.applicant(policy, text, lang), lang)
-        data = json.loads(text)
-        schema_url = str(request.url_for("facts_schema", policy_id=policy.id))
-        return Response(facts_yaml(policy, data, schema_url), media_type="application/yaml",
+
+        def work() -> str:
+            data, _applicant = self.read_facts(policy, text, lang)
+            if not isinstance(data, dict):  # the check above refuses anything else; a bug if it did not
+                raise TypeError(f"facts of type {type(data).__name__} passed the check")
+            saved = facts_yaml(policy, data, self.schema_link(policy))
+            try:
+                applicant_from_text(policy, saved, name=f"{policy.id}.facts.yaml")
+            except PolicyError as error:
+                raise ServiceError(422, error.problems, lang) from None
+            return saved
+
+        saved = await self.timed(work, lang)
+        return Response(saved, media_type="application/yaml",
                         headers={"Content-Disposition": f'attachment; filename="{policy.id}.facts.yaml"'})
 
     async def form(self, request: Request) -> Response:
         from engine.service.form import render_form
 
-        policy = self.policy(request)
-        return HTMLResponse(render_form(policy, _lang(request, policy)))
+        policy = await self.policy(request)
+        return HTMLResponse(render_form(policy, _lang(request, policy), ledger=self.ledger is not None))
+
+    async def grants(self, request: Request) -> Response:
+        """An applicant's earlier grants under the policy, from the ledger (only with --ledger)."""
+        from engine.service.ledger import credit_code
+
+        policy = await self.policy(request)
+        lang = _lang(request, policy)
+        try:
+            code = credit_code(request.query_params.get("credit_code"))
+        except PolicyError as error:
+            raise ServiceError(400, error.problems, lang) from None
+        if code is None:
+            raise ServiceError(400, [Problem(file="request", message=msg("ledger.use.no_code"),
+                                             suggestion=msg("ledger.use.no_code.request"))], lang)
+        found = await self.timed(lambda: self.ledger.grants(policy, code), lang)
+        return JSONResponse({"credit_code": code, "policy": policy.id, "grants": found})
 
     async def index(self, request: Request) -> Response:
         from engine.service.form import render_index
 
-        found = self.policies.current()
-        return HTMLResponse(render_index([e.policy for e in found.by_id.values() if e.policy is not None],
-                                         _lang(request)))
+        lang = _lang(request)
+        found = await self.held(request, None)
+        return HTMLResponse(render_index([e.policy for e in found.by_id.values() if e.policy is not None], lang))
 
     async def openapi(self, request: Request) -> Response:
         from engine.service.openapi import openapi_document
 
-        return JSONResponse(openapi_document(self.limits))
+        found = await self.held(request, None)
+        policies = [e.policy for e in found.by_id.values() if e.policy is not None]
+        key = tuple((p.id, id(p)) for p in policies)
+        if self._openapi is None or self._openapi[0] != key:
+            self._openapi = (key, openapi_document(self.limits, policies))
+        return JSONResponse(self._openapi[1])
 
 
-async def _no_route(request: Request, exc: Exception) -> Response:
-    """Starlette's own 404 and 405, worded as every other refusal."""
+def _request_lang(request: Request) -> str:
     lang = request.query_params.get("lang", "zh")
-    lang = lang if lang in LANGS else "zh"
-    path = request.url.path
-    if getattr(exc, "status_code", 404) == 405:
-        problem = Problem(file="request", message=msg("serve.method", path=path, method=request.method))
-        return JSONResponse(problems_json([problem], lang), status_code=405)
-    problem = Problem(file="request", message=msg("serve.not_found", path=path), suggestion=msg("serve.not_found.hint"))
-    return JSONResponse(problems_json([problem], lang), status_code=404)
+    return lang if lang in LANGS else "zh"
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no such address, a method a route does not take), worded as every other."""
+    assert isinstance(exc, HTTPException)
+    lang, path = _request_lang(request), request.url.path
+    if exc.status_code == 405:
+        problem = Problem(file="request", message=msg("serve.method", path=path, method=request.method),
+                          suggestion=msg("serve.allowed", methods=(exc.headers or {}).get("Allow", "")))
+    elif exc.status_code == 404:
+        problem = Problem(file="request", message=msg("serve.not_found", path=path),
+                          suggestion=msg("serve.not_found.hint"))
+    else:
+        problem = Problem(file="request", message=HTTPStatus(exc.status_code).phrase)
+    return problem_response(exc.status_code, [problem], lang, headers=exc.headers)
 
 
 async def _refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
-    return JSONResponse(problems_json(exc.problems, exc.lang or "zh"), status_code=exc.status)
+    service: Service = request.app.state.service
+    return problem_response(exc.status, exc.problems, exc.lang or "zh", exc.headers, service.hide)
 
 
-def create_app(folder: str | Path, limits: Limits = Limits()) -> Starlette:
-    """The service over the policy files in `folder`, each compiled now."""
-    service = Service(folder, limits)
+async def _internal(request: Request, exc: Exception) -> Response:
+    """A bug of ours: a problem document that says so, never a traceback (the server's log has it)."""
+    problem = Problem(file="request", message=msg("serve.internal"), suggestion=msg("serve.internal.hint"))
+    return problem_response(500, [problem], _request_lang(request))
+
+
+def create_app(folder: str | Path, limits: Limits = Limits(), base_url: str | None = None,
+               ledger: str | None = None) -> Starlette:
+    """The service over the policy files in `folder`, each compiled now; with `ledger`, evaluations read earlier
+    grants from it and are logged in it, and /policies/{id}/grants answers."""
+    service = Service(folder, limits, base_url, ledger)
     routes = [
         Route("/", service.index, methods=["GET"], name="index"),
         Route("/openapi.json", service.openapi, methods=["GET"], name="openapi"),
@@ -272,6 +443,9 @@ def create_app(folder: str | Path, limits: Limits = Limits()) -> Starlette:
         Route("/policies/{policy_id}/facts-file", service.facts_file, methods=["POST"], name="facts_file"),
         Route("/policies/{policy_id}/form", service.form, methods=["GET"], name="form"),
     ]
-    app = Starlette(routes=routes, exception_handlers={ServiceError: _refused, 404: _no_route, 405: _no_route})
+    if service.ledger is not None:
+        routes.append(Route("/policies/{policy_id}/grants", service.grants, methods=["GET"], name="grants"))
+    app = Starlette(routes=routes, exception_handlers={ServiceError: _refused, HTTPException: _http_error,
+                                                       Exception: _internal})
     app.state.service = service
     return app

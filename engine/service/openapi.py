@@ -5,11 +5,12 @@ from __future__ import annotations
 import copy
 import json
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from engine.syntax.schema import load_schema
 
 if TYPE_CHECKING:
+    from engine.model.policy import Policy
     from engine.service.app import Limits
 
 _REF = "#/components/schemas/"
@@ -50,7 +51,7 @@ PROBLEM = {
 
 def _problems(description: str) -> dict[str, Any]:
     return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": f"{_REF}Problems"}}}}
+            "content": {"application/problem+json": {"schema": {"$ref": f"{_REF}Problems"}}}}
 
 
 def _params(*names: str) -> list[dict[str, Any]]:
@@ -70,26 +71,36 @@ def _params(*names: str) -> list[dict[str, Any]]:
 
 
 @cache
-def _document(max_body: int, max_items: int, max_depth: int, timeout: float) -> dict[str, Any]:
+def _document(max_body: int, max_items: int, max_depth: int, timeout: float, read_timeout: float) -> dict[str, Any]:
     facts_body = {
         "required": True,
         "description": (f"An applicant's facts, shaped as a facts file (recipient, area, date, facts, granted): JSON, "
                         f"or the YAML of a facts file. At most {max_body} bytes, {max_items} entries in any list or "
-                        f"mapping, {max_depth} levels deep. Each policy's exact schema: "
-                        "GET /policies/{policy_id}/facts-schema."),
+                        f"mapping, {max_depth} levels deep. The body is checked against the policy's own facts "
+                        "schema, GET /policies/{policy_id}/facts-schema, which this shape only outlines: each "
+                        "policy held has its own paths below, whose request schema is that facts schema."),
         "content": {"application/json": {"schema": {"$ref": f"{_REF}Facts"}},
-                    "application/yaml": {"schema": {"type": "string"}}},
+                    "application/yaml": {"schema": {"$ref": f"{_REF}Facts"}}},
     }
     refused = {
-        "400": _problems("A malformed parameter, or a body that is not UTF-8."),
+        "400": _problems("A malformed parameter (e.g. lang), or a body that is not UTF-8."),
         "404": _problems("No policy with this id."),
+        "408": _problems(f"The body did not arrive within {read_timeout:g} s (the connection is closed)."),
         "413": _problems(f"The body is larger than {max_body} bytes, or holds a list or mapping of more than "
-                         f"{max_items} entries, or is nested more than {max_depth} deep."),
+                         f"{max_items} entries, or is nested more than {max_depth} deep (JSON or YAML alike)."),
         "422": _problems("The facts do not fit the policy: each problem with its line, column, JSON path and a "
                          "suggestion, as `policy evaluate` reports them."),
+        "500": _problems("A bug of the service (not a problem with the request); its log has the details."),
         "503": _problems(f"The policy's file does not compile now (its problems, as `policy validate` gives them), "
-                         f"or the evaluation took longer than {timeout:g} s."),
+                         f"or it is being compiled again after a change and was not ready within {timeout:g} s, or "
+                         f"the evaluation took longer than {timeout:g} s, or the service holds its limit of "
+                         "connections. Retry-After says when to try again."),
     }
+
+    def answers(*codes: str) -> dict[str, Any]:
+        """Every refusal an operation can give: its own, and 400, 500 and 503, which any route can answer."""
+        return {code: refused[code] for code in sorted({*codes, "400", "500", "503"})}
+
     policy_id = _params("policy_id")
     return {
         "openapi": "3.1.0",
@@ -101,53 +112,60 @@ def _document(max_body: int, max_items: int, max_depth: int, timeout: float) -> 
                 "operationId": "listPolicies", "summary": "The policies held, and files that do not compile now.",
                 "parameters": _params("lang"),
                 "responses": {"200": {"description": "The policies.", "content": {"application/json": {
-                    "schema": {"$ref": f"{_REF}PolicyList"}}}}, "400": refused["400"]}}},
+                    "schema": {"$ref": f"{_REF}PolicyList"}}}}, **answers()}}},
             "/policies/{policy_id}": {"get": {
                 "operationId": "getPolicy", "summary": "One policy: its document, period, areas and recipient kinds.",
                 "parameters": policy_id,
                 "responses": {"200": {"description": "The policy.", "content": {"application/json": {
-                    "schema": {"$ref": f"{_REF}PolicySummary"}}}}, "404": refused["404"], "503": refused["503"]}}},
+                    "schema": {"$ref": f"{_REF}PolicySummary"}}}}, **answers("404")}}},
             "/policies/{policy_id}/facts-schema": {"get": {
                 "operationId": "getFactsSchema", "summary": "The JSON Schema of this policy's facts "
                                                             "(as `policy facts POLICY --schema`).",
                 "parameters": policy_id,
                 "responses": {"200": {"description": "A JSON Schema (draft 2020-12).",
                                       "content": {"application/json": {"schema": {"type": "object"}}}},
-                              "404": refused["404"], "503": refused["503"]}}},
+                              **answers("404")}}},
             "/policies/{policy_id}/evaluate": {"post": {
                 "operationId": "evaluate", "summary": "Evaluate one applicant (as `policy evaluate`).",
                 "parameters": _params("policy_id", "trace", "format", "lang", "on"),
                 "requestBody": facts_body,
                 "responses": {"200": {"description": "The result.", "content": {
                     "application/json": {"schema": {"$ref": f"{_REF}Result"}},
-                    "text/plain": {"schema": {"type": "string"}}}}, **refused}}},
+                    "text/plain": {"schema": {"type": "string"}}}}, **answers("404", "408", "413", "422")}}},
             "/policies/{policy_id}/facts-file": {"post": {
-                "operationId": "factsFile", "summary": "The facts as a YAML facts file for `policy evaluate`.",
+                "operationId": "factsFile", "summary": "The facts as a YAML facts file for `policy evaluate` (the "
+                                                       "same facts: text stays text for every YAML reader).",
                 "parameters": _params("policy_id", "lang"),
                 "requestBody": facts_body,
                 "responses": {"200": {"description": "A facts file.", "content": {
-                    "application/yaml": {"schema": {"type": "string"}}}}, **refused}}},
+                    "application/yaml": {"schema": {"$ref": f"{_REF}Facts"}}}},
+                    **answers("404", "408", "413", "422")}}},
             "/policies/{policy_id}/form": {"get": {
                 "operationId": "form", "summary": "A case worker's form: fill in the facts, see the sheet, save them.",
                 "parameters": _params("policy_id", "lang"),
                 "responses": {"200": {"description": "An HTML page (no network assets).",
                                       "content": {"text/html": {"schema": {"type": "string"}}}},
-                              "404": refused["404"], "503": refused["503"]}}},
+                              **answers("404")}}},
             "/": {"get": {
                 "operationId": "index", "summary": "A page listing the policies and their forms.",
                 "parameters": _params("lang"),
                 "responses": {"200": {"description": "An HTML page.",
-                                      "content": {"text/html": {"schema": {"type": "string"}}}}}}},
+                                      "content": {"text/html": {"schema": {"type": "string"}}}}, **answers()}}},
             "/openapi.json": {"get": {
                 "operationId": "openapi", "summary": "This document.",
                 "responses": {"200": {"description": "OpenAPI 3.1.",
-                                      "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+                                      "content": {"application/json": {"schema": {"type": "object"}}}},
+                              **answers()}}},
         },
         "components": {"schemas": {
             **_result_schemas(),
             "Problem": PROBLEM,
-            "Problems": {"type": "object", "required": ["problems"],
-                         "properties": {"problems": {"type": "array", "items": {"$ref": f"{_REF}Problem"}}}},
+            "Problems": {"type": "object", "required": ["type", "title", "status", "detail", "problems"],
+                         "description": "A problem document (RFC 9457, application/problem+json) listing every "
+                                        "problem found.",
+                         "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                                        "status": {"type": "integer"}, "detail": {"type": "string"},
+                                        "problems": {"type": "array", "items": {"$ref": f"{_REF}Problem"}}}},
             "Facts": {"type": "object", "required": ["recipient"],
                       "description": "A facts document; each policy's exact schema is at its facts-schema link.",
                       "properties": {"applicant": {"type": "string"},
@@ -179,5 +197,59 @@ def _document(max_body: int, max_items: int, max_depth: int, timeout: float) -> 
     }
 
 
-def openapi_document(limits: Limits) -> dict[str, Any]:
-    return _document(limits.max_body, limits.max_items, limits.max_depth, limits.timeout)
+def _within(schema: Any, max_items: int) -> Any:
+    """The facts schema with the service's limit of entries in any list or mapping written into it."""
+    if isinstance(schema, list):
+        return [_within(s, max_items) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: (_within(v, max_items) if k not in ("enum", "const", "required", "pattern") else v)
+           for k, v in schema.items()}
+    if out.get("type") == "array" or "items" in out:
+        out["maxItems"] = min(out.get("maxItems", max_items), max_items)
+    if out.get("type") == "object" or "properties" in out or "additionalProperties" in out:
+        out["maxProperties"] = min(out.get("maxProperties", max_items), max_items)
+    return out
+
+
+def openapi_document(limits: Limits, policies: Sequence[Policy] = ()) -> dict[str, Any]:
+    """The document, with each held policy's evaluate and facts-file paths, whose request schema is that
+    policy's facts schema (so a client generated from the document sends what the service accepts)."""
+    from engine.model.facts import facts_schema
+
+    base = _document(limits.max_body, limits.max_items, limits.max_depth, limits.timeout, limits.read_timeout)
+    if not policies:
+        return base
+    doc = copy.deepcopy(base)
+    held = sorted(p.id for p in policies)
+    for route in ("evaluate", "facts-file"):  # the generic paths are for ids not held: each held has its own
+        generic = doc["paths"][f"/policies/{{policy_id}}/{route}"]["post"]
+        generic["parameters"] = [
+            {**p, "schema": {"type": "string", "not": {"enum": held}},
+             "description": "An id this service does not hold now (404); a policy held has its own path."}
+            if p["name"] == "policy_id" else p for p in generic["parameters"]]
+    for policy in policies:
+        schema = _within(facts_schema(policy), limits.max_items)
+        for key in ("$schema", "$id"):
+            schema.pop(key, None)
+        name = "Facts_" + "".join(c if c.isalnum() else "_" for c in policy.id)
+        doc["components"]["schemas"][name] = schema
+        for route, op in (("evaluate", "evaluate"), ("facts-file", "factsFile")):
+            generic = doc["paths"][f"/policies/{{policy_id}}/{route}"]["post"]
+            specific = copy.deepcopy(generic)
+            specific["operationId"] = f"{op}_{name[6:]}"
+            specific["summary"] = f"{generic['summary']} {policy.id}: {policy.title}"
+            specific["parameters"] = [p for p in specific["parameters"] if p["name"] != "policy_id"]
+            specific["requestBody"] = {
+                "required": True,
+                "description": f"The applicant's facts for {policy.id}: JSON by this schema (the same as GET "
+                               f"/policies/{policy.id}/facts-schema), or the YAML of a facts file. At most "
+                               f"{limits.max_body} bytes, {limits.max_items} entries in any list or mapping, "
+                               f"{limits.max_depth} levels deep.",
+                "content": {"application/json": {"schema": {"$ref": f"{_REF}{name}"}},
+                            "application/yaml": {"schema": {"$ref": f"{_REF}{name}"}}}}
+            if route == "facts-file":
+                specific["responses"]["200"]["content"]["application/yaml"]["schema"] = {"$ref": f"{_REF}{name}"}
+            specific["responses"] = {k: v for k, v in specific["responses"].items() if k != "404"}
+            doc["paths"][f"/policies/{policy.id}/{route}"] = {"post": specific}
+    return doc

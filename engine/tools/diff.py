@@ -47,6 +47,7 @@ _FIELD_KEYS = {
     "measure": "diff.field.measure", "requires": "diff.field.requires", "readings": "diff.field.readings",
     "from": "diff.field.from", "until": "diff.field.until", "members": "diff.field.members",
     "pick": "diff.field.pick", "reading": "diff.field.reading", "fund year": "diff.field.fund_year",
+    "fund years paid": "diff.field.fund_years_paid", "filing months": "diff.field.filing_months",
     "per": "diff.field.per", "earlier": "diff.field.earlier", "offset": "diff.field.offset",
     "currency": "diff.field.currency", "unique": "diff.field.unique", "formula": "diff.field.formula",
     "currencies": "diff.field.currencies", "shared conditions": "diff.field.shared_conditions"}
@@ -89,6 +90,9 @@ class ApplicantImpact:
     clauses: tuple[ClauseDelta, ...] = ()
     error: Problem | None = None  # the applicant's facts do not fit one version (e.g. a fact was removed)
     error_version: str | None = None
+    # What a clause the new version cannot decide waits for (often a fact it adds): the applicant is affected, by
+    # how much these facts decide; shown apart, never as losing what the undetermined clause paid before.
+    needs: tuple[str, ...] = ()
 
     @property
     def delta(self) -> Decimal:
@@ -100,6 +104,7 @@ class Impact:
     where: str
     on: dt.date | None
     applicants: tuple[ApplicantImpact, ...]
+    refused: int = 0  # cases written to be refused that both versions refuse
 
     @property
     def compared(self) -> list[ApplicantImpact]:
@@ -124,7 +129,7 @@ def diff_policies(old: Policy, new: Policy) -> list[Change]:
                   lambda r: {"title": r.title, "role": r.role, "note": r.note})
     out += _keyed("recipient", old.recipients, new.recipients, lambda r: r.label,
                   lambda r: {"label": r.label, "description": r.description})
-    out += _keyed("fact", old.facts, new.facts, lambda f: f.label, _fact_fields)
+    out += _keyed("fact", old.facts, new.facts, lambda f: f.label, _fact_fields, _item_fields)
     out += _parameters(old, new)
     out += _keyed("derived", old.derived, new.derived, lambda d: d.label,
                   lambda d: {"label": d.label, "formula": _Same(d.expr.text, _meaning(d.expr)), "text": d.text})
@@ -134,8 +139,8 @@ def diff_policies(old: Policy, new: Policy) -> list[Change]:
     out += _keyed("clause", {c.id: c for c in old.clauses}, {c.id: c for c in new.clauses}, _clause_title,
                   _clause_fields, _conditions)
     out += _keyed("group", {g.id: g for g in old.groups}, {g.id: g for g in new.groups}, lambda g: None,
-                  lambda g: {"members": _Same(", ".join(g.members),
-                                              g.members if g.pick == "first" else sorted(g.members)),
+                  lambda g: {"members": _Same(", ".join(g.members),  # order decides first, and best's ties
+                                              g.members if g.pick != "all" else tuple(sorted(g.members))),
                              "pick": g.pick, "earlier": g.earlier if g.pick != "all" else None,
                              "reading": g.reading})
     return out
@@ -147,6 +152,8 @@ def _policy(old: Policy, new: Policy) -> Iterator[Change]:
                 "in force from": p.start, "in force until": p.end,
                 "money": f"{p.money.currency}, round to {p.money.round_to} {p.money.rounding}",
                 "fund year": p.fund_year,
+                "fund years paid": p.fund_year_in_force if p.fund_year else None,
+                "filing months": p.filing_months if p.fund_year else None,
                 "currencies": ", ".join(f"{c.code} ({c.rate})" if c.rate else c.code for c in p.currencies.values()),
                 "shared conditions": _Same("; ".join(c.expr.text for c in p.conditions),
                                            [_meaning(c.expr) for c in p.conditions])}
@@ -202,6 +209,20 @@ def _fact_fields(f: Fact) -> dict[str, object]:
             "choices": ", ".join(f.choices), "description": f.description,
             "item fields": ", ".join(f"{n} ({i.type})" for n, i in f.items.items()), "currency": f.currency,
             "unique": ", ".join(f.unique)}
+
+
+def _item_fields(section: str, key: str, title: str | None, old: Fact, new: Fact) -> Iterator[Change]:
+    """What changed in a list fact's item fields that both versions have: a label, a unit, a bound (an item
+    field's meaning can change without its name or type changing)."""
+    for name, after in new.items.items():
+        before = old.items.get(name)
+        if before is None:
+            continue
+        a, b = _fact_fields(before), _fact_fields(after)
+        for field in dict.fromkeys([*a, *b]):
+            if a.get(field) != b.get(field):
+                yield Change(section, key, title, msg("diff.item_field", item=name, field=_field(field)),
+                             _text(a.get(field)), _text(b.get(field)))
 
 
 class _Same(str):
@@ -350,6 +371,7 @@ class _Case:
     name: str
     where: str
     read: Callable[[Policy], tuple[Applicant, dt.date | None]]
+    refused: bool = False  # an officers' case whose facts must be refused (rejects:): compared only if accepted
 
 
 def load_cases(path: str) -> list[_Case]:
@@ -363,7 +385,8 @@ def load_cases(path: str) -> list[_Case]:
             suite = load_suite(str(file))
             for i, case in enumerate(suite.cases):
                 line = suite.loaded.source.mark(("cases", i))[0]
-                cases.append(_Case(case["name"], f"{suite.file}:{line}", partial(case_applicant, suite=suite, index=i)))
+                cases.append(_Case(case["name"], f"{suite.file}:{line}", partial(case_applicant, suite=suite, index=i),
+                                   refused="rejects" in case))
         else:
             name = loaded.data.get("applicant") if isinstance(loaded.data, dict) else None
             cases.append(_Case(name or file.stem, str(file), partial(_facts_file, loaded=loaded)))
@@ -378,20 +401,33 @@ def _facts_file(policy: Policy, loaded: Loaded) -> tuple[Applicant, dt.date | No
 def impact(old: Policy, new: Policy, cases: Sequence[_Case], where: str, on: dt.date | None = None) -> Impact:
     """Evaluate every case under both versions, on its own date (else `on`, else its facts' date)."""
     out: list[ApplicantImpact] = []
+    refused = 0
     for case in cases:
         results: dict[str, Result] = {}
-        try:
-            for version, policy in (("old", old), ("new", new)):
+        errors: dict[str, Problem] = {}
+        for version, policy in (("old", old), ("new", new)):
+            try:
                 applicant, day = case.read(policy)
                 results[version] = evaluate(policy, applicant, on=day or on)
-        except PolicyError as error:
-            out.append(ApplicantImpact(case.name, case.where, error=error.problems[0],
-                                       error_version=version))
+            except PolicyError as error:
+                errors[version] = error.problems[0]
+        if case.refused and len(errors) == 2:
+            refused += 1  # refused as written under both versions: nothing to compare
+            continue
+        if errors:
+            version = next(iter(errors))
+            out.append(ApplicantImpact(case.name, case.where, error=errors[version], error_version=version))
             continue
         a, b = results["old"], results["new"]
+        # Clauses the new version cannot decide for this applicant (a fact it adds, or one it now reads, is not
+        # given): what they wait for, never a loss of what they paid before.
+        was = {r.clause.id: r.outcome for r in a.clauses}
+        needs = tuple(dict.fromkeys(
+            m.key for r in b.clauses if r.outcome is Outcome.UNDETERMINED and was.get(r.clause.id) != r.outcome
+            for m in r.missing))
         out.append(ApplicantImpact(case.name, case.where, a.total, b.total, a.complete and b.complete,
-                                   tuple(_clause_deltas(a, b))))
-    return Impact(where, on, tuple(out))
+                                   tuple(_clause_deltas(a, b)), needs=needs))
+    return Impact(where, on, tuple(out), refused)
 
 
 def _clause_deltas(old: Result, new: Result) -> Iterator[ClauseDelta]:
@@ -460,9 +496,11 @@ def render_text(changes: list[Change], old_name: str, new_name: str, new: Policy
 def _render_impact(result: Impact, lang: str, text: Text) -> list[str]:
     on = text("diff.on", day=result.on) if result.on else ""
     lines = [text("diff.applicants", count=len(result.applicants), where=result.where, on=on)]
-    gains = [a for a in result.compared if a.delta > 0]
-    losses = [a for a in result.compared if a.delta < 0]
-    moved = [a for a in result.compared if not a.delta and a.clauses]
+    waiting = [a for a in result.compared if a.needs]
+    decided = [a for a in result.compared if not a.needs]
+    gains = [a for a in decided if a.delta > 0]
+    losses = [a for a in decided if a.delta < 0]
+    moved = [a for a in decided if not a.delta and a.clauses]
 
     def outcome(o: str | None) -> str:
         return t(OUTCOME_KEYS[o], lang) if o else text("diff.none")
@@ -482,9 +520,27 @@ def _render_impact(result: Impact, lang: str, text: Text) -> list[str]:
                                              old_outcome=outcome(d.old_outcome), old=format_money(d.old_amount),
                                              new_outcome=outcome(d.new_outcome), new=format_money(d.new_amount),
                                              delta=_signed(d.delta)))
-    same = len(result.compared) - len(gains) - len(losses) - len(moved)
+    if waiting:
+        lines.append("  " + text("diff.group", label=text("diff.needs_new_facts")))
+        for a in waiting:
+            assert a.old_total is not None, "an applicant compared has both totals"
+            lines.append("    " + text("diff.applicant_needs", name=a.name, old=format_money(a.old_total),
+                                       facts=", ".join(a.needs), where=a.where))
+            for d in a.clauses:
+                if d.new_outcome == Outcome.UNDETERMINED:  # no amount yet: not a loss of what was paid
+                    lines.append("      " + text("diff.clause_pending", clause=d.clause, title=d.title,
+                                                 old_outcome=outcome(d.old_outcome), old=format_money(d.old_amount),
+                                                 new_outcome=outcome(d.new_outcome)))
+                    continue
+                lines.append("      " + text("diff.clause", clause=d.clause, title=d.title,
+                                             old_outcome=outcome(d.old_outcome), old=format_money(d.old_amount),
+                                             new_outcome=outcome(d.new_outcome), new=format_money(d.new_amount),
+                                             delta=_signed(d.delta)))
+    same = len(result.compared) - len(gains) - len(losses) - len(moved) - len(waiting)
     if same:
         lines.append("  " + text("diff.same", count=same))
+    if result.refused:
+        lines.append("  " + text("diff.refused", count=result.refused))
     for a in result.applicants:
         if a.error is not None:
             version = a.error_version
@@ -514,12 +570,13 @@ def to_json(changes: Iterable[Change], old_name: str, new_name: str,
             return str(v) if v is not None else None
 
         data["impact"] = {
-            "cases": result.where, "on": result.on.isoformat() if result.on else None,
+            "cases": result.where, "on": result.on.isoformat() if result.on else None, "refused": result.refused,
             "old_total": money(result.old_total), "new_total": money(result.new_total),
             "delta": money(result.new_total - result.old_total),
             "applicants": [{
                 "name": a.name, "where": a.where, "old_total": money(a.old_total), "new_total": money(a.new_total),
                 "delta": money(a.delta) if a.error is None else None, "complete": a.complete,
+                "needs_new_facts": list(a.needs),
                 "error": a.error.format() if a.error is not None else None, "error_version": a.error_version,
                 "clauses": [{"clause": d.clause, "title": d.title, "old_outcome": d.old_outcome,
                              "new_outcome": d.new_outcome, "old_amount": money(d.old_amount),

@@ -16,7 +16,7 @@ from engine.lang.analysis import Bound, bounds
 from engine.lang.expressions import Expr
 from engine.lang.reference import EvaluationFailure, TooLarge, evaluate
 from engine.lang.tree import Arith, Call, Compare, IfElse, Lit, Name, Node, Unary, Value, walk
-from engine.model.compile import compile_policy
+from engine.model.compile import compile_policy, reading_problems
 from engine.model.facts import names_of_clause
 from engine.model.policy import Clause, Policy
 from engine.syntax.loader import Loaded, Path_
@@ -73,14 +73,16 @@ class _Members(TypedDict):
 
 
 def lint_file(path: str, today: dt.date, library: Library | None = None) -> tuple[Policy, list[Problem]]:
-    """Load (following `extends:`), validate and compile a policy file, then lint it.
+    """Load (following `extends:`), validate and compile a policy file, then lint it, and compile it read each
+    other way (every reading's alternatives with a change:): what is wrong there is an error at the change.
 
     Raises PolicyError if it does not compile. Findings in inherited lines point at the parent's file.
     Returns the compiled policy too, whose language the findings are shown in.
     """
     loaded = load_resolved(path, library)
     policy = compile_policy(loaded)
-    return policy, lint(policy, loaded, today)
+    found = lint(policy, loaded, today) + reading_problems(loaded)  # each reading's alternatives compile too
+    return policy, sorted(found, key=lambda p: (p.line or 0, p.column or 0))
 
 
 def lint(policy: Policy, loaded: Loaded, today: dt.date) -> list[Problem]:
@@ -777,6 +779,11 @@ class _Linter:
     # -- period of force -----------------------------------------------------------------------
     def in_force(self) -> None:
         p, today = self.policy, self.today
+        if p.fund_year is not None and p.fund_year_in_force is None and self.own(("fund_year",)):
+            # Claims state their fund year, and nothing says which years the policy pays: a year wholly before
+            # or after the period in force would be paid.
+            self.add("lint.fund_year_in_force", "lint.fund_year_in_force.hint", ("fund_year",), prefer_key=True,
+                     severity=INFO, name=p.fund_year)
         if p.start > today:
             self.add("lint.not_in_force", "lint.not_in_force.hint",
                      ("in_force", "from"), severity=INFO, start=p.start, today=today,

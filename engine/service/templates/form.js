@@ -87,7 +87,7 @@
       const value = read(el.querySelector("[name]"), f.type);
       if (value !== null) data.facts[f.name] = value;
     });
-    if ($("granted-known").checked) {  // otherwise unknown: capped and one-time clauses stay undetermined
+    if (!m.ledger && $("granted-known").checked) {  // otherwise unknown: capped and one-time clauses stay undetermined
       data.granted = {};
       document.querySelectorAll(".grant").forEach((el) => {
         const input = el.querySelector("input");
@@ -111,8 +111,11 @@
     problems.hidden = !list.length;
   }
 
+  function code() { return m.ledger ? $("credit_code").value.trim() : ""; }
+
   async function post(what, query) {
-    return fetch(base + "/" + what + lang + (query || ""), {
+    const who = code() ? "&credit_code=" + encodeURIComponent(code()) : "";
+    return fetch(base + "/" + what + lang + (query || "") + (what === "evaluate" ? who : ""), {
       method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(collect()),
     });
   }
@@ -143,10 +146,33 @@
 
   function changed() { clearTimeout(timer); timer = setTimeout(update, 200); }
 
+  // With a ledger: the applicant's earlier grants, as the ledger holds them, shown when its credit code is typed.
+  async function showGrants() {
+    const body = document.querySelector("#ledger-grants tbody");
+    body.textContent = "";
+    const row = (cells) => {
+      const tr = document.createElement("tr");
+      cells.forEach((text) => { const td = document.createElement("td"); td.textContent = text; tr.appendChild(td); });
+      body.appendChild(tr);
+    };
+    if (code().length !== 18) return;
+    let response;
+    try { response = await fetch(base + "/grants" + lang + "&credit_code=" + encodeURIComponent(code())); } catch (e) { return; }
+    if (!response.ok) { showProblems((await response.json()).problems || []); return; }
+    const found = (await response.json()).grants;
+    if (!found.length) { row([m.ledger_none, "", "", "", ""]); return; }
+    found.forEach((g) => row([g.clause, g.year == null ? "" : String(g.year), g.for || "", g.amount, g.round || ""]));
+  }
+
   $("recipient").addEventListener("change", showKind);
-  $("granted-known").addEventListener("change", () => {
-    document.querySelectorAll(".grant input").forEach((input) => { input.disabled = !$("granted-known").checked; });
-  });
+  if (m.ledger) {
+    $("credit_code").addEventListener("change", showGrants);
+    $("credit_code").addEventListener("input", () => { if (code().length === 18) showGrants(); });
+  } else {
+    $("granted-known").addEventListener("change", () => {
+      document.querySelectorAll(".grant input").forEach((input) => { input.disabled = !$("granted-known").checked; });
+    });
+  }
   document.querySelectorAll(".add").forEach((b) => b.addEventListener("click", () => { addRow(b.dataset.list); changed(); }));
   $("facts-form").addEventListener("input", changed);
   $("facts-form").addEventListener("change", changed);

@@ -1,0 +1,281 @@
+"""What the ledger records and returns: plain frozen dataclasses, and how a decision is made from a result."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterable, Literal, Mapping, NamedTuple, Protocol, Sequence
+
+from engine.core.text import identity
+from engine.model.facts import Applicant
+from engine.model.outcome import Outcome
+from engine.model.policy import Clause, Policy
+
+Counts = Literal["year", "once", "lifetime", "claim"]
+
+
+def canonical_json(data: object) -> str:
+    """The one text of a value: keys sorted, no spaces, UTF-8 as written, Decimals and dates as strings."""
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_plain)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (tuple, frozenset, set)):
+        return list(value)
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def engine_version() -> str:
+    """The installed engine's version, as each decision records it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("policy-engine")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class PolicyRecord:
+    """The policy a decision was made under: its id, its revision (a content hash of every file it was made
+    from) and those files, each by name (as found beside the main file) and the sha256 of its bytes."""
+
+    policy_id: str
+    revision: str
+    files: tuple[tuple[str, str], ...]  # (name relative to the main file's folder, sha256), the main file first
+    sources: Mapping[str, bytes] = field(repr=False)  # sha256 → bytes
+
+    @classmethod
+    def from_files(cls, policy_id: str, paths: Sequence[str]) -> PolicyRecord:
+        """From the files a policy was read from (engine.workspace.load_with_sources), the main file first."""
+        if not paths:
+            raise ValueError("a policy is made from at least one file")
+        base = Path(paths[0]).resolve().parent
+        files, sources = [], {}
+        for path in paths:
+            data = Path(path).read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            real = Path(path).resolve()
+            try:
+                name = real.relative_to(base).as_posix()
+            except ValueError:  # outside the main file's folder (a --policies folder elsewhere): kept by name
+                name = f"_/{digest[:12]}/{real.name}"
+            files.append((name, digest))
+            sources[digest] = data
+        return cls(policy_id, revision_of([d for _n, d in files]), tuple(files), sources)
+
+
+def revision_of(digests: Sequence[str]) -> str:
+    """A policy's revision: the main file's hash, then the others' in a fixed order (where they were found
+    does not change what the policy says)."""
+    main, *others = digests
+    return sha256_text("\n".join([main, *sorted(set(others) - {main})]))
+
+
+@dataclass(frozen=True)
+class GrantRecord:
+    """One award as it counts later: under which clause, against what (a fund year, or once/lifetime ever,
+    or only this claim), for which object (raw name and its identity key), how much."""
+
+    clause: str
+    counts: Counts
+    year: int | None  # the fund year the award was for (None when the facts did not say it)
+    object: str | None
+    object_key: str | None
+    amount: Decimal
+
+
+class ClauseOutcome(NamedTuple):
+    """One clause's outcome and what it pays (eligible only). A named tuple: a round makes millions."""
+
+    clause: str
+    outcome: str
+    amount: Decimal | None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One evaluation as the ledger keeps it. `facts` is canonical JSON (canonical_json), `facts_hash` its
+    sha256; `grants` are what it awards (none for a decision only logged)."""
+
+    recipient: str  # 统一社会信用代码
+    facts: str
+    facts_hash: str
+    outcomes: tuple[ClauseOutcome, ...]
+    grants: tuple[GrantRecord, ...] = ()
+    year: int | None = None  # the claim's fund year
+
+    @property
+    def total(self) -> Decimal:
+        return sum((o.amount for o in self.outcomes if o.amount is not None), Decimal(0))
+
+
+@dataclass(frozen=True)
+class LedgerGrant:
+    """An earlier grant as an evaluation reads it: corrections applied, reversals left out."""
+
+    clause: str
+    amount: Decimal
+    # The fund year the award was for, whatever it counts against (`counts`: year, once, lifetime or claim):
+    # an exclusive group compares what was paid in a fund year, once-clauses included. None only when the
+    # decision's facts did not state the fund year.
+    year: int | None
+    counts: Counts
+    object: str | None
+    object_key: str | None
+    round: str | None
+    entry: int
+
+    def as_granted(self) -> dict[str, Any]:
+        """This grant as an entry of the facts' ledger form of `granted:` ({clause, amount, year, for})."""
+        entry: dict[str, Any] = {"clause": self.clause, "amount": str(self.amount), "year": self.year}
+        if self.object is not None:
+            entry["for"] = self.object
+        return entry
+
+
+@dataclass(frozen=True)
+class RoundSummary:
+    round: str
+    decisions: int
+    grants: int
+    total: Decimal
+    first_decision: int | None
+    first_entry: int | None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row of the entries table, as `show` and `list` print it."""
+
+    id: int
+    kind: str  # grant | correction | reversal
+    round: str | None
+    decision: int | None
+    recipient: str
+    policy_id: str
+    clause: str
+    counts: str
+    year: int | None
+    object: str | None
+    amount: Decimal
+    corrects: int | None
+    reason: str | None
+    by: str
+    at: str
+
+
+# --- from an evaluation --------------------------------------------------------------------------------
+
+class _ClauseLike(Protocol):
+    """engine.runtime.trace.ClauseResult as the ledger reads it (the ledger does not import the runtime)."""
+
+    @property
+    def clause(self) -> Clause: ...
+    @property
+    def outcome(self) -> Outcome: ...
+    @property
+    def amount(self) -> Decimal | None: ...
+
+
+class _ResultLike(Protocol):
+    """engine.runtime.trace.Result as the ledger reads it."""
+
+    @property
+    def policy(self) -> Policy: ...
+    @property
+    def applicant(self) -> Applicant: ...
+    @property
+    def date(self) -> dt.date: ...
+    @property
+    def clauses(self) -> Sequence[_ClauseLike]: ...
+
+
+def facts_data(policy: Policy, applicant: Applicant, date: dt.date | None = None) -> dict[str, Any]:
+    """An applicant as a facts document (engine.model.facts reads it back to the same applicant): what the
+    ledger keeps of a decision, including the earlier grants the evaluation was given, and the date it was
+    evaluated on when the facts did not give one (so that evaluating it again later is on the same day)."""
+    data: dict[str, Any] = {"recipient": applicant.recipients[0] if len(applicant.recipients) == 1
+                            else list(applicant.recipients),
+                            "facts": {name: _value(value) for name, value in sorted(applicant.values.items())}}
+    if applicant.area is not None:
+        data["area"] = applicant.area
+    if applicant.date is not None or date is not None:
+        data["date"] = (applicant.date or date).isoformat()  # type: ignore[union-attr]
+    if applicant.name is not None:
+        data["applicant"] = applicant.name
+    if applicant.ledger:
+        data["granted"] = [{"clause": g.clause, "amount": str(g.amount), "year": g.year,
+                            **({"for": g.key} if g.key is not None else {})} for g in applicant.ledger]
+    elif applicant.granted is not None:
+        data["granted"] = {c: str(a) for c, a in sorted(applicant.granted.items())}
+    return data
+
+
+def _value(value: object) -> object:
+    if isinstance(value, tuple):
+        return [{k: _value(v) for k, v in sorted(item.items())} if isinstance(item, Mapping) else _value(item)
+                for item in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def fund_year(policy: Policy, applicant: Applicant, date: dt.date) -> int | None:
+    """The year a claim is for: the policy's fund-year fact, else the calendar year of the claim's date."""
+    if policy.fund_year is None:
+        return date.year
+    value = applicant.values.get(policy.fund_year)
+    return int(value) if isinstance(value, (Decimal, int)) and not isinstance(value, bool) else None
+
+
+# Each outcome's name by the member's id: Enum's `.value` is a Python-level descriptor, too slow for a round.
+_OUTCOME = {id(o): o.value for o in Outcome}
+_ELIGIBLE = Outcome.ELIGIBLE
+_MAKE = ClauseOutcome._make  # tuple.__new__ itself: NamedTuple's own __new__ is a Python function
+
+
+def decision_from_result(result: _ResultLike, recipient: str, *, facts: Mapping[str, Any] | None = None,
+                         grants: bool = True) -> Decision:
+    """The decision a result records: its facts (the applicant as a facts document unless `facts` is given),
+    each clause's outcome and amount, and (with `grants`) each amount paid as a grant counted by its clause's
+    `period:` against the claim's fund year, and per its `per:` object."""
+    policy, applicant = result.policy, result.applicant
+    text = canonical_json(facts if facts is not None else facts_data(policy, applicant, result.date))
+    year = fund_year(policy, applicant, result.date)
+    outcomes, awards = [], []
+    make, named, eligible = _MAKE, _OUTCOME, _ELIGIBLE  # a round makes 170k of these: no lookups in the loop
+    for r in result.clauses:
+        outcome = r.outcome
+        paid = r.amount if outcome is eligible else None
+        outcomes.append(make((r.clause.id, named[id(outcome)], paid)))
+        if grants and paid:
+            clause = r.clause
+            raw = applicant.values.get(clause.per) if clause.per is not None else None
+            name = raw if isinstance(raw, str) else None
+            counts: Counts = clause.period if clause.period in ("year", "once", "lifetime") else "claim"  # type: ignore[assignment]
+            awards.append(GrantRecord(clause.id, counts, year, name,
+                                      identity(name) if name is not None else None, paid))
+    return Decision(recipient, text, sha256_text(text), tuple(outcomes), tuple(awards), year)
+
+
+def outcomes_json(outcomes: Iterable[ClauseOutcome]) -> str:
+    return canonical_json([[o.clause, o.outcome, None if o.amount is None else str(o.amount)] for o in outcomes])
+
+
+def outcomes_from_json(text: str) -> tuple[ClauseOutcome, ...]:
+    return tuple(ClauseOutcome(c, o, None if a is None else Decimal(a)) for c, o, a in json.loads(text))
