@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import tempfile
 import typing
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from engine import applicant_from_data, check_facts, evaluate, load_policy
 from engine.lang.emit import EMITTERS
 from engine.lang.tree import Node
 from engine.model.awards import FORMS
+from engine.model.outcome import Outcome
 from engine.runtime.generate import generated
 from engine.tools.testing import case_applicant, load_suite
 
@@ -51,9 +53,20 @@ def signature(result) -> tuple:
 
 
 def same(policy, applicant, on=None) -> tuple:
-    """The generated and interpreted results agree; the generated one's signature."""
-    fast = signature(evaluate(policy, applicant, on, trace=False))
-    slow = signature(evaluate(policy, applicant, on, trace=False, generated=False))
+    """The generated and interpreted results agree, or both refuse the applicant with the same message (a fund
+    year after the claim date, a number too large); the generated one's signature, or the message."""
+    from engine import PolicyError
+
+    outcomes = []
+    for path in (True, False):
+        try:
+            outcomes.append(signature(evaluate(policy, applicant, on, trace=False, generated=path)))
+        except PolicyError as refused:
+            outcomes.append(("refused", str(refused)))
+    fast, slow = outcomes
+    if fast[0] == "refused" or slow[0] == "refused":
+        assert fast == slow
+        return fast
     assert fast == slow, [(a, b) for a, b in zip(fast[-1], slow[-1], strict=True) if a != b] or (fast[:4], slow[:4])
     return fast
 
@@ -153,6 +166,42 @@ def test_population_applicants_agree(name, seed):
         same(policy, applicant)
 
 
+def _alternatives():
+    for name in SHIPPED:
+        policy = shipped(name)
+        for rid, reading in policy.readings.items():
+            for n, alternative in enumerate(reading.alternatives, start=1):
+                if alternative.change:
+                    yield pytest.param(name, f"{rid}:{n}", id=f"{name}:{rid}:{n}")
+
+
+@pytest.mark.parametrize("name, choice", list(_alternatives()))
+def test_every_reading_agrees(name, choice):
+    """Each shipped policy read each other way (a reading's alternative applied: other fund years, windows,
+    groups, caps): population applicants agree on both paths, and the generated code still translates every
+    clause."""
+    import sys
+
+    from engine.workspace import load_reading
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from population import population
+
+    policy = load_reading(str(ROOT / "policies" / f"{name}.yaml"), choice)
+    code = generated(policy)
+    assert code is not None and code.interpreted == INTERPRETED[name]
+    for facts in population(policy, 40, seed=sum(map(ord, choice))):
+        try:
+            applicant = applicant_from_data(policy, facts)
+        except Exception:  # noqa: BLE001 - the population's rare invalid applicant (a repeated list item)
+            continue
+        same(policy, applicant)
+        if policy.fund_year is not None and policy.fund_year in applicant.values:  # and with the year left out
+            data = copy.deepcopy(facts)
+            data["facts"].pop(policy.fund_year, None)
+            same(policy, applicant_from_data(policy, data))
+
+
 # --- every officers' case -------------------------------------------------------------------------------
 
 def _cases():
@@ -206,11 +255,12 @@ title: edges
 in_force: {from: 2024-01-01, until: 2026-12-31}
 jurisdiction: {areas: [莲都区, 青田县]}
 money: {currency: CNY, round_to: 0.01, rounding: half_up}
-fund_year: {fact: year}
+fund_year: {fact: year, in_force: last_day, filing_months: 6}
 recipients: {firm: {label: 企业}, school: {label: 院校}}
 facts:
-  year: {type: integer, label: 年度}
+  year: {type: integer, label: 年度, min: 2024}
   costs: {type: money, label: 费用}
+  part: {type: money, label: 其中自付, at_most: costs}
   units: {type: number, label: 数量}
   site: {type: text, label: 场地}
   ok: {type: boolean, label: 条件}
@@ -237,6 +287,11 @@ clauses:
     award: {base: costs, rate: 10%}
     cap: 1万元
     period: year
+  - id: own-part
+    title: 自付部分
+    recipient: firm
+    when: [{if: "part >= 1000元"}]
+    award: {base: part, rate: 5%}
   - id: best-b
     title: 乙
     recipient: firm
@@ -257,8 +312,20 @@ clauses:
     recipient: [firm, school]
     requires: [once]
     award: {fixed: 1000元}
+  - id: sep-a
+    title: 丙
+    recipient: firm
+    award: {base: costs, rate: 3%}
+    cap: 5000元
+    period: year
+  - id: sep-b
+    title: 丁
+    recipient: firm
+    award: {fixed: 4000元}
+    period: year
 groups:
   - {id: pick, members: [best-a, best-b], pick: best, earlier: top_up}
+  - {id: apart, members: [sep-a, sep-b], pick: best, earlier: separate}
 """
 
 
@@ -269,10 +336,13 @@ groups:
     {"year": 2024, "costs": "10万元", "units": 10, "ok": True},  # site missing: the once clause per site
     {"costs": "10万元", "units": 10, "site": "A", "ok": False},  # no fund year
     {"year": 2024, "costs": "1000万元", "units": 3, "site": "A", "ok": True},  # caps bite
+    {"year": 2026, "costs": "10万元", "part": "2万元", "units": 10, "site": "A", "ok": True},  # a later fund year
+    {"year": 2027, "costs": "10万元", "part": "10万元", "units": 10, "site": "A", "ok": True},  # a year not paid
+    {"year": 2024, "costs": "10万元", "part": "500元", "units": 10, "site": "A", "ok": True},  # part below 1000元
 ])
 @pytest.mark.parametrize("granted", [
     None, {}, {"share": "5万元"}, {"share": "1万元", "once": "2万元", "best-a": "5000元"}, {"best-b": "1000元"},
-    {"share": "5.5万元", "raise": "2000元"}, {"share": "4.9万元"},
+    {"share": "5.5万元", "raise": "2000元"}, {"share": "4.9万元"}, {"sep-a": "4000元", "sep-b": "4000元"},
     [{"clause": "share", "amount": "4万元", "year": 2024}, {"clause": "once", "amount": "2万元", "year": 2023,
                                                             "for": "A"}],
     [{"clause": "once", "amount": "2万元", "year": 2023, "for": "B"}, {"clause": "best-a", "amount": "1万元",
@@ -280,7 +350,9 @@ groups:
 ])
 @pytest.mark.parametrize("who", [("firm", "莲都区", "2024-05-01"), ("firm", "杭州", "2024-05-01"),
                                  ("firm", None, "2024-05-01"), ("school", "青田县", "2025-08-01"),
-                                 ("firm", "青田县", "2025-08-01"), ("firm", "莲都区", "2023-01-01")])
+                                 ("firm", "青田县", "2025-08-01"), ("firm", "莲都区", "2023-01-01"),
+                                 # after the period: within 2026's filing window, then after it
+                                 ("firm", "莲都区", "2027-03-01"), ("firm", "莲都区", "2027-07-15")])
 def test_edges_agree(facts, granted, who):
     policy = _edges()
     kind, area, day = who
@@ -309,14 +381,104 @@ def test_edges_are_decided_by_the_generated_code_where_nothing_is_missing():
     try:
         applicant = applicant_from_data(policy, {"recipient": "firm", "date": "2024-05-01", "area": "莲都区",
                                                  "granted": {}, "facts": {"year": 2024, "costs": "10万元",
-                                                                          "units": 10, "site": "A", "ok": True}})
+                                                                          "part": "2万元", "units": 10,
+                                                                          "site": "A", "ok": True}})
         result = evaluate(policy, applicant, trace=False)
     finally:
         generate._State.fallback = original  # type: ignore[method-assign]
     assert calls == []
     assert {r.clause.id: str(r.outcome) for r in result.clauses} == {
         "share": "eligible", "once": "eligible", "best-a": "ineligible", "best-b": "eligible", "raise": "eligible",
-        "on-top": "eligible", "needs": "eligible"}
+        "on-top": "eligible", "needs": "eligible", "own-part": "eligible",
+        "sep-a": "ineligible", "sep-b": "eligible"}
+
+
+def test_a_group_under_earlier_separate_is_chosen_by_the_generated_code_whatever_was_paid_before():
+    """`earlier: separate` does not consult earlier grants, so they never hand the group to the interpreter."""
+    from engine.runtime import generate
+
+    policy = _edges()
+    chosen = []
+    original = generate._State.choose
+    generate._State.choose = lambda self, group: chosen.append(group.id) or original(self, group)  # type: ignore
+    try:
+        applicant = applicant_from_data(policy, {"recipient": "firm", "date": "2024-05-01", "area": "莲都区",
+                                                 "granted": {"sep-a": "1000元", "sep-b": "1000元"},
+                                                 "facts": {**FUND_YEAR_FACTS, "year": 2024}})
+        result = same(policy, applicant)
+    finally:
+        generate._State.choose = original  # type: ignore[method-assign]
+    assert chosen == []
+    outcomes = {c[0]: (c[1], c[2]) for c in result[-1]}
+    # sep-a: 3% of 10万元 is 3000元 (its cap leaves 4000元); sep-b pays 4000元, its own earlier grant not deducted
+    assert outcomes["sep-a"][0] is Outcome.INELIGIBLE
+    assert outcomes["sep-b"] == (Outcome.ELIGIBLE, Decimal("4000.00"))
+
+
+FUND_YEAR_FACTS = {"costs": "10万元", "part": "2万元", "units": 10, "site": "A", "ok": True}
+
+
+@pytest.mark.parametrize("year, day, handed, reasons", [
+    (2024, "2024-05-01", False, None),  # a year paid, in the period
+    (None, "2024-05-01", False, None),  # missing, but only 2024 is possible (min: 2024) and it is paid
+    (2026, "2027-03-01", False, None),  # after the period, within the year's filing window
+    (2024, "2025-08-01", True, {"filing"}),  # filed after the window: not applicable
+    (2026, "2027-07-15", True, {"filing"}),
+    (2027, "2027-03-01", True, {"fund_year"}),  # a year the policy does not pay (it ends after the period)
+    # missing, and 2024's window is closed: 2025 or not paid at all (best-b's own period has ended)
+    (None, "2025-08-01", True, {"missing", "clause_period"}),
+    (None, "2027-03-01", True, {"missing", "clause_period"}),  # 2026 or 2027 (not paid): the year decides
+])
+def test_fund_years_on_both_paths(year, day, handed, reasons):
+    """Fund years in force and the filing window: decided by the generated code when the year is known to be one
+    the policy pays on this day; otherwise the applicant is handed to the interpreter whole — every clause not
+    applicable (a year not paid, filed late), or waiting for the missing year. The gap, counted: the last two
+    (a missing fund year that decides whether the policy pays) are the only ones that are not plainly not
+    applicable."""
+    policy = _edges()
+    facts = dict(FUND_YEAR_FACTS)
+    if year is not None:
+        facts["year"] = year
+    applicant = applicant_from_data(policy, {"recipient": "firm", "area": "莲都区", "date": day, "facts": facts})
+    code = generated(policy)
+    assert code is not None
+    fast = code.evaluate(applicant, applicant.date, "facts")
+    assert (fast is None) is handed
+    same(policy, applicant)
+    if reasons is not None:
+        result = evaluate(policy, applicant, trace=False)
+        assert {r.reason for r in result.clauses} == reasons
+        assert result.total == 0
+
+
+def test_a_fund_year_after_the_claim_date_is_refused_the_same_on_both_paths():
+    from engine import PolicyError
+
+    policy = _edges()
+    applicant = applicant_from_data(policy, {"recipient": "firm", "area": "莲都区", "date": "2024-05-01",
+                                             "facts": {**FUND_YEAR_FACTS, "year": 2025}})
+    messages = []
+    for generated_path in (True, False):
+        with pytest.raises(PolicyError) as caught:
+            evaluate(policy, applicant, trace=False, generated=generated_path)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1] and "2025" in messages[0]
+
+
+def test_a_part_above_its_whole_is_refused_before_either_path_and_equal_agrees():
+    """at_most: between facts is checked when the facts are read, so neither path sees a part above its whole;
+    a part equal to its whole is evaluated the same on both."""
+    from engine import PolicyError
+
+    policy = _edges()
+    data = {"recipient": "firm", "area": "莲都区", "date": "2024-05-01", "facts": {**FUND_YEAR_FACTS, "year": 2024}}
+    data["facts"]["part"] = "10.01万元"
+    with pytest.raises(PolicyError, match="part"):
+        applicant_from_data(policy, copy.deepcopy(data))
+    data["facts"]["part"] = "10万元"
+    signature_ = same(policy, applicant_from_data(policy, data))
+    own = next(c for c in signature_[-1] if c[0] == "own-part")
+    assert own[1:3] == (Outcome.ELIGIBLE, Decimal("5000.00"))
 
 
 def test_pools_policy_agrees():

@@ -35,6 +35,7 @@ from engine.model.awards.base import AwardForm
 from engine.model.facts import Applicant
 from engine.model.outcome import Outcome
 from engine.model.policy import Clause, Group, Policy
+from engine.runtime.evaluate import out_of_period
 from engine.runtime.grants import Grants
 from engine.runtime.plan import Choose, Decide, Plan, Task, prepare
 from engine.runtime.trace import (
@@ -288,9 +289,11 @@ def _group(s: _Source, index: int, group: Group) -> str:
           f"members = [R[m] for m in {members!r} if m in R]",
           "live = [r for r in members if r.outcome in LIVE]",
           "if not live:", "    return",
-          "if not S.nothing_earlier(members):  # paid earlier this fund year under a member: the interpreter weighs it",
-          f"    return S.choose({k})",
-          "if len(live) < 2:", "    return",
+    )
+    if group.earlier != "separate":  # separate: earlier grants count only against each member's own cap
+        s.add(1, "if not S.nothing_earlier(members):  # paid earlier this fund year under a member: the "
+              "interpreter weighs it", f"    return S.choose({k})")
+    s.add(1, "if len(live) < 2:", "    return",
           "if any(r.outcome is not E for r in live):  # which pays waits on what is missing",
           f"    return S.choose({k})")
     if group.pick == "best":
@@ -411,8 +414,18 @@ class Generated:
         """The untraced result, or None when the interpreter should evaluate this applicant whole."""
         plan = self.plan
         policy = plan.policy
-        if day < policy.start or (policy.end is not None and day > policy.end):
-            return None
+        end = policy.end
+        if policy.fund_year is None:
+            if day < policy.start or (end is not None and day > end):
+                return None
+        else:
+            # Fund years (engine.runtime.evaluate.out_of_period, shared): a claim for a year the policy does not
+            # pay, filed late, or outside the period goes to the interpreter whole (every clause not
+            # applicable); so does one whose missing fund year decides whether the policy pays (every clause
+            # that could pay or fail waits for it). A year after the claim date is refused here as there.
+            why, unknown_year = out_of_period(policy, applicant.values.get(policy.fund_year), day, applicant)
+            if why is not None or unknown_year is not None:
+                return None
         out = None
         areas = policy.areas
         if areas:
@@ -424,7 +437,9 @@ class Generated:
         found = self._drivers.get(applicant.recipients)
         driver = found[1] if found is not None else self.driver(applicant.recipients)[1]
         state = _State(plan, applicant, day, out)
-        ordered: tuple[ClauseResult, ...] = driver(applicant, applicant.values, plan.day(day).values, day,
+        # a claim filed after the period (within its fund year's filing window) reads the period's last day
+        params = plan.day(day if end is None or day <= end else end).values
+        ordered: tuple[ClauseResult, ...] = driver(applicant, applicant.values, params, day,
                                                    state)  # type: ignore[assignment]
         total, complete = _ZERO, True
         for r in ordered:
