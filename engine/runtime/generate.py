@@ -11,7 +11,9 @@ decides a clause when everything the clause reads is there and computable. A cla
 missing (a fact, a parameter on the day, what was granted, a division by zero, a number too large), or an
 earlier clause it builds on that is not plainly eligible, is decided by the interpreter, which stays the
 reference and the only traced path; so is an exclusive group when earlier grants or undetermined members are in
-play, a whole applicant with no area (when the policy has areas) or claiming outside the policy's period, and,
+play, a whole applicant with no area (when the policy has areas), claiming outside the policy's period, for a
+fund year it does not pay or after the year's filing window, or whose missing fund year decides whether the
+policy pays (engine.runtime.evaluate.out_of_period, shared by both paths), and,
 always, a clause whose construct the generator does not translate yet (`Generated.interpreted` names them: a
 reference followed into a linked document, an expression deeper than 60 levels, a form that settles without
 writing how).
