@@ -193,7 +193,7 @@ def test_a_test_file_runs_only_against_the_policy_it_names(tmp_path):
 
 
 def test_json_result_stays_exact_for_large_amounts(lishui):
-    facts = "recipient: service_provider\narea: 市直\nfacts: {served_enterprises: 20, served_turnover: 1亿元, annual_service_fees: 199999.99}\ngranted: {}\n"
+    facts = "recipient: service_provider\narea: 市直\nfacts: {claim_year: 2024, served_enterprises: 20, served_turnover: 1亿元, annual_service_fees: 199999.99}\ngranted: {}\n"
     result = evaluate(lishui, applicant_from_text(lishui, facts), on=dt.date(2024, 1, 1))
     assert str(result.clause("8").amount) == "20000.00"  # 199,999.99 × 10% = 19,999.999 → 20,000.00 half-up
     assert json.loads(json.dumps(str(result.total))) == "20000.00"

@@ -264,7 +264,7 @@ def test_sheets_are_written_named_by_code_and_linked(tmp_path):
 def test_a_repeated_recipient_is_flagged_and_counted_once(tmp_path):
     source, out = tmp_path / "round.jsonl", tmp_path / "o.jsonl"
     good = {"credit_code": code(21), "recipient": "seller", "area": "市直", "date": "2024-05-01", "granted": {},
-            "facts": {"cbec_turnover": "600万元", "platform_fees": 10000, "digital_promotion": 0}}
+            "facts": {"claim_year": 2024, "cbec_turnover": "600万元", "platform_fees": 10000, "digital_promotion": 0}}
     source.write_text("\n".join(json.dumps(x) for x in [good, dict(good, credit_code=code(22)), good]) + "\n",
                       encoding="utf-8")
     for jobs in ("1", "2"):

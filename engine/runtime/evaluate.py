@@ -147,6 +147,8 @@ def out_of_period(policy: Policy, year: object, day: dt.date, applicant: Applica
     if p.fund_year is None:
         return (period if after_end else None), None
     if not isinstance(year, Decimal):
+        if p.fund_year_in_force is None and p.filing_months is None:
+            return (period if after_end else None), None  # every year is paid: the missing year decides nothing
         # Which years could it be? Any the fact allows, up to the claim date's. Those paid are one run of
         # years (in force, and still within their filing window on this day); when an unpaid year is
         # possible too, the missing year decides, and every clause that could pay waits for it.
