@@ -903,8 +903,18 @@ def ledger_replay(location: str, round_id: str | None, decision: int | None, pol
     sys.exit(0 if report.all_same else 1)
 
 
+def _terminated(signum: int, _frame: object) -> NoReturn:
+    """SIGTERM (a `timeout`, a service manager) stops a command as Ctrl-C does: in order, every file it was
+    writing left as it was before (engine.core.files), with the shell's exit code for the signal."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     """Entry point: no traceback reaches a user, for their mistake or ours."""
+    import signal
+
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # not when embedded in a program with its own
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         cli(standalone_mode=True)
     except SystemExit:

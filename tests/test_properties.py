@@ -392,14 +392,16 @@ def test_trace_false_decides_the_same(name, data):
 
 @cache
 def expense_pairs(name: str) -> list[tuple[str, str]]:
-    """(clause id, money fact) for every money fact read by a rate award's base."""
+    """(clause id, money fact) for every money fact read by a rate award's base and added to it: a fact the
+    base subtracts (a part deducted from its whole, `site_costs - site_costs_in_promotion`) is no expense."""
     pol = policy(name)
     out = []
     for clause in pol.clauses:
         award = clause.award
         if award is None or getattr(award, "keyword", None) != "rate":
             continue
-        for fact in sorted(award.base.names):
+        deducted = set(re.findall(r"-\s*([A-Za-z_]\w*)", award.base.text))
+        for fact in sorted(award.base.names - deducted):
             if fact in pol.facts and pol.facts[fact].type == "money":
                 out.append((clause.id, fact))
     return out

@@ -41,9 +41,11 @@ from engine.rounds.pools import Shares, in_order, pro_rata
 from engine.rounds.read import (
     RECORD_LIMIT,
     Chunk,
+    RowRefused,
     Source,
     Unreadable,
     _batches,
+    json_row,
     parse_records,
     problem_text,
     skipped,
@@ -292,10 +294,14 @@ class Worker:
 
         lang = self.settings.lang
         try:
-            data = json.loads(line, parse_float=Decimal)
+            data = json_row(line, record.row)
         except json.JSONDecodeError as error:
             record.errors.append(RowError(record.row, record.where, "", t("batch.jsonl.bad", lang, reason=error.msg,
                                                                             column=error.colno)))
+            return None, None, ""
+        except RowRefused as refused:  # as a facts file with the same text would be
+            text, hint = str(localize(refused.message, lang)), str(localize(refused.suggestion, lang) or "")
+            record.errors.append(RowError(record.row, record.where, refused.column, text, hint))
             return None, None, ""
         if not isinstance(data, dict):
             record.errors.append(RowError(record.row, record.where, "", t("batch.jsonl.not_object", lang)))
@@ -494,12 +500,54 @@ _WORKER: Worker | None = None
 
 
 def _start(policy: Policy, source_kind: str, layout: Sequence[Column | None], settings: Settings,
-           kinds_by_label: Mapping[str, str], base: str) -> None:
+           kinds_by_label: Mapping[str, str], base: str, parent: int | None = None) -> None:
     global _WORKER
+    if parent is not None:
+        _follow(parent)
     _WORKER = Worker(policy, source_kind, layout, settings, kinds_by_label, base)
     import gc
 
     gc.freeze()  # the policy and the engine's objects live as long as the worker: never scan them again
+
+
+def _follow(parent: int) -> None:
+    """In a worker process: end quietly with the round's process, however that ends. Killed (SIGKILL, an
+    out-of-memory kill), it leaves its workers behind, which would print a BrokenPipeError traceback each at
+    their next result; so on Linux the kernel kills a worker the moment its parent ends (PR_SET_PDEATHSIG),
+    and elsewhere a thread looks every half second. Ctrl-C, which the terminal sends to every process of the
+    command, is the main process's to handle (it stops the workers): a worker ignores it rather than print a
+    KeyboardInterrupt traceback of its own."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if _parent_death_signal(signal.SIGKILL):
+        if os.getppid() != parent:  # ended before the signal was asked for
+            os._exit(0)
+        return
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="follow-parent").start()
+
+
+def _parent_death_signal(number: int) -> bool:
+    """Ask the kernel for signal `number` when this process's parent ends (Linux's prctl); False elsewhere."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(1, number, 0, 0, 0) == 0)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return False
 
 
 def _part(chunk: Chunk) -> Part:
@@ -522,7 +570,7 @@ class Engine:
             import multiprocessing
 
             context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-            self.pool = context.Pool(jobs, initializer=_start, initargs=init)
+            self.pool = context.Pool(jobs, initializer=_start, initargs=(*init, os.getpid()))
         else:
             _start(*init)
 
