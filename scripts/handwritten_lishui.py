@@ -118,11 +118,33 @@ def _new_enterprise(item: dict) -> bool | None:
     return None if t is None else t >= W200
 
 
-def evaluate(applicant) -> tuple[tuple[tuple[str, str, Decimal | None], ...], Decimal, bool]:  # noqa: C901
+# Fund years (Q22): 2022–2026 are paid (the years that end while the policy is in force); a year's claim may be
+# filed through the end of the next year; claim_year is at least 2021.
+FIRST_YEAR, LAST_YEAR = 2022, 2026
+NONE_APPLY = tuple((cid, N, None) for cid in IDS), ZERO_FEN, True
+
+
+def evaluate(applicant) -> tuple[tuple[tuple[str, str, Decimal | None], ...], Decimal, bool]:
     day = applicant.date
+    if day < START:
+        return NONE_APPLY
+    year = applicant.values.get("claim_year")
+    if year is not None:
+        claimed = int(year)
+        if not FIRST_YEAR <= claimed <= LAST_YEAR or day > dt.date(claimed + 1, 12, 31):
+            return NONE_APPLY  # a year not paid, or filed after its window
+        return _evaluate(applicant, day)
+    # Missing: the years still open on this day are last year's and this year's; 2021 is allowed and never paid,
+    # so whenever any paid year is open the missing year decides: every clause that could pay or fail waits.
+    if max(FIRST_YEAR, day.year - 1) > min(LAST_YEAR, day.year):
+        return NONE_APPLY
+    clauses, _total, _complete = _evaluate(applicant, day)
+    waiting = tuple((cid, N, None) if outcome == N else (cid, U, None) for cid, outcome, _amount in clauses)
+    return waiting, ZERO_FEN, not any(outcome == U for _cid, outcome, _amount in waiting)
+
+
+def _evaluate(applicant, day: dt.date) -> tuple[tuple[tuple[str, str, Decimal | None], ...], Decimal, bool]:  # noqa: C901
     out: dict[str, tuple[str, Decimal | None]] = {}
-    if day < START or day > END:
-        return tuple((cid, N, None) for cid in IDS), ZERO_FEN, True
     kinds = set(applicant.recipients)
     area_unknown = applicant.area is None
     outside = not area_unknown and applicant.area not in AREAS
@@ -179,7 +201,11 @@ def evaluate(applicant) -> tuple[tuple[tuple[str, str, Decimal | None], ...], De
         if not f and first not in (E, U):
             out["5.2"] = (I, None)  # a bonus to 5.1, which does not pay
         else:
-            decide("5.2", f, u, W10, once=True, extra_unknown=first == U)
+            # Q3: raises 5.1's ceiling from 50万 to 60万 — pays what 5.1's own rate makes above 50万, up to 10万
+            built = _rate(v, "warehouse_build_cost", None, HALF)
+            uncapped = max(_round(built), ZERO) if built is not None else None
+            raw = max(ZERO, min(uncapped, W50 + W10) - min(uncapped, W50)) if uncapped is not None else None
+            decide("5.2", f, u, raw, once=True, extra_unknown=first == U)
     if "5.3" in mine:
         f, u = _conditions(_flag(v, "uses_public_warehouse"))
         decide("5.3", f, u, _rate(v, "warehouse_service_cost", None, FIFTH), W20)
@@ -212,7 +238,7 @@ def evaluate(applicant) -> tuple[tuple[tuple[str, str, Decimal | None], ...], De
 
 
 def _platform_expenses(out: dict, granted: dict | None) -> None:
-    """2.1 and 2.2 do not stack (the better pays, 2.1 on a tie); paid earlier this fund year under either: only
+    """2.1 and 2.2 do not stack (the better pays, 2.2 on a tie: 2.1 is once only); paid earlier this fund year under either: only
     the difference (Q1). 2.1 is paid once, so an amount granted under it is of an unknown fund year."""
     live = [m for m in ("2.1", "2.2") if out[m][0] in (E, U, R)]
     if not live:
@@ -245,5 +271,5 @@ def _platform_expenses(out: dict, granted: dict | None) -> None:
                 out[m] = (U, out[m][1])
         return
     a, b = out["2.1"][1] or ZERO, out["2.2"][1] or ZERO
-    loser = "2.2" if a >= b else "2.1"
+    loser = "2.2" if a > b else "2.1"
     out[loser] = (I, None)
