@@ -238,8 +238,9 @@ def _evaluate(applicant, day: dt.date) -> tuple[tuple[tuple[str, str, Decimal | 
 
 
 def _platform_expenses(out: dict, granted: dict | None) -> None:
-    """2.1 and 2.2 do not stack (the better pays, 2.2 on a tie: 2.1 is once only); paid earlier this fund year under either: only
-    the difference (Q1). 2.1 is paid once, so an amount granted under it is of an unknown fund year."""
+    """2.1 and 2.2 do not stack (the better pays, 2.2 on a tie: 2.1 is once only); paid earlier this fund year
+    under either: only the difference (Q1). 2.1 is paid once, so an amount granted under it is of an unknown
+    fund year."""
     live = [m for m in ("2.1", "2.2") if out[m][0] in (E, U, R)]
     if not live:
         return

@@ -4,10 +4,10 @@ ZEN (PyPI `zen-engine`, a Rust rules engine with exact decimals) is what a team 
 scripts/benchmark.py times it over the same applicants as the engine and the hand-written evaluator. The graph
 (scripts/zen_lishui.json, written by `python scripts/zen_lishui.py`) encodes what scripts/handwritten_lishui.py
 encodes: every clause's outcome and amount with missing facts as null (undetermined), caps less what was
-granted, once-only clauses, the bonus of 5.2 and the exclusive 2.1/2.2 group with its top-up. Like the
-hand-written evaluator it is a yardstick, not a second implementation: the benchmark reports how many applicants
-it agrees with the engine on. ZEN is handed the checked facts as a dict of numbers (it reads no 万元), so its
-figure has no facts check in it, which favours it.
+granted, fund years and their filing window, once-only clauses, the bonus of 5.2 and the exclusive 2.1/2.2
+group with its top-up. Like the hand-written evaluator it is a yardstick, not a second implementation: the
+benchmark reports how many applicants it agrees with the engine on. ZEN is handed the checked facts as a dict of
+numbers (it reads no 万元), so its figure has no facts check in it, which favours it.
 """
 
 from __future__ import annotations
@@ -44,9 +44,17 @@ def conditions(*parts: tuple[str, str]) -> tuple[str, str]:
     return " or ".join(p[0] for p in parts), " or ".join(p[1] for p in parts)
 
 
+# The last day a claim for each paid fund year may be filed (the end of the next year); any other year: none.
+DEADLINE = " : ".join(f"claim_year == {y} ? date('{y + 1}-12-31')" for y in range(2022, 2027)) + " : date('1900-01-01')"
+
+
 def _expressions() -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = [
-        ("period", "date(date) >= date('2022-02-01') and date(date) <= date('2027-01-31')"),
+        # Q22: fund years 2022-2026 paid, each filed through the end of the next year; a missing year (2021 is
+        # allowed, never paid) leaves every clause that applies undetermined (fyu), until no paid year is open.
+        ("period", "date(date) >= date('2022-02-01') and (claim_year == null ? date(date) <= date('2027-12-31') : "
+                   f"date(date) <= ({DEADLINE}))"),
+        ("fyu", "claim_year == null"),
         ("outside", "area != null and !(area in ['市直', '莲都区', '丽水经济技术开发区'])"),
         ("au", "area == null"),
     ]
@@ -64,7 +72,7 @@ def _expressions() -> list[tuple[str, str]]:
         out.append((f"r{k}", raw))
         out.append((f"g{k}", f"granted == null ? null : round(granted['{cid}'] ?? 0, 2)"))
         counted = cap is not None or once
-        tests = [(na(cid), N), (f"({fails})", I)]
+        tests = [(na(cid), N), ("$.fyu", U), (f"({fails})", I)]
         if stop:
             tests.append((f"({stop})", I))
         if once:
@@ -97,7 +105,7 @@ def _expressions() -> list[tuple[str, str]]:
                            at_least("site_domain_holding", "0.5")),
          rate("site_costs", "site_costs_in_promotion", "0.5", minus=True), "500000", False)
     for cid in ("2.4", "3", "9"):
-        out += [(f"o{_k(cid)}", f"{na(cid)} ? {N} : $.au ? {U} : {R}"), (f"a{_k(cid)}", "null")]
+        out += [(f"o{_k(cid)}", f"{na(cid)} ? {N} : ($.au or $.fyu) ? {U} : {R}"), (f"a{_k(cid)}", "null")]
     paid("4.1", conditions(flag("park_distinct_profile"), at_least("park_area", "10000"),
                            at_least("park_cbec_share", "0.7"), at_least("park_cbec_turnover", "200000000")),
          "1000000", None, True)
@@ -107,7 +115,10 @@ def _expressions() -> list[tuple[str, str]]:
          stop="months_in_park_before != null and months_in_park_before >= 36")
     paid("5.1", conditions(flag("warehouse_recognised"), at_least("warehouse_operating_years", "1")),
          rate("warehouse_build_cost", None, "0.5"), "500000", True)
-    paid("5.2", conditions(flag("warehouse_newly_built_belt_and_road")), "100000", None, True,
+    # Q3: 5.2 raises 5.1's ceiling from 50万 to 60万: what 5.1's rate makes above 50万, up to 10万
+    own = "max([round(warehouse_build_cost * 0.5, 2), 0])"
+    paid("5.2", conditions(flag("warehouse_newly_built_belt_and_road")),
+         f"warehouse_build_cost == null ? null : max([0, min([{own}, 600000]) - min([{own}, 500000])])", None, True,
          stop=f"!($.o5_1 == {E} or $.o5_1 == {U})", extra_unknown=f"$.o5_1 == {U}")
     paid("5.3", conditions(flag("uses_public_warehouse")), rate("warehouse_service_cost", None, "0.2"), "200000",
          False)
@@ -125,7 +136,7 @@ def _expressions() -> list[tuple[str, str]]:
          "10000 * count(new_enterprises, #.annual_turnover >= 2000000)", "1000000", False)
     paid("8", conditions(at_least("served_enterprises", "20"), at_least("served_turnover", "100000000")),
          rate("annual_service_fees", None, "0.1"), "200000", False)
-    # 2.1 and 2.2: the better pays (2.1 on a tie); paid earlier this fund year under either: only the
+    # 2.1 and 2.2: the better pays (2.2 on a tie); paid earlier this fund year under either: only the
     # difference; 2.1 is paid once, so an amount granted under it is of an unknown year.
     out += [
         ("e2_1", "granted == null ? null : ((granted['2.1'] ?? 0) != 0 ? null : 0)"),
@@ -142,7 +153,7 @@ def _expressions() -> list[tuple[str, str]]:
             (f"s{m}", f"{live} and ({keep} or ($.e{other} != null and {after} > 0))"),
         ]
     wait = f"($.t2_1o == {U} or $.t2_1o == {R} or $.t2_2o == {U} or $.t2_2o == {R})"
-    first = "($.t2_1a ?? 0) >= ($.t2_2a ?? 0)"
+    first = "($.t2_1a ?? 0) > ($.t2_2a ?? 0)"  # Q1: 2.2 on a tie (2.1 is once only)
     out += [
         ("both", "$.s2_1 and $.s2_2"),
         ("wait", f"$.both and {wait}"),
