@@ -422,19 +422,18 @@ FUND_YEAR_FACTS = {"costs": "10万元", "part": "2万元", "units": 10, "site": 
     (2024, "2024-05-01", False, None),  # a year paid, in the period
     (None, "2024-05-01", False, None),  # missing, but only 2024 is possible (min: 2024) and it is paid
     (2026, "2027-03-01", False, None),  # after the period, within the year's filing window
-    (2024, "2025-08-01", True, {"filing"}),  # filed after the window: not applicable
-    (2026, "2027-07-15", True, {"filing"}),
-    (2027, "2027-03-01", True, {"fund_year"}),  # a year the policy does not pay (it ends after the period)
+    (2024, "2025-08-01", False, {"filing"}),  # filed after the window: not applicable
+    (2026, "2027-07-15", False, {"filing"}),
+    (2027, "2027-03-01", False, {"fund_year"}),  # a year the policy does not pay (it ends after the period)
     # missing, and 2024's window is closed: 2025 or not paid at all (best-b's own period has ended)
     (None, "2025-08-01", True, {"missing", "clause_period"}),
     (None, "2027-03-01", True, {"missing", "clause_period"}),  # 2026 or 2027 (not paid): the year decides
 ])
 def test_fund_years_on_both_paths(year, day, handed, reasons):
     """Fund years in force and the filing window: decided by the generated code when the year is known to be one
-    the policy pays on this day; otherwise the applicant is handed to the interpreter whole — every clause not
-    applicable (a year not paid, filed late), or waiting for the missing year. The gap, counted: the last two
-    (a missing fund year that decides whether the policy pays) are the only ones that are not plainly not
-    applicable."""
+    the policy pays on this day, or when no clause applies (a year not paid, filed late). The gap, counted: an
+    applicant whose missing fund year decides whether the policy pays (the last two) is handed to the
+    interpreter whole, every clause that could pay or fail waiting for the year."""
     policy = _edges()
     facts = dict(FUND_YEAR_FACTS)
     if year is not None:

@@ -11,9 +11,9 @@ decides a clause when everything the clause reads is there and computable. A cla
 missing (a fact, a parameter on the day, what was granted, a division by zero, a number too large), or an
 earlier clause it builds on that is not plainly eligible, is decided by the interpreter, which stays the
 reference and the only traced path; so is an exclusive group when earlier grants or undetermined members are in
-play, a whole applicant with no area (when the policy has areas), claiming outside the policy's period, for a
-fund year it does not pay or after the year's filing window, or whose missing fund year decides whether the
-policy pays (engine.runtime.evaluate.out_of_period, shared by both paths), and,
+play, a whole applicant with no area (when the policy has areas) or whose missing fund year decides whether the
+policy pays (engine.runtime.evaluate.out_of_period, shared by both paths; a claim outside the period, for a fund
+year not paid or filed late is answered here: no clause applies), and,
 always, a clause whose construct the generator does not translate yet (`Generated.interpreted` names them: a
 reference followed into a linked document, an expression deeper than 60 levels, a form that settles without
 writing how).
@@ -35,7 +35,7 @@ from engine.lang.expressions import Expr
 from engine.lang.tree import Node
 from engine.model.awards.base import AwardForm
 from engine.model.facts import Applicant
-from engine.model.outcome import Outcome
+from engine.model.outcome import Outcome, Why
 from engine.model.policy import Clause, Group, Policy
 from engine.runtime.evaluate import out_of_period
 from engine.runtime.grants import Grants
@@ -44,6 +44,7 @@ from engine.runtime.trace import (
     CapUsed,
     ClauseResult,
     LostToGroup,
+    MeasureOnly,
     OnceGranted,
     OutOfClausePeriod,
     OutsideJurisdiction,
@@ -417,17 +418,17 @@ class Generated:
         plan = self.plan
         policy = plan.policy
         end = policy.end
-        if policy.fund_year is None:
-            if day < policy.start or (end is not None and day > end):
-                return None
-        else:
-            # Fund years (engine.runtime.evaluate.out_of_period, shared): a claim for a year the policy does not
-            # pay, filed late, or outside the period goes to the interpreter whole (every clause not
-            # applicable); so does one whose missing fund year decides whether the policy pays (every clause
+        if policy.fund_year is not None or day < policy.start or (end is not None and day > end):
+            # The period and fund years (engine.runtime.evaluate.out_of_period, shared): a claim outside the
+            # period, for a year the policy does not pay, or filed late makes every clause not applicable; one
+            # whose missing fund year decides whether the policy pays goes to the interpreter whole (every clause
             # that could pay or fail waits for it). A year after the claim date is refused here as there.
-            why, unknown_year = out_of_period(policy, applicant.values.get(policy.fund_year), day, applicant)
-            if why is not None or unknown_year is not None:
+            year = applicant.values.get(policy.fund_year) if policy.fund_year is not None else None
+            why, unknown_year = out_of_period(policy, year, day, applicant)
+            if unknown_year is not None:
                 return None
+            if why is not None:
+                return self._none_apply(applicant, day, source, why)
         out = None
         areas = policy.areas
         if areas:
@@ -451,6 +452,15 @@ class Generated:
             elif r.outcome is UNDETERMINED:
                 complete = False
         return Result(policy, applicant, day, source, ordered, policy.money.round(total), complete, False)
+
+
+    def _none_apply(self, applicant: Applicant, day: dt.date, source: str, why: Why) -> Result:
+        """No clause applies on this day for this fund year (as engine.runtime.evaluate._Run.decide_all)."""
+        policy = self.plan.policy
+        results = {c.id: ClauseResult(c, Outcome.NOT_APPLICABLE, why=MeasureOnly(c.measure) if c.measure is not None
+                                      else why) for c in policy.clauses}
+        ordered = tuple(map(results.__getitem__, self.plan.clause_ids))
+        return Result(policy, applicant, day, source, ordered, policy.money.round(_ZERO), True, False)
 
 
 ELIGIBLE, UNDETERMINED = Outcome.ELIGIBLE, Outcome.UNDETERMINED
