@@ -127,7 +127,10 @@ def test_facts_that_disagree_with_the_ledger_are_a_problem_never_resolved(ledger
     assert result.exit_code == 1
     errors = (tmp_path / "r2.errors.csv").read_text(encoding="utf-8-sig")
     assert "clause 5.1" in errors and "500,000.00" in errors
-    assert "was not recorded" in result.output
+    # The round is recorded whole or not at all, and the message says how to record it.
+    assert "round 2025-2 was not recorded: 1 rows had problems" in result.output
+    assert "fix those rows" in result.output and "leave them out of the round file" in result.output
+    assert "then run the same command again with --record 2025-2" in result.output
     with open_ledger(ledger_url) as ledger:
         assert ledger.round("2025-2") is None
 
@@ -272,6 +275,23 @@ def test_serve_reads_the_ledger_logs_each_answer_and_the_form_shows_grants(ledge
     assert after["decisions"] == before["decisions"] + 1 and after["entries"] == before["entries"]
     assert logged["round"] is None and logged["facts_hash"] == answer.json()["applicant"]["facts_hash"]
     assert client.post("/policies/lishui-2021-67/evaluate", content=facts.encode()).status_code == 422
+
+    # The form's "save as facts file" keeps the credit code typed (normalised), and `policy evaluate` reads it
+    # back: with --ledger, the warehouse's earlier grants are found by it.
+    saved = client.post(f"/policies/lishui-2021-67/facts-file?credit_code={WAREHOUSE.lower()}",
+                        content=facts.encode())
+    assert saved.status_code == 200, saved.text
+    assert f"\ncredit_code: {WAREHOUSE}\n" in saved.text and saved.text.startswith("# yaml-language-server")
+    path = tmp_path / "saved.facts.yaml"
+    path.write_bytes(saved.content)
+    again = run("evaluate", POLICY, str(path), "--ledger", ledger_url, "--format", "json")
+    assert again.exit_code == 0, again.output
+    assert {c["id"]: c for c in json.loads(again.output)["clauses"]}["5.1"]["reason"] == "once_granted"
+    assert run("evaluate", POLICY, str(path)).exit_code == 0  # without a ledger, the code is simply carried
+    # No code typed: the file has none; a code that is not one: refused at its parameter, nothing saved.
+    assert "credit_code" not in client.post("/policies/lishui-2021-67/facts-file", content=facts.encode()).text
+    wrong = client.post("/policies/lishui-2021-67/facts-file?credit_code=91331100MA2A0W0H0X", content=facts.encode())
+    assert wrong.status_code == 422 and wrong.json()["problems"][0]["path"] == "$.credit_code"
 
 
 def test_the_form_in_a_browser_shows_the_ledgers_grants_and_evaluates_with_them(tmp_path: Path) -> None:

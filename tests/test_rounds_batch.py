@@ -276,3 +276,16 @@ def test_a_repeated_recipient_is_flagged_and_counted_once(tmp_path):
         summary = json.loads((tmp_path / "o.summary.json").read_text(encoding="utf-8"))
         assert summary["applicants"] == 2 and summary["bad_rows"] == 1
         assert summary["clauses"]["2.2"]["undetermined"] == 2 and summary["clauses"]["2.4"]["referred"] == 2
+
+
+def test_a_text_or_date_facts_column_is_not_taken_for_the_applicants_name_or_the_claim_date():
+    import datetime as dt
+
+    from engine.rounds.template import example_row, note, sheet_columns
+
+    policy = load_policy(str(ROOT / "policies" / "lishui-2021-67.yaml"))
+    cols = sheet_columns(policy, "zh", None)
+    example = dict(zip([c.name for c in cols], example_row(policy, cols, "zh", None, dt.date(2024, 5, 1), False), strict=True))
+    notes = {c.name: note(policy, c, "zh") for c in cols}
+    assert notes["warehouse_name"] != notes["applicant"] and example["warehouse_name"] != example["applicant"]
+    assert example["date"] == "2024-05-01"

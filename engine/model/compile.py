@@ -14,12 +14,12 @@ from engine.core.errors import CompileError, PolicyError, Problem, ProblemList
 from engine.core.messages import msg
 from engine.core.suggest import did_you_mean, one_of
 from engine.lang.analysis import names_breadth_first
-from engine.lang.expressions import BOOL, DATE, FUNCTIONS, LIST, NUM, TEXT, Expr, ExpressionError, NameInfo, parse
+from engine.lang.expressions import BOOL, DATE, FUNCTIONS, NUM, Expr, ExpressionError, NameInfo, parse
 from engine.lang.tree import substitute
-from engine.lang.units import PERCENT_DIM, PLAIN_DIM, UNIT, Dim
-from engine.lang.units import money as money_dim
+from engine.lang.units import Dim
 from engine.model.awards import FORMS
 from engine.model.awards.base import AwardForm, Key
+from engine.model.kinds import KINDS
 from engine.model.policy import (
     Alternative,
     Clause,
@@ -41,9 +41,6 @@ from engine.model.pools import compile_pools
 from engine.syntax.loader import Loaded, Path_
 from engine.syntax.readings import alternative_document
 from engine.syntax.schema import Document, validate_policy
-
-_FACT_TYPES = {"money": NUM, "number": NUM, "integer": NUM, "percent": NUM, "boolean": BOOL,
-               "text": TEXT, "date": DATE, "list": LIST}
 
 # Names an expression reads as something else (true, yes, min, …): a fact or parameter so named could
 # never be read, so it is refused where it is declared.
@@ -198,7 +195,7 @@ class _Compiler:
                 continue
             parameters[name] = self.parameter(name, spec, start, end)
         currencies = self.currencies(doc, facts, parameters)
-        scope = {n: NameInfo(_FACT_TYPES[f.type], f.choices, self.fact_dim(f)) for n, f in facts.items()}
+        scope = {n: NameInfo(f.kind.value, f.choices, self.fact_dim(f)) for n, f in facts.items()}
         scope.update({n: NameInfo(NUM, (), self.parameter_dim(p)) for n, p in parameters.items()})
         scope[CLAIM_DATE] = NameInfo(DATE)
         self.facts, self.parameters, self.scope = facts, parameters, scope
@@ -256,27 +253,19 @@ class _Compiler:
                 self.error(msg("compile.at_most_unknown", name=name, other=other), path,
                            suggestion=did_you_mean(other, [n for n in facts if n != name])
                            or msg("compile.at_most.hint"))
-            elif (facts[other].type, facts[other].currency) != (fact.type, fact.currency) \
-                    or fact.type not in ("money", "number", "integer", "percent"):
+            elif facts[other].kind is not fact.kind or facts[other].currency != fact.currency \
+                    or not fact.kind.numeric:
                 self.error(msg("compile.at_most_type", name=name, type=fact.type, other=other,
                                other_type=facts[other].type), path, suggestion=msg("compile.at_most.hint"))
 
     def fact_dim(self, fact: Fact) -> Dim | None:
         """What a fact's value measures (engine.lang.units)."""
-        if fact.type == "money":
-            return money_dim(fact.currency or self.currency)
-        if fact.type == "percent":
-            return PERCENT_DIM
-        if fact.type in ("number", "integer"):
-            return Dim(UNIT, fact.unit) if fact.unit else PLAIN_DIM
-        return None
+        return fact.kind.dim(fact, self.currency)
 
     def parameter_dim(self, param: Parameter) -> Dim:
-        if param.type == "money":
-            return money_dim(param.currency or self.currency)
-        if param.type == "percent":
-            return PERCENT_DIM
-        return Dim(UNIT, param.unit) if param.unit else PLAIN_DIM
+        dim = param.kind.dim(param, self.currency)
+        assert dim is not None, "a parameter is a number"
+        return dim
 
     def currencies(self, doc: Document, facts: Mapping[str, Fact], parameters: Mapping[str, Parameter]
                    ) -> dict[str, Currency]:
@@ -354,7 +343,8 @@ class _Compiler:
 
     def fact(self, name: str, spec: Document, path: Path_) -> Fact:
         items: dict[str, Fact] = {}
-        if spec["type"] == "list":
+        kind = KINDS[spec["type"]]
+        if kind.takes_items:
             if not spec.get("items"):
                 self.error(msg("compile.list_items", name=name), path, suggestion=msg("compile.list_items.hint"))
             for field_name, field_spec in (spec.get("items") or {}).items():
@@ -362,7 +352,7 @@ class _Compiler:
         elif "items" in spec:
             self.error(msg("compile.items_not_list", name=name, type=spec["type"]), path + ("items",),
                        prefer_key=True)
-        if spec.get("choices") and spec["type"] != "text":
+        if spec.get("choices") and not kind.takes_choices:
             self.error(msg("compile.choices_not_text", name=name, type=spec["type"]), path + ("choices",),
                        prefer_key=True)
         bounds: dict[str, Decimal | None] = {}
@@ -370,17 +360,20 @@ class _Compiler:
             if key in spec:
                 bounds[key] = self.amount(spec[key], path + (key,))
         for i, key in enumerate(spec.get("unique", ())):
-            if spec["type"] != "list" or key not in (spec.get("items") or {}):
+            if not kind.takes_items or key not in (spec.get("items") or {}):
                 self.error(msg("compile.unique_field", name=name, field=key), path + ("unique", i),
                            suggestion=did_you_mean(key, spec.get("items") or {}) or msg("compile.unique_field.hint"))
         low, high = bounds.get("min"), bounds.get("max")
         if low is not None and high is not None and low > high:
             self.error(msg("compile.min_max", min=low, max=high), path + ("min",))
-        return Fact(name=name, type=spec["type"], label=spec["label"], unit=spec.get("unit"),
+        fact = Fact(name=name, type=spec["type"], label=spec["label"], unit=spec.get("unit"),
                     minimum=bounds.get("min"), maximum=bounds.get("max"),
                     choices=tuple(spec.get("choices", ())), description=spec.get("description"),
                     items=items, unique=tuple(spec.get("unique", ())), currency=spec.get("currency"),
                     at_most=spec.get("at_most"), where=self.where(path))
+        for message, key in kind.declaration_problems(fact):
+            self.error(message, path + (key,))
+        return fact
 
     def parameter(self, name: str, spec: Document, start: dt.date, end: dt.date | None) -> Parameter:
         path: Path_ = ("parameters", name)
@@ -636,7 +629,7 @@ class _FormCompiler:
 
     def condition(self, key: str, item_fields: Mapping[str, Fact] | None = None) -> Expr | None:
         scope = dict(self.compiler.scope)
-        scope.update({n: NameInfo(_FACT_TYPES[f.type], f.choices, self.compiler.fact_dim(f))
+        scope.update({n: NameInfo(f.kind.value, f.choices, self.compiler.fact_dim(f))
                       for n, f in (item_fields or {}).items()})
         return self.compiler.expr(self.spec[key], self.path + (key,), scope, BOOL, self.clause)
 
@@ -654,8 +647,8 @@ class _FormCompiler:
     def list_fact(self, key: str) -> Fact | None:
         name = self.spec[key]
         fact = self.compiler.facts.get(name)
-        if fact is None or fact.type != "list":
-            lists = [n for n, f in self.compiler.facts.items() if f.type == "list"]
+        if fact is None or not fact.kind.takes_items:
+            lists = [n for n, f in self.compiler.facts.items() if f.kind.takes_items]
             self.error(key, msg("compile.for_each.undeclared", name=name) if fact is None
                        else msg("compile.for_each.not_list", name=name, type=fact.type), did_you_mean(name, lists))
             return None

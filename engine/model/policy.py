@@ -12,6 +12,7 @@ from engine.lang.expressions import Expr
 from engine.model.awards.base import AwardForm
 
 if TYPE_CHECKING:
+    from engine.model.kinds.base import FactKind
     from engine.model.pools import Pool
 
 
@@ -44,6 +45,23 @@ class Fact:
     at_most: str | None = None
     where: Where = Where()
 
+    @property
+    def kind(self) -> FactKind:
+        """Everything about this fact's kind of value (engine.model.kinds): how it is read, shown and stored."""
+        return _kinds()[self.type]
+
+
+_KINDS: Mapping[str, FactKind] | None = None
+
+
+def _kinds() -> Mapping[str, FactKind]:
+    global _KINDS
+    if _KINDS is None:
+        from engine.model.kinds import KINDS  # the kinds' modules import this one
+
+        _KINDS = KINDS
+    return _KINDS
+
 
 @dataclass(frozen=True)
 class DatedValue:
@@ -63,6 +81,11 @@ class Parameter:
     text: str | None = None
     where: Where = Where()
     currency: str | None = None  # for money written in another currency (1000万美元): its ISO code
+
+    @property
+    def kind(self) -> FactKind:
+        """The kind of value this parameter is (money, percent or number, as facts are: engine.model.kinds)."""
+        return _kinds()[self.type]
 
     def value_on(self, day: dt.date) -> DatedValue | None:
         """The value in force on `day`: the latest one starting on or before it, if not ended."""

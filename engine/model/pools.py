@@ -22,7 +22,11 @@ if TYPE_CHECKING:
 
 SHARES = ("pro_rata", "in_order")
 CLAIM_DATE = "claim_date"  # order_by: the claim's date (a facts file's date:), unless a fact is so named
-_ORDERED_TYPES = ("date", "money", "number", "integer", "percent")
+def _ordered() -> list[str]:
+    """The kinds of fact a pool may be ordered by (engine.model.kinds: those whose values are ordered)."""
+    from engine.model.kinds import KINDS
+
+    return [k for k, kind in KINDS.items() if kind.ordered]
 
 
 @dataclass(frozen=True)
@@ -97,9 +101,9 @@ def compile_pools(specs: object, source: SourceMap, problems: ProblemList, claus
                 if fact is None:
                     error(index, msg("pool.order_by_unknown", pool=pool_id, name=order_by), ("order_by",),
                           did_you_mean(order_by, [*facts, CLAIM_DATE]))
-                elif fact.type not in _ORDERED_TYPES:
+                elif not fact.kind.ordered:
                     error(index, msg("pool.order_by_type", pool=pool_id, name=order_by, type=fact.type,
-                              types=one_of(_ORDERED_TYPES)), ("order_by",))
+                              types=one_of(_ordered())), ("order_by",))
         elif order_by is not None:
             error(index, msg("pool.order_by_unused", pool=pool_id), ("order_by",))
         out.append(Pool(pool_id, tuple(spec["clauses"]), total, spec["share"], order_by, spec.get("label"),

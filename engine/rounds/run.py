@@ -281,10 +281,7 @@ class Worker:
         from engine.ledger.use import earlier_for
 
         if self._ledger is None:
-            from engine.ledger import open_ledger
-
-            assert self.settings.ledger is not None
-            self._ledger = open_ledger(self.settings.ledger)
+            self._ledger = worker_ledger(self.settings.ledger)
         import datetime as dt
 
         return earlier_for(self._ledger, self.policy, applicant, code, applicant.date or dt.date.today())
@@ -483,15 +480,32 @@ def order_words(pool: Pool, policy: Policy, lang: str) -> str:
     return fact.label if fact is not None else name
 
 
+def worker_ledger(location: str | None) -> Any:
+    """The ledger a worker reads earlier grants from: a SQLite file straight through sqlite3 (no SQLAlchemy to
+    import in each worker; the main process opened and checked it before the round began), else opened."""
+    assert location is not None
+    if "://" not in location:
+        import os
+
+        from engine.ledger.lookup import SqliteGrants
+
+        return SqliteGrants(os.path.abspath(location.strip()), location)
+    from engine.ledger import open_ledger
+
+    return open_ledger(location)
+
+
 def settled(decision: Any, clause_ids: Sequence[str], rows: Sequence[Sequence[str]]) -> Any:
-    """A recorded decision with the amounts its pools awarded (`rows`: the Record's clauses), not those claimed."""
+    """A recorded decision with what its pools paid (`rows`: the Record's clauses, shares written in) beside
+    its claims: `paid` per clause, and grants of the amounts paid (none where a pool paid nothing)."""
     from dataclasses import replace
 
-    paid = {cid: Decimal(row[1]) for cid, row in zip(clause_ids, rows, strict=True) if row[0] == "eligible" and row[1]}
-    outcomes = tuple(type(o)(o.clause, o.outcome, paid.get(o.clause, o.amount)) if o.amount is not None else o
-                     for o in decision.outcomes)
-    grants = tuple(replace(g, amount=paid.get(g.clause, g.amount)) for g in decision.grants)
-    return replace(decision, outcomes=outcomes, grants=tuple(g for g in grants if g.amount))
+    written = {cid: (row[0], Decimal(row[1]) if row[0] == "eligible" and row[1] else None)
+               for cid, row in zip(clause_ids, rows, strict=True)}
+    paid = tuple(type(o)(o.clause, *written.get(o.clause, (o.outcome, o.amount))) for o in decision.outcomes)
+    amounts = {o.clause: o.amount for o in paid}
+    grants = tuple(replace(g, amount=amounts.get(g.clause) or Decimal(0)) for g in decision.grants)
+    return replace(decision, paid=paid, grants=tuple(g for g in grants if g.amount))
 
 
 # --- worker processes -----------------------------------------------------------------------------------
@@ -867,8 +881,8 @@ class Round:
                 if changed:
                     total = sum((Decimal(r[1]) for r in record.clauses if r[0] == "eligible" and r[1]), _ZERO)
                     record.total = f"{money.round(total):f}"
-                    if record.decision is not None:
-                        record.decision = settled(record.decision, self.clause_ids, record.clauses)
+                if record.decision is not None:  # every decision of a pooled round keeps what was paid
+                    record.decision = settled(record.decision, self.clause_ids, record.clauses)
             yield record
 
     def _sheets(self, engine: Engine, records: list[Record]) -> None:

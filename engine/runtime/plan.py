@@ -70,7 +70,7 @@ class Plan:
         self.by_id: Mapping[str, Clause] = {c.id: c for c in policy.clauses}
         self.clause_ids: tuple[str, ...] = tuple(c.id for c in policy.clauses)
         self.list_fields: Mapping[str, tuple[str, ...]] = {
-            name: tuple(f.items) for name, f in policy.all_facts().items() if f.type == "list"}
+            name: tuple(f.items) for name, f in policy.all_facts().items() if f.kind.takes_items}
         # Results the same object for every applicant who gets them (other kinds' clauses, measures, failed
         # conditions untraced), by id: what presents a result may word such a one once (engine.present.result_json).
         self.shared: dict[int, ClauseResult] = {}

@@ -335,7 +335,8 @@ class Service:
     async def facts_file(self, request: Request) -> Response:
         """The request's facts (the bodies `evaluate` accepts) as a YAML facts file for `policy evaluate`,
         checked first and read back by the CLI's own loader before it is given out."""
-        from engine.service.form import facts_yaml
+        from engine.service.form import facts_yaml, with_credit_code
+        from engine.service.ledger import credit_code as saved_code
 
         policy = await self.policy(request)
         lang = _lang(request, policy)
@@ -348,9 +349,10 @@ class Service:
             saved = facts_yaml(policy, data, self.schema_link(policy))
             try:
                 applicant_from_text(policy, saved, name=f"{policy.id}.facts.yaml")
+                code = saved_code(request.query_params.get("credit_code"))
             except PolicyError as error:
                 raise ServiceError(422, error.problems, lang) from None
-            return saved
+            return with_credit_code(saved, code)
 
         saved = await self.timed(work, lang)
         return Response(saved, media_type="application/yaml",
@@ -392,7 +394,7 @@ class Service:
         policies = [e.policy for e in found.by_id.values() if e.policy is not None]
         key = tuple((p.id, id(p)) for p in policies)
         if self._openapi is None or self._openapi[0] != key:
-            self._openapi = (key, openapi_document(self.limits, policies))
+            self._openapi = (key, openapi_document(self.limits, policies, ledger=self.ledger is not None))
         return JSONResponse(self._openapi[1])
 
 

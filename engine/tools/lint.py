@@ -30,14 +30,16 @@ MAX_STEP_RATIO = Decimal(10)  # a dated value more than 10x (or under 1/10 of) t
 
 # Every sentence lint shows is in the message catalogue under lint.* (engine/core/locale/*.json).
 # The words for a bound a fact's declaration sets, by which bound it is.
-_DECLARED_KEYS = {"min": "lint.declared_min", "max": "lint.declared_max", "money_min": "lint.money_min"}
+# A bound a fact's kind implies (money is never negative) is worded by the kind (engine.model.kinds).
+_DECLARED_KEYS = {"min": "lint.declared_min", "max": "lint.declared_max"}
 
 T = TypeVar("T")
 
 
 class _Limit(NamedTuple):
     """A bound every eligible applicant must meet, `fact op value`, and where it is written: a bound in a
-    condition, or the fact's declared minimum or maximum (`declared`: min, max or money_min)."""
+    condition, or the fact's declared minimum or maximum (`declared`: min, max, or implied: the least value
+    its kind allows, money's 0)."""
 
     op: str  # >= > <= < ==
     value: Value
@@ -290,8 +292,9 @@ class _Linter:
             fact = facts[name]
             declared: list[tuple[str, Decimal | None, str]] = [(">=", fact.minimum, "min"),
                                                                 ("<=", fact.maximum, "max")]
-            if fact.type == "money" and fact.minimum is None:
-                declared[0] = (">=", Decimal(0), "money_min")
+            implied = fact.kind.implied_minimum(fact)
+            if implied is not None and fact.minimum is None:
+                declared[0] = (">=", implied, "implied")
             for op, value, bound in declared:
                 if value is not None:
                     out[name].append(_Limit(op, value, ("facts", name), name, declared=bound))
@@ -302,8 +305,10 @@ class _Linter:
         if limit.bound is not None:
             return self.bound_text(limit.bound, limit.value)
         assert limit.declared is not None, "a bound not written in a condition is a declared one"
-        return msg(_DECLARED_KEYS[limit.declared], name=limit.fact,
-                   value=_show(limit.value, self.policy.facts[limit.fact].type))
+        kind = self.policy.facts[limit.fact].kind
+        if limit.declared == "implied":
+            return kind.implied_minimum_words(limit.fact, _show(limit.value, kind.measure))
+        return msg(_DECLARED_KEYS[limit.declared], name=limit.fact, value=_show(limit.value, kind.measure))
 
     @staticmethod
     def operand(b: Bound, env: Mapping[str, Decimal]) -> Value | None:
@@ -430,7 +435,7 @@ class _Linter:
     def is_percent_parameter(self, expr: Expr) -> bool:
         # Bare percentage parameters are checked once, at their own values, by parameters().
         param = self.policy.parameters.get(expr.text)
-        return param is not None and param.type == "percent"
+        return param is not None and param.kind.measure == "percent"
 
     def upper_award(self, clause: Clause, env: Mapping[str, Decimal]) -> Decimal | None:
         """The most the award can pay before its cap, when parameters and declared maxima bound it."""
@@ -643,13 +648,13 @@ class _Linter:
             def vpath(i: int, name: str = name, dated: bool = dated) -> Path_:
                 return ("parameters", name, "values", i, "value") if dated else ("parameters", name, "value")
 
+            kind = param.kind
             for i, v in enumerate(param.values):
-                if param.type == "percent" and v.value > 1:
-                    self.add("lint.percent_range", "lint.percent_range.hint", vpath(i),
-                             value=_show(v.value, "percent"), name=name, label=param.label, start=v.start)
-                if param.type == "money" and v.value < 0:
-                    self.add("lint.money_negative", "lint.money_negative.hint", vpath(i),
-                             value=_show(v.value, "money"), name=name, label=param.label, start=v.start)
+                beyond = kind.out_of_range(v.value, {"value": _show(v.value, kind.measure), "name": name,
+                                                     "label": param.label, "start": v.start})
+                if beyond is not None:  # a percentage above 100%, money below 0
+                    self.found.append(self.source.problem(beyond[0], vpath(i), severity=WARNING,
+                                                          suggestion=beyond[1]))
             for i, (old, new) in enumerate(zip(param.values, param.values[1:], strict=False), start=1):
                 if old.value and new.value and (new.value / old.value > MAX_STEP_RATIO or
                                                 old.value / new.value > MAX_STEP_RATIO):

@@ -213,8 +213,14 @@ class AwardForm(ABC):
         """The form as one line of its expressions as written (diff)."""
 
 
-# What a fact's or parameter's declared type makes a number: the kind a form compares its own literals with.
-_KINDS = {"money": "money", "percent": "percent", "number": "number", "integer": "number"}
+
+
+def _measure(declared_type: str) -> str | None:
+    """What a fact's or parameter's declared type makes a number: the kind a form compares its own literals with."""
+    from engine.model.kinds import kind_named  # engine.model.kinds' modules import engine.model.policy, which this
+
+    kind = kind_named(declared_type)
+    return kind.measure if kind is not None and kind.numeric else None
 
 
 def kind_of(expr: Expr, c: Compiler) -> str | None:
@@ -224,7 +230,7 @@ def kind_of(expr: Expr, c: Compiler) -> str | None:
     node = expr.node.operand if isinstance(expr.node, Unary) and expr.node.op == "-" else expr.node
     if isinstance(node, Name):
         declared = c.declared(node.id)
-        return _KINDS.get(declared[1]) if declared else None
+        return _measure(declared[1]) if declared else None
     if isinstance(node, Lit) and isinstance(node.value, Decimal) and not isinstance(node.value, bool):
         if node.value == 0:
             return None
