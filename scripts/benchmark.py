@@ -52,10 +52,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from population import population  # noqa: E402
+from population import population
 
-from engine import applicant_from_data, evaluate, load_policy, render_json, render_text  # noqa: E402
-from engine.model.facts import facts_for  # noqa: E402
+from engine import applicant_from_data, evaluate, load_policy, render_json, render_text
+from engine.model.facts import facts_for
 
 # Targets (issue 20), as ratios to what is measured in the same run over the same applicants: the hand-written
 # evaluator of the Lishui rules (scripts/handwritten_lishui.py) and GoRules ZEN (scripts/zen_lishui.json).

@@ -35,7 +35,7 @@ from engine.rounds.template import sheet_columns
 from engine.rounds.write import safe_cell
 
 sys.path.insert(0, str(ROOT / "scripts"))
-from population import population  # noqa: E402
+from population import population
 
 FIXTURES = ROOT / "tests" / "fixtures" / "repro-2"
 LISHUI_S = str(LISHUI)

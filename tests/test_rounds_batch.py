@@ -21,7 +21,7 @@ from engine.rounds.identity import make_code
 from engine.rounds.template import sheet_columns
 
 sys.path.insert(0, str(ROOT / "scripts"))
-from population import population  # noqa: E402
+from population import population
 
 POOLED = str(ROOT / "tests" / "fixtures" / "rounds" / "pooled.yaml")
 LISHUI_S = str(LISHUI)

@@ -35,7 +35,13 @@ FIX = ROOT / "tests" / "fixtures" / "repro-2"
 LISHUI = "/policies/lishui-2021-67"
 POLICY = load_policy(str(ROOT / "policies" / "lishui-2021-67.yaml"))
 SELLER_JSON = json.loads((FIX / "D11" / "seller.json").read_text(encoding="utf-8"))
-PORTS = iter(range(8821, 8830))  # this suite's loopback ports
+
+
+def free_port() -> int:
+    """A loopback port no one listens on now, from the system: tests in parallel (pytest -n) never share one."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -253,7 +259,7 @@ class Server:
 
         from engine.service.server import config
 
-        self.port = next(PORTS)
+        self.port = free_port()
         app = create_app(ROOT / "policies", Limits(read_timeout=bounds.pop("read_timeout")))
         self.server = uvicorn.Server(config(app, "127.0.0.1", self.port, **bounds))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -343,7 +349,7 @@ def test_the_compile_worker_ends_with_the_service(tmp_path):
     folder = tmp_path / "policies"
     folder.mkdir()
     shutil.copy(ROOT / "policies" / "lishui-2021-67.yaml", folder)
-    port = next(PORTS)
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "cli", "serve", str(folder), "--port", str(port)],
                             stderr=subprocess.PIPE, text=True, cwd=ROOT)
     workers: list[int] = []

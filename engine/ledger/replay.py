@@ -149,8 +149,8 @@ def _evaluate(policy: Policy | PolicyError, revision: str, facts: str) -> Evalua
 def _shares(evaluated: Sequence[Evaluated]) -> dict[int, dict[str, Decimal | None]]:
     """Each decision's pooled clauses (by id(Evaluated)) with what the pools pay them when shared again over
     these decisions, in the order they were recorded (the round's order): as `policy batch` shares them."""
+    from engine.core.shares import in_order, pro_rata
     from engine.model.pools import CLAIM_DATE
-    from engine.rounds.pools import in_order, pro_rata
 
     out: dict[int, dict[str, Decimal | None]] = {}
     done = [e for e in evaluated if e.result is not None and e.policy is not None and e.policy.pools]

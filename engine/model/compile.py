@@ -7,7 +7,7 @@ import keyword
 import re
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any, Iterator, Mapping, Sequence, cast
+from typing import Any, Callable, ClassVar, Iterator, Mapping, Sequence, cast
 
 from engine.core.amounts import CURRENCIES, AmountSyntaxError, MoneyRule, parse_amount, plain, written_currency
 from engine.core.errors import CompileError, PolicyError, Problem, ProblemList
@@ -20,6 +20,7 @@ from engine.lang.units import Dim
 from engine.model.awards import FORMS
 from engine.model.awards.base import AwardForm, Key
 from engine.model.kinds import KINDS
+from engine.model.order import decision_order, loop_through
 from engine.model.policy import (
     Alternative,
     Clause,
@@ -156,31 +157,50 @@ class _Compiler:
 
     # -- stages --------------------------------------------------------------------------------
     def run(self) -> Policy:
+        """Every stage in STAGES, in order, then the Policy: every problem of every stage is reported together."""
+        for stage in self.STAGES:
+            stage(self)
+        self.problems.raise_if_any(CompileError)
+        return self.assemble()
+
+    def period(self) -> None:
+        """in_force: when the policy applies."""
         doc = self.doc
-        start, end = _day(doc["in_force"]["from"]), _date(doc["in_force"].get("until"))
-        if end and end < start:
-            self.error(msg("compile.in_force_order", end=end, start=start), ("in_force", "until"))
-        money = doc["money"]
+        self.start, self.end = _day(doc["in_force"]["from"]), _date(doc["in_force"].get("until"))
+        if self.end and self.end < self.start:
+            self.error(msg("compile.in_force_order", end=self.end, start=self.start), ("in_force", "until"))
+
+    def money_rule(self) -> None:
+        """money: the currency and how amounts are rounded."""
+        money = self.doc["money"]
         rule = MoneyRule(money["currency"], Decimal(str(money["round_to"])), money["rounding"])
         if rule.round_to <= 0:
             self.error(msg("compile.round_to_zero"), ("money", "round_to"),
                        suggestion=msg("compile.round_to_zero.hint"))
             rule = MoneyRule(rule.currency, Decimal("0.01"), rule.rounding)
+        self.rule = rule
         self.currency = rule.currency
-        references = {k: Reference(k, v["title"], v.get("role", "rules"), v.get("note"))
-                      for k, v in (doc.get("references") or {}).items()}
-        readings = {k: Reading(k, v["question"], v["choice"], tuple(map(_alternative, v.get("alternatives", ()))),
-                               v.get("why"))
-                    for k, v in (doc.get("readings") or {}).items()}
-        recipients = {k: Recipient(k, v["label"], v.get("description"))
-                      for k, v in doc["recipients"].items()}
-        self.readings, self.recipients, self.references = readings, recipients, references
-        period_reading = doc["in_force"].get("reading")
-        if period_reading:
-            self.reading_ids(period_reading, ("in_force", "reading"), None)
-        areas_reading = (doc.get("jurisdiction") or {}).get("reading")
-        if areas_reading:
-            self.reading_ids(areas_reading, ("jurisdiction", "reading"), None)
+
+    def sections(self) -> None:
+        """references, readings, recipients, and the readings the period and the areas name."""
+        doc = self.doc
+        self.references = {k: Reference(k, v["title"], v.get("role", "rules"), v.get("note"))
+                           for k, v in (doc.get("references") or {}).items()}
+        self.readings = {k: Reading(k, v["question"], v["choice"], tuple(map(_alternative, v.get("alternatives", ()))),
+                                    v.get("why"))
+                         for k, v in (doc.get("readings") or {}).items()}
+        self.recipients = {k: Recipient(k, v["label"], v.get("description")) for k, v in doc["recipients"].items()}
+        self.period_reading = doc["in_force"].get("reading")
+        if self.period_reading:
+            self.reading_ids(self.period_reading, ("in_force", "reading"), None)
+        self.areas_reading = (doc.get("jurisdiction") or {}).get("reading")
+        if self.areas_reading:
+            self.reading_ids(self.areas_reading, ("jurisdiction", "reading"), None)
+
+    def names(self) -> None:
+        """facts and parameters: declared, each name once, none a reserved word; then the names expressions
+        may read (the scope), derived names, and the part/whole bounds between facts."""
+        doc = self.doc
         for section in ("facts", "parameters"):
             for name in doc.get(section) or {}:
                 if keyword.iskeyword(name) or name in RESERVED_NAMES:
@@ -193,8 +213,8 @@ class _Compiler:
                 self.error(msg("compile.fact_and_parameter", name=name), ("parameters", name),
                            prefer_key=True, suggestion=msg("compile.fact_and_parameter.hint"))
                 continue
-            parameters[name] = self.parameter(name, spec, start, end)
-        currencies = self.currencies(doc, facts, parameters)
+            parameters[name] = self.parameter(name, spec, self.start, self.end)
+        self.currency_rates = self.currencies(doc, facts, parameters)
         scope = {n: NameInfo(f.kind.value, f.choices, self.fact_dim(f)) for n, f in facts.items()}
         scope.update({n: NameInfo(NUM, (), self.parameter_dim(p)) for n, p in parameters.items()})
         scope[CLAIM_DATE] = NameInfo(DATE)
@@ -202,43 +222,65 @@ class _Compiler:
         for name, spec in (doc.get("derived") or {}).items():
             self.derive(name, spec, facts, parameters)
         self.check_at_most(facts)
-        fund_year, fund_year_reading = None, None
-        fund_year_spec = doc.get("fund_year") or {}
-        if fund_year_spec:
-            fund_year = fund_year_spec["fact"]
-            self.typed_fact(fund_year, ("fund_year", "fact"), None, "integer")
-            if fund_year_spec.get("reading"):
-                fund_year_reading = self.reading_ids(fund_year_spec["reading"], ("fund_year", "reading"), None)[0]
 
-        clause_ids = [c["id"] for c in doc["clauses"]]
+    def fund_year(self) -> None:
+        """fund_year: the integer fact that names the year a claim is paid from, and its reading."""
+        self.fund_year_spec = self.doc.get("fund_year") or {}
+        self.fund_year_fact, self.fund_year_reading = None, None
+        if self.fund_year_spec:
+            self.fund_year_fact = self.fund_year_spec["fact"]
+            self.typed_fact(self.fund_year_fact, ("fund_year", "fact"), None, "integer")
+            if self.fund_year_spec.get("reading"):
+                self.fund_year_reading = self.reading_ids(self.fund_year_spec["reading"], ("fund_year", "reading"),
+                                                          None)[0]
+
+    def clauses(self) -> None:
+        """clauses: each id once, the shared conditions, each clause, and no loop in what they require."""
+        self.clause_ids = [c["id"] for c in self.doc["clauses"]]
         seen: dict[str, int] = {}
-        for i, cid in enumerate(clause_ids):
+        for i, cid in enumerate(self.clause_ids):
             if cid in seen:
                 self.error(msg("compile.duplicate_clause", id=cid, first=seen[cid]),
                            ("clauses", i, "id"), clause=cid, suggestion=msg("compile.duplicate_clause.hint"))
             seen.setdefault(cid, i)
-        self.clause_ids = clause_ids
-        self.shared = self.shared_conditions(doc)
-        clauses = tuple(self.clause(i, spec) for i, spec in enumerate(doc["clauses"]))
-        self.check_dependencies(clauses)
-        groups = tuple(self.group(i, spec) for i, spec in enumerate(doc.get("groups") or ()))
-        pools = compile_pools(doc.get("pools"), self.source, self.problems, clauses, facts, rule.round_to)
-        self.problems.raise_if_any(CompileError)
+        self.shared = self.shared_conditions(self.doc)
+        self.compiled = tuple(self.clause(i, spec) for i, spec in enumerate(self.doc["clauses"]))
+        self.looped = self.check_dependencies(self.compiled)
+
+    def groups(self) -> None:
+        """groups: each group, and no loop through an exclusive one (unless the clauses loop already)."""
+        self.compiled_groups = tuple(self.group(i, spec) for i, spec in enumerate(self.doc.get("groups") or ()))
+        if not self.looped:
+            self.check_group_loops(self.compiled, self.compiled_groups)
+
+    def pools(self) -> None:
+        """pools: the budgets a round shares out."""
+        self.compiled_pools = compile_pools(self.doc.get("pools"), self.source, self.problems, self.compiled,
+                                            self.facts, self.rule.round_to)
+
+    # The stages of compiling a document, in order: each reads what those before it set on the compiler.
+    STAGES: ClassVar[tuple[Callable[[_Compiler], None], ...]] = (
+        period, money_rule, sections, names, fund_year, clauses, groups, pools)
+
+    def assemble(self) -> Policy:
+        """The Policy the stages made (called once none of them found a problem)."""
+        doc, money, fund_year_spec = self.doc, self.doc["money"], self.fund_year_spec
         return Policy(
             id=doc["id"], document=doc["document"], title=doc["title"], issuer=doc.get("issuer"),
-            language=doc.get("language", "zh"), start=start, end=end,
-            areas=tuple((doc.get("jurisdiction") or {}).get("areas", ())), money=rule,
-            recipients=recipients, facts=facts, parameters=parameters, clauses=clauses, groups=groups,
-            references=references, readings=readings, file=self.source.file, signed=_date(doc.get("signed")),
-            period_assumed=bool(doc["in_force"].get("assumed", False)), period_reading=period_reading,
-            areas_reading=areas_reading, pools=pools, fund_year=fund_year, fund_year_reading=fund_year_reading,
+            language=doc.get("language", "zh"), start=self.start, end=self.end,
+            areas=tuple((doc.get("jurisdiction") or {}).get("areas", ())), money=self.rule,
+            recipients=self.recipients, facts=self.facts, parameters=self.parameters, clauses=self.compiled,
+            groups=self.compiled_groups, references=self.references, readings=self.readings, file=self.source.file,
+            signed=_date(doc.get("signed")), period_assumed=bool(doc["in_force"].get("assumed", False)),
+            period_reading=self.period_reading, areas_reading=self.areas_reading, pools=self.compiled_pools,
+            fund_year=self.fund_year_fact, fund_year_reading=self.fund_year_reading,
             fund_year_in_force=fund_year_spec.get("in_force"),
             filing_months=(int(fund_year_spec["filing_months"]) if fund_year_spec.get("filing_months") is not None
                            else None),
             articles=dict(doc.get("articles") or {}),
             money_source=(("text", money["text"]) if money.get("text")
                           else ("practice", money["practice"]) if money.get("practice") else None),
-            currencies=currencies, derived=self.derived,
+            currencies=self.currency_rates, derived=self.derived,
             conditions=tuple(c for c, _ids in self.shared),
         )
 
@@ -544,8 +586,9 @@ class _Compiler:
             return None
         return form.build(spec, _FormCompiler(self, spec, path, cid))
 
-    def check_dependencies(self, clauses: tuple[Clause, ...]) -> None:
-        """A clause may require or add to others; those links must not loop."""
+    def check_dependencies(self, clauses: tuple[Clause, ...]) -> bool:
+        """A clause may require or add to others; those links must not loop. Whether one did."""
+        looped = False
         deps = {c.id: set(c.dependencies()) for c in clauses}
         by_id = {c.id: c for c in clauses}
         for c in clauses:
@@ -576,10 +619,41 @@ class _Compiler:
                     loop = path[path.index(step):] + [step]
                     self.error(msg("compile.loop", loop=" → ".join(loop)),
                                ("clauses", self.clause_ids.index(step)), clause=step)
+                    looped = True
                 elif not state.get(step):
                     state[step] = 1
                     path.append(step)
                     stack.append((step, iter(sorted(deps[step]))))
+        return looped
+
+    def check_group_loops(self, clauses: tuple[Clause, ...], groups: tuple[Group, ...]) -> None:
+        """An exclusive group chooses once all its members are decided, and a clause that needs a member waits
+        for that choice: so no member may need another member of its group, directly or through other clauses
+        (engine.model.order, the graph the runtime follows). Reported once, at the first clause of the loop."""
+        _order, stuck = decision_order(clauses, groups)
+        if not stuck:
+            return
+        loop = loop_through(clauses, groups, stuck)
+        group = next(nid for kind, nid in loop if kind == "g")
+        first = next(nid for kind, nid in loop if kind == "c")
+        by_group = {g.id: g for g in groups}
+        by_id = {c.id: c for c in clauses}
+        # Written as clauses: a clause, then what it needs (for a group's member: "2.2 (g)", after which the
+        # group waits for the next clause of the loop).
+        start = next(i for i, (kind, _n) in enumerate(loop) if kind == "c")
+        nodes = loop[start:-1] + loop[:start] + [loop[start]]
+        words: list[str] = []
+        for (kind, nid), (next_kind, next_id) in zip(nodes, nodes[1:], strict=False):
+            if kind == "c":
+                words.append(nid)
+                if next_kind == "g":
+                    member = next(d for d in by_id[nid].dependencies() if d in by_group[next_id].members)
+                    words.append(f"{member} ({next_id})")
+        words.append(nodes[-1][1])
+        self.error(msg("compile.group_loop", loop=" → ".join(words), group=group,
+                       members=", ".join(by_group[group].members)),
+                   ("clauses", self.clause_ids.index(first)), clause=first,
+                   suggestion=msg("compile.group_loop.hint", group=group))
 
     def group(self, index: int, spec: Document) -> Group:
         path: Path_ = ("groups", index)

@@ -19,7 +19,7 @@ from engine.model.kinds.date import SCHEMA as DATE_SCHEMA
 from engine.model.kinds.items import nullable
 from engine.model.kinds.money import SCHEMA as MONEY_SCHEMA
 from engine.model.policy import Clause, Fact, Policy
-from engine.syntax.loader import Loaded, Path_, SourceMap, load_file, load_text
+from engine.syntax.loader import Loaded, Path_, SourceMap, load_text
 from engine.syntax.schema import _kind_of, make_validator, schema_problems
 
 if TYPE_CHECKING:  # jsonschema is imported only where facts are validated (untyped: these are Any)
@@ -137,10 +137,6 @@ def _facts_schema(policy: Policy) -> dict[str, Any]:
             "note": {"type": "string"},
         },
     }
-
-
-def load_applicant(policy: Policy, path: str) -> Applicant:
-    return applicant_from(policy, load_file(path))
 
 
 def applicant_from_text(policy: Policy, text: str, name: str = "<input>") -> Applicant:

@@ -91,7 +91,7 @@ class _Words:
             return parameter_value_words(param, self.lang)
         return name
 
-    def words(self, node: Node, hint: Hint = (None, None)) -> tuple[str, int]:  # noqa: C901 - one dispatch
+    def words(self, node: Node, hint: Hint = (None, None)) -> tuple[str, int]:  # one dispatch
         lang = self.lang
         if isinstance(node, Name):
             return self.name(node.id), _PREC_ATOM

@@ -624,7 +624,7 @@ def _xlsx_rows(path: str, source: Source) -> Iterator[tuple[int, list[object]]]:
     except (InvalidFileException, zipfile.BadZipFile) as error:
         raise RoundError(msg("batch.read.xlsx", path=path, reason=str(error) or type(error).__name__),
                          msg("batch.read.xlsx.hint")) from None
-    except Exception as error:  # noqa: BLE001 - a third-party parser of the user's file: see above
+    except Exception as error:  # a third-party parser of the user's file: see above
         raise RoundError(msg("batch.read.xlsx", path=path, reason=_reason(error)),
                          msg("batch.read.xlsx.hint")) from None
 
@@ -635,7 +635,7 @@ def _xlsx_rows(path: str, source: Source) -> Iterator[tuple[int, list[object]]]:
                 yield number, values
         except _Damaged as damaged:
             raise RoundError(damaged.message, msg("batch.read.xlsx.hint")) from None
-        except Exception as error:  # noqa: BLE001 - as above
+        except Exception as error:  # as above
             raise RoundError(msg("batch.read.xlsx_row", path=path, row=number + 1, reason=_reason(error)),
                              msg("batch.read.xlsx.hint")) from None
         finally:

@@ -369,7 +369,7 @@ class _Run:
                                 conditions=result.conditions)
         return result
 
-    def _decide(self, task: Decide) -> ClauseResult:  # noqa: C901 - the rules, in order
+    def _decide(self, task: Decide) -> ClauseResult:  # the rules, in order
         clause = task.clause
         self._clause = clause
         if clause.measure is not None:

@@ -10,9 +10,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import yaml
 from yaml.nodes import ScalarNode
 
-from engine.core.messages import t
-from engine.model.facts import facts_for
-from engine.model.policy import Fact, Policy
+from engine import Fact, Policy, facts_for, t
 
 if TYPE_CHECKING:
     import jinja2

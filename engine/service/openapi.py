@@ -7,11 +7,11 @@ import json
 from functools import cache
 from typing import TYPE_CHECKING, Any, Sequence
 
-from engine.syntax.schema import load_schema
+from engine import load_schema
 
 if TYPE_CHECKING:
-    from engine.model.policy import Policy
-    from engine.service.app import Limits
+    from engine import Policy
+    from engine.service.limits import Limits
 
 _REF = "#/components/schemas/"
 
@@ -274,7 +274,7 @@ def openapi_document(limits: Limits, policies: Sequence[Policy] = (), *, ledger:
     """The document, with each held policy's evaluate and facts-file paths, whose request schema is that
     policy's facts schema (so a client generated from the document sends what the service accepts); with
     `ledger` (`policy serve --ledger`), evaluate's credit_code and the grants route."""
-    from engine.model.facts import facts_schema
+    from engine import facts_schema
 
     base = _document(limits.max_body, limits.max_items, limits.max_depth, limits.timeout, limits.read_timeout,
                      ledger)
