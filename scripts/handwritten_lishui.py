@@ -143,7 +143,7 @@ def evaluate(applicant) -> tuple[tuple[tuple[str, str, Decimal | None], ...], De
     return waiting, ZERO_FEN, not any(outcome == U for _cid, outcome, _amount in waiting)
 
 
-def _evaluate(applicant, day: dt.date) -> tuple[tuple[tuple[str, str, Decimal | None], ...], Decimal, bool]:  # noqa: C901
+def _evaluate(applicant, day: dt.date) -> tuple[tuple[tuple[str, str, Decimal | None], ...], Decimal, bool]:
     out: dict[str, tuple[str, Decimal | None]] = {}
     kinds = set(applicant.recipients)
     area_unknown = applicant.area is None

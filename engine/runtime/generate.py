@@ -185,7 +185,7 @@ def _clause(s: _Source, index: int, task: Decide) -> str:
     return fn
 
 
-def _clause_body(s: _Source, clause: Clause, task: Decide, k: str) -> None:  # noqa: C901 - decide, in order
+def _clause_body(s: _Source, clause: Clause, task: Decide, k: str) -> None:
     policy = s.policy
     if clause.refers_to is not None and clause.refers_clause is not None and clause.refers_to in policy.linked:
         raise Unsupported("a reference followed into a linked document")
@@ -407,7 +407,7 @@ class Generated:
             lines += [f"    return ({''.join(f'R[{cid!r}], ' for cid in ids)})"]
             text = "\n".join(lines) + "\n"
             local: dict[str, object] = {}
-            exec(compile(text, f"<generated: {self.plan.policy.id} {len(self._drivers)}>", "exec"), ns, local)  # noqa: S102 - our own text
+            exec(compile(text, f"<generated: {self.plan.policy.id} {len(self._drivers)}>", "exec"), ns, local)
             found = (text, local["driver"])  # type: ignore[assignment]
             if len(self._drivers) < 256:
                 self._drivers[kinds] = found  # type: ignore[assignment]
@@ -522,5 +522,5 @@ def _make(plan: Plan) -> Generated | None:
     namespace: dict[str, object] = {"__builtins__": {}}
     namespace.update(_NAMESPACE)
     namespace.update(constants)
-    exec(code, namespace)  # noqa: S102 - our own generated text; the author's words are constants, never code
+    exec(code, namespace)
     return Generated(plan, text, names, namespace, interpreted)
