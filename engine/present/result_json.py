@@ -12,7 +12,8 @@ from engine.model.outcome import Outcome
 from engine.model.policy import Policy
 from engine.present.sheet import reason_text
 from engine.present.words import PolicyWords
-from engine.runtime.trace import CannotCompute, ClauseResult, MeasureOnly, OtherRecipient, Result
+from engine.runtime.plan import prepare
+from engine.runtime.trace import CannotCompute, ClauseResult, Result
 
 RESULT_FORMAT = "policy-result/1"
 
@@ -88,8 +89,8 @@ def _cannot_compute(r: ClauseResult) -> dict[str, object] | None:
 def result_to_json(result: Result, lang: str | None = None, *, clauses: bool = True) -> dict[str, object]:
     """The result as plain JSON data; amounts are strings of exact decimals ("75000.00")."""
     policy = result.policy
-    w = PolicyWords(policy, lang or policy.language)
     a = result.applicant
+    w = PolicyWords(policy, lang or policy.language) if clauses else None
     return {
         "format": RESULT_FORMAT,
         "policy": {"id": policy.id, "document": policy.document, "title": policy.title,
@@ -101,7 +102,7 @@ def result_to_json(result: Result, lang: str | None = None, *, clauses: bool = T
                       "facts_hash": facts_hash(a, result.date)},
         "date": result.date.isoformat(),
         "date_source": result.date_source,
-        "clauses": [_clause_json(w, r) for r in result.clauses] if clauses else [],
+        "clauses": [_clause_json(w, r) for r in result.clauses] if w is not None else [],
         "total": {
             "amount": f"{result.total:f}",
             "currency": policy.money.currency,
@@ -115,52 +116,167 @@ def result_to_json(result: Result, lang: str | None = None, *, clauses: bool = T
 def render_json(result: Result, lang: str | None = None, indent: int | None = None) -> str:
     """The result as JSON text: `indent=2` for people; compact by default, for programs and rounds.
 
-    Compact output is the same text as json.dumps(result_to_json(...)), assembled faster: a clause decided
-    without anything of the applicant's (another kind's clause, a measure) reads the same for everyone, so
-    its JSON is encoded once per policy and language and reused.
+    Compact output is the same text as json.dumps(result_to_json(...)), assembled faster: one json.dumps per
+    result (the applicant, the date, the total), and for each clause text made once per policy and language
+    (its id, article, title, readings and pool; the sentence each reason reads as; each missing fact's label)
+    joined with what differs between applicants (outcome, amount). A clause with working to show (a traced
+    result's conditions and steps, a followed reference, an expression that could not be computed) is
+    encoded whole, as before.
     """
     if indent is not None:
         return json.dumps(result_to_json(result, lang), ensure_ascii=False, indent=indent) + "\n"
     policy = result.policy
     lang = lang or policy.language
-    w = PolicyWords(policy, lang)
-    shared = _shared_fragments(policy)
-    clauses = []
-    for r in result.clauses:
-        key = _shared_key(r, lang)
-        if key is None:
-            clauses.append(_dumps(_clause_json(w, r)))
-            continue
-        text = shared.get(key)
-        if text is None:
-            text = _dumps(_clause_json(w, r))
-            if len(shared) < _MAX_SHARED:
-                shared[key] = text
-        clauses.append(text)
+    encoded = _encoded(policy, lang)
+    clause_text, same = encoded.clause, encoded.same
+    clauses = ", ".join([same.get(id(r)) or clause_text(r) for r in result.clauses])
     whole = result_to_json(result, lang, clauses=False)
-    total = whole.pop("total")
-    del whole["clauses"]
-    head = _dumps(whole)[:-1]  # without its closing brace: the clauses and the total follow, in that order
-    return f'{head}, "clauses": [{", ".join(clauses)}], "total": {_dumps(total)}}}\n'
+    about = whole["policy"]
+    known = encoded.about
+    if known is None or known[0] != about:
+        known = encoded.about = (about, _dumps(about))
+    whole["policy"] = _ABOUT  # the policy's part reads the same for everyone: encoded once
+    whole["clauses"] = _PLACE  # keeps its place among the fields: the clauses' text goes there
+    text = _dumps(whole)
+    if text.count(_PLACE_TEXT) != 1 or text.count(_ABOUT_TEXT) != 1:  # an applicant's text spelling one
+        whole["policy"] = about
+        whole["clauses"] = [_clause_json(encoded.words, r) for r in result.clauses]
+        return _dumps(whole) + "\n"
+    return text.replace(_ABOUT_TEXT, known[1], 1).replace(_PLACE_TEXT, f"[{clauses}]", 1) + "\n"
 
 
+_PLACE = "\x00clauses\x00"
+_PLACE_TEXT = json.dumps(_PLACE)
+_ABOUT = "\x00policy\x00"
+_ABOUT_TEXT = json.dumps(_ABOUT)
 _MAX_SHARED = 4096
+_MARK = Decimal("271828182845904523536028747135")  # an amount no clause pays, to cut a template at
+_MARK_TEXT = f'"amount": "{_MARK:f}"'  # quotes unescaped: never inside a string the author wrote
+_encode = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) does to a string, alone
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
+# json.dumps(value, ensure_ascii=False) without making an encoder per call: the standard library's C encoder, made
+# once (no check for cycles: what is encoded here is plain data built for it), or the encoder above without it.
+_MAKE = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODER = _MAKE(None, None, _encode, None, ": ", ", ", False, False, True) if _MAKE is not None else None
 
 
 def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    if _C_ENCODER is not None:
+        return "".join(_C_ENCODER(value, 0))
+    return _ENCODER.encode(value)
 
 
-def _shared_key(r: ClauseResult, lang: str) -> tuple[str, object, str] | None:
-    """Clauses not applicable for a reason that names nothing of the applicant's read the same for everyone."""
-    if r.outcome is Outcome.NOT_APPLICABLE and isinstance(r.why, (OtherRecipient, MeasureOnly)):
-        return (r.clause.id, r.why, lang)
-    return None
+class _Encoded:
+    """What reads the same for everyone, for one policy in one language, encoded once (bounded memos)."""
+
+    def __init__(self, policy: Policy, lang: str):
+        self.policy, self.words = policy, PolicyWords(policy, lang)
+        self._parts: dict[str, tuple[str, str, str]] = {}
+        self._explanations: dict[tuple[str, object, object, object], str] = {}
+        self._missing: dict[Missing, str] = {}
+        self._outcomes = {o: _encode(o.value) for o in Outcome}
+        self._reasons: dict[str | None, str] = {None: "null"}
+        self._shared = prepare(policy).shared  # results the same object for everyone who gets them
+        self.same: dict[int, str] = {}  # the text of results the plan gives as one object, by its id
+        self._paid: dict[str, tuple[str, str]] = {}
+        self.about: tuple[object, str] | None = None  # the result's `policy` part, and its text
+        self._decided: dict[tuple[object, ...], str] = {}
+
+    def parts(self, r: ClauseResult) -> tuple[str, str, str]:
+        """A clause's text before its outcome, between its reference and what it followed, and after."""
+        found = self._parts.get(r.clause.id)
+        if found is None:
+            c = r.clause
+            empty = _dumps(_clause_json(self.words, ClauseResult(c, Outcome.NOT_APPLICABLE)))
+            head = empty[:empty.index('"outcome": ') + len('"outcome": ')]
+            readings = f'"readings": {_dumps(list(c.readings))}, "followed": '
+            tail = f', "cannot_compute": null, "pool": {_dumps(_pool(self.words, r))}}}'
+            found = (head, readings, tail)
+            self._parts[c.id] = found
+        return found
+
+    def explanation(self, r: ClauseResult) -> str:
+        key = (r.clause.id, r.outcome, r.why, r.reference)
+        try:
+            found = self._explanations.get(key)
+        except TypeError:  # a reason holding something unhashable: worded each time
+            found, key = None, None  # type: ignore[assignment]
+        if found is None:
+            sentence = reason_text(self.words, r)
+            found = _encode(sentence) if sentence else "null"
+            if key is not None and len(self._explanations) < _MAX_SHARED:
+                self._explanations[key] = found
+        return found
+
+    def missing(self, m: Missing) -> str:
+        found = self._missing.get(m)
+        if found is None:
+            found = f'{{"name": {_encode(m.key)}, "label": {_encode(self.words.missing(m))}}}'
+            if len(self._missing) < _MAX_SHARED:
+                self._missing[m] = found
+        return found
+
+    def clause(self, r: ClauseResult) -> str:
+        text = self._clause(r)
+        if self._shared.get(id(r)) is r and len(self.same) < _MAX_SHARED:
+            # The object is the plan's, kept alive by it as long as this table (both live on the policy): no
+            # other object has its id meanwhile.
+            self.same[id(r)] = text
+        return text
+
+    def _clause(self, r: ClauseResult) -> str:
+        if r.conditions or r.steps or r.hop is not None or isinstance(r.why, CannotCompute):
+            return _dumps(_clause_json(self.words, r))
+        if r.why is None and r.reference is None and not r.missing:  # plainly eligible: only the amount differs
+            if r.outcome is not Outcome.ELIGIBLE or r.amount is None:
+                return self._words(r)
+            pre, post = self.paid(r)
+            amount = str(r.amount)  # as f"{amount:f}" unless in exponent form (never for an amount on the grid)
+            return f"{pre}{amount if 'E' not in amount else f'{r.amount:f}'}{post}"
+        # a reason of its own, what is missing, a reference: worded once per distinct combination
+        key = (r.clause.id, r.outcome, r.amount, r.why, r.missing, r.reference)
+        try:
+            found = self._decided.get(key)
+        except TypeError:  # a reason holding something unhashable
+            return self._words(r)
+        if found is None:
+            found = self._words(r)
+            if len(self._decided) < _MAX_SHARED:
+                self._decided[key] = found
+        return found
+
+    def paid(self, r: ClauseResult) -> tuple[str, str]:
+        """A plainly eligible clause's text before and after its amount."""
+        found = self._paid.get(r.clause.id)
+        if found is None:
+            text = self._words(ClauseResult(r.clause, Outcome.ELIGIBLE, amount=_MARK))
+            at = text.index(_MARK_TEXT)
+            cut = len('"amount": "')
+            found = self._paid[r.clause.id] = (text[:at + cut], text[at + len(_MARK_TEXT) - 1:])
+        return found
+
+    def _words(self, r: ClauseResult) -> str:
+        head, readings, tail = self.parts(r)
+        reason = self._reasons.get(r.reason)
+        if reason is None:
+            reason = self._reasons[r.reason] = _encode(str(r.reason))
+        amount = "null" if r.amount is None else f'"{r.amount:f}"'
+        missing = ", ".join([self.missing(m) for m in r.missing])
+        ref = r.reference
+        refers = "null" if ref is None else _dumps({"document": ref.id, "title": ref.title})
+        return (f'{head}{self._outcomes[r.outcome]}, "amount": {amount}, "reason": {reason}, '
+                f'"explanation": {self.explanation(r)}, "conditions": [], "steps": [], "missing": [{missing}], '
+                f'"refers_to": {refers}, {readings}null{tail}')
 
 
-def _shared_fragments(policy: Policy) -> dict[tuple[str, object, str], str]:
-    found = policy.__dict__.get("_json_fragments")
+def _encoded(policy: Policy, lang: str) -> _Encoded:
+    found: dict[str, _Encoded] | None = policy.__dict__.get("_json_encoded")
     if found is None:
         found = {}
-        object.__setattr__(policy, "_json_fragments", found)  # a cache beside the frozen fields
-    return found
+        object.__setattr__(policy, "_json_encoded", found)  # a cache beside the frozen fields
+    encoded = found.get(lang)
+    if encoded is None:
+        encoded = found[lang] = _Encoded(policy, lang)
+    return encoded

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 from decimal import Decimal, DivisionByZero, InvalidOperation, Overflow
-from typing import Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from engine.core.amounts import MAX_COMPUTED_DIGITS, MAX_INTEGER_DIGITS
 from engine.core.errors import EvaluateError, Problem
@@ -56,6 +56,9 @@ from engine.runtime.trace import (
     ZeroStep,
 )
 
+if TYPE_CHECKING:
+    from engine.runtime.generate import Generated
+
 ELIGIBLE, INELIGIBLE, UNDETERMINED, REFERRED, NOT_APPLICABLE = (
     Outcome.ELIGIBLE, Outcome.INELIGIBLE, Outcome.UNDETERMINED, Outcome.REFERRED, Outcome.NOT_APPLICABLE)
 _ARITHMETIC = (DivisionByZero, InvalidOperation, ZeroDivisionError, Overflow)
@@ -64,13 +67,16 @@ _FAILED, _MISSING = ConditionsFailed(), MissingFacts()  # carry no values: one o
 
 
 def evaluate(policy: Policy, applicant: Applicant, on: dt.date | None = None,
-             today: dt.date | None = None, *, trace: bool = True, reference: bool = False) -> Result:
+             today: dt.date | None = None, *, trace: bool = True, reference: bool = False,
+             generated: bool = True) -> Result:
     """Evaluate every clause for this applicant on a date: `on`, else the facts' date, else today.
 
     `trace=False` skips the explanation (conditions' values, calculation steps): outcomes, amounts and
     missing facts are the same. `reference=True` computes every expression on simpleeval, the reference
     evaluator of the language, instead of the compiled closures: slower, and the same answer (a cross-check;
-    `policy evaluate --reference` offers it).
+    `policy evaluate --reference` offers it). Untraced, the policy's generated code decides
+    (engine.runtime.generate), handing to this interpreter what it does not decide; `generated=False` keeps to
+    the interpreter (the reference the generated code is tested against).
     """
     if on is not None:
         day, source = on, "option"
@@ -78,6 +84,12 @@ def evaluate(policy: Policy, applicant: Applicant, on: dt.date | None = None,
         day, source = applicant.date, "facts"
     else:
         day, source = today or dt.date.today(), "today"
+    if not trace and generated and not reference:
+        code = (_generator or _generator_imported())(policy)
+        if code is not None:
+            found = code.evaluate(applicant, day, source)
+            if found is not None:
+                return found
     run = None
     try:
         run = _Run(prepare(policy), applicant, day, trace, reference=reference)
@@ -85,6 +97,19 @@ def evaluate(policy: Policy, applicant: Applicant, on: dt.date | None = None,
     except Overflow:  # in an award form's own arithmetic: an expression's is reported where it is (value)
         clause = run._clause if run is not None else None
         raise _too_large(policy, clause, None) from None
+
+
+_generator: Callable[[Policy], Generated | None] | None = None  # engine.runtime.generate.generated, once imported
+
+
+def _generator_imported() -> Callable[[Policy], Generated | None]:
+    """The generated code's maker, imported on the first untraced evaluation: a traced one never needs it (a
+    `policy evaluate` process does not pay for its import)."""
+    global _generator
+    from engine.runtime.generate import generated
+
+    _generator = generated
+    return generated
 
 
 def _too_large(policy: Policy, clause: Clause | None, expr: Expr | None) -> EvaluateError:
@@ -101,6 +126,70 @@ def _too_large(policy: Policy, clause: Clause | None, expr: Expr | None) -> Eval
                                  file=file or policy.file, line=line, column=column,
                                  clause=clause.id if clause is not None else None,
                                  suggestion=msg("evaluate.amount_out_of_range.hint")))
+
+
+def out_of_period(policy: Policy, year: object, day: dt.date, applicant: Applicant
+                  ) -> tuple[Why | None, Missing | None]:
+    """Why no clause applies on this claim's date for its fund year (`year`, the fund year fact's value), or None;
+    and the missing fund year when it decides whether the policy pays, else None.
+
+    Never before the policy starts. With a fund year: only the years the policy pays (fund_year: in_force:),
+    filed by the end of their window (filing_months:) where one is declared, else within the period in
+    force. A fund year later than the claim date is an input error. A missing fund year that would decide
+    it leaves every clause undetermined, never taken as one that is paid. Shared by the interpreter and the
+    generated code (engine.runtime.generate), so both read the period the same way.
+    """
+    p = policy
+    after_end = p.end is not None and day > p.end
+    period = OutOfPolicyPeriod(p.start, p.end, day)
+    if day < p.start:
+        return period, None
+    if p.fund_year is None:
+        return (period if after_end else None), None
+    if not isinstance(year, Decimal):
+        if p.fund_year_in_force is None and p.filing_months is None:
+            return (period if after_end else None), None  # every year is paid: the missing year decides nothing
+        # Which years could it be? Any the fact allows, up to the claim date's. Those paid are one run of
+        # years (in force, and still within their filing window on this day); when an unpaid year is
+        # possible too, the missing year decides, and every clause that could pay waits for it.
+        allowed = p.facts[p.fund_year].minimum
+        earliest = int(allowed) if allowed is not None else None
+        first, last = p.fund_years_paid()
+        low = first if earliest is None else max(first, earliest)
+        if p.filing_months is not None:
+            open_from = day.year  # the oldest fund year whose window is still open on this day
+            while (deadline := p.filing_deadline(open_from - 1)) is not None and deadline >= day:
+                open_from -= 1
+            low = max(low, open_from)
+        elif after_end:
+            return period, None
+        high = day.year if last is None else min(last, day.year)
+        if low > high:
+            return period, None
+        if earliest is None or earliest < low or high < day.year:
+            return None, MissingFact(p.fund_year)
+        return None, None
+    claimed = int(year)
+    if claimed > day.year:
+        _fund_year_error(p, applicant, claimed, day)
+    if not p.fund_year_paid(claimed):
+        first, last = p.fund_years_paid()
+        return FundYearNotPaid(claimed, first, last), None
+    deadline = p.filing_deadline(claimed)
+    if deadline is None:
+        return (period if after_end else None), None
+    return (FiledLate(claimed, deadline, day) if day > deadline else None), None
+
+
+def _fund_year_error(p: Policy, applicant: Applicant, year: int, day: dt.date) -> None:
+    name = p.fund_year
+    assert name is not None
+    message = msg("evaluate.fund_year_after_claim", year=year, name=name, date=day)
+    hint = msg("evaluate.fund_year_after_claim.hint")
+    source = applicant.source
+    if source is not None:
+        raise EvaluateError(source.problem(message, ("facts", name), suggestion=hint))
+    raise EvaluateError(Problem(message, file=applicant.file, path=("facts", name), suggestion=hint))
 
 
 class _Run:
@@ -169,65 +258,11 @@ class _Run:
                 results[task.clause.id] = self.decide(task)
 
     def out_of_period(self) -> Why | None:
-        """Why no clause applies on this claim's date for its fund year, or None.
-
-        Never before the policy starts. With a fund year: only the years the policy pays (fund_year: in_force:),
-        filed by the end of their window (filing_months:) where one is declared, else within the period in
-        force. A fund year later than the claim date is an input error. A missing fund year that would decide
-        it leaves every clause undetermined (self._fund_year), never taken as one that is paid.
-        """
-        p, day = self.policy, self.day
-        after_end = p.end is not None and day > p.end
-        period = OutOfPolicyPeriod(p.start, p.end, day)
-        if day < p.start:
-            return period
-        if p.fund_year is None:
-            return period if after_end else None
-        year = self.env.get(p.fund_year)
-        if not isinstance(year, Decimal):
-            if p.fund_year_in_force is None and p.filing_months is None:
-                return period if after_end else None  # every year is paid: the missing year decides nothing
-            # Which years could it be? Any the fact allows, up to the claim date's. Those paid are one run of
-            # years (in force, and still within their filing window on this day); when an unpaid year is
-            # possible too, the missing year decides, and every clause that could pay waits for it.
-            allowed = p.facts[p.fund_year].minimum
-            earliest = int(allowed) if allowed is not None else None
-            first, last = p.fund_years_paid()
-            low = first if earliest is None else max(first, earliest)
-            if p.filing_months is not None:
-                open_from = day.year  # the oldest fund year whose window is still open on this day
-                while (deadline := p.filing_deadline(open_from - 1)) is not None and deadline >= day:
-                    open_from -= 1
-                low = max(low, open_from)
-            elif after_end:
-                return period
-            high = day.year if last is None else min(last, day.year)
-            if low > high:
-                return period
-            if earliest is None or earliest < low or high < day.year:
-                self._fund_year = MissingFact(p.fund_year)
-            return None
-        claimed = int(year)
-        if claimed > day.year:
-            self._fund_year_error(claimed)
-        if not p.fund_year_paid(claimed):
-            first, last = p.fund_years_paid()
-            return FundYearNotPaid(claimed, first, last)
-        deadline = p.filing_deadline(claimed)
-        if deadline is None:
-            return period if after_end else None
-        return FiledLate(claimed, deadline, day) if day > deadline else None
-
-    def _fund_year_error(self, year: int) -> None:
-        p, applicant = self.policy, self.applicant
-        name = p.fund_year
-        assert name is not None
-        message = msg("evaluate.fund_year_after_claim", year=year, name=name, date=self.day)
-        hint = msg("evaluate.fund_year_after_claim.hint")
-        source = applicant.source
-        if source is not None:
-            raise EvaluateError(source.problem(message, ("facts", name), suggestion=hint))
-        raise EvaluateError(Problem(message, file=applicant.file, path=("facts", name), suggestion=hint))
+        """Why no clause applies on this claim's date for its fund year, or None (out_of_period); a missing fund
+        year that would decide it is kept (self._fund_year)."""
+        why, self._fund_year = out_of_period(self.policy, self.env.get(self.policy.fund_year)
+                                             if self.policy.fund_year is not None else None, self.day, self.applicant)
+        return why
 
     # -- what award forms may ask (engine.model.awards.base.Run) ----------------------------------
     def value(self, expr: Expr) -> object:

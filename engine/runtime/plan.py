@@ -72,6 +72,12 @@ class Plan:
         self.clause_ids: tuple[str, ...] = tuple(c.id for c in policy.clauses)
         self.list_fields: Mapping[str, tuple[str, ...]] = {
             name: tuple(f.items) for name, f in policy.all_facts().items() if f.kind.takes_items}
+        # Results the same object for every applicant who gets them (other kinds' clauses, measures, failed
+        # conditions untraced), by id: what presents a result may word such a one once (engine.present.result_json).
+        self.shared: dict[int, ClauseResult] = {}
+        for task in self.tasks:
+            if isinstance(task, Decide):
+                self.share(task.failed)
         self._days: dict[dt.date, Day] = {}
         self._kinds: dict[tuple[str, ...], KindPlan] = {}
         self._needed: dict[str, tuple[Decide, ...]] = {}
@@ -96,9 +102,17 @@ class Plan:
                 else:
                     tasks.append(task)
             found = KindPlan(tuple(tasks), fixed)
+            for r in fixed.values():
+                self.share(r)
             if len(self._kinds) < 256:
                 self._kinds[kinds] = found
         return found
+
+    def share(self, result: ClauseResult) -> ClauseResult:
+        """Register a result given, as this very object, to every applicant who gets it (bounded)."""
+        if len(self.shared) < 65536:
+            self.shared[id(result)] = result
+        return result
 
     def needed_for(self, clause_id: str) -> tuple[Decide, ...]:
         """The clause and every clause it depends on, in order, on their own terms (no group chooses): what a

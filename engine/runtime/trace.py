@@ -493,8 +493,10 @@ class Result:
 
     @property
     def undetermined(self) -> list[str]:
-        return [r.clause.id for r in self.clauses if r.outcome is Outcome.UNDETERMINED]
+        wanted = Outcome.UNDETERMINED  # looked up once, not per clause
+        return [r.clause.id for r in self.clauses if r.outcome is wanted]
 
     @property
     def referred(self) -> list[str]:
-        return [r.clause.id for r in self.clauses if r.outcome is Outcome.REFERRED]
+        wanted = Outcome.REFERRED
+        return [r.clause.id for r in self.clauses if r.outcome is wanted]

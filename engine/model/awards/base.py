@@ -75,6 +75,26 @@ class Run(Protocol):
     def list_fields(self, name: str) -> tuple[str, ...]: ...
 
 
+class Emitter(Protocol):
+    """What a form may ask while it writes its own Python for the untraced path (engine.runtime.generate).
+
+    The form returns statements that set `raw` (the amount before rounding and cap, a Decimal) or `stop` (a
+    `Why`: decided ineligible by its own working), reading values on the fast path: a missing name raises
+    KeyError and the clause is then decided by the interpreter, as is anything CONTEXT refuses. Values the
+    author wrote enter only as constants (`const`), never as code.
+    """
+
+    def expr(self, expr: Expr) -> str: ...  # code computing the expression
+    def item_expr(self, expr: Expr, item: str, fields: tuple[str, ...]) -> str: ...  # with fields read from `item`
+    def name(self, name: str) -> str: ...  # code reading a fact or parameter
+    def const(self, value: object) -> str: ...  # the name of a constant holding `value` (a Why class, a text)
+    def local(self, hint: str) -> str: ...  # a fresh local variable name
+    def target(self, clause_id: str) -> str: ...  # code for another clause's decided result (a ClauseResult)
+    def counted(self) -> str: ...  # code for what earlier grants count against this clause (Decimal or Unknown)
+    def round(self, code: str) -> str: ...  # code rounding `code` by the policy's money rule
+    def fallback(self) -> str: ...  # a statement handing the clause to the interpreter (something is unknown)
+
+
 class Compiler(Protocol):
     """What a form may ask of the policy compiler while it is built (errors go to the compiler's list)."""
 
@@ -142,6 +162,17 @@ class AwardForm(ABC):
     @abstractmethod
     def compute(self, run: Run) -> Decimal | Unknown | Stop:
         """The amount before rounding and cap, or what is missing, or a decided stop; steps go to `run`."""
+
+    @abstractmethod
+    def emit(self, e: Emitter) -> tuple[str, ...] | None:
+        """Python statements computing what `compute` computes when every value is known (setting `raw`, or
+        `stop` to a Why), for the generated untraced path; None when this award, as written, is left to the
+        interpreter (say why in a comment; tests/test_generated.py counts such clauses)."""
+
+    def emit_settle(self, e: Emitter) -> tuple[str, ...] | None:
+        """Statements changing `amount` as `settle` does, after the cap (nothing when settle is not overridden);
+        a form that overrides `settle` and not this is left to the interpreter."""
+        return ()
 
     def settle(self, run: Run, amount: Decimal) -> Decimal:
         """The amount after this clause's own cap; a form that changes what another clause pays says so here."""

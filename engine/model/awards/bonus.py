@@ -11,7 +11,7 @@ from engine.core.messages import msg
 from engine.core.suggest import did_you_mean
 from engine.core.values import Unknown
 from engine.lang.expressions import Expr
-from engine.model.awards.base import AwardForm, Compiler, Run, Sanity, Spec, Step, Upper, Words
+from engine.model.awards.base import AwardForm, Compiler, Emitter, Run, Sanity, Spec, Step, Upper, Words
 
 ON_TOP, RAISES_CAP = "on_top", "raises_cap"
 _DESCRIBE = {ON_TOP: "review.bonus.on_top", RAISES_CAP: "review.bonus.raises_cap"}
@@ -91,6 +91,30 @@ class BonusAward(AwardForm):
                     return granted
             return Decimal(0)  # what it adds is settled against the other clause's cap, below
         return amount
+
+    def emit(self, e: Emitter) -> tuple[str, ...]:
+        if self.mode != RAISES_CAP:
+            return (f"raw = {e.expr(self.amount)}",)
+        # What it adds is settled against the other clause's cap (emit_settle); what was paid under the raised
+        # cap by this clause counts against it, so it must be known when that clause has a cap.
+        return (f"bonus = {e.expr(self.amount)}",
+                f"if {e.target(self.to)}.cap_remaining is not None and {e.counted()}.__class__ is not Decimal:",
+                f"    {e.fallback()}",
+                "raw = ZERO")
+
+    def emit_settle(self, e: Emitter) -> tuple[str, ...]:
+        if self.mode != RAISES_CAP:
+            return ()
+        return (f"target = {e.target(self.to)}",
+                "target_uncapped = target.uncapped if target.uncapped is not None else ZERO",
+                "target_remaining = target.cap_remaining",
+                "if target_remaining is None:",
+                "    target_paid, combined = target_uncapped, C.add(target_uncapped, bonus)",
+                "else:",
+                f"    granted = {e.round(e.counted())}",
+                "    target_paid = max(ZERO, min(target_uncapped, target_remaining))",
+                "    combined = min(target_uncapped, C.subtract(C.add(target_remaining, bonus), granted))",
+                "amount = C.add(amount, max(ZERO, C.subtract(combined, target_paid)))")
 
     def settle(self, run: Run, amount: Decimal) -> Decimal:
         """raises_cap: the other clause's cap rises by the bonus; this clause pays the difference it makes.

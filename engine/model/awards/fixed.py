@@ -8,7 +8,7 @@ from typing import ClassVar, Mapping
 
 from engine.core.values import Unknown
 from engine.lang.expressions import Expr
-from engine.model.awards.base import AwardForm, Compiler, Run, Sanity, Spec, Step, Upper, Words
+from engine.model.awards.base import AwardForm, Compiler, Emitter, Run, Sanity, Spec, Step, Upper, Words
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,9 @@ class FixedAward(AwardForm):
             run.step(FixedStep(self.amount.text, amount))
         assert isinstance(amount, (Decimal, Unknown))
         return amount
+
+    def emit(self, e: Emitter) -> tuple[str, ...]:
+        return (f"raw = {e.expr(self.amount)}",)
 
     def upper(self, up: Upper) -> Decimal | None:
         return up(self.amount)

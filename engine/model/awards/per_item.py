@@ -10,7 +10,7 @@ from typing import ClassVar, Mapping
 from engine.core.amounts import CONTEXT
 from engine.core.values import Missing, MissingField, Unknown, by_key
 from engine.lang.expressions import Expr
-from engine.model.awards.base import AwardForm, Compiler, Run, Spec, Step, Upper, Words
+from engine.model.awards.base import AwardForm, Compiler, Emitter, Run, Spec, Step, Upper, Words
 
 # How one item counted, as the sheet and JSON name it.
 COUNTED, NOT_COUNTED, UNDECIDED = "counted", "not counted", "unknown"
@@ -112,6 +112,16 @@ class PerItemAward(AwardForm):
         if run.tracing:
             run.step(ItemsStep(self.items, each, tuple(rows), where, count, self.item_label, amount))
         return amount
+
+    def emit(self, e: Emitter) -> tuple[str, ...]:
+        lines = [f"each = {e.expr(self.each)}", f"items = {e.name(self.items)}"]
+        if self.where is None:
+            return (*lines, "raw = C.multiply(each, Decimal(len(items)))")
+        item = e.local("item")
+        # a field an item lacks raises KeyError (never the fact of the same name): the interpreter decides
+        return (*lines, "count = 0", f"for {item} in items:",
+                f"    if {e.item_expr(self.where, item, self.fields)}:", "        count += 1",
+                "raw = C.multiply(each, Decimal(count))")
 
     def upper(self, up: Upper) -> Decimal | None:
         return None  # no bound on the list's length

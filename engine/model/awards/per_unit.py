@@ -9,7 +9,7 @@ from typing import ClassVar, Mapping
 from engine.core.amounts import CONTEXT
 from engine.core.values import Unknown, unknown_of
 from engine.lang.expressions import Expr
-from engine.model.awards.base import AwardForm, Compiler, Run, Spec, Step, Stop, Upper, Words
+from engine.model.awards.base import AwardForm, Compiler, Emitter, Run, Spec, Step, Stop, Upper, Words
 from engine.model.outcome import Why
 
 
@@ -123,6 +123,21 @@ class PerUnitAward(AwardForm):
         if run.tracing:
             run.step(step(paid_periods=paid, value=amount))
         return amount
+
+    def emit(self, e: Emitter) -> tuple[str, ...]:
+        lines = [f"rate = {e.expr(self.rate)}", f"quantity = {e.expr(self.quantity)}",
+                 f"periods = {e.expr(self.periods)}"]
+        if self.max_periods is None:
+            return (*lines, "raw = C.multiply(C.multiply(rate, quantity), periods)")
+        lines.append(f"most = {e.expr(self.max_periods)}")
+        used = "ZERO"
+        if self.periods_used is not None:
+            lines += [f"used = {e.expr(self.periods_used)}",
+                      "if used >= most:", f"    stop = {e.const(PeriodsUsed)}(most, used)"]
+            used = "used"
+        lines += ["if stop is None:", f"    left = max(ZERO, C.subtract(most, {used}))",
+                  "    raw = C.multiply(C.multiply(rate, quantity), min(periods, left))"]
+        return tuple(lines)
 
     def upper(self, up: Upper) -> Decimal | None:
         spans = [x for x in (up(self.periods), up(self.max_periods) if self.max_periods else None) if x is not None]

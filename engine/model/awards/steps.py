@@ -17,6 +17,7 @@ from engine.model.awards.base import (
     AwardForm,
     Compiler,
     Constant,
+    Emitter,
     Finding,
     Key,
     Run,
@@ -214,6 +215,21 @@ class StepsAward(AwardForm):
         amount = CONTEXT.multiply(count, each)
         step(int(count), remainder, amount)
         return amount
+
+    def emit(self, e: Emitter) -> tuple[str, ...]:
+        start = e.expr(self.start) if self.start is not None else "ZERO"
+        return (f"each = {e.expr(self.each)}", f"of = {e.expr(self.of)}", f"every = {e.expr(self.every)}",
+                f"start = {start}",
+                "if every <= 0:",
+                f"    stop = {e.const(EveryNotPositive)}({e.const(self.every.text)}, every, {e.const(self.measure)})",
+                "else:",
+                "    over = C.subtract(of, start)",
+                "    count = C.divide_int(over, every) if over > 0 else ZERO",
+                "    if count == 0:",
+                f"        stop = {e.const(NoWholeStep)}({e.const(self.of.text)}, {e.const(self.of_label)}, of, start, "
+                f"every, {e.const(self.measure)})",
+                "    else:",
+                "        raw = C.multiply(count, each)")
 
     def upper(self, up: Upper) -> Decimal | None:
         each, top, every = up(self.each), up(self.of), up(self.every)

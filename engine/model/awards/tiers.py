@@ -14,6 +14,7 @@ from engine.model.awards.base import (
     AwardForm,
     Compiler,
     Constant,
+    Emitter,
     Finding,
     Run,
     Spec,
@@ -264,6 +265,35 @@ class TiersAward(AwardForm):
                 run.step(TierCapStep(cap, product, cap))
             return cap
         return product
+
+    def choose(self, value: Decimal, bounds: tuple[Decimal, ...]) -> int | BelowBands:
+        """The band `value` falls in (its index), or why it falls in none: as `compute` chooses, for the
+        generated path."""
+        order = [self._order(b, band) for b, band in zip(bounds, self.bands, strict=True)]
+        met = [i for i, (b, band) in enumerate(zip(bounds, self.bands, strict=True))
+               if (value >= b if band.inclusive else value > b)]
+        if not met:
+            low = min(range(len(order)), key=lambda i: order[i])
+            return BelowBands(self.on.text, self.on_label, value, self.measure, bounds[low], self.bands[low].inclusive)
+        return max(met, key=lambda i: order[i])
+
+    def emit(self, e: Emitter) -> tuple[str, ...]:
+        bounds = "".join(f"{e.expr(b.bound)}, " for b in self.bands)
+        lines = [f"value = {e.expr(self.on)}", f"chosen = {e.const(self.choose)}(value, ({bounds}))",
+                 "if chosen.__class__ is not int:", "    stop = chosen"]
+        for i, band in enumerate(self.bands):
+            lines.append(f"elif chosen == {i}:  # band {i + 1}")
+            if band.amount is not None:
+                lines.append(f"    raw = {e.expr(band.amount)}")
+                continue
+            assert band.rate is not None and self.base is not None
+            lines.append(f"    rate = {e.expr(band.rate)}")
+            if band.cap is not None:
+                lines.append(f"    cap_band = {e.expr(band.cap)}")
+            lines += [f"    raw = C.multiply({e.expr(self.base)}, rate)"]
+            if band.cap is not None:
+                lines += ["    if raw > cap_band:", "        raw = cap_band"]
+        return tuple(lines)
 
     def upper(self, up: Upper) -> Decimal | None:
         tops: list[Decimal] = []
