@@ -21,7 +21,7 @@ Key prefixes and who shows them:
   compile.* a well-formed document that says something impossible (engine/model/compile.py)
   expr.*    the expression language (engine/lang/expressions.py); code an officer types stays as written
   facts.*   an applicant's facts that do not fit the policy (engine/model/facts.py)
-  evaluate.* evaluation stopped by something the policy author must fix (engine/runtime/evaluate.py)
+  evaluate.* evaluation stopped by something the policy author must fix (engine/runtime/interpret.py)
   references.* clauses that take their amount from another document (engine/model/references.py)
   library.* finding a policy file by its id or document number (engine/workspace.py)
   inherit.* a county file that extends the city's policy (engine/syntax/inherit.py)

@@ -1,7 +1,7 @@
 """A plan as generated Python: one function per clause and per exclusive group, for untraced evaluations.
 
 `generated(policy)` writes the policy's plan out as Python source (each clause's conditions, its award form's
-own code, what was granted, its cap, rounding and offset, in the order `engine.runtime.evaluate._Run.decide`
+own code, what was granted, its cap, rounding and offset, in the order `engine.runtime.interpret._Run.decide`
 takes them), compiles that text alone into a fresh namespace holding only what it needs, and keeps it with the
 plan. Nothing the author wrote becomes code: names are read through `repr` of their text, literals, clauses and
 reasons are constants of the namespace.
@@ -12,7 +12,7 @@ missing (a fact, a parameter on the day, what was granted, a division by zero, a
 earlier clause it builds on that is not plainly eligible, is decided by the interpreter, which stays the
 reference and the only traced path; so is an exclusive group when earlier grants or undetermined members are in
 play, a whole applicant with no area (when the policy has areas) or whose missing fund year decides whether the
-policy pays (engine.runtime.evaluate.out_of_period, shared by both paths; a claim outside the period, for a fund
+policy pays (engine.runtime.interpret.out_of_period, shared by both paths; a claim outside the period, for a fund
 year not paid or filed late is answered here: no clause applies), and,
 always, a clause whose construct the generator does not translate yet (`Generated.interpreted` names them: a
 reference followed into a linked document, an expression deeper than 60 levels, a form that settles without
@@ -37,8 +37,8 @@ from engine.model.awards.base import AwardForm
 from engine.model.facts import Applicant
 from engine.model.outcome import Outcome, Why
 from engine.model.policy import Clause, Group, Policy
-from engine.runtime.evaluate import out_of_period
 from engine.runtime.grants import Grants
+from engine.runtime.interpret import out_of_period
 from engine.runtime.plan import Choose, Decide, Plan, Task, prepare
 from engine.runtime.trace import (
     CapUsed,
@@ -53,7 +53,7 @@ from engine.runtime.trace import (
 )
 
 if TYPE_CHECKING:
-    from engine.runtime.evaluate import _Run
+    from engine.runtime.interpret import _Run
 
 # What makes the generated code hand a clause to the interpreter: a missing name, or arithmetic CONTEXT refuses.
 FALLBACK = (KeyError, DivisionByZero, InvalidOperation, ZeroDivisionError, Overflow)
@@ -357,7 +357,7 @@ class _State:
     def run(self) -> _Run:
         found = self._run
         if found is None:
-            from engine.runtime.evaluate import _Run
+            from engine.runtime.interpret import _Run
 
             found = self._run = _Run(self.plan, self.applicant, self.day, False)
             found.results = self.R
@@ -419,7 +419,7 @@ class Generated:
         policy = plan.policy
         end = policy.end
         if policy.fund_year is not None or day < policy.start or (end is not None and day > end):
-            # The period and fund years (engine.runtime.evaluate.out_of_period, shared): a claim outside the
+            # The period and fund years (engine.runtime.interpret.out_of_period, shared): a claim outside the
             # period, for a year the policy does not pay, or filed late makes every clause not applicable; one
             # whose missing fund year decides whether the policy pays goes to the interpreter whole (every clause
             # that could pay or fail waits for it). A year after the claim date is refused here as there.
@@ -455,7 +455,7 @@ class Generated:
 
 
     def _none_apply(self, applicant: Applicant, day: dt.date, source: str, why: Why) -> Result:
-        """No clause applies on this day for this fund year (as engine.runtime.evaluate._Run.decide_all)."""
+        """No clause applies on this day for this fund year (as engine.runtime.interpret._Run.decide_all)."""
         policy = self.plan.policy
         results = {c.id: ClauseResult(c, Outcome.NOT_APPLICABLE, why=MeasureOnly(c.measure) if c.measure is not None
                                       else why) for c in policy.clauses}
