@@ -555,6 +555,38 @@ def lint_cmd(policy_file: str, strict: bool, fmt: str, today: dt.datetime | None
     sys.exit(1 if count["error"] or (strict and count["warning"]) else 0)
 
 
+@cli.command(name="fmt")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--check", is_flag=True, help="Change nothing: list the files fmt would change, exit 1 if any (for CI).")
+@lang_option
+def fmt_cmd(files: tuple[str, ...], check: bool, lang: str | None) -> None:
+    """Lay out policy, tests and facts FILES one way (keys in the schema's order, 2-space indents), keeping every
+    comment and the text as written. Rewrites each file whole; a file that is not valid YAML is left as it is."""
+    from engine.tools.fmt import format_paths, write
+    failed = changed = 0
+    for path, done in zip(files, format_paths(files), strict=True):
+        here = message_lang(lang, path=path)
+        if isinstance(done, PolicyError):
+            failed += 1
+            click.echo(done.format(here), err=True)
+        elif done.changed:
+            changed += 1
+            if check:
+                click.echo(t("fmt.would_change", here, path=path))
+                continue
+            try:
+                write(done)
+            except OSError as error:
+                failed += 1
+                click.echo(t("cli.cannot_write", here, path=path, reason=error.strerror or str(error)), err=True)
+                continue
+            click.echo(t("fmt.formatted", here, path=path))
+    if check and changed:
+        click.echo(t("fmt.check_failed.one" if changed == 1 else "fmt.check_failed", message_lang(lang),
+                     count=changed), err=True)
+    sys.exit(1 if failed or (check and changed) else 0)
+
+
 @cli.command(name="diff")
 @click.argument("old_file", metavar="OLD", type=click.Path(dir_okay=False))
 @click.argument("new_file", metavar="[NEW]", type=click.Path(dir_okay=False), required=False)
