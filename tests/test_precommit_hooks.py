@@ -77,11 +77,11 @@ def commit(county: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str
     return git(county, "commit", "-m", "县里的修改", env=env)
 
 
-def test_a_clean_commit_passes_the_three_hooks(county, hook_repo):
+def test_a_clean_commit_passes_the_four_hooks(county, hook_repo):
     run = commit(county, hook_repo[2])
     out = run.stdout + run.stderr
     assert run.returncode == 0, out
-    for hook in ("policy validate", "policy test", "policy lint"):
+    for hook in ("policy validate", "policy test", "policy lint", "policy fmt"):
         assert re.search(rf"{hook}\.+Passed", out), out
     assert git(county, "log", "--oneline").stdout.count("\n") == 1
 
@@ -128,3 +128,20 @@ def test_lint_shows_warnings_and_strict_blocks_on_them(county, hook_repo):
     out = run.stdout + run.stderr
     assert run.returncode != 0
     assert re.search(r"policy lint\.+Failed", out) and "spare_rate" in out, out
+
+
+def test_fmt_lays_out_a_changed_file_and_the_commit_waits_for_it(county, hook_repo):
+    env = hook_repo[2]
+    path = county / "policies" / "qingtian-example.yaml"
+    text = path.read_text(encoding="utf-8")
+    untidy = text.replace("  from: 2022-06-01\n  until: 2027-05-31\n", "  until: 2027-05-31\n  from: 2022-06-01\n")
+    untidy = untidy.replace("  first_time_cap:\n    value: 8万元", "  first_time_cap:  \n    value:   8万元")
+    assert untidy != text
+    path.write_text(untidy, encoding="utf-8")
+    run = commit(county, env)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert re.search(r"policy fmt\.+Failed", out) and "files were modified by this hook" in out, out
+    assert path.read_text(encoding="utf-8") == text  # laid out as shipped, comments and all
+    run = commit(county, env)  # the officer adds the laid-out file again
+    assert run.returncode == 0, run.stdout + run.stderr

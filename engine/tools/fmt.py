@@ -63,7 +63,7 @@ def format_text(text: str, name: str = "<input>") -> str:
         again = load_text(laid_out, name).data
     except PolicyError:
         again = _DIFFERENT
-    if _plain(again) != _plain(original) or _comments(laid_out) != _comments(text):
+    if _plain(again) != _plain(original) or sorted(_comments(laid_out)) != sorted(_comments(text)):
         # A safeguard, never expected: a file fmt cannot lay out without changing what it says is left alone.
         raise PolicyError([Problem(msg("fmt.would_change_meaning"), file=name,
                                    suggestion=msg("fmt.would_change_meaning.hint"))])
@@ -98,7 +98,7 @@ def _plain(value: object) -> object:
 
 
 def _comments(text: str) -> list[str]:
-    """Every comment's text, in order: what fmt keeps (a `#` inside a quoted string may be counted too; it is
+    """Every comment's text (compared as a multiset: an entry's comments move with it): what fmt keeps (a `#` inside a quoted string may be counted too; it is
     counted the same before and after)."""
     found = []
     for line in text.splitlines():
