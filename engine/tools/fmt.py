@@ -98,8 +98,8 @@ def _plain(value: object) -> object:
 
 
 def _comments(text: str) -> list[str]:
-    """Every comment's text (compared as a multiset: an entry's comments move with it): what fmt keeps (a `#` inside a quoted string may be counted too; it is
-    counted the same before and after)."""
+    """Every comment's text (compared as a multiset: an entry's comments move with it), which fmt keeps. A `#`
+    inside a quoted string may be counted too; it is counted the same before and after."""
     found = []
     for line in text.splitlines():
         at = line.find("#")
