@@ -25,7 +25,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
-from engine.core.amounts import MAX_INTEGER_DIGITS, MAX_PLACES, READING, UNITS, out_of_range
+from engine.core.amounts import MAX_INTEGER_DIGITS, MAX_PLACES, READING, UNITS, out_of_range, whole_fen
 from engine.core.text import identity, unwanted
 from engine.model.policy import Fact, Policy
 
@@ -176,7 +176,7 @@ def _remembering(convert: Callable[[Any], _T]) -> Callable[[Any], _T]:
 
 
 def _amount(text: Callable[[str], Decimal] | None, low: bool, high: bool,
-            minimum: Decimal | None = None, maximum: Decimal | None = None) -> Converter:
+            minimum: Decimal | None = None, maximum: Decimal | None = None, fen: bool = False) -> Converter:
     """An amount converter: text read by `text` (None: numbers only), numbers within [0, 1] where the
     schema says so (low, high), then the fact's declared bounds; remembering each text and int accepted.
 
@@ -203,6 +203,8 @@ def _amount(text: Callable[[str], Decimal] | None, low: bool, high: bool,
         else:
             value = number(raw, low, high)
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            raise _Refuse
+        if fen and not whole_fen(value):  # money finer than the fen: the full path words it
             raise _Refuse
         if kind is str or kind is int:
             if len(memo) >= _MEMO_SIZE:
@@ -236,7 +238,8 @@ def _converter(fact: Fact) -> Converter:
     t = fact.type
     if t == "money":
         # Money in another currency, written as text, goes to the full path, which checks the currency named.
-        return _amount(_money_text if fact.currency is None else None, True, False, fact.minimum, fact.maximum)
+        return _amount(_money_text if fact.currency is None else None, True, False, fact.minimum, fact.maximum,
+                       fen=True)
     if t == "number":
         return _amount(_number_text, False, False, fact.minimum, fact.maximum)
     if t == "percent":
@@ -321,7 +324,7 @@ class FactsChecker:
         self.at_most = tuple((name, fact.at_most) for name, fact in facts.items() if fact.at_most is not None)
         self.clause_ids = frozenset(c.id for c in policy.clauses if c.award is not None or c.refers_to is not None)
         self.per = frozenset(c.id for c in policy.clauses if c.per is not None)  # grants must say for which
-        self.money = _amount(_money_text, True, False)
+        self.money = _amount(_money_text, True, False, fen=True)
         self.date = _remembering(_date)
 
     def check(self, data: Any) -> Found | None:

@@ -20,6 +20,7 @@ from engine.core.amounts import (
     AmountSyntaxError,
     parse_amount,
     plain,
+    whole_fen,
     written_currency,
 )
 from engine.core.errors import FactsError, Problem, ProblemList
@@ -536,10 +537,17 @@ def _amount(raw: object, path: Path_, source: SourceMap, problems: ProblemList, 
     decimal places, 1000000000000万元, 33.33333333333% which is 13 places) and floats whose text form is
     not an amount (1e-07, nan, inf: Python's way of writing them, not an applicant's)."""
     try:
-        return parse_amount(raw)
+        value = parse_amount(raw)
     except AmountSyntaxError as exc:
         problems.add(_unreadable(exc, raw, path, source, fact, clause))
         return None
+    if (fact is None or fact.type == "money") and not whole_fen(value):  # the same refusal for every source
+        shown = raw.strip() if isinstance(raw, str) else repr(raw) if isinstance(raw, float) else str(raw)
+        problems.add(source.problem(msg("facts.not_fen", name=fact.name, label=fact.label, value=shown) if fact
+                                    else msg("facts.granted.not_fen", clause=clause, value=shown), path,
+                                    suggestion=msg("facts.not_fen.hint")))
+        return None
+    return value
 
 
 def _unreadable(exc: AmountSyntaxError, raw: object, path: Path_, source: SourceMap, fact: Fact | None,
@@ -549,6 +557,9 @@ def _unreadable(exc: AmountSyntaxError, raw: object, path: Path_, source: Source
     exact = (message.values.get("value") if isinstance(message, Message) and message.key == "amount.out_of_range"
              else None)
     floated = msg("facts.float.hint", text=repr(raw)) if isinstance(raw, float) else None
+    if isinstance(message, Message) and message.key == "amount.numerals":  # Chinese numerals, and why not exact
+        return source.problem(msg("facts.numerals", name=fact.name, label=fact.label, why=message) if fact
+                              else msg("facts.granted.numerals", clause=clause, why=message), path)
     if not isinstance(exact, Decimal) or not exact.is_finite():  # not an amount as written (floats only)
         if fact is None:
             return source.problem(msg("facts.granted", clause=clause, kind=_kind_of(raw)), path, suggestion=floated)

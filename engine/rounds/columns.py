@@ -41,7 +41,6 @@ FALSE_WORDS = frozenset({"否", "false"})
 _NAME_IN_HEADER = re.compile(r"^(.*?)\s*[（(]\s*([A-Za-z_][\w.]*)\s*[）)]\s*$", re.DOTALL)
 _KIND_SEPARATORS = re.compile(r"\s*[、,，;；]\s*")
 _SLASH_DATE = re.compile(r"^(\d{4})[/.年](\d{1,2})[/.月](\d{1,2})日?$")
-_CENT = Decimal("0.01")
 _WHOLE = re.compile(r"^[+-]?\d{1,16}$")
 
 
@@ -151,10 +150,7 @@ def _amount_cell(value: object, column: Column, fact_type: str) -> object:
             if exact == exact.to_integral_value():
                 return int(exact)
             return exact  # the facts loader refuses it, worded as for a facts file
-        if fact_type in ("money", "granted") and exact != exact.quantize(_CENT, rounding="ROUND_DOWN"):
-            raise _Bad(msg("batch.cell.not_fen", column=column.header, value=repr(value)),
-                       msg("batch.cell.not_fen.hint"))
-        return exact
+        return exact  # money finer than the fen is refused by the facts loader, as from any other source
     if isinstance(value, (int, Decimal)):
         return value
     if isinstance(value, (dt.date, dt.datetime)):
