@@ -369,7 +369,7 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         if sheets_dir is not None:
             Path(sheets_dir).mkdir(parents=True, exist_ok=True)
-        writer = make_output(output, policy, here, sheets_dir)
+        writer = make_output(output, policy, here, sheets_dir, applicants)
     except OSError as error:
         click.echo(t("cli.cannot_write", here, path=output, reason=error.strerror), err=True)
         sys.exit(1)
