@@ -648,9 +648,10 @@ class XlsxOutput(_WholeFiles, Output):
         if pool_rows:
             pools = self.book.add_chart({"type": "column"})
             first, end = pool_rows[0], pool_rows[-1]
-            for column, color, key in ((6, "#B8C7DC", "batch.col.claimed"), (7, "#1F5FA8", "batch.col.awarded"),
-                                       (8, "#888888", "batch.col.pool")):
-                pools.add_series({"name": t(key, lang), "categories": [summary, first, 0, end, 0],
+            for column, color, name in ((6, "#B8C7DC", t("batch.col.claimed", lang)),
+                                        (7, "#1F5FA8", t("batch.col.awarded", lang)),
+                                        (8, "#888888", t("batch.col.pool", lang))):
+                pools.add_series({"name": name, "categories": [summary, first, 0, end, 0],
                                   "values": [summary, first, column, end, column], "fill": {"color": color}})
             pools.set_title({"name": t("batch.chart.pools", lang)})
             pools.set_y_axis({"num_format": "#,##0"})
