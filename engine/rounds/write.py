@@ -2,7 +2,9 @@
 
 CSV and JSON Lines: the results file, one line per applicant evaluated, and beside it NAME.errors.(csv|jsonl)
 (one line per problem of a bad row) and NAME.summary.(csv|json) (per clause, and the round). Amounts are exact
-decimal text, never floats. The workbook has three sheets — 结果 (results), 汇总 (summary), 问题 (errors) —
+decimal text, never floats. The workbook's sheets are 结果 (results), 汇总 (summary), 问题 (errors), 签批 (each
+applicant's total and awards, narrow enough to print legibly) and 图表 (native charts over the summary), each laid
+out to print on A4 landscape one page wide with its header row on every page; they are
 written by XlsxWriter in its constant-memory mode, so its rows stream to disk too; amounts are numbers
 formatted as money (the amount columns carry the money format, set once).
 
@@ -506,7 +508,12 @@ class XlsxOutput(_WholeFiles, Output):
         self.results = _Sheet(self.book, t("batch.sheet.results", lang))
         self.summary = _Sheet(self.book, t("batch.sheet.summary", lang))
         self.errors = _Sheet(self.book, t("batch.sheet.errors", lang))
+        # 签批: what a finance office signs, narrow enough to print legibly one page wide (the results sheet has
+        # three columns a clause): each applicant's total and what each clause awards.
+        self.signing = _Sheet(self.book, t("batch.sheet.signing", lang))
         self.head = self.book.add_format({"bold": True, "pattern": 1, "bg_color": "#F4F6F9"})
+        self.wrapped_head = self.book.add_format({"bold": True, "pattern": 1, "bg_color": "#F4F6F9", "text_wrap": True,
+                                                  "valign": "top"})
         self.bold = self.book.add_format({"bold": True})
         self.money = self.book.add_format({"num_format": MONEY_FORMAT})
         self.link = self.book.add_format({"font_color": "#1F5FA8", "underline": 1})
@@ -531,6 +538,12 @@ class XlsxOutput(_WholeFiles, Output):
         self.head_row = head
         self.results.ws.freeze_panes(1, 3)  # the header, and row number, code and name, stay in view
         self.results.append(head, self.head)
+        sign_head = [head[0], head[1], head[2], head[4], head[5]] + [t("batch.col.amount", lang, clause=cid)
+                                                                    for cid in self.ids]
+        self.signing.widths([6, 21, 20, 16, 6] + [14] * len(self.ids),
+                            dict.fromkeys([3] + [5 + k for k in range(len(self.ids))], self.money))
+        self.signing.ws.freeze_panes(1, 3)
+        self.signing.append(sign_head, self.wrapped_head)
         self.errors.widths([6, 16, 36, 60, 50])
         self.errors.append([t("batch.col.row", lang), t("batch.col.where", lang), t("batch.col.column", lang),
                             t("batch.col.problem", lang), t("batch.col.hint", lang)], self.head)
@@ -538,6 +551,7 @@ class XlsxOutput(_WholeFiles, Output):
 
     def _result(self, row: list[Any]) -> None:
         sheet = self.results
+        self.signing.values([row[0], row[1], row[2], row[4], row[5], *row[7:7 + 3 * len(self.ids):3]])
         if sheet.row <= self.MEASURED:
             widest = self.widest
             for column, value in enumerate(row):
@@ -614,7 +628,8 @@ class XlsxOutput(_WholeFiles, Output):
         for column, width in enumerate(self.widest):
             results.ws.set_column(column, column, min(width + 2, 40), self.money if column in money else None)
         results.ws.autofilter(0, 0, max(results.row - 1, 1), len(self.head_row) - 1)
-        for sheet in (self.results, self.summary, self.errors):
+        self.signing.ws.autofilter(0, 0, max(self.signing.row - 1, 1), 4 + len(self.ids))
+        for sheet in (self.signing, self.results, self.summary, self.errors):
             ws = sheet.ws
             ws.set_landscape()
             ws.set_paper(9)  # A4
