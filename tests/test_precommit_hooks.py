@@ -83,6 +83,9 @@ def test_a_clean_commit_passes_the_four_hooks(county, hook_repo):
     assert run.returncode == 0, out
     for hook in ("policy validate", "policy test", "policy lint", "policy fmt"):
         assert re.search(rf"{hook}\.+Passed", out), out
+    # quiet on success: pre-commit's own lines, not the 79 passing cases or lint's empty summary
+    assert "passed" not in out and "0 failed" not in out and "通过" not in out, out
+    assert str(county) not in out, out
     assert git(county, "log", "--oneline").stdout.count("\n") == 1
 
 
@@ -108,6 +111,7 @@ def test_a_case_that_no_longer_holds_blocks_the_commit(county, hook_repo):
     assert run.returncode != 0
     assert re.search(r"policy test\.+Failed", out), out
     assert "首次开展跨境电商：县里上限8万元" in out, out
+    assert "policies/qingtian-example.tests.yaml" in out and str(county) not in out, out  # relative to the repo
     assert re.search(r"policy validate\.+Passed", out), out
 
 
