@@ -650,12 +650,19 @@ def default_tests_path(policy_file: str, lang: str) -> str:
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
               help="The file to write.")
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+@click.option("--schemas", "schemas_dir", type=click.Path(file_okay=False), default=None,
+              help="Where to copy the schemas editors need, pointed at relatively. Default: schemas/ at the root of "
+                   "OUTPUT's git repository (beside its policies/ folder outside one).")
+@click.option("--schema-url", default=None, metavar="URL",
+              help="Point $schema at URL instead (the policy schema as the bureau serves it: policy serve's "
+                   "/schemas/policy.schema.json); nothing is copied.")
 @lang_option
 @library_options
 def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | None, title: str | None,
-             output: str, force: bool, lang: str | None, policies: tuple[str, ...],
-             with_files: tuple[str, ...]) -> None:
-    """Write a county file that extends PARENT (a policy file, or an id found with --policies)."""
+             output: str, force: bool, schemas_dir: str | None, schema_url: str | None, lang: str | None,
+             policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
+    """Write a county file that extends PARENT (a policy file, or an id found with --policies), with a $schema
+    line that resolves wherever the county's repository is cloned."""
     from engine.tools.fork import area_problem, extends_value, fork_text
     from engine.workspace import Library, LookupFailed, load_with_sources
 
@@ -682,15 +689,46 @@ def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | N
         raise click.BadParameter(t("cli.fork.same_id", lang), param_hint="--id")
     if not re.fullmatch(ID_PATTERN, new_id):  # the written file would not validate: say so now
         raise click.BadParameter(t("cli.fork.bad_id", lang, id=new_id), param_hint="--id")
-    from engine.syntax.schema import SCHEMA_DIR
+    from engine.tools.schemas import copy_schemas, schema_ref, schemas_folder_for
 
-    schema_ref = os.path.relpath(SCHEMA_DIR / "policy.schema.json", os.path.dirname(os.path.abspath(output)))
+    if schema_url:
+        reference = schema_url
+    else:
+        from engine.syntax.schema import SCHEMA_DIR
+
+        folder = Path(schemas_dir) if schemas_dir else schemas_folder_for(output)
+        if folder is not None:
+            try:
+                copy_schemas(folder)
+            except OSError as error:
+                click.echo(t("cli.cannot_write", lang, path=str(folder), reason=error.strerror or str(error)),
+                           err=True)
+                sys.exit(1)
+        reference = schema_ref(output, folder if folder is not None else SCHEMA_DIR)
     text = fork_text(policy, parent_file, new_id, areas, extends_value(parent_file, policy, output, library),
-                     document, title, schema_ref=schema_ref, lang=lang)
+                     document, title, schema_ref=reference, lang=lang)
     write_new_file(output, text, force, t("cli.fork.exists", lang, path=output), lang,
                    inputs=[parent_file, *with_files, *sources])
     click.echo(t("cli.fork.wrote", lang, path=output, id=policy.id, document=policy.document,
                  count=len(policy.parameters)))
+
+
+@cli.command(name="schemas")
+@click.argument("folder", metavar="DIR", type=click.Path(file_okay=False))
+@lang_option
+def schemas_cmd(folder: str, lang: str | None) -> None:
+    """Copy the JSON Schemas editors need (policy files, test files) into DIR, e.g. a county repository's schemas/,
+    replacing older copies; policy files point at them with a relative $schema line."""
+    from engine.tools.schemas import copy_schemas
+
+    here = message_lang(lang)
+    try:
+        done = copy_schemas(folder)
+    except OSError as error:
+        click.echo(t("cli.cannot_write", here, path=folder, reason=error.strerror or str(error)), err=True)
+        sys.exit(1)
+    for path, changed in done:
+        click.echo(t("cli.schemas.written" if changed else "cli.schemas.same", here, path=str(path)))
 
 
 @cli.command(name="show")
