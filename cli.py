@@ -13,12 +13,10 @@ from typing import IO, TYPE_CHECKING, Any, Callable, NoReturn, Sequence, TypeVar
 
 import click
 
-from engine.core.errors import FactsError, PolicyError, Problem
-from engine.core.messages import localize, t
+from engine import FactsError, PolicyError, Problem, localize, t
 
 if TYPE_CHECKING:
-    from engine.ledger import Ledger
-    from engine.model.policy import Policy
+    from engine import Ledger, Policy
 
 # Each command imports what it uses when it runs: `policy evaluate` should not pay for diff, lint or review.
 
@@ -73,7 +71,7 @@ def write_new_file(output: str, content: str | bytes | Callable[[IO[bytes]], Non
     complete), creating folders; never replace an existing file unless `force`. `content` is text (UTF-8, as
     given), bytes, or a function that writes to the open binary file. Exit 1 on failure, leaving the earlier
     file (or none) whatever stopped the writing."""
-    from engine.core.files import replace_when_done
+    from engine import replace_when_done
 
     real = os.path.realpath(output)
     if any(real == os.path.realpath(path) for path in inputs):  # through a link too; --force or not
@@ -121,8 +119,7 @@ def cli() -> None:
 def validate(files: tuple[str, ...], fmt: str, lang: str | None, policies: tuple[str, ...],
              with_files: tuple[str, ...]) -> None:
     """Check policy FILES: strict YAML, the schema, expressions and names. Exit 1 if any is invalid."""
-    from engine.model.compile import reading_problems
-    from engine.workspace import Library, load_policy, load_resolved
+    from engine import Library, load_policy, load_resolved, reading_problems
     report: list[dict[str, object]] = []
     bad = 0
     langs: list[str] = []
@@ -175,21 +172,18 @@ def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | 
                  ledger_url: str | None, lang: str | None,
                  policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Evaluate an applicant's FACTS (YAML or JSON, '-' for stdin) under POLICY."""
-    from engine import evaluate, load_policy, render_json, render_text
-    from engine.model.facts import applicant_from
-    from engine.syntax.loader import load_file
+    from engine import applicant_from, evaluate, load_document, load_policy, render_json, render_text
     policy = None
     try:
         policy = load_policy(policy_file, policies=policies, with_files=with_files, cache=True)
-        loaded = load_file(facts_file)
+        loaded = load_document(facts_file)
         code, bad = _credit_code(loaded)
         applicant = applicant_from(policy, loaded)
         day = on.date() if on else None
         if bad:
             raise FactsError([loaded.source.problem(m, ("credit_code",)) for m in bad])
         if ledger_url is not None:
-            from engine.ledger import open_ledger
-            from engine.ledger.use import earlier_for
+            from engine import earlier_for, open_ledger
 
             with open_ledger(ledger_url) as ledger:
                 applicant = earlier_for(ledger, policy, applicant, code,
@@ -210,12 +204,11 @@ def take_credit_code(data: object) -> tuple[str | None, list[Any]]:
     not know it: it says who applies, not what)."""
     if not (isinstance(data, dict) and "credit_code" in data):
         return None, []
-    from engine.core.messages import msg
-    from engine.rounds import identity
+    from engine import credit_code_problem, msg, normalise_credit_code
 
     raw = data.pop("credit_code")
-    code = identity.normalise(raw) if isinstance(raw, str) else ""
-    if not code or identity.problem(code) is not None:
+    code = normalise_credit_code(raw) if isinstance(raw, str) else ""
+    if not code or credit_code_problem(code) is not None:
         return None, [msg("ledger.use.bad_code", code=str(raw))]
     return code, []
 
@@ -235,14 +228,13 @@ def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool, template
               force: bool, lang: str | None) -> None:
     """Show what an applicant must supply: a facts-file template to fill in, its JSON Schema, or (--template)
     an application sheet for a whole round."""
-    from engine import facts_schema, load_policy
-    from engine.model.facts import facts_template
+    from engine import facts_schema, facts_template, load_policy
     try:
         policy = load_policy(policy_file)
     except PolicyError as error:
         _fail(error, message_lang(lang, path=policy_file))
     if recipient is not None and recipient not in policy.recipients:
-        from engine.core.suggest import did_you_mean, one_of
+        from engine import did_you_mean, one_of
 
         here = message_lang(lang, policy)
         hint = did_you_mean(recipient, policy.recipients) or t("cli.choose_one", here, names=one_of(policy.recipients))
@@ -282,7 +274,7 @@ def facts_cmd(policy_file: str, recipient: str | None, as_schema: bool, template
 def application_sheet(policy: Policy, form: str, recipient: str | None, output: str | None, force: bool, lang: str,
                       policy_file: str) -> None:
     """`policy facts --template`: write the blank application sheet of a round."""
-    from engine.rounds.template import csv_template, xlsx_template
+    from engine import csv_template, xlsx_template
 
     if output is None:
         raise click.UsageError(t("template.needs_output", lang))
@@ -325,12 +317,11 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
 
     A bad row is listed with its row, column and reason, and every other row is evaluated. Exit 0 when every
     row was evaluated, 1 when some rows had problems (the results are written) or the file cannot be read."""
-    from engine.rounds.columns import Headers, fixed_labels
-    from engine.rounds.read import RoundError, open_source
-    from engine.rounds.run import Round, Settings
-    from engine.rounds.template import sheet_columns
-    from engine.rounds.write import WRITERS, make_output, outputs
-    from engine.workspace import load_policy
+    from engine import ROUND_WRITERS as WRITERS
+    from engine import Round, RoundError, fixed_labels, load_policy, make_output, open_source, sheet_columns
+    from engine import RoundSettings as Settings
+    from engine import SheetHeaders as Headers
+    from engine import round_outputs as outputs
 
     policy = None
     try:
@@ -393,7 +384,7 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
-    from engine.core.format import format_money
+    from engine import format_money
 
     click.echo(t("batch.done", here, applicants=summary.applicants, complete=summary.complete,
                  total=format_money(summary.total), path=output), err=True)
@@ -410,7 +401,7 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
 def _check_ledger(url: str, round_id: str | None, lang: str) -> None:
     """Before anything is evaluated: the ledger opens (a new SQLite file is made only to record a round), and a
     round id already recorded is refused."""
-    from engine.ledger import open_ledger
+    from engine import open_ledger
 
     done = None
     try:
@@ -419,8 +410,7 @@ def _check_ledger(url: str, round_id: str | None, lang: str) -> None:
     except PolicyError as error:
         _fail(error, lang)
     if done is not None:
-        from engine.core.messages import msg
-        from engine.ledger import LedgerError
+        from engine import LedgerError, msg
 
         _fail(LedgerError(Problem(msg("ledger.round_exists", round=round_id, count=done["decisions"],
                                       when=done["recorded_at"], by=done["recorded_by"]),
@@ -428,9 +418,7 @@ def _check_ledger(url: str, round_id: str | None, lang: str) -> None:
 
 
 def _record_round(url: str, round_id: str, policy: Policy, decisions: list[Any], by: str | None, lang: str) -> None:
-    from engine.core.format import format_money
-    from engine.ledger import open_ledger
-    from engine.ledger.use import engine_version, policy_record
+    from engine import engine_version, format_money, open_ledger, policy_record
 
     try:
         with open_ledger(url, create=True) as ledger:
@@ -454,8 +442,7 @@ def _record_round(url: str, round_id: str, policy: Policy, decisions: list[Any],
 def render_cmd(policy_file: str, fmt: str, output: str | None, force: bool, lang: str | None,
                policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Render POLICY for review: each clause's source text beside the encoded rule, parameters, readings."""
-    from engine.present.review import render_html, render_markdown
-    from engine.workspace import Library, load_with_sources
+    from engine import Library, load_with_sources, render_html, render_markdown
 
     try:
         policy, sources = load_with_sources(policy_file, Library(policies, with_files))
@@ -483,9 +470,8 @@ def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None, no_cove
 
     Then report what no case exercises: clause outcomes, conditions never met or failed, and bounds
     never tested at their threshold. Coverage never changes the exit code."""
-    from engine.present.sheet import render_text
-    from engine.tools.testing import coverage, load_suite, render_coverage, run_suite
-    from engine.workspace import load_policy
+    from engine import load_policy, load_suite, render_coverage, render_text, run_suite
+    from engine import suite_coverage as coverage
     policy = None
     try:
         policy = load_policy(policy_file, policies=policies, with_files=with_files)
@@ -533,9 +519,7 @@ def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None, no_cove
 def lint_cmd(policy_file: str, strict: bool, fmt: str, today: dt.datetime | None, lang: str | None,
              policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Find what the schema cannot see in POLICY: unused names, clauses that can never pay, odd numbers, expiry."""
-    from engine.tools.lint import counts as lint_counts
-    from engine.tools.lint import lint_file
-    from engine.workspace import Library
+    from engine import Library, lint_counts, lint_file
     day = today.date() if today else dt.date.today()
     try:
         policy, problems = lint_file(policy_file, day, Library(policies, with_files))
@@ -562,7 +546,7 @@ def lint_cmd(policy_file: str, strict: bool, fmt: str, today: dt.datetime | None
 def fmt_cmd(files: tuple[str, ...], check: bool, lang: str | None) -> None:
     """Lay out policy, tests and facts FILES one way (keys in the schema's order, 2-space indents), keeping every
     comment and the text as written. Rewrites each file whole; a file that is not valid YAML is left as it is."""
-    from engine.tools.fmt import format_paths, write
+    from engine import format_paths, write_formatted
     failed = changed = 0
     for path, done in zip(files, format_paths(files), strict=True):
         here = message_lang(lang, path=path)
@@ -575,7 +559,7 @@ def fmt_cmd(files: tuple[str, ...], check: bool, lang: str | None) -> None:
                 click.echo(t("fmt.would_change", here, path=path))
                 continue
             try:
-                write(done)
+                write_formatted(done)
             except OSError as error:
                 failed += 1
                 click.echo(t("cli.cannot_write", here, path=path, reason=error.strerror or str(error)), err=True)
@@ -606,11 +590,7 @@ def diff_cmd(old_file: str, new_file: str | None, reading: str | None, cases_pat
 
     OLD and NEW may be two versions of one file, or a county file and the policy it extends. With
     --reading Q3 instead of NEW: OLD against OLD read under the first alternative of its reading Q3."""
-    from engine.tools.diff import diff_policies, load_cases
-    from engine.tools.diff import impact as diff_impact
-    from engine.tools.diff import render_text as diff_text
-    from engine.tools.diff import to_json as diff_json
-    from engine.workspace import load_policy, load_reading
+    from engine import diff_impact, diff_json, diff_policies, diff_text, load_cases, load_policy, load_reading
     if (new_file is None) == (reading is None):
         raise click.UsageError(t("cli.diff.new_or_reading", message_lang(lang, None, old_file)))
     old = new = None
@@ -663,8 +643,7 @@ def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | N
              policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Write a county file that extends PARENT (a policy file, or an id found with --policies), with a $schema
     line that resolves wherever the county's repository is cloned."""
-    from engine.tools.fork import area_problem, extends_value, fork_text
-    from engine.workspace import Library, LookupFailed, load_with_sources
+    from engine import Library, LookupFailed, area_problem, extends_value, fork_text, load_with_sources
 
     early = message_lang(lang, path=parent if Path(parent).is_file() else None)
     problem = area_problem(areas, early)
@@ -689,12 +668,12 @@ def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | N
         raise click.BadParameter(t("cli.fork.same_id", lang), param_hint="--id")
     if not re.fullmatch(ID_PATTERN, new_id):  # the written file would not validate: say so now
         raise click.BadParameter(t("cli.fork.bad_id", lang, id=new_id), param_hint="--id")
-    from engine.tools.schemas import copy_schemas, schema_ref, schemas_folder_for
+    from engine import copy_schemas, schema_ref, schemas_folder_for
 
     if schema_url:
         reference = schema_url
     else:
-        from engine.syntax.schema import SCHEMA_DIR
+        from engine import SCHEMA_DIR
 
         folder = Path(schemas_dir) if schemas_dir else schemas_folder_for(output)
         if folder is not None:
@@ -719,7 +698,7 @@ def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | N
 def schemas_cmd(folder: str, lang: str | None) -> None:
     """Copy the JSON Schemas editors need (policy files, test files) into DIR, e.g. a county repository's schemas/,
     replacing older copies; policy files point at them with a relative $schema line."""
-    from engine.tools.schemas import copy_schemas
+    from engine import copy_schemas
 
     here = message_lang(lang)
     try:
@@ -740,9 +719,7 @@ def schemas_cmd(folder: str, lang: str | None) -> None:
 def show_cmd(policy_file: str, resolved: bool, lang: str | None, policies: tuple[str, ...],
              with_files: tuple[str, ...]) -> None:
     """Print POLICY as written, or with --resolved as it is in effect after extends: is applied."""
-    from engine.syntax.loader import read_text
-    from engine.tools.fork import resolved_yaml
-    from engine.workspace import Library, load_policy, load_resolved
+    from engine import Library, load_policy, load_resolved, read_text, resolved_yaml
 
     try:
         if not resolved:
@@ -778,8 +755,8 @@ def serve_cmd(policy_dir: str, port: int, host: str, ledger_url: str | None, bas
     try:
         import uvicorn
 
-        from engine.service.app import create_app
-        from engine.service.server import config
+        from engine import create_app
+        from engine import server_config as config
     except ImportError as error:  # the optional extra is not installed
         click.echo(t("serve.missing_library", here, name=error.name), err=True)
         sys.exit(2)
@@ -800,7 +777,7 @@ def serve_cmd(policy_dir: str, port: int, host: str, ledger_url: str | None, bas
 # --- the grant ledger ---------------------------------------------------------------------------------
 
 def _ledger(location: str, lang: str, *, create: bool = False, upgrade: bool = False) -> Ledger:
-    from engine.ledger import LedgerError, open_ledger
+    from engine import LedgerError, open_ledger
 
     try:
         return open_ledger(location, create=create, upgrade=upgrade)
@@ -839,7 +816,7 @@ def ledger_upgrade(location: str, lang: str | None) -> None:
 @lang_option
 def ledger_show(location: str, recipient: str, lang: str | None) -> None:
     """A recipient's history, newest first, and what stands by clause and fund year."""
-    from engine.ledger.report import show_text
+    from engine import show_text
 
     here = message_lang(lang)
     with _ledger(location, here) as ledger:
@@ -854,7 +831,7 @@ def ledger_show(location: str, recipient: str, lang: str | None) -> None:
 @lang_option
 def ledger_list(location: str, round_id: str | None, year: int | None, clause: str | None, lang: str | None) -> None:
     """The ledger's entries, oldest first, optionally of one round, fund year or clause."""
-    from engine.ledger.report import list_text
+    from engine import list_text
 
     here = message_lang(lang)
     with _ledger(location, here) as ledger:
@@ -869,7 +846,7 @@ def ledger_list(location: str, round_id: str | None, year: int | None, clause: s
 @lang_option
 def ledger_export(location: str, output: str, force: bool, lang: str | None) -> None:
     """Every entry of the ledger to an XLSX or CSV file."""
-    from engine.ledger.report import export
+    from engine import ledger_export as export
 
     here = message_lang(lang)
     if not output.lower().endswith((".xlsx", ".csv")):
@@ -900,7 +877,7 @@ def _by_option(command: CommandFn) -> CommandFn:
 @lang_option
 def ledger_correct(location: str, entry: int, amount: str, reason: str, by: str | None, lang: str | None) -> None:
     """Correct grant ENTRY's amount: a new entry pointing at it (the grant itself is kept)."""
-    from engine.core.amounts import AmountSyntaxError, parse_amount
+    from engine import AmountSyntaxError, parse_amount
 
     here = message_lang(lang)
     try:
@@ -937,7 +914,7 @@ def ledger_reverse(location: str, entry: int, reason: str, by: str | None, lang:
 @lang_option
 def ledger_verify(location: str, lang: str | None) -> None:
     """Check every entry's hash and chain: exit 1 naming each entry changed outside the engine."""
-    from engine.ledger.report import verify_text
+    from engine import verify_text
 
     here = message_lang(lang)
     with _ledger(location, here) as ledger:
@@ -957,9 +934,8 @@ def ledger_replay(location: str, round_id: str | None, decision: int | None, pol
                   lang: str | None) -> None:
     """Evaluate recorded decisions again, under the policy as recorded and today's files; exit 0 only when
     every one is the same."""
-    from engine.ledger.records import engine_version
-    from engine.ledger.replay import replay
-    from engine.ledger.report import replay_text
+    from engine import engine_version, replay_text
+    from engine import ledger_replay as replay
 
     here = message_lang(lang)
     if (round_id is None) == (decision is None):
@@ -973,8 +949,18 @@ def ledger_replay(location: str, round_id: str | None, decision: int | None, pol
     sys.exit(0 if report.all_same else 1)
 
 
+def _terminated(signum: int, _frame: object) -> NoReturn:
+    """SIGTERM (a `timeout`, a service manager) stops a command as Ctrl-C does: in order, every file it was
+    writing left as it was before (engine.core.files), with the shell's exit code for the signal."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     """Entry point: no traceback reaches a user, for their mistake or ours."""
+    import signal
+
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # not when embedded in a program with its own
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         cli(standalone_mode=True)
     except SystemExit:

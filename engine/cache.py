@@ -30,12 +30,9 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Callable, Sequence
 
 from engine.model.policy import Policy
-
-if TYPE_CHECKING:
-    from engine.workspace import Library  # engine.workspace imports this module when it loads a policy
 
 FORMAT = b"policy-cache/1"
 MAX_ENTRIES = 64
@@ -121,14 +118,19 @@ class PolicyCache:
             return None
         return cls(folder)
 
-    def load(self, path: str, library: Library, make: Callable[[], tuple[Policy, list[tuple[str, str]]]]) -> Policy:
-        """The compiled policy for `path`: from the cache when nothing it was made from changed, else `make()`."""
+    def load(self, path: str, searched: tuple[Sequence[str], Sequence[str]],
+             make: Callable[[], tuple[Policy, list[tuple[str, str]]]]) -> Policy:
+        """The compiled policy for `path`: from the cache when nothing it was made from changed, else `make()`.
+
+        `searched` is (folders, files) where the workspace looks up parents and referred documents: part of the
+        key, since the same file found elsewhere may link to other documents.
+        """
         try:
             text = Path(path).read_bytes()
         except OSError:
             return make()[0]  # the loader reports the problem at its place
         key = hashlib.sha256(_code_stamp() + os.path.realpath(path).encode() + b"\0" + text
-                             + repr((library.dirs, library.files)).encode())
+                             + repr((tuple(searched[0]), tuple(searched[1]))).encode())
         entry = f"{key.hexdigest()}.pickle"
         found = self._read(entry)
         if found is not None:
@@ -152,7 +154,7 @@ class PolicyCache:
                 finally:
                     if fd != -1:
                         os.close(fd)
-        except Exception:  # noqa: BLE001 - a corrupt or foreign entry is a miss, whatever it raises
+        except Exception:  # a corrupt or foreign entry is a miss, whatever it raises
             return None
         if not (isinstance(found, tuple) and len(found) == 2 and isinstance(found[1], Policy)):
             return None
@@ -177,7 +179,7 @@ class PolicyCache:
                         os.unlink(temp, dir_fd=folder)
                     raise
                 _trim(folder)
-        except Exception:  # noqa: BLE001 - a cache that cannot be written is only a slower next run
+        except Exception:  # a cache that cannot be written is only a slower next run
             pass
 
 

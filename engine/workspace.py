@@ -1,5 +1,7 @@
-"""The one place files are found and read: policy files by declared id or document number, `extends:` chains,
-`refers_to:` documents. Everything below this module (syntax, language, model, runtime) is pure."""
+"""The one place policy, facts and tests files are found and read: policy files by declared id or document
+number, `extends:` chains, `refers_to:` documents, the policy files of a served folder, an applicant's facts
+file, a test suite's or a round's documents. Everything below this module (syntax, language, model, runtime) is
+pure; the tools, rounds and the service above it ask it for files."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from engine.core.errors import CompileError, InheritError, PolicyError, ProblemL
 from engine.core.messages import msg
 from engine.core.suggest import did_you_mean
 from engine.model.compile import compile_policy
+from engine.model.facts import Applicant, applicant_from
 from engine.model.policy import Policy
 from engine.model.references import clause_problem, linked_set
 from engine.syntax.inherit import MAX_CHAIN, check_child, is_path_form, merge
@@ -47,9 +50,38 @@ def _real(path: str) -> str:
 
 
 def is_policy_file(path: Path) -> bool:
+    """Whether a file is a policy file: YAML or JSON, not hidden, not a tests file (NAME.tests.yaml), a facts
+    file (NAME.facts.yaml) or a schema (NAME.facts.schema.json, as `policy schema` writes one). The one
+    definition: --policies folders and a served folder both use it."""
     name = path.name
     return (path.is_file() and name.endswith(POLICY_SUFFIXES) and not name.startswith(".")
-            and ".tests." not in name and not name.endswith((".facts.yaml", ".facts.json")))
+            and ".tests." not in name and not name.endswith((".facts.yaml", ".facts.json", ".schema.json")))
+
+
+def policy_files(folder: str | Path) -> list[str]:
+    """The policy files under `folder` and its subfolders (none inside a hidden one), sorted."""
+    root = Path(folder)
+    return sorted(str(p) for p in root.rglob("*") if is_policy_file(p)
+                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
+def load_document(path: str) -> Loaded:
+    """A YAML or JSON file the user gave (facts, a test suite, a round's facts file), read strictly, with its
+    source marks; LoadError, located, when it cannot be read."""
+    return load_file(path)
+
+
+def load_applicant(policy: Policy, path: str) -> Applicant:
+    """The applicant in the facts file at `path`, checked against what `policy` declares (FactsError if not)."""
+    return applicant_from(policy, load_file(path))
+
+
+def case_files(path: str) -> list[str]:
+    """The file at `path`, or the YAML and JSON files of the folder at `path` (sorted): test suites or facts."""
+    p = Path(path)
+    if p.is_dir():
+        return sorted(str(f) for f in p.iterdir() if f.suffix in (".yaml", ".yml", ".json"))
+    return [str(p)]
 
 
 class Library:
@@ -251,7 +283,7 @@ def load_policy(path: str, *, policies: Sequence[str] = (), with_files: Sequence
 
         store = PolicyCache.open()
         if store is not None:
-            return store.load(path, library, lambda: _recorded(path, library))
+            return store.load(path, (library.dirs, library.files), lambda: _recorded(path, library))
     return _recorded(path, library)[0]
 
 

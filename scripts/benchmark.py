@@ -45,10 +45,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from population import population  # noqa: E402
+from population import population
 
-from engine import applicant_from_data, evaluate, load_policy, render_json, render_text  # noqa: E402
-from engine.model.facts import facts_for  # noqa: E402
+from engine import applicant_from_data, evaluate, load_policy, render_json, render_text
+from engine.model.facts import facts_for
 
 # Targets, per applicant unless said otherwise.
 TARGET_EVALUATE_US = 20.0        # evaluate(policy, applicant, trace=False), facts already checked
@@ -271,11 +271,61 @@ def ledger_figures(policy_path: str, n: int, url: str | None, seed: int = 0) -> 
     return lines, missed
 
 
+def ledger_batch_figures(policy_path: str, n: int, jobs: int, runs: int = 3) -> tuple[list[str], int]:
+    """End to end, as a case worker runs it: `policy batch` of an n-applicant CSV round without a ledger, and
+    with `--ledger L --record R` into a new SQLite ledger (medians of `runs`, alternated). Both evaluate alike:
+    the round without a ledger states every earlier grant as 0 (granted.* columns), the one with a ledger states
+    none (the new ledger's grants, none, count instead), so the two differ by the ledger's work only."""
+    import csv
+    import tempfile
+
+    policy = load_policy(policy_path)
+    plain_s, ledger_s = [], []
+    with tempfile.TemporaryDirectory(prefix="policy-ledger-batch-") as folder:
+        work = Path(folder)
+        source = work / "round.csv"
+        write_round_csv(policy, n, source)
+        with open(source, encoding="utf-8", newline="") as handle:
+            rows = list(csv.reader(handle))
+        granted = {i for i, h in enumerate(rows[0]) if "granted." in h}
+        stated, unstated = work / "stated.csv", work / "unstated.csv"
+        with open(stated, "w", encoding="utf-8", newline="") as a, open(unstated, "w", encoding="utf-8",
+                                                                        newline="") as b:
+            wa, wb = csv.writer(a), csv.writer(b)
+            for k, row in enumerate(rows):
+                wa.writerow([c if i not in granted or k == 0 else "0" for i, c in enumerate(row)])
+                wb.writerow([c for i, c in enumerate(row) if i not in granted])
+        for run in range(runs):
+            plain_s.append(_timed([sys.executable, str(ROOT / "cli.py"), "batch", policy_path, str(stated), "-o",
+                                   str(work / "plain.jsonl"), "--jobs", str(jobs), "--force"]))
+            ledger = work / f"grants-{run}.db"
+            ledger_s.append(_timed([sys.executable, str(ROOT / "cli.py"), "batch", policy_path, str(unstated), "-o",
+                                    str(work / "ledger.jsonl"), "--jobs", str(jobs), "--force", "--ledger",
+                                    str(ledger), "--record", f"bench-{run}"]))
+    plain, with_ledger = statistics.median(plain_s), statistics.median(ledger_s)
+    ratio = with_ledger / plain
+    verdict = _verdict(ratio, TARGET_LEDGER_RECORD_RATIO)
+    return [_line(f"policy batch {n:,} CSV → JSONL, --jobs {jobs}, no ledger", f"{plain:.2f} s", "—", "(info)"),
+            _line("  the same with --ledger (new SQLite) --record", f"{with_ledger:.2f} s = {ratio:.2f}×",
+                  f"≤ {TARGET_LEDGER_RECORD_RATIO:g}× without", verdict)], int(verdict == "MISS")
+
+
+def _timed(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"policy batch failed ({done.returncode}): {done.stderr[-2000:]}")
+    return time.perf_counter() - start
+
+
 def _ledger_main(args: argparse.Namespace) -> int:
     n = 1000 if args.quick else args.ledger_applicants
     print(f"grant ledger: a round of {n:,} synthetic applicants of {Path(args.policy).name}")
     print(_line("figure", "measured", "target", ""))
     lines, missed = ledger_figures(args.policy, n, args.ledger_url, args.seed)
+    if args.ledger_url is None:  # end to end through the CLI, on SQLite
+        more, missed_more = ledger_batch_figures(args.policy, n, args.jobs, 1 if args.quick else 3)
+        lines, missed = lines + more, missed + missed_more
     for line in lines:
         print(line)
     print(f"ledger targets missed: {missed}")

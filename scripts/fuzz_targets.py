@@ -624,6 +624,11 @@ def check_round(case: RoundCase, folder: Path, exit_code: int, stderr: str, cras
                                 mask(internal.group(1)) if internal else f"exit {exit_code}", stderr[-3000:]))
     if case.bad_at is not None:  # the message names the byte that is not text, or one on its line
         line_start, at = case.bad_at
+        try:  # other mutations (a surrogate cell written as UTF-8 would spell it) may have put bad bytes earlier
+            case.data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            if error.start < at:
+                line_start, at = case.data.rfind(b"\n", 0, error.start) + 1, error.start
         for found in re.finditer(r"byte ([\d,]+)|第 ?([\d,]+) ?字节|字节 ?([\d,]+)", stderr):
             offset = int(next(g for g in found.groups() if g).replace(",", ""))
             if not line_start <= offset <= at + 4:
@@ -683,7 +688,7 @@ def check_round(case: RoundCase, folder: Path, exit_code: int, stderr: str, cras
                                    f"{type(error).__name__}", str(error))]
     try:
         again = reparse(case, folder / f"round.{case.form}", policy)
-    except Exception:  # noqa: BLE001 - the file cannot be read at all; only the originals are compared
+    except Exception:  # the file cannot be read at all; only the originals are compared
         again = {}
     mismatches: list[str] = []
     for row in rows:
@@ -741,7 +746,7 @@ def unreadable(path: Path) -> str | None:
         else:
             list(csv.reader(io.StringIO(text), strict=True))
         return None
-    except Exception as error:  # noqa: BLE001 - any way a reader fails is the finding
+    except Exception as error:  # any way a reader fails is the finding
         return f"{type(error).__name__}: {str(error)[:200]}"
 
 
@@ -797,8 +802,21 @@ def run_batch_subprocess(case: RoundCase, folder: Path, timeout: float) -> tuple
 
 def batch_target(seed: int, seconds: float, out: Path, timeout: float = 60.0, cases: int | None = None,
                  subprocess_every: int = 8, checker: Callable[..., list[Finding]] | None = None) -> Recorder:
-    """Fuzz `policy batch` for `seconds` (or `cases` inputs); findings saved under `out`."""
-    os.environ.setdefault("POLICY_CACHE", "0")
+    """Fuzz `policy batch` for `seconds` (or `cases` inputs); findings saved under `out`. In-process runs use no
+    compiled-policy cache; the environment is given back as it was (the test suite runs this in its own process)."""
+    previous = os.environ.get("POLICY_CACHE")
+    os.environ["POLICY_CACHE"] = "0"
+    try:
+        return _batch_target(seed, seconds, out, timeout, cases, subprocess_every, checker)
+    finally:
+        if previous is None:
+            os.environ.pop("POLICY_CACHE", None)
+        else:
+            os.environ["POLICY_CACHE"] = previous
+
+
+def _batch_target(seed: int, seconds: float, out: Path, timeout: float, cases: int | None,
+                  subprocess_every: int, checker: Callable[..., list[Finding]] | None) -> Recorder:
     recorder = Recorder("batch", out)
     check = checker or check_round
     started = time.monotonic()
@@ -808,7 +826,7 @@ def batch_target(seed: int, seconds: float, out: Path, timeout: float = 60.0, ca
     while time.monotonic() < deadline and (cases is None or index < cases):
         try:
             case = make_round(seed, index, subprocess_every)
-        except Exception as error:  # noqa: BLE001 - the fuzzer's own bug: said, counted, and the run goes on
+        except Exception as error:  # the fuzzer's own bug: said, counted, and the run goes on
             print(f"  fuzzer: batch input {index} (seed {seed}) could not be made: {error!r}", flush=True)
             recorder.codes["input not made (fuzzer bug)"] += 1
             index += 1
@@ -1128,7 +1146,7 @@ def check_response(request: Request, status: int, headers: dict[str, str], body:
             except (ValueError, RecursionError):
                 try:
                     parsed = yaml.safe_load(text_body)
-                except Exception:  # noqa: BLE001 - not YAML either: nothing to bound
+                except Exception:  # not YAML either: nothing to bound
                     parsed = None
             over = _bounds(parsed) if parsed is not None else None
             if over:
@@ -1139,13 +1157,13 @@ def check_response(request: Request, status: int, headers: dict[str, str], body:
             try:
                 result = expected_evaluation(policy, text_body or "", on)
                 problems = compare_json(policy, body, result)
-            except Exception as error:  # noqa: BLE001 - the engine refuses what the service evaluated
+            except Exception as error:  # the engine refuses what the service evaluated
                 problems = [f"engine.evaluate of the same facts fails: {type(error).__name__}: {error}"[:300]]
             if not problems and request.same_as_json is not None:
                 try:
                     problems = [f"as JSON: {p}" for p in compare_json(
                         policy, body, expected_evaluation(policy, request.same_as_json, on))]
-                except Exception as error:  # noqa: BLE001 - the same facts as JSON are refused
+                except Exception as error:  # the same facts as JSON are refused
                     problems = [f"engine.evaluate of the same facts as JSON fails: {type(error).__name__}: "
                                 f"{error}"[:300]]
             if problems:
@@ -1158,7 +1176,7 @@ def check_response(request: Request, status: int, headers: dict[str, str], body:
                 again = expected_evaluation(policy, written, None)
                 first = expected_evaluation(policy, text_body or "", None)
                 problems = compare_json(policy, json.dumps(result_json(policy, again)).encode(), first)
-            except Exception as error:  # noqa: BLE001 - the written file does not read back
+            except Exception as error:  # the written file does not read back
                 problems = [f"the facts file does not read back: {type(error).__name__}: {str(error)[:200]}"]
             if problems:
                 findings.append(Finding("round-trip", "a facts file the service wrote does not read back to the "
@@ -1187,7 +1205,7 @@ def send(client: Any, request: Request) -> tuple[int, dict[str, str], bytes, Bas
     url = request.path + (f"?{request.query}" if request.query else "")
     try:
         response = client.request(request.method, url, headers=request.headers, content=request.body or None)
-    except Exception as error:  # noqa: BLE001 - a crash inside the app is a finding
+    except Exception as error:  # a crash inside the app is a finding
         return 500, {}, b"", error
     return response.status_code, dict(response.headers), response.content, None
 

@@ -34,8 +34,10 @@ def _postgres_database() -> tuple[str, str]:
     name = "ledger_test_" + uuid.uuid4().hex[:12]
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
-    base = PG_URL.rsplit("/", 1)[0]
-    return f"{base}/{name}", name
+    from sqlalchemy.engine import make_url
+
+    # The same server, user and options (a socket folder given as ?host=…), another database.
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False), name
 
 
 def _drop(name: str) -> None:

@@ -35,7 +35,7 @@ from engine.rounds.template import sheet_columns
 from engine.rounds.write import safe_cell
 
 sys.path.insert(0, str(ROOT / "scripts"))
-from population import population  # noqa: E402
+from population import population
 
 FIXTURES = ROOT / "tests" / "fixtures" / "repro-2"
 LISHUI_S = str(LISHUI)
@@ -498,3 +498,332 @@ def test_a_crash_mid_round_leaves_the_earlier_outputs(tmp_path, monkeypatch, suf
                                  "--force"])
     assert isinstance(r.exception, RuntimeError) and len(calls) == 3
     assert {p: (tmp_path / p).read_bytes() for p in outputs_in(tmp_path)} == before
+
+
+# --- the fuzzer's second run (tests/fixtures/repro-2/fuzz): NEW-B1..B3, D02's variants, orphaned workers ---
+
+FUZZ = FIXTURES / "fuzz"
+
+
+def _workbook(path: Path, lishui, numbers, edit: tuple[bytes, bytes] | None = None, dimension: str | None = None):
+    """A round's workbook: the header in row 1, an applicant in each of rows `numbers` (code(n) in row n); `edit`
+    replaces bytes of the sheet's XML once, `dimension` sets the range the sheet says it uses."""
+    from openpyxl import Workbook
+
+    cols = sheet_columns(lishui, "zh", None)
+    book = Workbook()
+    sheet = book.active
+    for i, column in enumerate(cols, 1):
+        sheet.cell(1, i, column.header)
+    for n in numbers:
+        for i, value in enumerate(cells_of(GOOD, cols, code(n)), 1):
+            if value is not None:
+                sheet.cell(n, i, value)
+    book.save(path)
+    if edit is None and dimension is None:
+        return path
+    with zipfile.ZipFile(path) as z:
+        members = {i.filename: z.read(i.filename) for i in z.infolist()}
+    xml = members["xl/worksheets/sheet1.xml"]
+    if edit is not None:
+        assert edit[0] in xml
+        xml = xml.replace(*edit, 1)
+    if dimension is not None:
+        xml = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="{dimension}"/>'.encode(), xml)
+    members["xl/worksheets/sheet1.xml"] = xml
+    with zipfile.ZipFile(path, "w") as z:
+        for member, content in members.items():
+            z.writestr(member, content)
+    return path
+
+
+def _batch_in_a_process(*args, timeout: float = 60) -> subprocess.CompletedProcess:
+    """`policy batch` in a process of its own: a run that would go on for ever fails the test at `timeout`."""
+    return subprocess.run(_policy_command() + ["batch", *[str(a) for a in args]], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_a_row_numbered_past_a_sheets_last_row_is_a_damaged_workbook_at_once(tmp_path):
+    """NEW-B1: <row r="99999999999"> made batch walk every blank row before it, for hours."""
+    out = tmp_path / "out" / "r.jsonl"
+    started = time.monotonic()
+    r = _batch_in_a_process(LISHUI_S, FUZZ / "row-past-the-last.xlsx", "-o", out, "--lang", "en")
+    assert time.monotonic() - started < 30
+    assert r.returncode == 1, r.stderr
+    assert "cannot read the workbook" in r.stderr and "99999999999" in r.stderr and "1048576" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not out.parent.exists() or outputs_in(out.parent) == []
+
+
+def test_a_row_far_down_the_sheet_is_read_without_walking_the_rows_before_it(tmp_path, lishui):
+    """The last row a sheet has, after a million blank ones: read at once, by its own number."""
+    from engine.rounds.columns import Headers, fixed_labels
+    from engine.rounds.read import open_source
+
+    path = _workbook(tmp_path / "far.xlsx", lishui, [2, 1_048_576])
+    headers = Headers(sheet_columns(lishui, "zh", None), {label: name for name, label in fixed_labels("en").items()})
+    started = time.monotonic()
+    rows = [number for number, _cells in open_source(str(path), headers).items()]
+    assert rows == [2, 1_048_576]
+    assert time.monotonic() - started < 1.5  # walking the blank rows took 4.6 s
+    out = tmp_path / "r.jsonl"
+    assert run("batch", LISHUI_S, path, "-o", out).exit_code == 0
+    assert [line["row"] for line in jsonl(out)] == [2, 1_048_576]
+
+
+def test_a_sheet_that_says_it_is_smaller_than_it_is_loses_no_row(tmp_path, lishui):
+    """A writer that sets the sheet's <dimension> too small: openpyxl's read-only sheet left out every row and
+    column past it, without a word; every applicant is evaluated."""
+    path = _workbook(tmp_path / "dim.xlsx", lishui, [2, 3, 4], dimension="A1:A1")
+    out = tmp_path / "r.jsonl"
+    r = run("batch", LISHUI_S, path, "-o", out, "--lang", "en")
+    assert r.exit_code == 0, r.output
+    assert [(line["row"], line["credit_code"]) for line in jsonl(out)] == [(n, code(n)) for n in (2, 3, 4)]
+
+
+@pytest.mark.parametrize("edit,words", [
+    ((b'<row r="3"', b'<row r="2"'), "the next row is numbered 2, not further down the sheet"),
+    ((b'<row r="4"', b'<row r="3"'), "the next row is numbered 3, not further down the sheet"),
+    ((b'<row r="2"', b'<row r="0"'), "the next row is numbered 0, and a sheet's rows are numbered 1 to 1048576"),
+    ((b'<row r="4"', b'<row r="1048577"'), "the next row is numbered 1048577"),
+    ((b'r="B2"', b'r="A2"'), "row 2: two cells in column A"),
+    ((b'r="A3"', b'r="XFE3"'), "row 3: a cell in column XFE, past a sheet's last column XFD"),
+])
+def test_rows_and_cells_numbered_as_no_sheet_numbers_them_are_a_damaged_workbook(tmp_path, lishui, edit, words):
+    """openpyxl left such a row out, or took one cell for another, without a word."""
+    path = _workbook(tmp_path / "bad.xlsx", lishui, [2, 3, 4], edit=edit)
+    out = tmp_path / "out" / "r.csv"
+    r = run("batch", LISHUI_S, path, "-o", out, "--lang", "en")
+    assert r.exit_code == 1 and "cannot read the workbook" in r.output and words in r.output, r.output
+    assert not out.parent.exists() or outputs_in(out.parent) == []
+
+
+@pytest.mark.parametrize("name,words", [("cell-ref-1A.xlsx", "damaged at row 2 (ValueError"),
+                                        ("zlib-error.xlsx", "cannot be opened as an XLSX workbook: error: Error -3")])
+def test_the_fuzzers_damaged_workbooks_are_refused_in_words(tmp_path, name, words):
+    """D02's variants: a cell numbered "1A" (ValueError) and a deflate stream cut wrong (zlib.error)."""
+    out = tmp_path / "out" / "r.csv"
+    r = run("batch", LISHUI_S, FUZZ / name, "-o", out, "--lang", "en")
+    assert r.exit_code == 1 and words in r.output, r.output
+    assert not out.parent.exists() or outputs_in(out.parent) == []
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_no_damage_to_a_workbooks_compressed_sheet_ends_in_a_crash(tmp_path, lishui, data):
+    """Bytes changed in the compressed sheet (zlib, CRC and XML errors by the dozen) or its rows and cells
+    numbered anyhow: evaluated, or refused in words with nothing written; never exit 3."""
+    path = _workbook(tmp_path / "w.xlsx", lishui, [2, 3, 4])
+    raw = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    if data.draw(st.booleans()):
+        for _ in range(data.draw(st.integers(1, 4))):
+            at = start + data.draw(st.integers(0, 1 << 20)) % info.compress_size  # the workbook's size varies
+            raw[at] = data.draw(st.integers(0, 255))
+        path.write_bytes(bytes(raw))
+    else:
+        number = data.draw(st.sampled_from(["-1", "0", "2", "1e3", "1.5", "nan", "99999999999", "1048576", ""]))
+        where = data.draw(st.sampled_from([b'<row r="3"', b'r="C3"']))
+        new = b'<row r="' + number.encode() + b'"' if where.startswith(b"<row") else b'r="C' + number.encode() + b'"'
+        _workbook(path, lishui, [2, 3, 4], edit=(where, new))
+    out = tmp_path / "out" / "r.jsonl"
+    r = run("batch", LISHUI_S, path, "-o", out, "--force")
+    assert r.exit_code in (0, 1), r.output
+    if r.exit_code == 1 and out.parent.exists():
+        assert outputs_in(out.parent) == [] or "r.errors.jsonl" in outputs_in(out.parent)
+
+
+def test_a_bad_byte_early_in_a_utf8_file_is_named_by_its_row_and_byte(tmp_path):
+    """NEW-B2: the message named where GBK gave up (byte 66), not the bad byte (1262, in row 3)."""
+    source = FUZZ / "bad-byte-early.jsonl"
+    offset = source.read_bytes().index(b"\xff")
+    r = run("batch", LISHUI_S, source, "-o", tmp_path / "r.jsonl", "--lang", "en")
+    assert r.exit_code == 1
+    assert f"neither UTF-8 nor GBK text: row 3, from byte {offset} of the file, is not UTF-8 text" in r.output
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_a_bad_byte_early_in_a_csv_is_named_by_its_record_and_byte(tmp_path, lishui):
+    """A CSV row is a record: one with a line break in a quoted cell is one row."""
+    cols = sheet_columns(lishui, "zh", None)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([c.header for c in cols])
+    for i in range(4):
+        writer.writerow(["" if v is None else v for v in cells_of(dict(GOOD, applicant=f"第一行\n第二行{i}"),
+                                                                    cols, code(i))])
+    data = buffer.getvalue().encode("utf-8")
+    assert data.count(b"\n") == 1 + 8
+    # the third applicant's second line: line 7 of the file, row (record) 4
+    source = tmp_path / "early.csv"
+    source.write_bytes(data.replace("第二行2".encode(), b"\xff\xfe2", 1))
+    offset = source.read_bytes().index(b"\xff")
+    r = run("batch", LISHUI_S, source, "-o", tmp_path / "r.csv", "--lang", "en")
+    assert r.exit_code == 1
+    assert f"row 4, from byte {offset} of the file, is not UTF-8 text" in r.output, r.output
+
+
+def test_a_bad_byte_early_in_a_gbk_file_is_named_as_gbks(tmp_path, lishui):
+    cols = sheet_columns(lishui, "zh", None)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([c.header for c in cols])
+    for i in range(4):
+        writer.writerow(["" if v is None else v for v in cells_of(GOOD, cols, code(i))])
+    lines = buffer.getvalue().encode("gb18030").split(b"\r\n")
+    lines[3] = lines[3].replace(b",", b",\xff", 1)
+    source = tmp_path / "gbk.csv"
+    source.write_bytes(b"\r\n".join(lines))
+    offset = source.read_bytes().index(b"\xff")
+    r = run("batch", LISHUI_S, source, "-o", tmp_path / "r.csv", "--lang", "en")
+    assert r.exit_code == 1
+    assert f"row 4, from byte {offset} of the file, is not GBK text" in r.output, r.output
+
+
+def _folder_error(tmp_path: Path, text: str) -> str:
+    """The message a folder source gives a facts file holding `text` (a JSON document)."""
+    folder = tmp_path / "folder"
+    folder.mkdir(exist_ok=True)
+    (folder / "a.json").write_text(text, encoding="utf-8")
+    out = tmp_path / "folder-out.jsonl"
+    assert run("batch", LISHUI_S, folder, "-o", out, "--force", "--lang", "en").exit_code == 1
+    (error,) = jsonl(tmp_path / "folder-out.errors.jsonl")
+    return str(error["message"])
+
+
+def test_a_json_lines_row_nested_3000_deep_is_that_rows_error(tmp_path):
+    """NEW-B3: exit 3 (RecursionError in json.loads) and empty outputs; now each row's error, worded as a
+    facts file nested as deep is in a folder source."""
+    out = tmp_path / "r.jsonl"
+    r = run("batch", "policies/hangzhou-2019-99.yaml", FUZZ / "nested-3000.jsonl", "-o", out, "--lang", "en")
+    assert r.exit_code == 1, r.output
+    errors = jsonl(tmp_path / "r.errors.jsonl")
+    assert [(e["row"], e["message"]) for e in errors] == [(1, "nesting deeper than 64 levels"),
+                                                          (2, "nesting deeper than 64 levels")]
+    first = (FUZZ / "nested-3000.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    assert _folder_error(tmp_path, first) == errors[0]["message"]
+    assert json.loads((tmp_path / "r.summary.json").read_text(encoding="utf-8"))["bad_rows"] == 2
+
+
+_BIG = "9" * 5000
+
+
+@pytest.mark.parametrize("facts", [
+    '{"x": ' + "[" * 61 + "1" + "]" * 61 + "}", '{"x": ' + "[" * 62 + "1" + "]" * 62 + "}",
+    '{"x": ' + '{"a":' * 62 + "[]" + "}" * 62 + "}", '{"x": ' + "[" * 100000 + "]" * 100000 + "}",
+    f'{{"cbec_turnover": {_BIG}}}', '{"cbec_turnover": 1e999999999}', '{"cbec_turnover": 0.1234567890123}',
+    '{"cbec_turnover": 1, "cbec_turnover": 2}',
+])
+def test_a_json_lines_row_has_the_limits_of_a_facts_file(tmp_path, facts):
+    """Nesting, numbers out of range (int() of 5,000 digits was exit 3; 1e999999999 a message of a gigabyte), a
+    key given twice (the last one taken, without a word): the row's error, as the same text in a facts file."""
+    text = json.dumps(dict(GOOD, credit_code=code(1), facts="@")).replace('"@"', facts)
+    source = tmp_path / "round.jsonl"
+    source.write_text(text + "\n", encoding="utf-8")
+    out = tmp_path / "r.jsonl"
+    r = run("batch", LISHUI_S, source, "-o", out, "--lang", "en")
+    assert r.exit_code == 1, r.output
+    (error,) = jsonl(tmp_path / "r.errors.jsonl")
+    assert error["message"] == _folder_error(tmp_path, text)
+    assert len(error["message"]) < 6000
+    assert (tmp_path / "r.errors.jsonl").stat().st_size < 20000
+
+
+def test_a_json_lines_row_within_the_limits_is_read_as_before(tmp_path):
+    """61 levels, 16 digits, a number written 1E+3: evaluated as a facts file with them would be."""
+    rows = [dict(GOOD, credit_code=code(i)) for i in range(3)]
+    rows[0]["facts"] = dict(GOOD["facts"], platform_fees=9999999999999999)
+    rows[1]["facts"] = dict(GOOD["facts"], platform_fees=Decimal("1E+3"))
+    lines = [json.dumps(row, default=str).replace('"1E+3"', "1E+3") for row in rows]
+    source = tmp_path / "round.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "r.jsonl"
+    r = run("batch", LISHUI_S, source, "-o", out, "--lang", "en")
+    assert r.exit_code == 0, r.output
+    assert [line["row"] for line in jsonl(out)] == [1, 2, 3]
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(n) for n in path.read_text().split()] if path.exists() else []
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def _batch_under_way(big_round, out: Path) -> subprocess.Popen:
+    """`policy batch --jobs 2` on the big round, in a process group of its own, once results are being written."""
+    process = subprocess.Popen(_policy_command() + ["batch", LISHUI_S, str(big_round), "-o", str(out), "--force",
+                                                    "--jobs", "2"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        parts = [p for p in out.parent.iterdir() if p.name.endswith(".part")]
+        if parts and sum(p.stat().st_size for p in parts) > 20000:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the round ended before it could be stopped: make it larger"
+    return process
+
+
+def test_the_workers_of_a_killed_batch_end_quietly(tmp_path, big_round):
+    """SIGKILL of the main process (or the out-of-memory killer): its workers printed a BrokenPipeError
+    traceback each at their next result; they end with it, without a word."""
+    process = _batch_under_way(big_round, tmp_path / "r.csv")
+    workers = _children(process.pid)
+    process.kill()
+    _out, err = process.communicate(timeout=60)  # stderr ends when the last worker holding it does
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err, err.decode(errors="replace")[-3000:]
+    if sys.platform.startswith("linux"):
+        assert len(workers) == 2
+        deadline = time.monotonic() + 10
+        while any(_running(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_running(w) for w in workers)
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_ctrl_c_stops_a_batch_and_its_workers_in_words(tmp_path, big_round):
+    """Ctrl-C reaches every process of the command: each worker printed a KeyboardInterrupt traceback."""
+    process = _batch_under_way(big_round, tmp_path / "r.csv")
+    os.killpg(process.pid, signal.SIGINT)
+    _out, err = process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert b"Traceback" not in err and b"KeyboardInterrupt" not in err, err.decode(errors="replace")[-3000:]
+    assert outputs_in(tmp_path) == []
+
+
+def test_a_file_not_text_from_its_first_line_is_named_by_utf8s_stop(tmp_path):
+    """The fuzzer's third run: a UTF-8 file whose first line holds the bytes of a surrogate (not UTF-8), and
+    bad bytes further on: GBK took two of them for a character and stopped two bytes later, and its stop was
+    named; the first byte that is not UTF-8 text is."""
+    source = FUZZ / "two-bad-spots.jsonl"
+    offset = source.read_bytes().index(b"\xed\xa0\x80")
+    r = run("batch", LISHUI_S, source, "-o", tmp_path / "r.csv", "--lang", "en")
+    assert r.exit_code == 1
+    assert f"row 1, from byte {offset} of the file, is not UTF-8 text" in r.output, r.output
+
+
+def test_a_batch_stopped_with_sigterm_leaves_no_outputs_and_no_temporary_files(tmp_path, big_round):
+    """`timeout` and service managers stop with SIGTERM: an orderly stop like Ctrl-C, nothing half-written left."""
+    out = tmp_path / "results.csv"
+    process = subprocess.Popen(_policy_command() + ["batch", LISHUI_S, str(big_round), "-o", str(out)],
+                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if sum(p.stat().st_size for p in tmp_path.iterdir() if p.name.endswith(".part")) > 20000:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the round ended before it could be stopped: make it larger"
+    process.terminate()
+    _out, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert b"Traceback" not in err, err
+    assert sorted(os.listdir(tmp_path)) == []

@@ -15,7 +15,7 @@ from engine.model.facts import facts_for
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from population import population  # noqa: E402
+from population import population
 
 POLICIES = ["lishui-2021-67.yaml", "datong-2021-46.yaml"]
 N = 2000

@@ -19,6 +19,7 @@ AT_THRESHOLD = """
       area: 莲都区
       granted: {}
       facts:
+        claim_year: 2025
         registered_cbec: false
         first_time_cbec: false
         cbec_turnover: 500万元

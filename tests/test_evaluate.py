@@ -14,7 +14,7 @@ LISHUI = Path(__file__).resolve().parent.parent / "policies" / "lishui-2021-67.y
 
 WAREHOUSE = """recipient: warehouse_operator
 area: 市直
-facts: {warehouse_recognised: true, warehouse_operating_years: 2, warehouse_build_cost: %s,
+facts: {claim_year: 2025, warehouse_recognised: true, warehouse_operating_years: 2, warehouse_build_cost: %s,
         warehouse_newly_built_belt_and_road: true}
 granted: {}
 """
@@ -42,7 +42,7 @@ def test_q3_reading_switch_changes_the_bonus(tmp_path, lishui, cost, on_top, rai
 
 def test_q1_reading_switch_to_stacking(tmp_path):
     stacked = load_policy(str(_variant(tmp_path, "    pick: best                 # Q1", "    pick: all                 # Q1")))
-    facts = ("recipient: seller\narea: 莲都区\nfacts: {registered_cbec: true, first_time_cbec: true, "
+    facts = ("recipient: seller\narea: 莲都区\nfacts: {claim_year: 2024, registered_cbec: true, first_time_cbec: true, "
              "cbec_turnover: 600万元, platform_fees: 100000, digital_promotion: 0}\ngranted: {}\n")
     result = evaluate(stacked, applicant_from_text(stacked, facts), on=dt.date(2024, 1, 1))
     assert (result.clause("2.1").amount, result.clause("2.2").amount) == (Decimal("50000.00"), Decimal("50000.00"))
@@ -51,7 +51,7 @@ def test_q1_reading_switch_to_stacking(tmp_path):
 @pytest.mark.parametrize("rounding, expected", [("half_up", "6173.01"), ("half_even", "6173.00")])
 def test_the_policy_declares_its_rounding_rule(tmp_path, rounding, expected):
     policy = load_policy(str(_variant(tmp_path, "rounding: half_up", f"rounding: {rounding}")))
-    facts = ("recipient: seller\narea: 莲都区\nfacts: {registered_cbec: true, first_time_cbec: true, "
+    facts = ("recipient: seller\narea: 莲都区\nfacts: {claim_year: 2024, registered_cbec: true, first_time_cbec: true, "
              "cbec_turnover: 1, platform_fees: 12345.67, digital_promotion: 0.34}\ngranted: {}\n")
     result = evaluate(policy, applicant_from_text(policy, facts), on=dt.date(2024, 1, 1))
     assert str(result.clause("2.1").amount) == expected  # 12,346.01 × 50% = 6,173.005: the half decides
@@ -63,7 +63,7 @@ def test_dated_parameter_value_applies_from_its_date(tmp_path):
         "        value: 50%\n        source: 丽政办发〔2021〕67号 第二条\n",
         "        value: 50%\n        source: 丽政办发〔2021〕67号 第二条\n"
         "      - from: 2025-01-01\n        value: 40%\n        source: 修订文件（示例）\n")))
-    facts = ("recipient: seller\narea: 莲都区\nfacts: {cbec_turnover: 600万元, platform_fees: 100000, "
+    facts = ("recipient: seller\narea: 莲都区\nfacts: {claim_year: 2024, cbec_turnover: 600万元, platform_fees: 100000, "
              "digital_promotion: 0, first_time_cbec: false}\ngranted: {}\n")
     applicant = applicant_from_text(policy, facts)
     assert evaluate(policy, applicant, on=dt.date(2024, 12, 31)).clause("2.2").amount == Decimal("50000.00")
@@ -71,7 +71,7 @@ def test_dated_parameter_value_applies_from_its_date(tmp_path):
 
 
 def test_amounts_are_decimals_and_the_sheet_shows_titles_and_caps(lishui):
-    facts = ("recipient: seller\narea: 莲都区\nfacts: {registered_cbec: true, first_time_cbec: true, "
+    facts = ("recipient: seller\narea: 莲都区\nfacts: {claim_year: 2024, registered_cbec: true, first_time_cbec: true, "
              "cbec_turnover: 1, platform_fees: 300000, digital_promotion: 0}\ngranted: {}\n")
     result = evaluate(lishui, applicant_from_text(lishui, facts), on=dt.date(2024, 1, 1))
     assert isinstance(result.total, Decimal) and result.total == Decimal("100000.00")
@@ -82,7 +82,7 @@ def test_amounts_are_decimals_and_the_sheet_shows_titles_and_caps(lishui):
 
 
 def test_failing_conditions_show_value_and_bound_in_english(lishui):
-    facts = "recipient: school\narea: 莲都区\nfacts: {new_cbec_major_approved: true, in_enrolment_plan: true, annual_enrolment: 29}\ngranted: {}\n"
+    facts = "recipient: school\narea: 莲都区\nfacts: {claim_year: 2024, new_cbec_major_approved: true, in_enrolment_plan: true, annual_enrolment: 29}\ngranted: {}\n"
     sheet = render_text(evaluate(lishui, applicant_from_text(lishui, facts), on=dt.date(2024, 1, 1)), "en")
     assert "[ineligible] 6.1" in sheet
     assert "✗ 每年招生人数不低于30人: 每年招生人数 29人 ≥ 30人" in sheet
@@ -91,7 +91,7 @@ def test_failing_conditions_show_value_and_bound_in_english(lishui):
 def test_a_clause_can_stop_on_a_date(tmp_path):
     policy = load_policy(str(_variant(tmp_path, '    title: 新设跨境电商专业一次性奖励\n',
                                       '    title: 新设跨境电商专业一次性奖励\n    until: 2024-12-31\n')))
-    facts = ("recipient: school\narea: 莲都区\nfacts: {new_cbec_major_approved: true, in_enrolment_plan: true, "
+    facts = ("recipient: school\narea: 莲都区\nfacts: {claim_year: 2024, new_cbec_major_approved: true, in_enrolment_plan: true, "
              "annual_enrolment: 30}\ngranted: {}\n")
     applicant = applicant_from_text(policy, facts)
     assert evaluate(policy, applicant, on=dt.date(2024, 12, 31)).clause("6.1").outcome == "eligible"

@@ -10,13 +10,12 @@ from engine.lang.expressions import (
     BOOL,
     NUM,
     TEXT,
-    EvaluationFailure,
     ExpressionError,
     NameInfo,
     Unknown,
-    evaluate,
     parse,
 )
+from engine.lang.reference import EvaluationFailure, evaluate
 
 SCOPE = {"turnover": NameInfo(NUM), "registered": NameInfo(BOOL), "fees": NameInfo(NUM),
          "kind": NameInfo(TEXT, ("seller", "school"))}

@@ -23,7 +23,7 @@ from engine.syntax.loader import Loaded, SourceMap, load_file
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from population import population  # noqa: E402
+from population import population
 
 
 def _full(policy, data):

@@ -105,6 +105,7 @@ def test_the_sheet_follows_what_is_typed(page):
     page.select_option("#recipient", "seller")
     page.select_option("#area", "莲都区")
     page.fill("#date", "2024-12-20")
+    page.fill('input[name="claim_year"]', "2024")  # the fund year claimed for: without it 2.2 waits for it
     page.select_option('select[name="registered_cbec"]', "true")
     page.select_option('select[name="first_time_cbec"]', "false")
     page.fill('input[name="cbec_turnover"]', "620万元")

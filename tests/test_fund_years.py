@@ -84,12 +84,33 @@ def test_a_filing_window_admits_next_spring_claims_after_the_end_and_refuses_lat
     assert claim(pol, "2022-01-31", 2022) == ("not_applicable", "policy_period")  # never before the start
 
 
-def test_a_missing_fund_year_is_undetermined_only_where_it_decides(tmp_path):
+def missing_year(pol, day: str) -> tuple[str, str | None, tuple[str, ...]]:
+    facts = {"costs": 1000, "costs_shared": 0}
+    result = evaluate(pol, applicant_from_data(pol, {"recipient": "seller", "granted": {}, "facts": facts}),
+                      on=dt.date.fromisoformat(day))
+    r = result.clause("1")
+    return r.outcome.value, r.reason, tuple(r.missing_keys)
+
+
+def test_a_missing_fund_year_is_undetermined_whenever_an_unpaid_year_is_possible(tmp_path):
     pol = policy(tmp_path, ", in_force: last_day, filing_months: 12")
-    assert claim(pol, "2024-06-01", None) == ("eligible", None)  # 2023 or 2024: both paid
-    for day in ("2022-06-01", "2027-06-01"):  # 2021 or 2022; 2026 or 2027: one of them is not paid
-        assert claim(pol, day, None) == ("undetermined", "missing")
-    assert claim(pol, "2028-06-01", None) == ("not_applicable", "policy_period")  # 2027 or 2028: neither
+    # The fact allows 2000 onwards: a year filed late (or before the policy) is always possible, never assumed away.
+    for day in ("2022-06-01", "2024-06-01", "2027-06-01"):
+        assert missing_year(pol, day) == ("undetermined", "missing", ("claim_year",))
+    assert claim(pol, "2024-06-01", 2023) == ("eligible", None)  # the year stated decides it
+    assert claim(pol, "2024-06-01", 2022) == ("not_applicable", "filing")
+    # 2027 or 2028 (windows still open on this day): neither is paid, so the missing year decides nothing
+    assert missing_year(pol, "2028-06-01") == ("not_applicable", "policy_period", ())
+
+
+def test_a_missing_fund_year_is_decided_when_the_facts_minimum_and_the_window_leave_only_paid_years(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text(POLICY.format(extra=", in_force: last_day, filing_months: 12").replace("min: 2000", "min: 2023"),
+                    encoding="utf-8")
+    pol = load_policy(str(path))
+    assert missing_year(pol, "2024-06-01") == ("eligible", None, ())  # 2023 or 2024: both paid and open
+    assert missing_year(pol, "2025-06-01") == ("undetermined", "missing", ("claim_year",))  # 2023 is late by now
+    assert missing_year(pol, "2027-06-01") == ("undetermined", "missing", ("claim_year",))  # 2027 is not paid
 
 
 def test_a_fund_year_after_the_claim_date_is_an_input_error_at_the_fact(tmp_path):

@@ -238,6 +238,26 @@ def test_the_earlier_grants_lookup_uses_the_index(tmp_path):
     assert "USING INDEX entries_by_recipient" in str(plan)
 
 
+def test_a_rounds_workers_read_the_same_grants_without_sqlalchemy(tmp_path):
+    """engine.ledger.lookup (each worker of a round, through sqlite3) runs the statement SQLAlchemy compiles
+    for the store, and finds the same grants, corrections and reversals applied."""
+    from engine.ledger.lookup import SQLITE_LOOKUP, SqliteGrants
+
+    policy, _rec = lishui_record()
+    path = str(tmp_path / "grants.db")
+    with open_ledger(path, create=True) as ledger:
+        record(ledger, "r1", population_decisions(policy, 100))
+        assert ledger.lookup_sql == SQLITE_LOOKUP
+        first, second = ledger.entries()[:2]
+        ledger.correct(first.id, Decimal("12.34"), reason="test")
+        ledger.reverse(second.id, reason="test")
+        lite = SqliteGrants(path, path)
+        for recipient in {e.recipient for e in ledger.entries()}:
+            assert lite.earlier_grants(recipient, policy.id) == ledger.earlier_grants(recipient, policy.id)
+        assert Decimal("12.34") in [g.amount for g in lite.earlier_grants(first.recipient, policy.id)]
+        lite.close()
+
+
 def test_the_migrations_make_the_tables_the_engine_reads(ledger_url):
     with open_ledger(ledger_url, create=True) as ledger, ledger.engine.connect() as conn:
         inspector = sa.inspect(conn)

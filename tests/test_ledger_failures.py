@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import ledger_support
@@ -72,9 +73,11 @@ def _child(url: str, round_id: str, n: int, go: Path, hold: bool = False) -> sub
 
 def _snapshot(url: str) -> dict[str, list]:
     """Every row of every table, in order: what "exactly as before" compares."""
-    with sa.create_engine(_target(url).url).connect() as conn:
+    with sa.create_engine(_target(url).url).connect() as conn:  # the tables as they are (of any schema)
+        found = sa.MetaData()
+        found.reflect(conn, only=[t for t in T.metadata.tables if sa.inspect(conn).has_table(t)])
         return {t.name: [tuple(r) for r in conn.execute(sa.select(t).order_by(*t.primary_key.columns))]
-                for t in T.metadata.tables.values()}
+                for t in found.tables.values()}
 
 
 def test_four_writers_at_once_lose_and_double_nothing(ledger_url, tmp_path):
@@ -232,57 +235,85 @@ def test_a_ledger_from_a_newer_engine_is_refused(ledger_url):
         ledger.record_round("r1", policy=rec, engine_version="test", decisions=population_decisions(policy, 20))
     _stamp(ledger_url, "0099")
     before = _snapshot(ledger_url)
-    _refused(ledger_url, "made by a newer engine (schema 0099; this engine knows up to 0001)",
+    _refused(ledger_url, f"made by a newer engine (schema 0099; this engine knows up to {T.HEAD})",
              "upgrade policy-engine")
     result = CliRunner().invoke(cli, ["ledger", "upgrade", ledger_url, "--lang", "en"])
     assert result.exit_code == 1 and "newer engine" in result.output
     assert _snapshot(ledger_url) == before
 
 
-def test_a_ledger_of_an_older_schema_is_refused_with_the_command_that_upgrades_it(ledger_url, monkeypatch):
-    """This engine has one schema revision so far: an engine that knows a second one sees today's ledgers as
-    older, and says what to run."""
-    with open_ledger(ledger_url, create=True):
-        pass
-    monkeypatch.setattr(T, "REVISIONS", ("0001", "0002"))
-    monkeypatch.setattr(T, "HEAD", "0002")
-    _refused(ledger_url, "older schema (0001; this engine writes 0002)", f"policy ledger upgrade {ledger_url}")
+V0001 = TESTS / "fixtures" / "ledger" / "v0001.db"  # a ledger made by the engine of schema 0001 (a round of 40,
+# a correction, a reversal, a decision the service logged)
 
 
-def test_policy_ledger_upgrade_brings_an_older_ledger_to_this_engines_schema(ledger_url, tmp_path, monkeypatch):
-    """An engine with a second schema revision (here a test's own: an index added) upgrades a ledger of the
-    first, keeping every record, after refusing to use it un-upgraded."""
+def _v0001_ledger(ledger_url: str) -> None:
+    """The schema-0001 ledger at `ledger_url`: the file itself for SQLite; for PostgreSQL, a database migrated to
+    0001 by the engine's own script and given the file's rows, as that engine wrote them."""
     import shutil
 
-    import engine.ledger.store as store
+    from engine.ledger.store import _migrate
 
-    policy, rec = lishui_record()
-    with open_ledger(ledger_url, create=True) as ledger:
-        ledger.record_round("r1", policy=rec, engine_version="test", decisions=population_decisions(policy, 30))
+    if "://" not in ledger_url:
+        shutil.copyfile(V0001, ledger_url)
+        return
+    source = sa.create_engine(f"sqlite:///{V0001}")
+    target = sa.create_engine(_target(ledger_url).url)
+    with target.connect() as conn:
+        _migrate(conn, "0001")
+    with source.connect() as old, target.begin() as new:
+        for name in ("policy_sources", "policy_revisions", "rounds", "decisions", "entries"):
+            table = sa.Table(name, sa.MetaData(), autoload_with=old)
+            rows = [dict(r) for r in old.execute(sa.select(table).order_by(*table.primary_key.columns)).mappings()]
+            new.execute(sa.Table(name, sa.MetaData(), autoload_with=new).insert(), rows)
+    source.dispose()
+    target.dispose()
+
+
+def test_a_ledger_of_an_older_schema_is_refused_with_the_command_that_upgrades_it(ledger_url):
+    _v0001_ledger(ledger_url)
     before = _snapshot(ledger_url)
-    scripts = tmp_path / "migrations"
-    shutil.copytree(store.MIGRATIONS, scripts)
-    (scripts / "versions" / "v0002_test.py").write_text(textwrap.dedent('''
-        from alembic import op
-        revision = "0002"
-        down_revision = "0001"
-        branch_labels = None
-        depends_on = None
+    _refused(ledger_url, f"older schema (0001; this engine writes {T.HEAD})", f"policy ledger upgrade {ledger_url}")
+    assert _snapshot(ledger_url) == before
 
-        def upgrade():
-            op.create_index("entries_by_clause", "entries", ["clause"])
-    '''), encoding="utf-8")
-    monkeypatch.setattr(store, "MIGRATIONS", scripts)
-    monkeypatch.setattr(T, "REVISIONS", ("0001", "0002"))
-    monkeypatch.setattr(T, "HEAD", "0002")
-    _refused(ledger_url, "older schema (0001; this engine writes 0002)")
+
+def test_policy_ledger_upgrade_keeps_every_row_of_a_0001_ledger_and_its_chains_verify(ledger_url):
+    """The real upgrade path: a ledger written by the schema-0001 engine, upgraded by `policy ledger upgrade`,
+    keeps every row of every table as it was, its hash chains verify, its grants read as before, and it takes
+    new rounds (with what pools paid) after them."""
+    _v0001_ledger(ledger_url)
+    before = _snapshot(ledger_url)
     result = CliRunner().invoke(cli, ["ledger", "upgrade", ledger_url, "--lang", "en"])
     assert result.exit_code == 0, result.output
     with open_ledger(ledger_url) as ledger, ledger.engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
-        assert "entries_by_clause" in {i["name"] for i in sa.inspect(conn).get_indexes("entries")}
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == T.HEAD
+        assert "paid" in {c["name"] for c in sa.inspect(conn).get_columns("decisions")}
         assert ledger.verify() == []
-    assert _snapshot(ledger_url) == before  # every row of every table kept
+        assert ledger.counts()["decisions"] == 41 and ledger.counts()["entries"] == 42
+        first = ledger.entries()[0]
+        assert [g.amount for g in ledger.earlier_grants(first.recipient, first.policy_id)] == [Decimal("1000")]
+    after = _snapshot(ledger_url)
+    assert after["decisions"] == [(*row, None) for row in before["decisions"]]  # the new column: "as claimed"
+    assert {t: rows for t, rows in after.items() if t != "decisions"} == \
+        {t: rows for t, rows in before.items() if t != "decisions"}  # every other row kept as it was
+    policy, rec = lishui_record()
+    with open_ledger(ledger_url) as ledger:
+        ledger.record_round("2024-2", policy=rec, engine_version="test", decisions=population_decisions(policy, 5))
+        assert ledger.verify() == []
+        assert replay_all_same(ledger, "2024-2")
+        # The 0001 round replays too, every decision of it, under the sources it stored. Where today's engine
+        # answers otherwise (a later rule: a missing fund year is never taken as one that is paid), replay says
+        # so with the engine that decided it, which is what replay is for.
+        from engine.ledger.replay import replay
+
+        report = replay(ledger, round_id="2024-1")
+        assert len(report.decisions) == 40
+        assert all(d.engine_version != "test" for d in report.decisions if not d.same)
+
+
+def replay_all_same(ledger, round_id: str) -> bool:
+    from engine.ledger.replay import replay
+
+    return replay(ledger, round_id=round_id).all_same
 
 
 def test_four_processes_making_one_new_ledger_at_once_make_one(ledger_url):

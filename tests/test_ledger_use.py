@@ -74,7 +74,7 @@ def test_two_rounds_of_one_fund_year(ledger_url: str, tmp_path: Path) -> None:
     assert first.exit_code == 0, first.output
     assert "recorded round 2025-1" in first.output
     r1 = rows(tmp_path / "r1.csv")
-    assert (r1[WAREHOUSE]["5.1.outcome"], r1[WAREHOUSE]["5.1.amount"]) == ("eligible", "340000.00")
+    assert (r1[WAREHOUSE]["5.1.outcome"], r1[WAREHOUSE]["5.1.amount"]) == ("eligible", "500000.00")
     assert (r1[WAREHOUSE]["5.2.outcome"], r1[WAREHOUSE]["5.2.amount"]) == ("eligible", "100000.00")
     assert r1[SELLER]["2.2.amount"] == "200000.00" and r1[SELLER]["5.3.amount"] == "100000.00"
 
@@ -86,7 +86,7 @@ def test_two_rounds_of_one_fund_year(ledger_url: str, tmp_path: Path) -> None:
     assert second.exit_code == 0, second.output
     # Each applicant's sheet is made with the same earlier grants as its results.
     sheet = (tmp_path / "sheets" / f"{WAREHOUSE}.html").read_text(encoding="utf-8")
-    assert "340,000.00" in sheet and "丽水示例海外仓(迪拜)" in sheet
+    assert "500,000.00" in sheet and "丽水示例海外仓(迪拜)" in sheet
     r2 = rows(tmp_path / "r2.csv")
     assert (r2[WAREHOUSE]["5.1.outcome"], r2[WAREHOUSE]["5.1.reason"]) == ("ineligible", "once_granted")
     assert r2[WAREHOUSE]["5.2.outcome"] != "eligible" and r2[WAREHOUSE]["total"] == "0.00"
@@ -126,8 +126,11 @@ def test_facts_that_disagree_with_the_ledger_are_a_problem_never_resolved(ledger
                  "--lang", "en")
     assert result.exit_code == 1
     errors = (tmp_path / "r2.errors.csv").read_text(encoding="utf-8-sig")
-    assert "clause 5.1" in errors and "340,000.00" in errors
-    assert "was not recorded" in result.output
+    assert "clause 5.1" in errors and "500,000.00" in errors
+    # The round is recorded whole or not at all, and the message says how to record it.
+    assert "round 2025-2 was not recorded: 1 rows had problems" in result.output
+    assert "fix those rows" in result.output and "leave them out of the round file" in result.output
+    assert "then run the same command again with --record 2025-2" in result.output
     with open_ledger(ledger_url) as ledger:
         assert ledger.round("2025-2") is None
 
@@ -257,7 +260,7 @@ def test_serve_reads_the_ledger_logs_each_answer_and_the_form_shows_grants(ledge
     assert 'id="credit_code"' in form and "ledger-grants" in form and "2,021" not in form
     found = client.get(f"/policies/lishui-2021-67/grants?credit_code={WAREHOUSE}").json()["grants"]
     assert [(g["clause"], g["amount"], g["year"], g["for"]) for g in found] == [
-        ("5.1", "340000.00", 2025, "丽水示例海外仓（迪拜）"), ("5.2", "100000.00", 2025, "丽水示例海外仓（迪拜）")]
+        ("5.1", "500000.00", 2025, "丽水示例海外仓（迪拜）"), ("5.2", "100000.00", 2025, "丽水示例海外仓（迪拜）")]
     with open_ledger(ledger_url) as ledger:
         before = ledger.counts()
     facts = (ROOT / "examples" / "warehouse-operator.yaml").read_text(encoding="utf-8").replace("granted: {}", "")
@@ -272,6 +275,23 @@ def test_serve_reads_the_ledger_logs_each_answer_and_the_form_shows_grants(ledge
     assert after["decisions"] == before["decisions"] + 1 and after["entries"] == before["entries"]
     assert logged["round"] is None and logged["facts_hash"] == answer.json()["applicant"]["facts_hash"]
     assert client.post("/policies/lishui-2021-67/evaluate", content=facts.encode()).status_code == 422
+
+    # The form's "save as facts file" keeps the credit code typed (normalised), and `policy evaluate` reads it
+    # back: with --ledger, the warehouse's earlier grants are found by it.
+    saved = client.post(f"/policies/lishui-2021-67/facts-file?credit_code={WAREHOUSE.lower()}",
+                        content=facts.encode())
+    assert saved.status_code == 200, saved.text
+    assert f"\ncredit_code: {WAREHOUSE}\n" in saved.text and saved.text.startswith("# yaml-language-server")
+    path = tmp_path / "saved.facts.yaml"
+    path.write_bytes(saved.content)
+    again = run("evaluate", POLICY, str(path), "--ledger", ledger_url, "--format", "json")
+    assert again.exit_code == 0, again.output
+    assert {c["id"]: c for c in json.loads(again.output)["clauses"]}["5.1"]["reason"] == "once_granted"
+    assert run("evaluate", POLICY, str(path)).exit_code == 0  # without a ledger, the code is simply carried
+    # No code typed: the file has none; a code that is not one: refused at its parameter, nothing saved.
+    assert "credit_code" not in client.post("/policies/lishui-2021-67/facts-file", content=facts.encode()).text
+    wrong = client.post("/policies/lishui-2021-67/facts-file?credit_code=91331100MA2A0W0H0X", content=facts.encode())
+    assert wrong.status_code == 422 and wrong.json()["problems"][0]["path"] == "$.credit_code"
 
 
 def test_the_form_in_a_browser_shows_the_ledgers_grants_and_evaluates_with_them(tmp_path: Path) -> None:
@@ -318,15 +338,15 @@ def test_the_form_in_a_browser_shows_the_ledgers_grants_and_evaluates_with_them(
             page.fill("#credit_code", WAREHOUSE)
             page.wait_for_function("document.querySelectorAll('#ledger-grants tbody tr').length === 2")
             grants = page.locator("#ledger-grants tbody").inner_text()
-            assert "340000.00" in grants and "丽水示例海外仓（迪拜）" in grants and "2025-1" in grants
+            assert "500000.00" in grants and "丽水示例海外仓（迪拜）" in grants and "2025-1" in grants
             page.fill("#date", "2025-11-20")
             page.fill('input[name="claim_year"]', "2025")
             page.fill('input[name="warehouse_name"]', "丽水示例海外仓(迪拜)")
             page.select_option('select[name="warehouse_recognised"]', "true")
             page.fill('input[name="warehouse_operating_years"]', "2")
-            page.fill('input[name="warehouse_build_cost"]', "680000")
+            page.fill('input[name="warehouse_build_cost"]', "1200000")
             page.wait_for_function("document.getElementById('sheet').textContent.includes('[不符合] 5.1')")
-            assert "340,000.00" in page.locator("#sheet").inner_text()
+            assert "500,000.00" in page.locator("#sheet").inner_text()
             browser.close()
     finally:
         server.should_exit = True

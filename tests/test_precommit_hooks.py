@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+# .ci/run uses pytest -n auto --dist loadfile: one worker runs this module, so the hooks' environment (pre-commit
+# installs this project into a virtualenv, a minute or more) is built once, not once per worker.
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 GIT_ENV = {"GIT_AUTHOR_NAME": "县商务局", "GIT_AUTHOR_EMAIL": "officer@example.invalid",

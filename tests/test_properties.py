@@ -250,7 +250,11 @@ def consistent(pol, data: dict) -> dict:
                 facts[name] = facts[whole]
     year = facts.get(pol.fund_year) if pol.fund_year else None
     if isinstance(year, int) and isinstance(data.get("date"), str) and year > int(data["date"][:4]):
-        facts[pol.fund_year] = int(data["date"][:4])
+        lowest = pol.all_facts()[pol.fund_year].minimum
+        if lowest is not None and int(data["date"][:4]) < lowest:  # no year the fact allows: not known yet
+            del facts[pol.fund_year]
+        else:
+            facts[pol.fund_year] = int(data["date"][:4])
     return data
 
 
@@ -388,14 +392,16 @@ def test_trace_false_decides_the_same(name, data):
 
 @cache
 def expense_pairs(name: str) -> list[tuple[str, str]]:
-    """(clause id, money fact) for every money fact read by a rate award's base."""
+    """(clause id, money fact) for every money fact read by a rate award's base and added to it: a fact the
+    base subtracts (a part deducted from its whole, `site_costs - site_costs_in_promotion`) is no expense."""
     pol = policy(name)
     out = []
     for clause in pol.clauses:
         award = clause.award
         if award is None or getattr(award, "keyword", None) != "rate":
             continue
-        for fact in sorted(award.base.names):
+        deducted = set(re.findall(r"-\s*([A-Za-z_]\w*)", award.base.text))
+        for fact in sorted(award.base.names - deducted):
             if fact in pol.facts and pol.facts[fact].type == "money":
                 out.append((clause.id, fact))
     return out

@@ -13,7 +13,7 @@ from engine import applicant_from_data, evaluate, load_policy, render_text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-from population import population  # noqa: E402
+from population import population
 
 
 @pytest.mark.parametrize("name", ["lishui-2021-67.yaml", "datong-2021-46.yaml"])

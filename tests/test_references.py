@@ -17,7 +17,7 @@ FOLLOWED = FIX / "lishui-followed.yaml"  # 2.4 → 丽政办发〔2020〕1号 cl
 REFERENCED = FIX / "example-ref-2020-1.yaml"  # invented numbers: 30% of postal fees, at most 5万 a year
 
 SELLER = ("recipient: seller\narea: 莲都区\ndate: 2023-03-01\ngranted: GRANTED\n"
-          "facts: {postal_fees: POSTAL, booth_fees: 4万元}\n")
+          "facts: {claim_year: 2023, postal_fees: POSTAL, booth_fees: 4万元}\n")
 
 
 def run(*args):
@@ -70,7 +70,7 @@ def test_policies_folder_finds_the_document_by_its_declared_number(tmp_path):
 
 def test_not_supplied_reports_referred_with_the_title(tmp_path):
     path = tmp_path / "plain.yaml"
-    path.write_text("recipient: seller\narea: 莲都区\ndate: 2023-03-01\nfacts: {}\n", encoding="utf-8")
+    path.write_text("recipient: seller\narea: 莲都区\ndate: 2023-03-01\nfacts: {claim_year: 2023}\n", encoding="utf-8")
     result = run("evaluate", FOLLOWED, path)
     assert result.exit_code == 0, result.output
     assert "[按他文件执行] 2.4 第二条 国际邮递费用补助" in result.output
@@ -80,7 +80,7 @@ def test_not_supplied_reports_referred_with_the_title(tmp_path):
 
 def test_plain_string_reference_stays_referred_even_when_supplied(tmp_path):
     path = tmp_path / "plain.yaml"
-    path.write_text("recipient: seller\narea: 莲都区\ndate: 2023-03-01\nfacts: {}\n", encoding="utf-8")
+    path.write_text("recipient: seller\narea: 莲都区\ndate: 2023-03-01\nfacts: {claim_year: 2023}\n", encoding="utf-8")
     data = json.loads(run("evaluate", CITY, path, "--with", REFERENCED, "--format", "json").output)
     assert clause(data, "2.4")["outcome"] == "referred"  # the city names no clause there: nothing to follow
     assert clause(data, "2.4")["followed"] is None
@@ -104,7 +104,7 @@ def test_officer_tests_can_follow_references(tmp_path):
     suite = tmp_path / "cases.yaml"
     suite.write_text(
         "cases:\n  - name: 邮递费用按引用文件计算\n    facts:\n      recipient: seller\n      area: 莲都区\n"
-        "      date: 2023-03-01\n      granted: {}\n      facts: {postal_fees: 10万元}\n"
+        "      date: 2023-03-01\n      granted: {}\n      facts: {claim_year: 2023, postal_fees: 10万元}\n"
         "    expect:\n      \"2.4\": {outcome: eligible, amount: 3万元}\n", encoding="utf-8")
     result = run("test", FOLLOWED, suite, "--with", REFERENCED)
     assert result.exit_code == 0, result.output

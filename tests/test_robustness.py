@@ -160,12 +160,12 @@ def test_with_a_missing_file_is_a_usage_error():
 
 
 def test_a_broken_parent_is_named_when_a_county_cannot_find_it(tmp_path):
-    shutil.copy(LISHUI, tmp_path / "city.yaml")
-    (tmp_path / "city.yaml").write_text("bad: [\n" + LISHUI.read_text(encoding="utf-8"), encoding="utf-8")
+    # The city's file, broken at its first line: its id cannot be read, so the county's parent is not found.
+    (tmp_path / "city.yaml").write_text("bad: [\n# the city's policy\nid: lishui-2021-67\n", encoding="utf-8")
     (tmp_path / "county.yaml").write_text("id: county\nextends: lishui-2021-67\ndocument: X\ntitle: X\n", encoding="utf-8")
     r = run("validate", str(tmp_path / "county.yaml"), "--lang", "en")
     assert r.exit_code == 1
-    assert "could not be read" in r.output and "city.yaml:20:9: error: invalid YAML" in r.output
+    assert "could not be read" in r.output and "city.yaml:4:1: error: invalid YAML" in r.output
 
 
 def test_a_county_may_override_one_money_key(tmp_path):
@@ -193,7 +193,7 @@ def test_a_test_file_runs_only_against_the_policy_it_names(tmp_path):
 
 
 def test_json_result_stays_exact_for_large_amounts(lishui):
-    facts = "recipient: service_provider\narea: 市直\nfacts: {served_enterprises: 20, served_turnover: 1亿元, annual_service_fees: 199999.99}\ngranted: {}\n"
+    facts = "recipient: service_provider\narea: 市直\nfacts: {claim_year: 2024, served_enterprises: 20, served_turnover: 1亿元, annual_service_fees: 199999.99}\ngranted: {}\n"
     result = evaluate(lishui, applicant_from_text(lishui, facts), on=dt.date(2024, 1, 1))
     assert str(result.clause("8").amount) == "20000.00"  # 199,999.99 × 10% = 19,999.999 → 20,000.00 half-up
     assert json.loads(json.dumps(str(result.total))) == "20000.00"

@@ -21,7 +21,7 @@ from engine.rounds.identity import make_code
 from engine.rounds.template import sheet_columns
 
 sys.path.insert(0, str(ROOT / "scripts"))
-from population import population  # noqa: E402
+from population import population
 
 POOLED = str(ROOT / "tests" / "fixtures" / "rounds" / "pooled.yaml")
 LISHUI_S = str(LISHUI)
@@ -264,7 +264,7 @@ def test_sheets_are_written_named_by_code_and_linked(tmp_path):
 def test_a_repeated_recipient_is_flagged_and_counted_once(tmp_path):
     source, out = tmp_path / "round.jsonl", tmp_path / "o.jsonl"
     good = {"credit_code": code(21), "recipient": "seller", "area": "市直", "date": "2024-05-01", "granted": {},
-            "facts": {"cbec_turnover": "600万元", "platform_fees": 10000, "digital_promotion": 0}}
+            "facts": {"claim_year": 2024, "cbec_turnover": "600万元", "platform_fees": 10000, "digital_promotion": 0}}
     source.write_text("\n".join(json.dumps(x) for x in [good, dict(good, credit_code=code(22)), good]) + "\n",
                       encoding="utf-8")
     for jobs in ("1", "2"):
@@ -276,3 +276,16 @@ def test_a_repeated_recipient_is_flagged_and_counted_once(tmp_path):
         summary = json.loads((tmp_path / "o.summary.json").read_text(encoding="utf-8"))
         assert summary["applicants"] == 2 and summary["bad_rows"] == 1
         assert summary["clauses"]["2.2"]["undetermined"] == 2 and summary["clauses"]["2.4"]["referred"] == 2
+
+
+def test_a_text_or_date_facts_column_is_not_taken_for_the_applicants_name_or_the_claim_date():
+    import datetime as dt
+
+    from engine.rounds.template import example_row, note, sheet_columns
+
+    policy = load_policy(str(ROOT / "policies" / "lishui-2021-67.yaml"))
+    cols = sheet_columns(policy, "zh", None)
+    example = dict(zip([c.name for c in cols], example_row(policy, cols, "zh", None, dt.date(2024, 5, 1), False), strict=True))
+    notes = {c.name: note(policy, c, "zh") for c in cols}
+    assert notes["warehouse_name"] != notes["applicant"] and example["warehouse_name"] != example["applicant"]
+    assert example["date"] == "2024-05-01"

@@ -28,7 +28,7 @@ from engine.rounds.template import sheet_columns
 from engine.rounds.write import JsonlLines, jsonl_line
 
 sys.path.insert(0, str(ROOT / "scripts"))
-from population import population  # noqa: E402
+from population import population
 
 LISHUI_S = str(LISHUI)
 

@@ -52,3 +52,14 @@ def test_a_made_code_is_valid_and_one_changed_character_is_not(first17):
     position = sum(map(ord, first17)) % 17
     other = ALPHABET[(ALPHABET.index(first17[position]) + 1) % 31]
     assert not is_valid(first17[:position] + other + first17[position + 1:] + code[-1])
+
+
+def test_a_code_whose_registering_authority_is_a_letter_is_accepted():
+    # A rural collective organisation's code starts with N (the agricultural authority): stdnum.cn.uscc.validate
+    # wants eight digits first and would refuse it; our check does not.
+    from stdnum.cn import uscc
+
+    code = make_code("N2330100MA2A0B0C1")
+    assert is_valid(code) and problem(code) is None
+    assert code[17] == uscc.calc_check_digit(code[:17])
+    assert not uscc.is_valid(code)

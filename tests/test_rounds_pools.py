@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine import CompileError, evaluate, load_policy, render_json, render_text
+from engine.core.shares import in_order, pro_rata
 from engine.model.facts import check_facts
-from engine.rounds.pools import in_order, pro_rata
 
 POOLED = ROOT / "tests" / "fixtures" / "rounds" / "pooled.yaml"
 FEN = Decimal("0.01")

@@ -39,8 +39,54 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP, config=CONFIG)
 @settings(max_examples=4, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 def test_the_service_keeps_to_its_document(case):
+    _keeps_to_the_document(case)
+
+
+def _keeps_to_the_document(case):
     response = case.call_and_validate()
     if response.status_code >= 400:
         assert response.headers["content-type"][0].startswith("application/problem+json"), response.text
         body = response.json()
         assert body["status"] == response.status_code and body["problems"], body
+
+
+# `policy serve --ledger`: evaluate's credit_code and the grants route, as the document describes them.
+def _ledger_app():
+    import tempfile
+
+    from engine.ledger import open_ledger
+
+    where = str(Path(tempfile.mkdtemp(prefix="policy-contract-")) / "grants.db")
+    open_ledger(where, create=True).close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return create_app(ROOT / "policies", Limits(timeout=30), ledger=where)
+
+
+LEDGER_APP = _ledger_app()
+ledger_schema = schemathesis.openapi.from_asgi("/openapi.json", LEDGER_APP, config=CONFIG)
+
+
+@ledger_schema.include(path_regex=r"/(grants|evaluate)$").parametrize()
+@settings(max_examples=4, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+def test_the_service_with_a_ledger_keeps_to_its_document(case):
+    _keeps_to_the_document(case)
+
+
+def test_the_ledgers_routes_are_in_the_document_only_with_a_ledger():
+    from starlette.testclient import TestClient
+
+    with TestClient(LEDGER_APP) as client:
+        doc = client.get("/openapi.json").json()
+    grants = doc["paths"]["/policies/{policy_id}/grants"]["get"]
+    assert set(grants["responses"]) == {"200", "400", "404", "500", "503"}
+    assert grants["responses"]["400"]["content"]["application/problem+json"]["schema"]["$ref"].endswith("Problems")
+    assert [p for p in grants["parameters"] if p["name"] == "credit_code"][0]["required"] is True
+    held = doc["paths"]["/policies/lishui-2021-67/evaluate"]["post"]
+    assert "credit_code" in {p["name"] for p in held["parameters"]}
+    with TestClient(APP) as client:
+        plain = client.get("/openapi.json").json()
+    assert "/policies/{policy_id}/grants" not in plain["paths"]
+    assert "credit_code" not in {p["name"] for p in plain["paths"]["/policies/lishui-2021-67/evaluate"]["post"]
+                                 ["parameters"]}

@@ -35,7 +35,13 @@ FIX = ROOT / "tests" / "fixtures" / "repro-2"
 LISHUI = "/policies/lishui-2021-67"
 POLICY = load_policy(str(ROOT / "policies" / "lishui-2021-67.yaml"))
 SELLER_JSON = json.loads((FIX / "D11" / "seller.json").read_text(encoding="utf-8"))
-PORTS = iter(range(8821, 8830))  # this suite's loopback ports
+
+
+def free_port() -> int:
+    """A loopback port no one listens on now, from the system: tests in parallel (pytest -n) never share one."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -253,7 +259,7 @@ class Server:
 
         from engine.service.server import config
 
-        self.port = next(PORTS)
+        self.port = free_port()
         app = create_app(ROOT / "policies", Limits(read_timeout=bounds.pop("read_timeout")))
         self.server = uvicorn.Server(config(app, "127.0.0.1", self.port, **bounds))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -343,7 +349,7 @@ def test_the_compile_worker_ends_with_the_service(tmp_path):
     folder = tmp_path / "policies"
     folder.mkdir()
     shutil.copy(ROOT / "policies" / "lishui-2021-67.yaml", folder)
-    port = next(PORTS)
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "cli", "serve", str(folder), "--port", str(port)],
                             stderr=subprocess.PIPE, text=True, cwd=ROOT)
     workers: list[int] = []
@@ -375,3 +381,37 @@ def test_the_compile_worker_ends_with_the_service(tmp_path):
         for pid in workers:  # whatever the outcome, none is left running by this test
             if Path(f"/proc/{pid}/stat").exists():
                 os.kill(pid, signal.SIGKILL)
+
+
+# -- the fuzzer's second run: D03's variant ----------------------------------------------------------------
+
+def test_a_json_body_with_a_byte_order_mark_gives_a_facts_file_as_evaluate_takes_it(client, tmp_path):
+    """D03v: a JSON body that starts with a BOM, which evaluate accepts, was a 500 from facts-file."""
+    body = (FIX / "fuzz" / "facts-with-bom.json").read_bytes()
+    assert body.startswith(b"\xef\xbb\xbf")
+    headers = {"content-type": "application/json"}
+    answer = client.post(f"{LISHUI}/evaluate", content=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    r = client.post(f"{LISHUI}/facts-file", content=body, headers=headers)
+    assert r.status_code == 200, r.text
+    saved = tmp_path / "saved.yaml"
+    saved.write_text(r.text, encoding="utf-8")
+    again = evaluate(POLICY, load_applicant(POLICY, str(saved)))
+    assert str(again.total) == answer.json()["total"]["amount"] == "865357.83"
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(prefix=st.sampled_from(["", "\ufeff", "\ufeff\n", " \n\t", "\ufeff# facts\n", "\n\n"]),
+       form=st.sampled_from(["json", "yaml", "broken"]))
+def test_facts_file_answers_every_body_as_evaluate_does(client, prefix, form):
+    """What evaluate accepts, facts-file accepts; what it refuses, facts-file refuses with the same status."""
+    if form == "json":
+        text = json.dumps(SELLER_JSON, ensure_ascii=False)
+    elif form == "yaml":
+        text = (FIX / "D03" / "seller.yaml").read_text(encoding="utf-8")
+    else:
+        text = json.dumps(SELLER_JSON)[:-2]
+    body = (prefix + text).encode("utf-8")
+    answers = [client.post(f"{LISHUI}/{route}", content=body, headers={"content-type": "application/json"})
+               for route in ("evaluate", "facts-file")]
+    assert answers[0].status_code == answers[1].status_code != 500, [a.text[:300] for a in answers]

@@ -23,7 +23,7 @@ CASES = """
     facts:
       recipient: seller
       area: 莲都区
-      facts: {first_time_cbec: false, cbec_turnover: 600万元, platform_fees: 120万元, digital_promotion: 0}
+      facts: {claim_year: 2024, first_time_cbec: false, cbec_turnover: 600万元, platform_fees: 120万元, digital_promotion: 0}
       granted: {}
     expect:
       "2.2": {outcome: eligible, amount: 30万元}
@@ -32,7 +32,7 @@ CASES = """
     facts:
       recipient: seller
       area: 莲都区
-      facts: {first_time_cbec: false, cbec_turnover: 600万元, platform_fees: 120万元, digital_promotion: 0}
+      facts: {claim_year: 2025, first_time_cbec: false, cbec_turnover: 600万元, platform_fees: 120万元, digital_promotion: 0}
       granted: {}
     expect:
       "2.2": {outcome: eligible, amount: 40万元}
@@ -41,7 +41,7 @@ CASES = """
     facts:
       recipient: seller
       area: 莲都区
-      facts: {first_time_cbec: false, cbec_turnover: 600万元, platform_fees: 60万元, digital_promotion: 0}
+      facts: {claim_year: 2025, first_time_cbec: false, cbec_turnover: 600万元, platform_fees: 60万元, digital_promotion: 0}
       granted: {}
     expect:
       "2.2": {outcome: eligible, amount: 24万元}

@@ -21,7 +21,7 @@ from engine.rounds.identity import make_code
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-from population import population  # noqa: E402
+from population import population
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 

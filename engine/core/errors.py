@@ -89,8 +89,6 @@ def json_path(path: Sequence[str | int]) -> str:
 class PolicyError(Exception):
     """Root of every error caused by what a user wrote. Carries one or more Problems."""
 
-    stage = "policy"
-
     def __init__(self, problems: Problem | Iterable[Problem]):
         if isinstance(problems, Problem):
             problems = [problems]
@@ -104,37 +102,25 @@ class PolicyError(Exception):
 class LoadError(PolicyError):
     """The file could not be read as strict YAML/JSON."""
 
-    stage = "load"
-
 
 class SchemaError(PolicyError):
     """The document does not match the policy language's JSON Schema."""
-
-    stage = "schema"
 
 
 class InheritError(PolicyError):
     """A file that extends another names a parent, or an entry of it, that cannot be found or merged."""
 
-    stage = "inherit"
-
 
 class CompileError(PolicyError):
     """The document is well-formed but means something impossible (bad expression, unknown name)."""
-
-    stage = "compile"
 
 
 class FactsError(PolicyError):
     """The applicant's facts do not fit what the policy declares."""
 
-    stage = "facts"
-
 
 class EvaluateError(PolicyError):
     """Evaluation hit something the policy author must fix (e.g. a division by zero)."""
-
-    stage = "evaluate"
 
 
 @dataclass

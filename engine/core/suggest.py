@@ -19,11 +19,13 @@ def closest(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | 
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> Message | None:
+    """"Did you mean …?" with the candidate closest to `word`, or None when none is close."""
     match = closest(word, candidates)
     return msg("suggest.did_you_mean", match=match) if match else None
 
 
 def one_of(candidates: Iterable[str], limit: int = 12) -> str:
+    """The candidates, sorted and comma-separated, at most `limit` of them and how many more."""
     pool = sorted(set(candidates))
     shown = ", ".join(pool[:limit])
     return msg("suggest.more", shown=shown, more=len(pool) - limit) if len(pool) > limit else shown

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Collection, Union
+from typing import Collection, Protocol, Union
 
 from engine.lang.tree import FLIPPED, SYMBOLS, Compare, Lit, Logic, Name, Node, Unary, children
 
-if TYPE_CHECKING:
-    from engine.lang.expressions import Expr
+
+class Checked(Protocol):
+    """What analysis reads of a checked expression (engine.lang.expressions.Expr): its engine tree. A protocol,
+    so this module stays below the checker, which re-exports it."""
+
+    @property
+    def node(self) -> Node: ...
 
 Operand = Union[Lit, Name]
 
@@ -31,7 +36,7 @@ class Bound:
     operand: Operand  # a Lit (its value a Decimal, bool or str) or a Name outside the subjects (a parameter)
 
 
-def bounds(expr: Expr, subjects: Collection[str], conjunctive: bool = True) -> list[Bound]:
+def bounds(expr: Checked, subjects: Collection[str], conjunctive: bool = True) -> list[Bound]:
     """The simple bounds on `subjects` (usually facts) in `expr`: `x >= 500万元`, `5 <= x < 10`, `x`, `not x`.
 
     See `bounds_in`.
@@ -90,7 +95,7 @@ def bounds_in(node: Node, subjects: Collection[str], conjunctive: bool = True) -
     return found
 
 
-def comparison_parts(expr: Expr) -> tuple[Node, str, Node] | None:
+def comparison_parts(expr: Checked) -> tuple[Node, str, Node] | None:
     """For a simple comparison `a OP b`: its two sides and the symbol officers read (≥, 属于 …); else None."""
     node = expr.node
     if isinstance(node, Compare) and len(node.ops) == 1:

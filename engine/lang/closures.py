@@ -35,7 +35,7 @@ _CALLS: dict[str, Callable[..., Decimal]] = {"min": min, "max": max, "abs": CONT
                                              "years_between": years_between}
 
 
-def fast(node: Node) -> Fast:  # noqa: C901 - one dispatch over the node kinds
+def fast(node: Node) -> Fast:  # one dispatch over the node kinds
     """A closure computing `node` when every name is present; KeyError names the first that is not."""
     if isinstance(node, Lit):
         value = node.value
@@ -94,7 +94,7 @@ def _fast_compare(node: Compare) -> Fast:
     return chain
 
 
-def kleene(node: Node) -> Kleene:  # noqa: C901 - one dispatch over the node kinds
+def kleene(node: Node) -> Kleene:  # one dispatch over the node kinds
     """A closure computing `node` with missing names as Unknown, by Kleene's rules."""
     if isinstance(node, Lit):
         value = node.value
@@ -200,7 +200,7 @@ def all_of(nodes: tuple[Node, ...]) -> Fast:
             return bool(first) and bool(second)
 
         return both
-    return lambda env: all([p(env) for p in parts])  # noqa: C419 - the list computes every part: not lazy on purpose
+    return lambda env: all([p(env) for p in parts])  # noqa: C419  the list computes every part: not lazy on purpose
 
 
 class Compiled:

@@ -3,8 +3,8 @@
 Evaluation is three-valued: a missing fact yields `Unknown` (carrying which facts are missing), and
 `and`/`or` follow Kleene's rules, so `False and <missing>` is decided (False) while
 `True and <missing>` stays undetermined. Nothing missing is ever read as 0 or false. The runtime evaluates
-with the compiled closures (`Expr.run`, engine.lang.closures); `evaluate` here is the reference evaluator on
-simpleeval (engine.lang.reference), which they must agree with.
+with the compiled closures (`Expr.run`, engine.lang.closures); `engine.lang.reference.evaluate` is the reference
+evaluator on simpleeval, which they must agree with.
 """
 
 from __future__ import annotations
@@ -20,8 +20,11 @@ from typing import Mapping, NoReturn
 from engine.core.amounts import AMOUNT_IN_TEXT, READING, UNITS, currency_of, out_of_range, plain
 from engine.core.messages import msg
 from engine.core.suggest import did_you_mean, one_of
-from engine.core.values import Unknown  # noqa: F401 - re-exported: the value of an undetermined expression
-from engine.lang.analysis import Bound, bounds, comparison_parts, names_breadth_first  # noqa: F401 - re-exported
+from engine.core.values import Unknown as Unknown  # re-exported: the value of an undetermined expression
+from engine.lang.analysis import Bound as Bound  # re-exported, as the two below
+from engine.lang.analysis import bounds as bounds
+from engine.lang.analysis import comparison_parts as comparison_parts
+from engine.lang.analysis import names_breadth_first
 from engine.lang.build import BOOLEANS, build, literal_text
 from engine.lang.closures import Compiled
 from engine.lang.tree import SYMBOLS, Choices, Compare, Lit, Node
@@ -300,7 +303,7 @@ class _Checker:
             offset = _original_offset(offset, self.shifts)
         raise ExpressionError(message, offset, suggestion)
 
-    def check(self, node: ast.expr, depth: int) -> str:  # noqa: C901 - one dispatch, kept flat on purpose
+    def check(self, node: ast.expr, depth: int) -> str:  # one dispatch, kept flat on purpose
         if depth > MAX_DEPTH:
             self.fail(node, msg("expr.too_deep", depth=MAX_DEPTH), msg("expr.too_deep.hint"))
         if type(node) in _FORBIDDEN:
@@ -454,12 +457,3 @@ def _compare_hint(left: str, right: str, name: str) -> str | None:
         return msg("expr.hint.unquoted_amount")
     return None
 
-
-def __getattr__(name: str) -> object:
-    """`evaluate` and `EvaluationFailure` are the reference evaluator's (engine.lang.reference), loaded on first
-    use: simpleeval is not needed to compile or evaluate a policy, only to cross-check the closures."""
-    if name in ("evaluate", "EvaluationFailure"):
-        from engine.lang import reference
-
-        return getattr(reference, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

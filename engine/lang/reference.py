@@ -23,7 +23,7 @@ import ast
 import datetime as dt
 import operator
 from decimal import Decimal, DivisionByZero, InvalidOperation, Overflow
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import Callable, Mapping, Protocol
 
 import simpleeval
 
@@ -32,8 +32,16 @@ from engine.core.dates import days_between, months_between, years_between
 from engine.core.messages import msg
 from engine.core.values import Missing, MissingFact, Unknown, unknown_of
 
-if TYPE_CHECKING:
-    from engine.lang.expressions import Expr
+
+class Checked(Protocol):
+    """What the reference evaluator reads of a checked expression (engine.lang.expressions.Expr): its text as
+    written (for messages) and as Python reads it. A protocol, so this module stays below the checker."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
 
 
 class EvaluationFailure(Exception):
@@ -76,7 +84,7 @@ _FUNCTIONS: dict[str, Callable[..., object]] = {
 _BOOLEANS = {"true": True, "True": True, "false": False, "False": False}
 
 
-def evaluate(expr: Expr, env: Mapping[str, object], unknowns: Mapping[str, Missing] = {}) -> object:
+def evaluate(expr: Checked, env: Mapping[str, object], unknowns: Mapping[str, Missing] = {}) -> object:
     """The value of the checked `expr` with the names in `env` (Unknown if it depends on an absent one)."""
     source = expr.source
     evaluator = simpleeval.SimpleEval(operators=dict(_OPERATORS), functions=dict(_FUNCTIONS), names={})

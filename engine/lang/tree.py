@@ -106,14 +106,6 @@ def walk(node: Node) -> Iterator[Node]:
         stack.extend(reversed(children(current)))
 
 
-def names_in(node: Node) -> tuple[str, ...]:
-    """The names read, in the order they appear, each once."""
-    seen: dict[str, None] = {}
-    for sub in walk(node):
-        if isinstance(sub, Name):
-            seen.setdefault(sub.id, None)
-    return tuple(seen)
-
 
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
 _SHOWN = {"+": "+", "-": "−", "*": "×", "/": "÷"}

@@ -84,7 +84,7 @@ class Dims:
     def zero(self, node: ast.AST) -> bool:
         return isinstance(node, ast.Constant) and not isinstance(node.value, bool) and node.value == 0
 
-    def of(self, node: ast.expr) -> Dim | None:  # noqa: C901 - one dispatch over the node kinds
+    def of(self, node: ast.expr) -> Dim | None:  # one dispatch over the node kinds
         """The node's Dim; None for what is not a number (a yes/no, text, a date)."""
         if isinstance(node, ast.Constant):
             if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):

@@ -12,6 +12,8 @@ Append-only and hash-chained (`Ledger.verify`); money in whole fen; the schema m
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from engine.ledger.records import (
     ClauseOutcome,
     Decision,
@@ -26,7 +28,20 @@ from engine.ledger.records import (
     fund_year,
     revision_of,
 )
-from engine.ledger.store import Ledger, LedgerError, default_by, open_ledger
+
+if TYPE_CHECKING:
+    from engine.ledger.store import Ledger, LedgerError, default_by, open_ledger
+
+
+def __getattr__(name: str) -> Any:
+    """The store's names, imported when first asked for: the store needs SQLAlchemy, and a round's worker that
+    only looks earlier grants up (engine.ledger.lookup) or makes decisions (records) does without it."""
+    if name in ("Ledger", "LedgerError", "default_by", "open_ledger"):
+        from engine.ledger import store
+
+        return getattr(store, name)
+    raise AttributeError(f"module 'engine.ledger' has no attribute {name!r}")
+
 
 __all__ = ["ClauseOutcome", "Decision", "Entry", "GrantRecord", "Ledger", "LedgerError", "LedgerGrant",
            "PolicyRecord", "RoundSummary", "canonical_json", "decision_from_result", "default_by", "facts_data",

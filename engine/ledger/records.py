@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Literal, Mapping, NamedTuple, Protocol, Sequence
+from typing import Any, Iterable, Iterator, Literal, Mapping, NamedTuple, Protocol, Sequence
 
 from engine.core.text import identity
 from engine.model.facts import Applicant
@@ -113,13 +113,88 @@ class Decision:
     recipient: str  # 统一社会信用代码
     facts: str
     facts_hash: str
-    outcomes: tuple[ClauseOutcome, ...]
+    outcomes: Sequence[ClauseOutcome]  # a tuple, or Outcomes (from a worker)
     grants: tuple[GrantRecord, ...] = ()
     year: int | None = None  # the claim's fund year
+    # What a round's pools paid of each clause (its outcome as evaluated, the amount paid: the grants count
+    # this); None when nothing was shared (paid as claimed). `outcomes` keep the claims.
+    paid: Sequence[ClauseOutcome] | None = None
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled as plain tuples of text (a round's workers send every decision to the main process): a
+        Decimal pickles through Python-level calls, ten times slower than its text, and a round has 170k."""
+        return _decision, (self.recipient, self.facts, self.facts_hash, Outcomes.of(self.outcomes),
+                           tuple((g.clause, g.counts, g.year, g.object, g.object_key, str(g.amount))
+                                 for g in self.grants),
+                           self.year, None if self.paid is None else Outcomes.of(self.paid))
 
     @property
     def total(self) -> Decimal:
-        return sum((o.amount for o in self.outcomes if o.amount is not None), Decimal(0))
+        """What was paid: the pools' shares where they shared, else the claims."""
+        paid = self.paid if self.paid is not None else self.outcomes
+        if isinstance(paid, Outcomes):
+            return paid.total
+        return sum((o.amount for o in paid if o.amount is not None), Decimal(0))
+
+
+class Outcomes(Sequence[ClauseOutcome]):
+    """A decision's outcomes as their canonical JSON (outcomes_json), read only when asked: what a round's
+    worker sends the main process, which records the text as it is (canonical JSON made once, in the worker)."""
+
+    __slots__ = ("text", "total", "_items")
+
+    def __init__(self, text: str, total: str):
+        self.text = text
+        self.total = Decimal(total)  # the sum of the amounts, as the store records it (total_fen)
+        self._items: tuple[ClauseOutcome, ...] | None = None
+
+    @classmethod
+    def of(cls, outcomes: Iterable[ClauseOutcome]) -> Outcomes:
+        if isinstance(outcomes, Outcomes):
+            return outcomes
+        listed = list(outcomes)
+        return cls(outcomes_json(listed), str(sum((o.amount for o in listed if o.amount is not None), Decimal(0))))
+
+    def _read(self) -> tuple[ClauseOutcome, ...]:
+        if self._items is None:
+            self._items = outcomes_from_json(self.text)
+        return self._items
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._read()[index]
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+    def __iter__(self) -> Iterator[ClauseOutcome]:
+        return iter(self._read())
+
+    def __eq__(self, other: object) -> bool:
+        return tuple(self) == (tuple(other) if isinstance(other, (tuple, Outcomes)) else other)
+
+    def __hash__(self) -> int:
+        return hash(self._read())
+
+    def __repr__(self) -> str:
+        return repr(self._read())
+
+    def __reduce__(self) -> tuple[Any, tuple[str, str]]:
+        return Outcomes, (self.text, str(self.total))
+
+
+def _decision(recipient: str, facts: str, facts_hash: str, outcomes: Outcomes, grants: Iterable[tuple[Any, ...]],
+              year: int | None, paid: Outcomes | None) -> Decision:
+    """A Decision from its pickled form (Decision.__reduce__), made as a frozen dataclass's own pickle makes
+    one (its fields set, its checks already passed where it was made), without __init__'s per-field calls."""
+    made = []
+    for c, n, y, o, k, a in grants:
+        grant = object.__new__(GrantRecord)
+        grant.__dict__.update(clause=c, counts=n, year=y, object=o, object_key=k, amount=Decimal(a))
+        made.append(grant)
+    decision = object.__new__(Decision)
+    decision.__dict__.update(recipient=recipient, facts=facts, facts_hash=facts_hash, outcomes=outcomes,
+                             grants=tuple(made), year=year, paid=paid)
+    return decision
 
 
 @dataclass(frozen=True)
@@ -274,7 +349,13 @@ def decision_from_result(result: _ResultLike, recipient: str, *, facts: Mapping[
 
 
 def outcomes_json(outcomes: Iterable[ClauseOutcome]) -> str:
-    return canonical_json([[o.clause, o.outcome, None if o.amount is None else str(o.amount)] for o in outcomes])
+    if isinstance(outcomes, Outcomes):
+        return outcomes.text
+    # Lists of text only: canonical_json's text without its key sorting and fallbacks (a round makes 10k).
+    return _LISTS([[c, o, None if a is None else str(a)] for c, o, a in outcomes])
+
+
+_LISTS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def outcomes_from_json(text: str) -> tuple[ClauseOutcome, ...]:

@@ -16,8 +16,9 @@ from typing import Any, Mapping, Sequence
 
 from engine.core.errors import PolicyError
 from engine.core.messages import msg
+from engine.ledger.lookup import yuan
 from engine.ledger.records import ClauseOutcome, engine_version, outcomes_from_json
-from engine.ledger.store import Ledger, _error, yuan
+from engine.ledger.store import Ledger, _error
 from engine.model.facts import check_facts
 from engine.model.policy import Fact, Policy
 from engine.runtime.evaluate import evaluate
@@ -30,6 +31,7 @@ class Change:
     clause: str
     recorded: ClauseOutcome | None  # None: the clause did not exist then
     now: ClauseOutcome | None  # None: the clause does not exist now
+    paid: bool = False  # what the round's pool paid of the clause, shared again, not the claim
 
 
 @dataclass(frozen=True)
@@ -87,27 +89,98 @@ def replay(ledger: Ledger, *, round_id: str | None = None, decision: int | None 
     version = engine_version()
     stored: dict[str, Policy | PolicyError] = {}
     todays: dict[str, tuple[Policy, str] | PolicyError] = {}
-    out = []
+    thens: list[Evaluated] = []
+    nows: list[Evaluated | None] = []
     with tempfile.TemporaryDirectory(prefix="policy-replay-") as folder:
         for row in rows:
             revision, policy_id = row["revision"], row["policy_id"]
             if revision not in stored:
                 stored[revision] = _stored_policy(ledger, revision, os.path.join(folder, revision[:16]))
-            recorded = outcomes_from_json(row["outcomes"])
-            then = _compare(stored[revision], revision, version, row["facts"], recorded)
+            thens.append(_evaluate(stored[revision], revision, row["facts"]))
             now = None
             if today is not None or policies:
                 if policy_id not in todays:
                     todays[policy_id] = _today_policy(policy_id, today, Library(policies))
                 found = todays[policy_id]
-                if isinstance(found, PolicyError):
-                    now = _compare(found, "?", version, row["facts"], recorded)
-                else:
-                    now = _compare(found[0], found[1], version, row["facts"], recorded)
-            out.append(Replayed(row["id"], row["recipient"], row["round"], revision, row["engine_version"],
-                                yuan(row["total_fen"]), then, now))
+                now = _evaluate(found, "?", row["facts"]) if isinstance(found, PolicyError) else \
+                    _evaluate(found[0], found[1], row["facts"])
+            nows.append(now)
+    # A round's pools shared again over its recorded decisions, under each policy: what each clause is paid.
+    pooled = round_id is not None
+    shares_then = _shares(thens) if pooled else {}
+    shares_now = _shares([n for n in nows if n is not None]) if pooled and any(nows) else {}
+    out = []
+    for i, row in enumerate(rows):
+        recorded = outcomes_from_json(row["outcomes"])
+        paid = outcomes_from_json(row["paid"]) if row.get("paid") else None
+        then = _compare(thens[i], version, recorded, paid, shares_then.get(id(thens[i])))
+        again = nows[i]
+        under_today = None if again is None else _compare(again, version, recorded, paid,
+                                                          shares_now.get(id(again)))
+        total = yuan(row["total_fen"]) if pooled or paid is None else \
+            sum((o.amount for o in recorded if o.amount is not None), Decimal(0))
+        out.append(Replayed(row["id"], row["recipient"], row["round"], row["revision"], row["engine_version"],
+                            total, then, under_today))
     today_revision = next((f[1] for f in todays.values() if not isinstance(f, PolicyError)), None)
     return ReplayReport(tuple(out), today_revision)
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """A recorded decision's facts evaluated again under one policy (or why they could not be)."""
+
+    policy: Policy | None
+    revision: str
+    applicant: Any = None
+    result: Any = None
+    problem: PolicyError | None = None
+
+
+def _evaluate(policy: Policy | PolicyError, revision: str, facts: str) -> Evaluated:
+    if isinstance(policy, PolicyError):
+        return Evaluated(None, revision, problem=policy)
+    try:
+        applicant = check_facts(policy, typed_facts(policy, json.loads(facts)))
+    except PolicyError as error:
+        return Evaluated(policy, revision, problem=error)
+    return Evaluated(policy, revision, applicant, evaluate(policy, applicant, trace=False))
+
+
+def _shares(evaluated: Sequence[Evaluated]) -> dict[int, dict[str, Decimal | None]]:
+    """Each decision's pooled clauses (by id(Evaluated)) with what the pools pay them when shared again over
+    these decisions, in the order they were recorded (the round's order): as `policy batch` shares them."""
+    from engine.core.shares import in_order, pro_rata
+    from engine.model.pools import CLAIM_DATE
+
+    out: dict[int, dict[str, Decimal | None]] = {}
+    done = [e for e in evaluated if e.result is not None and e.policy is not None and e.policy.pools]
+    if not done:
+        return out
+    policy = done[0].policy
+    assert policy is not None
+    for pool in policy.pools:
+        claims: list[tuple[Evaluated, str, Decimal, Any]] = []
+        for e in done:
+            for r in e.result.clauses:
+                if r.clause.id not in pool.clauses:
+                    continue
+                out.setdefault(id(e), {})[r.clause.id] = None
+                if r.outcome.value != "eligible" or not r.amount or r.amount <= 0:
+                    continue
+                key = None
+                if pool.share == "in_order":
+                    name = pool.order_by
+                    key = e.applicant.date if name == CLAIM_DATE and name not in policy.facts else \
+                        e.applicant.values.get(name)
+                    if key is None:  # no place in the order: undetermined, paid nothing
+                        continue
+                claims.append((e, r.clause.id, r.amount, key))
+        amounts = [c[2] for c in claims]
+        shares = (in_order(pool.total, amounts, [c[3] for c in claims]) if pool.share == "in_order"
+                  else pro_rata(pool.total, amounts, policy.money.round_to))
+        for (e, cid, _claim, _key), awarded in zip(claims, shares.awarded, strict=True):
+            out[id(e)][cid] = awarded
+    return out
 
 
 def _stored_policy(ledger: Ledger, revision: str, folder: str) -> Policy | PolicyError:
@@ -144,15 +217,13 @@ def _today_policy(policy_id: str, today: str | None, library: Any) -> tuple[Poli
     return policy, PolicyRecord.from_files(policy.id, files).revision
 
 
-def _compare(policy: Policy | PolicyError, revision: str, version: str, facts: str,
-             recorded: tuple[ClauseOutcome, ...]) -> Comparison:
-    if isinstance(policy, PolicyError):
-        return Comparison(revision, version, None, problem=policy)
-    try:
-        applicant = check_facts(policy, typed_facts(policy, json.loads(facts)))
-    except PolicyError as error:
-        return Comparison(revision, version, None, problem=error)
-    result = evaluate(policy, applicant, trace=False)
+def _compare(e: Evaluated, version: str, recorded: tuple[ClauseOutcome, ...],
+             paid: tuple[ClauseOutcome, ...] | None, shares: dict[str, Decimal | None] | None) -> Comparison:
+    """The claims compared clause by clause; with `shares` (a round's pools shared again), what each pooled
+    clause is paid compared with what was paid (`paid`, or the claims of a decision recorded before 0002)."""
+    if e.problem is not None or e.result is None:
+        return Comparison(e.revision, version, None, problem=e.problem)
+    result = e.result
     now = {r.clause.id: ClauseOutcome(r.clause.id, r.outcome.value,
                                       r.amount if r.outcome.value == "eligible" else None) for r in result.clauses}
     then = {o.clause: o for o in recorded}
@@ -161,7 +232,17 @@ def _compare(policy: Policy | PolicyError, revision: str, version: str, facts: s
         a, b = then.get(cid), now.get(cid)
         if a is None or b is None or a.outcome != b.outcome or a.amount != b.amount:
             changes.append(Change(cid, a, b))
-    return Comparison(revision, version, result.total, tuple(changes))
+    total = result.total
+    if shares is not None:
+        was = {o.clause: o.amount for o in (paid if paid is not None else recorded)}
+        for cid, amount in shares.items():
+            before = was.get(cid)
+            if (before or Decimal(0)) != (amount or Decimal(0)):
+                changes.append(Change(cid, ClauseOutcome(cid, "paid", before), ClauseOutcome(cid, "paid", amount),
+                                      paid=True))
+        total = sum((shares.get(cid, o.amount) or Decimal(0) for cid, o in now.items() if o.amount is not None),
+                    Decimal(0))
+    return Comparison(e.revision, version, total, tuple(changes))
 
 
 def typed_facts(policy: Policy, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -178,13 +259,7 @@ def typed_facts(policy: Policy, data: Mapping[str, Any]) -> dict[str, Any]:
 def _typed(fact: Fact | None, value: Any) -> Any:
     if fact is None:
         return value
-    if fact.type == "list" and isinstance(value, list):
+    if fact.items and isinstance(value, list):
         return [{k: _typed(fact.items.get(k), v) for k, v in item.items()} if isinstance(item, dict) else item
                 for item in value]
-    if fact.type in ("money", "number", "percent", "integer") and isinstance(value, str):
-        try:
-            number = Decimal(value)
-        except ArithmeticError:
-            return value
-        return int(number) if fact.type == "integer" and number == number.to_integral_value() else number
-    return value
+    return fact.kind.restored(value) if isinstance(value, str) else value

@@ -131,6 +131,12 @@ def _comparison(label: str, c: Comparison, recorded: Decimal, lang: str) -> list
             if o is None:
                 return t("ledger.replay.absent", lang)
             return str(o.outcome) + ("" if o.amount is None else " " + format_money(o.amount))
+        if change.paid:  # a pool's share: amounts only
+            def paid(o: Any) -> str:
+                return "—" if o is None or o.amount is None else format_money(o.amount)
+            lines.append("    " + t("ledger.replay.paid", lang, clause=change.clause, then=paid(change.recorded),
+                                    now=paid(change.now)))
+            continue
         lines.append("    " + t("ledger.replay.clause", lang, clause=change.clause, then=said(change.recorded),
                                 now=said(change.now)))
     return lines

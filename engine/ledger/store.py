@@ -25,6 +25,7 @@ from engine.core.errors import PolicyError, Problem
 from engine.core.messages import Message, msg
 from engine.core.text import identity
 from engine.ledger import tables as T
+from engine.ledger.lookup import SQLITE_LOOKUP, fold, yuan
 from engine.ledger.records import (
     Decision,
     Entry,
@@ -57,10 +58,6 @@ def fen(amount: Decimal, where: str = "<ledger>") -> int:
     if scaled != scaled.to_integral_value():
         raise _error(where, msg("ledger.not_fen", amount=amount))
     return int(scaled)
-
-
-def yuan(value: int) -> Decimal:
-    return Decimal(value).scaleb(-2)
 
 
 def _now() -> str:
@@ -254,15 +251,15 @@ def _damaged(target: _Target, error: Exception) -> LedgerError:
     return _error(target.shown, msg("ledger.damaged", reason=reason), msg("ledger.damaged.hint"))
 
 
-def _migrate(conn: Connection) -> None:
-    """Bring the schema to HEAD with Alembic, on this connection, in one transaction."""
+def _migrate(conn: Connection, to: str = "head") -> None:
+    """Bring the schema to HEAD (or the revision `to`) with Alembic, on this connection, in one transaction."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = conn
-    command.upgrade(config, "head")
+    command.upgrade(config, to)
     conn.commit()
 
 
@@ -274,7 +271,9 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 def _content_hash(table: str, row: Mapping[str, object]) -> str:
     """What a row says, hashed: the columns HASHED names, in order (ids and amounts as integers). A decision's
     facts are covered by their own hash (facts_hash), which verify checks against them."""
-    return hashlib.sha256(_ENCODE([row[c] for c in T.HASHED[table]]).encode()).hexdigest()
+    values = [row[c] for c in T.HASHED[table]]
+    values += [row[c] for c in T.HASHED_WHEN_SET.get(table, ()) if row.get(c) is not None]
+    return hashlib.sha256(_ENCODE(values).encode()).hexdigest()
 
 
 def _link(prev: str, row_id: int, content: str) -> str:
@@ -393,7 +392,8 @@ class Ledger:
         row = {"round": round_id, "recipient": recipient, "policy_id": policy.policy_id,
                "revision": policy.revision, "engine_version": engine_version, "recorded_by": by, "recorded_at": at,
                "year": d.year, "facts": d.facts, "facts_hash": d.facts_hash, "outcomes": outcomes_json(d.outcomes),
-               "total_fen": sum(fen(o.amount, self.where) for o in d.outcomes if o.amount is not None)}
+               "total_fen": fen(d.total, self.where),
+               "paid": None if d.paid is None else outcomes_json(d.paid)}
         rows = []
         for g in d.grants if grants else ():
             rows.append({"kind": "grant", "round": round_id, "recipient": recipient, "policy_id": policy.policy_id,
@@ -509,7 +509,7 @@ class Ledger:
             assert self.path is not None
             raw = self._keep(sqlite3.connect(self.path, timeout=120, isolation_level=None, check_same_thread=False))
             cursor = self._local.cursor = raw.cursor()
-        cursor.execute(self.lookup_sql, [params[name] for name in self._lookup_order])
+        cursor.execute(SQLITE_LOOKUP, [params[name] for name in self._lookup_order])
         return list(cursor.fetchall())
 
     def entries(self, *, recipient: str | None = None, round_id: str | None = None, year: int | None = None,
@@ -673,19 +673,7 @@ def _entry(row: Mapping[str, Any]) -> Entry:
                  row["reason"], row["recorded_by"], row["recorded_at"])
 
 
-def _fold(rows: Iterable[Sequence[Any]]) -> list[LedgerGrant]:
-    grants: dict[int, LedgerGrant] = {}
-    for entry, kind, clause, cents, year, counts, obj, key, rnd, corrects in rows:
-        if kind == "grant":
-            grants[entry] = LedgerGrant(clause, yuan(cents), year, counts, obj, key, rnd, entry)
-        elif corrects in grants:
-            if kind == "reversal":
-                del grants[corrects]
-            else:
-                g = grants[corrects]
-                grants[corrects] = LedgerGrant(g.clause, yuan(cents), g.year, g.counts, g.object, g.object_key,
-                                               g.round, g.entry)
-    return list(grants.values())
+_fold = fold
 
 
 def summed_by_clause_and_year(entries: Sequence[Entry]) -> dict[tuple[str, int | None], Decimal]:

@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, Column, Integer, LargeBinary, MetaData, Strin
 
 # The schema revisions this engine knows, oldest first; the last is the one it writes. A ledger whose
 # alembic_version is not here was made by a newer engine.
-REVISIONS = ("0001",)
+REVISIONS = ("0001", "0002")
 HEAD = REVISIONS[-1]
 FORMAT = "policy-engine ledger"  # ledger_meta's format: what tells a ledger from some other database
 
@@ -63,9 +63,12 @@ decisions = Table(
     Column("facts", Text, nullable=False),
     Column("facts_hash", String(64), nullable=False),
     Column("outcomes", Text, nullable=False),  # canonical JSON [[clause, outcome, amount | null], …]
-    Column("total_fen", BigInteger, nullable=False),
+    Column("total_fen", BigInteger, nullable=False),  # what was paid (the claims where no pool shared them)
     Column("prev_hash", String(64), nullable=False, unique=True),
     Column("hash", String(64), nullable=False, unique=True),
+    # 0002: what the round's pools paid of each clause, canonical JSON [[clause, amount | null], …]; None: as
+    # claimed (no pool, or a ledger recorded before 0002). Hashed only when set (HASHED_WHEN_SET).
+    Column("paid", Text, nullable=True),
 )
 
 entries = Table(
@@ -92,6 +95,10 @@ entries = Table(
 
 CHAINED = (rounds, decisions, entries)
 # What each chained row's hash covers: every column but the chain's own two.
-HASHED = {table.name: tuple(c.name for c in table.columns if c.name not in ("id", "prev_hash", "hash", "facts"))
+# Columns added after 0001 are hashed after those, and only when set: a row written before they existed keeps
+# the hash it was written with.
+HASHED_WHEN_SET = {"decisions": ("paid",)}
+HASHED = {table.name: tuple(c.name for c in table.columns if c.name not in ("id", "prev_hash", "hash", "facts")
+                            and c.name not in HASHED_WHEN_SET.get(table.name, ()))
           for table in CHAINED}
 APPEND_ONLY = ("ledger_meta", "policy_sources", "policy_revisions", "rounds", "decisions", "entries")

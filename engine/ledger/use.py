@@ -48,7 +48,7 @@ def with_ledger(policy: Policy, applicant: Applicant, grants: Sequence[LedgerGra
     `granted:`, when they give one, counts differently: a problem for the caller to show, never resolved here.
 
     `day` is the claim's date (the fund year when the policy declares none)."""
-    paid = {c.id for c in policy.clauses if c.award is not None or c.refers_to is not None}
+    paid = _paid_clauses(policy)
     entries = tuple(Grant(g.clause, g.amount, g.year if g.year is not None else _unknown_year(policy),
                           g.object, i)
                     for i, g in enumerate(g for g in grants if g.clause in paid))
@@ -56,6 +56,21 @@ def with_ledger(policy: Policy, applicant: Applicant, grants: Sequence[LedgerGra
     if applicant.granted is None:  # the facts say nothing of earlier grants: nothing to disagree with
         return merged, []
     return merged, _disagreements(policy, applicant, merged, day)
+
+
+_PAID: dict[int, tuple[Policy, frozenset[str]]] = {}  # id(policy) -> (the policy, kept alive; its paid clauses)
+
+
+def _paid_clauses(policy: Policy) -> frozenset[str]:
+    """The clauses that pay (an award, or a reference to another document's), once per policy: a round asks
+    for every applicant."""
+    found = _PAID.get(id(policy))
+    if found is None or found[0] is not policy:
+        if len(_PAID) > 64:  # a service compiles policies again as their files change: keep only a few
+            _PAID.clear()
+        found = _PAID[id(policy)] = (policy, frozenset(c.id for c in policy.clauses
+                                                       if c.award is not None or c.refers_to is not None))
+    return found[1]
 
 
 def _unknown_year(policy: Policy) -> int:

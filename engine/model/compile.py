@@ -7,19 +7,20 @@ import keyword
 import re
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any, Iterator, Mapping, Sequence, cast
+from typing import Any, Callable, ClassVar, Iterator, Mapping, Sequence, cast
 
 from engine.core.amounts import CURRENCIES, AmountSyntaxError, MoneyRule, parse_amount, plain, written_currency
 from engine.core.errors import CompileError, PolicyError, Problem, ProblemList
 from engine.core.messages import msg
 from engine.core.suggest import did_you_mean, one_of
 from engine.lang.analysis import names_breadth_first
-from engine.lang.expressions import BOOL, DATE, FUNCTIONS, LIST, NUM, TEXT, Expr, ExpressionError, NameInfo, parse
+from engine.lang.expressions import BOOL, DATE, FUNCTIONS, NUM, Expr, ExpressionError, NameInfo, parse
 from engine.lang.tree import substitute
-from engine.lang.units import PERCENT_DIM, PLAIN_DIM, UNIT, Dim
-from engine.lang.units import money as money_dim
+from engine.lang.units import Dim
 from engine.model.awards import FORMS
 from engine.model.awards.base import AwardForm, Key
+from engine.model.kinds import KINDS
+from engine.model.order import decision_order, loop_through
 from engine.model.policy import (
     Alternative,
     Clause,
@@ -41,9 +42,6 @@ from engine.model.pools import compile_pools
 from engine.syntax.loader import Loaded, Path_
 from engine.syntax.readings import alternative_document
 from engine.syntax.schema import Document, validate_policy
-
-_FACT_TYPES = {"money": NUM, "number": NUM, "integer": NUM, "percent": NUM, "boolean": BOOL,
-               "text": TEXT, "date": DATE, "list": LIST}
 
 # Names an expression reads as something else (true, yes, min, …): a fact or parameter so named could
 # never be read, so it is refused where it is declared.
@@ -159,31 +157,50 @@ class _Compiler:
 
     # -- stages --------------------------------------------------------------------------------
     def run(self) -> Policy:
+        """Every stage in STAGES, in order, then the Policy: every problem of every stage is reported together."""
+        for stage in self.STAGES:
+            stage(self)
+        self.problems.raise_if_any(CompileError)
+        return self.assemble()
+
+    def period(self) -> None:
+        """in_force: when the policy applies."""
         doc = self.doc
-        start, end = _day(doc["in_force"]["from"]), _date(doc["in_force"].get("until"))
-        if end and end < start:
-            self.error(msg("compile.in_force_order", end=end, start=start), ("in_force", "until"))
-        money = doc["money"]
+        self.start, self.end = _day(doc["in_force"]["from"]), _date(doc["in_force"].get("until"))
+        if self.end and self.end < self.start:
+            self.error(msg("compile.in_force_order", end=self.end, start=self.start), ("in_force", "until"))
+
+    def money_rule(self) -> None:
+        """money: the currency and how amounts are rounded."""
+        money = self.doc["money"]
         rule = MoneyRule(money["currency"], Decimal(str(money["round_to"])), money["rounding"])
         if rule.round_to <= 0:
             self.error(msg("compile.round_to_zero"), ("money", "round_to"),
                        suggestion=msg("compile.round_to_zero.hint"))
             rule = MoneyRule(rule.currency, Decimal("0.01"), rule.rounding)
+        self.rule = rule
         self.currency = rule.currency
-        references = {k: Reference(k, v["title"], v.get("role", "rules"), v.get("note"))
-                      for k, v in (doc.get("references") or {}).items()}
-        readings = {k: Reading(k, v["question"], v["choice"], tuple(map(_alternative, v.get("alternatives", ()))),
-                               v.get("why"))
-                    for k, v in (doc.get("readings") or {}).items()}
-        recipients = {k: Recipient(k, v["label"], v.get("description"))
-                      for k, v in doc["recipients"].items()}
-        self.readings, self.recipients, self.references = readings, recipients, references
-        period_reading = doc["in_force"].get("reading")
-        if period_reading:
-            self.reading_ids(period_reading, ("in_force", "reading"), None)
-        areas_reading = (doc.get("jurisdiction") or {}).get("reading")
-        if areas_reading:
-            self.reading_ids(areas_reading, ("jurisdiction", "reading"), None)
+
+    def sections(self) -> None:
+        """references, readings, recipients, and the readings the period and the areas name."""
+        doc = self.doc
+        self.references = {k: Reference(k, v["title"], v.get("role", "rules"), v.get("note"))
+                           for k, v in (doc.get("references") or {}).items()}
+        self.readings = {k: Reading(k, v["question"], v["choice"], tuple(map(_alternative, v.get("alternatives", ()))),
+                                    v.get("why"))
+                         for k, v in (doc.get("readings") or {}).items()}
+        self.recipients = {k: Recipient(k, v["label"], v.get("description")) for k, v in doc["recipients"].items()}
+        self.period_reading = doc["in_force"].get("reading")
+        if self.period_reading:
+            self.reading_ids(self.period_reading, ("in_force", "reading"), None)
+        self.areas_reading = (doc.get("jurisdiction") or {}).get("reading")
+        if self.areas_reading:
+            self.reading_ids(self.areas_reading, ("jurisdiction", "reading"), None)
+
+    def names(self) -> None:
+        """facts and parameters: declared, each name once, none a reserved word; then the names expressions
+        may read (the scope), derived names, and the part/whole bounds between facts."""
+        doc = self.doc
         for section in ("facts", "parameters"):
             for name in doc.get(section) or {}:
                 if keyword.iskeyword(name) or name in RESERVED_NAMES:
@@ -196,52 +213,74 @@ class _Compiler:
                 self.error(msg("compile.fact_and_parameter", name=name), ("parameters", name),
                            prefer_key=True, suggestion=msg("compile.fact_and_parameter.hint"))
                 continue
-            parameters[name] = self.parameter(name, spec, start, end)
-        currencies = self.currencies(doc, facts, parameters)
-        scope = {n: NameInfo(_FACT_TYPES[f.type], f.choices, self.fact_dim(f)) for n, f in facts.items()}
+            parameters[name] = self.parameter(name, spec, self.start, self.end)
+        self.currency_rates = self.currencies(doc, facts, parameters)
+        scope = {n: NameInfo(f.kind.value, f.choices, self.fact_dim(f)) for n, f in facts.items()}
         scope.update({n: NameInfo(NUM, (), self.parameter_dim(p)) for n, p in parameters.items()})
         scope[CLAIM_DATE] = NameInfo(DATE)
         self.facts, self.parameters, self.scope = facts, parameters, scope
         for name, spec in (doc.get("derived") or {}).items():
             self.derive(name, spec, facts, parameters)
         self.check_at_most(facts)
-        fund_year, fund_year_reading = None, None
-        fund_year_spec = doc.get("fund_year") or {}
-        if fund_year_spec:
-            fund_year = fund_year_spec["fact"]
-            self.typed_fact(fund_year, ("fund_year", "fact"), None, "integer")
-            if fund_year_spec.get("reading"):
-                fund_year_reading = self.reading_ids(fund_year_spec["reading"], ("fund_year", "reading"), None)[0]
 
-        clause_ids = [c["id"] for c in doc["clauses"]]
+    def fund_year(self) -> None:
+        """fund_year: the integer fact that names the year a claim is paid from, and its reading."""
+        self.fund_year_spec = self.doc.get("fund_year") or {}
+        self.fund_year_fact, self.fund_year_reading = None, None
+        if self.fund_year_spec:
+            self.fund_year_fact = self.fund_year_spec["fact"]
+            self.typed_fact(self.fund_year_fact, ("fund_year", "fact"), None, "integer")
+            if self.fund_year_spec.get("reading"):
+                self.fund_year_reading = self.reading_ids(self.fund_year_spec["reading"], ("fund_year", "reading"),
+                                                          None)[0]
+
+    def clauses(self) -> None:
+        """clauses: each id once, the shared conditions, each clause, and no loop in what they require."""
+        self.clause_ids = [c["id"] for c in self.doc["clauses"]]
         seen: dict[str, int] = {}
-        for i, cid in enumerate(clause_ids):
+        for i, cid in enumerate(self.clause_ids):
             if cid in seen:
                 self.error(msg("compile.duplicate_clause", id=cid, first=seen[cid]),
                            ("clauses", i, "id"), clause=cid, suggestion=msg("compile.duplicate_clause.hint"))
             seen.setdefault(cid, i)
-        self.clause_ids = clause_ids
-        self.shared = self.shared_conditions(doc)
-        clauses = tuple(self.clause(i, spec) for i, spec in enumerate(doc["clauses"]))
-        self.check_dependencies(clauses)
-        groups = tuple(self.group(i, spec) for i, spec in enumerate(doc.get("groups") or ()))
-        pools = compile_pools(doc.get("pools"), self.source, self.problems, clauses, facts, rule.round_to)
-        self.problems.raise_if_any(CompileError)
+        self.shared = self.shared_conditions(self.doc)
+        self.compiled = tuple(self.clause(i, spec) for i, spec in enumerate(self.doc["clauses"]))
+        self.looped = self.check_dependencies(self.compiled)
+
+    def groups(self) -> None:
+        """groups: each group, and no loop through an exclusive one (unless the clauses loop already)."""
+        self.compiled_groups = tuple(self.group(i, spec) for i, spec in enumerate(self.doc.get("groups") or ()))
+        if not self.looped:
+            self.check_group_loops(self.compiled, self.compiled_groups)
+
+    def pools(self) -> None:
+        """pools: the budgets a round shares out."""
+        self.compiled_pools = compile_pools(self.doc.get("pools"), self.source, self.problems, self.compiled,
+                                            self.facts, self.rule.round_to)
+
+    # The stages of compiling a document, in order: each reads what those before it set on the compiler.
+    STAGES: ClassVar[tuple[Callable[[_Compiler], None], ...]] = (
+        period, money_rule, sections, names, fund_year, clauses, groups, pools)
+
+    def assemble(self) -> Policy:
+        """The Policy the stages made (called once none of them found a problem)."""
+        doc, money, fund_year_spec = self.doc, self.doc["money"], self.fund_year_spec
         return Policy(
             id=doc["id"], document=doc["document"], title=doc["title"], issuer=doc.get("issuer"),
-            language=doc.get("language", "zh"), start=start, end=end,
-            areas=tuple((doc.get("jurisdiction") or {}).get("areas", ())), money=rule,
-            recipients=recipients, facts=facts, parameters=parameters, clauses=clauses, groups=groups,
-            references=references, readings=readings, file=self.source.file, signed=_date(doc.get("signed")),
-            period_assumed=bool(doc["in_force"].get("assumed", False)), period_reading=period_reading,
-            areas_reading=areas_reading, pools=pools, fund_year=fund_year, fund_year_reading=fund_year_reading,
+            language=doc.get("language", "zh"), start=self.start, end=self.end,
+            areas=tuple((doc.get("jurisdiction") or {}).get("areas", ())), money=self.rule,
+            recipients=self.recipients, facts=self.facts, parameters=self.parameters, clauses=self.compiled,
+            groups=self.compiled_groups, references=self.references, readings=self.readings, file=self.source.file,
+            signed=_date(doc.get("signed")), period_assumed=bool(doc["in_force"].get("assumed", False)),
+            period_reading=self.period_reading, areas_reading=self.areas_reading, pools=self.compiled_pools,
+            fund_year=self.fund_year_fact, fund_year_reading=self.fund_year_reading,
             fund_year_in_force=fund_year_spec.get("in_force"),
             filing_months=(int(fund_year_spec["filing_months"]) if fund_year_spec.get("filing_months") is not None
                            else None),
             articles=dict(doc.get("articles") or {}),
             money_source=(("text", money["text"]) if money.get("text")
                           else ("practice", money["practice"]) if money.get("practice") else None),
-            currencies=currencies, derived=self.derived,
+            currencies=self.currency_rates, derived=self.derived,
             conditions=tuple(c for c, _ids in self.shared),
         )
 
@@ -256,27 +295,19 @@ class _Compiler:
                 self.error(msg("compile.at_most_unknown", name=name, other=other), path,
                            suggestion=did_you_mean(other, [n for n in facts if n != name])
                            or msg("compile.at_most.hint"))
-            elif (facts[other].type, facts[other].currency) != (fact.type, fact.currency) \
-                    or fact.type not in ("money", "number", "integer", "percent"):
+            elif facts[other].kind is not fact.kind or facts[other].currency != fact.currency \
+                    or not fact.kind.numeric:
                 self.error(msg("compile.at_most_type", name=name, type=fact.type, other=other,
                                other_type=facts[other].type), path, suggestion=msg("compile.at_most.hint"))
 
     def fact_dim(self, fact: Fact) -> Dim | None:
         """What a fact's value measures (engine.lang.units)."""
-        if fact.type == "money":
-            return money_dim(fact.currency or self.currency)
-        if fact.type == "percent":
-            return PERCENT_DIM
-        if fact.type in ("number", "integer"):
-            return Dim(UNIT, fact.unit) if fact.unit else PLAIN_DIM
-        return None
+        return fact.kind.dim(fact, self.currency)
 
     def parameter_dim(self, param: Parameter) -> Dim:
-        if param.type == "money":
-            return money_dim(param.currency or self.currency)
-        if param.type == "percent":
-            return PERCENT_DIM
-        return Dim(UNIT, param.unit) if param.unit else PLAIN_DIM
+        dim = param.kind.dim(param, self.currency)
+        assert dim is not None, "a parameter is a number"
+        return dim
 
     def currencies(self, doc: Document, facts: Mapping[str, Fact], parameters: Mapping[str, Parameter]
                    ) -> dict[str, Currency]:
@@ -354,7 +385,8 @@ class _Compiler:
 
     def fact(self, name: str, spec: Document, path: Path_) -> Fact:
         items: dict[str, Fact] = {}
-        if spec["type"] == "list":
+        kind = KINDS[spec["type"]]
+        if kind.takes_items:
             if not spec.get("items"):
                 self.error(msg("compile.list_items", name=name), path, suggestion=msg("compile.list_items.hint"))
             for field_name, field_spec in (spec.get("items") or {}).items():
@@ -362,7 +394,7 @@ class _Compiler:
         elif "items" in spec:
             self.error(msg("compile.items_not_list", name=name, type=spec["type"]), path + ("items",),
                        prefer_key=True)
-        if spec.get("choices") and spec["type"] != "text":
+        if spec.get("choices") and not kind.takes_choices:
             self.error(msg("compile.choices_not_text", name=name, type=spec["type"]), path + ("choices",),
                        prefer_key=True)
         bounds: dict[str, Decimal | None] = {}
@@ -370,17 +402,20 @@ class _Compiler:
             if key in spec:
                 bounds[key] = self.amount(spec[key], path + (key,))
         for i, key in enumerate(spec.get("unique", ())):
-            if spec["type"] != "list" or key not in (spec.get("items") or {}):
+            if not kind.takes_items or key not in (spec.get("items") or {}):
                 self.error(msg("compile.unique_field", name=name, field=key), path + ("unique", i),
                            suggestion=did_you_mean(key, spec.get("items") or {}) or msg("compile.unique_field.hint"))
         low, high = bounds.get("min"), bounds.get("max")
         if low is not None and high is not None and low > high:
             self.error(msg("compile.min_max", min=low, max=high), path + ("min",))
-        return Fact(name=name, type=spec["type"], label=spec["label"], unit=spec.get("unit"),
+        fact = Fact(name=name, type=spec["type"], label=spec["label"], unit=spec.get("unit"),
                     minimum=bounds.get("min"), maximum=bounds.get("max"),
                     choices=tuple(spec.get("choices", ())), description=spec.get("description"),
                     items=items, unique=tuple(spec.get("unique", ())), currency=spec.get("currency"),
                     at_most=spec.get("at_most"), where=self.where(path))
+        for message, key in kind.declaration_problems(fact):
+            self.error(message, path + (key,))
+        return fact
 
     def parameter(self, name: str, spec: Document, start: dt.date, end: dt.date | None) -> Parameter:
         path: Path_ = ("parameters", name)
@@ -551,8 +586,9 @@ class _Compiler:
             return None
         return form.build(spec, _FormCompiler(self, spec, path, cid))
 
-    def check_dependencies(self, clauses: tuple[Clause, ...]) -> None:
-        """A clause may require or add to others; those links must not loop."""
+    def check_dependencies(self, clauses: tuple[Clause, ...]) -> bool:
+        """A clause may require or add to others; those links must not loop. Whether one did."""
+        looped = False
         deps = {c.id: set(c.dependencies()) for c in clauses}
         by_id = {c.id: c for c in clauses}
         for c in clauses:
@@ -583,10 +619,41 @@ class _Compiler:
                     loop = path[path.index(step):] + [step]
                     self.error(msg("compile.loop", loop=" → ".join(loop)),
                                ("clauses", self.clause_ids.index(step)), clause=step)
+                    looped = True
                 elif not state.get(step):
                     state[step] = 1
                     path.append(step)
                     stack.append((step, iter(sorted(deps[step]))))
+        return looped
+
+    def check_group_loops(self, clauses: tuple[Clause, ...], groups: tuple[Group, ...]) -> None:
+        """An exclusive group chooses once all its members are decided, and a clause that needs a member waits
+        for that choice: so no member may need another member of its group, directly or through other clauses
+        (engine.model.order, the graph the runtime follows). Reported once, at the first clause of the loop."""
+        _order, stuck = decision_order(clauses, groups)
+        if not stuck:
+            return
+        loop = loop_through(clauses, groups, stuck)
+        group = next(nid for kind, nid in loop if kind == "g")
+        first = next(nid for kind, nid in loop if kind == "c")
+        by_group = {g.id: g for g in groups}
+        by_id = {c.id: c for c in clauses}
+        # Written as clauses: a clause, then what it needs (for a group's member: "2.2 (g)", after which the
+        # group waits for the next clause of the loop).
+        start = next(i for i, (kind, _n) in enumerate(loop) if kind == "c")
+        nodes = loop[start:-1] + loop[:start] + [loop[start]]
+        words: list[str] = []
+        for (kind, nid), (next_kind, next_id) in zip(nodes, nodes[1:], strict=False):
+            if kind == "c":
+                words.append(nid)
+                if next_kind == "g":
+                    member = next(d for d in by_id[nid].dependencies() if d in by_group[next_id].members)
+                    words.append(f"{member} ({next_id})")
+        words.append(nodes[-1][1])
+        self.error(msg("compile.group_loop", loop=" → ".join(words), group=group,
+                       members=", ".join(by_group[group].members)),
+                   ("clauses", self.clause_ids.index(first)), clause=first,
+                   suggestion=msg("compile.group_loop.hint", group=group))
 
     def group(self, index: int, spec: Document) -> Group:
         path: Path_ = ("groups", index)
@@ -636,7 +703,7 @@ class _FormCompiler:
 
     def condition(self, key: str, item_fields: Mapping[str, Fact] | None = None) -> Expr | None:
         scope = dict(self.compiler.scope)
-        scope.update({n: NameInfo(_FACT_TYPES[f.type], f.choices, self.compiler.fact_dim(f))
+        scope.update({n: NameInfo(f.kind.value, f.choices, self.compiler.fact_dim(f))
                       for n, f in (item_fields or {}).items()})
         return self.compiler.expr(self.spec[key], self.path + (key,), scope, BOOL, self.clause)
 
@@ -654,8 +721,8 @@ class _FormCompiler:
     def list_fact(self, key: str) -> Fact | None:
         name = self.spec[key]
         fact = self.compiler.facts.get(name)
-        if fact is None or fact.type != "list":
-            lists = [n for n, f in self.compiler.facts.items() if f.type == "list"]
+        if fact is None or not fact.kind.takes_items:
+            lists = [n for n, f in self.compiler.facts.items() if f.kind.takes_items]
             self.error(key, msg("compile.for_each.undeclared", name=name) if fact is None
                        else msg("compile.for_each.not_list", name=name, type=fact.type), did_you_mean(name, lists))
             return None

@@ -9,39 +9,23 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Mapping
 
-from engine.core.amounts import (
-    AMOUNT_RE,
-    CURRENCIES,
-    MAX_INTEGER_DIGITS,
-    MAX_PLACES,
-    MONEY_PATTERN,
-    NUMBER_PATTERN,
-    PERCENT_PATTERN,
-    AmountSyntaxError,
-    parse_amount,
-    plain,
-    whole_fen,
-    written_currency,
-)
 from engine.core.errors import FactsError, Problem, ProblemList
-from engine.core.format import format_money, format_number, format_percent
 from engine.core.messages import Message, msg, t
-from engine.core.suggest import did_you_mean, one_of
 from engine.core.text import name_of, unwanted
 from engine.model.checker import FactsChecker, Found, repeats
+from engine.model.kinds import value_schema
+from engine.model.kinds.amounts import read_amount
+from engine.model.kinds.date import SCHEMA as DATE_SCHEMA
+from engine.model.kinds.items import nullable
+from engine.model.kinds.money import SCHEMA as MONEY_SCHEMA
 from engine.model.policy import Clause, Fact, Policy
-from engine.syntax.loader import Loaded, Path_, SourceMap, load_file, load_text
+from engine.syntax.loader import Loaded, Path_, SourceMap, load_text
 from engine.syntax.schema import _kind_of, make_validator, schema_problems
 
 if TYPE_CHECKING:  # jsonschema is imported only where facts are validated (untyped: these are Any)
     from jsonschema.exceptions import ValidationError
 
-_AMOUNT, _PERCENT = MONEY_PATTERN, PERCENT_PATTERN
-_DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "format": "date"}
-
-_FORMS = {"money": "facts.form.money", "number": "facts.form.number", "integer": "facts.form.integer",
-          "percent": "facts.form.percent", "boolean": "facts.form.boolean", "text": "facts.form.text",
-          "date": "facts.form.date", "list": "facts.form.list"}  # how a value of each fact type is written
+_DATE = DATE_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -73,38 +57,6 @@ class Applicant:
     ledger: tuple[Grant, ...] = ()
     file: str | None = None
     source: SourceMap | None = field(default=None, compare=False, repr=False)
-
-
-def _value_schema(fact: Fact) -> dict[str, Any]:
-    t = fact.type
-    schema: dict[str, Any]
-    if t == "money":
-        schema = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": _AMOUNT}]}
-    elif t == "number":
-        schema = {"anyOf": [{"type": "number"}, {"type": "string", "pattern": NUMBER_PATTERN}]}
-    elif t == "integer":
-        schema = {"type": "integer"}
-    elif t == "percent":
-        schema = {"anyOf": [{"type": "number", "minimum": 0, "maximum": 1}, {"type": "string", "pattern": _PERCENT}]}
-    elif t == "boolean":
-        schema = {"type": "boolean"}
-    elif t == "date":
-        schema = dict(_DATE)
-    elif t == "list":
-        schema = {"type": "array", "maxItems": 10000,
-                  "items": {"type": "object", "additionalProperties": False,
-                            "properties": {n: _nullable(_value_schema(f)) for n, f in fact.items.items()}}}
-    else:
-        schema = {"type": "string"}
-        if fact.choices:
-            schema["enum"] = list(fact.choices)
-    schema["description"] = fact.label + (f"（{fact.unit}）" if fact.unit else "")
-    return schema
-
-
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    # null means "not known": the fact is then missing, and clauses that need it are undetermined.
-    return {"anyOf": [schema, {"type": "null"}], "description": schema.get("description", "")}
 
 
 def facts_schema(policy: Policy) -> dict[str, Any]:
@@ -139,7 +91,7 @@ class _LazyValidator:
         return getattr(self._validator, name)
 
 
-_MONEY = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": _AMOUNT}]}
+_MONEY = MONEY_SCHEMA
 MAX_GRANTS = 10000
 
 
@@ -161,7 +113,7 @@ def _facts_schema(policy: Policy) -> dict[str, Any]:
             "area": {"type": ["string", "null"], "description": "申请人所在区域, e.g. " + ", ".join(policy.areas[:3])},
             "date": {"anyOf": [_DATE, {"type": "null"}], "description": "申报日期 (the claim's date), YYYY-MM-DD"},
             "facts": {"type": "object", "additionalProperties": False,
-                      "properties": {n: _nullable(_value_schema(f)) for n, f in policy.all_facts().items()}},
+                      "properties": {n: nullable(value_schema(f)) for n, f in policy.all_facts().items()}},
             "granted": {"description": "此前已获补助. Either by clause id, the amount that counts against this "
                                        "claim (ever for once and lifetime, this fund year for year; for this "
                                        "object when the clause is counted per object), {} meaning none; or a list "
@@ -185,10 +137,6 @@ def _facts_schema(policy: Policy) -> dict[str, Any]:
             "note": {"type": "string"},
         },
     }
-
-
-def load_applicant(policy: Policy, path: str) -> Applicant:
-    return applicant_from(policy, load_file(path))
 
 
 def applicant_from_text(policy: Policy, text: str, name: str = "<input>") -> Applicant:
@@ -241,26 +189,14 @@ def _applicant_full(policy: Policy, loaded: Loaded) -> Applicant:
             return None  # the generic message names the unknown key and suggests the closest declared one
         if len(path) >= 2 and path[0] == "facts" and path[1] in facts:
             fact = facts[path[1]]
-            if fact.type == "list" and len(path) >= 4:
+            if fact.items and len(path) >= 4:
                 fact = fact.items.get(path[3], fact)
-            value = error.instance
-            if fact.type == "money" and isinstance(value, Decimal) and value < 0:
-                return src.problem(msg("facts.negative", name=fact.name, label=fact.label, value=value), path)
-            if error.validator == "enum" and fact.type == "text" and fact.choices:
-                return src.problem(msg("facts.choice", name=fact.name, label=fact.label,
-                                       choices=one_of(fact.choices), kind=_kind_of(value)), path,
-                                   suggestion=did_you_mean(str(value), fact.choices))
-            if error.validator == "maxItems" and fact.type == "list":
-                return src.problem(msg("facts.too_many_items", name=fact.name, label=fact.label,
-                                       count=len(value), limit=error.validator_value), path)
-            hint = None
-            if fact.type == "boolean" and isinstance(value, str):
-                hint = msg("facts.boolean.hint")
-            elif fact.type in ("money", "number") and isinstance(value, str):
-                hint = msg("facts.number.hint")
-            form = msg(_FORMS[fact.type]) if fact.type in _FORMS else fact.type
-            return src.problem(msg("facts.wrong_type", name=fact.name, label=fact.label, form=form,
-                                   kind=_kind_of(value)), path, suggestion=hint)
+            value, kind = error.instance, fact.kind
+            refused = kind.refusal(fact, value, error.validator, error.validator_value)
+            if refused is not None:
+                return src.problem(refused[0], path, suggestion=refused[1])
+            return src.problem(msg("facts.wrong_type", name=fact.name, label=fact.label, form=kind.form_words(),
+                                   kind=_kind_of(value)), path, suggestion=kind.wrong_type_hint(value))
         if path[:1] == ("granted",) and len(path) == 2 and isinstance(path[1], str):
             return src.problem(msg("facts.granted", clause=path[1], kind=_kind_of(error.instance)), path)
         return None
@@ -283,7 +219,7 @@ def _applicant_full(policy: Policy, loaded: Loaded) -> Applicant:
     if isinstance(given_grants, dict):
         granted = {}
         for cid, raw in given_grants.items():
-            amount = _amount(raw, ("granted", cid), source, problems, None, cid)
+            amount = read_amount(raw, ("granted", cid), source, problems, None, cid)
             if amount is not None:
                 granted[cid] = amount
     elif isinstance(given_grants, list):
@@ -306,7 +242,7 @@ def _ledger(policy: Policy, entries: list[dict[str, Any]], source: SourceMap, pr
     out = []
     for i, entry in enumerate(entries):
         cid = entry["clause"]
-        amount = _amount(entry["amount"], ("granted", i, "amount"), source, problems, None, cid)
+        amount = read_amount(entry["amount"], ("granted", i, "amount"), source, problems, None, cid)
         key = entry.get("for")
         if cid in per and key is None:
             fact = policy.facts[per[cid]]
@@ -388,41 +324,7 @@ def _applicant(found: Found, source: SourceMap) -> Applicant:
 def _convert(fact: Fact, raw: Any, path: Path_, source: SourceMap, problems: ProblemList, own: str = "CNY") -> object:
     """The value of a schema-valid fact; a problem added (and None) for a bound crossed or an amount the
     schema's pattern lets through but parse_amount cannot read (out of range, or a float such as 1e-07)."""
-    t = fact.type
-    if t == "list":
-        return tuple({n: _convert(fact.items[n], v, path + (i, n), source, problems, own)
-                      for n, v in item.items() if v is not None}
-                     for i, item in enumerate(raw))
-    if t in ("boolean", "text"):
-        return raw
-    if t == "date":
-        return dt.date.fromisoformat(raw)
-    if t == "money":
-        written, expected = written_currency(raw), fact.currency or own
-        if written is not None and written != expected:
-            number = AMOUNT_RE.match(raw)
-            problems.add(source.problem(
-                msg("facts.currency", name=fact.name, label=fact.label, value=raw, written=CURRENCIES[written],
-                    expected=CURRENCIES[expected]), path,
-                suggestion=msg("facts.currency.hint", value=f"{number.group(1) if number else raw}"
-                               f"{(number.group(2) or '')[:-len(CURRENCIES[written])] if number else ''}"
-                               f"{CURRENCIES[expected]}")))
-            return None
-    value = _amount(raw, path, source, problems, fact, None)
-    if value is None:
-        return None
-    if t == "percent" and isinstance(raw, str) is False and value > 1:
-        problems.add(source.problem(msg("facts.percent", name=fact.name, label=fact.label, value=raw), path))
-    if fact.minimum is not None and value < fact.minimum:
-        problems.add(source.problem(msg("facts.minimum", name=fact.name, label=fact.label,
-                                        limit=_bound(fact, fact.minimum), value=raw), path))
-    if fact.maximum is not None and value > fact.maximum:
-        problems.add(source.problem(msg("facts.maximum", name=fact.name, label=fact.label,
-                                        limit=_bound(fact, fact.maximum), value=raw), path))
-    return value
-
-
-_NUMERIC = frozenset({"money", "number", "percent", "integer"})
+    return fact.kind.convert(fact, raw, path, source, problems, own)
 
 
 def _screen(data: dict[str, Any], facts: Mapping[str, Fact], source: SourceMap) -> list[Problem]:
@@ -451,17 +353,17 @@ def _screen(data: dict[str, Any], facts: Mapping[str, Fact], source: SourceMap) 
         if isinstance(value, (Decimal, float)) and not _finite(value):
             if fact is not None:
                 found.append(source.problem(msg("facts.wrong_type", name=fact.name, label=fact.label,
-                                                form=msg(_FORMS[fact.type]), kind=_kind_of(value)), path))
+                                                form=fact.kind.form_words(), kind=_kind_of(value)), path))
             else:
                 found.append(source.problem(msg("facts.granted", clause=clause, kind=_kind_of(value)), path))
 
     def fact_value(fact: Fact, value: object, path: Path_) -> None:
-        items = value if fact.type == "list" and isinstance(value, list) else []
+        items = value if fact.items and isinstance(value, list) else []
         for at, each in [(path, value)] + [(path + (i,), item) for i, item in enumerate(items)]:
             char = bad(each)
             if char is not None:
                 refuse(msg("facts.what.fact", name=fact.name, label=fact.label), char, at)
-        if fact.type in _NUMERIC:
+        if fact.kind.numeric:
             number(value, path, fact, "")
         for i, item in enumerate(items):
             if isinstance(item, dict):
@@ -528,73 +430,6 @@ def _foreign(data: dict[str, Any], source: SourceMap) -> list[Problem]:
 
 def _finite(value: Decimal | float) -> bool:
     return value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
-
-
-def _amount(raw: object, path: Path_, source: SourceMap, problems: ProblemList, fact: Fact | None,
-            clause: str | None) -> Decimal | None:
-    """parse_amount's value of a schema-valid amount (of `fact`, or granted for `clause`), or None with a
-    problem added: what the schema's patterns let through but no amount can be (17 integer digits, 13
-    decimal places, 1000000000000万元, 33.33333333333% which is 13 places) and floats whose text form is
-    not an amount (1e-07, nan, inf: Python's way of writing them, not an applicant's)."""
-    try:
-        value = parse_amount(raw)
-    except AmountSyntaxError as exc:
-        problems.add(_unreadable(exc, raw, path, source, fact, clause))
-        return None
-    if (fact is None or fact.type == "money") and not whole_fen(value):  # the same refusal for every source
-        shown = raw.strip() if isinstance(raw, str) else repr(raw) if isinstance(raw, float) else str(raw)
-        problems.add(source.problem(msg("facts.not_fen", name=fact.name, label=fact.label, value=shown) if fact
-                                    else msg("facts.granted.not_fen", clause=clause, value=shown), path,
-                                    suggestion=msg("facts.not_fen.hint")))
-        return None
-    return value
-
-
-def _unreadable(exc: AmountSyntaxError, raw: object, path: Path_, source: SourceMap, fact: Fact | None,
-                clause: str | None) -> Problem:
-    """The problem with an amount parse_amount refused: out of range with its limit, or not an amount."""
-    message = exc.message
-    exact = (message.values.get("value") if isinstance(message, Message) and message.key == "amount.out_of_range"
-             else None)
-    floated = msg("facts.float.hint", text=repr(raw)) if isinstance(raw, float) else None
-    if isinstance(message, Message) and message.key == "amount.numerals":  # Chinese numerals, and why not exact
-        return source.problem(msg("facts.numerals", name=fact.name, label=fact.label, why=message) if fact
-                              else msg("facts.granted.numerals", clause=clause, why=message), path)
-    if not isinstance(exact, Decimal) or not exact.is_finite():  # not an amount as written (floats only)
-        if fact is None:
-            return source.problem(msg("facts.granted", clause=clause, kind=_kind_of(raw)), path, suggestion=floated)
-        return source.problem(msg("facts.wrong_type", name=fact.name, label=fact.label, form=msg(_FORMS[fact.type]),
-                                  kind=_kind_of(raw)), path, suggestion=floated)
-    written = raw.strip() if isinstance(raw, str) else repr(raw) if isinstance(raw, float) else str(raw)
-    hint: Message
-    if exact.adjusted() >= MAX_INTEGER_DIGITS:
-        reason = msg("facts.range.digits", digits=exact.adjusted() + 1, limit=MAX_INTEGER_DIGITS)
-        hint, exact_text = msg("facts.range.digits.hint"), plain(exact)
-    else:
-        # Places count as written (a unit of 万 or 亿 adds none), but 50% is 0.50: two more as a fraction.
-        places = -int(exact.as_tuple().exponent)
-        if fact is not None and fact.type == "percent":
-            reason = msg("facts.range.places.percent", places=places, limit=MAX_PLACES, written=MAX_PLACES - 2)
-        else:
-            reason = msg("facts.range.places", places=places, limit=MAX_PLACES)
-        hint, exact_text = msg("facts.range.places.hint"), f"{exact:f}" if "%" in written else written
-    shown: object = written if written == exact_text else msg("facts.value.exact", value=written, exact=exact_text)
-    if fact is None:
-        return source.problem(msg("facts.granted.out_of_range", clause=clause, value=shown, reason=reason), path,
-                              suggestion=floated or hint)
-    return source.problem(msg("facts.out_of_range", name=fact.name, label=fact.label, value=shown, reason=reason),
-                          path, suggestion=floated or hint)
-
-
-def _bound(fact: Fact, value: Decimal) -> str:
-    """A declared bound as the applicant would write it: 100% for a percentage, 500万元 for money."""
-    if fact.type == "percent":
-        return format_percent(value)
-    if fact.type == "money":
-        return format_money(value)
-    if fact.type == "integer":  # a count or a year, written as digits: 2021, not 2,021
-        return plain(value)
-    return format_number(value)
 
 
 def names_of_clause(clause: Clause) -> set[str]:

@@ -5,44 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Iterator, Mapping
+from typing import Iterator, Mapping, Sequence
 
 from engine.core.amounts import MoneyRule
 from engine.lang.expressions import Expr
 from engine.model.awards.base import AwardForm
-
-if TYPE_CHECKING:
-    from engine.model.pools import Pool
-
-
-@dataclass(frozen=True)
-class Where:
-    """A position in a policy file, for messages about a compiled element."""
-
-    file: str | None = None
-    line: int | None = None
-    column: int | None = None
-
-
-@dataclass(frozen=True)
-class Fact:
-    name: str
-    type: str  # money | number | integer | percent | boolean | text | date | list
-    label: str
-    unit: str | None = None
-    minimum: Decimal | None = None
-    maximum: Decimal | None = None
-    choices: tuple[str, ...] = ()
-    description: str | None = None
-    items: Mapping[str, "Fact"] = field(default_factory=dict)  # for type list: the fields of each item
-    # For type list: item fields that identify what an item stands for (an enterprise's name or credit code);
-    # two items with the same value in one of them are the same thing listed twice, an input error.
-    unique: tuple[str, ...] = ()
-    currency: str | None = None  # for money: its ISO code when not the policy's (USD for 美元)
-    # Another fact of the same type this one can never exceed (a part and its whole): both facts checkers
-    # refuse values where it does, naming both.
-    at_most: str | None = None
-    where: Where = Where()
+from engine.model.declared import Fact as Fact  # re-exported: a fact is part of the compiled policy
+from engine.model.declared import Where as Where  # re-exported
+from engine.model.kinds import KINDS
+from engine.model.kinds.base import FactKind
 
 
 @dataclass(frozen=True)
@@ -63,6 +34,11 @@ class Parameter:
     text: str | None = None
     where: Where = Where()
     currency: str | None = None  # for money written in another currency (1000万美元): its ISO code
+
+    @property
+    def kind(self) -> FactKind:
+        """The kind of value this parameter is (money, percent or number, as facts are: engine.model.kinds)."""
+        return KINDS[self.type]
 
     def value_on(self, day: dt.date) -> DatedValue | None:
         """The value in force on `day`: the latest one starting on or before it, if not ended."""
@@ -252,6 +228,32 @@ class Links(Mapping[str, "Policy"]):
 
 
 @dataclass(frozen=True)
+class Pool:
+    """A total shared by the claims of a round on `clauses`: pro rata, or in order of a fact (smallest first)."""
+
+    id: str
+    clauses: tuple[str, ...]
+    total: Decimal
+    share: str  # pro_rata | in_order
+    order_by: str | None = None  # a declared fact, or CLAIM_DATE; for share: in_order
+    label: str | None = None
+    text: str | None = None
+    line: int | None = None
+
+    @property
+    def title(self) -> str:
+        return self.label or self.id
+
+
+def pool_of(pools: Sequence[Pool], clause_id: str) -> Pool | None:
+    """The pool a clause's amount is paid from, if any (a clause is in one pool at most)."""
+    for pool in pools:
+        if clause_id in pool.clauses:
+            return pool
+    return None
+
+
+@dataclass(frozen=True)
 class Policy:
     id: str
     document: str
@@ -290,7 +292,7 @@ class Policy:
     currencies: Mapping[str, Currency] = field(default_factory=dict)
     derived: Mapping[str, Derived] = field(default_factory=dict)
     conditions: tuple[Condition, ...] = ()  # shared conditions (申报条件), also at the head of each clause's
-    pools: tuple[Pool, ...] = ()  # budget pools a round shares out (engine.model.pools, engine.rounds.pools)
+    pools: tuple[Pool, ...] = ()  # budget pools a round shares out (engine.model.pools; shared: engine.core.shares)
     # Policies of documents this one refers to by clause, by document number, when supplied. Shared by every
     # policy of one linked set (references may point back), so it is filled after they are made, then sealed.
     linked: Mapping[str, "Policy"] = field(default_factory=lambda: Links().seal(), compare=False, repr=False)

@@ -1,13 +1,12 @@
 """Budget pools: a total a round of applicants shares for a clause or group of clauses (the `pools:` section).
 
 "本项奖励资金总额不超过X万元，申报总额超出的按比例核减": the claims of a whole round on the pooled clauses are
-added up, and when they exceed the pool, the pool is shared out (engine.rounds.pools does the sharing). One
+added up, and when they exceed the pool, the pool is shared out (engine.core.shares does the sharing). One
 applicant's evaluation cannot know the round, so it pays the claim and says that a pool applies.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Mapping, Sequence
 
@@ -15,40 +14,19 @@ from engine.core.amounts import AmountSyntaxError, parse_amount
 from engine.core.errors import ProblemList
 from engine.core.messages import msg
 from engine.core.suggest import did_you_mean, one_of
+from engine.model.policy import Clause, Fact
+from engine.model.policy import Pool as Pool  # re-exported: the compiled pool is part of the compiled policy
+from engine.model.policy import pool_of as pool_of  # re-exported
 
 if TYPE_CHECKING:
-    from engine.model.policy import Clause, Fact
     from engine.syntax.loader import SourceMap
 
-SHARES = ("pro_rata", "in_order")
 CLAIM_DATE = "claim_date"  # order_by: the claim's date (a facts file's date:), unless a fact is so named
-_ORDERED_TYPES = ("date", "money", "number", "integer", "percent")
+def _ordered() -> list[str]:
+    """The kinds of fact a pool may be ordered by (engine.model.kinds: those whose values are ordered)."""
+    from engine.model.kinds import KINDS
 
-
-@dataclass(frozen=True)
-class Pool:
-    """A total shared by the claims of a round on `clauses`: pro rata, or in order of a fact (smallest first)."""
-
-    id: str
-    clauses: tuple[str, ...]
-    total: Decimal
-    share: str  # pro_rata | in_order
-    order_by: str | None = None  # a declared fact, or CLAIM_DATE; for share: in_order
-    label: str | None = None
-    text: str | None = None
-    line: int | None = None
-
-    @property
-    def title(self) -> str:
-        return self.label or self.id
-
-
-def pool_of(pools: Sequence[Pool], clause_id: str) -> Pool | None:
-    """The pool a clause's amount is paid from, if any (a clause is in one pool at most)."""
-    for pool in pools:
-        if clause_id in pool.clauses:
-            return pool
-    return None
+    return [k for k, kind in KINDS.items() if kind.ordered]
 
 
 def compile_pools(specs: object, source: SourceMap, problems: ProblemList, clauses: Sequence[Clause],
@@ -97,9 +75,9 @@ def compile_pools(specs: object, source: SourceMap, problems: ProblemList, claus
                 if fact is None:
                     error(index, msg("pool.order_by_unknown", pool=pool_id, name=order_by), ("order_by",),
                           did_you_mean(order_by, [*facts, CLAIM_DATE]))
-                elif fact.type not in _ORDERED_TYPES:
+                elif not fact.kind.ordered:
                     error(index, msg("pool.order_by_type", pool=pool_id, name=order_by, type=fact.type,
-                              types=one_of(_ORDERED_TYPES)), ("order_by",))
+                              types=one_of(_ordered())), ("order_by",))
         elif order_by is not None:
             error(index, msg("pool.order_by_unused", pool=pool_id), ("order_by",))
         out.append(Pool(pool_id, tuple(spec["clauses"]), total, spec["share"], order_by, spec.get("label"),

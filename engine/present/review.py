@@ -71,7 +71,7 @@ class _Words:
         if isinstance(node, Name):
             fact = self.fields.get(node.id) or self.policy.facts.get(node.id)
             if fact is not None:
-                return fact.type, CURRENCIES[fact.currency] if fact.currency else fact.unit
+                return fact.kind.measure, fact.kind.shown_unit(fact)
             param = self.policy.parameters.get(node.id)
             if param is not None:
                 return param.type, CURRENCIES[param.currency] if param.currency else param.unit
@@ -91,7 +91,7 @@ class _Words:
             return parameter_value_words(param, self.lang)
         return name
 
-    def words(self, node: Node, hint: Hint = (None, None)) -> tuple[str, int]:  # noqa: C901 - one dispatch
+    def words(self, node: Node, hint: Hint = (None, None)) -> tuple[str, int]:  # one dispatch
         lang = self.lang
         if isinstance(node, Name):
             return self.name(node.id), _PREC_ATOM

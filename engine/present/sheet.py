@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from engine.core.format import format_money, show
 from engine.core.values import by_key
 from engine.model.outcome import Outcome
@@ -18,6 +16,7 @@ STATUS_KEYS = {"met": "cond.met", "failed": "cond.failed", "unknown": "cond.unkn
 
 
 def render_text(result: Result, lang: str | None = None) -> str:
+    """The calculation sheet of a traced result, in `lang` (default: the policy's language)."""
     policy = result.policy
     w = PolicyWords(policy, lang or policy.language)
     colon = w.t("colon")
@@ -188,9 +187,3 @@ def _total_text(w: PolicyWords, result: Result) -> list[str]:
         lines.append(w.t("total.referred", items="；".join(f"{r.clause.id} → {r.reference.id}" for r in referred
                                                          if r.reference is not None)))
     return lines
-
-
-def hop_result(result: Result, r: ClauseResult) -> Result:
-    """The result as seen from a followed reference's document (for renderers that recurse into a hop)."""
-    assert r.hop is not None
-    return replace(result, policy=r.hop.policy)

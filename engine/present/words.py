@@ -51,7 +51,7 @@ class PolicyWords:
         facts = self.policy.all_facts()  # a followed reference may ask for another document's facts
         if name in facts:
             f = facts[name]
-            return f.type, CURRENCIES[f.currency] if f.currency else f.unit, f.label
+            return f.kind.measure, f.kind.shown_unit(f), f.label
         if name in self.policy.parameters:
             p = self.policy.parameters[name]
             return p.type, CURRENCIES[p.currency] if p.currency else p.unit, p.label
@@ -63,7 +63,7 @@ class PolicyWords:
         for f in facts.values():
             if name in f.items:
                 item = f.items[name]
-                return item.type, item.unit, item.label
+                return item.kind.measure, item.kind.shown_unit(item), item.label
         raise KeyError(f"{name!r} is not a fact, a list item's field or a parameter of {self.policy.id}")
 
     def value(self, name: str, value: object) -> str:

@@ -10,7 +10,8 @@ The template shows the fields and an example; `policy batch` reads it back with 
 
 Cells arrive as text (CSV), or as what openpyxl reads from XLSX: str, int, float, bool, datetime. Numbers are
 never read through a float's arithmetic: a float is read by its shortest text form (repr), and money that is
-not exact to the fen after that (1234.5600000001, from a formula) is refused with a hint to round the cell.
+not exact to the fen after that (1234.5600000001, from a formula) is refused by the facts loader with a hint to
+round the cell, as money finer than the fen is from any other source.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from typing import Any, Callable, Mapping, Sequence
 from engine.core.messages import Message, msg
 from engine.core.suggest import did_you_mean, one_of
 from engine.model.facts import facts_for
+from engine.model.kinds.amounts import amount_cell
+from engine.model.kinds.base import BadCell
+from engine.model.kinds.date import date_cell as read_date_cell
+from engine.model.kinds.text import text_cell as _text_cell
 from engine.model.policy import Fact, Policy
 from engine.rounds import identity
 
@@ -34,14 +39,8 @@ FIXED = (CODE, NAME, KIND, AREA, DATE)
 FIXED_LABEL_KEYS = {CODE: "template.col.credit_code", NAME: "template.col.applicant",
                     KIND: "template.col.recipient", AREA: "template.col.area", DATE: "template.col.date"}
 GRANTED = "granted."  # granted.<clause id>: what was granted before under that clause
-# 是/否 as officers write them, TRUE/FALSE as Excel and WPS show a logical cell typed as text; nothing else
-# (yes/no, 1/0 are refused with a hint, as in facts files, rather than guessed).
-TRUE_WORDS = frozenset({"是", "true"})
-FALSE_WORDS = frozenset({"否", "false"})
 _NAME_IN_HEADER = re.compile(r"^(.*?)\s*[（(]\s*([A-Za-z_][\w.]*)\s*[）)]\s*$", re.DOTALL)
 _KIND_SEPARATORS = re.compile(r"\s*[、,，;；]\s*")
-_SLASH_DATE = re.compile(r"^(\d{4})[/.年](\d{1,2})[/.月](\d{1,2})日?$")
-_WHOLE = re.compile(r"^[+-]?\d{1,16}$")
 
 
 def fixed_labels(lang: str) -> dict[str, str]:
@@ -76,9 +75,11 @@ class CellProblem:
 
 
 def fixed_columns(labels: Mapping[str, str]) -> list[Column]:
-    return [Column(CODE, labels[CODE], "code"), Column(NAME, labels[NAME], "text"),
+    # The fixed columns' kinds are their own words, never a fact kind's ("text", "date"): a text or date fact's
+    # column must not be taken for the applicant's name or the claim date.
+    return [Column(CODE, labels[CODE], "code"), Column(NAME, labels[NAME], "applicant"),
             Column(KIND, labels[KIND], "recipient"), Column(AREA, labels[AREA], "area"),
-            Column(DATE, labels[DATE], "date")]
+            Column(DATE, labels[DATE], "claim_date")]
 
 
 def granted_clauses(policy: Policy, recipient: str | None = None) -> list[tuple[str, str]]:
@@ -128,115 +129,23 @@ class Headers:
         return did_you_mean(word, list(self.by_name) + list(self.by_label))
 
 
-# --- cells to facts --------------------------------------------------------------------------------
+# --- cells to facts: each fact's cell is read by its kind (engine.model.kinds) ---------------------------
 
 def blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _decimal_of_float(value: float) -> Decimal:
-    return Decimal(repr(value))
-
-
-def _amount_cell(value: object, column: Column, fact_type: str) -> object:
-    """A number cell as the facts loader reads it: text as typed; an int; a float by its text, checked."""
-    if isinstance(value, bool):
-        raise _Bad(msg("batch.cell.not_number", column=column.header), None)
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise _Bad(msg("batch.cell.not_number", column=column.header), None)
-        exact = _decimal_of_float(value)
-        if fact_type == "integer":
-            if exact == exact.to_integral_value():
-                return int(exact)
-            return exact  # the facts loader refuses it, worded as for a facts file
-        return exact  # money finer than the fen is refused by the facts loader, as from any other source
-    if isinstance(value, (int, Decimal)):
-        return value
-    if isinstance(value, (dt.date, dt.datetime)):
-        raise _Bad(msg("batch.cell.not_number", column=column.header), None)
-    text = str(value).strip()
-    if fact_type == "integer" and _WHOLE.match(text):
-        return int(text)  # a sheet's cells are text: 30 in a CSV is the number 30, as in a facts file
-    return text
-
-
-def _amount_or_text(fact_type: str) -> Callable[[object, Column], object]:
-    def convert(value: object, column: Column) -> object:
-        if type(value) is str:
-            return value.strip()  # text as typed: 10万元, 60%, 1,000 are read as in a facts file
-        return _amount_cell(value, column, fact_type)
-    return convert
-
-
-def _integer_cell(value: object, column: Column) -> object:
-    if type(value) is str and value.isdigit() and len(value) <= 16:
-        return int(value)
-    return _amount_cell(value, column, "integer")
-
-
-def _boolean_cell(value: object, column: Column) -> bool:
-    if isinstance(value, bool):
-        return value
-    word = str(value).strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise _Bad(msg("batch.cell.boolean", column=column.header, value=str(value).strip()),
-               msg("batch.cell.boolean.hint"))
-
-
-# What _boolean_cell makes of the texts a sheet holds nearly always, without calling it.
-_BOOLEAN_TEXT = {text: value for value, words in ((True, TRUE_WORDS), (False, FALSE_WORDS)) for word in words
-                 for text in (word, word.upper(), word.capitalize())}
+_Bad = BadCell  # a cell that cannot be read: its message and suggestion
 
 
 def date_cell(value: object, column: Column) -> str:
-    """A date cell as YYYY-MM-DD: a date Excel keeps as a date, or text 2024-12-20, 2024/12/20, 2024年12月20日."""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        raise _Bad(msg("batch.cell.date", column=column.header, value=value), msg("batch.cell.date.hint"))
-    text = str(value).strip()
-    match = _SLASH_DATE.match(text)
-    if match:
-        year, month, day = (int(g) for g in match.groups())
-        try:
-            return dt.date(year, month, day).isoformat()
-        except ValueError:
-            raise _Bad(msg("batch.cell.date", column=column.header, value=text), msg("batch.cell.date.hint")) from None
-    return text  # YYYY-MM-DD, or whatever the facts loader will word as not a date
+    """A date cell as YYYY-MM-DD (the claim's date, read as a date fact's cell is)."""
+    return read_date_cell(value, column.header)
 
 
-def _list_cell(value: object, column: Column) -> object:
-    if not isinstance(value, str):
-        raise _Bad(msg("batch.cell.list", column=column.header, reason=str(value)), msg("batch.cell.list.hint"))
-    try:
-        data = json.loads(value, parse_float=Decimal)
-    except json.JSONDecodeError as error:
-        raise _Bad(msg("batch.cell.list", column=column.header, reason=f"{error.msg} (@{error.pos + 1})"),
-                   msg("batch.cell.list.hint")) from None
-    if not isinstance(data, list):
-        raise _Bad(msg("batch.cell.list", column=column.header, reason=type(data).__name__),
-                   msg("batch.cell.list.hint"))
-    return data
-
-
-def _text_cell(value: object) -> str:
-    if isinstance(value, float) and value == int(value):
-        return str(int(value))  # a name or choice Excel took for a number: 2024, not 2024.0
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    return str(value).strip()
-
-
-class _Bad(Exception):
-    def __init__(self, message: Message, suggestion: Message | None):
-        super().__init__(message)
-        self.message, self.suggestion = message, suggestion
+def _granted_cell(value: object, column: Column) -> object:
+    """What was granted before: money, read as a money fact's cell is."""
+    return amount_cell(value, column.header, False)
 
 
 def code_cell(value: object, column: Column) -> str:
@@ -255,8 +164,10 @@ def code_cell(value: object, column: Column) -> str:
     raise _Bad(msg("batch.code.check", code=code, char=found.char, expected=found.expected), msg("batch.code.hint"))
 
 
-# How RowReader reads one column: where the value goes, its key, its converter, its column, and as_text.
-_Step = tuple[int, str, Callable[[object, "Column"], object] | None, "Column", bool]
+# How RowReader reads one column: where the value goes, its key, its converter, its column, as_text, and the
+# texts its converter reads that are looked up instead (是, 否 for a boolean).
+_Step = tuple[int, str, Callable[[object, "Column"], object] | None, "Column", bool, Mapping[str, object]]
+_NO_WORDS: Mapping[str, object] = {}
 
 
 class RowReader:
@@ -287,16 +198,16 @@ class RowReader:
                 continue
             if step is None:
                 continue
-            where, key, convert, column, as_text = step
+            where, key, convert, column, as_text, words = step
             try:
                 if where < 0:
                     code = code_cell(value, column)
                 elif as_text and type(value) is str:  # text as typed: the facts loader reads and checks it
                     targets[where][key] = value.strip()
+                elif words and type(value) is str and value in words:
+                    targets[where][key] = words[value]
                 elif convert is None:
                     targets[where][key] = _text_cell(value)
-                elif convert is _boolean_cell and type(value) is str and value in _BOOLEAN_TEXT:
-                    targets[where][key] = _BOOLEAN_TEXT[value]
                 else:
                     targets[where][key] = convert(value, column)
             except _Bad as bad:
@@ -320,44 +231,24 @@ class RowReader:
                 continue
             kind, fact = column.kind, column.fact
             if kind == "code":
-                steps.append((-1, CODE, None, column, False))
-            elif fact is not None:
-                t = fact.type
-                if t in ("money", "number", "percent"):  # 10万元, 60%, 1,000: read as in a facts file
-                    steps.append((0, column.name, _amount_or_text(t), column, True))
-                elif t == "integer":
-                    steps.append((0, column.name, _integer_cell, column, False))
-                elif t == "boolean":
-                    steps.append((0, column.name, _boolean_cell, column, False))
-                elif t == "date":
-                    steps.append((0, column.name, date_cell, column, False))
-                elif t == "list":
-                    steps.append((0, column.name, _list_cell, column, False))
-                else:
-                    steps.append((0, column.name, None, column, True))
+                steps.append((-1, CODE, None, column, False, _NO_WORDS))
+            elif fact is not None:  # its kind reads it: 10万元, 60%, 1,000 as text, read as in a facts file
+                steps.append((0, column.name, _cell_reader(fact), column, fact.kind.cell_as_text,
+                              fact.kind.cell_words))
             elif kind == "granted":
                 assert column.clause is not None
-                steps.append((1, column.clause, _amount_or_text("granted"), column, True))
+                steps.append((1, column.clause, _granted_cell, column, True, _NO_WORDS))
             elif kind == "recipient":
-                steps.append((2, KIND, self.recipient_cell, column, False))
-            elif kind == "date":
-                steps.append((2, DATE, date_cell, column, False))
+                steps.append((2, KIND, self.recipient_cell, column, False, _NO_WORDS))
+            elif kind == "claim_date":
+                steps.append((2, DATE, date_cell, column, False, _NO_WORDS))
             else:
-                steps.append((2, column.name, None, column, True))
+                steps.append((2, column.name, None, column, True, _NO_WORDS))
         self._layout, self._steps = layout, steps
         return steps
 
     def fact_cell(self, value: object, column: Column, fact: Fact) -> object:
-        t = fact.type
-        if t in ("money", "number", "integer", "percent"):
-            return _amount_cell(value, column, t)
-        if t == "boolean":
-            return _boolean_cell(value, column)
-        if t == "date":
-            return date_cell(value, column)
-        if t == "list":
-            return _list_cell(value, column)
-        return _text_cell(value)
+        return fact.kind.read_cell(value, column.header)
 
     def recipient_cell(self, value: object, column: Column) -> str | list[str]:
         words = [w for w in _KIND_SEPARATORS.split(str(value).strip()) if w]
@@ -369,14 +260,6 @@ class RowReader:
                                kinds=one_of(self.kinds)), did_you_mean(word, self.kinds))
             out.append(kind)
         return out[0] if len(out) == 1 else out
-
-
-def list_example(fact: Fact) -> str:
-    """An example cell for a list fact: a JSON array of one item with every field."""
-    sample = {"money": 5_000_000, "number": 1.5, "integer": 1, "percent": "50%", "boolean": True,
-              "date": "2024-01-31", "text": "示例企业", "list": []}
-    item = {name: (f.choices[0] if f.choices else sample.get(f.type, "")) for name, f in fact.items.items()}
-    return json.dumps([item], ensure_ascii=False)
 
 
 def path_column(path: Sequence[str | int], layout_by_name: Mapping[str, Column]) -> str:
@@ -392,6 +275,15 @@ def path_column(path: Sequence[str | int], layout_by_name: Mapping[str, Column])
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
 
 
+def _cell_reader(fact: Fact) -> Callable[[object, Column], object]:
+    """A fact's cell reader, as RowReader calls its converters."""
+    read = fact.kind.read_cell
+
+    def convert(value: object, column: Column) -> object:
+        return read(value, column.header)
+    return convert
+
+
 def cells_of(data: Mapping[str, Any], cols: Sequence[Column], code: str | None = None) -> list[object]:
     """One row of the sheet for facts in the facts-file shape: what RowReader.read reads back to the same facts
     (for programs that make sheets, such as the benchmark; a blank cell for a fact not given)."""
@@ -404,7 +296,8 @@ def cells_of(data: Mapping[str, Any], cols: Sequence[Column], code: str | None =
         elif c.kind == "granted":
             value = None if granted is None else granted.get(c.clause, 0)
         elif c.fact is not None:
-            value = facts.get(c.name)
+            out.append(c.fact.kind.write_cell(facts.get(c.name)))
+            continue
         else:
             value = data.get(c.name)
             if c.kind == "recipient" and isinstance(value, list):

@@ -20,11 +20,15 @@ import codecs
 import csv
 import io
 import itertools
+import json
 import os
+from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
-from typing import IO, Iterator, Sequence, TypeVar
+from typing import IO, Any, Iterator, Sequence, TypeVar
 
+from engine.core.amounts import MAX_INTEGER_DIGITS, out_of_range
 from engine.core.errors import Problem
 from engine.core.messages import Message, msg
 from engine.rounds.columns import Column, Headers, blank
@@ -159,7 +163,7 @@ def open_source(path: str, headers: Headers, count: bool = False) -> Source:
     if not p.is_file():
         raise RoundError(msg("batch.read.missing", path=path))
     if form == "jsonl":
-        encoding = _encoding(path, [])
+        encoding = _encoding(path, [], lines=True)
         total = _count_lines(path) if count else None
         return Source(path, "jsonl", total=total, encoding=encoding, _rows=_jsonl_rows(path, encoding))
     source = Source(path, "cells")
@@ -225,8 +229,11 @@ def _layout(header: list[str], headers: Headers, path: str) -> list[Column | Non
 
 # --- encodings ---------------------------------------------------------------------------------------
 
-def _encoding(path: str, notices: list[Message]) -> str:
-    """utf-8-sig for a file with the UTF-8 mark, utf-8 for UTF-8, gb18030 for GBK text; else RoundError."""
+def _encoding(path: str, notices: list[Message], lines: bool = False) -> str:
+    """utf-8-sig for a file with the UTF-8 mark, utf-8 for UTF-8, gb18030 for GBK text; else RoundError, which
+    names the row and the byte of the file where the bytes stop being UTF-8 text, or GBK text when GBK reads on
+    to a later line (a UTF-8 file with one bad byte is named by that byte, not by where GBK gave up; a GBK file
+    by its bad byte, not by its first Chinese character). `lines`: rows are lines (JSON Lines), not records."""
     with open(path, "rb") as handle:
         sample = handle.read(SAMPLE)
     if sample.startswith(codecs.BOM_UTF8):
@@ -237,15 +244,31 @@ def _encoding(path: str, notices: list[Message]) -> str:
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=final)
         return "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as error:
+        utf8 = error.start
     try:
         codecs.getincrementaldecoder("gb18030")().decode(sample, final=final)
     except UnicodeDecodeError as error:
-        raise RoundError(msg("batch.read.encoding", path=path, offset=error.start),
+        # GBK's stop is named only when GBK read past the line UTF-8 stopped in (a GBK file, its bad byte further
+        # on): bytes that are not UTF-8 often pass for a GBK character or two, by chance, before GBK stops too.
+        later = sample.count(b"\n", utf8, error.start) > 0
+        encoding, offset = ("gb18030", error.start) if later else ("utf-8", utf8)
+        row = sample.count(b"\n", 0, offset) + 1 if lines else _record_at(path, encoding, offset)
+        raise RoundError(msg("batch.read.encoding", path=path, row=row, offset=offset,
+                             encoding="UTF-8" if encoding == "utf-8" else "GBK"),
                          msg("batch.read.encoding.hint")) from None
     notices.append(msg("batch.read.gbk", path=path))
     return "gb18030"
+
+
+def _record_at(path: str, encoding: str, offset: int) -> int:
+    """The number of the CSV record that holds byte `offset` of the file (cut as the round cuts it)."""
+    number = 0
+    for start, record in CsvRecords(path, encoding).records(0):
+        number += 1
+        if offset < start + (record.size if isinstance(record, TooLong) else len(record)):
+            break
+    return number
 
 
 def _count_lines(path: str) -> int:
@@ -507,8 +530,84 @@ def _jsonl_rows(path: str, encoding: str) -> Iterator[tuple[int, object]]:
     return rows()
 
 
+class RowRefused(Exception):
+    """A JSON Lines row the facts loader would refuse in a facts file: its message, hint and column (a key)."""
+
+    def __init__(self, message: Message, suggestion: Message | None = None, column: str = ""):
+        super().__init__(message)
+        self.message, self.suggestion, self.column = message, suggestion, column
+
+
+def json_row(line: str, number: int) -> object:
+    """One JSON Lines row (line `number`) as plain data, with the limits a facts file has (engine.syntax.loader):
+    nesting deeper than MAX_DEPTH levels, a key given twice, a number out of range are the row's RowRefused, in
+    the loader's words, never a RecursionError, a ValueError of int() or an error message a gigabyte long; any
+    other text that is not JSON is json.JSONDecodeError. Numbers are int and Decimal, never float (but NaN)."""
+    from engine.syntax.loader import MAX_DEPTH
+
+    def pairs(items: list[tuple[str, object]]) -> dict[str, object]:
+        out = dict(items)
+        if len(out) < len(items):
+            seen: set[str] = set()
+            for key, _value in items:
+                if key in seen:
+                    raise RowRefused(msg("load.duplicate_key", key=key, line=number),
+                                     msg("load.duplicate_key.hint"), key)
+                seen.add(key)
+        return out
+
+    try:
+        data = json.loads(line, parse_float=_json_decimal, parse_int=_json_int, object_pairs_hook=pairs)
+    except RecursionError:  # deeper than the parser can go, far deeper than MAX_DEPTH
+        raise RowRefused(msg("load.too_deep", depth=MAX_DEPTH)) from None
+    # A document MAX_DEPTH deep or less has fewer brackets than that: only a line with more is walked.
+    if line.count("[") + line.count("{") >= MAX_DEPTH and _deeper(data, MAX_DEPTH):
+        raise RowRefused(msg("load.too_deep", depth=MAX_DEPTH))
+    return data
+
+
+def _json_decimal(text: str) -> Decimal:
+    value = Decimal(text)
+    if out_of_range(value):
+        raise RowRefused(msg("load.number_range", value=text), msg("load.number_range.hint"))
+    return value
+
+
+def _json_int(text: str) -> int:
+    if len(text) > MAX_INTEGER_DIGITS:  # and int() of 4,300 digits or more is a ValueError
+        _json_decimal(text)
+    return int(text)
+
+
+def _deeper(data: object, limit: int) -> bool:
+    """Whether `data` is nested more than `limit` levels, counted as the facts loader counts them (the document
+    is level 1; a value in a mapping or list one level below it); without recursion."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return False
+
+
+MAX_ROW, MAX_COLUMN = 1_048_576, 16_384  # a sheet's last row and last column (XFD), in Excel and WPS alike
+
+
+class _Damaged(Exception):
+    """A workbook whose rows or cells are numbered as no spreadsheet numbers them (_sheet_rows)."""
+
+    def __init__(self, message: Message):
+        super().__init__(message)
+        self.message = message
+
+
 def _xlsx_rows(path: str, source: Source) -> Iterator[tuple[int, list[object]]]:
-    """The first sheet's rows, streamed (openpyxl's read-only mode); cached values, never formulas."""
+    """The first sheet's rows that hold a cell, by their own row numbers, streamed; cached values, never
+    formulas. Rows the sheet leaves out (blank ones) are not walked: a row numbered far down comes at once."""
     import zipfile
 
     from openpyxl import load_workbook
@@ -520,26 +619,64 @@ def _xlsx_rows(path: str, source: Source) -> Iterator[tuple[int, list[object]]]:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
         sheet = book.worksheets[0]
-        if sheet.max_row is not None:
+        if sheet.max_row is not None and sheet.max_row <= MAX_ROW:  # the sheet's own word: an estimate
             source.total = max(0, sheet.max_row - 1)
     except (InvalidFileException, zipfile.BadZipFile) as error:
         raise RoundError(msg("batch.read.xlsx", path=path, reason=str(error) or type(error).__name__),
                          msg("batch.read.xlsx.hint")) from None
-    except Exception as error:  # noqa: BLE001 - a third-party parser of the user's file: see above
+    except Exception as error:  # a third-party parser of the user's file: see above
         raise RoundError(msg("batch.read.xlsx", path=path, reason=_reason(error)),
                          msg("batch.read.xlsx.hint")) from None
 
     def rows() -> Iterator[tuple[int, list[object]]]:
         number = 0
         try:
-            for number, values in enumerate(sheet.iter_rows(values_only=True), 1):
-                yield number, list(values)
-        except Exception as error:  # noqa: BLE001 - as above
+            for number, values in _sheet_rows(book, sheet, path):
+                yield number, values
+        except _Damaged as damaged:
+            raise RoundError(damaged.message, msg("batch.read.xlsx.hint")) from None
+        except Exception as error:  # as above
             raise RoundError(msg("batch.read.xlsx_row", path=path, row=number + 1, reason=_reason(error)),
                              msg("batch.read.xlsx.hint")) from None
         finally:
             book.close()
     return rows()
+
+
+def _sheet_rows(book: Any, sheet: Any, path: str) -> Iterator[tuple[int, list[object]]]:
+    """(row number, values by column) of each row the sheet's XML holds, read by openpyxl's own parser as its
+    read-only sheet reads them, with three differences that matter here: the blank rows between two rows are
+    not made up one by one (openpyxl walks every one, so <row r="99999999999"> took for ever); the sheet's
+    <dimension> is not believed (openpyxl leaves out every row and column past it, so a workbook whose writer
+    set it too small lost rows without a word); and a row numbered past a sheet's last row or not further down,
+    or two cells in one place, is a damaged workbook rather than a row left out or one cell taken for another.
+    (The parser is openpyxl's internal one, used as its read-only sheet uses it: tests/test_batch_hardening.py
+    reads workbooks through it.)"""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    last = 0
+    with sheet._get_source() as source:
+        parser = WorkSheetParser(source, sheet._shared_strings, data_only=True, epoch=book.epoch,
+                                 date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        for number, cells in parser.parse():
+            if not 1 <= number <= MAX_ROW:
+                raise _Damaged(msg("batch.read.xlsx_far", path=path, number=number, row=last, limit=MAX_ROW))
+            if number <= last:
+                raise _Damaged(msg("batch.read.xlsx_order", path=path, number=number, row=last))
+            last = number
+            width = max((cell["column"] for cell in cells), default=0)
+            if width > MAX_COLUMN:
+                raise _Damaged(msg("batch.read.xlsx_column", path=path, row=number,
+                                   column=get_column_letter(width)))
+            values: list[object] = [None] * width
+            for cell in cells:
+                values[cell["column"] - 1] = cell["value"]
+            if len(cells) > 1 and len({cell["column"] for cell in cells}) < len(cells):
+                twice = Counter(cell["column"] for cell in cells).most_common(1)[0][0]
+                raise _Damaged(msg("batch.read.xlsx_twice", path=path, row=number,
+                                   column=get_column_letter(twice)))
+            yield number, values
 
 
 def _reason(error: Exception) -> str:

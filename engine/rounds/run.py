@@ -32,21 +32,32 @@ from engine.core.errors import PolicyError
 from engine.core.files import write_whole
 from engine.core.format import format_money, format_percent
 from engine.core.messages import localize, t
+from engine.core.shares import in_order, pro_rata
 from engine.model.facts import _fast_check, check_facts
 from engine.model.outcome import Outcome
 from engine.model.policy import Policy
 from engine.model.pools import CLAIM_DATE, Pool, pool_of
 from engine.rounds.columns import CODE, Column, RowReader, path_column
-from engine.rounds.pools import Shares, in_order, pro_rata
 from engine.rounds.read import (
     RECORD_LIMIT,
     Chunk,
+    RowRefused,
     Source,
     Unreadable,
     _batches,
+    json_row,
     parse_records,
     problem_text,
     skipped,
+)
+from engine.rounds.results import (
+    ClauseSummary,
+    Output,
+    Part,
+    Record,
+    RowError,
+    Summary,
+    amount_text,
 )
 from engine.runtime.evaluate import evaluate
 from engine.syntax.loader import SourceMap
@@ -55,43 +66,6 @@ CHUNK = 256  # applicants sent to a worker at a time
 _ZERO = Decimal(0)
 _ELIGIBLE, _UNDETERMINED = Outcome.ELIGIBLE, Outcome.UNDETERMINED
 _OUTCOME_TEXT = {o: o.value for o in Outcome}  # without the enum's .value property, each time
-
-
-def amount_text(amount: Decimal) -> str:
-    """An amount as exact decimal text, never in exponent form: f"{amount:f}", which str() is when it has no E."""
-    text = str(amount)
-    return text if "E" not in text else f"{amount:f}"
-
-
-@dataclass(slots=True)
-class RowError:
-    """One problem of one row: where (row number, or a file for a folder), which column, why, what to do."""
-
-    row: int
-    where: str
-    column: str
-    message: str
-    suggestion: str = ""
-
-
-@dataclass(slots=True)
-class Record:
-    """One applicant's results, as every writer needs them. `clauses` follows Round.clause_ids:
-    (outcome, amount text, reason code, reason words); `errors` non-empty means the row was not evaluated."""
-
-    row: int
-    where: str
-    code: str | None = None
-    name: str | None = None
-    kinds: tuple[str, ...] = ()
-    clauses: list[list[str]] = field(default_factory=list)
-    total: str = "0"
-    complete: bool = True
-    errors: list[RowError] = field(default_factory=list)
-    order: dict[str, Any] = field(default_factory=dict)  # pool id -> this applicant's place key (in_order)
-    sheet: str | None = None  # the file name of its calculation sheet, when --sheets
-    data: dict[str, Any] | None = None  # its facts, kept only to write its sheet once pools are shared
-    decision: Any = None  # with --record: what the ledger records of it (engine.ledger.Decision)
 
 
 @dataclass(frozen=True)
@@ -106,24 +80,6 @@ class Settings:
     def words(self) -> bool:
         """Reasons in words (the officers' workbook) or as codes (CSV, JSONL)."""
         return self.form == "xlsx"
-
-
-@dataclass
-class Part:
-    """What a worker makes of one chunk. With pools, `records`: every applicant's Record. Without, the results
-    ready to write — `text` (CSV or JSON Lines, each applicant's line ending at `ends[i]`) or `rows` (the
-    workbook's) — with `evaluated`, each one's (row, credit code, where if not the row number), and the
-    chunk's `summary`; `records` then holds only the bad rows. `reread`: the chunk's CSV records were not cut
-    where csv.reader ends them, and nothing was evaluated (Source.reread)."""
-
-    records: list[Record] = field(default_factory=list)
-    evaluated: list[tuple[int, str | None, str | None]] = field(default_factory=list)
-    text: str = ""
-    ends: list[int] = field(default_factory=list)
-    rows: list[list[Any]] = field(default_factory=list)
-    summary: Summary | None = None
-    reread: bool = False
-    decisions: list[Any] = field(default_factory=list)  # with --record: evaluated[i]'s decision (or None)
 
 
 class Worker:
@@ -279,10 +235,7 @@ class Worker:
         from engine.ledger.use import earlier_for
 
         if self._ledger is None:
-            from engine.ledger import open_ledger
-
-            assert self.settings.ledger is not None
-            self._ledger = open_ledger(self.settings.ledger)
+            self._ledger = worker_ledger(self.settings.ledger)
         import datetime as dt
 
         return earlier_for(self._ledger, self.policy, applicant, code, applicant.date or dt.date.today())
@@ -292,10 +245,14 @@ class Worker:
 
         lang = self.settings.lang
         try:
-            data = json.loads(line, parse_float=Decimal)
+            data = json_row(line, record.row)
         except json.JSONDecodeError as error:
             record.errors.append(RowError(record.row, record.where, "", t("batch.jsonl.bad", lang, reason=error.msg,
                                                                             column=error.colno)))
+            return None, None, ""
+        except RowRefused as refused:  # as a facts file with the same text would be
+            text, hint = str(localize(refused.message, lang)), str(localize(refused.suggestion, lang) or "")
+            record.errors.append(RowError(record.row, record.where, refused.column, text, hint))
             return None, None, ""
         if not isinstance(data, dict):
             record.errors.append(RowError(record.row, record.where, "", t("batch.jsonl.not_object", lang)))
@@ -306,10 +263,10 @@ class Worker:
 
     def facts_file(self, path: str, record: Record) -> tuple[str | None, dict[str, Any] | None, str]:
         from engine.rounds.columns import _Bad, code_cell
-        from engine.syntax.loader import load_file
+        from engine.workspace import load_document
 
         try:
-            loaded = load_file(path)
+            loaded = load_document(path)
         except PolicyError as error:
             for p in error.problems:
                 text, hint = problem_text(p, self.settings.lang)
@@ -477,15 +434,32 @@ def order_words(pool: Pool, policy: Policy, lang: str) -> str:
     return fact.label if fact is not None else name
 
 
+def worker_ledger(location: str | None) -> Any:
+    """The ledger a worker reads earlier grants from: a SQLite file straight through sqlite3 (no SQLAlchemy to
+    import in each worker; the main process opened and checked it before the round began), else opened."""
+    assert location is not None
+    if "://" not in location:
+        import os
+
+        from engine.ledger.lookup import SqliteGrants
+
+        return SqliteGrants(os.path.abspath(location.strip()), location)
+    from engine.ledger import open_ledger
+
+    return open_ledger(location)
+
+
 def settled(decision: Any, clause_ids: Sequence[str], rows: Sequence[Sequence[str]]) -> Any:
-    """A recorded decision with the amounts its pools awarded (`rows`: the Record's clauses), not those claimed."""
+    """A recorded decision with what its pools paid (`rows`: the Record's clauses, shares written in) beside
+    its claims: `paid` per clause, and grants of the amounts paid (none where a pool paid nothing)."""
     from dataclasses import replace
 
-    paid = {cid: Decimal(row[1]) for cid, row in zip(clause_ids, rows, strict=True) if row[0] == "eligible" and row[1]}
-    outcomes = tuple(type(o)(o.clause, o.outcome, paid.get(o.clause, o.amount)) if o.amount is not None else o
-                     for o in decision.outcomes)
-    grants = tuple(replace(g, amount=paid.get(g.clause, g.amount)) for g in decision.grants)
-    return replace(decision, outcomes=outcomes, grants=tuple(g for g in grants if g.amount))
+    written = {cid: (row[0], Decimal(row[1]) if row[0] == "eligible" and row[1] else None)
+               for cid, row in zip(clause_ids, rows, strict=True)}
+    paid = tuple(type(o)(o.clause, *written.get(o.clause, (o.outcome, o.amount))) for o in decision.outcomes)
+    amounts = {o.clause: o.amount for o in paid}
+    grants = tuple(replace(g, amount=amounts.get(g.clause) or Decimal(0)) for g in decision.grants)
+    return replace(decision, paid=paid, grants=tuple(g for g in grants if g.amount))
 
 
 # --- worker processes -----------------------------------------------------------------------------------
@@ -494,12 +468,54 @@ _WORKER: Worker | None = None
 
 
 def _start(policy: Policy, source_kind: str, layout: Sequence[Column | None], settings: Settings,
-           kinds_by_label: Mapping[str, str], base: str) -> None:
+           kinds_by_label: Mapping[str, str], base: str, parent: int | None = None) -> None:
     global _WORKER
+    if parent is not None:
+        _follow(parent)
     _WORKER = Worker(policy, source_kind, layout, settings, kinds_by_label, base)
     import gc
 
     gc.freeze()  # the policy and the engine's objects live as long as the worker: never scan them again
+
+
+def _follow(parent: int) -> None:
+    """In a worker process: end quietly with the round's process, however that ends. Killed (SIGKILL, an
+    out-of-memory kill), it leaves its workers behind, which would print a BrokenPipeError traceback each at
+    their next result; so on Linux the kernel kills a worker the moment its parent ends (PR_SET_PDEATHSIG),
+    and elsewhere a thread looks every half second. Ctrl-C, which the terminal sends to every process of the
+    command, is the main process's to handle (it stops the workers): a worker ignores it rather than print a
+    KeyboardInterrupt traceback of its own."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if _parent_death_signal(signal.SIGKILL):
+        if os.getppid() != parent:  # ended before the signal was asked for
+            os._exit(0)
+        return
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="follow-parent").start()
+
+
+def _parent_death_signal(number: int) -> bool:
+    """Ask the kernel for signal `number` when this process's parent ends (Linux's prctl); False elsewhere."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(1, number, 0, 0, 0) == 0)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return False
 
 
 def _part(chunk: Chunk) -> Part:
@@ -522,7 +538,7 @@ class Engine:
             import multiprocessing
 
             context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-            self.pool = context.Pool(jobs, initializer=_start, initargs=init)
+            self.pool = context.Pool(jobs, initializer=_start, initargs=(*init, os.getpid()))
         else:
             _start(*init)
 
@@ -554,121 +570,6 @@ class Engine:
 
 
 # --- the round ------------------------------------------------------------------------------------------
-
-@dataclass
-class ClauseSummary:
-    eligible: int = 0
-    ineligible: int = 0
-    undetermined: int = 0
-    referred: int = 0
-    claimed: Decimal = _ZERO
-    awarded: Decimal = _ZERO
-
-
-@dataclass
-class Summary:
-    """The round's figures: per clause, and for the round."""
-
-    clause_ids: list[str]
-    clauses: dict[str, ClauseSummary]
-    applicants: int = 0
-    bad_rows: int = 0
-    complete: int = 0
-    total: Decimal = _ZERO
-    pools: dict[str, Shares] = field(default_factory=dict)
-
-    def merge(self, other: Summary) -> None:
-        self.applicants += other.applicants
-        self.bad_rows += other.bad_rows
-        self.complete += other.complete
-        self.total += other.total
-        for cid, s in other.clauses.items():
-            mine = self.clauses[cid]
-            mine.eligible += s.eligible
-            mine.ineligible += s.ineligible
-            mine.undetermined += s.undetermined
-            mine.referred += s.referred
-            mine.claimed += s.claimed
-            mine.awarded += s.awarded
-
-    def take_back(self, tally: Tally) -> None:
-        """Take back what an applicant added (a row found to repeat a recipient after its worker counted it)."""
-        self.applicants -= 1
-        self.bad_rows += 1
-        self.complete -= tally.complete
-        self.total -= tally.total
-        for cid, (outcome, amount) in zip(self.clause_ids, tally.clauses, strict=True):
-            s = self.clauses[cid]
-            if outcome == "eligible":
-                s.eligible -= 1
-                if amount is not None:
-                    s.awarded -= amount
-                    s.claimed -= amount
-            elif outcome == "ineligible":
-                s.ineligible -= 1
-            elif outcome == "undetermined":
-                s.undetermined -= 1
-            elif outcome == "referred":
-                s.referred -= 1
-
-    def add(self, record: Record, claimed: bool = False) -> None:
-        """Count an applicant (`claimed`: its amounts are its claims too, as in a round without pools)."""
-        if record.errors:
-            self.bad_rows += 1
-            return
-        self.applicants += 1
-        self.complete += record.complete
-        self.total += Decimal(record.total)
-        clauses = self.clauses
-        for cid, (outcome, amount, _reason, _text) in zip(self.clause_ids, record.clauses, strict=True):
-            if outcome == "eligible":
-                s = clauses[cid]
-                s.eligible += 1
-                if amount:
-                    value = Decimal(amount)
-                    s.awarded += value
-                    if claimed:
-                        s.claimed += value
-            elif outcome == "ineligible":
-                clauses[cid].ineligible += 1
-            elif outcome == "undetermined":
-                clauses[cid].undetermined += 1
-            elif outcome == "referred":
-                clauses[cid].referred += 1
-
-
-@dataclass
-class Tally:
-    """What one applicant added to the summary, as read back from its written results (Output.tally)."""
-
-    total: Decimal
-    complete: bool
-    clauses: list[tuple[str, Decimal | None]]  # each clause's outcome, and its amount if it has one
-
-
-class Output:
-    """What a writer does with a round: its records in order (or a worker's Part of them), then the summary."""
-
-    def add(self, record: Record) -> None:
-        """An applicant's results, or a bad row's problems."""
-        raise NotImplementedError
-
-    def add_part(self, part: Part, skip: set[int]) -> None:
-        """The results a worker wrote in `part`, but for those of part.evaluated[i] for i in `skip`."""
-        raise NotImplementedError
-
-    def tally(self, part: Part, index: int) -> Tally:
-        """What part.evaluated[index] added to the summary, read from its results in `part`."""
-        raise NotImplementedError
-
-    def finish(self, summary: Summary) -> None:
-        """Write the summary and put every file in place (until then none of them is)."""
-        raise NotImplementedError
-
-    def abort(self) -> None:
-        """The round stopped before its end (a file found unreadable late, an error, Ctrl-C): discard what was
-        written, so that the earlier files, or none, are left."""
-
 
 @dataclass
 class Round:
@@ -819,8 +720,8 @@ class Round:
                 if changed:
                     total = sum((Decimal(r[1]) for r in record.clauses if r[0] == "eligible" and r[1]), _ZERO)
                     record.total = f"{money.round(total):f}"
-                    if record.decision is not None:
-                        record.decision = settled(record.decision, self.clause_ids, record.clauses)
+                if record.decision is not None:  # every decision of a pooled round keeps what was paid
+                    record.decision = settled(record.decision, self.clause_ids, record.clauses)
             yield record
 
     def _sheets(self, engine: Engine, records: list[Record]) -> None:

@@ -15,15 +15,13 @@ import io
 from typing import IO, Any
 
 from engine.core.messages import t
+from engine.model.kinds.integer import within
 from engine.model.policy import Fact, Policy
 from engine.rounds import identity
-from engine.rounds.columns import Column, columns, fixed_labels, list_example
+from engine.rounds.columns import Column, columns, fixed_labels
 
 EXAMPLE_CODE = identity.make_code("91331100MA2A0B1C2")  # a well-formed example, not a real enterprise
 DATA_ROWS = 1000  # rows given drop-down lists and text format in the XLSX template
-_TYPE_KEYS = {"money": "template.type.money", "number": "template.type.number", "integer": "template.type.integer",
-              "percent": "template.type.percent", "boolean": "template.type.boolean", "text": "template.type.text",
-              "date": "template.type.date", "list": "template.type.list"}
 
 
 def sheet_columns(policy: Policy, lang: str, recipient: str | None) -> list[Column]:
@@ -38,10 +36,8 @@ def _choices(policy: Policy, column: Column, lang: str) -> list[str]:
         return [r.label for r in policy.recipients.values()]
     if column.kind == "area":
         return list(policy.areas)
-    if column.fact is not None and column.fact.type == "boolean":
-        return [t("template.true", lang), t("template.false", lang)]
-    if column.fact is not None and column.fact.choices:
-        return list(column.fact.choices)
+    if column.fact is not None:
+        return column.fact.kind.choices(column.fact, lang)
     return []
 
 
@@ -49,9 +45,9 @@ def note(policy: Policy, column: Column, lang: str) -> str:
     """What a column takes, in a few words: its type and unit, or its allowed values."""
     if column.kind == "code":
         return t("template.note.code", lang)
-    if column.kind == "text":
+    if column.kind == "applicant":
         return t("template.note.applicant", lang)
-    if column.kind == "date":
+    if column.kind == "claim_date":
         return t("template.note.date", lang)
     if column.kind == "granted":
         return t("template.note.granted", lang)
@@ -60,39 +56,7 @@ def note(policy: Policy, column: Column, lang: str) -> str:
         return t("template.note.choices", lang, choices="、".join(choices))
     fact = column.fact
     assert fact is not None
-    text = t(_TYPE_KEYS[fact.type], lang, unit=f"（{fact.unit}）" if fact.unit else "")
-    if fact.type == "list":
-        text += " " + t("template.note.fields", lang, fields="、".join(f"{n}（{f.label}）" for n, f in
-                                                                        fact.items.items()))
-    return text
-
-
-def _fact_example(fact: Fact, lang: str, xlsx: bool) -> Any:
-    kind = fact.type
-    if kind == "money":
-        return 500000 if xlsx else "50万元"
-    if kind == "number":
-        return 12000
-    if kind == "integer":
-        return _within(fact, 30)
-    if kind == "percent":
-        return 0.6 if xlsx else "60%"
-    if kind == "boolean":
-        return t("template.true", lang)
-    if kind == "date":
-        return dt.date(2024, 1, 31) if xlsx else "2024-01-31"
-    if kind == "list":
-        return list_example(fact)
-    return fact.choices[0] if fact.choices else t("template.example.text", lang)
-
-
-def _within(fact: Fact, value: int) -> int:
-    """An example integer the fact's own bounds allow."""
-    if fact.minimum is not None and value < fact.minimum:
-        value = int(fact.minimum)
-    if fact.maximum is not None and value > fact.maximum:
-        value = int(fact.maximum)
-    return value
+    return fact.kind.note(fact, lang)
 
 
 def year_example(policy: Policy, fact: Fact, today: dt.date) -> int:
@@ -101,7 +65,7 @@ def year_example(policy: Policy, fact: Fact, today: dt.date) -> int:
     year = max(today.year - 1, policy.start.year)
     if policy.end is not None:
         year = min(year, policy.end.year)
-    return _within(fact, year)
+    return within(fact, year)
 
 
 def example_row(policy: Policy, cols: list[Column], lang: str, recipient: str | None, today: dt.date,
@@ -110,14 +74,14 @@ def example_row(policy: Policy, cols: list[Column], lang: str, recipient: str | 
     for c in cols:
         if c.kind == "code":
             row.append(EXAMPLE_CODE)
-        elif c.kind == "text":
+        elif c.kind == "applicant":
             row.append(t("template.example.applicant", lang))
         elif c.kind == "recipient":
             kind = recipient or next(iter(policy.recipients))
             row.append(policy.recipients[kind].label)
         elif c.kind == "area":
             row.append(policy.areas[0] if policy.areas else None)
-        elif c.kind == "date":
+        elif c.kind == "claim_date":
             row.append(today if xlsx else today.isoformat())
         elif c.kind == "granted":
             row.append(0)
@@ -125,7 +89,7 @@ def example_row(policy: Policy, cols: list[Column], lang: str, recipient: str | 
             row.append(year_example(policy, c.fact, today))
         else:
             assert c.fact is not None
-            row.append(_fact_example(c.fact, lang, xlsx))
+            row.append(c.fact.kind.example(c.fact, lang, xlsx))
     return row
 
 
@@ -172,13 +136,11 @@ def xlsx_template(policy: Policy, lang: str, recipient: str | None, path: str | 
         cell = sheet.cell(row=2, column=i, value=notes[i - 1])
         cell.font, cell.alignment = grey, wrap
         value = sheet.cell(row=3, column=i, value=example[i - 1])
-        if c.kind in ("money", "granted"):
+        if c.fact is not None and c.fact.kind.number_format:
+            value.number_format = c.fact.kind.number_format
+        elif c.kind == "granted":
             value.number_format = "#,##0.00"
-        elif c.kind == "percent":
-            value.number_format = "0%"
-        elif c.kind == "integer":
-            value.number_format = "0"  # a year is 2025, never 2,025
-        elif c.kind == "date" or (c.fact is not None and c.fact.type == "date"):
+        elif c.kind == "claim_date":
             value.number_format = "yyyy-mm-dd"
         elif c.kind == "code":
             for row in range(3, DATA_ROWS + 3):

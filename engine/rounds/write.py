@@ -26,7 +26,7 @@ from typing import IO, Any, Iterable, Sequence
 from engine.core.files import replace_when_done
 from engine.core.messages import t
 from engine.model.policy import Policy
-from engine.rounds.run import Output, Part, Record, RowError, Summary, Tally
+from engine.rounds.results import Output, Part, Record, RowError, Summary, Tally
 
 WRITERS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".xlsx": "xlsx"}
 MONEY_FORMAT = '#,##0.00" 元"'

@@ -185,22 +185,26 @@ class _Run:
             return period if after_end else None
         year = self.env.get(p.fund_year)
         if not isinstance(year, Decimal):
-            # Which years could it be? Not after the claim date's; not before the filing window allows.
-            latest = day.year
-            earliest = latest
-            if p.filing_months is None:
-                earliest = min(latest, p.start.year - 1)  # any year back: one the policy never pays is enough
-            else:
-                while True:
-                    deadline = p.filing_deadline(earliest - 1)
-                    if deadline is None or deadline < day:
-                        break
-                    earliest -= 1
-            possible = [y for y in range(earliest, latest + 1)
-                        if p.fund_year_paid(y) and (p.filing_months is not None or not after_end)]
-            if not possible:
+            if p.fund_year_in_force is None and p.filing_months is None:
+                return period if after_end else None  # every year is paid: the missing year decides nothing
+            # Which years could it be? Any the fact allows, up to the claim date's. Those paid are one run of
+            # years (in force, and still within their filing window on this day); when an unpaid year is
+            # possible too, the missing year decides, and every clause that could pay waits for it.
+            allowed = p.facts[p.fund_year].minimum
+            earliest = int(allowed) if allowed is not None else None
+            first, last = p.fund_years_paid()
+            low = first if earliest is None else max(first, earliest)
+            if p.filing_months is not None:
+                open_from = day.year  # the oldest fund year whose window is still open on this day
+                while (deadline := p.filing_deadline(open_from - 1)) is not None and deadline >= day:
+                    open_from -= 1
+                low = max(low, open_from)
+            elif after_end:
                 return period
-            if len(possible) < latest - earliest + 1:
+            high = day.year if last is None else min(last, day.year)
+            if low > high:
+                return period
+            if earliest is None or earliest < low or high < day.year:
                 self._fund_year = MissingFact(p.fund_year)
             return None
         claimed = int(year)
@@ -320,7 +324,17 @@ class _Run:
         return Unknown.of(NotComputable.of(clause.id if clause is not None else "", expr.text, where, reads))
 
     # -- one clause, on its own terms -------------------------------------------------------------
-    def decide(self, task: Decide) -> ClauseResult:  # noqa: C901 - the rules, in order
+    def decide(self, task: Decide) -> ClauseResult:
+        result = self._decide(task)
+        if (result.outcome is INELIGIBLE or result.outcome is ELIGIBLE) and self.scoped \
+                and self._fund_year is not None:
+            # Whether the policy pays this fund year at all is not known: eligible, ineligible or a year the
+            # policy does not pay waits for the year (less information never decides another answer).
+            return ClauseResult(task.clause, UNDETERMINED, why=_undetermined(task.clause, {self._fund_year}),
+                                conditions=result.conditions)
+        return result
+
+    def _decide(self, task: Decide) -> ClauseResult:  # the rules, in order
         clause = task.clause
         self._clause = clause
         if clause.measure is not None:

@@ -17,6 +17,7 @@ from engine.core.errors import CompileError, Problem
 from engine.core.messages import msg
 from engine.core.values import Missing, MissingParameter, Unknown
 from engine.lang.closures import Fast, all_of
+from engine.model.order import decision_order
 from engine.model.outcome import Outcome
 from engine.model.policy import Clause, Group, Policy
 from engine.runtime.trace import ClauseResult, ConditionsFailed, MeasureOnly, OtherRecipient
@@ -70,7 +71,7 @@ class Plan:
         self.by_id: Mapping[str, Clause] = {c.id: c for c in policy.clauses}
         self.clause_ids: tuple[str, ...] = tuple(c.id for c in policy.clauses)
         self.list_fields: Mapping[str, tuple[str, ...]] = {
-            name: tuple(f.items) for name, f in policy.all_facts().items() if f.type == "list"}
+            name: tuple(f.items) for name, f in policy.all_facts().items() if f.kind.takes_items}
         self._days: dict[dt.date, Day] = {}
         self._kinds: dict[tuple[str, ...], KindPlan] = {}
         self._needed: dict[str, tuple[Decide, ...]] = {}
@@ -133,46 +134,21 @@ class Plan:
 
 
 def _order(policy: Policy) -> tuple[Task, ...]:
-    """Clauses and exclusive groups in an order where each comes after everything it needs (Kahn's algorithm)."""
-    exclusive = {m: g for g in policy.groups if g.pick != "all" for m in g.members}
-    ids = {c.id for c in policy.clauses}
-    # Nodes: ("c", id) decides a clause; ("g", id) chooses in a group. final(id) is the node after which a
-    # clause's outcome no longer changes.
-    final = {cid: ("g", exclusive[cid].id) if cid in exclusive else ("c", cid) for cid in ids}
-    needs: dict[tuple[str, str], set[tuple[str, str]]] = {}
-    deps_of: dict[str, tuple[str, ...]] = {}
-    for clause in policy.clauses:
-        deps = tuple(dict.fromkeys(d for d in clause.dependencies() if d in ids))
-        deps_of[clause.id] = deps
-        needs[("c", clause.id)] = {final[d] for d in deps}
-    for group in policy.groups:
-        if group.pick != "all":
-            needs[("g", group.id)] = {("c", m) for m in group.members if m in ids}
-    users: dict[tuple[str, str], list[tuple[str, str]]] = {n: [] for n in needs}
-    for node, wanted in needs.items():
-        for w in wanted:
-            users[w].append(node)
-    position = {("c", c.id): i for i, c in enumerate(policy.clauses)}
-    position.update({("g", g.id): len(policy.clauses) + i for i, g in enumerate(policy.groups)})
-    waiting = {node: len(wanted) for node, wanted in needs.items()}
-    ready = sorted((n for n, count in waiting.items() if count == 0), key=position.__getitem__)
-    order: list[tuple[str, str]] = []
-    while ready:
-        node = ready.pop(0)
-        order.append(node)
-        for user in users[node]:
-            waiting[user] -= 1
-            if waiting[user] == 0:
-                ready.append(user)
-        ready.sort(key=position.__getitem__)
-    if len(order) != len(needs):
-        stuck = sorted((n for n in needs if n not in order), key=position.__getitem__)
-        clause = next(policy.clause(cid) for kind, cid in stuck if kind == "c")
+    """Clauses and exclusive groups in an order where each comes after everything it needs
+    (engine.model.order, whose loops the compiler refuses)."""
+    by_id = {c.id: c for c in policy.clauses}
+    order, stuck = decision_order(policy.clauses, policy.groups)
+    if stuck:  # a policy compiled by engine.model.compile has no loop; one built by hand may
+        clause = next(by_id[cid] for kind, cid in stuck if kind == "c")
         loop = " → ".join(cid for _kind, cid in stuck)
         raise CompileError(Problem(msg("compile.loop", loop=loop), file=clause.where.file, line=clause.where.line,
                                    column=clause.where.column, clause=clause.id))
     groups = {g.id: g for g in policy.groups}
-    return tuple(_decide(policy, policy.clause(cid), deps_of[cid]) if kind == "c" else Choose(groups[cid])
+
+    def needs(clause: Clause) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(d for d in clause.dependencies() if d in by_id))
+
+    return tuple(_decide(policy, by_id[cid], needs(by_id[cid])) if kind == "c" else Choose(groups[cid])
                  for kind, cid in order)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Mapping
@@ -24,27 +23,27 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from engine.core.errors import LoadError, PolicyError, Problem
-from engine.core.messages import msg
-from engine.core.suggest import did_you_mean, one_of
-from engine.model.facts import Applicant, applicant_from, applicant_from_text, check_facts, facts_schema
-from engine.model.policy import Policy
+from engine import (
+    Applicant,
+    Loaded,
+    LoadError,
+    Policy,
+    PolicyError,
+    Problem,
+    applicant_from,
+    applicant_from_text,
+    check_facts,
+    did_you_mean,
+    facts_schema,
+    load_text,
+    msg,
+    one_of,
+)
+from engine.service.limits import Limits as Limits  # re-exported: create_app takes them
 from engine.service.registry import PolicySet
-from engine.syntax.loader import Loaded, load_text
 
 LANGS = ("zh", "en")
 PROBLEM_TYPE = "application/problem+json"
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one request may ask of the service."""
-
-    max_body: int = 64 * 1024  # bytes: a facts document is a few KiB
-    max_items: int = 1000  # entries in any one list or mapping of the request, JSON or YAML
-    max_depth: int = 32  # nesting of the request's data, JSON or YAML
-    timeout: float = 5.0  # seconds for one evaluation, or for waiting for a policy being recompiled
-    read_timeout: float = 10.0  # seconds to receive a request's body (its headers: engine.service.server)
 
 
 class ServiceError(Exception):
@@ -293,9 +292,7 @@ class Service:
         return JSONResponse(facts_schema(await self.policy(request)))
 
     async def evaluate(self, request: Request) -> Response:
-        from engine.present.result_json import render_json
-        from engine.present.sheet import render_text
-        from engine.runtime.evaluate import evaluate
+        from engine import evaluate, render_json, render_text
 
         policy = await self.policy(request)
         lang = _lang(request, policy)
@@ -335,7 +332,8 @@ class Service:
     async def facts_file(self, request: Request) -> Response:
         """The request's facts (the bodies `evaluate` accepts) as a YAML facts file for `policy evaluate`,
         checked first and read back by the CLI's own loader before it is given out."""
-        from engine.service.form import facts_yaml
+        from engine.service.form import facts_yaml, with_credit_code
+        from engine.service.ledger import credit_code as saved_code
 
         policy = await self.policy(request)
         lang = _lang(request, policy)
@@ -348,9 +346,10 @@ class Service:
             saved = facts_yaml(policy, data, self.schema_link(policy))
             try:
                 applicant_from_text(policy, saved, name=f"{policy.id}.facts.yaml")
+                code = saved_code(request.query_params.get("credit_code"))
             except PolicyError as error:
                 raise ServiceError(422, error.problems, lang) from None
-            return saved
+            return with_credit_code(saved, code)
 
         saved = await self.timed(work, lang)
         return Response(saved, media_type="application/yaml",
@@ -392,7 +391,7 @@ class Service:
         policies = [e.policy for e in found.by_id.values() if e.policy is not None]
         key = tuple((p.id, id(p)) for p in policies)
         if self._openapi is None or self._openapi[0] != key:
-            self._openapi = (key, openapi_document(self.limits, policies))
+            self._openapi = (key, openapi_document(self.limits, policies, ledger=self.ledger is not None))
         return JSONResponse(self._openapi[1])
 
 

@@ -10,18 +10,10 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import yaml
 from yaml.nodes import ScalarNode
 
-from engine.core.format import as_written
-from engine.core.messages import t
-from engine.model.facts import facts_for
-from engine.model.policy import Fact, Policy
+from engine import Fact, Policy, facts_for, t
 
 if TYPE_CHECKING:
     import jinja2
-
-# What a field of each fact type shows after its input when the fact declares no unit of its own.
-_UNIT_KEYS = {"money": "form.unit.money", "percent": "form.unit.percent"}
-_EXAMPLE_KEYS = {"money": "form.example.money", "percent": "form.example.percent",
-                 "number": "form.example.number", "integer": "form.example.integer"}
 
 
 @functools.cache
@@ -36,15 +28,16 @@ def _environment() -> jinja2.Environment:
 
 
 def _field(fact: Fact, lang: str) -> dict[str, Any]:
-    unit = fact.unit or (t(_UNIT_KEYS[fact.type], lang) if fact.type in _UNIT_KEYS else "")
+    kind = fact.kind  # its input's unit, placeholder and bounds (engine.model.kinds)
     out: dict[str, Any] = {
-        "name": fact.name, "type": fact.type, "label": fact.label, "unit": unit,
+        "name": fact.name, "type": fact.type, "label": fact.label, "unit": kind.form_unit(fact, lang),
+        "input": kind.form_input,
         "choices": list(fact.choices), "description": fact.description or "",
-        "example": t(_EXAMPLE_KEYS[fact.type], lang) if fact.type in _EXAMPLE_KEYS else "",
+        "example": kind.form_example(fact, lang),
         "min": _bound(fact, fact.minimum),
         "max": _bound(fact, fact.maximum),
     }
-    if fact.type == "list":
+    if fact.items:
         out["items"] = [_field(item, lang) for item in fact.items.values()]
     return out
 
@@ -53,7 +46,7 @@ def _bound(fact: Fact, value: Decimal | None) -> str | None:
     """A bound as the field takes it: an integer (a year, a number of months) as plain digits, 2021 not 2,021."""
     if value is None:
         return None
-    return f"{value:f}" if fact.type == "integer" else as_written(value)
+    return fact.kind.form_bound(value)
 
 
 def form_model(policy: Policy, lang: str) -> dict[str, Any]:
@@ -143,3 +136,16 @@ def facts_yaml(policy: Policy, data: Mapping[str, Any], schema_url: str) -> str:
     body = yaml.dump(dict(data), Dumper=_FactsDumper, allow_unicode=True, sort_keys=False,
                      default_flow_style=False)
     return "\n".join(head) + "\n" + body
+
+
+def with_credit_code(saved: str, code: str | None) -> str:
+    """A saved facts file (facts_yaml) with the applicant's credit code as its first entry, as `policy evaluate`
+    reads it (`--ledger` looks the earlier grants up by it; a batch's folder of facts files carries it too)."""
+    if code is None:
+        return saved
+    lines = saved.split("\n")
+    head = 0
+    while head < len(lines) and lines[head].startswith("#"):
+        head += 1
+    entry = yaml.dump({"credit_code": code}, Dumper=_FactsDumper, allow_unicode=True).rstrip("\n")
+    return "\n".join([*lines[:head], entry, *lines[head:]])

@@ -8,20 +8,17 @@ import datetime as dt
 import threading
 from typing import Any
 
-from engine.core.errors import FactsError, Problem
-from engine.core.messages import msg
-from engine.model.facts import Applicant
-from engine.model.policy import Policy
+from engine import Applicant, FactsError, Policy, Problem, msg
 
 
 def credit_code(raw: str | None) -> str | None:
     """A credit code given with a request, normalised; FactsError when it is not one."""
-    from engine.rounds import identity
+    from engine import credit_code_problem, normalise_credit_code
 
     if raw is None or not raw.strip():
         return None
-    code = identity.normalise(raw)
-    if identity.problem(code) is not None:
+    code = normalise_credit_code(raw)
+    if credit_code_problem(code) is not None:
         raise FactsError(Problem(msg("ledger.use.bad_code", code=raw), file="request", path=("credit_code",)))
     return code
 
@@ -31,7 +28,7 @@ class ServiceLedger:
     one connection; a request's ledger work is a few milliseconds."""
 
     def __init__(self, url: str):
-        from engine.ledger import open_ledger
+        from engine import open_ledger
 
         self.url = url
         self.ledger = open_ledger(url)
@@ -39,7 +36,7 @@ class ServiceLedger:
         self.records: dict[str, Any] = {}  # policy revision -> PolicyRecord
 
     def earlier(self, policy: Policy, applicant: Applicant, code: str | None, day: dt.date) -> Applicant:
-        from engine.ledger.use import earlier_for
+        from engine import earlier_for
 
         with self.lock:
             return earlier_for(self.ledger, policy, applicant, code, day, hint="ledger.use.no_code.request")
@@ -53,8 +50,7 @@ class ServiceLedger:
 
     def log(self, result: Any, code: str) -> int:
         """Log one evaluation answered (its facts, outcomes and amounts; no grants); the decision's id."""
-        from engine.ledger import decision_from_result
-        from engine.ledger.use import engine_version, policy_record
+        from engine import decision_from_result, engine_version, policy_record
 
         policy = result.policy
         record = self.records.get(policy.revision)

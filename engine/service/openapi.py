@@ -7,11 +7,11 @@ import json
 from functools import cache
 from typing import TYPE_CHECKING, Any, Sequence
 
-from engine.syntax.schema import load_schema
+from engine import load_schema
 
 if TYPE_CHECKING:
-    from engine.model.policy import Policy
-    from engine.service.app import Limits
+    from engine import Policy
+    from engine.service.limits import Limits
 
 _REF = "#/components/schemas/"
 
@@ -66,12 +66,67 @@ def _params(*names: str) -> list[dict[str, Any]]:
                    "description": "json: schemas/result.schema.json; text: the calculation sheet."},
         "on": {"name": "on", "in": "query", "schema": {"type": "string", "format": "date"},
                "description": "The claim date (YYYY-MM-DD). Default: the facts' date, else today."},
+        "credit_code": {"name": "credit_code", "in": "query", "schema": {"type": "string"},
+                        "description": "The applicant's 统一社会信用代码 (18 characters, its check character "
+                                       "valid): earlier grants are taken from the service's ledger by it, in place "
+                                       "of the facts' own `granted:` (a facts `granted:` that disagrees with the "
+                                       "ledger is a problem, 422). Without it, or with a code that is not one: "
+                                       "422. Each evaluation answered is logged in the ledger's decisions."},
+        "credit_code_saved": {"name": "credit_code", "in": "query", "schema": {"type": "string"},
+                              "description": "The applicant's 统一社会信用代码, written into the facts file as its "
+                                             "`credit_code:` (`policy evaluate --ledger` looks earlier grants up "
+                                             "by it). A code that is not one (its length or check character): "
+                                             "422."},
+        "credit_code_required": {"name": "credit_code", "in": "query", "required": True,
+                                 "schema": {"type": "string"},
+                                 "description": "The applicant's 统一社会信用代码 (18 characters, its check "
+                                                "character valid)."},
     }
     return [known[n] for n in names]
 
 
+GRANTS = {
+    "type": "object", "required": ["credit_code", "policy", "grants"],
+    "description": "An applicant's earlier grants under a policy, from the service's ledger, oldest first: "
+                   "corrections applied, reversed grants left out.",
+    "properties": {
+        "credit_code": {"type": "string", "description": "The code asked about, normalised."},
+        "policy": {"type": "string"},
+        "grants": {"type": "array", "items": {
+            "type": "object", "required": ["clause", "amount", "year", "counts", "for", "round", "entry"],
+            "properties": {
+                "clause": {"type": "string"},
+                "amount": {"type": "string", "description": "Yuan, exact (a decimal as text)."},
+                "year": {"type": ["integer", "null"], "description": "The fund year the award was for."},
+                "counts": {"enum": ["year", "once", "lifetime", "claim"],
+                           "description": "What the award counts against: its fund year, once or lifetime "
+                                          "ever, or only its own claim."},
+                "for": {"type": ["string", "null"], "description": "The object of a clause counted per "
+                                                                  "object (a warehouse, a park), as written."},
+                "round": {"type": ["string", "null"]},
+                "entry": {"type": "integer", "description": "The ledger entry (policy ledger show/correct)."}}}}},
+}
+
+
+def _with_ledger(doc: dict[str, Any], refused: dict[str, Any], answers: Any) -> None:
+    """`policy serve --ledger`: evaluate takes credit_code, and the grants route answers."""
+    evaluate = doc["paths"]["/policies/{policy_id}/evaluate"]["post"]
+    evaluate["parameters"] = [*evaluate["parameters"], *_params("credit_code")]
+    doc["paths"]["/policies/{policy_id}/grants"] = {"get": {
+        "operationId": "grants", "summary": "An applicant's earlier grants under the policy, from the ledger "
+                                            "(the form shows them; only with `policy serve --ledger`).",
+        "parameters": _params("policy_id", "credit_code_required", "lang"),
+        "responses": {"200": {"description": "The grants.", "content": {"application/json": {
+            "schema": {"$ref": f"{_REF}Grants"}}}},
+            **answers("404"),
+            "400": _problems("No credit_code, or one that is not a 统一社会信用代码 (its length or check "
+                             "character), or a malformed parameter (e.g. lang).")}}}
+    doc["components"]["schemas"]["Grants"] = GRANTS
+
+
 @cache
-def _document(max_body: int, max_items: int, max_depth: int, timeout: float, read_timeout: float) -> dict[str, Any]:
+def _document(max_body: int, max_items: int, max_depth: int, timeout: float, read_timeout: float,
+              ledger: bool = False) -> dict[str, Any]:
     facts_body = {
         "required": True,
         "description": (f"An applicant's facts, shaped as a facts file (recipient, area, date, facts, granted): JSON, "
@@ -102,7 +157,7 @@ def _document(max_body: int, max_items: int, max_depth: int, timeout: float, rea
         return {code: refused[code] for code in sorted({*codes, "400", "500", "503"})}
 
     policy_id = _params("policy_id")
-    return {
+    doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "policy-engine", "version": "1",
                  "description": "Subsidy policies as data: the policies this service holds, the facts each needs, "
@@ -135,7 +190,7 @@ def _document(max_body: int, max_items: int, max_depth: int, timeout: float, rea
             "/policies/{policy_id}/facts-file": {"post": {
                 "operationId": "factsFile", "summary": "The facts as a YAML facts file for `policy evaluate` (the "
                                                        "same facts: text stays text for every YAML reader).",
-                "parameters": _params("policy_id", "lang"),
+                "parameters": _params("policy_id", "lang", "credit_code_saved"),
                 "requestBody": facts_body,
                 "responses": {"200": {"description": "A facts file.", "content": {
                     "application/yaml": {"schema": {"$ref": f"{_REF}Facts"}}}},
@@ -195,6 +250,9 @@ def _document(max_body: int, max_items: int, max_depth: int, timeout: float, rea
                                        "problems": {"type": "array", "items": {"$ref": f"{_REF}Problem"}}}}}}},
         }},
     }
+    if ledger:
+        _with_ledger(doc, refused, answers)
+    return doc
 
 
 def _within(schema: Any, max_items: int) -> Any:
@@ -212,12 +270,14 @@ def _within(schema: Any, max_items: int) -> Any:
     return out
 
 
-def openapi_document(limits: Limits, policies: Sequence[Policy] = ()) -> dict[str, Any]:
+def openapi_document(limits: Limits, policies: Sequence[Policy] = (), *, ledger: bool = False) -> dict[str, Any]:
     """The document, with each held policy's evaluate and facts-file paths, whose request schema is that
-    policy's facts schema (so a client generated from the document sends what the service accepts)."""
-    from engine.model.facts import facts_schema
+    policy's facts schema (so a client generated from the document sends what the service accepts); with
+    `ledger` (`policy serve --ledger`), evaluate's credit_code and the grants route."""
+    from engine import facts_schema
 
-    base = _document(limits.max_body, limits.max_items, limits.max_depth, limits.timeout, limits.read_timeout)
+    base = _document(limits.max_body, limits.max_items, limits.max_depth, limits.timeout, limits.read_timeout,
+                     ledger)
     if not policies:
         return base
     doc = copy.deepcopy(base)

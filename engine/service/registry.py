@@ -18,9 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.core.errors import PolicyError, Problem
-from engine.model.policy import Policy
-from engine.workspace import Library, load_with_sources
+from engine import Library, Policy, PolicyError, Problem, load_with_sources, msg, policy_files
 
 # How often the files are looked at again (per request, at most this often): an officer's save is picked up
 # within this time, and a busy service does not stat its files thousands of times a second.
@@ -86,9 +84,7 @@ class PolicySet:
     _compiler: Executor = field(default_factory=_compile_process)
 
     def files(self) -> list[str]:
-        return sorted(str(p) for p in self.folder.rglob("*.y*ml")
-                      if p.suffix in (".yaml", ".yml") and not p.name.endswith((".tests.yaml", ".tests.yml"))
-                      and not any(part.startswith(".") for part in p.relative_to(self.folder).parts))
+        return policy_files(self.folder)
 
     def load(self) -> PolicySet:
         """Compile every policy file now (at start)."""
@@ -195,6 +191,7 @@ def _compile(file: str, root: str, folder: list[str], stamps: dict[str, Stamp]) 
         # Retried when any file of the folder changes: what is wrong may be in a parent it names.
         return Entry(file, None, tuple(error.problems), tuple((path, before(path)) for path in folder))
     except Exception as error:  # a bug of the compiler: this file is not served, the others are
-        problem = Problem(f"{type(error).__name__}: {error}", file=file)
+        problem = Problem(msg("serve.compile_bug", detail=f"{type(error).__name__}: {error}"), file=file,
+                          suggestion=msg("serve.compile_bug.hint"))
         return Entry(file, None, (problem,), tuple((path, before(path)) for path in folder))
     return Entry(file, policy, (), tuple((path, before(path)) for path in dict.fromkeys([file, *sources])))

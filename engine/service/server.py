@@ -17,9 +17,9 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from engine.core.errors import Problem
-from engine.core.messages import msg
-from engine.service.app import PROBLEM_TYPE, Limits, problem_document, problem_response
+from engine import Problem, msg
+from engine.service.app import PROBLEM_TYPE, problem_document, problem_response
+from engine.service.limits import Limits
 
 MAX_CONNECTIONS = 200
 

@@ -117,7 +117,7 @@ class _StrictComposer(Composer):
         # Provided by yaml.parser.Parser, which _Loader mixes in before this class (its stub leaves it untyped).
         def peek_event(self) -> Event: ...
 
-    def compose_node(self, parent: Node | None, index: int) -> Node | None:  # noqa: D401 - PyYAML hook
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:  # PyYAML hook
         event = self.peek_event()
         if isinstance(event, AliasEvent):
             raise _Reject(msg("load.alias"), event.start_mark)
@@ -210,6 +210,7 @@ def read_text(path: str) -> tuple[str, str]:
 
 
 def load_file(path: str) -> Loaded:
+    """The YAML or JSON document in the file at `path`, with its source marks; LoadError if it cannot be read."""
     name, text = read_text(path)
     return load_text(text, name)
 

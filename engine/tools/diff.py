@@ -18,8 +18,9 @@ from engine.model.outcome import Outcome
 from engine.model.policy import Clause, Condition, DatedValue, Fact, Parameter, Policy
 from engine.runtime.evaluate import evaluate
 from engine.runtime.trace import ClauseResult, Result
-from engine.syntax.loader import Loaded, load_file
+from engine.syntax.loader import Loaded
 from engine.tools.testing import case_applicant, load_suite
+from engine.workspace import case_files, load_document
 
 ELIGIBLE = Outcome.ELIGIBLE
 T = TypeVar("T")
@@ -376,11 +377,9 @@ class _Case:
 
 def load_cases(path: str) -> list[_Case]:
     """Applicants from a test-suite file, a facts file, or a folder of either (YAML or JSON)."""
-    p = Path(path)
-    files = sorted(f for f in p.iterdir() if f.suffix in (".yaml", ".yml", ".json")) if p.is_dir() else [p]
     cases: list[_Case] = []
-    for file in files:
-        loaded = load_file(str(file))
+    for file in map(Path, case_files(path)):
+        loaded = load_document(str(file))
         if isinstance(loaded.data, dict) and "cases" in loaded.data:
             suite = load_suite(str(file))
             for i, case in enumerate(suite.cases):

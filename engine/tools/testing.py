@@ -21,8 +21,9 @@ from engine.model.outcome import Outcome, Why
 from engine.model.policy import Clause, Condition, Policy
 from engine.runtime.evaluate import evaluate
 from engine.runtime.trace import Result
-from engine.syntax.loader import Loaded, Path_, SourceMap, load_file
+from engine.syntax.loader import Loaded, Path_, SourceMap
 from engine.syntax.schema import Document, load_schema, make_validator, schema_problems
+from engine.workspace import load_document
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -66,7 +67,7 @@ def _validator() -> Draft202012Validator:
 
 def load_suite(path: str, for_policy: str | None = None) -> Suite:
     """Load a test file. `for_policy`: the policy file it will be run against, which its `policy:` must name."""
-    loaded = load_file(path)
+    loaded = load_document(path)
     problems = ProblemList()
     for p in schema_problems(_validator(), loaded.data, loaded.source, _describe):
         problems.add(p)
@@ -167,6 +168,7 @@ def _unreadable(exc: AmountSyntaxError, raw: object, path: Path_, source: Source
 
 
 def run_suite(policy: Policy, suite: Suite) -> list[CaseOutcome]:
+    """Each case of the suite run against the policy, in order."""
     return [run_case(policy, suite, i) for i in range(len(suite.cases))]
 
 

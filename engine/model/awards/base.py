@@ -10,17 +10,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, fields
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Protocol
+from typing import Any, Callable, ClassVar, Mapping, Protocol
 
 from engine.core.values import Missing, Unknown
 from engine.lang.expressions import Expr
 from engine.lang.tree import Lit, Name, Unary
+from engine.model.declared import Fact
+from engine.model.kinds import kind_named
 from engine.model.outcome import Why
 from engine.model.outcome import Words as Words  # re-exported: a form's file imports what it needs from here
-
-if TYPE_CHECKING:
-    from engine.model.policy import Fact  # engine.model.policy imports this module
-
 
 # An award's block of a schema-valid policy file (`rate: 50%`, `base: costs`, …): its shape is the schema's,
 # which the type checker cannot see, so its values are Any.
@@ -182,8 +180,12 @@ class AwardForm(ABC):
         """The form as one line of its expressions as written (diff)."""
 
 
-# What a fact's or parameter's declared type makes a number: the kind a form compares its own literals with.
-_KINDS = {"money": "money", "percent": "percent", "number": "number", "integer": "number"}
+
+
+def _measure(declared_type: str) -> str | None:
+    """What a fact's or parameter's declared type makes a number: the kind a form compares its own literals with."""
+    kind = kind_named(declared_type)
+    return kind.measure if kind is not None and kind.numeric else None
 
 
 def kind_of(expr: Expr, c: Compiler) -> str | None:
@@ -193,7 +195,7 @@ def kind_of(expr: Expr, c: Compiler) -> str | None:
     node = expr.node.operand if isinstance(expr.node, Unary) and expr.node.op == "-" else expr.node
     if isinstance(node, Name):
         declared = c.declared(node.id)
-        return _KINDS.get(declared[1]) if declared else None
+        return _measure(declared[1]) if declared else None
     if isinstance(node, Lit) and isinstance(node.value, Decimal) and not isinstance(node.value, bool):
         if node.value == 0:
             return None

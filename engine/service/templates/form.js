@@ -23,11 +23,11 @@
     });
   }
 
-  function read(input, type) {
+  function read(input, kind) {  // kind: the fact kind's input (yes_no, whole, date, text; engine.model.kinds)
     const raw = input.value.trim();
     if (raw === "") return null;
-    if (type === "boolean") return raw === "true";
-    if (type === "integer" && /^-?\d+$/.test(raw)) return Number(raw);
+    if (kind === "yes_no") return raw === "true";
+    if (kind === "whole" && /^-?\d+$/.test(raw)) return Number(raw);
     return raw;  // amounts, percentages and numbers as written (50万元, 60%): the engine reads them exactly
   }
 
@@ -38,18 +38,18 @@
     f.items.forEach((item) => {
       const td = document.createElement("td");
       let input;
-      if (item.type === "boolean" || item.choices.length) {
+      if (item.input === "yes_no" || item.choices.length) {
         input = document.createElement("select");
-        const options = item.type === "boolean" ? [["", m.unknown], ["true", m.yes], ["false", m.no]]
+        const options = item.input === "yes_no" ? [["", m.unknown], ["true", m.yes], ["false", m.no]]
           : [["", m.unknown]].concat(item.choices.map((c) => [c, c]));
         options.forEach(([value, label]) => { const o = new Option(label, value); input.add(o); });
       } else {
         input = document.createElement("input");
-        input.type = item.type === "date" ? "date" : "text";
+        input.type = item.input === "date" ? "date" : "text";
         input.placeholder = item.example || "";
       }
       input.dataset.item = item.name;
-      input.dataset.type = item.type;
+      input.dataset.input = item.input;
       if (values && values[item.name] != null) input.value = String(values[item.name]);
       td.appendChild(input);
       tr.appendChild(td);
@@ -75,16 +75,16 @@
     document.querySelectorAll(".fact").forEach((el) => {
       if (el.hidden) return;
       const f = facts[el.dataset.name];
-      if (f.type === "list") {
+      if (f.input === "items") {
         const rows = Array.from(el.querySelectorAll("tbody tr")).map((tr) => {
           const item = {};
-          tr.querySelectorAll("[data-item]").forEach((input) => { item[input.dataset.item] = read(input, input.dataset.type); });
+          tr.querySelectorAll("[data-item]").forEach((input) => { item[input.dataset.item] = read(input, input.dataset.input); });
           return item;
         });
         if (rows.length) data.facts[f.name] = rows;
         return;
       }
-      const value = read(el.querySelector("[name]"), f.type);
+      const value = read(el.querySelector("[name]"), f.input);
       if (value !== null) data.facts[f.name] = value;
     });
     if (!m.ledger && $("granted-known").checked) {  // otherwise unknown: capped and one-time clauses stay undetermined
@@ -115,7 +115,7 @@
 
   async function post(what, query) {
     const who = code() ? "&credit_code=" + encodeURIComponent(code()) : "";
-    return fetch(base + "/" + what + lang + (query || "") + (what === "evaluate" ? who : ""), {
+    return fetch(base + "/" + what + lang + (query || "") + who, {  // evaluate looks grants up by it; facts-file saves it
       method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(collect()),
     });
   }
