@@ -360,7 +360,7 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         if sheets_dir is not None:
             Path(sheets_dir).mkdir(parents=True, exist_ok=True)
-        writer = make_output(output, policy, here, sheets_dir)
+        writer = make_output(output, policy, here, sheets_dir, applicants)
     except OSError as error:
         click.echo(t("cli.cannot_write", here, path=output, reason=error.strerror), err=True)
         sys.exit(1)
@@ -539,6 +539,38 @@ def lint_cmd(policy_file: str, strict: bool, fmt: str, today: dt.datetime | None
     sys.exit(1 if count["error"] or (strict and count["warning"]) else 0)
 
 
+@cli.command(name="fmt")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--check", is_flag=True, help="Change nothing: list the files fmt would change, exit 1 if any (for CI).")
+@lang_option
+def fmt_cmd(files: tuple[str, ...], check: bool, lang: str | None) -> None:
+    """Lay out policy, tests and facts FILES one way (keys in the schema's order, 2-space indents), keeping every
+    comment and the text as written. Rewrites each file whole; a file that is not valid YAML is left as it is."""
+    from engine import format_paths, write_formatted
+    failed = changed = 0
+    for path, done in zip(files, format_paths(files), strict=True):
+        here = message_lang(lang, path=path)
+        if isinstance(done, PolicyError):
+            failed += 1
+            click.echo(done.format(here), err=True)
+        elif done.changed:
+            changed += 1
+            if check:
+                click.echo(t("fmt.would_change", here, path=path))
+                continue
+            try:
+                write_formatted(done)
+            except OSError as error:
+                failed += 1
+                click.echo(t("cli.cannot_write", here, path=path, reason=error.strerror or str(error)), err=True)
+                continue
+            click.echo(t("fmt.formatted", here, path=path))
+    if check and changed:
+        click.echo(t("fmt.check_failed.one" if changed == 1 else "fmt.check_failed", message_lang(lang),
+                     count=changed), err=True)
+    sys.exit(1 if failed or (check and changed) else 0)
+
+
 @cli.command(name="diff")
 @click.argument("old_file", metavar="OLD", type=click.Path(dir_okay=False))
 @click.argument("new_file", metavar="[NEW]", type=click.Path(dir_okay=False), required=False)
@@ -598,12 +630,19 @@ def default_tests_path(policy_file: str, lang: str) -> str:
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
               help="The file to write.")
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+@click.option("--schemas", "schemas_dir", type=click.Path(file_okay=False), default=None,
+              help="Where to copy the schemas editors need, pointed at relatively. Default: schemas/ at the root of "
+                   "OUTPUT's git repository (beside its policies/ folder outside one).")
+@click.option("--schema-url", default=None, metavar="URL",
+              help="Point $schema at URL instead (the policy schema as the bureau serves it: policy serve's "
+                   "/schemas/policy.schema.json); nothing is copied.")
 @lang_option
 @library_options
 def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | None, title: str | None,
-             output: str, force: bool, lang: str | None, policies: tuple[str, ...],
-             with_files: tuple[str, ...]) -> None:
-    """Write a county file that extends PARENT (a policy file, or an id found with --policies)."""
+             output: str, force: bool, schemas_dir: str | None, schema_url: str | None, lang: str | None,
+             policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
+    """Write a county file that extends PARENT (a policy file, or an id found with --policies), with a $schema
+    line that resolves wherever the county's repository is cloned."""
     from engine import Library, LookupFailed, area_problem, extends_value, fork_text, load_with_sources
 
     early = message_lang(lang, path=parent if Path(parent).is_file() else None)
@@ -629,15 +668,46 @@ def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | N
         raise click.BadParameter(t("cli.fork.same_id", lang), param_hint="--id")
     if not re.fullmatch(ID_PATTERN, new_id):  # the written file would not validate: say so now
         raise click.BadParameter(t("cli.fork.bad_id", lang, id=new_id), param_hint="--id")
-    from engine import SCHEMA_DIR
+    from engine import copy_schemas, schema_ref, schemas_folder_for
 
-    schema_ref = os.path.relpath(SCHEMA_DIR / "policy.schema.json", os.path.dirname(os.path.abspath(output)))
+    if schema_url:
+        reference = schema_url
+    else:
+        from engine import SCHEMA_DIR
+
+        folder = Path(schemas_dir) if schemas_dir else schemas_folder_for(output)
+        if folder is not None:
+            try:
+                copy_schemas(folder)
+            except OSError as error:
+                click.echo(t("cli.cannot_write", lang, path=str(folder), reason=error.strerror or str(error)),
+                           err=True)
+                sys.exit(1)
+        reference = schema_ref(output, folder if folder is not None else SCHEMA_DIR)
     text = fork_text(policy, parent_file, new_id, areas, extends_value(parent_file, policy, output, library),
-                     document, title, schema_ref=schema_ref, lang=lang)
+                     document, title, schema_ref=reference, lang=lang)
     write_new_file(output, text, force, t("cli.fork.exists", lang, path=output), lang,
                    inputs=[parent_file, *with_files, *sources])
     click.echo(t("cli.fork.wrote", lang, path=output, id=policy.id, document=policy.document,
                  count=len(policy.parameters)))
+
+
+@cli.command(name="schemas")
+@click.argument("folder", metavar="DIR", type=click.Path(file_okay=False))
+@lang_option
+def schemas_cmd(folder: str, lang: str | None) -> None:
+    """Copy the JSON Schemas editors need (policy files, test files) into DIR, e.g. a county repository's schemas/,
+    replacing older copies; policy files point at them with a relative $schema line."""
+    from engine import copy_schemas
+
+    here = message_lang(lang)
+    try:
+        done = copy_schemas(folder)
+    except OSError as error:
+        click.echo(t("cli.cannot_write", here, path=folder, reason=error.strerror or str(error)), err=True)
+        sys.exit(1)
+    for path, changed in done:
+        click.echo(t("cli.schemas.written" if changed else "cli.schemas.same", here, path=str(path)))
 
 
 @cli.command(name="show")

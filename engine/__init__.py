@@ -18,12 +18,13 @@ This is the whole surface the command line (cli.py) and the HTTP service (engine
 nothing else of the engine (tests/test_imports.py checks it), so a module may move inside the engine without
 either noticing. Beyond evaluating: the workspace (`Library`, `load_with_sources`, `load_reading`), application
 rounds (`Round`, `RoundSettings`, `open_source`, `make_output`, templates), the officers' tools (`lint_file`,
-`diff_policies`, `load_suite`/`run_suite`, `fork_text`), the grant ledger (`open_ledger`, `earlier_for`,
+`diff_policies`, `load_suite`/`run_suite`, `fork_text`, `format_paths` for `policy fmt`, `copy_schemas` for
+a county repository's schemas), the grant ledger (`open_ledger`, `earlier_for`,
 `ledger_replay`, reports), the service (`create_app`, `server_config`), and the catalogue and formatter the
 command words its messages with. A name whose module's own name is ambiguous here is renamed (`diff_text` is
 engine.tools.diff.render_text; `lint_counts`, `diff_impact`, `diff_json`, `ledger_export`, `suite_coverage`,
 `credit_code_problem`, `normalise_credit_code`, `server_config`, `round_outputs`, `ROUND_WRITERS`,
-`SheetHeaders` likewise).
+`SheetHeaders`, `write_formatted` likewise).
 """
 
 from __future__ import annotations
@@ -111,12 +112,17 @@ if TYPE_CHECKING:
     from engine.tools.diff import load_cases as load_cases
     from engine.tools.diff import render_text as diff_text
     from engine.tools.diff import to_json as diff_json
+    from engine.tools.fmt import format_paths as format_paths
+    from engine.tools.fmt import write as write_formatted
     from engine.tools.fork import area_problem as area_problem
     from engine.tools.fork import extends_value as extends_value
     from engine.tools.fork import fork_text as fork_text
     from engine.tools.fork import resolved_yaml as resolved_yaml
     from engine.tools.lint import counts as lint_counts
     from engine.tools.lint import lint_file as lint_file
+    from engine.tools.schemas import copy_schemas as copy_schemas
+    from engine.tools.schemas import schema_ref as schema_ref
+    from engine.tools.schemas import schemas_folder_for as schemas_folder_for
     from engine.tools.testing import coverage as suite_coverage
     from engine.tools.testing import load_suite as load_suite
     from engine.tools.testing import render_coverage as render_coverage
@@ -145,6 +151,7 @@ _WHERE = {
     "check_facts": "engine.model.facts",
     "ClauseResult": "engine.runtime.trace",
     "compile_policy": "engine.model.compile",
+    "copy_schemas": "engine.tools.schemas",
     "CompileError": "engine.core.errors",
     "create_app": "engine.service.app",
     "credit_code_problem": "engine.rounds.identity:problem",
@@ -168,6 +175,7 @@ _WHERE = {
     "fixed_labels": "engine.rounds.columns",
     "fork_text": "engine.tools.fork",
     "format_money": "engine.core.format",
+    "format_paths": "engine.tools.fmt",
     "InheritError": "engine.core.errors",
     "Ledger": "engine.ledger",
     "ledger_export": "engine.ledger.report:export",
@@ -223,6 +231,8 @@ _WHERE = {
     "RoundError": "engine.rounds.read",
     "RoundSettings": "engine.rounds.run:Settings",
     "run_suite": "engine.tools.testing",
+    "schema_ref": "engine.tools.schemas",
+    "schemas_folder_for": "engine.tools.schemas",
     "SCHEMA_DIR": "engine.syntax.schema",
     "SchemaError": "engine.core.errors",
     "server_config": "engine.service.server:config",
@@ -232,6 +242,7 @@ _WHERE = {
     "suite_coverage": "engine.tools.testing:coverage",
     "t": "engine.core.messages",
     "verify_text": "engine.ledger.report",
+    "write_formatted": "engine.tools.fmt:write",
     "xlsx_template": "engine.rounds.template",
 }
 
@@ -250,7 +261,8 @@ __all__ = [
     "policy_record", "prepare", "read_text", "reading_problems", "render_coverage", "render_html", "render_json",
     "render_markdown", "render_text", "replace_when_done", "replay_text", "resolved_yaml", "result_to_json",
     "round_outputs", "run_suite", "server_config", "sheet_columns", "show_text", "suite_coverage", "t",
-    "verify_text", "xlsx_template",
+    "verify_text", "xlsx_template", "copy_schemas", "format_paths", "schema_ref", "schemas_folder_for",
+    "write_formatted",
 ]
 assert sorted(__all__) == sorted(_WHERE)
 

@@ -29,11 +29,12 @@ def test_unknown_fact_name_suggests_the_declared_one(lishui):
     assert "did you mean 'cbec_turnover'?" in out
 
 
-def test_chinese_number_words_are_refused_for_money(lishui):
-    out = _problems(lishui, "recipient: seller\nfacts:\n  cbec_turnover: 五百万\n")
+def test_chinese_numerals_are_read_for_money_and_a_guess_is_refused_at_its_place(lishui):
+    a = applicant_from_text(lishui, "recipient: seller\nfacts:\n  cbec_turnover: 五百万\n  platform_fees: 壹拾万元整\n")
+    assert a.values == {"cbec_turnover": Decimal("5000000"), "platform_fees": Decimal("100000")}
+    out = _problems(lishui, "recipient: seller\nfacts:\n  cbec_turnover: 五百万五\n")
     assert "facts.yaml:3:18" in out
-    assert "'cbec_turnover' (年度跨境电商交易额) must be an amount of money" in out
-    assert "五百万" in out
+    assert "'五百万五'" in out and "a unit is left out" in out
 
 
 def test_negative_money_nan_and_infinity_are_refused(lishui):

@@ -64,13 +64,12 @@ def test_c4_without_a_cap_it_is_an_error_naming_the_clause(tmp_path):
     assert "p.yaml:11:" in result.output and "the amount clause 1 computes" in result.output
 
 
-def test_w1_a_grant_with_a_fraction_of_a_fen_is_rounded_so_the_total_is_the_sum():
-    result = run("evaluate", LISHUI, str(REPRO / "granted-fraction-of-fen.yaml"), "--format", "json")
-    import json
-
-    data = json.loads(result.output)
-    amounts = [Decimal(c["amount"]) for c in data["clauses"] if c["outcome"] == "eligible"]
-    assert sum(amounts) == Decimal(data["total"]["amount"]) == Decimal("99999.99")
+def test_w1_a_grant_with_a_fraction_of_a_fen_is_refused_at_its_line():
+    # Once rounded into the clause; now refused as every amount of money finer than the fen is (issue 22).
+    result = run("evaluate", LISHUI, str(REPRO / "granted-fraction-of-fen.yaml"), "--lang", "en")
+    assert result.exit_code == 1
+    assert "granted-fraction-of-fen.yaml:16:10: error: granted['2.2'] is 200000.005, not an amount exact to the fen" \
+        in result.output
 
 
 def test_w2_minus_zero_pays_zero_not_minus_zero():

@@ -79,12 +79,15 @@ def commit(county: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str
     return git(county, "commit", "-m", "县里的修改", env=env)
 
 
-def test_a_clean_commit_passes_the_three_hooks(county, hook_repo):
+def test_a_clean_commit_passes_the_four_hooks(county, hook_repo):
     run = commit(county, hook_repo[2])
     out = run.stdout + run.stderr
     assert run.returncode == 0, out
-    for hook in ("policy validate", "policy test", "policy lint"):
+    for hook in ("policy validate", "policy test", "policy lint", "policy fmt"):
         assert re.search(rf"{hook}\.+Passed", out), out
+    # quiet on success: pre-commit's own lines, not the 79 passing cases or lint's empty summary
+    assert "passed" not in out and "0 failed" not in out and "通过" not in out, out
+    assert str(county) not in out, out
     assert git(county, "log", "--oneline").stdout.count("\n") == 1
 
 
@@ -110,6 +113,7 @@ def test_a_case_that_no_longer_holds_blocks_the_commit(county, hook_repo):
     assert run.returncode != 0
     assert re.search(r"policy test\.+Failed", out), out
     assert "首次开展跨境电商：县里上限8万元" in out, out
+    assert "policies/qingtian-example.tests.yaml" in out and str(county) not in out, out  # relative to the repo
     assert re.search(r"policy validate\.+Passed", out), out
 
 
@@ -130,3 +134,20 @@ def test_lint_shows_warnings_and_strict_blocks_on_them(county, hook_repo):
     out = run.stdout + run.stderr
     assert run.returncode != 0
     assert re.search(r"policy lint\.+Failed", out) and "spare_rate" in out, out
+
+
+def test_fmt_lays_out_a_changed_file_and_the_commit_waits_for_it(county, hook_repo):
+    env = hook_repo[2]
+    path = county / "policies" / "qingtian-example.yaml"
+    text = path.read_text(encoding="utf-8")
+    untidy = text.replace("  from: 2022-06-01\n  until: 2027-05-31\n", "  until: 2027-05-31\n  from: 2022-06-01\n")
+    untidy = untidy.replace("  first_time_cap:\n    value: 8万元", "  first_time_cap:  \n    value:   8万元")
+    assert untidy != text
+    path.write_text(untidy, encoding="utf-8")
+    run = commit(county, env)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert re.search(r"policy fmt\.+Failed", out) and "files were modified by this hook" in out, out
+    assert path.read_text(encoding="utf-8") == text  # laid out as shipped, comments and all
+    run = commit(county, env)  # the officer adds the laid-out file again
+    assert run.returncode == 0, run.stdout + run.stderr

@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, assume, event, given, note, settings
 from hypothesis import strategies as st
 
-from engine import PolicyError, check_facts, evaluate, load_policy, render_json, render_text
+from engine import FactsError, PolicyError, check_facts, evaluate, load_policy, render_json, render_text
 from engine.core.amounts import parse_amount
 from engine.model.facts import facts_for
 
@@ -803,15 +803,16 @@ def test_check_facts_refuses_data_that_is_not_a_mapping(data):
 
 @settings(max_examples=60, **SETTINGS)
 @given(data=st.data())
-def test_granted_with_a_fraction_of_a_fen_keeps_whole_fen(data):
-    # W1 (fixed in 20dc6ad): 2.2 once paid 99,999.995元 and the total was not the sum of the clauses.
+def test_granted_with_a_fraction_of_a_fen_is_refused(data):
+    # W1 (fixed in 20dc6ad): 2.2 once paid 99,999.995元 and the total was not the sum of the clauses. Since issue 22
+    # money finer than the fen is refused wherever it is written, granted: too, whatever form it takes.
     facts = data.draw(applicants(LISHUI, kind="seller", favourable=True, granted_places=3, always_granted=True))
     facts["facts"].update({"cbec_turnover": 600_0000, "platform_fees": 100_0000, "registered_cbec": False})
-    facts["granted"]["2.2"] = data.draw(st.decimals(min_value=0, max_value=299_999, places=3)
-                                        .filter(lambda v: v != v.quantize(FEN)))
-    pol = policy(LISHUI)
-    applicant, result = run(LISHUI, facts)
-    check_amounts(pol, result)
+    fraction = data.draw(st.decimals(min_value=0, max_value=299_999, places=3).filter(lambda v: v != v.quantize(FEN)))
+    facts["granted"]["2.2"] = as_written(fraction, data.draw(st.sampled_from([0, 1, 2, 3])))
+    with pytest.raises(FactsError) as caught:
+        run(LISHUI, facts)
+    assert "granted['2.2']" in caught.value.format() and "exact to the fen" in caught.value.format()
 
 
 @settings(max_examples=60, **SETTINGS)

@@ -17,6 +17,7 @@ from decimal import (
 from functools import cached_property
 from typing import cast
 
+from engine.core import numerals
 from engine.core.messages import msg
 
 # The arithmetic of every path (compiled closures, the traced run, the reference evaluator, award forms):
@@ -47,6 +48,16 @@ def out_of_range(value: Decimal) -> bool:
     exponent = cast(int, value.as_tuple().exponent)  # an int for a finite value ('n'/'N'/'F' are NaN/Infinity)
     return value.adjusted() >= MAX_INTEGER_DIGITS or -exponent > MAX_PLACES
 
+
+FEN = Decimal("0.01")
+
+
+def whole_fen(money: Decimal) -> bool:
+    """True for money exact to the fen (368000.50, 10.5万元); 368000.505 is not, however it was written."""
+    exponent = money.as_tuple().exponent
+    return not isinstance(exponent, int) or exponent >= -2 or money == money.quantize(FEN, context=READING)
+
+
 # Currencies an amount may be written in, by ISO 4217 code, with the word that follows the number (10万美元).
 CURRENCIES = {"CNY": "元", "USD": "美元", "EUR": "欧元", "HKD": "港元", "JPY": "日元", "GBP": "英镑"}
 CURRENCY_OF_WORD = {word: code for code, word in CURRENCIES.items()}
@@ -61,7 +72,8 @@ _MONEY_WORDS = "|".join(sorted((u for u in UNITS if u not in ("%", "万", "亿")
 DIGITS = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
 AMOUNT_RE = re.compile(rf"^\s*([-+]?{DIGITS})\s*({_UNIT_WORDS}|%)?\s*$")
 # JSON Schema patterns for the same forms, for generated schemas (the static schemas/*.json carry copies).
-MONEY_PATTERN = rf"^\s*\+?{DIGITS}\s*({_MONEY_WORDS}|万|亿)?\s*$"
+# Money may also be written in Chinese numerals as finance writes it (三十万元, 壹拾万元整): engine.core.numerals.
+MONEY_PATTERN = rf"^(?:\s*\+?{DIGITS}\s*({_MONEY_WORDS}|万|亿)?\s*|{numerals.PATTERN})$"
 NUMBER_PATTERN = rf"^\s*[-+]?{DIGITS}\s*(万|亿)?\s*$"
 PERCENT_PATTERN = r"^\s*\d+(\.\d+)?\s*%\s*$"
 # The same, findable inside an expression (not after a letter/digit/underscore, so x1万 is not split).
@@ -82,7 +94,14 @@ def written_currency(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     match = AMOUNT_RE.match(value)
-    return currency_of(match.group(2)) if match else None
+    if match:
+        return currency_of(match.group(2))
+    if numerals.written_in_numerals(value):
+        try:
+            return currency_of(numerals.read(value)[1])
+        except numerals.NotNumeral:
+            return None
+    return None
 
 
 WAN, YI = UNITS["万"], UNITS["亿"]
@@ -114,6 +133,11 @@ def parse_amount(value: object) -> Decimal:
         return parse_amount(repr(value))
     if isinstance(value, str):
         match = AMOUNT_RE.match(value)
+        if not match and numerals.written_in_numerals(value):
+            try:
+                return parse_amount(numerals.read(value)[0])
+            except numerals.NotNumeral as exc:
+                raise AmountSyntaxError(msg("amount.numerals", value=value.strip(), reason=exc.message)) from None
         if not match:
             raise AmountSyntaxError(msg("amount.not_amount", value=value))
         number, unit = match.groups()

@@ -100,7 +100,7 @@ class FactsChecker:
         self.at_most = tuple((name, fact.at_most) for name, fact in facts.items() if fact.at_most is not None)
         self.clause_ids = frozenset(c.id for c in policy.clauses if c.award is not None or c.refers_to is not None)
         self.per = frozenset(c.id for c in policy.clauses if c.per is not None)  # grants must say for which
-        self.money = fast_amount(money_text, True, False)
+        self.money = fast_amount(money_text, True, False, fen=True)
         self.date = remembering(fast_date)
 
     def check(self, data: Any) -> Found | None:

@@ -10,7 +10,8 @@ The template shows the fields and an example; `policy batch` reads it back with 
 
 Cells arrive as text (CSV), or as what openpyxl reads from XLSX: str, int, float, bool, datetime. Numbers are
 never read through a float's arithmetic: a float is read by its shortest text form (repr), and money that is
-not exact to the fen after that (1234.5600000001, from a formula) is refused with a hint to round the cell.
+not exact to the fen after that (1234.5600000001, from a formula) is refused by the facts loader with a hint to
+round the cell, as money finer than the fen is from any other source.
 """
 
 from __future__ import annotations
@@ -144,7 +145,7 @@ def date_cell(value: object, column: Column) -> str:
 
 def _granted_cell(value: object, column: Column) -> object:
     """What was granted before: money, read as a money fact's cell is."""
-    return amount_cell(value, column.header, True, False)
+    return amount_cell(value, column.header, False)
 
 
 def code_cell(value: object, column: Column) -> str:

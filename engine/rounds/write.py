@@ -2,7 +2,9 @@
 
 CSV and JSON Lines: the results file, one line per applicant evaluated, and beside it NAME.errors.(csv|jsonl)
 (one line per problem of a bad row) and NAME.summary.(csv|json) (per clause, and the round). Amounts are exact
-decimal text, never floats. The workbook has three sheets — 结果 (results), 汇总 (summary), 问题 (errors) —
+decimal text, never floats. The workbook's sheets are 结果 (results), 汇总 (summary), 问题 (errors), 签批 (each
+applicant's total and awards, narrow enough to print legibly) and 图表 (native charts over the summary), each laid
+out to print on A4 landscape one page wide with its header row on every page; they are
 written by XlsxWriter in its constant-memory mode, so its rows stream to disk too; amounts are numbers
 formatted as money (the amount columns carry the money format, set once).
 
@@ -48,13 +50,14 @@ def outputs(path: str) -> list[str]:
     return [path, sibling(path, "errors", suffix), sibling(path, "summary", ".json" if kind == "jsonl" else ".csv")]
 
 
-def make_output(path: str, policy: Policy, lang: str, sheets: str | None = None) -> Output:
+def make_output(path: str, policy: Policy, lang: str, sheets: str | None = None, source: str | None = None) -> Output:
+    """The writer for `path`'s kind; `source` (the applicants' file) names the file of each problem in a workbook."""
     kind = WRITERS[Path(path).suffix.lower()]
     if kind == "csv":
         return CsvOutput(path, policy, lang)
     if kind == "jsonl":
         return JsonlOutput(path, policy, lang)
-    return XlsxOutput(path, policy, lang, sheets)
+    return XlsxOutput(path, policy, lang, sheets, source)
 
 
 # --- cells a spreadsheet would read as a formula (CSV injection) ---------------------------------------------
@@ -452,6 +455,11 @@ class _Sheet:
         self.row += 1
 
 
+def _width(text: str) -> int:
+    """Columns a text takes in a spreadsheet: a Chinese character two."""
+    return len(text) + sum(1 for c in text if ord(c) > 0x2E7F)
+
+
 class _Detachable:
     """The workbook's temporary file as XlsxWriter's zip writes it, cut off when the round is given up: the
     half-made zip, collected later, then finds nothing to seek or write (and says nothing)."""
@@ -485,10 +493,13 @@ class XlsxOutput(_WholeFiles, Output):
 
     LINKS = 65530
 
-    def __init__(self, path: str, policy: Policy, lang: str, sheets: str | None):
+    MEASURED = 500  # rows whose text sets the columns' widths (a sample: measuring every cell would cost a round)
+
+    def __init__(self, path: str, policy: Policy, lang: str, sheets: str | None, source: str | None = None):
         import xlsxwriter
 
         self.path, self.policy, self.lang, self.sheets = path, policy, lang, sheets
+        self.source = Path(source).name if source else None
         self.ids = _ids(policy)
         self.files = contextlib.ExitStack()
         self.target = _Detachable(self.files.enter_context(replace_when_done(path, "wb")))
@@ -497,7 +508,12 @@ class XlsxOutput(_WholeFiles, Output):
         self.results = _Sheet(self.book, t("batch.sheet.results", lang))
         self.summary = _Sheet(self.book, t("batch.sheet.summary", lang))
         self.errors = _Sheet(self.book, t("batch.sheet.errors", lang))
+        # 签批: what a finance office signs, narrow enough to print legibly one page wide (the results sheet has
+        # three columns a clause): each applicant's total and what each clause awards.
+        self.signing = _Sheet(self.book, t("batch.sheet.signing", lang))
         self.head = self.book.add_format({"bold": True, "pattern": 1, "bg_color": "#F4F6F9"})
+        self.wrapped_head = self.book.add_format({"bold": True, "pattern": 1, "bg_color": "#F4F6F9", "text_wrap": True,
+                                                  "valign": "top"})
         self.bold = self.book.add_format({"bold": True})
         self.money = self.book.add_format({"num_format": MONEY_FORMAT})
         self.link = self.book.add_format({"font_color": "#1F5FA8", "underline": 1})
@@ -510,16 +526,37 @@ class XlsxOutput(_WholeFiles, Output):
                      t("batch.col.reason", lang, clause=cid)]
         if sheets:
             head.append(t("batch.col.sheet", lang))
+        # Widths that fit: each column's header and the text of the first rows (set when the round is written);
+        # amounts are at most 16 digits with separators.
+        self.money_columns = [4] + [7 + 3 * k for k in range(len(self.ids))]
         widths = [6, 22, 24, 16, 16, 8] + [10, 14, 30] * len(self.ids) + ([14] if sheets else [])
-        self.results.widths(widths, dict.fromkeys([4] + [7 + 3 * k for k in range(len(self.ids))], self.money))
-        self.results.ws.freeze_panes(1, 2)
+        # The money format is the column's, taken by each cell as its row is written: set before the first row.
+        self.results.widths(widths, dict.fromkeys(self.money_columns, self.money))
+        self.widest = [_width(h) for h in head]
+        for column in self.money_columns:
+            self.widest[column] = max(self.widest[column], 14)
+        self.head_row = head
+        self.results.ws.freeze_panes(1, 3)  # the header, and row number, code and name, stay in view
         self.results.append(head, self.head)
-        self.errors.widths([6, 14, 36, 60, 50])
+        sign_head = [head[0], head[1], head[2], head[4], head[5]] + [t("batch.col.amount", lang, clause=cid)
+                                                                    for cid in self.ids]
+        self.signing.widths([6, 21, 20, 16, 6] + [14] * len(self.ids),
+                            dict.fromkeys([3] + [5 + k for k in range(len(self.ids))], self.money))
+        self.signing.ws.freeze_panes(1, 3)
+        self.signing.append(sign_head, self.wrapped_head)
+        self.errors.widths([6, 16, 36, 60, 50])
         self.errors.append([t("batch.col.row", lang), t("batch.col.where", lang), t("batch.col.column", lang),
                             t("batch.col.problem", lang), t("batch.col.hint", lang)], self.head)
+        self.errors.ws.freeze_panes(1, 0)
 
     def _result(self, row: list[Any]) -> None:
         sheet = self.results
+        self.signing.values([row[0], row[1], row[2], row[4], row[5], *row[7:7 + 3 * len(self.ids):3]])
+        if sheet.row <= self.MEASURED:
+            widest = self.widest
+            for column, value in enumerate(row):
+                if type(value) is str and column < len(widest):
+                    widest[column] = max(widest[column], _width(value))
         if not self.sheets:
             sheet.values(row)
             return
@@ -535,7 +572,8 @@ class XlsxOutput(_WholeFiles, Output):
     def add(self, record: Record) -> None:
         if record.errors:
             for e in record.errors:
-                self.errors.append([e.row, e.where if e.where != str(e.row) else None, e.column or None,
+                # 文件: the folder's file a problem is in, or the sheet the row is in
+                self.errors.append([e.row, e.where if e.where != str(e.row) else self.source, e.column or None,
                                     e.message, e.suggestion or None])
             return
         self._result(self.rows.row(record))
@@ -569,14 +607,72 @@ class XlsxOutput(_WholeFiles, Output):
         sheet.append([t("batch.summary.applicants", lang), summary.applicants])
         sheet.append([t("batch.summary.complete", lang), summary.complete])
         sheet.append([t("batch.summary.bad_rows", lang), summary.bad_rows])
+        pool_rows = []
         for pool in self.policy.pools:
             shares = summary.pools.get(pool.id)
             claims = shares.claims if shares else Decimal(0)
             paid = shares.paid if shares else Decimal(0)
+            pool_rows.append(sheet.row)
             sheet.append([t("batch.summary.pool", lang, pool=pool.title)] + [None] * 5 + [claims, paid, pool.total],
                          money=(6, 7, 8), money_format=money)
+        self._lay_out_for_print(summary)
+        self._charts(pool_rows)
         self.book.close()
         self.done()
+
+    def _lay_out_for_print(self, summary: Summary) -> None:
+        """A workbook to sign: every sheet on A4 landscape, as wide as one page, its header row on every page, a
+        filter on the results; the results' columns as wide as their text (within reason)."""
+        results = self.results
+        money = set(self.money_columns)
+        for column, width in enumerate(self.widest):
+            results.ws.set_column(column, column, min(width + 2, 40), self.money if column in money else None)
+        results.ws.autofilter(0, 0, max(results.row - 1, 1), len(self.head_row) - 1)
+        self.signing.ws.autofilter(0, 0, max(self.signing.row - 1, 1), 4 + len(self.ids))
+        for sheet in (self.signing, self.results, self.summary, self.errors):
+            ws = sheet.ws
+            ws.set_landscape()
+            ws.set_paper(9)  # A4
+            ws.fit_to_pages(1, 0)  # one page wide, as many long as it takes
+            ws.repeat_rows(0)
+            ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+            ws.set_footer("&C&P / &N")  # page x of n
+            ws.hide_gridlines(0)  # gridlines printed: rows are easy to follow on paper
+        self.summary.ws.freeze_panes(1, 2)
+
+    def _charts(self, pool_rows: list[int]) -> None:
+        """The 图表 sheet: native charts over the summary's cells, so they follow any correction made there."""
+        lang, summary = self.lang, self.summary.ws.get_name()
+        ws = self.book.add_worksheet(t("batch.sheet.charts", lang))
+        ws.set_landscape()
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+        last = len(self.ids)  # the summary's clause rows are 1..last
+        awards = self.book.add_chart({"type": "bar"})
+        awards.add_series({"name": t("batch.col.awarded", lang), "categories": [summary, 1, 1, last, 1],
+                           "values": [summary, 1, 7, last, 7], "fill": {"color": "#1F5FA8"},
+                           "data_labels": {"value": True, "num_format": "#,##0"}})
+        awards.add_series({"name": t("batch.col.claimed", lang), "categories": [summary, 1, 1, last, 1],
+                           "values": [summary, 1, 6, last, 6], "fill": {"color": "#B8C7DC"}})
+        awards.set_title({"name": t("batch.chart.awards", lang)})
+        awards.set_x_axis({"num_format": "#,##0", "major_gridlines": {"visible": True}})
+        awards.set_y_axis({"reverse": True})
+        awards.set_legend({"position": "bottom"})
+        awards.set_size({"width": 960, "height": max(360, 28 * last + 120)})
+        ws.insert_chart(1, 1, awards)
+        if pool_rows:
+            pools = self.book.add_chart({"type": "column"})
+            first, end = pool_rows[0], pool_rows[-1]
+            for column, color, name in ((6, "#B8C7DC", t("batch.col.claimed", lang)),
+                                        (7, "#1F5FA8", t("batch.col.awarded", lang)),
+                                        (8, "#888888", t("batch.col.pool", lang))):
+                pools.add_series({"name": name, "categories": [summary, first, 0, end, 0],
+                                  "values": [summary, first, column, end, column], "fill": {"color": color}})
+            pools.set_title({"name": t("batch.chart.pools", lang)})
+            pools.set_y_axis({"num_format": "#,##0"})
+            pools.set_legend({"position": "bottom"})
+            pools.set_size({"width": 960, "height": 400})
+            ws.insert_chart(max(22, 2 + (28 * last + 140) // 20), 1, pools)
 
     def abort(self) -> None:
         self.target.raw = None

@@ -15,18 +15,25 @@ from engine.core.messages import t
 TESTS_GLOBS = ("*.tests.yaml", "*.tests.yml")
 
 
-def _policy(args: Sequence[str]) -> int:
-    """Run `policy ARGS` as the user would, its output passed through; its exit code."""
-    return subprocess.run([sys.executable, "-m", "cli", *args], check=False).returncode
+def _policy(args: Sequence[str], quiet_lines: int = 0) -> int:
+    """Run `policy ARGS` as the user would; its exit code. Quiet on success: its output is shown when it failed, or
+    when it says more than `quiet_lines` lines (lint's warnings), so a clean commit prints only pre-commit's lines."""
+    done = subprocess.run([sys.executable, "-m", "cli", *args], check=False, capture_output=True, text=True)
+    said = done.stdout + done.stderr
+    if done.returncode != 0 or len(said.splitlines()) > quiet_lines:
+        sys.stdout.write(done.stdout)
+        sys.stderr.write(done.stderr)
+    return done.returncode
 
 
 def _tests_files(root: Path) -> list[Path]:
     """The officers' test files git knows of (tracked or newly added), else any found under `root`."""
     listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "--", *TESTS_GLOBS,
                              *(f"**/{g}" for g in TESTS_GLOBS)], cwd=root, capture_output=True, text=True, check=False)
+    # Relative to the repository (where pre-commit runs), so messages name files as the officer sees them.
     if listed.returncode == 0:
-        return sorted({root / line for line in listed.stdout.splitlines() if line})
-    return sorted({p for g in TESTS_GLOBS for p in root.rglob(g)})
+        return sorted({Path(line) for line in listed.stdout.splitlines() if line})
+    return sorted({p.relative_to(root) for g in TESTS_GLOBS for p in root.rglob(g)})
 
 
 def _policy_of(tests: Path) -> Path:
@@ -48,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.hook == "lint":
         extra = [*(["--strict"] if args.strict else []), *(["--today", args.today] if args.today else [])]
         for file in args.files:
-            failed += _policy(["lint", file, *common, *extra]) != 0
+            failed += _policy(["lint", file, *common, *extra], quiet_lines=1) != 0  # 1: the summary alone
         return 1 if failed else 0
     extra = ["--no-coverage"] if args.no_coverage else []
     for tests in _tests_files(Path.cwd()):

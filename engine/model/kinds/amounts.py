@@ -22,6 +22,7 @@ from engine.core.amounts import (
     out_of_range,
     parse_amount,
     plain,
+    whole_fen,
 )
 from engine.core.errors import Problem
 from engine.core.messages import Message, msg
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 _LIMIT = 10 ** MAX_INTEGER_DIGITS  # an int is in range when -_LIMIT < n < _LIMIT (Decimal.adjusted() < 16)
 _WAN, _YI, _PERCENT = UNITS["万"], UNITS["亿"], UNITS["%"]
 _multiply = READING.multiply  # as written: a number too large is refused below, where it is written
-CENT = Decimal("0.01")
 _WHOLE = re.compile(r"^[+-]?\d{1,16}$")
 
 
@@ -47,7 +47,7 @@ class AmountKind(FactKind):
     ordered: ClassVar[bool] = True
     numeric: ClassVar[bool] = True
     cell_as_text: ClassVar[bool] = True
-    fen: ClassVar[bool] = False  # a float cell must be exact to the fen
+    fen: ClassVar[bool] = False  # exact to the fen (money), whatever source the value comes from
 
     def convert(self, fact: Fact, raw: Any, path: Path_, source: SourceMap, problems: ProblemList,
                 own: str) -> object:
@@ -85,7 +85,7 @@ class AmountKind(FactKind):
         return msg("facts.range.places", places=places, limit=MAX_PLACES)
 
     def read_cell(self, value: object, header: str) -> object:
-        return amount_cell(value, header, self.fen, False)
+        return amount_cell(value, header, False)
 
 
 # --- the full path ----------------------------------------------------------------------------------------
@@ -95,12 +95,20 @@ def read_amount(raw: object, path: Path_, source: SourceMap, problems: ProblemLi
     """parse_amount's value of a schema-valid amount (of `fact`, or granted for `clause`), or None with a
     problem added: what the schema's patterns let through but no amount can be (17 integer digits, 13
     decimal places, 1000000000000万元, 33.33333333333% which is 13 places) and floats whose text form is
-    not an amount (1e-07, nan, inf: Python's way of writing them, not an applicant's)."""
+    not an amount (1e-07, nan, inf: Python's way of writing them, not an applicant's); money (and granted)
+    finer than the fen, refused the same for every source (a file, Python data, a cell, an HTTP body)."""
     try:
-        return parse_amount(raw)
+        value = parse_amount(raw)
     except AmountSyntaxError as exc:
         problems.add(unreadable(exc, raw, path, source, fact, clause))
         return None
+    if (fact is None or (isinstance(fact.kind, AmountKind) and fact.kind.fen)) and not whole_fen(value):
+        shown = raw.strip() if isinstance(raw, str) else repr(raw) if isinstance(raw, float) else str(raw)
+        problems.add(source.problem(msg("facts.not_fen", name=fact.name, label=fact.label, value=shown) if fact
+                                    else msg("facts.granted.not_fen", clause=clause, value=shown), path,
+                                    suggestion=msg("facts.not_fen.hint")))
+        return None
+    return value
 
 
 def unreadable(exc: AmountSyntaxError, raw: object, path: Path_, source: SourceMap, fact: Fact | None,
@@ -112,6 +120,9 @@ def unreadable(exc: AmountSyntaxError, raw: object, path: Path_, source: SourceM
     exact = (message.values.get("value") if isinstance(message, Message) and message.key == "amount.out_of_range"
              else None)
     floated = msg("facts.float.hint", text=repr(raw)) if isinstance(raw, float) else None
+    if isinstance(message, Message) and message.key == "amount.numerals":  # Chinese numerals, and why not exact
+        return source.problem(msg("facts.numerals", name=fact.name, label=fact.label, why=message) if fact
+                              else msg("facts.granted.numerals", clause=clause, why=message), path)
     if not isinstance(exact, Decimal) or not exact.is_finite():  # not an amount as written (floats only)
         if fact is None:
             return source.problem(msg("facts.granted", clause=clause, kind=_kind_of(raw)), path, suggestion=floated)
@@ -217,9 +228,10 @@ MEMO_SIZE = 4096  # texts remembered per converter before its table is emptied
 
 
 def fast_amount(text: Callable[[str], Decimal] | None, low: bool, high: bool,
-                minimum: Decimal | None = None, maximum: Decimal | None = None) -> Converter:
+                minimum: Decimal | None = None, maximum: Decimal | None = None, fen: bool = False) -> Converter:
     """An amount converter: text read by `text` (None: numbers only), numbers within [0, 1] where the
-    schema says so (low, high), then the fact's declared bounds; remembering each text and int accepted.
+    schema says so (low, high), then the fact's declared bounds, exact to the fen if `fen` (money: finer goes
+    the full way, which words it); remembering each text and int accepted.
 
     The table's keys are exact str and int only: no two of them are equal unless the same (True == 1 ==
     1.0 == Decimal(1) never meet in it)."""
@@ -245,6 +257,8 @@ def fast_amount(text: Callable[[str], Decimal] | None, low: bool, high: bool,
             value = number(raw, low, high)
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
             raise Refuse
+        if fen and not whole_fen(value):  # money finer than the fen: the full path words it
+            raise Refuse
         if kind is str or kind is int:
             if len(memo) >= MEMO_SIZE:
                 memo.clear()
@@ -257,9 +271,10 @@ def fast_amount(text: Callable[[str], Decimal] | None, low: bool, high: bool,
 
 # --- cells ------------------------------------------------------------------------------------------------
 
-def amount_cell(value: object, header: str, fen: bool, integer: bool) -> object:
-    """A number cell as the facts loader reads it: text as typed; an int; a float by its text, checked (exact
-    to the fen for money, a whole number as an int for an integer)."""
+def amount_cell(value: object, header: str, integer: bool) -> object:
+    """A number cell as the facts loader reads it: text as typed; an int; a float by its text, checked (a
+    whole number as an int for an integer; money finer than the fen is refused by the facts loader, as from
+    any other source)."""
     if isinstance(value, bool):
         raise BadCell(msg("batch.cell.not_number", column=header), None)
     if isinstance(value, float):
@@ -270,8 +285,6 @@ def amount_cell(value: object, header: str, fen: bool, integer: bool) -> object:
             if exact == exact.to_integral_value():
                 return int(exact)
             return exact  # the facts loader refuses it, worded as for a facts file
-        if fen and exact != exact.quantize(CENT, rounding="ROUND_DOWN"):
-            raise BadCell(msg("batch.cell.not_fen", column=header, value=repr(value)), msg("batch.cell.not_fen.hint"))
         return exact
     if isinstance(value, (int, Decimal)):
         return value

@@ -42,7 +42,7 @@ class Integer(AmountKind):
     def read_cell(self, value: object, header: str) -> object:
         if type(value) is str and value.isdigit() and len(value) <= 16:
             return int(value)
-        return amount_cell(value, header, False, True)
+        return amount_cell(value, header, True)
 
     def form_words(self) -> Message:
         return msg("facts.form.integer")

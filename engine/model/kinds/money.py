@@ -48,7 +48,8 @@ class Money(AmountKind):
 
     def fast(self, fact: Fact) -> Converter:
         # Money in another currency, written as text, goes to the full path, which checks the currency named.
-        return fast_amount(money_text if fact.currency is None else None, True, False, fact.minimum, fact.maximum)
+        return fast_amount(money_text if fact.currency is None else None, True, False, fact.minimum, fact.maximum,
+                           fen=True)
 
     def wrong_type_hint(self, value: object) -> Message | None:
         return msg("facts.number.hint") if isinstance(value, str) else None
