@@ -31,6 +31,10 @@ _.column_type
 _.in_lists
 _.lookup_sql  # engine/ledger/store.py: the lookup's SQL, which tests time and explain
 
+# -- called by the generated code's text (engine/runtime/generate.py writes `S.<name>(...)`) -------------
+_.nothing_earlier
+_.before_cap
+
 # -- kept for tests and scripts on purpose ----------------------------------------------------------------
 _.is_valid  # engine/rounds/identity.py: a yes/no check, for tests and scripts
 _.cells_of  # engine/rounds/columns.py: a row's cells as the template writes them, for tests

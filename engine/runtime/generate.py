@@ -39,7 +39,7 @@ from engine.model.outcome import Outcome, Why
 from engine.model.policy import Clause, Group, Policy
 from engine.runtime.grants import Grants
 from engine.runtime.interpret import out_of_period
-from engine.runtime.plan import Choose, Decide, Plan, Task, prepare
+from engine.runtime.plan import Choose, Decide, Plan, prepare
 from engine.runtime.trace import (
     CapUsed,
     ClauseResult,
@@ -497,10 +497,6 @@ def write(plan: Plan) -> tuple[str, dict[str, object], dict[int, str], tuple[str
             names[id(task)] = f"clause_{i}"
             interpreted.append(task.clause.id)
     return "\n".join(s.lines) + "\n", s.constants, names, tuple(interpreted)
-
-
-def _tasks(plan: Plan) -> tuple[Task, ...]:
-    return plan.tasks
 
 
 def generated(policy: Policy) -> Generated | None:
