@@ -309,6 +309,18 @@ def _unfold(yaml: YAML, node: object, column: int, lead: int) -> None:
 
 
 def _lay_out(text: str) -> str:
+    """The layout pass, repeated until it changes nothing: a collection made a block moves its items to where
+    they are measured again, so one pass can leave a flow list that the next would unfold (fmt(fmt(x)) must be
+    fmt(x)). Each pass only turns flow into block, so this ends, in a few passes at most."""
+    for _ in range(8):
+        laid = _lay_out_once(text)
+        if laid == text:
+            break
+        text = laid
+    return text
+
+
+def _lay_out_once(text: str) -> str:
     yaml = _yaml()
     tree = yaml.load(text)
     _unfold(yaml, tree, 0, 0)
