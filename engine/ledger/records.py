@@ -11,26 +11,13 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Literal, Mapping, NamedTuple, Protocol, Sequence
 
 from engine.core.text import identity
+from engine.model.canonical import canonical_json as canonical_json  # the one canonical text, re-exported
+from engine.model.canonical import facts_document
 from engine.model.facts import Applicant
 from engine.model.outcome import Outcome
 from engine.model.policy import Clause, Policy
 
 Counts = Literal["year", "once", "lifetime", "claim"]
-
-
-def canonical_json(data: object) -> str:
-    """The one text of a value: keys sorted, no spaces, UTF-8 as written, Decimals and dates as strings."""
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_plain)
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, (tuple, frozenset, set)):
-        return list(value)
-    raise TypeError(f"not JSON: {type(value).__name__}")
 
 
 def engine_version() -> str:
@@ -282,32 +269,7 @@ def facts_data(policy: Policy, applicant: Applicant, date: dt.date | None = None
     """An applicant as a facts document (engine.model.facts reads it back to the same applicant): what the
     ledger keeps of a decision, including the earlier grants the evaluation was given, and the date it was
     evaluated on when the facts did not give one (so that evaluating it again later is on the same day)."""
-    data: dict[str, Any] = {"recipient": applicant.recipients[0] if len(applicant.recipients) == 1
-                            else list(applicant.recipients),
-                            "facts": {name: _value(value) for name, value in sorted(applicant.values.items())}}
-    if applicant.area is not None:
-        data["area"] = applicant.area
-    if applicant.date is not None or date is not None:
-        data["date"] = (applicant.date or date).isoformat()  # type: ignore[union-attr]
-    if applicant.name is not None:
-        data["applicant"] = applicant.name
-    if applicant.ledger:
-        data["granted"] = [{"clause": g.clause, "amount": str(g.amount), "year": g.year,
-                            **({"for": g.key} if g.key is not None else {})} for g in applicant.ledger]
-    elif applicant.granted is not None:
-        data["granted"] = {c: str(a) for c, a in sorted(applicant.granted.items())}
-    return data
-
-
-def _value(value: object) -> object:
-    if isinstance(value, tuple):
-        return [{k: _value(v) for k, v in sorted(item.items())} if isinstance(item, Mapping) else _value(item)
-                for item in value]
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+    return facts_document(applicant, date)
 
 
 def fund_year(policy: Policy, applicant: Applicant, date: dt.date) -> int | None:

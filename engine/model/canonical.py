@@ -1,9 +1,8 @@
 """An applicant's facts as canonical JSON, and its hash: one text per applicant (keys sorted, no spaces, UTF-8 as
 written, numbers as exact decimal strings). The ledger keeps a decision's facts in this form
-(engine.ledger.records.facts_data and canonical_json give the same text; replay types the numbers back), so the
-hash `policy evaluate --format json` shows is the one a recorded decision carries. Kept here, not imported from
-engine.ledger, because that package loads SQLAlchemy and every evaluation's JSON carries the hash;
-tests/test_ledger_use.py checks that the two agree."""
+(engine.ledger.records uses these functions; replay types the numbers back), so the hash `policy evaluate
+--format json` shows is the one a recorded decision carries. Here in the model, below the ledger, because every
+evaluation's JSON carries the hash and must not load the ledger's SQLAlchemy."""
 
 from __future__ import annotations
 
@@ -44,7 +43,7 @@ def _value(value: object) -> object:
 
 def facts_document(applicant: Applicant, date: dt.date | None = None) -> dict[str, Any]:
     """The applicant as a facts document, with the earlier grants it was evaluated with, and the date it was
-    evaluated on when the facts give none (engine.ledger.records.facts_data)."""
+    evaluated on when the facts give none: what the ledger keeps of a decision."""
     data: dict[str, Any] = {"recipient": applicant.recipients[0] if len(applicant.recipients) == 1
                             else list(applicant.recipients),
                             "facts": {name: _value(value) for name, value in sorted(applicant.values.items())}}
