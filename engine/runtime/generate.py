@@ -38,7 +38,7 @@ from engine.model.facts import Applicant
 from engine.model.outcome import Outcome, Why
 from engine.model.policy import Clause, Group, Policy
 from engine.runtime.grants import Grants
-from engine.runtime.interpret import out_of_period
+from engine.runtime.interpret import out_of_period, totalled
 from engine.runtime.plan import Choose, Decide, Plan, prepare
 from engine.runtime.trace import (
     CapUsed,
@@ -444,14 +444,7 @@ class Generated:
         params = plan.day(day if end is None or day <= end else end).values
         ordered: tuple[ClauseResult, ...] = driver(applicant, applicant.values, params, day,
                                                    state)  # type: ignore[assignment]
-        total, complete = _ZERO, True
-        for r in ordered:
-            if r.outcome is ELIGIBLE:
-                if r.amount:
-                    total += r.amount
-            elif r.outcome is UNDETERMINED:
-                complete = False
-        return Result(policy, applicant, day, source, ordered, policy.money.round(total), complete, False)
+        return totalled(policy, applicant, day, source, ordered, False)
 
 
     def _none_apply(self, applicant: Applicant, day: dt.date, source: str, why: Why) -> Result:

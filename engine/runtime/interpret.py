@@ -63,6 +63,20 @@ _ZERO = Decimal(0)
 _FAILED, _MISSING = ConditionsFailed(), MissingFacts()  # carry no values: one of each serves every clause
 
 
+def totalled(policy: Policy, applicant: Applicant, day: dt.date, source: str, ordered: tuple[ClauseResult, ...],
+             traced: bool) -> Result:
+    """The result of clauses decided (by either path): the total of what is paid, rounded once, and whether
+    anything is left undetermined."""
+    total, complete = _ZERO, True
+    for r in ordered:
+        if r.outcome is ELIGIBLE:
+            if r.amount:
+                total += r.amount
+        elif r.outcome is UNDETERMINED:
+            complete = False
+    return Result(policy, applicant, day, source, ordered, policy.money.round(total), complete, traced)
+
+
 def interpret(policy: Policy, applicant: Applicant, day: dt.date, source: str, *, trace: bool,
               reference: bool = False) -> Result:
     """Every clause for this applicant on `day`, decided by the interpreter: the reference the generated code is
@@ -193,15 +207,7 @@ class _Run:
     def result(self, source: str) -> Result:
         self.decide_all()
         ordered = tuple(map(self.results.__getitem__, self.plan.clause_ids))
-        total, complete = _ZERO, True
-        for r in ordered:
-            if r.outcome is ELIGIBLE:
-                if r.amount:
-                    total += r.amount
-            elif r.outcome is UNDETERMINED:
-                complete = False
-        return Result(self.policy, self.applicant, self.day, source, ordered, self.policy.money.round(total),
-                      complete, self.tracing)
+        return totalled(self.policy, self.applicant, self.day, source, ordered, self.tracing)
 
     def decide_all(self) -> None:
         results, p = self.results, self.policy
