@@ -415,3 +415,19 @@ def test_facts_file_answers_every_body_as_evaluate_does(client, prefix, form):
     answers = [client.post(f"{LISHUI}/{route}", content=body, headers={"content-type": "application/json"})
                for route in ("evaluate", "facts-file")]
     assert answers[0].status_code == answers[1].status_code != 500, [a.text[:300] for a in answers]
+
+
+def test_facts_file_refuses_what_evaluate_refuses_a_fund_year_after_the_claim_date(tmp_path):
+    """Found by fuzzing: a body with no date and a fund year not yet begun was saved (200) as a file that
+    `policy evaluate` then refused; both routes now answer it the same way."""
+    import datetime as dt
+
+    from starlette.testclient import TestClient
+
+    client = TestClient(create_app(ROOT / "policies"))
+    body = {"recipient": "seller", "facts": {"claim_year": dt.date.today().year + 1}}
+    evaluated = client.post("/policies/lishui-2021-67/evaluate", json=body)
+    saved = client.post("/policies/lishui-2021-67/facts-file", json=body)
+    assert evaluated.status_code == 422
+    assert saved.status_code == 422 and saved.headers["content-type"].startswith("application/problem+json")
+    assert "claim_year" in saved.text

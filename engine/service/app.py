@@ -332,6 +332,7 @@ class Service:
     async def facts_file(self, request: Request) -> Response:
         """The request's facts (the bodies `evaluate` accepts) as a YAML facts file for `policy evaluate`,
         checked first and read back by the CLI's own loader before it is given out."""
+        from engine import evaluate
         from engine.service.form import facts_yaml, with_credit_code
         from engine.service.ledger import credit_code as saved_code
 
@@ -345,7 +346,9 @@ class Service:
                 raise TypeError(f"facts of type {type(data).__name__} passed the check")
             saved = facts_yaml(policy, data, self.schema_link(policy))
             try:
-                applicant_from_text(policy, saved, name=f"{policy.id}.facts.yaml")
+                # Read back as `policy evaluate` reads it, and refused for what it refuses (a fund year after the
+                # claim date is found only when evaluating): a file given out always evaluates.
+                evaluate(policy, applicant_from_text(policy, saved, name=f"{policy.id}.facts.yaml"), trace=False)
                 code = saved_code(request.query_params.get("credit_code"))
             except PolicyError as error:
                 raise ServiceError(422, error.problems, lang) from None
