@@ -827,3 +827,15 @@ def test_a_batch_stopped_with_sigterm_leaves_no_outputs_and_no_temporary_files(t
     assert process.returncode == 128 + signal.SIGTERM
     assert b"Traceback" not in err, err
     assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_a_cell_of_chinese_numerals_too_long_to_be_an_amount_is_that_rows_error(tmp_path):
+    """Found by fuzzing the final code: a cell of 万万万… recursed once per 万 and ended the round in exit 3."""
+    source = FIXTURES / "fuzz" / "numerals-recursion.csv"
+    r = run("batch", ROOT / "policies" / "datong-2021-46.yaml", source, "-o", tmp_path / "r.csv", "--lang", "en")
+    assert r.exit_code in (0, 1), r.output
+    assert "Traceback" not in r.output and "internal error" not in r.output
+    from engine.core.amounts import AmountSyntaxError, parse_amount
+
+    with pytest.raises(AmountSyntaxError):
+        parse_amount("万" * 5000)

@@ -41,7 +41,12 @@ def written_in_numerals(text: str) -> bool:
     return bool(_HAS_NUMERAL.search(text))
 
 
+MAX_LENGTH = 40  # 玖仟玖佰玖拾玖万玖仟玖佰玖拾玖亿…元玖角玖分 fits; a longer text is no amount anyone writes
+
+
 def read(text: str) -> tuple[Decimal, str | None]:
+    if len(text) > MAX_LENGTH:  # and the reading, which recurses once per 万 or 亿, stays shallow
+        raise NotNumeral(msg("numerals.too_long", limit=MAX_LENGTH))
     value, currency = _read(text)
     return (value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()), currency
 
