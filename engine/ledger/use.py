@@ -119,15 +119,6 @@ def policy_record(policy: Policy) -> PolicyRecord:
     return PolicyRecord(policy.id, revision, tuple(files), sources)
 
 
-def engine_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("policy-engine")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 _NO_CODE_HINTS = {"ledger.use.no_code.hint": "ledger.use.no_code.hint",
                   "ledger.use.no_code.request": "ledger.use.no_code.request"}  # literal keys (test_catalogue)
 
