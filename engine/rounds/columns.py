@@ -247,9 +247,6 @@ class RowReader:
         self._layout, self._steps = layout, steps
         return steps
 
-    def fact_cell(self, value: object, column: Column, fact: Fact) -> object:
-        return fact.kind.read_cell(value, column.header)
-
     def recipient_cell(self, value: object, column: Column) -> str | list[str]:
         words = [w for w in _KIND_SEPARATORS.split(str(value).strip()) if w]
         out = []

@@ -689,7 +689,3 @@ def problem_text(problem: Problem, lang: str) -> tuple[str, str]:
     from engine.core.messages import localize
 
     return str(localize(problem.message, lang)), str(localize(problem.suggestion, lang) or "")
-
-
-def file_label(path: str, base: str) -> str:
-    return os.path.relpath(path, base)
