@@ -42,6 +42,4 @@ _.jsonl_line  # engine/rounds/write.py: one record's JSON line, the reference th
 _.as_granted  # engine/ledger/records.py: a decision as the facts' granted: list, for tests/ledger_support.py
 
 # -- dead, in modules other branches were changing when this check came: to be removed there -------------------
-_.APPEND_ONLY  # engine/ledger/tables.py
 _.traced  # engine/runtime/trace.py: Result.traced, never set nor read
-_.stage  # engine/ledger/store.py: LedgerError.stage (the other errors' stage, read by nothing, is gone)

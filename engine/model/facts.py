@@ -140,6 +140,8 @@ def _facts_schema(policy: Policy) -> dict[str, Any]:
 
 
 def applicant_from_text(policy: Policy, text: str, name: str = "<input>") -> Applicant:
+    """The applicant in YAML or JSON `text` (a facts file's content; `name` is the file named in messages),
+    checked against what `policy` declares; raises LoadError or FactsError, located, when it cannot be used."""
     return applicant_from(policy, load_text(text, name))
 
 
