@@ -15,7 +15,7 @@ Every mistake in a user's file raises a subclass of `PolicyError` whose `.proble
 column, JSON path, clause and suggestion. Names are imported on first use, so `import engine` is cheap.
 
 This is the whole surface the command line (cli.py) and the HTTP service (engine/service/) stand on: they import
-nothing else of the engine (tests/test_imports.py checks it), so a module may move inside the engine without
+nothing else of the engine (tests/test_engine.py checks it), so a module may move inside the engine without
 either noticing. Beyond evaluating: the workspace (`Library`, `load_with_sources`, `load_reading`), application
 rounds (`Round`, `RoundSettings`, `open_source`, `make_output`, templates), the officers' tools (`lint_file`,
 `diff_policies`, `load_suite`/`run_suite`, `fork_text`, `format_paths` for `policy fmt`, `copy_schemas` for

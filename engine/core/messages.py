@@ -1,8 +1,8 @@
 """The message catalogue: every sentence the engine shows, in Chinese and English.
 
 The texts are data, one flat {key: text} file per language next to this module: locale/zh.json and
-locale/en.json. Both hold the same keys with the same {placeholders} (tests/test_messages.py), and every
-key the code looks up is a string literal that exists in both (tests/test_catalogue.py): a key chosen at
+locale/en.json. Both hold the same keys with the same {placeholders} (tests/test_core_messages.py), and every
+key the code looks up is a string literal that exists in both (tests/test_core_messages_keys.py): a key chosen at
 run time goes through an explicit mapping of literal keys, never through a key built from pieces.
 
 Key prefixes and who shows them:
@@ -47,7 +47,7 @@ LANGS = ("zh", "en")
 
 # A clause outcome's words, by its code. A key chosen by a value comes from a mapping of literal keys like
 # this one, t(OUTCOME_KEYS[outcome], lang), never from a key built at run time, so that
-# tests/test_catalogue.py can check every key the code may look up.
+# tests/test_core_messages_keys.py can check every key the code may look up.
 OUTCOME_KEYS = {"eligible": "outcome.eligible", "ineligible": "outcome.ineligible",
                 "undetermined": "outcome.undetermined", "referred": "outcome.referred",
                 "not_applicable": "outcome.not_applicable"}

@@ -84,7 +84,7 @@ def _call(node: Call, s: Scope) -> str:
     return f"{_CALLS[node.func]}({', '.join(emit(a, s) for a in node.args)})"
 
 
-# One emitter per node kind of engine.lang.tree.Node (tests/test_generated.py checks that none is missing).
+# One emitter per node kind of engine.lang.tree.Node (tests/test_runtime_generate.py checks that none is missing).
 EMITTERS: dict[type, Callable[..., str]] = {
     Lit: _lit, Name: _name, Choices: _choices, Unary: _unary, Arith: _arith, Logic: _logic, Compare: _compare,
     IfElse: _if_else, Call: _call}

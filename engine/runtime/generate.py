@@ -17,7 +17,7 @@ year not paid or filed late is answered here: no clause applies), and,
 always, a clause whose construct the generator does not translate yet (`Generated.interpreted` names them: a
 reference followed into a linked document, an expression deeper than 60 levels, a form that settles without
 writing how).
-tests/test_generated.py checks both paths give the same results.
+tests/test_runtime_generate.py checks both paths give the same results.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A form is one class in one file of this package; `engine.model.awards.FORMS` finds it by its `keyword`.
 The runtime, the sheet, lint, the review page and diff only ever talk to a form through this interface,
-so a new form needs no edit anywhere else (tests/test_award_forms.py checks that each form has it all).
+so a new form needs no edit anywhere else (tests/test_model_awards.py checks that each form has it all).
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ class AwardForm(ABC):
     keyword: ClassVar[str]  # the key that names the form in a policy file (rate, fixed, per_unit, …)
     required: ClassVar[frozenset[str]]  # keys the spec must have
     optional: ClassVar[frozenset[str]] = frozenset()
-    # A small award of this form, over the facts of tests/test_award_forms.py (costs, area, months, months_paid,
+    # A small award of this form, over the facts of tests/test_model_awards.py (costs, area, months, months_paid,
     # firms[].started) and a clause `base`: the capability test compiles, evaluates and describes it.
     example: ClassVar[Mapping[str, object]]
 
@@ -167,7 +167,7 @@ class AwardForm(ABC):
     def emit(self, e: Emitter) -> tuple[str, ...] | None:
         """Python statements computing what `compute` computes when every value is known (setting `raw`, or
         `stop` to a Why), for the generated untraced path; None when this award, as written, is left to the
-        interpreter (say why in a comment; tests/test_generated.py counts such clauses)."""
+        interpreter (say why in a comment; tests/test_runtime_generate.py counts such clauses)."""
 
     def emit_settle(self, e: Emitter) -> tuple[str, ...] | None:
         """Statements changing `amount` as `settle` does, after the cap (nothing when settle is not overridden);

@@ -3,7 +3,7 @@
 A kind is one class in one file of this package; `engine.model.kinds.KINDS` finds it by its `keyword` (the
 `type:` a policy file declares). The facts loader and its fast checker, the compiler, the sheet, the
 spreadsheet reader and template, the form and lint only ever ask a kind, never compare a fact's type by name,
-so a new kind needs no edit anywhere else (tests/test_fact_kinds.py checks that each kind has it all).
+so a new kind needs no edit anywhere else (tests/test_model_kinds.py checks that each kind has it all).
 
 The full conversion (`convert`, after the JSON Schema of `schema`) decides what is accepted and words every
 problem; the fast one (`fast`) accepts a subset of it and converts each value to exactly the same object, or
