@@ -13,6 +13,7 @@ from engine.core.errors import FactsError, Problem, ProblemList
 from engine.core.messages import Message, msg, t
 from engine.core.text import name_of, unwanted
 from engine.model.checker import FactsChecker, Found, repeats
+from engine.model.declared import outside_windows, window_words
 from engine.model.kinds import value_schema
 from engine.model.kinds.amounts import read_amount
 from engine.model.kinds.date import SCHEMA as DATE_SCHEMA
@@ -226,6 +227,7 @@ def _applicant_full(policy: Policy, loaded: Loaded) -> Applicant:
         granted, ledger = {}, _ledger(policy, given_grants, source, problems)
     _check_unique(facts, values, source, problems)
     _check_at_most(facts, values, data.get("facts") or {}, source, problems)
+    _check_windows(policy, values, source, problems)
     problems.raise_if_any(FactsError)
     return Applicant(
         # Surrounding spaces in an area name are a typing slip, not another area.
@@ -282,6 +284,17 @@ def _check_at_most(facts: Mapping[str, Fact], values: Mapping[str, object], raw:
                 msg("facts.at_most", name=name, label=fact.label, value=raw.get(name), other=other,
                     other_label=facts[other].label, other_value=raw.get(other)),
                 ("facts", name), suggestion=msg("facts.at_most.hint", name=name, other=other)))
+
+
+def _check_windows(policy: Policy, values: Mapping[str, object], source: SourceMap, problems: ProblemList) -> None:
+    """A day the applicant states outside the window its figure is counted over (支持时间): an input error at that
+    day, naming the window, never a figure silently counted from other days."""
+    facts = policy.all_facts()
+    for name, date_fact, day, first, last in outside_windows(facts, values, policy.fund_year):
+        problems.add(source.problem(
+            msg("facts.outside_window", name=date_fact, label=facts[date_fact].label, day=day.isoformat(),
+                fact_label=facts[name].label, window=window_words(first, last)),
+            ("facts", date_fact), suggestion=msg("facts.outside_window.hint", fact=name)))
 
 
 def _fast_check(policy: Policy, data: object, source: SourceMap | None = None) -> Applicant | None:

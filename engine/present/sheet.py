@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from engine.core.format import format_money, show
+from engine.core.messages import localize
 from engine.core.values import by_key
+from engine.model.declared import window_words
 from engine.model.outcome import Outcome
 from engine.present.words import PolicyWords
 from engine.runtime.trace import CannotCompute, ClauseResult, ConditionResult, Followed, NotComputable, Result, ZeroStep
@@ -31,6 +33,7 @@ def render_text(result: Result, lang: str | None = None) -> str:
                          end=policy.end.isoformat() if policy.end else "…", reading=policy.period_reading or "-"))
     lines.append("=" * 72)
     lines.extend(_shared_text(w, result))
+    lines.extend(_window_text(w, result))
     not_applicable = []
     for r in result.clauses:
         if r.outcome is Outcome.NOT_APPLICABLE:
@@ -109,6 +112,31 @@ def _shared_text(w: PolicyWords, result: Result) -> list[str]:
         return []
     lines = [w.t("sec.shared") + w.t("colon").rstrip()]
     lines.extend(f"  {condition_text(w, found[i])}" for i in sorted(found))
+    lines.append("")
+    return lines
+
+
+def _window_text(w: PolicyWords, result: Result) -> list[str]:
+    """支持时间: the days each figure is counted over (counted_over:), said once at the head, for the public."""
+    policy = result.policy
+    windowed = [f for f in policy.facts.values() if f.window is not None]
+    if not windowed:
+        return []
+    year = result.applicant.values.get(policy.fund_year) if policy.fund_year else None
+    lines = [w.t("sec.windows") + w.t("colon").rstrip()]
+    for fact in windowed:
+        window = fact.window
+        assert window is not None
+        if window.fund_year:
+            days = window.days(year)
+            said = w.t("window.fund_year", year=days[0].year) if days and days[0] \
+                else w.t("window.fund_year_unknown")
+        else:
+            said = str(localize(window_words(window.start, window.end), w.lang))
+        if window.text:
+            lines.append("  " + w.t("window.line.text", label=fact.label, window=said, text=window.text))
+        else:
+            lines.append("  " + w.t("window.line", label=fact.label, window=said))
     lines.append("")
     return lines
 
