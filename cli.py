@@ -500,9 +500,12 @@ def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None, no_cove
                                     expected=localize(m.expected, lang), actual=localize(m.actual, lang)))
             assert outcome.result is not None  # a case that ran without an error has its result
             click.echo("  " + render_text(outcome.result, lang).replace("\n", "\n  ").rstrip())
+    # One language throughout: the summary in the reader's; `N passed, N failed` (what CI tooling reads) is the
+    # English one, so tooling runs `policy test --lang en` (the exit code says it too: 1 when any case failed).
     if lang != "en":
         click.echo(t("cli.test.summary", lang, total=passed + failed, passed=passed, failed=failed))
-    click.echo(f"{passed} passed, {failed} failed")  # exactly this, in every language: CI tooling reads it
+    else:
+        click.echo(f"{passed} passed, {failed} failed")
     if not no_coverage:
         click.echo(render_coverage(coverage(policy, outcomes), lang), nl=False)
     sys.exit(1 if failed else 0)
