@@ -77,3 +77,20 @@ def test_coverage_reports_dated_parameter_values_no_case_reaches(tmp_path):
     policy, cases = files(tmp_path, dated)
     out = CliRunner().invoke(cli, ["test", str(policy), str(cases)]).output
     assert "volume_seller_cap 自 2026-01-01" not in out and "按日期变化的参数值" not in out
+
+
+def test_validate_checks_a_tests_file_as_a_tests_file(tmp_path):
+    policy, cases = files(tmp_path, raised=False)
+    named = tmp_path / "lishui-base.tests.yaml"
+    named.write_text(cases.read_text(encoding="utf-8"), encoding="utf-8")
+    r = CliRunner().invoke(cli, ["validate", str(named), str(cases)])
+    assert r.exit_code == 0, r.output
+    assert f"通过：{named} — 测试文件，5 个案例，适用于 {policy}" in r.output  # by its name, and by its cases:
+    assert "缺少 'id'" not in r.output and "未知的键 'policy'" not in r.output
+    # a case's facts are checked against the policy it names, located in the tests file
+    named.write_text(cases.read_text(encoding="utf-8").replace("cbec_turnover: 450万元", "cbec_turnovr: 450万元"),
+                     encoding="utf-8")
+    r = CliRunner().invoke(cli, ["validate", str(named)])
+    line = named.read_text(encoding="utf-8").split("\n").index("        cbec_turnovr: 450万元") + 1
+    assert r.exit_code == 1 and f"lishui-base.tests.yaml:{line}:9: 错误：未知的键 'cbec_turnovr'" in r.output
+    assert "是否应为 'cbec_turnover'" in r.output

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
-from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence, cast
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence, cast
 
 from engine.core.amounts import CURRENCIES, MAX_INTEGER_DIGITS, MAX_PLACES, AmountSyntaxError, parse_amount, plain
 from engine.core.errors import PolicyError, Problem, ProblemList, SchemaError
@@ -91,6 +91,41 @@ def load_suite(path: str, for_policy: str | None = None) -> Suite:
                                                ("policy",), suggestion=msg("test.policy_other.hint")))
     problems.raise_if_any(SchemaError)
     return Suite(loaded.source.file, policy_path, tuple(data["cases"]), loaded)
+
+
+TESTS_SUFFIXES = (".tests.yaml", ".tests.yml", ".tests.json")
+
+
+def is_tests_file(path: str) -> bool:
+    """Whether `path` is an officers' tests file: named NAME.tests.yaml, or a mapping with `cases:` and no
+    `clauses:` (so `policy validate` checks it as one, never as a policy missing every key)."""
+    if path.endswith(TESTS_SUFFIXES):
+        return True
+    try:
+        data = load_document(path).data
+    except PolicyError:
+        return False  # unreadable: validated as a policy, which says why
+    return isinstance(data, dict) and "cases" in data and "clauses" not in data
+
+
+def check_suite(path: str, load: Callable[[str], Policy]) -> tuple[Suite, Policy | None]:
+    """A tests file validated as `policy test` reads it, without running it: the schema, the policy it names
+    (loaded with `load`), and each case's facts against that policy (except a case that expects them refused)."""
+    suite = load_suite(path)
+    if suite.policy_path is None:
+        return suite, None
+    policy = load(suite.policy_path)
+    problems = ProblemList()
+    for i, case in enumerate(suite.cases):
+        if "rejects" in case:
+            continue
+        try:
+            case_applicant(policy, suite, i)
+        except PolicyError as error:
+            for problem in error.problems:
+                problems.add(problem)
+    problems.raise_if_any(SchemaError)
+    return suite, policy
 
 
 def _field(path: Sequence[str | int]) -> str:
