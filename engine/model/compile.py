@@ -78,6 +78,11 @@ def reading_problems(loaded: Loaded) -> list[Problem]:
     return out
 
 
+def _plain_value(value: object) -> str:
+    """A value as written in the file, for a hint that repeats it (10万元, a name, 100000)."""
+    return plain(value) if isinstance(value, Decimal) else str(value)
+
+
 def _date(text: str | None) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None
 
@@ -603,7 +608,11 @@ class _Compiler:
         form = FORMS[shapes[0]]
         shape = form.keyword
         for key in sorted(form.required - keys):
-            self.error(msg("compile.award_needs", shape=shape, name=key), path, clause=cid, prefer_key=True)
+            # `amount:` alone reads as 给予10万元, but it is a bonus's key: a fixed award is written `fixed:`
+            hint = msg("compile.award_amount_alone.hint", amount=_plain_value(spec["amount"])) \
+                if key == "bonus_to" and keys <= {"amount", "mode"} else None
+            self.error(msg("compile.award_needs", shape=shape, name=key), path, clause=cid, prefer_key=True,
+                       suggestion=hint)
         for key in sorted(keys - form.required - form.optional):
             self.error(msg("compile.award_extra", name=key, shape=shape), path + (key,), clause=cid,
                        prefer_key=True, suggestion=msg("compile.award_extra.hint", shape=shape,
