@@ -104,3 +104,17 @@ def test_a_window_mistake_is_located(tmp_path, change, said):
     with pytest.raises(PolicyError) as caught:
         load_policy(str(path))
     assert said in caught.value.format("en")
+
+
+def test_the_html_sheet_of_a_round_says_the_window_too(tmp_path):
+    from engine import check_facts, evaluate
+    from engine.rounds.sheets import render_sheet
+
+    path = tmp_path / "p.yaml"
+    path.write_text(POLICY, encoding="utf-8")
+    policy = load_policy(str(path))
+    applicant = check_facts(policy, {"recipient": "seller", "date": "2023-03-01", "granted": {},
+                                     "facts": {"claim_year": 2022, "site_costs": "30万元"}})
+    page = render_sheet(evaluate(policy, applicant), "zh", "91331100MA2XXXXX1A", {})
+    assert "<dt>支持时间</dt><dd>独立站建设费用：按 2022-01-01 至 2022-12-31 发生的计（原文：支持时间为2022年1月1日至2022年12月31日）</dd>" \
+        in page

@@ -118,13 +118,20 @@ def _shared_text(w: PolicyWords, result: Result) -> list[str]:
 
 def _window_text(w: PolicyWords, result: Result) -> list[str]:
     """支持时间: the days each figure is counted over (counted_over:), said once at the head, for the public."""
-    policy = result.policy
-    windowed = [f for f in policy.facts.values() if f.window is not None]
-    if not windowed:
+    lines = window_lines(w, result)
+    if not lines:
         return []
+    return [w.t("sec.windows") + w.t("colon").rstrip(), *("  " + line for line in lines), ""]
+
+
+def window_lines(w: PolicyWords, result: Result) -> list[str]:
+    """One line per fact counted over a window: 独立站建设费用：按 2022-01-01 至 2022-12-31 发生的计（原文：…）."""
+    policy = result.policy
     year = result.applicant.values.get(policy.fund_year) if policy.fund_year else None
-    lines = [w.t("sec.windows") + w.t("colon").rstrip()]
-    for fact in windowed:
+    lines = []
+    for fact in policy.facts.values():
+        if fact.window is None:
+            continue
         window = fact.window
         assert window is not None
         if window.fund_year:
@@ -134,10 +141,9 @@ def _window_text(w: PolicyWords, result: Result) -> list[str]:
         else:
             said = str(localize(window_words(window.start, window.end), w.lang))
         if window.text:
-            lines.append("  " + w.t("window.line.text", label=fact.label, window=said, text=window.text))
+            lines.append(w.t("window.line.text", label=fact.label, window=said, text=window.text))
         else:
-            lines.append("  " + w.t("window.line", label=fact.label, window=said))
-    lines.append("")
+            lines.append(w.t("window.line", label=fact.label, window=said))
     return lines
 
 
