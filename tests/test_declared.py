@@ -118,3 +118,14 @@ def test_the_html_sheet_of_a_round_says_the_window_too(tmp_path):
     page = render_sheet(evaluate(policy, applicant), "zh", "91331100MA2XXXXX1A", {})
     assert "<dt>支持时间</dt><dd>独立站建设费用：按 2022-01-01 至 2022-12-31 发生的计（原文：支持时间为2022年1月1日至2022年12月31日）</dd>" \
         in page
+
+
+def test_the_template_asks_for_the_days_and_lint_counts_them_as_used(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text(POLICY, encoding="utf-8")
+    template = CliRunner().invoke(cli, ["facts", str(path)]).output
+    assert "  costs_from: ~   # date — 费用发生起始日\n  costs_until: ~   # date — 费用发生截止日\n" in template
+    assert "site_costs: ~   # money — 独立站建设费用（只计 2022-01-01 至 2022-12-31 发生的）" in template
+    lint = CliRunner().invoke(cli, ["lint", str(path), "--today", "2023-01-01"]).output
+    assert "costs_from" not in lint and "costs_until" not in lint
+    assert "'revenue_from'" in lint  # the days of a figure no clause reads are as unused as the figure

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Mapping
 
 from engine.core.errors import FactsError, Problem, ProblemList
-from engine.core.messages import Message, msg, t
+from engine.core.messages import Message, localize, msg, t
 from engine.core.text import name_of, unwanted
 from engine.model.checker import FactsChecker, Found, repeats
 from engine.model.declared import outside_windows, window_words
@@ -465,7 +465,21 @@ def facts_for(policy: Policy, recipient: str | None = None) -> list[Fact]:
                       if clause.refers_to is not None and clause.refers_clause is not None else None)
             if linked is not None and clause.refers_clause is not None:  # a followed reference reads the
                 wanted |= names_of_clause(linked.clause(clause.refers_clause))  # other document's facts too
-    return [f for n, f in policy.all_facts().items() if n in wanted]
+    facts = policy.all_facts()
+    # the days a wanted figure covers (counted_over: dates:): asked beside it, checked against its window
+    wanted |= {d for n in list(wanted) if n in facts and facts[n].window is not None
+               for d in facts[n].window.dates}  # type: ignore[union-attr]
+    return [f for n, f in facts.items() if n in wanted]
+
+
+def _window_note(fact: Fact, lang: str) -> str:
+    """For a figure counted over a window (counted_over:), the days to count, after its label in the template."""
+    window = fact.window
+    if window is None:
+        return ""
+    days = t("window.fund_year_unknown", lang) if window.fund_year \
+        else str(localize(window_words(window.start, window.end), lang))
+    return t("facts.template.window", lang, window=days)
 
 
 def facts_template(policy: Policy, recipient: str | None, lang: str = "zh", today: dt.date | None = None) -> str:
@@ -480,7 +494,7 @@ def facts_template(policy: Policy, recipient: str | None, lang: str = "zh", toda
     lines += [f"date: {(today or dt.date.today()).isoformat()}   # {t('facts.template.date', lang)}", "facts:"]
     for fact in facts_for(policy, recipient):
         unit = f", {fact.unit}" if fact.unit else ""
-        lines.append(f"  {fact.name}: ~   # {fact.type}{unit} — {fact.label}")
+        lines.append(f"  {fact.name}: ~   # {fact.type}{unit} — {fact.label}{_window_note(fact, lang)}")
         if fact.items:
             fields = ", ".join(f"{name}: ~" for name in fact.items)
             lines.append(f"  # {t('facts.template.list', lang)}")
