@@ -60,3 +60,13 @@ def test_a_case_written_to_be_refused_is_shown_as_such(tmp_path):
     assert f"应拒绝的案例 同一企业列了两次 — an input error, never 2万元（{cases}:{line}）：旧版本如预期拒绝，新版本却接受" \
         in out and "旧版本的理由：" in out and "同一对象只能计一次" in out
     assert "无法比较" not in out
+
+
+def test_rounding_and_group_keywords_are_said_in_chinese(tmp_path):
+    out = diff(tmp_path, ("  rounding: half_up          # 四舍五入", "  rounding: half_even"))
+    assert "金额取整：CNY，按 0.01 取整，四舍五入（half_up） → CNY，按 0.01 取整，四舍六入五成双（half_even）" in out
+    assert "round to" not in out
+    policy = tmp_path / "lishui.yaml"
+    policy.write_text(BASE.read_text(encoding="utf-8"), encoding="utf-8")
+    out = CliRunner().invoke(cli, ["diff", str(policy), "--reading", "Q1:2"]).output
+    assert "就高补足差额（top_up） → 先获者保留（hold）" in out

@@ -17,7 +17,7 @@ from engine.model.facts import Applicant, applicant_from
 from engine.model.outcome import Outcome
 from engine.model.policy import Clause, Condition, DatedValue, Fact, Parameter, Policy
 from engine.runtime.evaluate import evaluate
-from engine.runtime.trace import PERIOD_KEYS, PICK_KEYS, ClauseResult, Result
+from engine.runtime.trace import PERIOD_KEYS, PICK_KEYS, ROUNDING_KEYS, ClauseResult, Result
 from engine.syntax.loader import Loaded
 from engine.tools.testing import case_applicant, load_suite
 from engine.workspace import case_files, load_document
@@ -53,6 +53,10 @@ _FIELD_KEYS = {
     "currency": "diff.field.currency", "unique": "diff.field.unique", "formula": "diff.field.formula",
     "currencies": "diff.field.currencies", "shared conditions": "diff.field.shared_conditions"}
 _VERSION_KEYS = {"old": "diff.version.old", "new": "diff.version.new"}
+# The words of the language's keywords a diff shows beside them (一次性（once）)
+EARLIER_KEYS = {"top_up": "diff.earlier.top_up", "hold": "diff.earlier.hold", "separate": "diff.earlier.separate"}
+FUND_YEAR_RULE_KEYS = {"any_day": "review.fund_year.rule.any_day", "first_day": "review.fund_year.rule.first_day",
+                       "last_day": "review.fund_year.rule.last_day", "every_day": "review.fund_year.rule.every_day"}
 
 
 @dataclass(frozen=True)
@@ -146,7 +150,7 @@ def diff_policies(old: Policy, new: Policy) -> list[Change]:
                   lambda g: {"members": _Same(", ".join(g.members),  # order decides first, and best's ties
                                               g.members if g.pick != "all" else tuple(sorted(g.members))),
                              "pick": _keyword(g.pick, msg(PICK_KEYS[g.pick])),
-                             "earlier": g.earlier if g.pick != "all" else None,
+                             "earlier": _keyword(g.earlier, msg(EARLIER_KEYS[g.earlier])) if g.pick != "all" else None,
                              "reading": g.reading})
     return out
 
@@ -155,9 +159,12 @@ def _policy(old: Policy, new: Policy) -> Iterator[Change]:
     def fields(p: Policy) -> dict[str, object]:
         return {"id": p.id, "document": p.document, "title": p.title, "issuer": p.issuer, "signed": p.signed,
                 "in force from": p.start, "in force until": p.end,
-                "money": f"{p.money.currency}, round to {p.money.round_to} {p.money.rounding}",
+                "money": _Same(msg("diff.money", currency=p.money.currency, step=format_number(p.money.round_to),
+                                   rule=msg(ROUNDING_KEYS[p.money.rounding]), code=p.money.rounding),
+                               (p.money.currency, p.money.round_to, p.money.rounding)),
                 "fund year": p.fund_year,
-                "fund years paid": p.fund_year_in_force if p.fund_year else None,
+                "fund years paid": _keyword(p.fund_year_in_force, msg(FUND_YEAR_RULE_KEYS[p.fund_year_in_force]))
+                if p.fund_year and p.fund_year_in_force else None,
                 "filing months": p.filing_months if p.fund_year else None,
                 "currencies": ", ".join(f"{c.code} ({c.rate})" if c.rate else c.code for c in p.currencies.values()),
                 "shared conditions": _Same("; ".join(c.expr.text for c in p.conditions),
