@@ -106,3 +106,9 @@ def test_generated_code_agrees_with_the_interpreter(condition, claimed):
     applicant = applicant_from_data(policy, {"recipient": "enterprise", "facts": {"settled_on": "2024-02-29"},
                                              "granted": {}})
     assert same(policy, applicant, dt.date.fromisoformat(claimed))
+
+
+def test_the_sheet_shows_the_days_compared(tmp_path):
+    policy, facts = write(tmp_path, INCLUSIVE, "2024-02-29", "2025-03-01")
+    out = CliRunner().invoke(cli, ["evaluate", str(policy), str(facts)]).output
+    assert "✗ 落户一年内：申报日期 = 2025-03-01，落户日期 = 2024-02-29（2025-03-01 ≤ 2025-02-28）" in out

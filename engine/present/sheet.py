@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from engine.core.format import format_money, show
 from engine.core.messages import localize
 from engine.core.values import by_key
@@ -182,6 +184,10 @@ def condition_text(w: PolicyWords, c: ConditionResult) -> str:
         detail = f"{flabel} {show(left, kind, unit, w.lang)} {symbol} {show(right, kind, unit, w.lang)}"
     else:
         detail = "，".join(f"{w.label(n)} = {w.value(n, v)}" for n, v in c.reads)
+        if c.comparison is not None and all(isinstance(side, dt.date) for side in c.comparison[::2]):
+            # two dates, one computed (years_after(settled_on, 1)): the days compared, 2025-02-28 ≤ 2025-02-28
+            left, symbol, right = c.comparison
+            detail += w.t("cond.dates_compared", left=str(left), symbol=symbol, right=str(right))
     text = f"{mark} {label}{w.t('colon')}{detail}"
     facts = [m.key for m in c.missing if not isinstance(m, NotComputable)]
     if facts:
