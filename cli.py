@@ -120,10 +120,29 @@ def validate(files: tuple[str, ...], fmt: str, lang: str | None, policies: tuple
              with_files: tuple[str, ...]) -> None:
     """Check policy FILES: strict YAML, the schema, expressions and names. Exit 1 if any is invalid."""
     from engine import Library, load_policy, load_resolved, reading_problems
+    from engine.tools.testing import check_suite, is_tests_file
     report: list[dict[str, object]] = []
     bad = 0
     langs: list[str] = []
     for path in files:
+        if is_tests_file(path):  # an officers' tests file: checked as `policy test` reads it
+            try:
+                suite, named = check_suite(path, lambda p: load_policy(p, policies=policies, with_files=with_files))
+            except PolicyError as error:
+                bad += 1
+                here = message_lang(lang, path=path)
+                langs.append(here)
+                report.append({"file": path, "valid": False, "problems": [p.to_json(here) for p in error.problems]})
+                if fmt == "text":
+                    click.echo(error.format(here), err=True)
+                continue
+            here = message_lang(lang, named)
+            langs.append(here)
+            report.append({"file": path, "valid": True, "problems": []})
+            if fmt == "text":
+                click.echo(t("cli.valid_tests", here, path=path, cases=len(suite.cases),
+                             policy=suite.policy_path or "-"))
+            continue
         try:
             policy = load_policy(path, policies=policies, with_files=with_files)
             if any(a.change for r in policy.readings.values() for a in r.alternatives):
@@ -500,9 +519,12 @@ def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None, no_cove
                                     expected=localize(m.expected, lang), actual=localize(m.actual, lang)))
             assert outcome.result is not None  # a case that ran without an error has its result
             click.echo("  " + render_text(outcome.result, lang).replace("\n", "\n  ").rstrip())
+    # One language throughout: the summary in the reader's; `N passed, N failed` (what CI tooling reads) is the
+    # English one, so tooling runs `policy test --lang en` (the exit code says it too: 1 when any case failed).
     if lang != "en":
         click.echo(t("cli.test.summary", lang, total=passed + failed, passed=passed, failed=failed))
-    click.echo(f"{passed} passed, {failed} failed")  # exactly this, in every language: CI tooling reads it
+    else:
+        click.echo(f"{passed} passed, {failed} failed")
     if not no_coverage:
         click.echo(render_coverage(coverage(policy, outcomes), lang), nl=False)
     sys.exit(1 if failed else 0)

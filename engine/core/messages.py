@@ -31,7 +31,7 @@ Key prefixes and who shows them:
   diff.*    what changed between two versions of a policy, and for whom (engine/tools/diff.py);
             diff.field.* in English is the name the diff has always shown (and its JSON carries)
   cli.* fork.*  what the `policy` command says itself (cli.py, engine/tools/fork.py). `N passed, N failed`
-            is not here: CI tooling reads that line, so it is printed in English whatever the language.
+            is not here: it is the English summary of `policy test --lang en`, which CI tooling reads.
 
 Every text is formatted with str.format, so a literal brace is written {{ }} in every entry.
 """

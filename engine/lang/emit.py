@@ -28,7 +28,8 @@ class Unsupported(Exception):
 _ARITH = {"+": "C.add", "-": "C.subtract", "*": "C.multiply", "/": "C.divide"}
 _COMPARE = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "in": "in", "not in": "not in"}
 _CALLS = {"min": "min", "max": "max", "abs": "C.abs", "days_between": "days_between",
-          "months_between": "months_between", "years_between": "years_between"}
+          "months_between": "months_between", "years_between": "years_between", "days_after": "days_after",
+          "months_after": "months_after", "years_after": "years_after"}
 
 
 def _lit(node: Lit, s: Scope) -> str:

@@ -27,7 +27,7 @@ from decimal import Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import TYPE_CHECKING, Callable, Mapping
 
 from engine.core.amounts import CONTEXT, MAX_INTEGER_DIGITS, ROUNDINGS
-from engine.core.dates import days_between, months_between, years_between
+from engine.core.dates import days_after, days_between, months_after, months_between, years_after, years_between
 from engine.core.suggest import closest
 from engine.core.values import Unknown
 from engine.lang.emit import Unsupported, emit
@@ -463,6 +463,7 @@ _NAMESPACE: dict[str, object] = {
     "C": CONTEXT, "Decimal": Decimal, "ZERO": _ZERO, "min": min, "max": max, "isinstance": isinstance,
     "bool": bool, "any": any, "len": len, "str": str, "int": int,
     "days_between": days_between, "months_between": months_between, "years_between": years_between,
+    "days_after": days_after, "months_after": months_after, "years_after": years_after,
     "ClauseResult": ClauseResult, "OutOfClausePeriod": OutOfClausePeriod, "OnceGranted": OnceGranted,
     "CapUsed": CapUsed, "LostToGroup": LostToGroup, "RequiresFailed": RequiresFailed, "tuple": tuple,
     "U": Outcome.UNDETERMINED,
