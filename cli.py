@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import re
@@ -172,7 +173,10 @@ def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | 
                  ledger_url: str | None, lang: str | None,
                  policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Evaluate an applicant's FACTS (YAML or JSON, '-' for stdin) under POLICY."""
-    from engine import applicant_from, evaluate, load_document, load_policy, render_json, render_text
+    # One applicant, then the process ends: the cyclic garbage collector would only slow the start (scanning the
+    # thousands of objects imports and the policy make, all kept), so it is not run (issue 20).
+    gc.disable()
+    from engine import applicant_from, evaluate, load_document, load_policy
     policy = None
     try:
         policy = load_policy(policy_file, policies=policies, with_files=with_files, cache=True)
@@ -191,7 +195,14 @@ def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | 
         result = evaluate(policy, applicant, on=day, reference=reference)
     except PolicyError as error:
         _fail(error, message_lang(lang, policy, policy_file))
-    click.echo(render_json(result, lang, indent=2) if fmt == "json" else render_text(result, lang), nl=False)
+    if fmt == "json":
+        from engine import render_json
+
+        click.echo(render_json(result, lang, indent=2), nl=False)
+    else:
+        from engine import render_text
+
+        click.echo(render_text(result, lang), nl=False)
 
 
 def _credit_code(loaded: Any) -> tuple[str | None, list[Any]]:
