@@ -8,7 +8,6 @@ import json
 import os
 import re
 import sys
-import traceback
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Callable, NoReturn, Sequence, TypeVar
 
@@ -980,6 +979,8 @@ def main() -> None:
         sys.exit(130)
     except Exception as exc:  # a bug in the engine, not the user's mistake
         if os.environ.get("POLICY_DEBUG"):
+            import traceback
+
             traceback.print_exc()
         # The policy's language is unknown here (the failure may be anywhere): say it in both.
         detail = f"{type(exc).__name__}: {exc}"
