@@ -114,20 +114,22 @@ def _per_item_us(fn, items) -> tuple[float, list]:
     return (time.perf_counter() - start) / max(1, len(items)) * 1e6, out
 
 
-def _paired_ratios(first, second, items, chunk: int = 100) -> list[float]:
-    """second's time over first's, chunk by chunk: first over `chunk` items, then second over what first gave,
-    timed back to back, so that both see the same moments of a shared machine; a neighbour's burst spoils a
-    ratio or two, which the median leaves out."""
+def _paired_ratios(first, first_items, second, second_items, chunk: int = 250) -> list[float]:
+    """second's time over first's, chunk by chunk: each over its own `chunk` items (made earlier alike), timed back
+    to back in turns (which goes first alternates), in CPU time of this process (a shared machine's other work
+    taking the core away is not counted), so that both see the same moments of the machine; what still spoils a
+    ratio or two (caches another process emptied), the median leaves out."""
     gc.collect()
     ratios = []
-    for at in range(0, len(items), chunk):
-        part = items[at:at + chunk]
-        start = time.perf_counter()
-        made = [first(x) for x in part]
-        middle = time.perf_counter()
-        for x in made:
-            second(x)
-        ratios.append((time.perf_counter() - middle) / (middle - start))
+    for turn, at in enumerate(range(0, len(first_items), chunk)):
+        spent = {}
+        for name, fn, items in ((1, first, first_items), (2, second, second_items))[::1 if turn % 2 == 0 else -1]:
+            part = items[at:at + chunk]
+            start = time.process_time()
+            for x in part:
+                fn(x)
+            spent[name] = time.process_time() - start
+        ratios.append(spent[2] / spent[1])
     return ratios
 
 
@@ -486,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
         rounds["json"].append(us)
         us, _ = _per_item_us(render_json, fast)
         rounds["json_fast"].append(us)
-        json_ratios += _paired_ratios(lambda a: evaluate(policy, a, trace=False), render_json, applicants)
+        json_ratios += _paired_ratios(lambda a: evaluate(policy, a, trace=False), applicants, render_json, fast)
         us, _ = _per_item_us(render_text, traced)
         rounds["text"].append(us)
     load_after = os.getloadavg()[0]
