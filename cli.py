@@ -172,9 +172,11 @@ def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | 
                  ledger_url: str | None, lang: str | None,
                  policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Evaluate an applicant's FACTS (YAML or JSON, '-' for stdin) under POLICY."""
-    # One applicant, then the process ends: the cyclic garbage collector would only slow the start (scanning the
-    # thousands of objects imports and the policy make, all kept), so it is not run (issue 20).
-    gc.disable()
+    # One applicant: the cyclic garbage collector would only slow the start (scanning again and again the thousands
+    # of objects that imports and the policy make, all kept), so it waits until the command is done (issue 20).
+    if gc.isenabled():
+        gc.disable()
+        click.get_current_context().call_on_close(gc.enable)
     from engine import applicant_from, evaluate, load_document, load_policy
     policy = None
     try:

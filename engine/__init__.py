@@ -274,8 +274,8 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'engine' has no attribute {name!r}")
     module, _, attr = where.partition(":")
     # Importing allocates thousands of objects that all stay alive (classes, functions, tables): the cyclic
-    # garbage collector, run every 700 allocations, would find nothing to free. Paused meanwhile, a run of
-    # `policy evaluate` starts about 5% sooner.
+    # garbage collector, run every 700 allocations, would scan them and find nothing to free. Paused meanwhile
+    # (issue 20: every command's start pays for its imports).
     collecting = gc.isenabled()
     gc.disable()
     try:

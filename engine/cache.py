@@ -68,7 +68,7 @@ def _code_stamp() -> bytes:
                 continue
             with listing:
                 for item in listing:
-                    if item.is_dir(follow_symlinks=True):
+                    if item.is_dir(follow_symlinks=False):
                         folders.append(item.path)
                     elif item.name.endswith(_STAMPED):
                         info = item.stat()

@@ -58,3 +58,18 @@ def test_policy_evaluate_imports_only_what_evaluating_needs(tmp_path, options):
     assert ("丽政办发〔2021〕67号" in again) if not options else again.lstrip().startswith("{")
     assert _found(cached, NOT_IMPORTED + NOT_IMPORTED_CACHED) == []
     assert "engine.model.compile" in modules  # the check above can see a compiler imported: the first run did
+
+
+@pytest.mark.parametrize("facts", [FACTS, str(ROOT / "no-such-facts.yaml")], ids=["evaluated", "refused"])
+def test_the_garbage_collector_paused_for_the_start_runs_again_after_the_command(facts):
+    """A program that runs the command in its own process (as the tests do) keeps collecting garbage after it."""
+    import gc
+
+    from click.testing import CliRunner
+
+    from cli import cli
+
+    assert gc.isenabled()
+    run = CliRunner().invoke(cli, ["evaluate", POLICY, facts])
+    assert run.exit_code == (0 if facts == FACTS else 1), run.output
+    assert gc.isenabled()
