@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import re
 import sys
-import traceback
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Callable, NoReturn, Sequence, TypeVar
 
@@ -191,7 +191,12 @@ def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | 
                  ledger_url: str | None, lang: str | None,
                  policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Evaluate an applicant's FACTS (YAML or JSON, '-' for stdin) under POLICY."""
-    from engine import applicant_from, evaluate, load_document, load_policy, render_json, render_text
+    # One applicant: the cyclic garbage collector would only slow the start (scanning again and again the thousands
+    # of objects that imports and the policy make, all kept), so it waits until the command is done (issue 20).
+    if gc.isenabled():
+        gc.disable()
+        click.get_current_context().call_on_close(gc.enable)
+    from engine import applicant_from, evaluate, load_document, load_policy
     policy = None
     try:
         policy = load_policy(policy_file, policies=policies, with_files=with_files, cache=True)
@@ -210,7 +215,14 @@ def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | 
         result = evaluate(policy, applicant, on=day, reference=reference)
     except PolicyError as error:
         _fail(error, message_lang(lang, policy, policy_file))
-    click.echo(render_json(result, lang, indent=2) if fmt == "json" else render_text(result, lang), nl=False)
+    if fmt == "json":
+        from engine import render_json
+
+        click.echo(render_json(result, lang, indent=2), nl=False)
+    else:
+        from engine import render_text
+
+        click.echo(render_text(result, lang), nl=False)
 
 
 def _credit_code(loaded: Any) -> tuple[str | None, list[Any]]:
@@ -991,6 +1003,8 @@ def main() -> None:
         sys.exit(130)
     except Exception as exc:  # a bug in the engine, not the user's mistake
         if os.environ.get("POLICY_DEBUG"):
+            import traceback
+
             traceback.print_exc()
         # The policy's language is unknown here (the failure may be anywhere): say it in both.
         detail = f"{type(exc).__name__}: {exc}"

@@ -29,6 +29,7 @@ engine.tools.diff.render_text; `lint_counts`, `diff_impact`, `diff_json`, `ledge
 
 from __future__ import annotations
 
+import gc
 import importlib
 from typing import TYPE_CHECKING, Any
 
@@ -272,7 +273,16 @@ def __getattr__(name: str) -> Any:
     if where is None:
         raise AttributeError(f"module 'engine' has no attribute {name!r}")
     module, _, attr = where.partition(":")
-    value = getattr(importlib.import_module(module), attr or name)
+    # Importing allocates thousands of objects that all stay alive (classes, functions, tables): the cyclic
+    # garbage collector, run every 700 allocations, would scan them and find nothing to free. Paused meanwhile
+    # (issue 20: every command's start pays for its imports).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        value = getattr(importlib.import_module(module), attr or name)
+    finally:
+        if collecting:
+            gc.enable()
     globals()[name] = value
     return value
 

@@ -12,7 +12,7 @@ average before and after (the machine is shared: the ratios say more than the mi
 comes from scripts/population.py (derived from the policy alone); a sanity block shows that it exercises every
 kind of applicant and every outcome.
 
-    python scripts/benchmark.py                 # 5 rounds of 2,000 applicants, 10 processes
+    python scripts/benchmark.py                 # 5 rounds of 2,000 applicants, 21 processes
     python scripts/benchmark.py --quick         # a smoke run: 300 applicants, 1 round, 3 processes
     python scripts/benchmark.py --strict        # exit 1 when any target is missed
     python scripts/benchmark.py --no-service    # without the HTTP service section (scripts/bench_service.py)
@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -113,6 +114,25 @@ def _per_item_us(fn, items) -> tuple[float, list]:
     return (time.perf_counter() - start) / max(1, len(items)) * 1e6, out
 
 
+def _paired_ratios(first, first_items, second, second_items, chunk: int = 250) -> list[float]:
+    """second's time over first's, chunk by chunk: each over its own `chunk` items (made earlier alike), timed back
+    to back in turns (which goes first alternates), in CPU time of this process (a shared machine's other work
+    taking the core away is not counted), so that both see the same moments of the machine; what still spoils a
+    ratio or two (caches another process emptied), the median leaves out."""
+    gc.collect()
+    ratios = []
+    for turn, at in enumerate(range(0, len(first_items), chunk)):
+        spent = {}
+        for name, fn, items in ((1, first, first_items), (2, second, second_items))[::1 if turn % 2 == 0 else -1]:
+            part = items[at:at + chunk]
+            start = time.process_time()
+            for x in part:
+                fn(x)
+            spent[name] = time.process_time() - start
+        ratios.append(spent[2] / spent[1])
+    return ratios
+
+
 def _line(label: str, value: str, target: str, status: str) -> str:
     return f"  {label:<50} {value:>24}   {target:<12} {status}"
 
@@ -159,17 +179,35 @@ def _outcome_summary(results) -> list[str]:
     ]
 
 
-def _processes(policy_path: str, facts_path: str, runs: int) -> tuple[float, float]:
-    """Median seconds of the whole `policy evaluate` process and of `python -c pass`, run alternately."""
-    cli = [sys.executable, str(ROOT / "cli.py"), "evaluate", policy_path, facts_path]
+# The `policy` command as installed (the console script [project.scripts] makes): cli imported, so from its
+# bytecode, as every other module. (`python cli.py` would compile the whole file anew on every run.)
+_POLICY_COMMAND = "import sys; sys.argv[0] = 'policy'; from cli import main; main()"
+
+
+def _processes(policy_path: str, facts_path: str, runs: int) -> dict[str, float]:
+    """Medians of the whole `policy evaluate` process and of `python -c pass`, run alternately: wall seconds
+    and CPU seconds (user + system, of the process alone: on a shared machine the wall time also counts the
+    time spent waiting for a core, which a bare interpreter, being short, waits for less).
+
+    Run as a user's installed command runs: with bytecode. An environment that asks Python not to write it
+    (PYTHONDONTWRITEBYTECODE) would have every run compile the engine anew, which no installed copy does
+    (pip compiles at install), so the setting is dropped for these runs, and a first run, not timed, writes
+    the bytecode and the compiled-policy cache."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    cli = [sys.executable, "-c", _POLICY_COMMAND, "evaluate", policy_path, facts_path]
     bare = [sys.executable, "-c", "pass"]
-    cli_times, bare_times = [], []
+    subprocess.run(cli, check=True, capture_output=True, cwd=ROOT, env=env)
+    times: dict[str, list[float]] = {"cli": [], "bare": [], "cli_cpu": [], "bare_cpu": []}
     for _ in range(runs):
-        for cmd, times in ((cli, cli_times), (bare, bare_times)):
+        for cmd, name in ((cli, "cli"), (bare, "bare")):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
-            subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
-            times.append(time.perf_counter() - start)
-    return statistics.median(cli_times), statistics.median(bare_times)
+            subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT, env=env)
+            times[name].append(time.perf_counter() - start)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            times[name + "_cpu"].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def write_round_csv(policy, n: int, path: Path, seed: int = 0) -> None:
@@ -377,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="facts file for the whole-process run")
     parser.add_argument("--applicants", type=int, default=2000, help="applicants per round (default 2000)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds; figures are medians (default 5)")
-    parser.add_argument("--processes", type=int, default=10, help="whole-process runs of each command (default 10)")
+    parser.add_argument("--processes", type=int, default=21, help="whole-process runs of each command (default 21)")
     parser.add_argument("--loads", type=int, default=10, help="policy loads timed (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="population seed (default 0)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 300 applicants, 1 round, 3 processes")
@@ -425,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
             zen.evaluate(c)
     keys = ("hand", "zen", "fast", "interpreted", "from_data", "traced", "json", "json_fast", "text")
     rounds: dict[str, list[float]] = {k: [] for k in keys}
+    json_ratios: list[float] = []  # render_json / evaluate(trace=False), chunk by chunk (see _paired_ratios)
     traced = fast = zen_out = None
     load_before = os.getloadavg()[0]
     for r in range(args.rounds):
@@ -449,6 +488,7 @@ def main(argv: list[str] | None = None) -> int:
         rounds["json"].append(us)
         us, _ = _per_item_us(render_json, fast)
         rounds["json_fast"].append(us)
+        json_ratios += _paired_ratios(lambda a: evaluate(policy, a, trace=False), applicants, render_json, fast)
         us, _ = _per_item_us(render_text, traced)
         rounds["text"].append(us)
     load_after = os.getloadavg()[0]
@@ -459,8 +499,9 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         load_policy(args.policy)
         loads.append((time.perf_counter() - start) * 1000)
-    cli_s, bare_s = _processes(args.policy, args.facts, args.processes)
-    ratio = cli_s / bare_s
+    process = _processes(args.policy, args.facts, args.processes)
+    ratio = process["cli"] / process["bare"]
+    cpu_ratio = process["cli_cpu"] / process["bare_cpu"] if process["bare_cpu"] else ratio
 
     disagree = sum(1 for f, t in zip(fast, traced, strict=True) if _signature(f) != _signature(t))
     name = Path(args.policy).name
@@ -511,15 +552,22 @@ def main(argv: list[str] | None = None) -> int:
          TARGET_FROM_DATA_VS_ZEN, "ZEN")
     show("evaluate with the full explanation trace", med["traced"], per(med["traced"], h), TARGET_TRACED_RATIO,
          "hand")
-    show("render_json of one untraced result", med["json_fast"], per(med["json_fast"], med["fast"]),
+    # Its ratio is the median of ratios timed back to back (_paired_ratios), steadier than one median over another.
+    show("render_json of one untraced result", med["json_fast"], statistics.median(json_ratios),
          TARGET_JSON_RATIO, "eval")
     show("render_json of one traced result", med["json"], per(med["json"], med["fast"]), None, "eval")
     show("render_text of one traced result", med["text"], None, None, "")
-    verdict = _verdict(ratio, TARGET_PROCESS_RATIO)
+    # The target is judged on the larger of the two ratios: CPU time (what the process itself costs, steady on a
+    # shared machine) and wall time (what a user waits).
+    verdict = _verdict(max(ratio, cpu_ratio), TARGET_PROCESS_RATIO)
     missed += verdict == "MISS"
     targets += 1
     print(_line("whole process `policy evaluate` / `python -c pass`",
-                f"{cli_s * 1000:.0f} / {bare_s * 1000:.0f} ms = {ratio:.1f}×", f"≤ {TARGET_PROCESS_RATIO:g}×", verdict))
+                f"CPU {process['cli_cpu'] * 1000:.0f} / {process['bare_cpu'] * 1000:.0f} ms = {cpu_ratio:.1f}×",
+                f"≤ {TARGET_PROCESS_RATIO:g}×", verdict))
+    wall = f"{process['cli'] * 1000:.0f} / {process['bare'] * 1000:.0f} ms = {ratio:.1f}×"
+    print(_line("  the same, wall time", wall,
+                f"≤ {TARGET_PROCESS_RATIO:g}×", "(in the verdict above)"))
     print(_line("load + validate + compile the policy", f"{statistics.median(loads):.1f} ms",
                 "—", f"(info; first load in process {cold_load_ms:.1f} ms)"))
     print()

@@ -57,12 +57,14 @@ OUTCOME_KEYS = {"eligible": "outcome.eligible", "ineligible": "outcome.ineligibl
 def texts(lang: str) -> Mapping[str, str]:
     """The catalogue in `lang` (one of LANGS), {key: text}, read from locale/<lang>.json on first use."""
     import json
-    from importlib import resources
+    import pkgutil  # the package's own loader reads it (a zip too), without importlib.resources' imports
 
     if lang not in LANGS:
         raise ValueError(f"no message catalogue for language {lang!r}; there are {', '.join(LANGS)}")
-    data = resources.files(__package__).joinpath("locale", f"{lang}.json").read_text(encoding="utf-8")
-    return MappingProxyType(json.loads(data))
+    data = pkgutil.get_data(__name__.rpartition(".")[0], f"locale/{lang}.json")
+    if data is None:
+        raise FileNotFoundError(f"locale/{lang}.json beside {__file__}")
+    return MappingProxyType(json.loads(data.decode("utf-8")))
 
 
 class _Catalogue(Mapping[str, Mapping[str, str]]):

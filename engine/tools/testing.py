@@ -289,6 +289,10 @@ def _outcome(code: str) -> str:
 
 def _reasons() -> list[str]:
     """Every reason a clause result can give (each `Why` subclass's, award forms' own included), sorted."""
+    # Importing FORMS imports every form's module, so that the reasons of their own are among the subclasses.
+    from engine.model.awards import FORMS
+
+    assert FORMS, "no award forms found"
     found, todo = set(), list(Why.__subclasses__())
     while todo:
         cls = todo.pop()

@@ -11,7 +11,6 @@ from engine.core.format import format_percent, officer_money
 from engine.core.messages import msg
 from engine.core.values import Unknown, unknown_of
 from engine.lang.expressions import Expr
-from engine.lang.reference import EvaluationFailure, evaluate
 from engine.lang.tree import Lit
 from engine.model.awards.base import (
     AwardForm,
@@ -174,6 +173,8 @@ class StepsAward(AwardForm):
         check_kind(c, "every", every, measure, of)
         check_kind(c, "from", start, measure, of)
         if not every.names:
+            from engine.lang.reference import EvaluationFailure, evaluate  # simpleeval: only compiling pays
+
             try:
                 size = evaluate(every, {})
             except EvaluationFailure:
