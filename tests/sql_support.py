@@ -27,8 +27,9 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def load_typed(con: Any, policy: Any, applicants: Iterable[Any]) -> None:
-    """Create the query's input relation `applicants` from checked Applicants (one per row, numbered from 1)."""
+def load_typed(con: Any, policy: Any, applicants: Iterable[tuple[Any, dt.date]]) -> None:
+    """Create the query's input relation `applicants` from checked Applicants and their claim dates (one per
+    row, numbered from 1)."""
     q = sql_query(policy)
     columns: dict[str, str] = {ROW: "BIGINT", "recipient": "VARCHAR", "area": "VARCHAR", "claim_date": "DATE"}
     columns.update({n: t for n, t in q.facts.items() if t != "JSON"})
@@ -39,9 +40,9 @@ def load_typed(con: Any, policy: Any, applicants: Iterable[Any]) -> None:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
             out = csv.writer(handle)
             out.writerow(list(columns))
-            for n, a in enumerate(applicants, 1):
+            for n, (a, day) in enumerate(applicants, 1):
                 granted = a.granted if not a.ledger else None
-                row = [n, ";".join(a.recipients), a.area, a.date]
+                row = [n, ";".join(a.recipients), a.area, day]
                 row += [a.values.get(name) for name, t in q.facts.items() if t != "JSON"]
                 row += [None if granted is None else granted.get(cid) for cid in q.granted]
                 row.append(granted is not None)

@@ -364,7 +364,7 @@ class _Query:
             missing = [f"{self.scope.read(n)} IS NULL" for n in sorted(e.reads)]
             if counted:
                 missing.append(f"NOT {ident(GRANTED_KNOWN)}")
-            for dep, (do, _da, dr) in deps:
+            for dep, (_do, _da, dr) in deps:
                 if spent_cap and dep not in clause.requires:
                     missing.append(f"{ident(dr)} = {literal(CapUsed.reason)}")
             g = f"COALESCE({ident(GRANTED + cid)}, 0)" if counted else "0"
