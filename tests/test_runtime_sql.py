@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from population import population  # noqa: E402
-from sql_support import load_typed, row_results, sql_results  # noqa: E402
+from population import population
+from sql_support import load_typed, row_results, sql_results
 
 POLICIES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "policies").rglob("*.yaml")
                   if not p.name.endswith(".tests.yaml"))
@@ -114,3 +114,29 @@ def test_the_query_transpiles_to_other_dialects(dialect):
     assert "applicants" in text and "rows_engine" in text
     with pytest.raises(ValueError):
         compile_sql(policy, "oracle")
+
+
+def test_policy_sql_prints_a_query_that_runs_and_names_the_clauses_it_hands_back():
+    from click.testing import CliRunner
+
+    from cli import cli
+
+    path = str(ROOT / "policies/lishui-2021-67.yaml")
+    result = CliRunner().invoke(cli, ["sql", path, "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    policy = load_policy(path)
+    data = population(policy, 300, seed=3)
+    pairs = []
+    for d in data:
+        try:
+            applicant = applicant_from_data(policy, d)
+        except PolicyError:
+            continue
+        pairs.append((applicant, applicant.date or dt.date.today()))
+    con = duckdb.connect()
+    load_typed(con, policy, pairs)
+    printed = result.stdout.strip()
+    assert con.execute(printed).fetchall() == con.execute(sql_query(policy).text).fetchall()
+    assert "clause 6.2" in result.stderr and "rows_engine" in result.stderr  # a per_item award: row by row
+    spark = CliRunner().invoke(cli, ["sql", path, "--dialect", "spark"])
+    assert spark.exit_code == 0 and "`2.1:outcome`" in spark.stdout

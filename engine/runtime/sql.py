@@ -520,7 +520,13 @@ def sql_query(policy: Policy) -> SqlQuery:
         plan.__dict__["_sql"] = found
     if isinstance(found, SqlUnsupported):
         raise found
-    return found  # type: ignore[no-any-return]
+    return found
+
+
+def rows_engine(policy: Policy) -> Mapping[str, str]:
+    """The clauses whose applicants' rows the query hands to the row engine, with why (SqlUnsupported if the
+    whole policy cannot be a query)."""
+    return sql_query(policy).rows_engine
 
 
 def compile_sql(policy: Policy, dialect: str = "duckdb") -> str:

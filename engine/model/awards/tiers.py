@@ -299,9 +299,12 @@ class TiersAward(AwardForm):
         return tuple(lines)
 
     def sql(self, e: SqlEmitter) -> SqlAward | None:
-        bounds = [b.bound.node.value if isinstance(b.bound.node, Lit) else None for b in self.bands]
-        if any(not isinstance(b, Decimal) for b in bounds):
-            return None  # bounds that are parameters may change order by day: the row engine chooses
+        bounds: list[Decimal] = []
+        for b in self.bands:
+            node = b.bound.node
+            if not isinstance(node, Lit) or not isinstance(node.value, Decimal) or isinstance(node.value, bool):
+                return None  # bounds that are parameters may change order by day: the row engine chooses
+            bounds.append(node.value)
         order = sorted(range(len(self.bands)), key=lambda i: (self._order(bounds[i], self.bands[i]), -i),
                        reverse=True)  # the highest band met, the first of equals
         value = f"({e.expr(self.on)})"
