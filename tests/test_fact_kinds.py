@@ -320,7 +320,7 @@ def test_sql_parse_reads_what_the_facts_check_reads(keyword):
     duckdb = pytest.importorskip("duckdb")
     kind, fact = KINDS[keyword], fact_of(keyword)
     assert keyword in SQL_CELLS, f"{keyword}: add cells to SQL_CELLS"
-    code = kind.sql_parse("CAST($1 AS VARCHAR)")
+    code = kind.sql_parse(fact, "CAST($1 AS VARCHAR)")
     if code is None:  # no SQL reads this kind: its rows go to the row engine
         assert not kind.numeric
         return
@@ -334,3 +334,20 @@ def test_sql_parse_reads_what_the_facts_check_reads(keyword):
         value = kind.fast(fact)(kind.read_cell(text, "c"))
         assert got == value and type(got) is type(value) or (isinstance(got, int) and got == value), (text, got, value)
     assert read, f"{keyword}: the SQL reads none of its plain cells"
+
+
+def test_sql_parse_keeps_to_a_fact_s_bounds():
+    duckdb = pytest.importorskip("duckdb")
+    from decimal import Decimal
+
+    con = duckdb.connect()
+    from engine.model.kinds.base import sql_within
+
+    fact = fact_of("money", minimum=Decimal(100), maximum=Decimal("1000.5"))
+    code = KINDS["money"].sql_parse(fact, "CAST($1 AS VARCHAR)")
+    within = sql_within(fact, f"({code})")
+    got = [con.execute(f"SELECT {within}", [text]).fetchone()[0] for text in ("99.99", "100", "1000.50", "1000.51")]
+    assert got == [False, True, True, False]
+    choice = Fact(name="x", type="text", label="l", choices=("甲", "乙"))
+    code = KINDS["text"].sql_parse(choice, "CAST($1 AS VARCHAR)")
+    assert [con.execute(f"SELECT {code}", [t]).fetchone()[0] for t in ("甲", "丙")] == ["甲", None]

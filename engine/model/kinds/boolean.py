@@ -31,7 +31,7 @@ class Boolean(FactKind):
     bool_is_value: ClassVar[bool] = True
     cell_words: ClassVar[Mapping[str, object]] = CELL_WORDS
 
-    def sql_parse(self, text: str) -> str | None:
+    def sql_parse(self, fact: Fact, text: str) -> str | None:
         words = {True: [], False: []}  # type: dict[bool, list[str]]
         for word, value in CELL_WORDS.items():
             words[bool(value)].append("'" + word.replace("'", "''") + "'")

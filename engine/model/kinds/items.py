@@ -30,7 +30,7 @@ class List(FactKind):
     form_input: ClassVar[str] = "items"
     sample: ClassVar[object] = []
 
-    def sql_parse(self, text: str) -> str | None:
+    def sql_parse(self, fact: Fact, text: str) -> str | None:
         return None  # a JSON array of items: its rows are the row engine's (a table of items, later)
 
     def schema(self, fact: Fact) -> dict[str, Any]:
