@@ -389,7 +389,17 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
     if the_round is None:
         the_round = Round(policy, source, settings, kinds, jobs, bar.update if bar is not None else None)
     try:
-        summary = the_round.run(writer)
+        try:
+            summary = the_round.run(writer)
+        except Exception as error:
+            from engine import SqlFallback
+
+            if not isinstance(error, SqlFallback):
+                raise
+            # DuckDB could not read this round (nothing was written): row by row, as csv.reader reads it
+            writer = make_output(output, policy, here, sheets_dir, applicants)
+            the_round = Round(policy, source, settings, kinds, jobs, bar.update if bar is not None else None)
+            summary = the_round.run(writer)
     except PolicyError as error:  # the ledger cannot be read
         _fail(error, here)
     except RoundError as error:

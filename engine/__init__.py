@@ -89,6 +89,7 @@ if TYPE_CHECKING:
     from engine.rounds.read import open_source as open_source
     from engine.rounds.run import Round as Round
     from engine.rounds.run import Settings as RoundSettings
+    from engine.rounds.sql import SqlFallback as SqlFallback
     from engine.rounds.sql import SqlRound as SqlRound
     from engine.rounds.sql import why_not as sql_round_why_not
     from engine.rounds.template import csv_template as csv_template
@@ -235,6 +236,7 @@ _WHERE = {
     "result_to_json": "engine.present.result_json",
     "Round": "engine.rounds.run",
     "SqlRound": "engine.rounds.sql",
+    "SqlFallback": "engine.rounds.sql",
     "sql_round_why_not": "engine.rounds.sql:why_not",
     "round_outputs": "engine.rounds.write:outputs",
     "ROUND_WRITERS": "engine.rounds.write:WRITERS",
@@ -260,7 +262,7 @@ __all__ = [
     "AmountSyntaxError", "Applicant", "ClauseResult", "CompileError", "EvaluateError", "Fact", "FactsError",
     "InheritError", "Ledger", "LedgerError", "Library", "LoadError", "Loaded", "LookupFailed", "Plan", "Policy",
     "PolicyError", "Problem", "ROUND_WRITERS", "Result", "Round", "RoundError", "RoundSettings", "SCHEMA_DIR",
-    "SqlRound", "sql_round_why_not",
+    "SqlFallback", "SqlRound", "sql_round_why_not",
     "SchemaError", "SheetHeaders", "applicant_from", "applicant_from_data", "applicant_from_text", "area_problem",
     "as_written", "case_files", "check_facts", "compile_policy", "compile_sql", "SqlUnsupported", "sql_rows_engine",
     "create_app",

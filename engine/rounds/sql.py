@@ -24,7 +24,7 @@ from engine.model.kinds.base import sql_within
 from engine.model.policy import Policy
 from engine.rounds.columns import CODE, DATE, GRANTED, KIND, NAME, Column
 from engine.rounds.identity import ALPHABET, WEIGHTS
-from engine.rounds.read import Source, skipped
+from engine.rounds.read import RECORD_LIMIT, Source, skipped
 from engine.rounds.results import ClauseSummary, Output, Record, RowError, Summary
 from engine.rounds.run import Settings, Worker
 from engine.runtime.sql import GRANTED_KNOWN, ROW, ROWS_ENGINE, TOTAL, SqlUnsupported, ident, literal, sql_query
@@ -83,6 +83,11 @@ def _code_valid(code: str) -> str:
     terms = " + ".join(f"(instr('{ALPHABET}', substr({code}, {i + 1}, 1)) - 1) * {w}" for i, w in enumerate(WEIGHTS))
     return (f"(regexp_full_match({code}, '[{ALPHABET}]{{18}}') AND substr({code}, 18, 1) = "
             f"substr('{ALPHABET}', ((31 - ({terms}) % 31) % 31) + 1, 1))")
+
+
+class SqlFallback(Exception):
+    """DuckDB could not run the round (a CSV it reads otherwise than csv.reader, bytes not UTF-8, an amount beyond
+    its DECIMAL): nothing was written, and the round runs row by row instead."""
 
 
 class SqlRound:
@@ -186,12 +191,17 @@ class SqlRound:
         cells = ", ".join(f"CASE WHEN hand THEN c{i} END" for i in range(width))
         at = next((i for i, c in enumerate(self.source.layout) if c is not None and c.name == NAME), None)
         name = f"typed.t{at}" if at is not None else "CAST(NULL AS VARCHAR)"
+        # a record near the row engine's bound on a record's length (engine.rounds.read.RECORD_LIMIT, which it
+        # reports as the row's problem): the round is the row engine's
+        every = ", ".join(f"typed.c{i}" for i in range(width))
+        long = f"strlen(concat({every}, '')) + {2 * width} >= {RECORD_LIMIT // 2}"
+        results = ", ".join(f"{o} AS r{k}" for k, o in enumerate(out))
         return (f"WITH {self.typed()}, {ctes}, q AS (SELECT {final}), "
                 f"joined AS (SELECT typed.{ident(ROW)} AS n, {hand} AS hand, typed.\"$code\" AS code, "
-                f"typed.recipient AS kind, {name} AS name, {', '.join(f'typed.c{i}' for i in range(width))}, "
-                f"{', '.join(f'{o} AS r{k}' for k, o in enumerate(out))} "
+                f"typed.recipient AS kind, {name} AS name, {long} AS long, {every}, {results} "
                 f"FROM typed LEFT JOIN q ON typed.{ident(ROW)} = q.{ident(ROW)}) "
-                f"SELECT n, hand, code, kind, name, {cells}, {', '.join(f'r{k}' for k in range(len(out)))} "
+                f"SELECT n, hand OR long AS hand, code, kind, name, long, {cells}, "
+                f"{', '.join(f'r{k}' for k in range(len(out)))} "
                 "FROM joined ORDER BY n")
 
     def _result_columns(self) -> list[str]:
@@ -212,7 +222,14 @@ class SqlRound:
             yield from batch
         con.close()
 
+    def _rows_or_fallback(self, error: type[Exception]) -> Iterator[tuple[Any, ...]]:
+        try:
+            yield from self.rows()
+        except error as why:
+            raise SqlFallback(str(why)) from None
+
     def run(self, output: Output) -> Summary:
+        """The round, written to `output`; SqlFallback (and `output` aborted) when DuckDB cannot run it."""
         ids = self.clause_ids
         summary = Summary(ids, {cid: ClauseSummary() for cid in ids})
         source = self.source
@@ -222,18 +239,22 @@ class SqlRound:
         n = len(ids)
         seen: dict[str, int] = {}
         lang = self.settings.lang
+        import duckdb
+
         try:
             done = 0
-            for row in self.rows():
+            for row in self._rows_or_fallback(duckdb.Error):
                 number, hand, code, recipient = row[0], row[1], row[2], row[3]
+                if row[5]:
+                    raise SqlFallback("a long record")
                 if hand:
-                    cells = ["" if c is None else c for c in row[5:5 + width]]
+                    cells = ["" if c is None else c for c in row[6:6 + width]]
                     if skipped(cells):
                         continue
                     record = worker.handle((number, cells))
                 else:
                     record = Record(number, str(number), code, row[4], (recipient,))
-                    results = row[5 + width:]
+                    results = row[6 + width:]
                     clauses = []
                     for i in range(n):
                         outcome, amount, reason = results[3 * i:3 * i + 3]
@@ -271,4 +292,4 @@ def _money(text: str) -> str:
     return parse
 
 
-__all__ = ["SqlRound", "why_not", "Column"]
+__all__ = ["SqlFallback", "SqlRound", "why_not", "Column"]
