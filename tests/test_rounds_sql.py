@@ -21,7 +21,7 @@ pytest.importorskip("duckdb")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from benchmark import write_round_csv  # noqa: E402  (the benchmark's own round: population.py's applicants)
+from benchmark import write_round_csv
 
 POLICIES = ["policies/lishui-2021-67.yaml", "policies/datong-2021-46.yaml", "policies/hangzhou-2019-99.yaml"]
 
