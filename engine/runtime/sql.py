@@ -47,6 +47,7 @@ from engine.runtime.trace import (
     ConditionsFailed,
     FiledLate,
     FundYearNotPaid,
+    HeldByGroup,
     LostToGroup,
     OnceGranted,
     OtherRecipient,
@@ -437,11 +438,13 @@ class _Query:
         members = [m for m in group.members if m in self.current]
         if len(members) < 2:
             return
+        if group.earlier == "top_up":
+            self.top_up(group, members, n)
         cols = [self.current[m] for m in members]
         live = [f"({ident(o)} IN ('eligible', 'undetermined', 'referred'))" for o, _a, _r in cols]
         count = " + ".join(f"CAST({x} AS INTEGER)" for x in live)
         stray = [f"({count} >= 2 AND {ident(o)} IN ('undetermined', 'referred'))" for o, _a, _r in cols]
-        if group.earlier != "separate":  # with a member live, earlier grants under any member are weighed there
+        if group.earlier == "hold":  # with a member live, earlier grants under any member are weighed there
             earlier = [f"COALESCE({ident(GRANTED + m)}, 0) <> 0" for m in members if m in self.granted]
             if self.granted:
                 earlier.append(f"NOT COALESCE({ident(GRANTED_KNOWN)}, FALSE)")
@@ -465,6 +468,32 @@ class _Query:
                     f"CASE WHEN {lost} THEN {literal(LostToGroup.reason)} ELSE {ident(r)} END AS {ident(nr)}"]
             self.current[m] = (no, na, nr)
         new.append(self.fallback(f"\"$period\" IS NULL AND ({' OR '.join(stray)})"))
+        self.cte(new)
+
+    def top_up(self, group: Group, members: list[str], n: int) -> None:
+        """就高不重复 (engine.runtime.interpret._Run.top_up): each eligible member pays what the others were paid for
+        this fund year less, or is held by the group when that leaves nothing. What was paid is not known (not
+        said, or said for no particular year): the row engine's."""
+        by_id = self.plan.by_id
+        cols = [self.current[m] for m in members]
+        paid = {m: f"COALESCE({ident(GRANTED + m)}, 0)" if m in self.granted else "0" for m in members}
+        live = " OR ".join(f"({ident(o)} IN ('eligible', 'undetermined', 'referred'))" for o, _a, _r in cols)
+        unknown = [f"NOT COALESCE({ident(GRANTED_KNOWN)}, FALSE)"] if self.granted else []
+        unknown += [f"{paid[m]} <> 0" for m in members if m in self.granted and by_id[m].period != "year"]
+        new = []
+        for i, m in enumerate(members):
+            o, a, r = cols[i]
+            others = " + ".join(f"GREATEST({paid[x]}, 0)" for x in members if x != m) or "0"
+            topped = f"({ident(o)} = 'eligible' AND ({others}) > 0)"
+            after = f"GREATEST({ident(a)} - ({others}), 0)"
+            held = f"({topped} AND {after} <= 0)"
+            no, na, nr = f"{m}:outcome#t{n}", f"{m}:amount#t{n}", f"{m}:reason#t{n}"
+            new += [f"CASE WHEN {held} THEN 'ineligible' ELSE {ident(o)} END AS {ident(no)}",
+                    f"CASE WHEN {held} THEN NULL WHEN {topped} THEN {after} ELSE {ident(a)} END AS {ident(na)}",
+                    f"CASE WHEN {held} THEN {literal(HeldByGroup.reason)} ELSE {ident(r)} END AS {ident(nr)}"]
+            self.current[m] = (no, na, nr)
+        if unknown:
+            new.append(self.fallback(f"\"$period\" IS NULL AND ({live}) AND ({' OR '.join(unknown)})"))
         self.cte(new)
 
     # -- the whole query ---------------------------------------------------------------------------
