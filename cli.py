@@ -339,10 +339,16 @@ def application_sheet(policy: Policy, form: str, recipient: str | None, output: 
               help="Record the round's decisions and awards in the --ledger as ROUND, in one transaction, once "
                    "every row was evaluated and the pools shared (a round id is recorded once).")
 @click.option("--by", "by", default=None, help="Who records the round (default: the operating system's user).")
+@click.option("--engine", "engine_name", type=click.Choice(["sql", "rows"]), default=None,
+              help="[default: sql when it can] sql: DuckDB runs the policy as one query over the round; rows it "
+                   "cannot decide exactly (a fact missing, a cell in another form) go to the row engine: the same "
+                   "results. It falls back to rows for XLSX, JSON Lines or folder input, a CSV not in UTF-8, XLSX "
+                   "output, --sheets, --ledger, --record, pools, or a policy the query cannot express (and says "
+                   "why when --engine sql is given).")
 @lang_option
 @library_options
 def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_dir: str | None, force: bool,
-              ledger_url: str | None, round_id: str | None, by: str | None,
+              ledger_url: str | None, round_id: str | None, by: str | None, engine_name: str | None,
               lang: str | None, policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Evaluate a round of APPLICANTS (XLSX, CSV, JSON Lines, or a folder of facts files) under POLICY.
 
@@ -402,9 +408,29 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
     if sys.stderr.isatty():
         bar = click.progressbar(length=source.total or 0, file=sys.stderr, label=t("batch.progress", here))
         bar.__enter__()
-    the_round = Round(policy, source, settings, kinds, jobs, bar.update if bar is not None else None)
+    the_round: Any = None
+    if engine_name != "rows":
+        from engine import SqlRound, sql_round_why_not
+
+        why = sql_round_why_not(policy, source, settings)
+        if why is None:
+            the_round = SqlRound(policy, source, settings, kinds, jobs, bar.update if bar is not None else None)
+        elif engine_name == "sql":  # asked for: say why not
+            click.echo(t("batch.engine.rows", here, why=t(_ROWS_WHY[why], here)), err=True)
+    if the_round is None:
+        the_round = Round(policy, source, settings, kinds, jobs, bar.update if bar is not None else None)
     try:
-        summary = the_round.run(writer)
+        try:
+            summary = the_round.run(writer)
+        except Exception as error:
+            from engine import SqlFallback
+
+            if not isinstance(error, SqlFallback):
+                raise
+            # DuckDB could not read this round (nothing was written): row by row, as csv.reader reads it
+            writer = make_output(output, policy, here, sheets_dir, applicants)
+            the_round = Round(policy, source, settings, kinds, jobs, bar.update if bar is not None else None)
+            summary = the_round.run(writer)
     except PolicyError as error:  # the ledger cannot be read
         _fail(error, here)
     except RoundError as error:
@@ -427,6 +453,11 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
         else:
             _record_round(ledger_url, round_id, policy, the_round.decisions, by, here)
     sys.exit(1 if summary.bad_rows else 0)
+
+
+_ROWS_WHY = {"input": "batch.engine.why.input", "options": "batch.engine.why.options",
+             "workbook": "batch.engine.why.workbook", "pools": "batch.engine.why.pools",
+             "policy": "batch.engine.why.policy"}
 
 
 def _check_ledger(url: str, round_id: str | None, lang: str) -> None:
@@ -487,6 +518,36 @@ def render_cmd(policy_file: str, fmt: str, output: str | None, force: bool, lang
     write_new_file(output, document, force, t("cli.exists_force", here, path=output), here,
                    inputs=[policy_file, *with_files, *sources])
     click.echo(t("cli.wrote", here, path=output), err=True)
+
+
+@cli.command(name="sql")
+@click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
+@click.option("--dialect", type=click.Choice(["duckdb", "spark", "postgres"]), default="duckdb", show_default=True,
+              help="The SQL dialect (DuckDB's query transpiled by sqlglot for Spark SQL and PostgreSQL).")
+@lang_option
+@library_options
+def sql_cmd(policy_file: str, dialect: str, lang: str | None, policies: tuple[str, ...],
+            with_files: tuple[str, ...]) -> None:
+    """Print POLICY as one SQL query over a table `applicants` (one row per applicant, one typed column per fact),
+    giving each clause's outcome, amount, reason code and the total, for a data team to run where the data is.
+    A row marked rows_engine is one the query cannot decide exactly (a fact missing, a clause it does not
+    translate): evaluate that row with `policy evaluate` or `policy batch`."""
+    from engine import Library, SqlUnsupported, compile_sql, load_with_sources
+
+    try:
+        policy, _sources = load_with_sources(policy_file, Library(policies, with_files))
+    except PolicyError as error:
+        _fail(error, message_lang(lang, path=policy_file))
+    here = message_lang(lang, policy)
+    try:
+        click.echo(compile_sql(policy, dialect))
+    except SqlUnsupported as unsupported:
+        click.echo(t("cli.sql.unsupported", here, policy=policy.id, why=str(unsupported)), err=True)
+        sys.exit(1)
+    from engine import sql_rows_engine
+
+    for clause, reason in sql_rows_engine(policy).items():
+        click.echo(t("cli.sql.rows_engine", here, clause=clause, why=reason), err=True)
 
 
 @cli.command(name="test")

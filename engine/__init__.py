@@ -90,6 +90,9 @@ if TYPE_CHECKING:
     from engine.rounds.read import open_source as open_source
     from engine.rounds.run import Round as Round
     from engine.rounds.run import Settings as RoundSettings
+    from engine.rounds.sql import SqlFallback as SqlFallback
+    from engine.rounds.sql import SqlRound as SqlRound
+    from engine.rounds.sql import why_not as sql_round_why_not
     from engine.rounds.template import csv_template as csv_template
     from engine.rounds.template import sheet_columns as sheet_columns
     from engine.rounds.template import xlsx_template as xlsx_template
@@ -99,6 +102,9 @@ if TYPE_CHECKING:
     from engine.runtime.evaluate import evaluate as evaluate
     from engine.runtime.plan import Plan as Plan
     from engine.runtime.plan import prepare as prepare
+    from engine.runtime.sql import SqlUnsupported as SqlUnsupported
+    from engine.runtime.sql import compile_sql as compile_sql
+    from engine.runtime.sql import rows_engine as sql_rows_engine
     from engine.runtime.trace import ClauseResult as ClauseResult
     from engine.runtime.trace import Result as Result
     from engine.service.app import create_app as create_app
@@ -152,6 +158,9 @@ _WHERE = {
     "check_facts": "engine.model.facts",
     "ClauseResult": "engine.runtime.trace",
     "compile_policy": "engine.model.compile",
+    "compile_sql": "engine.runtime.sql",
+    "sql_rows_engine": "engine.runtime.sql:rows_engine",
+    "SqlUnsupported": "engine.runtime.sql",
     "copy_schemas": "engine.tools.schemas",
     "CompileError": "engine.core.errors",
     "create_app": "engine.service.app",
@@ -227,6 +236,9 @@ _WHERE = {
     "Result": "engine.runtime.trace",
     "result_to_json": "engine.present.result_json",
     "Round": "engine.rounds.run",
+    "SqlRound": "engine.rounds.sql",
+    "SqlFallback": "engine.rounds.sql",
+    "sql_round_why_not": "engine.rounds.sql:why_not",
     "round_outputs": "engine.rounds.write:outputs",
     "ROUND_WRITERS": "engine.rounds.write:WRITERS",
     "RoundError": "engine.rounds.read",
@@ -251,8 +263,11 @@ __all__ = [
     "AmountSyntaxError", "Applicant", "ClauseResult", "CompileError", "EvaluateError", "Fact", "FactsError",
     "InheritError", "Ledger", "LedgerError", "Library", "LoadError", "Loaded", "LookupFailed", "Plan", "Policy",
     "PolicyError", "Problem", "ROUND_WRITERS", "Result", "Round", "RoundError", "RoundSettings", "SCHEMA_DIR",
+    "SqlFallback", "SqlRound", "sql_round_why_not",
     "SchemaError", "SheetHeaders", "applicant_from", "applicant_from_data", "applicant_from_text", "area_problem",
-    "as_written", "case_files", "check_facts", "compile_policy", "create_app", "credit_code_problem",
+    "as_written", "case_files", "check_facts", "compile_policy", "compile_sql", "SqlUnsupported", "sql_rows_engine",
+    "create_app",
+    "credit_code_problem",
     "csv_template", "decision_from_result", "did_you_mean", "diff_impact", "diff_json", "diff_policies",
     "diff_text", "earlier_for", "engine_version", "evaluate", "extends_value", "facts_for", "facts_schema",
     "facts_template", "fixed_labels", "fork_text", "format_money", "ledger_export", "ledger_replay", "lint_counts",

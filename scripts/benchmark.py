@@ -18,6 +18,7 @@ kind of applicant and every outcome.
     python scripts/benchmark.py --no-service    # without the HTTP service section (scripts/bench_service.py)
     python scripts/benchmark.py --batch         # also end-to-end `policy batch`: 10k and 100k applicants
     python scripts/benchmark.py --batch-only --batch-sizes 1000,3000    # only that, small (as the tests run it)
+    python scripts/benchmark.py --sql-only      # a round in SQL: 100k and 1M applicants, CSV in, CSV out, memory
     python scripts/benchmark.py --ledger-only   # only the grant ledger: recording a 10k round, one lookup
     python scripts/benchmark.py --ledger-only --ledger-url postgresql://…   # the same on a scratch PostgreSQL database
 
@@ -69,6 +70,7 @@ TARGET_PROCESS_RATIO = 6.0       # whole `policy evaluate` process / `python -c 
 TARGET_BATCH_JSONL_100K_S = 15.0  # 100k applicants, CSV in, JSONL out, --jobs 2
 TARGET_BATCH_XLSX_10K_S = 10.0    # 10k applicants, CSV in, XLSX out
 TARGET_BATCH_MEMORY_RATIO = 1.5   # peak memory of the largest round / of the smallest: flat in N
+TARGET_SQL_1M_S = 10.0            # a round of 1,000,000 applicants in SQL (--engine sql), CSV in, CSV results out
 # The grant ledger (issue 18).
 TARGET_LEDGER_RECORD_RATIO = 2.0  # recording a round / evaluating it
 TARGET_LEDGER_LOOKUP_US = 50.0    # one applicant's earlier grants, SQLite
@@ -235,11 +237,12 @@ _PEAK = ("import os, resource, subprocess, sys, time; s = time.perf_counter(); "
          "print(t, u.ru_maxrss, r.returncode, u.ru_utime + u.ru_stime, os.getloadavg()[0])")
 
 
-def _batch_run(policy_path: str, source: Path, output: Path, jobs: int) -> tuple[float, float, str]:
+def _batch_run(policy_path: str, source: Path, output: Path, jobs: int, engine: str = "rows"
+               ) -> tuple[float, float, str]:
     """Seconds and peak memory (MiB, the largest process) of one whole `policy batch` run, and its CPU seconds
     (every process) with the load average, as words."""
     cmd = [sys.executable, str(ROOT / "cli.py"), "batch", policy_path, str(source), "-o", str(output),
-           "--jobs", str(jobs), "--force"]
+           "--jobs", str(jobs), "--force", "--engine", engine]
     done = subprocess.run([sys.executable, "-c", _PEAK, *cmd], capture_output=True, text=True, check=True)
     seconds, peak_kib, code, cpu, load = done.stdout.split()
     if code not in ("0", "1"):
@@ -424,6 +427,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", action="store_true", help="also time end-to-end `policy batch` (minutes)")
     parser.add_argument("--batch-only", action="store_true", help="only the `policy batch` figures")
     parser.add_argument("--batch-sizes", default="10000,100000", help="round sizes (default 10000,100000)")
+    parser.add_argument("--sql-only", action="store_true",
+                        help="only a round in SQL (policy batch --engine sql), CSV in, CSV out")
+    parser.add_argument("--sql-sizes", default="100000,1000000", help="its sizes (default 100000,1000000)")
     parser.add_argument("--jobs", type=int, default=2, help="--jobs of policy batch (default 2)")
     parser.add_argument("--no-ledger", action="store_true", help="skip the grant ledger section")
     parser.add_argument("--ledger-only", action="store_true", help="only the grant ledger figures")
@@ -433,6 +439,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.batch_only:
         return _batch_main(args)
+    if args.sql_only:
+        return _sql_main(args)
     if args.ledger_only:
         missed = _ledger_main(args)
         return 1 if args.strict and missed else 0
@@ -589,6 +597,49 @@ def main(argv: list[str] | None = None) -> int:
         batch_missed = _batch_main(args)
         missed += batch_missed
     return 1 if (args.strict and missed) or disagree else 0
+
+
+def sql_figures(policy_path: str, sizes: list[int], jobs: int, workdir: Path) -> tuple[list[str], int]:
+    """A round in SQL (`policy batch --engine sql`), CSV in → CSV results (reasons and missing facts included),
+    with its peak memory at each size; the rows the query hands back are evaluated by the row engine in the same
+    run, as in any round. Lines to print, and how many targets were missed."""
+    policy = load_policy(policy_path)
+    lines, missed, peaks = [], 0, []
+    for n in sizes:
+        source = workdir / f"round-{n}.csv"
+        write_round_csv(policy, n, source)
+        seconds, peak, cpu = _batch_run(policy_path, source, workdir / f"results-{n}.csv", jobs, "sql")
+        peaks.append(peak)
+        target = TARGET_SQL_1M_S if n == 1_000_000 else None
+        verdict = _verdict(seconds, target)
+        missed += verdict == "MISS"
+        lines.append(_line(f"SQL round {n:,} CSV → CSV, --jobs {jobs}", f"{seconds:.1f} s ({n / seconds:,.0f}/s)",
+                           f"≤ {target:g} s" if target else "—", verdict))
+        lines.append(_line(f"  {cpu}", f"{cpu_us(cpu, n):.1f} µs CPU each", "—", "(info)"))
+        lines.append(_line(f"  peak memory, {n:,} applicants", f"{peak:.0f} MiB", "—", "(info)"))
+        source.unlink()
+    if len(peaks) > 1:
+        ratio = peaks[-1] / peaks[0]
+        verdict = _verdict(ratio, TARGET_BATCH_MEMORY_RATIO)
+        missed += verdict == "MISS"
+        lines.append(_line(f"SQL peak memory {max(sizes):,} / {min(sizes):,} applicants", f"{ratio:.2f}×",
+                           f"≤ {TARGET_BATCH_MEMORY_RATIO:g}× (flat)", verdict))
+    return lines, missed
+
+
+def _sql_main(args: argparse.Namespace) -> int:
+    import tempfile
+
+    sizes = sorted(int(s) for s in args.sql_sizes.split(","))
+    print(f"policy batch --engine sql: {', '.join(f'{n:,}' for n in sizes)} synthetic applicants of "
+          f"{Path(args.policy).name}, CSV in, CSV out")
+    print(_line("figure", "measured", "target", ""))
+    with tempfile.TemporaryDirectory(prefix="policy-sql-bench-") as workdir:
+        lines, missed = sql_figures(args.policy, sizes, args.jobs, Path(workdir))
+    for line in lines:
+        print(line)
+    print(f"SQL targets missed: {missed}")
+    return 1 if args.strict and missed else 0
 
 
 def _batch_main(args: argparse.Namespace) -> int:
