@@ -458,6 +458,36 @@ def render_cmd(policy_file: str, fmt: str, output: str | None, force: bool, lang
     click.echo(t("cli.wrote", here, path=output), err=True)
 
 
+@cli.command(name="sql")
+@click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
+@click.option("--dialect", type=click.Choice(["duckdb", "spark", "postgres"]), default="duckdb", show_default=True,
+              help="The SQL dialect (DuckDB's query transpiled by sqlglot for Spark SQL and PostgreSQL).")
+@lang_option
+@library_options
+def sql_cmd(policy_file: str, dialect: str, lang: str | None, policies: tuple[str, ...],
+            with_files: tuple[str, ...]) -> None:
+    """Print POLICY as one SQL query over a table `applicants` (one row per applicant, one typed column per fact),
+    giving each clause's outcome, amount, reason code and the total, for a data team to run where the data is.
+    A row marked rows_engine is one the query cannot decide exactly (a fact missing, a clause it does not
+    translate): evaluate that row with `policy evaluate` or `policy batch`."""
+    from engine import Library, SqlUnsupported, compile_sql, load_with_sources
+
+    try:
+        policy, _sources = load_with_sources(policy_file, Library(policies, with_files))
+    except PolicyError as error:
+        _fail(error, message_lang(lang, path=policy_file))
+    here = message_lang(lang, policy)
+    try:
+        click.echo(compile_sql(policy, dialect))
+    except SqlUnsupported as unsupported:
+        click.echo(t("cli.sql.unsupported", here, policy=policy.id, why=str(unsupported)), err=True)
+        sys.exit(1)
+    from engine import sql_rows_engine
+
+    for clause, reason in sql_rows_engine(policy).items():
+        click.echo(t("cli.sql.rows_engine", here, clause=clause, why=reason), err=True)
+
+
 @cli.command(name="test")
 @click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
 @click.argument("tests", nargs=-1, type=click.Path(dir_okay=False))

@@ -98,6 +98,9 @@ if TYPE_CHECKING:
     from engine.runtime.evaluate import evaluate as evaluate
     from engine.runtime.plan import Plan as Plan
     from engine.runtime.plan import prepare as prepare
+    from engine.runtime.sql import SqlUnsupported as SqlUnsupported
+    from engine.runtime.sql import compile_sql as compile_sql
+    from engine.runtime.sql import rows_engine as sql_rows_engine
     from engine.runtime.trace import ClauseResult as ClauseResult
     from engine.runtime.trace import Result as Result
     from engine.service.app import create_app as create_app
@@ -151,6 +154,9 @@ _WHERE = {
     "check_facts": "engine.model.facts",
     "ClauseResult": "engine.runtime.trace",
     "compile_policy": "engine.model.compile",
+    "compile_sql": "engine.runtime.sql",
+    "sql_rows_engine": "engine.runtime.sql:rows_engine",
+    "SqlUnsupported": "engine.runtime.sql",
     "copy_schemas": "engine.tools.schemas",
     "CompileError": "engine.core.errors",
     "create_app": "engine.service.app",
@@ -251,7 +257,9 @@ __all__ = [
     "InheritError", "Ledger", "LedgerError", "Library", "LoadError", "Loaded", "LookupFailed", "Plan", "Policy",
     "PolicyError", "Problem", "ROUND_WRITERS", "Result", "Round", "RoundError", "RoundSettings", "SCHEMA_DIR",
     "SchemaError", "SheetHeaders", "applicant_from", "applicant_from_data", "applicant_from_text", "area_problem",
-    "as_written", "case_files", "check_facts", "compile_policy", "create_app", "credit_code_problem",
+    "as_written", "case_files", "check_facts", "compile_policy", "compile_sql", "SqlUnsupported", "sql_rows_engine",
+    "create_app",
+    "credit_code_problem",
     "csv_template", "decision_from_result", "did_you_mean", "diff_impact", "diff_json", "diff_policies",
     "diff_text", "earlier_for", "engine_version", "evaluate", "extends_value", "facts_for", "facts_schema",
     "facts_template", "fixed_labels", "fork_text", "format_money", "ledger_export", "ledger_replay", "lint_counts",

@@ -23,6 +23,8 @@ from engine.model.awards.base import (
     Run,
     Sanity,
     Spec,
+    SqlAward,
+    SqlEmitter,
     Step,
     Stop,
     Upper,
@@ -230,6 +232,19 @@ class StepsAward(AwardForm):
                 f"every, {e.const(self.measure)})",
                 "    else:",
                 "        raw = C.multiply(count, each)")
+
+    def sql(self, e: SqlEmitter) -> SqlAward:
+        of, every, each = f"({e.expr(self.of)})", f"({e.expr(self.every)})", f"({e.expr(self.each)})"
+        start = f"({e.expr(self.start)})" if self.start is not None else "0"
+        over = f"({of} - {start})"
+        # whole steps, exactly: the remainder taken off first, so the quotient is a whole number before it is
+        # computed (DuckDB divides DECIMALs as DOUBLE; a whole quotient below 2**52 comes out exact when rounded)
+        count = (f"(CASE WHEN {over} > 0 THEN CAST(ROUND(({over} - {over} % {every}) / {every}) AS DECIMAL(38,0)) "
+                 "ELSE 0 END)")
+        stop = (f"CASE WHEN {every} <= 0 THEN {e.reason(EveryNotPositive)} WHEN {count} = 0 THEN "
+                f"{e.reason(NoWholeStep)} END")
+        return SqlAward(f"CASE WHEN {every} > 0 THEN {count} * {each} END", stop,
+                        f"{every} > 0 AND {over} > 0 AND {over} / {every} >= 4503599627370496")
 
     def upper(self, up: Upper) -> Decimal | None:
         each, top, every = up(self.each), up(self.of), up(self.every)

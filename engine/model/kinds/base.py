@@ -141,6 +141,13 @@ class FactKind(ABC):
     # --- spreadsheets and CSV -------------------------------------------------------------------------------
 
     @abstractmethod
+    def sql_parse(self, text: str) -> str | None:
+        """SQL (DuckDB) reading a cell's text (`text`: a VARCHAR expression, stripped, never empty) as this
+        kind's column_type: the value the facts check gives for a plain form of it, NULL for any other text (the
+        row engine then reads that row, and words what it refuses). None: no SQL reads this kind (its rows go to
+        the row engine). tests/test_fact_kinds.py checks that each kind writes its own, agreeing with `fast`."""
+
+    @abstractmethod
     def read_cell(self, value: object, header: str) -> object:
         """A cell of a sheet as the facts-file value the facts loader then reads; BadCell when it cannot be one."""
 

@@ -24,6 +24,9 @@ class Text(FactKind):
     sample: ClassVar[object] = "示例企业"
     cell_as_text: ClassVar[bool] = True
 
+    def sql_parse(self, text: str) -> str | None:
+        return text  # as typed, stripped (choices are the facts check's)
+
     def schema(self, fact: Fact) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "string"}
         if fact.choices:
