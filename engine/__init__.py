@@ -112,6 +112,7 @@ if TYPE_CHECKING:
     from engine.tools.diff import load_cases as load_cases
     from engine.tools.diff import render_text as diff_text
     from engine.tools.diff import to_json as diff_json
+    from engine.tools.diff_page import render_html as diff_html
     from engine.tools.fmt import format_paths as format_paths
     from engine.tools.fmt import write as write_formatted
     from engine.tools.fork import area_problem as area_problem
@@ -158,6 +159,7 @@ _WHERE = {
     "csv_template": "engine.rounds.template",
     "decision_from_result": "engine.ledger",
     "did_you_mean": "engine.core.suggest",
+    "diff_html": "engine.tools.diff_page:render_html",
     "diff_impact": "engine.tools.diff:impact",
     "diff_json": "engine.tools.diff:to_json",
     "diff_policies": "engine.tools.diff",
@@ -252,7 +254,7 @@ __all__ = [
     "PolicyError", "Problem", "ROUND_WRITERS", "Result", "Round", "RoundError", "RoundSettings", "SCHEMA_DIR",
     "SchemaError", "SheetHeaders", "applicant_from", "applicant_from_data", "applicant_from_text", "area_problem",
     "as_written", "case_files", "check_facts", "compile_policy", "create_app", "credit_code_problem",
-    "csv_template", "decision_from_result", "did_you_mean", "diff_impact", "diff_json", "diff_policies",
+    "csv_template", "decision_from_result", "did_you_mean", "diff_html", "diff_impact", "diff_json", "diff_policies",
     "diff_text", "earlier_for", "engine_version", "evaluate", "extends_value", "facts_for", "facts_schema",
     "facts_template", "fixed_labels", "fork_text", "format_money", "ledger_export", "ledger_replay", "lint_counts",
     "lint_file", "list_text", "load_applicant", "load_cases", "load_document", "load_policy", "load_reading",
