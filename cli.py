@@ -657,7 +657,8 @@ def default_tests_path(policy_file: str, lang: str) -> str:
                    "OUTPUT's git repository (beside its policies/ folder outside one).")
 @click.option("--schema-url", default=None, metavar="URL",
               help="Point $schema at URL instead (the policy schema as the bureau serves it: policy serve's "
-                   "/schemas/policy.schema.json); nothing is copied.")
+                   "/schemas/policy.schema.json; the service's address alone is completed to it); nothing is "
+                   "copied.")
 @lang_option
 @library_options
 def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | None, title: str | None,
@@ -693,7 +694,9 @@ def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | N
     from engine import copy_schemas, schema_ref, schemas_folder_for
 
     if schema_url:
-        reference = schema_url
+        from engine import schema_url as completed
+
+        reference = completed(schema_url)
     else:
         from engine import SCHEMA_DIR
 
@@ -767,8 +770,11 @@ def show_cmd(policy_file: str, resolved: bool, lang: str | None, policies: tuple
 @click.option("--base-url", default=None, metavar="URL",
               help="The service's public address (e.g. https://policies.example.gov.cn), for the schema link of "
                    "saved facts files; without it the link is relative. Never taken from a request's Host header.")
+@click.option("--log/--no-log", "log", default=True, show_default=True,
+              help="One JSON line per request on stderr: time, method, route, path, status, duration_ms, policy, "
+                   "revision (never the query or the body).")
 @lang_option
-def serve_cmd(policy_dir: str, port: int, host: str, ledger_url: str | None, base_url: str | None,
+def serve_cmd(policy_dir: str, port: int, host: str, ledger_url: str | None, base_url: str | None, log: bool,
               lang: str | None) -> None:
     """Serve the policies of POLICY_DIR over HTTP: list, facts schemas, evaluation, OpenAPI, a case worker's form."""
     here = message_lang(lang)
@@ -783,7 +789,7 @@ def serve_cmd(policy_dir: str, port: int, host: str, ledger_url: str | None, bas
         click.echo(t("serve.missing_library", here, name=error.name), err=True)
         sys.exit(2)
     try:
-        app = create_app(policy_dir, ledger=ledger_url, base_url=base_url)
+        app = create_app(policy_dir, ledger=ledger_url, base_url=base_url, log=sys.stderr if log else None)
     except PolicyError as error:  # the ledger cannot be opened
         _fail(error, here)
     held = app.state.service.policies

@@ -107,6 +107,7 @@ if TYPE_CHECKING:
     from engine.syntax.loader import read_text as read_text
     from engine.syntax.schema import SCHEMA_DIR as SCHEMA_DIR
     from engine.syntax.schema import load_schema as load_schema
+    from engine.syntax.schema import schema_text as schema_text
     from engine.tools.diff import diff_policies as diff_policies
     from engine.tools.diff import impact as diff_impact
     from engine.tools.diff import load_cases as load_cases
@@ -121,8 +122,10 @@ if TYPE_CHECKING:
     from engine.tools.fork import resolved_yaml as resolved_yaml
     from engine.tools.lint import counts as lint_counts
     from engine.tools.lint import lint_file as lint_file
+    from engine.tools.schemas import EDITOR_SCHEMAS as EDITOR_SCHEMAS
     from engine.tools.schemas import copy_schemas as copy_schemas
     from engine.tools.schemas import schema_ref as schema_ref
+    from engine.tools.schemas import schema_url as schema_url
     from engine.tools.schemas import schemas_folder_for as schemas_folder_for
     from engine.tools.testing import coverage as suite_coverage
     from engine.tools.testing import load_suite as load_suite
@@ -194,6 +197,9 @@ _WHERE = {
     "load_reading": "engine.workspace",
     "load_resolved": "engine.workspace",
     "load_schema": "engine.syntax.schema",
+    "schema_text": "engine.syntax.schema",
+    "EDITOR_SCHEMAS": "engine.tools.schemas",
+    "schema_url": "engine.tools.schemas",
     "load_suite": "engine.tools.testing",
     "load_text": "engine.syntax.loader",
     "load_with_sources": "engine.workspace",
@@ -264,7 +270,7 @@ __all__ = [
     "render_markdown", "render_text", "replace_when_done", "replay_text", "resolved_yaml", "result_to_json",
     "round_outputs", "run_suite", "server_config", "sheet_columns", "show_text", "suite_coverage", "t",
     "verify_text", "xlsx_template", "copy_schemas", "format_paths", "schema_ref", "schemas_folder_for",
-    "write_formatted",
+    "write_formatted", "schema_text", "EDITOR_SCHEMAS", "schema_url",
 ]
 assert sorted(__all__) == sorted(_WHERE)
 
