@@ -675,17 +675,30 @@ def fmt_cmd(files: tuple[str, ...], check: bool, lang: str | None) -> None:
               help="A test-case file, a facts file, or a folder of either: show who gains and who loses.")
 @click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Claim date for cases that give none (YYYY-MM-DD). Default: the facts' date, else today.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True,
+              help="html: one self-contained page (no network assets) with who gains and who loses drawn.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write to this file instead of standard output.")
+@click.option("--force", is_flag=True, help="Overwrite the -o file if it exists.")
 @lang_option
 @library_options
 def diff_cmd(old_file: str, new_file: str | None, reading: str | None, cases_path: str | None,
-             on: dt.datetime | None, fmt: str, lang: str | None, policies: tuple[str, ...],
-             with_files: tuple[str, ...]) -> None:
+             on: dt.datetime | None, fmt: str, output: str | None, force: bool, lang: str | None,
+             policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Show what changed in meaning between two versions of a policy, and what it does to applicants.
 
     OLD and NEW may be two versions of one file, or a county file and the policy it extends. With
     --reading Q3 instead of NEW: OLD against OLD read under the first alternative of its reading Q3."""
-    from engine import diff_impact, diff_json, diff_policies, diff_text, load_cases, load_policy, load_reading
+    from engine import (
+        diff_html,
+        diff_impact,
+        diff_json,
+        diff_policies,
+        diff_text,
+        load_cases,
+        load_policy,
+        load_reading,
+    )
     if (new_file is None) == (reading is None):
         raise click.UsageError(t("cli.diff.new_or_reading", message_lang(lang, None, old_file)))
     old = new = None
@@ -702,9 +715,18 @@ def diff_cmd(old_file: str, new_file: str | None, reading: str | None, cases_pat
         # the new version speaks for the pair; if it did not load, its file's declared language does
         _fail(error, message_lang(lang, new, new_file or old_file))
     if fmt == "json":
-        click.echo(json.dumps(diff_json(changes, old_file, new_name, result), ensure_ascii=False, indent=2))
+        document = json.dumps(diff_json(changes, old_file, new_name, result), ensure_ascii=False, indent=2) + "\n"
+    elif fmt == "html":
+        document = diff_html(changes, old_file, new_name, new, result, message_lang(lang, new))
     else:
-        click.echo(diff_text(changes, old_file, new_name, new, result, message_lang(lang, new)), nl=False)
+        document = diff_text(changes, old_file, new_name, new, result, message_lang(lang, new))
+    if output is None:
+        click.echo(document, nl=False)
+        return
+    here = message_lang(lang, new)
+    write_new_file(output, document, force, t("cli.exists_force", here, path=output), here,
+                   inputs=[old_file, *([new_file] if new_file else []), *with_files])
+    click.echo(t("cli.wrote", here, path=output), err=True)
 
 
 def default_tests_path(policy_file: str, lang: str) -> str:
@@ -730,7 +752,8 @@ def default_tests_path(policy_file: str, lang: str) -> str:
                    "OUTPUT's git repository (beside its policies/ folder outside one).")
 @click.option("--schema-url", default=None, metavar="URL",
               help="Point $schema at URL instead (the policy schema as the bureau serves it: policy serve's "
-                   "/schemas/policy.schema.json); nothing is copied.")
+                   "/schemas/policy.schema.json; the service's address alone is completed to it); nothing is "
+                   "copied.")
 @lang_option
 @library_options
 def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | None, title: str | None,
@@ -766,7 +789,9 @@ def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | N
     from engine import copy_schemas, schema_ref, schemas_folder_for
 
     if schema_url:
-        reference = schema_url
+        from engine import schema_url as completed
+
+        reference = completed(schema_url)
     else:
         from engine import SCHEMA_DIR
 
@@ -840,8 +865,11 @@ def show_cmd(policy_file: str, resolved: bool, lang: str | None, policies: tuple
 @click.option("--base-url", default=None, metavar="URL",
               help="The service's public address (e.g. https://policies.example.gov.cn), for the schema link of "
                    "saved facts files; without it the link is relative. Never taken from a request's Host header.")
+@click.option("--log/--no-log", "log", default=True, show_default=True,
+              help="One JSON line per request on stderr: time, method, route, path, status, duration_ms, policy, "
+                   "revision (never the query or the body).")
 @lang_option
-def serve_cmd(policy_dir: str, port: int, host: str, ledger_url: str | None, base_url: str | None,
+def serve_cmd(policy_dir: str, port: int, host: str, ledger_url: str | None, base_url: str | None, log: bool,
               lang: str | None) -> None:
     """Serve the policies of POLICY_DIR over HTTP: list, facts schemas, evaluation, OpenAPI, a case worker's form."""
     here = message_lang(lang)
@@ -856,7 +884,7 @@ def serve_cmd(policy_dir: str, port: int, host: str, ledger_url: str | None, bas
         click.echo(t("serve.missing_library", here, name=error.name), err=True)
         sys.exit(2)
     try:
-        app = create_app(policy_dir, ledger=ledger_url, base_url=base_url)
+        app = create_app(policy_dir, ledger=ledger_url, base_url=base_url, log=sys.stderr if log else None)
     except PolicyError as error:  # the ledger cannot be opened
         _fail(error, here)
     held = app.state.service.policies

@@ -114,11 +114,13 @@ if TYPE_CHECKING:
     from engine.syntax.loader import read_text as read_text
     from engine.syntax.schema import SCHEMA_DIR as SCHEMA_DIR
     from engine.syntax.schema import load_schema as load_schema
+    from engine.syntax.schema import schema_text as schema_text
     from engine.tools.diff import diff_policies as diff_policies
     from engine.tools.diff import impact as diff_impact
     from engine.tools.diff import load_cases as load_cases
     from engine.tools.diff import render_text as diff_text
     from engine.tools.diff import to_json as diff_json
+    from engine.tools.diff_page import render_html as diff_html
     from engine.tools.fmt import format_paths as format_paths
     from engine.tools.fmt import write as write_formatted
     from engine.tools.fork import area_problem as area_problem
@@ -127,8 +129,10 @@ if TYPE_CHECKING:
     from engine.tools.fork import resolved_yaml as resolved_yaml
     from engine.tools.lint import counts as lint_counts
     from engine.tools.lint import lint_file as lint_file
+    from engine.tools.schemas import EDITOR_SCHEMAS as EDITOR_SCHEMAS
     from engine.tools.schemas import copy_schemas as copy_schemas
     from engine.tools.schemas import schema_ref as schema_ref
+    from engine.tools.schemas import schema_url as schema_url
     from engine.tools.schemas import schemas_folder_for as schemas_folder_for
     from engine.tools.testing import coverage as suite_coverage
     from engine.tools.testing import load_suite as load_suite
@@ -168,6 +172,7 @@ _WHERE = {
     "csv_template": "engine.rounds.template",
     "decision_from_result": "engine.ledger",
     "did_you_mean": "engine.core.suggest",
+    "diff_html": "engine.tools.diff_page:render_html",
     "diff_impact": "engine.tools.diff:impact",
     "diff_json": "engine.tools.diff:to_json",
     "diff_policies": "engine.tools.diff",
@@ -202,6 +207,9 @@ _WHERE = {
     "load_reading": "engine.workspace",
     "load_resolved": "engine.workspace",
     "load_schema": "engine.syntax.schema",
+    "schema_text": "engine.syntax.schema",
+    "EDITOR_SCHEMAS": "engine.tools.schemas",
+    "schema_url": "engine.tools.schemas",
     "load_suite": "engine.tools.testing",
     "load_text": "engine.syntax.loader",
     "load_with_sources": "engine.workspace",
@@ -266,9 +274,8 @@ __all__ = [
     "SqlFallback", "SqlRound", "sql_round_why_not",
     "SchemaError", "SheetHeaders", "applicant_from", "applicant_from_data", "applicant_from_text", "area_problem",
     "as_written", "case_files", "check_facts", "compile_policy", "compile_sql", "SqlUnsupported", "sql_rows_engine",
-    "create_app",
-    "credit_code_problem",
-    "csv_template", "decision_from_result", "did_you_mean", "diff_impact", "diff_json", "diff_policies",
+    "create_app", "credit_code_problem",
+    "csv_template", "decision_from_result", "did_you_mean", "diff_html", "diff_impact", "diff_json", "diff_policies",
     "diff_text", "earlier_for", "engine_version", "evaluate", "extends_value", "facts_for", "facts_schema",
     "facts_template", "fixed_labels", "fork_text", "format_money", "ledger_export", "ledger_replay", "lint_counts",
     "lint_file", "list_text", "load_applicant", "load_cases", "load_document", "load_policy", "load_reading",
@@ -278,7 +285,7 @@ __all__ = [
     "render_markdown", "render_text", "replace_when_done", "replay_text", "resolved_yaml", "result_to_json",
     "round_outputs", "run_suite", "server_config", "sheet_columns", "show_text", "suite_coverage", "t",
     "verify_text", "xlsx_template", "copy_schemas", "format_paths", "schema_ref", "schemas_folder_for",
-    "write_formatted",
+    "write_formatted", "schema_text", "EDITOR_SCHEMAS", "schema_url",
 ]
 assert sorted(__all__) == sorted(_WHERE)
 

@@ -220,8 +220,11 @@ def _clause_body(s: _Source, clause: Clause, task: Decide, k: str) -> None:
         for i, cond in enumerate(clause.conditions):
             s.add(2, f"c{i} = {s.expr(cond.expr)}  # {_comment(cond.label or cond.expr.text)}")
             names.append(f"c{i}")
-        # every condition computed, as the interpreter computes (and would report) each
-        s.add(2, f"if not ({' and '.join(names)}):", f"    return {s.const(task.failed)}")
+        # every condition computed, as the interpreter computes (and would report) each; the first not met named
+        s.add(2, f"if not ({' and '.join(names)}):")
+        for i, name in enumerate(names[:-1]):
+            s.add(3, f"if not {name}:", f"    return {s.const(task.failed[i])}")
+        s.add(3, f"return {s.const(task.failed[-1])}")
     if task.deps:
         # A clause it builds on or requires: undetermined, or with a used-up cap a bonus may still raise, is the
         # interpreter's to weigh; any other outcome but eligible means this one is not paid.
