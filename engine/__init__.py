@@ -134,7 +134,9 @@ if TYPE_CHECKING:
     from engine.tools.schemas import schema_ref as schema_ref
     from engine.tools.schemas import schema_url as schema_url
     from engine.tools.schemas import schemas_folder_for as schemas_folder_for
+    from engine.tools.testing import check_suite as check_suite
     from engine.tools.testing import coverage as suite_coverage
+    from engine.tools.testing import is_tests_file as is_tests_file
     from engine.tools.testing import load_suite as load_suite
     from engine.tools.testing import render_coverage as render_coverage
     from engine.tools.testing import run_suite as run_suite
@@ -211,6 +213,8 @@ _WHERE = {
     "EDITOR_SCHEMAS": "engine.tools.schemas",
     "schema_url": "engine.tools.schemas",
     "load_suite": "engine.tools.testing",
+    "check_suite": "engine.tools.testing",
+    "is_tests_file": "engine.tools.testing",
     "load_text": "engine.syntax.loader",
     "load_with_sources": "engine.workspace",
     "Loaded": "engine.syntax.loader",
@@ -268,24 +272,23 @@ _WHERE = {
 }
 
 __all__ = [
-    "AmountSyntaxError", "Applicant", "ClauseResult", "CompileError", "EvaluateError", "Fact", "FactsError",
-    "InheritError", "Ledger", "LedgerError", "Library", "LoadError", "Loaded", "LookupFailed", "Plan", "Policy",
-    "PolicyError", "Problem", "ROUND_WRITERS", "Result", "Round", "RoundError", "RoundSettings", "SCHEMA_DIR",
-    "SqlFallback", "SqlRound", "sql_round_why_not",
-    "SchemaError", "SheetHeaders", "applicant_from", "applicant_from_data", "applicant_from_text", "area_problem",
-    "as_written", "case_files", "check_facts", "compile_policy", "compile_sql", "SqlUnsupported", "sql_rows_engine",
-    "create_app", "credit_code_problem",
-    "csv_template", "decision_from_result", "did_you_mean", "diff_html", "diff_impact", "diff_json", "diff_policies",
-    "diff_text", "earlier_for", "engine_version", "evaluate", "extends_value", "facts_for", "facts_schema",
-    "facts_template", "fixed_labels", "fork_text", "format_money", "ledger_export", "ledger_replay", "lint_counts",
-    "lint_file", "list_text", "load_applicant", "load_cases", "load_document", "load_policy", "load_reading",
-    "load_resolved", "load_schema", "load_suite", "load_text", "load_with_sources", "localize", "make_output",
-    "msg", "normalise_credit_code", "one_of", "open_ledger", "open_source", "parse_amount", "policy_files",
-    "policy_record", "prepare", "read_text", "reading_problems", "render_coverage", "render_html", "render_json",
-    "render_markdown", "render_text", "replace_when_done", "replay_text", "resolved_yaml", "result_to_json",
-    "round_outputs", "run_suite", "server_config", "sheet_columns", "show_text", "suite_coverage", "t",
-    "verify_text", "xlsx_template", "copy_schemas", "format_paths", "schema_ref", "schemas_folder_for",
-    "write_formatted", "schema_text", "EDITOR_SCHEMAS", "schema_url",
+    "AmountSyntaxError", "Applicant", "applicant_from", "applicant_from_data", "applicant_from_text", "area_problem",
+    "as_written", "case_files", "check_facts", "check_suite", "ClauseResult", "compile_policy", "compile_sql",
+    "CompileError", "copy_schemas", "create_app", "credit_code_problem", "csv_template", "decision_from_result",
+    "did_you_mean", "diff_html", "diff_impact", "diff_json", "diff_policies", "diff_text", "earlier_for",
+    "EDITOR_SCHEMAS", "engine_version", "evaluate", "EvaluateError", "extends_value", "Fact", "facts_for",
+    "facts_schema", "facts_template", "FactsError", "fixed_labels", "fork_text", "format_money", "format_paths",
+    "InheritError", "is_tests_file", "Ledger", "ledger_export", "ledger_replay", "LedgerError", "Library",
+    "lint_counts", "lint_file", "list_text", "load_applicant", "load_cases", "load_document", "load_policy",
+    "load_reading", "load_resolved", "load_schema", "load_suite", "load_text", "load_with_sources", "Loaded",
+    "LoadError", "localize", "LookupFailed", "make_output", "msg", "normalise_credit_code", "one_of", "open_ledger",
+    "open_source", "parse_amount", "Plan", "Policy", "policy_files", "policy_record", "PolicyError", "prepare",
+    "Problem", "read_text", "reading_problems", "render_coverage", "render_html", "render_json", "render_markdown",
+    "render_text", "replace_when_done", "replay_text", "resolved_yaml", "Result", "result_to_json", "Round",
+    "round_outputs", "ROUND_WRITERS", "RoundError", "RoundSettings", "run_suite", "SCHEMA_DIR", "schema_ref",
+    "schema_text", "schema_url", "SchemaError", "schemas_folder_for", "server_config", "sheet_columns", "SheetHeaders",
+    "show_text", "sql_round_why_not", "sql_rows_engine", "SqlFallback", "SqlRound", "SqlUnsupported", "suite_coverage",
+    "t", "verify_text", "write_formatted", "xlsx_template"
 ]
 assert sorted(__all__) == sorted(_WHERE)
 
