@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
-from test_generated import from_yaml, same
+from test_runtime_generate import from_yaml, same
 
 from cli import cli
 from engine import applicant_from_data, load_policy
