@@ -3,7 +3,8 @@
 Per applicant (medians over rounds): evaluate without a trace (the generated code, and the interpreter beside
 it), checking facts from a plain dict and then evaluating, evaluate with the full explanation trace, render_json
 of an untraced and of a traced result, render_text; then the whole `policy evaluate` process beside
-`python -c pass`, and loading the policy. The targets (issue 20) are ratios to what is measured in the same run
+`python -c pass` (as the installed command runs, in CPU and wall time: the verdict takes the larger ratio), and
+loading the policy. The targets (issue 20) are ratios to what is measured in the same run
 over the same applicants: a hand-written evaluator of the Lishui rules (scripts/handwritten_lishui.py, a
 yardstick) and GoRules ZEN evaluating the same rules as a decision graph (scripts/zen_lishui.py, with
 scripts/zen_lishui.json; measured when `pip install zen-engine` has been done); both are checked to agree with the
