@@ -80,9 +80,9 @@ class Settings:
 
     @property
     def words(self) -> bool:
-        """Reasons in words as well as codes (the officers' workbook's 说明, a CSV's note), or as codes alone
-        (JSON Lines)."""
-        return self.form != "jsonl"
+        """Reasons in words as well as codes (the officers' workbook's 说明), or as codes alone (CSV, JSON Lines:
+        what programs read, and what a round run in SQL writes the same, engine.rounds.sql)."""
+        return self.form == "xlsx"
 
 
 class Worker:
