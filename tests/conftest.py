@@ -22,12 +22,17 @@ settings.register_profile("dev")
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev"))
 
 ROOT = Path(__file__).resolve().parent.parent
-LISHUI = ROOT / "policies" / "lishui-2021-67.yaml"
+# The Lishui policy the engine's tests evaluate: a copy of the shipped one (tests/fixtures/), so that changing how
+# Lishui is read fails the policy's own cases (policies/lishui-2021-67.tests.yaml, test_policies_cases.py), not
+# tests of the engine. SHIPPED_LISHUI is for tests of the shipped file itself.
+LISHUI = ROOT / "tests" / "fixtures" / "lishui-2021-67.yaml"
+SHIPPED_LISHUI = ROOT / "policies" / "lishui-2021-67.yaml"
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 
 
 @pytest.fixture(scope="session")
 def lishui():
+    """The Lishui policy of the engine's tests (LISHUI), compiled once."""
     return load_policy(str(LISHUI))
 
 
