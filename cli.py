@@ -119,7 +119,8 @@ def cli() -> None:
 def validate(files: tuple[str, ...], fmt: str, lang: str | None, policies: tuple[str, ...],
              with_files: tuple[str, ...]) -> None:
     """Check policy FILES: strict YAML, the schema, expressions and names. Exit 1 if any is invalid."""
-    from engine import Library, check_suite, is_tests_file, load_policy, load_resolved, reading_problems
+    from engine import Library, load_policy, load_resolved, reading_problems
+    from engine.tools.testing import check_suite, is_tests_file
     report: list[dict[str, object]] = []
     bad = 0
     langs: list[str] = []

@@ -123,9 +123,7 @@ if TYPE_CHECKING:
     from engine.tools.schemas import copy_schemas as copy_schemas
     from engine.tools.schemas import schema_ref as schema_ref
     from engine.tools.schemas import schemas_folder_for as schemas_folder_for
-    from engine.tools.testing import check_suite as check_suite
     from engine.tools.testing import coverage as suite_coverage
-    from engine.tools.testing import is_tests_file as is_tests_file
     from engine.tools.testing import load_suite as load_suite
     from engine.tools.testing import render_coverage as render_coverage
     from engine.tools.testing import run_suite as run_suite
@@ -195,8 +193,6 @@ _WHERE = {
     "load_resolved": "engine.workspace",
     "load_schema": "engine.syntax.schema",
     "load_suite": "engine.tools.testing",
-    "check_suite": "engine.tools.testing",
-    "is_tests_file": "engine.tools.testing",
     "load_text": "engine.syntax.loader",
     "load_with_sources": "engine.workspace",
     "Loaded": "engine.syntax.loader",
@@ -267,7 +263,6 @@ __all__ = [
     "round_outputs", "run_suite", "server_config", "sheet_columns", "show_text", "suite_coverage", "t",
     "verify_text", "xlsx_template", "copy_schemas", "format_paths", "schema_ref", "schemas_folder_for",
     "write_formatted",
-    "check_suite", "is_tests_file",
 ]
 assert sorted(__all__) == sorted(_WHERE)
 
