@@ -112,3 +112,13 @@ def test_the_sheet_shows_the_days_compared(tmp_path):
     policy, facts = write(tmp_path, INCLUSIVE, "2024-02-29", "2025-03-01")
     out = CliRunner().invoke(cli, ["evaluate", str(policy), str(facts)]).output
     assert "✗ 落户一年内：申报日期 = 2025-03-01，落户日期 = 2024-02-29（2025-03-01 ≤ 2025-02-28）" in out
+
+
+def test_an_item_field_anniversary_counts_items_alike_in_both_paths():
+    # 丽水 第六条 "2年内…首次达500万元": reached on the second anniversary counts, the day after does not
+    policy = load_policy(str(Path(__file__).parent / "fixtures" / "anniversary-items.yaml"))
+    applicant = applicant_from_data(policy, {"recipient": "incubator", "granted": {}, "facts": {"incubated": [
+        {"name": "甲", "started_on": "2022-02-28", "reached_on": "2024-02-28"},
+        {"name": "乙", "started_on": "2022-02-28", "reached_on": "2024-02-29"}]}})
+    fast = same(policy, applicant, dt.date(2024, 5, 1))
+    assert fast[0] == 20000  # one item of 2万元
