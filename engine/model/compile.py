@@ -17,6 +17,7 @@ from engine.lang.analysis import names_breadth_first
 from engine.lang.expressions import BOOL, DATE, FUNCTIONS, NUM, Expr, ExpressionError, NameInfo, parse
 from engine.lang.tree import substitute
 from engine.lang.units import Dim
+from engine.lang.units import money as money_dim
 from engine.model.awards import FORMS
 from engine.model.awards.base import AwardForm, Key
 from engine.model.kinds import KINDS
@@ -330,6 +331,16 @@ class _Compiler:
                 self.error(msg("compile.at_most_type", name=name, type=fact.type, other=other,
                                other_type=facts[other].type), path, suggestion=msg("compile.at_most.hint"))
 
+    def paid_in_own_currency(self, expr: Expr | None, path: Path_, clause: str) -> None:
+        """An amount an award pays (or caps) in another currency than the policy's is refused: it would be paid
+        as if it were in the policy's own (100万美元 × 1% paid as 1万元)."""
+        dim = expr.dim if expr is not None else None
+        if expr is None or dim is None or dim.kind != "money" or dim.detail == self.currency:
+            return
+        self.error(msg("compile.paid_currency", key=path[-1], expr=expr.text, kind=dim.words(),
+                       own=money_dim(self.currency).words()), path, clause=clause,
+                   suggestion=msg("compile.paid_currency.hint", own=money_dim(self.currency).words()))
+
     def fact_dim(self, fact: Fact) -> Dim | None:
         """What a fact's value measures (engine.lang.units)."""
         return fact.kind.dim(fact, self.currency)
@@ -555,6 +566,7 @@ class _Compiler:
             conditions[:0] = [c for c, ids in self.shared if ids is None or cid in ids]
         award = self.award(spec["award"], path + ("award",), cid) if "award" in spec else None
         cap = self.expr(spec["cap"], path + ("cap",), self.scope, NUM, cid) if "cap" in spec else None
+        self.paid_in_own_currency(cap, path + ("cap",), cid)
         if cap is not None and award is None:
             self.error(msg("compile.cap_without_award", id=cid), path + ("cap",), clause=cid, prefer_key=True)
         refers_to, refers_clause = spec.get("refers_to"), None
@@ -726,6 +738,11 @@ class _FormCompiler:
 
     def __init__(self, compiler: _Compiler, spec: Document, path: Path_, clause: str):
         self.compiler, self.spec, self.path, self.clause = compiler, spec, path, clause
+
+    def paid(self, key: Key) -> Expr | None:
+        expr = self.number(key)
+        self.compiler.paid_in_own_currency(expr, self.path + ((key,) if isinstance(key, str) else key), self.clause)
+        return expr
 
     def number(self, key: Key) -> Expr | None:
         keys = (key,) if isinstance(key, str) else key

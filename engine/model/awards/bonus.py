@@ -82,7 +82,7 @@ class BonusAward(AwardForm):
         to = spec["bonus_to"]
         if to not in c.clause_ids():
             c.error("bonus_to", msg("compile.unknown_bonus_to", id=to), did_you_mean(to, c.clause_ids()))
-        amount = c.number("amount")
+        amount = c.paid("amount")
         return cls(to, amount, spec.get("mode", ON_TOP)) if amount is not None else None
 
     def expressions(self) -> tuple[Expr, ...]:

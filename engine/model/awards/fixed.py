@@ -45,7 +45,7 @@ class FixedAward(AwardForm):
 
     @classmethod
     def build(cls, spec: Spec, c: Compiler) -> FixedAward | None:
-        amount = c.number("fixed")
+        amount = c.paid("fixed")
         return cls(amount) if amount is not None else None
 
     def expressions(self) -> tuple[Expr, ...]:

@@ -65,7 +65,7 @@ class PerItemAward(AwardForm):
     @classmethod
     def build(cls, spec: Spec, c: Compiler) -> PerItemAward | None:
         fact = c.list_fact("for_each")
-        each = c.number("each")
+        each = c.paid("each")
         if fact is None or each is None:
             return None
         where = c.condition("where", fact.items) if "where" in spec else None

@@ -95,7 +95,7 @@ class PerUnitAward(AwardForm):
 
     @classmethod
     def build(cls, spec: Spec, c: Compiler) -> PerUnitAward | None:
-        rate, quantity, periods = c.number("per_unit"), c.number("quantity"), c.number("periods")
+        rate, quantity, periods = c.paid("per_unit"), c.number("quantity"), c.number("periods")
         if rate is None or quantity is None or periods is None:
             return None
         return cls(rate, quantity, periods, spec.get("unit"), c.number("max_periods"), c.number("periods_used"))

@@ -84,7 +84,7 @@ class RateAward(AwardForm):
 
     @classmethod
     def build(cls, spec: Spec, c: Compiler) -> RateAward | None:
-        base, rate = c.number("base"), c.number("rate")
+        base, rate = c.paid("base"), c.number("rate")
         if base is None or rate is None:
             return None
         return cls(base, rate, spec.get("base_label"))

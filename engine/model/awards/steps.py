@@ -168,7 +168,7 @@ class StepsAward(AwardForm):
 
     @classmethod
     def build(cls, spec: Spec, c: Compiler) -> StepsAward | None:
-        each, of, every, start = c.number("steps"), c.number("of"), c.number("every"), c.number("from")
+        each, of, every, start = c.paid("steps"), c.number("of"), c.number("every"), c.number("from")
         if each is None or of is None or every is None or ("from" in spec and start is None):
             return None
         measure = kind_of(of, c)

@@ -165,7 +165,7 @@ class TiersAward(AwardForm):
     @classmethod
     def build(cls, spec: Spec, c: Compiler) -> TiersAward | None:
         table = spec["tiers"]
-        on, base = c.number(("tiers", "on")), c.number(("tiers", "base"))
+        on, base = c.number(("tiers", "on")), c.paid(("tiers", "base"))
         ok = on is not None and ("base" not in table or base is not None)
         measure = kind_of(on, c) if on is not None else None
         bands = []
@@ -187,7 +187,7 @@ class TiersAward(AwardForm):
                 ok = False
                 continue
             bound = c.number(at + (bounds[0],))
-            amount, rate, cap = c.number(at + ("amount",)), c.number(at + ("rate",)), c.number(at + ("cap",))
+            amount, rate, cap = c.paid(at + ("amount",)), c.number(at + ("rate",)), c.paid(at + ("cap",))
             if bound is None or (amount is None and rate is None) or ("cap" in item and cap is None):
                 ok = False
                 continue
