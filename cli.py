@@ -571,6 +571,36 @@ def fmt_cmd(files: tuple[str, ...], check: bool, lang: str | None) -> None:
     sys.exit(1 if failed or (check and changed) else 0)
 
 
+@cli.command(name="migrate")
+@click.argument("policy_file", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
+@click.option("--from", "given", type=click.IntRange(min=1), default=None,
+              help="The language version FILE is written in, when it does not say (language_version:).")
+@lang_option
+@library_options
+def migrate_cmd(policy_file: str, given: int | None, lang: str | None, policies: tuple[str, ...],
+                with_files: tuple[str, ...]) -> None:
+    """Rewrite a policy FILE of an earlier language version in today's, with the meaning it had: each change
+    gets today's words and a comment above them; language_version: is set. The file is replaced whole."""
+    from engine import Library, migrate_text, write_migrated
+    here = message_lang(lang, path=policy_file)
+    try:
+        done = migrate_text(policy_file, given, Library(policies, with_files))
+    except PolicyError as error:
+        _fail(error, here)
+    if not done.changed:
+        click.echo(t("versions.migrate.current", here, path=policy_file, current=done.version))
+        return
+    try:
+        write_migrated(done)
+    except OSError as error:
+        click.echo(t("cli.cannot_write", here, path=policy_file, reason=error.strerror or str(error)), err=True)
+        sys.exit(1)
+    click.echo(t("versions.migrate.done", here, path=policy_file, version=done.version or "—",
+                 current=done.current, count=len(done.changes)))
+    for line, change in done.nearest():
+        click.echo(t("versions.migrate.nearest", here, path=policy_file, line=line, change=change))
+
+
 @cli.command(name="diff")
 @click.argument("old_file", metavar="OLD", type=click.Path(dir_okay=False))
 @click.argument("new_file", metavar="[NEW]", type=click.Path(dir_okay=False), required=False)

@@ -120,6 +120,8 @@ if TYPE_CHECKING:
     from engine.tools.fork import resolved_yaml as resolved_yaml
     from engine.tools.lint import counts as lint_counts
     from engine.tools.lint import lint_file as lint_file
+    from engine.tools.migrate import migrate_text as migrate_text
+    from engine.tools.migrate import write as write_migrated
     from engine.tools.schemas import copy_schemas as copy_schemas
     from engine.tools.schemas import schema_ref as schema_ref
     from engine.tools.schemas import schemas_folder_for as schemas_folder_for
@@ -243,6 +245,8 @@ _WHERE = {
     "t": "engine.core.messages",
     "verify_text": "engine.ledger.report",
     "write_formatted": "engine.tools.fmt:write",
+    "migrate_text": "engine.tools.migrate",
+    "write_migrated": "engine.tools.migrate:write",
     "xlsx_template": "engine.rounds.template",
 }
 
@@ -262,7 +266,7 @@ __all__ = [
     "render_markdown", "render_text", "replace_when_done", "replay_text", "resolved_yaml", "result_to_json",
     "round_outputs", "run_suite", "server_config", "sheet_columns", "show_text", "suite_coverage", "t",
     "verify_text", "xlsx_template", "copy_schemas", "format_paths", "schema_ref", "schemas_folder_for",
-    "write_formatted",
+    "write_formatted", "migrate_text", "write_migrated",
 ]
 assert sorted(__all__) == sorted(_WHERE)
 

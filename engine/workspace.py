@@ -19,6 +19,7 @@ from engine.model.compile import compile_policy
 from engine.model.facts import Applicant, applicant_from
 from engine.model.policy import Policy
 from engine.model.references import clause_problem, linked_set
+from engine.syntax import versions
 from engine.syntax.inherit import MAX_CHAIN, check_child, is_path_form, merge
 from engine.syntax.loader import Loaded, load_file
 from engine.syntax.schema import validate_policy
@@ -214,16 +215,20 @@ def _load(path: str) -> Loaded:
 
 # --- extends: --------------------------------------------------------------------------------------
 
-def load_resolved(path: str, library: Library | None = None) -> Loaded:
-    """Load a policy file, follow its `extends:` chain, and return the merged, schema-valid document."""
+def load_resolved(path: str, library: Library | None = None, *, check_versions: bool = True) -> Loaded:
+    """Load a policy file, follow its `extends:` chain, and return the merged, schema-valid document.
+
+    Each file is checked against the language version it says it is written in (engine.syntax.versions);
+    `check_versions=False` is for `policy migrate` alone, which reads a file of an earlier version to rewrite it.
+    """
     library = library or Library()
-    loaded = _resolve(path, library, ())
+    loaded = _resolve(path, library, (), check_versions)
     if loaded.source.files:  # merged from several files: the merged whole must also be a complete policy
         validate_policy(loaded)
     return loaded
 
 
-def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...]) -> Loaded:
+def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...], check_versions: bool = True) -> Loaded:
     """The chain is followed in a loop of calls bounded by MAX_CHAIN (checked before each step)."""
     loaded = _load(path)
     record = _recording.get()
@@ -232,6 +237,8 @@ def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...]) ->
     data = loaded.data
     if not isinstance(data, dict) or "extends" not in data:
         validate_policy(loaded)
+        if check_versions:
+            versions.check(loaded, path)
         return loaded
     validate_policy(loaded, partial=True)  # the county file on its own terms: known keys, right shapes
     source = loaded.source
@@ -264,7 +271,10 @@ def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...]) ->
     if not isinstance(_load(parent_path).data, dict):  # e.g. a path to some other kind of file
         raise InheritError(source.problem(msg("inherit.not_policy", path=parent_path), ("extends",),
                                           suggestion=msg("inherit.not_policy.hint")))
-    return merge(_resolve(parent_path, library, trail), loaded)
+    merged = merge(_resolve(parent_path, library, trail, check_versions), loaded)
+    if check_versions:
+        versions.check(loaded, path, merged.data)  # an override reads with what it inherits
+    return merged
 
 
 # --- whole policies, and the documents they refer to -------------------------------------------------
