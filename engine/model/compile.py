@@ -256,7 +256,7 @@ class _Compiler:
     def pools(self) -> None:
         """pools: the budgets a round shares out."""
         self.compiled_pools = compile_pools(self.doc.get("pools"), self.source, self.problems, self.compiled,
-                                            self.facts, self.rule.round_to)
+                                            self.facts, self.rule.round_to, tuple(self.readings))
 
     # The stages of compiling a document, in order: each reads what those before it set on the compiler.
     STAGES: ClassVar[tuple[Callable[[_Compiler], None], ...]] = (

@@ -30,7 +30,7 @@ def _ordered() -> list[str]:
 
 
 def compile_pools(specs: object, source: SourceMap, problems: ProblemList, clauses: Sequence[Clause],
-                  facts: Mapping[str, Fact], step: Decimal) -> tuple[Pool, ...]:
+                  facts: Mapping[str, Fact], step: Decimal, readings: Sequence[str] = ()) -> tuple[Pool, ...]:
     """The pools of a schema-valid `pools:` list; what the schema cannot see is added to `problems`."""
     if not isinstance(specs, list):
         return ()
@@ -80,6 +80,10 @@ def compile_pools(specs: object, source: SourceMap, problems: ProblemList, claus
                               types=one_of(_ordered())), ("order_by",))
         elif order_by is not None:
             error(index, msg("pool.order_by_unused", pool=pool_id), ("order_by",))
+        reading = spec.get("reading")
+        if reading is not None and reading not in readings:
+            error(index, msg("compile.unknown_reading", id=reading), ("reading",),
+                  did_you_mean(reading, list(readings)) or msg("compile.unknown_reading.hint"))
         out.append(Pool(pool_id, tuple(spec["clauses"]), total, spec["share"], order_by, spec.get("label"),
-                        spec.get("text"), source.locate(("pools", index))[1]))
+                        spec.get("text"), source.locate(("pools", index))[1], reading))
     return tuple(out)
