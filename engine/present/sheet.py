@@ -126,7 +126,8 @@ def pool_lines(w: PolicyWords, clause_id: str) -> list[str]:
     share = w.t("pool.share.pro_rata") if pool.share == "pro_rata" else w.t("pool.share.in_order", order=order)
     lines = [w.t("pool.applies", pool=pool.title, total=w.money(pool.total), share=share)]
     if pool.reading is not None and pool.reading in w.policy.readings:
-        lines.append(f"{w.t('reading')}{w.t('colon')}{pool.reading} {w.policy.readings[pool.reading].choice.rstrip('。')}")
+        choice = w.policy.readings[pool.reading].choice.rstrip("。")
+        lines.append(f"{w.t('reading')}{w.t('colon')}{pool.reading} {choice}")
     return lines
 
 
