@@ -118,8 +118,9 @@ def _remove(target: dict[str, object], section: str, ids: list[object], change_p
     if section != "clauses":
         return
     for key, field, least in (("groups", "members", 2), ("pools", "clauses", 1), ("conditions", "clauses", 1)):
-        kept = []
-        for entry in target.get(key) or []:
+        kept: list[object] = []
+        listed = target.get(key)
+        for entry in listed if isinstance(listed, list) else []:
             named = entry.get(field) if isinstance(entry, dict) else None
             if isinstance(named, list) and gone & set(map(str, named)):
                 entry = {**entry, field: [m for m in named if str(m) not in gone]}
