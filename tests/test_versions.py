@@ -111,3 +111,12 @@ def test_findings_name_todays_words_for_the_old_meaning():
     assert versions.findings(stacking, 1) == versions.findings(said, 1) == []
     assert versions.findings(mixed, 2) == []  # nothing changed meaning between versions 2 and 3
     assert versions.findings({"clauses": [{"id": "x", "period": "once"}]}, 1) == []  # once without a cap: once
+
+
+def test_a_forked_county_file_says_it_is_written_in_todays_version(tmp_path: Path):
+    out = tmp_path / "county.yaml"
+    run = CliRunner().invoke(cli, ["fork", str(ROOT / "policies" / "lishui-2021-67.yaml"), "--id", "county-x",
+                                   "--jurisdiction", "青田县", "-o", str(out)])
+    assert run.exit_code == 0, run.output
+    data = load_file(str(out)).data
+    assert isinstance(data, dict) and versions.declared(data) == versions.CURRENT
