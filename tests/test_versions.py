@@ -120,3 +120,12 @@ def test_a_forked_county_file_says_it_is_written_in_todays_version(tmp_path: Pat
     assert run.exit_code == 0, run.output
     data = load_file(str(out)).data
     assert isinstance(data, dict) and versions.declared(data) == versions.CURRENT
+
+
+def test_every_change_of_meaning_is_in_the_versions_table_of_the_docs():
+    docs = (ROOT / "docs" / "language.md").read_text(encoding="utf-8").split("## Language versions")[1]
+    written = {versions.ONCE_WITH_CAP: "`period: once` on a clause with a `cap:`",
+               versions.GROUP_EARLIER: "a group with `pick: best` or `first` and no `earlier:`"}
+    assert set(written) == set(versions.CHANGES)
+    for change, words in written.items():
+        assert f"| {change.since} | {words} |" in docs

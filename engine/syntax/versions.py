@@ -104,8 +104,9 @@ def findings(data: Mapping[str, Any], version: int, resolved: Mapping[str, Any] 
 
 
 def unsaid(data: Mapping[str, Any], resolved: Mapping[str, Any] | None = None) -> list[Finding]:
-    """For a document that does not say its version: the places that read differently in some version."""
-    return findings(data, FIRST, resolved)
+    """For a document that does not say its version: the places that read differently in some version (read as
+    written before the first change, every change is found)."""
+    return findings(data, min(c.since for c in CHANGES) - 1, resolved)
 
 
 def change_message(finding: Finding) -> Message:
