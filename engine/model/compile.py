@@ -578,10 +578,11 @@ class _Compiler:
         shape = form.keyword
         for key in sorted(form.required - keys):
             self.error(msg("compile.award_needs", shape=shape, name=key), path, clause=cid, prefer_key=True)
-        for key in sorted(keys - form.required - form.optional):
+        allowed = form.required | form.optional
+        for key in sorted(keys - allowed):  # every key the form takes, never "… and N more"
             self.error(msg("compile.award_extra", name=key, shape=shape), path + (key,), clause=cid,
                        prefer_key=True, suggestion=msg("compile.award_extra.hint", shape=shape,
-                                                       names=one_of(form.required | form.optional)))
+                                                       names=one_of(allowed, len(allowed))))
         if form.required - keys or keys - form.required - form.optional:
             return None
         return form.build(spec, _FormCompiler(self, spec, path, cid))
