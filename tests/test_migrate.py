@@ -123,3 +123,35 @@ def test_a_file_that_cannot_be_read_is_not_touched(tmp_path: Path):
     assert path.read_text(encoding="utf-8") == "language_version: 1\nid: x\nclauses: [\n"
     with pytest.raises(PolicyError):
         load_policy(str(path))
+
+
+def test_a_json_policy_is_not_rewritten_but_each_change_is_named_where_it_is(tmp_path: Path):
+    import json
+
+    from engine.syntax.loader import load_file as load
+
+    data = load(str(FIXTURES / "v1.yaml")).data
+    path = tmp_path / "v1.json"
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=lambda d: int(d) if d == int(d) else float(d))
+    path.write_text(text, encoding="utf-8")
+    run = CliRunner().invoke(cli, ["migrate", str(path), "--lang", "en"])
+    assert run.exit_code == 1 and "Traceback" not in run.output
+    assert "a JSON file has no comments" in run.output and "write period: lifetime" in run.output
+    assert "write earlier: hold" in run.output
+    assert path.read_text(encoding="utf-8") == text
+
+
+def test_a_county_file_and_its_city_are_migrated_each_in_its_own_version(tmp_path: Path):
+    shutil.copy(FIXTURES / "v1.yaml", tmp_path / "city.yaml")
+    county = tmp_path / "county.yaml"
+    county.write_text("language_version: 1\nid: county\nextends: city.yaml\ndocument: 县〔2021〕1号\ntitle: 县\n"
+                      "clauses:\n  - id: \"1\"\n    title: 一次性补助\n    recipient: firm\n"
+                      "    award: {base: costs, rate: 40%}\n    cap: 8万元\n    period: once\n", encoding="utf-8")
+    run = CliRunner().invoke(cli, ["migrate", str(county)])
+    assert run.exit_code == 0, run.output
+    with pytest.raises(PolicyError) as caught:  # the city's own words still wait for the city's migration
+        load_policy(str(county))
+    assert all(p.file == str(tmp_path / "city.yaml") for p in caught.value.problems)
+    assert CliRunner().invoke(cli, ["migrate", str(tmp_path / "city.yaml")]).exit_code == 0
+    policy = load_policy(str(county))
+    assert policy.clauses[0].period == "lifetime" and [g.earlier for g in policy.groups] == ["hold"]

@@ -74,6 +74,15 @@ def migrate_text(path: str, given: int | None = None, library: Library | None = 
     if version == versions.CURRENT:
         return Migrated(path, version, (), (), text, text, lang)
     found = versions.findings(data, version, resolved) if version is not None else []
+    if name.endswith(".json") or text.lstrip().startswith("{"):
+        # JSON has no comments to say what changed, and ruamel would write it back as YAML: the author changes it.
+        raise SchemaError([loaded.source.problem(msg("versions.migrate.json", change=versions.change_message(f)),
+                                                 f.at, prefer_key=True,
+                                                 suggestion=msg("versions.migrate.json.hint", key=f.key,
+                                                                value=f.value, current=versions.CURRENT))
+                           for f in found] or
+                          [Problem(msg("versions.migrate.json.plain", path=path, current=versions.CURRENT),
+                                   file=name)])
     yaml = _yaml()
     tree = yaml.load(text)
     for finding in found:
