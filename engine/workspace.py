@@ -92,9 +92,12 @@ class Library:
     error, because which one was meant cannot be known.
     """
 
-    def __init__(self, dirs: Sequence[str] = (), files: Sequence[str] = ()):
+    def __init__(self, dirs: Sequence[str] = (), files: Sequence[str] = (), unsaid_version: int | None = None):
         self.dirs = tuple(dirs)
         self.files = tuple(files)
+        # The language version of a file that does not say one, when known (engine.syntax.versions.RECORDED_UNSAID
+        # for a policy as a ledger recorded it); None: such a file is read only where every version agrees.
+        self.unsaid_version = unsaid_version
         self._headers: dict[str, Header | None] = {}
         self._broken: dict[str, PolicyError] = {}  # candidates that could not be read, to explain a miss
 
@@ -238,7 +241,7 @@ def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...], ch
     if not isinstance(data, dict) or "extends" not in data:
         validate_policy(loaded)
         if check_versions:
-            versions.check(loaded, path)
+            versions.check(loaded, path, unsaid_version=library.unsaid_version)
         return loaded
     validate_policy(loaded, partial=True)  # the county file on its own terms: known keys, right shapes
     source = loaded.source
@@ -273,7 +276,7 @@ def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...], ch
                                           suggestion=msg("inherit.not_policy.hint")))
     merged = merge(_resolve(parent_path, library, trail, check_versions), loaded)
     if check_versions:
-        versions.check(loaded, path, merged.data)  # an override reads with what it inherits
+        versions.check(loaded, path, merged.data, library.unsaid_version)  # an override reads with what it inherits
     return merged
 
 

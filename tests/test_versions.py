@@ -129,3 +129,32 @@ def test_every_change_of_meaning_is_in_the_versions_table_of_the_docs():
     assert set(written) == set(versions.CHANGES)
     for change, words in written.items():
         assert f"| {change.since} | {words} |" in docs
+
+
+def test_a_policy_a_ledger_recorded_before_files_said_their_version_replays_as_decided(tmp_path: Path):
+    """Decisions recorded before language_version: existed were made reading the file in version 2: replaying
+    them under the stored policy reads it so, rather than refusing what every such ledger holds."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from ledger_support import code, decisions_of, warehouse
+
+    from engine.ledger import PolicyRecord, open_ledger
+    from engine.ledger.replay import replay
+
+    lishui = ROOT / "policies" / "lishui-2021-67.yaml"
+    policy = load_policy(str(lishui))
+    old = tmp_path / "recorded" / lishui.name
+    old.parent.mkdir()
+    old.write_text(lishui.read_text(encoding="utf-8").replace("language_version: 3\n", ""), encoding="utf-8")
+    with pytest.raises(PolicyError):  # the same text given today, unsaid, is refused (period: once with a cap)
+        load_policy(str(old))
+    record = PolicyRecord.from_files(policy.id, [str(old)])
+    path = str(tmp_path / "grants.db")
+    with open_ledger(path, create=True) as ledger:
+        ledger.record_round("r1", policy=record, engine_version="before", decisions=decisions_of(
+            policy, [(code(1), warehouse(1, "一号仓", 2025))]))
+    with open_ledger(path) as ledger:
+        report = replay(ledger, round_id="r1", policies=[str(ROOT / "policies")])
+    (only,) = report.decisions
+    assert only.stored.same and only.stored.total == 500000

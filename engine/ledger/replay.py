@@ -162,7 +162,8 @@ def _shares(evaluated: Sequence[Evaluated]) -> dict[int, dict[str, Decimal | Non
 
 def _stored_policy(ledger: Ledger, revision: str, folder: str) -> Policy | PolicyError:
     """The policy exactly as recorded: its files written out under their recorded names and loaded."""
-    from engine.workspace import load_policy
+    from engine.syntax.versions import RECORDED_UNSAID
+    from engine.workspace import Library, load_policy
 
     _policy_id, files = ledger.policy_sources(revision)
     paths = []
@@ -174,8 +175,10 @@ def _stored_policy(ledger: Ledger, revision: str, folder: str) -> Policy | Polic
         path.write_bytes(content)
         paths.append(path)
     dirs = list(dict.fromkeys(str(p.parent) for p in paths))
+    # Recorded before files said their language version: decided reading them in the version of that time.
+    library = Library(dirs, unsaid_version=RECORDED_UNSAID)
     try:
-        return load_policy(str(paths[0]), policies=dirs)
+        return load_policy(str(paths[0]), library=library)
     except PolicyError as error:
         return error
 

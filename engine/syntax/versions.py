@@ -23,6 +23,9 @@ from engine.syntax.loader import Loaded, Path_
 KEY = "language_version"
 CURRENT = 3
 FIRST = 1
+# The version of a policy recorded in a grant ledger without saying one: the ledger came after version 2 and before
+# language_version: existed, so every such decision was made reading the file in version 2.
+RECORDED_UNSAID = 2
 
 
 @dataclass(frozen=True)
@@ -120,14 +123,17 @@ def change_message(finding: Finding) -> Message:
     return msg("versions.change.group_earlier", **finding.values)
 
 
-def check(loaded: Loaded, path: str, resolved: object = None) -> None:
+def check(loaded: Loaded, path: str, resolved: object = None, unsaid_version: int | None = None) -> None:
     """Refuse a policy file whose words read differently today than in the version it is written in (or, when
-    it does not say its version, in some version), naming each place and the command that migrates it."""
+    it does not say its version, in some version), naming each place and the command that migrates it.
+    `unsaid_version`: the version a file that does not say is known to be in (a policy recorded in a ledger)."""
     data = loaded.data
     if not isinstance(data, Mapping):
         return
     source = loaded.source
     version = declared(data)
+    if version is None:
+        version = unsaid_version
     if version is not None and version > CURRENT:
         raise SchemaError(source.problem(msg("versions.newer", version=version, current=CURRENT), (KEY,),
                                          suggestion=msg("versions.newer.hint")))
