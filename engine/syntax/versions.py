@@ -72,8 +72,8 @@ def findings(data: Mapping[str, Any], version: int, resolved: Mapping[str, Any] 
     """The places of `data`, written in `version`, whose words mean something else today.
 
     `resolved` is the whole policy `data` belongs to (a county file merged with its parent); a file without
-    `extends:` is its own. An override read in its file's version counts what it changes with what it inherits:
-    a county file of version 1 giving a cap to a city clause paid `once` meant a running total.
+    `extends:` is its own. An entry is read with what it names there: a county's group of the city's clauses
+    meant what those clauses' periods made it mean.
     """
     whole = resolved if resolved is not None else data
     clauses = {str(c.get("id")): c for c in _list(whole.get("clauses")) if isinstance(c, Mapping)}
@@ -90,7 +90,6 @@ def findings(data: Mapping[str, Any], version: int, resolved: Mapping[str, Any] 
         groups = {str(g.get("id")): g for g in _list(whole.get("groups")) if isinstance(g, Mapping)}
         for path, entry in _entries(data, "groups"):
             group = groups.get(str(entry.get("id")), entry)
-            pick = group.get("pick", entry.get("pick"))
             pick = group.get("pick", entry.get("pick"))
             if "earlier" in entry or "earlier" in group or pick not in ("best", "first"):
                 continue
