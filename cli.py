@@ -595,8 +595,11 @@ def migrate_cmd(policy_file: str, given: int | None, lang: str | None, policies:
     except OSError as error:
         click.echo(t("cli.cannot_write", here, path=policy_file, reason=error.strerror or str(error)), err=True)
         sys.exit(1)
-    click.echo(t("versions.migrate.done", here, path=policy_file, version=done.version or "—",
-                 current=done.current, count=len(done.changes)))
+    if done.version is None:  # it did not say, and no word of it reads differently in any version
+        click.echo(t("versions.migrate.declared", here, path=policy_file, current=done.current))
+    else:
+        click.echo(t("versions.migrate.done", here, path=policy_file, version=done.version, current=done.current,
+                     count=len(done.changes)))
     for line, change in done.nearest():
         click.echo(t("versions.migrate.nearest", here, path=policy_file, line=line, change=change))
 

@@ -155,3 +155,15 @@ def test_a_county_file_and_its_city_are_migrated_each_in_its_own_version(tmp_pat
     assert CliRunner().invoke(cli, ["migrate", str(tmp_path / "city.yaml")]).exit_code == 0
     policy = load_policy(str(county))
     assert policy.clauses[0].period == "lifetime" and [g.earlier for g in policy.groups] == ["hold"]
+
+
+def test_a_file_that_does_not_say_but_reads_alike_in_every_version_only_gets_its_version(tmp_path: Path):
+    text = (FIXTURES / "v2.yaml").read_text(encoding="utf-8").replace("language_version: 2\n", "")
+    text = text.replace("    period: once   # 第2版起：只付一次\n", "")
+    path = tmp_path / "plain.yaml"
+    path.write_text(text, encoding="utf-8")
+    run = CliRunner().invoke(cli, ["migrate", str(path), "--lang", "en"])
+    assert run.exit_code == 0 and "language_version: 3 written" in run.output
+    after = path.read_text(encoding="utf-8")
+    # the comment is in the policy's language (zh here), as every comment migrate writes
+    assert after.replace("language_version: 3  # policy migrate：本文件写于语言第 3 版\n", "") == text
