@@ -595,7 +595,7 @@ def migrate_cmd(policy_file: str, given: int | None, lang: str | None, policies:
     except OSError as error:
         click.echo(t("cli.cannot_write", here, path=policy_file, reason=error.strerror or str(error)), err=True)
         sys.exit(1)
-    if done.version is None:  # it did not say, and no word of it reads differently in any version
+    if done.version in (None, done.current):  # it did not say: today's (--from 3), or alike in every version
         click.echo(t("versions.migrate.declared", here, path=policy_file, current=done.current))
     else:
         click.echo(t("versions.migrate.done", here, path=policy_file, version=done.version, current=done.current,

@@ -167,3 +167,15 @@ def test_a_file_that_does_not_say_but_reads_alike_in_every_version_only_gets_its
     after = path.read_text(encoding="utf-8")
     # the comment is in the policy's language (zh here), as every comment migrate writes
     assert after.replace("language_version: 3  # policy migrate：本文件写于语言第 3 版\n", "") == text
+
+
+def test_from_3_declares_a_file_written_for_todays_language(tmp_path: Path):
+    text = (FIXTURES / "v2.yaml").read_text(encoding="utf-8").replace("language_version: 2\n", "")
+    path = tmp_path / "today.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PolicyError):  # period: once with a cap, and no version said
+        load_policy(str(path))
+    run = CliRunner().invoke(cli, ["migrate", str(path), "--from", "3", "--lang", "en"])
+    assert run.exit_code == 0 and "language_version: 3 written" in run.output, run.output
+    policy = load_policy(str(path))
+    assert policy.clauses[0].period == "once"  # read as written, in today's meaning

@@ -71,8 +71,8 @@ def migrate_text(path: str, given: int | None = None, library: Library | None = 
         raise SchemaError(loaded.source.problem(msg("versions.newer", version=version, current=versions.CURRENT),
                                                 (versions.KEY,), suggestion=msg("versions.newer.hint")))
     lang = str(resolved.get("language") or "zh")
-    if version == versions.CURRENT:
-        return Migrated(path, version, (), (), text, text, lang)
+    if said == versions.CURRENT:
+        return Migrated(path, said, (), (), text, text, lang)
     found = versions.findings(data, version, resolved) if version is not None else []
     if name.endswith(".json") or text.lstrip().startswith("{"):
         # JSON has no comments to say what changed, and ruamel would write it back as YAML: the author changes it.
