@@ -129,6 +129,8 @@ if TYPE_CHECKING:
     from engine.tools.fork import resolved_yaml as resolved_yaml
     from engine.tools.lint import counts as lint_counts
     from engine.tools.lint import lint_file as lint_file
+    from engine.tools.migrate import migrate_text as migrate_text
+    from engine.tools.migrate import write as write_migrated
     from engine.tools.schemas import EDITOR_SCHEMAS as EDITOR_SCHEMAS
     from engine.tools.schemas import copy_schemas as copy_schemas
     from engine.tools.schemas import schema_ref as schema_ref
@@ -268,6 +270,8 @@ _WHERE = {
     "t": "engine.core.messages",
     "verify_text": "engine.ledger.report",
     "write_formatted": "engine.tools.fmt:write",
+    "migrate_text": "engine.tools.migrate",
+    "write_migrated": "engine.tools.migrate:write",
     "xlsx_template": "engine.rounds.template",
 }
 
@@ -281,14 +285,14 @@ __all__ = [
     "InheritError", "is_tests_file", "Ledger", "ledger_export", "ledger_replay", "LedgerError", "Library",
     "lint_counts", "lint_file", "list_text", "load_applicant", "load_cases", "load_document", "load_policy",
     "load_reading", "load_resolved", "load_schema", "load_suite", "load_text", "load_with_sources", "Loaded",
-    "LoadError", "localize", "LookupFailed", "make_output", "msg", "normalise_credit_code", "one_of", "open_ledger",
-    "open_source", "parse_amount", "Plan", "Policy", "policy_files", "policy_record", "PolicyError", "prepare",
-    "Problem", "read_text", "reading_problems", "render_coverage", "render_html", "render_json", "render_markdown",
-    "render_text", "replace_when_done", "replay_text", "resolved_yaml", "Result", "result_to_json", "Round",
-    "round_outputs", "ROUND_WRITERS", "RoundError", "RoundSettings", "run_suite", "SCHEMA_DIR", "schema_ref",
+    "LoadError", "localize", "LookupFailed", "make_output", "migrate_text", "msg", "normalise_credit_code", "one_of",
+    "open_ledger", "open_source", "parse_amount", "Plan", "Policy", "policy_files", "policy_record", "PolicyError",
+    "prepare", "Problem", "read_text", "reading_problems", "render_coverage", "render_html", "render_json",
+    "render_markdown", "render_text", "replace_when_done", "replay_text", "resolved_yaml", "Result", "result_to_json",
+    "Round", "round_outputs", "ROUND_WRITERS", "RoundError", "RoundSettings", "run_suite", "SCHEMA_DIR", "schema_ref",
     "schema_text", "schema_url", "SchemaError", "schemas_folder_for", "server_config", "sheet_columns", "SheetHeaders",
     "show_text", "sql_round_why_not", "sql_rows_engine", "SqlFallback", "SqlRound", "SqlUnsupported", "suite_coverage",
-    "t", "verify_text", "write_formatted", "xlsx_template"
+    "t", "verify_text", "write_formatted", "write_migrated", "xlsx_template"
 ]
 assert sorted(__all__) == sorted(_WHERE)
 

@@ -88,9 +88,12 @@ class Library:
     error, because which one was meant cannot be known.
     """
 
-    def __init__(self, dirs: Sequence[str] = (), files: Sequence[str] = ()):
+    def __init__(self, dirs: Sequence[str] = (), files: Sequence[str] = (), unsaid_version: int | None = None):
         self.dirs = tuple(dirs)
         self.files = tuple(files)
+        # The language version of a file that does not say one, when known (engine.syntax.versions.RECORDED_UNSAID
+        # for a policy as a ledger recorded it); None: such a file is read only where every version agrees.
+        self.unsaid_version = unsaid_version
         self._headers: dict[str, Header | None] = {}
         self._broken: dict[str, PolicyError] = {}  # candidates that could not be read, to explain a miss
 
@@ -211,17 +214,22 @@ def _load(path: str) -> Loaded:
 
 # --- extends: --------------------------------------------------------------------------------------
 
-def load_resolved(path: str, library: Library | None = None) -> Loaded:
-    """Load a policy file, follow its `extends:` chain, and return the merged, schema-valid document."""
+def load_resolved(path: str, library: Library | None = None, *, check_versions: bool = True) -> Loaded:
+    """Load a policy file, follow its `extends:` chain, and return the merged, schema-valid document.
+
+    Each file is checked against the language version it says it is written in (engine.syntax.versions);
+    `check_versions=False` is for `policy migrate` alone, which reads a file of an earlier version to rewrite it.
+    """
     library = library or Library()
-    loaded = _resolve(path, library, ())
+    loaded = _resolve(path, library, (), check_versions)
     if loaded.source.files:  # merged from several files: the merged whole must also be a complete policy
         validate_policy(loaded)
     return loaded
 
 
-def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...]) -> Loaded:
+def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...], check_versions: bool = True) -> Loaded:
     """The chain is followed in a loop of calls bounded by MAX_CHAIN (checked before each step)."""
+    from engine.syntax import versions
     from engine.syntax.inherit import MAX_CHAIN, check_child, is_path_form, merge
 
     loaded = _load(path)
@@ -231,6 +239,8 @@ def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...]) ->
     data = loaded.data
     if not isinstance(data, dict) or "extends" not in data:
         validate_policy(loaded)
+        if check_versions:
+            versions.check(loaded, path, unsaid_version=library.unsaid_version)
         return loaded
     validate_policy(loaded, partial=True)  # the county file on its own terms: known keys, right shapes
     source = loaded.source
@@ -263,7 +273,10 @@ def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...]) ->
     if not isinstance(_load(parent_path).data, dict):  # e.g. a path to some other kind of file
         raise InheritError(source.problem(msg("inherit.not_policy", path=parent_path), ("extends",),
                                           suggestion=msg("inherit.not_policy.hint")))
-    return merge(_resolve(parent_path, library, trail), loaded)
+    merged = merge(_resolve(parent_path, library, trail, check_versions), loaded)
+    if check_versions:
+        versions.check(loaded, path, merged.data, library.unsaid_version)  # an override reads with what it inherits
+    return merged
 
 
 # --- whole policies, and the documents they refer to -------------------------------------------------

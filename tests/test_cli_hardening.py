@@ -301,7 +301,8 @@ def _group_policy(tmp_path: Path, n: int) -> Path:
     ids = [f"g{i}" for i in range(n)]
     body = "".join(f"  - {{id: {cid}, title: t, recipient: s, award: {{fixed: 1}}}}\n" for cid in ids)
     policy = tmp_path / f"group-{n}.yaml"
-    policy.write_text(head + "clauses:\n" + body + f"groups:\n  - {{id: big, pick: best, members: [{', '.join(ids)}]}}\n",
+    policy.write_text(head + "clauses:\n" + body + f"groups:\n  - {{id: big, pick: best, members: [{', '.join(ids)}]}}\n"
+                      "language_version: 3\n",
                       encoding="utf-8")
     return policy
 

@@ -42,7 +42,7 @@ def run(*args, input=None):
 
 def mini(tmp_path: Path, extra: str = "", base: str = MINI) -> Path:
     path = tmp_path / "mini.yaml"
-    path.write_text(base + extra, encoding="utf-8")
+    path.write_text(base + extra + "language_version: 3\n", encoding="utf-8")  # at the end: lines stay put
     return path
 
 

@@ -22,7 +22,7 @@ def run(*args: str):
 
 def write(tmp_path, clauses: str, groups: str):
     policy = tmp_path / "policy.yaml"
-    policy.write_text(HEAD + "clauses:\n" + clauses + "groups:\n" + groups, encoding="utf-8")
+    policy.write_text(HEAD + "clauses:\n" + clauses + "groups:\n" + groups + "language_version: 3\n", encoding="utf-8")
     return policy
 
 

@@ -280,7 +280,7 @@ def test_a_county_review_flags_numbers_that_differ_from_the_city_text():
 def _grouped(size: int) -> str:
     clauses = "".join(f"  - {{id: c{i}, title: 条款{i}, recipient: s, award: {{fixed: 1}}}}\n" for i in range(size))
     members = ", ".join(f"c{i}" for i in range(size))
-    return ("id: grouped\ndocument: X\ntitle: X\nin_force: {from: 2020-01-01}\n"
+    return ("language_version: 3\nid: grouped\ndocument: X\ntitle: X\nin_force: {from: 2020-01-01}\n"
             "money: {currency: CNY, round_to: 0.01, rounding: half_up}\nrecipients: {s: {label: s}}\n"
             f"clauses:\n{clauses}groups:\n  - {{id: big, pick: best, members: [{members}]}}\n")
 

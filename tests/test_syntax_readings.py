@@ -90,3 +90,88 @@ def test_plain_text_that_looks_like_an_exponent_is_text_and_folded_chinese_has_n
     data = load_text("a: E1\nb: 1e3\nc: >-\n  第一行，\n  第二行\nd: >-\n  one\n  two\n").data
     assert data["a"] == "E1" and str(data["b"]) == "1E+3"
     assert data["c"] == "第一行，第二行" and data["d"] == "one two"
+
+
+# --- readings over everything (issue 21): pools, shared conditions and which clauses exist ------------------
+
+EVERYTHING = ROOT / "tests" / "fixtures" / "readings" / "everything.yaml"
+
+
+def _firm(policy, local: bool, costs: str = "10000"):
+    from engine import applicant_from_text
+
+    return applicant_from_text(policy, f"recipient: firm\ndate: 2024-05-01\nfacts: {{local: {str(local).lower()}, "
+                                       f"costs: {costs}}}\ngranted: {{}}\n")
+
+
+def test_a_reading_can_change_a_shared_condition():
+    from engine import evaluate
+
+    today, other = load_policy(str(EVERYTHING)), load_reading(str(EVERYTHING), "R1")
+    elsewhere = _firm(today, local=False)
+    assert [r.outcome for r in evaluate(today, elsewhere).clauses] == ["ineligible"] * 3
+    # Read as asking it of clause 1 alone, a firm registered elsewhere is paid 2 (or 3, the better of the group).
+    assert [r.outcome for r in evaluate(other, _firm(other, local=False)).clauses] == \
+        ["ineligible", "ineligible", "eligible"]
+    out = run("diff", str(EVERYTHING), "--reading", "R1").output
+    assert "condition removed: local" in out and "2 changes." in out
+
+
+def test_a_reading_can_change_a_pool_and_a_pool_names_its_reading():
+    today, other = load_policy(str(EVERYTHING)), load_reading(str(EVERYTHING), "R2")
+    assert (today.pools[0].total, today.pools[0].share, today.pools[0].reading) == (1000000, "pro_rata", "R2")
+    assert (other.pools[0].total, other.pools[0].share, other.pools[0].order_by) == (2000000, "in_order",
+                                                                                       "claim_date")
+    out = run("diff", str(EVERYTHING), "--reading", "R2").output
+    assert "Pools\n  fund 推广补助资金\n    total: 1,000,000 → 2,000,000\n    share: pro_rata → in_order" in out
+    sheet = run("evaluate", str(EVERYTHING), str(_facts_file(EVERYTHING.parent.parent.parent))).output
+    assert "reading: R2 每轮100万元" in sheet
+
+
+def _facts_file(root: Path) -> Path:
+    import tempfile
+
+    path = Path(tempfile.mkdtemp()) / "firm.yaml"
+    path.write_text("recipient: firm\ndate: 2024-05-01\nfacts: {local: true, costs: 10000}\ngranted: {}\n",
+                    encoding="utf-8")
+    return path
+
+
+def test_a_pool_naming_an_undeclared_reading_is_refused_at_its_line(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text(EVERYTHING.read_text(encoding="utf-8").replace("    reading: R2\n", "    reading: R9\n"),
+                    encoding="utf-8")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(str(path))
+    assert f"p.yaml:{line_of(path, 'reading: R9')}:" in caught.value.format() and "R9" in caught.value.format()
+
+
+def test_remove_clauses_inside_a_change_removes_them_and_their_places_in_groups():
+    from engine import evaluate
+
+    other = load_reading(str(EVERYTHING), "R3")
+    assert [c.id for c in other.clauses] == ["1", "2"] and other.groups == ()  # a group of one is no choice
+    assert evaluate(other, _firm(other, local=True)).total == 15000
+    out = run("diff", str(EVERYTHING), "--reading", "R3").output
+    assert "3 首次奖励: removed" in out and "awards: removed" in out
+
+
+def test_a_mistake_inside_a_change_is_found_by_validate_where_it_is_written(tmp_path):
+    path = tmp_path / "p.yaml"
+    text = EVERYTHING.read_text(encoding="utf-8")
+    path.write_text(text.replace('remove_clauses: ["3"]', 'remove_clauses: ["4"]'), encoding="utf-8")
+    out = run("validate", str(path)).output
+    assert f"{path}:{line_of(path, 'remove_clauses')}:28: error: read as alternative 1 of reading R3" in out
+    assert "'4', which the policy does not have" in out
+    diff = run("diff", str(path), "--reading", "R3").output
+    assert f"{path}:{line_of(path, 'remove_clauses')}:28" in diff
+
+
+def test_a_hint_listing_the_keys_allowed_lists_every_one(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text(EVERYTHING.read_text(encoding="utf-8").replace("          pools: [", "          kitty: ["),
+                    encoding="utf-8")
+    out = run("validate", str(path)).output
+    assert "unknown key 'kitty'" in out and "more)" not in out
+    for key in ("clauses", "conditions", "pools", "groups", "remove_clauses", "remove_groups", "derived", "money"):
+        assert key in out.split("unknown key 'kitty'")[1]

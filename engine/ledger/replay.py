@@ -149,43 +149,21 @@ def _evaluate(policy: Policy | PolicyError, revision: str, facts: str) -> Evalua
 def _shares(evaluated: Sequence[Evaluated]) -> dict[int, dict[str, Decimal | None]]:
     """Each decision's pooled clauses (by id(Evaluated)) with what the pools pay them when shared again over
     these decisions, in the order they were recorded (the round's order): as `policy batch` shares them."""
-    from engine.core.shares import in_order, pro_rata
-    from engine.model.pools import CLAIM_DATE
+    from engine.model.pools import share_round
 
-    out: dict[int, dict[str, Decimal | None]] = {}
     done = [e for e in evaluated if e.result is not None and e.policy is not None and e.policy.pools]
     if not done:
-        return out
+        return {}
     policy = done[0].policy
     assert policy is not None
-    for pool in policy.pools:
-        claims: list[tuple[Evaluated, str, Decimal, Any]] = []
-        for e in done:
-            for r in e.result.clauses:
-                if r.clause.id not in pool.clauses:
-                    continue
-                out.setdefault(id(e), {})[r.clause.id] = None
-                if r.outcome.value != "eligible" or not r.amount or r.amount <= 0:
-                    continue
-                key = None
-                if pool.share == "in_order":
-                    name = pool.order_by
-                    key = e.applicant.date if name == CLAIM_DATE and name not in policy.facts else \
-                        e.applicant.values.get(name)
-                    if key is None:  # no place in the order: undetermined, paid nothing
-                        continue
-                claims.append((e, r.clause.id, r.amount, key))
-        amounts = [c[2] for c in claims]
-        shares = (in_order(pool.total, amounts, [c[3] for c in claims]) if pool.share == "in_order"
-                  else pro_rata(pool.total, amounts, policy.money.round_to))
-        for (e, cid, _claim, _key), awarded in zip(claims, shares.awarded, strict=True):
-            out[id(e)][cid] = awarded
-    return out
+    paid = share_round(policy.pools, policy.facts, policy.money.round_to, [(e.applicant, e.result) for e in done])
+    return {id(e): shares for e, shares in zip(done, paid, strict=True) if shares}
 
 
 def _stored_policy(ledger: Ledger, revision: str, folder: str) -> Policy | PolicyError:
     """The policy exactly as recorded: its files written out under their recorded names and loaded."""
-    from engine.workspace import load_policy
+    from engine.syntax.versions import RECORDED_UNSAID
+    from engine.workspace import Library, load_policy
 
     _policy_id, files = ledger.policy_sources(revision)
     paths = []
@@ -197,8 +175,10 @@ def _stored_policy(ledger: Ledger, revision: str, folder: str) -> Policy | Polic
         path.write_bytes(content)
         paths.append(path)
     dirs = list(dict.fromkeys(str(p.parent) for p in paths))
+    # Recorded before files said their language version: decided reading them in the version of that time.
+    library = Library(dirs, unsaid_version=RECORDED_UNSAID)
     try:
-        return load_policy(str(paths[0]), policies=dirs)
+        return load_policy(str(paths[0]), library=library)
     except PolicyError as error:
         return error
 

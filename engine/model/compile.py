@@ -287,7 +287,7 @@ class _Compiler:
     def pools(self) -> None:
         """pools: the budgets a round shares out."""
         self.compiled_pools = compile_pools(self.doc.get("pools"), self.source, self.problems, self.compiled,
-                                            self.facts, self.rule.round_to)
+                                            self.facts, self.rule.round_to, tuple(self.readings))
 
     # The stages of compiling a document, in order: each reads what those before it set on the compiler.
     STAGES: ClassVar[tuple[Callable[[_Compiler], None], ...]] = (
@@ -625,10 +625,11 @@ class _Compiler:
                 if key == "bonus_to" and keys <= {"amount", "mode"} else None
             self.error(msg("compile.award_needs", shape=shape, name=key), path, clause=cid, prefer_key=True,
                        suggestion=hint)
-        for key in sorted(keys - form.required - form.optional):
+        allowed = form.required | form.optional
+        for key in sorted(keys - allowed):  # every key the form takes, never "… and N more"
             self.error(msg("compile.award_extra", name=key, shape=shape), path + (key,), clause=cid,
                        prefer_key=True, suggestion=msg("compile.award_extra.hint", shape=shape,
-                                                       names=one_of(form.required | form.optional)))
+                                                       names=one_of(allowed, len(allowed))))
         if form.required - keys or keys - form.required - form.optional:
             return None
         return form.build(spec, _FormCompiler(self, spec, path, cid))

@@ -240,6 +240,7 @@ class Pool:
     label: str | None = None
     text: str | None = None
     line: int | None = None
+    reading: str | None = None  # the reading that explains the pool (its total, how it is shared)
 
     @property
     def title(self) -> str:

@@ -8,11 +8,12 @@ applicant's evaluation cannot know the round, so it pays the claim and says that
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from engine.core.amounts import AmountSyntaxError, parse_amount
 from engine.core.errors import ProblemList
 from engine.core.messages import msg
+from engine.core.shares import in_order, pro_rata
 from engine.core.suggest import did_you_mean, one_of
 from engine.model.policy import Clause, Fact
 from engine.model.policy import Pool as Pool  # re-exported: the compiled pool is part of the compiled policy
@@ -30,7 +31,7 @@ def _ordered() -> list[str]:
 
 
 def compile_pools(specs: object, source: SourceMap, problems: ProblemList, clauses: Sequence[Clause],
-                  facts: Mapping[str, Fact], step: Decimal) -> tuple[Pool, ...]:
+                  facts: Mapping[str, Fact], step: Decimal, readings: Sequence[str] = ()) -> tuple[Pool, ...]:
     """The pools of a schema-valid `pools:` list; what the schema cannot see is added to `problems`."""
     if not isinstance(specs, list):
         return ()
@@ -80,6 +81,45 @@ def compile_pools(specs: object, source: SourceMap, problems: ProblemList, claus
                               types=one_of(_ordered())), ("order_by",))
         elif order_by is not None:
             error(index, msg("pool.order_by_unused", pool=pool_id), ("order_by",))
+        reading = spec.get("reading")
+        if reading is not None and reading not in readings:
+            error(index, msg("compile.unknown_reading", id=reading), ("reading",),
+                  did_you_mean(reading, list(readings)) or msg("compile.unknown_reading.hint"))
         out.append(Pool(pool_id, tuple(spec["clauses"]), total, spec["share"], order_by, spec.get("label"),
-                        spec.get("text"), source.locate(("pools", index))[1]))
+                        spec.get("text"), source.locate(("pools", index))[1], reading))
     return tuple(out)
+
+
+def order_key(pool: Pool, facts: Mapping[str, Fact], applicant: Any) -> Any:
+    """A claim's place in an in_order pool: its claim date or the fact named by order_by; None if not known."""
+    name = pool.order_by
+    if name == CLAIM_DATE and name not in facts:
+        return applicant.date
+    return applicant.values.get(name) if name is not None else None
+
+
+def share_round(pools: Sequence[Pool], facts: Mapping[str, Fact], step: Decimal,
+                round_: Sequence[tuple[Any, Any]]) -> list[dict[str, Decimal | None]]:
+    """A round's pools shared out, as `policy batch` shares them: for each (applicant, result) of the round, in
+    the round's order, each pooled clause's id with what its pool pays it. None: the clause claims nothing from
+    the pool (not eligible, or an in_order pool that cannot place it: its order fact is missing)."""
+    paid: list[dict[str, Decimal | None]] = [{} for _ in round_]
+    for pool in pools:
+        claims: list[tuple[int, str, Decimal, Any]] = []
+        for n, (applicant, result) in enumerate(round_):
+            for r in result.clauses:
+                if r.clause.id not in pool.clauses:
+                    continue
+                paid[n][r.clause.id] = None
+                if r.outcome.value != "eligible" or not r.amount or r.amount <= 0:
+                    continue
+                key = order_key(pool, facts, applicant) if pool.share == "in_order" else None
+                if pool.share == "in_order" and key is None:
+                    continue  # no place in the order: undetermined, paid nothing
+                claims.append((n, r.clause.id, r.amount, key))
+        amounts = [c[2] for c in claims]
+        shares = (in_order(pool.total, amounts, [c[3] for c in claims]) if pool.share == "in_order"
+                  else pro_rata(pool.total, amounts, step))
+        for (n, cid, _claim, _key), awarded in zip(claims, shares.awarded, strict=True):
+            paid[n][cid] = awarded
+    return paid

@@ -474,6 +474,9 @@ def build_review(policy: Policy, lang: str | None = None) -> Review:
     for place_reading, where in places:
         if place_reading:
             elsewhere.setdefault(place_reading, []).append(t(_READING_AT_KEYS[where], lang))
+    for pool in policy.pools:
+        if pool.reading:
+            elsewhere.setdefault(pool.reading, []).append(t("review.reading_at.pool", lang, pool=pool.title))
     readings = tuple(ReadingView(r.id, r.question, r.choice, tuple(_alternative(a, lang) for a in r.alternatives),
                                  tuple(reading_users.get(r.id, ())), tuple(reading_groups.get(r.id, ())), r.why,
                                  tuple(elsewhere.get(r.id, ())))

@@ -160,7 +160,11 @@ def pool_lines(w: PolicyWords, clause_id: str) -> list[str]:
     fact = facts.get(pool.order_by) if pool.order_by is not None else None
     order = fact.label if fact is not None else w.t("pool.claim_date")
     share = w.t("pool.share.pro_rata") if pool.share == "pro_rata" else w.t("pool.share.in_order", order=order)
-    return [w.t("pool.applies", pool=pool.title, total=w.money(pool.total), share=share)]
+    lines = [w.t("pool.applies", pool=pool.title, total=w.money(pool.total), share=share)]
+    if pool.reading is not None and pool.reading in w.policy.readings:
+        choice = w.policy.readings[pool.reading].choice.rstrip("。")
+        lines.append(f"{w.t('reading')}{w.t('colon')}{pool.reading} {choice}")
+    return lines
 
 
 def condition_text(w: PolicyWords, c: ConditionResult) -> str:

@@ -1,8 +1,10 @@
 """Another reading of a policy: the document with one alternative of one reading applied.
 
 A reading's alternative may carry `change:`, the entries that differ under it, written as in the policy itself:
-mappings are merged key by key (`null` removes a key), `clauses` and `groups` entries are matched by id and
-merged the same way, and any other list is replaced. `policy diff POLICY --reading Q3` compares the file with
+mappings are merged key by key (`null` removes a key), `clauses`, `groups` and `pools` entries are matched by id
+and merged the same way, and any other list (the shared `conditions`) is replaced. `add:` appends new entries;
+`remove_clauses:` and `remove_groups:` take entries away, and a removed clause leaves the groups, pools and shared
+conditions that name it. `policy diff POLICY --reading Q3` compares the file with
 the file read that other way, so who gains and who loses under each reading can be seen before one is chosen.
 """
 
@@ -15,7 +17,7 @@ from engine.core.messages import msg
 from engine.core.suggest import did_you_mean
 from engine.syntax.loader import Loaded, Path_, SourceMap
 
-_BY_ID = ("clauses", "groups")
+_BY_ID = ("clauses", "groups", "pools")
 
 
 def parse_choice(text: str) -> tuple[str, int]:
@@ -55,6 +57,8 @@ def _patch(target: dict[str, object], change: dict[str, object], path: Path_, ch
         here, there = path + (key,), change_path + (key,)
         if key == "add" and not path and isinstance(value, dict):
             _add(target, value, there, marks, source)
+        elif key in ("remove_clauses", "remove_groups") and not path and isinstance(value, list):
+            _remove(target, "clauses" if key == "remove_clauses" else "groups", value, there, source)
         elif value is None:
             target.pop(key, None)
         elif key in _BY_ID and not path and isinstance(value, list) and isinstance(target.get(key), list):
@@ -95,6 +99,36 @@ def _add(target: dict[str, object], additions: dict[str, object], change_path: P
                                                      there + (name,), prefer_key=True))
                 current[name] = copy.deepcopy(entry)
                 _move(marks, source, (section, name), there + (name,))
+
+
+def _remove(target: dict[str, object], section: str, ids: list[object], change_path: Path_,
+            source: SourceMap) -> None:
+    """Entries that do not exist under the reading. A removed clause leaves the groups, pools and shared
+    conditions naming it; a group left with one member, a pool or a named set left with none, goes too."""
+    entries = target.get(section)
+    present = [e.get("id") for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+    for j, rid in enumerate(ids):
+        if rid not in present:
+            raise SchemaError(source.problem(msg("reading.change_unknown_id", key=section, id=rid),
+                                             change_path + (j,),
+                                             suggestion=did_you_mean(str(rid), map(str, present))))
+    gone = set(map(str, ids))
+    assert isinstance(entries, list)
+    target[section] = [e for e in entries if not (isinstance(e, dict) and str(e.get("id")) in gone)]
+    if section != "clauses":
+        return
+    for key, field, least in (("groups", "members", 2), ("pools", "clauses", 1), ("conditions", "clauses", 1)):
+        kept: list[object] = []
+        listed = target.get(key)
+        for entry in listed if isinstance(listed, list) else []:
+            named = entry.get(field) if isinstance(entry, dict) else None
+            if isinstance(named, list) and gone & set(map(str, named)):
+                entry = {**entry, field: [m for m in named if str(m) not in gone]}
+                if len(entry[field]) < least:
+                    continue
+            kept.append(entry)
+        if key in target:
+            target[key] = kept
 
 
 def _move(marks: SourceMap, source: SourceMap, here: Path_, there: Path_) -> None:

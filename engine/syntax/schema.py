@@ -217,7 +217,8 @@ def _describe(error: ValidationError, source: SourceMap) -> Problem:
         allowed = list(schema.get("properties", {}))
         extras = [k for k in value if k not in schema.get("properties", {})] if isinstance(value, dict) else []
         key = extras[0] if extras else "?"
-        hint = did_you_mean(str(key), allowed) or (msg("schema.allowed_here", allowed=one_of(allowed))
+        # Every key allowed here, never "… and N more": the one left out may be the one wanted.
+        hint = did_you_mean(str(key), allowed) or (msg("schema.allowed_here", allowed=one_of(allowed, len(allowed)))
                                                    if allowed else None)  # str: a key from Python may be 5
         return source.problem(msg("schema.unknown_key", key=key), path + (key,), prefer_key=True, suggestion=hint)
     if v == "required":

@@ -28,12 +28,13 @@ Text = Callable[..., str]  # a catalogue message in the reader's language: text(
 
 # Every sentence the diff shows is in the message catalogue under diff.* (engine/core/locale/*.json).
 
-SECTIONS = ("policy", "reference", "recipient", "fact", "parameter", "derived", "reading", "clause", "group")
+SECTIONS = ("policy", "reference", "recipient", "fact", "parameter", "derived", "reading", "clause", "group",
+            "pool")
 _SECTION_KEYS = {"policy": "diff.section.policy", "reference": "diff.section.reference",
                  "recipient": "diff.section.recipient", "fact": "diff.section.fact",
                  "parameter": "diff.section.parameter", "reading": "diff.section.reading",
                  "clause": "diff.section.clause", "group": "diff.section.group",
-                 "derived": "diff.section.derived"}
+                 "derived": "diff.section.derived", "pool": "diff.section.pool"}
 # A field's name as shown, by the name the diff (and its JSON) uses for it.
 _FIELD_KEYS = {
     "id": "diff.field.id", "document": "diff.field.document", "title": "diff.field.title",
@@ -51,7 +52,9 @@ _FIELD_KEYS = {
     "fund years paid": "diff.field.fund_years_paid", "filing months": "diff.field.filing_months",
     "per": "diff.field.per", "earlier": "diff.field.earlier", "offset": "diff.field.offset",
     "currency": "diff.field.currency", "unique": "diff.field.unique", "formula": "diff.field.formula",
-    "currencies": "diff.field.currencies", "shared conditions": "diff.field.shared_conditions"}
+    "currencies": "diff.field.currencies", "shared conditions": "diff.field.shared_conditions",
+    "pool total": "diff.field.pool_total", "share": "diff.field.share", "order by": "diff.field.order_by",
+    "pooled clauses": "diff.field.pooled_clauses"}
 _VERSION_KEYS = {"old": "diff.version.old", "new": "diff.version.new"}
 # The words of the language's keywords a diff shows beside them (一次性（once）)
 EARLIER_KEYS = {"top_up": "diff.earlier.top_up", "hold": "diff.earlier.hold", "separate": "diff.earlier.separate"}
@@ -152,6 +155,10 @@ def diff_policies(old: Policy, new: Policy) -> list[Change]:
                              "pick": _keyword(g.pick, msg(PICK_KEYS[g.pick])),
                              "earlier": _keyword(g.earlier, msg(EARLIER_KEYS[g.earlier])) if g.pick != "all" else None,
                              "reading": g.reading})
+    out += _keyed("pool", {p.id: p for p in old.pools}, {p.id: p for p in new.pools}, lambda p: p.label,
+                  lambda p: {"pool total": p.total, "share": p.share, "order by": p.order_by,
+                             "pooled clauses": _Same(", ".join(p.clauses), tuple(sorted(p.clauses))),
+                             "label": p.label, "reading": p.reading})
     return out
 
 

@@ -13,6 +13,7 @@ from engine.core.amounts import plain
 from engine.core.format import as_written
 from engine.core.messages import t
 from engine.model.policy import DatedValue, Parameter, Policy
+from engine.syntax import versions
 from engine.syntax.inherit import KEYED
 from engine.syntax.loader import Loaded, Path_, SourceMap
 from engine.syntax.loader import _scalar as plain_reading  # how the engine reads a plain (unquoted) scalar
@@ -60,6 +61,7 @@ def fork_text(parent: Policy, parent_file: str, new_id: str, areas: Sequence[str
         *t("fork.head", lang, areas=area_text, document=parent.document, title=parent.title,
            parent_file=parent_file).split("\n"),
         "",
+        f"{versions.KEY}: {versions.CURRENT}",  # the county's words are read in today's language
         f"id: {_q(new_id)}",
         f"extends: {_q(extends)}",
         f"document: {_q(document or f'{area_text}参照执行{parent.document}')}"

@@ -1,4 +1,7 @@
-"""Officers' test cases: YAML files of applicants and the outcome each clause must give, and their runner."""
+"""Officers' test cases: YAML files of applicants and the outcome each clause must give, and their runner.
+
+A file may also hold rounds: several applicants claiming at once from the policy's pools, and what each is paid
+once the pools are shared (engine.model.pools.share_round, as `policy batch` shares them), checked to the fen."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from engine.lang.tree import Name
 from engine.model.facts import Applicant, applicant_from
 from engine.model.outcome import Outcome, Why
 from engine.model.policy import Clause, Condition, Policy
+from engine.model.pools import share_round
 from engine.runtime.evaluate import evaluate
 from engine.runtime.trace import Result
 from engine.syntax.loader import Loaded, Path_, SourceMap
@@ -47,6 +51,7 @@ class CaseOutcome:
     result: Result | None = None
     error: PolicyError | None = None  # the case itself is broken (bad facts): reported, counted as failed
     rejects: bool = False  # the case expects its facts to be refused (`rejects:`): it tests the input checks
+    results: tuple[Result, ...] = ()  # a round's: each applicant's result, before its pools are shared
 
     @property
     def passed(self) -> bool:
@@ -59,6 +64,7 @@ class Suite:
     policy_path: str | None
     cases: tuple[Document, ...]  # each as tests.schema.json describes a case
     loaded: Loaded = field(repr=False)
+    rounds: tuple[Document, ...] = ()  # each as tests.schema.json describes a round
 
 
 @lru_cache(maxsize=None)
@@ -74,12 +80,20 @@ def load_suite(path: str, for_policy: str | None = None) -> Suite:
         problems.add(p)
     problems.raise_if_any(SchemaError)
     data = cast(Document, loaded.data)  # a schema-valid test file is a mapping
-    for i, case in enumerate(data["cases"]):
+    for i, case in enumerate(data.get("cases") or ()):
         for where, raw in _expected_amounts(case.get("expect") or {}):
             try:
                 parse_amount(raw)
             except AmountSyntaxError as exc:  # what the pattern lets through but no amount can be: 17 digits…
                 problems.add(_unreadable(exc, raw, ("cases", i, "expect") + where, loaded.source))
+    for i, round_ in enumerate(data.get("rounds") or ()):
+        for j, applicant in enumerate(round_["applicants"]):
+            for key, raw in applicant["expect"].items():
+                try:
+                    parse_amount(raw)
+                except AmountSyntaxError as exc:
+                    problems.add(loaded.source.problem(exc.message, ("rounds", i, "applicants", j, "expect", key),
+                                                       suggestion=msg("test.expect.amount.hint")))
     policy_path = data.get("policy")
     if policy_path is not None:
         policy_path = os.path.normpath(os.path.join(os.path.dirname(path), policy_path))
@@ -90,22 +104,23 @@ def load_suite(path: str, for_policy: str | None = None) -> Suite:
             problems.add(loaded.source.problem(msg("test.policy_other", declared=policy_path, given=for_policy),
                                                ("policy",), suggestion=msg("test.policy_other.hint")))
     problems.raise_if_any(SchemaError)
-    return Suite(loaded.source.file, policy_path, tuple(data["cases"]), loaded)
+    return Suite(loaded.source.file, policy_path, tuple(data.get("cases") or ()), loaded,
+                 tuple(data.get("rounds") or ()))
 
 
 TESTS_SUFFIXES = (".tests.yaml", ".tests.yml", ".tests.json")
 
 
 def is_tests_file(path: str) -> bool:
-    """Whether `path` is an officers' tests file: named NAME.tests.yaml, or a mapping with `cases:` and no
-    `clauses:` (so `policy validate` checks it as one, never as a policy missing every key)."""
+    """Whether `path` is an officers' tests file: named NAME.tests.yaml, or a mapping with `cases:` or
+    `rounds:` and no `clauses:` (so `policy validate` checks it as one, never as a policy missing every key)."""
     if path.endswith(TESTS_SUFFIXES):
         return True
     try:
         data = load_document(path).data
     except PolicyError:
         return False  # unreadable: validated as a policy, which says why
-    return isinstance(data, dict) and "cases" in data and "clauses" not in data
+    return isinstance(data, dict) and ("cases" in data or "rounds" in data) and "clauses" not in data
 
 
 def check_suite(path: str, load: Callable[[str], Policy]) -> tuple[Suite, Policy | None]:
@@ -204,8 +219,72 @@ def _unreadable(exc: AmountSyntaxError, raw: object, path: Path_, source: Source
 
 
 def run_suite(policy: Policy, suite: Suite) -> list[CaseOutcome]:
-    """Each case of the suite run against the policy, in order."""
-    return [run_case(policy, suite, i) for i in range(len(suite.cases))]
+    """Each case of the suite run against the policy, in order, then each round."""
+    return [run_case(policy, suite, i) for i in range(len(suite.cases))] + \
+        [run_round(policy, suite, i) for i in range(len(suite.rounds))]
+
+
+def run_round(policy: Policy, suite: Suite, index: int) -> CaseOutcome:
+    """A round: each applicant evaluated, the pools shared among them in the round's order, and what each is
+    paid compared with what the round expects, to the fen."""
+    round_ = suite.rounds[index]
+    source = suite.loaded.source
+    line = source.mark(("rounds", index))[0]
+    on = dt.date.fromisoformat(round_["date"]) if round_.get("date") else None
+    evaluated: list[tuple[Applicant, Result]] = []
+    try:
+        for j, entry in enumerate(round_["applicants"]):
+            prefix = ("rounds", index, "applicants", j, "facts")
+            applicant = applicant_from(policy, Loaded(entry["facts"], _Prefixed.of(source, prefix), ""))
+            evaluated.append((applicant, evaluate(policy, applicant, on=on)))
+        shares = share_round(policy.pools, policy.facts, policy.money.round_to, evaluated)
+        mismatches: list[Mismatch] = []
+        for j, (entry, (_applicant, result), paid) in enumerate(zip(round_["applicants"], evaluated, shares,
+                                                                    strict=True)):
+            path: Path_ = ("rounds", index, "applicants", j, "expect")
+            mismatches += _compare_paid(policy, result, paid, entry, source, path)
+    except PolicyError as error:
+        return CaseOutcome(round_["name"], line, error=error, results=tuple(r for _a, r in evaluated))
+    return CaseOutcome(round_["name"], line, tuple(mismatches), results=tuple(r for _a, r in evaluated))
+
+
+def _compare_paid(policy: Policy, result: Result, paid: Mapping[str, Decimal | None], entry: Document,
+                  source: SourceMap, path: Path_) -> list[Mismatch]:
+    """What one applicant of a round is paid (a pooled clause: its share) against what the round expects."""
+    ids = [c.id for c in policy.clauses]
+    problems = ProblemList()
+    out: list[Mismatch] = []
+    amounts: dict[str, Decimal | None] = {}
+    for r in result.clauses:
+        if r.clause.id in paid:  # paid from a pool: its share, or nothing claimed from it
+            share = paid[r.clause.id]
+            amounts[r.clause.id] = share if share is not None else (
+                None if r.outcome in (Outcome.UNDETERMINED, REFERRED) else Decimal(0))
+        elif r.outcome is ELIGIBLE:
+            amounts[r.clause.id] = r.amount
+        else:
+            amounts[r.clause.id] = None if r.outcome in (Outcome.UNDETERMINED, REFERRED) else Decimal(0)
+    name = entry["name"]
+    for key, want in entry["expect"].items():
+        expected = _amount(want)
+        if key == "total":
+            # what is determined, as a case's total is
+            got: Decimal | None = policy.money.round(sum((a for a in amounts.values() if a is not None), Decimal(0)))
+            what = msg("test.round.what.total", applicant=name)
+        elif key not in ids:
+            problems.add(source.problem(msg("test.unknown_clause", id=key), path + (key,), prefer_key=True,
+                                        suggestion=did_you_mean(key, ids)))
+            continue
+        else:
+            got = amounts.get(key)
+            what = msg("test.round.what.paid", applicant=name, clause=key)
+        if got != expected:
+            actual: Message | str = format_money(got) if got is not None else msg(
+                "test.round.not_decided", outcome=_outcome(result.clause(key).outcome.value)) if key != "total" \
+                else msg("test.none")
+            out.append(Mismatch(what, format_money(expected), actual))
+    problems.raise_if_any(SchemaError)
+    return out
 
 
 def case_applicant(policy: Policy, suite: Suite, index: int) -> tuple[Applicant, dt.date | None]:
@@ -397,9 +476,10 @@ def _relevant_outcomes(policy: Policy, clause: Clause) -> tuple[str, ...]:
 
 def coverage(policy: Policy, outcomes: Iterable[CaseOutcome]) -> Coverage:
     """Which clause outcomes, condition results, threshold values and dated parameter values the evaluated cases
-    never reach; every case counted, those expecting a refusal named."""
+    (and the applicants of the rounds) never reach; every case counted, those expecting a refusal named."""
     outcomes = list(outcomes)
-    results = [o.result for o in outcomes if o.result is not None and not o.rejects]
+    results = [o.result for o in outcomes if o.result is not None and not o.rejects] + \
+        [r for o in outcomes for r in o.results]
     seen: dict[str, set[str]] = {c.id: set() for c in policy.clauses}
     statuses: dict[tuple[str, int], set[str]] = {}
     at_threshold: set[tuple[str, int, int]] = set()

@@ -44,6 +44,7 @@ class UnusedChecks(LinterBase):
     def unused_readings(self) -> None:
         used = {g.reading for g in self.policy.groups} | {self.policy.period_reading, self.policy.areas_reading,
                                                           self.policy.fund_year_reading}
+        used |= {p.reading for p in self.policy.pools}
         for clause in self.policy.clauses:
             used |= set(clause.readings) | {c.reading for c in clause.conditions}
         for rid, reading in self.policy.readings.items():
