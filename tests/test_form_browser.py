@@ -124,21 +124,27 @@ def test_the_sheet_follows_what_is_typed(page):
         )
     except Exception:  # show what the sheet said instead of a bare timeout
         raise AssertionError(page.locator("#sheet").inner_text()) from None
-    assert "[符合] 2.2" in page.locator("#sheet").inner_text()
+    assert page.locator('[id="clause-2.2"] .outcome').inner_text() == "符合"
+    sheet = page.locator("#sheet").inner_text()
+    for code in ("platform_fees", "site_costs", "pick:", "period", "$.", "seller"):  # labels and words only
+        assert code not in sheet, code
     # Below the threshold, 2.2 no longer pays, and the sheet says why.
     page.fill('input[name="cbec_turnover"]', "400万元")
-    page.wait_for_function("document.getElementById('sheet').textContent.includes('[不符合] 2.2')")
+    page.wait_for_function("document.querySelector('[id=\"clause-2.2\"] .outcome').textContent === '不符合'")
 
 
 def test_a_mistake_is_shown_at_its_field_with_the_engines_words(page):
     page.select_option("#recipient", "seller")
     page.fill('input[name="cbec_turnover"]', "很多")
     page.wait_for_function("document.getElementById('status').dataset.state === 'problems'")
-    assert "cbec_turnover" in page.locator("#problems").inner_text()
+    said = page.locator("#problems").inner_text()
+    assert "“年度跨境电商交易额”" in said and "cbec_turnover" not in said and "$." not in said
     assert "bad" in page.locator('input[name="cbec_turnover"]').get_attribute("class")
+    at_field = field(page, "cbec_turnover").locator(".field-error")
+    assert "年度跨境电商交易额" in at_field.inner_text() and "很多" in at_field.inner_text()
     page.fill('input[name="cbec_turnover"]', "500万元")
     page.wait_for_function("document.getElementById('status').dataset.state === 'ok'")
-    assert page.locator("#problems").is_hidden()
+    assert page.locator("#problems").is_hidden() and page.locator(".field-error").count() == 0
 
 
 def test_the_facts_are_saved_as_a_facts_file_the_cli_reads(page, tmp_path):
