@@ -202,7 +202,7 @@ def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, output: str | None
     if fmt == "pdf":
         content = _sheet_pdf(result, lang, code, message_lang(lang, policy))
     elif fmt == "html":
-        from engine.present.sheet_html import render_sheet_html
+        from engine import render_sheet_html
 
         content = render_sheet_html(result, lang, code)
     else:
@@ -223,7 +223,7 @@ def _sheet_pdf(result: Any, lang: str | None, code: str | None, here: str) -> by
         click.echo(t("sheet.pdf.unavailable", here, reason=str(error).splitlines()[0]), err=True)
         click.echo(t("sheet.pdf.unavailable.hint", here), err=True)
         sys.exit(1)
-    from engine.present.sheet_html import render_sheet_pdf
+    from engine import render_sheet_pdf
 
     return render_sheet_pdf(result, lang, code)
 

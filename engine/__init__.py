@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from engine.core.errors import PolicyError as PolicyError
     from engine.core.errors import Problem as Problem
     from engine.core.errors import SchemaError as SchemaError
+    from engine.core.errors import json_path as json_path
     from engine.core.files import replace_when_done as replace_when_done
     from engine.core.format import as_written as as_written
     from engine.core.format import format_money as format_money
@@ -81,6 +82,9 @@ if TYPE_CHECKING:
     from engine.present.review import render_html as render_html
     from engine.present.review import render_markdown as render_markdown
     from engine.present.sheet import render_text as render_text
+    from engine.present.sheet_html import render_sheet_html as render_sheet_html
+    from engine.present.sheet_html import render_sheet_pdf as render_sheet_pdf
+    from engine.present.sheet_html import sheet_css as sheet_css
     from engine.rounds.columns import Headers as SheetHeaders
     from engine.rounds.columns import fixed_labels as fixed_labels
     from engine.rounds.identity import normalise as normalise_credit_code
@@ -220,6 +224,10 @@ _WHERE = {
     "render_json": "engine.present.result_json",
     "render_markdown": "engine.present.review",
     "render_text": "engine.present.sheet",
+    "render_sheet_html": "engine.present.sheet_html",
+    "render_sheet_pdf": "engine.present.sheet_html",
+    "sheet_css": "engine.present.sheet_html",
+    "json_path": "engine.core.errors",
     "replace_when_done": "engine.core.files",
     "replay_text": "engine.ledger.report",
     "resolved_yaml": "engine.tools.fork",
@@ -262,7 +270,7 @@ __all__ = [
     "render_markdown", "render_text", "replace_when_done", "replay_text", "resolved_yaml", "result_to_json",
     "round_outputs", "run_suite", "server_config", "sheet_columns", "show_text", "suite_coverage", "t",
     "verify_text", "xlsx_template", "copy_schemas", "format_paths", "schema_ref", "schemas_folder_for",
-    "write_formatted",
+    "write_formatted", "render_sheet_html", "render_sheet_pdf", "sheet_css", "json_path",
 ]
 assert sorted(__all__) == sorted(_WHERE)
 

@@ -125,6 +125,15 @@ def make_surfaces(folder: Path, applicant: dict[str, Any]) -> tuple[Path, Path]:
     return folder / "sheets" / f"{CODE}.html", pdf
 
 
+def shrink(png: Path) -> None:
+    """A small PNG for the repository: 64 colours are plenty for text on white (Pillow, which WeasyPrint brings)."""
+    from PIL import Image
+
+    with Image.open(png) as image:
+        small = image.convert("RGB").quantize(colors=64)
+    small.save(png, optimize=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "img"), help="folder for the PNGs (default docs/img)")
@@ -153,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile", str(pdf),
                         str(out / "sheet-pdf")], check=True, timeout=120)
     for name in ("sheet-form.png", "sheet-batch.png", "sheet-pdf.png"):
+        shrink(out / name)
         print(out / name, (out / name).stat().st_size, "bytes")
     return 0
 

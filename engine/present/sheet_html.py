@@ -148,6 +148,9 @@ class Sheet:
 
 def _condition(w: PeopleWords, c: ConditionResult, expr: Any) -> SheetCondition:
     label = c.label or (w.expr(expr) if expr is not None else c.text)
+    if c.status == "unknown" and c.missing:  # what is missing is the whole story
+        return SheetCondition(c.status, _STATUS[c.status], label + "（" + w.t(
+            "cond.missing", names="、".join(w.missing(m) for m in c.missing)) + "）")
     if c.derived:
         shown = []
         for name, value in c.derived:

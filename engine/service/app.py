@@ -325,7 +325,7 @@ class Service:
             if self.ledger is not None:
                 self.ledger.log(result, code)
             if fmt == "html":  # the sheet for people, as the form shows it (engine.present.sheet_html)
-                from engine.present.sheet_html import render_sheet_html
+                from engine import render_sheet_html
 
                 return render_sheet_html(result, lang, code)
             return render_text(result, lang) if fmt == "text" else render_json(result, lang)

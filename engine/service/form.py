@@ -10,9 +10,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import yaml
 from yaml.nodes import ScalarNode
 
-from engine import Fact, Policy, facts_for, t
-from engine.core.errors import json_path
-from engine.present.sheet_html import sheet_css
+from engine import Fact, Policy, facts_for, json_path, sheet_css, t
 
 if TYPE_CHECKING:
     import jinja2
