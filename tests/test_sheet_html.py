@@ -127,3 +127,35 @@ def test_the_pdf_is_a4_with_the_amounts_and_clause_titles_on_its_pages(tmp_path)
     widths = subprocess.run(["pdftotext", "-bbox", out, "-"], capture_output=True, text=True, check=True).stdout
     right = [float(x) for x in re.findall(r'xMax="([\d.]+)"', widths)]
     assert right and max(right) <= 595.28 - 14 * 72 / 25.4 + 1  # A4 width less the right margin (14 mm)
+
+
+def test_without_weasyprint_the_pdf_says_what_to_install_and_writes_nothing(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # as if not installed: importing it fails
+    out = tmp_path / "sheet.pdf"
+    r = run("evaluate", LISHUI, ROOT / "examples" / "seller.yaml", "--format", "pdf", "-o", out)
+    assert r.exit_code == 1 and "WeasyPrint" in r.output and "pip install" in r.output
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_a_followed_reference_shows_the_other_documents_working(tmp_path):
+    from test_references import FOLLOWED, REFERENCED, facts
+
+    out = tmp_path / "sheet.html"
+    r = run("evaluate", FOLLOWED, facts(tmp_path), "--with", REFERENCED, "--format", "html", "-o", out)
+    assert r.exit_code == 0, r.output
+    text = words(out.read_text(encoding="utf-8"))
+    assert "按《" in text and "计算：" in text and "丽政办发〔2020〕1号" in text
+    assert "50,000.00元（5万元）" in text  # the referenced document's cap, worked out there
+
+
+def test_the_service_gives_the_sheet_as_html():
+    from starlette.testclient import TestClient
+
+    from engine.service.app import create_app
+
+    body = {"recipient": "seller", "area": "莲都区", "date": "2024-12-20", "facts": {"cbec_turnover": "620万元"}}
+    r = TestClient(create_app(ROOT / "policies")).post("/policies/lishui-2021-67/evaluate?format=html", json=body)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert '<article class="sheet"' in r.text and "cbec_turnover" not in words(r.text)

@@ -214,6 +214,8 @@ def _clause(w: PeopleWords, r: ClauseResult, pools: Mapping[str, str]) -> SheetC
     if r.hop is not None:
         hop_words = PeopleWords(r.hop.policy, w.lang)
         hop = _clause(hop_words, r.hop.result, {})
+        lines.append(w.t("hop.head", title=r.hop.title, document=r.hop.document, clause=r.hop.result.clause.id)
+                     + w.t("colon"))
         lines.extend(f"{x.mark} {x.text}" for x in hop.conditions)
         lines.extend(hop.steps)
     shown = r.why.what if isinstance(r.why, CannotCompute) else None
