@@ -73,6 +73,9 @@ def test_public_text_drops_bracketed_machinery_and_names_facts_by_label():
     label = policy.facts["site_costs"].label
     assert public_text("已计入的部分 site_costs", policy) == f"已计入的部分 {label}"
     assert public_text("按原文（见 Q22）", policy) == "按原文（见 Q22）"  # a reading's number is the reader's
+    # A phrase outside brackets that names the file's machinery is left out, the rest of the sentence kept.
+    assert public_text("假定自2021-01-01起施行；in_force 标为 assumed，每份计算单都提示此为假定。", policy) == \
+        "假定自2021-01-01起施行；每份计算单都提示此为假定。"
 
 
 def test_conditions_and_steps_are_worded():

@@ -66,38 +66,44 @@ class PeopleWords(PolicyWords):
 
 # --- readings in words for the public --------------------------------------------------------------------
 
-# An officer's reading often names the machinery in brackets: （platform-and-site 组 pick: all）, （claim_year）,
-# （per 为 park_name）. For the public such a bracket part is dropped; a name of a fact outside brackets becomes
-# its label.
-_CODE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+|\b[a-z]+:\s*[A-Za-z_]+|为\s*[a-z_]+\b|\b(?:pick|per|"
-                   r"period|earlier|members|groups|cap|base|rate|when)\b")
+# An officer's reading often names the file's machinery: （platform-and-site 组 pick: all）, （claim_year）,
+# （per 为 park_name）, "in_force 标为 assumed". For the public a fact's name becomes its label, and a bracketed part
+# or a phrase (between ，；。) that still names something of the file is left out. Only for Chinese text: there a
+# run of lowercase Latin letters is a name from the file, not a word.
+_CODE = re.compile(r"(?<![A-Za-z0-9_])[a-z][a-z0-9]{2,}(?![A-Za-z0-9_])|[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+"
+                   r"|[a-z]+:\s*\S|为\s*[a-z_]+|[<>=]=")
 _BRACKET = re.compile(r"[（(]([^（）()]*)[）)]")
-_PART = re.compile(r"[；，;,]")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PART = re.compile(r"([，；,;])")
+_NAME = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_])")
+
+
+def _kept(text: str) -> str:
+    """`text` without its phrases that name the file's machinery (the separators of the phrases kept)."""
+    pieces = _PART.split(text)
+    phrases = [(pieces[i], pieces[i + 1] if i + 1 < len(pieces) else "") for i in range(0, len(pieces), 2)]
+    kept = [(p, sep) for p, sep in phrases if p.strip() and not _CODE.search(p)]
+    return "".join(p + sep for p, sep in kept).rstrip("，；,; ")
 
 
 def public_text(text: str, policy: Policy) -> str:
-    """`text` without the bracketed parts that name the file's machinery, and with fact names as their labels."""
+    """`text` in words for the public: fact names as their labels, without what names the file's machinery."""
     text = re.sub(r"(?<=[\u3000-\u9fff\uff00-\uffef])\s+(?=[\u3000-\u9fff\uff00-\uffef])", "", " ".join(text.split()))
-
-    def bracket(match: re.Match[str]) -> str:
-        inner = match.group(1)
-        separators = _PART.findall(inner)
-        parts = _PART.split(inner)
-        kept = [(p, separators[i - 1] if i else "") for i, p in enumerate(parts) if not _CODE.search(p)]
-        if not kept:
-            return ""
-        shown = kept[0][0] + "".join(sep + p for p, sep in kept[1:])
-        return f"（{shown.strip()}）"
-
-    text = _BRACKET.sub(bracket, text)
     facts = policy.all_facts()
 
     def name(match: re.Match[str]) -> str:
         found = facts.get(match.group(0))
         return found.label if found is not None else match.group(0)
 
-    return _NAME.sub(name, text)
+    if policy.language != "zh":
+        return _NAME.sub(name, text)
+
+    def bracket(match: re.Match[str]) -> str:
+        inner = _kept(match.group(1))
+        return f"（{inner.strip()}）" if inner else ""
+
+    text = _NAME.sub(name, _BRACKET.sub(bracket, text))
+    sentences = [_kept(sentence) for sentence in text.split("。")]
+    return "。".join(x for x in sentences if x) + ("。" if text.rstrip().endswith("。") else "")
 
 
 # --- the view model ----------------------------------------------------------------------------------------
