@@ -5,7 +5,7 @@ first page of `policy evaluate --format pdf` — for the README (docs/img/*.png)
 
 Needs the test extra (Playwright drives Debian's Chromium; nothing is downloaded) and poppler's pdftoppm.
 The same applicant, typed into the form and written as a facts file and a round's row, is used by
-tests/test_form_browser.py to check that the three show the same sheet.
+tests/test_service_form_browser.py to check that the three show the same sheet.
 """
 
 from __future__ import annotations

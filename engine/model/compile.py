@@ -37,6 +37,7 @@ from engine.model.policy import (
     Recipient,
     Reference,
     Where,
+    Window,
 )
 from engine.model.pools import compile_pools
 from engine.syntax.loader import Loaded, Path_
@@ -75,6 +76,11 @@ def reading_problems(loaded: Loaded) -> list[Problem]:
                 out += [replace(p, message=msg("reading.alternative_problem", id=rid, number=number,
                                                message=p.message)) for p in error.problems]
     return out
+
+
+def _plain_value(value: object) -> str:
+    """A value as written in the file, for a hint that repeats it (10万元, a name, 100000)."""
+    return plain(value) if isinstance(value, Decimal) else str(value)
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -223,6 +229,29 @@ class _Compiler:
             self.derive(name, spec, facts, parameters)
         self.check_at_most(facts)
 
+    def window(self, spec: Document | None, path: Path_) -> Window | None:
+        """counted_over: 支持时间, fixed days or the fund year (the schema allows one or the other)."""
+        if not spec:
+            return None
+        start, end = _date(spec.get("from")), _date(spec.get("until"))
+        if start is not None and end is not None and start > end:
+            self.error(msg("compile.window_order", start=start.isoformat(), end=end.isoformat()),
+                       path + ("counted_over", "from"))
+        return Window(start=start, end=end, fund_year=bool(spec.get("fund_year")), text=spec.get("text"),
+                      dates=tuple(spec.get("dates") or ()))
+
+    def check_windows(self, facts: Mapping[str, Fact]) -> None:
+        """Each date fact a window names is a declared date; a window over the fund year needs `fund_year:`."""
+        for name, fact in facts.items():
+            if fact.window is None:
+                continue
+            path: Path_ = ("facts", name, "counted_over")
+            for i, date_fact in enumerate(fact.window.dates):
+                self.typed_fact(date_fact, path + ("dates", i), None, "date")
+            if fact.window.fund_year and self.fund_year_fact is None:
+                self.error(msg("compile.window_fund_year", name=name), path + ("fund_year",),
+                           suggestion=msg("compile.window_fund_year.hint"))
+
     def fund_year(self) -> None:
         """fund_year: the integer fact that names the year a claim is paid from, and its reading."""
         self.fund_year_spec = self.doc.get("fund_year") or {}
@@ -233,6 +262,7 @@ class _Compiler:
             if self.fund_year_spec.get("reading"):
                 self.fund_year_reading = self.reading_ids(self.fund_year_spec["reading"], ("fund_year", "reading"),
                                                           None)[0]
+        self.check_windows(self.facts)
 
     def clauses(self) -> None:
         """clauses: each id once, the shared conditions, each clause, and no loop in what they require."""
@@ -412,7 +442,8 @@ class _Compiler:
                     minimum=bounds.get("min"), maximum=bounds.get("max"),
                     choices=tuple(spec.get("choices", ())), description=spec.get("description"),
                     items=items, unique=tuple(spec.get("unique", ())), currency=spec.get("currency"),
-                    at_most=spec.get("at_most"), where=self.where(path))
+                    at_most=spec.get("at_most"), window=self.window(spec.get("counted_over"), path),
+                    where=self.where(path))
         for message, key in kind.declaration_problems(fact):
             self.error(message, path + (key,))
         return fact
@@ -577,7 +608,11 @@ class _Compiler:
         form = FORMS[shapes[0]]
         shape = form.keyword
         for key in sorted(form.required - keys):
-            self.error(msg("compile.award_needs", shape=shape, name=key), path, clause=cid, prefer_key=True)
+            # `amount:` alone reads as 给予10万元, but it is a bonus's key: a fixed award is written `fixed:`
+            hint = msg("compile.award_amount_alone.hint", amount=_plain_value(spec["amount"])) \
+                if key == "bonus_to" and keys <= {"amount", "mode"} else None
+            self.error(msg("compile.award_needs", shape=shape, name=key), path, clause=cid, prefer_key=True,
+                       suggestion=hint)
         for key in sorted(keys - form.required - form.optional):
             self.error(msg("compile.award_extra", name=key, shape=shape), path + (key,), clause=cid,
                        prefer_key=True, suggestion=msg("compile.award_extra.hint", shape=shape,

@@ -18,7 +18,7 @@ from engine.model.awards.rate import BaseStep
 from engine.model.outcome import Outcome
 from engine.model.policy import Policy
 from engine.present.review import expr_words, node_words
-from engine.present.sheet import OUTCOME_KEYS, pool_lines, reason_text
+from engine.present.sheet import OUTCOME_KEYS, pool_lines, reason_text, window_lines
 from engine.present.words import PolicyWords
 from engine.runtime.trace import (
     CannotCompute,
@@ -270,6 +270,7 @@ def sheet_model(result: Result, lang: str | None = None, code: str | None = None
     head.append(("kind", w.t("head.kind"), "、".join(policy.recipients[k].label for k in a.recipients)))
     head.append(("area", w.t("head.area"), a.area or w.t("head.area_missing")))
     head.append(("date", w.t("head.date"), result.date.isoformat()))
+    head.extend(("window", w.t("sec.windows"), line) for line in window_lines(w, result))  # 支持时间
     notes = []
     if policy.period_assumed:
         notes.append(w.t("sheet.period_assumed", start=policy.start.isoformat(),

@@ -143,7 +143,7 @@ def test_without_weasyprint_the_pdf_says_what_to_install_and_writes_nothing(tmp_
 
 
 def test_a_followed_reference_shows_the_other_documents_working(tmp_path):
-    from test_references import FOLLOWED, REFERENCED, facts
+    from test_model_references import FOLLOWED, REFERENCED, facts
 
     out = tmp_path / "sheet.html"
     r = run("evaluate", FOLLOWED, facts(tmp_path), "--with", REFERENCED, "--format", "html", "-o", out)

@@ -759,9 +759,10 @@ def _running(pid: int) -> bool:
 
 
 def _batch_under_way(big_round, out: Path) -> subprocess.Popen:
-    """`policy batch --jobs 2` on the big round, in a process group of its own, once results are being written."""
+    """`policy batch --jobs 2` on the big round (the row engine's worker processes), in a process group of its own,
+    once results are being written."""
     process = subprocess.Popen(_policy_command() + ["batch", LISHUI_S, str(big_round), "-o", str(out), "--force",
-                                                    "--jobs", "2"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                                    "--jobs", "2", "--engine", "rows"], cwd=ROOT, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
