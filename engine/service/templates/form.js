@@ -167,13 +167,13 @@
       status.dataset.state = "empty"; status.textContent = m.empty; sheet.textContent = ""; $("print").disabled = true;
       return;
     }
+    const mine = ++asked;  // a sheet asked for earlier is not shown over what follows
     badDates.length = 0;
     collect();
     if (badDates.length) {  // said at the field; nothing is sent until the date reads as one
-      showProblems(badDates);
+      showProblems(badDates.slice());
       status.dataset.state = "problems"; status.textContent = m.problems; return;
     }
-    const mine = ++asked;
     status.dataset.state = "pending";
     status.textContent = m.pending;
     let response;
