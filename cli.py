@@ -175,8 +175,12 @@ def validate(files: tuple[str, ...], fmt: str, lang: str | None, policies: tuple
 @cli.command(name="evaluate")
 @click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
 @click.argument("facts_file", metavar="FACTS", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text is a calculation sheet; json follows schemas/result.schema.json.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "pdf"]), default="text",
+              show_default=True, help="text is a calculation sheet; json follows schemas/result.schema.json; html "
+                                      "is the sheet for people (the form's), pdf the same on A4 (needs -o).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write the sheet to this file (whole or not at all) instead of standard output.")
+@click.option("--force", is_flag=True, help="Replace the -o file if it exists.")
 @click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="The claim date (YYYY-MM-DD). Default: the facts file's date:, else today.")
 @click.option("--reference", is_flag=True, default=False,
@@ -186,8 +190,8 @@ def validate(files: tuple[str, ...], fmt: str, lang: str | None, policies: tuple
                    "credit_code:, instead of the facts' granted:.")
 @lang_option
 @library_options
-def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | None, reference: bool,
-                 ledger_url: str | None, lang: str | None,
+def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, output: str | None, force: bool,
+                 on: dt.datetime | None, reference: bool, ledger_url: str | None, lang: str | None,
                  policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Evaluate an applicant's FACTS (YAML or JSON, '-' for stdin) under POLICY."""
     # One applicant: the cyclic garbage collector would only slow the start (scanning again and again the thousands
@@ -196,6 +200,9 @@ def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | 
         gc.disable()
         click.get_current_context().call_on_close(gc.enable)
     from engine import applicant_from, evaluate, load_document, load_policy
+    if fmt == "pdf" and output is None:
+        click.echo(t("sheet.pdf.needs_output", message_lang(lang, path=policy_file)), err=True)
+        sys.exit(2)
     policy = None
     try:
         policy = load_policy(policy_file, policies=policies, with_files=with_files, cache=True)
@@ -214,14 +221,40 @@ def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | 
         result = evaluate(policy, applicant, on=day, reference=reference)
     except PolicyError as error:
         _fail(error, message_lang(lang, policy, policy_file))
-    if fmt == "json":
+    content: str | bytes
+    if fmt == "pdf":
+        content = _sheet_pdf(result, lang, code, message_lang(lang, policy))
+    elif fmt == "html":
+        from engine import render_sheet_html
+
+        content = render_sheet_html(result, lang, code)
+    elif fmt == "json":
         from engine import render_json
 
-        click.echo(render_json(result, lang, indent=2), nl=False)
+        content = render_json(result, lang, indent=2)
     else:
         from engine import render_text
 
-        click.echo(render_text(result, lang), nl=False)
+        content = render_text(result, lang)
+    if output is None:
+        click.echo(content, nl=False)
+        return
+    here = message_lang(lang, policy)
+    write_new_file(output, content, force, t("sheet.exists", here, path=output), here,
+                   inputs=(policy_file, facts_file))
+
+
+def _sheet_pdf(result: Any, lang: str | None, code: str | None, here: str) -> bytes:
+    """The sheet as an A4 PDF (WeasyPrint), or a clear message when WeasyPrint or its Pango cannot be loaded."""
+    try:
+        import weasyprint  # noqa: F401 - loaded here to say what is missing before any work
+    except (ImportError, OSError) as error:  # OSError: the Python package is there, Debian's Pango is not
+        click.echo(t("sheet.pdf.unavailable", here, reason=str(error).splitlines()[0]), err=True)
+        click.echo(t("sheet.pdf.unavailable.hint", here), err=True)
+        sys.exit(1)
+    from engine import render_sheet_pdf
+
+    return render_sheet_pdf(result, lang, code)
 
 
 def _credit_code(loaded: Any) -> tuple[str | None, list[Any]]:

@@ -17,7 +17,7 @@ _.font, _.alignment, _.number_format, _.height  # engine/rounds/template.py: ope
 _.preserve_quotes, _.brace_single_entry_mapping_in_flow_sequence, _.allow_unicode  # engine/tools/fmt.py: ruamel.yaml's settings
 _._connect, _._begin, _.isolation_level  # engine/ledger/store.py: SQLAlchemy event listeners
 _.until, _.used_by, _.group_anchors  # engine/present/review.py: read by the Jinja2 templates
-_.outcome_words  # engine/rounds/sheets.py: read by the applicant sheet's template
+_.outcome_words, _.totals  # engine/present/sheet_html.py: read by the sheet's template
 _.CATALOGUE  # engine/core/messages.py: the catalogue as data, read by tests/test_core_messages_keys.py
 
 # -- found by discovery, as award forms are: each kind of fact (engine/model/kinds/) and what it declares ----

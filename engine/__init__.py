@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from engine.core.errors import PolicyError as PolicyError
     from engine.core.errors import Problem as Problem
     from engine.core.errors import SchemaError as SchemaError
+    from engine.core.errors import json_path as json_path
     from engine.core.files import replace_when_done as replace_when_done
     from engine.core.format import as_written as as_written
     from engine.core.format import format_money as format_money
@@ -82,6 +83,9 @@ if TYPE_CHECKING:
     from engine.present.review import render_html as render_html
     from engine.present.review import render_markdown as render_markdown
     from engine.present.sheet import render_text as render_text
+    from engine.present.sheet_html import render_sheet_html as render_sheet_html
+    from engine.present.sheet_html import render_sheet_pdf as render_sheet_pdf
+    from engine.present.sheet_html import sheet_css as sheet_css
     from engine.rounds.columns import Headers as SheetHeaders
     from engine.rounds.columns import fixed_labels as fixed_labels
     from engine.rounds.identity import normalise as normalise_credit_code
@@ -244,6 +248,10 @@ _WHERE = {
     "render_json": "engine.present.result_json",
     "render_markdown": "engine.present.review",
     "render_text": "engine.present.sheet",
+    "render_sheet_html": "engine.present.sheet_html",
+    "render_sheet_pdf": "engine.present.sheet_html",
+    "sheet_css": "engine.present.sheet_html",
+    "json_path": "engine.core.errors",
     "replace_when_done": "engine.core.files",
     "replay_text": "engine.ledger.report",
     "resolved_yaml": "engine.tools.fork",
@@ -282,17 +290,18 @@ __all__ = [
     "did_you_mean", "diff_html", "diff_impact", "diff_json", "diff_policies", "diff_text", "earlier_for",
     "EDITOR_SCHEMAS", "engine_version", "evaluate", "EvaluateError", "extends_value", "Fact", "facts_for",
     "facts_schema", "facts_template", "FactsError", "fixed_labels", "fork_text", "format_money", "format_paths",
-    "InheritError", "is_tests_file", "Ledger", "ledger_export", "ledger_replay", "LedgerError", "Library",
+    "InheritError", "is_tests_file", "json_path", "Ledger", "ledger_export", "ledger_replay", "LedgerError", "Library",
     "lint_counts", "lint_file", "list_text", "load_applicant", "load_cases", "load_document", "load_policy",
     "load_reading", "load_resolved", "load_schema", "load_suite", "load_text", "load_with_sources", "Loaded",
     "LoadError", "localize", "LookupFailed", "make_output", "migrate_text", "msg", "normalise_credit_code", "one_of",
     "open_ledger", "open_source", "parse_amount", "Plan", "Policy", "policy_files", "policy_record", "PolicyError",
     "prepare", "Problem", "read_text", "reading_problems", "render_coverage", "render_html", "render_json",
-    "render_markdown", "render_text", "replace_when_done", "replay_text", "resolved_yaml", "Result", "result_to_json",
-    "Round", "round_outputs", "ROUND_WRITERS", "RoundError", "RoundSettings", "run_suite", "SCHEMA_DIR", "schema_ref",
-    "schema_text", "schema_url", "SchemaError", "schemas_folder_for", "server_config", "sheet_columns", "SheetHeaders",
-    "show_text", "sql_round_why_not", "sql_rows_engine", "SqlFallback", "SqlRound", "SqlUnsupported", "suite_coverage",
-    "t", "verify_text", "write_formatted", "write_migrated", "xlsx_template"
+    "render_markdown", "render_sheet_html", "render_sheet_pdf", "render_text", "replace_when_done", "replay_text",
+    "resolved_yaml", "Result", "result_to_json", "Round", "round_outputs", "ROUND_WRITERS", "RoundError",
+    "RoundSettings", "run_suite", "SCHEMA_DIR", "schema_ref", "schema_text", "schema_url", "SchemaError",
+    "schemas_folder_for", "server_config", "sheet_columns", "sheet_css", "SheetHeaders", "show_text",
+    "sql_round_why_not", "sql_rows_engine", "SqlFallback", "SqlRound", "SqlUnsupported", "suite_coverage", "t",
+    "verify_text", "write_formatted", "write_migrated", "xlsx_template"
 ]
 assert sorted(__all__) == sorted(_WHERE)
 

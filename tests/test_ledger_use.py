@@ -345,7 +345,7 @@ def test_the_form_in_a_browser_shows_the_ledgers_grants_and_evaluates_with_them(
             page.select_option('select[name="warehouse_recognised"]', "true")
             page.fill('input[name="warehouse_operating_years"]', "2")
             page.fill('input[name="warehouse_build_cost"]', "1200000")
-            page.wait_for_function("document.getElementById('sheet').textContent.includes('[不符合] 5.1')")
+            page.wait_for_function("document.querySelector('[id=\"clause-5.1\"] .outcome')?.textContent === '不符合'")
             assert "500,000.00" in page.locator("#sheet").inner_text()
             browser.close()
     finally:

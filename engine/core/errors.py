@@ -75,6 +75,7 @@ class Problem:
 
 
 def json_path(path: Sequence[str | int]) -> str:
+    """A location in a document as a JSON path: ("granted", "2.2") is $.granted['2.2']."""
     out = "$"
     for part in path:
         if isinstance(part, int) and not isinstance(part, bool):

@@ -166,6 +166,11 @@ def expr_words(policy: Policy, expr: Expr, lang: str, kind: str | None = None,
     return _Words(policy, lang, item_fields).words(expr.node, (kind, unit))[0]
 
 
+def node_words(policy: Policy, node: Node, lang: str) -> str:
+    """An expression's tree in words (a step keeps the tree of the base it worked out)."""
+    return _Words(policy, lang).words(node)[0]
+
+
 def parameter_value_words(param: Parameter, lang: str) -> str:
     """A parameter as it appears inside a rule: its value, and each later value with the date it starts."""
     if not param.values:

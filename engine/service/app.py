@@ -366,9 +366,10 @@ class Service:
         lang = _lang(request, policy)
         trace = _flag(request, "trace", True)
         fmt = request.query_params.get("format", "json")
-        if fmt not in ("json", "text"):
+        if fmt not in ("json", "text", "html"):
             raise ServiceError(400, [Problem(file="request", message=msg("serve.bad_param", name="format", value=fmt),
-                                             suggestion=msg("serve.one_of", options=one_of(["json", "text"])))], lang)
+                                             suggestion=msg("serve.one_of", options=one_of(["json", "text", "html"])))],
+                               lang)
         on = request.query_params.get("on")
         try:
             day = dt.date.fromisoformat(on) if on is not None else None
@@ -378,6 +379,7 @@ class Service:
         text = await self.body_text(request, lang)
 
         def work() -> str:
+            code = None
             applicant = self.applicant(policy, text, lang)
             try:
                 if self.ledger is not None:  # earlier grants from the ledger, by the credit code asked about
@@ -385,16 +387,22 @@ class Service:
 
                     code = credit_code(request.query_params.get("credit_code"))
                     applicant = self.ledger.earlier(policy, applicant, code, day or applicant.date or dt.date.today())
-                result = evaluate(policy, applicant, on=day, trace=trace or fmt == "text")
+                result = evaluate(policy, applicant, on=day, trace=trace or fmt != "json")
             except PolicyError as error:
                 raise ServiceError(422, error.problems, lang) from None
             if self.ledger is not None:
                 self.ledger.log(result, code)
+            if fmt == "html":  # the sheet for people, as the form shows it (engine.present.sheet_html)
+                from engine import render_sheet_html
+
+                return render_sheet_html(result, lang, code)
             return render_text(result, lang) if fmt == "text" else render_json(result, lang)
 
         out = await self.timed(work, lang)
         if fmt == "text":
             return PlainTextResponse(out)
+        if fmt == "html":
+            return HTMLResponse(out)
         return Response(out, media_type="application/json")
 
     async def facts_file(self, request: Request) -> Response:

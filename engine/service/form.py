@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import yaml
 from yaml.nodes import ScalarNode
 
-from engine import Fact, Policy, facts_for, t
+from engine import Fact, Policy, facts_for, json_path, sheet_css, t
 
 if TYPE_CHECKING:
     import jinja2
@@ -52,8 +52,8 @@ def _bound(fact: Fact, value: Decimal | None) -> str | None:
 def form_model(policy: Policy, lang: str) -> dict[str, Any]:
     """Everything the page shows and its script needs: plain data, escaped by the template."""
     kinds = {kind: [f.name for f in facts_for(policy, kind)] for kind in policy.recipients}
-    capped = [{"id": c.id, "title": c.title, "recipients": list(c.recipients)} for c in policy.clauses
-              if c.award is not None and (c.cap is not None or c.period == "once")]
+    capped = [{"id": c.id, "title": c.title, "recipients": list(c.recipients), "path": json_path(("granted", c.id))}
+              for c in policy.clauses if c.award is not None and (c.cap is not None or c.period == "once")]
     return {
         "id": policy.id, "document": policy.document, "title": policy.title, "lang": lang,
         "recipients": [{"id": k, "label": r.label} for k, r in policy.recipients.items()],
@@ -63,7 +63,8 @@ def form_model(policy: Policy, lang: str) -> dict[str, Any]:
         "unknown": t("form.unknown", lang), "yes": t("form.yes", lang), "no": t("form.no", lang),
         "remove": t("form.remove_item", lang), "empty": t("form.sheet.empty", lang),
         "pending": t("form.pending", lang), "offline": t("form.offline", lang), "updated": t("form.updated", lang),
-        "problems": t("form.problems", lang),
+        "problems": t("form.problems", lang), "bad_date": t("form.bad_date", lang, value="{value}"),
+        "granted_label": t("form.granted", lang),
     }
 
 
@@ -79,7 +80,7 @@ def render_form(policy: Policy, lang: str, ledger: bool = False) -> str:
     def say(key: str, **values: object) -> str:
         return t(key, lang, **values)
 
-    return _environment().get_template("form.html.j2").render(m=model, t=say, lang=lang)
+    return _environment().get_template("form.html.j2").render(m=model, t=say, lang=lang, css=sheet_css(lang))
 
 
 def render_index(policies: Sequence[Policy], lang: str) -> str:

@@ -66,8 +66,9 @@ def _params(*names: str) -> list[dict[str, Any]]:
                  "description": "Language of messages and of the sheet. Default: the policy's declared language."},
         "trace": {"name": "trace", "in": "query", "schema": {"type": "boolean", "default": True},
                   "description": "false: outcomes and amounts without the working (faster)."},
-        "format": {"name": "format", "in": "query", "schema": {"enum": ["json", "text"], "default": "json"},
-                   "description": "json: schemas/result.schema.json; text: the calculation sheet."},
+        "format": {"name": "format", "in": "query", "schema": {"enum": ["json", "text", "html"], "default": "json"},
+                   "description": "json: schemas/result.schema.json; text: the calculation sheet; html: the sheet "
+                                  "for people, one page printable on A4 (the form shows it)."},
         "on": {"name": "on", "in": "query", "schema": {"type": "string", "format": "date"},
                "description": "The claim date (YYYY-MM-DD). Default: the facts' date, else today."},
         "credit_code": {"name": "credit_code", "in": "query", "schema": {"type": "string"},
@@ -198,7 +199,8 @@ def _document(max_body: int, max_items: int, max_depth: int, timeout: float, rea
                 "requestBody": facts_body,
                 "responses": {"200": {"description": "The result.", "content": {
                     "application/json": {"schema": {"$ref": f"{_REF}Result"}},
-                    "text/plain": {"schema": {"type": "string"}}}},
+                    "text/plain": {"schema": {"type": "string"}},
+                    "text/html": {"schema": {"type": "string"}}}},
                     **answers("404", "408", "413", "415", "422")}}},
             "/policies/{policy_id}/facts-file": {"post": {
                 "operationId": "factsFile", "summary": "The facts as a YAML facts file for `policy evaluate` (the "

@@ -23,9 +23,23 @@
     });
   }
 
+  // A date as the case worker types it (2024-12-20, 2024/12/20, 2024.12.20, 2024年12月20日) in the form the engine
+  // reads (YYYY-MM-DD); anything else is kept as typed and reported at its field before anything is sent.
+  function isoDate(raw) {
+    const found = /^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$/.exec(raw);
+    if (!found) return null;
+    return found[1] + "-" + found[2].padStart(2, "0") + "-" + found[3].padStart(2, "0");
+  }
+  const badDates = [];
+
   function read(input, kind) {  // kind: the fact kind's input (yes_no, whole, date, text; engine.model.kinds)
     const raw = input.value.trim();
     if (raw === "") return null;
+    if (input.classList.contains("date")) {
+      const day = isoDate(raw);
+      if (day === null) badDates.push({input: input, message: m.bad_date.replace("{value}", raw)});
+      return day === null ? raw : day;
+    }
     if (kind === "yes_no") return raw === "true";
     if (kind === "whole" && /^-?\d+$/.test(raw)) return Number(raw);
     return raw;  // amounts, percentages and numbers as written (50万元, 60%): the engine reads them exactly
@@ -45,8 +59,10 @@
         options.forEach(([value, label]) => { const o = new Option(label, value); input.add(o); });
       } else {
         input = document.createElement("input");
-        input.type = item.input === "date" ? "date" : "text";
+        input.type = "text";
+        if (item.input === "date") { input.className = "date"; input.inputMode = "numeric"; }
         input.placeholder = item.example || "";
+        input.dataset.label = item.label;
       }
       input.dataset.item = item.name;
       input.dataset.input = item.input;
@@ -70,7 +86,7 @@
     if (applicant) data.applicant = applicant;
     data.recipient = $("recipient").value || null;
     if ($("area")) data.area = $("area").value || null;
-    data.date = $("date").value || null;
+    data.date = read($("date"), "date");
     data.facts = {};
     document.querySelectorAll(".fact").forEach((el) => {
       if (el.hidden) return;
@@ -97,16 +113,41 @@
     return data;
   }
 
+  // A problem in the case worker's words: the field's label for the names the engine uses ('platform_fees',
+  // granted['2.2']), said at the field and in the list above the sheet, without the JSON path.
+  function worded(p, field) {
+    let text = p.message;
+    const name = (p.path || "").replace(/^\$\.facts\./, "").replace(/^\$\./, "");
+    const label = field ? field.dataset.label : null;
+    if (label) {
+      const quoted = "'" + name + "'";
+      text = text.split(quoted + "（" + label + "）").join("“" + label + "”").split(quoted).join("“" + label + "”");
+      text = text.replace(/^granted\[[^\]]*\]/, "“" + label + "”");
+    }
+    return text;
+  }
+
   function showProblems(list) {
     problems.textContent = "";
     document.querySelectorAll(".bad").forEach((el) => el.classList.remove("bad"));
+    document.querySelectorAll(".field-error").forEach((el) => el.remove());
     list.forEach((p) => {
+      const field = p.input || (p.path ? document.querySelector('[data-path="' + p.path + '"]') : null);
+      const text = p.input ? p.message : worded(p, field);
       const li = document.createElement("li");
-      li.textContent = p.message + (p.path && p.path !== "$" ? "（" + p.path + "）" : "");
-      if (p.suggestion) { const s = document.createElement("small"); s.textContent = p.suggestion; li.appendChild(s); }
+      li.textContent = text;
+      if (p.suggestion && !/[a-z]+_[a-z_]+/.test(p.suggestion)) {  // a suggestion naming a fact's key is for files
+        const s = document.createElement("small"); s.textContent = p.suggestion; li.appendChild(s);
+      }
       problems.appendChild(li);
-      const field = document.querySelector('[data-path="' + p.path + '"]');
-      if (field) field.classList.add("bad");
+      if (field) {
+        field.classList.add("bad");
+        const at = document.createElement("small");
+        at.className = "field-error";
+        at.textContent = text;
+        const row = field.closest(".row") || field.closest(".fact") || field.parentElement;
+        row.insertAdjacentElement("afterend", at);
+      }
     });
     problems.hidden = !list.length;
   }
@@ -122,18 +163,30 @@
 
   let timer = null, asked = 0;
   async function update() {
-    if (!$("recipient").value) { status.dataset.state = "empty"; status.textContent = m.empty; sheet.textContent = ""; return; }
-    const mine = ++asked;
+    if (!$("recipient").value) {
+      status.dataset.state = "empty"; status.textContent = m.empty; sheet.textContent = ""; $("print").disabled = true;
+      return;
+    }
+    const mine = ++asked;  // a sheet asked for earlier is not shown over what follows
+    badDates.length = 0;
+    collect();
+    if (badDates.length) {  // said at the field; nothing is sent until the date reads as one
+      showProblems(badDates.slice());
+      status.dataset.state = "problems"; status.textContent = m.problems; return;
+    }
     status.dataset.state = "pending";
     status.textContent = m.pending;
     let response;
-    try { response = await post("evaluate", "&format=text"); } catch (e) {
+    try { response = await post("evaluate", "&format=html"); } catch (e) {
       status.dataset.state = "offline"; status.textContent = m.offline; return;
     }
     if (mine !== asked) return;  // a later change is on its way
     if (response.ok) {
       showProblems([]);
-      sheet.textContent = await response.text();
+      // The sheet's own page (engine/present/templates/sheet.html.j2): its <article> is shown as it is.
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      sheet.replaceChildren(document.importNode(page.querySelector("article.sheet"), true));
+      $("print").disabled = false;
       status.dataset.state = "ok";
       status.textContent = m.updated;
     } else {
@@ -165,6 +218,7 @@
   }
 
   $("recipient").addEventListener("change", showKind);
+  $("print").addEventListener("click", () => window.print());
   if (m.ledger) {
     $("credit_code").addEventListener("change", showGrants);
     $("credit_code").addEventListener("input", () => { if (code().length === 18) showGrants(); });
