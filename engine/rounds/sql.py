@@ -17,6 +17,7 @@ or a policy the query cannot express. DuckDB is imported only here, when a round
 from __future__ import annotations
 
 import os
+from collections import deque
 from typing import Any, Callable, Iterator, Mapping
 
 from engine.core.messages import t
@@ -24,12 +25,13 @@ from engine.model.kinds.base import sql_within
 from engine.model.policy import Policy
 from engine.rounds.columns import CODE, DATE, GRANTED, KIND, NAME, Column
 from engine.rounds.identity import ALPHABET, WEIGHTS
-from engine.rounds.read import RECORD_LIMIT, Source, skipped
+from engine.rounds.read import RECORD_LIMIT, Chunk, Source, skipped
 from engine.rounds.results import ClauseSummary, Output, Record, RowError, Summary
-from engine.rounds.run import Settings, Worker
+from engine.rounds.run import Settings
 from engine.runtime.sql import GRANTED_KNOWN, ROW, ROWS_ENGINE, TOTAL, SqlUnsupported, ident, literal, sql_query
 
 FETCH = 4096  # rows fetched from DuckDB at a time: memory stays flat
+BLOCK = 2048  # rows written per block; a block's rows for the row engine go to a worker as one chunk
 _AREA = "area"
 
 
@@ -228,58 +230,99 @@ class SqlRound:
         except error as why:
             raise SqlFallback(str(why)) from None
 
+    def _blocks(self, error: type[Exception]) -> Iterator[tuple[Chunk, list[Any]]]:
+        """The rows in blocks, in order: each block's rows for the row engine as a Chunk of (row, cells) items,
+        and the block itself (a row handed back is its number in the block; the others, their results)."""
+        width = len(self.source.layout)
+        block: list[Any] = []
+        items: list[tuple[int, object]] = []
+        for row in self._rows_or_fallback(error):
+            if row[5]:
+                raise SqlFallback("a long record")
+            if row[1]:
+                cells = ["" if c is None else c for c in row[6:6 + width]]
+                if skipped(cells):
+                    continue
+                items.append((row[0], cells))
+                block.append(row[0])
+            else:
+                block.append(row)
+            if len(block) >= BLOCK:
+                yield Chunk(items=items), block
+                block, items = [], []
+        if block:
+            yield Chunk(items=items), block
+
     def run(self, output: Output) -> Summary:
-        """The round, written to `output`; SqlFallback (and `output` aborted) when DuckDB cannot run it."""
+        """The round, written to `output`; SqlFallback (and `output` aborted) when DuckDB cannot run it. Rows
+        handed back are evaluated by the row engine's workers (--jobs), in blocks, while DuckDB goes on."""
+        import duckdb
+
+        from engine.rounds.run import Engine
+
         ids = self.clause_ids
         summary = Summary(ids, {cid: ClauseSummary() for cid in ids})
         source = self.source
         base = os.path.dirname(source.path)
-        worker = Worker(self.policy, source.kind, source.layout, self.settings, self.kinds, base)
         width = len(source.layout)
         n = len(ids)
         seen: dict[str, int] = {}
         lang = self.settings.lang
-        import duckdb
+        blocks: deque[list[Any]] = deque()
 
+        def chunks() -> Iterator[Chunk]:
+            for chunk, block in self._blocks(duckdb.Error):
+                blocks.append(block)
+                yield chunk
+
+        engine = Engine(self.jobs, (self.policy, source.kind, source.layout, self.settings, self.kinds, base))
         try:
-            done = 0
-            for row in self._rows_or_fallback(duckdb.Error):
-                number, hand, code, recipient = row[0], row[1], row[2], row[3]
-                if row[5]:
-                    raise SqlFallback("a long record")
-                if hand:
-                    cells = ["" if c is None else c for c in row[6:6 + width]]
-                    if skipped(cells):
-                        continue
-                    record = worker.handle((number, cells))
-                else:
-                    record = Record(number, str(number), code, row[4], (recipient,))
-                    results = row[6 + width:]
-                    clauses = []
-                    for i in range(n):
-                        outcome, amount, reason = results[3 * i:3 * i + 3]
-                        clauses.append([outcome, amount or "", reason, ""])
-                    record.clauses = clauses
-                    record.total = results[3 * n]
-                if record.code is not None and not record.errors:
-                    first = seen.get(record.code)
-                    if first is not None:
-                        record.errors.append(RowError(record.row, record.where, t("template.col.credit_code", lang),
-                                                      t("batch.duplicate", lang, code=record.code, first=first),
-                                                      t("batch.duplicate.hint", lang)))
-                        record.clauses = []
-                    else:
-                        seen[record.code] = record.row
-                summary.add(record, claimed=True)
-                output.add(record)
-                done += 1
-                if self.progress is not None and done % 256 == 0:
-                    self.progress(256)
+            try:
+                for _chunk, handled in engine.map(_handle, chunks()):
+                    block = blocks.popleft()
+                    records = iter(handled)
+                    for row in block:
+                        if type(row) is int:
+                            record = next(records)
+                        else:
+                            record = Record(row[0], str(row[0]), row[2], row[4], (row[3],))
+                            results = row[6 + width:]
+                            record.clauses = [[results[k], results[k + 1] or "", results[k + 2], ""]
+                                              for k in range(0, 3 * n, 3)]
+                            record.total = results[3 * n]
+                        if record.code is not None and not record.errors:
+                            first = seen.get(record.code)
+                            if first is not None:
+                                record.errors.append(RowError(
+                                    record.row, record.where, t("template.col.credit_code", lang),
+                                    t("batch.duplicate", lang, code=record.code, first=first),
+                                    t("batch.duplicate.hint", lang)))
+                                record.clauses = []
+                            else:
+                                seen[record.code] = record.row
+                        summary.add(record, claimed=True)
+                        output.add(record)
+                    if self.progress is not None:
+                        self.progress(len(block))
+            except BaseException:
+                engine.close(abort=True)
+                raise
+            engine.close()
             output.finish(summary)
         except BaseException:
             output.abort()
             raise
         return summary
+
+
+def _handle(chunk: Chunk) -> list[Record]:
+    """In a worker (engine.rounds.run's, started with the round's policy): the row engine's Record of each row."""
+    from engine.rounds import run
+
+    assert run._WORKER is not None and chunk.items is not None
+    worker = run._WORKER
+    worker._decoded = False
+    return [worker.handle(item) for item in chunk.items]
 
 
 def _money(text: str) -> str:
