@@ -569,6 +569,13 @@ def sql_figures(policy_path: str, sizes: list[int], jobs: int, workdir: Path) ->
                            f"≤ {target:g} s" if target else "—", verdict))
         lines.append(_line(f"  {cpu}", f"{cpu_us(cpu, n):.1f} µs CPU each", "—", "(info)"))
         lines.append(_line(f"  peak memory, {n:,} applicants", f"{peak:.0f} MiB", "—", "(info)"))
+        if n <= 100_000:  # the same round row by row: every output file the same, byte for byte
+            rows_seconds, _peak, _cpu = _batch_run(policy_path, source, workdir / f"rows-{n}.csv", jobs, "rows")
+            same = all((workdir / f"results-{n}{part}.csv").read_bytes() == (workdir / f"rows-{n}{part}.csv")
+                       .read_bytes() for part in ("", ".errors", ".summary"))
+            missed += not same
+            lines.append(_line(f"  the same round row by row ({rows_seconds:.1f} s): results, errors, summary",
+                               "identical" if same else "DIFFERENT", "identical", "ok" if same else "MISS"))
         source.unlink()
     if len(peaks) > 1:
         ratio = peaks[-1] / peaks[0]
