@@ -171,7 +171,7 @@ class SqlRound:
         trimmed = ", ".join(f"NULLIF(TRIM(c{i}), '') AS t{i}" for i in range(len(layout)))
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(layout))) + "}"
         path = self.source.path.replace("'", "''")
-        return (f"cells AS (SELECT row_number() OVER () + {self.source.header_row} AS {ident(ROW)}, {raw}, {trimmed} "
+        return (f"cells AS (SELECT CAST(NULL AS BIGINT) AS {ident(ROW)}, {raw}, {trimmed} "
                 f"FROM read_csv('{path}', header=true, columns={columns}, all_varchar=true, null_padding=true, "
                 "quote='\"', escape='\"', delim=',', auto_detect=false)), "
                 f"typed0 AS (SELECT {ident(ROW)}, {raw}, {', '.join(f't{i}' for i in range(len(layout)))}, {select} "
@@ -179,32 +179,28 @@ class SqlRound:
                 f"typed AS (SELECT *, ({' OR '.join(refused)}) AS \"$refused\" FROM typed0)")
 
     def statement(self) -> str:
-        """Per row in order: its number, whether the row engine decides it (and then its cells as read), its code
-        and kind, and the query's results as text."""
+        """Per row, in the file's order (streamed: no sort, no window, no join): whether the row engine decides it,
+        its code, kind and name, whether it is near the row engine's length bound, its cells as read when the row
+        engine decides it, and the query's results as text."""
         width = len(self.source.layout)
         query = self.query.text.removeprefix("WITH ")
-        # the policy's query reads the rows the SQL reads; its CTEs come after these
-        query = query.replace(" FROM applicants)", " FROM typed WHERE NOT \"$refused\")", 1)
+        # the policy's query runs over every row (those the SQL does not read have NULLs, and are handed back)
+        query = query.replace(" FROM applicants)", " FROM typed)", 1)
         ctes, final = query.rsplit("\nSELECT ", 1)
-        out = []
-        for c in self._result_columns():
-            out.append(f"CAST(q.{ident(c)} AS VARCHAR)")
-        hand = f"(typed.\"$refused\" OR COALESCE(q.{ident(ROWS_ENGINE)}, TRUE))"
-        cells = ", ".join(f"CASE WHEN hand THEN c{i} END" for i in range(width))
+        columns, last = final.rsplit(" FROM ", 1)
+        results = ", ".join(f"CAST({ident(c)} AS VARCHAR)" for c in self._result_columns())
         at = next((i for i, c in enumerate(self.source.layout) if c is not None and c.name == NAME), None)
-        name = f"typed.t{at}" if at is not None else "CAST(NULL AS VARCHAR)"
+        name = f"t{at}" if at is not None else "CAST(NULL AS VARCHAR)"
         # a record near the row engine's bound on a record's length (engine.rounds.read.RECORD_LIMIT, which it
         # reports as the row's problem): the round is the row engine's
-        every = ", ".join(f"typed.c{i}" for i in range(width))
+        every = ", ".join(f"c{i}" for i in range(width))
         long = f"strlen(concat({every}, '')) + {2 * width} >= {RECORD_LIMIT // 2}"
-        results = ", ".join(f"{o} AS r{k}" for k, o in enumerate(out))
-        return (f"WITH {self.typed()}, {ctes}, q AS (SELECT {final}), "
-                f"joined AS (SELECT typed.{ident(ROW)} AS n, {hand} AS hand, typed.\"$code\" AS code, "
-                f"typed.recipient AS kind, {name} AS name, {long} AS long, {every}, {results} "
-                f"FROM typed LEFT JOIN q ON typed.{ident(ROW)} = q.{ident(ROW)}) "
-                f"SELECT n, hand OR long AS hand, code, kind, name, long, {cells}, "
-                f"{', '.join(f'r{k}' for k in range(len(out)))} "
-                "FROM joined ORDER BY n")
+        cells = ", ".join(f"CASE WHEN h THEN c{i} END" for i in range(width))
+        return (f"WITH {self.typed()}, {ctes}, "
+                f"q AS (SELECT {columns}, \"$refused\" AS refused, \"$code\" AS code, recipient AS kind, "
+                f"{name} AS name, {long} AS long, {every} FROM {last}), "
+                f"r AS (SELECT (refused OR COALESCE({ident(ROWS_ENGINE)}, TRUE)) AS h, * FROM q) "
+                f"SELECT h OR long, code, kind, name, long, {cells}, {results} FROM r")
 
     def _result_columns(self) -> list[str]:
         out = []
@@ -231,22 +227,25 @@ class SqlRound:
             raise SqlFallback(str(why)) from None
 
     def _blocks(self, error: type[Exception]) -> Iterator[tuple[Chunk, list[Any]]]:
-        """The rows in blocks, in order: each block's rows for the row engine as a Chunk of (row, cells) items,
-        and the block itself (a row handed back is its number in the block; the others, their results)."""
+        """The rows in blocks, in order, numbered as the row engine numbers them (the header's row, then one a
+        record: the file holds no empty line, why_not): each block's rows for the row engine as a Chunk of
+        (row, cells) items, and the block itself (a row handed back is its number; the others, their results)."""
         width = len(self.source.layout)
         block: list[Any] = []
         items: list[tuple[int, object]] = []
+        number = self.source.header_row
         for row in self._rows_or_fallback(error):
-            if row[5]:
+            number += 1
+            if row[4]:
                 raise SqlFallback("a long record")
-            if row[1]:
-                cells = ["" if c is None else c for c in row[6:6 + width]]
+            if row[0]:
+                cells = ["" if c is None else c for c in row[5:5 + width]]
                 if skipped(cells):
                     continue
-                items.append((row[0], cells))
-                block.append(row[0])
+                items.append((number, cells))
+                block.append(number)
             else:
-                block.append(row)
+                block.append((number, *row))
             if len(block) >= BLOCK:
                 yield Chunk(items=items), block
                 block, items = [], []
@@ -286,7 +285,7 @@ class SqlRound:
                             record = next(records)
                         else:
                             record = Record(row[0], str(row[0]), row[2], row[4], (row[3],))
-                            results = row[6 + width:]
+                            results = row[6 + width:]  # (number, hand, code, kind, name, long, cells…, results…)
                             record.clauses = [[results[k], results[k + 1] or "", results[k + 2], ""]
                                               for k in range(0, 3 * n, 3)]
                             record.total = results[3 * n]
