@@ -28,7 +28,19 @@ from engine.rounds.identity import ALPHABET, WEIGHTS
 from engine.rounds.read import RECORD_LIMIT, Chunk, Source, skipped
 from engine.rounds.results import ClauseSummary, Output, Record, RowError, Summary
 from engine.rounds.run import Settings
-from engine.runtime.sql import GRANTED_KNOWN, ROW, ROWS_ENGINE, TOTAL, SqlUnsupported, ident, literal, sql_query
+from engine.runtime.sql import (
+    AREA_COLUMN,
+    CLAIM_DATE,
+    GRANTED_KNOWN,
+    RECIPIENT,
+    ROW,
+    ROWS_ENGINE,
+    TOTAL,
+    SqlUnsupported,
+    ident,
+    literal,
+    sql_query,
+)
 
 FETCH = 4096  # rows fetched from DuckDB at a time: memory stays flat
 BLOCK = 2048  # rows written per block; a block's rows for the row engine go to a worker as one chunk
@@ -141,23 +153,23 @@ class SqlRound:
                 refused.append(f"({text} IS NOT NULL AND {ident(GRANTED + column.clause)} IS NULL)")
             elif column.name == KIND:
                 cases = " ".join(f"WHEN {literal(word)} THEN {literal(kind)}" for word, kind in self.kinds.items())
-                cols["recipient"] = f"CASE {text} {cases} END"
+                cols[RECIPIENT] = f"CASE {text} {cases} END"
             elif column.name == _AREA:
-                cols["area"] = text
+                cols[AREA_COLUMN] = text
                 refused.append(f"({text} IS NOT NULL AND NOT {_plain(text)})")
             elif column.name == DATE:
-                cols["claim_date"] = (f"CASE WHEN regexp_full_match({text}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
+                cols[CLAIM_DATE] = (f"CASE WHEN regexp_full_match({text}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
                                       f"THEN TRY_CAST({text} AS DATE) END")
-                refused.append(f"({text} IS NOT NULL AND claim_date IS NULL)")
+                refused.append(f"({text} IS NOT NULL AND {ident(CLAIM_DATE)} IS NULL)")
             elif column.name == NAME:
                 refused.append(f"({text} IS NOT NULL AND NOT {_plain(text)})")
             else:  # a column the query does not read: the row engine reads any text in it
                 refused.append(f"({text} IS NOT NULL)")
         cols.setdefault("$code", "CAST(NULL AS VARCHAR)")
-        cols.setdefault("recipient", "CAST(NULL AS VARCHAR)")
-        cols.setdefault("area", "CAST(NULL AS VARCHAR)")
-        cols.setdefault("claim_date", "CAST(NULL AS DATE)")
-        refused.append("recipient IS NULL")  # no kind, or one the sheet does not know, or several
+        cols.setdefault(RECIPIENT, "CAST(NULL AS VARCHAR)")
+        cols.setdefault(AREA_COLUMN, "CAST(NULL AS VARCHAR)")
+        cols.setdefault(CLAIM_DATE, "CAST(NULL AS DATE)")
+        refused.append(f"{ident(RECIPIENT)} IS NULL")  # no kind, or one the sheet does not know, or several
         for name, fact in facts.items():
             if name not in cols:
                 cols[name] = f"CAST(NULL AS {fact.kind.column_type})"
@@ -197,7 +209,7 @@ class SqlRound:
         long = f"strlen(concat({every}, '')) + {2 * width} >= {RECORD_LIMIT // 2}"
         cells = ", ".join(f"CASE WHEN h THEN c{i} END" for i in range(width))
         return (f"WITH {self.typed()}, {ctes}, "
-                f"q AS (SELECT {columns}, \"$refused\" AS refused, \"$code\" AS code, recipient AS kind, "
+                f"q AS (SELECT {columns}, \"$refused\" AS refused, \"$code\" AS code, {ident(RECIPIENT)} AS kind, "
                 f"{name} AS name, {long} AS long, {every} FROM {last}), "
                 f"r AS (SELECT (refused OR COALESCE({ident(ROWS_ENGINE)}, TRUE)) AS h, * FROM q) "
                 f"SELECT h OR long, code, kind, name, long, {cells}, {results} FROM r")
