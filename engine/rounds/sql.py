@@ -181,14 +181,39 @@ class SqlRound:
         select = ", ".join(f"{code} AS {ident(name)}" for name, code in cols.items())
         raw = ", ".join(f"c{i}" for i in range(len(layout)))
         trimmed = ", ".join(f"NULLIF(TRIM(c{i}), '') AS t{i}" for i in range(len(layout)))
-        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(layout))) + "}"
-        path = self.source.path.replace("'", "''")
-        return (f"cells AS (SELECT CAST(NULL AS BIGINT) AS {ident(ROW)}, {raw}, {trimmed} "
-                f"FROM read_csv('{path}', header=true, columns={columns}, all_varchar=true, null_padding=true, "
-                "quote='\"', escape='\"', delim=',', auto_detect=false)), "
+        return (f"cells AS (SELECT CAST(NULL AS BIGINT) AS {ident(ROW)}, {raw}, {trimmed} FROM {self.csv()}), "
                 f"typed0 AS (SELECT {ident(ROW)}, {raw}, {', '.join(f't{i}' for i in range(len(layout)))}, {select} "
                 "FROM cells), "
                 f"typed AS (SELECT *, ({' OR '.join(refused)}) AS \"$refused\" FROM typed0)")
+
+    def csv(self) -> str:
+        """The CSV file as DuckDB reads it: every cell as text, columns c0, c1, … in the header's order."""
+        layout = self.source.layout
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(layout))) + "}"
+        path = self.source.path.replace("'", "''")
+        return (f"read_csv('{path}', header=true, columns={columns}, all_varchar=true, null_padding=true, "
+                "quote='\"', escape='\"', delim=',', auto_detect=false)")
+
+    def repeated(self) -> set[str] | None:
+        """The credit codes more than one row gives, read in a first pass (so that the check that no recipient
+        comes twice keeps only those, not every code of the round: memory stays flat); None when a code cell
+        holds anything but letters and digits around spaces, which the row engine may read as another's code
+        (then every code is kept, as the row engine keeps them)."""
+        import duckdb
+
+        at = next((i for i, c in enumerate(self.source.layout) if c is not None and c.kind == "code"), None)
+        if at is None:
+            return set()
+        con = duckdb.connect()
+        con.execute(f"SET threads = {max(1, self.jobs)}")
+        found = con.execute(f"SELECT UPPER(t), count(*) > 1, bool_or(NOT regexp_full_match(t, '[0-9A-Za-z]*')) "
+                            f"FROM (SELECT NULLIF(TRIM(c{at}), '') AS t FROM {self.csv()}) WHERE t IS NOT NULL "
+                            "GROUP BY 1 HAVING count(*) > 1 OR bool_or(NOT regexp_full_match(t, '[0-9A-Za-z]*'))"
+                            ).fetchall()
+        con.close()
+        if any(odd for _code, _many, odd in found):
+            return None
+        return {code for code, many, _odd in found if many}
 
     def statement(self) -> str:
         """Per row, in the file's order (streamed: no sort, no window, no join): whether the row engine decides it,
@@ -286,6 +311,11 @@ class SqlRound:
                 blocks.append(block)
                 yield chunk
 
+        try:
+            repeated = self.repeated()
+        except duckdb.Error as why:
+            output.abort()
+            raise SqlFallback(str(why)) from None
         engine = Engine(self.jobs, (self.policy, source.kind, source.layout, self.settings, self.kinds, base))
         try:
             try:
@@ -301,7 +331,8 @@ class SqlRound:
                             record.clauses = [[results[k], results[k + 1] or "", results[k + 2], ""]
                                               for k in range(0, 3 * n, 3)]
                             record.total = results[3 * n]
-                        if record.code is not None and not record.errors:
+                        if record.code is not None and not record.errors and (repeated is None
+                                                                              or record.code in repeated):
                             first = seen.get(record.code)
                             if first is not None:
                                 record.errors.append(RowError(
