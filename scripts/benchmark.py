@@ -37,12 +37,11 @@ while another test suite took a core (32.7 s before, at load 3), 30-34 s of CPU 
 4.9-7.2 s at load 2.4-2.7 (8.5-9.3 s before at load 2.7).
 
 The SQL figures (--sql-only) time `policy batch --engine sql`, CSV in, CSV out, at 100k and 1M applicants, and check
-the 100k round against the row engine file by file. Measured with --jobs 2 at load 14-16 (the machine shared by
-several suites; wall times mean little there): 100k in 61 s wall, 11.8 s CPU (118 µs each; the row engine 18.9 s
-CPU, 238 s wall), all three files identical; 1M in 834 s wall, 128 s CPU, peak memory 437 MB against 282 MB at
-100k — the growth is the duplicate-recipient check's set of credit codes (124 MiB for 1M, as in the row engine).
-A quarter of the rows still go to the row engine (a fact missing, earlier grants not said, list facts, cells in
-other forms), and every row is written through the Python writers: those, not DuckDB, are the time.
+the 100k round against the row engine file by file. Measured with --jobs 2 on the shared machine at load 8-15
+(wall times mean little there): 100k in 31 s wall, 13.1 s CPU (131 µs each; the row engine 18.9 s CPU), results,
+errors and summary identical to the row engine's; 1M in 357 s wall, 128 s CPU, peak memory 350 MB against 278 MB
+at 100k (1.26×). A quarter of the rows still go to the row engine (a fact missing, earlier grants not said, list
+facts, cells in other forms), and every row is written through the Python writers: those, not DuckDB, are the time.
 """
 
 from __future__ import annotations
