@@ -56,6 +56,7 @@ def with_bad_rows(path: Path) -> None:
         row(7, area=" " + good[col["area"]] + " "),
         ["" for _ in header],  # a blank row: skipped by both
         row(8, credit_code="91331100MA2XXXXXX"),  # too short
+        row(18, credit_code=f"  {rows[2][0].lower()} "),  # the second row's recipient, in lower case
     ]
     if money:
         extra += [row(10, **{money: "abc"}), row(11, **{money: "1,234"}), row(12, **{money: "12.345"}),
@@ -106,7 +107,7 @@ def test_the_query_decides_most_rows_itself(round_csv):
     assert sql_round_why_not(policy, opened, settings) is None
     the_round = SqlRound(policy, opened, settings, {r.label: k for k, r in policy.recipients.items()})
     rows = list(the_round.rows())
-    handed = sum(1 for r in rows if r[1])
+    handed = sum(1 for r in rows if r[0])  # handed back to the row engine
     assert handed < 0.5 * len(rows), (handed, len(rows))
 
 
@@ -119,6 +120,24 @@ def test_asked_for_sql_where_it_cannot_it_says_why_and_writes_the_same(tmp_path)
     assert "row by row" not in a.stderr
     assert "evaluating row by row (--engine rows): the workbook's reasons are worded row by row" in b.stderr
     assert a.exit_code == b.exit_code == 0
+
+
+def test_a_recipient_written_with_other_white_space_is_still_found_twice(tmp_path):
+    """A code with a tab around it is read by the row engine as the same code: every code is then kept."""
+    source = tmp_path / "round.csv"
+    policy_path = ROOT / POLICIES[0]
+    write_round_csv(load_policy(str(policy_path)), 50, source, seed=5)
+    with open(source, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    with open(source, "a", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerow([rows[3][0] + "\t", *rows[3][1:]])
+    a = run("batch", policy_path, source, "-o", tmp_path / "a.csv", "--engine", "rows", "--lang", "en")
+    b = run("batch", policy_path, source, "-o", tmp_path / "b.csv", "--engine", "sql", "--lang", "en")
+    assert a.exit_code == b.exit_code == 1
+    errors = (tmp_path / "b.errors.csv").read_text(encoding="utf-8")
+    assert "is already on row 4" in errors  # names the first row with the code
+    for name in ("", ".errors", ".summary"):
+        assert (tmp_path / f"a{name}.csv").read_bytes() == (tmp_path / f"b{name}.csv").read_bytes()
 
 
 def test_a_csv_duckdb_cannot_read_runs_row_by_row_with_the_same_results(tmp_path):

@@ -140,3 +140,42 @@ def test_policy_sql_prints_a_query_that_runs_and_names_the_clauses_it_hands_back
     assert "clause 6.2" in result.stderr and "rows_engine" in result.stderr  # a per_item award: row by row
     spark = CliRunner().invoke(cli, ["sql", path, "--dialect", "spark"])
     assert spark.exit_code == 0 and "`2.1:outcome`" in spark.stdout
+
+
+@pytest.mark.parametrize("keyword", sorted(__import__("engine.model.awards", fromlist=["FORMS"]).FORMS))
+def test_each_award_form_s_example_decides_in_sql_as_the_row_engine(keyword):
+    """Every form's example (tests/test_award_forms.py), over facts spread around its numbers: where the query
+    decides a row, it decides it as the row engine; a form with an SQL part decides most rows."""
+    import random
+
+    from test_award_forms import APPLICANT, policy_with
+
+    from engine.model.awards import FORMS
+
+    policy = policy_with(FORMS[keyword])
+    rng = random.Random(keyword)
+    pairs, expected = [], []
+    for _ in range(400):
+        data = json_copy(APPLICANT)
+        facts = data["facts"]
+        facts["costs"] = str(rng.choice([0, 1, 50_000, 99_999.99, 100_000, 150_000.5, 300_000, 12_345_678.9]))
+        facts["area"] = rng.choice([0, 1, 999, 1000, 1500.25])
+        facts["months"] = rng.randint(0, 30)
+        facts["months_paid"] = rng.randint(0, 30)
+        data["granted"] = {cid: rng.choice([0, 0, 100_000, 400_000]) for cid in ("base", "x")}
+        try:
+            applicant = applicant_from_data(policy, data)
+            result = evaluate(policy, applicant, trace=False)
+        except PolicyError:
+            continue
+        pairs.append((applicant, applicant.date))
+        expected.append((row_results(policy, result), amount_text(result.total)))
+    decided, _handed = _compare(policy, pairs, expected)
+    if "x" not in sql_query(policy).rows_engine:
+        assert decided > len(pairs) // 2
+
+
+def json_copy(value):
+    import json
+
+    return json.loads(json.dumps(value))

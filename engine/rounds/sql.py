@@ -17,6 +17,7 @@ or a policy the query cannot express. DuckDB is imported only here, when a round
 from __future__ import annotations
 
 import os
+from collections import deque
 from typing import Any, Callable, Iterator, Mapping
 
 from engine.core.messages import t
@@ -24,12 +25,25 @@ from engine.model.kinds.base import sql_within
 from engine.model.policy import Policy
 from engine.rounds.columns import CODE, DATE, GRANTED, KIND, NAME, Column
 from engine.rounds.identity import ALPHABET, WEIGHTS
-from engine.rounds.read import RECORD_LIMIT, Source, skipped
+from engine.rounds.read import RECORD_LIMIT, Chunk, Source, skipped
 from engine.rounds.results import ClauseSummary, Output, Record, RowError, Summary
-from engine.rounds.run import Settings, Worker
-from engine.runtime.sql import GRANTED_KNOWN, ROW, ROWS_ENGINE, TOTAL, SqlUnsupported, ident, literal, sql_query
+from engine.rounds.run import Settings
+from engine.runtime.sql import (
+    AREA_COLUMN,
+    CLAIM_DATE,
+    GRANTED_KNOWN,
+    RECIPIENT,
+    ROW,
+    ROWS_ENGINE,
+    TOTAL,
+    SqlUnsupported,
+    ident,
+    literal,
+    sql_query,
+)
 
 FETCH = 4096  # rows fetched from DuckDB at a time: memory stays flat
+BLOCK = 2048  # rows written per block; a block's rows for the row engine go to a worker as one chunk
 _AREA = "area"
 
 
@@ -139,23 +153,23 @@ class SqlRound:
                 refused.append(f"({text} IS NOT NULL AND {ident(GRANTED + column.clause)} IS NULL)")
             elif column.name == KIND:
                 cases = " ".join(f"WHEN {literal(word)} THEN {literal(kind)}" for word, kind in self.kinds.items())
-                cols["recipient"] = f"CASE {text} {cases} END"
+                cols[RECIPIENT] = f"CASE {text} {cases} END"
             elif column.name == _AREA:
-                cols["area"] = text
+                cols[AREA_COLUMN] = text
                 refused.append(f"({text} IS NOT NULL AND NOT {_plain(text)})")
             elif column.name == DATE:
-                cols["claim_date"] = (f"CASE WHEN regexp_full_match({text}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
+                cols[CLAIM_DATE] = (f"CASE WHEN regexp_full_match({text}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
                                       f"THEN TRY_CAST({text} AS DATE) END")
-                refused.append(f"({text} IS NOT NULL AND claim_date IS NULL)")
+                refused.append(f"({text} IS NOT NULL AND {ident(CLAIM_DATE)} IS NULL)")
             elif column.name == NAME:
                 refused.append(f"({text} IS NOT NULL AND NOT {_plain(text)})")
             else:  # a column the query does not read: the row engine reads any text in it
                 refused.append(f"({text} IS NOT NULL)")
         cols.setdefault("$code", "CAST(NULL AS VARCHAR)")
-        cols.setdefault("recipient", "CAST(NULL AS VARCHAR)")
-        cols.setdefault("area", "CAST(NULL AS VARCHAR)")
-        cols.setdefault("claim_date", "CAST(NULL AS DATE)")
-        refused.append("recipient IS NULL")  # no kind, or one the sheet does not know, or several
+        cols.setdefault(RECIPIENT, "CAST(NULL AS VARCHAR)")
+        cols.setdefault(AREA_COLUMN, "CAST(NULL AS VARCHAR)")
+        cols.setdefault(CLAIM_DATE, "CAST(NULL AS DATE)")
+        refused.append(f"{ident(RECIPIENT)} IS NULL")  # no kind, or one the sheet does not know, or several
         for name, fact in facts.items():
             if name not in cols:
                 cols[name] = f"CAST(NULL AS {fact.kind.column_type})"
@@ -167,42 +181,63 @@ class SqlRound:
         select = ", ".join(f"{code} AS {ident(name)}" for name, code in cols.items())
         raw = ", ".join(f"c{i}" for i in range(len(layout)))
         trimmed = ", ".join(f"NULLIF(TRIM(c{i}), '') AS t{i}" for i in range(len(layout)))
-        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(layout))) + "}"
-        path = self.source.path.replace("'", "''")
-        return (f"cells AS (SELECT row_number() OVER () + {self.source.header_row} AS {ident(ROW)}, {raw}, {trimmed} "
-                f"FROM read_csv('{path}', header=true, columns={columns}, all_varchar=true, null_padding=true, "
-                "quote='\"', escape='\"', delim=',', auto_detect=false)), "
+        return (f"cells AS (SELECT CAST(NULL AS BIGINT) AS {ident(ROW)}, {raw}, {trimmed} FROM {self.csv()}), "
                 f"typed0 AS (SELECT {ident(ROW)}, {raw}, {', '.join(f't{i}' for i in range(len(layout)))}, {select} "
                 "FROM cells), "
                 f"typed AS (SELECT *, ({' OR '.join(refused)}) AS \"$refused\" FROM typed0)")
 
+    def csv(self) -> str:
+        """The CSV file as DuckDB reads it: every cell as text, columns c0, c1, … in the header's order."""
+        layout = self.source.layout
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(layout))) + "}"
+        path = self.source.path.replace("'", "''")
+        return (f"read_csv('{path}', header=true, columns={columns}, all_varchar=true, null_padding=true, "
+                "quote='\"', escape='\"', delim=',', auto_detect=false)")
+
+    def repeated(self) -> set[str] | None:
+        """The credit codes more than one row gives, read in a first pass (so that the check that no recipient
+        comes twice keeps only those, not every code of the round: memory stays flat); None when a code cell
+        holds anything but letters and digits around spaces, which the row engine may read as another's code
+        (then every code is kept, as the row engine keeps them)."""
+        import duckdb
+
+        at = next((i for i, c in enumerate(self.source.layout) if c is not None and c.kind == "code"), None)
+        if at is None:
+            return set()
+        con = duckdb.connect()
+        con.execute(f"SET threads = {max(1, self.jobs)}")
+        found = con.execute(f"SELECT UPPER(t), count(*) > 1, bool_or(NOT regexp_full_match(t, '[0-9A-Za-z]*')) "
+                            f"FROM (SELECT NULLIF(TRIM(c{at}), '') AS t FROM {self.csv()}) WHERE t IS NOT NULL "
+                            "GROUP BY 1 HAVING count(*) > 1 OR bool_or(NOT regexp_full_match(t, '[0-9A-Za-z]*'))"
+                            ).fetchall()
+        con.close()
+        if any(odd for _code, _many, odd in found):
+            return None
+        return {code for code, many, _odd in found if many}
+
     def statement(self) -> str:
-        """Per row in order: its number, whether the row engine decides it (and then its cells as read), its code
-        and kind, and the query's results as text."""
+        """Per row, in the file's order (streamed: no sort, no window, no join): whether the row engine decides it,
+        its code, kind and name, whether it is near the row engine's length bound, its cells as read when the row
+        engine decides it, and the query's results as text."""
         width = len(self.source.layout)
         query = self.query.text.removeprefix("WITH ")
-        # the policy's query reads the rows the SQL reads; its CTEs come after these
-        query = query.replace(" FROM applicants)", " FROM typed WHERE NOT \"$refused\")", 1)
+        # the policy's query runs over every row (those the SQL does not read have NULLs, and are handed back)
+        query = query.replace(" FROM applicants)", " FROM typed)", 1)
         ctes, final = query.rsplit("\nSELECT ", 1)
-        out = []
-        for c in self._result_columns():
-            out.append(f"CAST(q.{ident(c)} AS VARCHAR)")
-        hand = f"(typed.\"$refused\" OR COALESCE(q.{ident(ROWS_ENGINE)}, TRUE))"
-        cells = ", ".join(f"CASE WHEN hand THEN c{i} END" for i in range(width))
+        columns, last = final.rsplit(" FROM ", 1)
+        results = ", ".join(f"CAST({ident(c)} AS VARCHAR)" for c in self._result_columns())
         at = next((i for i, c in enumerate(self.source.layout) if c is not None and c.name == NAME), None)
-        name = f"typed.t{at}" if at is not None else "CAST(NULL AS VARCHAR)"
+        name = f"t{at}" if at is not None else "CAST(NULL AS VARCHAR)"
         # a record near the row engine's bound on a record's length (engine.rounds.read.RECORD_LIMIT, which it
         # reports as the row's problem): the round is the row engine's
-        every = ", ".join(f"typed.c{i}" for i in range(width))
+        every = ", ".join(f"c{i}" for i in range(width))
         long = f"strlen(concat({every}, '')) + {2 * width} >= {RECORD_LIMIT // 2}"
-        results = ", ".join(f"{o} AS r{k}" for k, o in enumerate(out))
-        return (f"WITH {self.typed()}, {ctes}, q AS (SELECT {final}), "
-                f"joined AS (SELECT typed.{ident(ROW)} AS n, {hand} AS hand, typed.\"$code\" AS code, "
-                f"typed.recipient AS kind, {name} AS name, {long} AS long, {every}, {results} "
-                f"FROM typed LEFT JOIN q ON typed.{ident(ROW)} = q.{ident(ROW)}) "
-                f"SELECT n, hand OR long AS hand, code, kind, name, long, {cells}, "
-                f"{', '.join(f'r{k}' for k in range(len(out)))} "
-                "FROM joined ORDER BY n")
+        cells = ", ".join(f"CASE WHEN h THEN c{i} END" for i in range(width))
+        return (f"WITH {self.typed()}, {ctes}, "
+                f"q AS (SELECT {columns}, \"$refused\" AS refused, \"$code\" AS code, {ident(RECIPIENT)} AS kind, "
+                f"{name} AS name, {long} AS long, {every} FROM {last}), "
+                f"r AS (SELECT (refused OR COALESCE({ident(ROWS_ENGINE)}, TRUE)) AS h, * FROM q) "
+                f"SELECT h OR long, code, kind, name, long, {cells}, {results} FROM r")
 
     def _result_columns(self) -> list[str]:
         out = []
@@ -228,58 +263,108 @@ class SqlRound:
         except error as why:
             raise SqlFallback(str(why)) from None
 
+    def _blocks(self, error: type[Exception]) -> Iterator[tuple[Chunk, list[Any]]]:
+        """The rows in blocks, in order, numbered as the row engine numbers them (the header's row, then one a
+        record: the file holds no empty line, why_not): each block's rows for the row engine as a Chunk of
+        (row, cells) items, and the block itself (a row handed back is its number; the others, their results)."""
+        width = len(self.source.layout)
+        block: list[Any] = []
+        items: list[tuple[int, object]] = []
+        number = self.source.header_row
+        for row in self._rows_or_fallback(error):
+            number += 1
+            if row[4]:
+                raise SqlFallback("a long record")
+            if row[0]:
+                cells = ["" if c is None else c for c in row[5:5 + width]]
+                if skipped(cells):
+                    continue
+                items.append((number, cells))
+                block.append(number)
+            else:
+                block.append((number, *row))
+            if len(block) >= BLOCK:
+                yield Chunk(items=items), block
+                block, items = [], []
+        if block:
+            yield Chunk(items=items), block
+
     def run(self, output: Output) -> Summary:
-        """The round, written to `output`; SqlFallback (and `output` aborted) when DuckDB cannot run it."""
+        """The round, written to `output`; SqlFallback (and `output` aborted) when DuckDB cannot run it. Rows
+        handed back are evaluated by the row engine's workers (--jobs), in blocks, while DuckDB goes on."""
+        import duckdb
+
+        from engine.rounds.run import Engine
+
         ids = self.clause_ids
         summary = Summary(ids, {cid: ClauseSummary() for cid in ids})
         source = self.source
         base = os.path.dirname(source.path)
-        worker = Worker(self.policy, source.kind, source.layout, self.settings, self.kinds, base)
         width = len(source.layout)
         n = len(ids)
         seen: dict[str, int] = {}
         lang = self.settings.lang
-        import duckdb
+        blocks: deque[list[Any]] = deque()
+
+        def chunks() -> Iterator[Chunk]:
+            for chunk, block in self._blocks(duckdb.Error):
+                blocks.append(block)
+                yield chunk
 
         try:
-            done = 0
-            for row in self._rows_or_fallback(duckdb.Error):
-                number, hand, code, recipient = row[0], row[1], row[2], row[3]
-                if row[5]:
-                    raise SqlFallback("a long record")
-                if hand:
-                    cells = ["" if c is None else c for c in row[6:6 + width]]
-                    if skipped(cells):
-                        continue
-                    record = worker.handle((number, cells))
-                else:
-                    record = Record(number, str(number), code, row[4], (recipient,))
-                    results = row[6 + width:]
-                    clauses = []
-                    for i in range(n):
-                        outcome, amount, reason = results[3 * i:3 * i + 3]
-                        clauses.append([outcome, amount or "", reason, ""])
-                    record.clauses = clauses
-                    record.total = results[3 * n]
-                if record.code is not None and not record.errors:
-                    first = seen.get(record.code)
-                    if first is not None:
-                        record.errors.append(RowError(record.row, record.where, t("template.col.credit_code", lang),
-                                                      t("batch.duplicate", lang, code=record.code, first=first),
-                                                      t("batch.duplicate.hint", lang)))
-                        record.clauses = []
-                    else:
-                        seen[record.code] = record.row
-                summary.add(record, claimed=True)
-                output.add(record)
-                done += 1
-                if self.progress is not None and done % 256 == 0:
-                    self.progress(256)
+            repeated = self.repeated()
+        except duckdb.Error as why:
+            output.abort()
+            raise SqlFallback(str(why)) from None
+        engine = Engine(self.jobs, (self.policy, source.kind, source.layout, self.settings, self.kinds, base))
+        try:
+            try:
+                for _chunk, handled in engine.map(_handle, chunks()):
+                    block = blocks.popleft()
+                    records = iter(handled)
+                    for row in block:
+                        if type(row) is int:
+                            record = next(records)
+                        else:
+                            record = Record(row[0], str(row[0]), row[2], row[4], (row[3],))
+                            results = row[6 + width:]  # (number, hand, code, kind, name, long, cells…, results…)
+                            record.clauses = [[results[k], results[k + 1] or "", results[k + 2], ""]
+                                              for k in range(0, 3 * n, 3)]
+                            record.total = results[3 * n]
+                        if record.code is not None and not record.errors and (repeated is None
+                                                                              or record.code in repeated):
+                            first = seen.get(record.code)
+                            if first is not None:
+                                record.errors.append(RowError(
+                                    record.row, record.where, t("template.col.credit_code", lang),
+                                    t("batch.duplicate", lang, code=record.code, first=first),
+                                    t("batch.duplicate.hint", lang)))
+                                record.clauses = []
+                            else:
+                                seen[record.code] = record.row
+                        summary.add(record, claimed=True)
+                        output.add(record)
+                    if self.progress is not None:
+                        self.progress(len(block))
+            except BaseException:
+                engine.close(abort=True)
+                raise
+            engine.close()
             output.finish(summary)
         except BaseException:
             output.abort()
             raise
         return summary
+
+
+def _handle(chunk: Chunk) -> list[Record]:
+    """In a worker (engine.rounds.run's, started with the round's policy): the row engine's Record of each row."""
+    from engine.rounds import run
+
+    assert run._WORKER is not None and chunk.items is not None
+    worker = run._WORKER
+    worker._decoded = False
+    return [worker.handle(item) for item in chunk.items]
 
 
 def _money(text: str) -> str:

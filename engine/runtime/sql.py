@@ -3,8 +3,8 @@
 `compile_sql(policy, dialect)` writes the policy's plan as one query (DuckDB's dialect, transpiled by sqlglot to
 Spark or PostgreSQL) over a typed input relation `applicants`, one row per applicant:
 
-- `"$row"` (BIGINT: the row's number), `recipient` (VARCHAR: one kind's id), `area` (VARCHAR, stripped, NULL if
-  none), `claim_date` (DATE);
+- `"$row"` (BIGINT: the row's number), `"$recipient"` (VARCHAR: one kind's id), `"$area"` (VARCHAR, stripped,
+  NULL if none), `"$claim_date"` (DATE) — `$` keeps them apart from facts of the same names;
 - one column per declared fact, named as the fact, of its kind's `column_type` (money DECIMAL(18,2), …);
 - `"granted.<clause>"` (DECIMAL(18,2)) for each clause whose earlier grants count, and `"$granted"` (BOOLEAN:
   the applicant said what was granted; NULL columns then count 0).
@@ -60,6 +60,8 @@ from engine.runtime.trace import (
 DIALECTS = ("duckdb", "spark", "postgres")
 SOURCE = "applicants"
 ROW, ROWS_ENGINE, TOTAL, GRANTED_KNOWN, DAY = "$row", "$rows_engine", "$total", "$granted", "$day"
+RECIPIENT, AREA_COLUMN, CLAIM_DATE = "$recipient", "$area", "$claim_date"  # the input's own columns
+KIND, AREA, CLAIM = '"$recipient"', '"$area"', '"$claim_date"'  # as SQL
 GRANTED = "granted."  # engine.rounds.columns.GRANTED
 _MAX_INTEGER_DIGITS = 16  # engine.core.amounts.MAX_INTEGER_DIGITS
 _MAX_DEPTH = 60
@@ -272,9 +274,9 @@ class _Query:
     # -- the day: parameters in force, the policy's period and fund years --------------------------
     def day(self) -> None:
         p = self.policy
-        cols = [f"claim_date AS {ident(DAY)}"]
+        cols = [f"{CLAIM} AS {ident(DAY)}"]
         # a claim filed after the period (within its fund year's filing window) reads the period's last day
-        on = "claim_date" if p.end is None else f"LEAST(claim_date, {literal(p.end)})"
+        on = CLAIM if p.end is None else f"LEAST({CLAIM}, {literal(p.end)})"
         for name, param in p.parameters.items():
             cases = []
             for value in reversed(param.values):  # the latest value starting on or before the day, if not ended
@@ -285,28 +287,28 @@ class _Query:
             code = f"CASE {' '.join(cases)} END" if cases else "NULL"
             cols.append(f"{code} AS {ident(self.params[name])}")
         cols.append(f"{self.period()} AS \"$period\"")
-        stray = ["claim_date IS NULL"]
+        stray = [f"{CLAIM} IS NULL"]
         if p.areas:
-            stray.append("area IS NULL")
+            stray.append(f"{AREA} IS NULL")
         if p.fund_year is not None:
             year = ident(p.fund_year)
             # a missing fund year (it may decide whether the policy pays), or one after the claim date (an error
             # the row engine words)
-            stray += [f"{year} IS NULL", f"{year} > YEAR(claim_date)"]
+            stray += [f"{year} IS NULL", f"{year} > YEAR({CLAIM})"]
         if len(p.recipients) > 1:
             kinds = ", ".join(literal(k) for k in p.recipients)
-            stray.append(f"recipient IS NULL OR recipient NOT IN ({kinds})")
+            stray.append(f"{KIND} IS NULL OR {KIND} NOT IN ({kinds})")
         cols.append(self.fallback(" OR ".join(f"({s})" for s in stray)))
         if p.areas:
             areas = ", ".join(literal(a) for a in p.areas)
-            cols.append(f"(area NOT IN ({areas})) AS \"$outside\"")
+            cols.append(f"({AREA} NOT IN ({areas})) AS \"$outside\"")
         self.cte(cols)
 
     def period(self) -> str:
         """The reason no clause applies on this day for this fund year (engine.runtime.interpret.out_of_period
         with the fund year known), or NULL."""
         p = self.policy
-        day = "claim_date"
+        day = CLAIM
         before = f"{day} < {literal(p.start)}"
         after = f"{day} > {literal(p.end)}" if p.end is not None else "FALSE"
         period = literal(OutOfPolicyPeriod.reason)
@@ -521,7 +523,7 @@ class _Query:
 
     def parts_or_none(self, task: Decide) -> list[str] | None:
         clause = task.clause
-        applies = f"recipient IN ({', '.join(literal(k) for k in clause.recipients)})"
+        applies = f"{KIND} IN ({', '.join(literal(k) for k in clause.recipients)})"
         try:
             finish = self.parts(task)
         except SqlUnsupported as why:
