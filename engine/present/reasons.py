@@ -76,7 +76,3 @@ class NotMet:
             return w.t("reason.condition_not_met.bare", condition=label)
         return w.t("reason.condition_not_met", condition=label, detail=detail)
 
-
-def condition_not_met(w: PolicyWords, c: ConditionResult) -> str:
-    """Which condition a clause did not meet and why, in the words of the policy's labels (one applicant)."""
-    return NotMet(w)(c)
