@@ -15,10 +15,10 @@ _.limit_concurrency  # engine/service/server.py: uvicorn's Config
 _.seekable  # engine/rounds/write.py: the file protocol zipfile asks a stream for
 _.font, _.alignment, _.number_format, _.height  # engine/rounds/template.py: openpyxl's cell and row styles
 _.preserve_quotes, _.brace_single_entry_mapping_in_flow_sequence, _.allow_unicode  # engine/tools/fmt.py: ruamel.yaml's settings
+_.text_x  # engine/tools/diff_page.py: read by the diff page's template
 _._connect, _._begin, _.isolation_level  # engine/ledger/store.py: SQLAlchemy event listeners
 _.until, _.used_by, _.group_anchors  # engine/present/review.py: read by the Jinja2 templates
 _.outcome_words  # engine/rounds/sheets.py: read by the applicant sheet's template
-_.text_x  # engine/tools/diff_page.py: read by the diff page's template
 _.CATALOGUE  # engine/core/messages.py: the catalogue as data, read by tests/test_catalogue.py
 
 # -- found by discovery, as award forms are: each kind of fact (engine/model/kinds/) and what it declares ----
