@@ -80,14 +80,9 @@ class Settings:
 
     @property
     def words(self) -> bool:
-        """Reasons in words (the officers' workbook) or as codes (CSV, JSONL)."""
+        """Reasons in words as well as codes (the officers' workbook's 说明), or as codes alone (CSV, JSON Lines:
+        what programs read, and what a round run in SQL writes the same, engine.rounds.sql)."""
         return self.form == "xlsx"
-
-    @property
-    def conditions(self) -> bool:
-        """Which condition was not met, in words (the workbook's 说明, and a CSV's note beside its code, which
-        says only "conditions"); JSON Lines keep the codes alone."""
-        return self.form != "jsonl"
 
 
 class Worker:
@@ -306,7 +301,7 @@ class Worker:
 
     # -- results ------------------------------------------------------------------------------------
     def outcomes(self, record: Record, result: Any, applicant: Any) -> None:
-        words, conditions = self.settings.words, self.settings.conditions
+        words = self.settings.words
         clauses = result.clauses
         picks = self._picks
         if picks is None or len(clauses) != self._results:
@@ -323,15 +318,15 @@ class Worker:
             amount = r.amount if r.outcome is _ELIGIBLE else None
             reason = r.reason or ""
             # Another kind's clause needs no words: the kind of applicant is in its own column.
-            if r.outcome is _ELIGIBLE or reason == "recipient" or not (words or conditions):
+            if not words or r.outcome is _ELIGIBLE or reason == "recipient":
                 text = ""
-            elif r.why.__class__ is ConditionsFailed and conditions:
+            elif r.why.__class__ is ConditionsFailed:
                 # which condition, with the values read
                 if failed is None:
                     failed = FailedConditions(result)
                 text = self.condition_words(r, failed)
             else:
-                text = self.reason_words(r) if words else ""
+                text = self.reason_words(r)
             if r.outcome is _UNDETERMINED:
                 reason = "missing:" + ";".join(r.missing_keys) if r.missing else "missing"
             pool = self.pooled.get(cid) if self.pooled else None
