@@ -15,6 +15,7 @@ _.limit_concurrency  # engine/service/server.py: uvicorn's Config
 _.seekable  # engine/rounds/write.py: the file protocol zipfile asks a stream for
 _.font, _.alignment, _.number_format, _.height  # engine/rounds/template.py: openpyxl's cell and row styles
 _.preserve_quotes, _.brace_single_entry_mapping_in_flow_sequence, _.allow_unicode  # engine/tools/fmt.py: ruamel.yaml's settings
+_.text_x  # engine/tools/diff_page.py: read by the diff page's template
 _._connect, _._begin, _.isolation_level  # engine/ledger/store.py: SQLAlchemy event listeners
 _.until, _.used_by, _.group_anchors  # engine/present/review.py: read by the Jinja2 templates
 _.outcome_words, _.totals  # engine/present/sheet_html.py: read by the sheet's template

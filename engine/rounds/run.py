@@ -60,7 +60,7 @@ from engine.rounds.results import (
     amount_text,
 )
 from engine.runtime.evaluate import evaluate
-from engine.runtime.interpret import explain_conditions
+from engine.runtime.interpret import FailedConditions
 from engine.runtime.trace import ConditionsFailed
 from engine.syntax.loader import SourceMap
 
@@ -103,6 +103,8 @@ class Worker:
         from engine.present.words import PolicyWords
         self.w = PolicyWords(policy, settings.lang)
         self._reasons: dict[object, str] = {}
+        self._conditions: dict[object, str] = {}  # a condition not met, by what its words depend on
+        self._not_met: Any = None  # engine.present.reasons.NotMet, made when first needed
         self._picks: list[int] | None = None  # where each of self.ids is in a result's clauses
         self._results = 0  # how many clauses those results had
         self._decoded = False  # the chunk's cells were decoded from bytes here (no surrogate can be in them)
@@ -306,7 +308,7 @@ class Worker:
             picks = self.picks(clauses)
         total, complete = _ZERO, True
         rows: list[list[str]] = []
-        explain = None  # the failed conditions explained: set up for this applicant when one is worded
+        failed = None  # the conditions not met, explained: set up for this applicant when one is worded
         for cid, i in zip(self.ids, picks, strict=True):
             r = clauses[i]
             if r.clause.id != cid:  # results in another order than the first one's: found by id
@@ -319,10 +321,10 @@ class Worker:
             if not words or r.outcome is _ELIGIBLE or reason == "recipient":
                 text = ""
             elif r.why.__class__ is ConditionsFailed:
-                # which condition, with the values read: per applicant, so never kept with the shared reasons
-                if explain is None:
-                    explain = explain_conditions(result)
-                text = self.condition_words(r, explain)
+                # which condition, with the values read
+                if failed is None:
+                    failed = FailedConditions(result)
+                text = self.condition_words(r, failed)
             else:
                 text = self.reason_words(r)
             if r.outcome is _UNDETERMINED:
@@ -359,14 +361,26 @@ class Worker:
             return applicant.date
         return applicant.values.get(name)
 
-    def condition_words(self, r: Any, explain: Callable[[Any], Any]) -> str:
+    def condition_words(self, r: Any, failed: FailedConditions) -> str:
         """Which condition an ineligible clause did not meet, with the values read (条件未满足 alone when the
-        result does not say which)."""
-        from engine.present.reasons import condition_not_met
-
+        result does not say which); the same failure with the same values is worded once."""
+        try:
+            key = failed.key(r)
+            found = self._conditions.get(key) if key is not None else None
+        except TypeError:  # a value that cannot be a key (a list's items): worded each time
+            key = found = None
+        if found is not None:
+            return found
         at = r.why.at
-        found = r.conditions[at] if at is not None and at < len(r.conditions) else explain(r)
-        return condition_not_met(self.w, found) if found is not None else self.reason_words(r)
+        explained = r.conditions[at] if at is not None and at < len(r.conditions) else failed.explain(r)
+        if self._not_met is None:
+            from engine.present.reasons import NotMet
+
+            self._not_met = NotMet(self.w)
+        text = self._not_met(explained) if explained is not None else self.reason_words(r)
+        if key is not None and len(self._conditions) < 4096:
+            self._conditions[key] = text
+        return text
 
     def reason_words(self, r: Any) -> str:
         """A clause's short reason in words; the same reason for many applicants is worded once."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 from decimal import Decimal, DivisionByZero, InvalidOperation, Overflow
-from typing import Callable, Mapping
+from typing import Mapping
 
 from engine.core.amounts import MAX_COMPUTED_DIGITS, MAX_INTEGER_DIGITS
 from engine.core.errors import EvaluateError, Problem
@@ -90,24 +90,49 @@ def interpret(policy: Policy, applicant: Applicant, day: dt.date, source: str, *
         raise _too_large(policy, clause, None) from None
 
 
-def explain_conditions(result: Result) -> Callable[[ClauseResult], ConditionResult | None]:
+class FailedConditions:
     """For a result evaluated without a trace: the condition each ineligible clause failed first, explained as a
-    traced evaluation explains it (its values, the sides it compares), or None for a clause that failed no
-    condition. Nothing is computed until a clause is asked for, then the names in force are set out once for
-    the applicant, so a round pays only for the clauses it words."""
-    run: _Run | None = None
+    traced evaluation explains it (its values, the sides it compares). Nothing is computed until a clause is
+    asked for; `key` says what an explanation depends on (the clause, the condition, the values it reads), so a
+    round words the same failure once for every applicant who has it."""
 
-    def explain(r: ClauseResult) -> ConditionResult | None:
-        nonlocal run
+    def __init__(self, result: Result):
+        self.result = result
+        self._run: _Run | None = None
+        self._params: Mapping[str, object] | None = None
+
+    @staticmethod
+    def condition(r: ClauseResult) -> Condition | None:
         why = r.why
         if not isinstance(why, ConditionsFailed) or why.at is None or why.at >= len(r.clause.conditions):
             return None
-        if run is None:
-            run = _Run(prepare(result.policy), result.applicant, result.date, True)
-        run._clause = r.clause
-        return run.explain(r.clause.conditions[why.at])
+        return r.clause.conditions[why.at]
 
-    return explain
+    def key(self, r: ClauseResult) -> tuple[object, ...] | None:
+        """(clause, condition, the values it reads): equal keys, equal explanations; None when not known."""
+        cond = self.condition(r)
+        if cond is None:
+            return None
+        a = self.result.applicant
+        if self._params is None:
+            plan = prepare(self.result.policy)
+            end, day = plan.policy.end, self.result.date
+            self._params = plan.day(day if end is None or day <= end else end).values
+        params, values = self._params, a.values
+        expr = cond.expr
+        names = expr.ordered_names if len(expr.ordered_names) == len(expr.names) else sorted(expr.names)
+        read = tuple(values[n] if n in values else params.get(n, self.result.date if n == "claim_date" else None)
+                     for n in names)
+        return (r.clause.id, r.why, read)
+
+    def explain(self, r: ClauseResult) -> ConditionResult | None:
+        cond = self.condition(r)
+        if cond is None:
+            return None
+        if self._run is None:
+            self._run = _Run(prepare(self.result.policy), self.result.applicant, self.result.date, True)
+        self._run._clause = r.clause
+        return self._run.explain(cond)
 
 
 def _too_large(policy: Policy, clause: Clause | None, expr: Expr | None) -> EvaluateError:
