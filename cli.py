@@ -564,7 +564,7 @@ def sql_cmd(policy_file: str, dialect: str, lang: str | None, policies: tuple[st
     giving each clause's outcome, amount, reason code and the total, for a data team to run where the data is.
     A row marked rows_engine is one the query cannot decide exactly (a fact missing, a clause it does not
     translate): evaluate that row with `policy evaluate` or `policy batch`."""
-    from engine import Library, SqlUnsupported, compile_sql, load_with_sources
+    from engine import Library, SqlUnsupported, compile_sql, load_with_sources, localize
 
     try:
         policy, _sources = load_with_sources(policy_file, Library(policies, with_files))
@@ -572,14 +572,19 @@ def sql_cmd(policy_file: str, dialect: str, lang: str | None, policies: tuple[st
         _fail(error, message_lang(lang, path=policy_file))
     here = message_lang(lang, policy)
     try:
-        click.echo(compile_sql(policy, dialect))
+        text = compile_sql(policy, dialect)
     except SqlUnsupported as unsupported:
-        click.echo(t("cli.sql.unsupported", here, policy=policy.id, why=str(unsupported)), err=True)
+        click.echo(t("cli.sql.unsupported", here, policy=policy.id, why=localize(unsupported.why, here)), err=True)
         sys.exit(1)
-    from engine import sql_rows_engine
+    from engine import sql_input_columns, sql_rows_engine
 
+    # What the query reads, as a comment a data team sees first: the relation `applicants`, a typed column each.
+    click.echo("-- " + t("cli.sql.input", here, policy=policy.id))
+    for name, kind in sql_input_columns(policy).items():
+        click.echo(f'--   "{name}" {kind}')
+    click.echo(text)
     for clause, reason in sql_rows_engine(policy).items():
-        click.echo(t("cli.sql.rows_engine", here, clause=clause, why=reason), err=True)
+        click.echo(t("cli.sql.rows_engine", here, clause=clause, why=localize(reason, here)), err=True)
 
 
 @cli.command(name="test")

@@ -108,6 +108,7 @@ if TYPE_CHECKING:
     from engine.runtime.plan import prepare as prepare
     from engine.runtime.sql import SqlUnsupported as SqlUnsupported
     from engine.runtime.sql import compile_sql as compile_sql
+    from engine.runtime.sql import input_columns as sql_input_columns
     from engine.runtime.sql import rows_engine as sql_rows_engine
     from engine.runtime.trace import ClauseResult as ClauseResult
     from engine.runtime.trace import Result as Result
@@ -171,6 +172,7 @@ _WHERE = {
     "ClauseResult": "engine.runtime.trace",
     "compile_policy": "engine.model.compile",
     "compile_sql": "engine.runtime.sql",
+    "sql_input_columns": "engine.runtime.sql:input_columns",
     "sql_rows_engine": "engine.runtime.sql:rows_engine",
     "SqlUnsupported": "engine.runtime.sql",
     "copy_schemas": "engine.tools.schemas",
@@ -300,8 +302,8 @@ __all__ = [
     "resolved_yaml", "Result", "result_to_json", "Round", "round_outputs", "ROUND_WRITERS", "RoundError",
     "RoundSettings", "run_suite", "SCHEMA_DIR", "schema_ref", "schema_text", "schema_url", "SchemaError",
     "schemas_folder_for", "server_config", "sheet_columns", "sheet_css", "SheetHeaders", "show_text",
-    "sql_round_why_not", "sql_rows_engine", "SqlFallback", "SqlRound", "SqlUnsupported", "suite_coverage", "t",
-    "verify_text", "write_formatted", "write_migrated", "xlsx_template"
+    "sql_input_columns", "sql_round_why_not", "sql_rows_engine", "SqlFallback", "SqlRound", "SqlUnsupported",
+    "suite_coverage", "t", "verify_text", "write_formatted", "write_migrated", "xlsx_template"
 ]
 assert sorted(__all__) == sorted(_WHERE)
 

@@ -12,7 +12,7 @@ from typing import Any, Iterable
 
 from engine.model.outcome import Outcome
 from engine.rounds.results import amount_text
-from engine.runtime.sql import AREA_COLUMN, CLAIM_DATE, GRANTED, GRANTED_KNOWN, RECIPIENT, ROW, sql_query
+from engine.runtime.sql import input_columns, sql_query
 
 
 def _text(value: object) -> str:
@@ -31,10 +31,7 @@ def load_typed(con: Any, policy: Any, applicants: Iterable[tuple[Any, dt.date]])
     """Create the query's input relation `applicants` from checked Applicants and their claim dates (one per
     row, numbered from 1)."""
     q = sql_query(policy)
-    columns: dict[str, str] = {ROW: "BIGINT", RECIPIENT: "VARCHAR", AREA_COLUMN: "VARCHAR", CLAIM_DATE: "DATE"}
-    columns.update({n: t for n, t in q.facts.items() if t != "JSON"})
-    columns.update({GRANTED + cid: "DECIMAL(18,2)" for cid in q.granted})
-    columns[GRANTED_KNOWN] = "BOOLEAN"
+    columns = input_columns(policy)
     fd, path = tempfile.mkstemp(suffix=".csv")
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:

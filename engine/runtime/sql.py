@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable, Mapping
 
+from engine.core.messages import Message, msg
 from engine.lang.expressions import Expr
 from engine.lang.tree import Arith, Call, Choices, Compare, IfElse, Lit, Logic, Name, Node, Unary, children
 from engine.model.awards.base import AwardForm, SqlAward
@@ -68,7 +69,12 @@ _MAX_DEPTH = 60
 
 
 class SqlUnsupported(Exception):
-    """Something the query does not translate: a clause (its rows go to the row engine) or a whole policy."""
+    """Something the query does not translate: a clause (its rows go to the row engine) or a whole policy. Its
+    one argument is a catalogue Message (what is not translated), shown in the reader's language."""
+
+    def __init__(self, why: Message):
+        super().__init__(why)
+        self.why = why
 
 
 def ident(name: str) -> str:
@@ -84,22 +90,22 @@ def literal(value: object) -> str:
         value = Decimal(value)
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise SqlUnsupported("a number that is not finite")
+            raise SqlUnsupported(msg("sql.why.infinite"))
         text = f"{value:f}"
         digits = text.lstrip("-")
         whole, _, frac = digits.partition(".")
         scale = len(frac)
         precision = max(len(whole.lstrip("0")) + scale, scale, 1)
         if precision > 38:
-            raise SqlUnsupported("a number of more than 38 digits")
+            raise SqlUnsupported(msg("sql.why.digits"))
         return f"CAST('{text}' AS DECIMAL({precision},{scale}))"
     if isinstance(value, str):
         if "\x00" in value:
-            raise SqlUnsupported("a text holding NUL")
+            raise SqlUnsupported(msg("sql.why.nul"))
         return "'" + value.replace("'", "''") + "'"
     if isinstance(value, dt.date):
         return f"DATE '{value.isoformat()}'"
-    raise SqlUnsupported(f"a constant of type {type(value).__name__}")
+    raise SqlUnsupported(msg("sql.why.constant", type=type(value).__name__))
 
 
 # --- expressions ------------------------------------------------------------------------------------------
@@ -118,11 +124,11 @@ class _Scope:
         fact = self.facts.get(name)
         if fact is not None:
             if fact.kind.takes_items:
-                raise SqlUnsupported(f"the list fact {name}")
+                raise SqlUnsupported(msg("sql.why.list_fact", name=name))
             return ident(name)
         if name in self.params:
             return ident(self.params[name])
-        raise SqlUnsupported(f"name {name}")
+        raise SqlUnsupported(msg("sql.why.name", name=name))
 
 
 def _lit(node: Lit, s: _Scope) -> str:
@@ -144,7 +150,7 @@ def _unary(node: Unary, s: _Scope) -> str:
 
 def _arith(node: Arith, s: _Scope) -> str:
     if node.op == "/":  # DECIMAL division is inexact (a DOUBLE) in DuckDB: the row engine divides
-        raise SqlUnsupported("a division")
+        raise SqlUnsupported(msg("sql.why.division"))
     return f"({write(node.left, s)} {node.op} {write(node.right, s)})"
 
 
@@ -159,7 +165,7 @@ def _compare(node: Compare, s: _Scope) -> str:
     parts, left = [], write(node.left, s)
     for op, right in zip(node.ops, node.rights, strict=True):
         if op in ("in", "not in") and not isinstance(right, Choices):
-            raise SqlUnsupported("membership of a list")
+            raise SqlUnsupported(msg("sql.why.membership"))
         code = write(right, s)
         parts.append(f"{left} {_COMPARE[op]} {code}")
         left = code
@@ -175,7 +181,7 @@ _CALLS = {"min": "LEAST", "max": "GREATEST", "abs": "ABS"}
 
 def _call(node: Call, s: _Scope) -> str:
     if node.func not in _CALLS:  # days_between & co count calendar months as the engine does: not yet in SQL
-        raise SqlUnsupported(f"function {node.func}")
+        raise SqlUnsupported(msg("sql.why.function", name=node.func))
     return f"{_CALLS[node.func]}({', '.join(write(a, s) for a in node.args)})"
 
 
@@ -188,7 +194,7 @@ SQL_WRITERS: dict[type, Callable[..., str]] = {
 def write(node: Node, s: _Scope) -> str:
     writer = SQL_WRITERS.get(type(node))
     if writer is None:
-        raise SqlUnsupported(f"node {type(node).__name__}")
+        raise SqlUnsupported(msg("sql.why.node", type=type(node).__name__))
     return writer(node, s)
 
 
@@ -201,7 +207,7 @@ def _names(node: Node) -> set[str]:
             found.add(current.id)
         stack.extend((c, d + 1) for c in children(current))
     if depth > _MAX_DEPTH:
-        raise SqlUnsupported(f"an expression {depth} deep")
+        raise SqlUnsupported(msg("sql.why.depth", depth=depth))
     return found
 
 
@@ -243,7 +249,7 @@ class _Query:
         money = p.money
         _sign, _digits, exponent = money.round_to.as_tuple()
         if money.rounding != "half_up" or not money._decimal_step or not isinstance(exponent, int):
-            raise SqlUnsupported(f"the money rule {money.round_to} {money.rounding}")
+            raise SqlUnsupported(msg("sql.why.money_rule", round_to=money.round_to, rounding=money.rounding))
         self.places = max(0, -exponent)
         self.params = {name: f"$p.{name}" for name in p.parameters}
         self.scope = _Scope(p, self.params)
@@ -324,7 +330,7 @@ class _Query:
             cases.append(f"WHEN {' OR '.join(unpaid)} THEN {literal(FundYearNotPaid.reason)}")
         if first is None or last is None:  # the years paid have no end: a deadline per year would be unbounded
             if p.filing_months is not None:
-                raise SqlUnsupported("filing deadlines for fund years without end")
+                raise SqlUnsupported(msg("sql.why.filing"))
             cases.append(f"WHEN {after} THEN {period}")
             return f"CASE {' '.join(cases)} END"
         late = []
@@ -341,17 +347,17 @@ class _Query:
         """The clause's columns, or SqlUnsupported before anything is written."""
         clause, p = task.clause, self.policy
         if clause.refers_to is not None and clause.refers_clause is not None and clause.refers_to in p.linked:
-            raise SqlUnsupported("a reference followed into a linked document")
+            raise SqlUnsupported(msg("sql.why.reference"))
         e = _Emitter(self.scope)
         conditions = [e.expr(c.expr) for c in clause.conditions]
         award: SqlAward | None = None
         if clause.refers_to is None:
             assert clause.award is not None
             if type(clause.award).settle is not AwardForm.settle:
-                raise SqlUnsupported(f"how the {clause.award.keyword} award settles")
+                raise SqlUnsupported(msg("sql.why.settles", form=clause.award.keyword))
             award = clause.award.sql(e)
             if award is None:
-                raise SqlUnsupported(f"the {clause.award.keyword} award as written")
+                raise SqlUnsupported(msg("sql.why.form", form=clause.award.keyword))
         cap = e.expr(clause.cap) if clause.cap is not None else None
         offset = e.expr(clause.offset.amount) if clause.offset is not None else None
         counted = clause.refers_to is None and (clause.cap is not None or clause.period == "once")
@@ -527,7 +533,7 @@ class _Query:
         try:
             finish = self.parts(task)
         except SqlUnsupported as why:
-            self.unsupported[clause.id] = str(why)
+            self.unsupported[clause.id] = why.why
             o, a, r = (f"{clause.id}:outcome", f"{clause.id}:amount", f"{clause.id}:reason")
             self.current[clause.id] = (o, a, r)
             # decided here only where it does not apply; elsewhere by the row engine
@@ -552,6 +558,18 @@ def sql_query(policy: Policy) -> SqlQuery:
     if isinstance(found, SqlUnsupported):
         raise found
     return found
+
+
+def input_columns(policy: Policy) -> dict[str, str]:
+    """The columns of the `applicants` relation the query reads, name -> SQL type (DuckDB's), in order: the
+    row's number, the applicant's kind, area and claim date, one per fact (list facts aside: their rows are the
+    row engine's), what was granted earlier per clause that counts it, and whether that was said."""
+    q = sql_query(policy)
+    columns: dict[str, str] = {ROW: "BIGINT", RECIPIENT: "VARCHAR", AREA_COLUMN: "VARCHAR", CLAIM_DATE: "DATE"}
+    columns.update({n: t for n, t in q.facts.items() if t != "JSON"})
+    columns.update({GRANTED + cid: "DECIMAL(18,2)" for cid in q.granted})
+    columns[GRANTED_KNOWN] = "BOOLEAN"
+    return columns
 
 
 def rows_engine(policy: Policy) -> Mapping[str, str]:
