@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from engine.core.messages import t
 from engine.model.outcome import Outcome
-from engine.present.sheet import OUTCOME_KEYS, _total_text, condition_text, reason_text
+from engine.present.sheet import OUTCOME_KEYS, _total_text, amount_words, condition_text, reason_text
 from engine.present.words import PolicyWords
 from engine.runtime.trace import Result
 
@@ -73,7 +73,7 @@ def sheet_model(result: Result, lang: str, code: str, pools: Mapping[str, str], 
         steps = [line for step in r.steps for line in step.lines(w)]
         clauses.append(SheetClause(
             c.id, c.title, r.outcome.value, t(OUTCOME_KEYS[r.outcome], lang),
-            w.money(r.amount) if r.outcome is Outcome.ELIGIBLE else "",
+            amount_words(w, r) if r.outcome is Outcome.ELIGIBLE else "",
             reason_text(w, r) if r.outcome is not Outcome.ELIGIBLE else "",
             [condition_text(w, x) for x in r.conditions], steps,
             "；".join(w.missing(m) for m in r.missing), pools.get(c.id, "")))

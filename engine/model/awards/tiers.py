@@ -194,7 +194,7 @@ class TiersAward(AwardForm):
         if not ok or on is None:
             return None
         return cls(on, tuple(bands), base, table.get("base_label"), table.get("on_label"),
-                   bool(table.get("up_to", False)), measure or next(
+                   bool(table.get("up_to", False) or spec.get("up_to", False)), measure or next(
                        (k for b in bands if (k := kind_of(b.bound, c)) is not None), "number"))
 
     def expressions(self) -> tuple[Expr, ...]:
@@ -312,6 +312,9 @@ class TiersAward(AwardForm):
                 return None
             tops.append(top)
         return max(tops) if tops else None
+
+    def ceiling(self) -> bool:
+        return self.up_to
 
     def can_fail(self) -> bool:
         return True  # below the lowest band pays nothing
