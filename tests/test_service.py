@@ -42,7 +42,7 @@ def seller_json() -> dict:
 def test_lists_the_policies_it_holds_with_their_links(client):
     body = client.get("/policies").json()
     ids = {p["id"] for p in body["policies"]}
-    assert ids == {"lishui-2021-67", "datong-2021-46", "hangzhou-2019-99", "qingtian-example"}
+    assert ids == {"lishui-2021-67", "datong-2021-46", "hangzhou-2019-99", "hangzhou-2022-draft", "qingtian-example"}
     lishui = next(p for p in body["policies"] if p["id"] == "lishui-2021-67")
     assert lishui["recipients"]["seller"] == "跨境电商企业"
     assert lishui["links"]["evaluate"] == f"{LISHUI}/evaluate"
