@@ -24,7 +24,7 @@ a county repository's schemas), the grant ledger (`open_ledger`, `earlier_for`,
 command words its messages with. A name whose module's own name is ambiguous here is renamed (`diff_text` is
 engine.tools.diff.render_text; `lint_counts`, `diff_impact`, `diff_json`, `ledger_export`, `suite_coverage`,
 `credit_code_problem`, `normalise_credit_code`, `server_config`, `round_outputs`, `ROUND_WRITERS`,
-`SheetHeaders`, `write_formatted` likewise).
+`SheetHeaders`, `write_formatted`, `approve_round` likewise).
 """
 
 from __future__ import annotations
@@ -81,6 +81,8 @@ if TYPE_CHECKING:
     from engine.present.review import render_html as render_html
     from engine.present.review import render_markdown as render_markdown
     from engine.present.sheet import render_text as render_text
+    from engine.rounds.approved import approve as approve_round
+    from engine.rounds.approved import read_approved as read_approved
     from engine.rounds.columns import Headers as SheetHeaders
     from engine.rounds.columns import fixed_labels as fixed_labels
     from engine.rounds.identity import normalise as normalise_credit_code
@@ -226,6 +228,8 @@ _WHERE = {
     "Result": "engine.runtime.trace",
     "result_to_json": "engine.present.result_json",
     "Round": "engine.rounds.run",
+    "approve_round": "engine.rounds.approved:approve",
+    "read_approved": "engine.rounds.approved",
     "round_outputs": "engine.rounds.write:outputs",
     "ROUND_WRITERS": "engine.rounds.write:WRITERS",
     "RoundError": "engine.rounds.read",
@@ -262,7 +266,7 @@ __all__ = [
     "render_markdown", "render_text", "replace_when_done", "replay_text", "resolved_yaml", "result_to_json",
     "round_outputs", "run_suite", "server_config", "sheet_columns", "show_text", "suite_coverage", "t",
     "verify_text", "xlsx_template", "copy_schemas", "format_paths", "schema_ref", "schemas_folder_for",
-    "write_formatted",
+    "write_formatted", "approve_round", "read_approved",
 ]
 assert sorted(__all__) == sorted(_WHERE)
 
