@@ -224,11 +224,11 @@ def test_serve_command_starts_and_answers(tmp_path):
                              "--lang", "en"], stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stderr.readline()
-        assert f"at http://127.0.0.1:{port}/" in line and "4 policies" in line
+        assert f"at http://127.0.0.1:{port}/" in line and "5 policies" in line
         for _ in range(50):
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/policies", timeout=2) as response:
-                    assert len(json.load(response)["policies"]) == 4
+                    assert len(json.load(response)["policies"]) == 5
                     break
             except OSError:
                 time.sleep(0.1)
