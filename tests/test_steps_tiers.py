@@ -384,3 +384,20 @@ def test_the_band_for_everyone_on_the_review_page_and_in_diff(tmp_path):
     assert "35%" in diff.output, diff.output
     lint = cli_run("lint", str(fixture))
     assert lint.exit_code == 0, lint.output
+
+
+def test_lint_suggests_otherwise_for_a_money_band_from_zero(tmp_path):
+    """The old way of writing a rate for everyone (a band from 0美元) made the trade required and put 达到0.00美元一档 on
+    the sheet: lint points at it with the spelling to use."""
+    fixture = ROOT / "tests" / "fixtures" / "forms" / "raised-band.yaml"
+    old = fixture.read_text(encoding="utf-8").replace(
+        "        otherwise: {rate: 30%, cap: 20万元}\n        bands:\n",
+        "        bands:\n          - {from: 0美元, rate: 30%, cap: 20万元}\n")
+    path = tmp_path / "zero-band.yaml"
+    path.write_text(old, encoding="utf-8")
+    out = cli_run("lint", path)
+    assert "第 1 档从 0 起" in out.output and "otherwise: {rate: 30%, cap: 20万元}" in out.output, out.output
+    assert f"zero-band.yaml:{line_of(old, '{from: 0美元')}:" in out.output
+    r = evaluate(load_policy(str(path)), applicant_from_data(load_policy(str(path)), {
+        "recipient": "firm", "date": "2024-06-01", "granted": {}, "facts": {"site_costs": "100万元"}})).clause("R1")
+    assert r.outcome == "undetermined"  # why otherwise: exists

@@ -466,6 +466,10 @@ class TiersAward(AwardForm):
             if rate is not None and not 0 <= rate <= 1:
                 out.append(Finding(at(i, "rate"), msg("tiers.lint.rate", n=i + 1, rate=written("percent", rate)),
                                    msg("tiers.lint.rate.hint")))
+        for i in known:  # money is never negative: a band from 0 is every applicant's, and makes `on` required
+            if m == "money" and self.bands[i].inclusive and bounds[i] == 0:
+                out.append(Finding(at(i, "from"), msg("tiers.lint.from_zero", n=i + 1),
+                                   msg("tiers.lint.from_zero.hint")))
         if self.otherwise is not None:
             amount = value(self.otherwise.amount) if self.otherwise.amount is not None else None
             if amount is not None and amount <= 0:
