@@ -154,7 +154,7 @@ class OtherwiseStep(Step):
         line = (w.t("tiers.otherwise.unknown", label=what, pay=pay) if self.value is None
                 else w.t("tiers.otherwise.step", label=what, value=shown(w, m, self.value, self.on), pay=pay))
         if self.next_inclusive is not None:
-            line += w.t("tiers.step.next", band=_band(w, m, self.next_bound, self.next_inclusive, self.on),
+            line += w.t("tiers.otherwise.next", band=_band(w, m, self.next_bound, self.next_inclusive, self.on),
                         pay=_pays(w, self.next_amount, self.next_rate, self.next_cap, self.up_to, short=True))
         return [line]
 
