@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import re
 import sys
-import traceback
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Callable, NoReturn, Sequence, TypeVar
 
@@ -119,11 +119,29 @@ def cli() -> None:
 def validate(files: tuple[str, ...], fmt: str, lang: str | None, policies: tuple[str, ...],
              with_files: tuple[str, ...]) -> None:
     """Check policy FILES: strict YAML, the schema, expressions and names. Exit 1 if any is invalid."""
-    from engine import Library, load_policy, load_resolved, reading_problems
+    from engine import Library, check_suite, is_tests_file, load_policy, load_resolved, reading_problems
     report: list[dict[str, object]] = []
     bad = 0
     langs: list[str] = []
     for path in files:
+        if is_tests_file(path):  # an officers' tests file: checked as `policy test` reads it
+            try:
+                suite, named = check_suite(path, lambda p: load_policy(p, policies=policies, with_files=with_files))
+            except PolicyError as error:
+                bad += 1
+                here = message_lang(lang, path=path)
+                langs.append(here)
+                report.append({"file": path, "valid": False, "problems": [p.to_json(here) for p in error.problems]})
+                if fmt == "text":
+                    click.echo(error.format(here), err=True)
+                continue
+            here = message_lang(lang, named)
+            langs.append(here)
+            report.append({"file": path, "valid": True, "problems": []})
+            if fmt == "text":
+                click.echo(t("cli.valid_tests", here, path=path, cases=len(suite.cases),
+                             policy=suite.policy_path or "-"))
+            continue
         try:
             policy = load_policy(path, policies=policies, with_files=with_files)
             if any(a.change for r in policy.readings.values() for a in r.alternatives):
@@ -172,7 +190,12 @@ def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | 
                  ledger_url: str | None, lang: str | None,
                  policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Evaluate an applicant's FACTS (YAML or JSON, '-' for stdin) under POLICY."""
-    from engine import applicant_from, evaluate, load_document, load_policy, render_json, render_text
+    # One applicant: the cyclic garbage collector would only slow the start (scanning again and again the thousands
+    # of objects that imports and the policy make, all kept), so it waits until the command is done (issue 20).
+    if gc.isenabled():
+        gc.disable()
+        click.get_current_context().call_on_close(gc.enable)
+    from engine import applicant_from, evaluate, load_document, load_policy
     policy = None
     try:
         policy = load_policy(policy_file, policies=policies, with_files=with_files, cache=True)
@@ -191,7 +214,14 @@ def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, on: dt.datetime | 
         result = evaluate(policy, applicant, on=day, reference=reference)
     except PolicyError as error:
         _fail(error, message_lang(lang, policy, policy_file))
-    click.echo(render_json(result, lang, indent=2) if fmt == "json" else render_text(result, lang), nl=False)
+    if fmt == "json":
+        from engine import render_json
+
+        click.echo(render_json(result, lang, indent=2), nl=False)
+    else:
+        from engine import render_text
+
+        click.echo(render_text(result, lang), nl=False)
 
 
 def _credit_code(loaded: Any) -> tuple[str | None, list[Any]]:
@@ -308,13 +338,20 @@ def application_sheet(policy: Policy, form: str, recipient: str | None, output: 
               help="Record the round's decisions and awards in the --ledger as ROUND, in one transaction, once "
                    "every row was evaluated and the pools shared (a round id is recorded once).")
 @click.option("--by", "by", default=None, help="Who records the round (default: the operating system's user).")
+@click.option("--engine", "engine_name", type=click.Choice(["sql", "rows"]), default=None,
+              help="[default: sql when it can] sql: DuckDB runs the policy as one query over the round; rows it "
+                   "cannot decide exactly (a fact missing, a cell in another form) go to the row engine: the same "
+                   "results. It falls back to rows for XLSX, JSON Lines or folder input, a CSV not in UTF-8, XLSX "
+                   "output, --sheets, --ledger, --record, pools, or a policy the query cannot express (and says "
+                   "why when --engine sql is given).")
 @click.option("--approved", "approved_file", default=None, type=click.Path(exists=True, dir_okay=False),
               help="With --record: the signed results workbook of this round, whose 核定金额 cells (beside each "
                    "ceiling) are recorded as what was paid; an empty cell keeps the ceiling.")
 @lang_option
 @library_options
 def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_dir: str | None, force: bool,
-              ledger_url: str | None, round_id: str | None, by: str | None, approved_file: str | None,
+              ledger_url: str | None, round_id: str | None, by: str | None, engine_name: str | None,
+              approved_file: str | None,
               lang: str | None, policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Evaluate a round of APPLICANTS (XLSX, CSV, JSON Lines, or a folder of facts files) under POLICY.
 
@@ -380,9 +417,29 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
     if sys.stderr.isatty():
         bar = click.progressbar(length=source.total or 0, file=sys.stderr, label=t("batch.progress", here))
         bar.__enter__()
-    the_round = Round(policy, source, settings, kinds, jobs, bar.update if bar is not None else None)
+    the_round: Any = None
+    if engine_name != "rows":
+        from engine import SqlRound, sql_round_why_not
+
+        why = sql_round_why_not(policy, source, settings)
+        if why is None:
+            the_round = SqlRound(policy, source, settings, kinds, jobs, bar.update if bar is not None else None)
+        elif engine_name == "sql":  # asked for: say why not
+            click.echo(t("batch.engine.rows", here, why=t(_ROWS_WHY[why], here)), err=True)
+    if the_round is None:
+        the_round = Round(policy, source, settings, kinds, jobs, bar.update if bar is not None else None)
     try:
-        summary = the_round.run(writer)
+        try:
+            summary = the_round.run(writer)
+        except Exception as error:
+            from engine import SqlFallback
+
+            if not isinstance(error, SqlFallback):
+                raise
+            # DuckDB could not read this round (nothing was written): row by row, as csv.reader reads it
+            writer = make_output(output, policy, here, sheets_dir, applicants)
+            the_round = Round(policy, source, settings, kinds, jobs, bar.update if bar is not None else None)
+            summary = the_round.run(writer)
     except PolicyError as error:  # the ledger cannot be read
         _fail(error, here)
     except RoundError as error:
@@ -412,6 +469,11 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
                     click.echo(t("ceiling.approved.left", here, count=left), err=True)
             _record_round(ledger_url, round_id, policy, decisions, by, here)
     sys.exit(1 if summary.bad_rows else 0)
+
+
+_ROWS_WHY = {"input": "batch.engine.why.input", "options": "batch.engine.why.options",
+             "workbook": "batch.engine.why.workbook", "pools": "batch.engine.why.pools",
+             "policy": "batch.engine.why.policy"}
 
 
 _T = TypeVar("_T")
@@ -491,6 +553,36 @@ def render_cmd(policy_file: str, fmt: str, output: str | None, force: bool, lang
     click.echo(t("cli.wrote", here, path=output), err=True)
 
 
+@cli.command(name="sql")
+@click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
+@click.option("--dialect", type=click.Choice(["duckdb", "spark", "postgres"]), default="duckdb", show_default=True,
+              help="The SQL dialect (DuckDB's query transpiled by sqlglot for Spark SQL and PostgreSQL).")
+@lang_option
+@library_options
+def sql_cmd(policy_file: str, dialect: str, lang: str | None, policies: tuple[str, ...],
+            with_files: tuple[str, ...]) -> None:
+    """Print POLICY as one SQL query over a table `applicants` (one row per applicant, one typed column per fact),
+    giving each clause's outcome, amount, reason code and the total, for a data team to run where the data is.
+    A row marked rows_engine is one the query cannot decide exactly (a fact missing, a clause it does not
+    translate): evaluate that row with `policy evaluate` or `policy batch`."""
+    from engine import Library, SqlUnsupported, compile_sql, load_with_sources
+
+    try:
+        policy, _sources = load_with_sources(policy_file, Library(policies, with_files))
+    except PolicyError as error:
+        _fail(error, message_lang(lang, path=policy_file))
+    here = message_lang(lang, policy)
+    try:
+        click.echo(compile_sql(policy, dialect))
+    except SqlUnsupported as unsupported:
+        click.echo(t("cli.sql.unsupported", here, policy=policy.id, why=str(unsupported)), err=True)
+        sys.exit(1)
+    from engine import sql_rows_engine
+
+    for clause, reason in sql_rows_engine(policy).items():
+        click.echo(t("cli.sql.rows_engine", here, clause=clause, why=reason), err=True)
+
+
 @cli.command(name="test")
 @click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
 @click.argument("tests", nargs=-1, type=click.Path(dir_okay=False))
@@ -533,9 +625,12 @@ def test_cmd(policy_file: str, tests: tuple[str, ...], lang: str | None, no_cove
                                     expected=localize(m.expected, lang), actual=localize(m.actual, lang)))
             assert outcome.result is not None  # a case that ran without an error has its result
             click.echo("  " + render_text(outcome.result, lang).replace("\n", "\n  ").rstrip())
+    # One language throughout: the summary in the reader's; `N passed, N failed` (what CI tooling reads) is the
+    # English one, so tooling runs `policy test --lang en` (the exit code says it too: 1 when any case failed).
     if lang != "en":
         click.echo(t("cli.test.summary", lang, total=passed + failed, passed=passed, failed=failed))
-    click.echo(f"{passed} passed, {failed} failed")  # exactly this, in every language: CI tooling reads it
+    else:
+        click.echo(f"{passed} passed, {failed} failed")
     if not no_coverage:
         click.echo(render_coverage(coverage(policy, outcomes), lang), nl=False)
     sys.exit(1 if failed else 0)
@@ -613,17 +708,30 @@ def fmt_cmd(files: tuple[str, ...], check: bool, lang: str | None) -> None:
               help="A test-case file, a facts file, or a folder of either: show who gains and who loses.")
 @click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Claim date for cases that give none (YYYY-MM-DD). Default: the facts' date, else today.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True,
+              help="html: one self-contained page (no network assets) with who gains and who loses drawn.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write to this file instead of standard output.")
+@click.option("--force", is_flag=True, help="Overwrite the -o file if it exists.")
 @lang_option
 @library_options
 def diff_cmd(old_file: str, new_file: str | None, reading: str | None, cases_path: str | None,
-             on: dt.datetime | None, fmt: str, lang: str | None, policies: tuple[str, ...],
-             with_files: tuple[str, ...]) -> None:
+             on: dt.datetime | None, fmt: str, output: str | None, force: bool, lang: str | None,
+             policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Show what changed in meaning between two versions of a policy, and what it does to applicants.
 
     OLD and NEW may be two versions of one file, or a county file and the policy it extends. With
     --reading Q3 instead of NEW: OLD against OLD read under the first alternative of its reading Q3."""
-    from engine import diff_impact, diff_json, diff_policies, diff_text, load_cases, load_policy, load_reading
+    from engine import (
+        diff_html,
+        diff_impact,
+        diff_json,
+        diff_policies,
+        diff_text,
+        load_cases,
+        load_policy,
+        load_reading,
+    )
     if (new_file is None) == (reading is None):
         raise click.UsageError(t("cli.diff.new_or_reading", message_lang(lang, None, old_file)))
     old = new = None
@@ -640,9 +748,18 @@ def diff_cmd(old_file: str, new_file: str | None, reading: str | None, cases_pat
         # the new version speaks for the pair; if it did not load, its file's declared language does
         _fail(error, message_lang(lang, new, new_file or old_file))
     if fmt == "json":
-        click.echo(json.dumps(diff_json(changes, old_file, new_name, result), ensure_ascii=False, indent=2))
+        document = json.dumps(diff_json(changes, old_file, new_name, result), ensure_ascii=False, indent=2) + "\n"
+    elif fmt == "html":
+        document = diff_html(changes, old_file, new_name, new, result, message_lang(lang, new))
     else:
-        click.echo(diff_text(changes, old_file, new_name, new, result, message_lang(lang, new)), nl=False)
+        document = diff_text(changes, old_file, new_name, new, result, message_lang(lang, new))
+    if output is None:
+        click.echo(document, nl=False)
+        return
+    here = message_lang(lang, new)
+    write_new_file(output, document, force, t("cli.exists_force", here, path=output), here,
+                   inputs=[old_file, *([new_file] if new_file else []), *with_files])
+    click.echo(t("cli.wrote", here, path=output), err=True)
 
 
 def default_tests_path(policy_file: str, lang: str) -> str:
@@ -668,7 +785,8 @@ def default_tests_path(policy_file: str, lang: str) -> str:
                    "OUTPUT's git repository (beside its policies/ folder outside one).")
 @click.option("--schema-url", default=None, metavar="URL",
               help="Point $schema at URL instead (the policy schema as the bureau serves it: policy serve's "
-                   "/schemas/policy.schema.json); nothing is copied.")
+                   "/schemas/policy.schema.json; the service's address alone is completed to it); nothing is "
+                   "copied.")
 @lang_option
 @library_options
 def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | None, title: str | None,
@@ -704,7 +822,9 @@ def fork_cmd(parent: str, new_id: str, areas: tuple[str, ...], document: str | N
     from engine import copy_schemas, schema_ref, schemas_folder_for
 
     if schema_url:
-        reference = schema_url
+        from engine import schema_url as completed
+
+        reference = completed(schema_url)
     else:
         from engine import SCHEMA_DIR
 
@@ -778,8 +898,11 @@ def show_cmd(policy_file: str, resolved: bool, lang: str | None, policies: tuple
 @click.option("--base-url", default=None, metavar="URL",
               help="The service's public address (e.g. https://policies.example.gov.cn), for the schema link of "
                    "saved facts files; without it the link is relative. Never taken from a request's Host header.")
+@click.option("--log/--no-log", "log", default=True, show_default=True,
+              help="One JSON line per request on stderr: time, method, route, path, status, duration_ms, policy, "
+                   "revision (never the query or the body).")
 @lang_option
-def serve_cmd(policy_dir: str, port: int, host: str, ledger_url: str | None, base_url: str | None,
+def serve_cmd(policy_dir: str, port: int, host: str, ledger_url: str | None, base_url: str | None, log: bool,
               lang: str | None) -> None:
     """Serve the policies of POLICY_DIR over HTTP: list, facts schemas, evaluation, OpenAPI, a case worker's form."""
     here = message_lang(lang)
@@ -794,7 +917,7 @@ def serve_cmd(policy_dir: str, port: int, host: str, ledger_url: str | None, bas
         click.echo(t("serve.missing_library", here, name=error.name), err=True)
         sys.exit(2)
     try:
-        app = create_app(policy_dir, ledger=ledger_url, base_url=base_url)
+        app = create_app(policy_dir, ledger=ledger_url, base_url=base_url, log=sys.stderr if log else None)
     except PolicyError as error:  # the ledger cannot be opened
         _fail(error, here)
     held = app.state.service.policies
@@ -1002,6 +1125,8 @@ def main() -> None:
         sys.exit(130)
     except Exception as exc:  # a bug in the engine, not the user's mistake
         if os.environ.get("POLICY_DEBUG"):
+            import traceback
+
             traceback.print_exc()
         # The policy's language is unknown here (the failure may be anywhere): say it in both.
         detail = f"{type(exc).__name__}: {exc}"

@@ -18,7 +18,7 @@ _.preserve_quotes, _.brace_single_entry_mapping_in_flow_sequence, _.allow_unicod
 _._connect, _._begin, _.isolation_level  # engine/ledger/store.py: SQLAlchemy event listeners
 _.until, _.used_by, _.group_anchors  # engine/present/review.py: read by the Jinja2 templates
 _.outcome_words  # engine/rounds/sheets.py: read by the applicant sheet's template
-_.CATALOGUE  # engine/core/messages.py: the catalogue as data, read by tests/test_catalogue.py
+_.CATALOGUE  # engine/core/messages.py: the catalogue as data, read by tests/test_core_messages_keys.py
 
 # -- found by discovery, as award forms are: each kind of fact (engine/model/kinds/) and what it declares ----
 _.Area
@@ -42,6 +42,4 @@ _.jsonl_line  # engine/rounds/write.py: one record's JSON line, the reference th
 _.as_granted  # engine/ledger/records.py: a decision as the facts' granted: list, for tests/ledger_support.py
 
 # -- dead, in modules other branches were changing when this check came: to be removed there -------------------
-_.APPEND_ONLY  # engine/ledger/tables.py
 _.traced  # engine/runtime/trace.py: Result.traced, never set nor read
-_.stage  # engine/ledger/store.py: LedgerError.stage (the other errors' stage, read by nothing, is gone)

@@ -15,7 +15,7 @@ Every mistake in a user's file raises a subclass of `PolicyError` whose `.proble
 column, JSON path, clause and suggestion. Names are imported on first use, so `import engine` is cheap.
 
 This is the whole surface the command line (cli.py) and the HTTP service (engine/service/) stand on: they import
-nothing else of the engine (tests/test_imports.py checks it), so a module may move inside the engine without
+nothing else of the engine (tests/test_engine.py checks it), so a module may move inside the engine without
 either noticing. Beyond evaluating: the workspace (`Library`, `load_with_sources`, `load_reading`), application
 rounds (`Round`, `RoundSettings`, `open_source`, `make_output`, templates), the officers' tools (`lint_file`,
 `diff_policies`, `load_suite`/`run_suite`, `fork_text`, `format_paths` for `policy fmt`, `copy_schemas` for
@@ -29,6 +29,7 @@ engine.tools.diff.render_text; `lint_counts`, `diff_impact`, `diff_json`, `ledge
 
 from __future__ import annotations
 
+import gc
 import importlib
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +92,9 @@ if TYPE_CHECKING:
     from engine.rounds.read import open_source as open_source
     from engine.rounds.run import Round as Round
     from engine.rounds.run import Settings as RoundSettings
+    from engine.rounds.sql import SqlFallback as SqlFallback
+    from engine.rounds.sql import SqlRound as SqlRound
+    from engine.rounds.sql import why_not as sql_round_why_not
     from engine.rounds.template import csv_template as csv_template
     from engine.rounds.template import sheet_columns as sheet_columns
     from engine.rounds.template import xlsx_template as xlsx_template
@@ -100,6 +104,9 @@ if TYPE_CHECKING:
     from engine.runtime.evaluate import evaluate as evaluate
     from engine.runtime.plan import Plan as Plan
     from engine.runtime.plan import prepare as prepare
+    from engine.runtime.sql import SqlUnsupported as SqlUnsupported
+    from engine.runtime.sql import compile_sql as compile_sql
+    from engine.runtime.sql import rows_engine as sql_rows_engine
     from engine.runtime.trace import ClauseResult as ClauseResult
     from engine.runtime.trace import Result as Result
     from engine.service.app import create_app as create_app
@@ -109,11 +116,13 @@ if TYPE_CHECKING:
     from engine.syntax.loader import read_text as read_text
     from engine.syntax.schema import SCHEMA_DIR as SCHEMA_DIR
     from engine.syntax.schema import load_schema as load_schema
+    from engine.syntax.schema import schema_text as schema_text
     from engine.tools.diff import diff_policies as diff_policies
     from engine.tools.diff import impact as diff_impact
     from engine.tools.diff import load_cases as load_cases
     from engine.tools.diff import render_text as diff_text
     from engine.tools.diff import to_json as diff_json
+    from engine.tools.diff_page import render_html as diff_html
     from engine.tools.fmt import format_paths as format_paths
     from engine.tools.fmt import write as write_formatted
     from engine.tools.fork import area_problem as area_problem
@@ -122,10 +131,14 @@ if TYPE_CHECKING:
     from engine.tools.fork import resolved_yaml as resolved_yaml
     from engine.tools.lint import counts as lint_counts
     from engine.tools.lint import lint_file as lint_file
+    from engine.tools.schemas import EDITOR_SCHEMAS as EDITOR_SCHEMAS
     from engine.tools.schemas import copy_schemas as copy_schemas
     from engine.tools.schemas import schema_ref as schema_ref
+    from engine.tools.schemas import schema_url as schema_url
     from engine.tools.schemas import schemas_folder_for as schemas_folder_for
+    from engine.tools.testing import check_suite as check_suite
     from engine.tools.testing import coverage as suite_coverage
+    from engine.tools.testing import is_tests_file as is_tests_file
     from engine.tools.testing import load_suite as load_suite
     from engine.tools.testing import render_coverage as render_coverage
     from engine.tools.testing import run_suite as run_suite
@@ -153,6 +166,9 @@ _WHERE = {
     "check_facts": "engine.model.facts",
     "ClauseResult": "engine.runtime.trace",
     "compile_policy": "engine.model.compile",
+    "compile_sql": "engine.runtime.sql",
+    "sql_rows_engine": "engine.runtime.sql:rows_engine",
+    "SqlUnsupported": "engine.runtime.sql",
     "copy_schemas": "engine.tools.schemas",
     "CompileError": "engine.core.errors",
     "create_app": "engine.service.app",
@@ -160,6 +176,7 @@ _WHERE = {
     "csv_template": "engine.rounds.template",
     "decision_from_result": "engine.ledger",
     "did_you_mean": "engine.core.suggest",
+    "diff_html": "engine.tools.diff_page:render_html",
     "diff_impact": "engine.tools.diff:impact",
     "diff_json": "engine.tools.diff:to_json",
     "diff_policies": "engine.tools.diff",
@@ -194,7 +211,12 @@ _WHERE = {
     "load_reading": "engine.workspace",
     "load_resolved": "engine.workspace",
     "load_schema": "engine.syntax.schema",
+    "schema_text": "engine.syntax.schema",
+    "EDITOR_SCHEMAS": "engine.tools.schemas",
+    "schema_url": "engine.tools.schemas",
     "load_suite": "engine.tools.testing",
+    "check_suite": "engine.tools.testing",
+    "is_tests_file": "engine.tools.testing",
     "load_text": "engine.syntax.loader",
     "load_with_sources": "engine.workspace",
     "Loaded": "engine.syntax.loader",
@@ -228,6 +250,9 @@ _WHERE = {
     "Result": "engine.runtime.trace",
     "result_to_json": "engine.present.result_json",
     "Round": "engine.rounds.run",
+    "SqlRound": "engine.rounds.sql",
+    "SqlFallback": "engine.rounds.sql",
+    "sql_round_why_not": "engine.rounds.sql:why_not",
     "approve_round": "engine.rounds.approved:approve",
     "read_approved": "engine.rounds.approved",
     "round_outputs": "engine.rounds.write:outputs",
@@ -251,22 +276,24 @@ _WHERE = {
 }
 
 __all__ = [
-    "AmountSyntaxError", "Applicant", "ClauseResult", "CompileError", "EvaluateError", "Fact", "FactsError",
-    "InheritError", "Ledger", "LedgerError", "Library", "LoadError", "Loaded", "LookupFailed", "Plan", "Policy",
-    "PolicyError", "Problem", "ROUND_WRITERS", "Result", "Round", "RoundError", "RoundSettings", "SCHEMA_DIR",
-    "SchemaError", "SheetHeaders", "applicant_from", "applicant_from_data", "applicant_from_text", "area_problem",
-    "as_written", "case_files", "check_facts", "compile_policy", "create_app", "credit_code_problem",
-    "csv_template", "decision_from_result", "did_you_mean", "diff_impact", "diff_json", "diff_policies",
-    "diff_text", "earlier_for", "engine_version", "evaluate", "extends_value", "facts_for", "facts_schema",
-    "facts_template", "fixed_labels", "fork_text", "format_money", "ledger_export", "ledger_replay", "lint_counts",
-    "lint_file", "list_text", "load_applicant", "load_cases", "load_document", "load_policy", "load_reading",
-    "load_resolved", "load_schema", "load_suite", "load_text", "load_with_sources", "localize", "make_output",
-    "msg", "normalise_credit_code", "one_of", "open_ledger", "open_source", "parse_amount", "policy_files",
-    "policy_record", "prepare", "read_text", "reading_problems", "render_coverage", "render_html", "render_json",
-    "render_markdown", "render_text", "replace_when_done", "replay_text", "resolved_yaml", "result_to_json",
-    "round_outputs", "run_suite", "server_config", "sheet_columns", "show_text", "suite_coverage", "t",
-    "verify_text", "xlsx_template", "copy_schemas", "format_paths", "schema_ref", "schemas_folder_for",
-    "write_formatted", "approve_round", "read_approved",
+    "AmountSyntaxError", "Applicant", "applicant_from", "applicant_from_data", "applicant_from_text",
+    "approve_round", "area_problem", "as_written", "case_files", "check_facts", "check_suite", "ClauseResult",
+    "compile_policy", "compile_sql", "CompileError", "copy_schemas", "create_app", "credit_code_problem",
+    "csv_template", "decision_from_result", "did_you_mean", "diff_html", "diff_impact", "diff_json",
+    "diff_policies", "diff_text", "earlier_for", "EDITOR_SCHEMAS", "engine_version", "evaluate", "EvaluateError",
+    "extends_value", "Fact", "facts_for", "facts_schema", "facts_template", "FactsError", "fixed_labels",
+    "fork_text", "format_money", "format_paths", "InheritError", "is_tests_file", "Ledger", "ledger_export",
+    "ledger_replay", "LedgerError", "Library", "lint_counts", "lint_file", "list_text", "load_applicant",
+    "load_cases", "load_document", "load_policy", "load_reading", "load_resolved", "load_schema", "load_suite",
+    "load_text", "load_with_sources", "Loaded", "LoadError", "localize", "LookupFailed", "make_output", "msg",
+    "normalise_credit_code", "one_of", "open_ledger", "open_source", "parse_amount", "Plan", "Policy",
+    "policy_files", "policy_record", "PolicyError", "prepare", "Problem", "read_approved", "read_text",
+    "reading_problems", "render_coverage", "render_html", "render_json", "render_markdown", "render_text",
+    "replace_when_done", "replay_text", "resolved_yaml", "Result", "result_to_json", "Round", "round_outputs",
+    "ROUND_WRITERS", "RoundError", "RoundSettings", "run_suite", "SCHEMA_DIR", "schema_ref", "schema_text",
+    "schema_url", "SchemaError", "schemas_folder_for", "server_config", "sheet_columns", "SheetHeaders",
+    "show_text", "sql_round_why_not", "sql_rows_engine", "SqlFallback", "SqlRound", "SqlUnsupported",
+    "suite_coverage", "t", "verify_text", "write_formatted", "xlsx_template"
 ]
 assert sorted(__all__) == sorted(_WHERE)
 
@@ -276,7 +303,16 @@ def __getattr__(name: str) -> Any:
     if where is None:
         raise AttributeError(f"module 'engine' has no attribute {name!r}")
     module, _, attr = where.partition(":")
-    value = getattr(importlib.import_module(module), attr or name)
+    # Importing allocates thousands of objects that all stay alive (classes, functions, tables): the cyclic
+    # garbage collector, run every 700 allocations, would scan them and find nothing to free. Paused meanwhile
+    # (issue 20: every command's start pays for its imports).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        value = getattr(importlib.import_module(module), attr or name)
+    finally:
+        if collecting:
+            gc.enable()
     globals()[name] = value
     return value
 

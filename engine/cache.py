@@ -20,17 +20,18 @@ Safe by construction:
 from __future__ import annotations
 
 import contextlib
+import functools
+import gc
 import hashlib
 import os
 import pickle
 import re
-import secrets
 import stat
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import IO, Callable, Sequence
 
 from engine.model.policy import Policy
 
@@ -49,18 +50,30 @@ _PART = re.compile(r"\.entry-[0-9a-f]{32}\.part")
 _STALE_PART_SECONDS = 3600  # an unfinished write older than this was left by a killed run
 _ENGINE = Path(__file__).resolve().parent
 _SCHEMAS = _ENGINE.parent / "schemas"
+_STAMPED = (".py", ".json", ".j2", ".css")  # the files whose change makes every entry stale
 
 
+@functools.cache
 def _code_stamp() -> bytes:
-    """What the engine is made of: every source, message and schema file, by name, size and time."""
+    """What the engine is made of: every source, message and schema file, by name, size and time (read once per
+    process, with os.scandir: a run of `policy evaluate` pays for this walk before every cached load)."""
     digest = hashlib.sha256(FORMAT + sys.version.encode())
-    for root in (_ENGINE, _SCHEMAS):
-        if not root.is_dir():
-            continue
-        for path in sorted(root.rglob("*")):
-            if path.suffix in (".py", ".json", ".j2", ".css"):
-                info = path.stat()
-                digest.update(f"{path.relative_to(root)}:{info.st_size}:{info.st_mtime_ns}\n".encode())
+    for root in (str(_ENGINE), str(_SCHEMAS)):
+        found: list[str] = []
+        folders = [root]
+        while folders:
+            try:
+                listing = os.scandir(folders.pop())
+            except OSError:
+                continue
+            with listing:
+                for item in listing:
+                    if item.is_dir(follow_symlinks=False):
+                        folders.append(item.path)
+                    elif item.name.endswith(_STAMPED):
+                        info = item.stat()
+                        found.append(f"{os.path.relpath(item.path, root)}:{info.st_size}:{info.st_mtime_ns}\n")
+        digest.update("".join(sorted(found)).encode())
     return digest.digest()
 
 
@@ -150,7 +163,7 @@ class PolicyCache:
                         return None
                     with os.fdopen(fd, "rb") as handle:
                         fd = -1
-                        found = pickle.load(handle)
+                        found = _unpickled(handle)
                 finally:
                     if fd != -1:
                         os.close(fd)
@@ -164,7 +177,7 @@ class PolicyCache:
         """Put an entry in place whole (a temporary file renamed), then trim; any failure is only a miss."""
         try:
             with _opened(self.folder) as folder:
-                temp = f".entry-{secrets.token_hex(16)}.part"
+                temp = f".entry-{os.urandom(16).hex()}.part"  # as secrets.token_hex, without its imports
                 fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=folder)
                 try:
                     with os.fdopen(fd, "wb") as handle:
@@ -181,6 +194,18 @@ class PolicyCache:
                 _trim(folder)
         except Exception:  # a cache that cannot be written is only a slower next run
             pass
+
+
+def _unpickled(handle: IO[bytes]) -> object:
+    """The entry's objects, made with the cyclic garbage collector paused: unpickling a policy makes thousands of
+    objects, all kept, and imports the modules of their classes (see engine.__getattr__)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.load(handle)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 @contextlib.contextmanager
@@ -203,7 +228,7 @@ def _claimed(folder: int) -> bool:
         return tagged
     if not all(_ours(name) or name == TAG_NAME for name in os.listdir(folder)):
         return False
-    temp = f".entry-{secrets.token_hex(16)}.part"  # the tag appears whole: written aside, then linked in place
+    temp = f".entry-{os.urandom(16).hex()}.part"  # the tag appears whole: written aside, then linked in place
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=folder)
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -15,11 +15,8 @@ from typing import Iterable, Sequence
 from engine.core.errors import CompileError, InheritError, PolicyError, ProblemList
 from engine.core.messages import msg
 from engine.core.suggest import did_you_mean
-from engine.model.compile import compile_policy
 from engine.model.facts import Applicant, applicant_from
 from engine.model.policy import Policy
-from engine.model.references import clause_problem, linked_set
-from engine.syntax.inherit import MAX_CHAIN, check_child, is_path_form, merge
 from engine.syntax.loader import Loaded, load_file
 from engine.syntax.schema import validate_policy
 
@@ -225,6 +222,8 @@ def load_resolved(path: str, library: Library | None = None) -> Loaded:
 
 def _resolve(path: str, library: Library, chain: tuple[tuple[str, str], ...]) -> Loaded:
     """The chain is followed in a loop of calls bounded by MAX_CHAIN (checked before each step)."""
+    from engine.syntax.inherit import MAX_CHAIN, check_child, is_path_form, merge
+
     loaded = _load(path)
     record = _recording.get()
     if record is not None:
@@ -290,6 +289,7 @@ def load_policy(path: str, *, policies: Sequence[str] = (), with_files: Sequence
 def load_reading(path: str, reading: str, *, policies: Sequence[str] = (), with_files: Sequence[str] = (),
                  library: Library | None = None) -> Policy:
     """The policy at `path` read the other way: alternative N of a reading applied (`Q3` or `Q3:2`)."""
+    from engine.model.compile import compile_policy
     from engine.syntax.readings import alternative_document, parse_choice
 
     library = library or Library(policies, with_files)
@@ -307,6 +307,8 @@ def load_with_sources(path: str, library: Library) -> tuple[Policy, list[str]]:
 
 def _recorded(path: str, library: Library) -> tuple[Policy, list[tuple[str, str]]]:
     """Load a policy, and what was read to make it: every file, and every folder searched."""
+    from engine.model.compile import compile_policy
+
     record = _Record([], [])
     token = _recording.set(record)
     try:
@@ -343,6 +345,9 @@ def link(policy: Policy, library: Library) -> Policy:
     """
     if not library.has_sources() or not any(c.refers_clause for c in policy.clauses):
         return policy
+    from engine.model.compile import compile_policy
+    from engine.model.references import clause_problem, linked_set
+
     problems = ProblemList()
     compiled: dict[str, Policy] = {policy.document: policy}
     queue = [policy]

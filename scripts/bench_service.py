@@ -15,6 +15,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -41,8 +42,11 @@ def _free_port() -> int:
 
 def _start(folder: Path) -> tuple[subprocess.Popen[str], str]:
     port = _free_port()
+    # Its stderr (a JSON line per request, as served by default) goes to a file: a pipe nobody reads would fill
+    # and stop the server.
+    log = tempfile.TemporaryFile("w+", encoding="utf-8")
     proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "serve", str(folder), "--port", str(port)],
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=log, text=True)
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
@@ -51,7 +55,9 @@ def _start(folder: Path) -> tuple[subprocess.Popen[str], str]:
         except OSError:
             time.sleep(0.05)
     proc.kill()
-    raise RuntimeError("policy serve did not start: " + (proc.stderr.read() if proc.stderr else ""))
+    proc.wait(timeout=10)
+    log.seek(0)
+    raise RuntimeError("policy serve did not start: " + log.read())
 
 
 async def _level(url: str, bodies: list[bytes], concurrency: int, count: int, trace: bool) -> dict[str, float]:

@@ -3,7 +3,8 @@
 Per applicant (medians over rounds): evaluate without a trace (the generated code, and the interpreter beside
 it), checking facts from a plain dict and then evaluating, evaluate with the full explanation trace, render_json
 of an untraced and of a traced result, render_text; then the whole `policy evaluate` process beside
-`python -c pass`, and loading the policy. The targets (issue 20) are ratios to what is measured in the same run
+`python -c pass` (as the installed command runs, in CPU and wall time: the verdict takes the larger ratio), and
+loading the policy. The targets (issue 20) are ratios to what is measured in the same run
 over the same applicants: a hand-written evaluator of the Lishui rules (scripts/handwritten_lishui.py, a
 yardstick) and GoRules ZEN evaluating the same rules as a decision graph (scripts/zen_lishui.py, with
 scripts/zen_lishui.json; measured when `pip install zen-engine` has been done); both are checked to agree with the
@@ -12,12 +13,13 @@ average before and after (the machine is shared: the ratios say more than the mi
 comes from scripts/population.py (derived from the policy alone); a sanity block shows that it exercises every
 kind of applicant and every outcome.
 
-    python scripts/benchmark.py                 # 5 rounds of 2,000 applicants, 10 processes
+    python scripts/benchmark.py                 # 5 rounds of 2,000 applicants, 21 processes
     python scripts/benchmark.py --quick         # a smoke run: 300 applicants, 1 round, 3 processes
     python scripts/benchmark.py --strict        # exit 1 when any target is missed
     python scripts/benchmark.py --no-service    # without the HTTP service section (scripts/bench_service.py)
     python scripts/benchmark.py --batch         # also end-to-end `policy batch`: 10k and 100k applicants
     python scripts/benchmark.py --batch-only --batch-sizes 1000,3000    # only that, small (as the tests run it)
+    python scripts/benchmark.py --sql-only      # a round in SQL: 100k and 1M applicants, CSV in, CSV out, memory
     python scripts/benchmark.py --ledger-only   # only the grant ledger: recording a 10k round, one lookup
     python scripts/benchmark.py --ledger-only --ledger-url postgresql://…   # the same on a scratch PostgreSQL database
 
@@ -41,6 +43,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -68,6 +71,7 @@ TARGET_PROCESS_RATIO = 6.0       # whole `policy evaluate` process / `python -c 
 TARGET_BATCH_JSONL_100K_S = 15.0  # 100k applicants, CSV in, JSONL out, --jobs 2
 TARGET_BATCH_XLSX_10K_S = 10.0    # 10k applicants, CSV in, XLSX out
 TARGET_BATCH_MEMORY_RATIO = 1.5   # peak memory of the largest round / of the smallest: flat in N
+TARGET_SQL_1M_S = 10.0            # a round of 1,000,000 applicants in SQL (--engine sql), CSV in, CSV results out
 # The grant ledger (issue 18).
 TARGET_LEDGER_RECORD_RATIO = 2.0  # recording a round / evaluating it
 TARGET_LEDGER_LOOKUP_US = 50.0    # one applicant's earlier grants, SQLite
@@ -111,6 +115,25 @@ def _per_item_us(fn, items) -> tuple[float, list]:
     start = time.perf_counter()
     out = [fn(x) for x in items]
     return (time.perf_counter() - start) / max(1, len(items)) * 1e6, out
+
+
+def _paired_ratios(first, first_items, second, second_items, chunk: int = 250) -> list[float]:
+    """second's time over first's, chunk by chunk: each over its own `chunk` items (made earlier alike), timed back
+    to back in turns (which goes first alternates), in CPU time of this process (a shared machine's other work
+    taking the core away is not counted), so that both see the same moments of the machine; what still spoils a
+    ratio or two (caches another process emptied), the median leaves out."""
+    gc.collect()
+    ratios = []
+    for turn, at in enumerate(range(0, len(first_items), chunk)):
+        spent = {}
+        for name, fn, items in ((1, first, first_items), (2, second, second_items))[::1 if turn % 2 == 0 else -1]:
+            part = items[at:at + chunk]
+            start = time.process_time()
+            for x in part:
+                fn(x)
+            spent[name] = time.process_time() - start
+        ratios.append(spent[2] / spent[1])
+    return ratios
 
 
 def _line(label: str, value: str, target: str, status: str) -> str:
@@ -159,17 +182,35 @@ def _outcome_summary(results) -> list[str]:
     ]
 
 
-def _processes(policy_path: str, facts_path: str, runs: int) -> tuple[float, float]:
-    """Median seconds of the whole `policy evaluate` process and of `python -c pass`, run alternately."""
-    cli = [sys.executable, str(ROOT / "cli.py"), "evaluate", policy_path, facts_path]
+# The `policy` command as installed (the console script [project.scripts] makes): cli imported, so from its
+# bytecode, as every other module. (`python cli.py` would compile the whole file anew on every run.)
+_POLICY_COMMAND = "import sys; sys.argv[0] = 'policy'; from cli import main; main()"
+
+
+def _processes(policy_path: str, facts_path: str, runs: int) -> dict[str, float]:
+    """Medians of the whole `policy evaluate` process and of `python -c pass`, run alternately: wall seconds
+    and CPU seconds (user + system, of the process alone: on a shared machine the wall time also counts the
+    time spent waiting for a core, which a bare interpreter, being short, waits for less).
+
+    Run as a user's installed command runs: with bytecode. An environment that asks Python not to write it
+    (PYTHONDONTWRITEBYTECODE) would have every run compile the engine anew, which no installed copy does
+    (pip compiles at install), so the setting is dropped for these runs, and a first run, not timed, writes
+    the bytecode and the compiled-policy cache."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    cli = [sys.executable, "-c", _POLICY_COMMAND, "evaluate", policy_path, facts_path]
     bare = [sys.executable, "-c", "pass"]
-    cli_times, bare_times = [], []
+    subprocess.run(cli, check=True, capture_output=True, cwd=ROOT, env=env)
+    times: dict[str, list[float]] = {"cli": [], "bare": [], "cli_cpu": [], "bare_cpu": []}
     for _ in range(runs):
-        for cmd, times in ((cli, cli_times), (bare, bare_times)):
+        for cmd, name in ((cli, "cli"), (bare, "bare")):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
-            subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
-            times.append(time.perf_counter() - start)
-    return statistics.median(cli_times), statistics.median(bare_times)
+            subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT, env=env)
+            times[name].append(time.perf_counter() - start)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            times[name + "_cpu"].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def write_round_csv(policy, n: int, path: Path, seed: int = 0) -> None:
@@ -197,11 +238,12 @@ _PEAK = ("import os, resource, subprocess, sys, time; s = time.perf_counter(); "
          "print(t, u.ru_maxrss, r.returncode, u.ru_utime + u.ru_stime, os.getloadavg()[0])")
 
 
-def _batch_run(policy_path: str, source: Path, output: Path, jobs: int) -> tuple[float, float, str]:
+def _batch_run(policy_path: str, source: Path, output: Path, jobs: int, engine: str = "rows"
+               ) -> tuple[float, float, str]:
     """Seconds and peak memory (MiB, the largest process) of one whole `policy batch` run, and its CPU seconds
     (every process) with the load average, as words."""
     cmd = [sys.executable, str(ROOT / "cli.py"), "batch", policy_path, str(source), "-o", str(output),
-           "--jobs", str(jobs), "--force"]
+           "--jobs", str(jobs), "--force", "--engine", engine]
     done = subprocess.run([sys.executable, "-c", _PEAK, *cmd], capture_output=True, text=True, check=True)
     seconds, peak_kib, code, cpu, load = done.stdout.split()
     if code not in ("0", "1"):
@@ -377,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="facts file for the whole-process run")
     parser.add_argument("--applicants", type=int, default=2000, help="applicants per round (default 2000)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds; figures are medians (default 5)")
-    parser.add_argument("--processes", type=int, default=10, help="whole-process runs of each command (default 10)")
+    parser.add_argument("--processes", type=int, default=21, help="whole-process runs of each command (default 21)")
     parser.add_argument("--loads", type=int, default=10, help="policy loads timed (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="population seed (default 0)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 300 applicants, 1 round, 3 processes")
@@ -386,6 +428,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", action="store_true", help="also time end-to-end `policy batch` (minutes)")
     parser.add_argument("--batch-only", action="store_true", help="only the `policy batch` figures")
     parser.add_argument("--batch-sizes", default="10000,100000", help="round sizes (default 10000,100000)")
+    parser.add_argument("--sql-only", action="store_true",
+                        help="only a round in SQL (policy batch --engine sql), CSV in, CSV out")
+    parser.add_argument("--sql-sizes", default="100000,1000000", help="its sizes (default 100000,1000000)")
     parser.add_argument("--jobs", type=int, default=2, help="--jobs of policy batch (default 2)")
     parser.add_argument("--no-ledger", action="store_true", help="skip the grant ledger section")
     parser.add_argument("--ledger-only", action="store_true", help="only the grant ledger figures")
@@ -395,6 +440,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.batch_only:
         return _batch_main(args)
+    if args.sql_only:
+        return _sql_main(args)
     if args.ledger_only:
         missed = _ledger_main(args)
         return 1 if args.strict and missed else 0
@@ -425,6 +472,7 @@ def main(argv: list[str] | None = None) -> int:
             zen.evaluate(c)
     keys = ("hand", "zen", "fast", "interpreted", "from_data", "traced", "json", "json_fast", "text")
     rounds: dict[str, list[float]] = {k: [] for k in keys}
+    json_ratios: list[float] = []  # render_json / evaluate(trace=False), chunk by chunk (see _paired_ratios)
     traced = fast = zen_out = None
     load_before = os.getloadavg()[0]
     for r in range(args.rounds):
@@ -449,6 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         rounds["json"].append(us)
         us, _ = _per_item_us(render_json, fast)
         rounds["json_fast"].append(us)
+        json_ratios += _paired_ratios(lambda a: evaluate(policy, a, trace=False), applicants, render_json, fast)
         us, _ = _per_item_us(render_text, traced)
         rounds["text"].append(us)
     load_after = os.getloadavg()[0]
@@ -459,8 +508,9 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         load_policy(args.policy)
         loads.append((time.perf_counter() - start) * 1000)
-    cli_s, bare_s = _processes(args.policy, args.facts, args.processes)
-    ratio = cli_s / bare_s
+    process = _processes(args.policy, args.facts, args.processes)
+    ratio = process["cli"] / process["bare"]
+    cpu_ratio = process["cli_cpu"] / process["bare_cpu"] if process["bare_cpu"] else ratio
 
     disagree = sum(1 for f, t in zip(fast, traced, strict=True) if _signature(f) != _signature(t))
     name = Path(args.policy).name
@@ -511,15 +561,22 @@ def main(argv: list[str] | None = None) -> int:
          TARGET_FROM_DATA_VS_ZEN, "ZEN")
     show("evaluate with the full explanation trace", med["traced"], per(med["traced"], h), TARGET_TRACED_RATIO,
          "hand")
-    show("render_json of one untraced result", med["json_fast"], per(med["json_fast"], med["fast"]),
+    # Its ratio is the median of ratios timed back to back (_paired_ratios), steadier than one median over another.
+    show("render_json of one untraced result", med["json_fast"], statistics.median(json_ratios),
          TARGET_JSON_RATIO, "eval")
     show("render_json of one traced result", med["json"], per(med["json"], med["fast"]), None, "eval")
     show("render_text of one traced result", med["text"], None, None, "")
-    verdict = _verdict(ratio, TARGET_PROCESS_RATIO)
+    # The target is judged on the larger of the two ratios: CPU time (what the process itself costs, steady on a
+    # shared machine) and wall time (what a user waits).
+    verdict = _verdict(max(ratio, cpu_ratio), TARGET_PROCESS_RATIO)
     missed += verdict == "MISS"
     targets += 1
     print(_line("whole process `policy evaluate` / `python -c pass`",
-                f"{cli_s * 1000:.0f} / {bare_s * 1000:.0f} ms = {ratio:.1f}×", f"≤ {TARGET_PROCESS_RATIO:g}×", verdict))
+                f"CPU {process['cli_cpu'] * 1000:.0f} / {process['bare_cpu'] * 1000:.0f} ms = {cpu_ratio:.1f}×",
+                f"≤ {TARGET_PROCESS_RATIO:g}×", verdict))
+    wall = f"{process['cli'] * 1000:.0f} / {process['bare'] * 1000:.0f} ms = {ratio:.1f}×"
+    print(_line("  the same, wall time", wall,
+                f"≤ {TARGET_PROCESS_RATIO:g}×", "(in the verdict above)"))
     print(_line("load + validate + compile the policy", f"{statistics.median(loads):.1f} ms",
                 "—", f"(info; first load in process {cold_load_ms:.1f} ms)"))
     print()
@@ -541,6 +598,49 @@ def main(argv: list[str] | None = None) -> int:
         batch_missed = _batch_main(args)
         missed += batch_missed
     return 1 if (args.strict and missed) or disagree else 0
+
+
+def sql_figures(policy_path: str, sizes: list[int], jobs: int, workdir: Path) -> tuple[list[str], int]:
+    """A round in SQL (`policy batch --engine sql`), CSV in → CSV results (reasons and missing facts included),
+    with its peak memory at each size; the rows the query hands back are evaluated by the row engine in the same
+    run, as in any round. Lines to print, and how many targets were missed."""
+    policy = load_policy(policy_path)
+    lines, missed, peaks = [], 0, []
+    for n in sizes:
+        source = workdir / f"round-{n}.csv"
+        write_round_csv(policy, n, source)
+        seconds, peak, cpu = _batch_run(policy_path, source, workdir / f"results-{n}.csv", jobs, "sql")
+        peaks.append(peak)
+        target = TARGET_SQL_1M_S if n == 1_000_000 else None
+        verdict = _verdict(seconds, target)
+        missed += verdict == "MISS"
+        lines.append(_line(f"SQL round {n:,} CSV → CSV, --jobs {jobs}", f"{seconds:.1f} s ({n / seconds:,.0f}/s)",
+                           f"≤ {target:g} s" if target else "—", verdict))
+        lines.append(_line(f"  {cpu}", f"{cpu_us(cpu, n):.1f} µs CPU each", "—", "(info)"))
+        lines.append(_line(f"  peak memory, {n:,} applicants", f"{peak:.0f} MiB", "—", "(info)"))
+        source.unlink()
+    if len(peaks) > 1:
+        ratio = peaks[-1] / peaks[0]
+        verdict = _verdict(ratio, TARGET_BATCH_MEMORY_RATIO)
+        missed += verdict == "MISS"
+        lines.append(_line(f"SQL peak memory {max(sizes):,} / {min(sizes):,} applicants", f"{ratio:.2f}×",
+                           f"≤ {TARGET_BATCH_MEMORY_RATIO:g}× (flat)", verdict))
+    return lines, missed
+
+
+def _sql_main(args: argparse.Namespace) -> int:
+    import tempfile
+
+    sizes = sorted(int(s) for s in args.sql_sizes.split(","))
+    print(f"policy batch --engine sql: {', '.join(f'{n:,}' for n in sizes)} synthetic applicants of "
+          f"{Path(args.policy).name}, CSV in, CSV out")
+    print(_line("figure", "measured", "target", ""))
+    with tempfile.TemporaryDirectory(prefix="policy-sql-bench-") as workdir:
+        lines, missed = sql_figures(args.policy, sizes, args.jobs, Path(workdir))
+    for line in lines:
+        print(line)
+    print(f"SQL targets missed: {missed}")
+    return 1 if args.strict and missed else 0
 
 
 def _batch_main(args: argparse.Namespace) -> int:

@@ -1,7 +1,7 @@
 """Mutation fuzzing of the `policy` command: every command, on mutated bundled policies, tests and facts files.
 
     python scripts/fuzz.py --minutes 5 [--seed 1] [--out /tmp/fuzz-findings] [--workers 2] [--timeout 20]
-    python scripts/fuzz.py --seconds 20                  # a smoke run (tests/test_fuzz_script.py)
+    python scripts/fuzz.py --seconds 20                  # a smoke run (tests/test_scripts_fuzz.py)
     python scripts/fuzz.py --cases 40 --seed 7           # exactly 40 inputs, whatever the time
     python scripts/fuzz.py --target batch --minutes 10   # mutated rounds through `policy batch`
     python scripts/fuzz.py --target service --seconds 60 # mutated requests through the HTTP app, in-process

@@ -1,11 +1,12 @@
-"""Amended copies of the shipped Lishui policy for tests: the officer's own edits, applied as text."""
+"""Amended copies of the Lishui policy for tests (the engine tests' copy, tests/fixtures/lishui-2021-67.yaml, so
+an edit's target stays when the shipped policy changes): the officer's own edits, applied as text."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LISHUI = ROOT / "policies" / "lishui-2021-67.yaml"
+LISHUI = ROOT / "tests" / "fixtures" / "lishui-2021-67.yaml"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 

@@ -12,6 +12,7 @@ from engine.core.values import Unknown
 
 
 def format_money(value: Decimal, unit: str = "元") -> str:
+    """An amount as shown to officers: 1234567.5 -> '1,234,567.50元'; whole 万 amounts also in 万元."""
     with localcontext(READING):
         return _format_money(value, unit)
 

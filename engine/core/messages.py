@@ -1,8 +1,8 @@
 """The message catalogue: every sentence the engine shows, in Chinese and English.
 
 The texts are data, one flat {key: text} file per language next to this module: locale/zh.json and
-locale/en.json. Both hold the same keys with the same {placeholders} (tests/test_messages.py), and every
-key the code looks up is a string literal that exists in both (tests/test_catalogue.py): a key chosen at
+locale/en.json. Both hold the same keys with the same {placeholders} (tests/test_core_messages.py), and every
+key the code looks up is a string literal that exists in both (tests/test_core_messages_keys.py): a key chosen at
 run time goes through an explicit mapping of literal keys, never through a key built from pieces.
 
 Key prefixes and who shows them:
@@ -31,7 +31,7 @@ Key prefixes and who shows them:
   diff.*    what changed between two versions of a policy, and for whom (engine/tools/diff.py);
             diff.field.* in English is the name the diff has always shown (and its JSON carries)
   cli.* fork.*  what the `policy` command says itself (cli.py, engine/tools/fork.py). `N passed, N failed`
-            is not here: CI tooling reads that line, so it is printed in English whatever the language.
+            is not here: it is the English summary of `policy test --lang en`, which CI tooling reads.
 
 Every text is formatted with str.format, so a literal brace is written {{ }} in every entry.
 """
@@ -47,7 +47,7 @@ LANGS = ("zh", "en")
 
 # A clause outcome's words, by its code. A key chosen by a value comes from a mapping of literal keys like
 # this one, t(OUTCOME_KEYS[outcome], lang), never from a key built at run time, so that
-# tests/test_catalogue.py can check every key the code may look up.
+# tests/test_core_messages_keys.py can check every key the code may look up.
 OUTCOME_KEYS = {"eligible": "outcome.eligible", "ineligible": "outcome.ineligible",
                 "undetermined": "outcome.undetermined", "referred": "outcome.referred",
                 "not_applicable": "outcome.not_applicable"}
@@ -57,12 +57,14 @@ OUTCOME_KEYS = {"eligible": "outcome.eligible", "ineligible": "outcome.ineligibl
 def texts(lang: str) -> Mapping[str, str]:
     """The catalogue in `lang` (one of LANGS), {key: text}, read from locale/<lang>.json on first use."""
     import json
-    from importlib import resources
+    import pkgutil  # the package's own loader reads it (a zip too), without importlib.resources' imports
 
     if lang not in LANGS:
         raise ValueError(f"no message catalogue for language {lang!r}; there are {', '.join(LANGS)}")
-    data = resources.files(__package__).joinpath("locale", f"{lang}.json").read_text(encoding="utf-8")
-    return MappingProxyType(json.loads(data))
+    data = pkgutil.get_data(__name__.rpartition(".")[0], f"locale/{lang}.json")
+    if data is None:
+        raise FileNotFoundError(f"locale/{lang}.json beside {__file__}")
+    return MappingProxyType(json.loads(data.decode("utf-8")))
 
 
 class _Catalogue(Mapping[str, Mapping[str, str]]):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Iterable
 
 from engine.core.messages import Message, msg
@@ -10,6 +9,8 @@ from engine.core.messages import Message, msg
 
 def closest(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
     """The candidate most like `word`, or None when nothing is close enough to be a likely typo."""
+    import difflib  # only a mistake pays for it: an evaluation that goes well never suggests
+
     pool = sorted(set(candidates))
     matches = difflib.get_close_matches(word, pool, n=1, cutoff=cutoff)
     if matches:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Callable, Mapping
 
 from engine.core.amounts import CONTEXT
-from engine.core.dates import days_between, months_between, years_between
+from engine.core.dates import days_after, days_between, months_after, months_between, years_after, years_between
 from engine.core.values import Missing, MissingFact, Unknown, unknown_of
 from engine.lang.tree import Arith, Call, Choices, Compare, IfElse, Lit, Logic, Name, Node, Unary
 
@@ -30,9 +30,10 @@ _COMPARE: dict[str, Callable[[object, object], bool]] = {
     "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,  # type: ignore[dict-item]
     ">": operator.gt, ">=": operator.ge,  # type: ignore[dict-item]
     "in": lambda a, b: a in b, "not in": lambda a, b: a not in b}  # type: ignore[operator]
-_CALLS: dict[str, Callable[..., Decimal]] = {"min": min, "max": max, "abs": CONTEXT.abs,
+_CALLS: dict[str, Callable[..., object]] = {"min": min, "max": max, "abs": CONTEXT.abs,
                                              "days_between": days_between, "months_between": months_between,
-                                             "years_between": years_between}
+                                             "years_between": years_between, "days_after": days_after,
+                                             "months_after": months_after, "years_after": years_after}
 
 
 def fast(node: Node) -> Fast:  # one dispatch over the node kinds

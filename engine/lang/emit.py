@@ -28,7 +28,8 @@ class Unsupported(Exception):
 _ARITH = {"+": "C.add", "-": "C.subtract", "*": "C.multiply", "/": "C.divide"}
 _COMPARE = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "in": "in", "not in": "not in"}
 _CALLS = {"min": "min", "max": "max", "abs": "C.abs", "days_between": "days_between",
-          "months_between": "months_between", "years_between": "years_between"}
+          "months_between": "months_between", "years_between": "years_between", "days_after": "days_after",
+          "months_after": "months_after", "years_after": "years_after"}
 
 
 def _lit(node: Lit, s: Scope) -> str:
@@ -84,7 +85,7 @@ def _call(node: Call, s: Scope) -> str:
     return f"{_CALLS[node.func]}({', '.join(emit(a, s) for a in node.args)})"
 
 
-# One emitter per node kind of engine.lang.tree.Node (tests/test_generated.py checks that none is missing).
+# One emitter per node kind of engine.lang.tree.Node (tests/test_runtime_generate.py checks that none is missing).
 EMITTERS: dict[type, Callable[..., str]] = {
     Lit: _lit, Name: _name, Choices: _choices, Unary: _unary, Arith: _arith, Logic: _logic, Compare: _compare,
     IfElse: _if_else, Call: _call}

@@ -18,6 +18,7 @@ from functools import cached_property
 from typing import Mapping, NoReturn
 
 from engine.core.amounts import AMOUNT_IN_TEXT, READING, UNITS, currency_of, out_of_range, plain
+from engine.core.dates import MAX_PERIODS
 from engine.core.messages import msg
 from engine.core.suggest import did_you_mean, one_of
 from engine.core.values import Unknown as Unknown  # re-exported: the value of an undetermined expression
@@ -225,7 +226,13 @@ FUNCTIONS: dict[str, tuple[str, int, int | None, str]] = {
     "days_between": (DATE, 2, 2, NUM),
     "months_between": (DATE, 2, 2, NUM),
     "years_between": (DATE, 2, 2, NUM),
+    # a date and a whole number of periods: the day that many periods later (engine.core.dates)
+    "days_after": (DATE, 2, 2, DATE),
+    "months_after": (DATE, 2, 2, DATE),
+    "years_after": (DATE, 2, 2, DATE),
 }
+# The functions whose second argument is a count of periods: a whole number written in the expression.
+PERIODS_AFTER = {"days_after": "天", "months_after": "月", "years_after": "年"}
 
 
 def parse(text: str, scope: Mapping[str, NameInfo], expect: str | None = None) -> Expr:
@@ -405,7 +412,9 @@ class _Checker:
             if len(node.args) < lo or (hi is not None and len(node.args) > hi):
                 count = str(lo) if hi == lo else msg("expr.at_least", count=lo)
                 self.fail(node, msg("expr.arguments", name=name, count=count, got=len(node.args)))
-            for arg in node.args:
+            if name in PERIODS_AFTER:
+                self.check_periods(name, node.args[1])
+            for arg in node.args[:1] if name in PERIODS_AFTER else node.args:
                 self.need(arg, self.check(arg, d), arg_type, f"{name}()")
             if name == "date":
                 arg = node.args[0]
@@ -419,6 +428,15 @@ class _Checker:
         if isinstance(node, (ast.List, ast.Tuple)):
             self.fail(node, msg("expr.list_outside_in"))
         self.fail(node, msg("expr.not_allowed", what=type(node).__name__), msg("expr.not_allowed.hint"))
+
+    def check_periods(self, name: str, node: ast.expr) -> None:
+        """`years_after(settled_on, 1)`: the count is a whole number as written, so the day it names is fixed."""
+        literal = literal_text(self.text, node) if isinstance(node, ast.Constant) \
+            and isinstance(node.value, int) and not isinstance(node.value, bool) else None
+        if literal is None or not literal.isdigit() or int(literal) > MAX_PERIODS:
+            shown = ast.get_source_segment(self.text, node) or "?"
+            self.fail(node, msg("expr.periods_whole", name=name, shown=shown, limit=MAX_PERIODS),
+                      msg("expr.periods_whole.hint", name=name))
 
     def need(self, node: ast.expr, kind: str, want: str, what: str) -> None:
         if kind != want:

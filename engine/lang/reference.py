@@ -28,7 +28,7 @@ from typing import Callable, Mapping, Protocol
 import simpleeval
 
 from engine.core.amounts import CONTEXT, MAX_COMPUTED_DIGITS
-from engine.core.dates import days_between, months_between, years_between
+from engine.core.dates import days_after, days_between, months_after, months_between, years_after, years_between
 from engine.core.messages import msg
 from engine.core.values import Missing, MissingFact, Unknown, unknown_of
 
@@ -80,7 +80,8 @@ _OPERATORS: dict[type, Callable[..., object]] = {
 _FUNCTIONS: dict[str, Callable[..., object]] = {
     "min": _lift(min), "max": _lift(max), "abs": _lift(CONTEXT.abs), "date": dt.date.fromisoformat,
     "days_between": _lift(days_between), "months_between": _lift(months_between),
-    "years_between": _lift(years_between)}
+    "years_between": _lift(years_between), "days_after": _lift(days_after), "months_after": _lift(months_after),
+    "years_after": _lift(years_after)}
 _BOOLEANS = {"true": True, "True": True, "false": False, "False": False}
 
 

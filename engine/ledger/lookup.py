@@ -14,7 +14,7 @@ from engine.core.text import identity
 from engine.ledger.records import LedgerGrant
 
 # The lookup every evaluation with a ledger makes (the index entries_by_recipient): the statement SQLAlchemy
-# compiles for engine.ledger.store._LOOKUP on SQLite; tests/test_ledger.py checks that they are the same.
+# compiles for engine.ledger.store._LOOKUP on SQLite; tests/test_ledger_store.py checks that they are the same.
 SQLITE_LOOKUP = ("SELECT entries.id, entries.kind, entries.clause, entries.amount_fen, entries.year, entries.counts, "
                  "entries.object, entries.object_key, entries.round, entries.corrects \nFROM entries \n"
                  "WHERE entries.recipient = ? AND entries.policy_id = ? ORDER BY entries.id")

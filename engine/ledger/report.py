@@ -54,6 +54,7 @@ def show_text(recipient: str, entries: Sequence[Entry], lang: str) -> str:
 
 
 def list_text(entries: Sequence[Entry], lang: str) -> str:
+    """`policy ledger list`'s text: one line per entry, then their count and the total granted (or "none")."""
     if not entries:
         return t("ledger.list.none", lang)
     total = sum((e.amount for e in entries if e.kind == "grant"), Decimal(0))
@@ -111,6 +112,7 @@ def _safe(value: object) -> str:
 
 
 def verify_text(problems: Sequence[Message], counts: dict[str, int], lang: str) -> str:
+    """`policy ledger verify`'s text: what was checked when nothing is wrong, else each problem and their count."""
     if not problems:
         return t("ledger.verify.ok", lang, decisions=counts.get("decisions", 0), entries=counts.get("entries", 0),
                  rounds=counts.get("rounds", 0))
@@ -143,6 +145,9 @@ def _comparison(label: str, c: Comparison, recorded: Decimal, lang: str) -> list
 
 
 def replay_text(report: ReplayReport, lang: str, version: str) -> str:
+    """`policy ledger replay`'s text: each decision that comes out differently, clause by clause, under the policy
+    as recorded and as it is today (a lone decision is shown even when the same), then how many are the same;
+    `version` is this engine's, named beside a decision another version made."""
     lines = []
     stored_label, today_label = t("ledger.replay.stored", lang), t("ledger.replay.today", lang)
     for d in report.decisions:

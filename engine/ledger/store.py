@@ -45,8 +45,6 @@ MIGRATIONS = Path(__file__).with_name("migrations")  # Alembic's scripts, shippe
 class LedgerError(PolicyError):
     """A ledger that cannot be used as asked: not a ledger, damaged, of another schema, or a refused write."""
 
-    stage = "ledger"
-
 
 def _error(where: str, message: Message, suggestion: Message | None = None) -> LedgerError:
     return LedgerError(Problem(message, file=where, suggestion=suggestion))

@@ -101,4 +101,3 @@ HASHED_WHEN_SET = {"decisions": ("paid",)}
 HASHED = {table.name: tuple(c.name for c in table.columns if c.name not in ("id", "prev_hash", "hash", "facts")
                             and c.name not in HASHED_WHEN_SET.get(table.name, ()))
           for table in CHAINED}
-APPEND_ONLY = ("ledger_meta", "policy_sources", "policy_revisions", "rounds", "decisions", "entries")

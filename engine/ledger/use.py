@@ -120,7 +120,7 @@ def policy_record(policy: Policy) -> PolicyRecord:
 
 
 _NO_CODE_HINTS = {"ledger.use.no_code.hint": "ledger.use.no_code.hint",
-                  "ledger.use.no_code.request": "ledger.use.no_code.request"}  # literal keys (test_catalogue)
+                  "ledger.use.no_code.request": "ledger.use.no_code.request"}  # literal keys (test_core_messages_keys)
 
 
 def earlier_for(ledger: object, policy: Policy, applicant: Applicant, code: str | None, day: dt.date,

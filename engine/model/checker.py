@@ -26,6 +26,7 @@ from types import MappingProxyType
 from typing import Any, Iterator, Mapping, Sequence
 
 from engine.core.text import identity
+from engine.model.declared import outside_windows
 from engine.model.kinds.amounts import fast_amount
 from engine.model.kinds.base import Converter, Refuse, plain_text
 from engine.model.kinds.date import fast_date, remembering
@@ -98,6 +99,10 @@ class FactsChecker:
         self.unique = {name: fact.unique for name, fact in facts.items() if fact.unique}
         # Parts and their wholes (at_most:): a part above its whole goes to the full path, which names both.
         self.at_most = tuple((name, fact.at_most) for name, fact in facts.items() if fact.at_most is not None)
+        # Windows a figure is counted over (counted_over:) with days the applicant states: a day outside goes to
+        # the full path, which names it and the window.
+        self.windows = {name: fact for name, fact in facts.items() if fact.window is not None and fact.window.dates}
+        self.fund_year = policy.fund_year
         self.clause_ids = frozenset(c.id for c in policy.clauses if c.award is not None or c.refers_to is not None)
         self.per = frozenset(c.id for c in policy.clauses if c.per is not None)  # grants must say for which
         self.money = fast_amount(money_text, True, False, fen=True)
@@ -151,6 +156,8 @@ class FactsChecker:
                 if isinstance(part, Decimal) and isinstance(limit, Decimal) and part > limit:
                     return None
 
+            if self.windows and any(True for _ in outside_windows(self.windows, values, self.fund_year)):
+                return None
             granted = get("granted")
             ledger: Ledger = ()
             if type(granted) is list:

@@ -17,6 +17,7 @@ from engine.lang.analysis import names_breadth_first
 from engine.lang.expressions import BOOL, DATE, FUNCTIONS, NUM, Expr, ExpressionError, NameInfo, parse
 from engine.lang.tree import substitute
 from engine.lang.units import Dim
+from engine.lang.units import money as money_dim
 from engine.model.awards import FORMS
 from engine.model.awards.base import AwardForm, Key
 from engine.model.kinds import KINDS
@@ -37,6 +38,7 @@ from engine.model.policy import (
     Recipient,
     Reference,
     Where,
+    Window,
 )
 from engine.model.pools import compile_pools
 from engine.syntax.loader import Loaded, Path_
@@ -75,6 +77,11 @@ def reading_problems(loaded: Loaded) -> list[Problem]:
                 out += [replace(p, message=msg("reading.alternative_problem", id=rid, number=number,
                                                message=p.message)) for p in error.problems]
     return out
+
+
+def _plain_value(value: object) -> str:
+    """A value as written in the file, for a hint that repeats it (10万元, a name, 100000)."""
+    return plain(value) if isinstance(value, Decimal) else str(value)
 
 
 def _date(text: str | None) -> dt.date | None:
@@ -223,6 +230,29 @@ class _Compiler:
             self.derive(name, spec, facts, parameters)
         self.check_at_most(facts)
 
+    def window(self, spec: Document | None, path: Path_) -> Window | None:
+        """counted_over: 支持时间, fixed days or the fund year (the schema allows one or the other)."""
+        if not spec:
+            return None
+        start, end = _date(spec.get("from")), _date(spec.get("until"))
+        if start is not None and end is not None and start > end:
+            self.error(msg("compile.window_order", start=start.isoformat(), end=end.isoformat()),
+                       path + ("counted_over", "from"))
+        return Window(start=start, end=end, fund_year=bool(spec.get("fund_year")), text=spec.get("text"),
+                      dates=tuple(spec.get("dates") or ()))
+
+    def check_windows(self, facts: Mapping[str, Fact]) -> None:
+        """Each date fact a window names is a declared date; a window over the fund year needs `fund_year:`."""
+        for name, fact in facts.items():
+            if fact.window is None:
+                continue
+            path: Path_ = ("facts", name, "counted_over")
+            for i, date_fact in enumerate(fact.window.dates):
+                self.typed_fact(date_fact, path + ("dates", i), None, "date")
+            if fact.window.fund_year and self.fund_year_fact is None:
+                self.error(msg("compile.window_fund_year", name=name), path + ("fund_year",),
+                           suggestion=msg("compile.window_fund_year.hint"))
+
     def fund_year(self) -> None:
         """fund_year: the integer fact that names the year a claim is paid from, and its reading."""
         self.fund_year_spec = self.doc.get("fund_year") or {}
@@ -233,6 +263,7 @@ class _Compiler:
             if self.fund_year_spec.get("reading"):
                 self.fund_year_reading = self.reading_ids(self.fund_year_spec["reading"], ("fund_year", "reading"),
                                                           None)[0]
+        self.check_windows(self.facts)
 
     def clauses(self) -> None:
         """clauses: each id once, the shared conditions, each clause, and no loop in what they require."""
@@ -299,6 +330,16 @@ class _Compiler:
                     or not fact.kind.numeric:
                 self.error(msg("compile.at_most_type", name=name, type=fact.type, other=other,
                                other_type=facts[other].type), path, suggestion=msg("compile.at_most.hint"))
+
+    def paid_in_own_currency(self, expr: Expr | None, path: Path_, clause: str) -> None:
+        """An amount an award pays (or caps) in another currency than the policy's is refused: it would be paid
+        as if it were in the policy's own (100万美元 × 1% paid as 1万元)."""
+        dim = expr.dim if expr is not None else None
+        if expr is None or dim is None or dim.kind != "money" or dim.detail == self.currency:
+            return
+        self.error(msg("compile.paid_currency", key=path[-1], expr=expr.text, kind=dim.words(),
+                       own=money_dim(self.currency).words()), path, clause=clause,
+                   suggestion=msg("compile.paid_currency.hint", own=money_dim(self.currency).words()))
 
     def fact_dim(self, fact: Fact) -> Dim | None:
         """What a fact's value measures (engine.lang.units)."""
@@ -412,7 +453,8 @@ class _Compiler:
                     minimum=bounds.get("min"), maximum=bounds.get("max"),
                     choices=tuple(spec.get("choices", ())), description=spec.get("description"),
                     items=items, unique=tuple(spec.get("unique", ())), currency=spec.get("currency"),
-                    at_most=spec.get("at_most"), where=self.where(path))
+                    at_most=spec.get("at_most"), window=self.window(spec.get("counted_over"), path),
+                    where=self.where(path))
         for message, key in kind.declaration_problems(fact):
             self.error(message, path + (key,))
         return fact
@@ -524,6 +566,7 @@ class _Compiler:
             conditions[:0] = [c for c, ids in self.shared if ids is None or cid in ids]
         award = self.award(spec["award"], path + ("award",), cid) if "award" in spec else None
         cap = self.expr(spec["cap"], path + ("cap",), self.scope, NUM, cid) if "cap" in spec else None
+        self.paid_in_own_currency(cap, path + ("cap",), cid)
         if cap is not None and award is None:
             self.error(msg("compile.cap_without_award", id=cid), path + ("cap",), clause=cid, prefer_key=True)
         refers_to, refers_clause = spec.get("refers_to"), None
@@ -578,7 +621,11 @@ class _Compiler:
         form = FORMS[shapes[0]]
         shape = form.keyword
         for key in sorted(form.required - keys):
-            self.error(msg("compile.award_needs", shape=shape, name=key), path, clause=cid, prefer_key=True)
+            # `amount:` alone reads as 给予10万元, but it is a bonus's key: a fixed award is written `fixed:`
+            hint = msg("compile.award_amount_alone.hint", amount=_plain_value(spec["amount"])) \
+                if key == "bonus_to" and keys <= {"amount", "mode"} else None
+            self.error(msg("compile.award_needs", shape=shape, name=key), path, clause=cid, prefer_key=True,
+                       suggestion=hint)
         for key in sorted(keys - form.required - form.optional):
             self.error(msg("compile.award_extra", name=key, shape=shape), path + (key,), clause=cid,
                        prefer_key=True, suggestion=msg("compile.award_extra.hint", shape=shape,
@@ -692,6 +739,11 @@ class _FormCompiler:
 
     def __init__(self, compiler: _Compiler, spec: Document, path: Path_, clause: str):
         self.compiler, self.spec, self.path, self.clause = compiler, spec, path, clause
+
+    def paid(self, key: Key) -> Expr | None:
+        expr = self.number(key)
+        self.compiler.paid_in_own_currency(expr, self.path + ((key,) if isinstance(key, str) else key), self.clause)
+        return expr
 
     def number(self, key: Key) -> Expr | None:
         keys = (key,) if isinstance(key, str) else key

@@ -10,9 +10,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Mapping
 
 from engine.core.errors import FactsError, Problem, ProblemList
-from engine.core.messages import Message, msg, t
+from engine.core.messages import Message, localize, msg, t
 from engine.core.text import name_of, unwanted
 from engine.model.checker import FactsChecker, Found, repeats
+from engine.model.declared import outside_windows, window_words
 from engine.model.kinds import value_schema
 from engine.model.kinds.amounts import read_amount
 from engine.model.kinds.date import SCHEMA as DATE_SCHEMA
@@ -140,6 +141,8 @@ def _facts_schema(policy: Policy) -> dict[str, Any]:
 
 
 def applicant_from_text(policy: Policy, text: str, name: str = "<input>") -> Applicant:
+    """The applicant in YAML or JSON `text` (a facts file's content; `name` is the file named in messages),
+    checked against what `policy` declares; raises LoadError or FactsError, located, when it cannot be used."""
     return applicant_from(policy, load_text(text, name))
 
 
@@ -226,6 +229,7 @@ def _applicant_full(policy: Policy, loaded: Loaded) -> Applicant:
         granted, ledger = {}, _ledger(policy, given_grants, source, problems)
     _check_unique(facts, values, source, problems)
     _check_at_most(facts, values, data.get("facts") or {}, source, problems)
+    _check_windows(policy, values, source, problems)
     problems.raise_if_any(FactsError)
     return Applicant(
         # Surrounding spaces in an area name are a typing slip, not another area.
@@ -282,6 +286,17 @@ def _check_at_most(facts: Mapping[str, Fact], values: Mapping[str, object], raw:
                 msg("facts.at_most", name=name, label=fact.label, value=raw.get(name), other=other,
                     other_label=facts[other].label, other_value=raw.get(other)),
                 ("facts", name), suggestion=msg("facts.at_most.hint", name=name, other=other)))
+
+
+def _check_windows(policy: Policy, values: Mapping[str, object], source: SourceMap, problems: ProblemList) -> None:
+    """A day the applicant states outside the window its figure is counted over (支持时间): an input error at that
+    day, naming the window, never a figure silently counted from other days."""
+    facts = policy.all_facts()
+    for name, date_fact, day, first, last in outside_windows(facts, values, policy.fund_year):
+        problems.add(source.problem(
+            msg("facts.outside_window", name=date_fact, label=facts[date_fact].label, day=day.isoformat(),
+                fact_label=facts[name].label, window=window_words(first, last)),
+            ("facts", date_fact), suggestion=msg("facts.outside_window.hint", fact=name)))
 
 
 def _fast_check(policy: Policy, data: object, source: SourceMap | None = None) -> Applicant | None:
@@ -452,7 +467,21 @@ def facts_for(policy: Policy, recipient: str | None = None) -> list[Fact]:
                       if clause.refers_to is not None and clause.refers_clause is not None else None)
             if linked is not None and clause.refers_clause is not None:  # a followed reference reads the
                 wanted |= names_of_clause(linked.clause(clause.refers_clause))  # other document's facts too
-    return [f for n, f in policy.all_facts().items() if n in wanted]
+    facts = policy.all_facts()
+    # the days a wanted figure covers (counted_over: dates:): asked beside it, checked against its window
+    wanted |= {d for n in list(wanted) if n in facts and facts[n].window is not None
+               for d in facts[n].window.dates}  # type: ignore[union-attr]
+    return [f for n, f in facts.items() if n in wanted]
+
+
+def _window_note(fact: Fact, lang: str) -> str:
+    """For a figure counted over a window (counted_over:), the days to count, after its label in the template."""
+    window = fact.window
+    if window is None:
+        return ""
+    days = t("window.fund_year_unknown", lang) if window.fund_year \
+        else str(localize(window_words(window.start, window.end), lang))
+    return t("facts.template.window", lang, window=days)
 
 
 def facts_template(policy: Policy, recipient: str | None, lang: str = "zh", today: dt.date | None = None) -> str:
@@ -467,7 +496,7 @@ def facts_template(policy: Policy, recipient: str | None, lang: str = "zh", toda
     lines += [f"date: {(today or dt.date.today()).isoformat()}   # {t('facts.template.date', lang)}", "facts:"]
     for fact in facts_for(policy, recipient):
         unit = f", {fact.unit}" if fact.unit else ""
-        lines.append(f"  {fact.name}: ~   # {fact.type}{unit} — {fact.label}")
+        lines.append(f"  {fact.name}: ~   # {fact.type}{unit} — {fact.label}{_window_note(fact, lang)}")
         if fact.items:
             fields = ", ".join(f"{name}: ~" for name in fact.items)
             lines.append(f"  # {t('facts.template.list', lang)}")

@@ -12,6 +12,7 @@ from engine.lang.expressions import Expr
 from engine.model.awards.base import AwardForm
 from engine.model.declared import Fact as Fact  # re-exported: a fact is part of the compiled policy
 from engine.model.declared import Where as Where  # re-exported
+from engine.model.declared import Window as Window  # re-exported
 from engine.model.kinds import KINDS
 from engine.model.kinds.base import FactKind
 

@@ -87,6 +87,14 @@ def _cannot_compute(r: ClauseResult) -> dict[str, object] | None:
             "column": what.column, "values": {n: _jsonable(v) for n, v in what.reads}}
 
 
+def _policy_json(policy: Policy) -> dict[str, object]:
+    """The result's `policy` part: which policy, in force when, which revision of its files."""
+    return {"id": policy.id, "document": policy.document, "title": policy.title,
+            "in_force": {"from": policy.start.isoformat(), "until": policy.end.isoformat() if policy.end else None,
+                         "assumed": policy.period_assumed},
+            "revision": policy.revision}
+
+
 def result_to_json(result: Result, lang: str | None = None, *, clauses: bool = True) -> dict[str, object]:
     """The result as plain JSON data; amounts are strings of exact decimals ("75000.00")."""
     policy = result.policy
@@ -94,11 +102,7 @@ def result_to_json(result: Result, lang: str | None = None, *, clauses: bool = T
     w = PolicyWords(policy, lang or policy.language) if clauses else None
     return {
         "format": RESULT_FORMAT,
-        "policy": {"id": policy.id, "document": policy.document, "title": policy.title,
-                   "in_force": {"from": policy.start.isoformat(),
-                                "until": policy.end.isoformat() if policy.end else None,
-                                "assumed": policy.period_assumed},
-                   "revision": policy.revision},
+        "policy": _policy_json(policy),
         "applicant": {"name": a.name, "recipient": list(a.recipients), "area": a.area, "file": a.file,
                       "facts_hash": facts_hash(a, result.date)},
         "date": result.date.isoformat(),
@@ -117,12 +121,12 @@ def result_to_json(result: Result, lang: str | None = None, *, clauses: bool = T
 def render_json(result: Result, lang: str | None = None, indent: int | None = None) -> str:
     """The result as JSON text: `indent=2` for people; compact by default, for programs and rounds.
 
-    Compact output is the same text as json.dumps(result_to_json(...)), assembled faster: one json.dumps per
-    result (the applicant, the date, the total), and for each clause text made once per policy and language
-    (its id, article, title, readings and pool; the sentence each reason reads as; each missing fact's label)
-    joined with what differs between applicants (outcome, amount). A clause with working to show (a traced
-    result's conditions and steps, a followed reference, an expression that could not be computed) is
-    encoded whole, as before.
+    Compact output is the same text as json.dumps(result_to_json(...)), assembled faster, without building the
+    dict: what reads the same for everyone is encoded once per policy and language (the policy's part, each
+    clause's id, article, title, readings and pool, the sentence each reason reads as, each missing fact's
+    label, the currency), and joined with what differs between applicants, each string encoded by the standard
+    library's own JSON string encoder. A clause with working to show (a traced result's conditions and steps, a
+    followed reference, an expression that could not be computed) is encoded whole by json.dumps.
     """
     if indent is not None:
         return json.dumps(result_to_json(result, lang), ensure_ascii=False, indent=indent) + "\n"
@@ -131,25 +135,26 @@ def render_json(result: Result, lang: str | None = None, indent: int | None = No
     encoded = _encoded(policy, lang)
     clause_text, same = encoded.clause, encoded.same
     clauses = ", ".join([same.get(id(r)) or clause_text(r) for r in result.clauses])
-    whole = result_to_json(result, lang, clauses=False)
-    about = whole["policy"]
-    known = encoded.about
-    if known is None or known[0] != about:
-        known = encoded.about = (about, _dumps(about))
-    whole["policy"] = _ABOUT  # the policy's part reads the same for everyone: encoded once
-    whole["clauses"] = _PLACE  # keeps its place among the fields: the clauses' text goes there
-    text = _dumps(whole)
-    if text.count(_PLACE_TEXT) != 1 or text.count(_ABOUT_TEXT) != 1:  # an applicant's text spelling one
-        whole["policy"] = about
-        whole["clauses"] = [_clause_json(encoded.words, r) for r in result.clauses]
-        return _dumps(whole) + "\n"
-    return text.replace(_ABOUT_TEXT, known[1], 1).replace(_PLACE_TEXT, f"[{clauses}]", 1) + "\n"
+    a = result.applicant
+    return (f'{{"format": "{RESULT_FORMAT}", "policy": {encoded.about()}, '
+            f'"applicant": {{"name": {_text(a.name)}, "recipient": [{", ".join(map(_text, a.recipients))}], '
+            f'"area": {_text(a.area)}, "file": {_text(a.file)}, "facts_hash": "{facts_hash(a, result.date)}"}}, '
+            f'"date": "{result.date.isoformat()}", "date_source": {_text(result.date_source)}, '
+            f'"clauses": [{clauses}], "total": {{"amount": "{result.total:f}", "currency": {encoded.currency}, '
+            f'"complete": {_text(result.complete)}, "undetermined": [{", ".join(map(_text, result.undetermined))}], '
+            f'"referred": [{", ".join(map(_text, result.referred))}]}}}}\n')
 
 
-_PLACE = "\x00clauses\x00"
-_PLACE_TEXT = json.dumps(_PLACE)
-_ABOUT = "\x00policy\x00"
-_ABOUT_TEXT = json.dumps(_ABOUT)
+def _text(value: object) -> str:
+    """A value as json.dumps(value, ensure_ascii=False) writes it; a string (nearly always) by the encoder alone."""
+    if type(value) is str:
+        return _encode(value)
+    return _LITERALS[value] if value is None or type(value) is bool else _dumps(value)
+
+
+_LITERALS = {None: "null", True: "true", False: "false"}
+
+
 _MAX_SHARED = 4096
 _MARK = Decimal("271828182845904523536028747135")  # an amount no clause pays, to cut a template at
 _MARK_TEXT = f'"amount": "{_MARK:f}"'  # quotes unescaped: never inside a string the author wrote
@@ -182,8 +187,17 @@ class _Encoded:
         self._shared = prepare(policy).shared  # results the same object for everyone who gets them
         self.same: dict[int, str] = {}  # the text of results the plan gives as one object, by its id
         self._paid: dict[str, tuple[str, str]] = {}
-        self.about: tuple[object, str] | None = None  # the result's `policy` part, and its text
+        self._about: tuple[object, str] | None = None  # the result's `policy` part, and its text
+        self.currency = _text(policy.money.currency)
         self._decided: dict[tuple[object, ...], str] = {}
+
+    def about(self) -> str:
+        """The result's `policy` part as text: made once (again only if the policy's revision was stamped after)."""
+        policy = self.policy
+        key = policy.revision
+        if self._about is None or self._about[0] != key:
+            self._about = (key, _dumps(_policy_json(policy)))
+        return self._about[1]
 
     def parts(self, r: ClauseResult) -> tuple[str, str, str]:
         """A clause's text before its outcome, between its reference and what it followed, and after."""

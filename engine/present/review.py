@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 
 _FUNCTION_KEYS = {"min": "review.min", "max": "review.max", "abs": "review.abs"}
+_AFTER_KEYS = {"days_after": "review.days_after", "months_after": "review.months_after",
+               "years_after": "review.years_after"}
 # A clause of a group up to this size lists the other members beside its rule; in a larger group it names the
 # group once and links to its entry, which lists the members (otherwise the page grows with the square of it).
 SMALL_GROUP = 8
@@ -140,6 +142,10 @@ class _Words:
         if isinstance(node, IfElse):
             return t("review.if", lang, test=self.words(node.test)[0], body=self.words(node.body, hint)[0],
                      orelse=self.words(node.orelse, hint)[0]), _PREC_OR - 1
+        if node.func in _AFTER_KEYS and len(node.args) == 2 and isinstance(node.args[1], Lit):
+            # years_after(settled_on, 1): 落户日期满1年之日, the day the comparison is exact to
+            return t(_AFTER_KEYS[node.func], lang, date=self.wrap(node.args[0], _PREC_ATOM),
+                     count=self.words(node.args[1])[0]), _PREC_ATOM
         # A call: min, max or abs (a date('…') is already the date it names).
         args = "，".join(self.words(a, hint)[0] for a in node.args)
         label = t(_FUNCTION_KEYS[node.func], lang) if node.func in _FUNCTION_KEYS else node.func

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from engine.core.format import format_money, show
+from engine.core.messages import localize
 from engine.core.values import by_key
+from engine.model.declared import window_words
 from engine.model.outcome import Outcome
 from engine.present.words import PolicyWords
 from engine.runtime.trace import CannotCompute, ClauseResult, ConditionResult, Followed, NotComputable, Result, ZeroStep
@@ -31,6 +35,7 @@ def render_text(result: Result, lang: str | None = None) -> str:
                          end=policy.end.isoformat() if policy.end else "…", reading=policy.period_reading or "-"))
     lines.append("=" * 72)
     lines.extend(_shared_text(w, result))
+    lines.extend(_window_text(w, result))
     not_applicable = []
     for r in result.clauses:
         if r.outcome is Outcome.NOT_APPLICABLE:
@@ -120,6 +125,37 @@ def _shared_text(w: PolicyWords, result: Result) -> list[str]:
     return lines
 
 
+def _window_text(w: PolicyWords, result: Result) -> list[str]:
+    """支持时间: the days each figure is counted over (counted_over:), said once at the head, for the public."""
+    lines = window_lines(w, result)
+    if not lines:
+        return []
+    return [w.t("sec.windows") + w.t("colon").rstrip(), *("  " + line for line in lines), ""]
+
+
+def window_lines(w: PolicyWords, result: Result) -> list[str]:
+    """One line per fact counted over a window: 独立站建设费用：按 2022-01-01 至 2022-12-31 发生的计（原文：…）."""
+    policy = result.policy
+    year = result.applicant.values.get(policy.fund_year) if policy.fund_year else None
+    lines = []
+    for fact in policy.facts.values():
+        if fact.window is None:
+            continue
+        window = fact.window
+        assert window is not None
+        if window.fund_year:
+            days = window.days(year)
+            said = w.t("window.fund_year", year=days[0].year) if days and days[0] \
+                else w.t("window.fund_year_unknown")
+        else:
+            said = str(localize(window_words(window.start, window.end), w.lang))
+        if window.text:
+            lines.append(w.t("window.line.text", label=fact.label, window=said, text=window.text))
+        else:
+            lines.append(w.t("window.line", label=fact.label, window=said))
+    return lines
+
+
 def pool_lines(w: PolicyWords, clause_id: str) -> list[str]:
     """That the clause is paid from a budget pool the round shares: a single evaluation shows the claim."""
     from engine.model.pools import pool_of
@@ -155,6 +191,10 @@ def condition_text(w: PolicyWords, c: ConditionResult) -> str:
         detail = f"{flabel} {show(left, kind, unit, w.lang)} {symbol} {show(right, kind, unit, w.lang)}"
     else:
         detail = "，".join(f"{w.label(n)} = {w.value(n, v)}" for n, v in c.reads)
+        if c.comparison is not None and all(isinstance(side, dt.date) for side in c.comparison[::2]):
+            # two dates, one computed (years_after(settled_on, 1)): the days compared, 2025-02-28 ≤ 2025-02-28
+            left, symbol, right = c.comparison
+            detail += w.t("cond.dates_compared", left=str(left), symbol=symbol, right=str(right))
     text = f"{mark} {label}{w.t('colon')}{detail}"
     facts = [m.key for m in c.missing if not isinstance(m, NotComputable)]
     if facts:

@@ -650,7 +650,7 @@ def _sheet_rows(book: Any, sheet: Any, path: str) -> Iterator[tuple[int, list[ob
     <dimension> is not believed (openpyxl leaves out every row and column past it, so a workbook whose writer
     set it too small lost rows without a word); and a row numbered past a sheet's last row or not further down,
     or two cells in one place, is a damaged workbook rather than a row left out or one cell taken for another.
-    (The parser is openpyxl's internal one, used as its read-only sheet uses it: tests/test_batch_hardening.py
+    (The parser is openpyxl's internal one, used as its read-only sheet uses it: tests/test_rounds_run_hardening.py
     reads workbooks through it.)"""
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet._reader import WorkSheetParser

@@ -60,6 +60,8 @@ from engine.rounds.results import (
     amount_text,
 )
 from engine.runtime.evaluate import evaluate
+from engine.runtime.interpret import explain_conditions
+from engine.runtime.trace import ConditionsFailed
 from engine.syntax.loader import SourceMap
 
 CHUNK = 256  # applicants sent to a worker at a time
@@ -78,7 +80,8 @@ class Settings:
 
     @property
     def words(self) -> bool:
-        """Reasons in words (the officers' workbook) or as codes (CSV, JSONL)."""
+        """Reasons in words as well as codes (the officers' workbook's 说明), or as codes alone (CSV, JSON Lines:
+        what programs read, and what a round run in SQL writes the same, engine.rounds.sql)."""
         return self.form == "xlsx"
 
 
@@ -304,6 +307,7 @@ class Worker:
             picks = self.picks(clauses)
         total, complete = _ZERO, True
         rows: list[list[str]] = []
+        explain = None  # the failed conditions explained: set up for this applicant when one is worded
         for cid, i in zip(self.ids, picks, strict=True):
             r = clauses[i]
             if r.clause.id != cid:  # results in another order than the first one's: found by id
@@ -313,8 +317,15 @@ class Worker:
             amount = r.amount if r.outcome is _ELIGIBLE else None
             reason = r.reason or ""
             # Another kind's clause needs no words: the kind of applicant is in its own column.
-            text = (self.reason_words(r) if words and r.outcome is not _ELIGIBLE and reason != "recipient"
-                    else "")
+            if not words or r.outcome is _ELIGIBLE or reason == "recipient":
+                text = ""
+            elif r.why.__class__ is ConditionsFailed:
+                # which condition, with the values read: per applicant, so never kept with the shared reasons
+                if explain is None:
+                    explain = explain_conditions(result)
+                text = self.condition_words(r, explain)
+            else:
+                text = self.reason_words(r)
             if r.outcome is _UNDETERMINED:
                 reason = "missing:" + ";".join(r.missing_keys) if r.missing else "missing"
             pool = self.pooled.get(cid) if self.pooled else None
@@ -350,6 +361,15 @@ class Worker:
         if name == CLAIM_DATE and name not in self.policy.facts:
             return applicant.date
         return applicant.values.get(name)
+
+    def condition_words(self, r: Any, explain: Callable[[Any], Any]) -> str:
+        """Which condition an ineligible clause did not meet, with the values read (条件未满足 alone when the
+        result does not say which)."""
+        from engine.present.reasons import condition_not_met
+
+        at = r.why.at
+        found = r.conditions[at] if at is not None and at < len(r.conditions) else explain(r)
+        return condition_not_met(self.w, found) if found is not None else self.reason_words(r)
 
     def reason_words(self, r: Any) -> str:
         """A clause's short reason in words; the same reason for many applicants is worded once."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from engine.core.messages import t
 from engine.model.outcome import Outcome
-from engine.present.sheet import OUTCOME_KEYS, _total_text, amount_words, condition_text, reason_text
+from engine.present.sheet import OUTCOME_KEYS, _total_text, amount_words, condition_text, reason_text, window_lines
 from engine.present.words import PolicyWords
 from engine.runtime.trace import Result
 
@@ -64,6 +64,7 @@ def sheet_model(result: Result, lang: str, code: str, pools: Mapping[str, str], 
              (t("head.kind", lang), "、".join(policy.recipients[k].label for k in a.recipients)),
              (t("head.area", lang), a.area or t("head.area_missing", lang)),
              (t("head.date", lang), result.date.isoformat())]
+    facts += [(t("sec.windows", lang), line) for line in window_lines(w, result)]  # 支持时间, as the text sheet
     clauses, not_applicable = [], []
     for r in result.clauses:
         c = r.clause

@@ -25,6 +25,8 @@ DATA_ROWS = 1000  # rows given drop-down lists and text format in the XLSX templ
 
 
 def sheet_columns(policy: Policy, lang: str, recipient: str | None) -> list[Column]:
+    """The application sheet's columns, headed in `lang`: the fixed ones, each fact the kind of applicant
+    `recipient` may give (every fact when None), and one per clause whose earlier grants count (capped or one-time)."""
     def granted(clause: str, title: str) -> str:
         return t("template.col.granted", lang, clause=clause, title=title)
 
@@ -94,6 +96,8 @@ def example_row(policy: Policy, cols: list[Column], lang: str, recipient: str | 
 
 
 def csv_template(policy: Policy, lang: str, recipient: str | None, today: dt.date | None = None) -> bytes:
+    """The CSV application sheet (UTF-8 with BOM, as spreadsheets open it): headers, a `#` notes row saying what
+    each column takes, and one example row dated `today` (default: today)."""
     cols = sheet_columns(policy, lang, recipient)
     buffer = io.StringIO()
     out = csv.writer(buffer)

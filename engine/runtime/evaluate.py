@@ -1,6 +1,6 @@
 """Evaluating one applicant: the date it is for, then the path that decides it — the policy's generated code
 (engine.runtime.generate) untraced, else the interpreter (engine.runtime.interpret), which is the reference and
-the only path that explains. Both decide a clause the same way; tests/test_generated.py holds them to it."""
+the only path that explains. Both decide a clause the same way; tests/test_runtime_generate.py holds them to it."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ year not paid or filed late is answered here: no clause applies), and,
 always, a clause whose construct the generator does not translate yet (`Generated.interpreted` names them: a
 reference followed into a linked document, an expression deeper than 60 levels, a form that settles without
 writing how).
-tests/test_generated.py checks both paths give the same results.
+tests/test_runtime_generate.py checks both paths give the same results.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from decimal import Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import TYPE_CHECKING, Callable, Mapping
 
 from engine.core.amounts import CONTEXT, MAX_INTEGER_DIGITS, ROUNDINGS
-from engine.core.dates import days_between, months_between, years_between
+from engine.core.dates import days_after, days_between, months_after, months_between, years_after, years_between
 from engine.core.suggest import closest
 from engine.core.values import Unknown
 from engine.lang.emit import Unsupported, emit
@@ -220,8 +220,11 @@ def _clause_body(s: _Source, clause: Clause, task: Decide, k: str) -> None:
         for i, cond in enumerate(clause.conditions):
             s.add(2, f"c{i} = {s.expr(cond.expr)}  # {_comment(cond.label or cond.expr.text)}")
             names.append(f"c{i}")
-        # every condition computed, as the interpreter computes (and would report) each
-        s.add(2, f"if not ({' and '.join(names)}):", f"    return {s.const(task.failed)}")
+        # every condition computed, as the interpreter computes (and would report) each; the first not met named
+        s.add(2, f"if not ({' and '.join(names)}):")
+        for i, name in enumerate(names[:-1]):
+            s.add(3, f"if not {name}:", f"    return {s.const(task.failed[i])}")
+        s.add(3, f"return {s.const(task.failed[-1])}")
     if task.deps:
         # A clause it builds on or requires: undetermined, or with a used-up cap a bonus may still raise, is the
         # interpreter's to weigh; any other outcome but eligible means this one is not paid.
@@ -463,6 +466,7 @@ _NAMESPACE: dict[str, object] = {
     "C": CONTEXT, "Decimal": Decimal, "ZERO": _ZERO, "min": min, "max": max, "isinstance": isinstance,
     "bool": bool, "any": any, "len": len, "str": str, "int": int,
     "days_between": days_between, "months_between": months_between, "years_between": years_between,
+    "days_after": days_after, "months_after": months_after, "years_after": years_after,
     "ClauseResult": ClauseResult, "OutOfClausePeriod": OutOfClausePeriod, "OnceGranted": OnceGranted,
     "CapUsed": CapUsed, "LostToGroup": LostToGroup, "RequiresFailed": RequiresFailed, "tuple": tuple,
     "U": Outcome.UNDETERMINED,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 from decimal import Decimal, DivisionByZero, InvalidOperation, Overflow
-from typing import Mapping
+from typing import Callable, Mapping
 
 from engine.core.amounts import MAX_COMPUTED_DIGITS, MAX_INTEGER_DIGITS
 from engine.core.errors import EvaluateError, Problem
@@ -60,7 +60,7 @@ ELIGIBLE, INELIGIBLE, UNDETERMINED, REFERRED, NOT_APPLICABLE = (
     Outcome.ELIGIBLE, Outcome.INELIGIBLE, Outcome.UNDETERMINED, Outcome.REFERRED, Outcome.NOT_APPLICABLE)
 _ARITHMETIC = (DivisionByZero, InvalidOperation, ZeroDivisionError, Overflow)
 _ZERO = Decimal(0)
-_FAILED, _MISSING = ConditionsFailed(), MissingFacts()  # carry no values: one of each serves every clause
+_MISSING = MissingFacts()  # carries no values: one serves every clause
 
 
 def totalled(policy: Policy, applicant: Applicant, day: dt.date, source: str, ordered: tuple[ClauseResult, ...],
@@ -88,6 +88,26 @@ def interpret(policy: Policy, applicant: Applicant, day: dt.date, source: str, *
     except Overflow:  # in an award form's own arithmetic: an expression's is reported where it is (value)
         clause = run._clause if run is not None else None
         raise _too_large(policy, clause, None) from None
+
+
+def explain_conditions(result: Result) -> Callable[[ClauseResult], ConditionResult | None]:
+    """For a result evaluated without a trace: the condition each ineligible clause failed first, explained as a
+    traced evaluation explains it (its values, the sides it compares), or None for a clause that failed no
+    condition. Nothing is computed until a clause is asked for, then the names in force are set out once for
+    the applicant, so a round pays only for the clauses it words."""
+    run: _Run | None = None
+
+    def explain(r: ClauseResult) -> ConditionResult | None:
+        nonlocal run
+        why = r.why
+        if not isinstance(why, ConditionsFailed) or why.at is None or why.at >= len(r.clause.conditions):
+            return None
+        if run is None:
+            run = _Run(prepare(result.policy), result.applicant, result.date, True)
+        run._clause = r.clause
+        return run.explain(r.clause.conditions[why.at])
+
+    return explain
 
 
 def _too_large(policy: Policy, clause: Clause | None, expr: Expr | None) -> EvaluateError:
@@ -357,16 +377,19 @@ class _Run:
             if self._fund_year is not None:
                 missing.add(self._fund_year)
 
-        failed = False
+        failed: int | None = None  # the first condition not met
         conditions: tuple[ConditionResult, ...] = ()
         if self.tracing:
             conditions = tuple(self.explain(c) for c in clause.conditions)
-            for c in conditions:
-                failed = failed or c.status == "failed"
+            for i, c in enumerate(conditions):
+                if failed is None and c.status == "failed":
+                    failed = i
                 missing.update(c.missing)
         elif task.when is not None and not self.reference:
             try:
-                failed = not task.when(self.env)
+                if not task.when(self.env):
+                    found = self.each_condition(clause, set())
+                    failed = found if found is not None else 0
             except (KeyError, *_ARITHMETIC):  # something missing (or to be reported where it is): one by one
                 failed = self.each_condition(clause, missing)
         elif clause.conditions:
@@ -388,9 +411,10 @@ class _Run:
                             lost.append(rid)
                     else:
                         lost.append(rid)
-        if failed:
-            return ClauseResult(clause, INELIGIBLE, why=_FAILED, conditions=conditions) if self.tracing \
-                else task.failed  # the same for everyone when nothing is explained: made once, by the plan
+        if failed is not None:
+            return ClauseResult(clause, INELIGIBLE, why=ConditionsFailed(failed), conditions=conditions) \
+                if self.tracing else task.failed[failed]  # the same for everyone when nothing is explained: made
+            # once, by the plan
         if lost:
             return ClauseResult(clause, INELIGIBLE, why=RequiresFailed(tuple(lost)), conditions=conditions)
         if clause.refers_to is not None:
@@ -480,15 +504,16 @@ class _Run:
         return ClauseResult(clause, ELIGIBLE, amount=amount, conditions=conditions, steps=tuple(steps),
                             uncapped=uncapped, cap_remaining=remaining)
 
-    def each_condition(self, clause: Clause, missing: set[Missing]) -> bool:
-        """Whether a condition failed; what the unknown ones miss goes to `missing`."""
-        failed = False
-        for cond in clause.conditions:
+    def each_condition(self, clause: Clause, missing: set[Missing]) -> int | None:
+        """Where the first condition not met is (None: none failed); what the unknown ones miss goes to
+        `missing`."""
+        failed = None
+        for i, cond in enumerate(clause.conditions):
             value = self.value(cond.expr)
             if isinstance(value, Unknown):
                 missing.update(value.missing)
-            elif not value:
-                failed = True
+            elif not value and failed is None:
+                failed = i
         return failed
 
     def explain(self, cond: Condition) -> ConditionResult:

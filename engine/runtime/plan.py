@@ -29,7 +29,8 @@ class Decide:
 
     clause: Clause
     deps: tuple[str, ...]  # clauses whose final outcome it reads (requires:, a bonus's clause)
-    failed: ClauseResult  # its result when a condition fails and nothing is explained: the same for everyone
+    failed: tuple[ClauseResult, ...]  # its result when condition i fails first and nothing is explained: the
+    # same for everyone
     when: Fast | None = None  # all its conditions as one fast closure (engine.lang.closures.all_of)
     dated: bool = False  # the clause has its own from:/until:
     cap_per_day: bool = False  # its cap reads parameters only: the same for every applicant on a day
@@ -77,7 +78,8 @@ class Plan:
         self.shared: dict[int, ClauseResult] = {}
         for task in self.tasks:
             if isinstance(task, Decide):
-                self.share(task.failed)
+                for failed in task.failed:
+                    self.share(failed)
         self._days: dict[dt.date, Day] = {}
         self._kinds: dict[tuple[str, ...], KindPlan] = {}
         self._needed: dict[str, tuple[Decide, ...]] = {}
@@ -170,7 +172,8 @@ def _decide(policy: Policy, clause: Clause, deps: tuple[str, ...]) -> Decide:
     when = all_of(tuple(c.expr.node for c in clause.conditions)) if clause.conditions else None
     cap_per_day = clause.cap is not None and clause.cap.names <= set(policy.parameters)
     dated = clause.start is not None or clause.end is not None
-    failed = ClauseResult(clause, Outcome.INELIGIBLE, why=ConditionsFailed())
+    failed = tuple(ClauseResult(clause, Outcome.INELIGIBLE, why=ConditionsFailed(i))
+                   for i in range(len(clause.conditions)))
     return Decide(clause, deps, failed, when=when, cap_per_day=cap_per_day, dated=dated)
 
 

@@ -171,7 +171,11 @@ class OutsideJurisdiction(Why):
 
 @dataclass(frozen=True)
 class ConditionsFailed(Why):
+    """A condition is not met. `at`: the first such condition's place in the clause's conditions (both paths,
+    traced or not, name it), so a round's results can say which without a trace."""
+
     reason: ClassVar[str] = "conditions"
+    at: int | None = None
 
     def text(self, w: Words) -> str:
         return w.t("reason.conditions")

@@ -3,7 +3,10 @@
 Every refusal, whatever its status (400 to 503, and 500 for a bug of ours), is a problem document
 (`application/problem+json`, RFC 9457): `type`, `title`, `status`, `detail`, and `problems`, each problem as
 `policy validate --format json` gives it. No response names a server path: a policy file is named relative
-to the served folder.
+to the served folder. A query parameter a route does not read is refused by name (400, with a did-you-mean), a
+body that says it is neither JSON nor YAML is a 415, and a body that says it is JSON is read as JSON alone (a
+mistake in it is named as JSON's, at its line and column). With a log stream (`policy serve` gives stderr), each
+request is one JSON line there: time, method, route, path, status, duration, and the policy and its revision.
 """
 
 from __future__ import annotations
@@ -11,14 +14,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import time
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Awaitable, Callable, Mapping, TextIO
 from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -38,8 +43,10 @@ from engine import (
     load_text,
     msg,
     one_of,
+    schema_text,
 )
 from engine.service.limits import Limits as Limits  # re-exported: create_app takes them
+from engine.service.openapi import SCHEMAS
 from engine.service.registry import PolicySet
 
 LANGS = ("zh", "en")
@@ -137,6 +144,48 @@ def _too_deep(error: PolicyError) -> bool:
 
 CLOSE = {"Connection": "close"}  # a refusal before the whole body was read: the connection is not reused
 
+# Bodies taken, by media type (a `+json` or `+yaml` suffix too); a body with no Content-Type is read as JSON,
+# else as the YAML of a facts file (as `curl --data-binary` without -H would not say, nor a hand-made client).
+JSON_TYPES = ("application/json",)
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+TAKES = "application/json, application/yaml"
+
+
+
+def _media(request: Request, lang: str) -> str | None:
+    """What the body says it is: "json", "yaml", or None (no Content-Type); anything else is refused (415)
+    before the body is read, as is a charset other than UTF-8."""
+    header = request.headers.get("content-type", "").strip()
+    if not header:
+        return None
+    kind, *params = (part.strip() for part in header.split(";"))
+    kind = kind.lower()
+    refused = {"Accept-Post": TAKES, **CLOSE}
+    if kind in JSON_TYPES or kind.endswith("+json"):
+        media = "json"
+    elif kind in YAML_TYPES or kind.endswith("+yaml"):
+        media = "yaml"
+    else:
+        raise ServiceError(415, [Problem(file="request", message=msg("serve.media_type", type=kind or header),
+                                         suggestion=msg("serve.media_type.hint"))], lang, refused)
+    for param in params:
+        name, _, value = param.partition("=")
+        value = value.strip().strip('"').lower()
+        if name.strip().lower() == "charset" and value not in ("utf-8", "utf8"):
+            raise ServiceError(415, [Problem(file="request", message=msg("serve.charset", charset=value),
+                                             suggestion=msg("serve.charset.hint"))], lang, refused)
+    return media
+
+
+def _json_problem(error: json.JSONDecodeError) -> Problem:
+    """A body that is not JSON, named as JSON's mistake, where it is."""
+    return Problem(file="request", message=msg("serve.bad_json", reason=error.msg), line=error.lineno,
+                   column=error.colno, suggestion=msg("serve.bad_json.hint"))
+
+
+def _looks_like_json(text: str) -> bool:
+    return text.lstrip("\ufeff \t\r\n")[:1] in ("{", "[", '"')
+
 
 class Service:
     """The endpoints, over one folder of policy files."""
@@ -183,6 +232,8 @@ class Service:
         policy_id = request.path_params["policy_id"]
         found = await self.held(request, policy_id)
         policy = found.get(policy_id)
+        if policy is not None:  # for the request's log line
+            request.state.policy, request.state.revision = policy.id, policy.revision
         if policy is None:
             broken = [e for e in found.broken() if Path(e.file).stem == policy_id]
             if broken:  # its file is being edited and does not compile now: say where, as validate would
@@ -194,7 +245,9 @@ class Service:
         return policy
 
     async def body_text(self, request: Request, lang: str) -> str:
-        """The request body as text, never more than the limit read, and within the read deadline."""
+        """The request body as text, never more than the limit read, and within the read deadline; one that
+        says it is JSON is JSON (else its mistake is named, where it is)."""
+        media = _media(request, lang)
         declared = request.headers.get("content-length", "")
         too_large = ServiceError(413, [Problem(file="request",
                                                message=msg("serve.too_large", kib=self.limits.max_body // 1024))],
@@ -217,24 +270,39 @@ class Service:
             late = Problem(file="request", message=msg("serve.read_timeout", seconds=self.limits.read_timeout))
             raise ServiceError(408, [late], lang, CLOSE) from None
         try:
-            return raw.decode("utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise ServiceError(400, [Problem(file="request", message=msg("serve.not_utf8"))], lang) from None
+        if media == "json":
+            try:
+                json.loads(text.removeprefix("\ufeff"))
+            except json.JSONDecodeError as error:
+                raise ServiceError(422, [_json_problem(error)], lang) from None
+            except RecursionError:
+                pass  # nested past any limit: refused as too deep where the facts are read (413)
+        return text
 
     def read_facts(self, policy: Policy, text: str, lang: str) -> tuple[object, Applicant]:
         """The facts of the request and the applicant they make: JSON, or YAML as a facts file, within the same
         limits of entries and depth, checked as `policy evaluate` checks them."""
         loaded: Loaded | None = None
+        not_json: json.JSONDecodeError | None = None
         try:
             data: object = json.loads(text)
             is_json = True
+        except json.JSONDecodeError as error:
+            is_json, not_json = False, error  # not JSON: read as a facts file, whose loader places every mistake
         except (ValueError, RecursionError):
-            is_json = False  # not JSON: read as a facts file, whose loader places every mistake at its line
+            is_json = False
         if not is_json:
             try:
                 loaded = load_text(text, "request")
             except LoadError as error:
-                raise ServiceError(413 if _too_deep(error) else 422, error.problems, lang) from None
+                if _too_deep(error):
+                    raise ServiceError(413, error.problems, lang) from None
+                if not_json is not None and _looks_like_json(text):  # meant as JSON: JSON's mistake, not YAML's
+                    raise ServiceError(422, [_json_problem(not_json)], lang) from None
+                raise ServiceError(422, error.problems, lang) from None
             data = loaded.data
         problem = _bounded(data, self.limits)
         if problem is not None:
@@ -387,6 +455,21 @@ class Service:
         found = await self.held(request, None)
         return HTMLResponse(render_index([e.policy for e in found.by_id.values() if e.policy is not None], lang))
 
+    async def schemas(self, request: Request) -> Response:
+        """The schemas given out, each with its address (under the configured base URL, else this root)."""
+        base = self.base_url or ""
+        return JSONResponse({"schemas": [{"name": name, "url": f"{base}/schemas/{name}"} for name in SCHEMAS]})
+
+    async def schema(self, request: Request) -> Response:
+        """One schema, byte for byte as `policy schemas` copies it: an editor's `$schema` line can point here."""
+        name = request.path_params["name"]
+        if name not in SCHEMAS:
+            raise ServiceError(404, [Problem(file="request", message=msg("serve.unknown_schema", name=name),
+                                             suggestion=did_you_mean(name, SCHEMAS)
+                                             or msg("serve.one_of", options=one_of(SCHEMAS)))], _lang(request))
+        return Response(schema_text(name), media_type="application/schema+json",
+                        headers={"Cache-Control": "public, max-age=300"})
+
     async def openapi(self, request: Request) -> Response:
         from engine.service.openapi import openapi_document
 
@@ -430,24 +513,105 @@ async def _internal(request: Request, exc: Exception) -> Response:
     return problem_response(500, [problem], _request_lang(request))
 
 
+# The query parameters each route reads (the OpenAPI document lists the same: tests hold them to it); any other
+# is refused by name. `lang` words the refusals of every route.
+QUERY: dict[str, tuple[str, ...]] = {
+    "index": ("lang",), "openapi": ("lang",), "schemas": ("lang",), "schema": ("lang",),
+    "list_policies": ("lang",), "show_policy": ("lang",), "facts_schema": ("lang",),
+    "evaluate": ("trace", "format", "lang", "on"), "facts_file": ("lang", "credit_code"), "form": ("lang",),
+    "grants": ("credit_code", "lang"),
+}
+
+
+def _checked(path: str, endpoint: Callable[[Request], Awaitable[Response]], names: tuple[str, ...]
+             ) -> Callable[[Request], Awaitable[Response]]:
+    """The endpoint, after refusing every query parameter it does not read (each named, with a did-you-mean);
+    the route is noted for the request's log line."""
+    async def checked(request: Request) -> Response:
+        request.state.route = path
+        problems = []
+        for name in dict.fromkeys(request.query_params.keys()):
+            values = request.query_params.getlist(name)
+            if name not in names:
+                problems.append(Problem(file="request", message=msg("serve.unknown_param", name=name),
+                                        suggestion=did_you_mean(name, names) or (
+                                            msg("serve.params", names=one_of(names)) if names
+                                            else msg("serve.no_params"))))
+            elif len(values) > 1:  # which one was meant is not for the service to guess
+                problems.append(Problem(file="request", message=msg("serve.repeated_param", name=name,
+                                                                    count=len(values)),
+                                        suggestion=msg("serve.repeated_param.hint")))
+        if problems:
+            raise ServiceError(400, problems, _request_lang(request))
+        _lang(request)  # every route words its refusals in `lang`: a value it does not know is refused here
+        return await endpoint(request)
+
+    return checked
+
+
+class RequestLog:
+    """One JSON line per request on `stream`: when it started (UTC), method, route (as declared, e.g.
+    /policies/{policy_id}/evaluate), path, status, duration in milliseconds, and the policy asked about with its
+    revision (the content hash a ledger records). Never the query or the body: they carry applicants' data."""
+
+    def __init__(self, app: Any, stream: TextIO):
+        self.app, self.stream = app, stream
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, clock = dt.datetime.now(dt.timezone.utc), time.perf_counter()
+        status = 500  # unless a response starts: a bug of ours, answered by Starlette's outermost handler
+
+        async def sending(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            state = scope.get("state") or {}
+            line = {"time": started.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                    "method": scope.get("method"), "route": state.get("route"), "path": scope.get("path"),
+                    "status": status, "duration_ms": round((time.perf_counter() - clock) * 1000, 2),
+                    "policy": state.get("policy"), "revision": state.get("revision")}
+            try:
+                self.stream.write(json.dumps(line, ensure_ascii=False) + "\n")
+                self.stream.flush()
+            except (OSError, ValueError):  # a closed or full stream: the answer matters more than its log line
+                pass
+
+
 def create_app(folder: str | Path, limits: Limits = Limits(), base_url: str | None = None,
-               ledger: str | None = None) -> Starlette:
+               ledger: str | None = None, log: TextIO | None = None) -> Starlette:
     """The service over the policy files in `folder`, each compiled now; with `ledger`, evaluations read earlier
-    grants from it and are logged in it, and /policies/{id}/grants answers."""
+    grants from it and are logged in it, and /policies/{id}/grants answers; with `log`, a JSON line per request
+    is written to it (RequestLog)."""
     service = Service(folder, limits, base_url, ledger)
-    routes = [
-        Route("/", service.index, methods=["GET"], name="index"),
-        Route("/openapi.json", service.openapi, methods=["GET"], name="openapi"),
-        Route("/policies", service.list_policies, methods=["GET"], name="list_policies"),
-        Route("/policies/{policy_id}", service.show_policy, methods=["GET"], name="show_policy"),
-        Route("/policies/{policy_id}/facts-schema", service.facts_schema, methods=["GET"], name="facts_schema"),
-        Route("/policies/{policy_id}/evaluate", service.evaluate, methods=["POST"], name="evaluate"),
-        Route("/policies/{policy_id}/facts-file", service.facts_file, methods=["POST"], name="facts_file"),
-        Route("/policies/{policy_id}/form", service.form, methods=["GET"], name="form"),
+    query = dict(QUERY)
+    if service.ledger is not None:
+        query["evaluate"] = (*query["evaluate"], "credit_code")
+    table = [
+        ("/", service.index, "GET", "index"),
+        ("/openapi.json", service.openapi, "GET", "openapi"),
+        ("/schemas", service.schemas, "GET", "schemas"),
+        ("/schemas/{name}", service.schema, "GET", "schema"),
+        ("/policies", service.list_policies, "GET", "list_policies"),
+        ("/policies/{policy_id}", service.show_policy, "GET", "show_policy"),
+        ("/policies/{policy_id}/facts-schema", service.facts_schema, "GET", "facts_schema"),
+        ("/policies/{policy_id}/evaluate", service.evaluate, "POST", "evaluate"),
+        ("/policies/{policy_id}/facts-file", service.facts_file, "POST", "facts_file"),
+        ("/policies/{policy_id}/form", service.form, "GET", "form"),
     ]
     if service.ledger is not None:
-        routes.append(Route("/policies/{policy_id}/grants", service.grants, methods=["GET"], name="grants"))
-    app = Starlette(routes=routes, exception_handlers={ServiceError: _refused, HTTPException: _http_error,
-                                                       Exception: _internal})
+        table.append(("/policies/{policy_id}/grants", service.grants, "GET", "grants"))
+    routes = [Route(path, _checked(path, endpoint, query[name]), methods=[method], name=name)
+              for path, endpoint, method, name in table]
+    middleware = [Middleware(RequestLog, stream=log)] if log is not None else []
+    app = Starlette(routes=routes, middleware=middleware,
+                    exception_handlers={ServiceError: _refused, HTTPException: _http_error, Exception: _internal})
     app.state.service = service
     return app

@@ -7,13 +7,17 @@ import json
 from functools import cache
 from typing import TYPE_CHECKING, Any, Sequence
 
-from engine import load_schema
+from engine import EDITOR_SCHEMAS, load_schema
 
 if TYPE_CHECKING:
     from engine import Policy
     from engine.service.limits import Limits
 
 _REF = "#/components/schemas/"
+
+# The schemas the service gives out at /schemas/NAME: those a county's editors check policy and test files with
+# (a county's `$schema` line can point at the bureau's copy: `policy fork --schema-url`), and the result's.
+SCHEMAS = (*EDITOR_SCHEMAS, "result.schema.json")
 
 
 def _result_schemas() -> dict[str, Any]:
@@ -77,6 +81,8 @@ def _params(*names: str) -> list[dict[str, Any]]:
                                              "`credit_code:` (`policy evaluate --ledger` looks earlier grants up "
                                              "by it). A code that is not one (its length or check character): "
                                              "422."},
+        "schema_name": {"name": "name", "in": "path", "required": True, "schema": {"enum": list(SCHEMAS)},
+                        "description": "The schema's file name, as `policy schemas` writes it."},
         "credit_code_required": {"name": "credit_code", "in": "query", "required": True,
                                  "schema": {"type": "string"},
                                  "description": "The applicant's 统一社会信用代码 (18 characters, its check "
@@ -138,13 +144,20 @@ def _document(max_body: int, max_items: int, max_depth: int, timeout: float, rea
                     "application/yaml": {"schema": {"$ref": f"{_REF}Facts"}}},
     }
     refused = {
-        "400": _problems("A malformed parameter (e.g. lang), or a body that is not UTF-8."),
+        "400": _problems("A malformed parameter (e.g. lang), a query parameter the route does not read (named, "
+                         "with a did-you-mean), or a body that is not UTF-8."),
         "404": _problems("No policy with this id."),
         "408": _problems(f"The body did not arrive within {read_timeout:g} s (the connection is closed)."),
         "413": _problems(f"The body is larger than {max_body} bytes, or holds a list or mapping of more than "
                          f"{max_items} entries, or is nested more than {max_depth} deep (JSON or YAML alike)."),
+        "415": _problems("The body's Content-Type is neither JSON (application/json, or a +json type) nor YAML "
+                         "(application/yaml, application/x-yaml, text/yaml, or a +yaml type), or its charset is "
+                         "not UTF-8. Accept-Post names what is taken. Without a Content-Type the body is read as "
+                         "JSON, else as YAML."),
         "422": _problems("The facts do not fit the policy: each problem with its line, column, JSON path and a "
-                         "suggestion, as `policy evaluate` reports them."),
+                         "suggestion, as `policy evaluate` reports them; or the body is not valid JSON (when it "
+                         "says it is JSON, or looks like it: named as JSON's mistake, at its line and column) or "
+                         "YAML."),
         "500": _problems("A bug of the service (not a problem with the request); its log has the details."),
         "503": _problems(f"The policy's file does not compile now (its problems, as `policy validate` gives them), "
                          f"or it is being compiled again after a change and was not ready within {timeout:g} s, or "
@@ -156,7 +169,6 @@ def _document(max_body: int, max_items: int, max_depth: int, timeout: float, rea
         """Every refusal an operation can give: its own, and 400, 500 and 503, which any route can answer."""
         return {code: refused[code] for code in sorted({*codes, "400", "500", "503"})}
 
-    policy_id = _params("policy_id")
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "policy-engine", "version": "1",
@@ -170,13 +182,13 @@ def _document(max_body: int, max_items: int, max_depth: int, timeout: float, rea
                     "schema": {"$ref": f"{_REF}PolicyList"}}}}, **answers()}}},
             "/policies/{policy_id}": {"get": {
                 "operationId": "getPolicy", "summary": "One policy: its document, period, areas and recipient kinds.",
-                "parameters": policy_id,
+                "parameters": _params("policy_id", "lang"),
                 "responses": {"200": {"description": "The policy.", "content": {"application/json": {
                     "schema": {"$ref": f"{_REF}PolicySummary"}}}}, **answers("404")}}},
             "/policies/{policy_id}/facts-schema": {"get": {
                 "operationId": "getFactsSchema", "summary": "The JSON Schema of this policy's facts "
                                                             "(as `policy facts POLICY --schema`).",
-                "parameters": policy_id,
+                "parameters": _params("policy_id", "lang"),
                 "responses": {"200": {"description": "A JSON Schema (draft 2020-12).",
                                       "content": {"application/json": {"schema": {"type": "object"}}}},
                               **answers("404")}}},
@@ -186,7 +198,8 @@ def _document(max_body: int, max_items: int, max_depth: int, timeout: float, rea
                 "requestBody": facts_body,
                 "responses": {"200": {"description": "The result.", "content": {
                     "application/json": {"schema": {"$ref": f"{_REF}Result"}},
-                    "text/plain": {"schema": {"type": "string"}}}}, **answers("404", "408", "413", "422")}}},
+                    "text/plain": {"schema": {"type": "string"}}}},
+                    **answers("404", "408", "413", "415", "422")}}},
             "/policies/{policy_id}/facts-file": {"post": {
                 "operationId": "factsFile", "summary": "The facts as a YAML facts file for `policy evaluate` (the "
                                                        "same facts: text stays text for every YAML reader).",
@@ -194,7 +207,7 @@ def _document(max_body: int, max_items: int, max_depth: int, timeout: float, rea
                 "requestBody": facts_body,
                 "responses": {"200": {"description": "A facts file.", "content": {
                     "application/yaml": {"schema": {"$ref": f"{_REF}Facts"}}}},
-                    **answers("404", "408", "413", "422")}}},
+                    **answers("404", "408", "413", "415", "422")}}},
             "/policies/{policy_id}/form": {"get": {
                 "operationId": "form", "summary": "A case worker's form: fill in the facts, see the sheet, save them.",
                 "parameters": _params("policy_id", "lang"),
@@ -206,8 +219,29 @@ def _document(max_body: int, max_items: int, max_depth: int, timeout: float, rea
                 "parameters": _params("lang"),
                 "responses": {"200": {"description": "An HTML page.",
                                       "content": {"text/html": {"schema": {"type": "string"}}}}, **answers()}}},
+            "/schemas": {"get": {
+                "operationId": "listSchemas",
+                "summary": "The JSON Schemas the service gives out: the editors' (policy and test files: a county's "
+                           "`$schema` line can point at them, `policy fork --schema-url URL/schemas/"
+                           "policy.schema.json`) and the result's.",
+                "parameters": _params("lang"),
+                "responses": {"200": {"description": "Each schema's name and address.", "content": {
+                    "application/json": {"schema": {
+                        "type": "object", "required": ["schemas"],
+                        "properties": {"schemas": {"type": "array", "items": {
+                            "type": "object", "required": ["name", "url"],
+                            "properties": {"name": {"type": "string"}, "url": {"type": "string"}}}}}}}}},
+                    **answers()}}},
+            "/schemas/{name}": {"get": {
+                "operationId": "getSchema",
+                "summary": "One JSON Schema (draft 2020-12), byte for byte as `policy schemas DIR` copies it.",
+                "parameters": _params("schema_name", "lang"),
+                "responses": {"200": {"description": "The schema.",
+                                      "content": {"application/schema+json": {"schema": {"type": "object"}}}},
+                              **answers("404")}}},
             "/openapi.json": {"get": {
                 "operationId": "openapi", "summary": "This document.",
+                "parameters": _params("lang"),
                 "responses": {"200": {"description": "OpenAPI 3.1.",
                                       "content": {"application/json": {"schema": {"type": "object"}}}},
                               **answers()}}},

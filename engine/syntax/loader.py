@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -36,7 +37,14 @@ _CJK = "\u3000-\u303f\u3400-\u9fff\uff00-\uffef"
 # A line break between two Chinese characters, or after a Chinese mark (、，。), is no space in Chinese:
 # "…、\n100万元" reads 、100万元. A space an author typed between Chinese and Latin text ("组 pick") stays.
 _CJK_MARKS = "\u3000-\u303f\uff00-\uffef"
-_CJK_FOLD = re.compile(f"(?<=[{_CJK}]) (?=[{_CJK}])|(?<=[{_CJK_MARKS}]) (?=\\S)")
+
+
+@functools.cache
+def _cjk_fold() -> re.Pattern[str]:
+    """Compiled when first used: its wide classes cost a run ms to compile, and few files fold a scalar (>)."""
+    return re.compile(f"(?<=[{_CJK}]) (?=[{_CJK}])|(?<=[{_CJK_MARKS}]) (?=\\S)")
+
+
 # With no implicit resolvers every untagged node gets one of these; anything else was tagged explicitly.
 _IMPLICIT_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 
@@ -336,7 +344,7 @@ def _construct(node: Node, path: Path_, source: SourceMap, depth: int) -> object
 def _scalar(node: ScalarNode) -> str | Decimal | bool | None:
     value: str = node.value
     if node.style == ">":  # folded: a line break between two Chinese characters is no space in Chinese
-        return _CJK_FOLD.sub("", value)
+        return _cjk_fold().sub("", value)
     if node.style:  # quoted or block scalar: always text (plain is None in PyYAML, "" in LibYAML)
         return value
     if value in _NULL:

@@ -6,7 +6,6 @@ import json
 import re
 from decimal import Decimal
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
@@ -52,6 +51,8 @@ def schema_text(name: str) -> str:
     path = SCHEMA_DIR / name
     if path.is_file():
         return path.read_text(encoding="utf-8")
+    from importlib import resources  # only what reads a schema pays for it (its import costs an evaluation several ms)
+
     return resources.files("engine.schemas").joinpath(name).read_text(encoding="utf-8")
 
 

@@ -17,7 +17,7 @@ from engine.model.facts import Applicant, applicant_from
 from engine.model.outcome import Outcome
 from engine.model.policy import Clause, Condition, DatedValue, Fact, Parameter, Policy
 from engine.runtime.evaluate import evaluate
-from engine.runtime.trace import ClauseResult, Result
+from engine.runtime.trace import PERIOD_KEYS, PICK_KEYS, ROUNDING_KEYS, ClauseResult, Result
 from engine.syntax.loader import Loaded
 from engine.tools.testing import case_applicant, load_suite
 from engine.workspace import case_files, load_document
@@ -53,6 +53,10 @@ _FIELD_KEYS = {
     "currency": "diff.field.currency", "unique": "diff.field.unique", "formula": "diff.field.formula",
     "currencies": "diff.field.currencies", "shared conditions": "diff.field.shared_conditions"}
 _VERSION_KEYS = {"old": "diff.version.old", "new": "diff.version.new"}
+# The words of the language's keywords a diff shows beside them (一次性（once）)
+EARLIER_KEYS = {"top_up": "diff.earlier.top_up", "hold": "diff.earlier.hold", "separate": "diff.earlier.separate"}
+FUND_YEAR_RULE_KEYS = {"any_day": "review.fund_year.rule.any_day", "first_day": "review.fund_year.rule.first_day",
+                       "last_day": "review.fund_year.rule.last_day", "every_day": "review.fund_year.rule.every_day"}
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,9 @@ class ApplicantImpact:
     # What a clause the new version cannot decide waits for (often a fact it adds): the applicant is affected, by
     # how much these facts decide; shown apart, never as losing what the undetermined clause paid before.
     needs: tuple[str, ...] = ()
+    # An officers' case written to be refused (rejects:): refused by one version only (error, error_version say
+    # which), or accepted by both (compared, and said to be what it is)
+    expects_refusal: bool = False
 
     @property
     def delta(self) -> Decimal:
@@ -142,7 +149,8 @@ def diff_policies(old: Policy, new: Policy) -> list[Change]:
     out += _keyed("group", {g.id: g for g in old.groups}, {g.id: g for g in new.groups}, lambda g: None,
                   lambda g: {"members": _Same(", ".join(g.members),  # order decides first, and best's ties
                                               g.members if g.pick != "all" else tuple(sorted(g.members))),
-                             "pick": g.pick, "earlier": g.earlier if g.pick != "all" else None,
+                             "pick": _keyword(g.pick, msg(PICK_KEYS[g.pick])),
+                             "earlier": _keyword(g.earlier, msg(EARLIER_KEYS[g.earlier])) if g.pick != "all" else None,
                              "reading": g.reading})
     return out
 
@@ -151,9 +159,12 @@ def _policy(old: Policy, new: Policy) -> Iterator[Change]:
     def fields(p: Policy) -> dict[str, object]:
         return {"id": p.id, "document": p.document, "title": p.title, "issuer": p.issuer, "signed": p.signed,
                 "in force from": p.start, "in force until": p.end,
-                "money": f"{p.money.currency}, round to {p.money.round_to} {p.money.rounding}",
+                "money": _Same(msg("diff.money", currency=p.money.currency, step=format_number(p.money.round_to),
+                                   rule=msg(ROUNDING_KEYS[p.money.rounding]), code=p.money.rounding),
+                               (p.money.currency, p.money.round_to, p.money.rounding)),
                 "fund year": p.fund_year,
-                "fund years paid": p.fund_year_in_force if p.fund_year else None,
+                "fund years paid": _keyword(p.fund_year_in_force, msg(FUND_YEAR_RULE_KEYS[p.fund_year_in_force]))
+                if p.fund_year and p.fund_year_in_force else None,
                 "filing months": p.filing_months if p.fund_year else None,
                 "currencies": ", ".join(f"{c.code} ({c.rate})" if c.rate else c.code for c in p.currencies.values()),
                 "shared conditions": _Same("; ".join(c.expr.text for c in p.conditions),
@@ -170,6 +181,8 @@ def _fields(section: str, subject: str, title: str | None, old: Mapping[str, obj
             new: Mapping[str, object]) -> Iterator[Change]:
     for key in dict.fromkeys([*old, *new]):
         a, b = old.get(key), new.get(key)
+        if key == "members" and str(a) == str(b):
+            continue  # the same members, compared in order or not as the pick changed: the pick's change says it
         if a != b:
             yield Change(section, subject, title, _field(key), _text(a), _text(b))
 
@@ -184,6 +197,8 @@ def _text(value: object) -> str | None:
         return None
     if isinstance(value, Decimal):
         return format_number(value)
+    if isinstance(value, (_Same, Message)):
+        return value  # words in the reader's language when shown (an award's formula)
     return str(value)
 
 
@@ -232,10 +247,16 @@ class _Same(str):
 
     key: str
 
+    shown: str  # as given: a catalogue Message (an award's words) is shown in the reader's language
+
     def __new__(cls, shown: str, key: object) -> _Same:
         obj = super().__new__(cls, shown)
         obj.key = repr(key)
+        obj.shown = shown
         return obj
+
+    def localized(self, lang: str | None) -> str:
+        return str(localize(self.shown, lang))
 
     def __eq__(self, other: object) -> bool:
         return self.key == other.key if isinstance(other, _Same) else str.__eq__(self, other)
@@ -245,6 +266,16 @@ class _Same(str):
 
     def __hash__(self) -> int:
         return hash(self.key)
+
+
+def _keyword(code: str, words: Message) -> _Same:
+    """A keyword of the language (once, best) with its words in the reader's language: 一次性（once）."""
+    return _Same(msg("diff.keyword", word=words, code=code), code)
+
+
+def _shown(value: object, lang: str | None) -> object:
+    """A changed value in the reader's language (a compared-by-meaning value keeps the words it was given)."""
+    return value.localized(lang) if isinstance(value, _Same) else localize(value, lang)
 
 
 def _meaning(expr: Expr | None) -> object:
@@ -269,7 +300,8 @@ def _clause_fields(c: Clause) -> dict[str, object]:
             "cap": _Same(c.cap.text, _meaning(c.cap)) if c.cap else None,
             "offset": _Same(" ".join(x for x in (c.offset.amount.text, c.offset.label, c.offset.source) if x),
                             (_meaning(c.offset.amount), c.offset.label, c.offset.source)) if c.offset else None,
-            "period": c.period if c.award is not None else None, "per": c.per, "refers to": c.refers_to,
+            "period": _keyword(c.period, msg(PERIOD_KEYS[c.period])) if c.award is not None else None,
+            "per": c.per, "refers to": c.refers_to,
             "measure": c.measure,
             "requires": _Same(", ".join(c.requires), sorted(c.requires)),
             "readings": _Same(", ".join(c.readings), sorted(c.readings)), "from": c.start, "until": c.end}
@@ -418,7 +450,8 @@ def impact(old: Policy, new: Policy, cases: Sequence[_Case], where: str, on: dt.
             continue
         if errors:
             version = next(iter(errors))
-            out.append(ApplicantImpact(case.name, case.where, error=errors[version], error_version=version))
+            out.append(ApplicantImpact(case.name, case.where, error=errors[version], error_version=version,
+                                       expects_refusal=case.refused))
             continue
         a, b = results["old"], results["new"]
         # Clauses the new version cannot decide for this applicant (a fact it adds, or one it now reads, is not
@@ -428,7 +461,7 @@ def impact(old: Policy, new: Policy, cases: Sequence[_Case], where: str, on: dt.
             m.key for r in b.clauses if r.outcome is Outcome.UNDETERMINED and was.get(r.clause.id) != r.outcome
             for m in r.missing))
         out.append(ApplicantImpact(case.name, case.where, a.total, b.total, a.complete and b.complete,
-                                   tuple(_clause_deltas(a, b)), needs=needs))
+                                   tuple(_clause_deltas(a, b)), needs=needs, expects_refusal=case.refused))
     return Impact(where, on, tuple(out), refused)
 
 
@@ -480,12 +513,12 @@ def render_text(changes: list[Change], old_name: str, new_name: str, new: Policy
             subject = c.subject
             indent = "    " if c.subject else "  "
             if c.old is None:
-                lines.append(indent + text("diff.field_added", what=what, new=localize(c.new, lang)))
+                lines.append(indent + text("diff.field_added", what=what, new=_shown(c.new, lang)))
             elif c.new is None:
-                lines.append(indent + text("diff.field_removed", what=what, old=localize(c.old, lang)))
+                lines.append(indent + text("diff.field_removed", what=what, old=_shown(c.old, lang)))
             else:
-                lines.append(indent + text("diff.field_changed", what=what, old=localize(c.old, lang),
-                                           new=localize(c.new, lang)))
+                lines.append(indent + text("diff.field_changed", what=what, old=_shown(c.old, lang),
+                                           new=_shown(c.new, lang)))
         lines.append("")
     count = len(changes)
     lines.append(text("diff.changes.one" if count == 1 else "diff.changes", count=count) if count
@@ -544,7 +577,16 @@ def _render_impact(result: Impact, lang: str, text: Text) -> list[str]:
     if result.refused:
         lines.append("  " + text("diff.refused", count=result.refused))
     for a in result.applicants:
-        if a.error is not None:
+        if a.expects_refusal and a.error is None:  # written to be refused, and neither version refuses it
+            lines.append("  " + text("diff.refusal_accepted", name=a.name, where=a.where))
+        elif a.expects_refusal:  # refused as written by one version only: a change in what is refused
+            version = a.error_version
+            assert version is not None, "a case refused by one version names it"
+            other = "new" if version == "old" else "old"
+            lines.append("  " + text("diff.refusal_changed", name=a.name, where=a.where,
+                                       refused=text(_VERSION_KEYS[version]), accepted=text(_VERSION_KEYS[other]),
+                                       message=a.error.format(lang) if a.error else "").replace("\n", "\n  "))
+        elif a.error is not None:
             version = a.error_version
             assert version is not None, "an applicant not compared names the version its facts do not fit"
             lines.append("  " + text("diff.not_compared", name=a.name, where=a.where,
@@ -580,6 +622,7 @@ def to_json(changes: Iterable[Change], old_name: str, new_name: str,
                 "delta": money(a.delta) if a.error is None else None, "complete": a.complete,
                 "needs_new_facts": list(a.needs),
                 "error": a.error.format() if a.error is not None else None, "error_version": a.error_version,
+                "expects_refusal": a.expects_refusal,
                 "clauses": [{"clause": d.clause, "title": d.title, "old_outcome": d.old_outcome,
                              "new_outcome": d.new_outcome, "old_amount": money(d.old_amount),
                              "new_amount": money(d.new_amount), "delta": money(d.delta)} for d in a.clauses],

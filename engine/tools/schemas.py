@@ -58,3 +58,13 @@ def schema_ref(output: str | os.PathLike[str], folder: str | os.PathLike[str]) -
     relative = os.path.relpath(Path(os.path.abspath(folder)) / "policy.schema.json",
                                os.path.dirname(os.path.abspath(output)))
     return relative.replace(os.sep, "/")
+
+
+def schema_url(url: str) -> str:
+    """The policy schema's address from what an officer gives `policy fork --schema-url`: a schema's own address
+    (ending in .json) as it is; the bureau's service (`policy serve`, e.g. https://bureau.example/) or its
+    /schemas folder completed to `…/schemas/policy.schema.json`, where `policy serve` gives it."""
+    if url.lower().endswith(".json"):
+        return url
+    base = url.rstrip("/")
+    return f"{base}/policy.schema.json" if base.endswith("/schemas") else f"{base}/schemas/policy.schema.json"

@@ -7,11 +7,11 @@ import os
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
-from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence, cast
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence, cast
 
-from engine.core.amounts import MAX_INTEGER_DIGITS, MAX_PLACES, AmountSyntaxError, parse_amount, plain
+from engine.core.amounts import CURRENCIES, MAX_INTEGER_DIGITS, MAX_PLACES, AmountSyntaxError, parse_amount, plain
 from engine.core.errors import PolicyError, Problem, ProblemList, SchemaError
-from engine.core.format import format_money, format_percent, officer_money
+from engine.core.format import format_money, format_percent, officer_money, show
 from engine.core.messages import OUTCOME_KEYS, Message, msg, t
 from engine.core.suggest import did_you_mean, one_of
 from engine.lang.analysis import Bound, bounds
@@ -46,6 +46,7 @@ class CaseOutcome:
     mismatches: tuple[Mismatch, ...] = ()
     result: Result | None = None
     error: PolicyError | None = None  # the case itself is broken (bad facts): reported, counted as failed
+    rejects: bool = False  # the case expects its facts to be refused (`rejects:`): it tests the input checks
 
     @property
     def passed(self) -> bool:
@@ -90,6 +91,41 @@ def load_suite(path: str, for_policy: str | None = None) -> Suite:
                                                ("policy",), suggestion=msg("test.policy_other.hint")))
     problems.raise_if_any(SchemaError)
     return Suite(loaded.source.file, policy_path, tuple(data["cases"]), loaded)
+
+
+TESTS_SUFFIXES = (".tests.yaml", ".tests.yml", ".tests.json")
+
+
+def is_tests_file(path: str) -> bool:
+    """Whether `path` is an officers' tests file: named NAME.tests.yaml, or a mapping with `cases:` and no
+    `clauses:` (so `policy validate` checks it as one, never as a policy missing every key)."""
+    if path.endswith(TESTS_SUFFIXES):
+        return True
+    try:
+        data = load_document(path).data
+    except PolicyError:
+        return False  # unreadable: validated as a policy, which says why
+    return isinstance(data, dict) and "cases" in data and "clauses" not in data
+
+
+def check_suite(path: str, load: Callable[[str], Policy]) -> tuple[Suite, Policy | None]:
+    """A tests file validated as `policy test` reads it, without running it: the schema, the policy it names
+    (loaded with `load`), and each case's facts against that policy (except a case that expects them refused)."""
+    suite = load_suite(path)
+    if suite.policy_path is None:
+        return suite, None
+    policy = load(suite.policy_path)
+    problems = ProblemList()
+    for i, case in enumerate(suite.cases):
+        if "rejects" in case:
+            continue
+        try:
+            case_applicant(policy, suite, i)
+        except PolicyError as error:
+            for problem in error.problems:
+                problems.add(problem)
+    problems.raise_if_any(SchemaError)
+    return suite, policy
 
 
 def _field(path: Sequence[str | int]) -> str:
@@ -206,11 +242,12 @@ def _rejected(policy: Policy, suite: Suite, index: int, line: int | None) -> Cas
     except PolicyError as error:
         said = [p.format(policy.language) for p in error.problems]
         if any(wanted in text for text in said):
-            return CaseOutcome(case["name"], line)
+            return CaseOutcome(case["name"], line, rejects=True)
         return CaseOutcome(case["name"], line, (Mismatch(t("test.rejects.what", policy.language), wanted,
-                                                         " / ".join(said)),))
+                                                         " / ".join(said)),), rejects=True)
     return CaseOutcome(case["name"], line, (Mismatch(t("test.rejects.what", policy.language), wanted,
-                                                     t("test.rejects.accepted", policy.language)),), result)
+                                                     t("test.rejects.accepted", policy.language)),), result,
+                       rejects=True)
 
 
 @dataclass
@@ -252,6 +289,10 @@ def _outcome(code: str) -> str:
 
 def _reasons() -> list[str]:
     """Every reason a clause result can give (each `Why` subclass's, award forms' own included), sorted."""
+    # Importing FORMS imports every form's module, so that the reasons of their own are among the subclasses.
+    from engine.model.awards import FORMS
+
+    assert FORMS, "no award forms found"
     found, todo = set(), list(Why.__subclasses__())
     while todo:
         cls = todo.pop()
@@ -317,15 +358,29 @@ class Gap:
 
 
 @dataclass(frozen=True)
+class DatedGap:
+    """A value of a parameter that changes on dates, in force on no evaluated case's day."""
+
+    name: str
+    start: dt.date
+    value: str  # as the sheet shows it
+    line: int | None
+
+
+@dataclass(frozen=True)
 class Coverage:
-    cases: int  # cases that were evaluated (a case with broken facts exercises nothing)
+    cases: int  # every case run, whatever it tests
     never: Mapping[Outcome, tuple[str, ...]]  # outcome -> ids of the clauses no case gave it
     conditions: tuple[Gap, ...]
     thresholds: tuple[Gap, ...]  # only in conditions some case decided; the others are listed as conditions
+    # cases that expect their facts refused (`rejects:`): they test the input checks, not a clause, and are named
+    rejecting: tuple[str, ...] = ()
+    # values of parameters that change on dates (values:) in force on no evaluated case's day
+    parameters: tuple[DatedGap, ...] = ()
 
     @property
     def full(self) -> bool:
-        return not (any(self.never.values()) or self.conditions or self.thresholds)
+        return not (any(self.never.values()) or self.conditions or self.thresholds or self.parameters)
 
 
 def _relevant_outcomes(policy: Policy, clause: Clause) -> tuple[str, ...]:
@@ -341,8 +396,10 @@ def _relevant_outcomes(policy: Policy, clause: Clause) -> tuple[str, ...]:
 
 
 def coverage(policy: Policy, outcomes: Iterable[CaseOutcome]) -> Coverage:
-    """Which clause outcomes, condition results and threshold values the evaluated cases never reach."""
-    results = [o.result for o in outcomes if o.result is not None]
+    """Which clause outcomes, condition results, threshold values and dated parameter values the evaluated cases
+    never reach; every case counted, those expecting a refusal named."""
+    outcomes = list(outcomes)
+    results = [o.result for o in outcomes if o.result is not None and not o.rejects]
     seen: dict[str, set[str]] = {c.id: set() for c in policy.clauses}
     statuses: dict[tuple[str, int], set[str]] = {}
     at_threshold: set[tuple[str, int, int]] = set()
@@ -382,7 +439,24 @@ def coverage(policy: Policy, outcomes: Iterable[CaseOutcome]) -> Coverage:
                 if b.op != "==" and (clause.id, n, k) not in at_threshold:
                     thresholds.append(Gap(clause.id, _bound_text(policy, b), cond.where.line,
                                           file=_other(policy, cond)))
-    return Coverage(len(results), never, tuple(conditions), tuple(thresholds))
+    return Coverage(len(outcomes), never, tuple(conditions), tuple(thresholds),
+                    tuple(o.name for o in outcomes if o.rejects), _dated_gaps(policy, results))
+
+
+def _dated_gaps(policy: Policy, results: Sequence[Result]) -> tuple[DatedGap, ...]:
+    """Each value of a parameter that changes on dates that no evaluated case's parameter day falls on (the claim
+    date, or the policy's last day for a claim filed after it): the value a case never computed with."""
+    end = policy.end
+    days = {r.date if end is None or r.date <= end else end for r in results}
+    gaps = []
+    for param in policy.parameters.values():
+        if len(param.values) < 2:
+            continue
+        for value in param.values:
+            if not any(param.value_on(day) is value for day in days):
+                shown = show(value.value, param.type, CURRENCIES[param.currency] if param.currency else param.unit)
+                gaps.append(DatedGap(param.name, value.start, shown, param.where.line))
+    return tuple(gaps)
 
 
 def _threshold(b: Bound, reads: Mapping[str, object]) -> object:
@@ -418,6 +492,13 @@ def render_coverage(cov: Coverage, lang: str = "en") -> str:
         lines.append(t("test.coverage.thresholds", lang))
         lines += ["    " + t("test.coverage.threshold", lang, clause=g.clause, text=g.text, where=_where(g, lang))
                   for g in cov.thresholds]
+    if cov.parameters:
+        lines.append(t("test.coverage.parameters", lang))
+        lines += ["    " + t("test.coverage.parameter", lang, name=g.name, start=g.start.isoformat(), value=g.value,
+                                  where=t("test.coverage.line", lang, line=g.line)) for g in cov.parameters]
+    if cov.rejecting:
+        lines.append(t("test.coverage.rejecting", lang, count=len(cov.rejecting)))
+        lines += ["    " + name for name in cov.rejecting]
     if cov.full:
         lines.append(t("test.coverage.full", lang))
     return "\n".join(lines) + "\n"

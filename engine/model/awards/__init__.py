@@ -1,15 +1,24 @@
-"""Award forms: one class per file in this package, found by the keyword that names it in a policy file."""
+"""Award forms: one class per file in this package, found by the keyword that names it in a policy file.
+
+`FORMS` (keyword → class) imports every form's module on first use: compiling a policy needs them all, while
+evaluating a compiled one (a cached policy, unpickled) imports only the forms it uses.
+"""
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
+from typing import TYPE_CHECKING, Any
 
 from engine.model.awards.base import AwardForm
+
+if TYPE_CHECKING:
+    FORMS: dict[str, type[AwardForm]]
 
 
 def _discover() -> dict[str, type[AwardForm]]:
     """Every concrete AwardForm defined in a module of this package, by keyword (import order is file order)."""
+    import pkgutil
+
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
         if info.name != "base":
             importlib.import_module(f"{__name__}.{info.name}")
@@ -23,4 +32,8 @@ def _discover() -> dict[str, type[AwardForm]]:
     return forms
 
 
-FORMS: dict[str, type[AwardForm]] = _discover()
+def __getattr__(name: str) -> Any:
+    if name == "FORMS":
+        forms = globals()["FORMS"] = _discover()
+        return forms
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,7 +2,7 @@
 
 A form is one class in one file of this package; `engine.model.awards.FORMS` finds it by its `keyword`.
 The runtime, the sheet, lint, the review page and diff only ever talk to a form through this interface,
-so a new form needs no edit anywhere else (tests/test_award_forms.py checks that each form has it all).
+so a new form needs no edit anywhere else (tests/test_model_awards.py checks that each form has it all).
 """
 
 from __future__ import annotations
@@ -95,10 +95,34 @@ class Emitter(Protocol):
     def fallback(self) -> str: ...  # a statement handing the clause to the interpreter (something is unknown)
 
 
+@dataclass(frozen=True)
+class SqlAward:
+    """A form's part of a round's SQL query (engine.runtime.sql): SQL expressions over the row's columns.
+
+    `raw`: the amount before rounding and cap (exact DECIMAL); `stop`: the reason code (VARCHAR) when the form
+    decides the clause ineligible by its own working, else NULL; `fallback`: TRUE where this row is the row
+    engine's to decide (a value the SQL cannot compute exactly)."""
+
+    raw: str
+    stop: str | None = None
+    fallback: str | None = None
+
+
+class SqlEmitter(Protocol):
+    """What a form may ask while it writes its SQL (engine.runtime.sql): values a row has are never NULL there
+    (a row missing what a clause reads is the row engine's), so the SQL is the known path only."""
+
+    def expr(self, expr: Expr) -> str: ...  # SQL computing the expression (exact DECIMAL, BOOLEAN, …)
+    def literal(self, value: object) -> str: ...  # a constant as SQL (a Decimal exactly, text quoted)
+    def reason(self, why: type[Why]) -> str: ...  # the SQL literal of a Why's reason code
+
+
 class Compiler(Protocol):
     """What a form may ask of the policy compiler while it is built (errors go to the compiler's list)."""
 
     def number(self, key: Key) -> Expr | None: ...  # the spec's `key` as a number expression, or None
+    # the same, for an amount the award pays or caps: refused (error reported) in another currency than the policy's
+    def paid(self, key: Key) -> Expr | None: ...
     def condition(self, key: str, item_fields: Mapping[str, Fact] | None = None) -> Expr | None: ...
     def error(self, key: Key, message: str, suggestion: str | None = None) -> None: ...
     # ("fact" | "parameter", its declared type: money, percent, number, integer, …) of a name, None if undeclared
@@ -138,7 +162,7 @@ class AwardForm(ABC):
     keyword: ClassVar[str]  # the key that names the form in a policy file (rate, fixed, per_unit, …)
     required: ClassVar[frozenset[str]]  # keys the spec must have
     optional: ClassVar[frozenset[str]] = frozenset()
-    # A small award of this form, over the facts of tests/test_award_forms.py (costs, area, months, months_paid,
+    # A small award of this form, over the facts of tests/test_model_awards.py (costs, area, months, months_paid,
     # firms[].started) and a clause `base`: the capability test compiles, evaluates and describes it.
     example: ClassVar[Mapping[str, object]]
 
@@ -167,7 +191,13 @@ class AwardForm(ABC):
     def emit(self, e: Emitter) -> tuple[str, ...] | None:
         """Python statements computing what `compute` computes when every value is known (setting `raw`, or
         `stop` to a Why), for the generated untraced path; None when this award, as written, is left to the
-        interpreter (say why in a comment; tests/test_generated.py counts such clauses)."""
+        interpreter (say why in a comment; tests/test_runtime_generate.py counts such clauses)."""
+
+    def sql(self, e: SqlEmitter) -> SqlAward | None:
+        """The form's part of a round's SQL query (engine.runtime.sql), computing what `compute` does when every
+        value is known; None when this award, as written, is left to the row engine (its rows go there).
+        tests/test_award_forms.py checks that every form writes its own."""
+        return None
 
     def emit_settle(self, e: Emitter) -> tuple[str, ...] | None:
         """Statements changing `amount` as `settle` does, after the cap (nothing when settle is not overridden);

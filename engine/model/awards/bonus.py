@@ -11,7 +11,19 @@ from engine.core.messages import msg
 from engine.core.suggest import did_you_mean
 from engine.core.values import Unknown
 from engine.lang.expressions import Expr
-from engine.model.awards.base import AwardForm, Compiler, Emitter, Run, Sanity, Spec, Step, Upper, Words
+from engine.model.awards.base import (
+    AwardForm,
+    Compiler,
+    Emitter,
+    Run,
+    Sanity,
+    Spec,
+    SqlAward,
+    SqlEmitter,
+    Step,
+    Upper,
+    Words,
+)
 
 ON_TOP, RAISES_CAP = "on_top", "raises_cap"
 _DESCRIBE = {ON_TOP: "review.bonus.on_top", RAISES_CAP: "review.bonus.raises_cap"}
@@ -70,7 +82,7 @@ class BonusAward(AwardForm):
         to = spec["bonus_to"]
         if to not in c.clause_ids():
             c.error("bonus_to", msg("compile.unknown_bonus_to", id=to), did_you_mean(to, c.clause_ids()))
-        amount = c.number("amount")
+        amount = c.paid("amount")
         return cls(to, amount, spec.get("mode", ON_TOP)) if amount is not None else None
 
     def expressions(self) -> tuple[Expr, ...]:
@@ -147,6 +159,11 @@ class BonusAward(AwardForm):
 
     def builds_on_spent_cap(self) -> bool:
         return self.mode == RAISES_CAP
+
+    def sql(self, e: SqlEmitter) -> SqlAward | None:
+        if self.mode != RAISES_CAP:
+            return SqlAward(e.expr(self.amount))
+        return None  # raising another clause's cap settles after both are capped: the row engine's
 
     def upper(self, up: Upper) -> Decimal | None:
         return None  # a bonus has no cap of its own to compare with

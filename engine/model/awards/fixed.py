@@ -8,7 +8,19 @@ from typing import ClassVar, Mapping
 
 from engine.core.values import Unknown
 from engine.lang.expressions import Expr
-from engine.model.awards.base import AwardForm, Compiler, Emitter, Run, Sanity, Spec, Step, Upper, Words
+from engine.model.awards.base import (
+    AwardForm,
+    Compiler,
+    Emitter,
+    Run,
+    Sanity,
+    Spec,
+    SqlAward,
+    SqlEmitter,
+    Step,
+    Upper,
+    Words,
+)
 
 
 @dataclass(frozen=True)
@@ -33,7 +45,7 @@ class FixedAward(AwardForm):
 
     @classmethod
     def build(cls, spec: Spec, c: Compiler) -> FixedAward | None:
-        amount = c.number("fixed")
+        amount = c.paid("fixed")
         return cls(amount) if amount is not None else None
 
     def expressions(self) -> tuple[Expr, ...]:
@@ -48,6 +60,9 @@ class FixedAward(AwardForm):
 
     def emit(self, e: Emitter) -> tuple[str, ...]:
         return (f"raw = {e.expr(self.amount)}",)
+
+    def sql(self, e: SqlEmitter) -> SqlAward:
+        return SqlAward(e.expr(self.amount))
 
     def upper(self, up: Upper) -> Decimal | None:
         return up(self.amount)

@@ -10,7 +10,7 @@ from typing import ClassVar, Mapping
 from engine.core.amounts import CONTEXT
 from engine.core.values import Missing, MissingField, Unknown, by_key
 from engine.lang.expressions import Expr
-from engine.model.awards.base import AwardForm, Compiler, Emitter, Run, Spec, Step, Upper, Words
+from engine.model.awards.base import AwardForm, Compiler, Emitter, Run, Spec, SqlAward, SqlEmitter, Step, Upper, Words
 
 # How one item counted, as the sheet and JSON name it.
 COUNTED, NOT_COUNTED, UNDECIDED = "counted", "not counted", "unknown"
@@ -65,7 +65,7 @@ class PerItemAward(AwardForm):
     @classmethod
     def build(cls, spec: Spec, c: Compiler) -> PerItemAward | None:
         fact = c.list_fact("for_each")
-        each = c.number("each")
+        each = c.paid("each")
         if fact is None or each is None:
             return None
         where = c.condition("where", fact.items) if "where" in spec else None
@@ -122,6 +122,9 @@ class PerItemAward(AwardForm):
         return (*lines, "count = 0", f"for {item} in items:",
                 f"    if {e.item_expr(self.where, item, self.fields)}:", "        count += 1",
                 "raw = C.multiply(each, Decimal(count))")
+
+    def sql(self, e: SqlEmitter) -> SqlAward | None:
+        return None  # a list fact is one JSON cell: its rows are the row engine's (a table of items, later)
 
     def upper(self, up: Upper) -> Decimal | None:
         return None  # no bound on the list's length

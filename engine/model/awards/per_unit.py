@@ -9,7 +9,19 @@ from typing import ClassVar, Mapping
 from engine.core.amounts import CONTEXT
 from engine.core.values import Unknown, unknown_of
 from engine.lang.expressions import Expr
-from engine.model.awards.base import AwardForm, Compiler, Emitter, Run, Spec, Step, Stop, Upper, Words
+from engine.model.awards.base import (
+    AwardForm,
+    Compiler,
+    Emitter,
+    Run,
+    Spec,
+    SqlAward,
+    SqlEmitter,
+    Step,
+    Stop,
+    Upper,
+    Words,
+)
 from engine.model.outcome import Why
 
 
@@ -83,7 +95,7 @@ class PerUnitAward(AwardForm):
 
     @classmethod
     def build(cls, spec: Spec, c: Compiler) -> PerUnitAward | None:
-        rate, quantity, periods = c.number("per_unit"), c.number("quantity"), c.number("periods")
+        rate, quantity, periods = c.paid("per_unit"), c.number("quantity"), c.number("periods")
         if rate is None or quantity is None or periods is None:
             return None
         return cls(rate, quantity, periods, spec.get("unit"), c.number("max_periods"), c.number("periods_used"))
@@ -138,6 +150,18 @@ class PerUnitAward(AwardForm):
         lines += ["if stop is None:", f"    left = max(ZERO, C.subtract(most, {used}))",
                   "    raw = C.multiply(C.multiply(rate, quantity), min(periods, left))"]
         return tuple(lines)
+
+    def sql(self, e: SqlEmitter) -> SqlAward:
+        product = f"({e.expr(self.rate)}) * ({e.expr(self.quantity)})"
+        periods = f"({e.expr(self.periods)})"
+        if self.max_periods is None:
+            return SqlAward(f"{product} * {periods}")
+        most = f"({e.expr(self.max_periods)})"
+        used, stop = "0", None
+        if self.periods_used is not None:
+            used = f"({e.expr(self.periods_used)})"
+            stop = f"CASE WHEN {used} >= {most} THEN {e.reason(PeriodsUsed)} END"
+        return SqlAward(f"{product} * LEAST({periods}, GREATEST(0, {most} - {used}))", stop)
 
     def upper(self, up: Upper) -> Decimal | None:
         spans = [x for x in (up(self.periods), up(self.max_periods) if self.max_periods else None) if x is not None]

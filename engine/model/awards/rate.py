@@ -10,7 +10,19 @@ from engine.core.amounts import CONTEXT
 from engine.core.values import Unknown, unknown_of
 from engine.lang.expressions import Expr
 from engine.lang.tree import Lit, Name, Node, working
-from engine.model.awards.base import AwardForm, Compiler, Emitter, Run, Sanity, Spec, Step, Upper, Words
+from engine.model.awards.base import (
+    AwardForm,
+    Compiler,
+    Emitter,
+    Run,
+    Sanity,
+    Spec,
+    SqlAward,
+    SqlEmitter,
+    Step,
+    Upper,
+    Words,
+)
 
 
 @dataclass(frozen=True)
@@ -72,7 +84,7 @@ class RateAward(AwardForm):
 
     @classmethod
     def build(cls, spec: Spec, c: Compiler) -> RateAward | None:
-        base, rate = c.number("base"), c.number("rate")
+        base, rate = c.paid("base"), c.number("rate")
         if base is None or rate is None:
             return None
         return cls(base, rate, spec.get("base_label"))
@@ -97,6 +109,9 @@ class RateAward(AwardForm):
 
     def emit(self, e: Emitter) -> tuple[str, ...]:
         return (f"base = {e.expr(self.base)}", f"rate = {e.expr(self.rate)}", "raw = C.multiply(base, rate)")
+
+    def sql(self, e: SqlEmitter) -> SqlAward:
+        return SqlAward(f"({e.expr(self.base)}) * ({e.expr(self.rate)})")
 
     def upper(self, up: Upper) -> Decimal | None:
         base, rate = up(self.base), up(self.rate)

@@ -11,7 +11,6 @@ from engine.core.format import format_percent, officer_money
 from engine.core.messages import msg
 from engine.core.values import Unknown, unknown_of
 from engine.lang.expressions import Expr
-from engine.lang.reference import EvaluationFailure, evaluate
 from engine.lang.tree import Lit
 from engine.model.awards.base import (
     AwardForm,
@@ -23,6 +22,8 @@ from engine.model.awards.base import (
     Run,
     Sanity,
     Spec,
+    SqlAward,
+    SqlEmitter,
     Step,
     Stop,
     Upper,
@@ -167,13 +168,15 @@ class StepsAward(AwardForm):
 
     @classmethod
     def build(cls, spec: Spec, c: Compiler) -> StepsAward | None:
-        each, of, every, start = c.number("steps"), c.number("of"), c.number("every"), c.number("from")
+        each, of, every, start = c.paid("steps"), c.number("of"), c.number("every"), c.number("from")
         if each is None or of is None or every is None or ("from" in spec and start is None):
             return None
         measure = kind_of(of, c)
         check_kind(c, "every", every, measure, of)
         check_kind(c, "from", start, measure, of)
         if not every.names:
+            from engine.lang.reference import EvaluationFailure, evaluate  # simpleeval: only compiling pays
+
             try:
                 size = evaluate(every, {})
             except EvaluationFailure:
@@ -230,6 +233,19 @@ class StepsAward(AwardForm):
                 f"every, {e.const(self.measure)})",
                 "    else:",
                 "        raw = C.multiply(count, each)")
+
+    def sql(self, e: SqlEmitter) -> SqlAward:
+        of, every, each = f"({e.expr(self.of)})", f"({e.expr(self.every)})", f"({e.expr(self.each)})"
+        start = f"({e.expr(self.start)})" if self.start is not None else "0"
+        over = f"({of} - {start})"
+        # whole steps, exactly: the remainder taken off first, so the quotient is a whole number before it is
+        # computed (DuckDB divides DECIMALs as DOUBLE; a whole quotient below 2**52 comes out exact when rounded)
+        count = (f"(CASE WHEN {over} > 0 THEN CAST(ROUND(({over} - {over} % {every}) / {every}) AS DECIMAL(38,0)) "
+                 "ELSE 0 END)")
+        stop = (f"CASE WHEN {every} <= 0 THEN {e.reason(EveryNotPositive)} WHEN {count} = 0 THEN "
+                f"{e.reason(NoWholeStep)} END")
+        return SqlAward(f"CASE WHEN {every} > 0 THEN {count} * {each} END", stop,
+                        f"{every} > 0 AND {over} > 0 AND {over} / {every} >= 4503599627370496")
 
     def upper(self, up: Upper) -> Decimal | None:
         each, top, every = up(self.each), up(self.of), up(self.every)

@@ -10,6 +10,7 @@ from engine.core.amounts import CONTEXT
 from engine.core.messages import msg
 from engine.core.values import Unknown, unknown_of
 from engine.lang.expressions import Expr
+from engine.lang.tree import Lit
 from engine.model.awards.base import (
     AwardForm,
     Compiler,
@@ -18,6 +19,8 @@ from engine.model.awards.base import (
     Finding,
     Run,
     Spec,
+    SqlAward,
+    SqlEmitter,
     Step,
     Stop,
     Upper,
@@ -210,7 +213,7 @@ class TiersAward(AwardForm):
     @classmethod
     def build(cls, spec: Spec, c: Compiler) -> TiersAward | None:
         table = spec["tiers"]
-        on, base = c.number(("tiers", "on")), c.number(("tiers", "base"))
+        on, base = c.number(("tiers", "on")), c.paid(("tiers", "base"))
         ok = on is not None and ("base" not in table or base is not None)
         measure = kind_of(on, c) if on is not None else None
         bands = []
@@ -232,7 +235,7 @@ class TiersAward(AwardForm):
                 ok = False
                 continue
             bound = c.number(at + (bounds[0],))
-            amount, rate, cap = c.number(at + ("amount",)), c.number(at + ("rate",)), c.number(at + ("cap",))
+            amount, rate, cap = c.paid(at + ("amount",)), c.number(at + ("rate",)), c.paid(at + ("cap",))
             if bound is None or (amount is None and rate is None) or ("cap" in item and cap is None):
                 ok = False
                 continue
@@ -393,6 +396,34 @@ class TiersAward(AwardForm):
             if band.cap is not None:
                 lines += ["    if raw > cap_band:", "        raw = cap_band"]
         return tuple(lines)
+
+    def sql(self, e: SqlEmitter) -> SqlAward | None:
+        if self.otherwise is not None:
+            return None  # the band for everyone (paid also when `on` is not stated): the row engine decides it
+        bounds: list[Decimal] = []
+        for b in self.bands:
+            node = b.bound.node
+            if not isinstance(node, Lit) or not isinstance(node.value, Decimal) or isinstance(node.value, bool):
+                return None  # bounds that are parameters may change order by day: the row engine chooses
+            bounds.append(node.value)
+        order = sorted(range(len(self.bands)), key=lambda i: (self._order(bounds[i], self.bands[i]), -i),
+                       reverse=True)  # the highest band met, the first of equals
+        value = f"({e.expr(self.on)})"
+        cases = []
+        for i in order:
+            band = self.bands[i]
+            test = f"{value} {'>=' if band.inclusive else '>'} {e.literal(bounds[i])}"
+            if band.amount is not None:
+                raw = e.expr(band.amount)
+            else:
+                assert band.rate is not None and self.base is not None
+                raw = f"({e.expr(self.base)}) * ({e.expr(band.rate)})"
+                if band.cap is not None:
+                    raw = f"LEAST({raw}, {e.expr(band.cap)})"
+            cases.append(f"WHEN {test} THEN {raw}")
+        met = " OR ".join(f"{value} {'>=' if b.inclusive else '>'} {e.literal(bounds[i])}"
+                          for i, b in enumerate(self.bands))
+        return SqlAward(f"CASE {' '.join(cases)} END", f"CASE WHEN NOT ({met}) THEN {e.reason(BelowBands)} END")
 
     def upper(self, up: Upper) -> Decimal | None:
         tops: list[Decimal] = []

@@ -1,7 +1,7 @@
 """Kinds of fact: one class per file in this package, found by the keyword a policy file declares (`type:`).
 
 `kind_of(fact)` (or `fact.kind`) is how every other module asks about a fact's kind; none compares a fact's
-type by name (tests/test_fact_kinds.py checks both that and that each kind has every part).
+type by name (tests/test_model_kinds.py checks both that and that each kind has every part).
 """
 
 from __future__ import annotations

@@ -37,6 +37,11 @@ class Area(AmountKind):
     column_type: ClassVar[str] = "DECIMAL(28,12)"  # in 平方米, as a number is stored
     sample: ClassVar[object] = "1200平方米"
 
+    def sql_parse(self, fact: Fact, text: str) -> str | None:
+        parse = (f"CASE WHEN regexp_full_match({text}, '[0-9]{{1,16}}([.][0-9]{{1,12}})?') "
+                 f"THEN CAST({text} AS DECIMAL(28,12)) END")
+        return parse
+
     def schema(self, fact: Fact) -> dict[str, Any]:
         return {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": PATTERN}]}
 

@@ -3,7 +3,7 @@
 A kind is one class in one file of this package; `engine.model.kinds.KINDS` finds it by its `keyword` (the
 `type:` a policy file declares). The facts loader and its fast checker, the compiler, the sheet, the
 spreadsheet reader and template, the form and lint only ever ask a kind, never compare a fact's type by name,
-so a new kind needs no edit anywhere else (tests/test_fact_kinds.py checks that each kind has it all).
+so a new kind needs no edit anywhere else (tests/test_model_kinds.py checks that each kind has it all).
 
 The full conversion (`convert`, after the JSON Schema of `schema`) decides what is accepted and words every
 problem; the fast one (`fast`) accepts a subset of it and converts each value to exactly the same object, or
@@ -141,6 +141,14 @@ class FactKind(ABC):
     # --- spreadsheets and CSV -------------------------------------------------------------------------------
 
     @abstractmethod
+    def sql_parse(self, fact: Fact, text: str) -> str | None:
+        """SQL (DuckDB) reading a cell's text (`text`: a VARCHAR expression, stripped, never empty) as `fact`'s
+        column_type: the value the facts check gives for a plain form of it within the fact's bounds, NULL for
+        any other text (the row engine then reads that row, and words what it refuses). None: no SQL reads this
+        kind (its rows go to the row engine). tests/test_fact_kinds.py checks that each kind writes its own,
+        agreeing with `fast`."""
+
+    @abstractmethod
     def read_cell(self, value: object, header: str) -> object:
         """A cell of a sheet as the facts-file value the facts loader then reads; BadCell when it cannot be one."""
 
@@ -201,6 +209,17 @@ class FactKind(ABC):
         """What lint says of a parameter's value no value of this kind can be (a percentage above 100%, negative
         money), with its hint, worded with `words` (value as written, name, label, start); None when it can be."""
         return None
+
+
+def sql_within(fact: Fact, value: str) -> str | None:
+    """SQL: whether `value` (the fact's column, parsed by its kind's sql_parse) keeps to the fact's declared min
+    and max, or None when it declares neither (outside them the row engine words the problem)."""
+    tests = []
+    for op, bound in ((">=", fact.minimum), ("<=", fact.maximum)):
+        if bound is not None:
+            text = f"{bound:f}"
+            tests.append(f"{value} {op} CAST('{text}' AS DECIMAL(38,{len(text.partition('.')[2])}))")
+    return " AND ".join(tests) or None
 
 
 def plain_text(raw: str) -> bool:

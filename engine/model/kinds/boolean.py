@@ -31,6 +31,13 @@ class Boolean(FactKind):
     bool_is_value: ClassVar[bool] = True
     cell_words: ClassVar[Mapping[str, object]] = CELL_WORDS
 
+    def sql_parse(self, fact: Fact, text: str) -> str | None:
+        words = {True: [], False: []}  # type: dict[bool, list[str]]
+        for word, value in CELL_WORDS.items():
+            words[bool(value)].append("'" + word.replace("'", "''") + "'")
+        return (f"CASE WHEN {text} IN ({', '.join(words[True])}) THEN TRUE "
+                f"WHEN {text} IN ({', '.join(words[False])}) THEN FALSE END")
+
     def schema(self, fact: Fact) -> dict[str, Any]:
         return {"type": "boolean"}
 

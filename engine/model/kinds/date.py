@@ -31,6 +31,10 @@ class Date(FactKind):
     sample: ClassVar[object] = "2024-01-31"
     number_format: ClassVar[str | None] = "yyyy-mm-dd"
 
+    def sql_parse(self, fact: Fact, text: str) -> str | None:
+        return (f"CASE WHEN regexp_full_match({text}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
+                f"THEN TRY_CAST({text} AS DATE) END")
+
     def schema(self, fact: Fact) -> dict[str, Any]:
         return dict(SCHEMA)
 

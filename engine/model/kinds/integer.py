@@ -23,6 +23,10 @@ class Integer(AmountKind):
     number_format: ClassVar[str | None] = "0"  # a year is 2025, never 2,025
     cell_as_text: ClassVar[bool] = False  # 30 in a CSV is the number 30, as in a facts file
 
+    def sql_parse(self, fact: Fact, text: str) -> str | None:
+        parse = f"CASE WHEN regexp_full_match({text}, '[0-9]{{1,16}}') THEN CAST({text} AS BIGINT) END"
+        return parse
+
     def schema(self, fact: Fact) -> dict[str, Any]:
         return {"type": "integer"}
 

@@ -30,6 +30,9 @@ class List(FactKind):
     form_input: ClassVar[str] = "items"
     sample: ClassVar[object] = []
 
+    def sql_parse(self, fact: Fact, text: str) -> str | None:
+        return None  # a JSON array of items: its rows are the row engine's (a table of items, later)
+
     def schema(self, fact: Fact) -> dict[str, Any]:
         from engine.model.kinds import value_schema  # the items' fields, each by its own kind
 

@@ -29,6 +29,16 @@ class Money(AmountKind):
     number_format: ClassVar[str | None] = "#,##0.00"
     fen: ClassVar[bool] = True
 
+    def sql_parse(self, fact: Fact, text: str) -> str | None:
+        # 1234.56, 1234.56元, 12.5万元 / 12.5万: exact to the fen (finer is the row engine's to refuse)
+        if fact.currency is not None:
+            return None  # in another currency: the row engine converts it
+        parse = (f"CASE WHEN regexp_full_match({text}, '[0-9]{{1,16}}([.][0-9]{{1,2}})?元?') "
+                 f"THEN CAST(rtrim({text}, '元') AS DECIMAL(18,2)) "
+                 f"WHEN regexp_full_match({text}, '[0-9]{{1,12}}([.][0-9]{{1,6}})?万元?') "
+                 f"THEN CAST(CAST(regexp_extract({text}, '^[0-9.]+') AS DECIMAL(18,6)) * 10000 AS DECIMAL(18,2)) END")
+        return parse
+
     def schema(self, fact: Fact) -> dict[str, Any]:
         return {"anyOf": [dict(s) for s in SCHEMA["anyOf"]]}
 

@@ -20,6 +20,13 @@ class Number(AmountKind):
     column_type: ClassVar[str] = "DECIMAL(28,12)"  # 16 integer digits and 12 places (engine.core.amounts)
     sample: ClassVar[object] = 1.5
 
+    def sql_parse(self, fact: Fact, text: str) -> str | None:
+        parse = (f"CASE WHEN regexp_full_match({text}, '[0-9]{{1,16}}([.][0-9]{{1,12}})?') "
+                 f"THEN CAST({text} AS DECIMAL(28,12)) "
+                 f"WHEN regexp_full_match({text}, '[0-9]{{1,12}}([.][0-9]{{1,8}})?万') "
+                 f"THEN CAST(CAST(regexp_extract({text}, '^[0-9.]+') AS DECIMAL(28,12)) * 10000 AS DECIMAL(28,12)) END")
+        return parse
+
     def schema(self, fact: Fact) -> dict[str, Any]:
         return {"anyOf": [{"type": "number"}, {"type": "string", "pattern": NUMBER_PATTERN}]}
 

@@ -24,6 +24,13 @@ class Percent(AmountKind):
     sample: ClassVar[object] = "50%"
     number_format: ClassVar[str | None] = "0%"
 
+    def sql_parse(self, fact: Fact, text: str) -> str | None:
+        # 60%, 12.5%: a fraction, exactly (a bare number's reading is the row engine's)
+        parse = (f"CASE WHEN regexp_full_match({text}, '[0-9]{{1,3}}([.][0-9]{{1,10}})?%') "
+                 f"THEN CAST(CAST(rtrim({text}, '%') AS DECIMAL(16,10)) * CAST('0.01' AS DECIMAL(3,2)) "
+                "AS DECIMAL(16,12)) END")
+        return parse
+
     def schema(self, fact: Fact) -> dict[str, Any]:
         return {"anyOf": [{"type": "number", "minimum": 0, "maximum": 1},
                           {"type": "string", "pattern": PERCENT_PATTERN}]}

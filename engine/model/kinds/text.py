@@ -24,6 +24,14 @@ class Text(FactKind):
     sample: ClassVar[object] = "示例企业"
     cell_as_text: ClassVar[bool] = True
 
+    def sql_parse(self, fact: Fact, text: str) -> str | None:
+        plain = f"NOT regexp_matches(replace({text}, ' ', ''), '[\\p{{C}}\\p{{Z}}]')"  # as plain_text, or stricter
+        choices = tuple(c for c in fact.choices or () if type(c) is str and plain_text(c))
+        if fact.choices:
+            listed = ", ".join("'" + c.replace("'", "''") + "'" for c in choices) or "NULL"
+            return f"CASE WHEN {text} IN ({listed}) THEN {text} END"
+        return f"CASE WHEN {plain} THEN {text} END"
+
     def schema(self, fact: Fact) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "string"}
         if fact.choices:

@@ -14,6 +14,10 @@ class UnusedChecks(LinterBase):
             used |= names_of_clause(clause)
             if clause.per is not None:
                 used.add(clause.per)
+        # The date facts in which an applicant states the days a used figure covers (counted_over: dates:) are
+        # read by the facts check, never by a clause.
+        used |= {d for n in list(used) if n in self.policy.facts and self.policy.facts[n].window is not None
+                 for d in self.policy.facts[n].window.dates}  # type: ignore[union-attr]
         # A county that removes a clause leaves the parent's declarations for it unused; it cannot remove
         # those, so only what this file declares itself is reported.
         for name, fact in self.policy.facts.items():

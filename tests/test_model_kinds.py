@@ -52,6 +52,9 @@ def test_kind_is_complete(keyword):
     assert kind.measure in ("money", "percent", "number")
     assert kind.form_input in ("text", "whole", "yes_no", "date", "items"), f"{keyword}: no input the form knows"
     assert isinstance(kind.column_type, str) and kind.column_type, f"{keyword}: no column type for a columnar engine"
+    # its SQL parse of a cell's text (engine.runtime.sql, engine.rounds), written in its own file
+    assert any("sql_parse" in vars(c) for c in type(kind).__mro__[:-1] if c.__name__ != "FactKind"), \
+        f"{keyword}: no sql_parse"
     assert keyword in SCHEMA["$defs"]["fact"]["properties"]["type"]["enum"], f"{keyword}: not a fact type in the schema"
     in_items = keyword in SCHEMA["$defs"]["item_fact"]["properties"]["type"]["enum"]
     assert in_items == kind.in_lists, f"{keyword}: the schema's item_fact types disagree with in_lists"
@@ -295,3 +298,56 @@ def test_an_area_is_shown_in_square_metres_on_the_sheet_and_the_form():
     assert office.kind.show(Decimal(1200), office) == "1,200平方米"
     assert office.kind.form_unit(office, "zh") == "平方米"
     assert office.kind.dim(office, "CNY") == policy.facts["warehouse"].kind.dim(policy.facts["warehouse"], "CNY")
+
+
+# Cell texts per kind: a plain form the SQL reads, and others it leaves to the row engine.
+SQL_CELLS = {
+    "money": ["1234.5", "1234.56元", "12.5万元", "35万", "0", "0.001", "1,234", "-5", "10万零5元", "1e3"],
+    "number": ["1.5", "2万", "0", "1e3", "1,5", "1.2345678901234"],
+    "integer": ["2024", "0", "2024.0", "-1", "1e3"],
+    "percent": ["60%", "12.5%", "0%", "0.6", "60", "1e2%"],
+    "area": ["1200", "12.5", "1200平方米", "1e3"],
+    "boolean": ["true", "FALSE", "是", "否", "1", "yes"],
+    "date": ["2024-01-02", "2024-02-30", "2024/1/2", "20240102"],
+    "text": ["甲公司", "a'b"],
+    "list": ['[{"name": "甲"}]'],
+}
+
+
+@pytest.mark.parametrize("keyword", KEYWORDS)
+def test_sql_parse_reads_what_the_facts_check_reads(keyword):
+    """Where the SQL reads a cell, it reads the value the facts check gives; elsewhere NULL (the row engine's)."""
+    duckdb = pytest.importorskip("duckdb")
+    kind, fact = KINDS[keyword], fact_of(keyword)
+    assert keyword in SQL_CELLS, f"{keyword}: add cells to SQL_CELLS"
+    code = kind.sql_parse(fact, "CAST($1 AS VARCHAR)")
+    if code is None:  # no SQL reads this kind: its rows go to the row engine
+        assert not kind.numeric
+        return
+    con = duckdb.connect()
+    read = 0
+    for text in SQL_CELLS[keyword]:
+        got = con.execute(f"SELECT {code}", [text.strip()]).fetchone()[0]
+        if got is None:
+            continue
+        read += 1
+        value = kind.fast(fact)(kind.read_cell(text, "c"))
+        assert got == value and type(got) is type(value) or (isinstance(got, int) and got == value), (text, got, value)
+    assert read, f"{keyword}: the SQL reads none of its plain cells"
+
+
+def test_sql_parse_keeps_to_a_fact_s_bounds():
+    duckdb = pytest.importorskip("duckdb")
+    from decimal import Decimal
+
+    con = duckdb.connect()
+    from engine.model.kinds.base import sql_within
+
+    fact = fact_of("money", minimum=Decimal(100), maximum=Decimal("1000.5"))
+    code = KINDS["money"].sql_parse(fact, "CAST($1 AS VARCHAR)")
+    within = sql_within(fact, f"({code})")
+    got = [con.execute(f"SELECT {within}", [text]).fetchone()[0] for text in ("99.99", "100", "1000.50", "1000.51")]
+    assert got == [False, True, True, False]
+    choice = Fact(name="x", type="text", label="l", choices=("甲", "乙"))
+    code = KINDS["text"].sql_parse(choice, "CAST($1 AS VARCHAR)")
+    assert [con.execute(f"SELECT {code}", [t]).fetchone()[0] for t in ("甲", "丙")] == ["甲", None]

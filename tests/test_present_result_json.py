@@ -54,7 +54,8 @@ def test_an_applicant_named_like_a_placeholder_gets_the_same_text(who):
 
 
 def test_one_dumps_per_result(monkeypatch):
-    """What reads the same for everyone is encoded once per policy: a result costs one encoding of its own."""
+    """What reads the same for everyone is encoded once per policy: a result costs at most one encoding of its own
+    (none now: its own strings go through the JSON string encoder alone)."""
     from engine.present import result_json
 
     policy = load_policy(str(ROOT / "policies" / "lishui-2021-67.yaml"))
@@ -67,4 +68,4 @@ def test_one_dumps_per_result(monkeypatch):
     monkeypatch.setattr(json, "dumps", lambda *a, **k: pytest.fail("json.dumps called per result"))
     for r in results:
         render_json(r)
-    assert len(calls) == len(results)
+    assert len(calls) <= len(results)

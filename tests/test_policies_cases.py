@@ -37,6 +37,12 @@ def test_case(suite_path: Path, index: int):
                                              for m in outcome.mismatches)
 
 
+@pytest.fixture(scope="module")
+def lishui():
+    """The shipped Lishui policy (not the engine tests' copy conftest.py gives): its own cases are tested here."""
+    return load_policy(str(ROOT / "policies" / "lishui-2021-67.yaml"))
+
+
 def test_lishui_suite_covers_every_clause_that_can_pay(lishui):
     suite = load_suite(str(ROOT / "policies" / "lishui-2021-67.tests.yaml"))
     eligible_somewhere = set()

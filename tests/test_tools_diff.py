@@ -33,7 +33,7 @@ def test_amendment_lists_each_change_an_officer_made():
            " → cbec_turnover >= 400万元（年度跨境电商交易额达400万元以上）" in out
     assert "choice: 不叠加，就高享受（platform-expenses 组 pick: best）。" in out
     assert " → 叠加（platform-expenses 组 pick: all）。" in out
-    assert "platform-expenses\n    pick: best → all" in out
+    assert "platform-expenses\n    pick: best (the better one pays) → all (they stack)" in out
     assert "5 changes." in out
 
 

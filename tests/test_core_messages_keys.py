@@ -327,7 +327,7 @@ def test_no_key_is_built_at_run_time():
 def test_pending_dynamic_keys_are_still_there():
     stale = PENDING - {(d.rel, d.text) for d in scan()[1]}
     if stale:  # a warning, not a failure: the files are being rewritten, and a fixed line is good news
-        warnings.warn("PENDING lines fixed or moved, remove them from tests/test_catalogue.py:\n"
+        warnings.warn("PENDING lines fixed or moved, remove them from tests/test_core_messages_keys.py:\n"
                       + "\n".join(f"{r}: {t}" for r, t in sorted(stale)), stacklevel=1)
 
 

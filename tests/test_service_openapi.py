@@ -26,7 +26,7 @@ with warnings.catch_warnings():
 # policy's schema is accepted) is not run here yet: the facts schemas engine.model.facts generates are looser
 # than the facts check (a declared minimum such as claim_year >= 2021 is not in them; a control character
 # passes their string patterns), which is that module's to fix; the routes do carry those schemas
-# (test_service_hardening checks it). The coverage phase is off: a few generated examples per operation
+# (test_service_app_hardening checks it). The coverage phase is off: a few generated examples per operation
 # keep the run within a minute on a busy machine.
 CONFIG = schemathesis.config.SchemathesisConfig.from_dict({
     "phases": {"coverage": {"enabled": False}},

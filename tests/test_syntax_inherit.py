@@ -269,7 +269,7 @@ def test_load_policy_raises_policy_error_not_traceback(tmp_path):
 def test_officer_cases_for_the_example_county_pass():
     result = run("test", COUNTY)
     assert result.exit_code == 0, result.output
-    assert "5 passed, 0 failed" in result.output
+    assert "通过 5 个，未通过 0 个" in result.output
 
 
 def test_extending_itself_by_id_or_a_non_policy_file_is_said_plainly(tmp_path):

@@ -151,10 +151,11 @@ def test_c6_lint_of_a_value_until_the_last_date_there_is():
 def test_h1_lint_of_a_group_of_1000_over_100_parameter_days_takes_seconds():
     import time
 
-    start = time.perf_counter()
+    # The CPU time this process spends (in-process lint), not the wall clock: the same on a machine others load.
+    start = time.process_time()
     result = run("lint", str(REPRO / "lint-slow-group-1000x100days.yaml"), "--lang", "en")
     assert result.exit_code == 0, result.output
-    assert time.perf_counter() - start < 30  # over 600 s before; about 1.5 s now
+    assert time.process_time() - start < 30  # over 600 s before; about 1.5 s now
     assert "parameter 'p' (p) is declared but no clause reads it" in result.output
 
 

@@ -20,8 +20,8 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_award_forms import APPLICANT, policy_with
-from test_properties import SETTINGS, applicants
+from test_engine_properties import SETTINGS, applicants
+from test_model_awards import APPLICANT, policy_with
 
 from engine import applicant_from_data, check_facts, evaluate, load_policy
 from engine.lang.emit import EMITTERS

@@ -45,7 +45,7 @@ def test_policy_validates():
 def test_officer_cases_at_every_bound_pass():
     result = run("test", POLICY)
     assert result.exit_code == 0, result.output
-    assert f"{_case_count()} passed, 0 failed" in result.output
+    assert f"通过 {_case_count()} 个，未通过 0 个" in result.output
 
 
 def test_the_bound_cases_would_catch_the_other_reading_of_chaoguo_yishang(tmp_path):

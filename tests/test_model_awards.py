@@ -57,6 +57,8 @@ def test_form_is_complete(keyword):
     award_keys = set(SCHEMA["$defs"]["award"]["properties"])
     assert form.required | form.optional <= award_keys, f"{keyword}: keys missing from schemas/policy.schema.json"
     assert f"| {keyword} |" in LANGUAGE, f"{keyword}: not in the award forms table of docs/language.md"
+    # its part of a round's SQL query (engine.runtime.sql), written beside its emit (None there is a choice)
+    assert "sql" in vars(form), f"{keyword}: no sql (its part of a round's SQL query)"
 
 
 @pytest.mark.parametrize("keyword", sorted(FORMS))

@@ -120,6 +120,26 @@ def test_a_dollar_fact_written_in_yuan_is_refused_with_the_right_form(tmp_path):
     assert "write 12000万美元" in r.output
 
 
+@pytest.mark.parametrize(("award", "key"), [
+    ("{base: trade_usd, rate: 1%}", "base"),
+    ("{fixed: 10万美元}", "fixed"),
+])
+def test_an_award_is_never_paid_in_another_currency_as_if_in_yuan(tmp_path, award, key):
+    # 1.2亿美元 × 1% was once paid as 120万元: an amount paid or capped in 美元 is refused at its line, with the fix
+    policy, _ = write(tmp_path)
+    text = policy.read_text(encoding="utf-8")
+    policy.write_text(text.replace("award: {base: trade_cny, rate: 1%}", f"award: {award}"), encoding="utf-8")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(str(policy))
+    said = caught.value.format("en")
+    assert f"'{key}: " in said and "is an amount in 美元, but awards are paid in" in said
+    assert "convert it to" in said and "rate" in said
+    policy.write_text(text.replace("cap: 50万元", "cap: 10万美元"), encoding="utf-8")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(str(policy))
+    assert "'cap: 10万美元' is an amount in 美元" in caught.value.format("en")
+
+
 def test_a_currency_must_be_declared_with_a_rate_in_the_right_unit(tmp_path):
     policy, _ = write(tmp_path)
     text = policy.read_text(encoding="utf-8")

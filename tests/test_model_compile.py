@@ -57,7 +57,7 @@ def test_all_problems_of_a_stage_are_reported_together(tmp_path):
 def test_alias_bomb_is_refused_quickly():
     import time
 
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time, not the wall clock: the same on a machine others load
     with pytest.raises(PolicyError, match=re.escape("anchors (&a) are not allowed")):
         load_policy(str(Path(__file__).parent / "broken" / "alias-bomb.yaml"))
-    assert time.perf_counter() - start < 5  # generous: the point is it does not expand the bomb
+    assert time.process_time() - start < 5  # generous: the point is it does not expand the bomb

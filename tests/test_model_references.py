@@ -108,7 +108,7 @@ def test_officer_tests_can_follow_references(tmp_path):
         "    expect:\n      \"2.4\": {outcome: eligible, amount: 3万元}\n", encoding="utf-8")
     result = run("test", FOLLOWED, suite, "--with", REFERENCED)
     assert result.exit_code == 0, result.output
-    assert "1 passed, 0 failed" in result.output
+    assert "通过 1 个，未通过 0 个" in result.output
     unlinked = run("test", FOLLOWED, suite)
     assert unlinked.exit_code == 1  # without the other document the facts are unknown and 2.4 is only referred
 

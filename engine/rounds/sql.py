@@ -1,0 +1,298 @@
+"""A round in SQL: DuckDB reads the CSV, checks each row's cells as SQL, runs the policy's query
+(engine.runtime.sql) over the rows it reads, and hands every other row to the row engine (engine.rounds.run's
+Worker), so each row's results and problems are exactly the row engine's.
+
+The SQL facts check reads a cell only in a plain form its kind's `sql_parse` knows (1234.56, 35万元, 60%, true,
+2024-01-31, a credit code of 18 capitals and digits with its check character right), within the fact's bounds
+(min, max, at_most, choices); a row with any other cell is the row engine's, which reads it or words its
+problem (row, column, reason) as always. A row the query cannot decide exactly (a fact missing, a clause it
+does not translate) is the row engine's too. Then, in the rows' order, the same Records as the row engine's go
+to the same writers, with the same check that no recipient comes twice and the same summary.
+
+`why_not(...)` says when a round stays with the row engine altogether: another input than a UTF-8 CSV whose
+header is its first line, --sheets, --ledger or --record, pools, the workbook (its reasons are worded per row),
+or a policy the query cannot express. DuckDB is imported only here, when a round runs in SQL.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Iterator, Mapping
+
+from engine.core.messages import t
+from engine.model.kinds.base import sql_within
+from engine.model.policy import Policy
+from engine.rounds.columns import CODE, DATE, GRANTED, KIND, NAME, Column
+from engine.rounds.identity import ALPHABET, WEIGHTS
+from engine.rounds.read import RECORD_LIMIT, Source, skipped
+from engine.rounds.results import ClauseSummary, Output, Record, RowError, Summary
+from engine.rounds.run import Settings, Worker
+from engine.runtime.sql import GRANTED_KNOWN, ROW, ROWS_ENGINE, TOTAL, SqlUnsupported, ident, literal, sql_query
+
+FETCH = 4096  # rows fetched from DuckDB at a time: memory stays flat
+_AREA = "area"
+
+
+def why_not(policy: Policy, source: Source, settings: Settings) -> str | None:
+    """Why this round runs row by row, or None when it can run in SQL."""
+    if source.kind != "cells" or not source.path.lower().endswith(".csv"):
+        return "input"
+    if source.encoding not in ("utf-8", "utf-8-sig") or source.header_row != 1 or source._records is None:
+        return "input"
+    if settings.sheets or settings.ledger or settings.record:
+        return "options"
+    if settings.words:
+        return "workbook"
+    if policy.pools:
+        return "pools"
+    names = [c.name for c in source.layout if c is not None]
+    if len(names) != len(set(names)):
+        return "input"
+    try:
+        sql_query(policy)
+    except SqlUnsupported:
+        return "policy"
+    if _blank_lines(source.path):
+        return "input"  # csv.reader counts an empty line as a row, DuckDB skips it: row numbers would differ
+    return None
+
+
+def _blank_lines(path: str) -> bool:
+    """Whether the file holds an empty line (read in blocks: memory stays flat)."""
+    last = b""
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            text = last + block
+            if b"\n\n" in text or b"\n\r\n" in text or b"\r\r" in text:
+                return True
+            last = text[-2:]
+    return False
+
+
+def _text(column: str) -> str:
+    """A cell's text, stripped of spaces, NULL when blank."""
+    return f"NULLIF(TRIM({column}), '')"
+
+
+def _plain(code: str) -> str:
+    """SQL: the text has no control, format or separator character but the space (the row engine words those)."""
+    return f"NOT regexp_matches(replace({code}, ' ', ''), '[\\p{{C}}\\p{{Z}}]')"
+
+
+def _code_valid(code: str) -> str:
+    terms = " + ".join(f"(instr('{ALPHABET}', substr({code}, {i + 1}, 1)) - 1) * {w}" for i, w in enumerate(WEIGHTS))
+    return (f"(regexp_full_match({code}, '[{ALPHABET}]{{18}}') AND substr({code}, 18, 1) = "
+            f"substr('{ALPHABET}', ((31 - ({terms}) % 31) % 31) + 1, 1))")
+
+
+class SqlFallback(Exception):
+    """DuckDB could not run the round (a CSV it reads otherwise than csv.reader, bytes not UTF-8, an amount beyond
+    its DECIMAL): nothing was written, and the round runs row by row instead."""
+
+
+class SqlRound:
+    """A round run by DuckDB, with the row engine for the rows the SQL does not read or decide exactly."""
+
+    def __init__(self, policy: Policy, source: Source, settings: Settings, kinds_by_label: Mapping[str, str],
+                 jobs: int = 1, progress: Callable[[int], None] | None = None):
+        self.policy, self.source, self.settings, self.jobs, self.progress = policy, source, settings, jobs, progress
+        self.kinds = dict(kinds_by_label)
+        for kind in policy.recipients:
+            self.kinds[kind] = kind
+        self.query = sql_query(policy)
+        self.decisions: list[Any] = []  # never kept (--record stays with the row engine)
+
+    @property
+    def clause_ids(self) -> list[str]:
+        return list(self.query.clause_ids)
+
+    # -- the SQL ----------------------------------------------------------------------------------------
+    def typed(self) -> str:
+        """The CTEs reading the CSV's cells (`cells`: c0, c1, … as read; t0, t1, … stripped, NULL when blank) as the
+        query's typed columns, each cell parsed once (`typed0`), then what makes a row the row engine's (`typed`)."""
+        layout = self.source.layout
+        facts = self.policy.all_facts()
+        cols: dict[str, str] = {}
+        refused: list[str] = []
+        granted: list[str] = []
+        for i, column in enumerate(layout):
+            if column is None:
+                continue
+            text = f"t{i}"
+            if column.kind == "code":
+                cols["$code"] = f"UPPER({text})"
+                refused.append(f"({text} IS NOT NULL AND NOT COALESCE({_code_valid(ident('$code'))}, FALSE))")
+            elif column.fact is not None:
+                fact = column.fact
+                parse = fact.kind.sql_parse(fact, text)
+                if parse is None:
+                    refused.append(f"({text} IS NOT NULL)")
+                    continue
+                cols[fact.name] = f"CAST({parse} AS {fact.kind.column_type})"
+                within = sql_within(fact, ident(fact.name))
+                refused.append(f"({text} IS NOT NULL AND " + (f"NOT COALESCE({within}, FALSE))" if within else
+                                                              f"{ident(fact.name)} IS NULL)"))
+            elif column.kind == "granted":
+                assert column.clause is not None
+                cols[GRANTED + column.clause] = f"CAST({_money(text)} AS DECIMAL(18,2))"
+                granted.append(text)
+                refused.append(f"({text} IS NOT NULL AND {ident(GRANTED + column.clause)} IS NULL)")
+            elif column.name == KIND:
+                cases = " ".join(f"WHEN {literal(word)} THEN {literal(kind)}" for word, kind in self.kinds.items())
+                cols["recipient"] = f"CASE {text} {cases} END"
+            elif column.name == _AREA:
+                cols["area"] = text
+                refused.append(f"({text} IS NOT NULL AND NOT {_plain(text)})")
+            elif column.name == DATE:
+                cols["claim_date"] = (f"CASE WHEN regexp_full_match({text}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
+                                      f"THEN TRY_CAST({text} AS DATE) END")
+                refused.append(f"({text} IS NOT NULL AND claim_date IS NULL)")
+            elif column.name == NAME:
+                refused.append(f"({text} IS NOT NULL AND NOT {_plain(text)})")
+            else:  # a column the query does not read: the row engine reads any text in it
+                refused.append(f"({text} IS NOT NULL)")
+        cols.setdefault("$code", "CAST(NULL AS VARCHAR)")
+        cols.setdefault("recipient", "CAST(NULL AS VARCHAR)")
+        cols.setdefault("area", "CAST(NULL AS VARCHAR)")
+        cols.setdefault("claim_date", "CAST(NULL AS DATE)")
+        refused.append("recipient IS NULL")  # no kind, or one the sheet does not know, or several
+        for name, fact in facts.items():
+            if name not in cols:
+                cols[name] = f"CAST(NULL AS {fact.kind.column_type})"
+            if fact.at_most is not None and fact.at_most in facts:
+                refused.append(f"COALESCE({ident(name)} > {ident(fact.at_most)}, FALSE)")
+        for cid in self.query.granted:
+            cols.setdefault(GRANTED + cid, "CAST(NULL AS DECIMAL(18,2))")
+        cols[GRANTED_KNOWN] = "(" + (" OR ".join(f"{g} IS NOT NULL" for g in granted) or "FALSE") + ")"
+        select = ", ".join(f"{code} AS {ident(name)}" for name, code in cols.items())
+        raw = ", ".join(f"c{i}" for i in range(len(layout)))
+        trimmed = ", ".join(f"NULLIF(TRIM(c{i}), '') AS t{i}" for i in range(len(layout)))
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(layout))) + "}"
+        path = self.source.path.replace("'", "''")
+        return (f"cells AS (SELECT row_number() OVER () + {self.source.header_row} AS {ident(ROW)}, {raw}, {trimmed} "
+                f"FROM read_csv('{path}', header=true, columns={columns}, all_varchar=true, null_padding=true, "
+                "quote='\"', escape='\"', delim=',', auto_detect=false)), "
+                f"typed0 AS (SELECT {ident(ROW)}, {raw}, {', '.join(f't{i}' for i in range(len(layout)))}, {select} "
+                "FROM cells), "
+                f"typed AS (SELECT *, ({' OR '.join(refused)}) AS \"$refused\" FROM typed0)")
+
+    def statement(self) -> str:
+        """Per row in order: its number, whether the row engine decides it (and then its cells as read), its code
+        and kind, and the query's results as text."""
+        width = len(self.source.layout)
+        query = self.query.text.removeprefix("WITH ")
+        # the policy's query reads the rows the SQL reads; its CTEs come after these
+        query = query.replace(" FROM applicants)", " FROM typed WHERE NOT \"$refused\")", 1)
+        ctes, final = query.rsplit("\nSELECT ", 1)
+        out = []
+        for c in self._result_columns():
+            out.append(f"CAST(q.{ident(c)} AS VARCHAR)")
+        hand = f"(typed.\"$refused\" OR COALESCE(q.{ident(ROWS_ENGINE)}, TRUE))"
+        cells = ", ".join(f"CASE WHEN hand THEN c{i} END" for i in range(width))
+        at = next((i for i, c in enumerate(self.source.layout) if c is not None and c.name == NAME), None)
+        name = f"typed.t{at}" if at is not None else "CAST(NULL AS VARCHAR)"
+        # a record near the row engine's bound on a record's length (engine.rounds.read.RECORD_LIMIT, which it
+        # reports as the row's problem): the round is the row engine's
+        every = ", ".join(f"typed.c{i}" for i in range(width))
+        long = f"strlen(concat({every}, '')) + {2 * width} >= {RECORD_LIMIT // 2}"
+        results = ", ".join(f"{o} AS r{k}" for k, o in enumerate(out))
+        return (f"WITH {self.typed()}, {ctes}, q AS (SELECT {final}), "
+                f"joined AS (SELECT typed.{ident(ROW)} AS n, {hand} AS hand, typed.\"$code\" AS code, "
+                f"typed.recipient AS kind, {name} AS name, {long} AS long, {every}, {results} "
+                f"FROM typed LEFT JOIN q ON typed.{ident(ROW)} = q.{ident(ROW)}) "
+                f"SELECT n, hand OR long AS hand, code, kind, name, long, {cells}, "
+                f"{', '.join(f'r{k}' for k in range(len(out)))} "
+                "FROM joined ORDER BY n")
+
+    def _result_columns(self) -> list[str]:
+        out = []
+        for cid in self.query.clause_ids:
+            out += [f"{cid}:outcome", f"{cid}:amount", f"{cid}:reason"]
+        return out + [TOTAL]
+
+    # -- the round ------------------------------------------------------------------------------------
+    def rows(self) -> Iterator[tuple[Any, ...]]:
+        import duckdb
+
+        con = duckdb.connect()
+        con.execute(f"SET threads = {max(1, self.jobs)}")
+        con.execute("SET preserve_insertion_order = true")
+        cursor = con.execute(self.statement())
+        while batch := cursor.fetchmany(FETCH):
+            yield from batch
+        con.close()
+
+    def _rows_or_fallback(self, error: type[Exception]) -> Iterator[tuple[Any, ...]]:
+        try:
+            yield from self.rows()
+        except error as why:
+            raise SqlFallback(str(why)) from None
+
+    def run(self, output: Output) -> Summary:
+        """The round, written to `output`; SqlFallback (and `output` aborted) when DuckDB cannot run it."""
+        ids = self.clause_ids
+        summary = Summary(ids, {cid: ClauseSummary() for cid in ids})
+        source = self.source
+        base = os.path.dirname(source.path)
+        worker = Worker(self.policy, source.kind, source.layout, self.settings, self.kinds, base)
+        width = len(source.layout)
+        n = len(ids)
+        ceilings = [self.policy.clause(cid).up_to for cid in ids]  # an eligible ceiling's reason is up_to, as rows'
+        seen: dict[str, int] = {}
+        lang = self.settings.lang
+        import duckdb
+
+        try:
+            done = 0
+            for row in self._rows_or_fallback(duckdb.Error):
+                number, hand, code, recipient = row[0], row[1], row[2], row[3]
+                if row[5]:
+                    raise SqlFallback("a long record")
+                if hand:
+                    cells = ["" if c is None else c for c in row[6:6 + width]]
+                    if skipped(cells):
+                        continue
+                    record = worker.handle((number, cells))
+                else:
+                    record = Record(number, str(number), code, row[4], (recipient,))
+                    results = row[6 + width:]
+                    clauses = []
+                    for i in range(n):
+                        outcome, amount, reason = results[3 * i:3 * i + 3]
+                        if ceilings[i] and amount is not None and outcome == "eligible":
+                            reason = "up_to"
+                        clauses.append([outcome, amount or "", reason, ""])
+                    record.clauses = clauses
+                    record.total = results[3 * n]
+                if record.code is not None and not record.errors:
+                    first = seen.get(record.code)
+                    if first is not None:
+                        record.errors.append(RowError(record.row, record.where, t("template.col.credit_code", lang),
+                                                      t("batch.duplicate", lang, code=record.code, first=first),
+                                                      t("batch.duplicate.hint", lang)))
+                        record.clauses = []
+                    else:
+                        seen[record.code] = record.row
+                summary.add(record, claimed=True)
+                output.add(record)
+                done += 1
+                if self.progress is not None and done % 256 == 0:
+                    self.progress(256)
+            output.finish(summary)
+        except BaseException:
+            output.abort()
+            raise
+        return summary
+
+
+def _money(text: str) -> str:
+    """What was granted: money, read as a money fact's cell is (engine.model.kinds.money)."""
+    from engine.model.kinds import KINDS
+    from engine.model.policy import Fact
+
+    parse = KINDS["money"].sql_parse(Fact(name=CODE, type="money", label=CODE), text)
+    assert parse is not None
+    return parse
+
+
+__all__ = ["SqlFallback", "SqlRound", "why_not", "Column"]

@@ -1,0 +1,571 @@
+"""A plan as one SQL query over a whole round: the set-at-a-time twin of engine.runtime.generate.
+
+`compile_sql(policy, dialect)` writes the policy's plan as one query (DuckDB's dialect, transpiled by sqlglot to
+Spark or PostgreSQL) over a typed input relation `applicants`, one row per applicant:
+
+- `"$row"` (BIGINT: the row's number), `recipient` (VARCHAR: one kind's id), `area` (VARCHAR, stripped, NULL if
+  none), `claim_date` (DATE);
+- one column per declared fact, named as the fact, of its kind's `column_type` (money DECIMAL(18,2), …);
+- `"granted.<clause>"` (DECIMAL(18,2)) for each clause whose earlier grants count, and `"$granted"` (BOOLEAN:
+  the applicant said what was granted; NULL columns then count 0).
+
+It returns, per row, `"$row"`, `"$rows_engine"` (BOOLEAN), and per clause (measures aside) `"<id>:outcome"`,
+`"<id>:amount"` (exact DECIMAL, rounded by the policy's money rule as the engine rounds), `"<id>:reason"` (the
+reason code the row engine writes: engine.runtime.trace's `Why.reason`), `"<id>:missing"` (the facts it waits
+for: always empty here, see below), and `"$total"`.
+
+The query decides a row only where it decides exactly as the engine does; everything else it marks
+`"$rows_engine"`, and that row's columns mean nothing: the row engine (engine.runtime.evaluate) decides it. A
+row goes there when a fact or parameter a clause of its kind reads is missing (the Kleene path and its list of
+missing facts), when what was granted is not said and a clause of its kind counts it, when its fund year or area
+is missing, when it is of several kinds, when a group would weigh earlier grants, and when a clause of its kind
+is one the query does not translate (`SqlQuery.rows_engine` names them, with why: a division, a date
+function, a list fact, a form without `sql`, a reference followed into a linked document). A policy the query
+cannot express at all (a money rule other than rounding half up to a power of ten) raises `SqlUnsupported`.
+
+Each tree node kind writes its own SQL (`SQL_WRITERS`), each award form its own parts (`AwardForm.sql`, through
+`engine.model.awards.base.SqlEmitter`), each kind of fact its column type and its parse from a cell's text
+(`FactKind.sql_parse`, used by engine.rounds.sql). Nothing the author wrote becomes SQL text but through
+`literal` (strings with their quotes doubled, exact decimals) and `ident` (names quoted).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Callable, Mapping
+
+from engine.lang.expressions import Expr
+from engine.lang.tree import Arith, Call, Choices, Compare, IfElse, Lit, Logic, Name, Node, Unary, children
+from engine.model.awards.base import AwardForm, SqlAward
+from engine.model.outcome import Why
+from engine.model.policy import Group, Policy
+from engine.runtime.plan import Choose, Decide, Plan, prepare
+from engine.runtime.trace import (
+    CapUsed,
+    ConditionsFailed,
+    FiledLate,
+    FundYearNotPaid,
+    HeldByGroup,
+    LostToGroup,
+    OnceGranted,
+    OtherRecipient,
+    OutOfClausePeriod,
+    OutOfPolicyPeriod,
+    OutsideJurisdiction,
+    RequiresFailed,
+)
+
+DIALECTS = ("duckdb", "spark", "postgres")
+SOURCE = "applicants"
+ROW, ROWS_ENGINE, TOTAL, GRANTED_KNOWN, DAY = "$row", "$rows_engine", "$total", "$granted", "$day"
+GRANTED = "granted."  # engine.rounds.columns.GRANTED
+_MAX_INTEGER_DIGITS = 16  # engine.core.amounts.MAX_INTEGER_DIGITS
+_MAX_DEPTH = 60
+
+
+class SqlUnsupported(Exception):
+    """Something the query does not translate: a clause (its rows go to the row engine) or a whole policy."""
+
+
+def ident(name: str) -> str:
+    """A quoted identifier: whatever the name, it stays one name."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: object) -> str:
+    """A constant as SQL: exact decimals, text with its quotes doubled, dates, yes/no."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        value = Decimal(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise SqlUnsupported("a number that is not finite")
+        text = f"{value:f}"
+        digits = text.lstrip("-")
+        whole, _, frac = digits.partition(".")
+        scale = len(frac)
+        precision = max(len(whole.lstrip("0")) + scale, scale, 1)
+        if precision > 38:
+            raise SqlUnsupported("a number of more than 38 digits")
+        return f"CAST('{text}' AS DECIMAL({precision},{scale}))"
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise SqlUnsupported("a text holding NUL")
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, dt.date):
+        return f"DATE '{value.isoformat()}'"
+    raise SqlUnsupported(f"a constant of type {type(value).__name__}")
+
+
+# --- expressions ------------------------------------------------------------------------------------------
+
+class _Scope:
+    """What an expression's SQL reads: facts and the claim date as columns, parameters as per-day columns."""
+
+    def __init__(self, policy: Policy, params: Mapping[str, str]):
+        self.facts = policy.all_facts()
+        self.policy = policy
+        self.params = params
+
+    def read(self, name: str) -> str:
+        if name == "claim_date" and name not in self.facts:
+            return ident(DAY)
+        fact = self.facts.get(name)
+        if fact is not None:
+            if fact.kind.takes_items:
+                raise SqlUnsupported(f"the list fact {name}")
+            return ident(name)
+        if name in self.params:
+            return ident(self.params[name])
+        raise SqlUnsupported(f"name {name}")
+
+
+def _lit(node: Lit, s: _Scope) -> str:
+    return literal(node.value)
+
+
+def _name(node: Name, s: _Scope) -> str:
+    return s.read(node.id)
+
+
+def _choices(node: Choices, s: _Scope) -> str:
+    return "(" + ", ".join(literal(i.value) for i in node.items) + ")"
+
+
+def _unary(node: Unary, s: _Scope) -> str:
+    inner = write(node.operand, s)
+    return f"(NOT {inner})" if node.op == "not" else f"(-{inner})" if node.op == "-" else inner
+
+
+def _arith(node: Arith, s: _Scope) -> str:
+    if node.op == "/":  # DECIMAL division is inexact (a DOUBLE) in DuckDB: the row engine divides
+        raise SqlUnsupported("a division")
+    return f"({write(node.left, s)} {node.op} {write(node.right, s)})"
+
+
+def _logic(node: Logic, s: _Scope) -> str:
+    return "(" + f" {node.op.upper()} ".join(write(v, s) for v in node.values) + ")"
+
+
+_COMPARE = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "in": "IN", "not in": "NOT IN"}
+
+
+def _compare(node: Compare, s: _Scope) -> str:
+    parts, left = [], write(node.left, s)
+    for op, right in zip(node.ops, node.rights, strict=True):
+        if op in ("in", "not in") and not isinstance(right, Choices):
+            raise SqlUnsupported("membership of a list")
+        code = write(right, s)
+        parts.append(f"{left} {_COMPARE[op]} {code}")
+        left = code
+    return "(" + " AND ".join(parts) + ")"
+
+
+def _if_else(node: IfElse, s: _Scope) -> str:
+    return f"(CASE WHEN {write(node.test, s)} THEN {write(node.body, s)} ELSE {write(node.orelse, s)} END)"
+
+
+_CALLS = {"min": "LEAST", "max": "GREATEST", "abs": "ABS"}
+
+
+def _call(node: Call, s: _Scope) -> str:
+    if node.func not in _CALLS:  # days_between & co count calendar months as the engine does: not yet in SQL
+        raise SqlUnsupported(f"function {node.func}")
+    return f"{_CALLS[node.func]}({', '.join(write(a, s) for a in node.args)})"
+
+
+# One writer per node kind of engine.lang.tree.Node (tests/test_runtime_sql.py checks that none is missing).
+SQL_WRITERS: dict[type, Callable[..., str]] = {
+    Lit: _lit, Name: _name, Choices: _choices, Unary: _unary, Arith: _arith, Logic: _logic, Compare: _compare,
+    IfElse: _if_else, Call: _call}
+
+
+def write(node: Node, s: _Scope) -> str:
+    writer = SQL_WRITERS.get(type(node))
+    if writer is None:
+        raise SqlUnsupported(f"node {type(node).__name__}")
+    return writer(node, s)
+
+
+def _names(node: Node) -> set[str]:
+    found, stack, depth = set(), [(node, 1)], 0
+    while stack:
+        current, d = stack.pop()
+        depth = max(depth, d)
+        if isinstance(current, Name):
+            found.add(current.id)
+        stack.extend((c, d + 1) for c in children(current))
+    if depth > _MAX_DEPTH:
+        raise SqlUnsupported(f"an expression {depth} deep")
+    return found
+
+
+# --- the query --------------------------------------------------------------------------------------------
+
+@dataclass
+class _Emitter:
+    """engine.model.awards.base.SqlEmitter for one clause: expressions as SQL, the names they read noted."""
+
+    scope: _Scope
+    reads: set[str] = field(default_factory=set)
+
+    def expr(self, expr: Expr) -> str:
+        self.reads |= _names(expr.node)
+        return write(expr.node, self.scope)
+
+    def literal(self, value: object) -> str:
+        return literal(value)
+
+    def reason(self, why: type[Why]) -> str:
+        return literal(why.reason)
+
+
+@dataclass(frozen=True)
+class SqlQuery:
+    """The query and what it needs: its text (DuckDB), its columns, and the clauses whose rows it leaves."""
+
+    text: str
+    clause_ids: tuple[str, ...]  # the clauses with results, measures aside, in the policy's order
+    facts: Mapping[str, str]  # fact name -> its column type
+    granted: tuple[str, ...]  # clause ids whose earlier grants count (a "granted.<id>" column each)
+    rows_engine: Mapping[str, str]  # clause id -> why its applicants' rows go to the row engine
+
+
+class _Query:
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        p = self.policy = plan.policy
+        money = p.money
+        _sign, _digits, exponent = money.round_to.as_tuple()
+        if money.rounding != "half_up" or not money._decimal_step or not isinstance(exponent, int):
+            raise SqlUnsupported(f"the money rule {money.round_to} {money.rounding}")
+        self.places = max(0, -exponent)
+        self.params = {name: f"$p.{name}" for name in p.parameters}
+        self.scope = _Scope(p, self.params)
+        self.ctes: list[str] = []
+        self.current: dict[str, tuple[str, str, str]] = {}  # clause id -> its (outcome, amount, reason) columns
+        self.fallbacks: list[str] = []  # boolean columns: the row goes to the row engine
+        self.unsupported: dict[str, str] = {}
+        self.granted = tuple(c.id for c in p.clauses
+                             if c.award is not None and (c.cap is not None or c.period == "once"))
+        self.ids = tuple(c.id for c in p.clauses if c.measure is None)
+        self.last = SOURCE
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def round(self, code: str) -> str:
+        """`code` rounded by the money rule (half up, away from zero, as ROUND rounds a DECIMAL), exact."""
+        return f"CAST(ROUND({code}, {self.places}) AS DECIMAL(38,{self.places}))"
+
+    def cte(self, columns: list[str]) -> None:
+        name = f"t{len(self.ctes)}"
+        self.ctes.append(f"{name} AS (SELECT *, {', '.join(columns)} FROM {self.last})")
+        self.last = name
+
+    def fallback(self, condition: str) -> str:
+        column = f"$fb{len(self.fallbacks)}"
+        self.fallbacks.append(column)
+        return f"COALESCE({condition}, TRUE) AS {ident(column)}"
+
+    # -- the day: parameters in force, the policy's period and fund years --------------------------
+    def day(self) -> None:
+        p = self.policy
+        cols = [f"claim_date AS {ident(DAY)}"]
+        # a claim filed after the period (within its fund year's filing window) reads the period's last day
+        on = "claim_date" if p.end is None else f"LEAST(claim_date, {literal(p.end)})"
+        for name, param in p.parameters.items():
+            cases = []
+            for value in reversed(param.values):  # the latest value starting on or before the day, if not ended
+                test = f"{on} >= {literal(value.start)}"
+                if value.end is not None:
+                    test += f" AND {on} <= {literal(value.end)}"
+                cases.append(f"WHEN {test} THEN {literal(value.value)}")
+            code = f"CASE {' '.join(cases)} END" if cases else "NULL"
+            cols.append(f"{code} AS {ident(self.params[name])}")
+        cols.append(f"{self.period()} AS \"$period\"")
+        stray = ["claim_date IS NULL"]
+        if p.areas:
+            stray.append("area IS NULL")
+        if p.fund_year is not None:
+            year = ident(p.fund_year)
+            # a missing fund year (it may decide whether the policy pays), or one after the claim date (an error
+            # the row engine words)
+            stray += [f"{year} IS NULL", f"{year} > YEAR(claim_date)"]
+        if len(p.recipients) > 1:
+            kinds = ", ".join(literal(k) for k in p.recipients)
+            stray.append(f"recipient IS NULL OR recipient NOT IN ({kinds})")
+        cols.append(self.fallback(" OR ".join(f"({s})" for s in stray)))
+        if p.areas:
+            areas = ", ".join(literal(a) for a in p.areas)
+            cols.append(f"(area NOT IN ({areas})) AS \"$outside\"")
+        self.cte(cols)
+
+    def period(self) -> str:
+        """The reason no clause applies on this day for this fund year (engine.runtime.interpret.out_of_period
+        with the fund year known), or NULL."""
+        p = self.policy
+        day = "claim_date"
+        before = f"{day} < {literal(p.start)}"
+        after = f"{day} > {literal(p.end)}" if p.end is not None else "FALSE"
+        period = literal(OutOfPolicyPeriod.reason)
+        if p.fund_year is None:
+            return f"CASE WHEN {before} OR {after} THEN {period} END"
+        year = ident(p.fund_year)
+        first, last = p.fund_years_paid()
+        unpaid = [f"{year} < {first}"] if first is not None else []
+        if last is not None:
+            unpaid.append(f"{year} > {last}")
+        cases = [f"WHEN {before} THEN {period}"]
+        if unpaid:
+            cases.append(f"WHEN {' OR '.join(unpaid)} THEN {literal(FundYearNotPaid.reason)}")
+        if first is None or last is None:  # the years paid have no end: a deadline per year would be unbounded
+            if p.filing_months is not None:
+                raise SqlUnsupported("filing deadlines for fund years without end")
+            cases.append(f"WHEN {after} THEN {period}")
+            return f"CASE {' '.join(cases)} END"
+        late = []
+        for y in range(first, last + 1):
+            deadline = p.filing_deadline(y)
+            if deadline is None:
+                late.append(f"WHEN {year} = {y} AND {after} THEN {period}")
+            else:
+                late.append(f"WHEN {year} = {y} AND {day} > {literal(deadline)} THEN {literal(FiledLate.reason)}")
+        return f"CASE {' '.join(cases + late)} END"
+
+    # -- one clause --------------------------------------------------------------------------------
+    def parts(self, task: Decide) -> Callable[[str], list[str]]:
+        """The clause's columns, or SqlUnsupported before anything is written."""
+        clause, p = task.clause, self.policy
+        if clause.refers_to is not None and clause.refers_clause is not None and clause.refers_to in p.linked:
+            raise SqlUnsupported("a reference followed into a linked document")
+        e = _Emitter(self.scope)
+        conditions = [e.expr(c.expr) for c in clause.conditions]
+        award: SqlAward | None = None
+        if clause.refers_to is None:
+            assert clause.award is not None
+            if type(clause.award).settle is not AwardForm.settle:
+                raise SqlUnsupported(f"how the {clause.award.keyword} award settles")
+            award = clause.award.sql(e)
+            if award is None:
+                raise SqlUnsupported(f"the {clause.award.keyword} award as written")
+        cap = e.expr(clause.cap) if clause.cap is not None else None
+        offset = e.expr(clause.offset.amount) if clause.offset is not None else None
+        counted = clause.refers_to is None and (clause.cap is not None or clause.period == "once")
+        if counted and clause.per is not None:
+            e.reads.add(clause.per)
+        deps = [(d, self.current[d]) for d in task.deps]
+        spent_cap = clause.award is not None and clause.award.builds_on_spent_cap()
+        places = self.places
+
+        def columns(applies: str) -> list[str]:
+            o, a, r = (f"{clause.id}:outcome", f"{clause.id}:amount", f"{clause.id}:reason")
+            cid = clause.id
+            missing = [f"{self.scope.read(n)} IS NULL" for n in sorted(e.reads)]
+            if counted:
+                missing.append(f"NOT {ident(GRANTED_KNOWN)}")
+            for dep, (_do, _da, dr) in deps:
+                if spent_cap and dep not in clause.requires:
+                    missing.append(f"{ident(dr)} = {literal(CapUsed.reason)}")
+            g = f"COALESCE({ident(GRANTED + cid)}, 0)" if counted else "0"
+            raw = f"({award.raw})" if award is not None else "NULL"
+            if award is not None:
+                # beyond 16 digits before the point the engine stops (a number too large): the row engine says so
+                missing.append(f"ABS({raw}) >= {literal(Decimal(10) ** _MAX_INTEGER_DIGITS)}")
+            if cap is not None:
+                missing.append(f"({cap}) < 0")
+            if award is not None and award.fallback is not None:
+                missing.append(f"({award.fallback})")
+            cases = [(f"NOT ({applies})", "not_applicable", literal(OtherRecipient.reason))]
+            outcome_cases = ["WHEN \"$period\" IS NOT NULL THEN 'not_applicable'"]
+            reason_cases = ["WHEN \"$period\" IS NOT NULL THEN \"$period\""]
+            if task.dated:
+                tests = []
+                if clause.start is not None:
+                    tests.append(f"{ident(DAY)} < {literal(clause.start)}")
+                if clause.end is not None:
+                    tests.append(f"{ident(DAY)} > {literal(clause.end)}")
+                cases.append((" OR ".join(tests), "not_applicable", literal(OutOfClausePeriod.reason)))
+            if p.areas:
+                cases.append(("\"$outside\"", "not_applicable", literal(OutsideJurisdiction.reason)))
+            if conditions:
+                cases.append((f"NOT ({' AND '.join(conditions)})", "ineligible", literal(ConditionsFailed.reason)))
+            if deps:
+                cases.append((" OR ".join(f"{ident(do)} <> 'eligible'" for _d, (do, _a, _r) in deps), "ineligible",
+                              literal(RequiresFailed.reason)))
+            capped = f"{self.round(cap)} - {self.round(g)}" if cap is not None else None
+            if award is None:  # referred: the same for everyone referred
+                cases.append(("TRUE", "referred", "''"))
+            else:
+                if clause.period == "once":
+                    cases.append((f"{self.round(g)} > 0", "ineligible", literal(OnceGranted.reason)))
+                if capped is not None:
+                    cases.append((f"{capped} <= 0", "ineligible", literal(CapUsed.reason)))
+                if award.stop is not None:
+                    cases.append((f"({award.stop}) IS NOT NULL", "ineligible", f"({award.stop})"))
+                cases.append(("TRUE", "eligible", "''"))
+            for test, outcome, reason in cases:
+                outcome_cases.append(f"WHEN {test} THEN '{outcome}'")
+                reason_cases.append(f"WHEN {test} THEN {reason}")
+            amount = "NULL"
+            if award is not None:
+                amount = self.round(raw)
+                amount = f"GREATEST({amount}, {literal(Decimal(0))})"
+                if capped is not None:
+                    amount = f"LEAST({amount}, {capped})"
+                if offset is not None:
+                    received = self.round(f"GREATEST({offset}, 0)")
+                    amount = self.round(f"GREATEST({amount} - {received}, 0)")
+                amount = f"CASE WHEN {ident(o + '$')} = 'eligible' THEN CAST({amount} AS DECIMAL(38,{places})) END"
+            return [f"CASE {' '.join(outcome_cases)} END AS {ident(o + '$')}",
+                    f"CASE {' '.join(reason_cases)} END AS {ident(r + '$')}",
+                    self.fallback(f"({applies}) AND \"$period\" IS NULL AND ({' OR '.join(missing) or 'FALSE'})"),
+                    ] + [f"__AMOUNT__{amount}__{a}"]
+
+        def finish(applies: str) -> list[str]:
+            cols = columns(applies)
+            o, a, r = (f"{clause.id}:outcome", f"{clause.id}:amount", f"{clause.id}:reason")
+            amount, column = cols[-1][len("__AMOUNT__"):].rsplit("__", 1)
+            self.current[clause.id] = (o, a, r)
+            self.cte(cols[:-1])
+            return [f"{ident(o + '$')} AS {ident(o)}", f"{ident(r + '$')} AS {ident(r)}",
+                    f"{amount} AS {ident(a)}"]
+        return finish
+
+    # -- one exclusive group ----------------------------------------------------------------------
+    def group(self, group: Group, n: int) -> None:
+        members = [m for m in group.members if m in self.current]
+        if len(members) < 2:
+            return
+        if group.earlier == "top_up":
+            self.top_up(group, members, n)
+        cols = [self.current[m] for m in members]
+        live = [f"({ident(o)} IN ('eligible', 'undetermined', 'referred'))" for o, _a, _r in cols]
+        count = " + ".join(f"CAST({x} AS INTEGER)" for x in live)
+        stray = [f"({count} >= 2 AND {ident(o)} IN ('undetermined', 'referred'))" for o, _a, _r in cols]
+        if group.earlier == "hold":  # with a member live, earlier grants under any member are weighed there
+            earlier = [f"COALESCE({ident(GRANTED + m)}, 0) <> 0" for m in members if m in self.granted]
+            if self.granted:
+                earlier.append(f"NOT COALESCE({ident(GRANTED_KNOWN)}, FALSE)")
+            if earlier:
+                stray.append(f"(({' OR '.join(live)}) AND ({' OR '.join(earlier)}))")
+        wins = []
+        for i, (_o, a, _r) in enumerate(cols):
+            if group.pick == "best":  # the largest amount, the first of equals
+                beats = [f"(NOT {live[j]} OR COALESCE({ident(a)}, 0) {'>' if j < i else '>='} "
+                         f"COALESCE({ident(cols[j][1])}, 0))" for j in range(len(cols)) if j != i]
+            else:  # the first live member
+                beats = [f"NOT {live[j]}" for j in range(i)]
+            wins.append(f"({live[i]} AND {' AND '.join(beats) or 'TRUE'})")
+        new = []
+        for i, m in enumerate(members):
+            o, a, r = cols[i]
+            lost = f"({count} >= 2 AND {live[i]} AND NOT {wins[i]})"
+            no, na, nr = f"{m}:outcome#{n}", f"{m}:amount#{n}", f"{m}:reason#{n}"
+            new += [f"CASE WHEN {lost} THEN 'ineligible' ELSE {ident(o)} END AS {ident(no)}",
+                    f"CASE WHEN {lost} THEN NULL ELSE {ident(a)} END AS {ident(na)}",
+                    f"CASE WHEN {lost} THEN {literal(LostToGroup.reason)} ELSE {ident(r)} END AS {ident(nr)}"]
+            self.current[m] = (no, na, nr)
+        new.append(self.fallback(f"\"$period\" IS NULL AND ({' OR '.join(stray)})"))
+        self.cte(new)
+
+    def top_up(self, group: Group, members: list[str], n: int) -> None:
+        """就高不重复 (engine.runtime.interpret._Run.top_up): each eligible member pays what the others were paid for
+        this fund year less, or is held by the group when that leaves nothing. What was paid is not known (not
+        said, or said for no particular year): the row engine's."""
+        by_id = self.plan.by_id
+        cols = [self.current[m] for m in members]
+        paid = {m: f"COALESCE({ident(GRANTED + m)}, 0)" if m in self.granted else "0" for m in members}
+        live = " OR ".join(f"({ident(o)} IN ('eligible', 'undetermined', 'referred'))" for o, _a, _r in cols)
+        unknown = [f"NOT COALESCE({ident(GRANTED_KNOWN)}, FALSE)"] if self.granted else []
+        unknown += [f"{paid[m]} <> 0" for m in members if m in self.granted and by_id[m].period != "year"]
+        new = []
+        for i, m in enumerate(members):
+            o, a, r = cols[i]
+            others = " + ".join(f"GREATEST({paid[x]}, 0)" for x in members if x != m) or "0"
+            topped = f"({ident(o)} = 'eligible' AND ({others}) > 0)"
+            after = f"GREATEST({ident(a)} - ({others}), 0)"
+            held = f"({topped} AND {after} <= 0)"
+            no, na, nr = f"{m}:outcome#t{n}", f"{m}:amount#t{n}", f"{m}:reason#t{n}"
+            new += [f"CASE WHEN {held} THEN 'ineligible' ELSE {ident(o)} END AS {ident(no)}",
+                    f"CASE WHEN {held} THEN NULL WHEN {topped} THEN {after} ELSE {ident(a)} END AS {ident(na)}",
+                    f"CASE WHEN {held} THEN {literal(HeldByGroup.reason)} ELSE {ident(r)} END AS {ident(nr)}"]
+            self.current[m] = (no, na, nr)
+        if unknown:
+            new.append(self.fallback(f"\"$period\" IS NULL AND ({live}) AND ({' OR '.join(unknown)})"))
+        self.cte(new)
+
+    # -- the whole query ---------------------------------------------------------------------------
+    def build(self) -> SqlQuery:
+        self.day()
+        for n, task in enumerate(self.plan.tasks):
+            if isinstance(task, Choose):
+                self.group(task.group, n)
+            elif task.clause.measure is None:
+                finish = self.parts_or_none(task)
+                if finish is not None:
+                    self.cte(finish)
+        out = [ident(ROW), "(" + " OR ".join(ident(f) for f in self.fallbacks) + f") AS {ident(ROWS_ENGINE)}"]
+        amounts = []
+        for cid in self.ids:
+            o, a, r = self.current[cid]
+            out += [f"{ident(o)} AS {ident(cid + ':outcome')}", f"{ident(a)} AS {ident(cid + ':amount')}",
+                    f"{ident(r)} AS {ident(cid + ':reason')}", f"'' AS {ident(cid + ':missing')}"]
+            amounts.append(f"COALESCE({ident(a)}, 0)")
+        total = self.round(" + ".join(amounts) or "0")
+        out.append(f"{total} AS {ident(TOTAL)}")
+        text = "WITH " + ",\n".join(self.ctes) + f"\nSELECT {', '.join(out)} FROM {self.last}"
+        facts = {name: f.kind.column_type for name, f in self.policy.all_facts().items()}
+        return SqlQuery(text, self.ids, facts, self.granted, dict(self.unsupported))
+
+    def parts_or_none(self, task: Decide) -> list[str] | None:
+        clause = task.clause
+        applies = f"recipient IN ({', '.join(literal(k) for k in clause.recipients)})"
+        try:
+            finish = self.parts(task)
+        except SqlUnsupported as why:
+            self.unsupported[clause.id] = str(why)
+            o, a, r = (f"{clause.id}:outcome", f"{clause.id}:amount", f"{clause.id}:reason")
+            self.current[clause.id] = (o, a, r)
+            # decided here only where it does not apply; elsewhere by the row engine
+            return [f"CASE WHEN \"$period\" IS NOT NULL OR NOT ({applies}) THEN 'not_applicable' END AS {ident(o)}",
+                    f"CAST(NULL AS DECIMAL(38,{self.places})) AS {ident(a)}",
+                    f"CASE WHEN \"$period\" IS NOT NULL THEN \"$period\" WHEN NOT ({applies}) THEN "
+                    f"{literal(OtherRecipient.reason)} END AS {ident(r)}",
+                    self.fallback(f"({applies}) AND \"$period\" IS NULL")]
+        return finish(applies)
+
+
+def sql_query(policy: Policy) -> SqlQuery:
+    """The policy's query (DuckDB), made on first use and kept with its plan; SqlUnsupported if it cannot be."""
+    plan = prepare(policy)
+    found = plan.__dict__.get("_sql")
+    if found is None:
+        try:
+            found = _Query(plan).build()
+        except SqlUnsupported as why:
+            found = why
+        plan.__dict__["_sql"] = found
+    if isinstance(found, SqlUnsupported):
+        raise found
+    return found
+
+
+def rows_engine(policy: Policy) -> Mapping[str, str]:
+    """The clauses whose applicants' rows the query hands to the row engine, with why (SqlUnsupported if the
+    whole policy cannot be a query)."""
+    return sql_query(policy).rows_engine
+
+
+def compile_sql(policy: Policy, dialect: str = "duckdb") -> str:
+    """The policy's plan as one SQL query over `applicants` in `dialect` (duckdb, spark or postgres): see the
+    module's docstring for the columns it reads and returns. SqlUnsupported when the policy cannot be."""
+    text = sql_query(policy).text
+    if dialect == "duckdb":
+        return text
+    if dialect not in DIALECTS:
+        raise ValueError(f"dialect {dialect!r}: one of {', '.join(DIALECTS)}")
+    import sqlglot
+
+    return str(sqlglot.transpile(text, read="duckdb", write=dialect, pretty=True)[0])

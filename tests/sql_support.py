@@ -1,0 +1,84 @@
+"""Shared by the SQL engine's tests: a typed `applicants` relation made from applicants, and the row engine's
+per-clause results as the results files show them (outcome, amount text, reason code)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import tempfile
+from decimal import Decimal
+from typing import Any, Iterable
+
+from engine.model.outcome import Outcome
+from engine.rounds.results import amount_text
+from engine.runtime.sql import GRANTED, GRANTED_KNOWN, ROW, sql_query
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def load_typed(con: Any, policy: Any, applicants: Iterable[tuple[Any, dt.date]]) -> None:
+    """Create the query's input relation `applicants` from checked Applicants and their claim dates (one per
+    row, numbered from 1)."""
+    q = sql_query(policy)
+    columns: dict[str, str] = {ROW: "BIGINT", "recipient": "VARCHAR", "area": "VARCHAR", "claim_date": "DATE"}
+    columns.update({n: t for n, t in q.facts.items() if t != "JSON"})
+    columns.update({GRANTED + cid: "DECIMAL(18,2)" for cid in q.granted})
+    columns[GRANTED_KNOWN] = "BOOLEAN"
+    fd, path = tempfile.mkstemp(suffix=".csv")
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+            out = csv.writer(handle)
+            out.writerow(list(columns))
+            for n, (a, day) in enumerate(applicants, 1):
+                granted = a.granted if not a.ledger else None
+                row = [n, ";".join(a.recipients), a.area, day]
+                row += [a.values.get(name) for name, t in q.facts.items() if t != "JSON"]
+                row += [None if granted is None else granted.get(cid) for cid in q.granted]
+                row.append(granted is not None)
+                out.writerow([_text(v) for v in row])
+        types = "{" + ", ".join(f"'{k}': '{v}'" for k, v in columns.items()) + "}"
+        con.execute(f"CREATE OR REPLACE TABLE applicants AS SELECT * FROM read_csv('{path}', header=true, "
+                    f"columns={types}, quote='\"', escape='\"', nullstr='', auto_detect=false)")
+    finally:
+        os.unlink(path)
+
+
+def row_results(policy: Any, result: Any) -> list[tuple[str, str, str]]:
+    """(outcome, amount text, reason code) per clause, measures aside, as the row engine writes them."""
+    out = []
+    by_id = {r.clause.id: r for r in result.clauses}
+    for c in policy.clauses:
+        if c.measure is not None:
+            continue
+        r = by_id[c.id]
+        amount = amount_text(r.amount) if r.outcome is Outcome.ELIGIBLE and r.amount is not None else ""
+        reason = r.reason or ""
+        if r.outcome is Outcome.UNDETERMINED:
+            reason = "missing:" + ";".join(r.missing_keys) if r.missing else "missing"
+        out.append((r.outcome.value, amount, reason))
+    return out
+
+
+def sql_results(con: Any, policy: Any) -> dict[int, tuple[bool, list[tuple[str, str, str]], str]]:
+    """Row number -> (whether the row engine decides it, per clause results, total), from the query."""
+    q = sql_query(policy)
+    got = {}
+    for row in con.execute(q.text).fetchall():
+        number, rows_engine, rest, total = row[0], row[1], row[2:-1], row[-1]
+        clauses = []
+        for i in range(0, len(rest), 4):
+            outcome, amount, reason, _missing = rest[i:i + 4]
+            clauses.append((outcome, amount_text(amount) if amount is not None else "", reason))
+        got[number] = (bool(rows_engine), clauses, amount_text(total))
+    return got

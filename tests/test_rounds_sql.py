@@ -1,0 +1,136 @@
+"""engine.rounds.sql: `policy batch --engine sql` writes exactly what `--engine rows` writes — every results
+line, every bad row's row, column and reason, the summary — over a generated population with bad rows mixed in,
+for every shipped policy, and says when and why it runs row by row instead."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import cli
+from engine import RoundSettings, SqlRound, fixed_labels, load_policy, open_source, sheet_columns, sql_round_why_not
+from engine import SheetHeaders as Headers
+from engine.rounds.identity import make_code
+
+pytest.importorskip("duckdb")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from benchmark import write_round_csv
+
+POLICIES = ["policies/lishui-2021-67.yaml", "policies/datong-2021-46.yaml", "policies/hangzhou-2019-99.yaml"]
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def with_bad_rows(path: Path) -> None:
+    """Rows the row engine refuses or reads in forms the SQL does not, appended to a generated round."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    header, good = rows[0], rows[1]
+    col = {h[h.index("（") + 1:-1] if "（" in h else h: i for i, h in enumerate(header)}
+
+    def row(n: int, **cells: str) -> list[str]:
+        out = list(good)
+        out[0] = make_code(f"9133110{9_000_000_000 + n:010d}")
+        for name, value in cells.items():
+            if name in col:
+                out[col[name]] = value
+        return out
+
+    money = next((n for n in ("cbec_turnover", "platform_fees", "park_cbec_turnover") if n in col), None)
+    extra = [
+        row(1, credit_code=good[0]),  # the first row's recipient again
+        row(2, credit_code=good[0][:17] + ("0" if good[0][17] != "0" else "1")),  # a wrong check character
+        row(3, recipient="不存在的类别"),
+        row(4, recipient=""),
+        row(5, date="2024/1/2"),  # another spelling the row engine reads
+        row(6, applicant="名称\t带制表符"),
+        row(7, area=" " + good[col["area"]] + " "),
+        ["" for _ in header],  # a blank row: skipped by both
+        row(8, credit_code="91331100MA2XXXXXX"),  # too short
+    ]
+    if money:
+        extra += [row(10, **{money: "abc"}), row(11, **{money: "1,234"}), row(12, **{money: "12.345"}),
+                  row(13, **{money: "10万零5元"})]
+    if "site_costs_in_promotion" in col:
+        extra.append(row(14, site_costs="100", site_costs_in_promotion="200"))  # a part above its whole
+    if "site_domain_holding" in col:
+        extra.append(row(15, site_domain_holding="150%"))  # above its max
+    if "claim_year" in col:
+        extra += [row(16, claim_year="2099"), row(17, claim_year="")]
+    with open(path, "a", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(extra)
+
+
+@pytest.fixture(scope="module", params=POLICIES)
+def round_csv(request, tmp_path_factory):
+    path = tmp_path_factory.mktemp("sql") / "round.csv"
+    policy = load_policy(str(ROOT / request.param))
+    write_round_csv(policy, 3_000 if request.param.startswith("policies/lishui") else 1_500, path, seed=11)
+    with_bad_rows(path)
+    return request.param, path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_the_sql_engine_writes_what_the_row_engine_writes(round_csv, suffix, tmp_path):
+    policy_path, source = round_csv
+    rows, sql = tmp_path / f"rows{suffix}", tmp_path / f"sql{suffix}"
+    a = run("batch", ROOT / policy_path, source, "-o", rows, "--engine", "rows", "--lang", "en")
+    b = run("batch", ROOT / policy_path, source, "-o", sql, "--engine", "sql", "--lang", "en")
+    assert a.exit_code == b.exit_code == 1  # bad rows
+    assert "row by row" not in b.stderr
+    assert a.stderr == b.stderr.replace(str(sql), str(rows))  # the same counts and total
+    written = sorted(p.name.replace("rows", "") for p in tmp_path.iterdir() if p.name.startswith("rows"))
+    assert written == sorted(p.name.replace("sql", "") for p in tmp_path.iterdir() if p.name.startswith("sql"))
+    assert len(written) == 3  # results, errors, summary
+    for name in written:
+        assert (tmp_path / f"rows{name}").read_bytes() == (tmp_path / f"sql{name}").read_bytes(), name
+    errors = (tmp_path / f"rows.errors{suffix}").read_text(encoding="utf-8")
+    assert errors.count("\n") >= 5  # the repeated recipient, the codes, the kinds, …
+
+
+def test_the_query_decides_most_rows_itself(round_csv):
+    policy_path, source = round_csv
+    policy = load_policy(str(ROOT / policy_path))
+    headers = Headers(sheet_columns(policy, "en", None), {v: k for k, v in fixed_labels("zh").items()})
+    opened = open_source(str(source), headers)
+    settings = RoundSettings("en", "csv")
+    assert sql_round_why_not(policy, opened, settings) is None
+    the_round = SqlRound(policy, opened, settings, {r.label: k for k, r in policy.recipients.items()})
+    rows = list(the_round.rows())
+    handed = sum(1 for r in rows if r[1])
+    assert handed < 0.5 * len(rows), (handed, len(rows))
+
+
+def test_asked_for_sql_where_it_cannot_it_says_why_and_writes_the_same(tmp_path):
+    source = tmp_path / "round.csv"
+    policy_path = ROOT / POLICIES[0]
+    write_round_csv(load_policy(str(policy_path)), 200, source, seed=5)
+    a = run("batch", policy_path, source, "-o", tmp_path / "a.xlsx", "--lang", "en")
+    b = run("batch", policy_path, source, "-o", tmp_path / "b.xlsx", "--engine", "sql", "--lang", "en")
+    assert "row by row" not in a.stderr
+    assert "evaluating row by row (--engine rows): the workbook's reasons are worded row by row" in b.stderr
+    assert a.exit_code == b.exit_code == 0
+
+
+def test_a_csv_duckdb_cannot_read_runs_row_by_row_with_the_same_results(tmp_path):
+    source = tmp_path / "round.csv"
+    policy_path = ROOT / POLICIES[0]
+    write_round_csv(load_policy(str(policy_path)), 600, source, seed=5)
+    lines = source.read_bytes().split(b"\r\n")
+    lines[500] = lines[500].replace(b",", b",\xed\xa0\x80", 1)  # not UTF-8, past what the encoding is told by
+    source.write_bytes(b"\r\n".join(lines))
+    a = run("batch", policy_path, source, "-o", tmp_path / "a.csv", "--engine", "rows", "--lang", "en")
+    b = run("batch", policy_path, source, "-o", tmp_path / "b.csv", "--engine", "sql", "--lang", "en")
+    assert a.exit_code == b.exit_code == 1
+    for name in ("", ".errors", ".summary"):
+        assert (tmp_path / f"a{name}.csv").read_bytes() == (tmp_path / f"b{name}.csv").read_bytes()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
