@@ -377,10 +377,14 @@ def application_sheet(policy: Policy, form: str, recipient: str | None, output: 
                    "results. It falls back to rows for XLSX, JSON Lines or folder input, a CSV not in UTF-8, XLSX "
                    "output, --sheets, --ledger, --record, pools, or a policy the query cannot express (and says "
                    "why when --engine sql is given).")
+@click.option("--approved", "approved_file", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="With --record: the signed results workbook of this round, whose 核定金额 cells (beside each "
+                   "ceiling) are recorded as what was paid; an empty cell keeps the ceiling.")
 @lang_option
 @library_options
 def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_dir: str | None, force: bool,
               ledger_url: str | None, round_id: str | None, by: str | None, engine_name: str | None,
+              approved_file: str | None,
               lang: str | None, policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Evaluate a round of APPLICANTS (XLSX, CSV, JSON Lines, or a folder of facts files) under POLICY.
 
@@ -400,12 +404,18 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
     here = message_lang(lang, policy)
     if round_id is not None and ledger_url is None:
         raise click.UsageError(t("ledger.use.record_needs_ledger", here))
+    if approved_file is not None and round_id is None:
+        raise click.UsageError(t("ceiling.approved.needs_record", here))
     if ledger_url is not None:
         _check_ledger(ledger_url, round_id, here)
+    from engine import approve_round, read_approved
+
+    approved = _round_step(lambda: read_approved(approved_file, policy), here) if approved_file else None
     if Path(output).suffix.lower() not in WRITERS:
         raise click.BadParameter(t("batch.output_format", here, path=output), param_hint="-o")
     for path in outputs(output):
-        if os.path.realpath(path) in (os.path.realpath(applicants), os.path.realpath(policy_file)):
+        if os.path.realpath(path) in (os.path.realpath(applicants), os.path.realpath(policy_file),
+                                      os.path.realpath(approved_file or applicants)):
             click.echo(t("cli.output_is_input", here, path=path), err=True)
             sys.exit(1)
         if Path(path).exists() and not force:
@@ -483,13 +493,37 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
         if summary.bad_rows:  # all or nothing: a round is recorded whole, once
             click.echo(t("ledger.use.not_recorded", here, round=round_id, count=summary.bad_rows), err=True)
         else:
-            _record_round(ledger_url, round_id, policy, the_round.decisions, by, here)
+            decisions = the_round.decisions
+            if approved is not None:  # what the department approved within each ceiling is what was paid
+                decisions, left = _round_step(lambda: approve_round(decisions, approved, policy), here)
+                click.echo(t("ceiling.approved.applied", here, path=approved_file, count=len(approved.amounts)),
+                           err=True)
+                if left:
+                    click.echo(t("ceiling.approved.left", here, count=left), err=True)
+            _record_round(ledger_url, round_id, policy, decisions, by, here)
     sys.exit(1 if summary.bad_rows else 0)
 
 
 _ROWS_WHY = {"input": "batch.engine.why.input", "options": "batch.engine.why.options",
              "workbook": "batch.engine.why.workbook", "pools": "batch.engine.why.pools",
              "policy": "batch.engine.why.policy"}
+
+
+_T = TypeVar("_T")
+
+
+def _round_step(step: Callable[[], _T], lang: str) -> _T:
+    """A step of recording approved amounts (engine.rounds.approved); a wrong cell ends the command, located,
+    before anything is recorded."""
+    from engine import RoundError
+
+    try:
+        return step()
+    except RoundError as error:
+        click.echo(t("cli.error", lang, message=localize(error.message, lang)), err=True)
+        if error.suggestion:
+            click.echo("    " + t("problem.hint", lang, hint=localize(error.suggestion, lang)), err=True)
+        sys.exit(1)
 
 
 def _check_ledger(url: str, round_id: str | None, lang: str) -> None:

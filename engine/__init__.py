@@ -24,7 +24,7 @@ a county repository's schemas), the grant ledger (`open_ledger`, `earlier_for`,
 command words its messages with. A name whose module's own name is ambiguous here is renamed (`diff_text` is
 engine.tools.diff.render_text; `lint_counts`, `diff_impact`, `diff_json`, `ledger_export`, `suite_coverage`,
 `credit_code_problem`, `normalise_credit_code`, `server_config`, `round_outputs`, `ROUND_WRITERS`,
-`SheetHeaders`, `write_formatted` likewise).
+`SheetHeaders`, `write_formatted`, `approve_round` likewise).
 """
 
 from __future__ import annotations
@@ -86,6 +86,8 @@ if TYPE_CHECKING:
     from engine.present.sheet_html import render_sheet_html as render_sheet_html
     from engine.present.sheet_html import render_sheet_pdf as render_sheet_pdf
     from engine.present.sheet_html import sheet_css as sheet_css
+    from engine.rounds.approved import approve as approve_round
+    from engine.rounds.approved import read_approved as read_approved
     from engine.rounds.columns import Headers as SheetHeaders
     from engine.rounds.columns import fixed_labels as fixed_labels
     from engine.rounds.identity import normalise as normalise_credit_code
@@ -263,6 +265,8 @@ _WHERE = {
     "SqlRound": "engine.rounds.sql",
     "SqlFallback": "engine.rounds.sql",
     "sql_round_why_not": "engine.rounds.sql:why_not",
+    "approve_round": "engine.rounds.approved:approve",
+    "read_approved": "engine.rounds.approved",
     "round_outputs": "engine.rounds.write:outputs",
     "ROUND_WRITERS": "engine.rounds.write:WRITERS",
     "RoundError": "engine.rounds.read",
@@ -286,24 +290,24 @@ _WHERE = {
 }
 
 __all__ = [
-    "AmountSyntaxError", "Applicant", "applicant_from", "applicant_from_data", "applicant_from_text", "area_problem",
-    "as_written", "case_files", "check_facts", "check_suite", "ClauseResult", "compile_policy", "compile_sql",
-    "CompileError", "copy_schemas", "create_app", "credit_code_problem", "csv_template", "decision_from_result",
-    "did_you_mean", "diff_html", "diff_impact", "diff_json", "diff_policies", "diff_text", "earlier_for",
-    "EDITOR_SCHEMAS", "engine_version", "evaluate", "EvaluateError", "extends_value", "Fact", "facts_for",
-    "facts_schema", "facts_template", "FactsError", "fixed_labels", "fork_text", "format_money", "format_paths",
-    "InheritError", "is_tests_file", "json_path", "Ledger", "ledger_export", "ledger_replay", "LedgerError", "Library",
-    "lint_counts", "lint_file", "list_text", "load_applicant", "load_cases", "load_document", "load_policy",
-    "load_reading", "load_resolved", "load_schema", "load_suite", "load_text", "load_with_sources", "Loaded",
-    "LoadError", "localize", "LookupFailed", "make_output", "migrate_text", "msg", "normalise_credit_code", "one_of",
-    "open_ledger", "open_source", "parse_amount", "Plan", "Policy", "policy_files", "policy_record", "PolicyError",
-    "prepare", "Problem", "read_text", "reading_problems", "render_coverage", "render_html", "render_json",
-    "render_markdown", "render_sheet_html", "render_sheet_pdf", "render_text", "replace_when_done", "replay_text",
-    "resolved_yaml", "Result", "result_to_json", "Round", "round_outputs", "ROUND_WRITERS", "RoundError",
-    "RoundSettings", "run_suite", "SCHEMA_DIR", "schema_ref", "schema_text", "schema_url", "SchemaError",
-    "schemas_folder_for", "server_config", "sheet_columns", "sheet_css", "SheetHeaders", "show_text",
-    "sql_input_columns", "sql_round_why_not", "sql_rows_engine", "SqlFallback", "SqlRound", "SqlUnsupported",
-    "suite_coverage", "t", "verify_text", "write_formatted", "write_migrated", "xlsx_template"
+    "AmountSyntaxError", "Applicant", "applicant_from", "applicant_from_data", "applicant_from_text", "approve_round",
+    "area_problem", "as_written", "case_files", "check_facts", "check_suite", "ClauseResult", "compile_policy",
+    "compile_sql", "CompileError", "copy_schemas", "create_app", "credit_code_problem", "csv_template",
+    "decision_from_result", "did_you_mean", "diff_html", "diff_impact", "diff_json", "diff_policies", "diff_text",
+    "earlier_for", "EDITOR_SCHEMAS", "engine_version", "evaluate", "EvaluateError", "extends_value", "Fact",
+    "facts_for", "facts_schema", "facts_template", "FactsError", "fixed_labels", "fork_text", "format_money",
+    "format_paths", "InheritError", "is_tests_file", "json_path", "Ledger", "ledger_export", "ledger_replay",
+    "LedgerError", "Library", "lint_counts", "lint_file", "list_text", "load_applicant", "load_cases", "load_document",
+    "load_policy", "load_reading", "load_resolved", "load_schema", "load_suite", "load_text", "load_with_sources",
+    "Loaded", "LoadError", "localize", "LookupFailed", "make_output", "migrate_text", "msg", "normalise_credit_code",
+    "one_of", "open_ledger", "open_source", "parse_amount", "Plan", "Policy", "policy_files", "policy_record",
+    "PolicyError", "prepare", "Problem", "read_approved", "read_text", "reading_problems", "render_coverage",
+    "render_html", "render_json", "render_markdown", "render_sheet_html", "render_sheet_pdf", "render_text",
+    "replace_when_done", "replay_text", "resolved_yaml", "Result", "result_to_json", "Round", "round_outputs",
+    "ROUND_WRITERS", "RoundError", "RoundSettings", "run_suite", "SCHEMA_DIR", "schema_ref", "schema_text",
+    "schema_url", "SchemaError", "schemas_folder_for", "server_config", "sheet_columns", "sheet_css", "SheetHeaders",
+    "show_text", "sql_input_columns", "sql_round_why_not", "sql_rows_engine", "SqlFallback", "SqlRound",
+    "SqlUnsupported", "suite_coverage", "t", "verify_text", "write_formatted", "write_migrated", "xlsx_template"
 ]
 assert sorted(__all__) == sorted(_WHERE)
 

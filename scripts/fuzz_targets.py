@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 MARKER = ".fuzz-finding"
 SAMPLES = 3
-POLICIES = ("lishui-2021-67", "datong-2021-46", "hangzhou-2019-99")
+POLICIES = ("lishui-2021-67", "datong-2021-46", "hangzhou-2019-99", "hangzhou-2022-draft")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d")
 PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?%?")
 

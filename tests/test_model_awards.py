@@ -38,13 +38,13 @@ APPLICANT = {"recipient": "firm", "date": "2024-06-01", "granted": {},
                        "firms": [{"name": "甲", "started": True}, {"name": "乙", "started": False}]}}
 
 
-def policy_with(form: type[AwardForm]):
+def policy_with(form: type[AwardForm], **extra: object):
     doc = {"id": "forms", "document": "测试〔2024〕1号", "title": "award forms", "in_force": {"from": "2024-01-01"},
            "money": {"currency": "CNY", "round_to": 0.01, "rounding": "half_up"},
            "recipients": {"firm": {"label": "企业"}}, "facts": FACTS,
            "clauses": [{"id": "base", "title": "基础", "recipient": "firm", "award": {"fixed": "40万元"},
                         "cap": "30万元"},
-                       {"id": "x", "title": "被测", "recipient": "firm", "award": dict(form.example)}]}
+                       {"id": "x", "title": "被测", "recipient": "firm", "award": {**form.example, **extra}}]}
     return compile_policy(load_text(yaml.safe_dump(doc, allow_unicode=True), "forms.yaml"))
 
 
@@ -92,3 +92,21 @@ def test_form_is_bounded_for_lint(keyword):
     assert bound is None or bound >= 0
     for check in award.sanity():
         assert check.rule in ("amount_not_positive", "rate_range") and check.expr in award.expressions()
+
+
+@pytest.mark.parametrize("keyword", sorted(FORMS))
+def test_any_form_can_be_a_ceiling_an_officer_decides_within(keyword):
+    """`up_to: true` beside any form's keys: the amount is the most that may be paid; the sheet says so in both
+    languages, the JSON marks the clause, and the amount itself is what the form computes."""
+    plain, ceiling = policy_with(FORMS[keyword]), policy_with(FORMS[keyword], up_to=True)
+    assert ceiling.clause("x").up_to and plain.clause("x").up_to == (keyword == "tiers")  # tiers' example is one
+    paid = evaluate(plain, applicant_from_data(plain, APPLICANT)).clause("x").amount
+    result = evaluate(ceiling, applicant_from_data(ceiling, APPLICANT))
+    assert result.clause("x").amount == paid
+    money = f"{paid:,.2f}"
+    assert f"—— 最高 {money}" in render_text(result) and "具体由主管部门核定" in render_text(result)
+    assert f"up to {money}" in render_text(result, "en")
+    marks = {c["id"]: c["up_to"] for c in json.loads(render_json(result))["clauses"]}
+    assert marks == {"base": False, "x": True}
+    untraced = json.loads(render_json(evaluate(ceiling, applicant_from_data(ceiling, APPLICANT), trace=False)))
+    assert {c["id"]: c["up_to"] for c in untraced["clauses"]} == marks

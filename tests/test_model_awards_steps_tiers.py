@@ -325,3 +325,79 @@ def test_mistakes_in_a_table_are_reported_at_their_line_with_a_suggestion(tmp_pa
     [problem] = [p for p in caught.value.problems if says in p.message.localized("zh")]
     assert problem.line == line_of(path.read_text(encoding="utf-8"), new.split("\n")[0])
     assert problem.suggestion is not None and hint in problem.suggestion.localized("zh")
+
+
+# --- a raised band over a rate for everyone (otherwise:) --------------------------------------------------------
+RAISED = load_policy(str(ROOT / "tests" / "fixtures" / "forms" / "raised-band.yaml"))
+
+
+def raised(lang: str = "zh", **facts: object):
+    data = {"recipient": "firm", "date": "2024-06-01", "granted": {}, "facts": facts}
+    traced = evaluate(RAISED, applicant_from_data(RAISED, data))
+    untraced = evaluate(RAISED, applicant_from_data(RAISED, data), trace=False)
+    assert (untraced.clause("R1").outcome, untraced.clause("R1").amount) == \
+        (traced.clause("R1").outcome, traced.clause("R1").amount)
+    return traced.clause("R1"), render_text(traced, lang=lang)
+
+
+@pytest.mark.parametrize("trade, costs, paid", [
+    (None, "50万元", "150000.00"),            # not stated: 30% of 50万元, the rate for everyone
+    (None, "100万元", "200000.00"),           # 30万元 capped at 20万元
+    ("749999.99", "100万元", "200000.00"),    # a cent short of 75万美元: still the rate for everyone
+    ("75万美元", "100万元", "300000.00"),      # 达到75万美元: 50% = 50万元, capped at 30万元
+    ("75万美元", "40万元", "200000.00"),       # 50% of 40万元
+    ("0", "10万元", "30000.00"),
+])
+def test_a_raised_band_pays_the_rate_for_everyone_until_it_is_reached(trade, costs, paid):
+    facts = {"site_costs": costs} | ({"trade_usd": trade} if trade is not None else {})
+    r, _ = raised(**facts)
+    assert r.outcome == "eligible" and r.amount == Decimal(paid)
+
+
+def test_the_raised_bands_fact_is_not_required_and_the_sheet_says_what_would_raise_it():
+    r, text = raised(site_costs="100万元")
+    assert r.outcome == "eligible" and not r.missing
+    assert "未提供跨境电商进出口额：按基本档，比例 30%，本档最高 200,000.00元（20万元）" in text
+    assert "达到750,000.00美元（75万美元）可得比例 50%，本档最高 300,000.00元（30万元）" in text
+    assert "达到0.00美元" not in text and "达到0美元" not in text
+    _, below = raised(site_costs="100万元", trade_usd="74万美元")
+    assert "跨境电商进出口额 740,000.00美元（74万美元）：未达最低一档，按基本档" in below
+    _, english = raised("en", site_costs="100万元")
+    assert "not stated: the band for everyone: rate 30%" in english
+    assert "reaching 0.00" not in english
+
+
+def test_a_missing_base_is_still_undetermined():
+    r, _ = raised(trade_usd="80万美元")
+    assert r.outcome == "undetermined" and [m.key for m in r.missing] == ["site_costs"]
+
+
+def test_the_band_for_everyone_on_the_review_page_and_in_diff(tmp_path):
+    fixture = ROOT / "tests" / "fixtures" / "forms" / "raised-band.yaml"
+    out = cli_run("render", str(fixture))
+    assert out.exit_code == 0, out.output
+    assert "未达以上各档或未提供" in out.output and "达到" in out.output
+    changed = tmp_path / "raised.yaml"
+    changed.write_text(fixture.read_text(encoding="utf-8").replace("otherwise: {rate: 30%", "otherwise: {rate: 35%"),
+                       encoding="utf-8")
+    diff = cli_run("diff", str(fixture), str(changed))
+    assert "35%" in diff.output, diff.output
+    lint = cli_run("lint", str(fixture))
+    assert lint.exit_code == 0, lint.output
+
+
+def test_lint_suggests_otherwise_for_a_money_band_from_zero(tmp_path):
+    """The old way of writing a rate for everyone (a band from 0美元) made the trade required and put 达到0.00美元一档 on
+    the sheet: lint points at it with the spelling to use."""
+    fixture = ROOT / "tests" / "fixtures" / "forms" / "raised-band.yaml"
+    old = fixture.read_text(encoding="utf-8").replace(
+        "        otherwise: {rate: 30%, cap: 20万元}\n        bands:\n",
+        "        bands:\n          - {from: 0美元, rate: 30%, cap: 20万元}\n")
+    path = tmp_path / "zero-band.yaml"
+    path.write_text(old, encoding="utf-8")
+    out = cli_run("lint", path)
+    assert "第 1 档从 0 起" in out.output and "otherwise: {rate: 30%, cap: 20万元}" in out.output, out.output
+    assert f"zero-band.yaml:{line_of(old, '{from: 0美元')}:" in out.output
+    r = evaluate(load_policy(str(path)), applicant_from_data(load_policy(str(path)), {
+        "recipient": "firm", "date": "2024-06-01", "granted": {}, "facts": {"site_costs": "100万元"}})).clause("R1")
+    assert r.outcome == "undetermined"  # why otherwise: exists

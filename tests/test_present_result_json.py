@@ -26,7 +26,8 @@ def test_compact_json_is_the_encoded_data_for_every_kind_of_applicant(name):
             assert json.loads(render_json(result, lang, indent=2)) == json.loads(text)
 
 
-@pytest.mark.parametrize("name", ["lishui-2021-67.yaml", "datong-2021-46.yaml", "hangzhou-2019-99.yaml"])
+@pytest.mark.parametrize("name", ["lishui-2021-67.yaml", "datong-2021-46.yaml", "hangzhou-2019-99.yaml",
+                                  "hangzhou-2022-draft.yaml"])
 def test_compact_json_of_untraced_results_is_the_encoded_data(name):
     """Untraced results (a round's, the service's) take the quick assembly: the same text all the same."""
     policy = load_policy(str(ROOT / "policies" / name))

@@ -23,7 +23,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from benchmark import write_round_csv
 
-POLICIES = ["policies/lishui-2021-67.yaml", "policies/datong-2021-46.yaml", "policies/hangzhou-2019-99.yaml"]
+POLICIES = ["policies/lishui-2021-67.yaml", "policies/datong-2021-46.yaml", "policies/hangzhou-2019-99.yaml",
+            "policies/hangzhou-2022-draft.yaml"]
 
 
 def run(*args):
@@ -153,3 +154,22 @@ def test_a_csv_duckdb_cannot_read_runs_row_by_row_with_the_same_results(tmp_path
     for name in ("", ".errors", ".summary"):
         assert (tmp_path / f"a{name}.csv").read_bytes() == (tmp_path / f"b{name}.csv").read_bytes()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+def test_a_band_for_everyone_and_ceilings_are_written_alike_by_both_engines(tmp_path):
+    """tiers otherwise: (a rate for everyone, raised from a band) is the row engine's: the query leaves it there, so
+    both write the same, the trade not stated paying the rate for everyone."""
+    from engine.rounds.identity import make_code
+
+    source = tmp_path / "raised.csv"
+    rows = ["credit_code,applicant,recipient,date,site_costs,trade_usd"]
+    for i, (costs, trade) in enumerate([("100万元", ""), ("100万元", "75万美元"), ("40万元", "749999.99"), ("", "1")]):
+        rows.append(f"{make_code(f'9133010{i:010d}')},企业{i},firm,2024-06-01,{costs},{trade}")
+    source.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    fixture = ROOT / "tests" / "fixtures" / "forms" / "raised-band.yaml"
+    a = run("batch", fixture, source, "-o", tmp_path / "a.csv", "--engine", "rows", "--lang", "en")
+    b = run("batch", fixture, source, "-o", tmp_path / "b.csv", "--engine", "sql", "--lang", "en")
+    assert a.exit_code == b.exit_code == 0, a.stderr + b.stderr
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    amounts = [line.split(",")[7] for line in (tmp_path / "a.csv").read_text(encoding="utf-8").splitlines()[1:]]
+    assert amounts == ["200000.00", "300000.00", "120000.00", ""]

@@ -543,3 +543,25 @@ clauses:
     assert messages[0] == messages[1] and "n * n * n * n" in messages[0]
     small = applicant_from_data(policy, {"recipient": "firm", "date": "2024-05-01", "facts": {"n": 2}})
     assert same(policy, small)[0] == 10000
+
+
+# --- a rate for everyone raised from a band (tiers otherwise:), and ceilings ---------------------------------
+
+RAISED = ROOT / "tests" / "fixtures" / "forms" / "raised-band.yaml"
+
+
+@pytest.mark.parametrize("trade", [None, "0", "749999.99", "75万美元", "1亿美元"])
+@pytest.mark.parametrize("costs", ["0", "10万元", "40万元", "100万元", None])
+def test_the_band_for_everyone_agrees(trade, costs):
+    policy = load_policy(str(RAISED))
+    code = generated(policy)
+    assert code is not None and code.interpreted == ()
+    facts = {k: v for k, v in (("trade_usd", trade), ("site_costs", costs)) if v is not None}
+    same(policy, applicant_from_data(policy, {"recipient": "firm", "date": "2024-06-01", "facts": facts}))
+
+
+@pytest.mark.parametrize("keyword", sorted(FORMS))
+def test_a_ceiling_of_every_form_agrees(keyword):
+    policy = policy_with(FORMS[keyword], up_to=True)
+    assert policy.clause("x").up_to
+    same(policy, applicant_from_data(policy, copy.deepcopy(APPLICANT)))

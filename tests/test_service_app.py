@@ -42,7 +42,7 @@ def seller_json() -> dict:
 def test_lists_the_policies_it_holds_with_their_links(client):
     body = client.get("/policies").json()
     ids = {p["id"] for p in body["policies"]}
-    assert ids == {"lishui-2021-67", "datong-2021-46", "hangzhou-2019-99", "qingtian-example"}
+    assert ids == {"lishui-2021-67", "datong-2021-46", "hangzhou-2019-99", "hangzhou-2022-draft", "qingtian-example"}
     lishui = next(p for p in body["policies"] if p["id"] == "lishui-2021-67")
     assert lishui["recipients"]["seller"] == "跨境电商企业"
     assert lishui["links"]["evaluate"] == f"{LISHUI}/evaluate"
@@ -224,11 +224,11 @@ def test_serve_command_starts_and_answers(tmp_path):
                              "--lang", "en"], stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stderr.readline()
-        assert f"at http://127.0.0.1:{port}/" in line and "4 policies" in line
+        assert f"at http://127.0.0.1:{port}/" in line and "5 policies" in line
         for _ in range(50):
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/policies", timeout=2) as response:
-                    assert len(json.load(response)["policies"]) == 4
+                    assert len(json.load(response)["policies"]) == 5
                     break
             except OSError:
                 time.sleep(0.1)

@@ -25,7 +25,7 @@ from engine.workspace import load_policy
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted([*ROOT.glob("policies/*.yaml"), *ROOT.glob("policies/examples/*.yaml"),
                   *ROOT.glob("examples/*.yaml"), *ROOT.glob("examples/**/*.yaml")])
-POLICIES = [("lishui-2021-67", ""), ("hangzhou-2019-99", ""), ("datong-2021-46", ""),
+POLICIES = [("lishui-2021-67", ""), ("hangzhou-2019-99", ""), ("hangzhou-2022-draft", ""), ("datong-2021-46", ""),
             ("qingtian-example", "examples/")]
 
 

@@ -607,11 +607,12 @@ class _Compiler:
             requires=requires, readings=self.reading_ids(spec.get("reading"), path + ("reading",), cid),
             note=spec.get("note"), start=start, end=end, where=self.where(path),
             award_where=self.where(path + ("award",)) if "award" in spec else Where(), offset=offset,
+            up_to=award is not None and (bool(spec["award"].get("up_to")) or award.ceiling()),
         )
 
     def award(self, spec: Document, path: Path_, cid: str) -> AwardForm | None:
         """The award form named by the spec's keys (engine.model.awards), built by its own class."""
-        keys = set(spec)
+        keys = set(spec) - {"up_to"}  # any form may be a ceiling (Clause.up_to)
         shapes = [keyword for keyword, form in FORMS.items() if form.required & keys]
         if len(shapes) != 1:
             self.error(msg("compile.award_form.mixes", shapes=", ".join(shapes)) if shapes
@@ -625,7 +626,7 @@ class _Compiler:
                 if key == "bonus_to" and keys <= {"amount", "mode"} else None
             self.error(msg("compile.award_needs", shape=shape, name=key), path, clause=cid, prefer_key=True,
                        suggestion=hint)
-        allowed = form.required | form.optional
+        allowed = form.required | form.optional | {"up_to"}  # any award may be a ceiling (up_to: true)
         for key in sorted(keys - allowed):  # every key the form takes, never "… and N more"
             self.error(msg("compile.award_extra", name=key, shape=shape), path + (key,), clause=cid,
                        prefer_key=True, suggestion=msg("compile.award_extra.hint", shape=shape,

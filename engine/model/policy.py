@@ -120,6 +120,9 @@ class Clause:
     where: Where = Where()
     award_where: Where = Where()  # where its award: is written, for problems with the amount itself
     offset: Offset | None = None  # an amount received under another programme, deducted after the cap
+    # A ceiling an officer decides within (不超过…给予, 择优给予不超过…; 核定): the amount computed is the most that
+    # may be paid; the sheet says so, the result marks it, and a round's workbook has a column for the approved amount.
+    up_to: bool = False
 
     def expressions(self) -> list[Expr]:
         """Every expression of the clause: conditions, the award's parts, the cap and the offset."""

@@ -40,6 +40,7 @@ def _clause_json(w: PolicyWords, r: ClauseResult) -> dict[str, object]:
         "id": c.id,
         "article": c.article,
         "title": c.title,
+        "up_to": c.up_to,
         "outcome": r.outcome.value,
         "amount": f"{r.amount:f}" if r.amount is not None else None,
         "reason": r.reason,

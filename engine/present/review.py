@@ -273,6 +273,8 @@ def _award_items(policy: Policy, clause: Clause, lang: str) -> list[Entry]:
     if clause.award is None:
         return []
     lines = clause.award.describe(_ReviewWords(policy, lang))
+    if clause.up_to and not clause.award.ceiling():  # tiers say it on each band already
+        lines += (t("ceiling.review", lang),)
     return [Entry(t("review.amount", lang), tuple(Item(line) for line in lines))]
 
 

@@ -58,8 +58,15 @@ def heading(w: PolicyWords, r: ClauseResult) -> str:
     article = f"{c.article} " if c.article else ""
     head = f"[{w.t(OUTCOME_KEYS[r.outcome])}] {c.id} {article}{c.title}"
     if r.outcome is Outcome.ELIGIBLE:
-        head += f" —— {w.money(r.amount)}"
+        head += f" —— {amount_words(w, r)}"
     return head
+
+
+def amount_words(w: PolicyWords, r: ClauseResult) -> str:
+    """An eligible clause's amount as the sheet says it: a ceiling (up_to) is 最高 …，具体由主管部门核定."""
+    if r.clause.up_to and r.amount:
+        return w.t("ceiling.amount", amount=w.money(r.amount))
+    return w.money(r.amount)
 
 
 def _clause_text(w: PolicyWords, r: ClauseResult) -> list[str]:

@@ -112,6 +112,7 @@ class Worker:
         from engine.rounds.write import formatter
         self.format = None if policy.pools else formatter(policy, settings.form, settings.lang, settings.sheets)
         self._ledger: Any = None
+        self._ceiling_note = t("ceiling.note", settings.lang) if settings.words else ""
 
     # -- one chunk --------------------------------------------------------------------------------
     def items(self, chunk: Chunk) -> list[tuple[int, object]] | None:
@@ -338,6 +339,8 @@ class Worker:
                              order=order_words(pool, self.policy, self.settings.lang))
                 else:
                     record.order[pool.id] = key
+            if amount is not None and r.clause.up_to:  # a ceiling: the approved amount is the officer's
+                reason, text = "up_to", self._ceiling_note
             if amount is None:
                 rows.append([outcome, "", reason, text])
             else:

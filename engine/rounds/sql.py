@@ -302,6 +302,7 @@ class SqlRound:
         base = os.path.dirname(source.path)
         width = len(source.layout)
         n = len(ids)
+        ceilings = [self.policy.clause(cid).up_to for cid in ids]  # an eligible ceiling's reason is up_to, as rows'
         seen: dict[str, int] = {}
         lang = self.settings.lang
         blocks: deque[list[Any]] = deque()
@@ -328,7 +329,10 @@ class SqlRound:
                         else:
                             record = Record(row[0], str(row[0]), row[2], row[4], (row[3],))
                             results = row[6 + width:]  # (number, hand, code, kind, name, long, cells…, results…)
-                            record.clauses = [[results[k], results[k + 1] or "", results[k + 2], ""]
+                            # an eligible ceiling's reason is up_to, as the row engine writes it
+                            record.clauses = [[results[k], results[k + 1] or "",
+                                               "up_to" if ceilings[k // 3] and results[k + 1] is not None
+                                               and results[k] == "eligible" else results[k + 2], ""]
                                               for k in range(0, 3 * n, 3)]
                             record.total = results[3 * n]
                         if record.code is not None and not record.errors and (repeated is None

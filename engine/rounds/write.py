@@ -516,14 +516,17 @@ class XlsxOutput(_WholeFiles, Output):
                                                   "valign": "top"})
         self.bold = self.book.add_format({"bold": True})
         self.money = self.book.add_format({"num_format": MONEY_FORMAT})
+        # 核定金额: the cells an officer fills in for each clause whose amount is a ceiling (up_to), shaded
+        self.to_fill = self.book.add_format({"num_format": MONEY_FORMAT, "pattern": 1, "bg_color": "#FFF6D5"})
+        self.ceilings = [i for i, cid in enumerate(self.ids) if policy.clause(cid).up_to]
         self.link = self.book.add_format({"font_color": "#1F5FA8", "underline": 1})
         self.rows = SheetRows(policy, lang, sheets)
         self.links = 0
         head = [t("batch.col.row", lang), t("template.col.credit_code", lang), t("template.col.applicant", lang),
                 t("template.col.recipient", lang), t("batch.col.total", lang), t("batch.col.complete", lang)]
         for cid in self.ids:
-            head += [t("batch.col.outcome", lang, clause=cid), t("batch.col.amount", lang, clause=cid),
-                     t("batch.col.reason", lang, clause=cid)]
+            amount = t("ceiling.col.ceiling" if policy.clause(cid).up_to else "batch.col.amount", lang, clause=cid)
+            head += [t("batch.col.outcome", lang, clause=cid), amount, t("batch.col.reason", lang, clause=cid)]
         if sheets:
             head.append(t("batch.col.sheet", lang))
         # Widths that fit: each column's header and the text of the first rows (set when the round is written);
@@ -538,10 +541,15 @@ class XlsxOutput(_WholeFiles, Output):
         self.head_row = head
         self.results.ws.freeze_panes(1, 3)  # the header, and row number, code and name, stay in view
         self.results.append(head, self.head)
-        sign_head = [head[0], head[1], head[2], head[4], head[5]] + [t("batch.col.amount", lang, clause=cid)
-                                                                    for cid in self.ids]
-        self.signing.widths([6, 21, 20, 16, 6] + [14] * len(self.ids),
-                            dict.fromkeys([3] + [5 + k for k in range(len(self.ids))], self.money))
+        sign_head = [head[0], head[1], head[2], head[4], head[5]]
+        sign_money: dict[int, Any] = {3: self.money}
+        for k, cid in enumerate(self.ids):
+            sign_money[len(sign_head)] = self.money
+            sign_head.append(head[7 + 3 * k])
+            if k in self.ceilings:  # beside the ceiling, the amount the department approves, to fill in
+                sign_money[len(sign_head)] = self.to_fill
+                sign_head.append(t("ceiling.col.approved", lang, clause=cid))
+        self.signing.widths([6, 21, 20, 16, 6] + [14] * (len(sign_head) - 5), sign_money)
         self.signing.ws.freeze_panes(1, 3)
         self.signing.append(sign_head, self.wrapped_head)
         self.errors.widths([6, 16, 36, 60, 50])
@@ -551,7 +559,11 @@ class XlsxOutput(_WholeFiles, Output):
 
     def _result(self, row: list[Any]) -> None:
         sheet = self.results
-        self.signing.values([row[0], row[1], row[2], row[4], row[5], *row[7:7 + 3 * len(self.ids):3]])
+        amounts = row[7:7 + 3 * len(self.ids):3]
+        if self.ceilings:  # an empty cell beside each ceiling: 核定金额, for the officer
+            for k in reversed(self.ceilings):
+                amounts.insert(k + 1, None)
+        self.signing.values([row[0], row[1], row[2], row[4], row[5], *amounts])
         if sheet.row <= self.MEASURED:
             widest = self.widest
             for column, value in enumerate(row):
@@ -628,7 +640,7 @@ class XlsxOutput(_WholeFiles, Output):
         for column, width in enumerate(self.widest):
             results.ws.set_column(column, column, min(width + 2, 40), self.money if column in money else None)
         results.ws.autofilter(0, 0, max(results.row - 1, 1), len(self.head_row) - 1)
-        self.signing.ws.autofilter(0, 0, max(self.signing.row - 1, 1), 4 + len(self.ids))
+        self.signing.ws.autofilter(0, 0, max(self.signing.row - 1, 1), 4 + len(self.ids) + len(self.ceilings))
         for sheet in (self.signing, self.results, self.summary, self.errors):
             ws = sheet.ws
             ws.set_landscape()

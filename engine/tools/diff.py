@@ -303,7 +303,7 @@ def _clause_fields(c: Clause) -> dict[str, object]:
             "award": _Same(award, [_meaning(e) for e in (c.award.expressions() if c.award else ())] +
                            [type(c.award).__name__, getattr(c.award, "mode", None), getattr(c.award, "items", None),
                             getattr(c.award, "to", None),
-                            c.award.meaning() if c.award is not None else ()]) if award is not None else None,
+                            c.award.meaning() if c.award is not None else (), c.up_to]) if award is not None else None,
             "cap": _Same(c.cap.text, _meaning(c.cap)) if c.cap else None,
             "offset": _Same(" ".join(x for x in (c.offset.amount.text, c.offset.label, c.offset.source) if x),
                             (_meaning(c.offset.amount), c.offset.label, c.offset.source)) if c.offset else None,
@@ -327,7 +327,10 @@ def award_text(clause: Clause) -> str | None:
     """An award as one line of its expressions, e.g. `(platform_fees + digital_promotion) × first_time_rate`."""
     # formula() reads only w.t, all _MessageWords offers of the Words protocol: the diff has no policy to
     # word values and labels with, and a formula shows expressions as written.
-    return clause.award.formula(_MessageWords()) if clause.award is not None else None  # type: ignore[arg-type]
+    if clause.award is None:
+        return None
+    text = clause.award.formula(_MessageWords())  # type: ignore[arg-type]
+    return text + msg("ceiling.formula") if clause.up_to and not clause.award.ceiling() else text
 
 
 def _conditions(section: str, key: str, title: str | None, old: Clause, new: Clause) -> Iterator[Change]:

@@ -146,7 +146,9 @@ class Literal:
 def literals_in(expression: str) -> list[Literal]:
     """The numbers written in an expression or value (`cbec_turnover >= 500万元` → 5,000,000 written 500万元)."""
     text = _QUOTED.sub(lambda m: " " * len(m.group()), expression)
-    out = []
+    # A code the text states as a number, compared as text (海关监管方式 customs_mode in ['9610', '9710']), is used.
+    out = [Literal(Decimal(m.group()[1:-1]), m.group(), None) for m in _QUOTED.finditer(expression)
+           if m.group()[1:-1].isascii() and m.group()[1:-1].isdigit()]
     for m in _LITERAL.finditer(text):
         scale, currency = _LITERAL_UNITS[m[2] or ""]
         out.append(Literal(Decimal(m[1].replace(",", "")) * scale, m.group().strip(), currency))

@@ -228,6 +228,11 @@ class AwardForm(ABC):
         """What decides the amount besides its expressions (which bound includes its value, a flag): for diff."""
         return ()
 
+    def ceiling(self) -> bool:
+        """Whether the form itself says its amount is a ceiling (tiers' own up_to:); any award may also say so
+        with up_to: beside its keys (engine.model.policy.Clause.up_to)."""
+        return False
+
     def can_fail(self) -> bool:
         """Whether the form alone can make an otherwise eligible clause ineligible (for test coverage)."""
         return False

@@ -59,6 +59,23 @@ class Band:
         return f"{'≥' if self.inclusive else '>'} {self.bound.text} → {pays}"
 
 
+@dataclass(frozen=True)
+class Otherwise:
+    """What every applicant gets who reaches no band, or does not state the input (一档给所有人, 达到…的提高至…):
+    an amount, or a rate of the table's base at most a cap."""
+
+    amount: Expr | None = None
+    rate: Expr | None = None
+    cap: Expr | None = None
+
+    def expressions(self) -> tuple[Expr, ...]:
+        return tuple(e for e in (self.amount, self.rate, self.cap) if e is not None)
+
+    def formula(self) -> str:
+        pays = self.amount.text if self.amount is not None else f"base × {self.rate.text if self.rate else '?'}"
+        return pays + (f" ≤ {self.cap.text}" if self.cap is not None else "")
+
+
 def _band(w: Words, measure: str, bound: object, inclusive: bool, on: str = "") -> str:
     return w.t(_BAND[inclusive], bound=shown(w, measure, bound, on))
 
@@ -116,6 +133,36 @@ class TierStep(Step):
 
 
 @dataclass(frozen=True)
+class OtherwiseStep(Step):
+    """The table's band for everyone: the input reaches no band, or is not stated (value None)."""
+
+    kind: ClassVar[str] = "tier_otherwise"
+    on: str
+    label: str | None
+    value: object  # None: not stated
+    measure: str
+    up_to: bool
+    amount: object = None
+    rate: object = None
+    cap: object = None
+    next_bound: object = None  # the lowest band: what raises the award
+    next_inclusive: bool | None = None
+    next_amount: object = None
+    next_rate: object = None
+    next_cap: object = None
+
+    def lines(self, w: Words) -> list[str]:
+        what, m = _what(w, self.on, self.label), self.measure
+        pay = _pays(w, self.amount, self.rate, self.cap, self.up_to)
+        line = (w.t("tiers.otherwise.unknown", label=what, pay=pay) if self.value is None
+                else w.t("tiers.otherwise.step", label=what, value=shown(w, m, self.value, self.on), pay=pay))
+        if self.next_inclusive is not None:
+            line += w.t("tiers.otherwise.next", band=_band(w, m, self.next_bound, self.next_inclusive, self.on),
+                        pay=_pays(w, self.next_amount, self.next_rate, self.next_cap, self.up_to, short=True))
+        return [line]
+
+
+@dataclass(frozen=True)
 class TierCapStep(Step):
     kind: ClassVar[str] = "tier_cap"
     cap: Decimal
@@ -161,6 +208,7 @@ class TiersAward(AwardForm):
     on_label: str | None = None
     up_to: bool = False
     measure: str = "number"  # the kind of `on`: money, percent or number
+    otherwise: Otherwise | None = None  # paid below every band and when `on` is not stated
 
     @classmethod
     def build(cls, spec: Spec, c: Compiler) -> TiersAward | None:
@@ -194,18 +242,37 @@ class TiersAward(AwardForm):
             if on is not None:
                 check_kind(c, at + (bounds[0],), bound, measure, on)
             bands.append(Band(bound, bounds[0] == "from", amount, rate, cap))
+        otherwise = None
+        if "otherwise" in table:
+            item, where = table["otherwise"], ("tiers", "otherwise")
+            pays = [k for k in ("amount", "rate") if k in item]
+            if len(pays) != 1:
+                c.error(where, msg("tiers.otherwise.pays", keys=", ".join(pays)) if pays
+                        else msg("tiers.otherwise.no_pays"), msg("tiers.band.pays.hint"))
+                ok = False
+            if "cap" in item and "rate" not in item:
+                c.error(where + ("cap",), msg("tiers.otherwise.cap"), msg("tiers.band.cap.hint"))
+                ok = False
+            if "rate" in item and "base" not in table:
+                c.error(where + ("rate",), msg("tiers.otherwise.base"), msg("tiers.band.base.hint"))
+                ok = False
+            amount, rate, cap = c.number(where + ("amount",)), c.number(where + ("rate",)), c.number(where + ("cap",))
+            if (amount is None and rate is None) or ("cap" in item and cap is None):
+                ok = False
+            otherwise = Otherwise(amount, rate, cap)
         if not ok or on is None:
             return None
         return cls(on, tuple(bands), base, table.get("base_label"), table.get("on_label"),
-                   bool(table.get("up_to", False)), measure or next(
-                       (k for b in bands if (k := kind_of(b.bound, c)) is not None), "number"))
+                   bool(table.get("up_to", False) or spec.get("up_to", False)), measure or next(
+                       (k for b in bands if (k := kind_of(b.bound, c)) is not None), "number"), otherwise)
 
     def expressions(self) -> tuple[Expr, ...]:
         head = (self.on,) + ((self.base,) if self.base is not None else ())
-        return head + tuple(e for b in self.bands for e in b.expressions())
+        tail = self.otherwise.expressions() if self.otherwise is not None else ()
+        return head + tuple(e for b in self.bands for e in b.expressions()) + tail
 
     def meaning(self) -> tuple[object, ...]:
-        return tuple((b.key, b.amount is not None) for b in self.bands) + (self.up_to,)
+        return tuple((b.key, b.amount is not None) for b in self.bands) + (self.up_to, self.otherwise is not None)
 
     @staticmethod
     def _order(bound: Decimal, band: Band) -> tuple[Decimal, int]:
@@ -217,6 +284,9 @@ class TiersAward(AwardForm):
         bounds = [run.value(b.bound) for b in self.bands]
 
         unknown = unknown_of((value, *bounds))
+        if unknown is not None and self.otherwise is not None and unknown_of(tuple(bounds)) is None:
+            # 达到…的提高至…: the band for everyone does not wait for the input that only raises it
+            return self._otherwise(run, None, [b for b in bounds if isinstance(b, Decimal)])
         if unknown is not None:
             if run.tracing:
                 run.step(TierStep(self.on.text, self.on_label, value, self.measure, self.up_to))
@@ -226,6 +296,8 @@ class TiersAward(AwardForm):
         order = [self._order(b, band) for b, band in zip(known, self.bands, strict=True)]
         met = [i for i, (b, band) in enumerate(zip(known, self.bands, strict=True))
                if (value >= b if band.inclusive else value > b)]
+        if not met and self.otherwise is not None:
+            return self._otherwise(run, value, known)
         if not met:
             low = min(range(len(order)), key=lambda i: order[i])
             return Stop(BelowBands(self.on.text, self.on_label, value, self.measure, known[low],
@@ -254,6 +326,30 @@ class TiersAward(AwardForm):
             else:
                 run.step(TierStep(self.on.text, self.on_label, value, self.measure, self.up_to, chosen + 1,
                                   known[chosen], band.inclusive, amount, rate, cap))
+        return self._pay(run, amount, rate, cap, base)
+
+    def _otherwise(self, run: Run, value: Decimal | None, bounds: list[Decimal]) -> Decimal | Unknown | Stop:
+        """The band for everyone: below every band (value), or the input not stated (None)."""
+        other = self.otherwise
+        assert other is not None
+
+        def v(e: Expr | None) -> object:
+            return run.value(e) if e is not None else None
+
+        amount, rate, cap = v(other.amount), v(other.rate), v(other.cap)
+        base = v(self.base) if other.rate is not None else None
+        if run.tracing:
+            if base is not None and self.base is not None:
+                run.step(BaseStep(self.base.text, self.base_label, base,
+                                  tuple((n, run.name(n)) for n in self.base.ordered_names), self.base.node))
+            low = min(range(len(bounds)), key=lambda i: self._order(bounds[i], self.bands[i]))
+            band = self.bands[low]
+            run.step(OtherwiseStep(self.on.text, self.on_label, value, self.measure, self.up_to, amount, rate, cap,
+                                   bounds[low], band.inclusive, v(band.amount), v(band.rate), v(band.cap)))
+        return self._pay(run, amount, rate, cap, base)
+
+    def _pay(self, run: Run, amount: object, rate: object, cap: object, base: object) -> Decimal | Unknown:
+        """What a band pays: its amount, or base × rate at most its cap."""
         unknown = unknown_of((amount, rate, cap, base))
         if unknown is not None:
             return unknown
@@ -275,6 +371,8 @@ class TiersAward(AwardForm):
         order = [self._order(b, band) for b, band in zip(bounds, self.bands, strict=True)]
         met = [i for i, (b, band) in enumerate(zip(bounds, self.bands, strict=True))
                if (value >= b if band.inclusive else value > b)]
+        if not met and self.otherwise is not None:
+            return len(self.bands)  # the band for everyone
         if not met:
             low = min(range(len(order)), key=lambda i: order[i])
             return BelowBands(self.on.text, self.on_label, value, self.measure, bounds[low], self.bands[low].inclusive)
@@ -284,8 +382,9 @@ class TiersAward(AwardForm):
         bounds = "".join(f"{e.expr(b.bound)}, " for b in self.bands)
         lines = [f"value = {e.expr(self.on)}", f"chosen = {e.const(self.choose)}(value, ({bounds}))",
                  "if chosen.__class__ is not int:", "    stop = chosen"]
-        for i, band in enumerate(self.bands):
-            lines.append(f"elif chosen == {i}:  # band {i + 1}")
+        pays: list[Band | Otherwise] = [*self.bands, *((self.otherwise,) if self.otherwise is not None else ())]
+        for i, band in enumerate(pays):
+            lines.append(f"elif chosen == {i}:  # " + (f"band {i + 1}" if i < len(self.bands) else "otherwise"))
             if band.amount is not None:
                 lines.append(f"    raw = {e.expr(band.amount)}")
                 continue
@@ -299,6 +398,8 @@ class TiersAward(AwardForm):
         return tuple(lines)
 
     def sql(self, e: SqlEmitter) -> SqlAward | None:
+        if self.otherwise is not None:
+            return None  # the band for everyone (paid also when `on` is not stated): the row engine decides it
         bounds: list[Decimal] = []
         for b in self.bands:
             node = b.bound.node
@@ -326,7 +427,7 @@ class TiersAward(AwardForm):
 
     def upper(self, up: Upper) -> Decimal | None:
         tops: list[Decimal] = []
-        for band in self.bands:
+        for band in [*self.bands, *((self.otherwise,) if self.otherwise is not None else ())]:
             if band.amount is not None:
                 top = up(band.amount)
             else:
@@ -342,8 +443,11 @@ class TiersAward(AwardForm):
             tops.append(top)
         return max(tops) if tops else None
 
+    def ceiling(self) -> bool:
+        return self.up_to
+
     def can_fail(self) -> bool:
-        return True  # below the lowest band pays nothing
+        return self.otherwise is None  # below the lowest band pays nothing, unless a band is for everyone
 
     def findings(self, value: Constant) -> tuple[Finding, ...]:
         """Bands out of order, two bands on one bound, a higher band paying less, amounts and rates out of range."""
@@ -393,6 +497,21 @@ class TiersAward(AwardForm):
             if rate is not None and not 0 <= rate <= 1:
                 out.append(Finding(at(i, "rate"), msg("tiers.lint.rate", n=i + 1, rate=written("percent", rate)),
                                    msg("tiers.lint.rate.hint")))
+        for i in known:  # money is never negative: a band from 0 is every applicant's, and makes `on` required
+            if m == "money" and self.bands[i].inclusive and bounds[i] == 0:
+                out.append(Finding(at(i, "from"), msg("tiers.lint.from_zero", n=i + 1),
+                                   msg("tiers.lint.from_zero.hint")))
+        if self.otherwise is not None:
+            amount = value(self.otherwise.amount) if self.otherwise.amount is not None else None
+            if amount is not None and amount <= 0:
+                out.append(Finding(("tiers", "otherwise", "amount"),
+                                   msg("tiers.lint.otherwise.amount", amount=written("money", amount)),
+                                   msg("tiers.lint.amount.hint")))
+            rate = value(self.otherwise.rate) if self.otherwise.rate is not None else None
+            if rate is not None and not 0 <= rate <= 1:
+                out.append(Finding(("tiers", "otherwise", "rate"),
+                                   msg("tiers.lint.otherwise.rate", rate=written("percent", rate)),
+                                   msg("tiers.lint.rate.hint")))
         # A higher band paying less than a lower one is most likely two amounts copied into each other's place.
         ranked = sorted((i for i in known if amounts[i] is not None),
                         key=lambda i: self._order(bounds[i], self.bands[i]))  # type: ignore[arg-type]
@@ -411,24 +530,30 @@ class TiersAward(AwardForm):
         what = self.on_label or w.expr(self.on, self.measure)
         lines = [w.t("tiers.review", on=what)]
         for band in self.bands:
-            if band.amount is not None:
-                amount = w.expr(band.amount, "money")
-                pays = w.t("tiers.up_to", amount=amount) if self.up_to else amount
-            else:
-                assert band.rate is not None and self.base is not None
-                pays = f"{self.base_label or w.expr(self.base, 'money')} × {w.expr(band.rate, 'percent')}"
-                if band.cap is not None:
-                    pays += w.t("tiers.pay.cap", cap=w.expr(band.cap, "money"))
-                if self.up_to:
-                    pays += w.t("tiers.up_to.note")
             bound = w.t(_BAND[band.inclusive], bound=w.expr(band.bound, self.measure))
-            lines.append(w.t("tiers.review.band", band=bound, pay=pays))
-        lines.append(w.t("tiers.review.none"))
+            lines.append(w.t("tiers.review.band", band=bound, pay=self._describe_pay(w, band)))
+        if self.otherwise is not None:
+            lines.append(w.t("tiers.review.otherwise", on=what, pay=self._describe_pay(w, self.otherwise)))
+        else:
+            lines.append(w.t("tiers.review.none"))
         if self.base is not None and self.base_label and w.expr(self.base, "money") != self.base_label:
             lines.append(f"{w.t('review.base')}{w.t('review.colon')}{w.expr(self.base, 'money')}")
         return tuple(lines)
 
+    def _describe_pay(self, w: Words, band: Band | Otherwise) -> str:
+        if band.amount is not None:
+            amount = w.expr(band.amount, "money")
+            return w.t("tiers.up_to", amount=amount) if self.up_to else amount
+        assert band.rate is not None and self.base is not None
+        pays = f"{self.base_label or w.expr(self.base, 'money')} × {w.expr(band.rate, 'percent')}"
+        if band.cap is not None:
+            pays += w.t("tiers.pay.cap", cap=w.expr(band.cap, "money"))
+        return pays + (w.t("tiers.up_to.note") if self.up_to else "")
+
     def formula(self, w: Words) -> str:
         base = f"base = {self.base.text}; " if self.base is not None else ""
-        return w.t("tiers.formula", on=self.on.text, bands=base + "; ".join(b.formula() for b in self.bands),
+        bands = [b.formula() for b in self.bands]
+        if self.otherwise is not None:
+            bands.append(w.t("tiers.formula.otherwise", pays=self.otherwise.formula()))
+        return w.t("tiers.formula", on=self.on.text, bands=base + "; ".join(bands),
                    up_to=w.t("tiers.formula.up_to") if self.up_to else "")
