@@ -116,8 +116,8 @@ def test_the_html_sheet_of_a_round_says_the_window_too(tmp_path):
     applicant = check_facts(policy, {"recipient": "seller", "date": "2023-03-01", "granted": {},
                                      "facts": {"claim_year": 2022, "site_costs": "30万元"}})
     page = render_sheet(evaluate(policy, applicant), "zh", "91331100MA2XXXXX1A", {})
-    assert "<dt>支持时间</dt><dd>独立站建设费用：按 2022-01-01 至 2022-12-31 发生的计（原文：支持时间为2022年1月1日至2022年12月31日）</dd>" \
-        in page
+    assert ('<th scope="row">支持时间</th><td>独立站建设费用：按 2022-01-01 至 2022-12-31 发生的计'
+            '（原文：支持时间为2022年1月1日至2022年12月31日）</td>') in page
 
 
 def test_the_template_asks_for_the_days_and_lint_counts_them_as_used(tmp_path):
