@@ -671,7 +671,8 @@ def fmt_cmd(files: tuple[str, ...], check: bool, lang: str | None) -> None:
 @click.option("--reading", "reading", default=None, metavar="ID[:N]",
               help="Instead of NEW: OLD read the other way, under alternative N (default 1) of reading ID.")
 @click.option("--cases", "cases_path", type=click.Path(exists=True), default=None,
-              help="A test-case file, a facts file, or a folder of either: show who gains and who loses.")
+              help="A test-case file, a facts file, or a folder of either; or an application round (CSV, XLSX, "
+                   "JSON Lines: run in SQL, each row on its own date): show who gains and who loses.")
 @click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Claim date for cases that give none (YYYY-MM-DD). Default: the facts' date, else today.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True,
@@ -707,18 +708,30 @@ def diff_cmd(old_file: str, new_file: str | None, reading: str | None, cases_pat
         new = (load_policy(new_file, policies=policies, with_files=with_files) if new_file is not None
                else load_reading(old_file, str(reading), policies=policies, with_files=with_files))
         changes = diff_policies(old, new)
-        result = None
+        result = population = None
         if cases_path is not None:
-            result = diff_impact(old, new, load_cases(cases_path), cases_path, on.date() if on else None)
+            population = _round_diff(old, new, cases_path, message_lang(lang, new))
+            if population is None:
+                result = diff_impact(old, new, load_cases(cases_path), cases_path, on.date() if on else None)
     except PolicyError as error:
         # the new version speaks for the pair; if it did not load, its file's declared language does
         _fail(error, message_lang(lang, new, new_file or old_file))
     if fmt == "json":
-        document = json.dumps(diff_json(changes, old_file, new_name, result), ensure_ascii=False, indent=2) + "\n"
+        data = diff_json(changes, old_file, new_name, result)
+        if population is not None:
+            from engine import population_json
+            data["impact"] = population_json(population)
+        document = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     elif fmt == "html":
         document = diff_html(changes, old_file, new_name, new, result, message_lang(lang, new))
+        if population is not None:
+            from engine import population_html
+            document = population_html(population, message_lang(lang, new), document)
     else:
         document = diff_text(changes, old_file, new_name, new, result, message_lang(lang, new))
+        if population is not None:
+            from engine import population_text
+            document += "\n" + "\n".join(population_text(population, message_lang(lang, new))) + "\n"
     if output is None:
         click.echo(document, nl=False)
         return
@@ -726,6 +739,21 @@ def diff_cmd(old_file: str, new_file: str | None, reading: str | None, cases_pat
     write_new_file(output, document, force, t("cli.exists_force", here, path=output), here,
                    inputs=[old_file, *([new_file] if new_file else []), *with_files])
     click.echo(t("cli.wrote", here, path=output), err=True)
+
+
+def _round_diff(old: Policy, new: Policy, path: str, here: str) -> Any:
+    """Who gains and who loses over an application round (CSV, XLSX, JSON Lines), in SQL where the round allows;
+    None when `path` is test cases or facts files."""
+    from engine import RoundError, is_round_file, population_diff
+    if not is_round_file(path):
+        return None
+    try:
+        return population_diff(old, new, path, here)
+    except RoundError as error:
+        click.echo(t("cli.error", here, message=localize(error.message, here)), err=True)
+        if error.suggestion:
+            click.echo("    " + t("problem.hint", here, hint=localize(error.suggestion, here)), err=True)
+        sys.exit(1)
 
 
 def default_tests_path(policy_file: str, lang: str) -> str:
