@@ -680,10 +680,12 @@ def fmt_cmd(files: tuple[str, ...], check: bool, lang: str | None) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write to this file instead of standard output.")
 @click.option("--force", is_flag=True, help="Overwrite the -o file if it exists.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="With a round as --cases: worker processes for the rows the SQL hands to the row engine.")
 @lang_option
 @library_options
 def diff_cmd(old_file: str, new_file: str | None, reading: str | None, cases_path: str | None,
-             on: dt.datetime | None, fmt: str, output: str | None, force: bool, lang: str | None,
+             on: dt.datetime | None, fmt: str, output: str | None, force: bool, jobs: int, lang: str | None,
              policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Show what changed in meaning between two versions of a policy, and what it does to applicants.
 
@@ -710,7 +712,7 @@ def diff_cmd(old_file: str, new_file: str | None, reading: str | None, cases_pat
         changes = diff_policies(old, new)
         result = population = None
         if cases_path is not None:
-            population = _round_diff(old, new, cases_path, message_lang(lang, new))
+            population = _round_diff(old, new, cases_path, message_lang(lang, new), jobs)
             if population is None:
                 result = diff_impact(old, new, load_cases(cases_path), cases_path, on.date() if on else None)
     except PolicyError as error:
@@ -741,14 +743,14 @@ def diff_cmd(old_file: str, new_file: str | None, reading: str | None, cases_pat
     click.echo(t("cli.wrote", here, path=output), err=True)
 
 
-def _round_diff(old: Policy, new: Policy, path: str, here: str) -> Any:
+def _round_diff(old: Policy, new: Policy, path: str, here: str, jobs: int) -> Any:
     """Who gains and who loses over an application round (CSV, XLSX, JSON Lines), in SQL where the round allows;
     None when `path` is test cases or facts files."""
     from engine import RoundError, is_round_file, population_diff
     if not is_round_file(path):
         return None
     try:
-        return population_diff(old, new, path, here)
+        return population_diff(old, new, path, here, jobs=jobs)
     except RoundError as error:
         click.echo(t("cli.error", here, message=localize(error.message, here)), err=True)
         if error.suggestion:

@@ -225,15 +225,17 @@ def row_by_row(old: Policy, new: Policy, path: str, lang: str = "en") -> Iterato
             yield x
 
 
-def population_diff(old: Policy, new: Policy, path: str, lang: str = "en", engine: str = "sql") -> Population:
-    """Who gains and who loses between two versions over the round in `path`, and the change in outlay."""
+def population_diff(old: Policy, new: Policy, path: str, lang: str = "en", engine: str = "sql", jobs: int = 1
+                    ) -> Population:
+    """Who gains and who loses between two versions over the round in `path`, and the change in outlay; the rows
+    handed back to the row engine are compared by `jobs` processes."""
     a, b = _Version(old, path, lang), _Version(new, path, lang)
     ids = clause_ids(old, new)
     titles = _titles(old, new)
     outlays = {cid: ClauseOutlay(cid, titles[cid]) for cid in ids}
     if engine == "sql" and _sql_can(a) and _sql_can(b):
         try:
-            return _finish(_in_sql(a, b, ids, outlays, path), outlays)
+            return _finish(_in_sql(a, b, ids, outlays, path, jobs), outlays)
         except _NotInSql:
             outlays = {cid: ClauseOutlay(cid, titles[cid]) for cid in ids}
             a, b = _Version(old, path, lang), _Version(new, path, lang)
@@ -310,13 +312,14 @@ def _table(con: Any, a: _Version, b: _Version, ids: Sequence[str]) -> None:
 
 
 def _in_sql(a: _Version, b: _Version, ids: Sequence[str], outlays: dict[str, ClauseOutlay],
-            path: str) -> Population:
+            path: str, jobs: int) -> Population:
     import duckdb
 
     width = len(a.source.layout)
     o = [ident("o:" + cid) for cid in ids]
     n = [ident("n:" + cid) for cid in ids]
     into = Population(path, "sql")
+    workers = _Workers(a, b, ids, jobs)
     con = duckdb.connect()
     try:
         _table(con, a, b, ids)
@@ -344,11 +347,59 @@ def _in_sql(a: _Version, b: _Version, ids: Sequence[str], outlays: dict[str, Cla
                     (cid, x, y) for cid, x, y in zip(ids, befores, afters, strict=True) if x != y)))
         handed = con.execute(f"SELECT n, {', '.join(f'c{i}' for i in range(width))} FROM whatif WHERE hand "
                              "ORDER BY n")
-        while batch := handed.fetchmany(4096):
-            _add(into, _by_rows(a, b, ids, batch, into), ids, outlays)
+
+        def batches() -> Iterator[list[Any]]:
+            while batch := handed.fetchmany(BLOCK):
+                yield batch
+
+        for done, part in workers.map(batches()):
+            into.bad_count += part.bad_count
+            into.bad_rows = (into.bad_rows + part.bad_rows)[:MOST]
+            _add(into, done, ids, outlays)
     finally:
         con.close()
+        workers.close()
     return into
+
+
+BLOCK = 2048  # rows handed back, compared by one worker at a time
+_SIDES: tuple[_Version, _Version, Sequence[str]] | None = None  # what a forked worker compares rows under
+
+
+def _block(batch: list[Any]) -> tuple[list[Applicant], Population]:
+    """In a worker (or here): a block of rows handed back, compared by the row engine under both versions."""
+    assert _SIDES is not None
+    a, b, ids = _SIDES
+    part = Population("", "rows")
+    return list(_by_rows(a, b, ids, batch, part)), part
+
+
+class _Workers:
+    """The processes comparing rows handed back, forked before DuckDB starts its threads (a fork copies no thread,
+    and a lock one held would stay held in the child); one job: compared here."""
+
+    def __init__(self, a: _Version, b: _Version, ids: Sequence[str], jobs: int):
+        global _SIDES
+        _SIDES = (a, b, ids)
+        self.pool: Any = None
+        if jobs > 1 and hasattr(os, "fork"):
+            import multiprocessing
+
+            self.pool = multiprocessing.get_context("fork").Pool(jobs)
+
+    def map(self, batches: Iterator[list[Any]]) -> Iterator[tuple[list[Applicant], Population]]:
+        """Each block's applicants and bad rows, in order."""
+        if self.pool is None:
+            return map(_block, batches)
+        done: Iterator[tuple[list[Applicant], Population]] = self.pool.imap(_block, batches)
+        return done
+
+    def close(self) -> None:
+        global _SIDES
+        _SIDES = None
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
 
 
 def in_sql(old: Policy, new: Policy, path: str, lang: str = "en") -> Iterator[Applicant]:
