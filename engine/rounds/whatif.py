@@ -267,35 +267,38 @@ def _typed(v: _Version) -> str:
 
 
 def _side(v: _Version, ids: Sequence[str], prefix: str) -> str:
-    """One version's results per row: number, whether the row engine must decide it, name, total, paid per clause."""
+    """One version's results per row, in one pass over the round (the policy's query carries every column of the
+    typed relation through, so no row is matched to itself by number): number, whether the row engine must decide
+    it, its first cell and name (to check the two versions' rows are the same), total, paid per clause, cells."""
     from engine.runtime.sql import sql_query
 
     query = sql_query(v.policy)
-    text = query.text.removeprefix("WITH ").replace(" FROM applicants)", ' FROM typed WHERE NOT "$refused")', 1)
+    text = query.text.removeprefix("WITH ").replace(" FROM applicants)", " FROM typed)", 1)
     ctes, final = text.rsplit("\nSELECT ", 1)
+    columns, last = final.rsplit(" FROM ", 1)
     own = set(query.clause_ids)
     paid = []
     for cid in ids:
         if cid in own:
-            paid.append(f"CASE WHEN q.{ident(cid + ':outcome')} = {literal(_ELIGIBLE)} "
-                        f"THEN COALESCE(q.{ident(cid + ':amount')}, 0) ELSE 0 END AS {ident(prefix + cid)}")
+            paid.append(f"CASE WHEN {ident(cid + ':outcome')} = {literal(_ELIGIBLE)} "
+                        f"THEN COALESCE({ident(cid + ':amount')}, 0) ELSE 0 END AS {ident(prefix + cid)}")
         else:
             paid.append(f"0 AS {ident(prefix + cid)}")
     layout = v.source.layout
     width = len(layout)
     at = next((i for i, c in enumerate(layout) if c is not None and c.name == NAME), None)
-    name = f"typed.t{at}" if at is not None else "CAST(NULL AS VARCHAR)"
-    every = ", ".join(f"typed.c{i}" for i in range(width))
+    name = f"t{at}" if at is not None else "CAST(NULL AS VARCHAR)"
+    every = ", ".join(f"c{i}" for i in range(width))
     long = f"strlen(concat({every}, '')) + {2 * width} >= {RECORD_LIMIT // 2}"
-    hand = f'(typed."$refused" OR COALESCE(q.{ident(ROWS_ENGINE)}, TRUE))'
-    return (f"WITH {_typed(v)}, {ctes}, q AS (SELECT {final}) "
-            f"SELECT typed.{ident(ROW)} AS n, {hand} OR {long} AS hand, {name} AS name, "
-            f"q.{ident(TOTAL)} AS total, {', '.join(paid)}, {every} "
-            f"FROM typed LEFT JOIN q ON typed.{ident(ROW)} = q.{ident(ROW)}")
+    hand = f'("$refused" OR COALESCE({ident(ROWS_ENGINE)}, TRUE))'
+    return (f"WITH {_typed(v)}, {ctes}, q AS (SELECT {columns}, {ident(ROW)} AS n, {hand} OR {long} AS hand, "
+            f"{name} AS name, c0 AS first, {every} FROM {last}) "
+            f"SELECT n, hand, name, first, {ident(TOTAL)} AS total, {', '.join(paid)}, {every} FROM q")
 
 
 def _table(con: Any, a: _Version, b: _Version, ids: Sequence[str]) -> None:
-    """Both versions' results joined by row, as the temporary table `whatif` (cells kept for rows handed back)."""
+    """Both versions' results joined by row, as the temporary table `whatif` (cells kept for rows handed back);
+    _NotInSql when DuckDB cannot, or when the two readings of the file do not pair every row with itself."""
     import duckdb
 
     width = len(a.source.layout)
@@ -305,10 +308,15 @@ def _table(con: Any, a: _Version, b: _Version, ids: Sequence[str]) -> None:
     con.execute("SET preserve_insertion_order = true")
     try:
         con.execute(f"CREATE TEMP TABLE whatif AS SELECT o.n, o.hand OR nw.hand AS hand, o.name, "
-                    f"o.total AS old_total, nw.total AS new_total, {o}, {n}, {cells} "
-                    f"FROM ({_side(a, ids, 'o:')}) o JOIN ({_side(b, ids, 'n:')}) nw ON o.n = nw.n")
+                    f"o.total AS old_total, nw.total AS new_total, {o}, {n}, {cells}, "
+                    "(o.n IS NULL OR nw.n IS NULL) AS unpaired "
+                    f"FROM ({_side(a, ids, 'o:')}) o FULL JOIN ({_side(b, ids, 'n:')}) nw ON o.n = nw.n "
+                    "AND o.first IS NOT DISTINCT FROM nw.first AND o.name IS NOT DISTINCT FROM nw.name")
+        unpaired = con.execute("SELECT COUNT(*) FROM whatif WHERE unpaired").fetchone()
     except duckdb.Error as why:
         raise _NotInSql(str(why)) from None
+    if unpaired is None or unpaired[0]:
+        raise _NotInSql("the rows of the two readings of the file do not pair")
 
 
 def _in_sql(a: _Version, b: _Version, ids: Sequence[str], outlays: dict[str, ClauseOutlay],
