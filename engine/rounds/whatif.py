@@ -503,14 +503,13 @@ def render_html(p: Population, lang: str, page: str) -> str:
     depth = 0
     for line in lines[1:]:
         level = (len(line) - len(line.lstrip(" "))) // 2
-        while depth < level:
-            parts.append("<ul>")
-            depth += 1
-        while depth > level:
-            parts.append("</ul>")
-            depth -= 1
-        parts.append(f"<li>{escape(line.strip())}</li>")
-    parts += ["</ul>"] * depth + ["</section>\n"]
+        if level > depth:  # a list inside the item above
+            parts.append("<ul>" * (level - depth))
+        else:
+            parts.append("</li></ul>" * (depth - level) + "</li>")
+        depth = level
+        parts.append(f"<li>{escape(line.strip())}")
+    parts += ["</li></ul>" * depth, "</section>\n"]
     section = "".join(parts)
     at = page.rfind("</main>")
     return page[:at] + section + page[at:] if at >= 0 else page + section
