@@ -329,6 +329,7 @@ def _in_sql(a: _Version, b: _Version, ids: Sequence[str], outlays: dict[str, Cla
     into = Population(path, "sql")
     workers = _Workers(a, b, ids, jobs)
     con = duckdb.connect()
+    aborted = True
     try:
         _table(con, a, b, ids)
         sums = ", ".join(f"SUM({x}), SUM({y}), COUNT(*) FILTER ({y} > {x}), COUNT(*) FILTER ({y} < {x})"
@@ -364,9 +365,10 @@ def _in_sql(a: _Version, b: _Version, ids: Sequence[str], outlays: dict[str, Cla
             into.bad_count += part.bad_count
             into.bad_rows = (into.bad_rows + part.bad_rows)[:MOST]
             _add(into, done, ids, outlays)
+        aborted = False
     finally:
         con.close()
-        workers.close()
+        workers.close(aborted)
     return into
 
 
@@ -393,7 +395,7 @@ class _Workers:
         if jobs > 1 and hasattr(os, "fork"):
             import multiprocessing
 
-            self.pool = multiprocessing.get_context("fork").Pool(jobs)
+            self.pool = multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_start)
 
     def map(self, batches: Iterator[list[Any]]) -> Iterator[tuple[list[Applicant], Population]]:
         """Each block's applicants and bad rows, in order."""
@@ -402,12 +404,25 @@ class _Workers:
         done: Iterator[tuple[list[Applicant], Population]] = self.pool.imap(_block, batches)
         return done
 
-    def close(self) -> None:
+    def close(self, abort: bool) -> None:
+        """Let the workers end (their queue closed), or, when the comparison was given up, stop them."""
         global _SIDES
         _SIDES = None
         if self.pool is not None:
-            self.pool.terminate()
+            if abort:
+                self.pool.terminate()
+            else:
+                self.pool.close()
             self.pool.join()
+
+
+def _worker_start() -> None:
+    """In a worker: a terminate ends it at once (the command's own SIGTERM handler, inherited through the fork,
+    would unwind it mid-read of the task queue, holding its lock), and Ctrl-C is the main process's to handle."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def in_sql(old: Policy, new: Policy, path: str, lang: str = "en") -> Iterator[Applicant]:
