@@ -103,3 +103,11 @@ def test_a_round_with_an_unknown_column_is_refused(tmp_path: Path) -> None:
     done = CliRunner().invoke(cli, ["diff", BASE, AMENDED, "--cases", str(path), "--lang", "en"])
     assert done.exit_code == 1
     assert "no_such_column" in done.output and "Traceback" not in done.output
+
+
+def test_rows_handed_back_in_worker_processes(round_csv: Path) -> None:
+    old, new = _versions("amended")
+    alone = population_diff(old, new, str(round_csv))
+    shared = population_diff(old, new, str(round_csv), jobs=2)
+    assert population_json(shared) == population_json(alone)
+    assert shared.by_rows_engine > 0
