@@ -263,7 +263,13 @@ def _typed(v: _Version) -> str:
     module depends on how it is written."""
     from engine.rounds.sql import SqlRound
 
-    return SqlRound(v.policy, v.source, v.settings, v.kinds).typed()
+    text = SqlRound(v.policy, v.source, v.settings, v.kinds).typed()
+    # numbered here, in the file's order, as the row engine numbers records (the reader may leave "$row" to its
+    # caller): each version's reading of the file is paired with the other's by this number
+    head, found, tail = text.rpartition("typed AS (")
+    assert found, "the reader's last relation is `typed`"
+    return (f"{head}typed1 AS ({tail}, typed AS (SELECT * REPLACE (row_number() OVER () + {v.source.header_row} "
+            f"AS {ident(ROW)}) FROM typed1)")
 
 
 def _side(v: _Version, ids: Sequence[str], prefix: str) -> str:
