@@ -111,3 +111,24 @@ def test_rows_handed_back_in_worker_processes(round_csv: Path) -> None:
     shared = population_diff(old, new, str(round_csv), jobs=2)
     assert population_json(shared) == population_json(alone)
     assert shared.by_rows_engine > 0
+
+
+def test_a_workbook_round_is_compared_row_by_row_with_the_same_figures(round_csv: Path, tmp_path: Path) -> None:
+    import openpyxl
+
+    with open(round_csv, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))[:301]
+    small, book = tmp_path / "round.csv", openpyxl.Workbook()
+    with open(small, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    for row in rows:
+        book.active.append(row)
+    book.save(tmp_path / "round.xlsx")
+    old, new = _versions("amended")
+    by_sheet = population_diff(old, new, str(tmp_path / "round.xlsx"))
+    by_csv = population_diff(old, new, str(small))
+    assert (by_sheet.engine, by_csv.engine) == ("rows", "sql")
+    a, b = population_json(by_sheet), population_json(by_csv)
+    for key in ("cases", "engine", "decided_by_row_engine"):
+        del a[key], b[key]
+    assert a == b and by_sheet.applicants == 298
