@@ -776,7 +776,8 @@ def migrate_cmd(policy_file: str, given: int | None, lang: str | None, policies:
 @click.option("--reading", "reading", default=None, metavar="ID[:N]",
               help="Instead of NEW: OLD read the other way, under alternative N (default 1) of reading ID.")
 @click.option("--cases", "cases_path", type=click.Path(exists=True), default=None,
-              help="A test-case file, a facts file, or a folder of either: show who gains and who loses.")
+              help="A test-case file, a facts file, or a folder of either; or an application round (CSV, XLSX, "
+                   "JSON Lines: run in SQL, each row on its own date): show who gains and who loses.")
 @click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Claim date for cases that give none (YYYY-MM-DD). Default: the facts' date, else today.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True,
@@ -784,10 +785,12 @@ def migrate_cmd(policy_file: str, given: int | None, lang: str | None, policies:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write to this file instead of standard output.")
 @click.option("--force", is_flag=True, help="Overwrite the -o file if it exists.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="With a round as --cases: worker processes for the rows the SQL hands to the row engine.")
 @lang_option
 @library_options
 def diff_cmd(old_file: str, new_file: str | None, reading: str | None, cases_path: str | None,
-             on: dt.datetime | None, fmt: str, output: str | None, force: bool, lang: str | None,
+             on: dt.datetime | None, fmt: str, output: str | None, force: bool, jobs: int, lang: str | None,
              policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
     """Show what changed in meaning between two versions of a policy, and what it does to applicants.
 
@@ -812,18 +815,30 @@ def diff_cmd(old_file: str, new_file: str | None, reading: str | None, cases_pat
         new = (load_policy(new_file, policies=policies, with_files=with_files) if new_file is not None
                else load_reading(old_file, str(reading), policies=policies, with_files=with_files))
         changes = diff_policies(old, new)
-        result = None
+        result = population = None
         if cases_path is not None:
-            result = diff_impact(old, new, load_cases(cases_path), cases_path, on.date() if on else None)
+            population = _round_diff(old, new, cases_path, message_lang(lang, new), jobs)
+            if population is None:
+                result = diff_impact(old, new, load_cases(cases_path), cases_path, on.date() if on else None)
     except PolicyError as error:
         # the new version speaks for the pair; if it did not load, its file's declared language does
         _fail(error, message_lang(lang, new, new_file or old_file))
     if fmt == "json":
-        document = json.dumps(diff_json(changes, old_file, new_name, result), ensure_ascii=False, indent=2) + "\n"
+        data = diff_json(changes, old_file, new_name, result)
+        if population is not None:
+            from engine import population_json
+            data["impact"] = population_json(population)
+        document = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     elif fmt == "html":
         document = diff_html(changes, old_file, new_name, new, result, message_lang(lang, new))
+        if population is not None:
+            from engine import population_html
+            document = population_html(population, message_lang(lang, new), document)
     else:
         document = diff_text(changes, old_file, new_name, new, result, message_lang(lang, new))
+        if population is not None:
+            from engine import population_text
+            document += "\n" + "\n".join(population_text(population, message_lang(lang, new))) + "\n"
     if output is None:
         click.echo(document, nl=False)
         return
@@ -831,6 +846,21 @@ def diff_cmd(old_file: str, new_file: str | None, reading: str | None, cases_pat
     write_new_file(output, document, force, t("cli.exists_force", here, path=output), here,
                    inputs=[old_file, *([new_file] if new_file else []), *with_files])
     click.echo(t("cli.wrote", here, path=output), err=True)
+
+
+def _round_diff(old: Policy, new: Policy, path: str, here: str, jobs: int) -> Any:
+    """Who gains and who loses over an application round (CSV, XLSX, JSON Lines), in SQL where the round allows;
+    None when `path` is test cases or facts files."""
+    from engine import RoundError, is_round_file, population_diff
+    if not is_round_file(path):
+        return None
+    try:
+        return population_diff(old, new, path, here, jobs=jobs)
+    except RoundError as error:
+        click.echo(t("cli.error", here, message=localize(error.message, here)), err=True)
+        if error.suggestion:
+            click.echo("    " + t("problem.hint", here, hint=localize(error.suggestion, here)), err=True)
+        sys.exit(1)
 
 
 def default_tests_path(policy_file: str, lang: str) -> str:

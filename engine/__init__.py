@@ -102,6 +102,11 @@ if TYPE_CHECKING:
     from engine.rounds.template import csv_template as csv_template
     from engine.rounds.template import sheet_columns as sheet_columns
     from engine.rounds.template import xlsx_template as xlsx_template
+    from engine.rounds.whatif import is_round_file as is_round_file
+    from engine.rounds.whatif import population_diff as population_diff
+    from engine.rounds.whatif import render_html as population_html
+    from engine.rounds.whatif import render_text as population_text
+    from engine.rounds.whatif import to_json as population_json
     from engine.rounds.write import WRITERS as ROUND_WRITERS
     from engine.rounds.write import make_output as make_output
     from engine.rounds.write import outputs as round_outputs
@@ -237,6 +242,11 @@ _WHERE = {
     "one_of": "engine.core.suggest",
     "open_ledger": "engine.ledger",
     "open_source": "engine.rounds.read",
+    "is_round_file": "engine.rounds.whatif",
+    "population_diff": "engine.rounds.whatif",
+    "population_html": "engine.rounds.whatif:render_html",
+    "population_json": "engine.rounds.whatif:to_json",
+    "population_text": "engine.rounds.whatif:render_text",
     "parse_amount": "engine.core.amounts",
     "Plan": "engine.runtime.plan",
     "Policy": "engine.model.policy",
@@ -296,18 +306,19 @@ __all__ = [
     "decision_from_result", "did_you_mean", "diff_html", "diff_impact", "diff_json", "diff_policies", "diff_text",
     "earlier_for", "EDITOR_SCHEMAS", "engine_version", "evaluate", "EvaluateError", "extends_value", "Fact",
     "facts_for", "facts_schema", "facts_template", "FactsError", "fixed_labels", "fork_text", "format_money",
-    "format_paths", "InheritError", "is_tests_file", "json_path", "Ledger", "ledger_export", "ledger_replay",
-    "LedgerError", "Library", "lint_counts", "lint_file", "list_text", "load_applicant", "load_cases", "load_document",
-    "load_policy", "load_reading", "load_resolved", "load_schema", "load_suite", "load_text", "load_with_sources",
-    "Loaded", "LoadError", "localize", "LookupFailed", "make_output", "migrate_text", "msg", "normalise_credit_code",
-    "one_of", "open_ledger", "open_source", "parse_amount", "Plan", "Policy", "policy_files", "policy_record",
-    "PolicyError", "prepare", "Problem", "read_approved", "read_text", "reading_problems", "render_coverage",
-    "render_html", "render_json", "render_markdown", "render_sheet_html", "render_sheet_pdf", "render_text",
-    "replace_when_done", "replay_text", "resolved_yaml", "Result", "result_to_json", "Round", "round_outputs",
-    "ROUND_WRITERS", "RoundError", "RoundSettings", "run_suite", "SCHEMA_DIR", "schema_ref", "schema_text",
-    "schema_url", "SchemaError", "schemas_folder_for", "server_config", "sheet_columns", "sheet_css", "SheetHeaders",
-    "show_text", "sql_input_columns", "sql_round_why_not", "sql_rows_engine", "SqlFallback", "SqlRound",
-    "SqlUnsupported", "suite_coverage", "t", "verify_text", "write_formatted", "write_migrated", "xlsx_template"
+    "format_paths", "InheritError", "is_round_file", "is_tests_file", "json_path", "Ledger", "ledger_export",
+    "ledger_replay", "LedgerError", "Library", "lint_counts", "lint_file", "list_text", "load_applicant", "load_cases",
+    "load_document", "load_policy", "load_reading", "load_resolved", "load_schema", "load_suite", "load_text",
+    "load_with_sources", "Loaded", "LoadError", "localize", "LookupFailed", "make_output", "migrate_text", "msg",
+    "normalise_credit_code", "one_of", "open_ledger", "open_source", "parse_amount", "Plan", "Policy", "policy_files",
+    "policy_record", "PolicyError", "population_diff", "population_html", "population_json", "population_text",
+    "prepare", "Problem", "read_approved", "read_text", "reading_problems", "render_coverage", "render_html",
+    "render_json", "render_markdown", "render_sheet_html", "render_sheet_pdf", "render_text", "replace_when_done",
+    "replay_text", "resolved_yaml", "Result", "result_to_json", "Round", "round_outputs", "ROUND_WRITERS", "RoundError",
+    "RoundSettings", "run_suite", "SCHEMA_DIR", "schema_ref", "schema_text", "schema_url", "SchemaError",
+    "schemas_folder_for", "server_config", "sheet_columns", "sheet_css", "SheetHeaders", "show_text",
+    "sql_input_columns", "sql_round_why_not", "sql_rows_engine", "SqlFallback", "SqlRound", "SqlUnsupported",
+    "suite_coverage", "t", "verify_text", "write_formatted", "write_migrated", "xlsx_template"
 ]
 assert sorted(__all__) == sorted(_WHERE)
 

@@ -20,6 +20,7 @@ kind of applicant and every outcome.
     python scripts/benchmark.py --batch         # also end-to-end `policy batch`: 10k and 100k applicants
     python scripts/benchmark.py --batch-only --batch-sizes 1000,3000    # only that, small (as the tests run it)
     python scripts/benchmark.py --sql-only      # a round in SQL: 100k and 1M applicants, CSV in, CSV out, memory
+    python scripts/benchmark.py --whatif-only   # policy diff --reading Q1 --cases ROUND.csv over 1M applicants (SQL)
     python scripts/benchmark.py --ledger-only   # only the grant ledger: recording a 10k round, one lookup
     python scripts/benchmark.py --ledger-only --ledger-url postgresql://…   # the same on a scratch PostgreSQL database
 
@@ -79,6 +80,7 @@ TARGET_BATCH_JSONL_100K_S = 15.0  # 100k applicants, CSV in, JSONL out, --jobs 2
 TARGET_BATCH_XLSX_10K_S = 10.0    # 10k applicants, CSV in, XLSX out
 TARGET_BATCH_MEMORY_RATIO = 1.5   # peak memory of the largest round / of the smallest: flat in N
 TARGET_SQL_1M_S = 10.0            # a round of 1,000,000 applicants in SQL (--engine sql), CSV in, CSV results out
+TARGET_WHATIF_1M_S = 60.0         # policy diff OLD --reading Q --cases ROUND.csv, 1,000,000 applicants: "seconds"
 # The grant ledger (issue 18).
 TARGET_LEDGER_RECORD_RATIO = 2.0  # recording a round / evaluating it
 TARGET_LEDGER_LOOKUP_US = 50.0    # one applicant's earlier grants, SQLite
@@ -438,6 +440,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sql-only", action="store_true",
                         help="only a round in SQL (policy batch --engine sql), CSV in, CSV out")
     parser.add_argument("--sql-sizes", default="100000,1000000", help="its sizes (default 100000,1000000)")
+    parser.add_argument("--whatif-only", action="store_true",
+                        help="only a population what-if: policy diff --reading Q --cases ROUND.csv, in SQL")
+    parser.add_argument("--whatif-sizes", default="1000000", help="its sizes (default 1000000)")
+    parser.add_argument("--whatif-reading", default="Q1", help="the reading read the other way (default Q1)")
     parser.add_argument("--jobs", type=int, default=2, help="--jobs of policy batch (default 2)")
     parser.add_argument("--no-ledger", action="store_true", help="skip the grant ledger section")
     parser.add_argument("--ledger-only", action="store_true", help="only the grant ledger figures")
@@ -449,6 +455,8 @@ def main(argv: list[str] | None = None) -> int:
         return _batch_main(args)
     if args.sql_only:
         return _sql_main(args)
+    if args.whatif_only:
+        return _whatif_main(args)
     if args.ledger_only:
         missed = _ledger_main(args)
         return 1 if args.strict and missed else 0
@@ -654,6 +662,58 @@ def _sql_main(args: argparse.Namespace) -> int:
     for line in lines:
         print(line)
     print(f"SQL targets missed: {missed}")
+    return 1 if args.strict and missed else 0
+
+
+def whatif_figures(policy_path: str, reading: str, sizes: list[int], jobs: int, workdir: Path
+                   ) -> tuple[list[str], int]:
+    """`policy diff POLICY --reading Q --cases ROUND.csv --format json` (engine.rounds.whatif: both versions'
+    queries over the round, the rows they hand back compared by the row engine with --jobs), whole process, with
+    peak memory, and how many rows the row engine compared. Lines to print, and how many targets were missed."""
+    import json
+
+    policy = load_policy(policy_path)
+    lines, missed = [], 0
+    for n in sizes:
+        source = workdir / f"round-{n}.csv"
+        write_round_csv(policy, n, source)
+        out = workdir / f"whatif-{n}.json"
+        cmd = [sys.executable, str(ROOT / "cli.py"), "diff", policy_path, "--reading", reading, "--cases", str(source),
+               "--format", "json", "--jobs", str(jobs), "-o", str(out), "--force"]
+        done = subprocess.run([sys.executable, "-c", _PEAK, *cmd], capture_output=True, text=True, check=True)
+        seconds_text, peak_kib, code, cpu, load = done.stdout.split()
+        if code != "0":
+            raise SystemExit(f"policy diff failed ({code}): {done.stderr}")
+        seconds = float(seconds_text)
+        impact = json.loads(out.read_text(encoding="utf-8"))["impact"]
+        target = TARGET_WHATIF_1M_S if n == 1_000_000 else None
+        verdict = _verdict(seconds, target)
+        missed += verdict == "MISS"
+        lines.append(_line(f"what-if {n:,} ({reading}), --jobs {jobs}", f"{seconds:.1f} s ({n / seconds:,.0f}/s)",
+                           f"≤ {target:g} s" if target else "—", verdict))
+        lines.append(_line(f"  CPU {float(cpu):.1f} s, load {float(load):.1f}", f"{int(peak_kib) / 1024:.0f} MiB peak",
+                           "—", "(info)"))
+        lines.append(_line("  rows compared by the row engine", f"{impact['decided_by_row_engine']:,} of "
+                           f"{impact['applicants']:,}", "—", "(info)"))
+        lines.append(_line("  gain / lose / unchanged / undetermined",
+                           f"{impact['gains']:,} / {impact['losses']:,} / {impact['unchanged']:,} / "
+                           f"{impact['undetermined']:,}", "—", "(info)"))
+        source.unlink()
+    return lines, missed
+
+
+def _whatif_main(args: argparse.Namespace) -> int:
+    import tempfile
+
+    sizes = sorted(int(s) for s in args.whatif_sizes.split(","))
+    print(f"policy diff --reading {args.whatif_reading} --cases ROUND.csv: {', '.join(f'{n:,}' for n in sizes)} "
+          f"synthetic applicants of {Path(args.policy).name}")
+    print(_line("figure", "measured", "target", ""))
+    with tempfile.TemporaryDirectory(prefix="policy-whatif-bench-") as workdir:
+        lines, missed = whatif_figures(args.policy, args.whatif_reading, sizes, args.jobs, Path(workdir))
+    for line in lines:
+        print(line)
+    print(f"what-if targets missed: {missed}")
     return 1 if args.strict and missed else 0
 
 

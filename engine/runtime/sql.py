@@ -320,6 +320,10 @@ class _Query:
         period = literal(OutOfPolicyPeriod.reason)
         if p.fund_year is None:
             return f"CASE WHEN {before} OR {after} THEN {period} END"
+        if p.fund_year_in_force is None:  # every fund year is paid (Policy.fund_year_paid), within the period
+            if p.filing_months is not None:
+                raise SqlUnsupported(msg("sql.why.filing"))
+            return f"CASE WHEN {before} OR {after} THEN {period} END"
         year = ident(p.fund_year)
         first, last = p.fund_years_paid()
         unpaid = [f"{year} < {first}"] if first is not None else []

@@ -1,0 +1,134 @@
+"""`policy diff OLD NEW --cases ROUND.csv` in SQL: every applicant's figures under both versions are the row
+engine's, and the summary (who gains, who loses, the outlay in total and per clause, the largest movers) is the
+one a row-by-row comparison gives, over a generated population and with bad rows mixed in."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import cli
+from engine import load_policy, load_reading, population_diff, population_json
+from engine.rounds.whatif import in_sql, row_by_row
+
+pytest.importorskip("duckdb")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from benchmark import write_round_csv
+
+POLICY = str(ROOT / "policies" / "lishui-2021-67.yaml")
+BASE = str(ROOT / "tests" / "fixtures" / "lishui-base.yaml")
+AMENDED = str(ROOT / "tests" / "fixtures" / "lishui-amended.yaml")
+
+
+@pytest.fixture(scope="module")
+def round_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("whatif") / "round.csv"
+    write_round_csv(load_policy(POLICY), 3000, path, seed=7)
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    header = rows[0]
+    money = next(i for i, h in enumerate(header) if "交易额" in h or "turnover" in h)
+    rows[5][money] = "很多"  # a cell no version reads: the row is not compared, and said so
+    rows[9][money] = "-5"  # below the fact's minimum
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    return path
+
+
+def _versions(which: str):
+    if which == "reading":
+        return load_policy(POLICY), load_reading(POLICY, "Q1")
+    return load_policy(BASE), load_policy(AMENDED)
+
+
+@pytest.mark.parametrize("which", ["reading", "amended"])
+def test_every_applicant_as_row_by_row(round_csv: Path, which: str) -> None:
+    old, new = _versions(which)
+    by_sql = list(in_sql(old, new, str(round_csv)))
+    by_rows = list(row_by_row(old, new, str(round_csv)))
+    assert len(by_rows) == 3000 - 2
+    assert by_sql == by_rows
+    assert any(a.new_total != a.old_total for a in by_rows)  # the versions do differ for some applicants
+
+
+@pytest.mark.parametrize("which", ["reading", "amended"])
+def test_summary_as_row_by_row(round_csv: Path, which: str) -> None:
+    old, new = _versions(which)
+    sql = population_diff(old, new, str(round_csv))
+    rows = population_diff(old, new, str(round_csv), engine="rows")
+    assert sql.engine == "sql" and 0 < sql.by_rows_engine < rows.by_rows_engine == 3000 - 2
+    a, b = population_json(sql), population_json(rows)
+    for key in ("engine", "decided_by_row_engine"):
+        del a[key], b[key]
+    assert a == b
+    assert sql.gains + sql.losses + sql.same + sql.undetermined == sql.applicants == 3000 - 2
+    assert sql.bad_count == 2 and {r.row for r in sql.bad_rows} == {6, 10}
+    # the outlay per clause adds up to the change in total, to the fen
+    assert sum((c.delta for c in sql.clauses), Decimal(0)) == sql.delta
+    gains = [m.delta for m in sql.largest_gains]
+    assert gains == sorted(gains, reverse=True) and all(g > 0 for g in gains)
+
+
+def test_cli_text_and_json(round_csv: Path) -> None:
+    runner = CliRunner()
+    done = runner.invoke(cli, ["diff", BASE, AMENDED, "--cases", str(round_csv), "--lang", "en"])
+    assert done.exit_code == 0, done.output
+    assert "applicants compared under both versions" in done.output
+    assert "Total outlay:" in done.output and "largest gains" in done.output
+    assert "row 6" in done.output  # the bad row, named
+    done = runner.invoke(cli, ["diff", POLICY, "--reading", "Q1", "--cases", str(round_csv), "--format", "json"])
+    assert done.exit_code == 0, done.output
+    impact = json.loads(done.output)["impact"]
+    old, new = _versions("reading")
+    expected = population_json(population_diff(old, new, str(round_csv), "zh", engine="rows"))
+    assert {k: v for k, v in impact.items() if k not in ("engine", "decided_by_row_engine")} == {
+        k: v for k, v in expected.items() if k not in ("engine", "decided_by_row_engine")}
+    done = runner.invoke(cli, ["diff", BASE, AMENDED, "--cases", str(round_csv), "--format", "html"])
+    assert done.exit_code == 0, done.output
+    assert done.output.count("<section") >= 1 and "</main>" in done.output and "合成申请人" in done.output
+
+
+def test_a_round_with_an_unknown_column_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "round.csv"
+    path.write_text("no_such_column\n1\n", encoding="utf-8")
+    done = CliRunner().invoke(cli, ["diff", BASE, AMENDED, "--cases", str(path), "--lang", "en"])
+    assert done.exit_code == 1
+    assert "no_such_column" in done.output and "Traceback" not in done.output
+
+
+def test_rows_handed_back_in_worker_processes(round_csv: Path) -> None:
+    old, new = _versions("amended")
+    alone = population_diff(old, new, str(round_csv))
+    shared = population_diff(old, new, str(round_csv), jobs=2)
+    assert population_json(shared) == population_json(alone)
+    assert shared.by_rows_engine > 0
+
+
+def test_a_workbook_round_is_compared_row_by_row_with_the_same_figures(round_csv: Path, tmp_path: Path) -> None:
+    import openpyxl
+
+    with open(round_csv, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))[:301]
+    small, book = tmp_path / "round.csv", openpyxl.Workbook()
+    with open(small, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    for row in rows:
+        book.active.append(row)
+    book.save(tmp_path / "round.xlsx")
+    old, new = _versions("amended")
+    by_sheet = population_diff(old, new, str(tmp_path / "round.xlsx"))
+    by_csv = population_diff(old, new, str(small))
+    assert (by_sheet.engine, by_csv.engine) == ("rows", "sql")
+    a, b = population_json(by_sheet), population_json(by_csv)
+    for key in ("cases", "engine", "decided_by_row_engine"):
+        del a[key], b[key]
+    assert a == b and by_sheet.applicants == 298
