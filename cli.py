@@ -123,17 +123,21 @@ def validate(files: tuple[str, ...], fmt: str, lang: str | None, policies: tuple
     report: list[dict[str, object]] = []
     bad = 0
     langs: list[str] = []
+
+    def refused(path: str, error: PolicyError) -> None:
+        here = message_lang(lang, path=path)
+        langs.append(here)
+        report.append({"file": path, "valid": False, "problems": [p.to_json(here) for p in error.problems]})
+        if fmt == "text":
+            click.echo(error.format(here), err=True)
+
     for path in files:
         if is_tests_file(path):  # an officers' tests file: checked as `policy test` reads it
             try:
                 suite, named = check_suite(path, lambda p: load_policy(p, policies=policies, with_files=with_files))
             except PolicyError as error:
                 bad += 1
-                here = message_lang(lang, path=path)
-                langs.append(here)
-                report.append({"file": path, "valid": False, "problems": [p.to_json(here) for p in error.problems]})
-                if fmt == "text":
-                    click.echo(error.format(here), err=True)
+                refused(path, error)
                 continue
             here = message_lang(lang, named)
             langs.append(here)
@@ -151,11 +155,7 @@ def validate(files: tuple[str, ...], fmt: str, lang: str | None, policies: tuple
                     raise PolicyError(wrong)
         except PolicyError as error:
             bad += 1
-            here = message_lang(lang, path=path)
-            langs.append(here)
-            report.append({"file": path, "valid": False, "problems": [p.to_json(here) for p in error.problems]})
-            if fmt == "text":
-                click.echo(error.format(here), err=True)
+            refused(path, error)
             continue
         here = message_lang(lang, policy)
         langs.append(here)
