@@ -144,11 +144,11 @@ def test_policy_sql_prints_a_query_that_runs_and_names_the_clauses_it_hands_back
 
 @pytest.mark.parametrize("keyword", sorted(__import__("engine.model.awards", fromlist=["FORMS"]).FORMS))
 def test_each_award_form_s_example_decides_in_sql_as_the_row_engine(keyword):
-    """Every form's example (tests/test_award_forms.py), over facts spread around its numbers: where the query
+    """Every form's example (tests/test_model_awards.py), over facts spread around its numbers: where the query
     decides a row, it decides it as the row engine; a form with an SQL part decides most rows."""
     import random
 
-    from test_award_forms import APPLICANT, policy_with
+    from test_model_awards import APPLICANT, policy_with
 
     from engine.model.awards import FORMS
 

@@ -238,14 +238,21 @@ class SqlRound:
                 f"q AS (SELECT {columns}, \"$refused\" AS refused, \"$code\" AS code, {ident(RECIPIENT)} AS kind, "
                 f"{name} AS name, {long} AS long, {every} FROM {last}), "
                 f"r AS (SELECT (refused OR COALESCE({ident(ROWS_ENGINE)}, TRUE)) AS h, * FROM q) "
-                f"SELECT h OR long, code, kind, name, long, {cells}, {results}, {self._tail()} FROM r")
+                f"SELECT h OR long, code, kind, name, long, {cells}, {results}, {self._complete()}, {self._tail()} "
+                "FROM r")
+
+    def _complete(self) -> str:
+        """Whether a decided row is complete: no clause waits (undetermined)."""
+        waiting = " OR ".join(f"COALESCE({ident(cid + ':outcome')} = 'undetermined', FALSE)"
+                              for cid in self.query.clause_ids)
+        return f"NOT ({waiting or 'FALSE'})"
 
     def _tail(self) -> str:
         """The end of a decided row's line in the results CSV, from its total on, as engine.rounds.write.csv_row and
         csv.writer write it: its total, complete, each clause's outcome, amount, reason and (empty) note, and the
         (empty) sheet. Every cell is text the query writes (decimals, outcome and reason codes): none is quoted
         or neutralised (CsvOutput.add_decided)."""
-        parts = [f"CAST({ident(TOTAL)} AS VARCHAR)", "',true'"]
+        parts = [f"CAST({ident(TOTAL)} AS VARCHAR)", f"CASE WHEN {self._complete()} THEN ',true' ELSE ',false' END"]
         for cid in self.query.clause_ids:
             parts += ["','", ident(f"{cid}:outcome"), "','", f"CAST({ident(cid + ':amount')} AS VARCHAR)", "','",
                       ident(f"{cid}:reason"), "','"]
@@ -345,7 +352,7 @@ class SqlRound:
                             record.clauses = [[results[k], results[k + 1] or "", results[k + 2], ""]
                                               for k in range(0, 3 * n, 3)]
                             record.total = results[3 * n]
-                            tail = row[-1]
+                            record.complete, tail = row[-2], row[-1]
                         if record.code is not None and not record.errors and (repeated is None
                                                                               or record.code in repeated):
                             first = seen.get(record.code)

@@ -11,14 +11,16 @@ Spark or PostgreSQL) over a typed input relation `applicants`, one row per appli
 
 It returns, per row, `"$row"`, `"$rows_engine"` (BOOLEAN), and per clause (measures aside) `"<id>:outcome"`,
 `"<id>:amount"` (exact DECIMAL, rounded by the policy's money rule as the engine rounds), `"<id>:reason"` (the
-reason code the row engine writes: engine.runtime.trace's `Why.reason`), `"<id>:missing"` (the facts it waits
+reason code the row engine writes: engine.runtime.trace's `Why.reason`, `missing:<keys>` for an undetermined one), `"<id>:missing"` (the facts it waits
 for: always empty here, see below), and `"$total"`.
 
 The query decides a row only where it decides exactly as the engine does; everything else it marks
 `"$rows_engine"`, and that row's columns mean nothing: the row engine (engine.runtime.evaluate) decides it. A
 row goes there when a fact or parameter a clause of its kind reads is missing (the Kleene path and its list of
 missing facts), when what was granted is not said and a clause of its kind counts it, when its fund year or area
-is missing, when it is of several kinds, when a group would weigh earlier grants, and when a clause of its kind
+is missing, when it is of several kinds, when a group would weigh earlier grants (but for one case of 就高不重复: a
+member paid earlier without its fund year is not live and every live member is eligible — those wait,
+undetermined, `missing:granted.<id>.year`, as the engine says), and when a clause of its kind
 is one the query does not translate (`SqlQuery.rows_engine` names them, with why: a division, a date
 function, a list fact, a form without `sql`, a reference followed into a linked document). A policy the query
 cannot express at all (a money rule other than rounding half up to a power of ten) raises `SqlUnsupported`.
@@ -49,6 +51,7 @@ from engine.runtime.trace import (
     FundYearNotPaid,
     HeldByGroup,
     LostToGroup,
+    MissingGrantYear,
     OnceGranted,
     OtherRecipient,
     OutOfClausePeriod,
@@ -481,7 +484,25 @@ class _Query:
         paid = {m: f"COALESCE({ident(GRANTED + m)}, 0)" if m in self.granted else "0" for m in members}
         live = " OR ".join(f"({ident(o)} IN ('eligible', 'undetermined', 'referred'))" for o, _a, _r in cols)
         unknown = [f"NOT COALESCE({ident(GRANTED_KNOWN)}, FALSE)"] if self.granted else []
-        unknown += [f"{paid[m]} <> 0" for m in members if m in self.granted and by_id[m].period != "year"]
+        # members paid earlier under a clause summed without its fund year (once, lifetime, per claim)
+        yearless = {m: f"({paid[m]} <> 0)" for m in members if m in self.granted and by_id[m].period != "year"}
+        waits = "FALSE"
+        if yearless:
+            # Those members are not live (paid once already, …) and every live member is eligible: each live
+            # member waits for those years (undetermined, no amount, `missing:granted.<id>.year;…`) and the group
+            # picks none (engine.runtime.interpret._Run.top_up, then choose: fewer than two left). Otherwise the
+            # row engine's.
+            states = {m: o for m, (o, _a, _r) in zip(members, cols, strict=True)}
+            waits = ("((" + " OR ".join(yearless.values()) + ") AND "
+                     + " AND ".join(f"NOT ({yearless[m]} AND {ident(states[m])} IN ('eligible', 'undetermined', "
+                                    "'referred'))" for m in yearless)
+                     + " AND " + " AND ".join(f"{ident(o)} NOT IN ('undetermined', 'referred')"
+                                              for o in states.values())
+                     + ")")
+            unknown.append(f"(({' OR '.join(yearless.values())}) AND NOT {waits})")
+            keys = sorted((MissingGrantYear.of(m).key, m) for m in yearless)
+            waiting = "concat_ws(';', " + ", ".join(f"CASE WHEN {yearless[m]} THEN {literal(key)} END"
+                                                    for key, m in keys) + ")"
         new = []
         for i, m in enumerate(members):
             o, a, r = cols[i]
@@ -489,10 +510,14 @@ class _Query:
             topped = f"({ident(o)} = 'eligible' AND ({others}) > 0)"
             after = f"GREATEST({ident(a)} - ({others}), 0)"
             held = f"({topped} AND {after} <= 0)"
+            pending = f"(COALESCE({waits}, FALSE) AND {ident(o)} = 'eligible')"
             no, na, nr = f"{m}:outcome#t{n}", f"{m}:amount#t{n}", f"{m}:reason#t{n}"
-            new += [f"CASE WHEN {held} THEN 'ineligible' ELSE {ident(o)} END AS {ident(no)}",
-                    f"CASE WHEN {held} THEN NULL WHEN {topped} THEN {after} ELSE {ident(a)} END AS {ident(na)}",
-                    f"CASE WHEN {held} THEN {literal(HeldByGroup.reason)} ELSE {ident(r)} END AS {ident(nr)}"]
+            new += [f"CASE WHEN {pending} THEN 'undetermined' WHEN {held} THEN 'ineligible' ELSE {ident(o)} END "
+                    f"AS {ident(no)}",
+                    f"CASE WHEN {pending} OR {held} THEN NULL WHEN {topped} THEN {after} ELSE {ident(a)} END "
+                    f"AS {ident(na)}",
+                    f"CASE WHEN {pending} THEN concat('missing:', {waiting if yearless else 'NULL'}) "
+                    f"WHEN {held} THEN {literal(HeldByGroup.reason)} ELSE {ident(r)} END AS {ident(nr)}"]
             self.current[m] = (no, na, nr)
         if unknown:
             new.append(self.fallback(f"\"$period\" IS NULL AND ({live}) AND ({' OR '.join(unknown)})"))
