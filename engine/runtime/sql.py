@@ -11,8 +11,8 @@ Spark or PostgreSQL) over a typed input relation `applicants`, one row per appli
 
 It returns, per row, `"$row"`, `"$rows_engine"` (BOOLEAN), and per clause (measures aside) `"<id>:outcome"`,
 `"<id>:amount"` (exact DECIMAL, rounded by the policy's money rule as the engine rounds), `"<id>:reason"` (the
-reason code the row engine writes: engine.runtime.trace's `Why.reason`, `missing:<keys>` for an undetermined one), `"<id>:missing"` (the facts it waits
-for: always empty here, see below), and `"$total"`.
+reason code the row engine writes: engine.runtime.trace's `Why.reason`, `missing:<keys>` or `missing` for an
+undetermined one), `"<id>:missing"` (the facts it waits for: always empty here, see below), and `"$total"`.
 
 The query decides a row only where it decides exactly as the engine does; everything else it marks
 `"$rows_engine"`, and that row's columns mean nothing: the row engine (engine.runtime.evaluate) decides it. A
@@ -36,13 +36,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping, cast
 
+from engine.core.values import MissingFact
 from engine.lang.expressions import Expr
 from engine.lang.tree import Arith, Call, Choices, Compare, IfElse, Lit, Logic, Name, Node, Unary, children
 from engine.model.awards.base import AwardForm, SqlAward
 from engine.model.outcome import Why
 from engine.model.policy import Group, Policy
+from engine.runtime.interpret import out_of_period
 from engine.runtime.plan import Choose, Decide, Plan, prepare
 from engine.runtime.trace import (
     CapUsed,
@@ -64,6 +66,8 @@ DIALECTS = ("duckdb", "spark", "postgres")
 SOURCE = "applicants"
 ROW, ROWS_ENGINE, TOTAL, GRANTED_KNOWN, DAY = "$row", "$rows_engine", "$total", "$granted", "$day"
 RECIPIENT, AREA_COLUMN, CLAIM_DATE = "$recipient", "$area", "$claim_date"  # the input's own columns
+YEAR_WAITS = '"$year_waits"'  # as SQL: the fund year is missing and decides whether the policy pays
+MISSING = "missing"  # the reason code of an undetermined clause (engine.rounds.run: `missing:<keys>`)
 KIND, AREA, CLAIM = '"$recipient"', '"$area"', '"$claim_date"'  # as SQL
 GRANTED = "granted."  # engine.rounds.columns.GRANTED
 _MAX_INTEGER_DIGITS = 16  # engine.core.amounts.MAX_INTEGER_DIGITS
@@ -289,15 +293,24 @@ class _Query:
                 cases.append(f"WHEN {test} THEN {literal(value.value)}")
             code = f"CASE {' '.join(cases)} END" if cases else "NULL"
             cols.append(f"{code} AS {ident(self.params[name])}")
-        cols.append(f"{self.period()} AS \"$period\"")
+        unsaid = self.year_unsaid()
+        period, waits = self.period(), "FALSE"
+        if unsaid is not None:
+            assert p.fund_year is not None
+            period = f"CASE WHEN {ident(p.fund_year)} IS NULL THEN {unsaid[0]} ELSE {period} END"
+            waits = f"({ident(p.fund_year)} IS NULL AND {unsaid[1]})"
+        cols.append(f"{period} AS \"$period\"")
+        cols.append(f"{waits} AS {YEAR_WAITS}")
         stray = [f"{CLAIM} IS NULL"]
         if p.areas:
             stray.append(f"{AREA} IS NULL")
         if p.fund_year is not None:
             year = ident(p.fund_year)
-            # a missing fund year (it may decide whether the policy pays), or one after the claim date (an error
-            # the row engine words)
-            stray += [f"{year} IS NULL", f"{year} > YEAR({CLAIM})"]
+            # a fund year after the claim date (an error the row engine words); a missing one where its period
+            # cannot be read per day (year_unsaid)
+            stray.append(f"COALESCE({year} > YEAR({CLAIM}), FALSE)")
+            if unsaid is None:
+                stray.append(f"{year} IS NULL")
         if len(p.recipients) > 1:
             kinds = ", ".join(literal(k) for k in p.recipients)
             stray.append(f"{KIND} IS NULL OR {KIND} NOT IN ({kinds})")
@@ -306,6 +319,42 @@ class _Query:
             areas = ", ".join(literal(a) for a in p.areas)
             cols.append(f"({AREA} NOT IN ({areas})) AS \"$outside\"")
         self.cte(cols)
+
+    def year_unsaid(self) -> tuple[str, str] | None:
+        """For a row without its fund year: the reason no clause applies (SQL text, NULL if none) and whether the
+        missing year decides whether the policy pays (SQL boolean), as engine.runtime.interpret.out_of_period
+        says. Both depend on the claim date alone, and change only on the policy's first day, the day after its
+        last, a year's first day or the day after a filing deadline: out_of_period is read on each such day and
+        holds until the next. None when the years paid have no end (the row engine's)."""
+        p = self.policy
+        if p.fund_year is None:
+            return None
+        first, last = p.fund_years_paid()
+        if last is None:
+            return None
+        one = dt.timedelta(days=1)
+        top = last + 3 + (p.filing_months // 12 + 1 if p.filing_months is not None else 0)
+        days = {p.start}
+        if p.end is not None:
+            days.add(p.end + one)
+        for y in range(min(p.start.year, first) - 1, top + 1):
+            days.add(dt.date(y, 1, 1))
+            deadline = p.filing_deadline(y)
+            if deadline is not None:
+                days.add(deadline + one)
+        ordered = sorted(days)
+        pieces: list[tuple[dt.date | None, str, bool]] = []  # (until, reason, decides), the last without end
+        for start, until in zip([ordered[0] - one] + ordered, ordered + [None], strict=True):
+            why, decides = out_of_period(p, None, start, cast(Any, None))
+            reason = literal(why.reason) if why is not None else "NULL"
+            if pieces and pieces[-1][1:] == (reason, decides is not None):
+                pieces[-1] = (until, reason, decides is not None)
+            else:
+                pieces.append((until, reason, decides is not None))
+        reasons = " ".join(f"WHEN {CLAIM} < {literal(until)} THEN {reason}" for until, reason, _d in pieces[:-1])
+        waits = " ".join(f"WHEN {CLAIM} < {literal(until)} THEN {literal(d)}" for until, _r, d in pieces[:-1])
+        return (f"CASE {reasons} ELSE {pieces[-1][1]} END" if reasons else pieces[-1][1],
+                f"CASE {waits} ELSE {literal(pieces[-1][2])} END" if waits else literal(pieces[-1][2]))
 
     def period(self) -> str:
         """The reason no clause applies on this day for this fund year (engine.runtime.interpret.out_of_period
@@ -394,10 +443,16 @@ class _Query:
                 cases.append((" OR ".join(tests), "not_applicable", literal(OutOfClausePeriod.reason)))
             if p.areas:
                 cases.append(("\"$outside\"", "not_applicable", literal(OutsideJurisdiction.reason)))
+            # Past here, a row whose missing fund year decides whether the policy pays waits for it
+            # (engine.runtime.interpret._Run.decide and refer): undetermined, `missing:<year>` where it would be
+            # eligible or referred, `missing` where it would be ineligible, whatever the reason; a clause it
+            # requires waiting too is not one that failed.
+            waiting = len(cases)
             if conditions:
                 cases.append((f"NOT ({' AND '.join(conditions)})", "ineligible", literal(ConditionsFailed.reason)))
             if deps:
-                cases.append((" OR ".join(f"{ident(do)} <> 'eligible'" for _d, (do, _a, _r) in deps), "ineligible",
+                cases.append((" OR ".join(f"({ident(do)} <> 'eligible' AND NOT ({YEAR_WAITS} AND {ident(do)} = "
+                                          "'undetermined'))" for _d, (do, _a, _r) in deps), "ineligible",
                               literal(RequiresFailed.reason)))
             capped = f"{self.round(cap)} - {self.round(g)}" if cap is not None else None
             if award is None:  # referred: the same for everyone referred
@@ -410,7 +465,14 @@ class _Query:
                 if award.stop is not None:
                     cases.append((f"({award.stop}) IS NOT NULL", "ineligible", f"({award.stop})"))
                 cases.append(("TRUE", "eligible", "''"))
-            for test, outcome, reason in cases:
+            for i, (test, outcome, reason) in enumerate(cases):
+                if i == waiting and p.fund_year is not None:
+                    failing = " ".join(f"WHEN {t} THEN {literal(MISSING)}" for t, o, _r in cases[i:]
+                                       if o == "ineligible")
+                    outcome_cases.append(f"WHEN {YEAR_WAITS} THEN 'undetermined'")
+                    waits = literal(MISSING + ":" + MissingFact(p.fund_year).key)
+                    reason_cases.append(f"WHEN {YEAR_WAITS} THEN " + (f"CASE {failing} ELSE {waits} END" if failing
+                                                                       else waits))
                 outcome_cases.append(f"WHEN {test} THEN '{outcome}'")
                 reason_cases.append(f"WHEN {test} THEN {reason}")
             amount = "NULL"
