@@ -18,7 +18,8 @@ The query decides a row only where it decides exactly as the engine does; everyt
 `"$rows_engine"`, and that row's columns mean nothing: the row engine (engine.runtime.evaluate) decides it. A
 row goes there when a fact or parameter a clause of its kind reads is missing (the Kleene path and its list of
 missing facts), when what was granted is not said and a clause of its kind counts it, when its fund year or area
-is missing, when it is of several kinds, when a group would weigh earlier grants (but for one case of 就高不重复: a
+is missing (unless its area alone is, or its fund year alone is: each clause then waits as the engine says), when
+it is of several kinds, when a group would weigh earlier grants (but for one case of 就高不重复: a
 member paid earlier without its fund year is not live and every live member is eligible — those wait,
 undetermined, `missing:granted.<id>.year`, as the engine says), and when a clause of its kind
 is one the query does not translate (`SqlQuery.rows_engine` names them, with why: a division, a date
@@ -47,6 +48,7 @@ from engine.model.policy import Group, Policy
 from engine.runtime.interpret import out_of_period
 from engine.runtime.plan import Choose, Decide, Plan, prepare
 from engine.runtime.trace import (
+    MISSING_AREA,
     CapUsed,
     ConditionsFailed,
     FiledLate,
@@ -302,8 +304,8 @@ class _Query:
         cols.append(f"{period} AS \"$period\"")
         cols.append(f"{waits} AS {YEAR_WAITS}")
         stray = [f"{CLAIM} IS NULL"]
-        if p.areas:
-            stray.append(f"{AREA} IS NULL")
+        if p.areas:  # a missing area is decided here (each clause waits for it), but with a missing fund year too
+            stray.append(f"{AREA} IS NULL AND {waits}")
         if p.fund_year is not None:
             year = ident(p.fund_year)
             # a fund year after the claim date (an error the row engine words); a missing one where its period
@@ -448,12 +450,13 @@ class _Query:
             # eligible or referred, `missing` where it would be ineligible, whatever the reason; a clause it
             # requires waiting too is not one that failed.
             waiting = len(cases)
+            area_waits = f"{AREA} IS NULL" if p.areas else "FALSE"
             if conditions:
                 cases.append((f"NOT ({' AND '.join(conditions)})", "ineligible", literal(ConditionsFailed.reason)))
             if deps:
-                cases.append((" OR ".join(f"({ident(do)} <> 'eligible' AND NOT ({YEAR_WAITS} AND {ident(do)} = "
-                                          "'undetermined'))" for _d, (do, _a, _r) in deps), "ineligible",
-                              literal(RequiresFailed.reason)))
+                cases.append((" OR ".join(f"({ident(do)} <> 'eligible' AND NOT (({YEAR_WAITS} OR {area_waits}) AND "
+                                          f"{ident(do)} = 'undetermined'))" for _d, (do, _a, _r) in deps),
+                              "ineligible", literal(RequiresFailed.reason)))
             capped = f"{self.round(cap)} - {self.round(g)}" if cap is not None else None
             if award is None:  # referred: the same for everyone referred
                 cases.append(("TRUE", "referred", "''"))
@@ -465,6 +468,11 @@ class _Query:
                 if award.stop is not None:
                     cases.append((f"({award.stop}) IS NOT NULL", "ineligible", f"({award.stop})"))
                 cases.append(("TRUE", "eligible", "''"))
+            if p.areas:
+                # the area missing: where it would be eligible or referred, it waits (engine.runtime.interpret:
+                # _Run._decide, refer)
+                cases.insert(len(cases) - 1, (area_waits, "undetermined",
+                                              literal(MISSING + ":" + MISSING_AREA.key)))
             for i, (test, outcome, reason) in enumerate(cases):
                 if i == waiting and p.fund_year is not None:
                     failing = " ".join(f"WHEN {t} THEN {literal(MISSING)}" for t, o, _r in cases[i:]
