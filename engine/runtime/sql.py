@@ -17,9 +17,9 @@ undetermined one), `"<id>:missing"` (the facts it waits for: always empty here, 
 The query decides a row only where it decides exactly as the engine does; everything else it marks
 `"$rows_engine"`, and that row's columns mean nothing: the row engine (engine.runtime.evaluate) decides it. A
 row goes there when a fact or parameter a clause of its kind reads is missing (the Kleene path and its list of
-missing facts), when what was granted is not said and a clause of its kind counts it, when its fund year or area
-is missing (unless its area alone is, or its fund year alone is: each clause then waits as the engine says), when
-it is of several kinds, when a group would weigh earlier grants (but for one case of 就高不重复: a
+missing facts), when its fund year or area is missing or what was granted is not said (unless only one of the
+three is, and no clause waits on another: each clause then waits as the engine says), when it is of several
+kinds, when a group would weigh earlier grants (but for one case of 就高不重复: a
 member paid earlier without its fund year is not live and every live member is eligible — those wait,
 undetermined, `missing:granted.<id>.year`, as the engine says), and when a clause of its kind
 is one the query does not translate (`SqlQuery.rows_engine` names them, with why: a division, a date
@@ -55,6 +55,7 @@ from engine.runtime.trace import (
     FundYearNotPaid,
     HeldByGroup,
     LostToGroup,
+    MissingGrant,
     MissingGrantYear,
     OnceGranted,
     OtherRecipient,
@@ -419,8 +420,13 @@ class _Query:
             o, a, r = (f"{clause.id}:outcome", f"{clause.id}:amount", f"{clause.id}:reason")
             cid = clause.id
             missing = [f"{self.scope.read(n)} IS NULL" for n in sorted(e.reads)]
+            unsaid = f"NOT COALESCE({ident(GRANTED_KNOWN)}, FALSE)"
             if counted:
-                missing.append(f"NOT {ident(GRANTED_KNOWN)}")
+                # what was granted not said: it waits for that alone (below); with the area or the fund year
+                # missing too, or a required clause waiting, the row engine's (more keys to list)
+                area_unsaid = f"{AREA} IS NULL" if p.areas else "FALSE"
+                missing.append(f"({unsaid} AND ({area_unsaid} OR {YEAR_WAITS}))")
+                missing += [f"({unsaid} AND {ident(do)} = 'undetermined')" for _d, (do, _a, _r) in deps]
             for dep, (_do, _da, dr) in deps:
                 if spent_cap and dep not in clause.requires:
                     missing.append(f"{ident(dr)} = {literal(CapUsed.reason)}")
@@ -464,7 +470,8 @@ class _Query:
                 if clause.period == "once":
                     cases.append((f"{self.round(g)} > 0", "ineligible", literal(OnceGranted.reason)))
                 if capped is not None:
-                    cases.append((f"{capped} <= 0", "ineligible", literal(CapUsed.reason)))
+                    # a cap used up only when what was granted is said
+                    cases.append((f"NOT ({unsaid}) AND {capped} <= 0", "ineligible", literal(CapUsed.reason)))
                 if award.stop is not None:
                     cases.append((f"({award.stop}) IS NOT NULL", "ineligible", f"({award.stop})"))
                 cases.append(("TRUE", "eligible", "''"))
@@ -473,6 +480,11 @@ class _Query:
                 # _Run._decide, refer)
                 cases.insert(len(cases) - 1, (area_waits, "undetermined",
                                               literal(MISSING + ":" + MISSING_AREA.key)))
+            if counted:
+                # what was granted not said: where it would be eligible, it waits (engine.runtime.interpret:
+                # _Run._decide, the grants counted unknown)
+                cases.insert(len(cases) - 1, (unsaid, "undetermined",
+                                              literal(MISSING + ":" + MissingGrant.of(clause.id).key)))
             for i, (test, outcome, reason) in enumerate(cases):
                 if i == waiting and p.fund_year is not None:
                     failing = " ".join(f"WHEN {t} THEN {literal(MISSING)}" for t, o, _r in cases[i:]
@@ -518,7 +530,11 @@ class _Query:
         cols = [self.current[m] for m in members]
         live = [f"({ident(o)} IN ('eligible', 'undetermined', 'referred'))" for o, _a, _r in cols]
         count = " + ".join(f"CAST({x} AS INTEGER)" for x in live)
-        stray = [f"({count} >= 2 AND {ident(o)} IN ('undetermined', 'referred'))" for o, _a, _r in cols]
+        # members waiting (undetermined, referred) beside others live: the eligible ones wait too
+        # (engine.runtime.interpret._Run.choose), the row engine's; none eligible: nothing changes
+        waiting = " OR ".join(f"({ident(o)} IN ('undetermined', 'referred'))" for o, _a, _r in cols)
+        eligible = " OR ".join(f"({ident(o)} = 'eligible')" for o, _a, _r in cols)
+        stray = [f"({count} >= 2 AND ({waiting}) AND ({eligible}))"]
         if group.earlier == "hold":  # with a member live, earlier grants under any member are weighed there
             earlier = [f"COALESCE({ident(GRANTED + m)}, 0) <> 0" for m in members if m in self.granted]
             if self.granted:
@@ -536,7 +552,7 @@ class _Query:
         new = []
         for i, m in enumerate(members):
             o, a, r = cols[i]
-            lost = f"({count} >= 2 AND {live[i]} AND NOT {wins[i]})"
+            lost = f"({count} >= 2 AND {live[i]} AND NOT {wins[i]} AND NOT ({waiting}))"
             no, na, nr = f"{m}:outcome#{n}", f"{m}:amount#{n}", f"{m}:reason#{n}"
             new += [f"CASE WHEN {lost} THEN 'ineligible' ELSE {ident(o)} END AS {ident(no)}",
                     f"CASE WHEN {lost} THEN NULL ELSE {ident(a)} END AS {ident(na)}",
@@ -553,7 +569,10 @@ class _Query:
         cols = [self.current[m] for m in members]
         paid = {m: f"COALESCE({ident(GRANTED + m)}, 0)" if m in self.granted else "0" for m in members}
         live = " OR ".join(f"({ident(o)} IN ('eligible', 'undetermined', 'referred'))" for o, _a, _r in cols)
-        unknown = [f"NOT COALESCE({ident(GRANTED_KNOWN)}, FALSE)"] if self.granted else []
+        # what was granted not said: an eligible member waits for what the others were paid (the row engine's);
+        # with none eligible, nothing changes
+        any_eligible = " OR ".join(f"({ident(o)} = 'eligible')" for o, _a, _r in cols)
+        unknown = [f"(NOT COALESCE({ident(GRANTED_KNOWN)}, FALSE) AND ({any_eligible}))"] if self.granted else []
         # members paid earlier under a clause summed without its fund year (once, lifetime, per claim)
         yearless = {m: f"({paid[m]} <> 0)" for m in members if m in self.granted and by_id[m].period != "year"}
         waits = "FALSE"
