@@ -223,6 +223,8 @@ class _Emitter:
 
     scope: _Scope
     reads: set[str] = field(default_factory=set)
+    clause: str | None = None
+    query: _Query | None = None
 
     def expr(self, expr: Expr) -> str:
         self.reads |= _names(expr.node)
@@ -234,6 +236,15 @@ class _Emitter:
     def reason(self, why: type[Why]) -> str:
         return literal(why.reason)
 
+    def target(self, clause_id: str) -> tuple[str, str]:
+        return (f"COALESCE({ident(clause_id + ':uncapped')}, 0)", ident(clause_id + ":remaining"))
+
+    def counted(self) -> str:
+        assert self.clause is not None and self.query is not None
+        said = f"COALESCE({ident(GRANTED_KNOWN)}, FALSE)"
+        assert self.clause in self.query.granted
+        return f"CASE WHEN {said} THEN {self.query.round(f'COALESCE({ident(GRANTED + self.clause)}, 0)')} END"
+
 
 @dataclass(frozen=True)
 class SqlQuery:
@@ -242,7 +253,7 @@ class SqlQuery:
     text: str
     clause_ids: tuple[str, ...]  # the clauses with results, measures aside, in the policy's order
     facts: Mapping[str, str]  # fact name -> its column type
-    granted: tuple[str, ...]  # clause ids whose earlier grants count (a "granted.<id>" column each)
+    granted: tuple[str, ...]  # clause ids whose earlier grants count, or raise a cap (a "granted.<id>" column each)
     rows_engine: Mapping[str, str]  # clause id -> why its applicants' rows go to the row engine
 
 
@@ -261,9 +272,13 @@ class _Query:
         self.current: dict[str, tuple[str, str, str]] = {}  # clause id -> its (outcome, amount, reason) columns
         self.fallbacks: list[str] = []  # boolean columns: the row goes to the row engine
         self.unsupported: dict[str, str] = {}
-        self.granted = tuple(c.id for c in p.clauses
-                             if c.award is not None and (c.cap is not None or c.period == "once"))
+        # what was granted under a clause counts against its cap or once-rule, or a cap its bonus raises
+        self.granted = tuple(c.id for c in p.clauses if c.award is not None and (
+            c.cap is not None or c.period == "once" or c.award.builds_on_spent_cap()))
         self.ids = tuple(c.id for c in p.clauses if c.measure is None)
+        # clauses a bonus builds on (engine.model.awards.bonus: raising their cap)
+        self.targets = {t for c in p.clauses if c.award is not None and c.award.builds_on_spent_cap()
+                        for t in c.award.depends_on()}
         self.last = SOURCE
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -397,16 +412,16 @@ class _Query:
         clause, p = task.clause, self.policy
         if clause.refers_to is not None and clause.refers_clause is not None and clause.refers_to in p.linked:
             raise SqlUnsupported("a reference followed into a linked document")
-        e = _Emitter(self.scope)
+        e = _Emitter(self.scope, clause=clause.id, query=self)
         conditions = [e.expr(c.expr) for c in clause.conditions]
         award: SqlAward | None = None
         if clause.refers_to is None:
             assert clause.award is not None
-            if type(clause.award).settle is not AwardForm.settle:
-                raise SqlUnsupported(f"how the {clause.award.keyword} award settles")
             award = clause.award.sql(e)
             if award is None:
                 raise SqlUnsupported(f"the {clause.award.keyword} award as written")
+            if type(clause.award).settle is not AwardForm.settle and award.settle is None:
+                raise SqlUnsupported(f"how the {clause.award.keyword} award settles")
         cap = e.expr(clause.cap) if clause.cap is not None else None
         offset = e.expr(clause.offset.amount) if clause.offset is not None else None
         counted = clause.refers_to is None and (clause.cap is not None or clause.period == "once")
@@ -501,23 +516,34 @@ class _Query:
                 amount = f"GREATEST({amount}, {literal(Decimal(0))})"
                 if capped is not None:
                     amount = f"LEAST({amount}, {capped})"
+                if award.settle is not None:
+                    amount = award.settle(amount)
+                    # settled off the money grid: the engine writes it as it is, the query would round it
+                    missing.append(f"({amount}) <> {self.round(amount)}")
                 if offset is not None:
                     received = self.round(f"GREATEST({offset}, 0)")
                     amount = self.round(f"GREATEST({amount} - {received}, 0)")
                 amount = f"CASE WHEN {ident(o + '$')} = 'eligible' THEN CAST({amount} AS DECIMAL(38,{places})) END"
+            targets = []
+            if clause.id in self.targets:  # a bonus raises its cap: its amount before the cap, what the cap leaves
+                before = f"GREATEST({self.round(raw)}, {literal(Decimal(0))})" if award is not None else "0"
+                targets = [f"CASE WHEN {ident(o + '$')} = 'eligible' THEN {before} END AS {ident(cid + ':uncapped')}",
+                           f"CASE WHEN {ident(o + '$')} = 'eligible' THEN {capped or 'NULL'} END "
+                           f"AS {ident(cid + ':remaining')}"]
             return [f"CASE {' '.join(outcome_cases)} END AS {ident(o + '$')}",
                     f"CASE {' '.join(reason_cases)} END AS {ident(r + '$')}",
                     self.fallback(f"({applies}) AND \"$period\" IS NULL AND ({' OR '.join(missing) or 'FALSE'})"),
-                    ] + [f"__AMOUNT__{amount}__{a}"]
+                    ] + [f"__TARGETS__{chr(1).join(targets)}"] + [f"__AMOUNT__{amount}__{a}"]
 
         def finish(applies: str) -> list[str]:
             cols = columns(applies)
             o, a, r = (f"{clause.id}:outcome", f"{clause.id}:amount", f"{clause.id}:reason")
             amount, column = cols[-1][len("__AMOUNT__"):].rsplit("__", 1)
+            targets = [t for t in cols[-2][len("__TARGETS__"):].split(chr(1)) if t]
             self.current[clause.id] = (o, a, r)
-            self.cte(cols[:-1])
+            self.cte(cols[:-2])
             return [f"{ident(o + '$')} AS {ident(o)}", f"{ident(r + '$')} AS {ident(r)}",
-                    f"{amount} AS {ident(a)}"]
+                    f"{amount} AS {ident(a)}"] + targets
         return finish
 
     # -- one exclusive group ----------------------------------------------------------------------
