@@ -38,7 +38,8 @@ def load_typed(con: Any, policy: Any, applicants: Iterable[tuple[Any, dt.date]])
             out = csv.writer(handle)
             out.writerow(list(columns))
             for n, (a, day) in enumerate(applicants, 1):
-                granted = a.granted if not a.ledger else None
+                assert not a.ledger, "a ledger has no column here: leave that applicant out"
+                granted = a.granted
                 row = [n, ";".join(a.recipients), a.area, day]
                 row += [a.values.get(name) for name, t in q.facts.items() if t != "JSON"]
                 row += [None if granted is None else granted.get(cid) for cid in q.granted]

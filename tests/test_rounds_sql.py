@@ -58,6 +58,8 @@ def with_bad_rows(path: Path) -> None:
         ["" for _ in header],  # a blank row: skipped by both
         row(8, credit_code="91331100MA2XXXXXX"),  # too short
         row(18, credit_code=f"  {rows[2][0].lower()} "),  # the second row's recipient, in lower case
+        row(19, applicant='=HYPERLINK("x"),有限公司'),  # a name the SQL reads, quoted and neutralised
+        row(20, applicant='-"甲" 乙,丙'),
     ]
     if money:
         extra += [row(10, **{money: "abc"}), row(11, **{money: "1,234"}), row(12, **{money: "12.345"}),

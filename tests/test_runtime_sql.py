@@ -79,6 +79,8 @@ def test_the_query_decides_every_tests_file_case_as_the_row_engine(path):
             continue
         try:
             applicant, on = case_applicant(policy, suite, i)
+            if applicant.ledger:  # earlier grants by year and object: no column of the query's input (a round
+                continue  # with a ledger is the row engine's)
             day = on or applicant.date or dt.date.today()
             result = evaluate(policy, applicant, trace=False, on=day)
         except PolicyError:

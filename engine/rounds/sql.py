@@ -28,6 +28,7 @@ from engine.rounds.identity import ALPHABET, WEIGHTS
 from engine.rounds.read import RECORD_LIMIT, Chunk, Source, skipped
 from engine.rounds.results import ClauseSummary, Output, Record, RowError, Summary
 from engine.rounds.run import Settings
+from engine.rounds.write import CsvOutput
 from engine.runtime.sql import (
     AREA_COLUMN,
     CLAIM_DATE,
@@ -237,7 +238,25 @@ class SqlRound:
                 f"q AS (SELECT {columns}, \"$refused\" AS refused, \"$code\" AS code, {ident(RECIPIENT)} AS kind, "
                 f"{name} AS name, {long} AS long, {every} FROM {last}), "
                 f"r AS (SELECT (refused OR COALESCE({ident(ROWS_ENGINE)}, TRUE)) AS h, * FROM q) "
-                f"SELECT h OR long, code, kind, name, long, {cells}, {results} FROM r")
+                f"SELECT h OR long, code, kind, name, long, {cells}, {results}, {self._complete()}, {self._tail()} "
+                "FROM r")
+
+    def _complete(self) -> str:
+        """Whether a decided row is complete: no clause waits (undetermined)."""
+        waiting = " OR ".join(f"COALESCE({ident(cid + ':outcome')} = 'undetermined', FALSE)"
+                              for cid in self.query.clause_ids)
+        return f"NOT ({waiting or 'FALSE'})"
+
+    def _tail(self) -> str:
+        """The end of a decided row's line in the results CSV, from its total on, as engine.rounds.write.csv_row and
+        csv.writer write it: its total, complete, each clause's outcome, amount, reason and (empty) note, and the
+        (empty) sheet. Every cell is text the query writes (decimals, outcome and reason codes): none is quoted
+        or neutralised (CsvOutput.add_decided)."""
+        parts = [f"CAST({ident(TOTAL)} AS VARCHAR)", f"CASE WHEN {self._complete()} THEN ',true' ELSE ',false' END"]
+        for cid in self.query.clause_ids:
+            parts += ["','", ident(f"{cid}:outcome"), "','", f"CAST({ident(cid + ':amount')} AS VARCHAR)", "','",
+                      ident(f"{cid}:reason"), "','"]
+        return f"concat({', '.join(parts + [chr(39) + ',' + chr(39)])})"
 
     def _result_columns(self) -> list[str]:
         out = []
@@ -306,6 +325,8 @@ class SqlRound:
         seen: dict[str, int] = {}
         lang = self.settings.lang
         blocks: deque[list[Any]] = deque()
+        # a decided row's CSV line is mostly the query's text (_tail), written as it comes
+        decided = output.add_decided if isinstance(output, CsvOutput) else None
 
         def chunks() -> Iterator[Chunk]:
             for chunk, block in self._blocks(duckdb.Error):
@@ -325,7 +346,7 @@ class SqlRound:
                     records = iter(handled)
                     for row in block:
                         if type(row) is int:
-                            record = next(records)
+                            record, tail = next(records), None
                         else:
                             record = Record(row[0], str(row[0]), row[2], row[4], (row[3],))
                             results = row[6 + width:]  # (number, hand, code, kind, name, long, cells…, results…)
@@ -335,6 +356,7 @@ class SqlRound:
                                                and results[k] == "eligible" else results[k + 2], ""]
                                               for k in range(0, 3 * n, 3)]
                             record.total = results[3 * n]
+                            record.complete, tail = row[-2], row[-1]
                         if record.code is not None and not record.errors and (repeated is None
                                                                               or record.code in repeated):
                             first = seen.get(record.code)
@@ -347,7 +369,10 @@ class SqlRound:
                             else:
                                 seen[record.code] = record.row
                         summary.add(record, claimed=True)
-                        output.add(record)
+                        if decided is not None and tail is not None and not record.errors:
+                            decided(record, tail)
+                        else:
+                            output.add(record)
                     if self.progress is not None:
                         self.progress(len(block))
             except BaseException:

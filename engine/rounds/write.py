@@ -82,6 +82,16 @@ def safe_row(row: Sequence[object], numbers: frozenset[int] = frozenset()) -> li
     return [cell if i in numbers else safe_cell(cell) for i, cell in enumerate(row)]
 
 
+def _csv_cell(text: str) -> str:
+    """A text cell as SafeWriter writes it: neutralised (safe_cell), then quoted as csv.writer's excel dialect
+    quotes (QUOTE_MINIMAL: a cell holding the delimiter, a quote or a line break)."""
+    if text and text[0] in FORMULA_STARTS:
+        text = "'" + text
+    if "," in text or '"' in text or "\r" in text or "\n" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 class SafeWriter:
     """csv.writer whose text cells are neutralised as safe_cell says; `numbers`: the number columns' positions."""
 
@@ -347,6 +357,12 @@ class CsvOutput(_TextOutput):
             self.errors.writerows(_error_row(e) for e in record.errors)
             return
         self.out.writerow(csv_row(record, self.ids))
+
+    def add_decided(self, record: Record, tail: str) -> None:
+        """An evaluated applicant's line whose end from the total on is `tail`, text already as csv.writer writes
+        it (engine.rounds.sql: numbers, outcome and reason codes, empty note and sheet): the same line as add's."""
+        self.handle.write(f"{record.row},{_csv_cell(record.code or '')},{_csv_cell(record.name or '')},"
+                          f"{_csv_cell(';'.join(record.kinds))},{tail}\r\n")
 
     def finish(self, summary: Summary) -> None:
         out = SafeWriter(self.summary_handle, range(2, 8))  # the counts and amounts of each clause

@@ -11,14 +11,17 @@ Spark or PostgreSQL) over a typed input relation `applicants`, one row per appli
 
 It returns, per row, `"$row"`, `"$rows_engine"` (BOOLEAN), and per clause (measures aside) `"<id>:outcome"`,
 `"<id>:amount"` (exact DECIMAL, rounded by the policy's money rule as the engine rounds), `"<id>:reason"` (the
-reason code the row engine writes: engine.runtime.trace's `Why.reason`), `"<id>:missing"` (the facts it waits
-for: always empty here, see below), and `"$total"`.
+reason code the row engine writes: engine.runtime.trace's `Why.reason`, `missing:<keys>` or `missing` for an
+undetermined one), `"<id>:missing"` (the facts it waits for: always empty here, see below), and `"$total"`.
 
 The query decides a row only where it decides exactly as the engine does; everything else it marks
 `"$rows_engine"`, and that row's columns mean nothing: the row engine (engine.runtime.evaluate) decides it. A
 row goes there when a fact or parameter a clause of its kind reads is missing (the Kleene path and its list of
-missing facts), when what was granted is not said and a clause of its kind counts it, when its fund year or area
-is missing, when it is of several kinds, when a group would weigh earlier grants, and when a clause of its kind
+missing facts), when its fund year or area is missing or what was granted is not said (unless only one of the
+three is, and no clause waits on another: each clause then waits as the engine says), when it is of several
+kinds, when a group would weigh earlier grants (but for one case of 就高不重复: a
+member paid earlier without its fund year is not live and every live member is eligible — those wait,
+undetermined, `missing:granted.<id>.year`, as the engine says), and when a clause of its kind
 is one the query does not translate (`SqlQuery.rows_engine` names them, with why: a division, a date
 function, a list fact, a form without `sql`, a reference followed into a linked document). A policy the query
 cannot express at all (a money rule other than rounding half up to a power of ten) raises `SqlUnsupported`.
@@ -34,22 +37,27 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping, cast
 
 from engine.core.messages import Message, msg
+from engine.core.values import MissingFact
 from engine.lang.expressions import Expr
 from engine.lang.tree import Arith, Call, Choices, Compare, IfElse, Lit, Logic, Name, Node, Unary, children
 from engine.model.awards.base import AwardForm, SqlAward
 from engine.model.outcome import Why
 from engine.model.policy import Group, Policy
+from engine.runtime.interpret import out_of_period
 from engine.runtime.plan import Choose, Decide, Plan, prepare
 from engine.runtime.trace import (
+    MISSING_AREA,
     CapUsed,
     ConditionsFailed,
     FiledLate,
     FundYearNotPaid,
     HeldByGroup,
     LostToGroup,
+    MissingGrant,
+    MissingGrantYear,
     OnceGranted,
     OtherRecipient,
     OutOfClausePeriod,
@@ -62,6 +70,8 @@ DIALECTS = ("duckdb", "spark", "postgres")
 SOURCE = "applicants"
 ROW, ROWS_ENGINE, TOTAL, GRANTED_KNOWN, DAY = "$row", "$rows_engine", "$total", "$granted", "$day"
 RECIPIENT, AREA_COLUMN, CLAIM_DATE = "$recipient", "$area", "$claim_date"  # the input's own columns
+YEAR_WAITS = '"$year_waits"'  # as SQL: the fund year is missing and decides whether the policy pays
+MISSING = "missing"  # the reason code of an undetermined clause (engine.rounds.run: `missing:<keys>`)
 KIND, AREA, CLAIM = '"$recipient"', '"$area"', '"$claim_date"'  # as SQL
 GRANTED = "granted."  # engine.rounds.columns.GRANTED
 _MAX_INTEGER_DIGITS = 16  # engine.core.amounts.MAX_INTEGER_DIGITS
@@ -219,6 +229,8 @@ class _Emitter:
 
     scope: _Scope
     reads: set[str] = field(default_factory=set)
+    clause: str | None = None
+    query: _Query | None = None
 
     def expr(self, expr: Expr) -> str:
         self.reads |= _names(expr.node)
@@ -230,6 +242,15 @@ class _Emitter:
     def reason(self, why: type[Why]) -> str:
         return literal(why.reason)
 
+    def target(self, clause_id: str) -> tuple[str, str]:
+        return (f"COALESCE({ident(clause_id + ':uncapped')}, 0)", ident(clause_id + ":remaining"))
+
+    def counted(self) -> str:
+        assert self.clause is not None and self.query is not None
+        said = f"COALESCE({ident(GRANTED_KNOWN)}, FALSE)"
+        assert self.clause in self.query.granted
+        return f"CASE WHEN {said} THEN {self.query.round(f'COALESCE({ident(GRANTED + self.clause)}, 0)')} END"
+
 
 @dataclass(frozen=True)
 class SqlQuery:
@@ -238,7 +259,7 @@ class SqlQuery:
     text: str
     clause_ids: tuple[str, ...]  # the clauses with results, measures aside, in the policy's order
     facts: Mapping[str, str]  # fact name -> its column type
-    granted: tuple[str, ...]  # clause ids whose earlier grants count (a "granted.<id>" column each)
+    granted: tuple[str, ...]  # clause ids whose earlier grants count, or raise a cap (a "granted.<id>" column each)
     rows_engine: Mapping[str, str]  # clause id -> why its applicants' rows go to the row engine
 
 
@@ -257,9 +278,13 @@ class _Query:
         self.current: dict[str, tuple[str, str, str]] = {}  # clause id -> its (outcome, amount, reason) columns
         self.fallbacks: list[str] = []  # boolean columns: the row goes to the row engine
         self.unsupported: dict[str, str] = {}
-        self.granted = tuple(c.id for c in p.clauses
-                             if c.award is not None and (c.cap is not None or c.period == "once"))
+        # what was granted under a clause counts against its cap or once-rule, or a cap its bonus raises
+        self.granted = tuple(c.id for c in p.clauses if c.award is not None and (
+            c.cap is not None or c.period == "once" or c.award.builds_on_spent_cap()))
         self.ids = tuple(c.id for c in p.clauses if c.measure is None)
+        # clauses a bonus builds on (engine.model.awards.bonus: raising their cap)
+        self.targets = {t for c in p.clauses if c.award is not None and c.award.builds_on_spent_cap()
+                        for t in c.award.depends_on()}
         self.last = SOURCE
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -292,15 +317,24 @@ class _Query:
                 cases.append(f"WHEN {test} THEN {literal(value.value)}")
             code = f"CASE {' '.join(cases)} END" if cases else "NULL"
             cols.append(f"{code} AS {ident(self.params[name])}")
-        cols.append(f"{self.period()} AS \"$period\"")
+        unsaid = self.year_unsaid()
+        period, waits = self.period(), "FALSE"
+        if unsaid is not None:
+            assert p.fund_year is not None
+            period = f"CASE WHEN {ident(p.fund_year)} IS NULL THEN {unsaid[0]} ELSE {period} END"
+            waits = f"({ident(p.fund_year)} IS NULL AND {unsaid[1]})"
+        cols.append(f"{period} AS \"$period\"")
+        cols.append(f"{waits} AS {YEAR_WAITS}")
         stray = [f"{CLAIM} IS NULL"]
-        if p.areas:
-            stray.append(f"{AREA} IS NULL")
+        if p.areas:  # a missing area is decided here (each clause waits for it), but with a missing fund year too
+            stray.append(f"{AREA} IS NULL AND {waits}")
         if p.fund_year is not None:
             year = ident(p.fund_year)
-            # a missing fund year (it may decide whether the policy pays), or one after the claim date (an error
-            # the row engine words)
-            stray += [f"{year} IS NULL", f"{year} > YEAR({CLAIM})"]
+            # a fund year after the claim date (an error the row engine words); a missing one where its period
+            # cannot be read per day (year_unsaid)
+            stray.append(f"COALESCE({year} > YEAR({CLAIM}), FALSE)")
+            if unsaid is None:
+                stray.append(f"{year} IS NULL")
         if len(p.recipients) > 1:
             kinds = ", ".join(literal(k) for k in p.recipients)
             stray.append(f"{KIND} IS NULL OR {KIND} NOT IN ({kinds})")
@@ -309,6 +343,42 @@ class _Query:
             areas = ", ".join(literal(a) for a in p.areas)
             cols.append(f"({AREA} NOT IN ({areas})) AS \"$outside\"")
         self.cte(cols)
+
+    def year_unsaid(self) -> tuple[str, str] | None:
+        """For a row without its fund year: the reason no clause applies (SQL text, NULL if none) and whether the
+        missing year decides whether the policy pays (SQL boolean), as engine.runtime.interpret.out_of_period
+        says. Both depend on the claim date alone, and change only on the policy's first day, the day after its
+        last, a year's first day or the day after a filing deadline: out_of_period is read on each such day and
+        holds until the next. None when the years paid have no end (the row engine's)."""
+        p = self.policy
+        if p.fund_year is None:
+            return None
+        first, last = p.fund_years_paid()
+        if last is None:
+            return None
+        one = dt.timedelta(days=1)
+        top = last + 3 + (p.filing_months // 12 + 1 if p.filing_months is not None else 0)
+        days = {p.start}
+        if p.end is not None:
+            days.add(p.end + one)
+        for y in range(min(p.start.year, first) - 1, top + 1):
+            days.add(dt.date(y, 1, 1))
+            deadline = p.filing_deadline(y)
+            if deadline is not None:
+                days.add(deadline + one)
+        ordered = sorted(days)
+        pieces: list[tuple[dt.date | None, str, bool]] = []  # (until, reason, decides), the last without end
+        for start, until in zip([ordered[0] - one] + ordered, ordered + [None], strict=True):
+            why, decides = out_of_period(p, None, start, cast(Any, None))
+            reason = literal(why.reason) if why is not None else "NULL"
+            if pieces and pieces[-1][1:] == (reason, decides is not None):
+                pieces[-1] = (until, reason, decides is not None)
+            else:
+                pieces.append((until, reason, decides is not None))
+        reasons = " ".join(f"WHEN {CLAIM} < {literal(until)} THEN {reason}" for until, reason, _d in pieces[:-1])
+        waits = " ".join(f"WHEN {CLAIM} < {literal(until)} THEN {literal(d)}" for until, _r, d in pieces[:-1])
+        return (f"CASE {reasons} ELSE {pieces[-1][1]} END" if reasons else pieces[-1][1],
+                f"CASE {waits} ELSE {literal(pieces[-1][2])} END" if waits else literal(pieces[-1][2]))
 
     def period(self) -> str:
         """The reason no clause applies on this day for this fund year (engine.runtime.interpret.out_of_period
@@ -352,16 +422,16 @@ class _Query:
         clause, p = task.clause, self.policy
         if clause.refers_to is not None and clause.refers_clause is not None and clause.refers_to in p.linked:
             raise SqlUnsupported(msg("sql.why.reference"))
-        e = _Emitter(self.scope)
+        e = _Emitter(self.scope, clause=clause.id, query=self)
         conditions = [e.expr(c.expr) for c in clause.conditions]
         award: SqlAward | None = None
         if clause.refers_to is None:
             assert clause.award is not None
-            if type(clause.award).settle is not AwardForm.settle:
-                raise SqlUnsupported(msg("sql.why.settles", form=clause.award.keyword))
             award = clause.award.sql(e)
             if award is None:
                 raise SqlUnsupported(msg("sql.why.form", form=clause.award.keyword))
+            if type(clause.award).settle is not AwardForm.settle and award.settle is None:
+                raise SqlUnsupported(msg("sql.why.settles", form=clause.award.keyword))
         cap = e.expr(clause.cap) if clause.cap is not None else None
         offset = e.expr(clause.offset.amount) if clause.offset is not None else None
         counted = clause.refers_to is None and (clause.cap is not None or clause.period == "once")
@@ -375,8 +445,13 @@ class _Query:
             o, a, r = (f"{clause.id}:outcome", f"{clause.id}:amount", f"{clause.id}:reason")
             cid = clause.id
             missing = [f"{self.scope.read(n)} IS NULL" for n in sorted(e.reads)]
+            unsaid = f"NOT COALESCE({ident(GRANTED_KNOWN)}, FALSE)"
             if counted:
-                missing.append(f"NOT {ident(GRANTED_KNOWN)}")
+                # what was granted not said: it waits for that alone (below); with the area or the fund year
+                # missing too, or a required clause waiting, the row engine's (more keys to list)
+                area_unsaid = f"{AREA} IS NULL" if p.areas else "FALSE"
+                missing.append(f"({unsaid} AND ({area_unsaid} OR {YEAR_WAITS}))")
+                missing += [f"({unsaid} AND {ident(do)} = 'undetermined')" for _d, (do, _a, _r) in deps]
             for dep, (_do, _da, dr) in deps:
                 if spent_cap and dep not in clause.requires:
                     missing.append(f"{ident(dr)} = {literal(CapUsed.reason)}")
@@ -401,11 +476,18 @@ class _Query:
                 cases.append((" OR ".join(tests), "not_applicable", literal(OutOfClausePeriod.reason)))
             if p.areas:
                 cases.append(("\"$outside\"", "not_applicable", literal(OutsideJurisdiction.reason)))
+            # Past here, a row whose missing fund year decides whether the policy pays waits for it
+            # (engine.runtime.interpret._Run.decide and refer): undetermined, `missing:<year>` where it would be
+            # eligible or referred, `missing` where it would be ineligible, whatever the reason; a clause it
+            # requires waiting too is not one that failed.
+            waiting = len(cases)
+            area_waits = f"{AREA} IS NULL" if p.areas else "FALSE"
             if conditions:
                 cases.append((f"NOT ({' AND '.join(conditions)})", "ineligible", literal(ConditionsFailed.reason)))
             if deps:
-                cases.append((" OR ".join(f"{ident(do)} <> 'eligible'" for _d, (do, _a, _r) in deps), "ineligible",
-                              literal(RequiresFailed.reason)))
+                cases.append((" OR ".join(f"({ident(do)} <> 'eligible' AND NOT (({YEAR_WAITS} OR {area_waits}) AND "
+                                          f"{ident(do)} = 'undetermined'))" for _d, (do, _a, _r) in deps),
+                              "ineligible", literal(RequiresFailed.reason)))
             capped = f"{self.round(cap)} - {self.round(g)}" if cap is not None else None
             if award is None:  # referred: the same for everyone referred
                 cases.append(("TRUE", "referred", "''"))
@@ -413,11 +495,29 @@ class _Query:
                 if clause.period == "once":
                     cases.append((f"{self.round(g)} > 0", "ineligible", literal(OnceGranted.reason)))
                 if capped is not None:
-                    cases.append((f"{capped} <= 0", "ineligible", literal(CapUsed.reason)))
+                    # a cap used up only when what was granted is said
+                    cases.append((f"NOT ({unsaid}) AND {capped} <= 0", "ineligible", literal(CapUsed.reason)))
                 if award.stop is not None:
                     cases.append((f"({award.stop}) IS NOT NULL", "ineligible", f"({award.stop})"))
                 cases.append(("TRUE", "eligible", "''"))
-            for test, outcome, reason in cases:
+            if p.areas:
+                # the area missing: where it would be eligible or referred, it waits (engine.runtime.interpret:
+                # _Run._decide, refer)
+                cases.insert(len(cases) - 1, (area_waits, "undetermined",
+                                              literal(MISSING + ":" + MISSING_AREA.key)))
+            if counted:
+                # what was granted not said: where it would be eligible, it waits (engine.runtime.interpret:
+                # _Run._decide, the grants counted unknown)
+                cases.insert(len(cases) - 1, (unsaid, "undetermined",
+                                              literal(MISSING + ":" + MissingGrant.of(clause.id).key)))
+            for i, (test, outcome, reason) in enumerate(cases):
+                if i == waiting and p.fund_year is not None:
+                    failing = " ".join(f"WHEN {t} THEN {literal(MISSING)}" for t, o, _r in cases[i:]
+                                       if o == "ineligible")
+                    outcome_cases.append(f"WHEN {YEAR_WAITS} THEN 'undetermined'")
+                    waits = literal(MISSING + ":" + MissingFact(p.fund_year).key)
+                    reason_cases.append(f"WHEN {YEAR_WAITS} THEN " + (f"CASE {failing} ELSE {waits} END" if failing
+                                                                       else waits))
                 outcome_cases.append(f"WHEN {test} THEN '{outcome}'")
                 reason_cases.append(f"WHEN {test} THEN {reason}")
             amount = "NULL"
@@ -426,23 +526,34 @@ class _Query:
                 amount = f"GREATEST({amount}, {literal(Decimal(0))})"
                 if capped is not None:
                     amount = f"LEAST({amount}, {capped})"
+                if award.settle is not None:
+                    amount = award.settle(amount)
+                    # settled off the money grid: the engine writes it as it is, the query would round it
+                    missing.append(f"({amount}) <> {self.round(amount)}")
                 if offset is not None:
                     received = self.round(f"GREATEST({offset}, 0)")
                     amount = self.round(f"GREATEST({amount} - {received}, 0)")
                 amount = f"CASE WHEN {ident(o + '$')} = 'eligible' THEN CAST({amount} AS DECIMAL(38,{places})) END"
+            targets = []
+            if clause.id in self.targets:  # a bonus raises its cap: its amount before the cap, what the cap leaves
+                before = f"GREATEST({self.round(raw)}, {literal(Decimal(0))})" if award is not None else "0"
+                targets = [f"CASE WHEN {ident(o + '$')} = 'eligible' THEN {before} END AS {ident(cid + ':uncapped')}",
+                           f"CASE WHEN {ident(o + '$')} = 'eligible' THEN {capped or 'NULL'} END "
+                           f"AS {ident(cid + ':remaining')}"]
             return [f"CASE {' '.join(outcome_cases)} END AS {ident(o + '$')}",
                     f"CASE {' '.join(reason_cases)} END AS {ident(r + '$')}",
                     self.fallback(f"({applies}) AND \"$period\" IS NULL AND ({' OR '.join(missing) or 'FALSE'})"),
-                    ] + [f"__AMOUNT__{amount}__{a}"]
+                    ] + [f"__TARGETS__{chr(1).join(targets)}"] + [f"__AMOUNT__{amount}__{a}"]
 
         def finish(applies: str) -> list[str]:
             cols = columns(applies)
             o, a, r = (f"{clause.id}:outcome", f"{clause.id}:amount", f"{clause.id}:reason")
             amount, column = cols[-1][len("__AMOUNT__"):].rsplit("__", 1)
+            targets = [t for t in cols[-2][len("__TARGETS__"):].split(chr(1)) if t]
             self.current[clause.id] = (o, a, r)
-            self.cte(cols[:-1])
+            self.cte(cols[:-2])
             return [f"{ident(o + '$')} AS {ident(o)}", f"{ident(r + '$')} AS {ident(r)}",
-                    f"{amount} AS {ident(a)}"]
+                    f"{amount} AS {ident(a)}"] + targets
         return finish
 
     # -- one exclusive group ----------------------------------------------------------------------
@@ -455,7 +566,11 @@ class _Query:
         cols = [self.current[m] for m in members]
         live = [f"({ident(o)} IN ('eligible', 'undetermined', 'referred'))" for o, _a, _r in cols]
         count = " + ".join(f"CAST({x} AS INTEGER)" for x in live)
-        stray = [f"({count} >= 2 AND {ident(o)} IN ('undetermined', 'referred'))" for o, _a, _r in cols]
+        # members waiting (undetermined, referred) beside others live: the eligible ones wait too
+        # (engine.runtime.interpret._Run.choose), the row engine's; none eligible: nothing changes
+        waiting = " OR ".join(f"({ident(o)} IN ('undetermined', 'referred'))" for o, _a, _r in cols)
+        eligible = " OR ".join(f"({ident(o)} = 'eligible')" for o, _a, _r in cols)
+        stray = [f"({count} >= 2 AND ({waiting}) AND ({eligible}))"]
         if group.earlier == "hold":  # with a member live, earlier grants under any member are weighed there
             earlier = [f"COALESCE({ident(GRANTED + m)}, 0) <> 0" for m in members if m in self.granted]
             if self.granted:
@@ -473,7 +588,7 @@ class _Query:
         new = []
         for i, m in enumerate(members):
             o, a, r = cols[i]
-            lost = f"({count} >= 2 AND {live[i]} AND NOT {wins[i]})"
+            lost = f"({count} >= 2 AND {live[i]} AND NOT {wins[i]} AND NOT ({waiting}))"
             no, na, nr = f"{m}:outcome#{n}", f"{m}:amount#{n}", f"{m}:reason#{n}"
             new += [f"CASE WHEN {lost} THEN 'ineligible' ELSE {ident(o)} END AS {ident(no)}",
                     f"CASE WHEN {lost} THEN NULL ELSE {ident(a)} END AS {ident(na)}",
@@ -490,8 +605,29 @@ class _Query:
         cols = [self.current[m] for m in members]
         paid = {m: f"COALESCE({ident(GRANTED + m)}, 0)" if m in self.granted else "0" for m in members}
         live = " OR ".join(f"({ident(o)} IN ('eligible', 'undetermined', 'referred'))" for o, _a, _r in cols)
-        unknown = [f"NOT COALESCE({ident(GRANTED_KNOWN)}, FALSE)"] if self.granted else []
-        unknown += [f"{paid[m]} <> 0" for m in members if m in self.granted and by_id[m].period != "year"]
+        # what was granted not said: an eligible member waits for what the others were paid (the row engine's);
+        # with none eligible, nothing changes
+        any_eligible = " OR ".join(f"({ident(o)} = 'eligible')" for o, _a, _r in cols)
+        unknown = [f"(NOT COALESCE({ident(GRANTED_KNOWN)}, FALSE) AND ({any_eligible}))"] if self.granted else []
+        # members paid earlier under a clause summed without its fund year (once, lifetime, per claim)
+        yearless = {m: f"({paid[m]} <> 0)" for m in members if m in self.granted and by_id[m].period != "year"}
+        waits = "FALSE"
+        if yearless:
+            # Those members are not live (paid once already, …) and every live member is eligible: each live
+            # member waits for those years (undetermined, no amount, `missing:granted.<id>.year;…`) and the group
+            # picks none (engine.runtime.interpret._Run.top_up, then choose: fewer than two left). Otherwise the
+            # row engine's.
+            states = {m: o for m, (o, _a, _r) in zip(members, cols, strict=True)}
+            waits = ("((" + " OR ".join(yearless.values()) + ") AND "
+                     + " AND ".join(f"NOT ({yearless[m]} AND {ident(states[m])} IN ('eligible', 'undetermined', "
+                                    "'referred'))" for m in yearless)
+                     + " AND " + " AND ".join(f"{ident(o)} NOT IN ('undetermined', 'referred')"
+                                              for o in states.values())
+                     + ")")
+            unknown.append(f"(({' OR '.join(yearless.values())}) AND NOT {waits})")
+            keys = sorted((MissingGrantYear.of(m).key, m) for m in yearless)
+            waiting = "concat_ws(';', " + ", ".join(f"CASE WHEN {yearless[m]} THEN {literal(key)} END"
+                                                    for key, m in keys) + ")"
         new = []
         for i, m in enumerate(members):
             o, a, r = cols[i]
@@ -499,10 +635,14 @@ class _Query:
             topped = f"({ident(o)} = 'eligible' AND ({others}) > 0)"
             after = f"GREATEST({ident(a)} - ({others}), 0)"
             held = f"({topped} AND {after} <= 0)"
+            pending = f"(COALESCE({waits}, FALSE) AND {ident(o)} = 'eligible')"
             no, na, nr = f"{m}:outcome#t{n}", f"{m}:amount#t{n}", f"{m}:reason#t{n}"
-            new += [f"CASE WHEN {held} THEN 'ineligible' ELSE {ident(o)} END AS {ident(no)}",
-                    f"CASE WHEN {held} THEN NULL WHEN {topped} THEN {after} ELSE {ident(a)} END AS {ident(na)}",
-                    f"CASE WHEN {held} THEN {literal(HeldByGroup.reason)} ELSE {ident(r)} END AS {ident(nr)}"]
+            new += [f"CASE WHEN {pending} THEN 'undetermined' WHEN {held} THEN 'ineligible' ELSE {ident(o)} END "
+                    f"AS {ident(no)}",
+                    f"CASE WHEN {pending} OR {held} THEN NULL WHEN {topped} THEN {after} ELSE {ident(a)} END "
+                    f"AS {ident(na)}",
+                    f"CASE WHEN {pending} THEN concat('missing:', {waiting if yearless else 'NULL'}) "
+                    f"WHEN {held} THEN {literal(HeldByGroup.reason)} ELSE {ident(r)} END AS {ident(nr)}"]
             self.current[m] = (no, na, nr)
         if unknown:
             new.append(self.fallback(f"\"$period\" IS NULL AND ({live}) AND ({' OR '.join(unknown)})"))

@@ -101,11 +101,13 @@ class SqlAward:
 
     `raw`: the amount before rounding and cap (exact DECIMAL); `stop`: the reason code (VARCHAR) when the form
     decides the clause ineligible by its own working, else NULL; `fallback`: TRUE where this row is the row
-    engine's to decide (a value the SQL cannot compute exactly)."""
+    engine's to decide (a value the SQL cannot compute exactly); `settle`: for a form with its own settle, the
+    settled amount from the amount after the clause's own cap (SQL in, SQL out)."""
 
     raw: str
     stop: str | None = None
     fallback: str | None = None
+    settle: Callable[[str], str] | None = None
 
 
 class SqlEmitter(Protocol):
@@ -115,6 +117,9 @@ class SqlEmitter(Protocol):
     def expr(self, expr: Expr) -> str: ...  # SQL computing the expression (exact DECIMAL, BOOLEAN, …)
     def literal(self, value: object) -> str: ...  # a constant as SQL (a Decimal exactly, text quoted)
     def reason(self, why: type[Why]) -> str: ...  # the SQL literal of a Why's reason code
+    # another clause's amount before its cap (0 if none) and what its cap leaves (NULL: no cap), when eligible
+    def target(self, clause_id: str) -> tuple[str, str]: ...
+    def counted(self) -> str: ...  # what counts against this clause's cap, rounded (NULL: not said)
 
 
 class Compiler(Protocol):

@@ -163,7 +163,18 @@ class BonusAward(AwardForm):
     def sql(self, e: SqlEmitter) -> SqlAward | None:
         if self.mode != RAISES_CAP:
             return SqlAward(e.expr(self.amount))
-        return None  # raising another clause's cap settles after both are capped: the row engine's
+        # settle, in SQL: the other clause's cap rises by the bonus; this clause pays the difference it makes
+        bonus, counted = e.expr(self.amount), e.counted()
+        uncapped, remaining = e.target(self.to)
+
+        def settle(amount: str) -> str:
+            paid = f"GREATEST(0, LEAST({uncapped}, {remaining}))"
+            combined = f"LEAST({uncapped}, {remaining} + ({bonus}) - {counted})"
+            extra = (f"CASE WHEN {remaining} IS NULL THEN ({uncapped} + ({bonus})) - {uncapped} "
+                     f"ELSE {combined} - {paid} END")
+            return f"({amount} + GREATEST(0, {extra}))"
+        # what was paid under the raised cap not said, while the other clause has a cap: the row engine's
+        return SqlAward("0", fallback=f"({remaining} IS NOT NULL AND {counted} IS NULL)", settle=settle)
 
     def upper(self, up: Upper) -> Decimal | None:
         return None  # a bonus has no cap of its own to compare with
