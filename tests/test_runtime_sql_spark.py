@@ -48,6 +48,8 @@ def spark():
     session = (SparkSession.builder.master("local[2]").appName("policy-engine-tests")
                .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.shuffle.partitions", "2").config("spark.sql.session.timeZone", "UTC")
+               # the query is a chain of one CTE per clause: more than Spark's default 100 analyser passes
+               .config("spark.sql.analyzer.maxIterations", "1000")
                .getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
     yield session

@@ -254,8 +254,11 @@ class SqlRound:
         or neutralised (CsvOutput.add_decided)."""
         parts = [f"CAST({ident(TOTAL)} AS VARCHAR)", f"CASE WHEN {self._complete()} THEN ',true' ELSE ',false' END"]
         for cid in self.query.clause_ids:
+            reason = ident(f"{cid}:reason")
+            if self.policy.clause(cid).up_to:  # an eligible ceiling's reason is up_to, as the row engine writes it
+                reason = f"CASE WHEN {ident(cid + ':outcome')} = 'eligible' THEN 'up_to' ELSE {reason} END"
             parts += ["','", ident(f"{cid}:outcome"), "','", f"CAST({ident(cid + ':amount')} AS VARCHAR)", "','",
-                      ident(f"{cid}:reason"), "','"]
+                      reason, "','"]
         return f"concat({', '.join(parts + [chr(39) + ',' + chr(39)])})"
 
     def _result_columns(self) -> list[str]:
