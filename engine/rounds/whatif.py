@@ -296,10 +296,14 @@ def _side(v: _Version, ids: Sequence[str], prefix: str) -> str:
     name = f"t{at}" if at is not None else "CAST(NULL AS VARCHAR)"
     every = ", ".join(f"c{i}" for i in range(width))
     long = f"strlen(concat({every}, '')) + {2 * width} >= {RECORD_LIMIT // 2}"
+    # a row some clause of which waits (undetermined) is the row engine's too: it says what each waits for, and
+    # the comparison counts the applicant apart (Population.undetermined), as row by row does
+    waits = " OR ".join(f"COALESCE({ident(cid + ':outcome')} = 'undetermined', FALSE)" for cid in query.clause_ids)
     hand = f'("$refused" OR COALESCE({ident(ROWS_ENGINE)}, TRUE))'
     return (f"WITH {_typed(v)}, {ctes}, q AS (SELECT {columns}, {ident(ROW)} AS n, {hand} OR {long} AS hand, "
             f"{name} AS name, c0 AS first, {every} FROM {last}) "
-            f"SELECT n, hand, name, first, {ident(TOTAL)} AS total, {', '.join(paid)}, {every} FROM q")
+            f"SELECT n, hand OR {waits or 'FALSE'} AS hand, name, first, {ident(TOTAL)} AS total, {', '.join(paid)}, "
+            f"{every} FROM q")
 
 
 def _table(con: Any, a: _Version, b: _Version, ids: Sequence[str]) -> None:
