@@ -202,7 +202,8 @@ def test_a_clean_round_passes_every_batch_check(targets, tmp_path, form, output)
 def test_the_batch_checks_fail_on_a_wrong_amount_a_cut_file_and_a_lost_summary(targets, tmp_path, monkeypatch):
     import engine.rounds.run as run
 
-    case = targets.clean_round("lishui-2021-67", 12, 4, "csv", ".jsonl")
+    # a workbook round is the row engine's (a CSV one may be decided in SQL, which this planted fault never reaches)
+    case = targets.clean_round("lishui-2021-67", 12, 4, "xlsx", ".jsonl")
     real = run.amount_text
     monkeypatch.setattr(run, "amount_text", lambda amount: real(amount + Decimal("0.01")))  # a fen too much
     findings = run_round(targets, case, tmp_path)
