@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from engine.model.kinds.base import FactKind
 
 if TYPE_CHECKING:
-    from engine.model.policy import Fact
+    from engine.model.declared import Fact
 
 _HELPERS = frozenset({"base", "amounts"})  # modules of shared parts, defining no kind of their own
 

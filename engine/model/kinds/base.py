@@ -26,7 +26,7 @@ from engine.lang.units import Dim
 
 if TYPE_CHECKING:
     from engine.core.errors import ProblemList
-    from engine.model.policy import Fact
+    from engine.model.declared import Fact
     from engine.syntax.loader import Path_, SourceMap
 
 class Measured(Protocol):
