@@ -122,3 +122,10 @@ def test_an_item_field_anniversary_counts_items_alike_in_both_paths():
         {"name": "乙", "started_on": "2022-02-28", "reached_on": "2024-02-29"}]}})
     fast = same(policy, applicant, dt.date(2024, 5, 1))
     assert fast[0] == 20000  # one item of 2万元
+
+
+def test_the_peoples_sheet_shows_the_days_compared_too(tmp_path):
+    # the HTML sheet words its conditions with the text sheet's function: the anniversary is shown on both
+    policy, facts = write(tmp_path, INCLUSIVE, "2024-02-29", "2025-03-01")
+    out = CliRunner().invoke(cli, ["evaluate", str(policy), str(facts), "--format", "html"]).output
+    assert "落户一年内：申报日期：2025-03-01，落户日期：2024-02-29（2025-03-01 ≤ 2025-02-28）" in out

@@ -174,32 +174,34 @@ def pool_lines(w: PolicyWords, clause_id: str) -> list[str]:
     return lines
 
 
-def condition_text(w: PolicyWords, c: ConditionResult) -> str:
-    mark = w.t(STATUS_KEYS[c.status])
-    label = c.label or c.text
-    if c.derived:  # 同比增幅 25.00%（= (gmv - gmv_before) / gmv_before；上年成交额 = …）> 10%
-        shown = []
-        for name, value in c.derived:
-            formula = w.policy.derived[name].expr.text
-            shown.append(f"{w.label(name)} {w.value(name, value)}（= {formula}）")
-        detail = "；".join(shown)
+def condition_detail(w: PolicyWords, c: ConditionResult) -> str:
+    """What a condition read and compared, in `w`'s words: the one wording of both the text sheet and the people's
+    HTML sheet (engine.present.sheet_html), which differ only in the methods `w` gives."""
+    if c.derived:  # 同比增幅 25.00%（= (gmv - gmv_before) / gmv_before）> 10%：上年成交额 = …
+        detail = "；".join(f"{w.label(name)} {w.value(name, value)}（= {w.formula(w.policy.derived[name].expr)}）"
+                          for name, value in c.derived)
         if c.comparison is not None and len(c.derived) == 1:
             kind, unit, _l = w.kind(c.derived[0][0])
-            left, symbol, right = c.comparison
-            detail += f" {symbol} {show(right, kind, unit, w.lang)}"
-        detail += w.t("colon") + "，".join(f"{w.label(n)} = {w.value(n, v)}" for n, v in c.reads)
-    elif c.comparison is not None and len(c.reads) == 1:
-        name = c.reads[0][0]
+            detail += f" {c.comparison[1]} {show(c.comparison[2], kind, unit, w.lang)}"
+        if c.reads:
+            detail += w.t("colon") + "，".join(w.reading(n, v, derived=True) for n, v in c.reads)
+        return detail
+    if c.comparison is not None and len(c.reads) == 1:
         left, symbol, right = c.comparison
-        kind, unit, flabel = w.kind(name)
-        detail = f"{flabel} {show(left, kind, unit, w.lang)} {symbol} {show(right, kind, unit, w.lang)}"
-    else:
-        detail = "，".join(f"{w.label(n)} = {w.value(n, v)}" for n, v in c.reads)
-        if c.comparison is not None and all(isinstance(side, dt.date) for side in c.comparison[::2]):
-            # two dates, one computed (years_after(settled_on, 1)): the days compared, 2025-02-28 ≤ 2025-02-28
-            left, symbol, right = c.comparison
-            detail += w.t("cond.dates_compared", left=str(left), symbol=symbol, right=str(right))
-    text = f"{mark} {label}{w.t('colon')}{detail}"
+        kind, unit, flabel = w.kind(c.reads[0][0])
+        return f"{flabel} {show(left, kind, unit, w.lang)} {symbol} {show(right, kind, unit, w.lang)}"
+    if w.brief_yes_no and len(c.reads) == 1 and isinstance(c.reads[0][1], bool) and c.label:
+        return w.value(*c.reads[0])  # 在相关系统备案：是
+    detail = "，".join(w.reading(n, v) for n, v in c.reads)
+    if c.comparison is not None and all(isinstance(side, dt.date) for side in c.comparison[::2]):
+        # two dates, one computed (years_after(settled_on, 1)): the days compared, 2025-02-28 ≤ 2025-02-28
+        left, symbol, right = c.comparison
+        detail += w.t("cond.dates_compared", left=str(left), symbol=symbol, right=str(right))
+    return detail
+
+
+def condition_text(w: PolicyWords, c: ConditionResult) -> str:
+    text = f"{w.t(STATUS_KEYS[c.status])} {c.label or c.text}{w.t('colon')}{condition_detail(w, c)}"
     facts = [m.key for m in c.missing if not isinstance(m, NotComputable)]
     if facts:
         text += "  " + w.t("cond.missing", names=", ".join(facts))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Mapping
 
-from engine.core.format import format_money, show
+from engine.core.format import format_money
 from engine.core.messages import t
 from engine.core.values import Missing, MissingField, MissingParameter, by_key
 from engine.lang.tree import Lit, Name, working
@@ -18,7 +18,7 @@ from engine.model.awards.rate import BaseStep
 from engine.model.outcome import Outcome
 from engine.model.policy import Policy
 from engine.present.review import expr_words, node_words
-from engine.present.sheet import OUTCOME_KEYS, pool_lines, reason_text, window_lines
+from engine.present.sheet import OUTCOME_KEYS, condition_detail, pool_lines, reason_text, window_lines
 from engine.present.words import PolicyWords
 from engine.runtime.trace import (
     CannotCompute,
@@ -45,6 +45,15 @@ class PeopleWords(PolicyWords):
 
     def expr(self, expr: Any, kind: str | None = None, item_fields: str | None = None) -> str:
         return expr_words(self.policy, expr, self.lang, kind, item_fields=item_fields)
+
+    brief_yes_no = True
+
+    def formula(self, expr: Any) -> str:
+        return self.expr(expr)
+
+    def reading(self, name: str, value: object, derived: bool = False) -> str:
+        return f"{self.label(name)} {self.value(name, value)}" if derived else \
+            f"{self.label(name)}：{self.value(name, value)}"
 
     def missing(self, m: Missing) -> str:
         if m.key == "area":
@@ -157,26 +166,7 @@ def _condition(w: PeopleWords, c: ConditionResult, expr: Any) -> SheetCondition:
     if c.status == "unknown" and c.missing:  # what is missing is the whole story
         return SheetCondition(c.status, _STATUS[c.status], label + "（" + w.t(
             "cond.missing", names="、".join(w.missing(m) for m in c.missing)) + "）")
-    if c.derived:
-        shown = []
-        for name, value in c.derived:
-            formula = w.expr(w.policy.derived[name].expr)
-            shown.append(f"{w.label(name)} {w.value(name, value)}（= {formula}）")
-        detail = "；".join(shown)
-        if c.comparison is not None and len(c.derived) == 1:
-            kind, unit, _l = w.kind(c.derived[0][0])
-            detail += f" {c.comparison[1]} {show(c.comparison[2], kind, unit, w.lang)}"
-        if c.reads:
-            detail += w.t("colon") + "，".join(f"{w.label(n)} {w.value(n, v)}" for n, v in c.reads)
-    elif c.comparison is not None and len(c.reads) == 1:
-        name = c.reads[0][0]
-        left, symbol, right = c.comparison
-        kind, unit, flabel = w.kind(name)
-        detail = f"{flabel} {show(left, kind, unit, w.lang)} {symbol} {show(right, kind, unit, w.lang)}"
-    elif len(c.reads) == 1 and isinstance(c.reads[0][1], bool) and c.label:
-        detail = w.value(*c.reads[0])  # 在相关系统备案：是
-    else:
-        detail = "，".join(f"{w.label(n)}：{w.value(n, v)}" for n, v in c.reads)
+    detail = condition_detail(w, c)
     text = f"{label}{w.t('colon')}{detail}" if detail and detail != label else label
     if c.missing:
         text += "（" + w.t("cond.missing", names="、".join(w.missing(m) for m in c.missing)) + "）"

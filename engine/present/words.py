@@ -70,6 +70,18 @@ class PolicyWords:
         kind, unit, _label = self.kind(name)
         return show(value, kind, unit, self.lang)
 
+    # How a condition's detail is worded (engine.present.sheet.condition_detail): for case workers, formulas as
+    # written and `label = value`; the people's sheet (engine.present.sheet_html) words them otherwise.
+    brief_yes_no = False  # a labelled yes/no condition shows only 是/否
+
+    def formula(self, expr: Expr) -> str:
+        """A derived value's formula."""
+        return str(expr.text)
+
+    def reading(self, name: str, value: object, derived: bool = False) -> str:
+        """A fact the condition read, with its value (`derived`: beside a derived value's formula)."""
+        return f"{self.label(name)} = {self.value(name, value)}"
+
     def label(self, name: str) -> str:
         return self.kind(name)[2]
 
