@@ -1216,6 +1216,9 @@ def main() -> None:
     """Entry point: no traceback reaches a user, for their mistake or ours."""
     import signal
 
+    from engine import keep_generated_code
+
+    keep_generated_code()  # before the engine's record classes are made: their methods' code from earlier runs
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # not when embedded in a program with its own
         signal.signal(signal.SIGTERM, _terminated)
     try:
