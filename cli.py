@@ -1214,11 +1214,16 @@ def _terminated(signum: int, _frame: object) -> NoReturn:
 
 def main() -> None:
     """Entry point: no traceback reaches a user, for their mistake or ours."""
+    import atexit
     import signal
 
     from engine import keep_generated_code
 
     keep_generated_code()  # before the engine's record classes are made: their methods' code from earlier runs
+    # When the interpreter exits, its cyclic garbage collector would walk every object the command and its imports
+    # made (all still alive, with nothing to free), about a tenth of a `policy evaluate` run: frozen first, it
+    # leaves them. Only at exit: a program that runs main() and goes on collects as before.
+    atexit.register(gc.freeze)
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # not when embedded in a program with its own
         signal.signal(signal.SIGTERM, _terminated)
     try:
