@@ -364,7 +364,8 @@ def keep_generated_code() -> GeneratedCode | None:
     if store is None:
         return None
     entry = _code_entry()
-    hook = GeneratedCode(_code_table(store._opened_entry(entry, marshal.load)))
+    # read whole, then unmarshalled: marshal.load on the file reads it in pieces, ten times slower
+    hook = GeneratedCode(_code_table(store._opened_entry(entry, lambda handle: marshal.loads(handle.read()))))
     dataclasses.exec = hook  # type: ignore[attr-defined]  # found before the builtin by dataclasses' own code
 
     def write() -> None:
