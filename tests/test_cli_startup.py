@@ -28,6 +28,7 @@ NOT_IMPORTED = (
     "duckdb", "pyarrow", "polars", "ruamel", "hypothesis", "stdnum",
     "engine.service", "engine.rounds", "engine.ledger", "engine.tools", "engine.present.review",
     "engine.runtime.generate",
+    "cli_commands",  # every command but evaluate: their options are not built for it
 )
 # ... nor, once the policy is in the compiled-policy cache, what compiles and validates one (and valid facts
 # never need the JSON Schema validator).
