@@ -12,10 +12,10 @@ from typing import IO, TYPE_CHECKING, Any, Callable, NoReturn, Sequence, TypeVar
 
 import click
 
-from engine import FactsError, PolicyError, t
+from engine import t
 
-if TYPE_CHECKING:
-    from engine import Policy
+if TYPE_CHECKING:  # the errors' record classes are made when a command runs, after main's keep_generated_code
+    from engine import Policy, PolicyError
 
 # Each command imports what it uses when it runs: `policy evaluate` should not pay for diff, lint or review. Every
 # command but evaluate is in cli_commands.py, imported only when one of them runs (see _Commands).
@@ -164,7 +164,7 @@ def evaluate_cmd(policy_file: str, facts_file: str, fmt: str, output: str | None
     if gc.isenabled():
         gc.disable()
         click.get_current_context().call_on_close(gc.enable)
-    from engine import applicant_from, evaluate, load_document, load_policy
+    from engine import FactsError, PolicyError, applicant_from, evaluate, load_document, load_policy
     if fmt == "pdf" and output is None:
         click.echo(t("sheet.pdf.needs_output", message_lang(lang, path=policy_file)), err=True)
         sys.exit(2)
