@@ -315,9 +315,12 @@ class GeneratedCode:
     a hundred record classes, and compiling their few hundred texts, the same in every run, was a fifth of the
     whole run. A text compiled in an earlier run is run from the code compiled then: the key is the whole text,
     and it is compiled as dataclasses' own exec compiles it (file "<string>", no __future__ flags of ours), so
-    the functions made are the same."""
+    the functions made are the same.
 
-    def __init__(self, known: dict[str, CodeType]):
+    The file keeps each text's code marshalled on its own, unmarshalled when the text is asked for: a run makes
+    only some of the classes another run made."""
+
+    def __init__(self, known: dict[str, CodeType | bytes]):
         self.known = known
         self.used: set[str] = set()
         self.compiled = 0  # texts this run compiled (the file is written again only when there are some)
@@ -325,19 +328,34 @@ class GeneratedCode:
     def __call__(self, source: object, globals: dict[str, Any] | None = None,
                  locals: dict[str, Any] | None = None, /) -> None:
         if type(source) is str:
-            code = self.known.get(source)
-            if code is None:
-                code = self.known[source] = compile(source, "<string>", "exec", dont_inherit=True)
-                self.compiled += 1
             self.used.add(source)
-            exec(code, globals, locals)
+            exec(self._code(source), globals, locals)
         else:
             exec(source, globals, locals)  # type: ignore[arg-type]
 
-    def kept(self) -> dict[str, CodeType]:
-        """What to write: every text known, or when they have grown past MAX_CODE (records of engine versions
-        long gone), only those this run used."""
-        return self.known if len(self.known) <= MAX_CODE else {text: self.known[text] for text in self.used}
+    def _code(self, source: str) -> CodeType:
+        found = self.known.get(source)
+        if type(found) is bytes:
+            try:
+                found = marshal.loads(found)
+            except (EOFError, ValueError, TypeError):  # a damaged entry: compiled anew
+                found = None
+        if type(found) is CodeType:
+            self.known[source] = found
+            return found
+        code = self.known[source] = compile(source, "<string>", "exec", dont_inherit=True)
+        self.compiled += 1
+        return code
+
+    def kept(self) -> dict[str, bytes]:
+        """What to write, each code marshalled: every text known, or when they have grown past MAX_CODE (records
+        of engine versions long gone), only those this run used."""
+        texts = self.known if len(self.known) <= MAX_CODE else self.used
+        return {text: _marshalled(self.known[text]) for text in texts}
+
+
+def _marshalled(code: CodeType | bytes) -> bytes:
+    return code if type(code) is bytes else marshal.dumps(code)
 
 
 def _code_entry() -> str:
@@ -346,9 +364,10 @@ def _code_entry() -> str:
     return f"code-{hashlib.sha256(version).hexdigest()}.marshal"
 
 
-def _code_table(found: object) -> dict[str, CodeType]:
-    """The table read from a file of generated code, or an empty one when the file holds anything else."""
-    if isinstance(found, dict) and all(type(k) is str and type(v) is CodeType for k, v in found.items()):
+def _code_table(found: object) -> dict[str, CodeType | bytes]:
+    """The table read from a file of generated code (text: its code, marshalled), or an empty one when the file
+    holds anything else."""
+    if isinstance(found, dict) and all(type(k) is str and type(v) is bytes for k, v in found.items()):
         return found
     return {}
 

@@ -176,8 +176,8 @@ def test_a_corrupt_or_foreign_code_file_is_not_run(cache_dir):
     sheet, _ = _run(cache_dir)
     (kept,) = code_files(cache_dir)
     table = marshal.loads(kept.read_bytes())
-    planted = {text: compile("raise SystemExit(9)", "<string>", "exec") for text in table}  # were it run: exit 9
-    kept.write_bytes(marshal.dumps(planted))
+    planted = {text: marshal.dumps(compile("raise SystemExit(9)", "<string>", "exec")) for text in table}
+    kept.write_bytes(marshal.dumps(planted))  # were it run: exit 9
     os.chmod(kept, 0o666)  # writable by others: never read
     again, compiled = _run(cache_dir)
     assert again == sheet and compiled > 100  # compiled anew, and kept again, the user's alone
@@ -187,6 +187,10 @@ def test_a_corrupt_or_foreign_code_file_is_not_run(cache_dir):
     again, compiled = _run(cache_dir)
     assert again == sheet and compiled > 100  # a miss
     assert _run(cache_dir) == (sheet, 0)
+    table = marshal.loads(code_files(cache_dir)[0].read_bytes())
+    code_files(cache_dir)[0].write_bytes(marshal.dumps(dict.fromkeys(table, b"\xff damaged")))
+    again, compiled = _run(cache_dir)
+    assert again == sheet and compiled > 100  # each damaged entry compiled anew
 
 
 def test_no_code_is_kept_when_the_cache_is_off(cache_dir):
