@@ -20,6 +20,7 @@ _._connect, _._begin, _.isolation_level  # engine/ledger/store.py: SQLAlchemy ev
 _.until, _.used_by, _.group_anchors  # engine/present/review.py: read by the Jinja2 templates
 _.outcome_words, _.totals  # engine/present/sheet_html.py: read by the sheet's template
 _.CATALOGUE  # engine/core/messages.py: the catalogue as data, read by tests/test_core_messages_keys.py
+_.__call__  # engine/cache.py: GeneratedCode, called by dataclasses as its exec
 
 # -- found by discovery, as award forms are: each kind of fact (engine/model/kinds/) and what it declares ----
 _.Area

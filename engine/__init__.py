@@ -34,6 +34,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from engine.cache import keep_generated_code as keep_generated_code
     from engine.core.amounts import AmountSyntaxError as AmountSyntaxError
     from engine.core.amounts import parse_amount as parse_amount
     from engine.core.errors import CompileError as CompileError
@@ -209,6 +210,7 @@ _WHERE = {
     "format_money": "engine.core.format",
     "format_paths": "engine.tools.fmt",
     "InheritError": "engine.core.errors",
+    "keep_generated_code": "engine.cache",
     "Ledger": "engine.ledger",
     "ledger_export": "engine.ledger.report:export",
     "ledger_replay": "engine.ledger.replay:replay",
@@ -306,8 +308,9 @@ __all__ = [
     "decision_from_result", "did_you_mean", "diff_html", "diff_impact", "diff_json", "diff_policies", "diff_text",
     "earlier_for", "EDITOR_SCHEMAS", "engine_version", "evaluate", "EvaluateError", "extends_value", "Fact",
     "facts_for", "facts_schema", "facts_template", "FactsError", "fixed_labels", "fork_text", "format_money",
-    "format_paths", "InheritError", "is_round_file", "is_tests_file", "json_path", "Ledger", "ledger_export",
-    "ledger_replay", "LedgerError", "Library", "lint_counts", "lint_file", "list_text", "load_applicant", "load_cases",
+    "format_paths", "InheritError", "is_round_file", "is_tests_file", "json_path", "keep_generated_code",
+    "Ledger", "ledger_export", "ledger_replay", "LedgerError", "Library", "lint_counts", "lint_file", "list_text",
+    "load_applicant", "load_cases",
     "load_document", "load_policy", "load_reading", "load_resolved", "load_schema", "load_suite", "load_text",
     "load_with_sources", "Loaded", "LoadError", "localize", "LookupFailed", "make_output", "migrate_text", "msg",
     "normalise_credit_code", "one_of", "open_ledger", "open_source", "parse_amount", "Plan", "Policy", "policy_files",

@@ -15,14 +15,20 @@ Safe by construction:
   POLICY_CACHE_DIR points, are never removed or overwritten;
 - any doubt (unreadable, corrupt, another engine version, a folder that is a file, unwritable or a symlink)
   is a miss, never an error: the policy is then compiled as usual. POLICY_CACHE=0 turns the cache off.
+
+The same folder keeps, per Python version, the code of the methods dataclasses generates for the engine's
+records (`keep_generated_code`, which the command line turns on): compiled once per user, not once per run.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import dataclasses
 import functools
 import gc
 import hashlib
+import marshal
 import os
 import pickle
 import re
@@ -31,9 +37,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Callable, Sequence
+from types import CodeType
+from typing import IO, TYPE_CHECKING, Any, Callable, Sequence
 
-from engine.model.policy import Policy
+if TYPE_CHECKING:
+    from engine.model.policy import Policy
+# Nothing of the model at import: keep_generated_code runs before the first record class is made.
 
 FORMAT = b"policy-cache/1"
 MAX_ENTRIES = 64
@@ -46,6 +55,10 @@ TAG = (b"Signature: 8a477f597d28d172789f06886806bc55\n"
        b"# For information about cache directory tags, see: https://bford.info/cachedir/\n")
 _TAG_OWNER = b"created by policy-engine"
 _ENTRY = re.compile(r"[0-9a-f]{64}\.pickle")
+_CODE = re.compile(r"code-[0-9a-f]{64}\.marshal")  # generated code, one file per Python version
+CODE_FORMAT = b"policy-cache/code/1"
+MAX_CODE_FILES = 4  # the newest files of generated code kept (one per Python version the user runs)
+MAX_CODE = 4096  # texts kept in one file: beyond, only those the run that writes it used
 _PART = re.compile(r"\.entry-[0-9a-f]{32}\.part")
 _STALE_PART_SECONDS = 3600  # an unfinished write older than this was left by a killed run
 _ENGINE = Path(__file__).resolve().parent
@@ -72,7 +85,8 @@ def _code_stamp() -> bytes:
                         folders.append(item.path)
                     elif item.name.endswith(_STAMPED):
                         info = item.stat()
-                        found.append(f"{os.path.relpath(item.path, root)}:{info.st_size}:{info.st_mtime_ns}\n")
+                        # the path below root (what os.path.relpath gives, without its two abspath calls per file)
+                        found.append(f"{item.path[len(root) + 1:]}:{info.st_size}:{info.st_mtime_ns}\n")
         digest.update("".join(sorted(found)).encode())
     return digest.digest()
 
@@ -102,7 +116,7 @@ def _signature(reads: list[tuple[str, str]]) -> list[tuple[str, str, str | None]
 
 
 def _ours(name: str) -> bool:
-    return bool(_ENTRY.fullmatch(name) or _PART.fullmatch(name))
+    return bool(_ENTRY.fullmatch(name) or _CODE.fullmatch(name) or _PART.fullmatch(name))
 
 
 class PolicyCache:
@@ -151,10 +165,20 @@ class PolicyCache:
             if _signature([(kind, p) for kind, p, _h in signature]) == signature:
                 return policy
         policy, reads = make()
-        self._write(entry, (_signature(reads), policy))
+        made = (_signature(reads), policy)
+        self._write(entry, lambda handle: pickle.dump(made, handle, protocol=pickle.HIGHEST_PROTOCOL))
         return policy
 
     def _read(self, entry: str) -> tuple[list[tuple[str, str, str | None]], Policy] | None:
+        from engine.model.policy import Policy
+
+        found = self._opened_entry(entry, _unpickled)
+        if not (isinstance(found, tuple) and len(found) == 2 and isinstance(found[1], Policy)):
+            return None
+        return found
+
+    def _opened_entry(self, entry: str, load: Callable[[IO[bytes]], object]) -> object:
+        """What `load` reads from the entry; None when there is none, or it is not the user's alone."""
         try:
             with _opened(self.folder) as folder:
                 fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder)
@@ -163,18 +187,16 @@ class PolicyCache:
                         return None
                     with os.fdopen(fd, "rb") as handle:
                         fd = -1
-                        found = _unpickled(handle)
+                        return load(handle)
                 finally:
                     if fd != -1:
                         os.close(fd)
         except Exception:  # a corrupt or foreign entry is a miss, whatever it raises
             return None
-        if not (isinstance(found, tuple) and len(found) == 2 and isinstance(found[1], Policy)):
-            return None
-        return found
 
-    def _write(self, entry: str, value: object) -> None:
-        """Put an entry in place whole (a temporary file renamed), then trim; any failure is only a miss."""
+    def _write(self, entry: str, dump: Callable[[IO[bytes]], None]) -> None:
+        """Put an entry in place whole (`dump` writes it to a temporary file, renamed when complete), then trim;
+        any failure is only a miss."""
         try:
             with _opened(self.folder) as folder:
                 temp = f".entry-{os.urandom(16).hex()}.part"  # as secrets.token_hex, without its imports
@@ -183,7 +205,7 @@ class PolicyCache:
                     with os.fdopen(fd, "wb") as handle:
                         fd = -1
                         os.fchmod(handle.fileno(), 0o600)
-                        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                        dump(handle)
                     os.replace(temp, entry, src_dir_fd=folder, dst_dir_fd=folder)
                 except BaseException:
                     if fd != -1:
@@ -257,6 +279,7 @@ def _trim(folder: int) -> None:
     """Keep the newest MAX_ENTRIES entries (those of an older engine or a changed file are never read again)
     and remove unfinished writes a killed run left; nothing else in the folder is touched."""
     entries: list[tuple[int, str]] = []
+    code: list[tuple[int, str]] = []
     stale = time.time() - _STALE_PART_SECONDS
     with os.scandir(folder) as listing:
         for item in listing:
@@ -270,10 +293,104 @@ def _trim(folder: int) -> None:
                 continue
             if _ENTRY.fullmatch(item.name):
                 entries.append((info.st_mtime_ns, item.name))
+            elif _CODE.fullmatch(item.name):
+                code.append((info.st_mtime_ns, item.name))
             elif info.st_mtime < stale:
                 with contextlib.suppress(OSError):
                     os.unlink(item.name, dir_fd=folder)
     entries.sort(reverse=True)
-    for _mtime, name in entries[MAX_ENTRIES:]:
+    code.sort(reverse=True)
+    for _mtime, name in entries[MAX_ENTRIES:] + code[MAX_CODE_FILES:]:
         with contextlib.suppress(OSError):
             os.unlink(name, dir_fd=folder)
+
+
+# --- the code dataclasses generates -----------------------------------------------------------------------------
+
+class GeneratedCode:
+    """`exec` for the dataclasses module: the text it generates for a record's methods, compiled once per user.
+
+    dataclasses writes each class's __init__, __repr__, __eq__, __hash__, __setattr__ and __delattr__ as Python
+    text and has it compiled (Python 3.11 and 3.12: one compile per method). A `policy evaluate` run makes about
+    a hundred record classes, and compiling their few hundred texts, the same in every run, was a fifth of the
+    whole run. A text compiled in an earlier run is run from the code compiled then: the key is the whole text,
+    and it is compiled as dataclasses' own exec compiles it (file "<string>", no __future__ flags of ours), so
+    the functions made are the same.
+
+    The file keeps each text's code marshalled on its own, unmarshalled when the text is asked for: a run makes
+    only some of the classes another run made."""
+
+    def __init__(self, known: dict[str, CodeType | bytes]):
+        self.known = known
+        self.used: set[str] = set()
+        self.compiled = 0  # texts this run compiled (the file is written again only when there are some)
+
+    def __call__(self, source: object, globals: dict[str, Any] | None = None,
+                 locals: dict[str, Any] | None = None, /) -> None:
+        if type(source) is str:
+            self.used.add(source)
+            exec(self._code(source), globals, locals)
+        else:
+            exec(source, globals, locals)  # type: ignore[arg-type]
+
+    def _code(self, source: str) -> CodeType:
+        found = self.known.get(source)
+        if type(found) is bytes:
+            try:
+                found = marshal.loads(found)
+            except (EOFError, ValueError, TypeError):  # a damaged entry: compiled anew
+                found = None
+        if type(found) is CodeType:
+            self.known[source] = found
+            return found
+        code = self.known[source] = compile(source, "<string>", "exec", dont_inherit=True)
+        self.compiled += 1
+        return code
+
+    def kept(self) -> dict[str, bytes]:
+        """What to write, each code marshalled: every text known, or when they have grown past MAX_CODE (records
+        of engine versions long gone), only those this run used."""
+        texts = self.known if len(self.known) <= MAX_CODE else self.used
+        return {text: _marshalled(self.known[text]) for text in texts}
+
+
+def _marshalled(code: CodeType | bytes) -> bytes:
+    return code if type(code) is bytes else marshal.dumps(code)
+
+
+def _code_entry() -> str:
+    """The file of generated code for this Python (another version's bytecode is of no use to it)."""
+    version = CODE_FORMAT + sys.version.encode() + str((sys.implementation.cache_tag, marshal.version)).encode()
+    return f"code-{hashlib.sha256(version).hexdigest()}.marshal"
+
+
+def _code_table(found: object) -> dict[str, CodeType | bytes]:
+    """The table read from a file of generated code (text: its code, marshalled), or an empty one when the file
+    holds anything else."""
+    if isinstance(found, dict) and all(type(k) is str and type(v) is bytes for k, v in found.items()):
+        return found
+    return {}
+
+
+def keep_generated_code() -> GeneratedCode | None:
+    """From now on in this process, dataclasses runs the code it generated in earlier runs, kept in the cache
+    folder (under the same rules as compiled policies: the user's own folder and files, written whole), and
+    the code compiled by this run is added there when the process exits. Nothing when the cache is off, or when
+    dataclasses' exec is already someone else's. Call it before importing what makes the records."""
+    if "exec" in vars(dataclasses):
+        return None
+    store = PolicyCache.open()
+    if store is None:
+        return None
+    entry = _code_entry()
+    # read whole, then unmarshalled: marshal.load on the file reads it in pieces, ten times slower
+    hook = GeneratedCode(_code_table(store._opened_entry(entry, lambda handle: marshal.loads(handle.read()))))
+    dataclasses.exec = hook  # type: ignore[attr-defined]  # found before the builtin by dataclasses' own code
+
+    def write() -> None:
+        if hook.compiled:
+            table = hook.kept()
+            store._write(entry, lambda handle: marshal.dump(table, handle))
+
+    atexit.register(write)
+    return hook

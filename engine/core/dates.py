@@ -12,11 +12,17 @@ the month, or that month's last day where it has fewer (29 February 2024 + 1 yea
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from decimal import Decimal
 
 MAX_PERIODS = 1200  # the most periods `*_after` adds: a century of months, and bounds every date it gives
+
+
+def _month_days(year: int, month: int) -> int:
+    """How many days the month has."""
+    import calendar  # when first needed: it imports locale, which a run that counts no months never uses
+
+    return calendar.monthrange(year, month)[1]
 
 
 def days_between(start: dt.date, end: dt.date) -> Decimal:
@@ -28,7 +34,7 @@ def months_between(start: dt.date, end: dt.date) -> Decimal:
         return -months_between(end, start)
     months = (end.year - start.year) * 12 + (end.month - start.month)
     # the anniversary day in the end month: the start's day, or that month's last day if it has fewer
-    day = min(start.day, calendar.monthrange(end.year, end.month)[1])
+    day = min(start.day, _month_days(end.year, end.month))
     if end.day < day:
         months -= 1
     return Decimal(months)
@@ -46,7 +52,7 @@ def months_after(start: dt.date, months: Decimal | int) -> dt.date:
         return dt.date.max  # after the last day a date can name: later than every claim
     year, month = divmod(index, 12)
     month += 1
-    return dt.date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+    return dt.date(year, month, min(start.day, _month_days(year, month)))
 
 
 def years_after(start: dt.date, years: Decimal | int) -> dt.date:

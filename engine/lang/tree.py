@@ -26,12 +26,16 @@ class Name:
 
 @dataclass(frozen=True)
 class Unary:
+    """A sign or `not` before one operand."""
+
     op: str  # "-" | "+" | "not"
     operand: Node
 
 
 @dataclass(frozen=True)
 class Arith:
+    """One arithmetic operation on two operands, computed exactly in Decimal."""
+
     op: str  # "+" | "-" | "*" | "/"
     left: Node
     right: Node
@@ -39,6 +43,8 @@ class Arith:
 
 @dataclass(frozen=True)
 class Logic:
+    """`and` or `or` over two or more values, by Kleene's rules when one is unknown."""
+
     op: str  # "and" | "or"
     values: tuple[Node, ...]
 
@@ -61,6 +67,8 @@ class Choices:
 
 @dataclass(frozen=True)
 class IfElse:
+    """`body if test else orelse`."""
+
     test: Node
     body: Node
     orelse: Node
@@ -68,6 +76,8 @@ class IfElse:
 
 @dataclass(frozen=True)
 class Call:
+    """One of the few functions the language has, with its arguments."""
+
     func: str  # min | max | abs (date('…') is folded into a Lit when checked)
     args: tuple[Node, ...]
 

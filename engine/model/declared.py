@@ -74,6 +74,8 @@ def window_words(first: dt.date | None, last: dt.date | None) -> Message:
 
 @dataclass(frozen=True)
 class Fact:
+    """A fact the policy declares an applicant supplies: its kind (`type`), label, unit and bounds."""
+
     name: str
     type: str  # money | number | integer | percent | boolean | text | date | list
     label: str

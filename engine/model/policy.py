@@ -19,6 +19,8 @@ from engine.model.kinds.base import FactKind
 
 @dataclass(frozen=True)
 class DatedValue:
+    """A parameter's value from `start` (to `end`, or to the next value), with its source."""
+
     start: dt.date
     value: Decimal
     source: str | None = None
@@ -27,6 +29,8 @@ class DatedValue:
 
 @dataclass(frozen=True)
 class Parameter:
+    """A value the policy sets (a rate, a ceiling), by the dates it is in force."""
+
     name: str
     label: str
     type: str  # money | percent | number
@@ -76,6 +80,8 @@ class Derived:
 
 @dataclass(frozen=True)
 class Condition:
+    """One condition of a clause (or of the whole policy), an expression that must hold."""
+
     expr: Expr
     label: str | None = None
     reading: str | None = None
@@ -96,6 +102,9 @@ class Offset:
 
 @dataclass(frozen=True)
 class Clause:
+    """One clause: who it is for, its conditions, its award (or the document it refers to), its cap and how
+    earlier grants count against it."""
+
     id: str
     article: str | None
     title: str
@@ -157,6 +166,8 @@ class Clause:
 
 @dataclass(frozen=True)
 class Group:
+    """An exclusive group of clauses: which of them pays (`pick`), and how members' earlier grants count."""
+
     id: str
     members: tuple[str, ...]
     pick: str  # best | first | all
@@ -172,6 +183,8 @@ class Group:
 
 @dataclass(frozen=True)
 class Reference:
+    """A document the policy refers to (refers_to:), and what role its rules play."""
+
     id: str
     title: str
     # rules: amounts are set there | standard: it sets a recognition standard, not an amount | basis: cited only
@@ -191,6 +204,8 @@ class Alternative:
 
 @dataclass(frozen=True)
 class Reading:
+    """A question the text leaves open, the answer the file takes, and the other readings."""
+
     id: str
     question: str
     choice: str
@@ -200,6 +215,8 @@ class Reading:
 
 @dataclass(frozen=True)
 class Recipient:
+    """A kind of applicant the policy names (seller, park operator ...)."""
+
     id: str
     label: str
     description: str | None = None
@@ -260,6 +277,9 @@ def pool_of(pools: Sequence[Pool], clause_id: str) -> Pool | None:
 
 @dataclass(frozen=True)
 class Policy:
+    """A policy file compiled: its period, areas, money rule, facts, parameters, clauses, groups, readings and
+    pools, built once (engine.model.compile) and only read afterwards."""
+
     id: str
     document: str
     title: str

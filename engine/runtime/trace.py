@@ -88,6 +88,8 @@ MISSING_AREA = Missing("area")
 
 @dataclass(frozen=True)
 class MeasureOnly(Why):
+    """The clause states a measure, not an amount: nothing to decide for an applicant."""
+
     reason: ClassVar[str] = "measure"
     measure: str
 
@@ -147,6 +149,8 @@ class FiledLate(Why):
 
 @dataclass(frozen=True)
 class OtherRecipient(Why):
+    """The clause is for other kinds of applicant."""
+
     reason: ClassVar[str] = "recipient"
     recipients: tuple[str, ...]
     labels: tuple[str, ...]
@@ -157,6 +161,8 @@ class OtherRecipient(Why):
 
 @dataclass(frozen=True)
 class OutsideJurisdiction(Why):
+    """The applicant's area is not one the policy covers (with the closest name, when it looks mistyped)."""
+
     reason: ClassVar[str] = "jurisdiction"
     area: str
     areas: tuple[str, ...]
@@ -183,6 +189,8 @@ class ConditionsFailed(Why):
 
 @dataclass(frozen=True)
 class RequiresFailed(Why):
+    """A clause this one requires was not met."""
+
     reason: ClassVar[str] = "requires"
     requires: tuple[str, ...]
 
@@ -192,6 +200,8 @@ class RequiresFailed(Why):
 
 @dataclass(frozen=True)
 class MissingFacts(Why):
+    """Facts the clause needs are missing: undetermined until they are given."""
+
     reason: ClassVar[str] = "missing"
 
     def text(self, w: Words) -> str:
@@ -219,6 +229,8 @@ class CannotCompute(Why):
 
 @dataclass(frozen=True)
 class CapUsed(Why):
+    """What was granted before under the clause's cap leaves nothing more to pay."""
+
     reason: ClassVar[str] = "cap_used"
     cap: Decimal
     granted: Decimal
@@ -307,6 +319,8 @@ ROUNDING_KEYS = {"half_up": "rounding.half_up", "half_even": "rounding.half_even
 
 @dataclass(frozen=True)
 class RoundStep(Step):
+    """The amount rounded by the policy's money rule."""
+
     kind: ClassVar[str] = "round"
     before: Decimal
     after: Decimal
@@ -320,6 +334,8 @@ class RoundStep(Step):
 
 @dataclass(frozen=True)
 class NegativeStep(Step):
+    """An amount computed below zero: nothing is paid."""
+
     kind: ClassVar[str] = "negative"
     value: Decimal
 
@@ -329,6 +345,8 @@ class NegativeStep(Step):
 
 @dataclass(frozen=True)
 class CapStep(Step):
+    """The cap, what was granted under it before, and what it leaves of the amount."""
+
     kind: ClassVar[str] = "cap"
     cap: Decimal
     expr: str
@@ -409,6 +427,8 @@ class TopUpStep(Step):
 
 @dataclass(frozen=True)
 class GroupStep(Step):
+    """Another member of an exclusive group pays instead: which, and what each would pay."""
+
     kind: ClassVar[str] = "group"
     group: str
     pick: str
@@ -480,6 +500,8 @@ class Hop:
 
 @dataclass(frozen=True)
 class Result:
+    """One applicant evaluated under a policy on a day: each clause's result, and the total."""
+
     policy: Policy
     applicant: Applicant
     date: dt.date

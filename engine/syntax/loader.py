@@ -113,6 +113,8 @@ def _under(table: Mapping[Path_, _V], prefix: Path_) -> dict[Path_, _V]:
 
 @dataclass
 class Loaded:
+    """A document as read: its plain data, where each value is in the text, and the text."""
+
     data: object
     source: SourceMap
     text: str

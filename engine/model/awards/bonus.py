@@ -32,6 +32,8 @@ _FORMULA = {ON_TOP: "award.formula.on_top", RAISES_CAP: "award.formula.raises_ca
 
 @dataclass(frozen=True)
 class BonusStep(Step):
+    """The bonus added to another clause's amount (`to`), as the sheet shows it."""
+
     kind: ClassVar[str] = "bonus"
     to: str
     mode: str
@@ -43,6 +45,9 @@ class BonusStep(Step):
 
 @dataclass(frozen=True)
 class RaisedCapStep(Step):
+    """A bonus that raises another clause's cap: what that clause pays under its own cap, and what the
+    raised cap lets this one add."""
+
     kind: ClassVar[str] = "raised_cap"
     to: str
     bonus: Decimal

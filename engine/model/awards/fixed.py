@@ -25,6 +25,8 @@ from engine.model.awards.base import (
 
 @dataclass(frozen=True)
 class FixedStep(Step):
+    """A fixed amount, as written."""
+
     kind: ClassVar[str] = "fixed"
     expr: str
     value: object

@@ -19,6 +19,8 @@ _STATUS_KEYS = {COUNTED: "item.counted", NOT_COUNTED: "item.not counted", UNDECI
 
 @dataclass(frozen=True)
 class ItemsStep(Step):
+    """Each item of a list fact, counted or not (and why), and the amount per item counted."""
+
     kind: ClassVar[str] = "items"
     list: str
     each: object

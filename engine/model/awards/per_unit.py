@@ -27,6 +27,8 @@ from engine.model.outcome import Why
 
 @dataclass(frozen=True)
 class PerUnitStep(Step):
+    """A rate per unit times the quantity, over the periods paid (and those an earlier grant used)."""
+
     kind: ClassVar[str] = "per_unit"
     rate: object
     unit: str | None

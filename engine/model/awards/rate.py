@@ -27,6 +27,8 @@ from engine.model.awards.base import (
 
 @dataclass(frozen=True)
 class BaseStep(Step):
+    """The base a rate applies to, with the value of each name it reads."""
+
     kind: ClassVar[str] = "base"
     expr: str
     label: str | None
@@ -50,6 +52,8 @@ class BaseStep(Step):
 
 @dataclass(frozen=True)
 class RateStep(Step):
+    """The rate applied to the base."""
+
     kind: ClassVar[str] = "rate"
     expr: str
     value: object
@@ -60,6 +64,8 @@ class RateStep(Step):
 
 @dataclass(frozen=True)
 class ProductStep(Step):
+    """The base times the rate."""
+
     kind: ClassVar[str] = "product"
     base: Decimal
     rate: Decimal
