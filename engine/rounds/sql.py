@@ -28,6 +28,7 @@ from engine.rounds.identity import ALPHABET, WEIGHTS
 from engine.rounds.read import RECORD_LIMIT, Chunk, Source, skipped
 from engine.rounds.results import ClauseSummary, Output, Record, RowError, Summary
 from engine.rounds.run import Settings
+from engine.rounds.sql_sources import SqlSource, handed_back, readable, sql_source
 from engine.rounds.write import CsvOutput
 from engine.runtime.sql import (
     AREA_COLUMN,
@@ -50,9 +51,9 @@ _AREA = "area"
 
 def why_not(policy: Policy, source: Source, settings: Settings) -> str | None:
     """Why this round runs row by row, or None when it can run in SQL."""
-    if source.kind != "cells" or not source.path.lower().endswith(".csv"):
-        return "input"
-    if source.encoding not in ("utf-8", "utf-8-sig") or source.header_row != 1 or source._records is None:
+    is_csv = source.kind == "cells" and source.path.lower().endswith(".csv")
+    if not readable(source) or is_csv and (source.encoding not in ("utf-8", "utf-8-sig") or source.header_row != 1
+                                           or source._records is None):
         return "input"
     if settings.sheets or settings.ledger or settings.record:
         return "options"
@@ -67,7 +68,7 @@ def why_not(policy: Policy, source: Source, settings: Settings) -> str | None:
         sql_query(policy)
     except SqlUnsupported:
         return "policy"
-    if _blank_lines(source.path):
+    if is_csv and _blank_lines(source.path):
         return "input"  # csv.reader counts an empty line as a row, DuckDB skips it: row numbers would differ
     return None
 
@@ -115,6 +116,7 @@ class SqlRound:
         for kind in policy.recipients:
             self.kinds[kind] = kind
         self.query = sql_query(policy)
+        self.source = sql_source(source, policy, settings.lang)  # XLSX, JSON Lines, Parquet as DuckDB reads them
         self.decisions: list[Any] = []  # never kept (--record stays with the row engine)
 
     @property
@@ -189,6 +191,8 @@ class SqlRound:
 
     def csv(self) -> str:
         """The CSV file as DuckDB reads it: every cell as text, columns c0, c1, … in the header's order."""
+        if isinstance(self.source, SqlSource):  # another format than CSV: engine.rounds.sql_sources
+            return self.source.relation()
         layout = self.source.layout
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(layout))) + "}"
         path = self.source.path.replace("'", "''")
@@ -301,7 +305,7 @@ class SqlRound:
                 cells = ["" if c is None else c for c in row[5:5 + width]]
                 if skipped(cells):
                     continue
-                items.append((number, cells))
+                items.append(handed_back(self.source, number, cells))
                 block.append(number)
             else:
                 block.append((number, *row))
