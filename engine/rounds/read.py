@@ -191,7 +191,7 @@ def open_source(path: str, headers: Headers, count: bool = False) -> Source:
             header_row, header = _header(rows, path)
             source._rows = ((n, cells) for n, cells in rows if not skipped(cells))
     else:
-        rows = _xlsx_rows(path, source)
+        rows = _xlsx_rows(path, source, count)
         header_row, header = _header(rows, path)
         source._rows = ((n, cells) for n, cells in rows if not skipped(cells))
     source.header_row = header_row
@@ -617,9 +617,11 @@ class _Damaged(Exception):
         self.message = message
 
 
-def _xlsx_rows(path: str, source: Source) -> Iterator[tuple[int, list[object]]]:
+def _xlsx_rows(path: str, source: Source, count: bool = True) -> Iterator[tuple[int, list[object]]]:
     """The first sheet's rows that hold a cell, by their own row numbers, streamed; cached values, never
-    formulas. Rows the sheet leaves out (blank ones) are not walked: a row numbered far down comes at once."""
+    formulas. Rows the sheet leaves out (blank ones) are not walked: a row numbered far down comes at once.
+    `count`: estimate the rows (source.total) by the sheet's own word, which openpyxl finds by reading the whole
+    sheet when its writer did not say."""
     import zipfile
 
     from openpyxl import load_workbook
@@ -631,7 +633,7 @@ def _xlsx_rows(path: str, source: Source) -> Iterator[tuple[int, list[object]]]:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
         sheet = book.worksheets[0]
-        if sheet.max_row is not None and sheet.max_row <= MAX_ROW:  # the sheet's own word: an estimate
+        if count and sheet.max_row is not None and sheet.max_row <= MAX_ROW:  # the sheet's own word: an estimate
             source.total = max(0, sheet.max_row - 1)
     except (InvalidFileException, zipfile.BadZipFile) as error:
         raise RoundError(msg("batch.read.xlsx", path=path, reason=str(error) or type(error).__name__),

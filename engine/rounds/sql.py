@@ -345,6 +345,9 @@ class SqlRound:
         except duckdb.Error as why:
             output.abort()
             raise SqlFallback(str(why)) from None
+        except BaseException:  # the input found damaged as it was read (engine.rounds.sql_sources)
+            output.abort()
+            raise
         engine = Engine(self.jobs, (self.policy, source.kind, source.layout, self.settings, self.kinds, base))
         try:
             try:

@@ -22,10 +22,12 @@ SQL engine numbers every row as the row engine does and skips the same ones.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import os
+import pickle
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterator, Sequence
 
@@ -35,9 +37,7 @@ from engine.rounds.read import (
     FORMATS,
     RowRefused,
     Source,
-    _header,
     _jsonl_rows,
-    _xlsx_rows,
     json_row,
     parquet_texts,
     skipped,
@@ -47,7 +47,8 @@ MARK = "\x01"  # a cell the SQL facts check refuses in any column (and not blank
 _PLAIN_NUMBER = re.compile(r"-?[0-9]{1,16}(\.[0-9]{1,12})?")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _AS_TYPED = ("code", "applicant", "area", "granted")  # the fixed columns read as typed, stripped
-_READ_AS_TYPED = ("money", "number")  # number kinds whose cells and JSON numbers the facts loader reads alike
+# kinds whose number cells (and JSON numbers) the facts loader reads as it reads the number's text
+_READ_AS_TYPED = ("money", "number", "granted")
 # What str.lstrip() strips, for a note's # (engine.rounds.read.skipped) in SQL
 _SPACE = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
 
@@ -70,7 +71,7 @@ class SqlSource(Source):
     _folder: Any = None  # the temporary folder of the CSV file written for DuckDB, removed with this object
     _back: Iterator[tuple[int, object]] | None = None
     _texts: str = ""  # a Parquet file's query
-    _skip: list[int] = field(default_factory=list)
+    original: Source | None = None  # the round's own source (a workbook's rows are read from its reader, once)
 
     def relation(self) -> str:
         """What the SQL engine reads FROM: c0, c1, … as text, one row per row after the header, in order."""
@@ -83,7 +84,7 @@ class SqlSource(Source):
         if self.form == "parquet":
             return number, cells
         if self._back is None:
-            self._back = self._items()
+            self._back = self._spooled() if self.form == "xlsx" else self._items()
         for found in self._back:
             if found[0] == number:
                 return found
@@ -97,12 +98,23 @@ class SqlSource(Source):
         return f"(SELECT {cells} FROM ({self._texts}))"
 
     def _items(self) -> Iterator[tuple[int, object]]:
-        """The row engine's items, read afresh from the file (the round's own reader is left as it was)."""
+        """The row engine's items: a JSON Lines file's read afresh (the round's own reader is left as it was, for
+        the row engine should DuckDB not read the round after all); a workbook's from the round's own reader,
+        since parsing a workbook costs more than the rest of a round in SQL: its rows are spooled as read, and
+        the round's reader then reads the spool (_staged)."""
         if self.form == "jsonl":
             return _jsonl_rows(self.path, self.encoding)
-        rows = _xlsx_rows(self.path, Source(self.path, "cells"))
-        _header(rows, self.path)
-        return ((n, cells) for n, cells in rows if not skipped(cells))
+        assert self.original is not None
+        return self.original.items()
+
+    def _spooled(self) -> Iterator[tuple[int, object]]:
+        """A workbook's rows as read while staging them (parsing the workbook again would cost as much again)."""
+        with open(os.path.join(self._folder.name, "rows.pickle"), "rb") as spool:
+            while True:
+                try:
+                    yield pickle.load(spool)
+                except EOFError:
+                    return
 
     def _staged(self) -> str:
         """Every row written as text (cells) to a CSV file for DuckDB; the relation reading it."""
@@ -112,7 +124,9 @@ class SqlSource(Source):
         texts = _JsonCells(self.policy, self.layout) if self.form == "jsonl" else _SheetCells(self.layout)
         blank_row = [""] * width
         code = next(i for i, c in enumerate(self.layout) if c is not None and c.kind == "code")
-        with open(path, "w", encoding="utf-8", newline="") as handle:
+        with open(path, "w", encoding="utf-8", newline="") as handle, \
+                open(os.path.join(self._folder.name, "rows.pickle"), "wb") as spool:
+            keep = self.form == "xlsx"
             out = csv.writer(handle)
             out.writerow([f"c{i}" for i in range(width)])
             number = self.header_row
@@ -121,10 +135,14 @@ class SqlSource(Source):
                     out.writerow(blank_row)
                     number += 1
                 row = texts.cells(payload)
+                if keep:
+                    pickle.dump((found, payload), spool, protocol=pickle.HIGHEST_PROTOCOL)
                 if MARK in row or skipped(row):  # the row engine's (it reads every row written here)
                     row[code] = MARK  # refused in the code column, which every round has
                 out.writerow(row)
                 number = found
+        if keep and self.original is not None:
+            self.original._rows = self._spooled()
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
         return (f"read_csv('{path.replace(chr(39), chr(39) * 2)}', header=true, columns={columns}, "
                 "all_varchar=true, null_padding=true, quote='\"', escape='\"', delim=',', auto_detect=false)")
@@ -136,7 +154,7 @@ def sql_source(source: Source, policy: Policy, lang: str) -> Source:
     if source.kind not in ("cells", "jsonl") or form == "csv" or isinstance(source, SqlSource):
         return source
     out = SqlSource(source.path, source.kind, list(source.layout), source.total, [], source.encoding,
-                    source.header_row, form=form, policy=policy)
+                    source.header_row, form=form, policy=policy, original=source)
     if form == "jsonl":
         from engine.rounds.template import sheet_columns
 
@@ -168,48 +186,48 @@ class _SheetCells:
     """An XLSX row's cells (what openpyxl reads: str, int, float, bool, datetime) as text."""
 
     def __init__(self, layout: Sequence[Column | None]):
-        self.layout = list(layout)
+        self.kinds = [None if c is None else c.fact.kind.keyword if c.fact is not None else c.kind for c in layout]
+        self.width = len(layout)
 
     def cells(self, payload: object) -> list[str]:
         assert isinstance(payload, list)
-        width = len(self.layout)
-        out = [self.text(value, column) for value, column in zip(payload, self.layout, strict=False)]
+        out = []
+        for value, kind in zip(payload, self.kinds, strict=False):
+            if value is None:
+                out.append("")
+            elif type(value) is str:  # as the row engine reads it (a lone surrogate is the row's problem there)
+                out.append(value if value.isascii() or _usable(value) else MARK)
+            else:
+                out.append(_typed(value, kind))
+        width = self.width
         out += [""] * (width - len(out))
         if any(not blank(value) for value in payload[width:]):  # a cell past the header: the row engine's
             return [MARK] * width
         return out
 
-    @staticmethod
-    def text(value: object, column: Column | None) -> str:
-        if value is None:
-            return ""
-        if type(value) is str:
-            return value if _usable(value) else MARK
-        if column is None:
-            return MARK
-        kind = column.fact.kind.keyword if column.fact is not None else column.kind
-        if isinstance(value, bool):
-            return ("true" if value else "false") if kind == "boolean" else MARK
-        if isinstance(value, int):
-            if kind == "integer":
-                return str(value) if 0 <= value < 10 ** 16 else MARK
-            return str(value) if kind in _READ_AS_TYPED or kind == "granted" else MARK
-        if isinstance(value, float):
-            if value != value or value in (float("inf"), float("-inf")):
-                return MARK
-            shown = repr(value)
-            if kind == "integer":
-                exact = Decimal(shown)
-                whole = int(exact) if exact == exact.to_integral_value() else -1
-                return str(whole) if 0 <= whole < 10 ** 16 else MARK
-            if (kind in _READ_AS_TYPED or kind == "granted") and _PLAIN_NUMBER.fullmatch(shown):
-                return shown
-            return MARK
-        import datetime as dt
 
-        if isinstance(value, (dt.date, dt.datetime)) and kind in ("date", "claim_date"):
-            return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
-        return MARK
+def _typed(value: object, kind: str | None) -> str:
+    """A cell openpyxl read as a number, boolean or date, as the text its column's kind reads alike; else MARK."""
+    if kind is None:
+        return ""  # a column without a header: neither engine reads it (a row of nothing else is marked, _staged)
+    if type(value) is bool:
+        return ("true" if value else "false") if kind == "boolean" else MARK
+    if type(value) is int:
+        if kind == "integer":
+            return str(value) if 0 <= value < 10 ** 16 else MARK
+        return str(value) if kind in _READ_AS_TYPED else MARK
+    if type(value) is float:
+        if value != value or value in (float("inf"), float("-inf")):
+            return MARK
+        shown = repr(value)
+        if kind == "integer":
+            exact = Decimal(shown)
+            whole = int(exact) if exact == exact.to_integral_value() else -1
+            return str(whole) if 0 <= whole < 10 ** 16 else MARK
+        return shown if kind in _READ_AS_TYPED and _PLAIN_NUMBER.fullmatch(shown) else MARK
+    if isinstance(value, (dt.date, dt.datetime)) and kind in ("date", "claim_date"):
+        return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
+    return MARK
 
 
 class _JsonCells:
@@ -290,9 +308,9 @@ class _JsonCells:
         elif type(value) is int:
             if kind == "integer":
                 text = str(value) if 0 <= value < 10 ** 16 else None
-            elif kind in _READ_AS_TYPED or kind == "granted":
+            elif kind in _READ_AS_TYPED:
                 text = str(value)
-        elif type(value) is Decimal and (kind in _READ_AS_TYPED or kind == "granted"):
+        elif type(value) is Decimal and kind in _READ_AS_TYPED:
             shown = str(value)
             text = shown if _PLAIN_NUMBER.fullmatch(shown) else None
         if text is None:
