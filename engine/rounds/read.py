@@ -794,7 +794,8 @@ def _parquet_rows(path: str, texts: str) -> Iterator[tuple[int, list[object]]]:
                     yield number, list(row[1:])
         except duckdb.Error as error:
             reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            raise RoundError(msg("batch.read.parquet_row", path=path, row=number + 1, reason=reason),
+            # DuckDB reads ahead: the damage is somewhere after the last row read
+            raise RoundError(msg("batch.read.parquet_row", path=path, row=number, reason=reason),
                              msg("batch.read.parquet.hint")) from None
         finally:
             con.close()
