@@ -733,13 +733,13 @@ def _parquet_error(path: str, error: Exception) -> RoundError:
 
 
 def _parquet_source(path: str) -> str:
-    return "read_parquet('" + path.replace("'", "''") + "', file_row_number=true)"
+    return "read_parquet('" + path.replace("'", "''") + "')"
 
 
 def parquet_texts(path: str) -> tuple[list[str], str]:
-    """The Parquet file's column names (its header, row 1) and a DuckDB query of its rows in the file's order:
-    the row engine's row number (2, 3, …) and c0, c1, … each value as the text a CSV cell would hold
-    (parquet_cell). RoundError when it cannot be read as Parquet, or a column holds what no cell holds."""
+    """The Parquet file's column names (its header, row 1) and a DuckDB query of its rows in the file's order
+    (rows 2, 3, …: DuckDB keeps the order of what it reads): c0, c1, … each value as the text a CSV cell would
+    hold (parquet_cell). RoundError when it cannot be read as Parquet, or a column holds what no cell holds."""
     import duckdb
 
     con = duckdb.connect()
@@ -752,8 +752,6 @@ def parquet_texts(path: str) -> tuple[list[str], str]:
     header: list[str] = []
     texts: list[str] = []
     for name, kind, *_rest in described:
-        if name == "file_row_number" and len(texts) == len(described) - 1:
-            break  # the row number DuckDB adds, last
         cell = parquet_cell(_quoted(name), kind)
         if cell is None:
             raise RoundError(msg("batch.read.parquet_type", path=path, column=name, type=kind),
@@ -762,7 +760,7 @@ def parquet_texts(path: str) -> tuple[list[str], str]:
         texts.append(f"{cell} AS c{len(texts)}")
     if not header:
         raise RoundError(msg("batch.read.no_header", path=path))
-    return header, (f"SELECT file_row_number + 2 AS n, {', '.join(texts)} FROM {_parquet_source(path)}")
+    return header, f"SELECT {', '.join(texts)} FROM {_parquet_source(path)}"
 
 
 def _parquet_count(path: str) -> int | None:
@@ -787,11 +785,12 @@ def _parquet_rows(path: str, texts: str) -> Iterator[tuple[int, list[object]]]:
         number = 1
         con = duckdb.connect()
         try:
+            con.execute("SET preserve_insertion_order = true")
             cursor = con.execute(texts)
             while batch := cursor.fetchmany(PARQUET_FETCH):
                 for row in batch:
-                    number = int(row[0])
-                    yield number, list(row[1:])
+                    number += 1
+                    yield number, list(row)
         except duckdb.Error as error:
             reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
             # DuckDB reads ahead: the damage is somewhere after the last row read
