@@ -15,6 +15,7 @@ from rounds_support import ROOT, as_jsonl, as_parquet, as_xlsx, run, write_round
 from engine import RoundSettings, SqlRound, fixed_labels, load_policy, open_source, sheet_columns, sql_round_why_not
 from engine import SheetHeaders as Headers
 from engine.rounds.identity import make_code
+from engine.rounds.sql import why_not
 
 pytest.importorskip("duckdb")
 
@@ -164,6 +165,8 @@ def test_every_format_but_a_folder_runs_in_sql(made, tmp_path):
     settings = RoundSettings("en", "csv")
     for name in FORMATS:
         assert sql_round_why_not(policy, open_source(str(made / name), headers), settings) is None, name
+        # a what-if (engine.rounds.whatif) still reads only a CSV file in SQL: it hands back the cells as read
+        assert why_not(policy, open_source(str(made / name), headers), settings) == "input", name
     folder = tmp_path / "facts"
     folder.mkdir()
     (folder / "a.yaml").write_text("recipient: seller\n", encoding="utf-8")

@@ -49,11 +49,16 @@ BLOCK = 2048  # rows written per block; a block's rows for the row engine go to 
 _AREA = "area"
 
 
-def why_not(policy: Policy, source: Source, settings: Settings) -> str | None:
-    """Why this round runs row by row, or None when it can run in SQL."""
+def batch_why_not(policy: Policy, source: Source, settings: Settings) -> str | None:
+    """why_not for `policy batch`, which reads a Parquet, XLSX or JSON Lines file in SQL too (sql_sources)."""
+    return why_not(policy, source, settings, every_format=True)
+
+
+def why_not(policy: Policy, source: Source, settings: Settings, every_format: bool = False) -> str | None:
+    """Why this round runs row by row, or None when it can run in SQL (a CSV file, or `every_format` but a folder)."""
     is_csv = source.kind == "cells" and source.path.lower().endswith(".csv")
-    if not readable(source) or is_csv and (source.encoding not in ("utf-8", "utf-8-sig") or source.header_row != 1
-                                           or source._records is None):
+    if not (is_csv or every_format and readable(source)) or is_csv and (
+            source.encoding not in ("utf-8", "utf-8-sig") or source.header_row != 1 or source._records is None):
         return "input"
     if settings.sheets or settings.ledger or settings.record:
         return "options"
@@ -416,4 +421,4 @@ def _money(text: str) -> str:
     return parse
 
 
-__all__ = ["SqlFallback", "SqlRound", "why_not", "Column"]
+__all__ = ["SqlFallback", "SqlRound", "batch_why_not", "why_not", "Column"]
