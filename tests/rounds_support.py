@@ -25,7 +25,7 @@ def run(*args: object):
 
 def write_round(policy, n: int, path: Path, seed: int = 3) -> None:
     """A CSV round of `n` generated applicants, then rows the row engine refuses or reads in another form, a
-    blank row, a note, and names with commas, quotes and formula starts."""
+    blank row, a note, and names with commas, quotes, line breaks and formula starts."""
     from benchmark import write_round_csv
 
     write_round_csv(policy, n, path, seed=seed)
@@ -51,6 +51,8 @@ def write_round(policy, n: int, path: Path, seed: int = 3) -> None:
         row(5, applicant='=HYPERLINK("x"),有限公司'),
         row(6, applicant='-"甲" 乙,丙'),
         row(7, applicant="+86 公司"),
+        row(13, applicant="甲\r\n乙"),  # line breaks in a cell: quoted, never a row's end
+        row(14, applicant="丙\r丁"),
         row(8, cbec_turnover="abc"),
         row(9, cbec_turnover="12.345"),
         row(10, cbec_turnover="10万零5元"),

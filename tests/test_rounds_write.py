@@ -61,6 +61,7 @@ def test_parquet_results_are_the_csv_results_typed(round_csv, tmp_path):
                 assert cell == (_plain(text) or None)
     names = [v[2] for v in values]
     assert '=HYPERLINK("x"),有限公司' in names and '-"甲" 乙,丙' in names and "+86 公司" in names  # as written
+    assert "甲\r\n乙" in names and "丙\r丁" in names
     assert (tmp_path / "r.errors.csv").read_bytes().count(b"\n") > 8
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # nothing staged is left
 

@@ -145,7 +145,8 @@ class SqlSource(Source):
             self.original._rows = self._spooled()
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
         return (f"read_csv('{path.replace(chr(39), chr(39) * 2)}', header=true, columns={columns}, "
-                "all_varchar=true, null_padding=true, quote='\"', escape='\"', delim=',', auto_detect=false)")
+                "all_varchar=true, null_padding=false, quote='\"', escape='\"', delim=',', new_line='\\r\\n', "
+                "auto_detect=false)")  # csv.writer's line end: never taken for a cell's own line break
 
 
 def sql_source(source: Source, policy: Policy, lang: str) -> Source:

@@ -472,8 +472,8 @@ class ParquetOutput(CsvOutput):
         try:
             con.execute("SET preserve_insertion_order = true")
             con.execute(f"COPY (SELECT {', '.join(select)} FROM read_csv('{_sql_text(self.staged)}', header=false, "
-                        f"columns={columns}, quote='\"', escape='\"', delim=',', auto_detect=false, "
-                        f"null_padding=false)) TO '{_sql_text(written)}' (FORMAT parquet)")
+                        f"columns={columns}, quote='\"', escape='\"', delim=',', new_line='\\r\\n', "
+                        f"auto_detect=false, null_padding=false)) TO '{_sql_text(written)}' (FORMAT parquet)")
         finally:
             con.close()
         with open(written, "rb") as parquet:
