@@ -105,6 +105,7 @@ class Source:
     _rows: Iterator[tuple[int, object]] | None = None
     _records: CsvRecords | None = None  # a CSV file whose records the workers parse
     _data_start: tuple[int, int] = (0, 0)  # (byte offset, row number) of the CSV record after the header
+    _query: str = ""  # a Parquet file's rows as texts, in DuckDB's SQL (parquet_texts)
 
     def items(self) -> Iterator[tuple[int, object]]:
         """Every applicant's item, read here (a CSV file's rows parsed here too)."""
@@ -174,10 +175,10 @@ def open_source(path: str, headers: Headers, count: bool = False) -> Source:
         return Source(path, "jsonl", total=total, encoding=encoding, _rows=_jsonl_rows(path, encoding))
     source = Source(path, "cells")
     if form == "parquet":
-        header, texts = parquet_texts(path)
+        header, source._query = parquet_texts(path)
         source.layout = _layout(header, headers, path)
         source.total = _parquet_count(path)
-        source._rows = ((n, cells) for n, cells in _parquet_rows(path, texts) if not skipped(cells))
+        source._rows = ((n, cells) for n, cells in _parquet_rows(path, source._query) if not skipped(cells))
         return source
     if form == "csv":
         source.encoding = _encoding(path, source.notices)

@@ -4,7 +4,8 @@ in the header's order (engine.rounds.sql reads them as it reads a CSV file's cel
 
 - CSV: read by DuckDB where it lies (engine.rounds.sql.SqlRound.csv), as before.
 - Parquet: DuckDB reads it where it lies, each value as the text the row engine reads from it
-  (engine.rounds.read.parquet_texts: the same query), so a row handed back to the row engine is the row it reads.
+  (engine.rounds.read.parquet_texts: the same query), so a row handed back to the row engine is the row it reads;
+  a note's cells (a first cell starting with #) are NULL, so that the SQL hands it back and it is skipped.
 - XLSX and JSON Lines: DuckDB reads neither as the row engine does (openpyxl's cached values, JSON numbers kept
   to their last written digit), so the rows are read here, by the row engine's own readers, streamed into a
   temporary CSV file in the temporary folder (TMPDIR) that DuckDB then reads: memory stays flat. A cell is
@@ -12,8 +13,9 @@ in the header's order (engine.rounds.sql reads them as it reads a CSV file's cel
   a number, a date or a boolean in a column of a kind that reads it as its text; a JSON value the facts loader
   reads as a sheet's cell of the same text is read (facts of a kind whose cells are read as typed, a whole
   number, true/false, a date YYYY-MM-DD) — and any other cell is written as MARK, which the SQL facts check
-  refuses in every column: that row is handed back, and the row engine reads it from the file itself
-  (SqlSource.item: the rows handed back come in the file's order, so the file is read once more, forward).
+  refuses in every column: that row is handed back, and the row engine reads it as the file holds it
+  (SqlSource.item, in the file's order: a JSON Lines file is read once more, forward; a workbook's rows, whose
+  parsing costs more than the rest of the round in SQL, are spooled to the temporary folder as first read).
 
 Rows the row engine does not see (a blank line, a blank row of a sheet, a note) are blank rows here, so that the
 SQL engine numbers every row as the row engine does and skips the same ones.
@@ -70,7 +72,6 @@ class SqlSource(Source):
     _relation: str | None = None
     _folder: Any = None  # the temporary folder of the CSV file written for DuckDB, removed with this object
     _back: Iterator[tuple[int, object]] | None = None
-    _texts: str = ""  # a Parquet file's query
     original: Source | None = None  # the round's own source (a workbook's rows are read from its reader, once)
 
     def relation(self) -> str:
@@ -95,7 +96,7 @@ class SqlSource(Source):
         width = len(self.layout)
         note = f"regexp_matches(c0, '^{_SPACE}*#')"
         cells = ", ".join(f"CASE WHEN {note} THEN NULL ELSE c{i} END AS c{i}" for i in range(width))
-        return f"(SELECT {cells} FROM ({self._texts}))"
+        return f"(SELECT {cells} FROM ({self._query}))"
 
     def _items(self) -> Iterator[tuple[int, object]]:
         """The row engine's items: a JSON Lines file's read afresh (the round's own reader is left as it was, for
@@ -161,7 +162,7 @@ def sql_source(source: Source, policy: Policy, lang: str) -> Source:
 
         out.layout, out.header_row = list(sheet_columns(policy, lang, None)), 0
     elif form == "parquet":
-        out._texts = parquet_texts(source.path)[1]
+        out._query = source._query or parquet_texts(source.path)[1]
     return out
 
 
