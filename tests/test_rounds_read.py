@@ -128,3 +128,15 @@ def test_a_column_no_cell_holds_is_refused_naming_it(tmp_path):
     r = run("batch", POLICY, parquet, "-o", tmp_path / "r.csv", "--lang", "en")
     assert r.exit_code == 1
     assert "column photo is of type BLOB" in r.stderr and "write the column as text" in r.stderr
+
+
+def test_a_parquet_rounds_size_is_known_for_the_progress_bar(tmp_path):
+    from engine import fixed_labels, load_policy, open_source, sheet_columns
+    from engine import SheetHeaders as Headers
+
+    _source, parquet = _write(tmp_path)
+    policy = load_policy(str(POLICY))
+    headers = Headers(sheet_columns(policy, "en", None), {v: k for k, v in fixed_labels("zh").items()})
+    opened = open_source(str(parquet), headers, count=True)
+    assert opened.total == len(ROWS)
+    assert [number for number, _cells in opened.items()] == [2, 3, 6, 7]  # the blank row and the note skipped

@@ -177,7 +177,7 @@ def open_source(path: str, headers: Headers, count: bool = False) -> Source:
     if form == "parquet":
         header, source._query = parquet_texts(path)
         source.layout = _layout(header, headers, path)
-        source.total = _parquet_count(path)
+        source.total = _parquet_count(path) if count else None
         source._rows = ((n, cells) for n, cells in _parquet_rows(path, source._query) if not skipped(cells))
         return source
     if form == "csv":
