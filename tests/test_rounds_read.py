@@ -131,8 +131,8 @@ def test_a_column_no_cell_holds_is_refused_naming_it(tmp_path):
 
 
 def test_a_parquet_rounds_size_is_known_for_the_progress_bar(tmp_path):
-    from engine import fixed_labels, load_policy, open_source, sheet_columns
     from engine import SheetHeaders as Headers
+    from engine import fixed_labels, load_policy, open_source, sheet_columns
 
     _source, parquet = _write(tmp_path)
     policy = load_policy(str(POLICY))
