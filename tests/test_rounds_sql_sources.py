@@ -192,3 +192,26 @@ def test_a_workbook_found_damaged_in_sql_leaves_no_output(tmp_path):
     r = run("batch", POLICY, path, "-o", out / "r.parquet", "--engine", "sql", "--lang", "en")
     assert r.exit_code == 1 and "cannot read the workbook" in r.output and "not further down" in r.output, r.output
     assert sorted(p.name for p in out.iterdir()) == []
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
+def test_a_note_is_skipped_whatever_its_first_column(made, suffix, tmp_path):
+    """A sheet whose first column is the name: a row whose name starts with # is a note to both engines."""
+    import csv
+
+    with open(made / "r.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))[:30]
+    rows = [[r[1], r[0], *r[2:]] for r in rows]
+    rows[5][0] = " #1号公司"
+    source = tmp_path / "note.csv"
+    with open(source, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    if suffix == ".parquet":
+        as_parquet(source, tmp_path / "note.parquet")
+    elif suffix == ".xlsx":
+        as_xlsx(source, tmp_path / "note.xlsx")
+    (tmp_path / "out").mkdir()
+    rows_written, sql, messages = both(POLICY, tmp_path / f"note{suffix}", tmp_path / "out")
+    assert "row by row" not in messages
+    assert rows_written == sql
+    assert "\r\n6," not in rows_written[".csv"].decode("utf-8") and "\r\n7," in rows_written[".csv"].decode("utf-8")

@@ -28,7 +28,7 @@ from engine.rounds.identity import ALPHABET, WEIGHTS
 from engine.rounds.read import RECORD_LIMIT, Chunk, Source, skipped
 from engine.rounds.results import ClauseSummary, Output, Record, RowError, Summary
 from engine.rounds.run import Settings
-from engine.rounds.sql_sources import SqlSource, handed_back, readable, sql_source
+from engine.rounds.sql_sources import SqlSource, handed_back, note, readable, sql_source
 from engine.rounds.write import CsvOutput
 from engine.runtime.sql import (
     AREA_COLUMN,
@@ -178,6 +178,7 @@ class SqlRound:
         cols.setdefault(AREA_COLUMN, "CAST(NULL AS VARCHAR)")
         cols.setdefault(CLAIM_DATE, "CAST(NULL AS DATE)")
         refused.append(f"{ident(RECIPIENT)} IS NULL")  # no kind, or one the sheet does not know, or several
+        refused.append(note("c0"))  # a note, whatever its first column: the row engine skips it
         for name, fact in facts.items():
             if name not in cols:
                 cols[name] = f"CAST(NULL AS {fact.kind.column_type})"

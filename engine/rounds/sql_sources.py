@@ -4,8 +4,7 @@ in the header's order (engine.rounds.sql reads them as it reads a CSV file's cel
 
 - CSV: read by DuckDB where it lies (engine.rounds.sql.SqlRound.csv), as before.
 - Parquet: DuckDB reads it where it lies, each value as the text the row engine reads from it
-  (engine.rounds.read.parquet_texts: the same query), so a row handed back to the row engine is the row it reads;
-  a note's cells (a first cell starting with #) are NULL, so that the SQL hands it back and it is skipped.
+  (engine.rounds.read.parquet_texts: the same query), so a row handed back to the row engine is the row it reads.
 - XLSX and JSON Lines: DuckDB reads neither as the row engine does (openpyxl's cached values, JSON numbers kept
   to their last written digit), so the rows are read here, by the row engine's own readers, streamed into a
   temporary CSV file in the temporary folder (TMPDIR) that DuckDB then reads: memory stays flat. A cell is
@@ -93,10 +92,7 @@ class SqlSource(Source):
 
     # -- each format ------------------------------------------------------------------------------------
     def _parquet(self) -> str:
-        width = len(self.layout)
-        note = f"regexp_matches(c0, '^{_SPACE}*#')"
-        cells = ", ".join(f"CASE WHEN {note} THEN NULL ELSE c{i} END AS c{i}" for i in range(width))
-        return f"(SELECT {cells} FROM ({self._query}))"
+        return f"({self._query})"
 
     def _items(self) -> Iterator[tuple[int, object]]:
         """The row engine's items: a JSON Lines file's read afresh (the round's own reader is left as it was, for
@@ -164,6 +160,12 @@ def sql_source(source: Source, policy: Policy, lang: str) -> Source:
     elif form == "parquet":
         out._query = source._query or parquet_texts(source.path)[1]
     return out
+
+
+def note(cell: str) -> str:
+    """SQL: the row is a note, its first cell (`cell`, as read) starting with # after white space (read.skipped):
+    the SQL engine hands it back, and it is skipped as the row engine skips it."""
+    return f"COALESCE(regexp_matches({cell}, '^{_SPACE}*#'), FALSE)"
 
 
 def handed_back(source: Source, number: int, cells: list[object]) -> tuple[int, object]:
