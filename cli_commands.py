@@ -183,8 +183,8 @@ def application_sheet(policy: Policy, form: str, recipient: str | None, output: 
 @click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
 @click.argument("applicants", metavar="APPLICANTS", type=click.Path(exists=True))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Results: .xlsx (a workbook for officers), .csv or .jsonl (for programs; errors and summary "
-                   "are written beside it).")
+              help="Results: .xlsx (a workbook for officers), .csv, .jsonl or .parquet (for programs; errors and "
+                   "summary are written beside it).")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Worker processes evaluating applicants.")
 @click.option("--sheets", "sheets_dir", type=click.Path(file_okay=False), default=None,
@@ -200,7 +200,7 @@ def application_sheet(policy: Policy, form: str, recipient: str | None, output: 
 @click.option("--engine", "engine_name", type=click.Choice(["sql", "rows"]), default=None,
               help="[default: sql when it can] sql: DuckDB runs the policy as one query over the round; rows it "
                    "cannot decide exactly (a fact missing, a cell in another form) go to the row engine: the same "
-                   "results. It falls back to rows for XLSX, JSON Lines or folder input, a CSV not in UTF-8, XLSX "
+                   "results. It falls back to rows for a folder of facts files, a CSV not in UTF-8, XLSX "
                    "output, --sheets, --ledger, --record, pools, or a policy the query cannot express (and says "
                    "why when --engine sql is given).")
 @click.option("--approved", "approved_file", default=None, type=click.Path(exists=True, dir_okay=False),
@@ -212,7 +212,7 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
               ledger_url: str | None, round_id: str | None, by: str | None, engine_name: str | None,
               approved_file: str | None,
               lang: str | None, policies: tuple[str, ...], with_files: tuple[str, ...]) -> None:
-    """Evaluate a round of APPLICANTS (XLSX, CSV, JSON Lines, or a folder of facts files) under POLICY.
+    """Evaluate a round of APPLICANTS (XLSX, CSV, JSON Lines, Parquet, or a folder of facts files) under POLICY.
 
     A bad row is listed with its row, column and reason, and every other row is evaluated. Exit 0 when every
     row was evaluated, 1 when some rows had problems (the results are written) or the file cannot be read."""

@@ -99,7 +99,7 @@ if TYPE_CHECKING:
     from engine.rounds.run import Settings as RoundSettings
     from engine.rounds.sql import SqlFallback as SqlFallback
     from engine.rounds.sql import SqlRound as SqlRound
-    from engine.rounds.sql import why_not as sql_round_why_not
+    from engine.rounds.sql import batch_why_not as sql_round_why_not
     from engine.rounds.template import csv_template as csv_template
     from engine.rounds.template import sheet_columns as sheet_columns
     from engine.rounds.template import xlsx_template as xlsx_template
@@ -276,7 +276,7 @@ _WHERE = {
     "Round": "engine.rounds.run",
     "SqlRound": "engine.rounds.sql",
     "SqlFallback": "engine.rounds.sql",
-    "sql_round_why_not": "engine.rounds.sql:why_not",
+    "sql_round_why_not": "engine.rounds.sql:batch_why_not",
     "approve_round": "engine.rounds.approved:approve",
     "read_approved": "engine.rounds.approved",
     "round_outputs": "engine.rounds.write:outputs",

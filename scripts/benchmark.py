@@ -444,6 +444,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="only a population what-if: policy diff --reading Q --cases ROUND.csv, in SQL")
     parser.add_argument("--whatif-sizes", default="1000000", help="its sizes (default 1000000)")
     parser.add_argument("--whatif-reading", default="Q1", help="the reading read the other way (default Q1)")
+    parser.add_argument("--formats-only", action="store_true",
+                        help="only a round in each input format (Parquet, XLSX, JSON Lines), in SQL and row by row")
+    parser.add_argument("--formats-size", type=int, default=20_000, help="its size (default 20000)")
     parser.add_argument("--jobs", type=int, default=2, help="--jobs of policy batch (default 2)")
     parser.add_argument("--no-ledger", action="store_true", help="skip the grant ledger section")
     parser.add_argument("--ledger-only", action="store_true", help="only the grant ledger figures")
@@ -457,6 +460,8 @@ def main(argv: list[str] | None = None) -> int:
         return _sql_main(args)
     if args.whatif_only:
         return _whatif_main(args)
+    if args.formats_only:
+        return _formats_main(args)
     if args.ledger_only:
         missed = _ledger_main(args)
         return 1 if args.strict and missed else 0
@@ -700,6 +705,91 @@ def whatif_figures(policy_path: str, reading: str, sizes: list[int], jobs: int, 
                            f"{impact['undetermined']:,}", "—", "(info)"))
         source.unlink()
     return lines, missed
+
+
+def _as_formats(policy, n: int, source: Path, workdir: Path) -> list[Path]:
+    """The CSV round `source` as Parquet (every column text) and as a workbook (numbers, yes/no and dates as Excel
+    keeps them), and `n` other applicants as JSON Lines (facts files' mappings)."""
+    import csv
+    import datetime as dt
+    import json
+    import re
+
+    import duckdb
+    from openpyxl import Workbook
+
+    from engine.rounds.identity import make_code
+
+    with open(source, newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle))
+    columns = "{" + ", ".join(f"'{h}': 'VARCHAR'" for h in header) + "}"
+    parquet = workdir / "round.parquet"
+    duckdb.execute(f"COPY (SELECT * FROM read_csv('{source}', header=true, columns={columns}, quote='\"', "
+                   f"escape='\"', auto_detect=false)) TO '{parquet}' (FORMAT parquet)")
+
+    def cell(text: str) -> object:
+        if re.fullmatch(r"[0-9]{1,15}", text):
+            return int(text)
+        if re.fullmatch(r"[0-9]{1,12}\.[0-9]{1,2}", text):
+            return float(text)
+        if text in ("true", "false"):
+            return text == "true"
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            return dt.datetime.fromisoformat(text)
+        return text or None
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet()
+    with open(source, newline="", encoding="utf-8") as handle:
+        rows = csv.reader(handle)
+        sheet.append(next(rows))
+        for row in rows:
+            sheet.append([row[0]] + [cell(text) for text in row[1:]])
+    xlsx = workdir / "round.xlsx"
+    book.save(xlsx)
+    jsonl = workdir / "round.jsonl"
+    with open(jsonl, "w", encoding="utf-8") as out:
+        for start in range(0, n, 2000):
+            for i, data in enumerate(population(policy, min(2000, n - start), seed=start // 2000), start):
+                out.write(json.dumps({"credit_code": make_code(f"9133110{i:010d}"), **data}, ensure_ascii=False)
+                          + "\n")
+    return [parquet, xlsx, jsonl]
+
+
+def formats_figures(policy_path: str, n: int, jobs: int, workdir: Path) -> tuple[list[str], int]:
+    """`policy batch` of one round in each input format, CSV results, in SQL and row by row in the same run:
+    seconds, CPU and whether every output file is the same. Lines to print, and how many rounds differed."""
+    policy = load_policy(policy_path)
+    source = workdir / "round.csv"
+    write_round_csv(policy, n, source)
+    lines, missed = [], 0
+    for path in [source, *_as_formats(policy, n, source, workdir)]:
+        figures = {}
+        for engine in ("sql", "rows"):
+            figures[engine] = _batch_run(policy_path, path, workdir / f"{engine}.csv", jobs, engine)
+        same = all((workdir / f"sql{part}.csv").read_bytes() == (workdir / f"rows{part}.csv").read_bytes()
+                   for part in ("", ".errors", ".summary"))
+        missed += not same
+        for engine, (seconds, peak, cpu) in figures.items():
+            lines.append(_line(f"{path.suffix[1:]} {n:,} → CSV, --engine {engine}, --jobs {jobs}",
+                               f"{seconds:.1f} s, {peak:.0f} MiB", "—", "(info)"))
+            lines.append(_line(f"  {cpu}", f"{cpu_us(cpu, n):.0f} µs CPU each", "—", "(info)"))
+        lines.append(_line("  both engines' results, errors, summary", "identical" if same else "DIFFERENT",
+                           "identical", "ok" if same else "MISS"))
+    return lines, missed
+
+
+def _formats_main(args: argparse.Namespace) -> int:
+    import tempfile
+
+    print(f"policy batch, each input format: {args.formats_size:,} synthetic applicants of {Path(args.policy).name}")
+    print(_line("figure", "measured", "target", ""))
+    with tempfile.TemporaryDirectory(prefix="policy-formats-bench-") as workdir:
+        lines, missed = formats_figures(args.policy, args.formats_size, args.jobs, Path(workdir))
+    for line in lines:
+        print(line)
+    print(f"rounds whose engines differ: {missed}")
+    return 1 if args.strict and missed else 0
 
 
 def _whatif_main(args: argparse.Namespace) -> int:

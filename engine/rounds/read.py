@@ -1,4 +1,5 @@
-"""Where a round's applicants come from: an XLSX sheet, a CSV file, JSON Lines, or a folder of facts files.
+"""Where a round's applicants come from: an XLSX sheet, a CSV file, a Parquet file, JSON Lines, or a folder of
+facts files.
 
 Each source is read as a stream of chunks of applicants, so a round of any size is never held in memory. A
 chunk holds items read here — (row number, the row's cells) for XLSX sheets, (line number, the line's text)
@@ -12,6 +13,10 @@ longer than RECORD_LIMIT) is an Unreadable item, which names the byte in the fil
 
 CSV encodings: UTF-8 with or without a byte-order mark; GBK (GB18030), which WPS and Excel on Chinese
 Windows write by default, is recognised and read, with a notice; UTF-16 ("Unicode text") is refused.
+
+Parquet: read by DuckDB (imported only then), streamed. Its column names are the header (row 1), its rows rows
+2, 3, …; each typed value is read as the text a CSV cell would hold (parquet_texts), so a row reads exactly as
+the same row of a CSV file, and the SQL engine reads the same texts (engine.rounds.sql_sources).
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ BLOCK = 1 << 20  # bytes of a CSV file read at a time when cutting it into recor
 RECORD_LIMIT = 1 << 20  # bytes of one record (CSV) or line (JSON Lines) at most: a longer one is a row error
 CHUNK_BYTES = 8 << 20  # bytes of records sent to a worker at a time at most
 csv.field_size_limit(max(csv.field_size_limit(), RECORD_LIMIT))  # a field as long as a record may be
-FORMATS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+FORMATS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+           ".parquet": "parquet"}
 FACTS_SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -99,6 +105,7 @@ class Source:
     _rows: Iterator[tuple[int, object]] | None = None
     _records: CsvRecords | None = None  # a CSV file whose records the workers parse
     _data_start: tuple[int, int] = (0, 0)  # (byte offset, row number) of the CSV record after the header
+    _query: str = ""  # a Parquet file's rows as texts, in DuckDB's SQL (parquet_texts)
 
     def items(self) -> Iterator[tuple[int, object]]:
         """Every applicant's item, read here (a CSV file's rows parsed here too)."""
@@ -167,6 +174,12 @@ def open_source(path: str, headers: Headers, count: bool = False) -> Source:
         total = _count_lines(path) if count else None
         return Source(path, "jsonl", total=total, encoding=encoding, _rows=_jsonl_rows(path, encoding))
     source = Source(path, "cells")
+    if form == "parquet":
+        header, source._query = parquet_texts(path)
+        source.layout = _layout(header, headers, path)
+        source.total = _parquet_count(path) if count else None
+        source._rows = ((n, cells) for n, cells in _parquet_rows(path, source._query) if not skipped(cells))
+        return source
     if form == "csv":
         source.encoding = _encoding(path, source.notices)
         records = CsvRecords(path, source.encoding)
@@ -179,7 +192,7 @@ def open_source(path: str, headers: Headers, count: bool = False) -> Source:
             header_row, header = _header(rows, path)
             source._rows = ((n, cells) for n, cells in rows if not skipped(cells))
     else:
-        rows = _xlsx_rows(path, source)
+        rows = _xlsx_rows(path, source, count)
         header_row, header = _header(rows, path)
         source._rows = ((n, cells) for n, cells in rows if not skipped(cells))
     source.header_row = header_row
@@ -605,9 +618,11 @@ class _Damaged(Exception):
         self.message = message
 
 
-def _xlsx_rows(path: str, source: Source) -> Iterator[tuple[int, list[object]]]:
+def _xlsx_rows(path: str, source: Source, count: bool = True) -> Iterator[tuple[int, list[object]]]:
     """The first sheet's rows that hold a cell, by their own row numbers, streamed; cached values, never
-    formulas. Rows the sheet leaves out (blank ones) are not walked: a row numbered far down comes at once."""
+    formulas. Rows the sheet leaves out (blank ones) are not walked: a row numbered far down comes at once.
+    `count`: estimate the rows (source.total) by the sheet's own word, which openpyxl finds by reading the whole
+    sheet when its writer did not say."""
     import zipfile
 
     from openpyxl import load_workbook
@@ -619,7 +634,7 @@ def _xlsx_rows(path: str, source: Source) -> Iterator[tuple[int, list[object]]]:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
         sheet = book.worksheets[0]
-        if sheet.max_row is not None and sheet.max_row <= MAX_ROW:  # the sheet's own word: an estimate
+        if count and sheet.max_row is not None and sheet.max_row <= MAX_ROW:  # the sheet's own word: an estimate
             source.total = max(0, sheet.max_row - 1)
     except (InvalidFileException, zipfile.BadZipFile) as error:
         raise RoundError(msg("batch.read.xlsx", path=path, reason=str(error) or type(error).__name__),
@@ -682,6 +697,109 @@ def _sheet_rows(book: Any, sheet: Any, path: str) -> Iterator[tuple[int, list[ob
 def _reason(error: Exception) -> str:
     text = str(error).encode("utf-8", "backslashreplace").decode("utf-8")  # never a lone surrogate
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+# --- Parquet ---------------------------------------------------------------------------------------------
+
+PARQUET_FETCH = 2048  # rows fetched from DuckDB at a time: memory stays flat
+_AS_TEXT = frozenset({"VARCHAR", "BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+                      "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DATE", "UUID", "JSON"})
+_TIMESTAMPS = frozenset({"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"})
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def parquet_cell(column: str, kind: str) -> str | None:
+    """SQL: a Parquet value of DuckDB type `kind` as the text a CSV cell would hold, NULL when null; None for a
+    type no cell holds. Text as it is; whole numbers and DECIMAL as their digits (1234.50 keeps its places);
+    BOOLEAN true/false; DATE 2024-01-31, a TIMESTAMP at midnight too (another time of day as written out, which
+    a date's cell refuses); a DOUBLE or FLOAT by its shortest text (0.1, 1234.56: the number its writer wrote,
+    so money finer than the fen is refused row by row as from any other source, never rounded; nan, inf and
+    1e+16 are refused as they would be in a CSV); a list, struct or map (a list fact's items) as JSON."""
+    if kind in _AS_TEXT or kind.startswith(("DECIMAL(", "ENUM(")):
+        return f"CAST({column} AS VARCHAR)"
+    if kind in _TIMESTAMPS:
+        return (f"CASE WHEN {column} = date_trunc('day', {column}) THEN strftime({column}, '%Y-%m-%d') "
+                f"ELSE CAST({column} AS VARCHAR) END")
+    if kind.endswith("]") or kind.startswith(("STRUCT(", "MAP(")):
+        return f"CAST(to_json({column}) AS VARCHAR)"
+    return None
+
+
+def _parquet_error(path: str, error: Exception) -> RoundError:
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return RoundError(msg("batch.read.parquet", path=path, reason=reason), msg("batch.read.parquet.hint"))
+
+
+def _parquet_source(path: str) -> str:
+    return "read_parquet('" + path.replace("'", "''") + "')"
+
+
+def parquet_texts(path: str) -> tuple[list[str], str]:
+    """The Parquet file's column names (its header, row 1) and a DuckDB query of its rows in the file's order
+    (rows 2, 3, …: DuckDB keeps the order of what it reads): c0, c1, … each value as the text a CSV cell would
+    hold (parquet_cell). RoundError when it cannot be read as Parquet, or a column holds what no cell holds."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {_parquet_source(path)}").fetchall()
+    except duckdb.Error as error:
+        raise _parquet_error(path, error) from None
+    finally:
+        con.close()
+    header: list[str] = []
+    texts: list[str] = []
+    for name, kind, *_rest in described:
+        cell = parquet_cell(_quoted(name), kind)
+        if cell is None:
+            raise RoundError(msg("batch.read.parquet_type", path=path, column=name, type=kind),
+                             msg("batch.read.parquet_type.hint"))
+        header.append(name)
+        texts.append(f"{cell} AS c{len(texts)}")
+    if not header:
+        raise RoundError(msg("batch.read.no_header", path=path))
+    return header, f"SELECT {', '.join(texts)} FROM {_parquet_source(path)}"
+
+
+def _parquet_count(path: str) -> int | None:
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        found = con.execute(f"SELECT count(*) FROM {_parquet_source(path)}").fetchone()
+        return int(found[0]) if found else None
+    except duckdb.Error as error:
+        raise _parquet_error(path, error) from None
+    finally:
+        con.close()
+
+
+def _parquet_rows(path: str, texts: str) -> Iterator[tuple[int, list[object]]]:
+    """(row number, cells as texts) of every row of the Parquet file, streamed; a file found damaged while it is
+    read is a RoundError naming the row (the round's outputs are then discarded)."""
+    def rows() -> Iterator[tuple[int, list[object]]]:
+        import duckdb
+
+        number = 1
+        con = duckdb.connect()
+        try:
+            con.execute("SET preserve_insertion_order = true")
+            cursor = con.execute(texts)
+            while batch := cursor.fetchmany(PARQUET_FETCH):
+                for row in batch:
+                    number += 1
+                    yield number, list(row)
+        except duckdb.Error as error:
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            # DuckDB reads ahead: the damage is somewhere after the last row read
+            raise RoundError(msg("batch.read.parquet_row", path=path, row=number, reason=reason),
+                             msg("batch.read.parquet.hint")) from None
+        finally:
+            con.close()
+    return rows()
 
 
 def problem_text(problem: Problem, lang: str) -> tuple[str, str]:

@@ -28,6 +28,7 @@ from engine.rounds.identity import ALPHABET, WEIGHTS
 from engine.rounds.read import RECORD_LIMIT, Chunk, Source, skipped
 from engine.rounds.results import ClauseSummary, Output, Record, RowError, Summary
 from engine.rounds.run import Settings
+from engine.rounds.sql_sources import SqlSource, handed_back, note, readable, sql_source
 from engine.rounds.write import CsvOutput
 from engine.runtime.sql import (
     AREA_COLUMN,
@@ -48,11 +49,16 @@ BLOCK = 2048  # rows written per block; a block's rows for the row engine go to 
 _AREA = "area"
 
 
-def why_not(policy: Policy, source: Source, settings: Settings) -> str | None:
-    """Why this round runs row by row, or None when it can run in SQL."""
-    if source.kind != "cells" or not source.path.lower().endswith(".csv"):
-        return "input"
-    if source.encoding not in ("utf-8", "utf-8-sig") or source.header_row != 1 or source._records is None:
+def batch_why_not(policy: Policy, source: Source, settings: Settings) -> str | None:
+    """why_not for `policy batch`, which reads a Parquet, XLSX or JSON Lines file in SQL too (sql_sources)."""
+    return why_not(policy, source, settings, every_format=True)
+
+
+def why_not(policy: Policy, source: Source, settings: Settings, every_format: bool = False) -> str | None:
+    """Why this round runs row by row, or None when it can run in SQL (a CSV file, or `every_format` but a folder)."""
+    is_csv = source.kind == "cells" and source.path.lower().endswith(".csv")
+    if not (is_csv or every_format and readable(source)) or is_csv and (
+            source.encoding not in ("utf-8", "utf-8-sig") or source.header_row != 1 or source._records is None):
         return "input"
     if settings.sheets or settings.ledger or settings.record:
         return "options"
@@ -67,7 +73,7 @@ def why_not(policy: Policy, source: Source, settings: Settings) -> str | None:
         sql_query(policy)
     except SqlUnsupported:
         return "policy"
-    if _blank_lines(source.path):
+    if is_csv and _blank_lines(source.path):
         return "input"  # csv.reader counts an empty line as a row, DuckDB skips it: row numbers would differ
     return None
 
@@ -115,6 +121,7 @@ class SqlRound:
         for kind in policy.recipients:
             self.kinds[kind] = kind
         self.query = sql_query(policy)
+        self.source = sql_source(source, policy, settings.lang)  # XLSX, JSON Lines, Parquet as DuckDB reads them
         self.decisions: list[Any] = []  # never kept (--record stays with the row engine)
 
     @property
@@ -171,6 +178,7 @@ class SqlRound:
         cols.setdefault(AREA_COLUMN, "CAST(NULL AS VARCHAR)")
         cols.setdefault(CLAIM_DATE, "CAST(NULL AS DATE)")
         refused.append(f"{ident(RECIPIENT)} IS NULL")  # no kind, or one the sheet does not know, or several
+        refused.append(note("c0"))  # a note, whatever its first column: the row engine skips it
         for name, fact in facts.items():
             if name not in cols:
                 cols[name] = f"CAST(NULL AS {fact.kind.column_type})"
@@ -189,6 +197,8 @@ class SqlRound:
 
     def csv(self) -> str:
         """The CSV file as DuckDB reads it: every cell as text, columns c0, c1, … in the header's order."""
+        if isinstance(self.source, SqlSource):  # another format than CSV: engine.rounds.sql_sources
+            return self.source.relation()
         layout = self.source.layout
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(layout))) + "}"
         path = self.source.path.replace("'", "''")
@@ -301,7 +311,7 @@ class SqlRound:
                 cells = ["" if c is None else c for c in row[5:5 + width]]
                 if skipped(cells):
                     continue
-                items.append((number, cells))
+                items.append(handed_back(self.source, number, cells))
                 block.append(number)
             else:
                 block.append((number, *row))
@@ -341,6 +351,9 @@ class SqlRound:
         except duckdb.Error as why:
             output.abort()
             raise SqlFallback(str(why)) from None
+        except BaseException:  # the input found damaged as it was read (engine.rounds.sql_sources)
+            output.abort()
+            raise
         engine = Engine(self.jobs, (self.policy, source.kind, source.layout, self.settings, self.kinds, base))
         try:
             try:
@@ -409,4 +422,4 @@ def _money(text: str) -> str:
     return parse
 
 
-__all__ = ["SqlFallback", "SqlRound", "why_not", "Column"]
+__all__ = ["SqlFallback", "SqlRound", "batch_why_not", "why_not", "Column"]

@@ -1,4 +1,5 @@
-"""A round's results, written as they come: CSV or JSON Lines for programs, an XLSX workbook for officers.
+"""A round's results, written as they come: CSV, JSON Lines or Parquet for programs, an XLSX workbook for
+officers.
 
 CSV and JSON Lines: the results file, one line per applicant evaluated, and beside it NAME.errors.(csv|jsonl)
 (one line per problem of a bad row) and NAME.summary.(csv|json) (per clause, and the round). Amounts are exact
@@ -7,6 +8,12 @@ applicant's total and awards, narrow enough to print legibly) and 图表 (native
 out to print on A4 landscape one page wide with its header row on every page; they are
 written by XlsxWriter in its constant-memory mode, so its rows stream to disk too; amounts are numbers
 formatted as money (the amount columns carry the money format, set once).
+
+Parquet: the results CSV's columns under the same names, typed (parquet_types): row BIGINT, total and each
+clause's amount DECIMAL(18,2), complete BOOLEAN, every other column VARCHAR, an empty cell NULL; nothing is
+neutralised (programs read it, not a spreadsheet). The errors and summary files are the CSV round's
+(NAME.errors.csv, NAME.summary.csv). The rows are staged as plain CSV in a hidden folder beside the output and
+DuckDB copies them into the Parquet file at the end, so memory stays flat; every file is put in place whole.
 
 Without pools, each applicant's line or row is made by the worker that evaluated it (CsvLines, JsonlLines,
 SheetRows: formatter()) and the main process only writes the worker's Part; with pools the main process
@@ -19,6 +26,9 @@ import contextlib
 import csv
 import io
 import json
+import os
+import shutil
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Iterable, Sequence
@@ -28,7 +38,7 @@ from engine.core.messages import t
 from engine.model.policy import Policy
 from engine.rounds.results import Output, Part, Record, RowError, Summary, Tally
 
-WRITERS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".xlsx": "xlsx"}
+WRITERS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".xlsx": "xlsx", ".parquet": "parquet"}
 MONEY_FORMAT = '#,##0.00" 元"'
 OUTCOME_WORDS = {"eligible": "outcome.eligible", "ineligible": "outcome.ineligible",
                  "undetermined": "outcome.undetermined", "referred": "outcome.referred",
@@ -46,7 +56,7 @@ def outputs(path: str) -> list[str]:
     kind = WRITERS[Path(path).suffix.lower()]
     if kind == "xlsx":
         return [path]
-    suffix = Path(path).suffix
+    suffix = ".csv" if kind == "parquet" else Path(path).suffix
     return [path, sibling(path, "errors", suffix), sibling(path, "summary", ".json" if kind == "jsonl" else ".csv")]
 
 
@@ -57,6 +67,8 @@ def make_output(path: str, policy: Policy, lang: str, sheets: str | None = None,
         return CsvOutput(path, policy, lang)
     if kind == "jsonl":
         return JsonlOutput(path, policy, lang)
+    if kind == "parquet":
+        return ParquetOutput(path, policy, lang)
     return XlsxOutput(path, policy, lang, sheets, source)
 
 
@@ -269,10 +281,24 @@ class SheetRows:
                      [(self.outcome_of[word], amount) for word, amount in zip(cells[::3], cells[1::3], strict=True)])
 
 
+class PlainCsvLines(CsvLines):
+    """Evaluated applicants' rows as csv.writer writes them, nothing neutralised: a Parquet round's staging."""
+
+    def part(self, records: list[Record], part: Part) -> None:
+        buffer = io.StringIO()
+        out = csv.writer(buffer)
+        for record in records:
+            out.writerow(csv_row(record, self.ids))
+            part.ends.append(buffer.tell())
+        part.text = buffer.getvalue()
+
+
 def formatter(policy: Policy, form: str, lang: str, sheets: str | None) -> JsonlLines | CsvLines | SheetRows:
-    """How a worker formats its applicants' results for the output `form` (csv | jsonl | xlsx)."""
+    """How a worker formats its applicants' results for the output `form` (csv | jsonl | xlsx | parquet)."""
     if form == "csv":
         return CsvLines(_ids(policy))
+    if form == "parquet":
+        return PlainCsvLines(_ids(policy))
     if form == "jsonl":
         return JsonlLines(_ids(policy))
     return SheetRows(policy, lang, sheets)
@@ -377,6 +403,86 @@ class CsvOutput(_TextOutput):
                       summary.complete, "", "", ""], frozenset({1, 3, 5}))
         self.done()
 
+
+def parquet_types(ids: Sequence[str]) -> dict[str, str]:
+    """The Parquet results' columns (the results CSV's header) and their types."""
+    types = {"row": "BIGINT", "credit_code": "VARCHAR", "applicant": "VARCHAR", "recipient": "VARCHAR",
+             "total": "DECIMAL(18,2)", "complete": "BOOLEAN"}
+    for cid in ids:
+        types.update({f"{cid}.outcome": "VARCHAR", f"{cid}.amount": "DECIMAL(18,2)", f"{cid}.reason": "VARCHAR",
+                      f"{cid}.note": "VARCHAR"})
+    types["sheet"] = "VARCHAR"
+    return types
+
+
+def _plain_cell(text: str) -> str:
+    """A text cell quoted as csv.writer's excel dialect quotes it, never neutralised (Parquet's staging)."""
+    if "," in text or '"' in text or "\r" in text or "\n" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+class _PlainWriter(SafeWriter):
+    """csv.writer behind SafeWriter's writerow, nothing neutralised (Parquet's staging)."""
+
+    def writerow(self, row: Sequence[object], numbers: frozenset[int] | None = None) -> None:
+        self.out.writerow(row)
+
+
+class ParquetOutput(CsvOutput):
+    """Results as Parquet (parquet_types), the errors and summary as a CSV round's: the results' rows are staged
+    as plain CSV in a hidden folder beside the output, then copied by DuckDB into the Parquet file at the end."""
+
+    def __init__(self, path: str, policy: Policy, lang: str):
+        self.path, self.policy, self.lang = path, policy, lang
+        self.ids = _ids(policy)
+        self.files = contextlib.ExitStack()
+        self.target = self.files.enter_context(replace_when_done(path, "wb"))
+        self.errors_handle = self._open(sibling(path, "errors", ".csv"), "")
+        self.summary_handle = self._open(sibling(path, "summary", ".csv"), "")
+        folder = os.path.dirname(os.path.abspath(path))
+        self.staging = self.files.enter_context(tempfile.TemporaryDirectory(
+            dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".staging"))
+        self.staged = os.path.join(self.staging, "results.csv")
+        self.handle = self.files.enter_context(open(self.staged, "w", encoding="utf-8", newline=""))
+        self.out = _PlainWriter(self.handle)
+        self.errors = SafeWriter(self.errors_handle, (0,))
+        self.errors.writerow(["row", "where", "column", "message", "suggestion"], frozenset())
+        self.lines = PlainCsvLines(self.ids)
+
+    def add_decided(self, record: Record, tail: str) -> None:
+        """As CsvOutput.add_decided, nothing neutralised."""
+        self.handle.write(f"{record.row},{_plain_cell(record.code or '')},{_plain_cell(record.name or '')},"
+                          f"{_plain_cell(';'.join(record.kinds))},{tail}\r\n")
+
+    def finish(self, summary: Summary) -> None:
+        import duckdb
+
+        self.handle.close()
+        types = parquet_types(self.ids)
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(types))) + "}"
+        select = []
+        for i, (name, kind) in enumerate(types.items()):
+            cell = f"NULLIF(c{i}, '')"
+            code = (f"({cell} = 'true')" if kind == "BOOLEAN" else cell if kind == "VARCHAR"
+                    else f"CAST({cell} AS {kind})")
+            select.append(f"{code} AS " + '"' + name.replace('"', '""') + '"')
+        written = os.path.join(self.staging, "results.parquet")
+        con = duckdb.connect()
+        try:
+            con.execute("SET preserve_insertion_order = true")
+            con.execute(f"COPY (SELECT {', '.join(select)} FROM read_csv('{_sql_text(self.staged)}', header=false, "
+                        f"columns={columns}, quote='\"', escape='\"', delim=',', new_line='\\r\\n', "
+                        f"auto_detect=false, null_padding=false)) TO '{_sql_text(written)}' (FORMAT parquet)")
+        finally:
+            con.close()
+        with open(written, "rb") as parquet:
+            shutil.copyfileobj(parquet, self.target)
+        super().finish(summary)
+
+
+def _sql_text(text: str) -> str:
+    return text.replace("'", "''")
 
 def _pool_id(policy: Policy, cid: str) -> str:
     from engine.model.pools import pool_of
