@@ -44,6 +44,17 @@ def round_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def bounded(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The amendment with the fund year's bound lowered as well: the two versions read the round's cells
+    differently (a 2026 claim is refused by the new one), so each reads the file itself."""
+    path = tmp_path_factory.mktemp("bounded") / "lishui-bounded.yaml"
+    text = Path(AMENDED).read_text(encoding="utf-8")
+    assert text.count("max: 2100") == 1
+    path.write_text(text.replace("max: 2100", "max: 2025"), encoding="utf-8")
+    return str(path)
+
+
 def _versions(which: str):
     if which == "reading":
         return load_policy(POLICY), load_reading(POLICY, "Q1")
@@ -76,6 +87,27 @@ def test_summary_as_row_by_row(round_csv: Path, which: str) -> None:
     assert sum((c.delta for c in sql.clauses), Decimal(0)) == sql.delta
     gains = [m.delta for m in sql.largest_gains]
     assert gains == sorted(gains, reverse=True) and all(g > 0 for g in gains)
+
+
+def test_versions_that_read_the_cells_differently(round_csv: Path, bounded: str, tmp_path: Path) -> None:
+    with open(round_csv, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))[:401]
+    year = rows[0].index(next(h for h in rows[0] if "年度" in h or "claim_year" in h))
+    late = {n for n, row in enumerate(rows[1:], 2) if row[year].strip() > "2025"}
+    assert late  # rows the new version refuses
+    small = tmp_path / "round.csv"
+    with open(small, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    old, new = load_policy(BASE), load_policy(bounded)
+    assert list(in_sql(old, new, str(small))) == list(row_by_row(old, new, str(small)))
+    sql = population_diff(old, new, str(small))
+    by_rows = population_diff(old, new, str(small), engine="rows")
+    assert sql.engine == "sql" and sql.bad_count == by_rows.bad_count == len(late | {6, 10})
+    assert {r.row for r in sql.bad_rows if r.version == "new"} <= late
+    a, b = population_json(sql), population_json(by_rows)
+    for key in ("engine", "decided_by_row_engine"):
+        del a[key], b[key]
+    assert a == b
 
 
 def test_cli_text_and_json(round_csv: Path) -> None:

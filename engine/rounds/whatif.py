@@ -14,6 +14,8 @@ for any round, and is what the SQL what-if is tested against.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, Sequence
@@ -25,8 +27,8 @@ from engine.model.policy import Policy
 from engine.rounds.columns import NAME, Headers, fixed_labels
 from engine.rounds.read import RECORD_LIMIT, open_source, skipped
 from engine.rounds.results import Record
-from engine.rounds.run import Settings, Worker
-from engine.runtime.sql import ROW, ROWS_ENGINE, TOTAL, ident, literal
+from engine.rounds.run import Engine, Settings, Worker
+from engine.runtime.sql import ROW, ROWS_ENGINE, SOURCE, TOTAL, ident, literal
 
 MOST = 20  # the largest gains and losses listed
 _ZERO = Decimal(0)
@@ -263,176 +265,224 @@ def _typed(v: _Version) -> str:
     module depends on how it is written."""
     from engine.rounds.sql import SqlRound
 
-    text = SqlRound(v.policy, v.source, v.settings, v.kinds).typed()
-    # numbered here, in the file's order, as the row engine numbers records (the reader may leave "$row" to its
-    # caller): each version's reading of the file is paired with the other's by this number
-    head, found, tail = text.rpartition("typed AS (")
-    assert found, "the reader's last relation is `typed`"
-    return (f"{head}typed1 AS ({tail}, typed AS (SELECT * REPLACE (row_number() OVER () + {v.source.header_row} "
-            f"AS {ident(ROW)}) FROM typed1)")
+    return SqlRound(v.policy, v.source, v.settings, v.kinds).typed()
 
 
-def _side(v: _Version, ids: Sequence[str], prefix: str) -> str:
-    """One version's results per row, in one pass over the round (the policy's query carries every column of the
-    typed relation through, so no row is matched to itself by number): number, whether the row engine must decide
-    it, its first cell and name (to check the two versions' rows are the same), total, paid per clause, cells."""
-    from engine.runtime.sql import sql_query
+@dataclass(frozen=True)
+class _Query:
+    """One version's query cut where the what-if joins it: its CTEs over `source`, its final columns, its last CTE."""
 
-    query = sql_query(v.policy)
-    text = query.text.removeprefix("WITH ").replace(" FROM applicants)", " FROM typed)", 1)
-    ctes, final = text.rsplit("\nSELECT ", 1)
-    columns, last = final.rsplit(" FROM ", 1)
-    own = set(query.clause_ids)
-    paid = []
-    for cid in ids:
-        if cid in own:
-            paid.append(f"CASE WHEN {ident(cid + ':outcome')} = {literal(_ELIGIBLE)} "
-                        f"THEN COALESCE({ident(cid + ':amount')}, 0) ELSE 0 END AS {ident(prefix + cid)}")
-        else:
-            paid.append(f"0 AS {ident(prefix + cid)}")
-    layout = v.source.layout
-    width = len(layout)
-    at = next((i for i, c in enumerate(layout) if c is not None and c.name == NAME), None)
-    name = f"t{at}" if at is not None else "CAST(NULL AS VARCHAR)"
+    ctes: str
+    columns: str
+    last: str
+    clause_ids: tuple[str, ...]
+
+    @classmethod
+    def of(cls, v: _Version, source: str) -> _Query:
+        from engine.runtime.sql import sql_query
+
+        query = sql_query(v.policy)
+        text = query.text.removeprefix("WITH ").replace(f" FROM {SOURCE})", f" FROM {source})", 1)
+        ctes, final = text.rsplit("\nSELECT ", 1)
+        columns, last = final.rsplit(" FROM ", 1)
+        return cls(ctes, columns, last, query.clause_ids)
+
+    def paid(self, ids: Sequence[str], prefix: str) -> str:
+        """What each clause of `ids` pays the row (0 when not eligible, or not a clause of this version)."""
+        own = set(self.clause_ids)
+        return ", ".join(f"CASE WHEN {ident(cid + ':outcome')} = {literal(_ELIGIBLE)} THEN "
+                         f"COALESCE({ident(cid + ':amount')}, 0) ELSE 0 END AS {ident(prefix + cid)}"
+                         if cid in own else f"CAST(0 AS DECIMAL(18,2)) AS {ident(prefix + cid)}" for cid in ids)
+
+    def waits(self) -> str:
+        """Whether a clause waits (undetermined): the applicant is counted apart, as row by row counts it."""
+        return " OR ".join(f"COALESCE({ident(cid + ':outcome')} = 'undetermined', FALSE)"
+                           for cid in self.clause_ids) or "FALSE"
+
+
+def _long(width: int) -> str:
+    """A record near the row engine's bound on a record's length (engine.rounds.read.RECORD_LIMIT, which it reports
+    as the row's problem): the row engine's."""
     every = ", ".join(f"c{i}" for i in range(width))
-    long = f"strlen(concat({every}, '')) + {2 * width} >= {RECORD_LIMIT // 2}"
-    # a row some clause of which waits (undetermined) is the row engine's too: it says what each waits for, and
-    # the comparison counts the applicant apart (Population.undetermined), as row by row does
-    waits = " OR ".join(f"COALESCE({ident(cid + ':outcome')} = 'undetermined', FALSE)" for cid in query.clause_ids)
-    hand = f'("$refused" OR COALESCE({ident(ROWS_ENGINE)}, TRUE))'
-    return (f"WITH {_typed(v)}, {ctes}, q AS (SELECT {columns}, {ident(ROW)} AS n, {hand} OR {long} AS hand, "
-            f"{name} AS name, c0 AS first, {every} FROM {last}) "
-            f"SELECT n, hand OR {waits or 'FALSE'} AS hand, name, first, {ident(TOTAL)} AS total, {', '.join(paid)}, "
-            f"{every} FROM q")
+    return f"strlen(concat({every}, '')) + {2 * width} >= {RECORD_LIMIT // 2}"
 
 
-def _table(con: Any, a: _Version, b: _Version, ids: Sequence[str]) -> None:
-    """Both versions' results joined by row, as the temporary table `whatif` (cells kept for rows handed back);
-    _NotInSql when DuckDB cannot, or when the two readings of the file do not pair every row with itself."""
+def _name_cell(v: _Version) -> str:
+    at = next((i for i, c in enumerate(v.source.layout) if c is not None and c.name == NAME), None)
+    return f"t{at}" if at is not None else "CAST(NULL AS VARCHAR)"
+
+
+def _rows_sql(con: Any, a: _Version, b: _Version, ids: Sequence[str]) -> str:
+    """Per row of the round, in the file's order, both versions' figures (a SELECT, streamed, run by every thread:
+    no window, no sort, no hash table): hand (the row engine must decide it under either version), complete (no
+    clause waits under either), name, old_total, new_total, "o:<clause>" and "n:<clause>" (what each pays), the
+    cells c0, c1, … of a row handed back (what the row engine reads; NULL for the others), and unpaired (the two
+    readings of the file do not pair this row). Rows are numbered where this is written (_numbered).
+
+    When both versions read the file alike (the same typed relation, as for a reading or an amendment of rules and
+    amounts), the file is read once, and the new version's query runs over the old one's typed columns and figures;
+    otherwise each version reads it, and the two readings are joined by position."""
+    width = len(a.source.layout)
+    typed_a, typed_b = _typed(a), _typed(b)
+    olds = ", ".join(ident("o:" + cid) for cid in ids)
+    news = ", ".join(ident("n:" + cid) for cid in ids)
+    long = _long(width)
+
+    def handed(hand: str) -> str:  # the cells of a row handed back
+        return ", ".join(f"CASE WHEN {hand} THEN c{i} END AS c{i}" for i in range(width))
+
+    every = ", ".join(f"c{i}" for i in range(width))
+    if typed_a == typed_b:
+        typed = [d[0] for d in con.execute(f"WITH {typed_a} SELECT * FROM typed LIMIT 0").description
+                 if d[0] != ROW]
+        carried = ", ".join(ident(c) for c in typed)
+        qa, qb = _Query.of(a, "typed"), _Query.of(b, "sa")
+        sa = (f"sa AS (WITH {typed_a}, {qa.ctes}, fa AS (SELECT {qa.columns}, {carried} FROM {qa.last}) "
+              f"SELECT {carried}, CAST(NULL AS BIGINT) AS {ident(ROW)}, {qa.paid(ids, 'o:')}, "
+              f"{ident(TOTAL)} AS \"o:$total\", COALESCE({ident(ROWS_ENGINE)}, TRUE) AS \"o:$hand\", "
+              f"({qa.waits()}) AS \"o:$waits\" FROM fa)")
+        hand = f'"$refused" OR "o:$hand" OR COALESCE({ident(ROWS_ENGINE)}, TRUE) OR {long}'
+        sb = (f"sb AS (WITH {qb.ctes}, fb AS (SELECT {qb.columns}, \"$refused\", {olds}, \"o:$total\", "
+              f"\"o:$hand\", \"o:$waits\", {_name_cell(a)} AS \"$name\", "
+              f"{every} FROM {qb.last}), "
+              f"hb AS (SELECT *, {hand} AS \"$hand\" FROM fb) "
+              f"SELECT \"$hand\" AS hand, NOT (\"o:$waits\" OR {qb.waits()}) AS complete, \"$name\" AS name, "
+              f"\"o:$total\" AS old_total, {ident(TOTAL)} AS new_total, {olds}, {qb.paid(ids, 'n:')}, "
+              f"{handed(ident('$hand'))}, "
+              "FALSE AS unpaired FROM hb)")
+        return f"WITH {sa}, {sb} SELECT * FROM sb"
+
+    def side(v: _Version, typed: str, prefix: str, keep: str) -> str:
+        q = _Query.of(v, "typed")
+        hand = f'"$refused" OR COALESCE({ident(ROWS_ENGINE)}, TRUE) OR {long}'
+        return (f"(WITH {typed}, {q.ctes}, f AS (SELECT {q.columns}, \"$refused\", {_name_cell(v)} AS \"$name\", "
+                f"{every} FROM {q.last}) "
+                f"SELECT ({hand}) AS \"{prefix}hand\", ({q.waits()}) AS \"{prefix}waits\", "
+                f"\"$name\" AS \"{prefix}name\", c0 AS \"{prefix}first\", {ident(TOTAL)} AS \"{prefix}total\", "
+                f"{q.paid(ids, prefix)}{keep} FROM f)")
+
+    hand = '"o:hand" OR "n:hand"'
+    return (f"SELECT {hand} AS hand, NOT (\"o:waits\" OR \"n:waits\") AS complete, \"o:name\" AS name, "
+            f"\"o:total\" AS old_total, \"n:total\" AS new_total, {olds}, {news}, "
+            f"{handed(hand)}, "
+            "(\"o:first\" IS DISTINCT FROM \"n:first\" OR \"o:name\" IS DISTINCT FROM \"n:name\" "
+            "OR \"o:hand\" IS NULL OR \"n:hand\" IS NULL) AS unpaired "
+            f"FROM {side(a, typed_a, 'o:', ', ' + every)} POSITIONAL JOIN {side(b, typed_b, 'n:', '')}")
+
+
+def _numbered(con: Any, a: _Version, b: _Version, ids: Sequence[str], folder: str) -> str:
+    """_rows_sql's rows written to a Parquet file in `folder` (by every thread, in the file's order, memory flat),
+    and the relation reading them back numbered as the row engine numbers them (n: the header's row, then one a
+    record; the file holds no empty line, engine.rounds.sql.why_not)."""
+    path = os.path.join(folder, "rows.parquet")
+    con.execute(f"COPY ({_rows_sql(con, a, b, ids)}) TO {literal(path)} (FORMAT parquet)")
+    return (f"(SELECT CAST(file_row_number + {a.source.header_row + 1} AS BIGINT) AS n, * EXCLUDE (file_row_number) "
+            f"FROM read_parquet({literal(path)}, file_row_number = true))")
+
+
+def _connect(jobs: int) -> Any:
     import duckdb
 
-    width = len(a.source.layout)
-    cells = ", ".join(f"CASE WHEN o.hand OR nw.hand THEN o.c{i} END AS c{i}" for i in range(width))
-    o = ", ".join(f"o.{ident('o:' + cid)}" for cid in ids)
-    n = ", ".join(f"nw.{ident('n:' + cid)}" for cid in ids)
+    con = duckdb.connect()
+    con.execute(f"SET threads = {max(1, jobs)}")
     con.execute("SET preserve_insertion_order = true")
-    try:
-        con.execute(f"CREATE TEMP TABLE whatif AS SELECT o.n, o.hand OR nw.hand AS hand, o.name, "
-                    f"o.total AS old_total, nw.total AS new_total, {o}, {n}, {cells}, "
-                    "(o.n IS NULL OR nw.n IS NULL) AS unpaired "
-                    f"FROM ({_side(a, ids, 'o:')}) o FULL JOIN ({_side(b, ids, 'n:')}) nw ON o.n = nw.n "
-                    "AND o.first IS NOT DISTINCT FROM nw.first AND o.name IS NOT DISTINCT FROM nw.name")
-        unpaired = con.execute("SELECT COUNT(*) FROM whatif WHERE unpaired").fetchone()
-    except duckdb.Error as why:
-        raise _NotInSql(str(why)) from None
-    if unpaired is None or unpaired[0]:
-        raise _NotInSql("the rows of the two readings of the file do not pair")
+    return con
 
 
 def _in_sql(a: _Version, b: _Version, ids: Sequence[str], outlays: dict[str, ClauseOutlay],
             path: str, jobs: int) -> Population:
+    """The round in one pass of DuckDB over the file (each row's figures written to a scratch Parquet file), then
+    the counts, the outlay in total and per clause and the largest movers as aggregates over those rows; the rows
+    handed back are then streamed from that file to the row engine, in `jobs` processes, and added in."""
     import duckdb
 
-    width = len(a.source.layout)
     o = [ident("o:" + cid) for cid in ids]
     n = [ident("n:" + cid) for cid in ids]
+    width = len(a.source.layout)
     into = Population(path, "sql")
-    workers = _Workers(a, b, ids, jobs)
-    con = duckdb.connect()
+    decided = "NOT hand AND complete"
+    per_clause = ", ".join(f"SUM({x}) FILTER (NOT hand), SUM({y}) FILTER (NOT hand), "
+                           f"COUNT(*) FILTER ({decided} AND {y} > {x}), COUNT(*) FILTER ({decided} AND {y} < {x})"
+                           for x, y in zip(o, n, strict=True))
+    mover = f"struct_pack(n := n, name := name, old := old_total, new := new_total, paid := [{', '.join(o + n)}])"
+    # the pool is made before DuckDB starts its threads (engine.rounds.run.Engine)
+    engine = Engine(jobs, (a.policy, b.policy, path, a.settings.lang), _sides)
     aborted = True
+    con = _connect(jobs)
+    folder = tempfile.mkdtemp(prefix="policy-whatif-")
     try:
-        _table(con, a, b, ids)
-        sums = ", ".join(f"SUM({x}), SUM({y}), COUNT(*) FILTER ({y} > {x}), COUNT(*) FILTER ({y} < {x})"
-                         for x, y in zip(o, n, strict=True))
-        row = con.execute("SELECT COUNT(*), COUNT(*) FILTER (new_total > old_total), "
-                          "COUNT(*) FILTER (new_total < old_total), SUM(old_total), SUM(new_total), "
-                          f"{sums} FROM whatif WHERE NOT hand").fetchone()
+        try:
+            rows = _numbered(con, a, b, ids, folder)
+            row = con.execute(
+                "SELECT COUNT(*) FILTER (NOT hand), "
+                f"COUNT(*) FILTER ({decided} AND new_total > old_total), "
+                f"COUNT(*) FILTER ({decided} AND new_total < old_total), "
+                "COUNT(*) FILTER (NOT hand AND NOT complete), "
+                "SUM(old_total) FILTER (NOT hand), SUM(new_total) FILTER (NOT hand), "
+                f"arg_max({mover}, struct_pack(d := new_total - old_total, r := -n), {MOST}) "
+                f"FILTER ({decided} AND new_total > old_total), "
+                f"arg_min({mover}, struct_pack(d := new_total - old_total, r := n), {MOST}) "
+                f"FILTER ({decided} AND new_total < old_total), "
+                f"COUNT(*) FILTER (unpaired), {per_clause} FROM {rows}").fetchone()
+        except duckdb.Error as why:
+            raise _NotInSql(str(why)) from None
         assert row is not None
-        count, gains, losses, old_sum, new_sum = row[:5]
-        into.applicants, into.gains, into.losses = count, gains, losses
-        into.same = count - gains - losses
+        count, gains, losses, undetermined, old_sum, new_sum, up, down, unpaired = row[:9]
+        if unpaired:
+            raise _NotInSql("the rows of the two readings of the file do not pair")
+        into.applicants, into.gains, into.losses, into.undetermined = count, gains, losses, undetermined
+        into.same = count - gains - losses - undetermined
         into.old_total, into.new_total = old_sum or _ZERO, new_sum or _ZERO
         for k, cid in enumerate(ids):
-            before, after, up, down = row[5 + 4 * k:9 + 4 * k]
+            before, after, more, fewer = row[9 + 4 * k:13 + 4 * k]
             c = outlays[cid]
-            c.old, c.new, c.gainers, c.losers = before or _ZERO, after or _ZERO, up, down
-        for order, movers in (("DESC", into.largest_gains), ("ASC", into.largest_losses)):
-            sign = ">" if order == "DESC" else "<"
-            for r in con.execute(f"SELECT n, name, old_total, new_total, {', '.join(o)}, {', '.join(n)} FROM whatif "
-                                 f"WHERE NOT hand AND new_total {sign} old_total "
-                                 f"ORDER BY new_total - old_total {order}, n LIMIT {MOST}").fetchall():
-                befores, afters = r[4:4 + len(ids)], r[4 + len(ids):]
-                movers.append(Mover(r[0], r[1], r[2], r[3], tuple(
-                    (cid, x, y) for cid, x, y in zip(ids, befores, afters, strict=True) if x != y)))
-        handed = con.execute(f"SELECT n, {', '.join(f'c{i}' for i in range(width))} FROM whatif WHERE hand "
-                             "ORDER BY n")
+            c.old, c.new, c.gainers, c.losers = before or _ZERO, after or _ZERO, more, fewer
+        k = len(ids)
+        for found, movers in ((up, into.largest_gains), (down, into.largest_losses)):
+            for m in found or ():
+                paid = m["paid"]
+                movers.append(Mover(m["n"], m["name"], m["old"], m["new"], tuple(
+                    (cid, x, y) for cid, x, y in zip(ids, paid[:k], paid[k:], strict=True) if x != y)))
+        # the rows handed back, in order (the file's rows are read in order: no sort), a block at a time
+        handed = con.execute(f"SELECT n, {', '.join(f'c{i}' for i in range(width))} FROM {rows} WHERE hand")
 
-        def batches() -> Iterator[list[Any]]:
-            while batch := handed.fetchmany(BLOCK):
-                yield batch
+        def blocks() -> Iterator[list[Any]]:
+            try:
+                while block := handed.fetchmany(BLOCK):
+                    yield block
+            except duckdb.Error as why:
+                raise _NotInSql(str(why)) from None
 
-        for done, part in workers.map(batches()):
+        for _block, (done, part) in engine.map(_compare_block, blocks()):
             into.bad_count += part.bad_count
             into.bad_rows = (into.bad_rows + part.bad_rows)[:MOST]
             _add(into, done, ids, outlays)
         aborted = False
     finally:
         con.close()
-        workers.close(aborted)
+        shutil.rmtree(folder, ignore_errors=True)
+        engine.close(abort=aborted)
     return into
 
 
-BLOCK = 2048  # rows handed back, compared by one worker at a time
-_SIDES: tuple[_Version, _Version, Sequence[str]] | None = None  # what a forked worker compares rows under
+BLOCK = 512  # rows handed back, compared by one worker at a time
+_SIDES: tuple[_Version, _Version, Sequence[str]] | None = None  # what a worker compares rows under
 
 
-def _block(batch: list[Any]) -> tuple[list[Applicant], Population]:
-    """In a worker (or here): a block of rows handed back, compared by the row engine under both versions."""
+def _sides(old: Policy, new: Policy, path: str, lang: str) -> None:
+    """In each worker (engine.rounds.run.Engine's `start`), or here with one job: both versions as the round is
+    read under each."""
+    global _SIDES
+    _SIDES = (_Version(old, path, lang), _Version(new, path, lang), clause_ids(old, new))
+
+
+def _compare_block(batch: list[Any]) -> tuple[list[Applicant], Population]:
+    """In a worker (or here): a block of rows handed back (number, cells…), compared by the row engine under both
+    versions."""
     assert _SIDES is not None
     a, b, ids = _SIDES
     part = Population("", "rows")
     return list(_by_rows(a, b, ids, batch, part)), part
-
-
-class _Workers:
-    """The processes comparing rows handed back, forked before DuckDB starts its threads (a fork copies no thread,
-    and a lock one held would stay held in the child); one job: compared here."""
-
-    def __init__(self, a: _Version, b: _Version, ids: Sequence[str], jobs: int):
-        global _SIDES
-        _SIDES = (a, b, ids)
-        self.pool: Any = None
-        if jobs > 1 and hasattr(os, "fork"):
-            import multiprocessing
-
-            self.pool = multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_start)
-
-    def map(self, batches: Iterator[list[Any]]) -> Iterator[tuple[list[Applicant], Population]]:
-        """Each block's applicants and bad rows, in order."""
-        if self.pool is None:
-            return map(_block, batches)
-        done: Iterator[tuple[list[Applicant], Population]] = self.pool.imap(_block, batches)
-        return done
-
-    def close(self, abort: bool) -> None:
-        """Let the workers end (their queue closed), or, when the comparison was given up, stop them."""
-        global _SIDES
-        _SIDES = None
-        if self.pool is not None:
-            if abort:
-                self.pool.terminate()
-            else:
-                self.pool.close()
-            self.pool.join()
-
-
-def _worker_start() -> None:
-    """In a worker: a terminate ends it at once (the command's own SIGTERM handler, inherited through the fork,
-    would unwind it mid-read of the task queue, holding its lock), and Ctrl-C is the main process's to handle."""
-    import signal
-
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def in_sql(old: Policy, new: Policy, path: str, lang: str = "en") -> Iterator[Applicant]:
@@ -444,24 +494,28 @@ def in_sql(old: Policy, new: Policy, path: str, lang: str = "en") -> Iterator[Ap
     if not (_sql_can(a) and _sql_can(b)):
         raise _NotInSql("not a round the SQL engine reads")
     ids = clause_ids(old, new)
-    width = len(a.source.layout)
+    k = len(ids)
     scratch = Population(path, "sql")
-    con = duckdb.connect()
+    con = _connect(1)
+    folder = tempfile.mkdtemp(prefix="policy-whatif-")
     try:
-        _table(con, a, b, ids)
-        paid = ", ".join([ident("o:" + cid) for cid in ids] + [ident("n:" + cid) for cid in ids])
-        cursor = con.execute(f"SELECT n, hand, name, old_total, new_total, {paid}, "
-                             f"{', '.join(f'c{i}' for i in range(width))} FROM whatif ORDER BY n")
-        k = len(ids)
+        try:
+            cursor = con.execute(f"SELECT * FROM {_numbered(con, a, b, ids, folder)} ORDER BY n")
+        except duckdb.Error as why:
+            raise _NotInSql(str(why)) from None
         while batch := cursor.fetchmany(4096):
             for r in batch:
-                if r[1]:
-                    yield from _by_rows(a, b, ids, [(r[0], *r[5 + 2 * k:])], scratch)
+                n, hand, complete, name, old_total, new_total = r[:6]
+                if r[-1]:
+                    raise _NotInSql("the rows of the two readings of the file do not pair")
+                if hand:
+                    yield from _by_rows(a, b, ids, [(n, *r[6 + 2 * k:-1])], scratch)
                 else:
-                    yield Applicant(r[0], r[2], r[3], r[4], True, tuple(zip(r[5:5 + k], r[5 + k:5 + 2 * k],
-                                                                            strict=True)))
+                    yield Applicant(n, name, old_total, new_total, complete,
+                                    tuple(zip(r[6:6 + k], r[6 + k:6 + 2 * k], strict=True)))
     finally:
         con.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _by_rows(a: _Version, b: _Version, ids: Sequence[str], batch: list[Any], into: Population
@@ -470,7 +524,7 @@ def _by_rows(a: _Version, b: _Version, ids: Sequence[str], batch: list[Any], int
         cells = ["" if c is None else c for c in r[1:]]
         if skipped(cells):
             continue
-        x = _compare(a, b, ids, r[0], cells, into)
+        x = _compare(a, b, ids, int(r[0]), cells, into)
         if x is not None:
             yield x
 
