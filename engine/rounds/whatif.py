@@ -375,17 +375,23 @@ def _numbered(con: Any, a: _Version, b: _Version, ids: Sequence[str], folder: st
     and the relation reading them back numbered as the row engine numbers them (n: the header's row, then one a
     record; the file holds no empty line, engine.rounds.sql.why_not)."""
     path = os.path.join(folder, "rows.parquet")
-    con.execute(f"COPY ({_rows_sql(con, a, b, ids)}) TO {literal(path)} (FORMAT parquet)")
+    con.execute(f"COPY ({_rows_sql(con, a, b, ids)}) TO {literal(path)} (FORMAT parquet, ROW_GROUP_SIZE 16384)")
     return (f"(SELECT CAST(file_row_number + {a.source.header_row + 1} AS BIGINT) AS n, * EXCLUDE (file_row_number) "
             f"FROM read_parquet({literal(path)}, file_row_number = true))")
 
 
-def _connect(jobs: int) -> Any:
+MEMORY = "256MB"  # DuckDB's memory: a block's rows written in order wait here, and beyond it, on disk
+
+
+def _connect(jobs: int, folder: str) -> Any:
+    """DuckDB with `jobs` threads, rows kept in the file's order, and memory bounded (spilling to `folder`)."""
     import duckdb
 
     con = duckdb.connect()
     con.execute(f"SET threads = {max(1, jobs)}")
     con.execute("SET preserve_insertion_order = true")
+    con.execute(f"SET temp_directory = {literal(os.path.join(folder, 'spill'))}")
+    con.execute(f"SET memory_limit = {literal(MEMORY)}")
     return con
 
 
@@ -408,8 +414,8 @@ def _in_sql(a: _Version, b: _Version, ids: Sequence[str], outlays: dict[str, Cla
     # the pool is made before DuckDB starts its threads (engine.rounds.run.Engine)
     engine = Engine(jobs, (a.policy, b.policy, path, a.settings.lang), _sides)
     aborted = True
-    con = _connect(jobs)
     folder = tempfile.mkdtemp(prefix="policy-whatif-")
+    con = _connect(jobs, folder)
     try:
         try:
             rows = _numbered(con, a, b, ids, folder)
@@ -496,8 +502,8 @@ def in_sql(old: Policy, new: Policy, path: str, lang: str = "en") -> Iterator[Ap
     ids = clause_ids(old, new)
     k = len(ids)
     scratch = Population(path, "sql")
-    con = _connect(1)
     folder = tempfile.mkdtemp(prefix="policy-whatif-")
+    con = _connect(1, folder)
     try:
         try:
             cursor = con.execute(f"SELECT * FROM {_numbered(con, a, b, ids, folder)} ORDER BY n")
