@@ -164,3 +164,35 @@ def test_a_workbook_round_is_compared_row_by_row_with_the_same_figures(round_csv
     for key in ("cases", "engine", "decided_by_row_engine"):
         del a[key], b[key]
     assert a == b and by_sheet.applicants == 298
+
+
+POOLED = str(ROOT / "tests" / "fixtures" / "rounds" / "pooled.yaml")
+
+
+def test_pools_are_compared_once_shared(tmp_path: Path) -> None:
+    """Each version's pools shared among the round's claims before the versions are compared: what a pooled
+    clause costs is what its pool pays out, in SQL as row by row (engine.rounds.pools_sql, engine.core.shares)."""
+    text = Path(POOLED).read_text(encoding="utf-8")
+    assert text.count("total: 30万元") == text.count("total: 25万元") == 1
+    amended = tmp_path / "pooled-new.yaml"
+    amended.write_text(text.replace("total: 30万元", "total: 20万元").replace("total: 25万元", "total: 35万元")
+                       .replace("value: 50%", "value: 60%"), encoding="utf-8")
+    old, new = load_policy(POOLED), load_policy(str(amended))
+    cases = tmp_path / "round.csv"
+    write_round_csv(old, 300, cases, seed=3)
+    by_sql = list(in_sql(old, new, str(cases)))
+    assert by_sql == list(row_by_row(old, new, str(cases)))
+    sql = population_diff(old, new, str(cases))
+    rows = population_diff(old, new, str(cases), engine="rows")
+    assert sql.engine == "sql" and 0 < sql.by_rows_engine < rows.by_rows_engine
+    a, b = population_json(sql), population_json(rows)
+    for key in ("engine", "decided_by_row_engine"):
+        del a[key], b[key]
+    assert a == b
+    outlay = {c.clause: c for c in sql.clauses}
+    # the claims exceed the promotion pool under both versions: it pays out its total, 30万 then 20万
+    assert outlay["1"].old + outlay["2"].old == Decimal("300000")
+    assert outlay["1"].new + outlay["2"].new == Decimal("200000")
+    assert sum(a.old_total for a in by_sql) == sql.old_total and sql.losses > 0
+    # a school's claim on the pool shared in order of its filing date waits when that date is not given
+    assert sql.undetermined > 0

@@ -111,11 +111,12 @@ def _one(pool: Pool, step: Decimal, claims: str, n: int, scale: int) -> tuple[li
     return ctes, p
 
 
-def pools_sql(pools: Sequence[Pool], step: Decimal, claims: str = "claims", scale: int = 2) -> str:
+def pools_sql(pools: Sequence[Pool], step: Decimal, claims: str = "claims", scale: int = 2, ordered: bool = True
+              ) -> str:
     """The SELECT sharing every pool among the claims in relation `claims` (see the module's docstring for the
     columns it reads and returns), in the order of the rows, then of the pools, then of each pool's clauses.
     `step`: the money step (the policy's money.round_to); `scale`: the most decimals an amount has (amounts out
-    are DECIMAL(38, the larger of it and the step's))."""
+    are DECIMAL(38, the larger of it and the step's)); `ordered`: False leaves the rows in any order (no sort)."""
     if not pools:
         return ("SELECT " + ", ".join(f"CAST(NULL AS VARCHAR) AS {ident(c)}" for c in COLUMNS) + " WHERE FALSE")
     ctes: list[str] = []
@@ -127,8 +128,8 @@ def pools_sql(pools: Sequence[Pool], step: Decimal, claims: str = "claims", scal
     cols = ", ".join(ident(c) for c in COLUMNS)
     union = " UNION ALL ".join(f"SELECT {cols}, {n} AS pool_at FROM {name}" for n, name in enumerate(names))
     order = " ".join(f"WHEN {literal(cid)} THEN {i}" for pool in pools for i, cid in enumerate(pool.clauses))
-    return (f"WITH {', '.join(ctes)} SELECT {cols} FROM ({union}) "
-            f"ORDER BY {_ROW}, pool_at, CASE clause {order} END")
+    text = f"WITH {', '.join(ctes)} SELECT {cols} FROM ({union})"
+    return text + (f" ORDER BY {_ROW}, pool_at, CASE clause {order} END" if ordered else "")
 
 
 def share_rows(con: Any, pools: Sequence[Pool], step: Decimal, claims: str = "claims", scale: int = 2

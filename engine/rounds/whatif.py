@@ -1,14 +1,21 @@
 """Population-scale what-ifs: `policy diff OLD NEW --cases ROUND.csv` over a whole round, in SQL.
 
-Both versions' queries (engine.runtime.sql) run over the same round, read once per version by the batch SQL
-engine's reader (engine.rounds.sql), and are joined by row: per applicant the old total, the new total and what
-each clause pays under each. DuckDB adds up who gains, who loses and the change in outlay, in total and per
-clause, exact DECIMAL to the fen, and lists the largest gains and losses. A row either query does not decide
-exactly (a fact missing, a cell in another form, a clause the SQL does not translate) is read and evaluated under
-both versions by the row engine (engine.rounds.run's Worker), as `policy batch` does, so every applicant's figures
-are the row engine's. A round the SQL engine does not read (XLSX, JSON Lines, a folder, a CSV not in UTF-8, a
-policy the query cannot express, pools) is compared row by row with the same Worker: `engine="rows"` does that
-for any round, and is what the SQL what-if is tested against.
+Both versions' queries (engine.runtime.sql) run over the round in one pass of DuckDB: the batch SQL engine's reader
+(engine.rounds.sql) reads the file once when both versions read its cells alike (the new version's query then
+runs over the old one's typed columns), or once per version, the two readings joined by position. Per applicant,
+the old total, the new total and what each clause pays under each are written, in the file's order and by every
+thread, to a scratch Parquet file (memory flat: no join table, no window), which numbers the rows; DuckDB then adds
+up who gains, who loses, who waits (a clause undetermined under either version: counted apart) and the change in
+outlay, in total and per clause, exact DECIMAL to the fen, and lists the largest gains and losses. A row either
+query does not decide exactly (a fact missing, a cell in another form, a clause the SQL does not translate) is
+read and evaluated under both versions by the row engine (engine.rounds.run's Worker, in the `--jobs` processes of
+engine.rounds.run.Engine), as `policy batch` does, so every applicant's figures are the row engine's.
+
+With pools, each version's pools are shared among the claims of every row compared, as a round of those rows
+shares them (engine.rounds.pools_sql in SQL, engine.core.shares row by row), and the versions are compared on
+what the pools pay. A round the SQL engine does not read (XLSX, JSON Lines, a folder, a CSV not in UTF-8, a policy
+the query cannot express) is compared row by row with the same Worker: `engine="rows"` does that for any round,
+and is what the SQL what-if is tested against.
 """
 
 from __future__ import annotations
@@ -16,12 +23,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, Sequence
 
 from engine.core.format import format_money
 from engine.core.messages import t
+from engine.core.shares import in_order, pro_rata
 from engine.model.outcome import Outcome
 from engine.model.policy import Policy
 from engine.rounds.columns import NAME, Headers, fixed_labels
@@ -113,6 +121,8 @@ class Applicant:
     new_total: Decimal
     complete: bool
     paid: tuple[tuple[Decimal, Decimal], ...]  # per clause of `clause_ids`: (old, new)
+    # each version's place keys for its in_order pools (pool id -> key): what the pools are shared by
+    order: tuple[dict[str, Any], dict[str, Any]] = field(default=({}, {}), compare=False, repr=False)
 
 
 # --- the versions and the round --------------------------------------------------------------------------
@@ -166,7 +176,7 @@ def _compare(old: _Version, new: _Version, ids: Sequence[str], number: int, payl
             return None
     name = b.name if b.name is not None else a.name
     return Applicant(number, name, Decimal(a.total), Decimal(b.total), a.complete and b.complete,
-                     tuple(zip(old.paid(a, ids), new.paid(b, ids), strict=True)))
+                     tuple(zip(old.paid(a, ids), new.paid(b, ids), strict=True)), (a.order, b.order))
 
 
 def _add(into: Population, applicants: Iterable[Applicant], ids: Sequence[str],
@@ -217,14 +227,45 @@ def _finish(into: Population, outlays: dict[str, ClauseOutlay]) -> Population:
 
 
 def row_by_row(old: Policy, new: Policy, path: str, lang: str = "en") -> Iterator[Applicant]:
-    """Every row compared by the row engine alone, in order (rows refused by either version left out)."""
+    """Every row compared by the row engine alone, in order (rows refused by either version left out); with
+    pools, what each version's pools pay once shared among the rows compared (shared)."""
     a, b = _Version(old, path, lang), _Version(new, path, lang)
     ids = clause_ids(old, new)
     scratch = Population(path, "rows")
-    for number, payload in a.source.items():
-        x = _compare(a, b, ids, number, payload, scratch)
-        if x is not None:
-            yield x
+    found = (x for number, payload in a.source.items()
+             if (x := _compare(a, b, ids, number, payload, scratch)) is not None)
+    if old.pools or new.pools:
+        yield from shared(old, new, ids, list(found))
+    else:
+        yield from found
+
+
+def shared(old: Policy, new: Policy, ids: Sequence[str], applicants: list[Applicant]) -> list[Applicant]:
+    """The applicants with what each version's pools pay them, shared among them as a round of those rows would
+    share them (engine.rounds.run.Round._pooled and _share, engine.core.shares): a claim is a clause that pays
+    more than 0, the claims in the rows' order, then in the pool's order of its clauses; each total the sum of what
+    is paid, rounded by the version's money rule. A claim an in_order pool cannot place already waits (the row
+    engine's Worker)."""
+    paid = [[list(pair) for pair in x.paid] for x in applicants]
+    index = {cid: i for i, cid in enumerate(ids)}
+    for side, policy in enumerate((old, new)):
+        for pool in policy.pools:
+            claims = [(n, index[cid], x.paid[index[cid]][side], x.order[side].get(pool.id))
+                      for n, x in enumerate(applicants) for cid in pool.clauses
+                      if cid in index and x.paid[index[cid]][side] > 0]
+            amounts = [c[2] for c in claims]
+            shares = (in_order(pool.total, amounts, [c[3] for c in claims]) if pool.share == "in_order"
+                      else pro_rata(pool.total, amounts, policy.money.round_to))
+            for (n, i, _claim, _key), awarded in zip(claims, shares.awarded, strict=True):
+                paid[n][i][side] = awarded
+    out = []
+    for x, figures in zip(applicants, paid, strict=True):
+        totals = [policy.money.round(sum((f[side] for f in figures), _ZERO))
+                  for side, policy in enumerate((old, new))]
+        out.append(replace(x, old_total=totals[0] if old.pools else x.old_total,
+                           new_total=totals[1] if new.pools else x.new_total,
+                           paid=tuple((f[0], f[1]) for f in figures)))
+    return out
 
 
 def population_diff(old: Policy, new: Policy, path: str, lang: str = "en", engine: str = "sql", jobs: int = 1
@@ -242,8 +283,11 @@ def population_diff(old: Policy, new: Policy, path: str, lang: str = "en", engin
             outlays = {cid: ClauseOutlay(cid, titles[cid]) for cid in ids}
             a, b = _Version(old, path, lang), _Version(new, path, lang)
     into = Population(path, "rows")
-    _add(into, (x for number, payload in a.source.items()
-                if (x := _compare(a, b, ids, number, payload, into)) is not None), ids, outlays)
+    found: Iterable[Applicant] = (x for number, payload in a.source.items()
+                                  if (x := _compare(a, b, ids, number, payload, into)) is not None)
+    if old.pools or new.pools:
+        found = shared(old, new, ids, list(found))
+    _add(into, found, ids, outlays)
     return _finish(into, outlays)
 
 
@@ -256,7 +300,10 @@ class _NotInSql(Exception):
 def _sql_can(v: _Version) -> bool:
     from engine.rounds.sql import why_not
 
-    return why_not(v.policy, v.source, v.settings) is None
+    why = why_not(v.policy, v.source, v.settings)
+    if why == "pools":  # the what-if shares the pools itself (_shared_sql): whether the rest can be in SQL
+        why = why_not(replace(v.policy, pools=()), v.source, v.settings)
+    return why is None
 
 
 def _typed(v: _Version) -> str:
@@ -307,6 +354,25 @@ def _long(width: int) -> str:
     return f"strlen(concat({every}, '')) + {2 * width} >= {RECORD_LIMIT // 2}"
 
 
+def _keys(v: _Version, prefix: str) -> str:
+    """The row's place key for each in_order pool of the version, as "<prefix>key:<pool>" (engine.rounds.run:
+    Worker.order_key: the claim date, or the order_by fact's value), from the typed relation's columns."""
+    from engine.model.pools import CLAIM_DATE as ORDER_BY_CLAIM_DATE
+    from engine.runtime.sql import CLAIM_DATE
+
+    keys = []
+    for pool in v.policy.pools:
+        if pool.share == "in_order" and pool.order_by is not None:
+            by_date = pool.order_by == ORDER_BY_CLAIM_DATE and pool.order_by not in v.policy.facts
+            keys.append(f", {ident(CLAIM_DATE if by_date else pool.order_by)} AS {ident(prefix + 'key:' + pool.id)}")
+    return "".join(keys)
+
+
+def _key_names(v: _Version, prefix: str) -> str:
+    return "".join(f", {ident(prefix + 'key:' + pool.id)}" for pool in v.policy.pools
+                   if pool.share == "in_order" and pool.order_by is not None)
+
+
 def _name_cell(v: _Version) -> str:
     at = next((i for i, c in enumerate(v.source.layout) if c is not None and c.name == NAME), None)
     return f"t{at}" if at is not None else "CAST(NULL AS VARCHAR)"
@@ -343,30 +409,30 @@ def _rows_sql(con: Any, a: _Version, b: _Version, ids: Sequence[str]) -> str:
               f"({qa.waits()}) AS \"o:$waits\" FROM fa)")
         hand = f'"$refused" OR "o:$hand" OR COALESCE({ident(ROWS_ENGINE)}, TRUE) OR {long}'
         sb = (f"sb AS (WITH {qb.ctes}, fb AS (SELECT {qb.columns}, \"$refused\", {olds}, \"o:$total\", "
-              f"\"o:$hand\", \"o:$waits\", {_name_cell(a)} AS \"$name\", "
+              f"\"o:$hand\", \"o:$waits\", {_name_cell(a)} AS \"$name\"{_keys(a, 'o:')}{_keys(b, 'n:')}, "
               f"{every} FROM {qb.last}), "
               f"hb AS (SELECT *, {hand} AS \"$hand\" FROM fb) "
               f"SELECT \"$hand\" AS hand, NOT (\"o:$waits\" OR {qb.waits()}) AS complete, \"$name\" AS name, "
               f"\"o:$total\" AS old_total, {ident(TOTAL)} AS new_total, {olds}, {qb.paid(ids, 'n:')}, "
               f"{handed(ident('$hand'))}, "
-              "FALSE AS unpaired FROM hb)")
+              f"FALSE AS unpaired{_key_names(a, 'o:')}{_key_names(b, 'n:')} FROM hb)")
         return f"WITH {sa}, {sb} SELECT * FROM sb"
 
     def side(v: _Version, typed: str, prefix: str, keep: str) -> str:
         q = _Query.of(v, "typed")
         hand = f'"$refused" OR COALESCE({ident(ROWS_ENGINE)}, TRUE) OR {long}'
-        return (f"(WITH {typed}, {q.ctes}, f AS (SELECT {q.columns}, \"$refused\", {_name_cell(v)} AS \"$name\", "
-                f"{every} FROM {q.last}) "
+        return (f"(WITH {typed}, {q.ctes}, f AS (SELECT {q.columns}, \"$refused\", {_name_cell(v)} AS \"$name\""
+                f"{_keys(v, prefix)}, {every} FROM {q.last}) "
                 f"SELECT ({hand}) AS \"{prefix}hand\", ({q.waits()}) AS \"{prefix}waits\", "
                 f"\"$name\" AS \"{prefix}name\", c0 AS \"{prefix}first\", {ident(TOTAL)} AS \"{prefix}total\", "
-                f"{q.paid(ids, prefix)}{keep} FROM f)")
+                f"{q.paid(ids, prefix)}{_key_names(v, prefix)}{keep} FROM f)")
 
     hand = '"o:hand" OR "n:hand"'
     return (f"SELECT {hand} AS hand, NOT (\"o:waits\" OR \"n:waits\") AS complete, \"o:name\" AS name, "
             f"\"o:total\" AS old_total, \"n:total\" AS new_total, {olds}, {news}, "
             f"{handed(hand)}, "
             "(\"o:first\" IS DISTINCT FROM \"n:first\" OR \"o:name\" IS DISTINCT FROM \"n:name\" "
-            "OR \"o:hand\" IS NULL OR \"n:hand\" IS NULL) AS unpaired "
+            f"OR \"o:hand\" IS NULL OR \"n:hand\" IS NULL) AS unpaired{_key_names(a, 'o:')}{_key_names(b, 'n:')} "
             f"FROM {side(a, typed_a, 'o:', ', ' + every)} POSITIONAL JOIN {side(b, typed_b, 'n:', '')}")
 
 
@@ -399,18 +465,14 @@ def _in_sql(a: _Version, b: _Version, ids: Sequence[str], outlays: dict[str, Cla
             path: str, jobs: int) -> Population:
     """The round in one pass of DuckDB over the file (each row's figures written to a scratch Parquet file), then
     the counts, the outlay in total and per clause and the largest movers as aggregates over those rows; the rows
-    handed back are then streamed from that file to the row engine, in `jobs` processes, and added in."""
+    handed back are streamed from that file to the row engine, in `jobs` processes, and added in. With pools, the
+    row engine's figures join the others in DuckDB, each version's pools are shared among them all
+    (engine.rounds.pools_sql), and the summary is made of what the pools pay."""
     import duckdb
 
-    o = [ident("o:" + cid) for cid in ids]
-    n = [ident("n:" + cid) for cid in ids]
     width = len(a.source.layout)
     into = Population(path, "sql")
-    decided = "NOT hand AND complete"
-    per_clause = ", ".join(f"SUM({x}) FILTER (NOT hand), SUM({y}) FILTER (NOT hand), "
-                           f"COUNT(*) FILTER ({decided} AND {y} > {x}), COUNT(*) FILTER ({decided} AND {y} < {x})"
-                           for x, y in zip(o, n, strict=True))
-    mover = f"struct_pack(n := n, name := name, old := old_total, new := new_total, paid := [{', '.join(o + n)}])"
+    pooled = bool(a.policy.pools or b.policy.pools)
     # the pool is made before DuckDB starts its threads (engine.rounds.run.Engine)
     engine = Engine(jobs, (a.policy, b.policy, path, a.settings.lang), _sides)
     aborted = True
@@ -419,38 +481,14 @@ def _in_sql(a: _Version, b: _Version, ids: Sequence[str], outlays: dict[str, Cla
     try:
         try:
             rows = _numbered(con, a, b, ids, folder)
-            row = con.execute(
-                "SELECT COUNT(*) FILTER (NOT hand), "
-                f"COUNT(*) FILTER ({decided} AND new_total > old_total), "
-                f"COUNT(*) FILTER ({decided} AND new_total < old_total), "
-                "COUNT(*) FILTER (NOT hand AND NOT complete), "
-                "SUM(old_total) FILTER (NOT hand), SUM(new_total) FILTER (NOT hand), "
-                f"arg_max({mover}, struct_pack(d := new_total - old_total, r := -n), {MOST}) "
-                f"FILTER ({decided} AND new_total > old_total), "
-                f"arg_min({mover}, struct_pack(d := new_total - old_total, r := n), {MOST}) "
-                f"FILTER ({decided} AND new_total < old_total), "
-                f"COUNT(*) FILTER (unpaired), {per_clause} FROM {rows}").fetchone()
+            if not pooled:
+                _summary(con, rows, ids, into, outlays)
+            else:
+                con.execute(f"CREATE TEMP TABLE handed AS SELECT {_figures(a, b, ids)} FROM {rows} LIMIT 0")
+            # the rows handed back, in order (the file's rows are read in order: no sort), a block at a time
+            handed = con.execute(f"SELECT n, {', '.join(f'c{i}' for i in range(width))} FROM {rows} WHERE hand")
         except duckdb.Error as why:
             raise _NotInSql(str(why)) from None
-        assert row is not None
-        count, gains, losses, undetermined, old_sum, new_sum, up, down, unpaired = row[:9]
-        if unpaired:
-            raise _NotInSql("the rows of the two readings of the file do not pair")
-        into.applicants, into.gains, into.losses, into.undetermined = count, gains, losses, undetermined
-        into.same = count - gains - losses - undetermined
-        into.old_total, into.new_total = old_sum or _ZERO, new_sum or _ZERO
-        for k, cid in enumerate(ids):
-            before, after, more, fewer = row[9 + 4 * k:13 + 4 * k]
-            c = outlays[cid]
-            c.old, c.new, c.gainers, c.losers = before or _ZERO, after or _ZERO, more, fewer
-        k = len(ids)
-        for found, movers in ((up, into.largest_gains), (down, into.largest_losses)):
-            for m in found or ():
-                paid = m["paid"]
-                movers.append(Mover(m["n"], m["name"], m["old"], m["new"], tuple(
-                    (cid, x, y) for cid, x, y in zip(ids, paid[:k], paid[k:], strict=True) if x != y)))
-        # the rows handed back, in order (the file's rows are read in order: no sort), a block at a time
-        handed = con.execute(f"SELECT n, {', '.join(f'c{i}' for i in range(width))} FROM {rows} WHERE hand")
 
         def blocks() -> Iterator[list[Any]]:
             try:
@@ -459,16 +497,144 @@ def _in_sql(a: _Version, b: _Version, ids: Sequence[str], outlays: dict[str, Cla
             except duckdb.Error as why:
                 raise _NotInSql(str(why)) from None
 
+        compared = []
         for _block, (done, part) in engine.map(_compare_block, blocks()):
             into.bad_count += part.bad_count
             into.bad_rows = (into.bad_rows + part.bad_rows)[:MOST]
-            _add(into, done, ids, outlays)
+            if pooled:
+                compared += done
+            else:
+                _add(into, done, ids, outlays)
+        if pooled:
+            try:
+                _keep_handed(con, a, b, ids, compared)
+                _summary(con, _shared_sql(a, b, ids, rows), ids, into, outlays)
+            except duckdb.Error as why:
+                raise _NotInSql(str(why)) from None
+            into.by_rows_engine = len(compared)
         aborted = False
     finally:
         con.close()
         shutil.rmtree(folder, ignore_errors=True)
         engine.close(abort=aborted)
     return into
+
+
+def _summary(con: Any, rows: str, ids: Sequence[str], into: Population, outlays: dict[str, ClauseOutlay]) -> None:
+    """The counts, the outlay in total and per clause and the largest movers of the rows SQL decided in `rows`
+    (those not handed back), into `into` and `outlays`; _NotInSql when the two readings of the file do not pair."""
+    o = [ident("o:" + cid) for cid in ids]
+    n = [ident("n:" + cid) for cid in ids]
+    decided = "NOT hand AND complete"
+    per_clause = ", ".join(f"SUM({x}) FILTER (NOT hand), SUM({y}) FILTER (NOT hand), "
+                           f"COUNT(*) FILTER ({decided} AND {y} > {x}), COUNT(*) FILTER ({decided} AND {y} < {x})"
+                           for x, y in zip(o, n, strict=True))
+    mover = f"struct_pack(n := n, name := name, old := old_total, new := new_total, paid := [{', '.join(o + n)}])"
+    row = con.execute(
+        "SELECT COUNT(*) FILTER (NOT hand), "
+        f"COUNT(*) FILTER ({decided} AND new_total > old_total), "
+        f"COUNT(*) FILTER ({decided} AND new_total < old_total), "
+        "COUNT(*) FILTER (NOT hand AND NOT complete), "
+        "SUM(old_total) FILTER (NOT hand), SUM(new_total) FILTER (NOT hand), "
+        f"arg_max({mover}, struct_pack(d := new_total - old_total, r := -n), {MOST}) "
+        f"FILTER ({decided} AND new_total > old_total), "
+        f"arg_min({mover}, struct_pack(d := new_total - old_total, r := n), {MOST}) "
+        f"FILTER ({decided} AND new_total < old_total), "
+        f"COUNT(*) FILTER (unpaired), {per_clause} FROM {rows}").fetchone()
+    assert row is not None
+    count, gains, losses, undetermined, old_sum, new_sum, up, down, unpaired = row[:9]
+    if unpaired:
+        raise _NotInSql("the rows of the two readings of the file do not pair")
+    into.applicants += count
+    into.gains += gains
+    into.losses += losses
+    into.undetermined += undetermined
+    into.same += count - gains - losses - undetermined
+    into.old_total += old_sum or _ZERO
+    into.new_total += new_sum or _ZERO
+    for k, cid in enumerate(ids):
+        before, after, more, fewer = row[9 + 4 * k:13 + 4 * k]
+        c = outlays[cid]
+        c.old += before or _ZERO
+        c.new += after or _ZERO
+        c.gainers += more
+        c.losers += fewer
+    k = len(ids)
+    for found, movers in ((up, into.largest_gains), (down, into.largest_losses)):
+        for m in found or ():
+            paid = m["paid"]
+            movers.append(Mover(m["n"], m["name"], m["old"], m["new"], tuple(
+                (cid, x, y) for cid, x, y in zip(ids, paid[:k], paid[k:], strict=True) if x != y)))
+
+
+# --- pools ----------------------------------------------------------------------------------------------
+
+def _figures(a: _Version, b: _Version, ids: Sequence[str]) -> str:
+    """The columns of a row's figures the pools are shared from, in order."""
+    paid = ", ".join(ident(p + cid) for p in ("o:", "n:") for cid in ids)
+    return f"n, complete, name, old_total, new_total, {paid}{_key_names(a, 'o:')}{_key_names(b, 'n:')}"
+
+
+def _ordered_pools(v: _Version) -> list[str]:
+    return [p.id for p in v.policy.pools if p.share == "in_order" and p.order_by is not None]
+
+
+def _keep_handed(con: Any, a: _Version, b: _Version, ids: Sequence[str], applicants: Sequence[Applicant]) -> None:
+    """The row engine's figures of the rows handed back, into the table `handed` beside the SQL's."""
+    keys = (_ordered_pools(a), _ordered_pools(b))
+    marks = ", ".join("?" for _ in range(5 + 2 * len(ids) + len(keys[0]) + len(keys[1])))
+    values = [(x.row, x.complete, x.name, x.old_total, x.new_total, *(p[0] for p in x.paid), *(p[1] for p in x.paid),
+               *(x.order[0].get(k) for k in keys[0]), *(x.order[1].get(k) for k in keys[1])) for x in applicants]
+    for at in range(0, len(values), 2048):
+        con.executemany(f"INSERT INTO handed VALUES ({marks})", values[at:at + 2048])
+
+
+def _shared_sql(a: _Version, b: _Version, ids: Sequence[str], rows: str) -> str:
+    """Every compared row's figures (the SQL's, and the row engine's in `handed`) with what each version's pools
+    pay once shared among them all (engine.rounds.pools_sql), as rows for _summary: a claim an in_order pool cannot
+    place waits, and each total is what is paid, rounded by the version's money rule."""
+    from engine.rounds.pools_sql import pools_sql
+
+    ctes = [f"base AS (SELECT {_figures(a, b, ids)} FROM {rows} WHERE NOT hand UNION ALL SELECT * FROM handed)"]
+    paid = {}
+    totals = {}
+    waits = []
+    for prefix, v in (("o:", a), ("n:", b)):
+        money = v.policy.money
+        places = max(0, -int(money.round_to.as_tuple().exponent))
+        side = prefix[0]
+        shares = []
+        for k, pool in enumerate(v.policy.pools):
+            key = (ident(prefix + "key:" + pool.id) if pool.share == "in_order" and pool.order_by is not None
+                   else "CAST(NULL AS INTEGER)")
+            claims = " UNION ALL ".join(
+                f"SELECT n AS \"row\", {literal(cid)} AS clause, CASE WHEN {ident(prefix + cid)} > 0 "
+                f"THEN 'eligible' ELSE 'none' END AS outcome, {ident(prefix + cid)} AS amount, {key} AS key FROM base"
+                for cid in pool.clauses if cid in ids)
+            ctes.append(f"{side}claims{k} AS ({claims})")
+            ctes.append(f"{side}shares{k} AS ({pools_sql([pool], money.round_to, f'{side}claims{k}', places, False)})")
+            shares.append(f"SELECT \"row\", clause, amount, reason FROM {side}shares{k}")
+        pooled = [cid for pool in v.policy.pools for cid in pool.clauses if cid in ids]
+        if shares:
+            pivot = ", ".join(f"MAX(CASE WHEN clause = {literal(cid)} THEN COALESCE(amount, 0) END) "
+                              f"AS {ident(prefix + cid)}" for cid in pooled)
+            ctes.append(f"{side}paid AS (SELECT \"row\", {pivot}, bool_or(reason IS NOT NULL) AS waits "
+                        f"FROM ({' UNION ALL '.join(shares)}) GROUP BY \"row\")")
+            waits.append(f"COALESCE({side}paid.waits, FALSE)")
+        for cid in ids:
+            paid[prefix + cid] = (f"COALESCE({side}paid.{ident(prefix + cid)}, base.{ident(prefix + cid)})"
+                                  if cid in pooled else f"base.{ident(prefix + cid)}")
+        if shares:
+            total = " + ".join(paid[prefix + cid] for cid in ids) or "0"
+            totals[prefix] = f"CAST(ROUND({total}, {places}) AS DECIMAL(38,{places}))"
+        else:
+            totals[prefix] = f"base.{'old_total' if prefix == 'o:' else 'new_total'}"
+    joins = " ".join(f"LEFT JOIN {side}paid ON {side}paid.\"row\" = base.n"
+                     for side, v in (("o", a), ("n", b)) if v.policy.pools)
+    figures = ", ".join(f"{code} AS {ident(name)}" for name, code in paid.items())
+    complete = " AND ".join(["base.complete"] + [f"NOT {w}" for w in waits])
+    return (f"(WITH {', '.join(ctes)} SELECT base.n, FALSE AS hand, FALSE AS unpaired, {complete} AS complete, "
+            f"base.name, {totals['o:']} AS old_total, {totals['n:']} AS new_total, {figures} FROM base {joins})")
 
 
 BLOCK = 512  # rows handed back, compared by one worker at a time
@@ -493,7 +659,8 @@ def _compare_block(batch: list[Any]) -> tuple[list[Applicant], Population]:
 
 def in_sql(old: Policy, new: Policy, path: str, lang: str = "en") -> Iterator[Applicant]:
     """Every row compared as population_diff compares it in SQL, in order (rows refused by either version left
-    out): the query's figures, and the row engine's for the rows it hands back."""
+    out): the query's figures, and the row engine's for the rows it hands back; with pools, what they pay once
+    shared (_shared_sql)."""
     import duckdb
 
     a, b = _Version(old, path, lang), _Version(new, path, lang)
@@ -506,19 +673,30 @@ def in_sql(old: Policy, new: Policy, path: str, lang: str = "en") -> Iterator[Ap
     con = _connect(1, folder)
     try:
         try:
-            cursor = con.execute(f"SELECT * FROM {_numbered(con, a, b, ids, folder)} ORDER BY n")
+            rows = _numbered(con, a, b, ids, folder)
+            if old.pools or new.pools:
+                con.execute(f"CREATE TEMP TABLE handed AS SELECT {_figures(a, b, ids)} FROM {rows} LIMIT 0")
+                width = len(a.source.layout)
+                handed = con.execute(f"SELECT n, {', '.join(f'c{i}' for i in range(width))} FROM {rows} "
+                                     "WHERE hand").fetchall()
+                _keep_handed(con, a, b, ids, list(_by_rows(a, b, ids, handed, scratch)))
+                rows = _shared_sql(a, b, ids, rows)
+            cursor = con.execute(f"SELECT * FROM {rows} ORDER BY n")
+            names = [d[0] for d in cursor.description]
         except duckdb.Error as why:
             raise _NotInSql(str(why)) from None
+        at = {name: i for i, name in enumerate(names)}
+        o, n = at["o:" + ids[0]] if ids else 0, at["n:" + ids[0]] if ids else 0
+        cells = [at[f"c{i}"] for i in range(len(a.source.layout))] if "c0" in at else []
         while batch := cursor.fetchmany(4096):
             for r in batch:
-                n, hand, complete, name, old_total, new_total = r[:6]
-                if r[-1]:
+                if r[at["unpaired"]]:
                     raise _NotInSql("the rows of the two readings of the file do not pair")
-                if hand:
-                    yield from _by_rows(a, b, ids, [(n, *r[6 + 2 * k:-1])], scratch)
+                if r[at["hand"]]:
+                    yield from _by_rows(a, b, ids, [(r[at["n"]], *(r[i] for i in cells))], scratch)
                 else:
-                    yield Applicant(n, name, old_total, new_total, complete,
-                                    tuple(zip(r[6:6 + k], r[6 + k:6 + 2 * k], strict=True)))
+                    yield Applicant(r[at["n"]], r[at["name"]], r[at["old_total"]], r[at["new_total"]],
+                                    r[at["complete"]], tuple(zip(r[o:o + k], r[n:n + k], strict=True)))
     finally:
         con.close()
         shutil.rmtree(folder, ignore_errors=True)
