@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -196,3 +197,55 @@ def test_pools_are_compared_once_shared(tmp_path: Path) -> None:
     assert sum(a.old_total for a in by_sql) == sql.old_total and sql.losses > 0
     # a school's claim on the pool shared in order of its filing date waits when that date is not given
     assert sql.undetermined > 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid and stat[0] not in ("Z", "X"):
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_what_if_stopped_with_sigterm_ends_with_its_workers(round_csv: Path, tmp_path: Path) -> None:
+    """`timeout` stops a what-if with SIGTERM: it ends at once, with the shell's code for the signal, its worker
+    processes with it (engine.rounds.run.Engine, the round's pool), and writes nothing."""
+    import signal
+    import subprocess
+    import time
+
+    out = tmp_path / "impact.json"
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from cli import main; sys.argv[0] = 'policy'; main()", "diff", BASE,
+         AMENDED, "--cases", str(round_csv), "--jobs", "2", "--format", "json", "-o", str(out)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 60
+    workers: list[int] = []
+    while time.monotonic() < deadline and process.poll() is None and len(workers) < 2:
+        workers = _children(process.pid)
+        time.sleep(0.02)
+    assert process.poll() is None and len(workers) == 2, "the what-if ended before it could be stopped"
+    process.terminate()
+    try:
+        _out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert b"Traceback" not in err, err.decode(errors="replace")[-3000:]
+    time.sleep(0.2)
+    assert not [w for w in workers if _alive(w)]
+    assert not out.exists()
