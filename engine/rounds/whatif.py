@@ -811,4 +811,4 @@ def is_round_file(path: str) -> bool:
 
 
 __all__ = ["Applicant", "Population", "clause_ids", "is_round_file", "population_diff", "render_html", "render_text",
-           "row_by_row", "in_sql", "to_json"]
+           "row_by_row", "in_sql", "shared", "to_json"]
