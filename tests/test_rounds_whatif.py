@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -44,6 +45,17 @@ def round_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def bounded(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The amendment with the fund year's bound lowered as well: the two versions read the round's cells
+    differently (a 2026 claim is refused by the new one), so each reads the file itself."""
+    path = tmp_path_factory.mktemp("bounded") / "lishui-bounded.yaml"
+    text = Path(AMENDED).read_text(encoding="utf-8")
+    assert text.count("max: 2100") == 1
+    path.write_text(text.replace("max: 2100", "max: 2025"), encoding="utf-8")
+    return str(path)
+
+
 def _versions(which: str):
     if which == "reading":
         return load_policy(POLICY), load_reading(POLICY, "Q1")
@@ -76,6 +88,27 @@ def test_summary_as_row_by_row(round_csv: Path, which: str) -> None:
     assert sum((c.delta for c in sql.clauses), Decimal(0)) == sql.delta
     gains = [m.delta for m in sql.largest_gains]
     assert gains == sorted(gains, reverse=True) and all(g > 0 for g in gains)
+
+
+def test_versions_that_read_the_cells_differently(round_csv: Path, bounded: str, tmp_path: Path) -> None:
+    with open(round_csv, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))[:401]
+    year = rows[0].index(next(h for h in rows[0] if "年度" in h or "claim_year" in h))
+    late = {n for n, row in enumerate(rows[1:], 2) if row[year].strip() > "2025"}
+    assert late  # rows the new version refuses
+    small = tmp_path / "round.csv"
+    with open(small, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    old, new = load_policy(BASE), load_policy(bounded)
+    assert list(in_sql(old, new, str(small))) == list(row_by_row(old, new, str(small)))
+    sql = population_diff(old, new, str(small))
+    by_rows = population_diff(old, new, str(small), engine="rows")
+    assert sql.engine == "sql" and sql.bad_count == by_rows.bad_count == len(late | {6, 10})
+    assert {r.row for r in sql.bad_rows if r.version == "new"} <= late
+    a, b = population_json(sql), population_json(by_rows)
+    for key in ("engine", "decided_by_row_engine"):
+        del a[key], b[key]
+    assert a == b
 
 
 def test_cli_text_and_json(round_csv: Path) -> None:
@@ -132,3 +165,87 @@ def test_a_workbook_round_is_compared_row_by_row_with_the_same_figures(round_csv
     for key in ("cases", "engine", "decided_by_row_engine"):
         del a[key], b[key]
     assert a == b and by_sheet.applicants == 298
+
+
+POOLED = str(ROOT / "tests" / "fixtures" / "rounds" / "pooled.yaml")
+
+
+def test_pools_are_compared_once_shared(tmp_path: Path) -> None:
+    """Each version's pools shared among the round's claims before the versions are compared: what a pooled
+    clause costs is what its pool pays out, in SQL as row by row (engine.rounds.pools_sql, engine.core.shares)."""
+    text = Path(POOLED).read_text(encoding="utf-8")
+    assert text.count("total: 30万元") == text.count("total: 25万元") == 1
+    amended = tmp_path / "pooled-new.yaml"
+    amended.write_text(text.replace("total: 30万元", "total: 20万元").replace("total: 25万元", "total: 35万元")
+                       .replace("value: 50%", "value: 60%"), encoding="utf-8")
+    old, new = load_policy(POOLED), load_policy(str(amended))
+    cases = tmp_path / "round.csv"
+    write_round_csv(old, 300, cases, seed=3)
+    by_sql = list(in_sql(old, new, str(cases)))
+    assert by_sql == list(row_by_row(old, new, str(cases)))
+    sql = population_diff(old, new, str(cases))
+    rows = population_diff(old, new, str(cases), engine="rows")
+    assert sql.engine == "sql" and 0 < sql.by_rows_engine < rows.by_rows_engine
+    a, b = population_json(sql), population_json(rows)
+    for key in ("engine", "decided_by_row_engine"):
+        del a[key], b[key]
+    assert a == b
+    outlay = {c.clause: c for c in sql.clauses}
+    # the claims exceed the promotion pool under both versions: it pays out its total, 30万 then 20万
+    assert outlay["1"].old + outlay["2"].old == Decimal("300000")
+    assert outlay["1"].new + outlay["2"].new == Decimal("200000")
+    assert sum(a.old_total for a in by_sql) == sql.old_total and sql.losses > 0
+    # a school's claim on the pool shared in order of its filing date waits when that date is not given
+    assert sql.undetermined > 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid and stat[0] not in ("Z", "X"):
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_what_if_stopped_with_sigterm_ends_with_its_workers(round_csv: Path, tmp_path: Path) -> None:
+    """`timeout` stops a what-if with SIGTERM: it ends at once, with the shell's code for the signal, its worker
+    processes with it (engine.rounds.run.Engine, the round's pool), and writes nothing."""
+    import signal
+    import subprocess
+    import time
+
+    out = tmp_path / "impact.json"
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from cli import main; sys.argv[0] = 'policy'; main()", "diff", BASE,
+         AMENDED, "--cases", str(round_csv), "--jobs", "2", "--format", "json", "-o", str(out)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 60
+    workers: list[int] = []
+    while time.monotonic() < deadline and process.poll() is None and len(workers) < 2:
+        workers = _children(process.pid)
+        time.sleep(0.02)
+    assert process.poll() is None and len(workers) == 2, "the what-if ended before it could be stopped"
+    process.terminate()
+    try:
+        _out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert b"Traceback" not in err, err.decode(errors="replace")[-3000:]
+    time.sleep(0.2)
+    assert not [w for w in workers if _alive(w)]
+    assert not out.exists()

@@ -505,11 +505,26 @@ _WORKER: Worker | None = None
 
 
 def _start(policy: Policy, source_kind: str, layout: Sequence[Column | None], settings: Settings,
-           kinds_by_label: Mapping[str, str], base: str, parent: int | None = None) -> None:
+           kinds_by_label: Mapping[str, str], base: str) -> None:
+    """What a round's worker keeps (Engine's default `start`): the row engine's Worker for the round's policy."""
     global _WORKER
-    if parent is not None:
-        _follow(parent)
     _WORKER = Worker(policy, source_kind, layout, settings, kinds_by_label, base)
+
+
+def _begin(start: Callable[..., None], init: tuple[Any, ...], parent: int) -> None:
+    """In a worker process, first: follow the round's process (_follow), take SIGTERM's default back, then what
+    `start` keeps. The command's own SIGTERM handler (cli.py: a SystemExit), inherited through the fork, would
+    unwind a worker mid-read of the task queue, holding its lock, and a terminate would then wait for ever (a
+    1,000,000-row what-if hung there): with the default, a terminate ends the worker at once."""
+    import signal
+
+    _follow(parent)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _keep(start, init)
+
+
+def _keep(start: Callable[..., None], init: tuple[Any, ...]) -> None:
+    start(*init)
     import gc
 
     gc.freeze()  # the policy and the engine's objects live as long as the worker: never scan them again
@@ -566,18 +581,21 @@ def _sheets(items: list[tuple[dict[str, Any], str, dict[str, str], str | None]])
 
 
 class Engine:
-    """Runs chunks here (one job) or in a pool of processes, in order, with a bounded number in flight."""
+    """Runs chunks here (one job) or in a pool of processes, in order, with a bounded number in flight. Each
+    process runs `start(*init)` once, first (a round's: the row engine's Worker for its policy; a what-if's, its
+    two versions'); the pool is made before DuckDB starts its threads, by whoever uses both (a fork copies no
+    thread, and a lock one held would stay held in the child)."""
 
-    def __init__(self, jobs: int, init: tuple[Any, ...]):
+    def __init__(self, jobs: int, init: tuple[Any, ...], start: Callable[..., None] = _start):
         self.jobs = jobs
         self.pool: Any = None
         if jobs > 1:
             import multiprocessing
 
             context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-            self.pool = context.Pool(jobs, initializer=_start, initargs=(*init, os.getpid()))
+            self.pool = context.Pool(jobs, initializer=_begin, initargs=(start, init, os.getpid()))
         else:
-            _start(*init)
+            _keep(start, init)
 
     def map(self, function: Callable[[Any], Any], chunks: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
         """(chunk, function(chunk)) for each chunk, in order."""
@@ -597,7 +615,8 @@ class Engine:
             yield done, result.get()
 
     def close(self, abort: bool = False) -> None:
-        """Wait for the workers to end; `abort`: stop them now (the round is given up)."""
+        """Let the workers end, their queue closed, and wait for them; `abort`: stop them now (the round is given
+        up; each ends at the terminate, SIGTERM being its default again, _begin)."""
         if self.pool is not None:
             if abort:
                 self.pool.terminate()

@@ -1,32 +1,42 @@
 """Population-scale what-ifs: `policy diff OLD NEW --cases ROUND.csv` over a whole round, in SQL.
 
-Both versions' queries (engine.runtime.sql) run over the same round, read once per version by the batch SQL
-engine's reader (engine.rounds.sql), and are joined by row: per applicant the old total, the new total and what
-each clause pays under each. DuckDB adds up who gains, who loses and the change in outlay, in total and per
-clause, exact DECIMAL to the fen, and lists the largest gains and losses. A row either query does not decide
-exactly (a fact missing, a cell in another form, a clause the SQL does not translate) is read and evaluated under
-both versions by the row engine (engine.rounds.run's Worker), as `policy batch` does, so every applicant's figures
-are the row engine's. A round the SQL engine does not read (XLSX, JSON Lines, a folder, a CSV not in UTF-8, a
-policy the query cannot express, pools) is compared row by row with the same Worker: `engine="rows"` does that
-for any round, and is what the SQL what-if is tested against.
+Both versions' queries (engine.runtime.sql) run over the round in one pass of DuckDB: the batch SQL engine's reader
+(engine.rounds.sql) reads the file once when both versions read its cells alike (the new version's query then
+runs over the old one's typed columns), or once per version, the two readings joined by position. Per applicant,
+the old total, the new total and what each clause pays under each are written, in the file's order and by every
+thread, to a scratch Parquet file (memory flat: no join table, no window), which numbers the rows; DuckDB then adds
+up who gains, who loses, who waits (a clause undetermined under either version: counted apart) and the change in
+outlay, in total and per clause, exact DECIMAL to the fen, and lists the largest gains and losses. A row either
+query does not decide exactly (a fact missing, a cell in another form, a clause the SQL does not translate) is
+read and evaluated under both versions by the row engine (engine.rounds.run's Worker, in the `--jobs` processes of
+engine.rounds.run.Engine), as `policy batch` does, so every applicant's figures are the row engine's.
+
+With pools, each version's pools are shared among the claims of every row compared, as a round of those rows
+shares them (engine.rounds.pools_sql in SQL, engine.core.shares row by row), and the versions are compared on
+what the pools pay. A round the SQL engine does not read (XLSX, JSON Lines, a folder, a CSV not in UTF-8, a policy
+the query cannot express) is compared row by row with the same Worker: `engine="rows"` does that for any round,
+and is what the SQL what-if is tested against.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import shutil
+import tempfile
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, Sequence
 
 from engine.core.format import format_money
 from engine.core.messages import t
+from engine.core.shares import in_order, pro_rata
 from engine.model.outcome import Outcome
 from engine.model.policy import Policy
 from engine.rounds.columns import NAME, Headers, fixed_labels
 from engine.rounds.read import RECORD_LIMIT, open_source, skipped
 from engine.rounds.results import Record
-from engine.rounds.run import Settings, Worker
-from engine.runtime.sql import ROW, ROWS_ENGINE, TOTAL, ident, literal
+from engine.rounds.run import Engine, Settings, Worker
+from engine.runtime.sql import ROW, ROWS_ENGINE, SOURCE, TOTAL, ident, literal
 
 MOST = 20  # the largest gains and losses listed
 _ZERO = Decimal(0)
@@ -111,6 +121,8 @@ class Applicant:
     new_total: Decimal
     complete: bool
     paid: tuple[tuple[Decimal, Decimal], ...]  # per clause of `clause_ids`: (old, new)
+    # each version's place keys for its in_order pools (pool id -> key): what the pools are shared by
+    order: tuple[dict[str, Any], dict[str, Any]] = field(default=({}, {}), compare=False, repr=False)
 
 
 # --- the versions and the round --------------------------------------------------------------------------
@@ -164,7 +176,7 @@ def _compare(old: _Version, new: _Version, ids: Sequence[str], number: int, payl
             return None
     name = b.name if b.name is not None else a.name
     return Applicant(number, name, Decimal(a.total), Decimal(b.total), a.complete and b.complete,
-                     tuple(zip(old.paid(a, ids), new.paid(b, ids), strict=True)))
+                     tuple(zip(old.paid(a, ids), new.paid(b, ids), strict=True)), (a.order, b.order))
 
 
 def _add(into: Population, applicants: Iterable[Applicant], ids: Sequence[str],
@@ -215,14 +227,45 @@ def _finish(into: Population, outlays: dict[str, ClauseOutlay]) -> Population:
 
 
 def row_by_row(old: Policy, new: Policy, path: str, lang: str = "en") -> Iterator[Applicant]:
-    """Every row compared by the row engine alone, in order (rows refused by either version left out)."""
+    """Every row compared by the row engine alone, in order (rows refused by either version left out); with
+    pools, what each version's pools pay once shared among the rows compared (shared)."""
     a, b = _Version(old, path, lang), _Version(new, path, lang)
     ids = clause_ids(old, new)
     scratch = Population(path, "rows")
-    for number, payload in a.source.items():
-        x = _compare(a, b, ids, number, payload, scratch)
-        if x is not None:
-            yield x
+    found = (x for number, payload in a.source.items()
+             if (x := _compare(a, b, ids, number, payload, scratch)) is not None)
+    if old.pools or new.pools:
+        yield from shared(old, new, ids, list(found))
+    else:
+        yield from found
+
+
+def shared(old: Policy, new: Policy, ids: Sequence[str], applicants: list[Applicant]) -> list[Applicant]:
+    """The applicants with what each version's pools pay them, shared among them as a round of those rows would
+    share them (engine.rounds.run.Round._pooled and _share, engine.core.shares): a claim is a clause that pays
+    more than 0, the claims in the rows' order, then in the pool's order of its clauses; each total the sum of what
+    is paid, rounded by the version's money rule. A claim an in_order pool cannot place already waits (the row
+    engine's Worker)."""
+    paid = [[list(pair) for pair in x.paid] for x in applicants]
+    index = {cid: i for i, cid in enumerate(ids)}
+    for side, policy in enumerate((old, new)):
+        for pool in policy.pools:
+            claims = [(n, index[cid], x.paid[index[cid]][side], x.order[side].get(pool.id))
+                      for n, x in enumerate(applicants) for cid in pool.clauses
+                      if cid in index and x.paid[index[cid]][side] > 0]
+            amounts = [c[2] for c in claims]
+            shares = (in_order(pool.total, amounts, [c[3] for c in claims]) if pool.share == "in_order"
+                      else pro_rata(pool.total, amounts, policy.money.round_to))
+            for (n, i, _claim, _key), awarded in zip(claims, shares.awarded, strict=True):
+                paid[n][i][side] = awarded
+    out = []
+    for x, figures in zip(applicants, paid, strict=True):
+        totals = [policy.money.round(sum((f[side] for f in figures), _ZERO))
+                  for side, policy in enumerate((old, new))]
+        out.append(replace(x, old_total=totals[0] if old.pools else x.old_total,
+                           new_total=totals[1] if new.pools else x.new_total,
+                           paid=tuple((f[0], f[1]) for f in figures)))
+    return out
 
 
 def population_diff(old: Policy, new: Policy, path: str, lang: str = "en", engine: str = "sql", jobs: int = 1
@@ -240,8 +283,11 @@ def population_diff(old: Policy, new: Policy, path: str, lang: str = "en", engin
             outlays = {cid: ClauseOutlay(cid, titles[cid]) for cid in ids}
             a, b = _Version(old, path, lang), _Version(new, path, lang)
     into = Population(path, "rows")
-    _add(into, (x for number, payload in a.source.items()
-                if (x := _compare(a, b, ids, number, payload, into)) is not None), ids, outlays)
+    found: Iterable[Applicant] = (x for number, payload in a.source.items()
+                                  if (x := _compare(a, b, ids, number, payload, into)) is not None)
+    if old.pools or new.pools:
+        found = shared(old, new, ids, list(found))
+    _add(into, found, ids, outlays)
     return _finish(into, outlays)
 
 
@@ -254,7 +300,10 @@ class _NotInSql(Exception):
 def _sql_can(v: _Version) -> bool:
     from engine.rounds.sql import why_not
 
-    return why_not(v.policy, v.source, v.settings) is None
+    why = why_not(v.policy, v.source, v.settings)
+    if why == "pools":  # the what-if shares the pools itself (_shared_sql): whether the rest can be in SQL
+        why = why_not(replace(v.policy, pools=()), v.source, v.settings)
+    return why is None
 
 
 def _typed(v: _Version) -> str:
@@ -263,205 +312,394 @@ def _typed(v: _Version) -> str:
     module depends on how it is written."""
     from engine.rounds.sql import SqlRound
 
-    text = SqlRound(v.policy, v.source, v.settings, v.kinds).typed()
-    # numbered here, in the file's order, as the row engine numbers records (the reader may leave "$row" to its
-    # caller): each version's reading of the file is paired with the other's by this number
-    head, found, tail = text.rpartition("typed AS (")
-    assert found, "the reader's last relation is `typed`"
-    return (f"{head}typed1 AS ({tail}, typed AS (SELECT * REPLACE (row_number() OVER () + {v.source.header_row} "
-            f"AS {ident(ROW)}) FROM typed1)")
+    return SqlRound(v.policy, v.source, v.settings, v.kinds).typed()
 
 
-def _side(v: _Version, ids: Sequence[str], prefix: str) -> str:
-    """One version's results per row, in one pass over the round (the policy's query carries every column of the
-    typed relation through, so no row is matched to itself by number): number, whether the row engine must decide
-    it, its first cell and name (to check the two versions' rows are the same), total, paid per clause, cells."""
-    from engine.runtime.sql import sql_query
+@dataclass(frozen=True)
+class _Query:
+    """One version's query cut where the what-if joins it: its CTEs over `source`, its final columns, its last CTE."""
 
-    query = sql_query(v.policy)
-    text = query.text.removeprefix("WITH ").replace(" FROM applicants)", " FROM typed)", 1)
-    ctes, final = text.rsplit("\nSELECT ", 1)
-    columns, last = final.rsplit(" FROM ", 1)
-    own = set(query.clause_ids)
-    paid = []
-    for cid in ids:
-        if cid in own:
-            paid.append(f"CASE WHEN {ident(cid + ':outcome')} = {literal(_ELIGIBLE)} "
-                        f"THEN COALESCE({ident(cid + ':amount')}, 0) ELSE 0 END AS {ident(prefix + cid)}")
-        else:
-            paid.append(f"0 AS {ident(prefix + cid)}")
-    layout = v.source.layout
-    width = len(layout)
-    at = next((i for i, c in enumerate(layout) if c is not None and c.name == NAME), None)
-    name = f"t{at}" if at is not None else "CAST(NULL AS VARCHAR)"
+    ctes: str
+    columns: str
+    last: str
+    clause_ids: tuple[str, ...]
+
+    @classmethod
+    def of(cls, v: _Version, source: str) -> _Query:
+        from engine.runtime.sql import sql_query
+
+        query = sql_query(v.policy)
+        text = query.text.removeprefix("WITH ").replace(f" FROM {SOURCE})", f" FROM {source})", 1)
+        ctes, final = text.rsplit("\nSELECT ", 1)
+        columns, last = final.rsplit(" FROM ", 1)
+        return cls(ctes, columns, last, query.clause_ids)
+
+    def paid(self, ids: Sequence[str], prefix: str) -> str:
+        """What each clause of `ids` pays the row (0 when not eligible, or not a clause of this version)."""
+        own = set(self.clause_ids)
+        return ", ".join(f"CASE WHEN {ident(cid + ':outcome')} = {literal(_ELIGIBLE)} THEN "
+                         f"COALESCE({ident(cid + ':amount')}, 0) ELSE 0 END AS {ident(prefix + cid)}"
+                         if cid in own else f"CAST(0 AS DECIMAL(18,2)) AS {ident(prefix + cid)}" for cid in ids)
+
+    def waits(self) -> str:
+        """Whether a clause waits (undetermined): the applicant is counted apart, as row by row counts it."""
+        return " OR ".join(f"COALESCE({ident(cid + ':outcome')} = 'undetermined', FALSE)"
+                           for cid in self.clause_ids) or "FALSE"
+
+
+def _long(width: int) -> str:
+    """A record near the row engine's bound on a record's length (engine.rounds.read.RECORD_LIMIT, which it reports
+    as the row's problem): the row engine's."""
     every = ", ".join(f"c{i}" for i in range(width))
-    long = f"strlen(concat({every}, '')) + {2 * width} >= {RECORD_LIMIT // 2}"
-    # a row some clause of which waits (undetermined) is the row engine's too: it says what each waits for, and
-    # the comparison counts the applicant apart (Population.undetermined), as row by row does
-    waits = " OR ".join(f"COALESCE({ident(cid + ':outcome')} = 'undetermined', FALSE)" for cid in query.clause_ids)
-    hand = f'("$refused" OR COALESCE({ident(ROWS_ENGINE)}, TRUE))'
-    return (f"WITH {_typed(v)}, {ctes}, q AS (SELECT {columns}, {ident(ROW)} AS n, {hand} OR {long} AS hand, "
-            f"{name} AS name, c0 AS first, {every} FROM {last}) "
-            f"SELECT n, hand OR {waits or 'FALSE'} AS hand, name, first, {ident(TOTAL)} AS total, {', '.join(paid)}, "
-            f"{every} FROM q")
+    return f"strlen(concat({every}, '')) + {2 * width} >= {RECORD_LIMIT // 2}"
 
 
-def _table(con: Any, a: _Version, b: _Version, ids: Sequence[str]) -> None:
-    """Both versions' results joined by row, as the temporary table `whatif` (cells kept for rows handed back);
-    _NotInSql when DuckDB cannot, or when the two readings of the file do not pair every row with itself."""
+def _keys(v: _Version, prefix: str) -> str:
+    """The row's place key for each in_order pool of the version, as "<prefix>key:<pool>" (engine.rounds.run:
+    Worker.order_key: the claim date, or the order_by fact's value), from the typed relation's columns."""
+    from engine.model.pools import CLAIM_DATE as ORDER_BY_CLAIM_DATE
+    from engine.runtime.sql import CLAIM_DATE
+
+    keys = []
+    for pool in v.policy.pools:
+        if pool.share == "in_order" and pool.order_by is not None:
+            by_date = pool.order_by == ORDER_BY_CLAIM_DATE and pool.order_by not in v.policy.facts
+            keys.append(f", {ident(CLAIM_DATE if by_date else pool.order_by)} AS {ident(prefix + 'key:' + pool.id)}")
+    return "".join(keys)
+
+
+def _key_names(v: _Version, prefix: str) -> str:
+    return "".join(f", {ident(prefix + 'key:' + pool.id)}" for pool in v.policy.pools
+                   if pool.share == "in_order" and pool.order_by is not None)
+
+
+def _name_cell(v: _Version) -> str:
+    at = next((i for i, c in enumerate(v.source.layout) if c is not None and c.name == NAME), None)
+    return f"t{at}" if at is not None else "CAST(NULL AS VARCHAR)"
+
+
+def _rows_sql(con: Any, a: _Version, b: _Version, ids: Sequence[str]) -> str:
+    """Per row of the round, in the file's order, both versions' figures (a SELECT, streamed, run by every thread:
+    no window, no sort, no hash table): hand (the row engine must decide it under either version), complete (no
+    clause waits under either), name, old_total, new_total, "o:<clause>" and "n:<clause>" (what each pays), the
+    cells c0, c1, … of a row handed back (what the row engine reads; NULL for the others), and unpaired (the two
+    readings of the file do not pair this row). Rows are numbered where this is written (_numbered).
+
+    When both versions read the file alike (the same typed relation, as for a reading or an amendment of rules and
+    amounts), the file is read once, and the new version's query runs over the old one's typed columns and figures;
+    otherwise each version reads it, and the two readings are joined by position."""
+    width = len(a.source.layout)
+    typed_a, typed_b = _typed(a), _typed(b)
+    olds = ", ".join(ident("o:" + cid) for cid in ids)
+    news = ", ".join(ident("n:" + cid) for cid in ids)
+    long = _long(width)
+
+    def handed(hand: str) -> str:  # the cells of a row handed back
+        return ", ".join(f"CASE WHEN {hand} THEN c{i} END AS c{i}" for i in range(width))
+
+    every = ", ".join(f"c{i}" for i in range(width))
+    if typed_a == typed_b:
+        typed = [d[0] for d in con.execute(f"WITH {typed_a} SELECT * FROM typed LIMIT 0").description
+                 if d[0] != ROW]
+        carried = ", ".join(ident(c) for c in typed)
+        qa, qb = _Query.of(a, "typed"), _Query.of(b, "sa")
+        sa = (f"sa AS (WITH {typed_a}, {qa.ctes}, fa AS (SELECT {qa.columns}, {carried} FROM {qa.last}) "
+              f"SELECT {carried}, CAST(NULL AS BIGINT) AS {ident(ROW)}, {qa.paid(ids, 'o:')}, "
+              f"{ident(TOTAL)} AS \"o:$total\", COALESCE({ident(ROWS_ENGINE)}, TRUE) AS \"o:$hand\", "
+              f"({qa.waits()}) AS \"o:$waits\" FROM fa)")
+        hand = f'"$refused" OR "o:$hand" OR COALESCE({ident(ROWS_ENGINE)}, TRUE) OR {long}'
+        sb = (f"sb AS (WITH {qb.ctes}, fb AS (SELECT {qb.columns}, \"$refused\", {olds}, \"o:$total\", "
+              f"\"o:$hand\", \"o:$waits\", {_name_cell(a)} AS \"$name\"{_keys(a, 'o:')}{_keys(b, 'n:')}, "
+              f"{every} FROM {qb.last}), "
+              f"hb AS (SELECT *, {hand} AS \"$hand\" FROM fb) "
+              f"SELECT \"$hand\" AS hand, NOT (\"o:$waits\" OR {qb.waits()}) AS complete, \"$name\" AS name, "
+              f"\"o:$total\" AS old_total, {ident(TOTAL)} AS new_total, {olds}, {qb.paid(ids, 'n:')}, "
+              f"{handed(ident('$hand'))}, "
+              f"FALSE AS unpaired{_key_names(a, 'o:')}{_key_names(b, 'n:')} FROM hb)")
+        return f"WITH {sa}, {sb} SELECT * FROM sb"
+
+    def side(v: _Version, typed: str, prefix: str, keep: str) -> str:
+        q = _Query.of(v, "typed")
+        hand = f'"$refused" OR COALESCE({ident(ROWS_ENGINE)}, TRUE) OR {long}'
+        return (f"(WITH {typed}, {q.ctes}, f AS (SELECT {q.columns}, \"$refused\", {_name_cell(v)} AS \"$name\""
+                f"{_keys(v, prefix)}, {every} FROM {q.last}) "
+                f"SELECT ({hand}) AS \"{prefix}hand\", ({q.waits()}) AS \"{prefix}waits\", "
+                f"\"$name\" AS \"{prefix}name\", c0 AS \"{prefix}first\", {ident(TOTAL)} AS \"{prefix}total\", "
+                f"{q.paid(ids, prefix)}{_key_names(v, prefix)}{keep} FROM f)")
+
+    hand = '"o:hand" OR "n:hand"'
+    return (f"SELECT {hand} AS hand, NOT (\"o:waits\" OR \"n:waits\") AS complete, \"o:name\" AS name, "
+            f"\"o:total\" AS old_total, \"n:total\" AS new_total, {olds}, {news}, "
+            f"{handed(hand)}, "
+            "(\"o:first\" IS DISTINCT FROM \"n:first\" OR \"o:name\" IS DISTINCT FROM \"n:name\" "
+            f"OR \"o:hand\" IS NULL OR \"n:hand\" IS NULL) AS unpaired{_key_names(a, 'o:')}{_key_names(b, 'n:')} "
+            f"FROM {side(a, typed_a, 'o:', ', ' + every)} POSITIONAL JOIN {side(b, typed_b, 'n:', '')}")
+
+
+def _numbered(con: Any, a: _Version, b: _Version, ids: Sequence[str], folder: str) -> str:
+    """_rows_sql's rows written to a Parquet file in `folder` (by every thread, in the file's order, memory flat),
+    and the relation reading them back numbered as the row engine numbers them (n: the header's row, then one a
+    record; the file holds no empty line, engine.rounds.sql.why_not)."""
+    path = os.path.join(folder, "rows.parquet")
+    con.execute(f"COPY ({_rows_sql(con, a, b, ids)}) TO {literal(path)} (FORMAT parquet, ROW_GROUP_SIZE 16384)")
+    return (f"(SELECT CAST(file_row_number + {a.source.header_row + 1} AS BIGINT) AS n, * EXCLUDE (file_row_number) "
+            f"FROM read_parquet({literal(path)}, file_row_number = true))")
+
+
+MEMORY = "256MB"  # DuckDB's memory: a block's rows written in order wait here, and beyond it, on disk
+
+
+def _connect(jobs: int, folder: str) -> Any:
+    """DuckDB with `jobs` threads, rows kept in the file's order, and memory bounded (spilling to `folder`)."""
     import duckdb
 
-    width = len(a.source.layout)
-    cells = ", ".join(f"CASE WHEN o.hand OR nw.hand THEN o.c{i} END AS c{i}" for i in range(width))
-    o = ", ".join(f"o.{ident('o:' + cid)}" for cid in ids)
-    n = ", ".join(f"nw.{ident('n:' + cid)}" for cid in ids)
+    con = duckdb.connect()
+    con.execute(f"SET threads = {max(1, jobs)}")
     con.execute("SET preserve_insertion_order = true")
-    try:
-        con.execute(f"CREATE TEMP TABLE whatif AS SELECT o.n, o.hand OR nw.hand AS hand, o.name, "
-                    f"o.total AS old_total, nw.total AS new_total, {o}, {n}, {cells}, "
-                    "(o.n IS NULL OR nw.n IS NULL) AS unpaired "
-                    f"FROM ({_side(a, ids, 'o:')}) o FULL JOIN ({_side(b, ids, 'n:')}) nw ON o.n = nw.n "
-                    "AND o.first IS NOT DISTINCT FROM nw.first AND o.name IS NOT DISTINCT FROM nw.name")
-        unpaired = con.execute("SELECT COUNT(*) FROM whatif WHERE unpaired").fetchone()
-    except duckdb.Error as why:
-        raise _NotInSql(str(why)) from None
-    if unpaired is None or unpaired[0]:
-        raise _NotInSql("the rows of the two readings of the file do not pair")
+    con.execute(f"SET temp_directory = {literal(os.path.join(folder, 'spill'))}")
+    con.execute(f"SET memory_limit = {literal(MEMORY)}")
+    return con
 
 
 def _in_sql(a: _Version, b: _Version, ids: Sequence[str], outlays: dict[str, ClauseOutlay],
             path: str, jobs: int) -> Population:
+    """The round in one pass of DuckDB over the file (each row's figures written to a scratch Parquet file), then
+    the counts, the outlay in total and per clause and the largest movers as aggregates over those rows; the rows
+    handed back are streamed from that file to the row engine, in `jobs` processes, and added in. With pools, the
+    row engine's figures join the others in DuckDB, each version's pools are shared among them all
+    (engine.rounds.pools_sql), and the summary is made of what the pools pay."""
     import duckdb
 
     width = len(a.source.layout)
-    o = [ident("o:" + cid) for cid in ids]
-    n = [ident("n:" + cid) for cid in ids]
     into = Population(path, "sql")
-    workers = _Workers(a, b, ids, jobs)
-    con = duckdb.connect()
+    pooled = bool(a.policy.pools or b.policy.pools)
+    # the pool is made before DuckDB starts its threads (engine.rounds.run.Engine)
+    engine = Engine(jobs, (a.policy, b.policy, path, a.settings.lang), _sides)
     aborted = True
+    folder = tempfile.mkdtemp(prefix="policy-whatif-")
+    con = _connect(jobs, folder)
     try:
-        _table(con, a, b, ids)
-        sums = ", ".join(f"SUM({x}), SUM({y}), COUNT(*) FILTER ({y} > {x}), COUNT(*) FILTER ({y} < {x})"
-                         for x, y in zip(o, n, strict=True))
-        row = con.execute("SELECT COUNT(*), COUNT(*) FILTER (new_total > old_total), "
-                          "COUNT(*) FILTER (new_total < old_total), SUM(old_total), SUM(new_total), "
-                          f"{sums} FROM whatif WHERE NOT hand").fetchone()
-        assert row is not None
-        count, gains, losses, old_sum, new_sum = row[:5]
-        into.applicants, into.gains, into.losses = count, gains, losses
-        into.same = count - gains - losses
-        into.old_total, into.new_total = old_sum or _ZERO, new_sum or _ZERO
-        for k, cid in enumerate(ids):
-            before, after, up, down = row[5 + 4 * k:9 + 4 * k]
-            c = outlays[cid]
-            c.old, c.new, c.gainers, c.losers = before or _ZERO, after or _ZERO, up, down
-        for order, movers in (("DESC", into.largest_gains), ("ASC", into.largest_losses)):
-            sign = ">" if order == "DESC" else "<"
-            for r in con.execute(f"SELECT n, name, old_total, new_total, {', '.join(o)}, {', '.join(n)} FROM whatif "
-                                 f"WHERE NOT hand AND new_total {sign} old_total "
-                                 f"ORDER BY new_total - old_total {order}, n LIMIT {MOST}").fetchall():
-                befores, afters = r[4:4 + len(ids)], r[4 + len(ids):]
-                movers.append(Mover(r[0], r[1], r[2], r[3], tuple(
-                    (cid, x, y) for cid, x, y in zip(ids, befores, afters, strict=True) if x != y)))
-        handed = con.execute(f"SELECT n, {', '.join(f'c{i}' for i in range(width))} FROM whatif WHERE hand "
-                             "ORDER BY n")
+        try:
+            rows = _numbered(con, a, b, ids, folder)
+            if not pooled:
+                _summary(con, rows, ids, into, outlays)
+            else:
+                con.execute(f"CREATE TEMP TABLE handed AS SELECT {_figures(a, b, ids)} FROM {rows} LIMIT 0")
+            # the rows handed back, in order (the file's rows are read in order: no sort), a block at a time
+            handed = con.execute(f"SELECT n, {', '.join(f'c{i}' for i in range(width))} FROM {rows} WHERE hand")
+        except duckdb.Error as why:
+            raise _NotInSql(str(why)) from None
 
-        def batches() -> Iterator[list[Any]]:
-            while batch := handed.fetchmany(BLOCK):
-                yield batch
+        def blocks() -> Iterator[list[Any]]:
+            try:
+                while block := handed.fetchmany(BLOCK):
+                    yield block
+            except duckdb.Error as why:
+                raise _NotInSql(str(why)) from None
 
-        for done, part in workers.map(batches()):
+        compared = []
+        for _block, (done, part) in engine.map(_compare_block, blocks()):
             into.bad_count += part.bad_count
             into.bad_rows = (into.bad_rows + part.bad_rows)[:MOST]
-            _add(into, done, ids, outlays)
+            if pooled:
+                compared += done
+            else:
+                _add(into, done, ids, outlays)
+        if pooled:
+            try:
+                _keep_handed(con, a, b, ids, compared)
+                _summary(con, _shared_sql(a, b, ids, rows), ids, into, outlays)
+            except duckdb.Error as why:
+                raise _NotInSql(str(why)) from None
+            into.by_rows_engine = len(compared)
         aborted = False
     finally:
         con.close()
-        workers.close(aborted)
+        shutil.rmtree(folder, ignore_errors=True)
+        engine.close(abort=aborted)
     return into
 
 
-BLOCK = 2048  # rows handed back, compared by one worker at a time
-_SIDES: tuple[_Version, _Version, Sequence[str]] | None = None  # what a forked worker compares rows under
+def _summary(con: Any, rows: str, ids: Sequence[str], into: Population, outlays: dict[str, ClauseOutlay]) -> None:
+    """The counts, the outlay in total and per clause and the largest movers of the rows SQL decided in `rows`
+    (those not handed back), into `into` and `outlays`; _NotInSql when the two readings of the file do not pair."""
+    o = [ident("o:" + cid) for cid in ids]
+    n = [ident("n:" + cid) for cid in ids]
+    decided = "NOT hand AND complete"
+    per_clause = ", ".join(f"SUM({x}) FILTER (NOT hand), SUM({y}) FILTER (NOT hand), "
+                           f"COUNT(*) FILTER ({decided} AND {y} > {x}), COUNT(*) FILTER ({decided} AND {y} < {x})"
+                           for x, y in zip(o, n, strict=True))
+    mover = f"struct_pack(n := n, name := name, old := old_total, new := new_total, paid := [{', '.join(o + n)}])"
+    row = con.execute(
+        "SELECT COUNT(*) FILTER (NOT hand), "
+        f"COUNT(*) FILTER ({decided} AND new_total > old_total), "
+        f"COUNT(*) FILTER ({decided} AND new_total < old_total), "
+        "COUNT(*) FILTER (NOT hand AND NOT complete), "
+        "SUM(old_total) FILTER (NOT hand), SUM(new_total) FILTER (NOT hand), "
+        f"arg_max({mover}, struct_pack(d := new_total - old_total, r := -n), {MOST}) "
+        f"FILTER ({decided} AND new_total > old_total), "
+        f"arg_min({mover}, struct_pack(d := new_total - old_total, r := n), {MOST}) "
+        f"FILTER ({decided} AND new_total < old_total), "
+        f"COUNT(*) FILTER (unpaired), {per_clause} FROM {rows}").fetchone()
+    assert row is not None
+    count, gains, losses, undetermined, old_sum, new_sum, up, down, unpaired = row[:9]
+    if unpaired:
+        raise _NotInSql("the rows of the two readings of the file do not pair")
+    into.applicants += count
+    into.gains += gains
+    into.losses += losses
+    into.undetermined += undetermined
+    into.same += count - gains - losses - undetermined
+    into.old_total += old_sum or _ZERO
+    into.new_total += new_sum or _ZERO
+    for k, cid in enumerate(ids):
+        before, after, more, fewer = row[9 + 4 * k:13 + 4 * k]
+        c = outlays[cid]
+        c.old += before or _ZERO
+        c.new += after or _ZERO
+        c.gainers += more
+        c.losers += fewer
+    k = len(ids)
+    for found, movers in ((up, into.largest_gains), (down, into.largest_losses)):
+        for m in found or ():
+            paid = m["paid"]
+            movers.append(Mover(m["n"], m["name"], m["old"], m["new"], tuple(
+                (cid, x, y) for cid, x, y in zip(ids, paid[:k], paid[k:], strict=True) if x != y)))
 
 
-def _block(batch: list[Any]) -> tuple[list[Applicant], Population]:
-    """In a worker (or here): a block of rows handed back, compared by the row engine under both versions."""
+# --- pools ----------------------------------------------------------------------------------------------
+
+def _figures(a: _Version, b: _Version, ids: Sequence[str]) -> str:
+    """The columns of a row's figures the pools are shared from, in order."""
+    paid = ", ".join(ident(p + cid) for p in ("o:", "n:") for cid in ids)
+    return f"n, complete, name, old_total, new_total, {paid}{_key_names(a, 'o:')}{_key_names(b, 'n:')}"
+
+
+def _ordered_pools(v: _Version) -> list[str]:
+    return [p.id for p in v.policy.pools if p.share == "in_order" and p.order_by is not None]
+
+
+def _keep_handed(con: Any, a: _Version, b: _Version, ids: Sequence[str], applicants: Sequence[Applicant]) -> None:
+    """The row engine's figures of the rows handed back, into the table `handed` beside the SQL's."""
+    keys = (_ordered_pools(a), _ordered_pools(b))
+    marks = ", ".join("?" for _ in range(5 + 2 * len(ids) + len(keys[0]) + len(keys[1])))
+    values = [(x.row, x.complete, x.name, x.old_total, x.new_total, *(p[0] for p in x.paid), *(p[1] for p in x.paid),
+               *(x.order[0].get(k) for k in keys[0]), *(x.order[1].get(k) for k in keys[1])) for x in applicants]
+    for at in range(0, len(values), 2048):
+        con.executemany(f"INSERT INTO handed VALUES ({marks})", values[at:at + 2048])
+
+
+def _shared_sql(a: _Version, b: _Version, ids: Sequence[str], rows: str) -> str:
+    """Every compared row's figures (the SQL's, and the row engine's in `handed`) with what each version's pools
+    pay once shared among them all (engine.rounds.pools_sql), as rows for _summary: a claim an in_order pool cannot
+    place waits, and each total is what is paid, rounded by the version's money rule."""
+    from engine.rounds.pools_sql import pools_sql
+
+    ctes = [f"base AS (SELECT {_figures(a, b, ids)} FROM {rows} WHERE NOT hand UNION ALL SELECT * FROM handed)"]
+    paid = {}
+    totals = {}
+    waits = []
+    for prefix, v in (("o:", a), ("n:", b)):
+        money = v.policy.money
+        places = max(0, -int(money.round_to.as_tuple().exponent))
+        side = prefix[0]
+        shares = []
+        for k, pool in enumerate(v.policy.pools):
+            key = (ident(prefix + "key:" + pool.id) if pool.share == "in_order" and pool.order_by is not None
+                   else "CAST(NULL AS INTEGER)")
+            claims = " UNION ALL ".join(
+                f"SELECT n AS \"row\", {literal(cid)} AS clause, CASE WHEN {ident(prefix + cid)} > 0 "
+                f"THEN 'eligible' ELSE 'none' END AS outcome, {ident(prefix + cid)} AS amount, {key} AS key FROM base"
+                for cid in pool.clauses if cid in ids)
+            ctes.append(f"{side}claims{k} AS ({claims})")
+            ctes.append(f"{side}shares{k} AS ({pools_sql([pool], money.round_to, f'{side}claims{k}', places, False)})")
+            shares.append(f"SELECT \"row\", clause, amount, reason FROM {side}shares{k}")
+        pooled = [cid for pool in v.policy.pools for cid in pool.clauses if cid in ids]
+        if shares:
+            pivot = ", ".join(f"MAX(CASE WHEN clause = {literal(cid)} THEN COALESCE(amount, 0) END) "
+                              f"AS {ident(prefix + cid)}" for cid in pooled)
+            ctes.append(f"{side}paid AS (SELECT \"row\", {pivot}, bool_or(reason IS NOT NULL) AS waits "
+                        f"FROM ({' UNION ALL '.join(shares)}) GROUP BY \"row\")")
+            waits.append(f"COALESCE({side}paid.waits, FALSE)")
+        for cid in ids:
+            paid[prefix + cid] = (f"COALESCE({side}paid.{ident(prefix + cid)}, base.{ident(prefix + cid)})"
+                                  if cid in pooled else f"base.{ident(prefix + cid)}")
+        if shares:
+            total = " + ".join(paid[prefix + cid] for cid in ids) or "0"
+            totals[prefix] = f"CAST(ROUND({total}, {places}) AS DECIMAL(38,{places}))"
+        else:
+            totals[prefix] = f"base.{'old_total' if prefix == 'o:' else 'new_total'}"
+    joins = " ".join(f"LEFT JOIN {side}paid ON {side}paid.\"row\" = base.n"
+                     for side, v in (("o", a), ("n", b)) if v.policy.pools)
+    figures = ", ".join(f"{code} AS {ident(name)}" for name, code in paid.items())
+    complete = " AND ".join(["base.complete"] + [f"NOT {w}" for w in waits])
+    return (f"(WITH {', '.join(ctes)} SELECT base.n, FALSE AS hand, FALSE AS unpaired, {complete} AS complete, "
+            f"base.name, {totals['o:']} AS old_total, {totals['n:']} AS new_total, {figures} FROM base {joins})")
+
+
+BLOCK = 512  # rows handed back, compared by one worker at a time
+_SIDES: tuple[_Version, _Version, Sequence[str]] | None = None  # what a worker compares rows under
+
+
+def _sides(old: Policy, new: Policy, path: str, lang: str) -> None:
+    """In each worker (engine.rounds.run.Engine's `start`), or here with one job: both versions as the round is
+    read under each."""
+    global _SIDES
+    _SIDES = (_Version(old, path, lang), _Version(new, path, lang), clause_ids(old, new))
+
+
+def _compare_block(batch: list[Any]) -> tuple[list[Applicant], Population]:
+    """In a worker (or here): a block of rows handed back (number, cells…), compared by the row engine under both
+    versions."""
     assert _SIDES is not None
     a, b, ids = _SIDES
     part = Population("", "rows")
     return list(_by_rows(a, b, ids, batch, part)), part
 
 
-class _Workers:
-    """The processes comparing rows handed back, forked before DuckDB starts its threads (a fork copies no thread,
-    and a lock one held would stay held in the child); one job: compared here."""
-
-    def __init__(self, a: _Version, b: _Version, ids: Sequence[str], jobs: int):
-        global _SIDES
-        _SIDES = (a, b, ids)
-        self.pool: Any = None
-        if jobs > 1 and hasattr(os, "fork"):
-            import multiprocessing
-
-            self.pool = multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_start)
-
-    def map(self, batches: Iterator[list[Any]]) -> Iterator[tuple[list[Applicant], Population]]:
-        """Each block's applicants and bad rows, in order."""
-        if self.pool is None:
-            return map(_block, batches)
-        done: Iterator[tuple[list[Applicant], Population]] = self.pool.imap(_block, batches)
-        return done
-
-    def close(self, abort: bool) -> None:
-        """Let the workers end (their queue closed), or, when the comparison was given up, stop them."""
-        global _SIDES
-        _SIDES = None
-        if self.pool is not None:
-            if abort:
-                self.pool.terminate()
-            else:
-                self.pool.close()
-            self.pool.join()
-
-
-def _worker_start() -> None:
-    """In a worker: a terminate ends it at once (the command's own SIGTERM handler, inherited through the fork,
-    would unwind it mid-read of the task queue, holding its lock), and Ctrl-C is the main process's to handle."""
-    import signal
-
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def in_sql(old: Policy, new: Policy, path: str, lang: str = "en") -> Iterator[Applicant]:
     """Every row compared as population_diff compares it in SQL, in order (rows refused by either version left
-    out): the query's figures, and the row engine's for the rows it hands back."""
+    out): the query's figures, and the row engine's for the rows it hands back; with pools, what they pay once
+    shared (_shared_sql)."""
     import duckdb
 
     a, b = _Version(old, path, lang), _Version(new, path, lang)
     if not (_sql_can(a) and _sql_can(b)):
         raise _NotInSql("not a round the SQL engine reads")
     ids = clause_ids(old, new)
-    width = len(a.source.layout)
+    k = len(ids)
     scratch = Population(path, "sql")
-    con = duckdb.connect()
+    folder = tempfile.mkdtemp(prefix="policy-whatif-")
+    con = _connect(1, folder)
     try:
-        _table(con, a, b, ids)
-        paid = ", ".join([ident("o:" + cid) for cid in ids] + [ident("n:" + cid) for cid in ids])
-        cursor = con.execute(f"SELECT n, hand, name, old_total, new_total, {paid}, "
-                             f"{', '.join(f'c{i}' for i in range(width))} FROM whatif ORDER BY n")
-        k = len(ids)
+        try:
+            rows = _numbered(con, a, b, ids, folder)
+            if old.pools or new.pools:
+                con.execute(f"CREATE TEMP TABLE handed AS SELECT {_figures(a, b, ids)} FROM {rows} LIMIT 0")
+                width = len(a.source.layout)
+                handed = con.execute(f"SELECT n, {', '.join(f'c{i}' for i in range(width))} FROM {rows} "
+                                     "WHERE hand").fetchall()
+                _keep_handed(con, a, b, ids, list(_by_rows(a, b, ids, handed, scratch)))
+                rows = _shared_sql(a, b, ids, rows)
+            cursor = con.execute(f"SELECT * FROM {rows} ORDER BY n")
+            names = [d[0] for d in cursor.description]
+        except duckdb.Error as why:
+            raise _NotInSql(str(why)) from None
+        at = {name: i for i, name in enumerate(names)}
+        o, n = at["o:" + ids[0]] if ids else 0, at["n:" + ids[0]] if ids else 0
+        cells = [at[f"c{i}"] for i in range(len(a.source.layout))] if "c0" in at else []
         while batch := cursor.fetchmany(4096):
             for r in batch:
-                if r[1]:
-                    yield from _by_rows(a, b, ids, [(r[0], *r[5 + 2 * k:])], scratch)
+                if r[at["unpaired"]]:
+                    raise _NotInSql("the rows of the two readings of the file do not pair")
+                if r[at["hand"]]:
+                    yield from _by_rows(a, b, ids, [(r[at["n"]], *(r[i] for i in cells))], scratch)
                 else:
-                    yield Applicant(r[0], r[2], r[3], r[4], True, tuple(zip(r[5:5 + k], r[5 + k:5 + 2 * k],
-                                                                            strict=True)))
+                    yield Applicant(r[at["n"]], r[at["name"]], r[at["old_total"]], r[at["new_total"]],
+                                    r[at["complete"]], tuple(zip(r[o:o + k], r[n:n + k], strict=True)))
     finally:
         con.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _by_rows(a: _Version, b: _Version, ids: Sequence[str], batch: list[Any], into: Population
@@ -470,7 +708,7 @@ def _by_rows(a: _Version, b: _Version, ids: Sequence[str], batch: list[Any], int
         cells = ["" if c is None else c for c in r[1:]]
         if skipped(cells):
             continue
-        x = _compare(a, b, ids, r[0], cells, into)
+        x = _compare(a, b, ids, int(r[0]), cells, into)
         if x is not None:
             yield x
 
@@ -573,4 +811,4 @@ def is_round_file(path: str) -> bool:
 
 
 __all__ = ["Applicant", "Population", "clause_ids", "is_round_file", "population_diff", "render_html", "render_text",
-           "row_by_row", "in_sql", "to_json"]
+           "row_by_row", "in_sql", "shared", "to_json"]
