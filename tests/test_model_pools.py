@@ -37,6 +37,17 @@ def test_a_pool_that_does_not_bind_pays_every_claim():
     assert shares.awarded == (D("200.00"), D("300.00")) and not shares.binds
 
 
+@pytest.mark.parametrize("pool, claims, paid", [
+    ("2.50", ["1.90", "0.90"], ["1", "0"]),  # claims off a 1元 grid: their whole steps fit the pool, nothing more
+    ("1.50", ["0.90", "0.90"], ["0", "0"]),  # every claim below one step: none can be paid a whole step
+    ("1.00", ["1.00", "1.00"], ["1", "0"]),  # on the grid: the one step to the earlier claim
+])
+def test_claims_off_the_grid_are_never_paid_more_than_claimed(pool, claims, paid):
+    shares = pro_rata(D(pool), [D(c) for c in claims], D("1"))
+    assert shares.awarded == tuple(D(p) for p in paid)
+    assert all(s <= D(c) for s, c in zip(shares.awarded, claims, strict=True))
+
+
 def test_in_order_pays_in_full_until_spent():
     shares = in_order(D("250000"), [D("100000")] * 3, ["2024-03-02", "2024-03-01", "2024-03-03"])
     assert shares.awarded == (D("100000"), D("100000"), D("50000")) and shares.ranks == (2, 1, 3)
@@ -121,3 +132,17 @@ def test_a_clause_in_two_pools(tmp_path):
     bad.write_text(text, encoding="utf-8")
     with pytest.raises(CompileError, match="promotion-fund"):
         load_policy(str(bad))
+
+
+def test_the_ledgers_replay_shares_a_tie_as_the_round_does():
+    # one applicant claims a fen from each of two clauses of a one-fen pool: the round gives it to the claim first
+    # in the pool's own order (b), whatever order the result lists its clauses in; the replay must agree
+    from types import SimpleNamespace
+
+    from engine.model.pools import Pool, share_round
+
+    pool = Pool("p", ("b", "a"), D("0.01"), "pro_rata", None)
+    clauses = [SimpleNamespace(clause=SimpleNamespace(id=cid), outcome=SimpleNamespace(value="eligible"),
+                               amount=D("0.01")) for cid in ("a", "b")]
+    paid = share_round([pool], {}, FEN, [(None, SimpleNamespace(clauses=clauses))])
+    assert paid == [{"a": D("0.00"), "b": D("0.01")}]

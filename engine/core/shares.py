@@ -44,6 +44,8 @@ def pro_rata(total: Decimal, claims: Sequence[Decimal], step: Decimal) -> Shares
         return Shares(tuple(claims), claimed, total, False)
     units = [_units(c, step) for c in claims]
     pool, whole = _units(total, step), sum(units)
+    if whole <= pool:  # claims off the grid: their whole steps fit the pool (none at all, when each is below one)
+        return Shares(tuple(u * step for u in units), claimed, total, True)
     floors = [u * pool // whole for u in units]
     left = pool - sum(floors)
     # The claims with the largest remainders (u * pool mod whole) get one step more; ties go to the earlier claim.

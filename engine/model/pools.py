@@ -107,9 +107,8 @@ def share_round(pools: Sequence[Pool], facts: Mapping[str, Fact], step: Decimal,
     for pool in pools:
         claims: list[tuple[int, str, Decimal, Any]] = []
         for n, (applicant, result) in enumerate(round_):
-            for r in result.clauses:
-                if r.clause.id not in pool.clauses:
-                    continue
+            by_id = {r.clause.id: r for r in result.clauses}
+            for r in (by_id[cid] for cid in pool.clauses if cid in by_id):  # the pool's order, as a round's
                 paid[n][r.clause.id] = None
                 if r.outcome.value != "eligible" or not r.amount or r.amount <= 0:
                     continue

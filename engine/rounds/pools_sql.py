@@ -26,7 +26,8 @@ order, 1 paid first; NULL otherwise), `claims` (the pool's claims added up), `bi
 the pool, so the pool shares it out).
 
 Pro rata, as engine.core.shares.pro_rata: each claim in whole steps u = floor(claim / step), the pool in whole
-steps P = floor(total / step), W = sum of u; each gets floor(u × P / W) steps, and the P − sum of those steps
+steps P = floor(total / step), W = sum of u; when W ≤ P (claims off the grid) each gets its u steps, else
+each gets floor(u × P / W) steps, and the P − sum of those steps
 left over go one each to the claims with the largest remainders u × P mod W, ties to the earlier claim. In
 integers (HUGEINT) throughout: nothing is rounded twice, and the shares add up to the pool exactly. When the
 claims do not exceed the pool, each claim is paid as claimed. In order, as engine.core.shares.in_order: claims
@@ -87,10 +88,12 @@ def _one(pool: Pool, step: Decimal, claims: str, n: int, scale: int) -> tuple[li
         ctes += [
             f"{p}_u AS (SELECT {_ROW}, clause, seat, amount, {units} AS u FROM {p}_in WHERE claim)",
             f"{p}_w AS (SELECT *, SUM(amount) OVER () AS claims, SUM(u) OVER () AS whole FROM {p}_u)",
-            f"{p}_f AS (SELECT *, CASE WHEN whole > 0 THEN u * {pool_units} // whole ELSE 0 END AS f, "
-            f"CASE WHEN whole > 0 THEN u * {pool_units} % whole ELSE 0 END AS r FROM {p}_w)",
+            # claims off the grid whose whole steps fit the pool (W <= P) get those steps, nothing more
+            f"{p}_f AS (SELECT *, CASE WHEN whole > {pool_units} THEN u * {pool_units} // whole ELSE u END AS f, "
+            f"CASE WHEN whole > {pool_units} THEN u * {pool_units} % whole ELSE 0 END AS r FROM {p}_w)",
             # the steps left over, one each to the largest remainders, ties to the earlier claim
-            f"{p}_c AS (SELECT *, {pool_units} - SUM(f) OVER () AS left_over, "
+            f"{p}_c AS (SELECT *, CASE WHEN whole > {pool_units} THEN {pool_units} - SUM(f) OVER () ELSE 0 END "
+            "AS left_over, "
             f"row_number() OVER (ORDER BY r DESC, {_ROW}, seat) AS place FROM {p}_f)",
         ]
         steps = "(c.f + CASE WHEN c.place <= c.left_over THEN 1 ELSE 0 END)"
