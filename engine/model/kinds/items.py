@@ -10,8 +10,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine.core.messages import Message, msg, t
-from engine.lang.expressions import LIST
-from engine.model.kinds.base import BadCell, Converter, FactKind, Refusal, Refuse
+from engine.lang.expressions import LIST, TEXT
+from engine.model.kinds.base import BadCell, Converter, FactKind, Refusal, Refuse, sql_within
 
 if TYPE_CHECKING:
     from engine.core.errors import ProblemList
@@ -24,14 +24,76 @@ MAX_ITEMS = 10000  # the facts schema's maxItems for a list
 class List(FactKind):
     keyword: ClassVar[str] = "list"
     value: ClassVar[str] = LIST
-    column_type: ClassVar[str] = "JSON"  # its items, as a facts file gives them (a table of their own, later)
+    column_type: ClassVar[str] = "STRUCT()[]"  # its items, each a STRUCT of its fields (see column)
     in_lists: ClassVar[bool] = False
     takes_items: ClassVar[bool] = True
     form_input: ClassVar[str] = "items"
     sample: ClassVar[object] = []
 
+    def column(self, fact: Fact) -> str:
+        """A list of STRUCTs, one field per declared field, each of its own kind's column type."""
+        return "STRUCT(" + ", ".join(f"{_quoted(n)} {f.kind.column(f)}" for n, f in fact.items.items()) + ")[]"
+
     def sql_parse(self, fact: Fact, text: str) -> str | None:
-        return None  # a JSON array of items: its rows are the row engine's (a table of items, later)
+        """The cell's JSON array as the list's items, where the facts check reads it plainly: an array of at most
+        MAX_ITEMS objects, each with declared fields only, each field null (not given) or a JSON string (a
+        boolean for a yes/no field) that its kind's sql_parse reads within its bounds, and no two items the same
+        by `unique:` (compared where engine.core.text.identity is plain to compute: ASCII and common CJK). Any
+        other text is NULL: the row engine reads it (or words what it refuses). No backslash escapes, no comma
+        before a closing bracket (DuckDB's JSON reader takes what Python's json refuses)."""
+        fields = fact.items
+        names = ", ".join("'" + n.replace("'", "''") + "'" for n in fields)
+        checks = ["COALESCE(json_type(x) = 'OBJECT', FALSE)",
+                  f"list_has_all([{names}], json_keys(x))",
+                  "array_length(json_keys(x)) = array_length(list_distinct(json_keys(x)))"]
+        typed = []
+        for name, f in fields.items():
+            if f.at_most is not None:
+                return None  # a field bounded by another: the row engine checks it
+            path = "'$." + _quoted(name).replace("'", "''") + "'"
+            kind = f"json_type(x, {path})"
+            text_of = f"json_extract_string(x, {path})"
+            column = f.kind.column(f)
+            reads = []  # (its JSON types, SQL: the value read, SQL: whether it is read plainly)
+            strings, boolean, whole = _json_types(f)
+            parse = f.kind.sql_parse(f, text_of)
+            if parse is not None and strings:
+                reads.append(("'VARCHAR'", f"CAST({parse} AS {column})",
+                              f"{text_of} = TRIM({text_of}) AND {text_of} <> ''"))
+            if parse is not None and boolean:
+                reads.append(("'BOOLEAN'", f"CAST({parse} AS {column})", "TRUE"))
+            if whole is not None:  # a whole JSON number, as a facts file's number is read: its value as it is
+                low, high = whole
+                digits = f"regexp_full_match({text_of}, '0|[1-9][0-9]{{0,15}}')"
+                number = f"CAST(CAST(CASE WHEN {digits} THEN {text_of} END AS DECIMAL(38,0)) AS {column})"
+                bounded = " AND ".join([digits] + [f"{number} {op} {bound}" for op, bound in
+                                                   ((">=", low), ("<=", high)) if bound is not None])
+                reads.append(("'UBIGINT', 'BIGINT'", number, bounded))
+            checks.append("(COALESCE(" + kind + ", 'NULL') = 'NULL'" + "".join(
+                f" OR ({kind} IN ({types}) AND {plain} AND COALESCE({read} IS NOT NULL"
+                + (f" AND {sql_within(f, read)}" if sql_within(f, read) else "") + ", FALSE))"
+                for types, read, plain in reads) + ")")
+            typed.append(f"{_quoted(name)} := CASE " + "".join(f"WHEN {kind} IN ({types}) THEN {read} "
+                                                               for types, read, _p in reads)
+                         + f"ELSE CAST(NULL AS {column}) END")
+        items = f"CAST(CAST({text} AS JSON) AS JSON[])"
+        value = f"list_transform({items}, lambda x: struct_pack({', '.join(typed)}))"
+        every = f"COALESCE(list_bool_and(list_transform({items}, lambda x: {' AND '.join(checks)})), TRUE)"
+        distinct = []
+        for name in fact.unique:
+            f = fields[name]
+            got = f"list_filter(list_transform(v, lambda x: x.{_quoted(name)}), lambda k: k IS NOT NULL)"
+            if f.kind.value == TEXT:  # identity, where it is plainly upper case without spaces
+                distinct.append(f"list_bool_and(list_transform({got}, lambda k: regexp_full_match(k, "
+                                "'[\\x{21}-\\x{7E}\\x{4E00}-\\x{9FFF} ]*')))")
+                got = (f"list_filter(list_transform({got}, lambda k: NULLIF(upper(replace(k, ' ', '')), '')), "
+                       "lambda k: k IS NOT NULL)")
+            distinct.append(f"array_length(list_distinct({got})) = array_length({got})")
+        unique = " AND ".join(f"COALESCE({d}, TRUE)" for d in distinct) or "TRUE"
+        well_formed = (f"json_valid({text}) AND NOT contains({text}, '\\') AND NOT regexp_matches({text}, "
+                       f"',\\s*[\\]}}]') AND json_type({text}) = 'ARRAY' AND json_array_length({text}) <= {MAX_ITEMS}")
+        return (f"CASE WHEN {well_formed} THEN (CASE WHEN {every} THEN "
+                f"list_transform([{value}], lambda v: CASE WHEN {unique} THEN v END)[1] END) END")
 
     def schema(self, fact: Fact) -> dict[str, Any]:
         from engine.model.kinds import value_schema  # the items' fields, each by its own kind
@@ -92,6 +154,27 @@ class List(FactKind):
         fields = "、".join(f"{n}（{f.label}）" for n, f in fact.items.items())
         return (t("template.type.list", lang, unit=f"（{fact.unit}）" if fact.unit else "") + " "
                 + t("template.note.fields", lang, fields=fields))
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _json_types(fact: Fact) -> tuple[bool, bool, tuple[str | None, str | None] | None]:
+    """How a field's value may be given in JSON and read here, as its schema takes it: a string (read by its
+    kind's sql_parse), true or false, a whole number (with the schema's bounds on numbers, as SQL text); other
+    numbers are the row engine's (a fraction's exact text is not DuckDB's to keep)."""
+    from engine.model.kinds import value_schema
+
+    schema = value_schema(fact)
+    branches = [schema, *schema.get("anyOf", ())]
+    types = {b.get("type") for b in branches}
+    whole = None
+    for b in branches:
+        if b.get("type") in ("number", "integer"):
+            whole = tuple(None if b.get(k) is None else f"CAST('{b[k]}' AS DECIMAL(38,12))"
+                          for k in ("minimum", "maximum"))
+    return "string" in types, "boolean" in types, whole  # type: ignore[return-value]
 
 
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:
