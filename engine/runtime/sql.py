@@ -65,6 +65,7 @@ from engine.runtime.trace import (
     FundYearNotPaid,
     HeldByGroup,
     LostToGroup,
+    MissingDocument,
     MissingGrant,
     MissingGrantYear,
     OnceGranted,
@@ -393,6 +394,7 @@ class _Query:
         self.keys: dict[str, dict[str, str]] = {}  # clause id -> key -> its column: waiting for that key
         self.listed: set[str] = set()  # clauses whose award lists keys of its own (a list's items)
         self.rekeyed: set[str] = set()  # clauses a group may leave waiting for other keys (engine: top_up)
+        self.pending: dict[str, str] = {}  # clause id -> its column: waiting on its group's top_up, not live
         # what was granted under a clause counts against its cap or once-rule, or a cap its bonus raises
         self.granted = tuple(c.id for c in p.clauses if c.award is not None and (
             c.cap is not None or c.period == "once" or c.award.builds_on_spent_cap()))
@@ -554,8 +556,6 @@ class _Query:
         cap = e.kleene(clause.cap) if clause.cap is not None else None
         offset = e.kleene(clause.offset.amount) if clause.offset is not None else None
         counted = clause.refers_to is None and (clause.cap is not None or clause.period == "once")
-        if counted and clause.per is not None:
-            e.reads.add(clause.per)
         deps = [(d, self.current[d]) for d in task.deps]
         spent_cap = clause.award is not None and clause.award.builds_on_spent_cap()
         places = self.places
@@ -563,7 +563,7 @@ class _Query:
         def columns(applies: str) -> list[str]:
             o, a, r = (f"{clause.id}:outcome", f"{clause.id}:amount", f"{clause.id}:reason")
             cid = clause.id
-            # the row engine's: a fact the ledger would key the grants by, not given
+            # the row engine's: a name an item's `where` reads of the row, not given
             stray = [f"{self.scope.read(n).value} IS NULL" for n in sorted(e.reads)]
             unsaid = f"NOT COALESCE({ident(GRANTED_KNOWN)}, FALSE)"
             for dep, (do, _da, dr) in deps:
@@ -712,13 +712,33 @@ class _Query:
         if group.earlier == "top_up":
             self.top_up(group, members, n)
         cols = [self.current[m] for m in members]
-        live = [f"({ident(o)} IN ('eligible', 'undetermined', 'referred'))" for o, _a, _r in cols]
+        # live: eligible, waiting or referred, and not waiting on the group's top_up (no longer in its choice)
+        pend = [self.pending.get(m, "FALSE") for m in members]
+        live = [f"({ident(o)} IN ('eligible', 'undetermined', 'referred') AND NOT {pend[i]})"
+                for i, (o, _a, _r) in enumerate(cols)]
         count = " + ".join(f"CAST({x} AS INTEGER)" for x in live)
-        # members waiting (undetermined, referred) beside others live: the eligible ones wait too
-        # (engine.runtime.interpret._Run.choose), the row engine's; none eligible: nothing changes
-        waiting = " OR ".join(f"({ident(o)} IN ('undetermined', 'referred'))" for o, _a, _r in cols)
-        eligible = " OR ".join(f"({ident(o)} = 'eligible')" for o, _a, _r in cols)
-        stray = [f"({count} >= 2 AND ({waiting}) AND ({eligible}))"]
+        # members waiting (undetermined, referred) beside others live: the eligible ones wait too, for what the
+        # waiting ones wait for (engine.runtime.interpret._Run.choose: `missing:<their keys>`, a referred
+        # member's document); none eligible: nothing changes
+        wait = [f"({ident(o)} IN ('undetermined', 'referred') AND NOT {pend[i]})" for i, (o, _a, _r) in enumerate(cols)]
+        waiting = " OR ".join(wait)
+        group_waits = f"({count} >= 2 AND ({waiting}))"
+        stray = [f"({group_waits} AND ({ident(o)} = 'undetermined'))" for m, (o, _a, _r) in zip(members, cols,
+                                                                                                  strict=True)
+                 if m in self.listed or (m in self.rekeyed and m not in self.pending)]
+        by_key: dict[str, list[str]] = {}
+        for i, m in enumerate(members):
+            o = cols[i][0]
+            for key, column in self.keys.get(m, {}).items():
+                by_key.setdefault(key, []).append(f"({wait[i]} AND {column})")
+            clause = self.plan.by_id[m]
+            if clause.refers_to is not None:
+                by_key.setdefault(MissingDocument.of(clause.refers_to).key, []).append(f"({ident(o)} = 'referred')")
+        keys = sorted(by_key)
+        listed = "concat_ws(';', " + ", ".join(f"CASE WHEN {any_of(by_key[k])} THEN {literal(k)} END"
+                                               for k in keys) + ")" if keys else "''"
+        pending_reason = (f"CASE WHEN {listed} = '' THEN {literal(MISSING)} ELSE concat({literal(MISSING + ':')}, "
+                          f"{listed}) END")
         if group.earlier == "hold":  # with a member live, earlier grants under any member are weighed there
             earlier = [f"COALESCE({ident(GRANTED + m)}, 0) <> 0" for m in members if m in self.granted]
             if self.granted:
@@ -737,12 +757,16 @@ class _Query:
         for i, m in enumerate(members):
             o, a, r = cols[i]
             lost = f"({count} >= 2 AND {live[i]} AND NOT {wins[i]} AND NOT ({waiting}))"
+            held = f"({group_waits} AND {ident(o)} = 'eligible')"
             no, na, nr = f"{m}:outcome#{n}", f"{m}:amount#{n}", f"{m}:reason#{n}"
-            new += [f"CASE WHEN {lost} THEN 'ineligible' ELSE {ident(o)} END AS {ident(no)}",
-                    f"CASE WHEN {lost} THEN NULL ELSE {ident(a)} END AS {ident(na)}",
-                    f"CASE WHEN {lost} THEN {literal(LostToGroup.reason)} ELSE {ident(r)} END AS {ident(nr)}"]
+            new += [f"CASE WHEN {lost} THEN 'ineligible' WHEN {held} THEN 'undetermined' ELSE {ident(o)} END "
+                    f"AS {ident(no)}",
+                    f"CASE WHEN {lost} OR {held} THEN NULL ELSE {ident(a)} END AS {ident(na)}",
+                    f"CASE WHEN {lost} THEN {literal(LostToGroup.reason)} WHEN {held} THEN {pending_reason} "
+                    f"ELSE {ident(r)} END AS {ident(nr)}"]
             self.current[m] = (no, na, nr)
-        new.append(self.fallback(f"\"$period\" IS NULL AND ({' OR '.join(stray)})"))
+        self.rekeyed.update(members)  # an eligible member may now wait for the others' keys
+        new.append(self.fallback(f"\"$period\" IS NULL AND ({' OR '.join(stray) or 'FALSE'})"))
         self.cte(new)
 
     def top_up(self, group: Group, members: list[str], n: int) -> None:
@@ -753,10 +777,10 @@ class _Query:
         cols = [self.current[m] for m in members]
         paid = {m: f"COALESCE({ident(GRANTED + m)}, 0)" if m in self.granted else "0" for m in members}
         live = " OR ".join(f"({ident(o)} IN ('eligible', 'undetermined', 'referred'))" for o, _a, _r in cols)
-        # what was granted not said: an eligible member waits for what the others were paid (the row engine's);
-        # with none eligible, nothing changes
-        any_eligible = " OR ".join(f"({ident(o)} = 'eligible')" for o, _a, _r in cols)
-        unknown = [f"(NOT COALESCE({ident(GRANTED_KNOWN)}, FALSE) AND ({any_eligible}))"] if self.granted else []
+        # what was granted not said: each eligible member waits for what the others were paid for the year
+        # (undetermined, `missing:granted.<other>;…`), and is no longer live for the group's choice
+        unsaid = f"NOT COALESCE({ident(GRANTED_KNOWN)}, FALSE)" if self.granted else "FALSE"
+        unknown: list[str] = []
         # members paid earlier under a clause summed without its fund year (once, lifetime, per claim)
         yearless = {m: f"({paid[m]} <> 0)" for m in members if m in self.granted and by_id[m].period != "year"}
         waits = "FALSE"
@@ -773,7 +797,6 @@ class _Query:
                                               for o in states.values())
                      + ")")
             unknown.append(f"(({' OR '.join(yearless.values())}) AND NOT {waits})")
-            self.rekeyed.update(members)
             keys = sorted((MissingGrantYear.of(m).key, m) for m in yearless)
             waiting = "concat_ws(';', " + ", ".join(f"CASE WHEN {yearless[m]} THEN {literal(key)} END"
                                                     for key, m in keys) + ")"
@@ -784,15 +807,21 @@ class _Query:
             topped = f"({ident(o)} = 'eligible' AND ({others}) > 0)"
             after = f"GREATEST({ident(a)} - ({others}), 0)"
             held = f"({topped} AND {after} <= 0)"
-            pending = f"(COALESCE({waits}, FALSE) AND {ident(o)} = 'eligible')"
+            unsaid_keys = ";".join(sorted(MissingGrant.of(x).key for x in members if x != m))
+            pending = f"(({unsaid} OR COALESCE({waits}, FALSE)) AND {ident(o)} = 'eligible')"
             no, na, nr = f"{m}:outcome#t{n}", f"{m}:amount#t{n}", f"{m}:reason#t{n}"
+            np = f"{m}:pending#t{n}"
             new += [f"CASE WHEN {pending} THEN 'undetermined' WHEN {held} THEN 'ineligible' ELSE {ident(o)} END "
                     f"AS {ident(no)}",
                     f"CASE WHEN {pending} OR {held} THEN NULL WHEN {topped} THEN {after} ELSE {ident(a)} END "
                     f"AS {ident(na)}",
-                    f"CASE WHEN {pending} THEN concat('missing:', {waiting if yearless else 'NULL'}) "
-                    f"WHEN {held} THEN {literal(HeldByGroup.reason)} ELSE {ident(r)} END AS {ident(nr)}"]
+                    f"CASE WHEN {pending} AND {unsaid} THEN {literal(MISSING + ':' + unsaid_keys)} "
+                    f"WHEN {pending} THEN concat('missing:', {waiting if yearless else 'NULL'}) "
+                    f"WHEN {held} THEN {literal(HeldByGroup.reason)} ELSE {ident(r)} END AS {ident(nr)}",
+                    f"{pending} AS {ident(np)}"]
             self.current[m] = (no, na, nr)
+            self.pending[m] = ident(np)
+        self.rekeyed.update(members)  # what a pending member waits for is the group's: see columns
         if unknown:
             new.append(self.fallback(f"\"$period\" IS NULL AND ({live}) AND ({' OR '.join(unknown)})"))
         self.cte(new)
