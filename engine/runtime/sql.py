@@ -139,6 +139,9 @@ class Kleene:
 
     value: str
     missing: Mapping[str, str] = field(default_factory=dict)
+    # False for a quotient (engine: 60 digits, DuckDB: a DOUBLE): its value then says only whether it is known,
+    # and it is compared exactly where it is compared with what does not divide (`_compare`, `SqlEmitter.compare`)
+    exact: bool = True
 
 
 def any_of(tests: list[str]) -> str:
@@ -163,6 +166,7 @@ class _Scope:
         self.facts = policy.all_facts()
         self.policy = policy
         self.params = params
+        self.strays: list[str] = []  # where a quotient written divides by zero: the row engine's (NotComputable)
 
     def read(self, name: str) -> Kleene:
         if name == "claim_date" and name not in self.facts:
@@ -184,7 +188,7 @@ class _ItemScope(_Scope):
     must be known there (noted in `row_names`: the row engine's where one is not)."""
 
     def __init__(self, row: _Scope, item: str, index: str, list_name: str, fields: tuple[str, ...]):
-        self.facts, self.policy, self.params = row.facts, row.policy, row.params
+        self.facts, self.policy, self.params, self.strays = row.facts, row.policy, row.params, row.strays
         self.row, self.item, self.index, self.list_name, self.fields = row, item, index, list_name, fields
         self.keys: dict[str, str] = {}  # a field's stand-in key -> SQL text of its key for this item
         self.row_names: set[str] = set()
@@ -221,19 +225,52 @@ def _choices(node: Choices, s: _Scope) -> Kleene:
 def _unary(node: Unary, s: _Scope) -> Kleene:
     inner = write(node.operand, s)
     v = inner.value
-    return _strict(f"(NOT {v})" if node.op == "not" else f"(-{v})" if node.op == "-" else v, [inner])
+    return _strict(f"(NOT {v})" if node.op == "not" else f"(-{v})" if node.op == "-" else v, _exact([inner]))
 
 
 def _arith(node: Arith, s: _Scope) -> Kleene:
     left, right = write(node.left, s), write(node.right, s)
-    if node.op == "/":  # DECIMAL division is inexact (a DOUBLE) in DuckDB: the row engine divides
+    if node.op == "/":  # DECIMAL division is inexact (a DOUBLE) in DuckDB: known or not, and compared exactly
+        s.strays.append(f"COALESCE({right.value} = 0, FALSE)")
+        return Kleene(f"(CASE WHEN {left.value} IS NULL OR {right.value} IS NULL THEN NULL ELSE 0 END)",
+                      union([left.missing, right.missing]), exact=False)
+    return _strict(f"({left.value} {node.op} {right.value})", _exact([left, right]))
+
+
+def _exact(parts: list[Kleene]) -> list[Kleene]:
+    """The parts, each exact; a quotient computed with is the row engine's (its digits are the engine's)."""
+    if not all(p.exact for p in parts):
         raise SqlUnsupported(msg("sql.why.division"))
-    return _strict(f"({left.value} {node.op} {right.value})", [left, right])
+    return parts
+
+
+_FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+
+
+def _quotient_compare(node: Compare, s: _Scope) -> Kleene | None:
+    """`n / d op x` (or `x op n / d`) exactly, as n op x·d where d > 0 and n op' x·d where d < 0 (d = 0: the row
+    engine's). The engine compares the quotient to 60 digits: where n, d and x have at most 40 decimals between
+    them and |n| < 10^18, a quotient other than x differs from it by more than its rounding, so the answers
+    agree. None when neither side is a quotient."""
+    if len(node.ops) != 1 or node.ops[0] in ("in", "not in"):
+        return None
+    op, left, right = node.ops[0], node.left, node.rights[0]
+    if isinstance(right, Arith) and right.op == "/" and not (isinstance(left, Arith) and left.op == "/"):
+        op, left, right = _FLIPPED[op], right, left
+    if not (isinstance(left, Arith) and left.op == "/"):
+        return None
+    n, d, x = write(left.left, s), write(left.right, s), write(right, s)
+    _exact([n, d, x])
+    s.strays.append(f"COALESCE({d.value} = 0, FALSE)")
+    sql = _COMPARE[op]
+    value = (f"(CASE WHEN {d.value} > 0 THEN {n.value} {sql} ({x.value}) * ({d.value}) WHEN {d.value} < 0 THEN "
+             f"{n.value} {_COMPARE[_FLIPPED[op]]} ({x.value}) * ({d.value}) END)")
+    return _strict(value, [n, d, x])
 
 
 def _logic(node: Logic, s: _Scope) -> Kleene:
     # Kleene's and/or: Unknown only where no part decides it, missing what the Unknown parts miss
-    parts = [write(v, s) for v in node.values]
+    parts = _exact([write(v, s) for v in node.values])
     value = "(" + f" {node.op.upper()} ".join(p.value for p in parts) + ")"
     return Kleene(value, union([p.missing for p in parts], f"{value} IS NULL"))
 
@@ -242,6 +279,9 @@ _COMPARE = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "
 
 
 def _compare(node: Compare, s: _Scope) -> Kleene:
+    quotient = _quotient_compare(node, s)
+    if quotient is not None:
+        return quotient
     codes, left = [], write(node.left, s)
     parts = [left]
     for op, right in zip(node.ops, node.rights, strict=True):
@@ -249,6 +289,7 @@ def _compare(node: Compare, s: _Scope) -> Kleene:
             raise SqlUnsupported(msg("sql.why.membership"))
         code = write(right, s)
         parts.append(code)
+        _exact([left, code])
         codes.append(f"{left.value} {_COMPARE[op]} {code.value}")
         left = code
     value = "(" + " AND ".join(codes) + ")"
@@ -259,7 +300,7 @@ def _compare(node: Compare, s: _Scope) -> Kleene:
 
 
 def _if_else(node: IfElse, s: _Scope) -> Kleene:
-    test, body, orelse = write(node.test, s), write(node.body, s), write(node.orelse, s)
+    test, body, orelse = _exact([write(node.test, s), write(node.body, s), write(node.orelse, s)])
     t = test.value
     value = f"(CASE WHEN {t} THEN {body.value} WHEN NOT {t} THEN {orelse.value} END)"  # test Unknown: Unknown
     missing = {}
@@ -272,10 +313,34 @@ def _if_else(node: IfElse, s: _Scope) -> Kleene:
 _CALLS = {"min": "LEAST", "max": "GREATEST", "abs": "ABS"}
 
 
+def _months(start: str, end: str) -> str:
+    """Whole months from `start` to `end`, end not before start (engine.core.dates.months_between): a month is
+    complete on the same day of the next month, or its last day where it has fewer."""
+    return (f"((YEAR({end}) - YEAR({start})) * 12 + (MONTH({end}) - MONTH({start})) - CASE WHEN DAY({end}) < "
+            f"LEAST(DAY({start}), DAY(LAST_DAY({end}))) THEN 1 ELSE 0 END)")
+
+
+def _months_between(a: str, b: str) -> str:
+    return f"(CASE WHEN {b} < {a} THEN -{_months(b, a)} ELSE {_months(a, b)} END)"
+
+
+def _years_between(a: str, b: str) -> str:
+    months = _months_between(a, b)  # whole years toward zero (the remainder takes the months' sign)
+    return f"CAST(({months} - {months} % 12) / 12 AS BIGINT)"
+
+
+# the date counts engine.core.dates computes, over dates known (a Call is strict)
+_DATE_CALLS: dict[str, Callable[[str, str], str]] = {"months_between": _months_between,
+                                                     "years_between": _years_between}
+
+
 def _call(node: Call, s: _Scope) -> Kleene:
-    if node.func not in _CALLS:  # days_between & co count calendar months as the engine does: not yet in SQL
+    if node.func in _DATE_CALLS:
+        a, b = _exact([write(x, s) for x in node.args])
+        return _strict(_DATE_CALLS[node.func](a.value, b.value), [a, b])
+    if node.func not in _CALLS:  # days_between, *_after: not yet in SQL (the row engine computes them)
         raise SqlUnsupported(msg("sql.why.function", name=node.func))
-    args = [write(a, s) for a in node.args]
+    args = _exact([write(a, s) for a in node.args])
     value = f"{_CALLS[node.func]}({', '.join(a.value for a in args)})"
     if len(args) > 1:  # LEAST and GREATEST pass over NULLs: min and max of an Unknown are Unknown
         value = f"(CASE WHEN {' OR '.join(f'{a.value} IS NULL' for a in args)} THEN NULL ELSE {value} END)"
@@ -330,7 +395,11 @@ class _Emitter:
         return found[1]
 
     def expr(self, expr: Expr) -> str:
-        return self.kleene(expr).value
+        return _exact([self.kleene(expr)])[0].value
+
+    def compare(self, expr: Expr, op: str, value: object) -> str:
+        _names(expr.node)
+        return write(Compare(expr.node, (op,), (Lit(value),)), self.scope).value
 
     def item_expr(self, expr: Expr, item: str, index: str, list_name: str, fields: tuple[str, ...]
                   ) -> tuple[str, str]:
@@ -538,7 +607,8 @@ class _Query:
         if clause.refers_to is not None and clause.refers_clause is not None and clause.refers_to in p.linked:
             raise SqlUnsupported(msg("sql.why.reference"))
         e = _Emitter(self.scope, clause=clause.id, query=self)
-        conditions = [e.kleene(c.expr) for c in clause.conditions]
+        self.scope.strays.clear()
+        conditions = _exact([e.kleene(c.expr) for c in clause.conditions])
         award: SqlAward | None = None
         needs: list[tuple[str, Kleene]] = []
         if clause.refers_to is None:
@@ -553,8 +623,9 @@ class _Query:
                 needs = [("TRUE", k) for _e, k in list(e.written.values())[before:]]
             else:
                 needs = [(test, e.kleene(expr)) for test, expr in award.needs]
-        cap = e.kleene(clause.cap) if clause.cap is not None else None
-        offset = e.kleene(clause.offset.amount) if clause.offset is not None else None
+        cap = _exact([e.kleene(clause.cap)])[0] if clause.cap is not None else None
+        offset = _exact([e.kleene(clause.offset.amount)])[0] if clause.offset is not None else None
+        divides = list(dict.fromkeys(self.scope.strays))  # where a quotient it reads divides by zero
         counted = clause.refers_to is None and (clause.cap is not None or clause.period == "once")
         deps = [(d, self.current[d]) for d in task.deps]
         spent_cap = clause.award is not None and clause.award.builds_on_spent_cap()
@@ -564,7 +635,7 @@ class _Query:
             o, a, r = (f"{clause.id}:outcome", f"{clause.id}:amount", f"{clause.id}:reason")
             cid = clause.id
             # the row engine's: a name an item's `where` reads of the row, not given
-            stray = [f"{self.scope.read(n).value} IS NULL" for n in sorted(e.reads)]
+            stray = [f"{self.scope.read(n).value} IS NULL" for n in sorted(e.reads)] + divides
             unsaid = f"NOT COALESCE({ident(GRANTED_KNOWN)}, FALSE)"
             for dep, (do, _da, dr) in deps:
                 if spent_cap and dep not in clause.requires:

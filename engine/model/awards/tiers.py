@@ -408,14 +408,13 @@ class TiersAward(AwardForm):
             bounds.append(node.value)
         order = sorted(range(len(self.bands)), key=lambda i: (self._order(bounds[i], self.bands[i]), -i),
                        reverse=True)  # the highest band met, the first of equals
-        value = f"({e.expr(self.on)})"
         cases = []
         # what the amount waits for (compute): the value tiered; then the chosen band's own expressions only
         needs: list[tuple[str, Expr]] = [("TRUE", self.on)]
         higher: list[str] = []
         for i in order:
             band = self.bands[i]
-            test = f"{value} {'>=' if band.inclusive else '>'} {e.literal(bounds[i])}"
+            test = f"({e.compare(self.on, '>=' if band.inclusive else '>', bounds[i])})"
             if band.amount is not None:
                 raw = e.expr(band.amount)
             else:
@@ -429,7 +428,7 @@ class TiersAward(AwardForm):
             if band.rate is not None and self.base is not None:
                 needs.append((chosen, self.base))
             higher.append(test)
-        met = " OR ".join(f"{value} {'>=' if b.inclusive else '>'} {e.literal(bounds[i])}"
+        met = " OR ".join(f"({e.compare(self.on, '>=' if b.inclusive else '>', bounds[i])})"
                           for i, b in enumerate(self.bands))
         return SqlAward(f"CASE {' '.join(cases)} END", f"CASE WHEN NOT ({met}) THEN {e.reason(BelowBands)} END",
                         needs=tuple(needs))
