@@ -397,7 +397,7 @@ class _Emitter:
     def expr(self, expr: Expr) -> str:
         return _exact([self.kleene(expr)])[0].value
 
-    def compare(self, expr: Expr, op: str, value: object) -> str:
+    def compare(self, expr: Expr, op: str, value: Decimal) -> str:
         _names(expr.node)
         return write(Compare(expr.node, (op,), (Lit(value),)), self.scope).value
 

@@ -127,7 +127,7 @@ class SqlEmitter(Protocol):
     def expr(self, expr: Expr) -> str: ...  # SQL computing the expression (exact DECIMAL, BOOLEAN, …; NULL: Unknown)
     # SQL: whether `expr` `op` (>=, >, …) the constant `value`, exactly (an expression that divides is compared
     # exactly here, never computed)
-    def compare(self, expr: Expr, op: str, value: object) -> str: ...
+    def compare(self, expr: Expr, op: str, value: Decimal) -> str: ...
     # SQL computing `expr` for one item of a list, read as `item` (a lambda's parameter): its fields as the
     # item's, other names as the row's; and SQL for what it misses there (VARCHAR[]: the keys, each field's as
     # engine.core.values.MissingField names it, given the item's index as SQL)
