@@ -68,6 +68,7 @@ from engine.runtime.trace import (
     MissingDocument,
     MissingGrant,
     MissingGrantYear,
+    NotComputable,
     OnceGranted,
     OtherRecipient,
     OutOfClausePeriod,
@@ -247,7 +248,7 @@ def _exact(parts: list[Kleene]) -> list[Kleene]:
 _FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
 
-def _quotient_compare(node: Compare, s: _Scope) -> Kleene | None:
+def _quotient_compare(node: Compare, s: _Scope, whole: bool = False) -> Kleene | None:
     """`n / d op x` (or `x op n / d`) exactly, as n op x·d where d > 0 and n op' x·d where d < 0 (d = 0: the row
     engine's). The engine compares the quotient to 60 digits: where n, d and x have at most 40 decimals between
     them and |n| < 10^18, a quotient other than x differs from it by more than its rounding, so the answers
@@ -261,7 +262,8 @@ def _quotient_compare(node: Compare, s: _Scope) -> Kleene | None:
         return None
     n, d, x = write(left.left, s), write(left.right, s), write(right, s)
     _exact([n, d, x])
-    s.strays.append(f"COALESCE({d.value} = 0, FALSE)")
+    if not whole:  # the quotient is a whole expression's value: Unknown where it divides by 0 (Emitter.kleene)
+        s.strays.append(f"COALESCE({d.value} = 0, FALSE)")
     sql = _COMPARE[op]
     value = (f"(CASE WHEN {d.value} > 0 THEN {n.value} {sql} ({x.value}) * ({d.value}) WHEN {d.value} < 0 THEN "
              f"{n.value} {_COMPARE[_FLIPPED[op]]} ({x.value}) * ({d.value}) END)")
@@ -390,16 +392,29 @@ class _Emitter:
         _names(expr.node)
         found = self.written.get(id(expr))
         if found is None:
-            found = (expr, write(expr.node, self.scope))
+            found = (expr, self._whole(expr.node))
             self.written[id(expr)] = found
         return found[1]
+
+    def _whole(self, node: Node) -> Kleene:
+        """An expression as a whole: a quotient that divides by 0 is Unknown, missing `cannot_compute.<clause>`
+        alone (engine.runtime.interpret._Run._not_computable), where what it divides is known."""
+        if not (isinstance(node, Arith) and node.op == "/") or self.clause is None:
+            return write(node, self.scope)
+        n, d = _exact([write(node.left, self.scope), write(node.right, self.scope)])
+        zero = f"({n.value} IS NOT NULL AND {d.value} = 0)"
+        return Kleene(f"(CASE WHEN {n.value} IS NULL OR {d.value} IS NULL OR {d.value} = 0 THEN NULL ELSE 0 END)",
+                      {**union([n.missing, d.missing]),
+                       NotComputable.of(self.clause, "", (None, None, None), ()).key: zero}, exact=False)
 
     def expr(self, expr: Expr) -> str:
         return _exact([self.kleene(expr)])[0].value
 
     def compare(self, expr: Expr, op: str, value: Decimal) -> str:
         _names(expr.node)
-        return write(Compare(expr.node, (op,), (Lit(value),)), self.scope).value
+        node = Compare(expr.node, (op,), (Lit(value),))
+        found = _quotient_compare(node, self.scope, whole=self.clause is not None)
+        return (found or write(node, self.scope)).value
 
     def item_expr(self, expr: Expr, item: str, index: str, list_name: str, fields: tuple[str, ...]
                   ) -> tuple[str, str]:
