@@ -479,6 +479,9 @@ class _Query:
         self.listed: set[str] = set()  # clauses whose award lists keys of its own (a list's items)
         self.rekeyed: set[str] = set()  # clauses a group may leave waiting for other keys (engine: top_up)
         self.pending: dict[str, str] = {}  # clause id -> its column: waiting on its group's top_up, not live
+        # clauses whose keys another reads: required by a clause, or a member of a group
+        self.waited_on = {d for t in plan.tasks if isinstance(t, Decide) for d in t.deps} | {
+            m for g in p.groups for m in g.members}
         # what was granted under a clause counts against its cap or once-rule, or a cap its bonus raises
         self.granted = tuple(c.id for c in p.clauses if c.award is not None and (
             c.cap is not None or c.period == "once" or c.award.builds_on_spent_cap()))
@@ -498,10 +501,13 @@ class _Query:
         self.ctes.append(f"{name} AS (SELECT *, {', '.join(columns)} FROM {self.last})")
         self.last = name
 
-    def fallback(self, condition: str) -> str:
+    def next_fallback(self) -> str:
         column = f"$fb{len(self.fallbacks)}"
         self.fallbacks.append(column)
-        return f"COALESCE({condition}, TRUE) AS {ident(column)}"
+        return column
+
+    def fallback(self, condition: str) -> str:
+        return f"COALESCE({condition}, TRUE) AS {ident(self.next_fallback())}"
 
     # -- the day: parameters in force, the policy's period and fund years --------------------------
     def day(self) -> None:
@@ -766,17 +772,19 @@ class _Query:
             # what it waits for, per key, where it is undetermined with its keys listed (a clause requiring it
             # waits for the same)
             own = {}
-            for n, (key, test) in enumerate(missing.items()):
+            for n, (key, test) in enumerate(missing.items() if cid in self.waited_on else ()):
                 column = f"{cid}:m{n}"
                 own[key] = ident(column)
-                targets.append(f"COALESCE({ident(o + '$')} = 'undetermined' AND {ident(r + '$')} <> "
-                               f"{literal(MISSING)} AND {test}, FALSE) AS {ident(column)}")
+                targets.append(f"CASE WHEN {ident(o + '$')} = 'undetermined' THEN COALESCE({ident(r + '$')} <> "
+                               f"{literal(MISSING)} AND {test}, FALSE) ELSE FALSE END AS {ident(column)}")
             if listed:
                 self.listed.add(cid)
             self.keys[cid] = own
             return [f"CASE {' '.join(outcome_cases)} END AS {ident(o + '$')}",
                     f"CASE {' '.join(reason_cases)} END AS {ident(r + '$')}",
-                    self.fallback(f"({applies}) AND \"$period\" IS NULL AND ({' OR '.join(stray) or 'FALSE'})"),
+                    # evaluated only for its applicants (a CASE's branches are, an AND's are not)
+                    f"CASE WHEN ({applies}) AND \"$period\" IS NULL THEN COALESCE({' OR '.join(stray) or 'FALSE'}, "
+                    f"TRUE) ELSE FALSE END AS {ident(self.next_fallback())}",
                     ] + [f"__TARGETS__{chr(1).join(targets)}"] + [f"__AMOUNT__{amount}__{a}"]
 
         def finish(applies: str) -> list[str]:

@@ -43,57 +43,65 @@ class List(FactKind):
         before a closing bracket (DuckDB's JSON reader takes what Python's json refuses)."""
         fields = fact.items
         names = ", ".join("'" + n.replace("'", "''") + "'" for n in fields)
-        checks = ["COALESCE(json_type(x) = 'OBJECT', FALSE)",
-                  f"list_has_all([{names}], json_keys(x))",
-                  "array_length(json_keys(x)) = array_length(list_distinct(json_keys(x)))"]
+        # read once: each item's keys and JSON type, then each field's JSON text (NULL where absent)
+        # (no lambda binds a value for another: DuckDB runs such nested lambdas row by row; reading twice is cheaper)
+        shape_ok = (f"COALESCE(list_bool_and(list_transform(json_type({text}, '$[*]'), lambda y: y = 'OBJECT')), "
+                    f"TRUE) AND COALESCE(list_bool_and(list_transform(json_keys({text}, '$[*]'), lambda k: "
+                    f"list_has_all([{names}], k) AND array_length(k) = array_length(list_distinct(k)))), TRUE)")
+        structure = "[{" + ", ".join(f'"{n}": "JSON"' for n in fields).replace("'", "''") + "}]"
+        checks = []
         typed = []
         for name, f in fields.items():
-            if f.at_most is not None:
+            if f.at_most is not None or '"' in name or "\\" in name:
                 return None  # a field bounded by another: the row engine checks it
-            path = "'$." + _quoted(name).replace("'", "''") + "'"
-            kind = f"json_type(x, {path})"
-            text_of = f"json_extract_string(x, {path})"
+            raw = f"CAST(x.{_quoted(name)} AS VARCHAR)"
             column = f.kind.column(f)
-            reads = []  # (its JSON types, SQL: the value read, SQL: whether it is read plainly)
+            reads = []  # (SQL: given this way, SQL: the value read, SQL: whether it is read plainly)
             strings, boolean, whole = _json_types(f)
-            parse = f.kind.sql_parse(f, text_of)
+            # a string's text, as written (no escapes: the cell holds no backslash)
+            string = f"substr({raw}, 2, length({raw}) - 2)"
+            parse = f.kind.sql_parse(f, string)
             if parse is not None and strings:
-                reads.append(("'VARCHAR'", f"CAST({parse} AS {column})",
-                              f"{text_of} = TRIM({text_of}) AND {text_of} <> ''"))
+                reads.append((f"starts_with({raw}, '\"')", f"CAST({parse} AS {column})",
+                              f"NOT contains({raw}, '\\') AND {string} = TRIM({string}) AND {string} <> ''"))
+            parse = f.kind.sql_parse(f, raw)
             if parse is not None and boolean:
-                reads.append(("'BOOLEAN'", f"CAST({parse} AS {column})", "TRUE"))
+                reads.append((f"{raw} IN ('true', 'false')", f"CAST({parse} AS {column})", "TRUE"))
             if whole is not None:  # a whole JSON number, as a facts file's number is read: its value as it is
                 low, high = whole
-                digits = f"regexp_full_match({text_of}, '0|[1-9][0-9]{{0,15}}')"
-                number = f"CAST(CAST(CASE WHEN {digits} THEN {text_of} END AS DECIMAL(38,0)) AS {column})"
-                bounded = " AND ".join([digits] + [f"{number} {op} {bound}" for op, bound in
-                                                   ((">=", low), ("<=", high)) if bound is not None])
-                reads.append(("'UBIGINT', 'BIGINT'", number, bounded))
-            checks.append("(COALESCE(" + kind + ", 'NULL') = 'NULL'" + "".join(
-                f" OR ({kind} IN ({types}) AND {plain} AND COALESCE({read} IS NOT NULL"
+                digits = f"regexp_full_match({raw}, '0|[1-9][0-9]{{0,15}}')"
+                number = f"CAST(CAST(CASE WHEN {digits} THEN {raw} END AS DECIMAL(38,0)) AS {column})"
+                bounded = " AND ".join([f"{number} {op} {bound}" for op, bound in
+                                        ((">=", low), ("<=", high)) if bound is not None]) or "TRUE"
+                reads.append((digits, number, bounded))
+            checks.append(f"(COALESCE({raw}, 'null') = 'null'" + "".join(
+                f" OR ({given} AND {plain} AND COALESCE({read} IS NOT NULL"
                 + (f" AND {sql_within(f, read)}" if sql_within(f, read) else "") + ", FALSE))"
-                for types, read, plain in reads) + ")")
-            typed.append(f"{_quoted(name)} := CASE " + "".join(f"WHEN {kind} IN ({types}) THEN {read} "
-                                                               for types, read, _p in reads)
+                for given, read, plain in reads) + ")")
+            typed.append(f"{_quoted(name)} := CASE " + "".join(f"WHEN {given} THEN {read} "
+                                                               for given, read, _p in reads)
                          + f"ELSE CAST(NULL AS {column}) END")
-        items = f"CAST(CAST({text} AS JSON) AS JSON[])"
+        items = f"from_json({text}, '{structure}')"
         value = f"list_transform({items}, lambda x: struct_pack({', '.join(typed)}))"
-        every = f"COALESCE(list_bool_and(list_transform({items}, lambda x: {' AND '.join(checks)})), TRUE)"
+        every = f"COALESCE(list_bool_and(list_transform({items}, lambda x: {' AND '.join(checks) or 'TRUE'})), TRUE)"
         distinct = []
         for name in fact.unique:
-            f = fields[name]
-            got = f"list_filter(list_transform(v, lambda x: x.{_quoted(name)}), lambda k: k IS NOT NULL)"
-            if f.kind.value == TEXT:  # identity, where it is plainly upper case without spaces
-                distinct.append(f"list_bool_and(list_transform({got}, lambda k: regexp_full_match(k, "
-                                "'[\\x{21}-\\x{7E}\\x{4E00}-\\x{9FFF} ]*')))")
-                got = (f"list_filter(list_transform({got}, lambda k: NULLIF(upper(replace(k, ' ', '')), '')), "
-                       "lambda k: k IS NOT NULL)")
-            distinct.append(f"array_length(list_distinct({got})) = array_length({got})")
+            if fields[name].kind.value != TEXT:
+                return None  # items the same by a number or a date: the row engine compares them
+            # identity, where it is plainly the text upper case without spaces (ASCII and common CJK)
+            got = (f"list_filter(list_transform({items}, lambda x: CASE WHEN starts_with(CAST(x.{_quoted(name)} AS "
+                   f"VARCHAR), '\"') THEN substr(CAST(x.{_quoted(name)} AS VARCHAR), 2, length(CAST(x.{_quoted(name)} "
+                   "AS VARCHAR)) - 2) END), lambda k: k IS NOT NULL)")
+            distinct.append(f"list_bool_and(list_transform({got}, lambda k: regexp_full_match(k, "
+                            "'[\\x{21}-\\x{7E}\\x{4E00}-\\x{9FFF} ]*')))")
+            keys = (f"list_filter(list_transform({got}, lambda k: NULLIF(upper(replace(k, ' ', '')), '')), "
+                    "lambda k: k IS NOT NULL)")
+            distinct.append(f"array_length(list_distinct({keys})) = array_length({keys})")
         unique = " AND ".join(f"COALESCE({d}, TRUE)" for d in distinct) or "TRUE"
         well_formed = (f"json_valid({text}) AND NOT contains({text}, '\\') AND NOT regexp_matches({text}, "
                        f"',\\s*[\\]}}]') AND json_type({text}) = 'ARRAY' AND json_array_length({text}) <= {MAX_ITEMS}")
-        return (f"CASE WHEN {well_formed} THEN (CASE WHEN {every} THEN "
-                f"list_transform([{value}], lambda v: CASE WHEN {unique} THEN v END)[1] END) END")
+        return (f"CASE WHEN {well_formed} THEN CASE WHEN {shape_ok} THEN CASE WHEN {every} AND {unique} THEN "
+                f"{value} END END END")
 
     def schema(self, fact: Fact) -> dict[str, Any]:
         from engine.model.kinds import value_schema  # the items' fields, each by its own kind
