@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from engine.model.outcome import Outcome
 from engine.rounds.results import amount_text
-from engine.runtime.sql import ident, input_columns, sql_query
+from engine.runtime.sql import ROW, ident, input_columns, sql_query
 
 
 def _text(value: object) -> str:
@@ -36,9 +36,10 @@ def _cell(value: object) -> object:
     return value
 
 
-def load_typed(con: Any, policy: Any, applicants: Iterable[tuple[Any, dt.date]]) -> None:
+def load_typed(con: Any, policy: Any, applicants: Iterable[tuple[Any, dt.date]]) -> set[int]:
     """Create the query's input relation `applicants` from checked Applicants and their claim dates (one per
-    row, numbered from 1); a list fact's items are read from their JSON by its kind's SQL parse."""
+    row, numbered from 1); a list fact's items are read from their JSON by its kind's SQL parse. Returns the rows
+    whose list the parse does not read plainly (NULL here: a round hands them to the row engine)."""
     applicants_list = list(applicants)
     q = sql_query(policy)
     columns = input_columns(policy)
@@ -63,9 +64,14 @@ def load_typed(con: Any, policy: Any, applicants: Iterable[tuple[Any, dt.date]])
         con.execute(f"CREATE OR REPLACE TABLE applicants AS SELECT * {f'REPLACE ({parsed})' if lists else ''} "
                     f"FROM read_csv('{path}', header=true, columns={types}, quote='\"', escape='\"', nullstr='', "
                     "auto_detect=false)")
-        for n in lists:  # every list given reads plainly here: the query sees the row engine's items
-            given = sum(1 for a, _day in applicants_list if a.values.get(n) is not None)
-            assert con.execute(f"SELECT count({ident(n)}) FROM applicants").fetchone()[0] == given, n
+        # a list given that its SQL parse does not read plainly: a round hands that row to the row engine
+        refused: set[int] = set()
+        for name in lists:
+            unread = {row for (row,) in con.execute(f"SELECT {ident(ROW)} FROM applicants WHERE {ident(name)} IS NULL")
+                      .fetchall()}
+            refused |= {n for n, (a, _day) in enumerate(applicants_list, 1)
+                        if a.values.get(name) is not None and n in unread}
+        return refused
     finally:
         os.unlink(path)
 
