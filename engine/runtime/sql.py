@@ -78,6 +78,7 @@ from engine.runtime.trace import (
 )
 
 DIALECTS = ("duckdb", "spark", "postgres")
+_LISTS = ("duckdb", "spark")  # the dialects with functions over lists (lambdas): a list fact's items are read there
 SOURCE = "applicants"
 ROW, ROWS_ENGINE, TOTAL, GRANTED_KNOWN, DAY = "$row", "$rows_engine", "$total", "$granted", "$day"
 RECIPIENT, AREA_COLUMN, CLAIM_DATE = "$recipient", "$area", "$claim_date"  # the input's own columns
@@ -418,6 +419,7 @@ class _Emitter:
 
     def item_expr(self, expr: Expr, item: str, index: str, list_name: str, fields: tuple[str, ...]
                   ) -> tuple[str, str]:
+        self.column(list_name)
         _names(expr.node)
         for name in (item, index, "k"):
             if any(name.casefold() == n.casefold() for n in (*self.scope.facts, *self.scope.params)):
@@ -431,6 +433,8 @@ class _Emitter:
         return k.value, listed
 
     def column(self, name: str) -> str:
+        if self.query is not None and not self.query.lists:
+            raise SqlUnsupported(msg("sql.why.list_fact", name=name))
         return ident(name)
 
     def literal(self, value: object) -> str:
@@ -461,8 +465,8 @@ class SqlQuery:
 
 
 class _Query:
-    def __init__(self, plan: Plan):
-        self.plan = plan
+    def __init__(self, plan: Plan, lists: bool = True):
+        self.plan, self.lists = plan, lists
         p = self.policy = plan.policy
         money = p.money
         _sign, _digits, exponent = money.round_to.as_tuple()
@@ -961,16 +965,19 @@ class _Query:
         return finish(applies)
 
 
-def sql_query(policy: Policy) -> SqlQuery:
-    """The policy's query (DuckDB), made on first use and kept with its plan; SqlUnsupported if it cannot be."""
+def sql_query(policy: Policy, lists: bool = True) -> SqlQuery:
+    """The policy's query (DuckDB), made on first use and kept with its plan; SqlUnsupported if it cannot be.
+    Without `lists`, a clause reading a list fact's items is left to the row engine (for a dialect with no
+    functions over lists: PostgreSQL)."""
     plan = prepare(policy)
-    found = plan.__dict__.get("_sql")
+    key = "_sql" if lists else "_sql_without_lists"
+    found = plan.__dict__.get(key)
     if found is None:
         try:
-            found = _Query(plan).build()
+            found = _Query(plan, lists).build()
         except SqlUnsupported as why:
             found = why
-        plan.__dict__["_sql"] = found
+        plan.__dict__[key] = found
     if isinstance(found, SqlUnsupported):
         raise found
     return found
@@ -988,20 +995,20 @@ def input_columns(policy: Policy) -> dict[str, str]:
     return columns
 
 
-def rows_engine(policy: Policy) -> Mapping[str, str]:
-    """The clauses whose applicants' rows the query hands to the row engine, with why (SqlUnsupported if the
-    whole policy cannot be a query)."""
-    return sql_query(policy).rows_engine
+def rows_engine(policy: Policy, dialect: str = "duckdb") -> Mapping[str, str]:
+    """The clauses whose applicants' rows the query (in `dialect`) hands to the row engine, with why
+    (SqlUnsupported if the whole policy cannot be a query)."""
+    return sql_query(policy, lists=dialect in _LISTS).rows_engine
 
 
 def compile_sql(policy: Policy, dialect: str = "duckdb") -> str:
     """The policy's plan as one SQL query over `applicants` in `dialect` (duckdb, spark or postgres): see the
     module's docstring for the columns it reads and returns. SqlUnsupported when the policy cannot be."""
-    text = sql_query(policy).text
-    if dialect == "duckdb":
-        return text
     if dialect not in DIALECTS:
         raise ValueError(f"dialect {dialect!r}: one of {', '.join(DIALECTS)}")
+    text = sql_query(policy, lists=dialect in _LISTS).text
+    if dialect == "duckdb":
+        return text
     import sqlglot
 
     return str(sqlglot.transpile(text, read="duckdb", write=dialect, pretty=True)[0])
