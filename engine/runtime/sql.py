@@ -5,7 +5,8 @@ Spark or PostgreSQL) over a typed input relation `applicants`, one row per appli
 
 - `"$row"` (BIGINT: the row's number), `"$recipient"` (VARCHAR: one kind's id), `"$area"` (VARCHAR, stripped,
   NULL if none), `"$claim_date"` (DATE) — `$` keeps them apart from facts of the same names;
-- one column per declared fact, named as the fact, of its kind's `column_type` (money DECIMAL(18,2), …);
+- one column per declared fact, named as the fact, of its kind's `column(fact)` (money DECIMAL(18,2), a list a
+  list of STRUCTs of its items' fields, …);
 - `"granted.<clause>"` (DECIMAL(18,2)) for each clause whose earlier grants count, and `"$granted"` (BOOLEAN:
   the applicant said what was granted; NULL columns then count 0).
 
