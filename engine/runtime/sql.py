@@ -870,44 +870,31 @@ class _Query:
 
     def top_up(self, group: Group, members: list[str], n: int) -> None:
         """就高不重复 (engine.runtime.interpret._Run.top_up): each eligible member pays what the others were paid for
-        this fund year less, or is held by the group when that leaves nothing. What was paid is not known (not
-        said, or said for no particular year): the row engine's."""
+        this fund year less, or is held by the group when that leaves nothing. Where what another member was paid
+        this year is not known — not said (`granted.<id>`), or said summed for no particular year under a clause
+        paid once, for a lifetime or per claim (`granted.<id>.year`) — the eligible member waits for it
+        (undetermined, those keys) and is no longer live for the group's choice (`self.pending`)."""
         by_id = self.plan.by_id
         cols = [self.current[m] for m in members]
         paid = {m: f"COALESCE({ident(GRANTED + m)}, 0)" if m in self.granted else "0" for m in members}
-        live = " OR ".join(f"({ident(o)} IN ('eligible', 'undetermined', 'referred'))" for o, _a, _r in cols)
-        # what was granted not said: each eligible member waits for what the others were paid for the year
-        # (undetermined, `missing:granted.<other>;…`), and is no longer live for the group's choice
         unsaid = f"NOT COALESCE({ident(GRANTED_KNOWN)}, FALSE)" if self.granted else "FALSE"
-        unknown: list[str] = []
-        # members paid earlier under a clause summed without its fund year (once, lifetime, per claim)
+        # members paid earlier under a clause summed without its fund year: what they were paid this year is unknown
         yearless = {m: f"({paid[m]} <> 0)" for m in members if m in self.granted and by_id[m].period != "year"}
-        waits = "FALSE"
-        if yearless:
-            # Those members are not live (paid once already, …) and every live member is eligible: each live
-            # member waits for those years (undetermined, no amount, `missing:granted.<id>.year;…`) and the group
-            # picks none (engine.runtime.interpret._Run.top_up, then choose: fewer than two left). Otherwise the
-            # row engine's.
-            states = {m: o for m, (o, _a, _r) in zip(members, cols, strict=True)}
-            waits = ("((" + " OR ".join(yearless.values()) + ") AND "
-                     + " AND ".join(f"NOT ({yearless[m]} AND {ident(states[m])} IN ('eligible', 'undetermined', "
-                                    "'referred'))" for m in yearless)
-                     + " AND " + " AND ".join(f"{ident(o)} NOT IN ('undetermined', 'referred')"
-                                              for o in states.values())
-                     + ")")
-            unknown.append(f"(({' OR '.join(yearless.values())}) AND NOT {waits})")
-            keys = sorted((MissingGrantYear.of(m).key, m) for m in yearless)
-            waiting = "concat_ws(';', " + ", ".join(f"CASE WHEN {yearless[m]} THEN {literal(key)} END"
-                                                    for key, m in keys) + ")"
         new = []
         for i, m in enumerate(members):
             o, a, r = cols[i]
-            others = " + ".join(f"GREATEST({paid[x]}, 0)" for x in members if x != m) or "0"
-            topped = f"({ident(o)} = 'eligible' AND ({others}) > 0)"
-            after = f"GREATEST({ident(a)} - ({others}), 0)"
+            others = [x for x in members if x != m]
+            unknown = any_of([yearless[x] for x in others if x in yearless])
+            deducted = " + ".join(f"GREATEST({paid[x]}, 0)" for x in others) or "0"
+            topped = f"({ident(o)} = 'eligible' AND ({deducted}) > 0)"
+            after = f"GREATEST({ident(a)} - ({deducted}), 0)"
             held = f"({topped} AND {after} <= 0)"
-            unsaid_keys = ";".join(sorted(MissingGrant.of(x).key for x in members if x != m))
-            pending = f"(({unsaid} OR COALESCE({waits}, FALSE)) AND {ident(o)} = 'eligible')"
+            pending = f"(({unsaid} OR {unknown}) AND {ident(o)} = 'eligible')"
+            unsaid_keys = ";".join(sorted(MissingGrant.of(x).key for x in others))
+            year_keys = "concat_ws(';', " + ", ".join(
+                f"CASE WHEN {yearless[x]} THEN {literal(MissingGrantYear.of(x).key)} END"
+                for x in sorted((x for x in others if x in yearless), key=lambda x: MissingGrantYear.of(x).key)
+            ) + ")" if unknown != "FALSE" else "''"
             no, na, nr = f"{m}:outcome#t{n}", f"{m}:amount#t{n}", f"{m}:reason#t{n}"
             np = f"{m}:pending#t{n}"
             new += [f"CASE WHEN {pending} THEN 'undetermined' WHEN {held} THEN 'ineligible' ELSE {ident(o)} END "
@@ -915,14 +902,12 @@ class _Query:
                     f"CASE WHEN {pending} OR {held} THEN NULL WHEN {topped} THEN {after} ELSE {ident(a)} END "
                     f"AS {ident(na)}",
                     f"CASE WHEN {pending} AND {unsaid} THEN {literal(MISSING + ':' + unsaid_keys)} "
-                    f"WHEN {pending} THEN concat('missing:', {waiting if yearless else 'NULL'}) "
+                    f"WHEN {pending} THEN concat({literal(MISSING + ':')}, {year_keys}) "
                     f"WHEN {held} THEN {literal(HeldByGroup.reason)} ELSE {ident(r)} END AS {ident(nr)}",
                     f"{pending} AS {ident(np)}"]
             self.current[m] = (no, na, nr)
             self.pending[m] = ident(np)
         self.rekeyed.update(members)  # what a pending member waits for is the group's: see columns
-        if unknown:
-            new.append(self.fallback(f"\"$period\" IS NULL AND ({live}) AND ({' OR '.join(unknown)})"))
         self.cte(new)
 
     # -- the whole query ---------------------------------------------------------------------------
