@@ -443,7 +443,7 @@ def sql_cmd(policy_file: str, dialect: str, lang: str | None, policies: tuple[st
     for name, kind in sql_input_columns(policy).items():
         click.echo(f'--   "{name}" {kind}')
     click.echo(text)
-    for clause, reason in sql_rows_engine(policy).items():
+    for clause, reason in sql_rows_engine(policy, dialect).items():
         click.echo(t("cli.sql.rows_engine", here, clause=clause, why=localize(reason, here)), err=True)
 
 

@@ -80,6 +80,7 @@ TARGET_BATCH_JSONL_100K_S = 15.0  # 100k applicants, CSV in, JSONL out, --jobs 2
 TARGET_BATCH_XLSX_10K_S = 10.0    # 10k applicants, CSV in, XLSX out
 TARGET_BATCH_MEMORY_RATIO = 1.5   # peak memory of the largest round / of the smallest: flat in N
 TARGET_SQL_1M_S = 10.0            # a round of 1,000,000 applicants in SQL (--engine sql), CSV in, CSV results out
+TARGET_SQL_HANDED_BACK = 0.01     # the share of a round's rows the query hands back to the row engine
 TARGET_WHATIF_1M_S = 60.0         # policy diff OLD --reading Q --cases ROUND.csv, 1,000,000 applicants: "seconds"
 # The grant ledger (issue 18).
 TARGET_LEDGER_RECORD_RATIO = 2.0  # recording a round / evaluating it
@@ -620,6 +621,31 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if (args.strict and missed) or disagree else 0
 
 
+def handed_back(policy, source: Path) -> tuple[int, int]:
+    """How many of the round's rows the SQL engine hands back to the row engine (a cell its SQL does not read
+    plainly, or a row its query cannot decide exactly), and how many rows: its own reading of the file and the
+    policy's query, counted in one pass."""
+    import duckdb
+
+    from engine import RoundSettings, SheetHeaders, fixed_labels, open_source, sheet_columns
+    from engine.rounds.sql import SqlRound
+    from engine.runtime.sql import ROWS_ENGINE, ident, sql_query
+
+    headers = SheetHeaders(sheet_columns(policy, "zh", None),
+                           {label: name for name, label in fixed_labels("en").items()})
+    round_ = SqlRound(policy, open_source(str(source), headers), RoundSettings("zh", ".csv"),
+                      {r.label: k for k, r in policy.recipients.items()})
+    text = sql_query(policy).text.removeprefix("WITH ").replace(" FROM applicants)", " FROM typed)", 1)
+    ctes, final = text.rsplit("\nSELECT ", 1)
+    columns, last = final.rsplit(" FROM ", 1)
+    con = duckdb.connect()
+    found = con.execute(f"WITH {round_.typed()}, {ctes}, q AS (SELECT \"$refused\", {columns} FROM {last}) "
+                        f"SELECT count(*) FILTER (WHERE \"$refused\" OR COALESCE({ident(ROWS_ENGINE)}, TRUE)), "
+                        "count(*) FROM q").fetchone()
+    con.close()
+    return int(found[0]), int(found[1])
+
+
 def sql_figures(policy_path: str, sizes: list[int], jobs: int, workdir: Path) -> tuple[list[str], int]:
     """A round in SQL (`policy batch --engine sql`), CSV in → CSV results (reasons and missing facts included),
     with its peak memory at each size; the rows the query hands back are evaluated by the row engine in the same
@@ -638,6 +664,13 @@ def sql_figures(policy_path: str, sizes: list[int], jobs: int, workdir: Path) ->
                            f"≤ {target:g} s" if target else "—", verdict))
         lines.append(_line(f"  {cpu}", f"{cpu_us(cpu, n):.1f} µs CPU each", "—", "(info)"))
         lines.append(_line(f"  peak memory, {n:,} applicants", f"{peak:.0f} MiB", "—", "(info)"))
+        if n == sizes[0]:  # the rows the query hands back, counted once (the same share at every size)
+            back, rows = handed_back(policy, source)
+            share = back / rows if rows else 0.0
+            verdict = _verdict(share, TARGET_SQL_HANDED_BACK)
+            missed += verdict == "MISS"
+            lines.append(_line(f"  rows handed back to the row engine, {n:,}", f"{share:.2%} ({back:,})",
+                               f"≤ {TARGET_SQL_HANDED_BACK:.0%}", verdict))
         if n <= 100_000:  # the same round row by row: every output file the same, byte for byte
             rows_seconds, _peak, _cpu = _batch_run(policy_path, source, workdir / f"rows-{n}.csv", jobs, "rows")
             same = all((workdir / f"results-{n}{part}.csv").read_bytes() == (workdir / f"rows-{n}{part}.csv")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import os
 import tempfile
 from decimal import Decimal
@@ -12,7 +13,7 @@ from typing import Any, Iterable
 
 from engine.model.outcome import Outcome
 from engine.rounds.results import amount_text
-from engine.runtime.sql import input_columns, sql_query
+from engine.runtime.sql import ROW, ident, input_columns, sql_query
 
 
 def _text(value: object) -> str:
@@ -27,9 +28,19 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def load_typed(con: Any, policy: Any, applicants: Iterable[tuple[Any, dt.date]]) -> None:
+def _cell(value: object) -> object:
+    """A list's items as the JSON a cell holds (each field as a facts file gives it: text, yes/no, exact numbers)."""
+    if isinstance(value, tuple):
+        return json.dumps([{k: v if isinstance(v, bool) or v is None else _text(v) for k, v in item.items()}
+                           for item in value], ensure_ascii=False)
+    return value
+
+
+def load_typed(con: Any, policy: Any, applicants: Iterable[tuple[Any, dt.date]]) -> set[int]:
     """Create the query's input relation `applicants` from checked Applicants and their claim dates (one per
-    row, numbered from 1)."""
+    row, numbered from 1); a list fact's items are read from their JSON by its kind's SQL parse. Returns the rows
+    whose list the parse does not read plainly (NULL here: a round hands them to the row engine)."""
+    applicants_list = list(applicants)
     q = sql_query(policy)
     columns = input_columns(policy)
     fd, path = tempfile.mkstemp(suffix=".csv")
@@ -37,17 +48,30 @@ def load_typed(con: Any, policy: Any, applicants: Iterable[tuple[Any, dt.date]])
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
             out = csv.writer(handle)
             out.writerow(list(columns))
-            for n, (a, day) in enumerate(applicants, 1):
+            for n, (a, day) in enumerate(applicants_list, 1):
                 assert not a.ledger, "a ledger has no column here: leave that applicant out"
                 granted = a.granted
                 row = [n, ";".join(a.recipients), a.area, day]
-                row += [a.values.get(name) for name, t in q.facts.items() if t != "JSON"]
+                row += [_cell(a.values.get(name)) for name in q.facts]
                 row += [None if granted is None else granted.get(cid) for cid in q.granted]
                 row.append(granted is not None)
                 out.writerow([_text(v) for v in row])
-        types = "{" + ", ".join(f"'{k}': '{v}'" for k, v in columns.items()) + "}"
-        con.execute(f"CREATE OR REPLACE TABLE applicants AS SELECT * FROM read_csv('{path}', header=true, "
-                    f"columns={types}, quote='\"', escape='\"', nullstr='', auto_detect=false)")
+        facts = policy.all_facts()
+        lists = {n for n in q.facts if facts[n].kind.takes_items}  # read as their cell's JSON, by their kind
+        types = "{" + ", ".join(f"'{k}': '{'VARCHAR' if k in lists else v}'" for k, v in columns.items()) + "}"
+        parsed = ", ".join(f"CAST({facts[n].kind.sql_parse(facts[n], ident(n))} AS {columns[n]}) AS {ident(n)}"
+                           for n in lists)
+        con.execute(f"CREATE OR REPLACE TABLE applicants AS SELECT * {f'REPLACE ({parsed})' if lists else ''} "
+                    f"FROM read_csv('{path}', header=true, columns={types}, quote='\"', escape='\"', nullstr='', "
+                    "auto_detect=false)")
+        # a list given that its SQL parse does not read plainly: a round hands that row to the row engine
+        refused: set[int] = set()
+        for name in lists:
+            unread = {row for (row,) in con.execute(f"SELECT {ident(ROW)} FROM applicants WHERE {ident(name)} IS NULL")
+                      .fetchall()}
+            refused |= {n for n, (a, _day) in enumerate(applicants_list, 1)
+                        if a.values.get(name) is not None and n in unread}
+        return refused
     finally:
         os.unlink(path)
 

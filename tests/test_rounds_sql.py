@@ -70,6 +70,13 @@ def with_bad_rows(path: Path) -> None:
         extra.append(row(15, site_domain_holding="150%"))  # above its max
     if "claim_year" in col:
         extra += [row(16, claim_year="2099"), row(17, claim_year="")]
+    if "incubated_enterprises" in col:  # a list's items: read by the SQL where plain, else the row engine's
+        items = [
+            '[]', '[{"name": "甲", "annual_turnover": "600万元"}, {"name": "乙"}]',  # read: counted, waiting
+            '[{"name": "甲"},]', '[{"name": "甲"}, {"name": " 甲"}]',  # a trailing comma, the same name twice
+            '[{"name": "\\u7532", "started_cbec": true}]', '[{"years_since_incubation": 1.5}]',  # escapes, fractions
+            '[{"started_cbec": "true"}]', '[{"nme": "甲"}]', '[{"annual_turnover": "-1"}]', "not json"]
+        extra += [row(30 + i, incubated_enterprises=cell, recipient="incubator") for i, cell in enumerate(items)]
     with open(path, "a", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(extra)
 

@@ -5,7 +5,8 @@ Spark or PostgreSQL) over a typed input relation `applicants`, one row per appli
 
 - `"$row"` (BIGINT: the row's number), `"$recipient"` (VARCHAR: one kind's id), `"$area"` (VARCHAR, stripped,
   NULL if none), `"$claim_date"` (DATE) — `$` keeps them apart from facts of the same names;
-- one column per declared fact, named as the fact, of its kind's `column_type` (money DECIMAL(18,2), …);
+- one column per declared fact, named as the fact, of its kind's `column(fact)` (money DECIMAL(18,2), a list a
+  list of STRUCTs of its items' fields, …);
 - `"granted.<clause>"` (DECIMAL(18,2)) for each clause whose earlier grants count, and `"$granted"` (BOOLEAN:
   the applicant said what was granted; NULL columns then count 0).
 
@@ -15,16 +16,25 @@ reason code the row engine writes: engine.runtime.trace's `Why.reason`, `missing
 undetermined one), `"<id>:missing"` (the facts it waits for: always empty here, see below), and `"$total"`.
 
 The query decides a row only where it decides exactly as the engine does; everything else it marks
-`"$rows_engine"`, and that row's columns mean nothing: the row engine (engine.runtime.evaluate) decides it. A
-row goes there when a fact or parameter a clause of its kind reads is missing (the Kleene path and its list of
-missing facts), when its fund year or area is missing or what was granted is not said (unless only one of the
-three is, and no clause waits on another: each clause then waits as the engine says), when it is of several
-kinds, when a group would weigh earlier grants (but for one case of 就高不重复: a
-member paid earlier without its fund year is not live and every live member is eligible — those wait,
-undetermined, `missing:granted.<id>.year`, as the engine says), and when a clause of its kind
-is one the query does not translate (`SqlQuery.rows_engine` names them, with why: a division, a date
-function, a list fact, a form without `sql`, a reference followed into a linked document). A policy the query
-cannot express at all (a money rule other than rounding half up to a power of ten) raises `SqlUnsupported`.
+`"$rows_engine"`, and that row's columns mean nothing: the row engine (engine.runtime.evaluate) decides it.
+
+Missing values are NULL, and every expression is Kleene's as the engine's (`Kleene`: its value NULL exactly where
+the engine's is Unknown, and per key of what may be missing, where it is among what the value misses), so a
+clause waiting for facts is decided here: undetermined, its reason `missing:<keys>` with the keys in the engine's
+order (engine.core.values.by_key) — the area, the fund year, the conditions not known, what a required clause
+waits for, what the amount (its form says what it reads: `SqlAward.needs`, and a list's items: `SqlAward.missing`),
+the grants counted, the cap and the offset miss — or decided whatever they would say (a condition known to fail,
+a cap used up, …). A list fact's items are a list of STRUCTs (engine.model.kinds.items), read with lambdas.
+
+A row still goes to the row engine when its fund year is missing where its period cannot be read per day, when
+it is of several kinds, when a group would weigh earlier grants or members wait beside eligible ones (but for
+one case of 就高不重复: a member paid earlier without its fund year is not live and every live member is eligible —
+those wait, undetermined, `missing:granted.<id>.year`, as the engine says), when a required clause waits for a
+list's items or a group changed what it waits for, when the ledger would key grants by a fact not given, and
+when a clause of its kind is one the query does not translate (`SqlQuery.rows_engine` names them, with why: a
+division, a date function, a form without `sql`, a reference followed into a linked document). A policy the
+query cannot express at all (a money rule other than rounding half up to a power of ten) raises
+`SqlUnsupported`.
 
 Each tree node kind writes its own SQL (`SQL_WRITERS`), each award form its own parts (`AwardForm.sql`, through
 `engine.model.awards.base.SqlEmitter`), each kind of fact its column type and its parse from a cell's text
@@ -40,7 +50,7 @@ from decimal import Decimal
 from typing import Any, Callable, Mapping, cast
 
 from engine.core.messages import Message, msg
-from engine.core.values import MissingFact
+from engine.core.values import MissingFact, MissingParameter
 from engine.lang.expressions import Expr
 from engine.lang.tree import Arith, Call, Choices, Compare, IfElse, Lit, Logic, Name, Node, Unary, children
 from engine.model.awards.base import AwardForm, SqlAward
@@ -56,8 +66,10 @@ from engine.runtime.trace import (
     FundYearNotPaid,
     HeldByGroup,
     LostToGroup,
+    MissingDocument,
     MissingGrant,
     MissingGrantYear,
+    NotComputable,
     OnceGranted,
     OtherRecipient,
     OutOfClausePeriod,
@@ -67,6 +79,7 @@ from engine.runtime.trace import (
 )
 
 DIALECTS = ("duckdb", "spark", "postgres")
+_LISTS = ("duckdb", "spark")  # the dialects with functions over lists (lambdas): a list fact's items are read there
 SOURCE = "applicants"
 ROW, ROWS_ENGINE, TOTAL, GRANTED_KNOWN, DAY = "$row", "$rows_engine", "$total", "$granted", "$day"
 RECIPIENT, AREA_COLUMN, CLAIM_DATE = "$recipient", "$area", "$claim_date"  # the input's own columns
@@ -120,6 +133,35 @@ def literal(value: object) -> str:
 
 # --- expressions ------------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Kleene:
+    """An expression as SQL, by Kleene's rules as engine.lang.closures.kleene computes it: `value` is NULL
+    exactly where the engine's value is Unknown (SQL's AND, OR, NOT and comparisons are Kleene's already), and
+    `missing` gives, per key of what may be missing (a fact's name, `parameter <name>`), an SQL boolean that
+    holds exactly where the value is Unknown and that key is among what it misses."""
+
+    value: str
+    missing: Mapping[str, str] = field(default_factory=dict)
+    # False for a quotient (engine: 60 digits, DuckDB: a DOUBLE): its value then says only whether it is known,
+    # and it is compared exactly where it is compared with what does not divide (`_compare`, `SqlEmitter.compare`)
+    exact: bool = True
+
+
+def any_of(tests: list[str]) -> str:
+    """SQL: one of `tests` holds (FALSE for none); each test is written once."""
+    unique = list(dict.fromkeys(tests))
+    return unique[0] if len(unique) == 1 else "(" + " OR ".join(unique) + ")" if unique else "FALSE"
+
+
+def union(parts: list[Mapping[str, str]], within: str | None = None) -> dict[str, str]:
+    """The keys of `parts` together, each where one part misses it (and `within` holds, if given)."""
+    keys: dict[str, list[str]] = {}
+    for part in parts:
+        for key, test in part.items():
+            keys.setdefault(key, []).append(test)
+    return {k: any_of(t) if within is None else f"({within} AND {any_of(t)})" for k, t in keys.items()}
+
+
 class _Scope:
     """What an expression's SQL reads: facts and the claim date as columns, parameters as per-day columns."""
 
@@ -127,81 +169,195 @@ class _Scope:
         self.facts = policy.all_facts()
         self.policy = policy
         self.params = params
+        self.strays: list[str] = []  # where a quotient written divides by zero: the row engine's (NotComputable)
 
-    def read(self, name: str) -> str:
+    def read(self, name: str) -> Kleene:
         if name == "claim_date" and name not in self.facts:
-            return ident(DAY)
+            return Kleene(ident(DAY))
         fact = self.facts.get(name)
         if fact is not None:
             if fact.kind.takes_items:
                 raise SqlUnsupported(msg("sql.why.list_fact", name=name))
-            return ident(name)
+            return Kleene(ident(name), {MissingFact(name).key: f"{ident(name)} IS NULL"})
         if name in self.params:
-            return ident(self.params[name])
+            column = ident(self.params[name])
+            return Kleene(column, {MissingParameter.of(name).key: f"{column} IS NULL"})
         raise SqlUnsupported(msg("sql.why.name", name=name))
 
 
-def _lit(node: Lit, s: _Scope) -> str:
-    return literal(node.value)
+class _ItemScope(_Scope):
+    """An expression read for one item of a list (a per_item award's `where`): the item's fields as the item's
+    (NULL where it lacks one: MissingField's key, with the item's index), every other name as the row's, which
+    must be known there (noted in `row_names`: the row engine's where one is not)."""
+
+    def __init__(self, row: _Scope, item: str, index: str, list_name: str, fields: tuple[str, ...]):
+        self.facts, self.policy, self.params, self.strays = row.facts, row.policy, row.params, row.strays
+        self.row, self.item, self.index, self.list_name, self.fields = row, item, index, list_name, fields
+        self.keys: dict[str, str] = {}  # a field's stand-in key -> SQL text of its key for this item
+        self.row_names: set[str] = set()
+
+    def read(self, name: str) -> Kleene:
+        if name not in self.fields:
+            self.row_names.add(name)
+            return Kleene(self.row.read(name).value)
+        key = "\x00" + name
+        # MissingField.of(list, index, field).key, with the index as SQL
+        self.keys[key] = (f"concat({literal(self.list_name + '[')}, CAST({self.index} AS VARCHAR), "
+                          f"{literal('].' + name)})")
+        column = f"{self.item}.{ident(name)}"
+        return Kleene(column, {key: f"{column} IS NULL"})
 
 
-def _name(node: Name, s: _Scope) -> str:
+def _strict(value: str, parts: list[Kleene]) -> Kleene:
+    """An operation that is Unknown whenever one of its parts is (engine.lang.closures._lifted)."""
+    return Kleene(value, union([p.missing for p in parts]))
+
+
+def _lit(node: Lit, s: _Scope) -> Kleene:
+    return Kleene(literal(node.value))
+
+
+def _name(node: Name, s: _Scope) -> Kleene:
     return s.read(node.id)
 
 
-def _choices(node: Choices, s: _Scope) -> str:
-    return "(" + ", ".join(literal(i.value) for i in node.items) + ")"
+def _choices(node: Choices, s: _Scope) -> Kleene:
+    return Kleene("(" + ", ".join(literal(i.value) for i in node.items) + ")")
 
 
-def _unary(node: Unary, s: _Scope) -> str:
+def _unary(node: Unary, s: _Scope) -> Kleene:
     inner = write(node.operand, s)
-    return f"(NOT {inner})" if node.op == "not" else f"(-{inner})" if node.op == "-" else inner
+    v = inner.value
+    return _strict(f"(NOT {v})" if node.op == "not" else f"(-{v})" if node.op == "-" else v, _exact([inner]))
 
 
-def _arith(node: Arith, s: _Scope) -> str:
-    if node.op == "/":  # DECIMAL division is inexact (a DOUBLE) in DuckDB: the row engine divides
+def _arith(node: Arith, s: _Scope) -> Kleene:
+    left, right = write(node.left, s), write(node.right, s)
+    if node.op == "/":  # DECIMAL division is inexact (a DOUBLE) in DuckDB: known or not, and compared exactly
+        s.strays.append(f"COALESCE({right.value} = 0, FALSE)")
+        return Kleene(f"(CASE WHEN {left.value} IS NULL OR {right.value} IS NULL THEN NULL ELSE 0 END)",
+                      union([left.missing, right.missing]), exact=False)
+    return _strict(f"({left.value} {node.op} {right.value})", _exact([left, right]))
+
+
+def _exact(parts: list[Kleene]) -> list[Kleene]:
+    """The parts, each exact; a quotient computed with is the row engine's (its digits are the engine's)."""
+    if not all(p.exact for p in parts):
         raise SqlUnsupported(msg("sql.why.division"))
-    return f"({write(node.left, s)} {node.op} {write(node.right, s)})"
+    return parts
 
 
-def _logic(node: Logic, s: _Scope) -> str:
-    return "(" + f" {node.op.upper()} ".join(write(v, s) for v in node.values) + ")"
+_FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+
+
+def _quotient_compare(node: Compare, s: _Scope, whole: bool = False) -> Kleene | None:
+    """`n / d op x` (or `x op n / d`) exactly, as n op x·d where d > 0 and n op' x·d where d < 0 (d = 0: the row
+    engine's). The engine compares the quotient to 60 digits: where n, d and x have at most 40 decimals between
+    them and |n| < 10^18, a quotient other than x differs from it by more than its rounding, so the answers
+    agree. None when neither side is a quotient."""
+    if len(node.ops) != 1 or node.ops[0] in ("in", "not in"):
+        return None
+    op, left, right = node.ops[0], node.left, node.rights[0]
+    if isinstance(right, Arith) and right.op == "/" and not (isinstance(left, Arith) and left.op == "/"):
+        op, left, right = _FLIPPED[op], right, left
+    if not (isinstance(left, Arith) and left.op == "/"):
+        return None
+    n, d, x = write(left.left, s), write(left.right, s), write(right, s)
+    _exact([n, d, x])
+    if not whole:  # the quotient is a whole expression's value: Unknown where it divides by 0 (Emitter.kleene)
+        s.strays.append(f"COALESCE({d.value} = 0, FALSE)")
+    sql = _COMPARE[op]
+    value = (f"(CASE WHEN {d.value} > 0 THEN {n.value} {sql} ({x.value}) * ({d.value}) WHEN {d.value} < 0 THEN "
+             f"{n.value} {_COMPARE[_FLIPPED[op]]} ({x.value}) * ({d.value}) END)")
+    return _strict(value, [n, d, x])
+
+
+def _logic(node: Logic, s: _Scope) -> Kleene:
+    # Kleene's and/or: Unknown only where no part decides it, missing what the Unknown parts miss
+    parts = _exact([write(v, s) for v in node.values])
+    value = "(" + f" {node.op.upper()} ".join(p.value for p in parts) + ")"
+    return Kleene(value, union([p.missing for p in parts], f"{value} IS NULL"))
 
 
 _COMPARE = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "in": "IN", "not in": "NOT IN"}
 
 
-def _compare(node: Compare, s: _Scope) -> str:
-    parts, left = [], write(node.left, s)
+def _compare(node: Compare, s: _Scope) -> Kleene:
+    quotient = _quotient_compare(node, s)
+    if quotient is not None:
+        return quotient
+    codes, left = [], write(node.left, s)
+    parts = [left]
     for op, right in zip(node.ops, node.rights, strict=True):
         if op in ("in", "not in") and not isinstance(right, Choices):
             raise SqlUnsupported(msg("sql.why.membership"))
         code = write(right, s)
-        parts.append(f"{left} {_COMPARE[op]} {code}")
+        parts.append(code)
+        _exact([left, code])
+        codes.append(f"{left.value} {_COMPARE[op]} {code.value}")
         left = code
-    return "(" + " AND ".join(parts) + ")"
+    value = "(" + " AND ".join(codes) + ")"
+    if len(codes) == 1:
+        return _strict(value, parts)
+    # a chain: False where a link whose sides are known fails, whatever the others miss
+    return Kleene(value, union([p.missing for p in parts], f"{value} IS NULL"))
 
 
-def _if_else(node: IfElse, s: _Scope) -> str:
-    return f"(CASE WHEN {write(node.test, s)} THEN {write(node.body, s)} ELSE {write(node.orelse, s)} END)"
+def _if_else(node: IfElse, s: _Scope) -> Kleene:
+    test, body, orelse = _exact([write(node.test, s), write(node.body, s), write(node.orelse, s)])
+    t = test.value
+    value = f"(CASE WHEN {t} THEN {body.value} WHEN NOT {t} THEN {orelse.value} END)"  # test Unknown: Unknown
+    missing = {}
+    for key in dict.fromkeys([*test.missing, *body.missing, *orelse.missing]):
+        missing[key] = (f"(CASE WHEN {t} IS NULL THEN {test.missing.get(key, 'FALSE')} WHEN {t} THEN "
+                        f"{body.missing.get(key, 'FALSE')} ELSE {orelse.missing.get(key, 'FALSE')} END)")
+    return Kleene(value, missing)
 
 
 _CALLS = {"min": "LEAST", "max": "GREATEST", "abs": "ABS"}
 
 
-def _call(node: Call, s: _Scope) -> str:
-    if node.func not in _CALLS:  # days_between & co count calendar months as the engine does: not yet in SQL
+def _months(start: str, end: str) -> str:
+    """Whole months from `start` to `end`, end not before start (engine.core.dates.months_between): a month is
+    complete on the same day of the next month, or its last day where it has fewer."""
+    return (f"((YEAR({end}) - YEAR({start})) * 12 + (MONTH({end}) - MONTH({start})) - CASE WHEN DAY({end}) < "
+            f"LEAST(DAY({start}), DAY(LAST_DAY({end}))) THEN 1 ELSE 0 END)")
+
+
+def _months_between(a: str, b: str) -> str:
+    return f"(CASE WHEN {b} < {a} THEN -{_months(b, a)} ELSE {_months(a, b)} END)"
+
+
+def _years_between(a: str, b: str) -> str:
+    months = _months_between(a, b)  # whole years toward zero (the remainder takes the months' sign)
+    return f"CAST(({months} - {months} % 12) / 12 AS BIGINT)"
+
+
+# the date counts engine.core.dates computes, over dates known (a Call is strict)
+_DATE_CALLS: dict[str, Callable[[str, str], str]] = {"months_between": _months_between,
+                                                     "years_between": _years_between}
+
+
+def _call(node: Call, s: _Scope) -> Kleene:
+    if node.func in _DATE_CALLS:
+        a, b = _exact([write(x, s) for x in node.args])
+        return _strict(_DATE_CALLS[node.func](a.value, b.value), [a, b])
+    if node.func not in _CALLS:  # days_between, *_after: not yet in SQL (the row engine computes them)
         raise SqlUnsupported(msg("sql.why.function", name=node.func))
-    return f"{_CALLS[node.func]}({', '.join(write(a, s) for a in node.args)})"
+    args = _exact([write(a, s) for a in node.args])
+    value = f"{_CALLS[node.func]}({', '.join(a.value for a in args)})"
+    if len(args) > 1:  # LEAST and GREATEST pass over NULLs: min and max of an Unknown are Unknown
+        value = f"(CASE WHEN {' OR '.join(f'{a.value} IS NULL' for a in args)} THEN NULL ELSE {value} END)"
+    return _strict(value, args)
 
 
 # One writer per node kind of engine.lang.tree.Node (tests/test_runtime_sql.py checks that none is missing).
-SQL_WRITERS: dict[type, Callable[..., str]] = {
+SQL_WRITERS: dict[type, Callable[..., Kleene]] = {
     Lit: _lit, Name: _name, Choices: _choices, Unary: _unary, Arith: _arith, Logic: _logic, Compare: _compare,
     IfElse: _if_else, Call: _call}
 
 
-def write(node: Node, s: _Scope) -> str:
+def write(node: Node, s: _Scope) -> Kleene:
     writer = SQL_WRITERS.get(type(node))
     if writer is None:
         raise SqlUnsupported(msg("sql.why.node", type=type(node).__name__))
@@ -225,16 +381,62 @@ def _names(node: Node) -> set[str]:
 
 @dataclass
 class _Emitter:
-    """engine.model.awards.base.SqlEmitter for one clause: expressions as SQL, the names they read noted."""
+    """engine.model.awards.base.SqlEmitter for one clause: expressions as SQL (Kleene), each noted with what it
+    may miss."""
 
     scope: _Scope
     reads: set[str] = field(default_factory=set)
     clause: str | None = None
     query: _Query | None = None
+    written: dict[int, tuple[Expr, Kleene]] = field(default_factory=dict)  # id(expr) -> (expr, its SQL)
+
+    def kleene(self, expr: Expr) -> Kleene:
+        _names(expr.node)
+        found = self.written.get(id(expr))
+        if found is None:
+            found = (expr, self._whole(expr.node))
+            self.written[id(expr)] = found
+        return found[1]
+
+    def _whole(self, node: Node) -> Kleene:
+        """An expression as a whole: a quotient that divides by 0 is Unknown, missing `cannot_compute.<clause>`
+        alone (engine.runtime.interpret._Run._not_computable), where what it divides is known."""
+        if not (isinstance(node, Arith) and node.op == "/") or self.clause is None:
+            return write(node, self.scope)
+        n, d = _exact([write(node.left, self.scope), write(node.right, self.scope)])
+        zero = f"({n.value} IS NOT NULL AND {d.value} = 0)"
+        return Kleene(f"(CASE WHEN {n.value} IS NULL OR {d.value} IS NULL OR {d.value} = 0 THEN NULL ELSE 0 END)",
+                      {**union([n.missing, d.missing]),
+                       NotComputable.of(self.clause, "", (None, None, None), ()).key: zero}, exact=False)
 
     def expr(self, expr: Expr) -> str:
-        self.reads |= _names(expr.node)
-        return write(expr.node, self.scope)
+        return _exact([self.kleene(expr)])[0].value
+
+    def compare(self, expr: Expr, op: str, value: Decimal) -> str:
+        _names(expr.node)
+        node = Compare(expr.node, (op,), (Lit(value),))
+        found = _quotient_compare(node, self.scope, whole=self.clause is not None)
+        return (found or write(node, self.scope)).value
+
+    def item_expr(self, expr: Expr, item: str, index: str, list_name: str, fields: tuple[str, ...]
+                  ) -> tuple[str, str]:
+        self.column(list_name)
+        _names(expr.node)
+        for name in (item, index, "k"):
+            if any(name.casefold() == n.casefold() for n in (*self.scope.facts, *self.scope.params)):
+                raise SqlUnsupported(msg("sql.why.name", name=name))  # a lambda's parameter would hide it
+        scope = _ItemScope(self.scope, item, index, list_name, fields)
+        k = write(expr.node, scope)
+        self.reads |= scope.row_names  # the row's names it reads: known, or the row engine's
+        keys = [f"CASE WHEN {test} THEN {scope.keys[key]} END" for key, test in k.missing.items()]
+        listed = (f"list_filter([{', '.join(keys)}], lambda k: k IS NOT NULL)" if keys
+                  else "CAST([] AS VARCHAR[])")
+        return k.value, listed
+
+    def column(self, name: str) -> str:
+        if self.query is not None and not self.query.lists:
+            raise SqlUnsupported(msg("sql.why.list_fact", name=name))
+        return ident(name)
 
     def literal(self, value: object) -> str:
         return literal(value)
@@ -264,8 +466,8 @@ class SqlQuery:
 
 
 class _Query:
-    def __init__(self, plan: Plan):
-        self.plan = plan
+    def __init__(self, plan: Plan, lists: bool = True):
+        self.plan, self.lists = plan, lists
         p = self.policy = plan.policy
         money = p.money
         _sign, _digits, exponent = money.round_to.as_tuple()
@@ -278,6 +480,13 @@ class _Query:
         self.current: dict[str, tuple[str, str, str]] = {}  # clause id -> its (outcome, amount, reason) columns
         self.fallbacks: list[str] = []  # boolean columns: the row goes to the row engine
         self.unsupported: dict[str, str] = {}
+        self.keys: dict[str, dict[str, str]] = {}  # clause id -> key -> its column: waiting for that key
+        self.listed: set[str] = set()  # clauses whose award lists keys of its own (a list's items)
+        self.rekeyed: set[str] = set()  # clauses a group may leave waiting for other keys (engine: top_up)
+        self.pending: dict[str, str] = {}  # clause id -> its column: waiting on its group's top_up, not live
+        # clauses whose keys another reads: required by a clause, or a member of a group
+        self.waited_on = {d for t in plan.tasks if isinstance(t, Decide) for d in t.deps} | {
+            m for g in p.groups for m in g.members}
         # what was granted under a clause counts against its cap or once-rule, or a cap its bonus raises
         self.granted = tuple(c.id for c in p.clauses if c.award is not None and (
             c.cap is not None or c.period == "once" or c.award.builds_on_spent_cap()))
@@ -297,10 +506,13 @@ class _Query:
         self.ctes.append(f"{name} AS (SELECT *, {', '.join(columns)} FROM {self.last})")
         self.last = name
 
-    def fallback(self, condition: str) -> str:
+    def next_fallback(self) -> str:
         column = f"$fb{len(self.fallbacks)}"
         self.fallbacks.append(column)
-        return f"COALESCE({condition}, TRUE) AS {ident(column)}"
+        return column
+
+    def fallback(self, condition: str) -> str:
+        return f"COALESCE({condition}, TRUE) AS {ident(self.next_fallback())}"
 
     # -- the day: parameters in force, the policy's period and fund years --------------------------
     def day(self) -> None:
@@ -326,8 +538,6 @@ class _Query:
         cols.append(f"{period} AS \"$period\"")
         cols.append(f"{waits} AS {YEAR_WAITS}")
         stray = [f"{CLAIM} IS NULL"]
-        if p.areas:  # a missing area is decided here (each clause waits for it), but with a missing fund year too
-            stray.append(f"{AREA} IS NULL AND {waits}")
         if p.fund_year is not None:
             year = ident(p.fund_year)
             # a fund year after the claim date (an error the row engine words); a missing one where its period
@@ -423,20 +633,26 @@ class _Query:
         if clause.refers_to is not None and clause.refers_clause is not None and clause.refers_to in p.linked:
             raise SqlUnsupported(msg("sql.why.reference"))
         e = _Emitter(self.scope, clause=clause.id, query=self)
-        conditions = [e.expr(c.expr) for c in clause.conditions]
+        self.scope.strays.clear()
+        conditions = _exact([e.kleene(c.expr) for c in clause.conditions])
         award: SqlAward | None = None
+        needs: list[tuple[str, Kleene]] = []
         if clause.refers_to is None:
             assert clause.award is not None
+            before = len(e.written)
             award = clause.award.sql(e)
             if award is None:
                 raise SqlUnsupported(msg("sql.why.form", form=clause.award.keyword))
             if type(clause.award).settle is not AwardForm.settle and award.settle is None:
                 raise SqlUnsupported(msg("sql.why.settles", form=clause.award.keyword))
-        cap = e.expr(clause.cap) if clause.cap is not None else None
-        offset = e.expr(clause.offset.amount) if clause.offset is not None else None
+            if award.needs is None:  # every expression the form wrote, always read
+                needs = [("TRUE", k) for _e, k in list(e.written.values())[before:]]
+            else:
+                needs = [(test, e.kleene(expr)) for test, expr in award.needs]
+        cap = _exact([e.kleene(clause.cap)])[0] if clause.cap is not None else None
+        offset = _exact([e.kleene(clause.offset.amount)])[0] if clause.offset is not None else None
+        divides = list(dict.fromkeys(self.scope.strays))  # where a quotient it reads divides by zero
         counted = clause.refers_to is None and (clause.cap is not None or clause.period == "once")
-        if counted and clause.per is not None:
-            e.reads.add(clause.per)
         deps = [(d, self.current[d]) for d in task.deps]
         spent_cap = clause.award is not None and clause.award.builds_on_spent_cap()
         places = self.places
@@ -444,26 +660,53 @@ class _Query:
         def columns(applies: str) -> list[str]:
             o, a, r = (f"{clause.id}:outcome", f"{clause.id}:amount", f"{clause.id}:reason")
             cid = clause.id
-            missing = [f"{self.scope.read(n)} IS NULL" for n in sorted(e.reads)]
+            # the row engine's: a name an item's `where` reads of the row, not given
+            stray = [f"{self.scope.read(n).value} IS NULL" for n in sorted(e.reads)] + divides
             unsaid = f"NOT COALESCE({ident(GRANTED_KNOWN)}, FALSE)"
-            if counted:
-                # what was granted not said: it waits for that alone (below); with the area or the fund year
-                # missing too, or a required clause waiting, the row engine's (more keys to list)
-                area_unsaid = f"{AREA} IS NULL" if p.areas else "FALSE"
-                missing.append(f"({unsaid} AND ({area_unsaid} OR {YEAR_WAITS}))")
-                missing += [f"({unsaid} AND {ident(do)} = 'undetermined')" for _d, (do, _a, _r) in deps]
-            for dep, (_do, _da, dr) in deps:
+            for dep, (do, _da, dr) in deps:
                 if spent_cap and dep not in clause.requires:
-                    missing.append(f"{ident(dr)} = {literal(CapUsed.reason)}")
+                    stray.append(f"COALESCE({ident(dr)} = {literal(CapUsed.reason)}, FALSE)")
+                if dep in self.listed or dep in self.rekeyed:
+                    # what it waits for is a list's items, or was changed by its group: the row engine's
+                    stray.append(f"COALESCE({ident(do)} = 'undetermined', FALSE)")
+            # What it waits for, by key (engine.runtime.interpret._Run._decide): the area and the fund year where
+            # missing, the conditions not known, what a required clause waits for, what the amount, the grants
+            # counted, the cap and the offset miss. Each key's test holds where it is missing.
+            waits: list[Mapping[str, str]] = []
+            if p.areas:
+                waits.append({MISSING_AREA.key: f"{AREA} IS NULL"})
+            if p.fund_year is not None:
+                waits.append({MissingFact(p.fund_year).key: YEAR_WAITS})
+            waits += [c.missing for c in conditions]
+            waits += [self.keys.get(d, {}) for d, _cols in deps]
+            # keys the award lists itself (a list's items), each block where it sorts among the others
+            listed = award.missing if award is not None and award.missing else ()
+            raw_unknown = any_of([f"COALESCE({test} AND {k.value} IS NULL, FALSE)" if test != "TRUE"
+                                  else f"{k.value} IS NULL" for test, k in needs]
+                                 + [f"{text} IS NOT NULL" for _k, text in listed])
+            waits += [union([k.missing], None if test == "TRUE" else f"COALESCE({test}, FALSE)") for test, k in needs]
+            if counted:
+                waits.append({MissingGrant.of(cid).key: unsaid})
+            if cap is not None:
+                waits.append(cap.missing)
+            if offset is not None:
+                waits.append(offset.missing)
+            missing = union(waits)
+            waiting_any = any_of(list(missing.values()) + [f"{text} IS NOT NULL" for _k, text in listed])
+            keys = [(k, f"CASE WHEN {t} THEN {literal(k)} END") for k, t in missing.items()] + list(listed)
+            keys.sort(key=lambda kv: kv[0])
+            why_missing = f"concat({literal(MISSING + ':')}, concat_ws(';', {', '.join(c for _k, c in keys)}))" \
+                if keys else literal(MISSING)
             g = f"COALESCE({ident(GRANTED + cid)}, 0)" if counted else "0"
             raw = f"({award.raw})" if award is not None else "NULL"
             if award is not None:
                 # beyond 16 digits before the point the engine stops (a number too large): the row engine says so
-                missing.append(f"ABS({raw}) >= {literal(Decimal(10) ** _MAX_INTEGER_DIGITS)}")
+                stray.append(f"COALESCE(NOT {raw_unknown} AND ABS({raw}) >= "
+                             f"{literal(Decimal(10) ** _MAX_INTEGER_DIGITS)}, FALSE)")
             if cap is not None:
-                missing.append(f"({cap}) < 0")
+                stray.append(f"COALESCE(({cap.value}) < 0, FALSE)")
             if award is not None and award.fallback is not None:
-                missing.append(f"({award.fallback})")
+                stray.append(f"COALESCE({award.fallback}, FALSE)")
             cases = [(f"NOT ({applies})", "not_applicable", literal(OtherRecipient.reason))]
             outcome_cases = ["WHEN \"$period\" IS NOT NULL THEN 'not_applicable'"]
             reason_cases = ["WHEN \"$period\" IS NOT NULL THEN \"$period\""]
@@ -477,19 +720,19 @@ class _Query:
             if p.areas:
                 cases.append(("\"$outside\"", "not_applicable", literal(OutsideJurisdiction.reason)))
             # Past here, a row whose missing fund year decides whether the policy pays waits for it
-            # (engine.runtime.interpret._Run.decide and refer): undetermined, `missing:<year>` where it would be
-            # eligible or referred, `missing` where it would be ineligible, whatever the reason; a clause it
-            # requires waiting too is not one that failed.
+            # (engine.runtime.interpret._Run.decide): undetermined, `missing` where it would be ineligible,
+            # whatever the reason, else waiting for the year and whatever else it misses.
             waiting = len(cases)
-            area_waits = f"{AREA} IS NULL" if p.areas else "FALSE"
-            if conditions:
-                cases.append((f"NOT ({' AND '.join(conditions)})", "ineligible", literal(ConditionsFailed.reason)))
-            if deps:
-                cases.append((" OR ".join(f"({ident(do)} <> 'eligible' AND NOT (({YEAR_WAITS} OR {area_waits}) AND "
-                                          f"{ident(do)} = 'undetermined'))" for _d, (do, _a, _r) in deps),
+            if conditions:  # a condition known to fail decides, whatever the others miss (Kleene's and)
+                cases.append((f"NOT ({' AND '.join(c.value for c in conditions)})", "ineligible",
+                              literal(ConditionsFailed.reason)))
+            if deps:  # a required clause decided, not eligible (one waiting is waited for)
+                cases.append((" OR ".join(f"({ident(do)} NOT IN ('eligible', 'undetermined'))"
+                                          for _d, (do, _a, _r) in deps),
                               "ineligible", literal(RequiresFailed.reason)))
-            capped = f"{self.round(cap)} - {self.round(g)}" if cap is not None else None
+            capped = f"{self.round(cap.value)} - {self.round(g)}" if cap is not None else None
             if award is None:  # referred: the same for everyone referred
+                cases.append((waiting_any, "undetermined", why_missing))
                 cases.append(("TRUE", "referred", "''"))
             else:
                 if clause.period == "once":
@@ -499,25 +742,15 @@ class _Query:
                     cases.append((f"NOT ({unsaid}) AND {capped} <= 0", "ineligible", literal(CapUsed.reason)))
                 if award.stop is not None:
                     cases.append((f"({award.stop}) IS NOT NULL", "ineligible", f"({award.stop})"))
+                cases.append((waiting_any, "undetermined", why_missing))
                 cases.append(("TRUE", "eligible", "''"))
-            if p.areas:
-                # the area missing: where it would be eligible or referred, it waits (engine.runtime.interpret:
-                # _Run._decide, refer)
-                cases.insert(len(cases) - 1, (area_waits, "undetermined",
-                                              literal(MISSING + ":" + MISSING_AREA.key)))
-            if counted:
-                # what was granted not said: where it would be eligible, it waits (engine.runtime.interpret:
-                # _Run._decide, the grants counted unknown)
-                cases.insert(len(cases) - 1, (unsaid, "undetermined",
-                                              literal(MISSING + ":" + MissingGrant.of(clause.id).key)))
             for i, (test, outcome, reason) in enumerate(cases):
                 if i == waiting and p.fund_year is not None:
                     failing = " ".join(f"WHEN {t} THEN {literal(MISSING)}" for t, o, _r in cases[i:]
                                        if o == "ineligible")
                     outcome_cases.append(f"WHEN {YEAR_WAITS} THEN 'undetermined'")
-                    waits = literal(MISSING + ":" + MissingFact(p.fund_year).key)
-                    reason_cases.append(f"WHEN {YEAR_WAITS} THEN " + (f"CASE {failing} ELSE {waits} END" if failing
-                                                                       else waits))
+                    reason_cases.append(f"WHEN {YEAR_WAITS} THEN " + (f"CASE {failing} ELSE {why_missing} END"
+                                                                       if failing else why_missing))
                 outcome_cases.append(f"WHEN {test} THEN '{outcome}'")
                 reason_cases.append(f"WHEN {test} THEN {reason}")
             amount = "NULL"
@@ -529,9 +762,10 @@ class _Query:
                 if award.settle is not None:
                     amount = award.settle(amount)
                     # settled off the money grid: the engine writes it as it is, the query would round it
-                    missing.append(f"({amount}) <> {self.round(amount)}")
+                    stray.append(f"COALESCE({ident(o + '$')} = 'eligible' AND ({amount}) <> {self.round(amount)}, "
+                                 "FALSE)")
                 if offset is not None:
-                    received = self.round(f"GREATEST({offset}, 0)")
+                    received = self.round(f"GREATEST({offset.value}, 0)")
                     amount = self.round(f"GREATEST({amount} - {received}, 0)")
                 amount = f"CASE WHEN {ident(o + '$')} = 'eligible' THEN CAST({amount} AS DECIMAL(38,{places})) END"
             targets = []
@@ -540,9 +774,22 @@ class _Query:
                 targets = [f"CASE WHEN {ident(o + '$')} = 'eligible' THEN {before} END AS {ident(cid + ':uncapped')}",
                            f"CASE WHEN {ident(o + '$')} = 'eligible' THEN {capped or 'NULL'} END "
                            f"AS {ident(cid + ':remaining')}"]
+            # what it waits for, per key, where it is undetermined with its keys listed (a clause requiring it
+            # waits for the same)
+            own = {}
+            for n, (key, test) in enumerate(missing.items() if cid in self.waited_on else ()):
+                column = f"{cid}:m{n}"
+                own[key] = ident(column)
+                targets.append(f"CASE WHEN {ident(o + '$')} = 'undetermined' THEN COALESCE({ident(r + '$')} <> "
+                               f"{literal(MISSING)} AND {test}, FALSE) ELSE FALSE END AS {ident(column)}")
+            if listed:
+                self.listed.add(cid)
+            self.keys[cid] = own
             return [f"CASE {' '.join(outcome_cases)} END AS {ident(o + '$')}",
                     f"CASE {' '.join(reason_cases)} END AS {ident(r + '$')}",
-                    self.fallback(f"({applies}) AND \"$period\" IS NULL AND ({' OR '.join(missing) or 'FALSE'})"),
+                    # evaluated only for its applicants (a CASE's branches are, an AND's are not)
+                    f"CASE WHEN ({applies}) AND \"$period\" IS NULL THEN COALESCE({' OR '.join(stray) or 'FALSE'}, "
+                    f"TRUE) ELSE FALSE END AS {ident(self.next_fallback())}",
                     ] + [f"__TARGETS__{chr(1).join(targets)}"] + [f"__AMOUNT__{amount}__{a}"]
 
         def finish(applies: str) -> list[str]:
@@ -564,13 +811,33 @@ class _Query:
         if group.earlier == "top_up":
             self.top_up(group, members, n)
         cols = [self.current[m] for m in members]
-        live = [f"({ident(o)} IN ('eligible', 'undetermined', 'referred'))" for o, _a, _r in cols]
+        # live: eligible, waiting or referred, and not waiting on the group's top_up (no longer in its choice)
+        pend = [self.pending.get(m, "FALSE") for m in members]
+        live = [f"({ident(o)} IN ('eligible', 'undetermined', 'referred') AND NOT {pend[i]})"
+                for i, (o, _a, _r) in enumerate(cols)]
         count = " + ".join(f"CAST({x} AS INTEGER)" for x in live)
-        # members waiting (undetermined, referred) beside others live: the eligible ones wait too
-        # (engine.runtime.interpret._Run.choose), the row engine's; none eligible: nothing changes
-        waiting = " OR ".join(f"({ident(o)} IN ('undetermined', 'referred'))" for o, _a, _r in cols)
-        eligible = " OR ".join(f"({ident(o)} = 'eligible')" for o, _a, _r in cols)
-        stray = [f"({count} >= 2 AND ({waiting}) AND ({eligible}))"]
+        # members waiting (undetermined, referred) beside others live: the eligible ones wait too, for what the
+        # waiting ones wait for (engine.runtime.interpret._Run.choose: `missing:<their keys>`, a referred
+        # member's document); none eligible: nothing changes
+        wait = [f"({ident(o)} IN ('undetermined', 'referred') AND NOT {pend[i]})" for i, (o, _a, _r) in enumerate(cols)]
+        waiting = " OR ".join(wait)
+        group_waits = f"({count} >= 2 AND ({waiting}))"
+        stray = [f"({group_waits} AND ({ident(o)} = 'undetermined'))" for m, (o, _a, _r) in zip(members, cols,
+                                                                                                  strict=True)
+                 if m in self.listed or (m in self.rekeyed and m not in self.pending)]
+        by_key: dict[str, list[str]] = {}
+        for i, m in enumerate(members):
+            o = cols[i][0]
+            for key, column in self.keys.get(m, {}).items():
+                by_key.setdefault(key, []).append(f"({wait[i]} AND {column})")
+            clause = self.plan.by_id[m]
+            if clause.refers_to is not None:
+                by_key.setdefault(MissingDocument.of(clause.refers_to).key, []).append(f"({ident(o)} = 'referred')")
+        keys = sorted(by_key)
+        listed = "concat_ws(';', " + ", ".join(f"CASE WHEN {any_of(by_key[k])} THEN {literal(k)} END"
+                                               for k in keys) + ")" if keys else "''"
+        pending_reason = (f"CASE WHEN {listed} = '' THEN {literal(MISSING)} ELSE concat({literal(MISSING + ':')}, "
+                          f"{listed}) END")
         if group.earlier == "hold":  # with a member live, earlier grants under any member are weighed there
             earlier = [f"COALESCE({ident(GRANTED + m)}, 0) <> 0" for m in members if m in self.granted]
             if self.granted:
@@ -589,63 +856,58 @@ class _Query:
         for i, m in enumerate(members):
             o, a, r = cols[i]
             lost = f"({count} >= 2 AND {live[i]} AND NOT {wins[i]} AND NOT ({waiting}))"
+            held = f"({group_waits} AND {ident(o)} = 'eligible')"
             no, na, nr = f"{m}:outcome#{n}", f"{m}:amount#{n}", f"{m}:reason#{n}"
-            new += [f"CASE WHEN {lost} THEN 'ineligible' ELSE {ident(o)} END AS {ident(no)}",
-                    f"CASE WHEN {lost} THEN NULL ELSE {ident(a)} END AS {ident(na)}",
-                    f"CASE WHEN {lost} THEN {literal(LostToGroup.reason)} ELSE {ident(r)} END AS {ident(nr)}"]
+            new += [f"CASE WHEN {lost} THEN 'ineligible' WHEN {held} THEN 'undetermined' ELSE {ident(o)} END "
+                    f"AS {ident(no)}",
+                    f"CASE WHEN {lost} OR {held} THEN NULL ELSE {ident(a)} END AS {ident(na)}",
+                    f"CASE WHEN {lost} THEN {literal(LostToGroup.reason)} WHEN {held} THEN {pending_reason} "
+                    f"ELSE {ident(r)} END AS {ident(nr)}"]
             self.current[m] = (no, na, nr)
-        new.append(self.fallback(f"\"$period\" IS NULL AND ({' OR '.join(stray)})"))
+        self.rekeyed.update(members)  # an eligible member may now wait for the others' keys
+        new.append(self.fallback(f"\"$period\" IS NULL AND ({' OR '.join(stray) or 'FALSE'})"))
         self.cte(new)
 
     def top_up(self, group: Group, members: list[str], n: int) -> None:
         """就高不重复 (engine.runtime.interpret._Run.top_up): each eligible member pays what the others were paid for
-        this fund year less, or is held by the group when that leaves nothing. What was paid is not known (not
-        said, or said for no particular year): the row engine's."""
+        this fund year less, or is held by the group when that leaves nothing. Where what another member was paid
+        this year is not known — not said (`granted.<id>`), or said summed for no particular year under a clause
+        paid once, for a lifetime or per claim (`granted.<id>.year`) — the eligible member waits for it
+        (undetermined, those keys) and is no longer live for the group's choice (`self.pending`)."""
         by_id = self.plan.by_id
         cols = [self.current[m] for m in members]
         paid = {m: f"COALESCE({ident(GRANTED + m)}, 0)" if m in self.granted else "0" for m in members}
-        live = " OR ".join(f"({ident(o)} IN ('eligible', 'undetermined', 'referred'))" for o, _a, _r in cols)
-        # what was granted not said: an eligible member waits for what the others were paid (the row engine's);
-        # with none eligible, nothing changes
-        any_eligible = " OR ".join(f"({ident(o)} = 'eligible')" for o, _a, _r in cols)
-        unknown = [f"(NOT COALESCE({ident(GRANTED_KNOWN)}, FALSE) AND ({any_eligible}))"] if self.granted else []
-        # members paid earlier under a clause summed without its fund year (once, lifetime, per claim)
+        unsaid = f"NOT COALESCE({ident(GRANTED_KNOWN)}, FALSE)" if self.granted else "FALSE"
+        # members paid earlier under a clause summed without its fund year: what they were paid this year is unknown
         yearless = {m: f"({paid[m]} <> 0)" for m in members if m in self.granted and by_id[m].period != "year"}
-        waits = "FALSE"
-        if yearless:
-            # Those members are not live (paid once already, …) and every live member is eligible: each live
-            # member waits for those years (undetermined, no amount, `missing:granted.<id>.year;…`) and the group
-            # picks none (engine.runtime.interpret._Run.top_up, then choose: fewer than two left). Otherwise the
-            # row engine's.
-            states = {m: o for m, (o, _a, _r) in zip(members, cols, strict=True)}
-            waits = ("((" + " OR ".join(yearless.values()) + ") AND "
-                     + " AND ".join(f"NOT ({yearless[m]} AND {ident(states[m])} IN ('eligible', 'undetermined', "
-                                    "'referred'))" for m in yearless)
-                     + " AND " + " AND ".join(f"{ident(o)} NOT IN ('undetermined', 'referred')"
-                                              for o in states.values())
-                     + ")")
-            unknown.append(f"(({' OR '.join(yearless.values())}) AND NOT {waits})")
-            keys = sorted((MissingGrantYear.of(m).key, m) for m in yearless)
-            waiting = "concat_ws(';', " + ", ".join(f"CASE WHEN {yearless[m]} THEN {literal(key)} END"
-                                                    for key, m in keys) + ")"
         new = []
         for i, m in enumerate(members):
             o, a, r = cols[i]
-            others = " + ".join(f"GREATEST({paid[x]}, 0)" for x in members if x != m) or "0"
-            topped = f"({ident(o)} = 'eligible' AND ({others}) > 0)"
-            after = f"GREATEST({ident(a)} - ({others}), 0)"
+            others = [x for x in members if x != m]
+            unknown = any_of([yearless[x] for x in others if x in yearless])
+            deducted = " + ".join(f"GREATEST({paid[x]}, 0)" for x in others) or "0"
+            topped = f"({ident(o)} = 'eligible' AND ({deducted}) > 0)"
+            after = f"GREATEST({ident(a)} - ({deducted}), 0)"
             held = f"({topped} AND {after} <= 0)"
-            pending = f"(COALESCE({waits}, FALSE) AND {ident(o)} = 'eligible')"
+            pending = f"(({unsaid} OR {unknown}) AND {ident(o)} = 'eligible')"
+            unsaid_keys = ";".join(sorted(MissingGrant.of(x).key for x in others))
+            year_keys = "concat_ws(';', " + ", ".join(
+                f"CASE WHEN {yearless[x]} THEN {literal(MissingGrantYear.of(x).key)} END"
+                for x in sorted((x for x in others if x in yearless), key=lambda x: MissingGrantYear.of(x).key)
+            ) + ")" if unknown != "FALSE" else "''"
             no, na, nr = f"{m}:outcome#t{n}", f"{m}:amount#t{n}", f"{m}:reason#t{n}"
+            np = f"{m}:pending#t{n}"
             new += [f"CASE WHEN {pending} THEN 'undetermined' WHEN {held} THEN 'ineligible' ELSE {ident(o)} END "
                     f"AS {ident(no)}",
                     f"CASE WHEN {pending} OR {held} THEN NULL WHEN {topped} THEN {after} ELSE {ident(a)} END "
                     f"AS {ident(na)}",
-                    f"CASE WHEN {pending} THEN concat('missing:', {waiting if yearless else 'NULL'}) "
-                    f"WHEN {held} THEN {literal(HeldByGroup.reason)} ELSE {ident(r)} END AS {ident(nr)}"]
+                    f"CASE WHEN {pending} AND {unsaid} THEN {literal(MISSING + ':' + unsaid_keys)} "
+                    f"WHEN {pending} THEN concat({literal(MISSING + ':')}, {year_keys}) "
+                    f"WHEN {held} THEN {literal(HeldByGroup.reason)} ELSE {ident(r)} END AS {ident(nr)}",
+                    f"{pending} AS {ident(np)}"]
             self.current[m] = (no, na, nr)
-        if unknown:
-            new.append(self.fallback(f"\"$period\" IS NULL AND ({live}) AND ({' OR '.join(unknown)})"))
+            self.pending[m] = ident(np)
+        self.rekeyed.update(members)  # what a pending member waits for is the group's: see columns
         self.cte(new)
 
     # -- the whole query ---------------------------------------------------------------------------
@@ -668,7 +930,7 @@ class _Query:
         total = self.round(" + ".join(amounts) or "0")
         out.append(f"{total} AS {ident(TOTAL)}")
         text = "WITH " + ",\n".join(self.ctes) + f"\nSELECT {', '.join(out)} FROM {self.last}"
-        facts = {name: f.kind.column_type for name, f in self.policy.all_facts().items()}
+        facts = {name: f.kind.column(f) for name, f in self.policy.all_facts().items()}
         return SqlQuery(text, self.ids, facts, self.granted, dict(self.unsupported))
 
     def parts_or_none(self, task: Decide) -> list[str] | None:
@@ -689,16 +951,19 @@ class _Query:
         return finish(applies)
 
 
-def sql_query(policy: Policy) -> SqlQuery:
-    """The policy's query (DuckDB), made on first use and kept with its plan; SqlUnsupported if it cannot be."""
+def sql_query(policy: Policy, lists: bool = True) -> SqlQuery:
+    """The policy's query (DuckDB), made on first use and kept with its plan; SqlUnsupported if it cannot be.
+    Without `lists`, a clause reading a list fact's items is left to the row engine (for a dialect with no
+    functions over lists: PostgreSQL)."""
     plan = prepare(policy)
-    found = plan.__dict__.get("_sql")
+    key = "_sql" if lists else "_sql_without_lists"
+    found = plan.__dict__.get(key)
     if found is None:
         try:
-            found = _Query(plan).build()
+            found = _Query(plan, lists).build()
         except SqlUnsupported as why:
             found = why
-        plan.__dict__["_sql"] = found
+        plan.__dict__[key] = found
     if isinstance(found, SqlUnsupported):
         raise found
     return found
@@ -706,30 +971,30 @@ def sql_query(policy: Policy) -> SqlQuery:
 
 def input_columns(policy: Policy) -> dict[str, str]:
     """The columns of the `applicants` relation the query reads, name -> SQL type (DuckDB's), in order: the
-    row's number, the applicant's kind, area and claim date, one per fact (list facts aside: their rows are the
-    row engine's), what was granted earlier per clause that counts it, and whether that was said."""
+    row's number, the applicant's kind, area and claim date, one per fact (a list fact's items as a list of
+    STRUCTs), what was granted earlier per clause that counts it, and whether that was said."""
     q = sql_query(policy)
     columns: dict[str, str] = {ROW: "BIGINT", RECIPIENT: "VARCHAR", AREA_COLUMN: "VARCHAR", CLAIM_DATE: "DATE"}
-    columns.update({n: t for n, t in q.facts.items() if t != "JSON"})
+    columns.update(q.facts)
     columns.update({GRANTED + cid: "DECIMAL(18,2)" for cid in q.granted})
     columns[GRANTED_KNOWN] = "BOOLEAN"
     return columns
 
 
-def rows_engine(policy: Policy) -> Mapping[str, str]:
-    """The clauses whose applicants' rows the query hands to the row engine, with why (SqlUnsupported if the
-    whole policy cannot be a query)."""
-    return sql_query(policy).rows_engine
+def rows_engine(policy: Policy, dialect: str = "duckdb") -> Mapping[str, str]:
+    """The clauses whose applicants' rows the query (in `dialect`) hands to the row engine, with why
+    (SqlUnsupported if the whole policy cannot be a query)."""
+    return sql_query(policy, lists=dialect in _LISTS).rows_engine
 
 
 def compile_sql(policy: Policy, dialect: str = "duckdb") -> str:
     """The policy's plan as one SQL query over `applicants` in `dialect` (duckdb, spark or postgres): see the
     module's docstring for the columns it reads and returns. SqlUnsupported when the policy cannot be."""
-    text = sql_query(policy).text
-    if dialect == "duckdb":
-        return text
     if dialect not in DIALECTS:
         raise ValueError(f"dialect {dialect!r}: one of {', '.join(DIALECTS)}")
+    text = sql_query(policy, lists=dialect in _LISTS).text
+    if dialect == "duckdb":
+        return text
     import sqlglot
 
     return str(sqlglot.transpile(text, read="duckdb", write=dialect, pretty=True)[0])

@@ -99,22 +99,41 @@ class Emitter(Protocol):
 class SqlAward:
     """A form's part of a round's SQL query (engine.runtime.sql): SQL expressions over the row's columns.
 
-    `raw`: the amount before rounding and cap (exact DECIMAL); `stop`: the reason code (VARCHAR) when the form
-    decides the clause ineligible by its own working, else NULL; `fallback`: TRUE where this row is the row
-    engine's to decide (a value the SQL cannot compute exactly); `settle`: for a form with its own settle, the
-    settled amount from the amount after the clause's own cap (SQL in, SQL out)."""
+    A value the applicant did not give is NULL there, and an expression written by `SqlEmitter.expr` is NULL
+    exactly where the engine's value is Unknown (Kleene's rules). `raw`: the amount before rounding and cap
+    (exact DECIMAL), meaningful only where what it `needs` is known; `stop`: the reason code (VARCHAR) where the
+    form decides the clause ineligible by its own working, else NULL (NULL too where that waits for a value
+    not known, as `compute` waits); `fallback`: TRUE where this row is the row engine's to decide (a value the
+    SQL cannot compute exactly; NULL counts as FALSE); `settle`: for a form with its own settle, the settled
+    amount from the amount after the clause's own cap (SQL in, SQL out); `needs`: what the amount waits for,
+    as `compute` reads it: (an SQL condition under which it reads the expression, the expression as given to
+    `SqlEmitter.expr`) — the amount is Unknown, missing what those read miss, where one read is Unknown. None:
+    every expression the form wrote, always read (compute's `unknown_of` over them all). `missing`: what else the
+    amount waits for, which the form says itself (a list, its items' fields): (the text every key of a block
+    starts with, SQL VARCHAR: the block's keys in key order, ';'-joined, NULL where it misses none of them);
+    engine.core.values.by_key then puts each block among the other keys where its first text sorts."""
 
     raw: str
     stop: str | None = None
     fallback: str | None = None
     settle: Callable[[str], str] | None = None
+    needs: tuple[tuple[str, Expr], ...] | None = None
+    missing: tuple[tuple[str, str], ...] = ()
 
 
 class SqlEmitter(Protocol):
-    """What a form may ask while it writes its SQL (engine.runtime.sql): values a row has are never NULL there
-    (a row missing what a clause reads is the row engine's), so the SQL is the known path only."""
+    """What a form may ask while it writes its SQL (engine.runtime.sql)."""
 
-    def expr(self, expr: Expr) -> str: ...  # SQL computing the expression (exact DECIMAL, BOOLEAN, …)
+    def expr(self, expr: Expr) -> str: ...  # SQL computing the expression (exact DECIMAL, BOOLEAN, …; NULL: Unknown)
+    # SQL: whether `expr` `op` (>=, >, …) the constant `value`, exactly (an expression that divides is compared
+    # exactly here, never computed)
+    def compare(self, expr: Expr, op: str, value: Decimal) -> str: ...
+    # SQL computing `expr` for one item of a list, read as `item` (a lambda's parameter): its fields as the
+    # item's, other names as the row's; and SQL for what it misses there (VARCHAR[]: the keys, each field's as
+    # engine.core.values.MissingField names it, given the item's index as SQL)
+    def item_expr(self, expr: Expr, item: str, index: str, list_name: str, fields: tuple[str, ...]
+                  ) -> tuple[str, str]: ...
+    def column(self, name: str) -> str: ...  # a list fact's column (NULL: not given)
     def literal(self, value: object) -> str: ...  # a constant as SQL (a Decimal exactly, text quoted)
     def reason(self, why: type[Why]) -> str: ...  # the SQL literal of a Why's reason code
     # another clause's amount before its cap (0 if none) and what its cap leaves (NULL: no cap), when eligible

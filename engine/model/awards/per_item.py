@@ -126,7 +126,21 @@ class PerItemAward(AwardForm):
                 "raw = C.multiply(each, Decimal(count))")
 
     def sql(self, e: SqlEmitter) -> SqlAward | None:
-        return None  # a list fact is one JSON cell: its rows are the row engine's (a table of items, later)
+        items, each = e.column(self.items), e.expr(self.each)
+        # the list not given: it waits for the list alone (compute returns its Unknown before reading items)
+        needs = ((f"{items} IS NOT NULL", self.each),)
+        whole = (self.items, f"CASE WHEN {items} IS NULL THEN {e.literal(self.items)} END")
+        if self.where is None:
+            return SqlAward(f"({each}) * array_length({items})", needs=needs, missing=(whole,))
+        # each item's `where`, Kleene's: counted where it holds; where it is unknown, the fields it misses
+        # (items[i].field), every item's in key order
+        where, _keys = e.item_expr(self.where, "pi_item", "pi_index", self.items, self.fields)
+        _value, keys = e.item_expr(self.where, f"{items}[CAST(pi_index AS BIGINT) + 1]", "pi_index", self.items,
+                                   self.fields)
+        count = f"array_length(list_filter({items}, lambda pi_item: {where}))"
+        listed = f"list_sort(flatten(list_transform(range(array_length({items})), lambda pi_index: {keys})))"
+        return SqlAward(f"({each}) * {count}", needs=needs,
+                        missing=(whole, (self.items + "[", f"NULLIF(array_to_string({listed}, ';'), '')")))
 
     def upper(self, up: Upper) -> Decimal | None:
         return None  # no bound on the list's length

@@ -242,7 +242,9 @@ class StepsAward(AwardForm):
         # computed (DuckDB divides DECIMALs as DOUBLE; a whole quotient below 2**52 comes out exact when rounded)
         count = (f"(CASE WHEN {over} > 0 THEN CAST(ROUND(({over} - {over} % {every}) / {every}) AS DECIMAL(38,0)) "
                  "ELSE 0 END)")
-        stop = (f"CASE WHEN {every} <= 0 THEN {e.reason(EveryNotPositive)} WHEN {count} = 0 THEN "
+        # no whole step only where every value is known (compute waits first); every step not positive, always
+        known = " AND ".join(f"{v} IS NOT NULL" for v in (each, over, every))
+        stop = (f"CASE WHEN {every} <= 0 THEN {e.reason(EveryNotPositive)} WHEN {known} AND {count} = 0 THEN "
                 f"{e.reason(NoWholeStep)} END")
         return SqlAward(f"CASE WHEN {every} > 0 THEN {count} * {each} END", stop,
                         f"{every} > 0 AND {over} > 0 AND {over} / {every} >= 4503599627370496")

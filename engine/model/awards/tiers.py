@@ -408,11 +408,13 @@ class TiersAward(AwardForm):
             bounds.append(node.value)
         order = sorted(range(len(self.bands)), key=lambda i: (self._order(bounds[i], self.bands[i]), -i),
                        reverse=True)  # the highest band met, the first of equals
-        value = f"({e.expr(self.on)})"
         cases = []
+        # what the amount waits for (compute): the value tiered; then the chosen band's own expressions only
+        needs: list[tuple[str, Expr]] = [("TRUE", self.on)]
+        higher: list[str] = []
         for i in order:
             band = self.bands[i]
-            test = f"{value} {'>=' if band.inclusive else '>'} {e.literal(bounds[i])}"
+            test = f"({e.compare(self.on, '>=' if band.inclusive else '>', bounds[i])})"
             if band.amount is not None:
                 raw = e.expr(band.amount)
             else:
@@ -421,9 +423,15 @@ class TiersAward(AwardForm):
                 if band.cap is not None:
                     raw = f"LEAST({raw}, {e.expr(band.cap)})"
             cases.append(f"WHEN {test} THEN {raw}")
-        met = " OR ".join(f"{value} {'>=' if b.inclusive else '>'} {e.literal(bounds[i])}"
+            chosen = " AND ".join([test] + [f"NOT ({h})" for h in higher])
+            needs += [(chosen, x) for x in (band.amount, band.rate, band.cap) if x is not None]
+            if band.rate is not None and self.base is not None:
+                needs.append((chosen, self.base))
+            higher.append(test)
+        met = " OR ".join(f"({e.compare(self.on, '>=' if b.inclusive else '>', bounds[i])})"
                           for i, b in enumerate(self.bands))
-        return SqlAward(f"CASE {' '.join(cases)} END", f"CASE WHEN NOT ({met}) THEN {e.reason(BelowBands)} END")
+        return SqlAward(f"CASE {' '.join(cases)} END", f"CASE WHEN NOT ({met}) THEN {e.reason(BelowBands)} END",
+                        needs=tuple(needs))
 
     def upper(self, up: Upper) -> Decimal | None:
         tops: list[Decimal] = []

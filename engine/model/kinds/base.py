@@ -140,6 +140,10 @@ class FactKind(ABC):
 
     # --- spreadsheets and CSV -------------------------------------------------------------------------------
 
+    def column(self, fact: Fact) -> str:
+        """The column type of `fact` in a columnar engine: column_type, or one made of its own (a list's items)."""
+        return self.column_type
+
     @abstractmethod
     def sql_parse(self, fact: Fact, text: str) -> str | None:
         """SQL (DuckDB) reading a cell's text (`text`: a VARCHAR expression, stripped, never empty) as `fact`'s

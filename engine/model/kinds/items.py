@@ -10,8 +10,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine.core.messages import Message, msg, t
-from engine.lang.expressions import LIST
-from engine.model.kinds.base import BadCell, Converter, FactKind, Refusal, Refuse
+from engine.lang.expressions import LIST, TEXT
+from engine.model.kinds.base import BadCell, Converter, FactKind, Refusal, Refuse, sql_within
 
 if TYPE_CHECKING:
     from engine.core.errors import ProblemList
@@ -24,14 +24,84 @@ MAX_ITEMS = 10000  # the facts schema's maxItems for a list
 class List(FactKind):
     keyword: ClassVar[str] = "list"
     value: ClassVar[str] = LIST
-    column_type: ClassVar[str] = "JSON"  # its items, as a facts file gives them (a table of their own, later)
+    column_type: ClassVar[str] = "STRUCT()[]"  # its items, each a STRUCT of its fields (see column)
     in_lists: ClassVar[bool] = False
     takes_items: ClassVar[bool] = True
     form_input: ClassVar[str] = "items"
     sample: ClassVar[object] = []
 
+    def column(self, fact: Fact) -> str:
+        """A list of STRUCTs, one field per declared field, each of its own kind's column type."""
+        return "STRUCT(" + ", ".join(f"{_quoted(n)} {f.kind.column(f)}" for n, f in fact.items.items()) + ")[]"
+
     def sql_parse(self, fact: Fact, text: str) -> str | None:
-        return None  # a JSON array of items: its rows are the row engine's (a table of items, later)
+        """The cell's JSON array as the list's items, where the facts check reads it plainly: an array of at most
+        MAX_ITEMS objects, each with declared fields only, each field null (not given) or a JSON string (a
+        boolean for a yes/no field) that its kind's sql_parse reads within its bounds, and no two items the same
+        by `unique:` (compared where engine.core.text.identity is plain to compute: ASCII and common CJK). Any
+        other text is NULL: the row engine reads it (or words what it refuses). No backslash escapes, no comma
+        before a closing bracket (DuckDB's JSON reader takes what Python's json refuses)."""
+        fields = fact.items
+        names = ", ".join("'" + n.replace("'", "''") + "'" for n in fields)
+        # read once: each item's keys and JSON type, then each field's JSON text (NULL where absent)
+        # (no lambda binds a value for another: DuckDB runs such nested lambdas row by row; reading twice is cheaper)
+        shape_ok = (f"COALESCE(list_bool_and(list_transform(json_type({text}, '$[*]'), lambda y: y = 'OBJECT')), "
+                    f"TRUE) AND COALESCE(list_bool_and(list_transform(json_keys({text}, '$[*]'), lambda k: "
+                    f"list_has_all([{names}], k) AND array_length(k) = array_length(list_distinct(k)))), TRUE)")
+        structure = "[{" + ", ".join(f'"{n}": "JSON"' for n in fields).replace("'", "''") + "}]"
+        checks = []
+        typed = []
+        for name, f in fields.items():
+            if f.at_most is not None or '"' in name or "\\" in name:
+                return None  # a field bounded by another: the row engine checks it
+            raw = f"CAST(x.{_quoted(name)} AS VARCHAR)"
+            column = f.kind.column(f)
+            reads = []  # (SQL: given this way, SQL: the value read, SQL: whether it is read plainly)
+            strings, boolean, whole = _json_types(f)
+            # a string's text, as written (no escapes: the cell holds no backslash)
+            string = f"substr({raw}, 2, length({raw}) - 2)"
+            parse = f.kind.sql_parse(f, string)
+            if parse is not None and strings:
+                reads.append((f"starts_with({raw}, '\"')", f"CAST({parse} AS {column})",
+                              f"NOT contains({raw}, '\\') AND {string} = TRIM({string}) AND {string} <> ''"))
+            parse = f.kind.sql_parse(f, raw)
+            if parse is not None and boolean:
+                reads.append((f"{raw} IN ('true', 'false')", f"CAST({parse} AS {column})", "TRUE"))
+            if whole is not None:  # a whole JSON number, as a facts file's number is read: its value as it is
+                low, high = whole
+                digits = f"regexp_full_match({raw}, '0|[1-9][0-9]{{0,15}}')"
+                number = f"CAST(CAST(CASE WHEN {digits} THEN {raw} END AS DECIMAL(38,0)) AS {column})"
+                bounded = " AND ".join([f"{number} {op} {bound}" for op, bound in
+                                        ((">=", low), ("<=", high)) if bound is not None]) or "TRUE"
+                reads.append((digits, number, bounded))
+            checks.append(f"(COALESCE({raw}, 'null') = 'null'" + "".join(
+                f" OR ({given} AND {plain} AND COALESCE({read} IS NOT NULL"
+                + (f" AND {sql_within(f, read)}" if sql_within(f, read) else "") + ", FALSE))"
+                for given, read, plain in reads) + ")")
+            typed.append(f"{_quoted(name)} := CASE " + "".join(f"WHEN {given} THEN {read} "
+                                                               for given, read, _p in reads)
+                         + f"ELSE CAST(NULL AS {column}) END")
+        items = f"from_json({text}, '{structure}')"
+        value = f"list_transform({items}, lambda x: struct_pack({', '.join(typed)}))"
+        every = f"COALESCE(list_bool_and(list_transform({items}, lambda x: {' AND '.join(checks) or 'TRUE'})), TRUE)"
+        distinct = []
+        for name in fact.unique:
+            if fields[name].kind.value != TEXT:
+                return None  # items the same by a number or a date: the row engine compares them
+            # identity, where it is plainly the text upper case without spaces (ASCII and common CJK)
+            got = (f"list_filter(list_transform({items}, lambda x: CASE WHEN starts_with(CAST(x.{_quoted(name)} AS "
+                   f"VARCHAR), '\"') THEN substr(CAST(x.{_quoted(name)} AS VARCHAR), 2, length(CAST(x.{_quoted(name)} "
+                   "AS VARCHAR)) - 2) END), lambda k: k IS NOT NULL)")
+            distinct.append(f"list_bool_and(list_transform({got}, lambda k: regexp_full_match(k, "
+                            "'[\\x{21}-\\x{7E}\\x{4E00}-\\x{9FFF} ]*')))")
+            keys = (f"list_filter(list_transform({got}, lambda k: NULLIF(upper(replace(k, ' ', '')), '')), "
+                    "lambda k: k IS NOT NULL)")
+            distinct.append(f"array_length(list_distinct({keys})) = array_length({keys})")
+        unique = " AND ".join(f"COALESCE({d}, TRUE)" for d in distinct) or "TRUE"
+        well_formed = (f"json_valid({text}) AND NOT contains({text}, '\\') AND NOT regexp_matches({text}, "
+                       f"',\\s*[\\]}}]') AND json_type({text}) = 'ARRAY' AND json_array_length({text}) <= {MAX_ITEMS}")
+        return (f"CASE WHEN {well_formed} THEN CASE WHEN {shape_ok} THEN CASE WHEN {every} AND {unique} THEN "
+                f"{value} END END END")
 
     def schema(self, fact: Fact) -> dict[str, Any]:
         from engine.model.kinds import value_schema  # the items' fields, each by its own kind
@@ -92,6 +162,27 @@ class List(FactKind):
         fields = "、".join(f"{n}（{f.label}）" for n, f in fact.items.items())
         return (t("template.type.list", lang, unit=f"（{fact.unit}）" if fact.unit else "") + " "
                 + t("template.note.fields", lang, fields=fields))
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _json_types(fact: Fact) -> tuple[bool, bool, tuple[str | None, str | None] | None]:
+    """How a field's value may be given in JSON and read here, as its schema takes it: a string (read by its
+    kind's sql_parse), true or false, a whole number (with the schema's bounds on numbers, as SQL text); other
+    numbers are the row engine's (a fraction's exact text is not DuckDB's to keep)."""
+    from engine.model.kinds import value_schema
+
+    schema = value_schema(fact)
+    branches = [schema, *schema.get("anyOf", ())]
+    types = {b.get("type") for b in branches}
+    whole = None
+    for b in branches:
+        if b.get("type") in ("number", "integer"):
+            whole = tuple(None if b.get(k) is None else f"CAST('{b[k]}' AS DECIMAL(38,12))"
+                          for k in ("minimum", "maximum"))
+    return "string" in types, "boolean" in types, whole  # type: ignore[return-value]
 
 
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:

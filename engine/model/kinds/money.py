@@ -32,7 +32,10 @@ class Money(AmountKind):
     def sql_parse(self, fact: Fact, text: str) -> str | None:
         # 1234.56, 1234.56元, 12.5万元 / 12.5万: exact to the fen (finer is the row engine's to refuse)
         if fact.currency is not None:
-            return None  # in another currency: the row engine converts it
+            # in another currency: plain digits name none, and are read as they are (engine.core.amounts:
+            # written_currency); a word for a currency (万美元, 元) is the row engine's to check
+            return (f"CASE WHEN regexp_full_match({text}, '[0-9]{{1,16}}([.][0-9]{{1,2}})?') "
+                    f"THEN CAST({text} AS DECIMAL(18,2)) END")
         parse = (f"CASE WHEN regexp_full_match({text}, '[0-9]{{1,16}}([.][0-9]{{1,2}})?元?') "
                  f"THEN CAST(rtrim({text}, '元') AS DECIMAL(18,2)) "
                  f"WHEN regexp_full_match({text}, '[0-9]{{1,12}}([.][0-9]{{1,6}})?万元?') "
