@@ -40,6 +40,7 @@ def round_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     money = next(i for i, h in enumerate(header) if "交易额" in h or "turnover" in h)
     rows[5][money] = "很多"  # a cell no version reads: the row is not compared, and said so
     rows[9][money] = "-5"  # below the fact's minimum
+    rows[12][money] = "三十五万元"  # in words: the SQL hands the row back, the row engine reads it
     with open(path, "w", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerows(rows)
     return path
@@ -181,6 +182,14 @@ def test_pools_are_compared_once_shared(tmp_path: Path) -> None:
     old, new = load_policy(POOLED), load_policy(str(amended))
     cases = tmp_path / "round.csv"
     write_round_csv(old, 300, cases, seed=3)
+    with open(cases, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    labels = [f.label for f in old.all_facts().values() if f.type == "money"]
+    money = next(i for i, h in enumerate(rows[0]) if any(label in h for label in labels))
+    row = next(r for r in rows[1:] if r[money].strip())
+    row[money] = "一万元"  # in words: the SQL hands the row back, and its claim is shared with the others
+    with open(cases, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
     by_sql = list(in_sql(old, new, str(cases)))
     assert by_sql == list(row_by_row(old, new, str(cases)))
     sql = population_diff(old, new, str(cases))
