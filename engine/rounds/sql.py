@@ -144,6 +144,7 @@ class SqlRound:
         self.query = sql_query(policy)
         self.decisions: list[Any] = []  # never kept (--record stays with the row engine)
         self.handed_back = 0  # how many rows the row engine decided (run)
+        self.serial = False  # the CSV read by one thread (a cell of several lines: csv)
 
     @property
     def clause_ids(self) -> list[str]:
@@ -221,7 +222,7 @@ class SqlRound:
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(layout))) + "}"
         path = self.source.path.replace("'", "''")
         return (f"read_csv('{path}', header=true, columns={columns}, all_varchar=true, null_padding=true, "
-                "quote='\"', escape='\"', delim=',', auto_detect=false)")
+                "quote='\"', escape='\"', delim=',', auto_detect=false" + (", parallel=false)" if self.serial else ")"))
 
     def statement(self) -> str:
         """The round evaluated, one row per record in the file's order (projections only: no sort, no window, no
@@ -293,14 +294,18 @@ class SqlRound:
         return "concat(" + ", ".join(parts) + ", '}}')"
 
     # -- the round ------------------------------------------------------------------------------------
-    def run(self, output: Output) -> Summary:
-        """The round, written to `output`'s files (the results by DuckDB's COPY, the problems and the summary here),
-        each whole or not at all; SqlFallback, with nothing written, when DuckDB cannot run it. `output` itself
-        only names the files: it is aborted (its temporary files removed) at once."""
+    def run(self, output: Output | str) -> Summary:
+        """The round, written to the results file `output` (a path, or the Output that would write it row by row,
+        which is aborted at once: its temporary files removed) and the errors and summary files beside it
+        (engine.rounds.write.outputs; beside a Parquet file, CSV files), each whole or not at all: the results
+        by DuckDB's COPY, the problems and the summary here. SqlFallback, with nothing written, when DuckDB
+        cannot run the round."""
         import duckdb
 
-        path = getattr(output, "path", None)
-        output.abort()
+        path: object = output
+        if not isinstance(output, str):
+            path = getattr(output, "path", None)
+            output.abort()
         if not isinstance(path, str):
             raise SqlFallback("output")
         # The round's table is DuckDB's, in memory up to MEMORY_LIMIT and on disk past it (its temporary folder, in
@@ -320,13 +325,22 @@ class SqlRound:
             shutil.rmtree(folder, ignore_errors=True)
 
     def _run(self, con: Any, path: str, folder: str) -> Summary:
+        import duckdb
+
         con.execute(f"SET threads = {max(1, self.jobs)}")
         con.execute("SET preserve_insertion_order = true")  # a table's scan, and what is copied of it, in rowid order
         con.execute(f"SET temp_directory = {literal(folder)}")
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         for macro in _MACROS:
             con.execute(macro)
-        con.execute(f"CREATE TABLE ev AS {self.statement()}")
+        try:
+            con.execute(f"CREATE TABLE ev AS {self.statement()}")
+        except duckdb.Error as why:
+            if "parallel=false" not in str(why):
+                raise
+            # a cell of several lines, which DuckDB's parallel reader does not read beside short rows: read in one
+            self.serial = True
+            con.execute(f"CREATE TABLE ev AS {self.statement()}")
         counts = con.execute("SELECT count(*), count_if(h), bool_or(long) FROM ev").fetchone()
         assert counts is not None
         total, handed, long = counts
