@@ -45,7 +45,7 @@ from engine.rounds.columns import CODE, DATE, GRANTED, KIND, NAME, Column
 from engine.rounds.identity import ALPHABET, WEIGHTS
 from engine.rounds.read import RECORD_LIMIT, Chunk, Source, skipped
 from engine.rounds.results import ClauseSummary, Output, Record, Summary
-from engine.rounds.run import Settings
+from engine.rounds.run import CHUNK, Settings
 from engine.rounds.write import (
     FORMULA_STARTS,
     JsonlLines,
@@ -71,7 +71,6 @@ from engine.runtime.sql import (
 )
 
 FETCH = 4096  # rows fetched from DuckDB at a time: memory stays flat
-BLOCK = 2048  # rows handed back to the row engine go to a worker in chunks of this many
 _AREA = "area"
 
 
@@ -312,15 +311,20 @@ class SqlRound:
         # the system's): memory stays flat however large the round.
         folder = tempfile.mkdtemp(prefix="policy-round-")
         try:
-            con = duckdb.connect()
-            try:
-                return self._run(con, path, folder)
-            except duckdb.InterruptException:
-                raise KeyboardInterrupt from None
-            except duckdb.Error as why:
-                raise SqlFallback(str(why)) from None
-            finally:
-                con.close()
+            with _signals_kept() as stopped:
+                con = duckdb.connect()
+                try:
+                    return self._run(con, path, folder)
+                except (duckdb.Error, RuntimeError) as why:
+                    if stopped:  # Ctrl-C or SIGTERM, which DuckDB reports as its query interrupted
+                        raise stopped[0] from None
+                    if isinstance(why, duckdb.InterruptException):
+                        raise KeyboardInterrupt from None
+                    if not isinstance(why, duckdb.Error):
+                        raise
+                    raise SqlFallback(str(why)) from None
+                finally:
+                    con.close()
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -360,6 +364,9 @@ class SqlRound:
         form = self.settings.form
         with contextlib.ExitStack() as files:
             results = files.enter_context(path_when_done(path))
+            # one thread writes the file: in the table's order without holding finished blocks back in memory,
+            # which two threads need to keep it (and run out of it at a million rows)
+            con.execute("SET threads = 1")
             con.execute(self._copy(form, results))
             suffix = Path(path).suffix if form == "jsonl" else ".csv"
             errors = files.enter_context(replace_when_done(sibling(path, "errors", suffix), "w", encoding="utf-8",
@@ -387,14 +394,14 @@ class SqlRound:
         cursor.execute("SELECT rowid, cells FROM ev WHERE h")
 
         def chunks() -> Iterator[Chunk]:
-            while batch := cursor.fetchmany(BLOCK):
+            while batch := cursor.fetchmany(FETCH):
                 items: list[tuple[int, object]] = []
                 for rid, cells in batch:
                     row = ["" if c is None else c for c in cells]
                     if not skipped(row):
                         items.append((rid + first, row))
-                if items:
-                    yield Chunk(items=items)
+                for start in range(0, len(items), CHUNK):
+                    yield Chunk(items=items[start:start + CHUNK])
                 if self.progress is not None:
                     self.progress(len(batch))
 
@@ -580,6 +587,39 @@ _MACROS = [
     f"WHEN regexp_matches(x, '^[{_STARTS}]') THEN csv_quoted(concat('''', x)) ELSE csv_quoted(x) END",
 ]
 MEMORY_LIMIT = "256MB"  # DuckDB's memory for the round; what does not fit goes to its temporary folder
+
+
+@contextlib.contextmanager
+def _signals_kept() -> Iterator[list[BaseException]]:
+    """What the handlers of SIGINT and SIGTERM raise (KeyboardInterrupt, the CLI's SystemExit), kept in the list
+    yielded: DuckDB stops its query when a handler raises, and reports only that the query was interrupted."""
+    import signal
+    import threading
+
+    stopped: list[BaseException] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield stopped
+        return
+    kept: dict[int, Any] = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+
+    def keep(number: int, frame: Any) -> None:
+        handler = kept[number]
+        try:
+            if callable(handler):
+                handler(number, frame)
+        except BaseException as raised:
+            stopped.append(raised)
+            raise
+
+    for number, handler in kept.items():
+        if callable(handler):
+            signal.signal(number, keep)
+    try:
+        yield stopped
+    finally:
+        for number, handler in kept.items():
+            if callable(handler):
+                signal.signal(number, handler)
 
 
 def _handle(chunk: Chunk) -> list[Record]:
