@@ -483,7 +483,7 @@ class SqlRound:
 
         def repeats() -> Iterator[list[Any]]:
             cursor = con.cursor()
-            cursor.execute("SELECT rowid, code, dup FROM ev WHERE st = 3")
+            cursor.execute("SELECT rowid, code, dup FROM ev WHERE st = 3 ORDER BY rowid")
             while batch := cursor.fetchmany(FETCH):
                 for rid, code, dup in batch:
                     yield [rid + first, str(rid + first), column,
