@@ -393,7 +393,16 @@ class SqlRound:
         cursor = con.cursor()
         cursor.execute("SELECT rowid, cells FROM ev WHERE h")
 
-        def chunks() -> Iterator[Chunk]:
+        types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE ev)").fetchall())
+        columns = ["st", "code"] + (["name", "kinds"] if self.settings.form == "parquet" else ["line"]) + \
+            ["complete", "total"] + [f"{x}{k}" for k in range(len(self.clause_ids)) for x in "oar"
+                                     if f"{x}{k}" in types]
+        # how a worker writes each row back (_BackRow): the places of the table's amounts, which a row engine's
+        # amount must have, or it would sum otherwise (Summary)
+        places = {c: int(kind.rstrip(")").rsplit(",", 1)[1]) for c, kind in types.items() if kind.startswith("DECIMAL")}
+        back_row = (self.settings.form, first, self.clause_ids, places)
+
+        def chunks() -> Iterator[tuple[Chunk, tuple[Any, ...]]]:
             while batch := cursor.fetchmany(FETCH):
                 items: list[tuple[int, object]] = []
                 for rid, cells in batch:
@@ -401,24 +410,20 @@ class SqlRound:
                     if not skipped(row):
                         items.append((rid + first, row))
                 for start in range(0, len(items), CHUNK):
-                    yield Chunk(items=items[start:start + CHUNK])
+                    yield Chunk(items=items[start:start + CHUNK]), back_row
                 if self.progress is not None:
                     self.progress(len(batch))
 
-        types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE ev)").fetchall())
-        columns = ["st", "code"] + (["name", "kinds"] if self.settings.form == "parquet" else ["line"]) + \
-            ["complete", "total"] + [f"{x}{k}" for k in range(len(self.clause_ids)) for x in "oar"
-                                     if f"{x}{k}" in types]
         back = os.path.join(folder, "back.jsonl")
-        to_row = _BackRow(self, types)
         engine = Engine(self.jobs, (self.policy, self.source.kind, self.source.layout, self.settings, self.kinds,
                                     os.path.dirname(self.source.path)))
         rows = 0
         try:
             with open(back, "w", encoding="utf-8") as out, open(spool, "w", encoding="utf-8") as problems:
-                for _chunk, records in engine.map(_handle, chunks()):
-                    rows += len(records)
-                    out.write("".join(to_row(record, problems) + "\n" for record in records))
+                for _task, (lines, count, problem_lines) in engine.map(_handle, chunks()):
+                    rows += count
+                    out.write(lines)
+                    problems.write(problem_lines)
         except BaseException:
             engine.close(abort=True)
             raise
@@ -509,15 +514,10 @@ class _BackRow:
     engine writes them (its line, from CsvLines or JsonlLines, or the Parquet file's columns), its outcomes and
     amounts for the summary; or, for a bad row, its problems, spooled."""
 
-    def __init__(self, sql_round: SqlRound, types: Mapping[str, str]):
-        self.first = sql_round.source.header_row + 1
-        self.form = sql_round.settings.form
-        self.ids = sql_round.clause_ids
-        self.jsonl = JsonlLines(self.ids)
+    def __init__(self, form: str, first: int, ids: list[str], places: Mapping[str, int]):
+        self.form, self.first, self.ids, self.places = form, first, ids, places
+        self.jsonl = JsonlLines(ids)
         self.dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-        # the places of the table's amounts: a row engine's amount of other places would sum otherwise (Summary)
-        self.places = {c: int(kind.rstrip(")").rsplit(",", 1)[1]) for c, kind in types.items()
-                       if kind.startswith("DECIMAL")}
 
     def __call__(self, record: Record, problems: IO[str]) -> str:
         rid = record.row - self.first
@@ -622,14 +622,20 @@ def _signals_kept() -> Iterator[list[BaseException]]:
                 signal.signal(number, handler)
 
 
-def _handle(chunk: Chunk) -> list[Record]:
-    """In a worker (engine.rounds.run's, started with the round's policy): the row engine's Record of each row."""
+def _handle(task: tuple[Chunk, tuple[Any, ...]]) -> tuple[str, int, str]:
+    """In a worker (engine.rounds.run's, started with the round's policy): the row engine's Record of each row of
+    the chunk, written back for the round's table (_BackRow made of the task's second part): the lines of JSON,
+    how many, and the problems' lines."""
     from engine.rounds import run
 
+    chunk, back_row = task
     assert run._WORKER is not None and chunk.items is not None
     worker = run._WORKER
     worker._decoded = False
-    return [worker.handle(item) for item in chunk.items]
+    to_row = _BackRow(*back_row)
+    problems = io.StringIO()
+    lines = "".join(to_row(worker.handle(item), problems) + "\n" for item in chunk.items)
+    return lines, len(chunk.items), problems.getvalue()
 
 
 def _money(text: str) -> str:
