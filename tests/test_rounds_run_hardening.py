@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from decimal import Decimal
@@ -477,9 +478,11 @@ def handed_round(big_round, tmp_path_factory):
 @pytest.mark.parametrize("suffix,how,earlier,jobs", [
     (".csv", signal.SIGKILL, True, "2"), (".jsonl", signal.SIGINT, True, "1"), (".csv", signal.SIGTERM, False, "2"),
 ])
-def test_a_killed_round_in_sql_leaves_the_earlier_outputs_or_none(tmp_path, handed_round, suffix, how, earlier, jobs):
+def test_a_killed_round_in_sql_leaves_the_earlier_outputs_or_none(tmp_path, handed_round, suffix, how, earlier, jobs,
+                                                                   monkeypatch):
     """Stopped while the row engine's workers decide the rows the SQL handed back: the earlier outputs, byte for
-    byte, or none; stopped in order (Ctrl-C, SIGTERM), no temporary file either, nor the round's DuckDB folder."""
+    byte, or none; stopped in order (Ctrl-C, SIGTERM), no temporary file either, nor the round's DuckDB folder;
+    killed, its DuckDB folder is cleared by the next round in SQL."""
     folder, temp = tmp_path / "out", tmp_path / "tmp"
     folder.mkdir()
     temp.mkdir()
@@ -509,6 +512,12 @@ def test_a_killed_round_in_sql_leaves_the_earlier_outputs_or_none(tmp_path, hand
     assert after == before  # every output the earlier one, byte for byte, or absent
     for name in after:
         _parseable(folder / name)
+    if how == signal.SIGKILL:
+        assert [p for p in os.listdir(temp) if p.startswith(f"policy-round-{process.pid}-")]
+        monkeypatch.setattr(tempfile, "tempdir", str(temp))
+        again = run("batch", LISHUI_S, FIXTURES / "D07" / "round.csv", "-o", tmp_path / "again.csv", "--engine", "sql")
+        assert again.exit_code == 1 and (tmp_path / "again.csv").exists()
+        assert os.listdir(temp) == []
 
 
 def test_a_killed_batch_with_sheets_leaves_only_whole_sheets(tmp_path, big_round):

@@ -309,7 +309,8 @@ class SqlRound:
             raise SqlFallback("output")
         # The round's table is DuckDB's, in memory up to MEMORY_LIMIT and on disk past it (its temporary folder, in
         # the system's): memory stays flat however large the round.
-        folder = tempfile.mkdtemp(prefix="policy-round-")
+        _clear_leftovers()
+        folder = tempfile.mkdtemp(prefix=f"{_FOLDER}{os.getpid()}-")
         try:
             with _signals_kept() as stopped:
                 con = duckdb.connect()
@@ -587,6 +588,25 @@ _MACROS = [
     f"WHEN regexp_matches(x, '^[{_STARTS}]') THEN csv_quoted(concat('''', x)) ELSE csv_quoted(x) END",
 ]
 MEMORY_LIMIT = "256MB"  # DuckDB's memory for the round; what does not fit goes to its temporary folder
+
+
+_FOLDER = "policy-round-"  # the round's DuckDB folder in the system's temporary folder: policy-round-PID-…
+
+
+def _clear_leftovers() -> None:
+    """Remove the folders of rounds whose process was killed (SIGKILL, the out-of-memory killer) before it could."""
+    import glob
+
+    for folder in glob.glob(os.path.join(glob.escape(tempfile.gettempdir()), f"{_FOLDER}*-*")):
+        pid = os.path.basename(folder)[len(_FOLDER):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:  # no such process: the folder is a killed round's
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # a process of another user's: its own
+            continue
 
 
 @contextlib.contextmanager
