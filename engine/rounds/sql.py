@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import io
+import itertools
 import json
 import os
 import shutil
@@ -435,8 +436,16 @@ class SqlRound:
         spec = "{" + ", ".join(f"{literal(c)}: {literal(types[c])}" for c in columns) + ", 'rid': 'BIGINT'}"
         con.execute(f"CREATE TABLE back AS SELECT * FROM read_json({literal(back)}, format='newline_delimited', "
                     f"columns={spec})")
-        con.execute(f"UPDATE ev SET {', '.join(f'{c} = back.{c}' for c in columns)} FROM back "
-                    "WHERE ev.rowid = back.rid")
+        # put back UPDATE_ROWS at a time, each batch checkpointed: DuckDB holds a batch's updates in memory until then
+        bounds = [rid for (rid,) in con.execute(
+            f"SELECT rid FROM (SELECT rid, row_number() OVER (ORDER BY rid) AS n FROM back) "
+            f"WHERE n % {UPDATE_ROWS} = 1 ORDER BY rid").fetchall()] + [None]
+        for low, high in itertools.pairwise(bounds):
+            below = "" if high is None else f" AND back.rid < {high}"
+            con.execute(f"UPDATE ev SET {', '.join(f'{c} = back.{c}' for c in columns)} FROM back "
+                        f"WHERE ev.rowid = back.rid AND back.rid >= {low}{below}")
+            if len(bounds) > 2:
+                con.execute("CHECKPOINT")
 
     def _summary(self, con: Any) -> Summary:
         """The round's figures, counted and summed (exact DECIMAL) by DuckDB as Summary.add counts them."""
@@ -588,6 +597,7 @@ _MACROS = [
     f"WHEN regexp_matches(x, '^[{_STARTS}]') THEN csv_quoted(concat('''', x)) ELSE csv_quoted(x) END",
 ]
 MEMORY_LIMIT = "256MB"  # DuckDB's memory for the round; what does not fit goes to its temporary folder
+UPDATE_ROWS = 50_000  # rows handed back put back in the round's table at a time (their updates held in memory)
 
 
 _FOLDER = "policy-round-"  # the round's DuckDB folder in the system's temporary folder: policy-round-PID-…
