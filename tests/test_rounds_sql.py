@@ -250,7 +250,8 @@ def test_a_recipient_twice_is_found_across_rows_the_query_decides_and_rows_it_ha
 
 def test_the_sql_engine_writes_parquet_holding_the_row_engines_results(round_csv, tmp_path):
     """-o results.parquet: the CSV's columns, typed (row BIGINT, amounts DECIMAL(18,2), complete BOOLEAN, the rest
-    text), each row's values those the row engine writes; the errors and the summary as CSV beside it."""
+    text, an empty cell NULL), each row's values those the row engine writes; the errors and the summary as CSV
+    beside it."""
     import duckdb
 
     policy_path, source = round_csv
@@ -282,12 +283,12 @@ def test_the_sql_engine_writes_parquet_holding_the_row_engines_results(round_csv
     expected_rows = []
     for line in (tmp_path / "rows.jsonl").read_text(encoding="utf-8").splitlines():
         r = json.loads(line)
-        cells = [r["row"], r["credit_code"], r["applicant"], ";".join(r["recipient"]), Decimal(r["total"]),
-                 r["complete"]]
-        for cid in ids:
+        cells = [r["row"], r["credit_code"] or None, r["applicant"] or None, ";".join(r["recipient"]) or None,
+                 Decimal(r["total"]), r["complete"]]
+        for cid in ids:  # an empty cell is NULL
             c = r["clauses"][cid]
-            cells += [c["outcome"], Decimal(c["amount"]) if "amount" in c else None, c.get("reason", ""),
-                      c.get("note", "")]
+            cells += [c["outcome"], Decimal(c["amount"]) if "amount" in c else None, c.get("reason") or None,
+                      c.get("note") or None]
         expected_rows.append(tuple(cells + [None]))
     assert found == expected_rows
     assert len(found) == summary.applicants > 1000

@@ -470,12 +470,15 @@ class SqlRound:
         written as it is, or the Parquet file's typed columns."""
         first = self.source.header_row + 1
         if form == "parquet":
-            columns = [f"CAST(rowid + {first} AS BIGINT) AS \"row\"", "code AS credit_code", "name AS applicant",
-                       "kinds AS recipient", "CAST(total AS DECIMAL(18,2)) AS total", "complete"]
+            # the results CSV's columns and cells, typed (engine.rounds.write.parquet_types), an empty cell NULL
+            columns = [f"CAST(rowid + {first} AS BIGINT) AS \"row\"", "NULLIF(code, '') AS credit_code",
+                       "NULLIF(name, '') AS applicant", "NULLIF(kinds, '') AS recipient",
+                       "CAST(total AS DECIMAL(18,2)) AS total", "complete"]
             for k, cid in enumerate(self.clause_ids):
-                columns += [f"CAST(o{k} AS VARCHAR) AS {ident(cid + '.outcome')}",
+                columns += [f"NULLIF(CAST(o{k} AS VARCHAR), '') AS {ident(cid + '.outcome')}",
                             f"CAST(a{k} AS DECIMAL(18,2)) AS {ident(cid + '.amount')}",
-                            f"CAST(r{k} AS VARCHAR) AS {ident(cid + '.reason')}", f"'' AS {ident(cid + '.note')}"]
+                            f"NULLIF(CAST(r{k} AS VARCHAR), '') AS {ident(cid + '.reason')}",
+                            f"CAST(NULL AS VARCHAR) AS {ident(cid + '.note')}"]  # no note (why_not)
             columns.append("CAST(NULL AS VARCHAR) AS sheet")
             return f"COPY (SELECT {', '.join(columns)} FROM ev WHERE st = 0) TO {literal(path)} (FORMAT parquet)"
         if form == "csv":
