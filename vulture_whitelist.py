@@ -45,3 +45,4 @@ _.as_granted  # engine/ledger/records.py: a decision as the facts' granted: list
 
 # -- dead, in modules other branches were changing when this check came: to be removed there -------------------
 _.traced  # engine/runtime/trace.py: Result.traced, never set nor read
+_.handed_back  # engine/rounds/sql.py: how many rows a round in SQL handed to the row engine, read by its tests

@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from engine.core.files import replace_when_done, write_whole
+from engine.core.files import path_when_done, replace_when_done, write_whole
 
 
 def test_a_write_that_fails_leaves_the_earlier_file_and_no_leftover(tmp_path):
@@ -31,6 +31,28 @@ def test_a_write_that_fails_leaves_no_file_where_there_was_none(tmp_path):
             handle.write(b"PK\x03\x04")
             raise ValueError("found late")
     assert os.listdir(tmp_path) == []
+
+
+def test_a_file_another_writer_writes_is_put_in_place_whole_or_not_at_all(tmp_path):
+    """path_when_done: a temporary path beside the target for another writer (DuckDB's COPY), renamed when the block
+    ends, removed when it fails; the earlier file stays until then."""
+    target = tmp_path / "results.csv"
+    write_whole(target, "earlier\n")
+    with pytest.raises(KeyboardInterrupt):
+        with path_when_done(target) as temp:
+            with open(temp, "w") as other:
+                other.write("half of the new")
+            raise KeyboardInterrupt
+    assert target.read_text() == "earlier\n" and os.listdir(tmp_path) == ["results.csv"]
+    with path_when_done(target) as temp:
+        assert os.path.dirname(temp) == str(tmp_path) and os.path.basename(temp).startswith(".results.csv.")
+        with open(temp, "w") as other:
+            other.write("new\n")
+        assert target.read_text() == "earlier\n"
+    assert target.read_text() == "new\n" and os.listdir(tmp_path) == ["results.csv"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(target).st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_exclusive_never_replaces_a_file_the_user_has(tmp_path):

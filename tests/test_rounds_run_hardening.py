@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from decimal import Decimal
@@ -429,7 +430,8 @@ def test_a_killed_batch_leaves_the_earlier_outputs_or_none(tmp_path, big_round, 
         assert run("batch", LISHUI_S, FIXTURES / "D07" / "round.csv", "-o", out).exit_code == 1
     before = {p: (tmp_path / p).read_bytes() for p in outputs_in(tmp_path)}
     process = subprocess.Popen(_policy_command() + ["batch", LISHUI_S, str(big_round), "-o", str(out), "--force",
-                                                    "--jobs", jobs], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                                    "--jobs", jobs, "--engine", "rows"], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline, started = time.monotonic() + 60, None
     while time.monotonic() < deadline:  # until the results are being written
         parts = [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
@@ -452,6 +454,70 @@ def test_a_killed_batch_leaves_the_earlier_outputs_or_none(tmp_path, big_round, 
         _parseable(tmp_path / name)
     if how == signal.SIGINT:  # stopped in an orderly way: no temporary file left either
         assert not [p for p in outputs_in(tmp_path) if p.endswith(".part")]
+
+
+@pytest.fixture(scope="module")
+def handed_round(big_round, tmp_path_factory):
+    """The big round with its dates in another spelling, which the row engine reads and the SQL hands it: a round
+    in SQL (engine.rounds.sql) as long as row by row, to be stopped mid-way."""
+    path = tmp_path_factory.mktemp("handed") / "round.csv"
+    with open(big_round, newline="", encoding="utf-8") as handle, open(path, "w", newline="", encoding="utf-8") as out:
+        rows = csv.reader(handle)
+        header = next(rows)
+        date = next(i for i, h in enumerate(header) if h.endswith("（date）"))
+        writer = csv.writer(out)
+        writer.writerow(header)
+        for row in rows:
+            if row[date]:
+                y, m, d = row[date].split("-")
+                row[date] = f"{y}/{int(m)}/{int(d)}"
+            writer.writerow(row)
+    return path
+
+
+@pytest.mark.parametrize("suffix,how,earlier,jobs", [
+    (".csv", signal.SIGKILL, True, "2"), (".jsonl", signal.SIGINT, True, "1"), (".csv", signal.SIGTERM, False, "2"),
+])
+def test_a_killed_round_in_sql_leaves_the_earlier_outputs_or_none(tmp_path, handed_round, suffix, how, earlier, jobs,
+                                                                   monkeypatch):
+    """Stopped while the row engine's workers decide the rows the SQL handed back: the earlier outputs, byte for
+    byte, or none; stopped in order (Ctrl-C, SIGTERM), no temporary file either, nor the round's DuckDB folder;
+    killed, its DuckDB folder is cleared by the next round in SQL."""
+    folder, temp = tmp_path / "out", tmp_path / "tmp"
+    folder.mkdir()
+    temp.mkdir()
+    out = folder / f"results{suffix}"
+    if earlier:  # the outputs of an earlier, small round
+        assert run("batch", LISHUI_S, FIXTURES / "D07" / "round.csv", "-o", out).exit_code == 1
+    before = {p: (folder / p).read_bytes() for p in outputs_in(folder)}
+    process = subprocess.Popen(_policy_command() + ["batch", LISHUI_S, str(handed_round), "-o", str(out), "--force",
+                                                    "--jobs", jobs, "--engine", "sql"], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "TMPDIR": str(temp)})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:  # until the handed-back rows come back
+        if sum(p.stat().st_size for p in temp.glob("policy-round-*/back.jsonl")) > 20000:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the round ended before it could be stopped: make it larger"
+    process.send_signal(how)
+    _out, err = process.communicate(timeout=60)
+    assert process.returncode != 0
+    if how == signal.SIGTERM:
+        assert process.returncode == 128 + signal.SIGTERM
+    if how != signal.SIGKILL:  # stopped in order: in words, and nothing of the round left behind
+        assert b"Traceback" not in err and b"Exception" not in err, err
+        assert not [p for p in outputs_in(folder) if p.endswith(".part")]
+        assert os.listdir(temp) == []
+    after = {p: (folder / p).read_bytes() for p in outputs_in(folder) if not p.endswith(".part")}
+    assert after == before  # every output the earlier one, byte for byte, or absent
+    for name in after:
+        _parseable(folder / name)
+    if how == signal.SIGKILL:
+        assert [p for p in os.listdir(temp) if p.startswith(f"policy-round-{process.pid}-")]
+        monkeypatch.setattr(tempfile, "tempdir", str(temp))
+        again = run("batch", LISHUI_S, FIXTURES / "D07" / "round.csv", "-o", tmp_path / "again.csv", "--engine", "sql")
+        assert again.exit_code == 1 and (tmp_path / "again.csv").exists()
+        assert os.listdir(temp) == []
 
 
 def test_a_killed_batch_with_sheets_leaves_only_whole_sheets(tmp_path, big_round):
@@ -815,8 +881,8 @@ def test_a_file_not_text_from_its_first_line_is_named_by_utf8s_stop(tmp_path):
 def test_a_batch_stopped_with_sigterm_leaves_no_outputs_and_no_temporary_files(tmp_path, big_round):
     """`timeout` and service managers stop with SIGTERM: an orderly stop like Ctrl-C, nothing half-written left."""
     out = tmp_path / "results.csv"
-    process = subprocess.Popen(_policy_command() + ["batch", LISHUI_S, str(big_round), "-o", str(out)],
-                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(_policy_command() + ["batch", LISHUI_S, str(big_round), "-o", str(out), "--engine",
+                                                    "rows"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
         if sum(p.stat().st_size for p in tmp_path.iterdir() if p.name.endswith(".part")) > 20000:

@@ -96,6 +96,27 @@ def _replace_when_done(path: str, mode: str, encoding: str, newline: str | None,
     _clear_leftovers(target)
 
 
+@contextlib.contextmanager
+def path_when_done(path: str | os.PathLike[str]) -> Iterator[str]:
+    """The path of a temporary file beside `path`, for another writer than this process's handles (DuckDB's
+    COPY … TO) to write; when the block ends without an exception the file is synced and renamed to `path`, on any
+    exception it is removed and `path` is left as it was (as `replace_when_done`)."""
+    target = os.path.abspath(os.fspath(path))
+    fd, temp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=_part_prefix(target), suffix=PART_SUFFIX)
+    os.close(fd)
+    try:
+        yield temp
+        with open(temp, "rb+") as written:
+            os.fsync(written.fileno())
+        _mode_of_new_file(temp)
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    _clear_leftovers(target)
+
+
 def _mode_of_new_file(temp: str) -> None:
     """mkstemp makes 0600 files; a file the user asked for gets the mode `open()` would give it (0666 & ~umask)."""
     umask = os.umask(0)

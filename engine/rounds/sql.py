@@ -1,13 +1,23 @@
 """A round in SQL: DuckDB reads the CSV, checks each row's cells as SQL, runs the policy's query
-(engine.runtime.sql) over the rows it reads, and hands every other row to the row engine (engine.rounds.run's
-Worker), so each row's results and problems are exactly the row engine's.
+(engine.runtime.sql) over every row once into a table of the round, and writes the results file itself; Python
+touches only the rows the SQL hands to the row engine, so each row's results and problems are exactly the row
+engine's.
 
 The SQL facts check reads a cell only in a plain form its kind's `sql_parse` knows (1234.56, 35万元, 60%, true,
 2024-01-31, a credit code of 18 capitals and digits with its check character right), within the fact's bounds
 (min, max, at_most, choices); a row with any other cell is the row engine's, which reads it or words its
 problem (row, column, reason) as always. A row the query cannot decide exactly (a fact missing, a clause it
-does not translate) is the row engine's too. Then, in the rows' order, the same Records as the row engine's go
-to the same writers, with the same check that no recipient comes twice and the same summary.
+does not translate) is the row engine's too.
+
+The round, step by step (SqlRound.run): the table `ev` holds, per record in the file's order (its rowid), what
+the results file needs (a decided row's line, made in SQL exactly as the row engine's writers make it, or the
+Parquet file's columns) and what the summary needs (outcomes, amounts as DECIMAL); the rows handed back are read
+from it, evaluated by the row engine's workers (--jobs) and put back by row, their lines made by the row
+engine's own writers; a recipient's later rows are found by SQL (the first row without problems keeps the
+credit code, as the row engine's check); the summary is SQL's counts and exact sums; the results file is
+DuckDB's COPY, the problems and the summary are written here. DuckDB keeps the table in memory up to
+MEMORY_LIMIT and the rest in a temporary folder: memory stays flat however large the round. Every file is
+written to a temporary file beside it and renamed when complete (engine.core.files).
 
 `why_not(...)` says when a round stays with the row engine altogether: another input than a UTF-8 CSV whose
 header is its first line, --sheets, --ledger or --record, pools, the workbook (its reasons are worded per row),
@@ -16,20 +26,38 @@ or a policy the query cannot express. DuckDB is imported only here, when a round
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import io
+import itertools
+import json
 import os
-from collections import deque
-from typing import Any, Callable, Iterator, Mapping
+import shutil
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any, Callable, Iterator, Mapping
 
+from engine.core.files import path_when_done, replace_when_done
 from engine.core.messages import t
 from engine.model.kinds.base import sql_within
 from engine.model.policy import Policy
 from engine.rounds.columns import CODE, DATE, GRANTED, KIND, NAME, Column
 from engine.rounds.identity import ALPHABET, WEIGHTS
 from engine.rounds.read import RECORD_LIMIT, Chunk, Source, skipped
-from engine.rounds.results import ClauseSummary, Output, Record, RowError, Summary
-from engine.rounds.run import Settings
+from engine.rounds.results import ClauseSummary, Output, Record, Summary
+from engine.rounds.run import CHUNK, Settings
 from engine.rounds.sql_sources import SqlSource, handed_back, note, readable, sql_source
-from engine.rounds.write import CsvOutput
+from engine.rounds.write import (
+    FORMULA_STARTS,
+    JsonlLines,
+    SafeWriter,
+    _result_numbers,
+    csv_row,
+    sibling,
+    summary_json,
+    write_summary_csv,
+)
 from engine.runtime.sql import (
     AREA_COLUMN,
     CLAIM_DATE,
@@ -45,7 +73,6 @@ from engine.runtime.sql import (
 )
 
 FETCH = 4096  # rows fetched from DuckDB at a time: memory stays flat
-BLOCK = 2048  # rows written per block; a block's rows for the row engine go to a worker as one chunk
 _AREA = "area"
 
 
@@ -123,6 +150,8 @@ class SqlRound:
         self.query = sql_query(policy)
         self.source = sql_source(source, policy, settings.lang)  # XLSX, JSON Lines, Parquet as DuckDB reads them
         self.decisions: list[Any] = []  # never kept (--record stays with the row engine)
+        self.handed_back = 0  # how many rows the row engine decided (run)
+        self.serial = False  # the CSV read by one thread (a cell of several lines: csv)
 
     @property
     def clause_ids(self) -> list[str]:
@@ -150,7 +179,7 @@ class SqlRound:
                 if parse is None:
                     refused.append(f"({text} IS NOT NULL)")
                     continue
-                cols[fact.name] = f"CAST({parse} AS {fact.kind.column(fact)})"
+                cols[fact.name] = f"CAST({parse} AS {fact.kind.column_type})"
                 within = sql_within(fact, ident(fact.name))
                 refused.append(f"({text} IS NOT NULL AND " + (f"NOT COALESCE({within}, FALSE))" if within else
                                                               f"{ident(fact.name)} IS NULL)"))
@@ -181,7 +210,7 @@ class SqlRound:
         refused.append(note("c0"))  # a note, whatever its first column: the row engine skips it
         for name, fact in facts.items():
             if name not in cols:
-                cols[name] = f"CAST(NULL AS {fact.kind.column(fact)})"
+                cols[name] = f"CAST(NULL AS {fact.kind.column_type})"
             if fact.at_most is not None and fact.at_most in facts:
                 refused.append(f"COALESCE({ident(name)} > {ident(fact.at_most)}, FALSE)")
         for cid in self.query.granted:
@@ -203,53 +232,48 @@ class SqlRound:
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(layout))) + "}"
         path = self.source.path.replace("'", "''")
         return (f"read_csv('{path}', header=true, columns={columns}, all_varchar=true, null_padding=true, "
-                "quote='\"', escape='\"', delim=',', auto_detect=false)")
-
-    def repeated(self) -> set[str] | None:
-        """The credit codes more than one row gives, read in a first pass (so that the check that no recipient
-        comes twice keeps only those, not every code of the round: memory stays flat); None when a code cell
-        holds anything but letters and digits around spaces, which the row engine may read as another's code
-        (then every code is kept, as the row engine keeps them)."""
-        import duckdb
-
-        at = next((i for i, c in enumerate(self.source.layout) if c is not None and c.kind == "code"), None)
-        if at is None:
-            return set()
-        con = duckdb.connect()
-        con.execute(f"SET threads = {max(1, self.jobs)}")
-        found = con.execute(f"SELECT UPPER(t), count(*) > 1, bool_or(NOT regexp_full_match(t, '[0-9A-Za-z]*')) "
-                            f"FROM (SELECT NULLIF(TRIM(c{at}), '') AS t FROM {self.csv()}) WHERE t IS NOT NULL "
-                            "GROUP BY 1 HAVING count(*) > 1 OR bool_or(NOT regexp_full_match(t, '[0-9A-Za-z]*'))"
-                            ).fetchall()
-        con.close()
-        if any(odd for _code, _many, odd in found):
-            return None
-        return {code for code, many, _odd in found if many}
+                "quote='\"', escape='\"', delim=',', auto_detect=false" + (", parallel=false)" if self.serial else ")"))
 
     def statement(self) -> str:
-        """Per row, in the file's order (streamed: no sort, no window, no join): whether the row engine decides it,
-        its code, kind and name, whether it is near the row engine's length bound, its cells as read when the row
-        engine decides it, and the query's results as text."""
+        """The round evaluated, one row per record in the file's order (projections only: no sort, no window, no
+        join, so that a table made of it keeps the file's order in its rowid). Per row: `h`, whether the row
+        engine decides it (the SQL does not read a cell, or cannot decide the row exactly); `st` (0: decided
+        here, 2: the row engine's to decide); `long` (near the row engine's bound on a record's length); `dup`
+        (later: the row of a recipient's first row); its code; what the results file needs of it (`line`, its
+        line but for the row number, for CSV and JSON Lines; or the Parquet file's columns); what the summary
+        needs (complete, total, and each clause's outcome o<k> and amount a<k>); and, for a row handed back,
+        its `cells` as read."""
         width = len(self.source.layout)
         query = self.query.text.removeprefix("WITH ")
         # the policy's query runs over every row (those the SQL does not read have NULLs, and are handed back)
         query = query.replace(" FROM applicants)", " FROM typed)", 1)
         ctes, final = query.rsplit("\nSELECT ", 1)
         columns, last = final.rsplit(" FROM ", 1)
-        results = ", ".join(f"CAST({ident(c)} AS VARCHAR)" for c in self._result_columns())
         at = next((i for i, c in enumerate(self.source.layout) if c is not None and c.name == NAME), None)
         name = f"t{at}" if at is not None else "CAST(NULL AS VARCHAR)"
         # a record near the row engine's bound on a record's length (engine.rounds.read.RECORD_LIMIT, which it
         # reports as the row's problem): the round is the row engine's
         every = ", ".join(f"c{i}" for i in range(width))
         long = f"strlen(concat({every}, '')) + {2 * width} >= {RECORD_LIMIT // 2}"
-        cells = ", ".join(f"CASE WHEN h THEN c{i} END" for i in range(width))
+        values = []
+        for k, cid in enumerate(self.clause_ids):
+            outcome, amount, reason = (ident(f"{cid}:{part}") for part in ("outcome", "amount", "reason"))
+            if self.policy.clause(cid).up_to:  # an eligible ceiling's reason is up_to, as the row engine writes it
+                reason = f"CASE WHEN {outcome} = 'eligible' AND {amount} IS NOT NULL THEN 'up_to' ELSE {reason} END"
+            values += [f"{outcome} AS o{k}", f"{amount} AS a{k}", f"COALESCE({reason}, '') AS r{k}"]
+        n = len(self.clause_ids)
+        if self.settings.form == "parquet":
+            kept = ["name", "kind AS kinds"] + [f"r{k}" for k in range(n)]
+        else:
+            kept = [f"CASE WHEN h THEN NULL ELSE {self._line()} END AS line"]
         return (f"WITH {self.typed()}, {ctes}, "
                 f"q AS (SELECT {columns}, \"$refused\" AS refused, \"$code\" AS code, {ident(RECIPIENT)} AS kind, "
                 f"{name} AS name, {long} AS long, {every} FROM {last}), "
-                f"r AS (SELECT (refused OR COALESCE({ident(ROWS_ENGINE)}, TRUE)) AS h, * FROM q) "
-                f"SELECT h OR long, code, kind, name, long, {cells}, {results}, {self._complete()}, {self._tail()} "
-                "FROM r")
+                f"v AS (SELECT (refused OR long OR COALESCE({ident(ROWS_ENGINE)}, TRUE)) AS h, long, code, name, "
+                f"kind, {ident(TOTAL)} AS total, {self._complete()} AS complete, {', '.join(values)}, {every} FROM q) "
+                "SELECT h, CAST(CASE WHEN h THEN 2 ELSE 0 END AS TINYINT) AS st, long, CAST(NULL AS BIGINT) AS dup, "
+                f"code, {', '.join(kept)}, complete, total, "
+                f"{', '.join(f'o{k}, a{k}' for k in range(n))}, CASE WHEN h THEN [{every}] END AS cells FROM v")
 
     def _complete(self) -> str:
         """Whether a decided row is complete: no clause waits (undetermined)."""
@@ -257,159 +281,404 @@ class SqlRound:
                               for cid in self.query.clause_ids)
         return f"NOT ({waiting or 'FALSE'})"
 
-    def _tail(self) -> str:
-        """The end of a decided row's line in the results CSV, from its total on, as engine.rounds.write.csv_row and
-        csv.writer write it: its total, complete, each clause's outcome, amount, reason and (empty) note, and the
-        (empty) sheet. Every cell is text the query writes (decimals, outcome and reason codes): none is quoted
-        or neutralised (CsvOutput.add_decided)."""
-        parts = [f"CAST({ident(TOTAL)} AS VARCHAR)", f"CASE WHEN {self._complete()} THEN ',true' ELSE ',false' END"]
-        for cid in self.query.clause_ids:
-            reason = ident(f"{cid}:reason")
-            if self.policy.clause(cid).up_to:  # an eligible ceiling's reason is up_to, as the row engine writes it
-                reason = f"CASE WHEN {ident(cid + ':outcome')} = 'eligible' THEN 'up_to' ELSE {reason} END"
-            parts += ["','", ident(f"{cid}:outcome"), "','", f"CAST({ident(cid + ':amount')} AS VARCHAR)", "','",
-                      reason, "','"]
-        return f"concat({', '.join(parts + [chr(39) + ',' + chr(39)])})"
-
-    def _result_columns(self) -> list[str]:
-        out = []
-        for cid in self.query.clause_ids:
-            out += [f"{cid}:outcome", f"{cid}:amount", f"{cid}:reason"]
-        return out + [TOTAL]
+    def _line(self) -> str:
+        """SQL: a decided row's line of the results, from the comma after its row number on, exactly as the row
+        engine writes it — CSV as engine.rounds.write.csv_row and SafeWriter write it (csv_text neutralises and
+        quotes the name; the code, kind, numbers, outcome and reason codes are the query's own plain text), JSON
+        Lines as JsonlLines writes it (json_text: json.dumps' escapes, ensure_ascii off)."""
+        n = len(self.clause_ids)
+        if self.settings.form == "csv":
+            parts = ["COALESCE(code, '')", "csv_text(COALESCE(name, ''))", "kind", "CAST(total AS VARCHAR)",
+                     "CASE WHEN complete THEN 'true' ELSE 'false' END"]
+            for k in range(n):
+                parts += [f"o{k}", f"COALESCE(CAST(a{k} AS VARCHAR), '')", f"r{k}", "''"]  # the note: none
+            return "concat(',', " + ", ',', ".join(parts) + ", ',')"  # the sheet: none (--sheets is the rows')
+        parts = ["',\"credit_code\":'", "json_text(code)", "',\"applicant\":'", "json_text(name)",
+                 "',\"recipient\":['", "json_text(kind)", "'],\"total\":\"'", "CAST(total AS VARCHAR)",
+                 "'\",\"complete\":'", "CASE WHEN complete THEN 'true' ELSE 'false' END", "',\"clauses\":{'"]
+        for k, cid in enumerate(self.clause_ids):
+            parts += [literal(("," if k else "") + _json_string(cid) + ":{\"outcome\":\""), f"o{k}", "'\"'",
+                      f"CASE WHEN a{k} IS NOT NULL THEN concat(',\"amount\":\"', CAST(a{k} AS VARCHAR), '\"') "
+                      "ELSE '' END",
+                      f"CASE WHEN r{k} <> '' THEN concat(',\"reason\":\"', r{k}, '\"') ELSE '' END", "'}'"]
+        return "concat(" + ", ".join(parts) + ", '}}')"
 
     # -- the round ------------------------------------------------------------------------------------
-    def rows(self) -> Iterator[tuple[Any, ...]]:
+    def run(self, output: Output | str) -> Summary:
+        """The round, written to the results file `output` (a path, or the Output that would write it row by row,
+        which is aborted at once: its temporary files removed) and the errors and summary files beside it
+        (engine.rounds.write.outputs; beside a Parquet file, CSV files), each whole or not at all: the results
+        by DuckDB's COPY, the problems and the summary here. SqlFallback, with nothing written, when DuckDB
+        cannot run the round."""
         import duckdb
 
-        con = duckdb.connect()
+        path: object = output
+        if not isinstance(output, str):
+            path = getattr(output, "path", None)
+            output.abort()
+        if not isinstance(path, str):
+            raise SqlFallback("output")
+        # The round's table is DuckDB's, in memory up to MEMORY_LIMIT and on disk past it (its temporary folder, in
+        # the system's): memory stays flat however large the round.
+        _clear_leftovers()
+        folder = tempfile.mkdtemp(prefix=f"{_FOLDER}{os.getpid()}-")
+        try:
+            with _signals_kept() as stopped:
+                con = duckdb.connect()
+                try:
+                    return self._run(con, path, folder)
+                except (duckdb.Error, RuntimeError) as why:
+                    if stopped:  # Ctrl-C or SIGTERM, which DuckDB reports as its query interrupted
+                        raise stopped[0] from None
+                    if isinstance(why, duckdb.InterruptException):
+                        raise KeyboardInterrupt from None
+                    if not isinstance(why, duckdb.Error):
+                        raise
+                    raise SqlFallback(str(why)) from None
+                finally:
+                    con.close()
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _run(self, con: Any, path: str, folder: str) -> Summary:
+        import duckdb
+
         con.execute(f"SET threads = {max(1, self.jobs)}")
-        con.execute("SET preserve_insertion_order = true")
-        cursor = con.execute(self.statement())
-        while batch := cursor.fetchmany(FETCH):
-            yield from batch
-        con.close()
-
-    def _rows_or_fallback(self, error: type[Exception]) -> Iterator[tuple[Any, ...]]:
+        con.execute("SET preserve_insertion_order = true")  # a table's scan, and what is copied of it, in rowid order
+        con.execute(f"SET temp_directory = {literal(folder)}")
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        for macro in _MACROS:
+            con.execute(macro)
         try:
-            yield from self.rows()
-        except error as why:
-            raise SqlFallback(str(why)) from None
-
-    def _blocks(self, error: type[Exception]) -> Iterator[tuple[Chunk, list[Any]]]:
-        """The rows in blocks, in order, numbered as the row engine numbers them (the header's row, then one a
-        record: the file holds no empty line, why_not): each block's rows for the row engine as a Chunk of
-        (row, cells) items, and the block itself (a row handed back is its number; the others, their results)."""
-        width = len(self.source.layout)
-        block: list[Any] = []
-        items: list[tuple[int, object]] = []
-        number = self.source.header_row
-        for row in self._rows_or_fallback(error):
-            number += 1
-            if row[4]:
-                raise SqlFallback("a long record")
-            if row[0]:
-                cells = ["" if c is None else c for c in row[5:5 + width]]
-                if skipped(cells):
-                    continue
-                items.append(handed_back(self.source, number, cells))
-                block.append(number)
-            else:
-                block.append((number, *row))
-            if len(block) >= BLOCK:
-                yield Chunk(items=items), block
-                block, items = [], []
-        if block:
-            yield Chunk(items=items), block
-
-    def run(self, output: Output) -> Summary:
-        """The round, written to `output`; SqlFallback (and `output` aborted) when DuckDB cannot run it. Rows
-        handed back are evaluated by the row engine's workers (--jobs), in blocks, while DuckDB goes on."""
-        import duckdb
-
-        from engine.rounds.run import Engine
-
-        ids = self.clause_ids
-        summary = Summary(ids, {cid: ClauseSummary() for cid in ids})
-        source = self.source
-        base = os.path.dirname(source.path)
-        width = len(source.layout)
-        n = len(ids)
-        ceilings = [self.policy.clause(cid).up_to for cid in ids]  # an eligible ceiling's reason is up_to, as rows'
-        seen: dict[str, int] = {}
-        lang = self.settings.lang
-        blocks: deque[list[Any]] = deque()
-        # a decided row's CSV line is mostly the query's text (_tail), written as it comes
-        decided = output.add_decided if isinstance(output, CsvOutput) else None
-
-        def chunks() -> Iterator[Chunk]:
-            for chunk, block in self._blocks(duckdb.Error):
-                blocks.append(block)
-                yield chunk
-
-        try:
-            repeated = self.repeated()
+            con.execute(f"CREATE TABLE ev AS {self.statement()}")
         except duckdb.Error as why:
-            output.abort()
-            raise SqlFallback(str(why)) from None
-        except BaseException:  # the input found damaged as it was read (engine.rounds.sql_sources)
-            output.abort()
-            raise
-        engine = Engine(self.jobs, (self.policy, source.kind, source.layout, self.settings, self.kinds, base))
-        try:
-            try:
-                for _chunk, handled in engine.map(_handle, chunks()):
-                    block = blocks.popleft()
-                    records = iter(handled)
-                    for row in block:
-                        if type(row) is int:
-                            record, tail = next(records), None
-                        else:
-                            record = Record(row[0], str(row[0]), row[2], row[4], (row[3],))
-                            results = row[6 + width:]  # (number, hand, code, kind, name, long, cells…, results…)
-                            # an eligible ceiling's reason is up_to, as the row engine writes it
-                            record.clauses = [[results[k], results[k + 1] or "",
-                                               "up_to" if ceilings[k // 3] and results[k + 1] is not None
-                                               and results[k] == "eligible" else results[k + 2], ""]
-                                              for k in range(0, 3 * n, 3)]
-                            record.total = results[3 * n]
-                            record.complete, tail = row[-2], row[-1]
-                        if record.code is not None and not record.errors and (repeated is None
-                                                                              or record.code in repeated):
-                            first = seen.get(record.code)
-                            if first is not None:
-                                record.errors.append(RowError(
-                                    record.row, record.where, t("template.col.credit_code", lang),
-                                    t("batch.duplicate", lang, code=record.code, first=first),
-                                    t("batch.duplicate.hint", lang)))
-                                record.clauses = []
-                            else:
-                                seen[record.code] = record.row
-                        summary.add(record, claimed=True)
-                        if decided is not None and tail is not None and not record.errors:
-                            decided(record, tail)
-                        else:
-                            output.add(record)
-                    if self.progress is not None:
-                        self.progress(len(block))
-            except BaseException:
-                engine.close(abort=True)
+            if "parallel=false" not in str(why):
                 raise
-            engine.close()
-            output.finish(summary)
-        except BaseException:
-            output.abort()
-            raise
+            # a cell of several lines, which DuckDB's parallel reader does not read beside short rows: read in one
+            self.serial = True
+            con.execute(f"CREATE TABLE ev AS {self.statement()}")
+        counts = con.execute("SELECT count(*), count_if(h), bool_or(long) FROM ev").fetchone()
+        assert counts is not None
+        total, handed, long = counts
+        if long:
+            raise SqlFallback("a long record")
+        if self.progress is not None:
+            self.progress(total - handed)
+        self.handed_back = handed
+        spool = os.path.join(folder, "errors.jsonl")
+        open(spool, "w", encoding="utf-8").close()
+        if handed:
+            self._hand_back(con, folder, spool)
+        con.execute("UPDATE ev SET st = 3, dup = f.first FROM (SELECT code, min(rowid) AS first FROM ev "
+                    "WHERE st = 0 AND code IS NOT NULL GROUP BY code HAVING count(*) > 1) AS f "
+                    "WHERE ev.st = 0 AND ev.code = f.code AND ev.rowid > f.first")
+        summary = self._summary(con)
+        form = self.settings.form
+        with contextlib.ExitStack() as files:
+            results = files.enter_context(path_when_done(path))
+            # one thread writes the file: in the table's order without holding finished blocks back in memory,
+            # which two threads need to keep it (and run out of it at a million rows)
+            con.execute("SET threads = 1")
+            con.execute(self._copy(form, results))
+            suffix = Path(path).suffix if form == "jsonl" else ".csv"
+            errors = files.enter_context(replace_when_done(sibling(path, "errors", suffix), "w", encoding="utf-8",
+                                                           newline="" if suffix == ".csv" else None))
+            self._errors(con, spool, errors, suffix == ".csv")
+            if form == "jsonl":
+                handle = files.enter_context(replace_when_done(sibling(path, "summary", ".json"), "w",
+                                                               encoding="utf-8"))
+                json.dump(summary_json(self.policy, summary), handle, ensure_ascii=False, indent=2)
+                handle.write("\n")
+            else:
+                write_summary_csv(files.enter_context(replace_when_done(
+                    sibling(path, "summary", ".csv"), "w", encoding="utf-8", newline="")), self.policy, summary)
         return summary
 
+    def _hand_back(self, con: Any, folder: str, spool: str) -> None:
+        """The rows the row engine decides: read from the round's table in blocks, evaluated by its workers
+        (--jobs) while the next are read, and their results put back in the table by row, as the row engine
+        writes them; their problems are spooled to `spool`, in the rows' order. A row the row engine skips
+        (blank, a note) stays out of the round."""
+        from engine.rounds.run import Engine
 
-def _handle(chunk: Chunk) -> list[Record]:
-    """In a worker (engine.rounds.run's, started with the round's policy): the row engine's Record of each row."""
+        first = self.source.header_row + 1  # the number of the table's row 0
+        cursor = con.cursor()
+        cursor.execute("SELECT rowid, cells FROM ev WHERE h")
+
+        types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE ev)").fetchall())
+        columns = ["st", "code"] + (["name", "kinds"] if self.settings.form == "parquet" else ["line"]) + \
+            ["complete", "total"] + [f"{x}{k}" for k in range(len(self.clause_ids)) for x in "oar"
+                                     if f"{x}{k}" in types]
+        # how a worker writes each row back (_BackRow): the places of the table's amounts, which a row engine's
+        # amount must have, or it would sum otherwise (Summary)
+        places = {c: int(kind.rstrip(")").rsplit(",", 1)[1]) for c, kind in types.items() if kind.startswith("DECIMAL")}
+        back_row = (self.settings.form, first, self.clause_ids, places)
+
+        def chunks() -> Iterator[tuple[Chunk, tuple[Any, ...]]]:
+            while batch := cursor.fetchmany(FETCH):
+                items: list[tuple[int, object]] = []
+                for rid, cells in batch:
+                    row = ["" if c is None else c for c in cells]
+                    if not skipped(row):
+                        items.append(handed_back(self.source, rid + first, row))
+                for start in range(0, len(items), CHUNK):
+                    yield Chunk(items=items[start:start + CHUNK]), back_row
+                if self.progress is not None:
+                    self.progress(len(batch))
+
+        back = os.path.join(folder, "back.jsonl")
+        engine = Engine(self.jobs, (self.policy, self.source.kind, self.source.layout, self.settings, self.kinds,
+                                    os.path.dirname(self.source.path)))
+        rows = 0
+        try:
+            with open(back, "w", encoding="utf-8") as out, open(spool, "w", encoding="utf-8") as problems:
+                for _task, (lines, count, problem_lines) in engine.map(_handle, chunks()):
+                    rows += count
+                    out.write(lines)
+                    problems.write(problem_lines)
+        except BaseException:
+            engine.close(abort=True)
+            raise
+        engine.close()
+        cursor.close()
+        if not rows:
+            return
+        spec = "{" + ", ".join(f"{literal(c)}: {literal(types[c])}" for c in columns) + ", 'rid': 'BIGINT'}"
+        con.execute(f"CREATE TABLE back AS SELECT * FROM read_json({literal(back)}, format='newline_delimited', "
+                    f"columns={spec})")
+        # put back UPDATE_ROWS at a time, each batch checkpointed: DuckDB holds a batch's updates in memory until then
+        bounds = [rid for (rid,) in con.execute(
+            f"SELECT rid FROM (SELECT rid, row_number() OVER (ORDER BY rid) AS n FROM back) "
+            f"WHERE n % {UPDATE_ROWS} = 1 ORDER BY rid").fetchall()] + [None]
+        for low, high in itertools.pairwise(bounds):
+            below = "" if high is None else f" AND back.rid < {high}"
+            con.execute(f"UPDATE ev SET {', '.join(f'{c} = back.{c}' for c in columns)} FROM back "
+                        f"WHERE ev.rowid = back.rid AND back.rid >= {low}{below}")
+            if len(bounds) > 2:
+                con.execute("CHECKPOINT")
+
+    def _summary(self, con: Any) -> Summary:
+        """The round's figures, counted and summed (exact DECIMAL) by DuckDB as Summary.add counts them."""
+        ids = self.clause_ids
+        figures = ["count_if(st = 0)", "count_if(st IN (1, 3))", "count_if(st = 0 AND complete)",
+                   "sum(total) FILTER (WHERE st = 0)"]
+        for k in range(len(ids)):
+            figures += [f"count_if(st = 0 AND o{k} = '{outcome}')" for outcome in _COUNTED]
+            figures.append(f"sum(a{k}) FILTER (WHERE st = 0 AND o{k} = 'eligible')")
+        found = con.execute(f"SELECT {', '.join(figures)} FROM ev").fetchone()
+        assert found is not None
+        summary = Summary(ids, {}, applicants=found[0], bad_rows=found[1], complete=found[2],
+                          total=_exact(found[3]))
+        for k, cid in enumerate(ids):
+            eligible, ineligible, undetermined, referred, paid = found[4 + 5 * k:9 + 5 * k]
+            summary.clauses[cid] = ClauseSummary(eligible, ineligible, undetermined, referred, _exact(paid),
+                                                 _exact(paid))
+        return summary
+
+    def _copy(self, form: str, path: str) -> str:
+        """DuckDB's COPY of the results, in the rows' order, to `path`: each line (its row number, then `line`)
+        written as it is, or the Parquet file's typed columns."""
+        first = self.source.header_row + 1
+        if form == "parquet":
+            # the results CSV's columns and cells, typed (engine.rounds.write.parquet_types), an empty cell NULL
+            columns = [f"CAST(rowid + {first} AS BIGINT) AS \"row\"", "NULLIF(code, '') AS credit_code",
+                       "NULLIF(name, '') AS applicant", "NULLIF(kinds, '') AS recipient",
+                       "CAST(total AS DECIMAL(18,2)) AS total", "complete"]
+            for k, cid in enumerate(self.clause_ids):
+                columns += [f"NULLIF(CAST(o{k} AS VARCHAR), '') AS {ident(cid + '.outcome')}",
+                            f"CAST(a{k} AS DECIMAL(18,2)) AS {ident(cid + '.amount')}",
+                            f"NULLIF(CAST(r{k} AS VARCHAR), '') AS {ident(cid + '.reason')}",
+                            f"CAST(NULL AS VARCHAR) AS {ident(cid + '.note')}"]  # no note (why_not)
+            columns.append("CAST(NULL AS VARCHAR) AS sheet")
+            return f"COPY (SELECT {', '.join(columns)} FROM ev WHERE st = 0) TO {literal(path)} (FORMAT parquet)"
+        if form == "csv":
+            buffer = io.StringIO()
+            SafeWriter(buffer).writerow(_HEAD + [f"{cid}.{part}" for cid in self.clause_ids for part in _PARTS]
+                                        + ["sheet"], frozenset())
+            # the header is the single column's name, written as it is
+            select = f"concat(rowid + {first}, line) AS {ident(buffer.getvalue()[:-2])}"
+            options = "HEADER true, NEW_LINE '\\r\\n'"
+        else:
+            select, options = f"concat('{{\"row\":', rowid + {first}, line) AS line", "HEADER false, NEW_LINE '\\n'"
+        return (f"COPY (SELECT {select} FROM ev WHERE st = 0) TO {literal(path)} "
+                f"(FORMAT csv, {options}, QUOTE '', ESCAPE '')")
+
+    def _errors(self, con: Any, spool: str, handle: IO[str], as_csv: bool) -> None:
+        """The problems of the round, in the rows' order: those of the rows handed back (spooled as they came)
+        and each recipient's second row, worded here as the row engine words it."""
+        lang, first = self.settings.lang, self.source.header_row + 1
+        column, hint = t("template.col.credit_code", lang), t("batch.duplicate.hint", lang)
+
+        def repeats() -> Iterator[list[Any]]:
+            cursor = con.cursor()
+            cursor.execute("SELECT rowid, code, dup FROM ev WHERE st = 3 ORDER BY rowid")
+            while batch := cursor.fetchmany(FETCH):
+                for rid, code, dup in batch:
+                    yield [rid + first, str(rid + first), column,
+                           t("batch.duplicate", lang, code=code, first=dup + first), hint]
+            cursor.close()
+
+        with open(spool, encoding="utf-8") as spooled:
+            problems = heapq.merge((json.loads(line) for line in spooled), repeats(), key=lambda e: int(e[0]))
+            if as_csv:
+                out = SafeWriter(handle, (0,))
+                out.writerow(["row", "where", "column", "message", "suggestion"], frozenset())
+                for e in problems:
+                    out.writerow([str(e[0]), *e[1:]])
+            else:
+                encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+                for e in problems:
+                    handle.write(encode({"row": e[0], "where": e[1], "column": e[2], "message": e[3],
+                                         "suggestion": e[4]}) + "\n")
+
+
+class _BackRow:
+    """A row the row engine decided, as a line of JSON for the round's table (read_json): its results as the row
+    engine writes them (its line, from CsvLines or JsonlLines, or the Parquet file's columns), its outcomes and
+    amounts for the summary; or, for a bad row, its problems, spooled."""
+
+    def __init__(self, form: str, first: int, ids: list[str], places: Mapping[str, int]):
+        self.form, self.first, self.ids, self.places = form, first, ids, places
+        self.jsonl = JsonlLines(ids)
+        self.dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+    def __call__(self, record: Record, problems: IO[str]) -> str:
+        rid = record.row - self.first
+        if record.errors:
+            dumps = self.dumps
+            problems.writelines(dumps([e.row, e.where, e.column, e.message, e.suggestion]) + "\n"
+                                for e in record.errors)
+            return dumps({"rid": rid, "st": 1})
+        row: dict[str, Any] = {"rid": rid, "st": 0, "code": record.code, "complete": record.complete,
+                               "total": self.amount("total", record.total)}
+        if self.form == "parquet":
+            row["name"], row["kinds"] = record.name, ";".join(record.kinds)
+        elif self.form == "csv":
+            buffer = io.StringIO()
+            SafeWriter(buffer, _result_numbers(self.ids)).writerow(csv_row(record, self.ids))
+            row["line"] = buffer.getvalue()[len(str(record.row)):-2]
+        else:
+            row["line"] = self.jsonl.line(record)[len(str(record.row)) + 7:]  # after {"row":N
+        for k, (outcome, amount, reason, said) in enumerate(record.clauses):
+            if said:
+                raise SqlFallback("a note")  # none in a round without pools and words (why_not)
+            row[f"o{k}"], row[f"a{k}"] = outcome, self.amount(f"a{k}", amount) if amount else None
+            if self.form == "parquet":
+                row[f"r{k}"] = reason
+        return self.dumps(row)
+
+    def amount(self, column: str, text: str) -> str:
+        exponent = Decimal(text).as_tuple().exponent
+        if exponent != -self.places.get(column, 2):
+            raise SqlFallback("an amount of other places")
+        return text
+
+
+_HEAD = ["row", "credit_code", "applicant", "recipient", "total", "complete"]
+_PARTS = ("outcome", "amount", "reason", "note")
+_COUNTED = ("eligible", "ineligible", "undetermined", "referred")  # the outcomes Summary counts
+
+
+def _exact(value: Decimal | None) -> Decimal:
+    """A sum as Summary's (a Decimal 0 when nothing was summed)."""
+    return Decimal(0) if value is None else value
+
+
+def _json_string(text: str) -> str:
+    return str(json.encoder.encode_basestring(text))
+
+
+def _json_escaped(x: str) -> str:
+    """SQL: `x` with json.dumps' escapes (ensure_ascii off): backslash, quote and every control character."""
+    code = f"replace(replace({x}, '\\', '\\\\'), '\"', '\\\"')"
+    for c in range(32):
+        escape = _SHORT_ESCAPES.get(c, f"\\u{c:04x}")
+        code = f"replace({code}, chr({c}), '{escape}')"
+    return code
+
+
+_SHORT_ESCAPES = {8: "\\b", 9: "\\t", 10: "\\n", 12: "\\f", 13: "\\r"}
+_STARTS = "".join({"-": "\\-", "\t": "\\t", "\r": "\\r"}.get(c, c) for c in sorted(FORMULA_STARTS))
+_MACROS = [
+    # text as json.dumps writes it (ensure_ascii off), or null
+    "CREATE MACRO json_text(x) AS CASE WHEN x IS NULL THEN 'null' WHEN regexp_matches(x, '[\\x00-\\x1f\"\\\\]') "
+    f"THEN concat('\"', {_json_escaped('x')}, '\"') ELSE concat('\"', x, '\"') END",
+    # a text cell as SafeWriter writes it: neutralised (FORMULA_STARTS), then quoted as csv.writer quotes
+    "CREATE MACRO csv_quoted(y) AS CASE WHEN regexp_matches(y, '[,\"\\r\\n]') "
+    "THEN concat('\"', replace(y, '\"', '\"\"'), '\"') ELSE y END",
+    f"CREATE MACRO csv_text(x) AS CASE WHEN NOT regexp_matches(x, '^[{_STARTS}]|[,\"\\r\\n]') THEN x "
+    f"WHEN regexp_matches(x, '^[{_STARTS}]') THEN csv_quoted(concat('''', x)) ELSE csv_quoted(x) END",
+]
+MEMORY_LIMIT = "256MB"  # DuckDB's memory for the round; what does not fit goes to its temporary folder
+UPDATE_ROWS = 50_000  # rows handed back put back in the round's table at a time (their updates held in memory)
+
+
+_FOLDER = "policy-round-"  # the round's DuckDB folder in the system's temporary folder: policy-round-PID-…
+
+
+def _clear_leftovers() -> None:
+    """Remove the folders of rounds whose process was killed (SIGKILL, the out-of-memory killer) before it could."""
+    import glob
+
+    for folder in glob.glob(os.path.join(glob.escape(tempfile.gettempdir()), f"{_FOLDER}*-*")):
+        pid = os.path.basename(folder)[len(_FOLDER):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:  # no such process: the folder is a killed round's
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # a process of another user's: its own
+            continue
+
+
+@contextlib.contextmanager
+def _signals_kept() -> Iterator[list[BaseException]]:
+    """What the handlers of SIGINT and SIGTERM raise (KeyboardInterrupt, the CLI's SystemExit), kept in the list
+    yielded: DuckDB stops its query when a handler raises, and reports only that the query was interrupted."""
+    import signal
+    import threading
+
+    stopped: list[BaseException] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield stopped
+        return
+    kept: dict[int, Any] = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+
+    def keep(number: int, frame: Any) -> None:
+        handler = kept[number]
+        try:
+            if callable(handler):
+                handler(number, frame)
+        except BaseException as raised:
+            stopped.append(raised)
+            raise
+
+    for number, handler in kept.items():
+        if callable(handler):
+            signal.signal(number, keep)
+    try:
+        yield stopped
+    finally:
+        for number, handler in kept.items():
+            if callable(handler):
+                signal.signal(number, handler)
+
+
+def _handle(task: tuple[Chunk, tuple[Any, ...]]) -> tuple[str, int, str]:
+    """In a worker (engine.rounds.run's, started with the round's policy): the row engine's Record of each row of
+    the chunk, written back for the round's table (_BackRow made of the task's second part): the lines of JSON,
+    how many, and the problems' lines."""
     from engine.rounds import run
 
+    chunk, back_row = task
     assert run._WORKER is not None and chunk.items is not None
     worker = run._WORKER
     worker._decoded = False
-    return [worker.handle(item) for item in chunk.items]
+    to_row = _BackRow(*back_row)
+    problems = io.StringIO()
+    lines = "".join(to_row(worker.handle(item), problems) + "\n" for item in chunk.items)
+    return lines, len(chunk.items), problems.getvalue()
 
 
 def _money(text: str) -> str:

@@ -115,7 +115,7 @@ class SqlSource(Source):
 
     def _staged(self) -> str:
         """Every row written as text (cells) to a CSV file for DuckDB; the relation reading it."""
-        self._folder = tempfile.TemporaryDirectory(prefix="policy-round-")
+        self._folder = tempfile.TemporaryDirectory(prefix="policy-cells-")
         path = os.path.join(self._folder.name, "cells.csv")
         width = len(self.layout)
         texts = _JsonCells(self.policy, self.layout) if self.form == "jsonl" else _SheetCells(self.layout)

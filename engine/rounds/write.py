@@ -94,16 +94,6 @@ def safe_row(row: Sequence[object], numbers: frozenset[int] = frozenset()) -> li
     return [cell if i in numbers else safe_cell(cell) for i, cell in enumerate(row)]
 
 
-def _csv_cell(text: str) -> str:
-    """A text cell as SafeWriter writes it: neutralised (safe_cell), then quoted as csv.writer's excel dialect
-    quotes (QUOTE_MINIMAL: a cell holding the delimiter, a quote or a line break)."""
-    if text and text[0] in FORMULA_STARTS:
-        text = "'" + text
-    if "," in text or '"' in text or "\r" in text or "\n" in text:
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
 class SafeWriter:
     """csv.writer whose text cells are neutralised as safe_cell says; `numbers`: the number columns' positions."""
 
@@ -384,23 +374,8 @@ class CsvOutput(_TextOutput):
             return
         self.out.writerow(csv_row(record, self.ids))
 
-    def add_decided(self, record: Record, tail: str) -> None:
-        """An evaluated applicant's line whose end from the total on is `tail`, text already as csv.writer writes
-        it (engine.rounds.sql: numbers, outcome and reason codes, empty note and sheet): the same line as add's."""
-        self.handle.write(f"{record.row},{_csv_cell(record.code or '')},{_csv_cell(record.name or '')},"
-                          f"{_csv_cell(';'.join(record.kinds))},{tail}\r\n")
-
     def finish(self, summary: Summary) -> None:
-        out = SafeWriter(self.summary_handle, range(2, 8))  # the counts and amounts of each clause
-        out.writerow(["clause", "title", "eligible", "ineligible", "undetermined", "referred", "claimed",
-                      "awarded", "pool"], frozenset())
-        for cid in self.ids:
-            s = summary.clauses[cid]
-            out.writerow([cid, self.policy.clause(cid).title, s.eligible, s.ineligible, s.undetermined,
-                          s.referred, f"{s.claimed:f}", f"{s.awarded:f}", _pool_id(self.policy, cid)])
-        out.writerow(["total", "", "", "", "", "", "", f"{summary.total:f}", ""])
-        out.writerow(["applicants", summary.applicants, "bad_rows", summary.bad_rows, "complete",
-                      summary.complete, "", "", ""], frozenset({1, 3, 5}))
+        write_summary_csv(self.summary_handle, self.policy, summary)
         self.done()
 
 
@@ -450,11 +425,6 @@ class ParquetOutput(CsvOutput):
         self.errors.writerow(["row", "where", "column", "message", "suggestion"], frozenset())
         self.lines = PlainCsvLines(self.ids)
 
-    def add_decided(self, record: Record, tail: str) -> None:
-        """As CsvOutput.add_decided, nothing neutralised."""
-        self.handle.write(f"{record.row},{_plain_cell(record.code or '')},{_plain_cell(record.name or '')},"
-                          f"{_plain_cell(';'.join(record.kinds))},{tail}\r\n")
-
     def finish(self, summary: Summary) -> None:
         import duckdb
 
@@ -483,6 +453,20 @@ class ParquetOutput(CsvOutput):
 
 def _sql_text(text: str) -> str:
     return text.replace("'", "''")
+
+def write_summary_csv(handle: IO[str], policy: Policy, summary: Summary) -> None:
+    """The round's summary CSV (NAME.summary.csv): per clause, then the round (opened with newline="")."""
+    out = SafeWriter(handle, range(2, 8))  # the counts and amounts of each clause
+    out.writerow(["clause", "title", "eligible", "ineligible", "undetermined", "referred", "claimed",
+                  "awarded", "pool"], frozenset())
+    for cid in _ids(policy):
+        s = summary.clauses[cid]
+        out.writerow([cid, policy.clause(cid).title, s.eligible, s.ineligible, s.undetermined,
+                      s.referred, f"{s.claimed:f}", f"{s.awarded:f}", _pool_id(policy, cid)])
+    out.writerow(["total", "", "", "", "", "", "", f"{summary.total:f}", ""])
+    out.writerow(["applicants", summary.applicants, "bad_rows", summary.bad_rows, "complete",
+                  summary.complete, "", "", ""], frozenset({1, 3, 5}))
+
 
 def _pool_id(policy: Policy, cid: str) -> str:
     from engine.model.pools import pool_of
