@@ -179,7 +179,7 @@ class SqlRound:
                 if parse is None:
                     refused.append(f"({text} IS NOT NULL)")
                     continue
-                cols[fact.name] = f"CAST({parse} AS {fact.kind.column_type})"
+                cols[fact.name] = f"CAST({parse} AS {fact.kind.column(fact)})"
                 within = sql_within(fact, ident(fact.name))
                 refused.append(f"({text} IS NOT NULL AND " + (f"NOT COALESCE({within}, FALSE))" if within else
                                                               f"{ident(fact.name)} IS NULL)"))
@@ -210,7 +210,7 @@ class SqlRound:
         refused.append(note("c0"))  # a note, whatever its first column: the row engine skips it
         for name, fact in facts.items():
             if name not in cols:
-                cols[name] = f"CAST(NULL AS {fact.kind.column_type})"
+                cols[name] = f"CAST(NULL AS {fact.kind.column(fact)})"
             if fact.at_most is not None and fact.at_most in facts:
                 refused.append(f"COALESCE({ident(name)} > {ident(fact.at_most)}, FALSE)")
         for cid in self.query.granted:
