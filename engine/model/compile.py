@@ -717,8 +717,9 @@ class _Compiler:
                     self.error(msg("compile.overlapping_groups", id=member, first=other, second=spec["id"]),
                                path + ("members",), suggestion=msg("compile.overlapping_groups.hint"))
                 self.exclusive_member_of.setdefault(member, spec["id"])
+        known = set(self.clause_ids)
         for i, member in enumerate(spec["members"]):
-            if member not in self.clause_ids:
+            if member not in known:
                 self.error(msg("compile.unknown_member", group=spec["id"], id=member),
                            path + ("members", i), suggestion=did_you_mean(member, self.clause_ids))
         reading = spec.get("reading")
