@@ -48,11 +48,11 @@ def test_policy_files_point_editors_at_the_schema():
         assert first == "# yaml-language-server: $schema=../schemas/policy.schema.json", policy
 
 
-def _problems_of(check) -> list[tuple[object, ...]]:
+def _problems_of(check, *args) -> list[tuple[object, ...]]:
     from engine.core.errors import PolicyError
 
     try:
-        check()
+        check(*args)
     except PolicyError as error:
         return [(p.file, p.line, p.column, str(p.message), str(p.suggestion)) for p in error.problems]
     return []
@@ -76,8 +76,8 @@ def test_a_readings_alternatives_get_the_same_schema_problems_section_by_section
                 continue
             change = alternative["change"]
             other = alternative_document(loaded, rid, number)
-            assert _problems_of(lambda: shared.validate(other, changed_sections(change))) == \
-                _problems_of(lambda: validate_policy(other)), (rid, number)
+            assert _problems_of(shared.validate, other, changed_sections(change)) == \
+                _problems_of(validate_policy, other), (rid, number)
             compared += 1
             if broken < 4:  # a value of the wrong type, an unknown key, a misnamed fact, a section of the wrong type
                 wrong = {**change, "title": 5, "facts": {"bad name": {"type": "money"}},
@@ -85,8 +85,8 @@ def test_a_readings_alternatives_get_the_same_schema_problems_section_by_section
                 reading["alternatives"][number - 1] = {**alternative, "change": wrong}  # the readings change too
                 try:
                     other = alternative_document(loaded, rid, number)
-                    whole = _problems_of(lambda: validate_policy(other))
-                    by_section = _problems_of(lambda: VariantValidator(loaded).validate(other, changed_sections(wrong)))
+                    whole = _problems_of(validate_policy, other)
+                    by_section = _problems_of(VariantValidator(loaded).validate, other, changed_sections(wrong))
                 finally:
                     reading["alternatives"][number - 1] = alternative
                 assert by_section == whole and len(whole) >= 4, (rid, number, whole)
