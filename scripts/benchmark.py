@@ -412,7 +412,7 @@ def _timed(cmd: list[str]) -> float:
 
 
 def _ledger_main(args: argparse.Namespace) -> int:
-    n = 1000 if args.quick else args.ledger_applicants
+    n = args.ledger_applicants or (1000 if args.quick else 10_000)
     print(f"grant ledger: a round of {n:,} synthetic applicants of {Path(args.policy).name}")
     print(_line("figure", "measured", "target", ""))
     lines, missed = ledger_figures(args.policy, n, args.ledger_url, args.seed)
@@ -454,7 +454,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="--jobs of policy batch (default 2)")
     parser.add_argument("--no-ledger", action="store_true", help="skip the grant ledger section")
     parser.add_argument("--ledger-only", action="store_true", help="only the grant ledger figures")
-    parser.add_argument("--ledger-applicants", type=int, default=10_000, help="the ledger's round (default 10000)")
+    parser.add_argument("--ledger-applicants", type=int, default=None,
+                        help="the ledger's round (default 10000; 1000 with --quick)")
     parser.add_argument("--ledger-url", default=None,
                         help="a ledger database to time (postgresql://…); default: SQLite in a temporary folder")
     args = parser.parse_args(argv)

@@ -503,7 +503,7 @@ def test_the_benchmark_prints_the_ledger_figures_beside_their_targets():
     import subprocess
     import sys
 
-    run_ = subprocess.run([sys.executable, str(ROOT / "scripts" / "benchmark.py"), "--ledger-only",
+    run_ = subprocess.run([sys.executable, str(ROOT / "scripts" / "benchmark.py"), "--ledger-only", "--quick",
                            "--ledger-applicants", "300"], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert run_.returncode == 0, run_.stdout + run_.stderr
     assert "record them in the ledger (sqlite), one transaction" in run_.stdout and "≤ 2× evaluating" in run_.stdout

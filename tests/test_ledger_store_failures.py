@@ -136,11 +136,19 @@ def test_a_writer_killed_mid_round_leaves_the_ledger_exactly_as_before(ledger_ur
 
 # --- what is not a usable ledger ---------------------------------------------------------------------
 
-def _made(tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def made_ledger(tmp_path_factory) -> bytes:
+    """A whole SQLite ledger of a 300-decision round, made once: each test damages its own copy."""
     policy, rec = lishui_record()
-    path = tmp_path / "grants.db"
+    path = tmp_path_factory.mktemp("made") / "grants.db"
     with open_ledger(str(path), create=True) as ledger:
         ledger.record_round("r1", policy=rec, engine_version="test", decisions=population_decisions(policy, 300))
+    return path.read_bytes()
+
+
+def _made(tmp_path: Path, made_ledger: bytes) -> Path:
+    path = tmp_path / "grants.db"
+    path.write_bytes(made_ledger)
     return path
 
 
@@ -157,8 +165,8 @@ def _refused(location: str, *words: str) -> None:
 
 
 @pytest.mark.parametrize("keep", [0.5, 0.9, 0.3333])
-def test_a_truncated_ledger_file_is_refused_and_left_as_it_is(tmp_path, keep):
-    path = _made(tmp_path)
+def test_a_truncated_ledger_file_is_refused_and_left_as_it_is(tmp_path, keep, made_ledger):
+    path = _made(tmp_path, made_ledger)
     data = path.read_bytes()
     cut = tmp_path / "cut.db"
     cut.write_bytes(data[:int(len(data) * keep)])
@@ -166,8 +174,8 @@ def test_a_truncated_ledger_file_is_refused_and_left_as_it_is(tmp_path, keep):
     assert cut.read_bytes() == data[:int(len(data) * keep)]
 
 
-def test_a_ledger_file_damaged_inside_is_reported_by_verify(tmp_path):
-    path = _made(tmp_path)
+def test_a_ledger_file_damaged_inside_is_reported_by_verify(tmp_path, made_ledger):
+    path = _made(tmp_path, made_ledger)
     data = bytearray(path.read_bytes())
     page = int.from_bytes(data[16:18], "big")
     for i in range(3 * page, len(data) - page, 7 * page):  # overwrite the middle of several pages

@@ -144,7 +144,8 @@ def test_a_run_finds_planted_crashes_hangs_and_wrong_totals(tmp_path):
     fake = tmp_path / "fake_policy.py"
     fake.write_text(FAKE, encoding="utf-8")
     out = tmp_path / "findings"
-    run = subprocess.run([sys.executable, str(SCRIPT), "--seconds", "6", "--timeout", "2", "--seed", "3",
+    # four inputs of seed 3: among their runs, each planted fault (found within about 2 s, the hang's timeout)
+    run = subprocess.run([sys.executable, str(SCRIPT), "--cases", "4", "--timeout", "2", "--seed", "3",
                           "--out", str(out), "--command", f"{sys.executable} {fake}"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     text = run.stdout
@@ -163,8 +164,8 @@ def test_a_run_finds_planted_crashes_hangs_and_wrong_totals(tmp_path):
 
 
 def test_a_short_run_on_the_real_command_finishes_with_its_summary(tmp_path):
-    # Six seconds: enough for runs of each command and the summary (the point); finding defects is the fuzzer's.
-    run = subprocess.run([sys.executable, str(SCRIPT), "--seconds", "6", "--out", str(tmp_path / "findings")],
+    # Three inputs of seed 1: a run of each command and the summary (the point); finding defects is the fuzzer's.
+    run = subprocess.run([sys.executable, str(SCRIPT), "--cases", "3", "--out", str(tmp_path / "findings")],
                          cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert run.returncode in (0, 1), run.stderr[-3000:]
     assert "Traceback" not in run.stderr, run.stderr[-3000:]
@@ -251,8 +252,8 @@ def test_the_same_seed_makes_the_same_rounds_and_requests(targets):
 
 
 def test_a_short_batch_run_tries_inputs_in_process_and_as_subprocesses(targets, tmp_path):
-    recorder = targets.batch_target(7, 8, tmp_path, timeout=60, subprocess_every=3)
-    assert recorder.inputs >= 3 and recorder.runs["in-process"] > 0 and recorder.runs["subprocess"] > 0
+    recorder = targets.batch_target(7, 60, tmp_path, timeout=60, cases=3, subprocess_every=3)
+    assert recorder.inputs == 3 and recorder.runs["in-process"] > 0 and recorder.runs["subprocess"] > 0
     assert sum(recorder.codes.values()) == recorder.inputs
     for entry in recorder.distinct.values():  # whatever it found is saved, with its input and how to replay it
         sample = Path(entry.saved[0])
@@ -296,12 +297,12 @@ def test_the_service_checks_fail_on_a_500_a_plain_error_a_leak_and_a_wrong_amoun
 
 def test_a_short_service_run_through_the_command_line_prints_its_summary(tmp_path):
     out = tmp_path / "findings"
-    run = subprocess.run([sys.executable, str(SCRIPT), "--target", "service", "--seconds", "4", "--seed", "5",
+    run = subprocess.run([sys.executable, str(SCRIPT), "--target", "service", "--cases", "25", "--seed", "5",
                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert run.returncode in (0, 1), run.stderr[-3000:]
     text = run.stdout
     assert "fuzz summary: seed 5" in text and "service target:" in text and "statuses:" in text
     inputs = int(text.split(" inputs")[0].rsplit(" ", 1)[1])
-    assert inputs > 20
+    assert inputs == 25
     assert (run.returncode == 1) == ("distinct findings: 0" not in text)
     assert json.loads((out / "findings.json").read_text(encoding="utf-8")) is not None

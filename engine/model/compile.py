@@ -42,8 +42,8 @@ from engine.model.policy import (
 )
 from engine.model.pools import compile_pools
 from engine.syntax.loader import Loaded, Path_
-from engine.syntax.readings import alternative_document
-from engine.syntax.schema import Document, validate_policy
+from engine.syntax.readings import alternative_document, changed_sections
+from engine.syntax.schema import Document, VariantValidator
 
 # Names an expression reads as something else (true, yes, min, …): a fact or parameter so named could
 # never be read, so it is refused where it is declared.
@@ -64,6 +64,7 @@ def reading_problems(loaded: Loaded) -> list[Problem]:
     data = loaded.data
     readings = data.get("readings") if isinstance(data, dict) else None
     out: list[Problem] = []
+    schema = VariantValidator(loaded)  # each alternative's changed sections checked, the rest once
     for rid, reading in (readings or {}).items():
         alternatives = reading.get("alternatives") if isinstance(reading, dict) else None
         for number, alternative in enumerate(alternatives or (), 1):
@@ -71,7 +72,7 @@ def reading_problems(loaded: Loaded) -> list[Problem]:
                 continue
             try:
                 other = alternative_document(loaded, rid, number)
-                validate_policy(other)
+                schema.validate(other, changed_sections(alternative["change"]))
                 compile_policy(other)
             except PolicyError as error:
                 out += [replace(p, message=msg("reading.alternative_problem", id=rid, number=number,
@@ -717,8 +718,9 @@ class _Compiler:
                     self.error(msg("compile.overlapping_groups", id=member, first=other, second=spec["id"]),
                                path + ("members",), suggestion=msg("compile.overlapping_groups.hint"))
                 self.exclusive_member_of.setdefault(member, spec["id"])
+        known = set(self.clause_ids)
         for i, member in enumerate(spec["members"]):
-            if member not in self.clause_ids:
+            if member not in known:
                 self.error(msg("compile.unknown_member", group=spec["id"], id=member),
                            path + ("members", i), suggestion=did_you_mean(member, self.clause_ids))
         reading = spec.get("reading")

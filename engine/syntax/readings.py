@@ -51,6 +51,21 @@ def alternative_document(loaded: Loaded, reading: str, number: int = 1) -> Loade
     return Loaded(out, marks, loaded.text)
 
 
+def changed_sections(change: object) -> set[str]:
+    """The top-level sections of the document that a `change:` may alter (the others it leaves as they are)."""
+    out: set[str] = set()
+    for key, value in (change.items() if isinstance(change, dict) else ()):
+        if key == "add" and isinstance(value, dict):
+            out |= set(value)
+        elif key == "remove_clauses":  # a removed clause leaves the groups, pools and conditions naming it
+            out |= {"clauses", "groups", "pools", "conditions"}
+        elif key == "remove_groups":
+            out.add("groups")
+        else:
+            out.add(key)
+    return out
+
+
 def _patch(target: dict[str, object], change: dict[str, object], path: Path_, change_path: Path_,
            marks: SourceMap, source: SourceMap) -> None:
     for key, value in change.items():

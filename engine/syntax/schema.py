@@ -7,7 +7,7 @@ import re
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 if TYPE_CHECKING:  # jsonschema costs ~40 ms to import: only what validates pays for it (untyped: these are Any)
     from jsonschema import Draft202012Validator
@@ -92,11 +92,57 @@ def validate_policy(loaded: Loaded, partial: bool = False) -> None:
     problems.raise_if_any(SchemaError)
 
 
+# The keywords the policy schema's root may use for `VariantValidator` to check a document section by section:
+# what each says about the root depends only on which top-level keys the document has, so an error about a
+# section depends on that section alone (and on the branch of if/then/else its keys choose).
+_ROOT_KEYWORDS = {"$schema", "$id", "title", "description", "$comment", "$defs", "type", "additionalProperties",
+                  "properties", "required", "dependentRequired", "if", "then", "else"}
+_BRANCH_KEYWORDS = {"required", "properties", "description", "$comment"}
+
+
+class VariantValidator:
+    """validate_policy for documents made from one `base` document by changing a few of its top-level sections
+    (a reading's alternatives): the sections left as they are were checked with the base, once, and their errors
+    are the base's; only the changed sections and the root are checked again. The problems are those
+    validate_policy gives, at the same places."""
+
+    def __init__(self, base: Loaded):
+        self.base = base.data
+        self._base_errors: list[ValidationError] | None = None
+
+    def validate(self, loaded: Loaded, changed: set[str]) -> None:
+        """Raise SchemaError as validate_policy(loaded) does; `loaded` is the base with the top-level sections
+        `changed` (and no others) changed."""
+        data, base = loaded.data, self.base
+        validator = _policy_validator()
+        schema = validator.schema
+        if not (isinstance(data, dict) and isinstance(base, dict) and set(data) == set(base)
+                and set(schema) <= _ROOT_KEYWORDS and isinstance(schema.get("additionalProperties", False), bool)
+                and all(set(schema.get(k, {})) <= _BRANCH_KEYWORDS for k in ("if", "then", "else"))):
+            validate_policy(loaded)
+            return
+        same = {k for k in data if k not in changed and data[k] == base[k]}
+        if self._base_errors is None:
+            self._base_errors = list(validator.iter_errors(base))
+        thin = {k: None if k in same else v for k, v in data.items()}  # the root sees the same keys
+        errors = [e for e in validator.iter_errors(thin) if not (e.absolute_path and e.absolute_path[0] in same)]
+        errors += [e for e in self._base_errors if e.absolute_path and e.absolute_path[0] in same]
+        problems = ProblemList()
+        for problem in _problems(errors, loaded.source):
+            problems.add(problem)
+        problems.raise_if_any(SchemaError)
+
+
 def schema_problems(validator: Draft202012Validator, data: object, source: SourceMap,
                     describe: Describe | None = None) -> Iterator[Problem]:
     """Problems for each schema error, deepest meaningful error first, one per location."""
+    return _problems(validator.iter_errors(data), source, describe)
+
+
+def _problems(errors: Iterable[ValidationError], source: SourceMap,
+              describe: Describe | None = None) -> Iterator[Problem]:
     seen: set[tuple[tuple[str | int, ...], str]] = set()
-    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+    for error in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
         error = _most_helpful(error)
         problem = (describe and describe(error, source)) or _describe(error, source)
         key = (problem.path, problem.message)
