@@ -41,12 +41,13 @@ while another test suite took a core (32.7 s before, at load 3), 30-34 s of CPU 
 The SQL figures (--sql-only) time `policy batch --engine sql`, CSV in, CSV out, at 100k and 1M applicants, and check
 the 100k round against the row engine file by file. DuckDB evaluates every row once into a table of the round and
 writes the results file itself (engine.rounds.sql); Python touches only the rows handed to the row engine.
-Measured with --jobs 2 on the shared machine at load 6-7 (wall times mean little there): 100k in 6.9 s wall,
-4.1 s CPU (the row engine 12.3 s CPU), results, errors and summary identical to the row engine's; 1M in 71 s wall,
-40 s CPU, peak memory 409 MiB against 265-316 MiB at 100k (1.3-1.5×: DuckDB keeps 256 MB of the round's table in
-memory, the rest on disk). A tenth of the rows still go to the row engine (about half the CPU at 1M); of the rest,
-DuckDB's reading, checking and evaluating the CSV into the table is about 15 s of CPU at 1M (two threads), the
-summary, the duplicate check and the COPY about 2.5 s.
+Measured with --jobs 2 at load 3.7-4.2, in one run beside the round in SQL before the rebuild (which streamed every
+row back to Python's writers): 100k in 4.5 s wall, 4.3 s CPU (before: 6.9 s, 6.3 s CPU; the row engine 12.3 s
+CPU), results, errors and summary identical to the row engine's; 1M in 41.0 s wall, 40.3 s CPU (before: 62.8 s,
+59.4 s CPU), peak memory 406 MiB against 316 MiB at 100k (1.28×: DuckDB keeps 256 MB of the round's table in
+memory, the rest on disk). A tenth of the rows still go to the row engine: about half the CPU at 1M. Of the rest,
+DuckDB's reading, checking and evaluating the CSV into the table is about 15 s of CPU at 1M (two threads); the
+summary, the duplicate check and the COPY about 1.5 s.
 """
 
 from __future__ import annotations

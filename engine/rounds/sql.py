@@ -454,7 +454,7 @@ class SqlRound:
             below = "" if high is None else f" AND back.rid < {high}"
             con.execute(f"UPDATE ev SET {', '.join(f'{c} = back.{c}' for c in columns)} FROM back "
                         f"WHERE ev.rowid = back.rid AND back.rid >= {low}{below}")
-            if len(bounds) > 2:
+            if high is not None:
                 con.execute("CHECKPOINT")
 
     def _summary(self, con: Any) -> Summary:
