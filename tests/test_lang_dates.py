@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_runtime_generate import from_yaml, same
 
@@ -129,3 +129,28 @@ def test_the_peoples_sheet_shows_the_days_compared_too(tmp_path):
     policy, facts = write(tmp_path, INCLUSIVE, "2024-02-29", "2025-03-01")
     out = CliRunner().invoke(cli, ["evaluate", str(policy), str(facts), "--format", "html"]).output
     assert "落户一年内：申报日期：2025-03-01，落户日期：2024-02-29（2025-03-01 ≤ 2025-02-28）" in out
+
+
+def test_a_day_before_is_a_month_and_a_year_before():
+    d = dt.date
+    # rounded down in both directions, so `months_between(a, b) >= 0` says "b is not before a" (it said 0 for
+    # any b less than a month before a, toward zero)
+    assert months_between(d(2000, 2, 1), d(2000, 1, 31)) == -1 and years_between(d(2000, 2, 1), d(2000, 1, 31)) == -1
+    assert months_between(d(2000, 3, 31), d(2000, 2, 29)) == -1 and months_between(d(2000, 3, 31), d(2000, 2, 28)) == -2
+    assert years_between(d(2024, 2, 29), d(2023, 2, 28)) == -1 and years_between(d(2024, 2, 29), d(2022, 2, 27)) == -3
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 12, 31)),
+                          st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 12, 31))),
+                min_size=1, max_size=50))
+def test_the_round_query_counts_months_and_years_as_the_engine(pairs):
+    import duckdb
+
+    from engine.runtime.sql import _months_between, _years_between
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE p (a DATE, b DATE)")
+    con.executemany("INSERT INTO p VALUES (?, ?)", pairs)
+    found = con.execute(f"SELECT a, b, {_months_between('a', 'b')}, {_years_between('a', 'b')} FROM p").fetchall()
+    assert [(m, y) for _a, _b, m, y in found] == [(months_between(a, b), years_between(a, b)) for a, b in pairs]
