@@ -30,8 +30,8 @@ def days_between(start: dt.date, end: dt.date) -> Decimal:
 
 
 def months_between(start: dt.date, end: dt.date) -> Decimal:
-    """Whole months from `start` to `end`, rounded down, also when `end` is before `start` (a day before is
-    month -1): so `months_between(a, b) >= n` exactly when `b >= months_after(a, n)`, for every n."""
+    if end < start:
+        return -months_between(end, start)
     months = (end.year - start.year) * 12 + (end.month - start.month)
     # the anniversary day in the end month: the start's day, or that month's last day if it has fewer
     day = min(start.day, _month_days(end.year, end.month))
@@ -42,7 +42,7 @@ def months_between(start: dt.date, end: dt.date) -> Decimal:
 
 def years_between(start: dt.date, end: dt.date) -> Decimal:
     months = months_between(start, end)
-    return Decimal(int(months) // 12)  # rounded down, as the months are
+    return Decimal(int(months / 12))  # toward zero, as whole years are counted either way
 
 
 def months_after(start: dt.date, months: Decimal | int) -> dt.date:

@@ -318,19 +318,19 @@ _CALLS = {"min": "LEAST", "max": "GREATEST", "abs": "ABS"}
 
 
 def _months(start: str, end: str) -> str:
-    """Whole months from `start` to `end`, rounded down (engine.core.dates.months_between): a month is
+    """Whole months from `start` to `end`, end not before start (engine.core.dates.months_between): a month is
     complete on the same day of the next month, or its last day where it has fewer."""
     return (f"((YEAR({end}) - YEAR({start})) * 12 + (MONTH({end}) - MONTH({start})) - CASE WHEN DAY({end}) < "
             f"LEAST(DAY({start}), DAY(LAST_DAY({end}))) THEN 1 ELSE 0 END)")
 
 
 def _months_between(a: str, b: str) -> str:
-    return _months(a, b)  # rounded down either way, as engine.core.dates.months_between
+    return f"(CASE WHEN {b} < {a} THEN -{_months(b, a)} ELSE {_months(a, b)} END)"
 
 
 def _years_between(a: str, b: str) -> str:
-    months = _months_between(a, b)  # whole years rounded down: less the months' remainder taken as 0..11
-    return f"CAST(({months} - ((({months}) % 12) + 12) % 12) / 12 AS BIGINT)"
+    months = _months_between(a, b)  # whole years toward zero (the remainder takes the months' sign)
+    return f"CAST(({months} - {months} % 12) / 12 AS BIGINT)"
 
 
 # the date counts engine.core.dates computes, over dates known (a Call is strict)
