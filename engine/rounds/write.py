@@ -390,13 +390,6 @@ def parquet_types(ids: Sequence[str]) -> dict[str, str]:
     return types
 
 
-def _plain_cell(text: str) -> str:
-    """A text cell quoted as csv.writer's excel dialect quotes it, never neutralised (Parquet's staging)."""
-    if "," in text or '"' in text or "\r" in text or "\n" in text:
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
 class _PlainWriter(SafeWriter):
     """csv.writer behind SafeWriter's writerow, nothing neutralised (Parquet's staging)."""
 
