@@ -47,7 +47,7 @@ from engine.rounds.identity import ALPHABET, WEIGHTS
 from engine.rounds.read import RECORD_LIMIT, Chunk, Source, skipped
 from engine.rounds.results import ClauseSummary, Output, Record, Summary
 from engine.rounds.run import CHUNK, Settings
-from engine.rounds.sql_sources import SqlSource, handed_back, note, readable, sql_source
+from engine.rounds.sql_sources import Sparse, SqlSource, handed_back, note, readable, sql_source
 from engine.rounds.write import (
     FORMULA_STARTS,
     JsonlLines,
@@ -327,6 +327,8 @@ class SqlRound:
                 con = duckdb.connect()
                 try:
                     return self._run(con, path, folder)
+                except Sparse as why:  # nothing written: row by row
+                    raise SqlFallback(str(why)) from None
                 except (duckdb.Error, RuntimeError) as why:
                     if stopped:  # Ctrl-C or SIGTERM, which DuckDB reports as its query interrupted
                         raise stopped[0] from None

@@ -44,6 +44,7 @@ from engine.rounds.read import (
     skipped,
 )
 
+MAX_GAP = 10_000  # blank rows written for a sheet's gap at most: past it, the round is the row engine's (Sparse)
 MARK = "\x01"  # a cell the SQL facts check refuses in any column (and not blank: \x1c-\x1f are white space)
 _PLAIN_NUMBER = re.compile(r"-?[0-9]{1,16}(\.[0-9]{1,12})?")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -52,6 +53,11 @@ _AS_TYPED = ("code", "applicant", "area", "granted")  # the fixed columns read a
 _READ_AS_TYPED = ("money", "number", "granted")
 # What str.lstrip() strips, for a note's # (engine.rounds.read.skipped) in SQL
 _SPACE = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+
+
+class Sparse(Exception):
+    """A sheet whose rows lie far apart (a row numbered 1,048,576 after row 2): the SQL engine would read every
+    row between as blank, where the row engine reads the rows there are by their numbers."""
 
 
 def readable(source: Source) -> bool:
@@ -127,19 +133,28 @@ class SqlSource(Source):
             out = csv.writer(handle)
             out.writerow([f"c{i}" for i in range(width)])
             number = self.header_row
+            sparse: str | None = None
             for found, payload in self._items():
+                if keep:
+                    pickle.dump((found, payload), spool, protocol=pickle.HIGHEST_PROTOCOL)
+                if sparse is None and found - number > MAX_GAP:
+                    # a sheet's row far down: the row engine reads it by its number (every row is still spooled,
+                    # for it reads the spool)
+                    sparse = f"row {found} after row {number}"
+                if sparse is not None:
+                    continue
                 while number + 1 < found:  # the rows the row engine does not see
                     out.writerow(blank_row)
                     number += 1
                 row = texts.cells(payload)
-                if keep:
-                    pickle.dump((found, payload), spool, protocol=pickle.HIGHEST_PROTOCOL)
                 if MARK in row or skipped(row):  # the row engine's (it reads every row written here)
                     row[code] = MARK  # refused in the code column, which every round has
                 out.writerow(row)
                 number = found
         if keep and self.original is not None:
             self.original._rows = self._spooled()
+        if sparse is not None:
+            raise Sparse(sparse)
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
         return (f"read_csv('{path.replace(chr(39), chr(39) * 2)}', header=true, columns={columns}, "
                 "all_varchar=true, null_padding=false, quote='\"', escape='\"', delim=',', new_line='\\r\\n', "
