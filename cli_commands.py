@@ -296,6 +296,9 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
             if not isinstance(error, SqlFallback):
                 raise
             # DuckDB could not read this round (nothing was written): row by row, as csv.reader reads it
+            if engine_name == "sql":  # asked for: say why not
+                click.echo(t("batch.engine.rows", here, why=t("batch.engine.why.fallback", here, detail=str(error))),
+                           err=True)
             writer = make_output(output, policy, here, sheets_dir, applicants)
             the_round = Round(policy, source, settings, kinds, jobs, bar.update if bar is not None else None)
             summary = the_round.run(writer)

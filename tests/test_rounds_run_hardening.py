@@ -639,6 +639,15 @@ def test_a_row_far_down_the_sheet_is_read_without_walking_the_rows_before_it(tmp
     assert time.process_time() - started < 5  # the SQL engine wrote a million blank rows for DuckDB: 17 s
 
 
+def test_asked_for_sql_a_round_duckdb_does_not_read_says_it_runs_row_by_row(tmp_path, lishui):
+    path = _workbook(tmp_path / "far.xlsx", lishui, [2, 1_048_576])  # rows far apart: the row engine's
+    r = CliRunner().invoke(cli, ["batch", LISHUI_S, str(path), "-o", str(tmp_path / "r.jsonl"), "--engine", "sql",
+                                 "--lang", "en"], catch_exceptions=False)
+    assert r.exit_code == 0
+    assert "evaluating row by row (--engine rows): DuckDB does not read this file as the row engine does" in r.stderr
+    assert [line["row"] for line in jsonl(tmp_path / "r.jsonl")] == [2, 1_048_576]
+
+
 def test_a_sheet_that_says_it_is_smaller_than_it_is_loses_no_row(tmp_path, lishui):
     """A writer that sets the sheet's <dimension> too small: openpyxl's read-only sheet left out every row and
     column past it, without a word; every applicant is evaluated."""
