@@ -49,7 +49,7 @@ def render_text(result: Result, lang: str | None = None) -> str:
             lines.append(f"  {r.clause.id} {r.clause.title}{colon}{reason_text(w, r)}")
         lines.append("")
     lines.append("-" * 72)
-    lines.extend(_total_text(w, result))
+    lines.extend(total_lines(w, result))
     return "\n".join(lines) + "\n"
 
 
@@ -220,7 +220,9 @@ def reason_text(w: PolicyWords, r: ClauseResult) -> str:
     return r.why.text(w) if r.why is not None else ""
 
 
-def _total_text(w: PolicyWords, result: Result) -> list[str]:
+def total_lines(w: PolicyWords, result: Result) -> list[str]:
+    """The total and what it waits for, in `w`'s words: the one wording of both the text sheet and the people's
+    HTML sheet (engine.present.sheet_html), which differ only in the methods `w` gives."""
     amount = format_money(result.total)
     lines = []
     if result.complete:
@@ -229,13 +231,13 @@ def _total_text(w: PolicyWords, result: Result) -> list[str]:
         ids = result.undetermined
         lines.append(w.t("total.partial", amount=amount, count=len(ids), ids="、".join(ids)))
         missing = by_key(m for r in result.clauses if r.outcome is Outcome.UNDETERMINED for m in r.missing)
-        facts = [m for m in missing if not isinstance(m, NotComputable)]
+        apart = [m for m in missing if w.cannot_compute_apart and isinstance(m, NotComputable)]
+        facts = [m for m in missing if m not in apart]
         if facts:
             lines.append(w.t("total.needs", items="；".join(w.missing(m) for m in facts)))
-        if len(facts) < len(missing):
-            lines.append(w.t("total.cannot_compute", items="；".join(w.missing(m) for m in missing
-                                                                     if isinstance(m, NotComputable))))
-    referred = [r for r in result.clauses if r.outcome is Outcome.REFERRED]
+        if apart:
+            lines.append(w.t("total.cannot_compute", items="；".join(w.missing(m) for m in apart)))
+    referred = [r for r in result.clauses if r.outcome is Outcome.REFERRED and r.reference is not None]
     if referred:
         lines.append(w.t("total.referred", items="；".join(f"{r.clause.id} → {r.reference.id}" for r in referred
                                                          if r.reference is not None)))

@@ -9,16 +9,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Mapping
 
-from engine.core.format import format_money
 from engine.core.messages import t
-from engine.core.values import Missing, MissingField, MissingParameter, by_key
+from engine.core.values import Missing, MissingField, MissingParameter
 from engine.lang.tree import Lit, Name, working
 from engine.model.awards.base import Step
 from engine.model.awards.rate import BaseStep
 from engine.model.outcome import Outcome
 from engine.model.policy import Policy
 from engine.present.review import expr_words, node_words
-from engine.present.sheet import OUTCOME_KEYS, condition_detail, pool_lines, reason_text, window_lines
+from engine.present.sheet import OUTCOME_KEYS, condition_detail, pool_lines, reason_text, total_lines, window_lines
 from engine.present.words import PolicyWords
 from engine.runtime.trace import (
     CannotCompute,
@@ -47,6 +46,7 @@ class PeopleWords(PolicyWords):
         return expr_words(self.policy, expr, self.lang, kind, item_fields=item_fields)
 
     brief_yes_no = True
+    cannot_compute_apart = False  # PeopleWords.missing words them among the rest
 
     def formula(self, expr: Any) -> str:
         return self.expr(expr)
@@ -225,23 +225,9 @@ def _clause(w: PeopleWords, r: ClauseResult, pools: Mapping[str, str]) -> SheetC
 
 
 def _totals(w: PeopleWords, result: Result, total: str | None) -> list[str]:
-    amount = format_money(result.total)
-    lines = []
-    if total is not None and Decimal(total) != result.total:
-        lines.append(w.t("batch.html.pooled_total", amount=w.money(Decimal(total))))
-    if result.complete:
-        lines.append(w.t("total.complete", amount=amount))
-    else:
-        ids = result.undetermined
-        lines.append(w.t("total.partial", amount=amount, count=len(ids), ids="、".join(ids)))
-        missing = by_key(m for r in result.clauses if r.outcome is Outcome.UNDETERMINED for m in r.missing)
-        if missing:
-            lines.append(w.t("total.needs", items="；".join(w.missing(m) for m in missing)))
-    referred = [r for r in result.clauses if r.outcome is Outcome.REFERRED and r.reference is not None]
-    if referred:
-        lines.append(w.t("total.referred", items="；".join(f"{r.clause.id} → {r.reference.id}" for r in referred
-                                                         if r.reference is not None)))
-    return lines
+    pooled = [w.t("batch.html.pooled_total", amount=w.money(Decimal(total)))] \
+        if total is not None and Decimal(total) != result.total else []
+    return pooled + total_lines(w, result)
 
 
 def sheet_model(result: Result, lang: str | None = None, code: str | None = None,

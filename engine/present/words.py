@@ -73,6 +73,7 @@ class PolicyWords:
     # How a condition's detail is worded (engine.present.sheet.condition_detail): for case workers, formulas as
     # written and `label = value`; the people's sheet (engine.present.sheet_html) words them otherwise.
     brief_yes_no = False  # a labelled yes/no condition shows only 是/否
+    cannot_compute_apart = True  # a total's formulas that cannot be computed: a line of their own
 
     def formula(self, expr: Expr) -> str:
         """A derived value's formula."""
