@@ -8,6 +8,7 @@ import csv
 import json
 import sys
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -299,3 +300,111 @@ def test_the_sql_engine_writes_parquet_holding_the_row_engines_results(round_csv
         expected_rows.append(tuple(cells + [None]))
     assert found == expected_rows
     assert len(found) == summary.applicants > 1000
+
+
+def _spread(path: Path, generated: int) -> None:
+    """The round's rows with with_bad_rows' rows (but its record of two lines) spread through it: every part of a
+    round cut into parts gets rows handed back, bad rows and recipients first seen in an earlier part."""
+    with_bad_rows(path)
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    plain = rows[1:generated + 1]
+    extra = [r for r in rows[generated + 1:] if not any("\n" in c for c in r)]
+    step = max(1, len(plain) // (len(extra) + 1))
+    mixed = []
+    for i, r in enumerate(plain):
+        mixed.append(r)
+        if i % step == step - 1 and extra:
+            mixed.append(extra.pop(0))
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([rows[0], *mixed, *extra])
+
+
+@pytest.mark.parametrize("form", ["csv", "jsonl", "parquet"])
+def test_a_round_cut_into_parts_one_per_job_writes_what_the_row_engine_writes(tmp_path, monkeypatch, form):
+    """--jobs 3 on a large CSV file: three parts evaluated at once, each into a table of its own, put together in
+    the file's order: the same results, bad rows, later rows of a recipient and summary as row by row."""
+    from engine.rounds import sql
+
+    monkeypatch.setattr(sql, "SPLIT_BYTES", 0)
+    monkeypatch.setattr(sql, "UPDATE_ROWS", 7)
+    source = tmp_path / "round.csv"
+    policy_path = ROOT / POLICIES[0]
+    policy = load_policy(str(policy_path))
+    write_round_csv(policy, 300, source, seed=3)
+    _spread(source, 300)
+    suffix = ".csv" if form == "parquet" else f".{form}"
+    assert run("batch", policy_path, source, "-o", tmp_path / f"rows{suffix}", "--engine", "rows",
+               "--lang", "en").exit_code == 1
+    headers = Headers(sheet_columns(policy, "en", None), {v: k for k, v in fixed_labels("zh").items()})
+    opened = open_source(str(source), headers)
+    the_round = SqlRound(policy, opened, RoundSettings("en", form), {r.label: k for k, r in policy.recipients.items()},
+                         jobs=3)
+    the_round.run(str(tmp_path / f"sql.{form}"))
+    assert len(the_round.parts) == 3 and 0 < the_round.handed_back
+    assert [base for _table, base in the_round.parts][1:] == sql._cut(str(source), 3)
+    if form == "parquet":
+        import duckdb
+
+        found = duckdb.connect().execute(f"SELECT * FROM read_parquet('{tmp_path / 'sql.parquet'}') ORDER BY 1")
+        with open(tmp_path / "rows.csv", newline="", encoding="utf-8") as handle:
+            written = list(csv.reader(handle))[1:]
+        assert [str(r[0]) for r in found.fetchall()] == [r[0] for r in written]
+    else:
+        assert (tmp_path / f"rows{suffix}").read_bytes() == (tmp_path / f"sql{suffix}").read_bytes()
+    errors = (tmp_path / f"rows.errors{suffix}").read_text(encoding="utf-8")
+    assert errors == (tmp_path / f"sql.errors{suffix}").read_text(encoding="utf-8")
+    assert errors.count("already on row") >= 2
+    summary = ".summary.json" if form == "jsonl" else ".summary.csv"
+    assert (tmp_path / f"rows{summary}").read_bytes() == (tmp_path / f"sql{summary}").read_bytes()
+
+
+def test_a_csv_file_is_cut_only_at_the_end_of_a_record(tmp_path, monkeypatch):
+    """A file is cut where a line ends outside a quoted cell, into parts of about equal size, and not at all when a
+    cell spans lines or a line ends in a lone carriage return."""
+    from engine.rounds import sql
+
+    monkeypatch.setattr(sql, "SPLIT_BYTES", 0)
+    path = tmp_path / "r.csv"
+    rows = [["code", "name"]] + [[str(i), f'甲,"{i}"' if i % 3 else "乙"] for i in range(100)]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    cuts = sql._cut(str(path), 4)
+    assert cuts is not None and len(cuts) == 3 and all(20 <= b - a <= 30 for a, b in pairwise([0, *cuts]))
+    lines = path.read_bytes().split(b"\r\n")
+    assert [lines[c + 1].split(b",")[0] for c in cuts] == [str(c).encode() for c in cuts]  # the records' own lines
+    rows[50][1] = "两行\n的名称"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    assert sql._cut(str(path), 2) is None
+    path.write_bytes(b"code,name\r" + b"1,a\r" * 50 + b"2,b\n" * 50)
+    assert sql._cut(str(path), 2) is None
+    monkeypatch.setattr(sql, "SPLIT_BYTES", 1 << 20)
+    path.write_bytes(b"code,name\n" + b"1,a\n" * 100)
+    assert sql._cut(str(path), 2) is None  # too small to pay
+
+
+def test_a_round_with_a_record_of_two_lines_is_read_in_one_part(tmp_path, monkeypatch):
+    """A cell of two lines: the file is not cut (a part's first line could be the middle of a record), and the
+    round writes what the row engine writes."""
+    from engine.rounds import sql
+
+    monkeypatch.setattr(sql, "SPLIT_BYTES", 0)
+    source = tmp_path / "round.csv"
+    policy_path = ROOT / POLICIES[0]
+    policy = load_policy(str(policy_path))
+    write_round_csv(policy, 40, source, seed=8)
+    with open(source, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    rows[20][1] = "两行\n的名称"
+    with open(source, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    headers = Headers(sheet_columns(policy, "en", None), {v: k for k, v in fixed_labels("zh").items()})
+    the_round = SqlRound(policy, open_source(str(source), headers), RoundSettings("en", "csv"),
+                         {r.label: k for k, r in policy.recipients.items()}, jobs=2)
+    the_round.run(str(tmp_path / "sql.csv"))
+    assert len(the_round.parts) == 1
+    assert run("batch", policy_path, source, "-o", tmp_path / "rows.csv", "--engine", "rows", "--lang", "en"
+               ).exit_code == 0
+    for name in ("", ".errors", ".summary"):
+        assert (tmp_path / f"rows{name}.csv").read_bytes() == (tmp_path / f"sql{name}.csv").read_bytes()

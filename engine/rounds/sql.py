@@ -152,15 +152,17 @@ class SqlRound:
         self.decisions: list[Any] = []  # never kept (--record stays with the row engine)
         self.handed_back = 0  # how many rows the row engine decided (run)
         self.serial = False  # the CSV read by one thread (a cell of several lines: csv)
+        self.parts: list[tuple[str, int]] = []  # the round's tables and the rid of their first row (_build)
 
     @property
     def clause_ids(self) -> list[str]:
         return list(self.query.clause_ids)
 
     # -- the SQL ----------------------------------------------------------------------------------------
-    def typed(self) -> str:
+    def typed(self, part: Part | None = None) -> str:
         """The CTEs reading the CSV's cells (`cells`: c0, c1, … as read; t0, t1, … stripped, NULL when blank) as the
-        query's typed columns, each cell parsed once (`typed0`), then what makes a row the row engine's (`typed`)."""
+        query's typed columns, each cell parsed once (`typed0`), then what makes a row the row engine's (`typed`);
+        of the records of `part` only (csv)."""
         layout = self.source.layout
         facts = self.policy.all_facts()
         cols: dict[str, str] = {}
@@ -219,22 +221,26 @@ class SqlRound:
         select = ", ".join(f"{code} AS {ident(name)}" for name, code in cols.items())
         raw = ", ".join(f"c{i}" for i in range(len(layout)))
         trimmed = ", ".join(f"NULLIF(TRIM(c{i}), '') AS t{i}" for i in range(len(layout)))
-        return (f"cells AS (SELECT CAST(NULL AS BIGINT) AS {ident(ROW)}, {raw}, {trimmed} FROM {self.csv()}), "
+        return (f"cells AS (SELECT CAST(NULL AS BIGINT) AS {ident(ROW)}, {raw}, {trimmed} FROM {self.csv(part)}), "
                 f"typed0 AS (SELECT {ident(ROW)}, {raw}, {', '.join(f't{i}' for i in range(len(layout)))}, {select} "
                 "FROM cells), "
                 f"typed AS (SELECT *, ({' OR '.join(refused)}) AS \"$refused\" FROM typed0)")
 
-    def csv(self) -> str:
-        """The CSV file as DuckDB reads it: every cell as text, columns c0, c1, … in the header's order."""
+    def csv(self, part: Part | None = None) -> str:
+        """The CSV file as DuckDB reads it: every cell as text, columns c0, c1, … in the header's order; of `part`,
+        its records only (the lines after the header it skips, how many it reads: _cut)."""
         if isinstance(self.source, SqlSource):  # another format than CSV: engine.rounds.sql_sources
             return self.source.relation()
         layout = self.source.layout
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(layout))) + "}"
         path = self.source.path.replace("'", "''")
-        return (f"read_csv('{path}', header=true, columns={columns}, all_varchar=true, null_padding=true, "
+        skip, count = part or (0, None)
+        start = "header=true" if not skip else f"header=false, skip={skip + 1}"
+        read = (f"read_csv('{path}', {start}, columns={columns}, all_varchar=true, null_padding=true, "
                 "quote='\"', escape='\"', delim=',', auto_detect=false" + (", parallel=false)" if self.serial else ")"))
+        return read if count is None else f"(SELECT * FROM {read} LIMIT {count})"
 
-    def statement(self) -> str:
+    def statement(self, part: Part | None = None) -> str:
         """The round evaluated, one row per record in the file's order (projections only: no sort, no window, no
         join, so that a table made of it keeps the file's order in its rowid). Per row: `h`, whether the row
         engine decides it (the SQL does not read a cell, or cannot decide the row exactly); `st` (0: decided
@@ -242,7 +248,7 @@ class SqlRound:
         (later: the row of a recipient's first row); its code; what the results file needs of it (`line`, its
         line but for the row number, for CSV and JSON Lines; or the Parquet file's columns); what the summary
         needs (complete, total, and each clause's outcome o<k> and amount a<k>); and, for a row handed back,
-        its `cells` as read."""
+        its `cells` as read. Of the records of `part` only (csv)."""
         width = len(self.source.layout)
         query = self.query.text.removeprefix("WITH ")
         # the policy's query runs over every row (those the SQL does not read have NULLs, and are handed back)
@@ -266,7 +272,7 @@ class SqlRound:
             kept = ["name", "kind AS kinds"] + [f"r{k}" for k in range(n)]
         else:
             kept = [f"CASE WHEN h THEN NULL ELSE {self._line()} END AS line"]
-        return (f"WITH {self.typed()}, {ctes}, "
+        return (f"WITH {self.typed(part)}, {ctes}, "
                 f"q AS (SELECT {columns}, \"$refused\" AS refused, \"$code\" AS code, {ident(RECIPIENT)} AS kind, "
                 f"{name} AS name, {long} AS long, {every} FROM {last}), "
                 f"v AS (SELECT (refused OR long OR COALESCE({ident(ROWS_ENGINE)}, TRUE)) AS h, long, code, name, "
@@ -345,20 +351,20 @@ class SqlRound:
     def _run(self, con: Any, path: str, folder: str) -> Summary:
         import duckdb
 
-        con.execute(f"SET threads = {max(1, self.jobs)}")
         con.execute("SET preserve_insertion_order = true")  # a table's scan, and what is copied of it, in rowid order
         con.execute(f"SET temp_directory = {literal(folder)}")
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         for macro in _MACROS:
             con.execute(macro)
         try:
-            con.execute(f"CREATE TABLE ev AS {self.statement()}")
+            self._build(con)
         except duckdb.Error as why:
             if "parallel=false" not in str(why):
                 raise
             # a cell of several lines, which DuckDB's parallel reader does not read beside short rows: read in one
             self.serial = True
-            con.execute(f"CREATE TABLE ev AS {self.statement()}")
+            self._build(con)
+        con.execute(f"SET threads = {max(1, self.jobs)}")
         counts = con.execute("SELECT count(*), count_if(h), bool_or(long) FROM ev").fetchone()
         assert counts is not None
         total, handed, long = counts
@@ -371,17 +377,16 @@ class SqlRound:
         open(spool, "w", encoding="utf-8").close()
         if handed:
             self._hand_back(con, folder, spool)
-        con.execute("UPDATE ev SET st = 3, dup = f.first FROM (SELECT code, min(rowid) AS first FROM ev "
-                    "WHERE st = 0 AND code IS NOT NULL GROUP BY code HAVING count(*) > 1) AS f "
-                    "WHERE ev.st = 0 AND ev.code = f.code AND ev.rowid > f.first")
+        con.execute("CREATE TABLE later AS SELECT code, min(rid) AS first FROM ev WHERE st = 0 AND code IS NOT NULL "
+                    "GROUP BY code HAVING count(*) > 1")
+        for table, base in self.parts:
+            con.execute(f"UPDATE {table} SET st = 3, dup = f.first FROM later AS f "
+                        f"WHERE {table}.st = 0 AND {table}.code = f.code AND {table}.rowid + {base} > f.first")
         summary = self._summary(con)
         form = self.settings.form
         with contextlib.ExitStack() as files:
             results = files.enter_context(path_when_done(path))
-            # one thread writes the file: in the table's order without holding finished blocks back in memory,
-            # which two threads need to keep it (and run out of it at a million rows)
-            con.execute("SET threads = 1")
-            con.execute(self._copy(form, results))
+            self._write(con, form, results, folder)
             suffix = Path(path).suffix if form == "jsonl" else ".csv"
             errors = files.enter_context(replace_when_done(sibling(path, "errors", suffix), "w", encoding="utf-8",
                                                            newline="" if suffix == ".csv" else None))
@@ -396,6 +401,44 @@ class SqlRound:
                     sibling(path, "summary", ".csv"), "w", encoding="utf-8", newline="")), self.policy, summary)
         return summary
 
+    def _build(self, con: Any) -> None:
+        """The round's table `ev`: a view of its parts, each part's records evaluated into a table of its own
+        (`ev0`, `ev1`, …, their rows in the file's order from `base` on, `rid` = rowid + base). A large CSV file
+        is cut at lines into one part per job (_cut), each part's query run on its own cursor and thread: DuckDB
+        keeps a table's rows in order on one thread without holding blocks back, and two threads under the
+        memory limit serialise anyway, so that parts are how the round uses the cores in flat memory."""
+        for table, _base in self.parts:
+            con.execute(f"DROP VIEW IF EXISTS ev; DROP TABLE IF EXISTS {table}")
+        cuts = None
+        if not isinstance(self.source, SqlSource) and not self.serial and self.jobs > 1:
+            cuts = _cut(self.source.path, self.jobs)
+        parts: list[Part] = [(0, None)] if cuts is None else [
+            (start, None if end is None else end - start) for start, end in zip([0, *cuts], [*cuts, None], strict=True)]
+        self.parts = [(f"ev{i}", skip) for i, (skip, _count) in enumerate(parts)]
+        con.execute(f"SET threads = {1 if len(parts) > 1 else max(1, self.jobs)}")
+        _concurrently(con, [f"CREATE TABLE ev{i} AS {self.statement(part if cuts else None)}"
+                            for i, part in enumerate(parts)])
+        con.execute("CREATE VIEW ev AS " + " UNION ALL ".join(
+            f"SELECT rowid + {base} AS rid, * FROM {table}" for table, base in self.parts))
+
+    def _write(self, con: Any, form: str, results: str, folder: str) -> None:
+        """The results file, by DuckDB's COPY: of each part on its own cursor and thread, one thread each, which
+        writes in the table's order without holding finished blocks back in memory, into files put end to end;
+        or the Parquet file, at once."""
+        con.execute("SET threads = 1")
+        if form == "parquet" or len(self.parts) == 1:
+            con.execute(self._copy(form, results) if form == "parquet" else
+                        self._copy(form, results, self.parts[0][0]))
+            return
+        files = [results] + [os.path.join(folder, f"part{i}") for i in range(1, len(self.parts))]
+        _concurrently(con, [self._copy(form, file, table, base, header=not i)
+                            for i, (file, (table, base)) in enumerate(zip(files, self.parts, strict=True))])
+        with open(results, "ab") as whole:
+            for file in files[1:]:
+                with open(file, "rb") as part:
+                    _append(part, whole)
+                os.remove(file)
+
     def _hand_back(self, con: Any, folder: str, spool: str) -> None:
         """The rows the row engine decides: read from the round's table in blocks, evaluated by its workers
         (--jobs) while the next are read, and their results put back in the table by row, as the row engine
@@ -405,9 +448,9 @@ class SqlRound:
 
         first = self.source.header_row + 1  # the number of the table's row 0
         cursor = con.cursor()
-        cursor.execute("SELECT rowid, cells FROM ev WHERE h")
+        cursor.execute("SELECT rid, cells FROM ev WHERE h ORDER BY rid")
 
-        types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE ev)").fetchall())
+        types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {self.parts[0][0]})").fetchall())
         columns = ["st", "code"] + (["name", "kinds"] if self.settings.form == "parquet" else ["line"]) + \
             ["complete", "total"] + [f"{x}{k}" for k in range(len(self.clause_ids)) for x in "oar"
                                      if f"{x}{k}" in types]
@@ -454,8 +497,9 @@ class SqlRound:
             f"WHERE n % {UPDATE_ROWS} = 1 ORDER BY rid").fetchall()] + [None]
         for low, high in itertools.pairwise(bounds):
             below = "" if high is None else f" AND back.rid < {high}"
-            con.execute(f"UPDATE ev SET {', '.join(f'{c} = back.{c}' for c in columns)} FROM back "
-                        f"WHERE ev.rowid = back.rid AND back.rid >= {low}{below}")
+            for table, base in self.parts:
+                con.execute(f"UPDATE {table} SET {', '.join(f'{c} = back.{c}' for c in columns)} FROM back "
+                            f"WHERE {table}.rowid = back.rid - {base} AND back.rid >= {low}{below}")
             if high is not None:
                 con.execute("CHECKPOINT")
 
@@ -477,13 +521,14 @@ class SqlRound:
                                                  _exact(paid))
         return summary
 
-    def _copy(self, form: str, path: str) -> str:
+    def _copy(self, form: str, path: str, table: str = "ev", base: int = 0, header: bool = True) -> str:
         """DuckDB's COPY of the results, in the rows' order, to `path`: each line (its row number, then `line`)
-        written as it is, or the Parquet file's typed columns."""
+        written as it is, or the Parquet file's typed columns; of one part of the table (its rows from `base` on)
+        and without the CSV's header if not `header`."""
         first = self.source.header_row + 1
         if form == "parquet":
             # the results CSV's columns and cells, typed (engine.rounds.write.parquet_types), an empty cell NULL
-            columns = [f"CAST(rowid + {first} AS BIGINT) AS \"row\"", "NULLIF(code, '') AS credit_code",
+            columns = [f"CAST(rid + {first} AS BIGINT) AS \"row\"", "NULLIF(code, '') AS credit_code",
                        "NULLIF(name, '') AS applicant", "NULLIF(kinds, '') AS recipient",
                        "CAST(total AS DECIMAL(18,2)) AS total", "complete"]
             for k, cid in enumerate(self.clause_ids):
@@ -492,17 +537,19 @@ class SqlRound:
                             f"NULLIF(CAST(r{k} AS VARCHAR), '') AS {ident(cid + '.reason')}",
                             f"CAST(NULL AS VARCHAR) AS {ident(cid + '.note')}"]  # no note (why_not)
             columns.append("CAST(NULL AS VARCHAR) AS sheet")
-            return f"COPY (SELECT {', '.join(columns)} FROM ev WHERE st = 0) TO {literal(path)} (FORMAT parquet)"
+            return (f"COPY (SELECT {', '.join(columns)} FROM ev WHERE st = 0 ORDER BY rid) TO {literal(path)} "
+                    "(FORMAT parquet)")
         if form == "csv":
             buffer = io.StringIO()
             SafeWriter(buffer).writerow(_HEAD + [f"{cid}.{part}" for cid in self.clause_ids for part in _PARTS]
                                         + ["sheet"], frozenset())
             # the header is the single column's name, written as it is
-            select = f"concat(rowid + {first}, line) AS {ident(buffer.getvalue()[:-2])}"
-            options = "HEADER true, NEW_LINE '\\r\\n'"
+            select = f"concat(rowid + {first + base}, line) AS {ident(buffer.getvalue()[:-2])}"
+            options = f"HEADER {str(header).lower()}, NEW_LINE '\\r\\n'"
         else:
-            select, options = f"concat('{{\"row\":', rowid + {first}, line) AS line", "HEADER false, NEW_LINE '\\n'"
-        return (f"COPY (SELECT {select} FROM ev WHERE st = 0) TO {literal(path)} "
+            select = f"concat('{{\"row\":', rowid + {first + base}, line) AS line"
+            options = "HEADER false, NEW_LINE '\\n'"
+        return (f"COPY (SELECT {select} FROM {table} WHERE st = 0) TO {literal(path)} "
                 f"(FORMAT csv, {options}, QUOTE '', ESCAPE '')")
 
     def _errors(self, con: Any, spool: str, handle: IO[str], as_csv: bool) -> None:
@@ -513,7 +560,7 @@ class SqlRound:
 
         def repeats() -> Iterator[list[Any]]:
             cursor = con.cursor()
-            cursor.execute("SELECT rowid, code, dup FROM ev WHERE st = 3 ORDER BY rowid")
+            cursor.execute("SELECT rid, code, dup FROM ev WHERE st = 3 ORDER BY rid")
             while batch := cursor.fetchmany(FETCH):
                 for rid, code, dup in batch:
                     yield [rid + first, str(rid + first), column,
@@ -616,6 +663,98 @@ UPDATE_ROWS = 50_000  # rows handed back put back in the round's table at a time
 
 
 _FOLDER = "policy-round-"  # the round's DuckDB folder in the system's temporary folder: policy-round-PID-…
+
+
+Part = tuple[int, "int | None"]  # a part of a CSV round: the records before it, and how many it reads (None: the rest)
+SPLIT_BYTES = 8 << 20  # a CSV file cut into parts (one per job) from this size on: below, one query is as quick
+
+
+def _cut(path: str, parts: int) -> list[int] | None:
+    """Where the CSV file at `path` is cut into `parts` parts of about equal size at the ends of lines: the number
+    of records before each part but the first. None when it is too small, or cannot be cut at lines: a line with
+    an odd number of quotes (a cell of several lines), a carriage return not before a line feed, or too few lines."""
+    import mmap
+
+    size = os.path.getsize(path)
+    if parts < 2 or size < SPLIT_BYTES:
+        return None
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        at = data.find(b'"')
+        while at != -1:  # every line with a quote holds an even number of them
+            start, end = data.rfind(b"\n", 0, at) + 1, data.find(b"\n", at)
+            end = size if end == -1 else end
+            if data[start:end].count(b'"') % 2:
+                return None
+            at = data.find(b'"', end)
+        ends = []
+        for i in range(1, parts):
+            end = data.find(b"\n", size * i // parts)
+            if end == -1:
+                return None
+            ends.append(end + 1)
+        cuts, lines, position, block = [], 0, 0, 16 << 20
+        for end in ends:  # lines before each cut, counted in blocks: memory stays flat
+            while position < end:
+                chunk = data[position:min(end, position + block)]
+                if chunk.count(b"\r") != chunk.count(b"\r\n") or chunk.endswith(b"\r"):
+                    return None
+                lines += chunk.count(b"\n")
+                position += len(chunk)
+            cuts.append(lines - 1)  # the header's line is not a record
+    if any(b - a < 1 for a, b in itertools.pairwise([0, *cuts])):
+        return None
+    return cuts
+
+
+def _append(part: IO[bytes], whole: IO[bytes]) -> None:
+    """The file `part` written at the end of `whole`, by the kernel where it can (no copy through Python)."""
+    left = os.fstat(part.fileno()).st_size
+    try:
+        while left > 0 and (done := os.copy_file_range(part.fileno(), whole.fileno(), left)):
+            left -= done
+    except (AttributeError, OSError):  # another system, or file system: from where the kernel stopped
+        shutil.copyfileobj(part, whole, 1 << 20)
+    else:
+        if left > 0:
+            shutil.copyfileobj(part, whole, 1 << 20)
+
+
+def _concurrently(con: Any, statements: list[str]) -> None:
+    """Each statement on a cursor of its own and a thread of its own (DuckDB lets go of the interpreter while it
+    works), the first in this thread, which takes Ctrl-C and SIGTERM: when one fails or is stopped, the others are
+    interrupted and waited for, and the first error raised."""
+    import threading
+
+    cursors = [con.cursor() for _ in statements[1:]]
+    failed: list[BaseException] = []
+
+    def run(cursor: Any, statement: str) -> None:
+        try:
+            cursor.execute(statement)
+        except BaseException as error:  # raised in the calling thread
+            failed.append(error)
+
+    pairs = zip(cursors, statements[1:], strict=True)
+    threads = [threading.Thread(target=run, args=pair, daemon=True) for pair in pairs]
+    try:
+        for thread in threads:
+            thread.start()
+        con.execute(statements[0])
+        for thread in threads:
+            thread.join()
+    except BaseException:
+        for cursor in cursors:
+            cursor.interrupt()
+        for thread in threads:
+            if thread.ident is not None:
+                thread.join()
+        raise
+    finally:
+        for cursor in cursors:
+            cursor.close()
+    if failed:
+        raise failed[0]
+
 
 
 def _clear_leftovers() -> None:
