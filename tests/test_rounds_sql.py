@@ -320,22 +320,30 @@ def _spread(path: Path, generated: int) -> None:
         csv.writer(handle).writerows([rows[0], *mixed, *extra])
 
 
+@pytest.fixture(scope="module")
+def spread_round(tmp_path_factory):
+    """A Lishui round with bad rows spread through it, and the row engine's files of it (CSV and JSON Lines)."""
+    folder = tmp_path_factory.mktemp("parts")
+    source = folder / "round.csv"
+    write_round_csv(load_policy(str(ROOT / POLICIES[0])), 300, source, seed=3)
+    _spread(source, 300)
+    for suffix in (".csv", ".jsonl"):
+        assert run("batch", ROOT / POLICIES[0], source, "-o", folder / f"rows{suffix}", "--engine", "rows",
+                   "--lang", "en").exit_code == 1
+    return folder
+
+
 @pytest.mark.parametrize("form", ["csv", "jsonl", "parquet"])
-def test_a_round_cut_into_parts_one_per_job_writes_what_the_row_engine_writes(tmp_path, monkeypatch, form):
+def test_a_round_cut_into_parts_one_per_job_writes_what_the_row_engine_writes(spread_round, tmp_path, monkeypatch,
+                                                                              form):
     """--jobs 3 on a large CSV file: three parts evaluated at once, each into a table of its own, put together in
     the file's order: the same results, bad rows, later rows of a recipient and summary as row by row."""
     from engine.rounds import sql
 
     monkeypatch.setattr(sql, "SPLIT_BYTES", 0)
     monkeypatch.setattr(sql, "UPDATE_ROWS", 7)
-    source = tmp_path / "round.csv"
-    policy_path = ROOT / POLICIES[0]
-    policy = load_policy(str(policy_path))
-    write_round_csv(policy, 300, source, seed=3)
-    _spread(source, 300)
-    suffix = ".csv" if form == "parquet" else f".{form}"
-    assert run("batch", policy_path, source, "-o", tmp_path / f"rows{suffix}", "--engine", "rows",
-               "--lang", "en").exit_code == 1
+    source, rows = spread_round / "round.csv", spread_round / "rows"
+    policy = load_policy(str(ROOT / POLICIES[0]))
     headers = Headers(sheet_columns(policy, "en", None), {v: k for k, v in fixed_labels("zh").items()})
     opened = open_source(str(source), headers)
     the_round = SqlRound(policy, opened, RoundSettings("en", form), {r.label: k for k, r in policy.recipients.items()},
@@ -343,20 +351,21 @@ def test_a_round_cut_into_parts_one_per_job_writes_what_the_row_engine_writes(tm
     the_round.run(str(tmp_path / f"sql.{form}"))
     assert len(the_round.parts) == 3 and 0 < the_round.handed_back
     assert [base for _table, base in the_round.parts][1:] == sql._cut(str(source), 3)
+    suffix = ".csv" if form == "parquet" else f".{form}"
     if form == "parquet":
         import duckdb
 
-        found = duckdb.connect().execute(f"SELECT * FROM read_parquet('{tmp_path / 'sql.parquet'}') ORDER BY 1")
-        with open(tmp_path / "rows.csv", newline="", encoding="utf-8") as handle:
+        found = duckdb.connect().execute(f"SELECT * FROM read_parquet('{tmp_path / 'sql.parquet'}')")
+        with open(f"{rows}.csv", newline="", encoding="utf-8") as handle:
             written = list(csv.reader(handle))[1:]
-        assert [str(r[0]) for r in found.fetchall()] == [r[0] for r in written]
+        assert [str(r[0]) for r in found.fetchall()] == [r[0] for r in written]  # every row, in order
     else:
-        assert (tmp_path / f"rows{suffix}").read_bytes() == (tmp_path / f"sql{suffix}").read_bytes()
-    errors = (tmp_path / f"rows.errors{suffix}").read_text(encoding="utf-8")
+        assert Path(f"{rows}{suffix}").read_bytes() == (tmp_path / f"sql{suffix}").read_bytes()
+    errors = Path(f"{rows}.errors{suffix}").read_text(encoding="utf-8")
     assert errors == (tmp_path / f"sql.errors{suffix}").read_text(encoding="utf-8")
     assert errors.count("already on row") >= 2
     summary = ".summary.json" if form == "jsonl" else ".summary.csv"
-    assert (tmp_path / f"rows{summary}").read_bytes() == (tmp_path / f"sql{summary}").read_bytes()
+    assert Path(f"{rows}{summary}").read_bytes() == (tmp_path / f"sql{summary}").read_bytes()
 
 
 def test_a_csv_file_is_cut_only_at_the_end_of_a_record(tmp_path, monkeypatch):
