@@ -13,10 +13,11 @@ The round, step by step (SqlRound.run): the table `ev` holds, per record in the 
 the results file needs (a decided row's line, made in SQL exactly as the row engine's writers make it, or the
 Parquet file's columns) and what the summary needs (outcomes, amounts as DECIMAL); the rows handed back are read
 from it, evaluated by the row engine's workers (--jobs) and put back by row, their lines made by the row
-engine's own writers (`ev` is the view of the round's parts, `ev0`, `ev1`, …: a large CSV file is cut at the ends of
-records into one part per job, each evaluated at once on a thread of its own, SqlRound._build); a recipient's later rows are found by SQL (the first row without problems keeps the
-credit code, as the row engine's check); the summary is SQL's counts and exact sums; the results file is
-DuckDB's COPY, the problems and the summary are written here. DuckDB keeps the table in memory up to
+engine's own writers (`ev` is the view of the round's parts, `ev0`, `ev1`, …: a large CSV file is cut at the ends
+of records into one part per job, each evaluated at once on a thread of its own, SqlRound._build); a recipient's
+later rows are found by SQL (the first row without problems keeps the credit code, as the row engine's check);
+the summary is SQL's counts and exact sums; the results file is DuckDB's COPY, the problems and the summary are
+written here. DuckDB keeps the table in memory up to
 MEMORY_LIMIT and the rest in a temporary folder: memory stays flat however large the round. Every file is
 written to a temporary file beside it and renamed when complete (engine.core.files).
 
