@@ -350,7 +350,7 @@ def test_a_round_cut_into_parts_one_per_job_writes_what_the_row_engine_writes(sp
                          jobs=3)
     the_round.run(str(tmp_path / f"sql.{form}"))
     assert len(the_round.parts) == 3 and 0 < the_round.handed_back
-    assert [base for _table, base in the_round.parts][1:] == sql._cut(str(source), 3)
+    assert [base for _table, base in the_round.parts][1:] == sql._Lines(str(source), 3).cuts
     suffix = ".csv" if form == "parquet" else f".{form}"
     if form == "parquet":
         import duckdb
@@ -378,19 +378,19 @@ def test_a_csv_file_is_cut_only_at_the_end_of_a_record(tmp_path, monkeypatch):
     rows = [["code", "name"]] + [[str(i), f'甲,"{i}"' if i % 3 else "乙"] for i in range(100)]
     with open(path, "w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(rows)
-    cuts = sql._cut(str(path), 4)
+    cuts = sql._Lines(str(path), 4).cuts
     assert cuts is not None and len(cuts) == 3 and all(20 <= b - a <= 30 for a, b in pairwise([0, *cuts]))
     lines = path.read_bytes().split(b"\r\n")
     assert [lines[c + 1].split(b",")[0] for c in cuts] == [str(c).encode() for c in cuts]  # the records' own lines
     rows[50][1] = "两行\n的名称"
     with open(path, "w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(rows)
-    assert sql._cut(str(path), 2) is None
+    assert sql._Lines(str(path), 2).cuts is None
     path.write_bytes(b"code,name\r" + b"1,a\r" * 50 + b"2,b\n" * 50)
-    assert sql._cut(str(path), 2) is None
+    assert sql._Lines(str(path), 2).cuts is None
     monkeypatch.setattr(sql, "SPLIT_BYTES", 1 << 20)
     path.write_bytes(b"code,name\n" + b"1,a\n" * 100)
-    assert sql._cut(str(path), 2) is None  # too small to pay
+    assert sql._Lines(str(path), 2).cuts is None  # too small to pay
 
 
 def test_a_round_with_a_record_of_two_lines_is_read_in_one_part(tmp_path, monkeypatch):
@@ -415,5 +415,34 @@ def test_a_round_with_a_record_of_two_lines_is_read_in_one_part(tmp_path, monkey
     assert len(the_round.parts) == 1
     assert run("batch", policy_path, source, "-o", tmp_path / "rows.csv", "--engine", "rows", "--lang", "en"
                ).exit_code == 0
+    for name in ("", ".errors", ".summary"):
+        assert (tmp_path / f"rows{name}.csv").read_bytes() == (tmp_path / f"sql{name}.csv").read_bytes()
+
+
+def test_lines_are_counted_as_csv_reader_ends_them(tmp_path):
+    """A line feed, a carriage return and line feed (even across the blocks the file is read in), a lone carriage
+    return; the last line with or without its end."""
+    from engine.rounds import sql
+
+    path = tmp_path / "r.csv"
+    for text, lines in ((b"", 0), (b"a", 1), (b"a\n", 1), (b"a\r\nb", 2), (b"a\rb\r\nc\n\nd", 5), (b"a\r", 1)):
+        path.write_bytes(text)
+        assert sql._Lines(str(path), 1).count == lines, text
+    path.write_bytes(b"ab\r\n" * 10)
+    assert sql._Lines._count(path.read_bytes(), 40, block=3) == 10  # \r and \n in two blocks: one line's end
+
+
+def test_a_csv_file_with_an_empty_line_runs_row_by_row_and_says_so(tmp_path):
+    """csv.reader counts an empty line as a row and DuckDB skips it: found after DuckDB read the file (fewer records
+    than lines, and one of them empty), the round runs row by row, with the same files."""
+    source = tmp_path / "round.csv"
+    policy_path = ROOT / POLICIES[0]
+    write_round_csv(load_policy(str(policy_path)), 20, source, seed=4)
+    lines = source.read_bytes().split(b"\r\n")
+    source.write_bytes(b"\r\n".join(lines[:10] + [b""] + lines[10:]))
+    a = run("batch", policy_path, source, "-o", tmp_path / "rows.csv", "--engine", "rows", "--lang", "en")
+    b = run("batch", policy_path, source, "-o", tmp_path / "sql.csv", "--engine", "sql", "--lang", "en")
+    assert a.exit_code == b.exit_code == 0
+    assert "row by row" in b.stderr and "empty line" in b.stderr
     for name in ("", ".errors", ".summary"):
         assert (tmp_path / f"rows{name}.csv").read_bytes() == (tmp_path / f"sql{name}.csv").read_bytes()

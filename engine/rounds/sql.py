@@ -80,11 +80,14 @@ _AREA = "area"
 
 def batch_why_not(policy: Policy, source: Source, settings: Settings) -> str | None:
     """why_not for `policy batch`, which reads a Parquet, XLSX or JSON Lines file in SQL too (sql_sources)."""
-    return why_not(policy, source, settings, every_format=True)
+    return why_not(policy, source, settings, every_format=True, lines_later=True)
 
 
-def why_not(policy: Policy, source: Source, settings: Settings, every_format: bool = False) -> str | None:
-    """Why this round runs row by row, or None when it can run in SQL (a CSV file, or `every_format` but a folder)."""
+def why_not(policy: Policy, source: Source, settings: Settings, every_format: bool = False,
+            lines_later: bool = False) -> str | None:
+    """Why this round runs row by row, or None when it can run in SQL (a CSV file, or `every_format` but a folder).
+    `lines_later`: a CSV file's empty lines are looked for by SqlRound.run, only when DuckDB read fewer records
+    than the file has lines (_Lines), not here in a pass of their own."""
     is_csv = source.kind == "cells" and source.path.lower().endswith(".csv")
     if not (is_csv or every_format and readable(source)) or is_csv and (
             source.encoding not in ("utf-8", "utf-8-sig") or source.header_row != 1 or source._records is None):
@@ -102,7 +105,7 @@ def why_not(policy: Policy, source: Source, settings: Settings, every_format: bo
         sql_query(policy)
     except SqlUnsupported:
         return "policy"
-    if is_csv and _blank_lines(source.path):
+    if is_csv and not lines_later and _blank_lines(source.path):
         return "input"  # csv.reader counts an empty line as a row, DuckDB skips it: row numbers would differ
     return None
 
@@ -155,6 +158,7 @@ class SqlRound:
         self.handed_back = 0  # how many rows the row engine decided (run)
         self.serial = False  # the CSV read by one thread (a cell of several lines: csv)
         self.parts: list[tuple[str, int]] = []  # the round's tables and the rid of their first row (_build)
+        self.lines: _Lines | None = None  # a CSV file's lines and where it is cut (_build)
 
     @property
     def clause_ids(self) -> list[str]:
@@ -230,7 +234,7 @@ class SqlRound:
 
     def csv(self, part: Part | None = None) -> str:
         """The CSV file as DuckDB reads it: every cell as text, columns c0, c1, … in the header's order; of `part`,
-        its records only (the lines after the header it skips, how many it reads: _cut)."""
+        its records only (the lines after the header it skips, how many it reads: _Lines)."""
         if isinstance(self.source, SqlSource):  # another format than CSV: engine.rounds.sql_sources
             return self.source.relation()
         layout = self.source.layout
@@ -372,6 +376,10 @@ class SqlRound:
         total, handed, long = counts
         if long:
             raise SqlFallback("a long record")
+        if self.lines is not None and total + 1 != self.lines.count and _blank_lines(self.source.path):
+            # fewer records than lines: cells of several lines, or an empty line, which csv.reader counts as a row
+            # and DuckDB skips (the rows' numbers would differ): row by row
+            raise SqlFallback("an empty line")
         if self.progress is not None:
             self.progress(total - handed)
         self.handed_back = handed
@@ -406,14 +414,15 @@ class SqlRound:
     def _build(self, con: Any) -> None:
         """The round's table `ev`: a view of its parts, each part's records evaluated into a table of its own
         (`ev0`, `ev1`, …, their rows in the file's order from `base` on, `rid` = rowid + base). A large CSV file
-        is cut at lines into one part per job (_cut), each part's query run on its own cursor and thread: DuckDB
+        is cut at lines into one part per job (_Lines), each part's query run on its own cursor and thread: DuckDB
         keeps a table's rows in order on one thread without holding blocks back, and two threads under the
         memory limit serialise anyway, so that parts are how the round uses the cores in flat memory."""
         for table, _base in self.parts:
             con.execute(f"DROP VIEW IF EXISTS ev; DROP TABLE IF EXISTS {table}")
         cuts = None
-        if not isinstance(self.source, SqlSource) and not self.serial and self.jobs > 1:
-            cuts = _cut(self.source.path, self.jobs)
+        if not isinstance(self.source, SqlSource):
+            self.lines = _Lines(self.source.path, 1 if self.serial else self.jobs)
+            cuts = self.lines.cuts
         parts: list[Part] = [(0, None)] if cuts is None else [
             (start, None if end is None else end - start) for start, end in zip([0, *cuts], [*cuts, None], strict=True)]
         self.parts = [(f"ev{i}", skip) for i, (skip, _count) in enumerate(parts)]
@@ -671,41 +680,63 @@ Part = tuple[int, "int | None"]  # a part of a CSV round: the records before it,
 SPLIT_BYTES = 8 << 20  # a CSV file cut into parts (one per job) from this size on: below, one query is as quick
 
 
-def _cut(path: str, parts: int) -> list[int] | None:
-    """Where the CSV file at `path` is cut into `parts` parts of about equal size at the ends of lines: the number
-    of records before each part but the first. None when it is too small, or cannot be cut at lines: a line with
-    an odd number of quotes (a cell of several lines), a carriage return not before a line feed, or too few lines."""
-    import mmap
+class _Lines:
+    """A CSV file's lines, counted in one pass in blocks (memory stays flat): `count`, the lines as csv.reader and
+    DuckDB end them (a line feed, a carriage return and line feed, a lone carriage return; the last line with or
+    without its end); and `cuts`, where the file is cut into `parts` parts of about equal size at the ends of lines
+    — the number of records before each part but the first — or None when it is too small (SPLIT_BYTES), or
+    cannot be cut at lines: before the last cut, a line with an odd number of quotes (a cell of several lines)
+    or a lone carriage return (whether it ends a line is the reader's to say)."""
 
-    size = os.path.getsize(path)
-    if parts < 2 or size < SPLIT_BYTES:
-        return None
-    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        at = data.find(b'"')
+    def __init__(self, path: str, parts: int):
+        self.count = 0
+        self.cuts: list[int] | None = None
+        size = os.path.getsize(path)
+        ends = [size * i // parts for i in range(1, parts)] if parts > 1 and size >= SPLIT_BYTES else []
+        with open(path, "rb") as handle:
+            import mmap
+
+            if not size:
+                return
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                self.count = self._count(data, size) + (data[size - 1:] not in (b"\n", b"\r"))
+                self.cuts = self._cut(data, ends) if ends else None
+
+    @staticmethod
+    def _count(data: Any, size: int, block: int = 16 << 20) -> int:
+        lines, cr_before = 0, False
+        for start in range(0, size, block):
+            chunk = data[start:start + block]
+            # a carriage return and line feed ends one line, even across two blocks
+            lines += chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n") - (cr_before and chunk[:1] == b"\n")
+            cr_before = chunk[-1:] == b"\r"
+        return lines
+
+    @staticmethod
+    def _cut(data: Any, ends: list[int]) -> list[int] | None:
+        last = data.find(b"\n", ends[-1])
+        if last == -1:
+            return None
+        at = data.find(b'"', 0, last)
         while at != -1:  # every line with a quote holds an even number of them
             start, end = data.rfind(b"\n", 0, at) + 1, data.find(b"\n", at)
-            end = size if end == -1 else end
             if data[start:end].count(b'"') % 2:
                 return None
-            at = data.find(b'"', end)
-        ends = []
-        for i in range(1, parts):
-            end = data.find(b"\n", size * i // parts)
-            if end == -1:
-                return None
-            ends.append(end + 1)
+            at = data.find(b'"', end, last)
         cuts, lines, position, block = [], 0, 0, 16 << 20
-        for end in ends:  # lines before each cut, counted in blocks: memory stays flat
-            while position < end:
-                chunk = data[position:min(end, position + block)]
-                if chunk.count(b"\r") != chunk.count(b"\r\n") or chunk.endswith(b"\r"):
+        for end in ends:
+            end = data.find(b"\n", end) + 1
+            while position < end:  # in blocks, each ending at a line's end: memory stays flat
+                stop = end if end - position <= block else data.find(b"\n", position + block) + 1
+                chunk = data[position:stop]
+                if chunk.count(b"\r") != chunk.count(b"\r\n"):
                     return None
                 lines += chunk.count(b"\n")
-                position += len(chunk)
+                position = stop
             cuts.append(lines - 1)  # the header's line is not a record
-    if any(b - a < 1 for a, b in itertools.pairwise([0, *cuts])):
-        return None
-    return cuts
+        if any(b - a < 1 for a, b in itertools.pairwise([0, *cuts])):
+            return None
+        return cuts
 
 
 def _append(part: IO[bytes], whole: IO[bytes]) -> None:
