@@ -34,6 +34,7 @@ import io
 import itertools
 import json
 import os
+import re
 import shutil
 import tempfile
 from decimal import Decimal
@@ -689,54 +690,54 @@ class _Lines:
     or a lone carriage return (whether it ends a line is the reader's to say)."""
 
     def __init__(self, path: str, parts: int):
+        import mmap
+
         self.count = 0
         self.cuts: list[int] | None = None
         size = os.path.getsize(path)
-        ends = [size * i // parts for i in range(1, parts)] if parts > 1 and size >= SPLIT_BYTES else []
-        with open(path, "rb") as handle:
-            import mmap
-
-            if not size:
-                return
-            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                self.count = self._count(data, size) + (data[size - 1:] not in (b"\n", b"\r"))
-                self.cuts = self._cut(data, ends) if ends else None
-
-    @staticmethod
-    def _count(data: Any, size: int, block: int = 16 << 20) -> int:
-        lines, cr_before = 0, False
-        for start in range(0, size, block):
-            chunk = data[start:start + block]
-            # a carriage return and line feed ends one line, even across two blocks
-            lines += chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n") - (cr_before and chunk[:1] == b"\n")
-            cr_before = chunk[-1:] == b"\r"
-        return lines
+        if not size:
+            return
+        with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            ends = self._ends(data, size, parts) if parts > 1 and size >= SPLIT_BYTES else []
+            self.count, cuts = self._count(data, size, ends)
+            self.count += data[size - 1:] not in (b"\n", b"\r")
+            if ends and cuts is not None and all(b - a >= 1 for a, b in itertools.pairwise([0, *cuts])):
+                self.cuts = cuts
 
     @staticmethod
-    def _cut(data: Any, ends: list[int]) -> list[int] | None:
-        last = data.find(b"\n", ends[-1])
-        if last == -1:
-            return None
-        at = data.find(b'"', 0, last)
+    def _ends(data: Any, size: int, parts: int) -> list[int]:
+        """Where each part but the last ends (after a line feed), or none where the file cannot be cut there."""
+        ends = [data.find(b"\n", size * i // parts) + 1 for i in range(1, parts)]
+        if not all(ends):
+            return []
+        at = data.find(b'"', 0, ends[-1])
         while at != -1:  # every line with a quote holds an even number of them
             start, end = data.rfind(b"\n", 0, at) + 1, data.find(b"\n", at)
             if data[start:end].count(b'"') % 2:
-                return None
-            at = data.find(b'"', end, last)
-        cuts, lines, position, block = [], 0, 0, 16 << 20
-        for end in ends:
-            end = data.find(b"\n", end) + 1
-            while position < end:  # in blocks, each ending at a line's end: memory stays flat
-                stop = end if end - position <= block else data.find(b"\n", position + block) + 1
-                chunk = data[position:stop]
-                if chunk.count(b"\r") != chunk.count(b"\r\n"):
-                    return None
-                lines += chunk.count(b"\n")
-                position = stop
-            cuts.append(lines - 1)  # the header's line is not a record
-        if any(b - a < 1 for a, b in itertools.pairwise([0, *cuts])):
-            return None
-        return cuts
+                return []
+            at = data.find(b'"', end, ends[-1])
+        return ends
+
+    @staticmethod
+    def _count(data: Any, size: int, ends: list[int], block: int = 16 << 20) -> tuple[int, list[int] | None]:
+        """The lines, and the records before each of `ends` (None if a lone carriage return comes before one)."""
+        lines, position, cuts = 0, 0, list[int]()
+        stops = [*ends, size]
+        while position < size:  # in blocks, each ending at a line feed: a carriage return and line feed in one
+            stop = min(stops[len(cuts)], data.find(b"\n", position + block) + 1 or size)
+            chunk = data[position:stop]
+            lines += chunk.count(b"\n")
+            if _LONE_CR.search(chunk):  # a carriage return alone ends a line too
+                lines += chunk.count(b"\r") - chunk.count(b"\r\n")
+                if len(cuts) < len(ends):
+                    return lines, None
+            position = stop
+            if len(cuts) < len(ends) and stop == ends[len(cuts)]:
+                cuts.append(lines - 1)  # the header's line is not a record
+        return lines, cuts
+
+
+_LONE_CR = re.compile(rb"\r(?!\n)")
 
 
 def _append(part: IO[bytes], whole: IO[bytes]) -> None:
