@@ -90,7 +90,15 @@ def with_bad_rows(path: Path) -> None:
             '[]', '[{"name": "甲", "annual_turnover": "600万元"}, {"name": "乙"}]',  # read: counted, waiting
             '[{"name": "甲"},]', '[{"name": "甲"}, {"name": " 甲"}]',  # a trailing comma, the same name twice
             '[{"name": "\\u7532", "started_cbec": true}]', '[{"years_since_incubation": 1.5}]',  # escapes, fractions
-            '[{"started_cbec": "true"}]', '[{"nme": "甲"}]', '[{"annual_turnover": "-1"}]', "not json"]
+            '[{"started_cbec": "true"}]', '[{"nme": "甲"}]', '[{"annual_turnover": "-1"}]', "not json",
+            # odd shapes the one pattern must hand back (or read as the row engine reads them)
+            '[{"name": "甲", "name": "乙"}]', '[{"annual_turnover": "5万元", "name": "丙"}]',  # a key twice, any order
+            '[\n {"name":"丁"} ,{ }\t]', '[{"name": "甲\tb"}]', '[{"name": "甲"}, [], null]',  # JSON's spaces, a tab
+            '[{"annual_turnover": 12}]', '[{"annual_turnover": 012}]', '[{"annual_turnover": "１２"}]',
+            '[{"annual_turnover": 1e3}]', '[{"annual_turnover": -0}]', '[{"name": null, "started_cbec": false}]',
+            '[{"name": "A"}, {"name": "a"}]', '[{"name": "a b"}, {"name": "ab"}]', '[{"name": "ｆ"}, {"name": "f"}]',
+            '[{"name": "甲", "credit_code": "甲"}]', '[{"name": ""}]', '[{"name": "x\u0000"}]', '{"name": "甲"}',
+            '[{"years_since_incubation": "-1"}]', '[{"years_since_incubation": 0}]', '[{"name": "甲"}]]']
         extra += [row(30 + i, incubated_enterprises=cell, recipient="incubator") for i, cell in enumerate(items)]
     with open(path, "a", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(extra)
