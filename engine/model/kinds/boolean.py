@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 from engine.core.messages import Message, msg, t
 from engine.lang.expressions import BOOL
-from engine.model.kinds.base import BadCell, Converter, FactKind, Refuse
+from engine.model.kinds.base import BadCell, Converter, FactKind, Refuse, re2_literal
 
 if TYPE_CHECKING:
     from engine.core.errors import ProblemList
@@ -32,6 +32,12 @@ class Boolean(FactKind):
     cell_words: ClassVar[Mapping[str, object]] = CELL_WORDS
 
     def sql_parse(self, fact: Fact, text: str) -> str | None:
+        return self.sql_value(fact, text)  # NULL for any other word: no pattern needed
+
+    def sql_pattern(self, fact: Fact, quoted: bool = False) -> str | None:
+        return "|".join(re2_literal(word) for word in CELL_WORDS)
+
+    def sql_value(self, fact: Fact, text: str) -> str:
         words = {True: [], False: []}  # type: dict[bool, list[str]]
         for word, value in CELL_WORDS.items():
             words[bool(value)].append("'" + word.replace("'", "''") + "'")

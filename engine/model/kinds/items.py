@@ -57,16 +57,14 @@ class List(FactKind):
         for name, f in fields.items():
             raw = f"CAST(x.{_quoted(name)} AS VARCHAR)"  # the field's JSON text, NULL where null or not given
             column = f.kind.column(f)
-            reads = []  # (SQL: given this way, SQL: the value read, NULL where not read plainly)
+            reads: list[tuple[str | None, str]] = []  # (SQL: given this way, None: any other way; SQL: its value)
             values = ["null"]
             strings, boolean, whole = _json_types(f)
-            # a string's text, as written (no escapes: the pattern takes none)
-            string = f"substr({raw}, 2, length({raw}) - 2)"
-            parse = f.kind.sql_parse(f, string)
-            if parse is not None and strings:
-                values.append('"[^"\\\\\\x00-\\x1f]*"')
-                reads.append((f"starts_with({raw}, '\"')",
-                              f"CASE WHEN {string} = TRIM({string}) AND {string} <> '' THEN {parse} END"))
+            pattern = f.kind.sql_pattern(f, quoted=True) if strings else None
+            if pattern is not None:  # a string, its text as written (the pattern takes no escapes)
+                values.append(f'"(?:{pattern})"')
+                string = f"substr({raw}, 2, length({raw}) - 2)"
+                reads.append((f"starts_with({raw}, '\"')", f.kind.sql_value(f, string)))
             parse = f.kind.sql_parse(f, raw)
             if parse is not None and boolean:
                 values.append("true|false")
@@ -77,11 +75,12 @@ class List(FactKind):
                 number = f"CAST(CAST({raw} AS DECIMAL(38,0)) AS {column})"
                 bounded = " AND ".join([f"{number} {op} {bound}" for op, bound in
                                         ((">=", low), ("<=", high)) if bound is not None])
-                reads.append((f"regexp_full_match({raw}, '[0-9]+')",
-                              f"CASE WHEN {bounded} THEN {number} END" if bounded else number))
+                reads.append((None, f"CASE WHEN {bounded} THEN {number} END" if bounded else number))
             pairs.append(f'"{_pattern(name)}"{ws}:{ws}(?:{"|".join(values)})')
-            value = ("CASE " + "".join(f"WHEN {given} THEN CAST({got} AS {column}) " for given, got in reads)
-                     + "END") if reads else f"CAST(NULL AS {column})"
+            value = "".join(f"WHEN {given} THEN CAST({got} AS {column}) " if given else
+                            f"ELSE CAST({got} AS {column}) " for given, got in reads)
+            value = (f"CAST({reads[0][1]} AS {column})" if value.startswith("ELSE") else f"CASE {value}END" if value
+                     else f"CAST(NULL AS {column})")
             typed.append(f"{_quoted(name)} := {value}")
             within = sql_within(f, f"y.{_quoted(name)}")
             read.append(f"CAST(y.{_quoted(name)} IS NOT NULL" + (f" AND COALESCE({within}, FALSE)" if within else "")

@@ -11,7 +11,7 @@ from engine.core.messages import Message, msg, t
 from engine.lang.units import Dim
 from engine.lang.units import money as money_dim
 from engine.model.kinds.amounts import AmountKind, fast_amount, plain_amount, wan_yi
-from engine.model.kinds.base import Converter, Measured, Refusal
+from engine.model.kinds.base import Converter, Measured, Refusal, sql_read
 
 if TYPE_CHECKING:
     from engine.core.errors import ProblemList
@@ -30,17 +30,22 @@ class Money(AmountKind):
     fen: ClassVar[bool] = True
 
     def sql_parse(self, fact: Fact, text: str) -> str | None:
+        return sql_read(self, fact, text)
+
+    def sql_pattern(self, fact: Fact, quoted: bool = False) -> str | None:
         # 1234.56, 1234.56元, 12.5万元 / 12.5万: exact to the fen (finer is the row engine's to refuse)
         if fact.currency is not None:
             # in another currency: plain digits name none, and are read as they are (engine.core.amounts:
             # written_currency); a word for a currency (万美元, 元) is the row engine's to check
-            return (f"CASE WHEN regexp_full_match({text}, '[0-9]{{1,16}}([.][0-9]{{1,2}})?') "
-                    f"THEN CAST({text} AS DECIMAL(18,2)) END")
-        parse = (f"CASE WHEN regexp_full_match({text}, '[0-9]{{1,16}}([.][0-9]{{1,2}})?元?') "
-                 f"THEN CAST(rtrim({text}, '元') AS DECIMAL(18,2)) "
-                 f"WHEN regexp_full_match({text}, '[0-9]{{1,12}}([.][0-9]{{1,6}})?万元?') "
-                 f"THEN CAST(CAST(regexp_extract({text}, '^[0-9.]+') AS DECIMAL(18,6)) * 10000 AS DECIMAL(18,2)) END")
-        return parse
+            return "[0-9]{1,16}(?:[.][0-9]{1,2})?"
+        return "[0-9]{1,16}(?:[.][0-9]{1,2})?元?|[0-9]{1,12}(?:[.][0-9]{1,6})?万元?"
+
+    def sql_value(self, fact: Fact, text: str) -> str:
+        if fact.currency is not None:
+            return f"CAST({text} AS DECIMAL(18,2))"
+        return (f"CASE WHEN contains({text}, '万') THEN CAST(CAST(replace(replace({text}, '元', ''), '万', '') "
+                f"AS DECIMAL(18,6)) * 10000 AS DECIMAL(18,2)) "
+                f"ELSE CAST(replace({text}, '元', '') AS DECIMAL(18,2)) END")
 
     def schema(self, fact: Fact) -> dict[str, Any]:
         return {"anyOf": [dict(s) for s in SCHEMA["anyOf"]]}
