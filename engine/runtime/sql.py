@@ -419,7 +419,7 @@ class _Emitter:
         return (found or write(node, self.scope)).value
 
     def item_expr(self, expr: Expr, item: str, index: str, list_name: str, fields: tuple[str, ...]
-                  ) -> tuple[str, str]:
+                  ) -> tuple[str, str, str]:
         self.column(list_name)
         _names(expr.node)
         for name in (item, index, "k"):
@@ -431,7 +431,7 @@ class _Emitter:
         keys = [f"CASE WHEN {test} THEN {scope.keys[key]} END" for key, test in k.missing.items()]
         listed = (f"list_filter([{', '.join(keys)}], lambda k: k IS NOT NULL)" if keys
                   else "CAST([] AS VARCHAR[])")
-        return k.value, listed
+        return k.value, listed, any_of([f"({test})" for test in k.missing.values()])
 
     def column(self, name: str) -> str:
         if self.query is not None and not self.query.lists:
@@ -683,7 +683,7 @@ class _Query:
             listed = award.missing if award is not None and award.missing else ()
             raw_unknown = any_of([f"COALESCE({test} AND {k.value} IS NULL, FALSE)" if test != "TRUE"
                                   else f"{k.value} IS NULL" for test, k in needs]
-                                 + [f"{text} IS NOT NULL" for _k, text in listed])
+                                 + [waits for _k, _text, waits in listed])
             waits += [union([k.missing], None if test == "TRUE" else f"COALESCE({test}, FALSE)") for test, k in needs]
             if counted:
                 waits.append({MissingGrant.of(cid).key: unsaid})
@@ -692,8 +692,9 @@ class _Query:
             if offset is not None:
                 waits.append(offset.missing)
             missing = union(waits)
-            waiting_any = any_of(list(missing.values()) + [f"{text} IS NOT NULL" for _k, text in listed])
-            keys = [(k, f"CASE WHEN {t} THEN {literal(k)} END") for k, t in missing.items()] + list(listed)
+            waiting_any = any_of(list(missing.values()) + [waits for _k, _text, waits in listed])
+            keys = [(k, f"CASE WHEN {t} THEN {literal(k)} END") for k, t in missing.items()] + [
+                (k, text) for k, text, _waits in listed]
             keys.sort(key=lambda kv: kv[0])
             why_missing = f"concat({literal(MISSING + ':')}, concat_ws(';', {', '.join(c for _k, c in keys)}))" \
                 if keys else literal(MISSING)
