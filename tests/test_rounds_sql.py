@@ -79,6 +79,9 @@ def with_bad_rows(path: Path) -> None:
     if money:
         extra += [row(10, **{money: "abc"}), row(11, **{money: "1,234"}), row(12, **{money: "12.345"}),
                   row(13, **{money: "10万零5元"})]
+        # odd shapes a cheap check must leave to the row engine, or read as it reads them
+        extra += [row(40 + i, **{money: cell}) for i, cell in enumerate(
+            [" 1", "1.", ".5", "+1", "１２", "1e3", "0x10", "1,000", "万", "1.234元", "1元元", "0.5万", "007", "1.5亿"])]
     if "site_costs_in_promotion" in col:
         extra.append(row(14, site_costs="100", site_costs_in_promotion="200"))  # a part above its whole
     if "site_domain_holding" in col:
