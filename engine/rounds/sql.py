@@ -73,6 +73,7 @@ from engine.runtime.sql import (
 )
 
 FETCH = 4096  # rows fetched from DuckDB at a time: memory stays flat
+STAGE = "$read."  # typed0's column of a fact read in two steps (FactKind.sql_stages): "$read.<fact>"
 _AREA = "area"
 
 
@@ -160,10 +161,12 @@ class SqlRound:
     # -- the SQL ----------------------------------------------------------------------------------------
     def typed(self) -> str:
         """The CTEs reading the CSV's cells (`cells`: c0, c1, … as read; t0, t1, … stripped, NULL when blank) as the
-        query's typed columns, each cell parsed once (`typed0`), then what makes a row the row engine's (`typed`)."""
+        query's typed columns, each cell parsed once (`typed0`; a fact read in two steps, FactKind.sql_stages, has
+        its first there, its value in `typed1`), then what makes a row the row engine's (`typed`)."""
         layout = self.source.layout
         facts = self.policy.all_facts()
         cols: dict[str, str] = {}
+        later: dict[str, str] = {}  # facts read in two steps (FactKind.sql_stages): their second
         refused: list[str] = []
         granted: list[str] = []
         for i, column in enumerate(layout):
@@ -175,11 +178,16 @@ class SqlRound:
                 refused.append(f"({text} IS NOT NULL AND NOT COALESCE({_code_valid(ident('$code'))}, FALSE))")
             elif column.fact is not None:
                 fact = column.fact
-                parse = fact.kind.sql_parse(fact, text)
+                stages = fact.kind.sql_stages(fact, text)
+                parse = fact.kind.sql_parse(fact, text) if stages is None else stages[0]
                 if parse is None:
                     refused.append(f"({text} IS NOT NULL)")
                     continue
-                cols[fact.name] = f"CAST({parse} AS {fact.kind.column(fact)})"
+                if stages is not None:  # the first step kept as a column of typed0, the value made of it in typed1
+                    cols[STAGE + fact.name] = parse
+                    later[fact.name] = f"CAST({stages[1](ident(STAGE + fact.name))} AS {fact.kind.column(fact)})"
+                else:
+                    cols[fact.name] = f"CAST({parse} AS {fact.kind.column(fact)})"
                 within = sql_within(fact, ident(fact.name))
                 refused.append(f"({text} IS NOT NULL AND " + (f"NOT COALESCE({within}, FALSE))" if within else
                                                               f"{ident(fact.name)} IS NULL)"))
@@ -209,7 +217,7 @@ class SqlRound:
         refused.append(f"{ident(RECIPIENT)} IS NULL")  # no kind, or one the sheet does not know, or several
         refused.append(note("c0"))  # a note, whatever its first column: the row engine skips it
         for name, fact in facts.items():
-            if name not in cols:
+            if name not in cols and name not in later:
                 cols[name] = f"CAST(NULL AS {fact.kind.column(fact)})"
             if fact.at_most is not None and fact.at_most in facts:
                 refused.append(f"COALESCE({ident(name)} > {ident(fact.at_most)}, FALSE)")
@@ -219,10 +227,12 @@ class SqlRound:
         select = ", ".join(f"{code} AS {ident(name)}" for name, code in cols.items())
         raw = ", ".join(f"c{i}" for i in range(len(layout)))
         trimmed = ", ".join(f"NULLIF(TRIM(c{i}), '') AS t{i}" for i in range(len(layout)))
+        step = (f"typed1 AS (SELECT *, {', '.join(f'{code} AS {ident(name)}' for name, code in later.items())} "
+                "FROM typed0), ") if later else ""
         return (f"cells AS (SELECT CAST(NULL AS BIGINT) AS {ident(ROW)}, {raw}, {trimmed} FROM {self.csv()}), "
                 f"typed0 AS (SELECT {ident(ROW)}, {raw}, {', '.join(f't{i}' for i in range(len(layout)))}, {select} "
-                "FROM cells), "
-                f"typed AS (SELECT *, ({' OR '.join(refused)}) AS \"$refused\" FROM typed0)")
+                f"FROM cells), {step}"
+                f"typed AS (SELECT *, ({' OR '.join(refused)}) AS \"$refused\" FROM {'typed1' if later else 'typed0'})")
 
     def csv(self) -> str:
         """The CSV file as DuckDB reads it: every cell as text, columns c0, c1, … in the header's order."""

@@ -152,6 +152,12 @@ class FactKind(ABC):
         kind (its rows go to the row engine). tests/test_fact_kinds.py checks that each kind writes its own,
         agreeing with `fast`. Most kinds write it as sql_read: their sql_pattern, then their sql_value."""
 
+    def sql_stages(self, fact: Fact, text: str) -> tuple[str, Callable[[str], str]] | None:
+        """sql_parse in two steps, for a round's query where a value read costs less kept in a column than
+        written twice: SQL over the text, and what makes of that column (SQL) the value sql_parse gives. None:
+        sql_parse in one step."""
+        return None
+
     def sql_pattern(self, fact: Fact, quoted: bool = False) -> str | None:
         """The plain forms sql_parse reads, as one RE2 pattern a text matches whole (a list's cell checks each
         field's JSON strings with it, engine.model.kinds.items); None where none says them. `quoted`: the form of

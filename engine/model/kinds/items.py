@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from engine.core.messages import Message, msg, t
 from engine.lang.expressions import LIST, TEXT
@@ -35,6 +35,13 @@ class List(FactKind):
         return "STRUCT(" + ", ".join(f"{_quoted(n)} {f.kind.column(f)}" for n, f in fact.items.items()) + ")[]"
 
     def sql_parse(self, fact: Fact, text: str) -> str | None:
+        stages = self.sql_stages(fact, text)
+        if stages is None:
+            return None
+        first, then = stages
+        return f"list_transform([{first}], lambda v: {then('v')})[1]"  # a one-item list's lambda binds it to `v`
+
+    def sql_stages(self, fact: Fact, text: str) -> tuple[str, Callable[[str], str]] | None:
         """The cell's JSON array as the list's items, where the facts check reads it plainly: an array of at most
         MAX_ITEMS objects, each with declared fields only, each once, each field null (not given) or a JSON string
         (a boolean for a yes/no field, a whole number where its schema takes one) that its kind's sql_parse reads
@@ -45,8 +52,10 @@ class List(FactKind):
         One regular expression checks the text is such an array, written plainly (JSON's grammar, strings without
         backslash escapes or control characters, numbers whole): DuckDB's JSON reader takes what Python's json
         refuses (a comma before a closing bracket), and keeps the first of a key given twice where Python keeps the
-        last (json_keys finds those). The items are then read once (from_json), each field parsed once by its kind;
-        a list whose given fields were not all read is NULL."""
+        last (json_keys finds those where the keys are not in the declared order, in which none is given twice).
+        The items are then read once (from_json), each field parsed once by its kind, each item with how
+        many fields it gave (the first step); then, over those, whether every given field was read within its
+        bounds and no two items are the same (the second): a list that is not is NULL."""
         fields = fact.items
         if any(f.at_most is not None or not _plain_name(n) for n, f in fields.items()) or _GIVEN in fields:
             return None  # a field bounded by another, or named so that a pattern would not find it: the row engine's
@@ -86,33 +95,43 @@ class List(FactKind):
             read.append(f"CAST(y.{_quoted(name)} IS NOT NULL" + (f" AND COALESCE({within}, FALSE)" if within else "")
                         + " AS INTEGER)")
         pair = "(?:" + "|".join(pairs) + ")"
-        item = f"\\{{{ws}(?:{pair}(?:{ws},{ws}{pair})*)?{ws}\\}}"
-        shape = f"\\[{ws}(?:{item}(?:{ws},{ws}{item})*)?{ws}\\]"
+        # the keys in the declared order, each at most once (as the template writes them), or in any order
+        ordered = "|".join("(?:" + pairs[i] + "".join(f"(?:{ws},{ws}{p})?" for p in pairs[i + 1:]) + ")"
+                           for i in range(len(pairs)))
+        shapes = []
+        for pairs_written in (ordered, f"{pair}(?:{ws},{ws}{pair})*"):
+            item = f"\\{{{ws}(?:{pairs_written})?{ws}\\}}"
+            shapes.append(f"\\[{ws}(?:{item}(?:{ws},{ws}{item})*)?{ws}\\]")
         structure = "[{" + ", ".join(f'"{n}": "JSON"' for n in fields).replace("'", "''") + "}]"
         given = " + ".join(f"CAST(x.{_quoted(n)} IS NOT NULL AS INTEGER)" for n in fields) or "0"
+        distinct = (f"COALESCE(list_bool_and(list_transform(json_keys({text}, '$[*]'), "
+                    "lambda k: len(k) = len(list_distinct(k)))), TRUE)")
         # each item's fields read (NULL where not read), and how many it gave
-        parsed = (f"list_transform(from_json({text}, '{structure}'), lambda x: struct_pack("
-                  + ", ".join([*typed, f"{_quoted(_GIVEN)} := {given}"]) + "))")
-        checks = [f"len(v) <= {MAX_ITEMS}",
-                  f"COALESCE(list_bool_and(list_transform(v, lambda y: y.{_quoted(_GIVEN)} = "
-                  f"{' + '.join(read) or '0'})), TRUE)"]
+        first = (f"CASE WHEN regexp_full_match({text}, '{shapes[0]}') OR regexp_full_match({text}, '{shapes[1]}') "
+                 f"AND {distinct} THEN list_transform(from_json({text}, '{structure}'), lambda x: struct_pack("
+                 + ", ".join([*typed, f"{_quoted(_GIVEN)} := {given}"]) + ")) END")
+        unique = []
         for name in fact.unique:
             if fields[name].kind.value != TEXT:
                 return None  # items the same by a number or a date: the row engine compares them
-            # identity, where it is plainly the text upper case without spaces (ASCII and common CJK); a text
-            # field's value is its string as written
-            got = f"y.{_quoted(name)}"
-            checks.append(f"COALESCE(list_bool_and(list_transform(v, lambda y: {got} IS NULL OR regexp_full_match("
-                          f"{got}, '[\\x{{21}}-\\x{{7E}}\\x{{4E00}}-\\x{{9FFF}} ]*'))), TRUE)")
-            keys = f"list_transform(v, lambda y: NULLIF(upper(replace({got}, ' ', '')), ''))"
-            checks.append(f"len(list_distinct({keys})) = len(list_filter({keys}, lambda k: k IS NOT NULL))")
-        value = "list_transform(v, lambda y: struct_pack(" + ", ".join(
-            f"{_quoted(n)} := y.{_quoted(n)}" for n in fields) + "))"
-        distinct = (f"COALESCE(list_bool_and(list_transform(json_keys({text}, '$[*]'), "
-                    "lambda k: len(k) = len(list_distinct(k)))), TRUE)")
-        # the items parsed once (a one-item list's lambda binds them to `v`)
-        return (f"CASE WHEN regexp_full_match({text}, '{shape}') AND {distinct} THEN list_transform([{parsed}], "
-                f"lambda v: CASE WHEN {' AND '.join(checks)} THEN {value} END)[1] END")
+            unique.append(name)
+
+        def then(v: str) -> str:
+            checks = [f"len({v}) <= {MAX_ITEMS}",
+                      f"COALESCE(list_bool_and(list_transform({v}, lambda y: y.{_quoted(_GIVEN)} = "
+                      f"{' + '.join(read) or '0'})), TRUE)"]
+            for name in unique:
+                # identity, where it is plainly the text upper case without spaces (ASCII and common CJK); a text
+                # field's value is its string as written
+                got = f"y.{_quoted(name)}"
+                checks.append(f"COALESCE(list_bool_and(list_transform({v}, lambda y: {got} IS NULL OR "
+                              f"regexp_full_match({got}, '[\\x{{21}}-\\x{{7E}}\\x{{4E00}}-\\x{{9FFF}} ]*'))), TRUE)")
+                keys = f"list_transform({v}, lambda y: NULLIF(upper(replace({got}, ' ', '')), ''))"
+                checks.append(f"len(list_distinct({keys})) = len(list_filter({keys}, lambda k: k IS NOT NULL))")
+            value = f"list_transform({v}, lambda y: struct_pack(" + ", ".join(
+                f"{_quoted(n)} := y.{_quoted(n)}" for n in fields) + "))"
+            return f"CASE WHEN {' AND '.join(checks)} THEN {value} END"
+        return first, then
 
     def schema(self, fact: Fact) -> dict[str, Any]:
         from engine.model.kinds import value_schema  # the items' fields, each by its own kind
