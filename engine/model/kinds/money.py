@@ -11,7 +11,7 @@ from engine.core.messages import Message, msg, t
 from engine.lang.units import Dim
 from engine.lang.units import money as money_dim
 from engine.model.kinds.amounts import AmountKind, fast_amount, plain_amount, wan_yi
-from engine.model.kinds.base import Converter, Measured, Refusal, sql_read
+from engine.model.kinds.base import Converter, Measured, Refusal
 
 if TYPE_CHECKING:
     from engine.core.errors import ProblemList
@@ -30,7 +30,13 @@ class Money(AmountKind):
     fen: ClassVar[bool] = True
 
     def sql_parse(self, fact: Fact, text: str) -> str | None:
-        return sql_read(self, fact, text)
+        # 0 (the commonest cell: nothing granted earlier, nothing spent) and plain digits read at once, without
+        # looking for 元 or 万; the other plain forms by the whole pattern
+        plain = "[0-9]{1,16}(?:[.][0-9]{1,2})?"
+        rest = "" if fact.currency is not None else (
+            f"WHEN regexp_full_match({text}, '{self.sql_pattern(fact)}') THEN {self.sql_value(fact, text)} ")
+        return (f"CASE WHEN {text} = '0' THEN CAST(0 AS DECIMAL(18,2)) WHEN regexp_full_match({text}, '{plain}') "
+                f"THEN CAST({text} AS DECIMAL(18,2)) {rest}END")
 
     def sql_pattern(self, fact: Fact, quoted: bool = False) -> str | None:
         # 1234.56, 1234.56元, 12.5万元 / 12.5万: exact to the fen (finer is the row engine's to refuse)
