@@ -75,13 +75,17 @@ def with_bad_rows(path: Path) -> None:
         row(22, applicant="＝SUM(1)"),  # a full-width formula start
         row(23, applicant="两行\n的名称"),  # a record of two lines: the rows after it are numbered alike
         row(24, applicant="@x"),
+        # spaces around cells the SQL reads unstripped (FactKind.sql_unstripped): the row engine strips and reads them
+        row(25, date=" " + good[col["date"]] + " "), row(26, recipient=" " + good[col["recipient"]]),
+        row(27, claim_year="2023 ") if "claim_year" in col else row(27),
+        row(28, **{"granted.2.1": " 0"}) if "granted.2.1" in col else row(28),
     ]
     if money:
         extra += [row(10, **{money: "abc"}), row(11, **{money: "1,234"}), row(12, **{money: "12.345"}),
                   row(13, **{money: "10万零5元"})]
         # odd shapes a cheap check must leave to the row engine, or read as it reads them
         extra += [row(40 + i, **{money: cell}) for i, cell in enumerate(
-            [" 1", "1.", ".5", "+1", "１２", "1e3", "0x10", "1,000", "万", "1.234元", "1元元", "0.5万", "007", "1.5亿"])]
+            [" 1", "1 ", "  ", "1.", ".5", "+1", "１２", "1e3", "0x10", "1,000", "万", "1.234元", "1元元", "0.5万", "007", "1.5亿"])]
     if "site_costs_in_promotion" in col:
         extra.append(row(14, site_costs="100", site_costs_in_promotion="200"))  # a part above its whole
     if "site_domain_holding" in col:
@@ -101,7 +105,8 @@ def with_bad_rows(path: Path) -> None:
             '[{"annual_turnover": 1e3}]', '[{"annual_turnover": -0}]', '[{"name": null, "started_cbec": false}]',
             '[{"name": "A"}, {"name": "a"}]', '[{"name": "a b"}, {"name": "ab"}]', '[{"name": "ｆ"}, {"name": "f"}]',
             '[{"name": "甲", "credit_code": "甲"}]', '[{"name": ""}]', '[{"name": "x\u0000"}]', '{"name": "甲"}',
-            '[{"years_since_incubation": "-1"}]', '[{"years_since_incubation": 0}]', '[{"name": "甲"}]]']
+            '[{"years_since_incubation": "-1"}]', '[{"years_since_incubation": 0}]', '[{"name": "甲"}]]',
+            ' [{"name": "甲"}] ', '[{"started_cbec": true }]']
         extra += [row(30 + i, incubated_enterprises=cell, recipient="incubator") for i, cell in enumerate(items)]
     with open(path, "a", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(extra)

@@ -160,12 +160,16 @@ class SqlRound:
 
     # -- the SQL ----------------------------------------------------------------------------------------
     def typed(self) -> str:
-        """The CTEs reading the CSV's cells (`cells`: c0, c1, … as read; t0, t1, … stripped, NULL when blank) as the
+        """The CTEs reading the CSV's cells (`cells`: c0, c1, … as read; t0, t1, … stripped, or as read where their
+        reading takes no space first or last, FactKind.sql_unstripped; NULL when blank) as the
         query's typed columns, each cell parsed once (`typed0`; a fact read in two steps, FactKind.sql_stages, has
         its first there, its value in `typed1`), then what makes a row the row engine's (`typed`)."""
         layout = self.source.layout
         facts = self.policy.all_facts()
         cols: dict[str, str] = {}
+        # the cells read as they are, not stripped: those whose reading takes no space first or last (a cell with
+        # spaces around is then refused, and the row engine strips and reads it); stripping costs more than reading
+        unstripped: set[int] = set()
         later: dict[str, str] = {}  # facts read in two steps (FactKind.sql_stages): their second
         refused: list[str] = []
         granted: list[str] = []
@@ -174,6 +178,7 @@ class SqlRound:
                 continue
             text = f"t{i}"
             if column.kind == "code":
+                unstripped.add(i)  # 18 capitals and digits
                 cols["$code"] = f"UPPER({text})"
                 refused.append(f"({text} IS NOT NULL AND NOT COALESCE({_code_valid(ident('$code'))}, FALSE))")
             elif column.fact is not None:
@@ -183,6 +188,8 @@ class SqlRound:
                 if parse is None:
                     refused.append(f"({text} IS NOT NULL)")
                     continue
+                if fact.kind.sql_unstripped:
+                    unstripped.add(i)
                 if stages is not None:  # the first step kept as a column of typed0, the value made of it in typed1
                     cols[STAGE + fact.name] = parse
                     later[fact.name] = f"CAST({stages[1](ident(STAGE + fact.name))} AS {fact.kind.column(fact)})"
@@ -193,16 +200,20 @@ class SqlRound:
                                                               f"{ident(fact.name)} IS NULL)"))
             elif column.kind == "granted":
                 assert column.clause is not None
+                unstripped.add(i)  # money
                 cols[GRANTED + column.clause] = f"CAST({_money(text)} AS DECIMAL(18,2))"
                 granted.append(text)
                 refused.append(f"({text} IS NOT NULL AND {ident(GRANTED + column.clause)} IS NULL)")
             elif column.name == KIND:
+                if all(word == word.strip(" ") for word in self.kinds):
+                    unstripped.add(i)  # one of the kinds' words, as they are
                 cases = " ".join(f"WHEN {literal(word)} THEN {literal(kind)}" for word, kind in self.kinds.items())
                 cols[RECIPIENT] = f"CASE {text} {cases} END"
             elif column.name == _AREA:
                 cols[AREA_COLUMN] = text
                 refused.append(f"({text} IS NOT NULL AND NOT {_plain(text)})")
             elif column.name == DATE:
+                unstripped.add(i)  # 2024-01-31
                 cols[CLAIM_DATE] = (f"CASE WHEN regexp_full_match({text}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
                                       f"THEN TRY_CAST({text} AS DATE) END")
                 refused.append(f"({text} IS NOT NULL AND {ident(CLAIM_DATE)} IS NULL)")
@@ -226,7 +237,8 @@ class SqlRound:
         cols[GRANTED_KNOWN] = "(" + (" OR ".join(f"{g} IS NOT NULL" for g in granted) or "FALSE") + ")"
         select = ", ".join(f"{code} AS {ident(name)}" for name, code in cols.items())
         raw = ", ".join(f"c{i}" for i in range(len(layout)))
-        trimmed = ", ".join(f"NULLIF(TRIM(c{i}), '') AS t{i}" for i in range(len(layout)))
+        trimmed = ", ".join(f"NULLIF(c{i}, '') AS t{i}" if i in unstripped else f"NULLIF(TRIM(c{i}), '') AS t{i}"
+                            for i in range(len(layout)))
         step = (f"typed1 AS (SELECT *, {', '.join(f'{code} AS {ident(name)}' for name, code in later.items())} "
                 "FROM typed0), ") if later else ""
         return (f"cells AS (SELECT CAST(NULL AS BIGINT) AS {ident(ROW)}, {raw}, {trimmed} FROM {self.csv()}), "

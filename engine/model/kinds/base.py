@@ -75,6 +75,9 @@ class FactKind(ABC):
     bool_is_value: ClassVar[bool] = False  # True or False in a facts file is the value as it stands
     cell_as_text: ClassVar[bool] = False  # a sheet's text cell is kept as typed (stripped), then read as in a file
     cell_words: ClassVar[Mapping[str, object]] = {}  # texts read_cell reads, with their values, for a quick look-up
+    # sql_parse reads no text with a space first or last (none of its plain forms has one): a round's query need not
+    # strip such a cell before it (a cell with spaces around is then the row engine's, which strips it)
+    sql_unstripped: ClassVar[bool] = False
 
     @abstractmethod
     def form_words(self) -> Message:

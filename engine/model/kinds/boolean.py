@@ -30,6 +30,7 @@ class Boolean(FactKind):
     sample: ClassVar[object] = True
     bool_is_value: ClassVar[bool] = True
     cell_words: ClassVar[Mapping[str, object]] = CELL_WORDS
+    sql_unstripped: ClassVar[bool] = True  # one of CELL_WORDS: never a space
 
     def sql_parse(self, fact: Fact, text: str) -> str | None:
         return self.sql_value(fact, text)  # NULL for any other word: no pattern needed

@@ -30,6 +30,7 @@ class Date(FactKind):
     form_input: ClassVar[str] = "date"
     sample: ClassVar[object] = "2024-01-31"
     number_format: ClassVar[str | None] = "yyyy-mm-dd"
+    sql_unstripped: ClassVar[bool] = True  # 2024-01-31: never a space
 
     def sql_parse(self, fact: Fact, text: str) -> str | None:
         return sql_read(self, fact, text)

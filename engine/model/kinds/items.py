@@ -29,6 +29,7 @@ class List(FactKind):
     takes_items: ClassVar[bool] = True
     form_input: ClassVar[str] = "items"
     sample: ClassVar[object] = []
+    sql_unstripped: ClassVar[bool] = True  # its pattern starts with [ and ends with ]
 
     def column(self, fact: Fact) -> str:
         """A list of STRUCTs, one field per declared field, each of its own kind's column type."""
