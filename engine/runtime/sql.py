@@ -433,6 +433,15 @@ class _Emitter:
                   else "CAST([] AS VARCHAR[])")
         return k.value, listed, any_of([f"({test})" for test in k.missing.values()])
 
+    def each_item(self, items: str, make: Callable[[str, str], str]) -> str:
+        # DuckDB: a lambda over the items with their index (from 1), capturing nothing (a lambda that reads the row's
+        # list by index runs row by row); elsewhere the indexes' range, which every dialect counts alike (Spark's
+        # TRANSFORM counts a lambda's index from 0)
+        if self.query is not None and self.query.portable:
+            return (f"list_transform(range(array_length({items})), lambda pi_index: "
+                    f"{make(f'{items}[CAST(pi_index AS BIGINT) + 1]', 'pi_index')})")
+        return f"list_transform({items}, lambda pi_item, pi_index: {make('pi_item', '(pi_index - 1)')})"
+
     def column(self, name: str) -> str:
         if self.query is not None and not self.query.lists:
             raise SqlUnsupported(msg("sql.why.list_fact", name=name))
@@ -466,8 +475,8 @@ class SqlQuery:
 
 
 class _Query:
-    def __init__(self, plan: Plan, lists: bool = True):
-        self.plan, self.lists = plan, lists
+    def __init__(self, plan: Plan, lists: bool = True, portable: bool = False):
+        self.plan, self.lists, self.portable = plan, lists, portable
         p = self.policy = plan.policy
         money = p.money
         _sign, _digits, exponent = money.round_to.as_tuple()
@@ -952,16 +961,17 @@ class _Query:
         return finish(applies)
 
 
-def sql_query(policy: Policy, lists: bool = True) -> SqlQuery:
+def sql_query(policy: Policy, lists: bool = True, portable: bool = False) -> SqlQuery:
     """The policy's query (DuckDB), made on first use and kept with its plan; SqlUnsupported if it cannot be.
     Without `lists`, a clause reading a list fact's items is left to the row engine (for a dialect with no
-    functions over lists: PostgreSQL)."""
+    functions over lists: PostgreSQL). `portable`: written only with what sqlglot translates as it means (for
+    another dialect), where DuckDB has a cheaper form (SqlEmitter.each_item)."""
     plan = prepare(policy)
-    key = "_sql" if lists else "_sql_without_lists"
+    key = "_sql" if lists and not portable else "_sql_portable" if lists else "_sql_without_lists"
     found = plan.__dict__.get(key)
     if found is None:
         try:
-            found = _Query(plan, lists).build()
+            found = _Query(plan, lists, portable).build()
         except SqlUnsupported as why:
             found = why
         plan.__dict__[key] = found
@@ -993,7 +1003,7 @@ def compile_sql(policy: Policy, dialect: str = "duckdb") -> str:
     module's docstring for the columns it reads and returns. SqlUnsupported when the policy cannot be."""
     if dialect not in DIALECTS:
         raise ValueError(f"dialect {dialect!r}: one of {', '.join(DIALECTS)}")
-    text = sql_query(policy, lists=dialect in _LISTS).text
+    text = sql_query(policy, lists=dialect in _LISTS, portable=dialect != "duckdb").text
     if dialect == "duckdb":
         return text
     import sqlglot

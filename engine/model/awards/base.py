@@ -135,6 +135,9 @@ class SqlEmitter(Protocol):
     # (the keys' tests alone, cheaper than the keys)
     def item_expr(self, expr: Expr, item: str, index: str, list_name: str, fields: tuple[str, ...]
                   ) -> tuple[str, str, str]: ...
+    # SQL: a list of `make(item, index)` for each item of the list `items` (`make` is given SQL for the item and for
+    # its index from 0), in the items' order
+    def each_item(self, items: str, make: Callable[[str, str], str]) -> str: ...
     def column(self, name: str) -> str: ...  # a list fact's column (NULL: not given)
     def literal(self, value: object) -> str: ...  # a constant as SQL (a Decimal exactly, text quoted)
     def reason(self, why: type[Why]) -> str: ...  # the SQL literal of a Why's reason code
