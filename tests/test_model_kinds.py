@@ -390,3 +390,18 @@ def test_sql_parse_reads_money_in_another_currency_as_the_facts_check_does():
             read += 1
             assert got == value, (text, got, value)
     assert read >= 3
+
+
+def test_sql_plain_finds_every_control_format_or_separator_character_but_the_space():
+    """One search (UNPLAIN) for what RE2 calls \\p{C} or \\p{Z}, the space aside: every code point agrees."""
+    duckdb = pytest.importorskip("duckdb")
+    from engine.model.kinds.base import sql_plain
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE cp AS SELECT 'a' || chr(i::INTEGER) || 'b' AS t FROM range(1, 1114112) r(i) "
+                "WHERE i < 55296 OR i > 57343")  # no surrogates
+    reference = "NOT regexp_matches(replace(t, ' ', ''), '[\\p{C}\\p{Z}]')"
+    assert con.execute(f"SELECT count_if(({sql_plain('t')}) IS DISTINCT FROM ({reference})), count_if({sql_plain('t')}) "
+                       "FROM cp").fetchone() == (0, con.execute(f"SELECT count_if({reference}) FROM cp").fetchone()[0])
+    assert [con.execute(f"SELECT {sql_plain('$1')}", [t]).fetchone()[0] for t in ("甲 乙", "甲\u3000乙", "甲\u200b乙")] \
+        == [True, False, False]

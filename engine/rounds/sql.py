@@ -32,6 +32,7 @@ import io
 import itertools
 import json
 import os
+import re
 import shutil
 import tempfile
 from decimal import Decimal
@@ -40,7 +41,7 @@ from typing import IO, Any, Callable, Iterator, Mapping
 
 from engine.core.files import path_when_done, replace_when_done
 from engine.core.messages import t
-from engine.model.kinds.base import sql_within
+from engine.model.kinds.base import sql_plain, sql_within
 from engine.model.policy import Policy
 from engine.rounds.columns import CODE, DATE, GRANTED, KIND, NAME, Column
 from engine.rounds.identity import ALPHABET, WEIGHTS
@@ -125,7 +126,7 @@ def _text(column: str) -> str:
 
 def _plain(code: str) -> str:
     """SQL: the text has no control, format or separator character but the space (the row engine words those)."""
-    return f"NOT regexp_matches(replace({code}, ' ', ''), '[\\p{{C}}\\p{{Z}}]')"
+    return sql_plain(code)
 
 
 def _code_valid(code: str) -> str:
@@ -314,7 +315,7 @@ class SqlRound:
                      "CASE WHEN complete THEN 'true' ELSE 'false' END"]
             for k in range(n):
                 parts += [f"o{k}", f"COALESCE(CAST(a{k} AS VARCHAR), '')", f"r{k}", "''"]  # the note: none
-            return "concat(',', " + ", ',', ".join(parts) + ", ',')"  # the sheet: none (--sheets is the rows')
+            return _concat([x for p in parts for x in ("','", p)] + ["','"])  # the sheet: none (--sheets: rows')
         parts = ["',\"credit_code\":'", "json_text(code)", "',\"applicant\":'", "json_text(name)",
                  "',\"recipient\":['", "json_text(kind)", "'],\"total\":\"'", "CAST(total AS VARCHAR)",
                  "'\",\"complete\":'", "CASE WHEN complete THEN 'true' ELSE 'false' END", "',\"clauses\":{'"]
@@ -323,7 +324,7 @@ class SqlRound:
                       f"CASE WHEN a{k} IS NOT NULL THEN concat(',\"amount\":\"', CAST(a{k} AS VARCHAR), '\"') "
                       "ELSE '' END",
                       f"CASE WHEN r{k} <> '' THEN concat(',\"reason\":\"', r{k}, '\"') ELSE '' END", "'}'"]
-        return "concat(" + ", ".join(parts) + ", '}}')"
+        return _concat([*parts, "'}}'"])
 
     # -- the round ------------------------------------------------------------------------------------
     def run(self, output: Output | str) -> Summary:
@@ -606,6 +607,20 @@ _COUNTED = ("eligible", "ineligible", "undetermined", "referred")  # the outcome
 def _exact(value: Decimal | None) -> Decimal:
     """A sum as Summary's (a Decimal 0 when nothing was summed)."""
     return Decimal(0) if value is None else value
+
+
+def _concat(parts: list[str]) -> str:
+    """SQL: concat of `parts` (SQL expressions), each run of string literals as one (DuckDB pays per argument)."""
+    merged: list[str] = []
+    for part in parts:
+        if merged and _LITERAL.fullmatch(part) and _LITERAL.fullmatch(merged[-1]):
+            merged[-1] = merged[-1][:-1] + part[1:]
+        else:
+            merged.append(part)
+    return "concat(" + ", ".join(merged) + ")"
+
+
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
 
 
 def _json_string(text: str) -> str:

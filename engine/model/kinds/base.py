@@ -237,6 +237,16 @@ class FactKind(ABC):
         return None
 
 
+# RE2: a control, format or separator character other than the space (\\p{C} and \\p{Z} but U+0020, with those
+# that were separators in older Unicode tables): one search, cheaper than removing the spaces first
+UNPLAIN = "[\\p{C}\\p{Zl}\\p{Zp}\\x{A0}\\x{1680}\\x{180E}\\x{2000}-\\x{200B}\\x{202F}\\x{205F}\\x{3000}]"
+
+
+def sql_plain(text: str) -> str:
+    """SQL: `text` has no character UNPLAIN finds (as plain_text, or stricter: the row engine words those)."""
+    return f"NOT regexp_matches({text}, '{UNPLAIN}')"
+
+
 def sql_read(kind: FactKind, fact: Fact, text: str) -> str | None:
     """SQL: a cell's text read by the kind's sql_pattern and sql_value (NULL where the pattern does not match)."""
     pattern = kind.sql_pattern(fact)

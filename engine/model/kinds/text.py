@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from engine.core.messages import Message, msg, t
 from engine.core.suggest import did_you_mean, one_of
 from engine.lang.expressions import TEXT
-from engine.model.kinds.base import Converter, FactKind, Refusal, Refuse, plain_text, re2_literal
+from engine.model.kinds.base import Converter, FactKind, Refusal, Refuse, plain_text, re2_literal, sql_plain
 
 if TYPE_CHECKING:
     from engine.core.errors import ProblemList
@@ -25,7 +25,7 @@ class Text(FactKind):
     cell_as_text: ClassVar[bool] = True
 
     def sql_parse(self, fact: Fact, text: str) -> str | None:
-        plain = f"NOT regexp_matches(replace({text}, ' ', ''), '[\\p{{C}}\\p{{Z}}]')"  # as plain_text, or stricter
+        plain = sql_plain(text)
         if fact.choices:
             listed = ", ".join("'" + c.replace("'", "''") + "'" for c in self._choices(fact, False)) or "NULL"
             return f"CASE WHEN {text} IN ({listed}) THEN {text} END"
