@@ -277,7 +277,10 @@ class SqlRound:
         # a record near the row engine's bound on a record's length (engine.rounds.read.RECORD_LIMIT, which it
         # reports as the row's problem): the round is the row engine's
         every = ", ".join(f"c{i}" for i in range(width))
-        long = f"strlen(concat({every}, '')) + {2 * width} >= {RECORD_LIMIT // 2}"
+        # (the record's length only where its longest cell could make it so: concat costs, greatest does not)
+        most = f"COALESCE(greatest({', '.join(f'strlen(c{i})' for i in range(width))}), 0)"
+        long = (f"({most} * {width} + {2 * width} >= {RECORD_LIMIT // 2} AND "
+                f"strlen(concat({every}, '')) + {2 * width} >= {RECORD_LIMIT // 2})")
         values = []
         for k, cid in enumerate(self.clause_ids):
             outcome, amount, reason = (ident(f"{cid}:{part}") for part in ("outcome", "amount", "reason"))
