@@ -39,11 +39,10 @@ class Boolean(FactKind):
         return "|".join(re2_literal(word) for word in CELL_WORDS)
 
     def sql_value(self, fact: Fact, text: str) -> str:
-        words = {True: [], False: []}  # type: dict[bool, list[str]]
-        for word, value in CELL_WORDS.items():
-            words[bool(value)].append("'" + word.replace("'", "''") + "'")
-        return (f"CASE WHEN {text} IN ({', '.join(words[True])}) THEN TRUE "
-                f"WHEN {text} IN ({', '.join(words[False])}) THEN FALSE END")
+        # one comparison per word, true and false first (the commonest): cheaper than IN lists
+        words = sorted(CELL_WORDS.items(), key=lambda wv: wv[0] not in ("true", "false"))
+        return (f"CASE {text} " + " ".join(f"WHEN '{w.replace(chr(39), chr(39) * 2)}' THEN {'TRUE' if v else 'FALSE'}"
+                                         for w, v in words) + " END")
 
     def schema(self, fact: Fact) -> dict[str, Any]:
         return {"type": "boolean"}
