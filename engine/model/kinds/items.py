@@ -118,17 +118,18 @@ class List(FactKind):
             unique.append(name)
 
         def then(v: str) -> str:
+            # per item: every given field read within bounds, and each unique field's text one whose identity is
+            # plainly its text upper case without spaces (ASCII and common CJK; a text field's value is its string
+            # as written)
+            each = [f"y.{_quoted(_GIVEN)} = {' + '.join(read) or '0'}"] + [
+                f"COALESCE(regexp_full_match(y.{_quoted(name)}, '{_PLAIN_IDENTITY}'), TRUE)" for name in unique]
             checks = [f"len({v}) <= {MAX_ITEMS}",
-                      f"COALESCE(list_bool_and(list_transform({v}, lambda y: y.{_quoted(_GIVEN)} = "
-                      f"{' + '.join(read) or '0'})), TRUE)"]
+                      f"COALESCE(list_bool_and(list_transform({v}, lambda y: {' AND '.join(each)})), TRUE)"]
             for name in unique:
-                # identity, where it is plainly the text upper case without spaces (ASCII and common CJK); a text
-                # field's value is its string as written
-                got = f"y.{_quoted(name)}"
-                checks.append(f"COALESCE(list_bool_and(list_transform({v}, lambda y: {got} IS NULL OR "
-                              f"regexp_full_match({got}, '[\\x{{21}}-\\x{{7E}}\\x{{4E00}}-\\x{{9FFF}} ]*'))), TRUE)")
-                keys = f"list_transform({v}, lambda y: NULLIF(upper(replace({got}, ' ', '')), ''))"
-                checks.append(f"len(list_distinct({keys})) = len(list_filter({keys}, lambda k: k IS NOT NULL))")
+                # no two identities the same (an item without the field has one of its own: its index, after a NUL)
+                keys = (f"list_transform({v}, lambda y, i: COALESCE(NULLIF(upper(replace(y.{_quoted(name)}, ' ', '')), "
+                        f"''), chr(0) || CAST(i AS VARCHAR)))")
+                checks.append(f"list_unique({keys}) = len({v})")
             value = f"list_transform({v}, lambda y: struct_pack(" + ", ".join(
                 f"{_quoted(n)} := y.{_quoted(n)}" for n in fields) + "))"
             return f"CASE WHEN {' AND '.join(checks)} THEN {value} END"
@@ -199,6 +200,7 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+_PLAIN_IDENTITY = "[\\x{21}-\\x{7E}\\x{4E00}-\\x{9FFF} ]*"  # RE2: text whose identity is its upper case without spaces
 _GIVEN = "$given"  # an item's count of fields given, beside its fields while they are read
 
 
