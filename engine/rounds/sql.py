@@ -307,6 +307,12 @@ class SqlRound:
                               for cid in self.query.clause_ids)
         return f"NOT ({waiting or 'FALSE'})"
 
+    def _total(self) -> str:
+        """SQL: the total as text, as CAST writes it (a DECIMAL(38,places)); through a DECIMAL(18,places) where it
+        fits, which DuckDB writes as text four times faster."""
+        places = self.query.places
+        return f"COALESCE(CAST(TRY_CAST(total AS DECIMAL(18,{places})) AS VARCHAR), CAST(total AS VARCHAR))"
+
     def _line(self) -> str:
         """SQL: a decided row's line of the results, from the comma after its row number on, exactly as the row
         engine writes it — CSV as engine.rounds.write.csv_row and SafeWriter write it (csv_text neutralises and
@@ -314,13 +320,13 @@ class SqlRound:
         Lines as JsonlLines writes it (json_text: json.dumps' escapes, ensure_ascii off)."""
         n = len(self.clause_ids)
         if self.settings.form == "csv":
-            parts = ["COALESCE(code, '')", "csv_text(COALESCE(name, ''))", "kind", "CAST(total AS VARCHAR)",
+            parts = ["COALESCE(code, '')", "csv_text(COALESCE(name, ''))", "kind", self._total(),
                      "CASE WHEN complete THEN 'true' ELSE 'false' END"]
             for k in range(n):
                 parts += [f"o{k}", f"COALESCE(CAST(a{k} AS VARCHAR), '')", f"r{k}", "''"]  # the note: none
             return _concat([x for p in parts for x in ("','", p)] + ["','"])  # the sheet: none (--sheets: rows')
         parts = ["',\"credit_code\":'", "json_text(code)", "',\"applicant\":'", "json_text(name)",
-                 "',\"recipient\":['", "json_text(kind)", "'],\"total\":\"'", "CAST(total AS VARCHAR)",
+                 "',\"recipient\":['", "json_text(kind)", "'],\"total\":\"'", self._total(),
                  "'\",\"complete\":'", "CASE WHEN complete THEN 'true' ELSE 'false' END", "',\"clauses\":{'"]
         for k, cid in enumerate(self.clause_ids):
             parts += [literal(("," if k else "") + _json_string(cid) + ":{\"outcome\":\""), f"o{k}", "'\"'",

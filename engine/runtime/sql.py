@@ -472,6 +472,7 @@ class SqlQuery:
     facts: Mapping[str, str]  # fact name -> its column type
     granted: tuple[str, ...]  # clause ids whose earlier grants count, or raise a cap (a "granted.<id>" column each)
     rows_engine: Mapping[str, str]  # clause id -> why its applicants' rows go to the row engine
+    places: int = 2  # the money rule's places: "$total" is a DECIMAL(38,places)
 
 
 class _Query:
@@ -941,7 +942,7 @@ class _Query:
         out.append(f"{total} AS {ident(TOTAL)}")
         text = "WITH " + ",\n".join(self.ctes) + f"\nSELECT {', '.join(out)} FROM {self.last}"
         facts = {name: f.kind.column(f) for name, f in self.policy.all_facts().items()}
-        return SqlQuery(text, self.ids, facts, self.granted, dict(self.unsupported))
+        return SqlQuery(text, self.ids, facts, self.granted, dict(self.unsupported), self.places)
 
     def parts_or_none(self, task: Decide) -> list[str] | None:
         clause = task.clause
