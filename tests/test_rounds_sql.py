@@ -76,10 +76,17 @@ def with_bad_rows(path: Path) -> None:
         row(22, applicant="＝SUM(1)"),  # a full-width formula start
         row(23, applicant="两行\n的名称"),  # a record of two lines: the rows after it are numbered alike
         row(24, applicant="@x"),
+        # spaces around cells the SQL reads unstripped (FactKind.sql_unstripped): the row engine strips and reads them
+        row(25, date=" " + good[col["date"]] + " "), row(26, recipient=" " + good[col["recipient"]]),
+        row(27, claim_year="2023 ") if "claim_year" in col else row(27),
+        row(28, **{"granted.2.1": " 0"}) if "granted.2.1" in col else row(28),
     ]
     if money:
         extra += [row(10, **{money: "abc"}), row(11, **{money: "1,234"}), row(12, **{money: "12.345"}),
                   row(13, **{money: "10万零5元"})]
+        # odd shapes a cheap check must leave to the row engine, or read as it reads them
+        extra += [row(40 + i, **{money: cell}) for i, cell in enumerate(
+            [" 1", "1 ", "  ", "1.", ".5", "+1", "１２", "1e3", "0x10", "1,000", "万", "1.234元", "1元元", "0.5万", "007", "1.5亿"])]
     if "site_costs_in_promotion" in col:
         extra.append(row(14, site_costs="100", site_costs_in_promotion="200"))  # a part above its whole
     if "site_domain_holding" in col:
@@ -91,7 +98,16 @@ def with_bad_rows(path: Path) -> None:
             '[]', '[{"name": "甲", "annual_turnover": "600万元"}, {"name": "乙"}]',  # read: counted, waiting
             '[{"name": "甲"},]', '[{"name": "甲"}, {"name": " 甲"}]',  # a trailing comma, the same name twice
             '[{"name": "\\u7532", "started_cbec": true}]', '[{"years_since_incubation": 1.5}]',  # escapes, fractions
-            '[{"started_cbec": "true"}]', '[{"nme": "甲"}]', '[{"annual_turnover": "-1"}]', "not json"]
+            '[{"started_cbec": "true"}]', '[{"nme": "甲"}]', '[{"annual_turnover": "-1"}]', "not json",
+            # odd shapes the one pattern must hand back (or read as the row engine reads them)
+            '[{"name": "甲", "name": "乙"}]', '[{"annual_turnover": "5万元", "name": "丙"}]',  # a key twice, any order
+            '[\n {"name":"丁"} ,{ }\t]', '[{"name": "甲\tb"}]', '[{"name": "甲"}, [], null]',  # JSON's spaces, a tab
+            '[{"annual_turnover": 12}]', '[{"annual_turnover": 012}]', '[{"annual_turnover": "１２"}]',
+            '[{"annual_turnover": 1e3}]', '[{"annual_turnover": -0}]', '[{"name": null, "started_cbec": false}]',
+            '[{"name": "A"}, {"name": "a"}]', '[{"name": "a b"}, {"name": "ab"}]', '[{"name": "ｆ"}, {"name": "f"}]',
+            '[{"name": "甲", "credit_code": "甲"}]', '[{"name": ""}]', '[{"name": "x\u0000"}]', '{"name": "甲"}',
+            '[{"years_since_incubation": "-1"}]', '[{"years_since_incubation": 0}]', '[{"name": "甲"}]]',
+            ' [{"name": "甲"}] ', '[{"started_cbec": true }]']
         extra += [row(30 + i, incubated_enterprises=cell, recipient="incubator") for i, cell in enumerate(items)]
     with open(path, "a", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(extra)

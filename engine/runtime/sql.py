@@ -419,7 +419,7 @@ class _Emitter:
         return (found or write(node, self.scope)).value
 
     def item_expr(self, expr: Expr, item: str, index: str, list_name: str, fields: tuple[str, ...]
-                  ) -> tuple[str, str]:
+                  ) -> tuple[str, str, str]:
         self.column(list_name)
         _names(expr.node)
         for name in (item, index, "k"):
@@ -431,7 +431,16 @@ class _Emitter:
         keys = [f"CASE WHEN {test} THEN {scope.keys[key]} END" for key, test in k.missing.items()]
         listed = (f"list_filter([{', '.join(keys)}], lambda k: k IS NOT NULL)" if keys
                   else "CAST([] AS VARCHAR[])")
-        return k.value, listed
+        return k.value, listed, any_of([f"({test})" for test in k.missing.values()])
+
+    def each_item(self, items: str, make: Callable[[str, str], str]) -> str:
+        # DuckDB: a lambda over the items with their index (from 1), capturing nothing (a lambda that reads the row's
+        # list by index runs row by row); elsewhere the indexes' range, which every dialect counts alike (Spark's
+        # TRANSFORM counts a lambda's index from 0)
+        if self.query is not None and self.query.portable:
+            return (f"list_transform(range(array_length({items})), lambda pi_index: "
+                    f"{make(f'{items}[CAST(pi_index AS BIGINT) + 1]', 'pi_index')})")
+        return f"list_transform({items}, lambda pi_item, pi_index: {make('pi_item', '(pi_index - 1)')})"
 
     def column(self, name: str) -> str:
         if self.query is not None and not self.query.lists:
@@ -463,11 +472,12 @@ class SqlQuery:
     facts: Mapping[str, str]  # fact name -> its column type
     granted: tuple[str, ...]  # clause ids whose earlier grants count, or raise a cap (a "granted.<id>" column each)
     rows_engine: Mapping[str, str]  # clause id -> why its applicants' rows go to the row engine
+    places: int = 2  # the money rule's places: "$total" is a DECIMAL(38,places)
 
 
 class _Query:
-    def __init__(self, plan: Plan, lists: bool = True):
-        self.plan, self.lists = plan, lists
+    def __init__(self, plan: Plan, lists: bool = True, portable: bool = False):
+        self.plan, self.lists, self.portable = plan, lists, portable
         p = self.policy = plan.policy
         money = p.money
         _sign, _digits, exponent = money.round_to.as_tuple()
@@ -683,7 +693,7 @@ class _Query:
             listed = award.missing if award is not None and award.missing else ()
             raw_unknown = any_of([f"COALESCE({test} AND {k.value} IS NULL, FALSE)" if test != "TRUE"
                                   else f"{k.value} IS NULL" for test, k in needs]
-                                 + [f"{text} IS NOT NULL" for _k, text in listed])
+                                 + [waits for _k, _text, waits in listed])
             waits += [union([k.missing], None if test == "TRUE" else f"COALESCE({test}, FALSE)") for test, k in needs]
             if counted:
                 waits.append({MissingGrant.of(cid).key: unsaid})
@@ -692,8 +702,9 @@ class _Query:
             if offset is not None:
                 waits.append(offset.missing)
             missing = union(waits)
-            waiting_any = any_of(list(missing.values()) + [f"{text} IS NOT NULL" for _k, text in listed])
-            keys = [(k, f"CASE WHEN {t} THEN {literal(k)} END") for k, t in missing.items()] + list(listed)
+            waiting_any = any_of(list(missing.values()) + [waits for _k, _text, waits in listed])
+            keys = [(k, f"CASE WHEN {t} THEN {literal(k)} END") for k, t in missing.items()] + [
+                (k, text) for k, text, _waits in listed]
             keys.sort(key=lambda kv: kv[0])
             why_missing = f"concat({literal(MISSING + ':')}, concat_ws(';', {', '.join(c for _k, c in keys)}))" \
                 if keys else literal(MISSING)
@@ -931,7 +942,7 @@ class _Query:
         out.append(f"{total} AS {ident(TOTAL)}")
         text = "WITH " + ",\n".join(self.ctes) + f"\nSELECT {', '.join(out)} FROM {self.last}"
         facts = {name: f.kind.column(f) for name, f in self.policy.all_facts().items()}
-        return SqlQuery(text, self.ids, facts, self.granted, dict(self.unsupported))
+        return SqlQuery(text, self.ids, facts, self.granted, dict(self.unsupported), self.places)
 
     def parts_or_none(self, task: Decide) -> list[str] | None:
         clause = task.clause
@@ -951,16 +962,17 @@ class _Query:
         return finish(applies)
 
 
-def sql_query(policy: Policy, lists: bool = True) -> SqlQuery:
+def sql_query(policy: Policy, lists: bool = True, portable: bool = False) -> SqlQuery:
     """The policy's query (DuckDB), made on first use and kept with its plan; SqlUnsupported if it cannot be.
     Without `lists`, a clause reading a list fact's items is left to the row engine (for a dialect with no
-    functions over lists: PostgreSQL)."""
+    functions over lists: PostgreSQL). `portable`: written only with what sqlglot translates as it means (for
+    another dialect), where DuckDB has a cheaper form (SqlEmitter.each_item)."""
     plan = prepare(policy)
-    key = "_sql" if lists else "_sql_without_lists"
+    key = "_sql" if lists and not portable else "_sql_portable" if lists else "_sql_without_lists"
     found = plan.__dict__.get(key)
     if found is None:
         try:
-            found = _Query(plan, lists).build()
+            found = _Query(plan, lists, portable).build()
         except SqlUnsupported as why:
             found = why
         plan.__dict__[key] = found
@@ -992,7 +1004,7 @@ def compile_sql(policy: Policy, dialect: str = "duckdb") -> str:
     module's docstring for the columns it reads and returns. SqlUnsupported when the policy cannot be."""
     if dialect not in DIALECTS:
         raise ValueError(f"dialect {dialect!r}: one of {', '.join(DIALECTS)}")
-    text = sql_query(policy, lists=dialect in _LISTS).text
+    text = sql_query(policy, lists=dialect in _LISTS, portable=dialect != "duckdb").text
     if dialect == "duckdb":
         return text
     import sqlglot

@@ -110,7 +110,8 @@ class SqlAward:
     `SqlEmitter.expr`) — the amount is Unknown, missing what those read miss, where one read is Unknown. None:
     every expression the form wrote, always read (compute's `unknown_of` over them all). `missing`: what else the
     amount waits for, which the form says itself (a list, its items' fields): (the text every key of a block
-    starts with, SQL VARCHAR: the block's keys in key order, ';'-joined, NULL where it misses none of them);
+    starts with, SQL VARCHAR: the block's keys in key order, ';'-joined, NULL where it misses none of them, SQL
+    BOOLEAN: whether it misses any, TRUE exactly where the keys are not NULL, written to cost less than them);
     engine.core.values.by_key then puts each block among the other keys where its first text sorts."""
 
     raw: str
@@ -118,7 +119,7 @@ class SqlAward:
     fallback: str | None = None
     settle: Callable[[str], str] | None = None
     needs: tuple[tuple[str, Expr], ...] | None = None
-    missing: tuple[tuple[str, str], ...] = ()
+    missing: tuple[tuple[str, str, str], ...] = ()
 
 
 class SqlEmitter(Protocol):
@@ -129,10 +130,14 @@ class SqlEmitter(Protocol):
     # exactly here, never computed)
     def compare(self, expr: Expr, op: str, value: Decimal) -> str: ...
     # SQL computing `expr` for one item of a list, read as `item` (a lambda's parameter): its fields as the
-    # item's, other names as the row's; and SQL for what it misses there (VARCHAR[]: the keys, each field's as
-    # engine.core.values.MissingField names it, given the item's index as SQL)
+    # item's, other names as the row's; SQL for what it misses there (VARCHAR[]: the keys, each field's as
+    # engine.core.values.MissingField names it, given the item's index as SQL); and SQL: whether it misses any
+    # (the keys' tests alone, cheaper than the keys)
     def item_expr(self, expr: Expr, item: str, index: str, list_name: str, fields: tuple[str, ...]
-                  ) -> tuple[str, str]: ...
+                  ) -> tuple[str, str, str]: ...
+    # SQL: a list of `make(item, index)` for each item of the list `items` (`make` is given SQL for the item and for
+    # its index from 0), in the items' order
+    def each_item(self, items: str, make: Callable[[str, str], str]) -> str: ...
     def column(self, name: str) -> str: ...  # a list fact's column (NULL: not given)
     def literal(self, value: object) -> str: ...  # a constant as SQL (a Decimal exactly, text quoted)
     def reason(self, why: type[Why]) -> str: ...  # the SQL literal of a Why's reason code

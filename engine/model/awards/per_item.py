@@ -129,18 +129,22 @@ class PerItemAward(AwardForm):
         items, each = e.column(self.items), e.expr(self.each)
         # the list not given: it waits for the list alone (compute returns its Unknown before reading items)
         needs = ((f"{items} IS NOT NULL", self.each),)
-        whole = (self.items, f"CASE WHEN {items} IS NULL THEN {e.literal(self.items)} END")
+        whole = (self.items, f"CASE WHEN {items} IS NULL THEN {e.literal(self.items)} END", f"{items} IS NULL")
         if self.where is None:
             return SqlAward(f"({each}) * array_length({items})", needs=needs, missing=(whole,))
         # each item's `where`, Kleene's: counted where it holds; where it is unknown, the fields it misses
         # (items[i].field), every item's in key order
-        where, _keys = e.item_expr(self.where, "pi_item", "pi_index", self.items, self.fields)
-        _value, keys = e.item_expr(self.where, f"{items}[CAST(pi_index AS BIGINT) + 1]", "pi_index", self.items,
-                                   self.fields)
+        where, _keys, waits = e.item_expr(self.where, "pi_item", "pi_index", self.items, self.fields)
         count = f"array_length(list_filter({items}, lambda pi_item: {where}))"
-        listed = f"list_sort(flatten(list_transform(range(array_length({items})), lambda pi_index: {keys})))"
+        test = self.where
+        keys = e.each_item(items, lambda item, index: e.item_expr(test, item, index, self.items, self.fields)[1])
+        listed = f"list_sort(flatten({keys}))"
+        # (only where the list is given: DuckDB's lambdas cost per row of a vector, list or none)
+        listed = f"CASE WHEN {items} IS NOT NULL THEN NULLIF(array_to_string({listed}, ';'), '') END"
+        # an item misses a field: its tests alone, without the keys' text (the keys only where the clause waits)
+        any_waits = f"COALESCE(array_length(list_filter({items}, lambda pi_item: {waits})) > 0, FALSE)"
         return SqlAward(f"({each}) * {count}", needs=needs,
-                        missing=(whole, (self.items + "[", f"NULLIF(array_to_string({listed}, ';'), '')")))
+                        missing=(whole, (self.items + "[", listed, any_waits)))
 
     def upper(self, up: Upper) -> Decimal | None:
         return None  # no bound on the list's length

@@ -48,6 +48,7 @@ class AmountKind(FactKind):
     numeric: ClassVar[bool] = True
     cell_as_text: ClassVar[bool] = True
     fen: ClassVar[bool] = False  # exact to the fen (money), whatever source the value comes from
+    sql_unstripped: ClassVar[bool] = True  # digits, a point, 万, 元, %: never a space
 
     def convert(self, fact: Fact, raw: Any, path: Path_, source: SourceMap, problems: ProblemList,
                 own: str) -> object:

@@ -17,7 +17,7 @@ from engine.core.format import as_written, format_number
 from engine.core.messages import Message, msg, t
 from engine.lang.units import UNIT, Dim
 from engine.model.kinds.amounts import AmountKind, fast_amount, wan_yi
-from engine.model.kinds.base import Converter, Measured, Refusal
+from engine.model.kinds.base import Converter, Measured, Refusal, sql_read
 
 if TYPE_CHECKING:
     from engine.core.errors import ProblemList
@@ -38,9 +38,13 @@ class Area(AmountKind):
     sample: ClassVar[object] = "1200平方米"
 
     def sql_parse(self, fact: Fact, text: str) -> str | None:
-        parse = (f"CASE WHEN regexp_full_match({text}, '[0-9]{{1,16}}([.][0-9]{{1,12}})?') "
-                 f"THEN CAST({text} AS DECIMAL(28,12)) END")
-        return parse
+        return sql_read(self, fact, text)
+
+    def sql_pattern(self, fact: Fact, quoted: bool = False) -> str | None:
+        return "[0-9]{1,16}(?:[.][0-9]{1,12})?"
+
+    def sql_value(self, fact: Fact, text: str) -> str:
+        return f"CAST({text} AS DECIMAL(28,12))"
 
     def schema(self, fact: Fact) -> dict[str, Any]:
         return {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": PATTERN}]}

@@ -75,6 +75,9 @@ class FactKind(ABC):
     bool_is_value: ClassVar[bool] = False  # True or False in a facts file is the value as it stands
     cell_as_text: ClassVar[bool] = False  # a sheet's text cell is kept as typed (stripped), then read as in a file
     cell_words: ClassVar[Mapping[str, object]] = {}  # texts read_cell reads, with their values, for a quick look-up
+    # sql_parse reads no text with a space first or last (none of its plain forms has one): a round's query need not
+    # strip such a cell before it (a cell with spaces around is then the row engine's, which strips it)
+    sql_unstripped: ClassVar[bool] = False
 
     @abstractmethod
     def form_words(self) -> Message:
@@ -150,7 +153,26 @@ class FactKind(ABC):
         column_type: the value the facts check gives for a plain form of it within the fact's bounds, NULL for
         any other text (the row engine then reads that row, and words what it refuses). None: no SQL reads this
         kind (its rows go to the row engine). tests/test_fact_kinds.py checks that each kind writes its own,
-        agreeing with `fast`."""
+        agreeing with `fast`. Most kinds write it as sql_read: their sql_pattern, then their sql_value."""
+
+    def sql_stages(self, fact: Fact, text: str) -> tuple[str, Callable[[str], str]] | None:
+        """sql_parse in two steps, for a round's query where a value read costs less kept in a column than
+        written twice: SQL over the text, and what makes of that column (SQL) the value sql_parse gives. None:
+        sql_parse in one step."""
+        return None
+
+    def sql_pattern(self, fact: Fact, quoted: bool = False) -> str | None:
+        """The plain forms sql_parse reads, as one RE2 pattern a text matches whole (a list's cell checks each
+        field's JSON strings with it, engine.model.kinds.items); None where none says them. `quoted`: the form of
+        a JSON string's text as written, with no quote, backslash or control character (no escapes) and no space
+        first or last."""
+        return None
+
+    def sql_value(self, fact: Fact, text: str) -> str:
+        """SQL reading a text that sql_pattern matches as the column_type, without a regular expression (a list's
+        fields are read in a lambda, whose state DuckDB builds again for every vector); NULL where the pattern
+        says too little (a date that is no day)."""
+        raise NotImplementedError(f"{self.keyword}: no sql_value")
 
     @abstractmethod
     def read_cell(self, value: object, header: str) -> object:
@@ -213,6 +235,30 @@ class FactKind(ABC):
         """What lint says of a parameter's value no value of this kind can be (a percentage above 100%, negative
         money), with its hint, worded with `words` (value as written, name, label, start); None when it can be."""
         return None
+
+
+# RE2: a control, format or separator character other than the space (\\p{C} and \\p{Z} but U+0020, with those
+# that were separators in older Unicode tables): one search, cheaper than removing the spaces first
+UNPLAIN = "[\\p{C}\\p{Zl}\\p{Zp}\\x{A0}\\x{1680}\\x{180E}\\x{2000}-\\x{200B}\\x{202F}\\x{205F}\\x{3000}]"
+
+
+def sql_plain(text: str) -> str:
+    """SQL: `text` has no character UNPLAIN finds (as plain_text, or stricter: the row engine words those)."""
+    return f"NOT regexp_matches({text}, '{UNPLAIN}')"
+
+
+def sql_read(kind: FactKind, fact: Fact, text: str) -> str | None:
+    """SQL: a cell's text read by the kind's sql_pattern and sql_value (NULL where the pattern does not match)."""
+    pattern = kind.sql_pattern(fact)
+    if pattern is None:
+        return None
+    return f"CASE WHEN regexp_full_match({text}, '{pattern}') THEN {kind.sql_value(fact, text)} END"
+
+
+def re2_literal(text: str) -> str:
+    """`text` as an RE2 pattern matching it alone, fit to stand in an SQL string: ASCII letters and digits as they
+    are, other ASCII characters by their code, the rest as they are."""
+    return "".join(c if c.isalnum() or not c.isascii() else f"\\x{{{ord(c):02X}}}" for c in text)
 
 
 def sql_within(fact: Fact, value: str) -> str | None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 from engine.core.messages import Message, msg, t
 from engine.lang.expressions import DATE
 from engine.model.kinds.amounts import MEMO_SIZE
-from engine.model.kinds.base import BadCell, Converter, FactKind, Refuse
+from engine.model.kinds.base import BadCell, Converter, FactKind, Refuse, sql_read
 
 if TYPE_CHECKING:
     from engine.core.errors import ProblemList
@@ -30,10 +30,16 @@ class Date(FactKind):
     form_input: ClassVar[str] = "date"
     sample: ClassVar[object] = "2024-01-31"
     number_format: ClassVar[str | None] = "yyyy-mm-dd"
+    sql_unstripped: ClassVar[bool] = True  # 2024-01-31: never a space
 
     def sql_parse(self, fact: Fact, text: str) -> str | None:
-        return (f"CASE WHEN regexp_full_match({text}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
-                f"THEN TRY_CAST({text} AS DATE) END")
+        return sql_read(self, fact, text)
+
+    def sql_pattern(self, fact: Fact, quoted: bool = False) -> str | None:
+        return "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+    def sql_value(self, fact: Fact, text: str) -> str:
+        return f"TRY_CAST({text} AS DATE)"  # NULL for a day no month has (2024-02-30): the row engine's
 
     def schema(self, fact: Fact) -> dict[str, Any]:
         return dict(SCHEMA)

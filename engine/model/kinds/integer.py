@@ -9,7 +9,7 @@ from engine.core.amounts import plain
 from engine.core.messages import Message, msg, t
 from engine.lang.units import PLAIN_DIM, UNIT, Dim
 from engine.model.kinds.amounts import AmountKind, amount_cell, fast_amount
-from engine.model.kinds.base import Converter, Measured
+from engine.model.kinds.base import Converter, Measured, sql_read
 
 if TYPE_CHECKING:
     from engine.model.policy import Fact
@@ -24,8 +24,13 @@ class Integer(AmountKind):
     cell_as_text: ClassVar[bool] = False  # 30 in a CSV is the number 30, as in a facts file
 
     def sql_parse(self, fact: Fact, text: str) -> str | None:
-        parse = f"CASE WHEN regexp_full_match({text}, '[0-9]{{1,16}}') THEN CAST({text} AS BIGINT) END"
-        return parse
+        return sql_read(self, fact, text)
+
+    def sql_pattern(self, fact: Fact, quoted: bool = False) -> str | None:
+        return "[0-9]{1,16}"
+
+    def sql_value(self, fact: Fact, text: str) -> str:
+        return f"CAST({text} AS BIGINT)"
 
     def schema(self, fact: Fact) -> dict[str, Any]:
         return {"type": "integer"}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from engine.core.messages import Message, msg, t
 from engine.lang.expressions import LIST, TEXT
@@ -29,79 +29,111 @@ class List(FactKind):
     takes_items: ClassVar[bool] = True
     form_input: ClassVar[str] = "items"
     sample: ClassVar[object] = []
+    sql_unstripped: ClassVar[bool] = True  # its pattern starts with [ and ends with ]
 
     def column(self, fact: Fact) -> str:
         """A list of STRUCTs, one field per declared field, each of its own kind's column type."""
         return "STRUCT(" + ", ".join(f"{_quoted(n)} {f.kind.column(f)}" for n, f in fact.items.items()) + ")[]"
 
     def sql_parse(self, fact: Fact, text: str) -> str | None:
+        stages = self.sql_stages(fact, text)
+        if stages is None:
+            return None
+        first, then = stages
+        return f"list_transform([{first}], lambda v: {then('v')})[1]"  # a one-item list's lambda binds it to `v`
+
+    def sql_stages(self, fact: Fact, text: str) -> tuple[str, Callable[[str], str]] | None:
         """The cell's JSON array as the list's items, where the facts check reads it plainly: an array of at most
-        MAX_ITEMS objects, each with declared fields only, each field null (not given) or a JSON string (a
-        boolean for a yes/no field) that its kind's sql_parse reads within its bounds, and no two items the same
-        by `unique:` (compared where engine.core.text.identity is plain to compute: ASCII and common CJK). Any
-        other text is NULL: the row engine reads it (or words what it refuses). No backslash escapes, no comma
-        before a closing bracket (DuckDB's JSON reader takes what Python's json refuses)."""
+        MAX_ITEMS objects, each with declared fields only, each once, each field null (not given) or a JSON string
+        (a boolean for a yes/no field, a whole number where its schema takes one) that its kind's sql_parse reads
+        within its bounds, and no two items the same by `unique:` (compared where engine.core.text.identity is
+        plain to compute: ASCII and common CJK). Any other text is NULL: the row engine reads it (or words what it
+        refuses).
+
+        One regular expression checks the text is such an array, written plainly (JSON's grammar, strings without
+        backslash escapes or control characters, numbers whole): DuckDB's JSON reader takes what Python's json
+        refuses (a comma before a closing bracket), and keeps the first of a key given twice where Python keeps the
+        last (json_keys finds those where the keys are not in the declared order, in which none is given twice).
+        The items are then read once (from_json), each field parsed once by its kind, each item with how
+        many fields it gave (the first step); then, over those, whether every given field was read within its
+        bounds and no two items are the same (the second): a list that is not is NULL."""
         fields = fact.items
-        names = ", ".join("'" + n.replace("'", "''") + "'" for n in fields)
-        # read once: each item's keys and JSON type, then each field's JSON text (NULL where absent)
-        # (no lambda binds a value for another: DuckDB runs such nested lambdas row by row; reading twice is cheaper)
-        shape_ok = (f"COALESCE(list_bool_and(list_transform(json_type({text}, '$[*]'), lambda y: y = 'OBJECT')), "
-                    f"TRUE) AND COALESCE(list_bool_and(list_transform(json_keys({text}, '$[*]'), lambda k: "
-                    f"list_has_all([{names}], k) AND array_length(k) = array_length(list_distinct(k)))), TRUE)")
-        structure = "[{" + ", ".join(f'"{n}": "JSON"' for n in fields).replace("'", "''") + "}]"
-        checks = []
+        if any(f.at_most is not None or not _plain_name(n) for n, f in fields.items()) or _GIVEN in fields:
+            return None  # a field bounded by another, or named so that a pattern would not find it: the row engine's
+        ws = "[ \\t\\n\\r]*"
+        pairs = []
         typed = []
+        read = []  # per field, SQL over an item `y` of the parsed list: its value is read and within its bounds
         for name, f in fields.items():
-            if f.at_most is not None or '"' in name or "\\" in name:
-                return None  # a field bounded by another: the row engine checks it
-            raw = f"CAST(x.{_quoted(name)} AS VARCHAR)"
+            raw = f"CAST(x.{_quoted(name)} AS VARCHAR)"  # the field's JSON text, NULL where null or not given
             column = f.kind.column(f)
-            reads = []  # (SQL: given this way, SQL: the value read, SQL: whether it is read plainly)
+            reads: list[tuple[str | None, str]] = []  # (SQL: given this way, None: any other way; SQL: its value)
+            values = ["null"]
             strings, boolean, whole = _json_types(f)
-            # a string's text, as written (no escapes: the cell holds no backslash)
-            string = f"substr({raw}, 2, length({raw}) - 2)"
-            parse = f.kind.sql_parse(f, string)
-            if parse is not None and strings:
-                reads.append((f"starts_with({raw}, '\"')", f"CAST({parse} AS {column})",
-                              f"NOT contains({raw}, '\\') AND {string} = TRIM({string}) AND {string} <> ''"))
+            pattern = f.kind.sql_pattern(f, quoted=True) if strings else None
+            if pattern is not None:  # a string, its text as written (the pattern takes no escapes)
+                values.append(f'"(?:{pattern})"')
+                string = f"substr({raw}, 2, length({raw}) - 2)"
+                reads.append((f"starts_with({raw}, '\"')", f.kind.sql_value(f, string)))
             parse = f.kind.sql_parse(f, raw)
             if parse is not None and boolean:
-                reads.append((f"{raw} IN ('true', 'false')", f"CAST({parse} AS {column})", "TRUE"))
+                values.append("true|false")
+                reads.append((f"{raw} IN ('true', 'false')", parse))
             if whole is not None:  # a whole JSON number, as a facts file's number is read: its value as it is
                 low, high = whole
-                digits = f"regexp_full_match({raw}, '0|[1-9][0-9]{{0,15}}')"
-                number = f"CAST(CAST(CASE WHEN {digits} THEN {raw} END AS DECIMAL(38,0)) AS {column})"
+                values.append("0|[1-9][0-9]{0,15}")
+                number = f"CAST(CAST({raw} AS DECIMAL(38,0)) AS {column})"
                 bounded = " AND ".join([f"{number} {op} {bound}" for op, bound in
-                                        ((">=", low), ("<=", high)) if bound is not None]) or "TRUE"
-                reads.append((digits, number, bounded))
-            checks.append(f"(COALESCE({raw}, 'null') = 'null'" + "".join(
-                f" OR ({given} AND {plain} AND COALESCE({read} IS NOT NULL"
-                + (f" AND {sql_within(f, read)}" if sql_within(f, read) else "") + ", FALSE))"
-                for given, read, plain in reads) + ")")
-            typed.append(f"{_quoted(name)} := CASE " + "".join(f"WHEN {given} THEN {read} "
-                                                               for given, read, _p in reads)
-                         + f"ELSE CAST(NULL AS {column}) END")
-        items = f"from_json({text}, '{structure}')"
-        value = f"list_transform({items}, lambda x: struct_pack({', '.join(typed)}))"
-        every = f"COALESCE(list_bool_and(list_transform({items}, lambda x: {' AND '.join(checks) or 'TRUE'})), TRUE)"
-        distinct = []
+                                        ((">=", low), ("<=", high)) if bound is not None])
+                reads.append((None, f"CASE WHEN {bounded} THEN {number} END" if bounded else number))
+            pairs.append(f'"{_pattern(name)}"{ws}:{ws}(?:{"|".join(values)})')
+            value = "".join(f"WHEN {given} THEN CAST({got} AS {column}) " if given else
+                            f"ELSE CAST({got} AS {column}) " for given, got in reads)
+            value = (f"CAST({reads[0][1]} AS {column})" if value.startswith("ELSE") else f"CASE {value}END" if value
+                     else f"CAST(NULL AS {column})")
+            typed.append(f"{_quoted(name)} := {value}")
+            within = sql_within(f, f"y.{_quoted(name)}")
+            read.append(f"CAST(y.{_quoted(name)} IS NOT NULL" + (f" AND COALESCE({within}, FALSE)" if within else "")
+                        + " AS INTEGER)")
+        pair = "(?:" + "|".join(pairs) + ")"
+        # the keys in the declared order, each at most once (as the template writes them), or in any order
+        ordered = "|".join("(?:" + pairs[i] + "".join(f"(?:{ws},{ws}{p})?" for p in pairs[i + 1:]) + ")"
+                           for i in range(len(pairs)))
+        shapes = []
+        for pairs_written in (ordered, f"{pair}(?:{ws},{ws}{pair})*"):
+            item = f"\\{{{ws}(?:{pairs_written})?{ws}\\}}"
+            shapes.append(f"\\[{ws}(?:{item}(?:{ws},{ws}{item})*)?{ws}\\]")
+        structure = "[{" + ", ".join(f'"{n}": "JSON"' for n in fields).replace("'", "''") + "}]"
+        given = " + ".join(f"CAST(x.{_quoted(n)} IS NOT NULL AS INTEGER)" for n in fields) or "0"
+        distinct = (f"COALESCE(list_bool_and(list_transform(json_keys({text}, '$[*]'), "
+                    "lambda k: len(k) = len(list_distinct(k)))), TRUE)")
+        # each item's fields read (NULL where not read), and how many it gave
+        first = (f"CASE WHEN regexp_full_match({text}, '{shapes[0]}') OR regexp_full_match({text}, '{shapes[1]}') "
+                 f"AND {distinct} THEN list_transform(from_json({text}, '{structure}'), lambda x: struct_pack("
+                 + ", ".join([*typed, f"{_quoted(_GIVEN)} := {given}"]) + ")) END")
+        unique = []
         for name in fact.unique:
             if fields[name].kind.value != TEXT:
                 return None  # items the same by a number or a date: the row engine compares them
-            # identity, where it is plainly the text upper case without spaces (ASCII and common CJK)
-            got = (f"list_filter(list_transform({items}, lambda x: CASE WHEN starts_with(CAST(x.{_quoted(name)} AS "
-                   f"VARCHAR), '\"') THEN substr(CAST(x.{_quoted(name)} AS VARCHAR), 2, length(CAST(x.{_quoted(name)} "
-                   "AS VARCHAR)) - 2) END), lambda k: k IS NOT NULL)")
-            distinct.append(f"list_bool_and(list_transform({got}, lambda k: regexp_full_match(k, "
-                            "'[\\x{21}-\\x{7E}\\x{4E00}-\\x{9FFF} ]*')))")
-            keys = (f"list_filter(list_transform({got}, lambda k: NULLIF(upper(replace(k, ' ', '')), '')), "
-                    "lambda k: k IS NOT NULL)")
-            distinct.append(f"array_length(list_distinct({keys})) = array_length({keys})")
-        unique = " AND ".join(f"COALESCE({d}, TRUE)" for d in distinct) or "TRUE"
-        well_formed = (f"json_valid({text}) AND NOT contains({text}, '\\') AND NOT regexp_matches({text}, "
-                       f"',\\s*[\\]}}]') AND json_type({text}) = 'ARRAY' AND json_array_length({text}) <= {MAX_ITEMS}")
-        return (f"CASE WHEN {well_formed} THEN CASE WHEN {shape_ok} THEN CASE WHEN {every} AND {unique} THEN "
-                f"{value} END END END")
+            unique.append(name)
+
+        def then(v: str) -> str:
+            # per item: every given field read within bounds, and each unique field's text one whose identity is
+            # plainly its text upper case without spaces (ASCII and common CJK; a text field's value is its string
+            # as written)
+            each = [f"y.{_quoted(_GIVEN)} = {' + '.join(read) or '0'}"] + [
+                f"COALESCE(regexp_full_match(y.{_quoted(name)}, '{_PLAIN_IDENTITY}'), TRUE)" for name in unique]
+            checks = [f"len({v}) <= {MAX_ITEMS}",
+                      f"COALESCE(list_bool_and(list_transform({v}, lambda y: {' AND '.join(each)})), TRUE)"]
+            for name in unique:
+                # no two identities the same (an item without the field has one of its own: its index, after a NUL)
+                keys = (f"list_transform({v}, lambda y, i: COALESCE(NULLIF(upper(replace(y.{_quoted(name)}, ' ', '')), "
+                        f"''), chr(0) || CAST(i AS VARCHAR)))")
+                checks.append(f"list_unique({keys}) = len({v})")
+            value = f"list_transform({v}, lambda y: struct_pack(" + ", ".join(
+                f"{_quoted(n)} := y.{_quoted(n)}" for n in fields) + "))"
+            return f"CASE WHEN {' AND '.join(checks)} THEN {value} END"
+        return first, then
 
     def schema(self, fact: Fact) -> dict[str, Any]:
         from engine.model.kinds import value_schema  # the items' fields, each by its own kind
@@ -166,6 +198,20 @@ class List(FactKind):
 
 def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+_PLAIN_IDENTITY = "[\\x{21}-\\x{7E}\\x{4E00}-\\x{9FFF} ]*"  # RE2: text whose identity is its upper case without spaces
+_GIVEN = "$given"  # an item's count of fields given, beside its fields while they are read
+
+
+def _plain_name(name: str) -> bool:
+    """A field's name as a JSON key the pattern finds written as it is (no quote, backslash or control character)."""
+    return name != "" and not any(c in '"\\' or c < " " for c in name)
+
+
+def _pattern(name: str) -> str:
+    """A name as a regular expression (RE2) of itself: ASCII letters and digits as they are, others by code."""
+    return "".join(c if c.isalnum() or not c.isascii() else f"\\x{{{ord(c):02X}}}" for c in name)
 
 
 def _json_types(fact: Fact) -> tuple[bool, bool, tuple[str | None, str | None] | None]:

@@ -30,17 +30,29 @@ class Money(AmountKind):
     fen: ClassVar[bool] = True
 
     def sql_parse(self, fact: Fact, text: str) -> str | None:
+        # 0 (the commonest cell: nothing granted earlier, nothing spent) at once; plain digits, 元 or not, by a
+        # pattern of their own, without looking for 万; 万 last
+        plain = "[0-9]{1,16}(?:[.][0-9]{1,2})?"
+        if fact.currency is not None:
+            return (f"CASE WHEN {text} = '0' THEN CAST(0 AS DECIMAL(18,2)) WHEN regexp_full_match({text}, '{plain}') "
+                    f"THEN CAST({text} AS DECIMAL(18,2)) END")
+        return (f"CASE WHEN {text} = '0' THEN CAST(0 AS DECIMAL(18,2)) WHEN regexp_full_match({text}, '{plain}元?') "
+                f"THEN CAST(CASE WHEN ends_with({text}, '元') THEN {text}[:-2] ELSE {text} END AS DECIMAL(18,2)) "
+                f"WHEN regexp_full_match({text}, '{_WAN}') THEN {_wan(text)} END")
+
+    def sql_pattern(self, fact: Fact, quoted: bool = False) -> str | None:
         # 1234.56, 1234.56元, 12.5万元 / 12.5万: exact to the fen (finer is the row engine's to refuse)
         if fact.currency is not None:
             # in another currency: plain digits name none, and are read as they are (engine.core.amounts:
             # written_currency); a word for a currency (万美元, 元) is the row engine's to check
-            return (f"CASE WHEN regexp_full_match({text}, '[0-9]{{1,16}}([.][0-9]{{1,2}})?') "
-                    f"THEN CAST({text} AS DECIMAL(18,2)) END")
-        parse = (f"CASE WHEN regexp_full_match({text}, '[0-9]{{1,16}}([.][0-9]{{1,2}})?元?') "
-                 f"THEN CAST(rtrim({text}, '元') AS DECIMAL(18,2)) "
-                 f"WHEN regexp_full_match({text}, '[0-9]{{1,12}}([.][0-9]{{1,6}})?万元?') "
-                 f"THEN CAST(CAST(regexp_extract({text}, '^[0-9.]+') AS DECIMAL(18,6)) * 10000 AS DECIMAL(18,2)) END")
-        return parse
+            return "[0-9]{1,16}(?:[.][0-9]{1,2})?"
+        return f"[0-9]{{1,16}}(?:[.][0-9]{{1,2}})?元?|{_WAN}"
+
+    def sql_value(self, fact: Fact, text: str) -> str:
+        if fact.currency is not None:
+            return f"CAST({text} AS DECIMAL(18,2))"
+        return (f"CASE WHEN contains({text}, '万') THEN {_wan(text)} "
+                f"ELSE CAST(replace({text}, '元', '') AS DECIMAL(18,2)) END")
 
     def schema(self, fact: Fact) -> dict[str, Any]:
         return {"anyOf": [dict(s) for s in SCHEMA["anyOf"]]}
@@ -103,6 +115,14 @@ class Money(AmountKind):
 
     def note(self, fact: Fact, lang: str) -> str:
         return t("template.type.money", lang, unit=f"（{fact.unit}）" if fact.unit else "")
+
+
+_WAN = "[0-9]{1,12}(?:[.][0-9]{1,6})?万元?"  # RE2: 12.5万元, 12.5万 (to the fen: six places of 万 at most)
+
+
+def _wan(text: str) -> str:
+    """SQL: a text _WAN matches, in 元."""
+    return f"CAST(CAST(replace(replace({text}, '元', ''), '万', '') AS DECIMAL(18,6)) * 10000 AS DECIMAL(18,2))"
 
 
 def money_text(raw: str) -> Decimal:

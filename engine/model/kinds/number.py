@@ -9,7 +9,7 @@ from engine.core.amounts import NUMBER_PATTERN
 from engine.core.messages import Message, msg, t
 from engine.lang.units import PLAIN_DIM, UNIT, Dim
 from engine.model.kinds.amounts import AmountKind, fast_amount, wan_yi
-from engine.model.kinds.base import Converter, Measured
+from engine.model.kinds.base import Converter, Measured, sql_read
 
 if TYPE_CHECKING:
     from engine.model.policy import Fact
@@ -21,11 +21,14 @@ class Number(AmountKind):
     sample: ClassVar[object] = 1.5
 
     def sql_parse(self, fact: Fact, text: str) -> str | None:
-        parse = (f"CASE WHEN regexp_full_match({text}, '[0-9]{{1,16}}([.][0-9]{{1,12}})?') "
-                 f"THEN CAST({text} AS DECIMAL(28,12)) "
-                 f"WHEN regexp_full_match({text}, '[0-9]{{1,12}}([.][0-9]{{1,8}})?万') "
-                 f"THEN CAST(CAST(regexp_extract({text}, '^[0-9.]+') AS DECIMAL(28,12)) * 10000 AS DECIMAL(28,12)) END")
-        return parse
+        return sql_read(self, fact, text)
+
+    def sql_pattern(self, fact: Fact, quoted: bool = False) -> str | None:
+        return "[0-9]{1,16}(?:[.][0-9]{1,12})?|[0-9]{1,12}(?:[.][0-9]{1,8})?万"
+
+    def sql_value(self, fact: Fact, text: str) -> str:
+        return (f"CASE WHEN contains({text}, '万') THEN CAST(CAST(replace({text}, '万', '') AS DECIMAL(28,12)) * 10000 "
+                f"AS DECIMAL(28,12)) ELSE CAST({text} AS DECIMAL(28,12)) END")
 
     def schema(self, fact: Fact) -> dict[str, Any]:
         return {"anyOf": [{"type": "number"}, {"type": "string", "pattern": NUMBER_PATTERN}]}

@@ -9,7 +9,7 @@ from engine.core.amounts import MAX_PLACES, PERCENT_PATTERN
 from engine.core.messages import Message, msg, t
 from engine.lang.units import PERCENT_DIM, Dim
 from engine.model.kinds.amounts import AmountKind, fast_amount, percent_text
-from engine.model.kinds.base import Converter, Measured, Refusal
+from engine.model.kinds.base import Converter, Measured, Refusal, sql_read
 
 if TYPE_CHECKING:
     from engine.core.errors import ProblemList
@@ -25,11 +25,15 @@ class Percent(AmountKind):
     number_format: ClassVar[str | None] = "0%"
 
     def sql_parse(self, fact: Fact, text: str) -> str | None:
+        return sql_read(self, fact, text)
+
+    def sql_pattern(self, fact: Fact, quoted: bool = False) -> str | None:
         # 60%, 12.5%: a fraction, exactly (a bare number's reading is the row engine's)
-        parse = (f"CASE WHEN regexp_full_match({text}, '[0-9]{{1,3}}([.][0-9]{{1,10}})?%') "
-                 f"THEN CAST(CAST(rtrim({text}, '%') AS DECIMAL(16,10)) * CAST('0.01' AS DECIMAL(3,2)) "
-                "AS DECIMAL(16,12)) END")
-        return parse
+        return "[0-9]{1,3}(?:[.][0-9]{1,10})?%"
+
+    def sql_value(self, fact: Fact, text: str) -> str:
+        return (f"CAST(CAST(replace({text}, '%', '') AS DECIMAL(16,10)) * CAST('0.01' AS DECIMAL(3,2)) "
+                "AS DECIMAL(16,12))")
 
     def schema(self, fact: Fact) -> dict[str, Any]:
         return {"anyOf": [{"type": "number", "minimum": 0, "maximum": 1},

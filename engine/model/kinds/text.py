@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from engine.core.messages import Message, msg, t
 from engine.core.suggest import did_you_mean, one_of
 from engine.lang.expressions import TEXT
-from engine.model.kinds.base import Converter, FactKind, Refusal, Refuse, plain_text
+from engine.model.kinds.base import Converter, FactKind, Refusal, Refuse, plain_text, re2_literal, sql_plain
 
 if TYPE_CHECKING:
     from engine.core.errors import ProblemList
@@ -25,12 +25,29 @@ class Text(FactKind):
     cell_as_text: ClassVar[bool] = True
 
     def sql_parse(self, fact: Fact, text: str) -> str | None:
-        plain = f"NOT regexp_matches(replace({text}, ' ', ''), '[\\p{{C}}\\p{{Z}}]')"  # as plain_text, or stricter
-        choices = tuple(c for c in fact.choices or () if type(c) is str and plain_text(c))
+        plain = sql_plain(text)
         if fact.choices:
-            listed = ", ".join("'" + c.replace("'", "''") + "'" for c in choices) or "NULL"
+            listed = ", ".join("'" + c.replace("'", "''") + "'" for c in self._choices(fact, False)) or "NULL"
             return f"CASE WHEN {text} IN ({listed}) THEN {text} END"
         return f"CASE WHEN {plain} THEN {text} END"
+
+    def sql_pattern(self, fact: Fact, quoted: bool = False) -> str | None:
+        if fact.choices:
+            return "|".join(re2_literal(c) for c in self._choices(fact, quoted)) or None
+        if not quoted:  # no control, format or separator character but the space (as sql_parse)
+            return "(?:[^\\p{C}\\p{Z}]| )+"
+        char = '[^"\\\\\\p{C}\\p{Z}]'  # nor a quote or a backslash; a space only within
+        return f"{char}(?:(?:{char}| )*{char})?"
+
+    def sql_value(self, fact: Fact, text: str) -> str:
+        return text
+
+    @staticmethod
+    def _choices(fact: Fact, quoted: bool) -> list[str]:
+        """The choices a plain text can be (`quoted`: in a JSON string as written, no quote, backslash, space first
+        or last)."""
+        return [c for c in fact.choices or () if type(c) is str and plain_text(c) and not (
+            quoted and (not c or c != c.strip(" ") or '"' in c or "\\" in c))]
 
     def schema(self, fact: Fact) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": "string"}
