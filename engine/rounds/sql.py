@@ -91,8 +91,6 @@ def why_not(policy: Policy, source: Source, settings: Settings, every_format: bo
         return "options"
     if settings.words:
         return "workbook"
-    if policy.pools:
-        return "pools"
     names = [c.name for c in source.layout if c is not None]
     if len(names) != len(set(names)):
         return "input"
@@ -272,14 +270,29 @@ class SqlRound:
             kept = ["name", "kind AS kinds"] + [f"r{k}" for k in range(n)]
         else:
             kept = [f"CASE WHEN h THEN NULL ELSE {self._line()} END AS line"]
+        keys, passed, more = self._pooled() if self.policy.pools else ("", "", [])
+        kept += more
         return (f"WITH {self.typed(part)}, {ctes}, "
                 f"q AS (SELECT {columns}, \"$refused\" AS refused, \"$code\" AS code, {ident(RECIPIENT)} AS kind, "
-                f"{name} AS name, {long} AS long, {every} FROM {last}), "
+                f"{name} AS name, {long} AS long, {every}{keys} FROM {last}), "
                 f"v AS (SELECT (refused OR long OR COALESCE({ident(ROWS_ENGINE)}, TRUE)) AS h, long, code, name, "
-                f"kind, {ident(TOTAL)} AS total, {self._complete()} AS complete, {', '.join(values)}, {every} FROM q) "
+                f"kind, {ident(TOTAL)} AS total, {self._complete()} AS complete, {', '.join(values)}, {every}{passed} "
+                "FROM q) "
                 "SELECT h, CAST(CASE WHEN h THEN 2 ELSE 0 END AS TINYINT) AS st, long, CAST(NULL AS BIGINT) AS dup, "
                 f"code, {', '.join(kept)}, complete, total, "
                 f"{', '.join(f'o{k}, a{k}' for k in range(n))}, CASE WHEN h THEN [{every}] END AS cells FROM v")
+
+    def _pooled(self) -> tuple[str, str, list[str]]:
+        """What sharing the pools reads of each row (engine.rounds.sql_pools): each in_order pool's place key
+        (key<i>: read in `q`, passed through `v`), and kept: the name, kinds, reasons (r<k>) and notes (n<k>)."""
+        from engine.rounds.sql_pools import order_key
+
+        n = len(self.clause_ids)
+        found = {f"key{i}": order_key(pool, self.policy) for i, pool in enumerate(self.policy.pools)}
+        keys = {key: code for key, code in found.items() if code is not None}
+        kept = [] if self.settings.form == "parquet" else ["name", "kind AS kinds"] + [f"r{k}" for k in range(n)]
+        kept += [f"CAST('' AS VARCHAR) AS n{k}" for k in range(n)] + list(keys)
+        return "".join(f", {code} AS {key}" for key, code in keys.items()), "".join(f", {k}" for k in keys), kept
 
     def _complete(self) -> str:
         """Whether a decided row is complete: no clause waits (undetermined)."""
@@ -382,7 +395,16 @@ class SqlRound:
         for table, base in self.parts:
             con.execute(f"UPDATE {table} SET st = 3, dup = f.first FROM later AS f "
                         f"WHERE {table}.st = 0 AND {table}.code = f.code AND {table}.rowid + {base} > f.first")
+        pools = None
+        if self.policy.pools:  # shared over the rows decided, those handed back among them (engine.rounds.sql_pools)
+            from engine.rounds.sql_pools import PoolStep
+
+            types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE ev)").fetchall())
+            pools = PoolStep(self.policy, self.clause_ids, self.settings.lang, self.settings.form, types)
+            pools.run(con, lambda table, columns: self._put_back(con, table, columns))
         summary = self._summary(con)
+        if pools is not None:
+            pools.summarise(con, summary)
         form = self.settings.form
         with contextlib.ExitStack() as files:
             results = files.enter_context(path_when_done(path))
@@ -454,10 +476,15 @@ class SqlRound:
         columns = ["st", "code"] + (["name", "kinds"] if self.settings.form == "parquet" else ["line"]) + \
             ["complete", "total"] + [f"{x}{k}" for k in range(len(self.clause_ids)) for x in "oar"
                                      if f"{x}{k}" in types]
+        keys: list[str | None] = []
+        if self.policy.pools:  # what sharing the pools reads of a row: its name, kinds, notes and place keys
+            keys = [p.id if f"key{i}" in types else None for i, p in enumerate(self.policy.pools)]
+            columns += [c for c in ("name", "kinds") if c not in columns] + [
+                f"n{k}" for k in range(len(self.clause_ids))] + [f"key{i}" for i, key in enumerate(keys) if key]
         # how a worker writes each row back (_BackRow): the places of the table's amounts, which a row engine's
         # amount must have, or it would sum otherwise (Summary)
         places = {c: int(kind.rstrip(")").rsplit(",", 1)[1]) for c, kind in types.items() if kind.startswith("DECIMAL")}
-        back_row = (self.settings.form, first, self.clause_ids, places)
+        back_row = (self.settings.form, first, self.clause_ids, places, keys)
 
         def chunks() -> Iterator[tuple[Chunk, tuple[Any, ...]]]:
             while batch := cursor.fetchmany(FETCH):
@@ -491,15 +518,19 @@ class SqlRound:
         spec = "{" + ", ".join(f"{literal(c)}: {literal(types[c])}" for c in columns) + ", 'rid': 'BIGINT'}"
         con.execute(f"CREATE TABLE back AS SELECT * FROM read_json({literal(back)}, format='newline_delimited', "
                     f"columns={spec})")
-        # put back UPDATE_ROWS at a time, each batch checkpointed: DuckDB holds a batch's updates in memory until then
+        self._put_back(con, "back", columns)
+
+    def _put_back(self, con: Any, back: str, columns: list[str]) -> None:
+        """The rows of table `back` (each its `rid` and `columns`) put back in the round's tables by row,
+        UPDATE_ROWS at a time, each batch checkpointed: DuckDB holds a batch's updates in memory until then."""
         bounds = [rid for (rid,) in con.execute(
-            f"SELECT rid FROM (SELECT rid, row_number() OVER (ORDER BY rid) AS n FROM back) "
+            f"SELECT rid FROM (SELECT rid, row_number() OVER (ORDER BY rid) AS n FROM {back}) "
             f"WHERE n % {UPDATE_ROWS} = 1 ORDER BY rid").fetchall()] + [None]
         for low, high in itertools.pairwise(bounds):
-            below = "" if high is None else f" AND back.rid < {high}"
+            below = "" if high is None else f" AND {back}.rid < {high}"
             for table, base in self.parts:
-                con.execute(f"UPDATE {table} SET {', '.join(f'{c} = back.{c}' for c in columns)} FROM back "
-                            f"WHERE {table}.rowid = back.rid - {base} AND back.rid >= {low}{below}")
+                con.execute(f"UPDATE {table} SET {', '.join(f'{c} = {back}.{c}' for c in columns)} FROM {back} "
+                            f"WHERE {table}.rowid = {back}.rid - {base} AND {back}.rid >= {low}{below}")
             if high is not None:
                 con.execute("CHECKPOINT")
 
@@ -535,7 +566,8 @@ class SqlRound:
                 columns += [f"NULLIF(CAST(o{k} AS VARCHAR), '') AS {ident(cid + '.outcome')}",
                             f"CAST(a{k} AS DECIMAL(18,2)) AS {ident(cid + '.amount')}",
                             f"NULLIF(CAST(r{k} AS VARCHAR), '') AS {ident(cid + '.reason')}",
-                            f"CAST(NULL AS VARCHAR) AS {ident(cid + '.note')}"]  # no note (why_not)
+                            (f"NULLIF(n{k}, '')" if self.policy.pools else "CAST(NULL AS VARCHAR)")
+                            + f" AS {ident(cid + '.note')}"]  # a note: a pool's only (why_not)
             columns.append("CAST(NULL AS VARCHAR) AS sheet")
             return (f"COPY (SELECT {', '.join(columns)} FROM ev WHERE st = 0 ORDER BY rid) TO {literal(path)} "
                     "(FORMAT parquet)")
@@ -586,8 +618,10 @@ class _BackRow:
     engine writes them (its line, from CsvLines or JsonlLines, or the Parquet file's columns), its outcomes and
     amounts for the summary; or, for a bad row, its problems, spooled."""
 
-    def __init__(self, form: str, first: int, ids: list[str], places: Mapping[str, int]):
+    def __init__(self, form: str, first: int, ids: list[str], places: Mapping[str, int],
+                 keys: list[str | None] | None = None):
         self.form, self.first, self.ids, self.places = form, first, ids, places
+        self.keys = keys  # with pools: each pool's id when it is shared in order (key<i>), else None
         self.jsonl = JsonlLines(ids)
         self.dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -600,8 +634,10 @@ class _BackRow:
             return dumps({"rid": rid, "st": 1})
         row: dict[str, Any] = {"rid": rid, "st": 0, "code": record.code, "complete": record.complete,
                                "total": self.amount("total", record.total)}
-        if self.form == "parquet":
+        if self.form == "parquet" or self.keys is not None:
             row["name"], row["kinds"] = record.name, ";".join(record.kinds)
+        if self.form == "parquet":
+            pass
         elif self.form == "csv":
             buffer = io.StringIO()
             SafeWriter(buffer, _result_numbers(self.ids)).writerow(csv_row(record, self.ids))
@@ -609,11 +645,17 @@ class _BackRow:
         else:
             row["line"] = self.jsonl.line(record)[len(str(record.row)) + 7:]  # after {"row":N
         for k, (outcome, amount, reason, said) in enumerate(record.clauses):
-            if said:
+            if said and self.keys is None:
                 raise SqlFallback("a note")  # none in a round without pools and words (why_not)
             row[f"o{k}"], row[f"a{k}"] = outcome, self.amount(f"a{k}", amount) if amount else None
-            if self.form == "parquet":
+            if self.form == "parquet" or self.keys is not None:
                 row[f"r{k}"] = reason
+            if self.keys is not None:
+                row[f"n{k}"] = said
+        for i, pool in enumerate(self.keys or ()):
+            if pool is not None:
+                key = record.order.get(pool)
+                row[f"key{i}"] = key if key is None or isinstance(key, (int, bool)) else str(key)
         return self.dumps(row)
 
     def amount(self, column: str, text: str) -> str:
