@@ -476,7 +476,7 @@ class SqlRound:
         columns = ["st", "code"] + (["name", "kinds"] if self.settings.form == "parquet" else ["line"]) + \
             ["complete", "total"] + [f"{x}{k}" for k in range(len(self.clause_ids)) for x in "oar"
                                      if f"{x}{k}" in types]
-        keys: list[str | None] = []
+        keys: list[str | None] | None = None
         if self.policy.pools:  # what sharing the pools reads of a row: its name, kinds, notes and place keys
             keys = [p.id if f"key{i}" in types else None for i, p in enumerate(self.policy.pools)]
             columns += [c for c in ("name", "kinds") if c not in columns] + [
