@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -33,40 +34,9 @@ duckdb = pytest.importorskip("duckdb")
 ROOT = Path(__file__).resolve().parent.parent
 POOLED = ROOT / "tests" / "fixtures" / "rounds" / "pooled.yaml"
 EVERYTHING = ROOT / "tests" / "fixtures" / "readings" / "everything.yaml"
-HEAD = ["credit_code", "applicant", "recipient", "area", "date", "promotion", "exhibition", "exporter", "filed_on",
-        "students", "partners", "granted.1"]
+sys.path.insert(0, str(ROOT / "scripts"))
 
-
-def pooled_round(path: Path, n: int, seed: int, small: bool = False) -> None:
-    """A round of `n` sellers and schools under pooled.yaml: amounts in several spellings, schools filed on a few
-    days (tied) or not at all (no place in line), a few cells only the row engine reads (handed back), bad rows and
-    recipients twice. `small`: claims the pools hold in full."""
-    rng = random.Random(seed)
-    rows = []
-    for i in range(n):
-        code = make_code(f"9133110{i:010d}")
-        date = "2024/6/1" if rng.random() < 0.05 else "2024-06-01"  # another spelling: the row engine's
-        if rng.random() < 0.5:
-            promotion = rng.choice([f"{rng.randint(1, 40)}万元", f"{rng.randint(100, 900_000)}.{rng.randint(0, 99):02d}",
-                                    "", "12,345"])  # "12,345": handed back
-            exhibition = rng.choice([f"{rng.randint(1, 300_000)}.{rng.randint(0, 99):02d}", "", "3万元"])
-            if small:
-                promotion, exhibition = f"{rng.randint(1, 9)}000", rng.choice(["", "1000.5"])
-            rows.append([code, f"企业{i}", "seller", "莲都区", date, promotion, exhibition,
-                         rng.choice(["true", "false", ""]), "", "", "", "0"])
-        else:
-            filed = rng.choice(["2024-03-01", "2024-03-01", "2024-02-15", "2024-04-30", "", "2024/3/1"])
-            partners = rng.choice(["[]", '[{"name": "甲", "active": true}]', ""])
-            students = str(rng.randint(20, 50)) if not small or i < 2 else "10"
-            rows.append([code, f"学校{i},分校", "school", "青田县", date, "", "", "", filed, students, partners, ""])
-    if n > 10:
-        rows.append(list(rows[3]))  # a recipient's later row: claims nothing
-        rows.append([*rows[5][:5], "abc", *rows[5][6:]])  # a bad row
-        rows[7][0] = rows[2][0]  # a recipient twice, early in the round
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        out = csv.writer(handle)
-        out.writerow(HEAD)
-        out.writerows(rows)
+from benchmark import pooled_round
 
 
 def both(policy, source: Path, tmp_path: Path, form: str, jobs: int = 1) -> SqlRound:

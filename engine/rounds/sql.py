@@ -14,13 +14,16 @@ the results file needs (a decided row's line, made in SQL exactly as the row eng
 Parquet file's columns) and what the summary needs (outcomes, amounts as DECIMAL); the rows handed back are read
 from it, evaluated by the row engine's workers (--jobs) and put back by row, their lines made by the row
 engine's own writers; a recipient's later rows are found by SQL (the first row without problems keeps the
-credit code, as the row engine's check); the summary is SQL's counts and exact sums; the results file is
+credit code, as the row engine's check); a policy's pools are then shared over the rows decided, those handed
+back among them (engine.rounds.sql_pools: engine.rounds.pools_sql's shares, each claim's amount and the pool's
+sentence in its note, each changed row's total, complete and line made again and put back as the rows handed back
+are); the summary is SQL's counts and exact sums; the results file is
 DuckDB's COPY, the problems and the summary are written here. DuckDB keeps the table in memory up to
 MEMORY_LIMIT and the rest in a temporary folder: memory stays flat however large the round. Every file is
 written to a temporary file beside it and renamed when complete (engine.core.files).
 
 `why_not(...)` says when a round stays with the row engine altogether: another input than a UTF-8 CSV whose
-header is its first line, --sheets, --ledger or --record, pools, the workbook (its reasons are worded per row),
+header is its first line, --sheets, --ledger or --record, the workbook (its reasons are worded per row),
 or a policy the query cannot express. DuckDB is imported only here, when a round runs in SQL.
 """
 

@@ -40,7 +40,7 @@ MACROS = [
     "rpad(f, CAST(greatest(2, length(f)) AS INTEGER), '0'), '元', "
     "CASE WHEN f = '' AND w >= 100000000 AND w % 1000000 = 0 THEN concat('（', money_plain(w, 100000000), '亿元）') "
     "WHEN f = '' AND w >= 10000 AND w % 100 = 0 THEN concat('（', money_plain(w, 10000), '万元）') ELSE '' END)",
-    "CREATE MACRO money_split(s) AS money_parts(CAST(split_part(s, '.', 1) AS HUGEINT), "
+    "CREATE MACRO money_split(s) AS money_parts(CAST(split_part(s, '.', 1) AS BIGINT), "
     "rtrim(split_part(s, '.', 2), '0'))",
     "CREATE MACRO money_text(v) AS money_split(CAST(v AS VARCHAR))",
 ]
@@ -143,21 +143,20 @@ class PoolStep:
             self.found[pool.id] = (count, claims if count else Decimal(0), bool(binds))
 
     def said(self, con: Any) -> None:
-        """Table `said`: per row of `shared`, its amount as the row engine writes it (`amount_text`) and its note."""
-        places, notes, missing = [], [], []
+        """Table `said`: per row of `shared`, its amount as the row engine writes it (`text`: `places` decimals)
+        and its note; pool by pool (each its own sentence and figures)."""
+        selects = []
         for n, pool in enumerate(self.pools):
-            if pool.id in self.found:
-                a, b, c = self.texts(pool)
-                places.append(f"WHEN {n} THEN {a}")
-                notes.append(f"WHEN {n} THEN {b}")
-                missing.append(f"WHEN {n} THEN {c}")
-        con.execute(
-            "CREATE TEMP TABLE said AS SELECT \"row\", clause, p, outcome, amount, reason, claim, claimed, places, "
-            "CASE WHEN claim THEN CASE WHEN places = 0 THEN split_part(CAST(amount AS VARCHAR), '.', 1) "
-            "ELSE left(CAST(amount AS VARCHAR), strpos(CAST(amount AS VARCHAR), '.') + places) END END AS text, "
-            f"CASE WHEN claim THEN CASE p {' '.join(notes)} END "
-            f"WHEN reason IS NOT NULL THEN CASE p {' '.join(missing)} END ELSE '' END AS note "
-            f"FROM (SELECT *, CASE WHEN claim THEN CASE p {' '.join(places)} END END AS places FROM shared)")
+            if pool.id not in self.found:
+                continue
+            places, note, missing = self.texts(pool)
+            selects.append(
+                "SELECT \"row\", clause, p, outcome, amount, reason, claim, claimed, places, "
+                "CASE WHEN claim THEN CASE WHEN places = 0 THEN split_part(CAST(amount AS VARCHAR), '.', 1) "
+                "ELSE left(CAST(amount AS VARCHAR), strpos(CAST(amount AS VARCHAR), '.') + places) END END AS text, "
+                f"CASE WHEN claim THEN {note} WHEN reason IS NOT NULL THEN {missing} ELSE '' END AS note "
+                f"FROM (SELECT *, CASE WHEN claim THEN {places} END AS places FROM shared WHERE p = {n})")
+        con.execute("CREATE TEMP TABLE said AS " + " UNION ALL ".join(selects))
 
     def texts(self, pool: Pool) -> tuple[str, str, str]:
         """SQL over a row of `shared`: how many places the row engine's Decimal of its amount has, its note, and
