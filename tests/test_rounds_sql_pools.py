@@ -39,13 +39,13 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from benchmark import pooled_round
 
 
-def both(policy, source: Path, tmp_path: Path, form: str, jobs: int = 1) -> SqlRound:
+def both(policy, source: Path, tmp_path: Path, form: str, jobs: int = 1, lang: str = "en") -> SqlRound:
     """The round by the row engine (rows.<form>) and by the SQL engine (sql.<form>)."""
     headers = Headers(sheet_columns(policy, "en", None), {v: k for k, v in fixed_labels("zh").items()})
     kinds = {r.label: k for k, r in policy.recipients.items()}
-    settings = RoundSettings("en", form)
+    settings = RoundSettings(lang, form)
     Round(policy, open_source(str(source), headers), settings, kinds).run(
-        make_output(str(tmp_path / f"rows.{form}"), policy, "en"))
+        make_output(str(tmp_path / f"rows.{form}"), policy, lang))
     opened = open_source(str(source), headers)
     assert sql_round_why_not(policy, opened, settings) is None
     the_round = SqlRound(policy, opened, settings, kinds, jobs=jobs)
@@ -80,6 +80,16 @@ def test_pools_that_bind_are_shared_in_sql_as_row_by_row(tmp_path, form):
         assert any("shared in order of" in n and "rank 1;" in n for n in notes)
         assert any("→" in n for n in notes)  # pro rata: the ratio
         assert any(c.get("reason") == "missing:filed_on" for line in lines for c in line["clauses"].values())
+
+
+def test_the_pools_sentences_are_the_row_engines_in_chinese_too_and_from_a_parquet_file(tmp_path):
+    pooled_round(tmp_path / "round.csv", 200, seed=6)
+    duckdb.connect().execute(f"COPY (SELECT * FROM read_csv('{tmp_path / 'round.csv'}', all_varchar=true)) "
+                             f"TO '{tmp_path / 'round.parquet'}' (FORMAT parquet)")
+    both(load_policy(str(POOLED)), tmp_path / "round.parquet", tmp_path, "jsonl", lang="zh")
+    same_files(tmp_path, "jsonl")
+    text = (tmp_path / "sql.jsonl").read_text(encoding="utf-8")
+    assert "按 材料齐全日期 先后分配，排第 1；" in text and "资金池“招生奖励资金”按 材料齐全日期 先后分配，缺少该事实" in text
 
 
 @pytest.mark.parametrize("form", ["csv", "jsonl"])
