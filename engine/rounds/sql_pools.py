@@ -27,7 +27,9 @@ from engine.core.format import format_money, format_percent
 from engine.core.messages import t
 from engine.core.shares import Shares
 from engine.model.policy import Policy, Pool
+from engine.model.pools import CLAIM_DATE as BY_CLAIM_DATE
 from engine.rounds.pools_sql import pools_sql
+from engine.rounds.results import Summary
 from engine.runtime.sql import CLAIM_DATE, ident, literal
 
 MACROS = [
@@ -60,12 +62,9 @@ def order_key(pool: Pool, policy: Policy) -> str | None:
     """SQL over the round's typed columns: an in_order pool's place key (engine.rounds.run.Worker.order_key)."""
     if pool.share != "in_order" or pool.order_by is None:
         return None
-    if pool.order_by == CLAIM_DATE_FACT and pool.order_by not in policy.facts:
+    if pool.order_by == BY_CLAIM_DATE and pool.order_by not in policy.facts:  # the round's date column
         return ident(CLAIM_DATE)
     return ident(pool.order_by)
-
-
-CLAIM_DATE_FACT = "claim_date"  # engine.model.pools.CLAIM_DATE: order_by the claim's date
 
 
 def _scale(kind: str) -> int:
@@ -94,9 +93,9 @@ class PoolStep:
         self.pooled = [cid for p in self.pools for cid in p.clauses if cid in self.at]
         self.scales = {cid: _scale(types[f"a{self.at[cid]}"]) for cid in self.pooled}
         self.step = policy.money.round_to
-        most = max([*self.scales.values(), _places(self.step), *(_places(p.total) for p in self.pools)])
-        self.scale = max(self.scales.values(), default=2)
-        self.money = f"DECIMAL(38,{most})"
+        # every amount shared, claimed or left of a pool, as one DECIMAL holding each exactly
+        self.scale = max([*self.scales.values(), _places(self.step), *(_places(p.total) for p in self.pools)])
+        self.money = f"DECIMAL(38,{self.scale})"
         self.places = _places(self.step)  # a row's total, by the money rule
         self.found: dict[str, tuple[int, Decimal, bool]] = {}
 
@@ -246,7 +245,7 @@ class PoolStep:
         return "concat(" + ", ".join(parts) + ", '}}')"
 
     # -- the summary ------------------------------------------------------------------------------------
-    def summarise(self, con: Any, summary: Any) -> None:
+    def summarise(self, con: Any, summary: Summary) -> None:
         """The summary made from the round's table after sharing (SqlRound._summary) made the row engine's: each
         pooled clause's claims (before sharing) and awards, with the places the row engine's sums have, and
         each pool's Shares."""
