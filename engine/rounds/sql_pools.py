@@ -236,14 +236,15 @@ class PoolStep:
                 parts += [f"o{k}", f"COALESCE(t{k}, '')", f"csv_text(COALESCE(r{k}, ''))",
                           f"csv_text(COALESCE(n{k}, ''))"]
             return "concat(',', " + ", ',', ".join(parts) + ", ',')"
-        kinds = ("CASE WHEN COALESCE(kinds, '') = '' THEN '[]' ELSE concat('[', array_to_string(list_transform("
+        kinds = ("CASE WHEN COALESCE(kinds, '') = '' THEN '[]' WHEN NOT contains(kinds, ';') THEN "
+                 "concat('[', json_text(kinds), ']') ELSE concat('[', array_to_string(list_transform("
                  "string_split(kinds, ';'), lambda x: json_text(x)), ','), ']') END")
         parts = ["',\"credit_code\":'", "json_text(code)", "',\"applicant\":'", "json_text(name)",
                  "',\"recipient\":'", kinds, "',\"total\":\"'", "CAST(total AS VARCHAR)",
                  "'\",\"complete\":'", "CASE WHEN complete THEN 'true' ELSE 'false' END", "',\"clauses\":{'"]
         for k, cid in enumerate(self.ids):
             # `||` is NULL when a part is (concat skips it): an empty part is left out without a CASE, which costs more
-            parts += [literal(("," if k else "") + json_string(cid) + ":{\"outcome\":"), f"json_text(o{k})",
+            parts += [literal(("," if k else "") + json_string(cid) + ":{\"outcome\":\""), f"o{k}", "'\"'",
                       f"(',\"amount\":\"' || NULLIF(t{k}, '') || '\"')",
                       f"(',\"reason\":\"' || NULLIF(r{k}, '') || '\"')",  # a code, as SqlRound._line writes it
                       f"NULLIF(',\"note\":' || json_text(NULLIF(n{k}, '')), ',\"note\":null')", "'}'"]
