@@ -404,7 +404,7 @@ class SqlRound:
 
             types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE ev)").fetchall())
             pools = PoolStep(self.policy, self.clause_ids, self.settings.lang, self.settings.form, types)
-            pools.run(con, lambda table, columns: self._put_back(con, table, columns))
+            pools.run(con, self.parts)
         summary = self._summary(con)
         if pools is not None:
             pools.summarise(con, summary)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from engine.core.format import format_money, format_percent
 from engine.core.messages import t
@@ -99,16 +99,14 @@ class PoolStep:
         self.places = _places(self.step)  # a row's total, by the money rule
         self.found: dict[str, tuple[int, Decimal, bool]] = {}
 
-    def run(self, con: Any, put_back: Callable[[str, list[str]], None]) -> None:
-        """The pools shared; each row with a claim (or a claim that cannot be placed) changed in the round's
-        tables by `put_back(table, columns)`."""
+    def run(self, con: Any, parts: Sequence[tuple[str, int]]) -> None:
+        """The pools shared; each row with a claim (or a claim that cannot be placed) changed in the round's part
+        tables `parts` (each its name and the rid of its first row)."""
         for macro in MACROS:
             con.execute(macro)
         self.share(con)
         self.said(con)
-        columns = self.changed(con)
-        put_back("nw", columns)
-        con.execute("DROP TABLE nw")
+        self.rebuild(con, parts)
 
     def share(self, con: Any) -> None:
         """Table `shared`: every claim on a pool and every claim an in_order pool cannot place, shared
@@ -191,39 +189,57 @@ class PoolStep:
             note = sentence("pool.shared", self.lang, {**figures, "ratio": ratio}, varying)
         return places, note, literal(t("pool.order_missing", self.lang, pool=pool.title, order=order))
 
-    def changed(self, con: Any) -> list[str]:
-        """Table `nw`: every row with a pooled clause changed, as it is to be put back (`rid` and the columns
-        named in the list returned): its clauses, total, complete and (CSV, JSON Lines) line."""
+    def rebuild(self, con: Any, parts: Sequence[tuple[str, int]]) -> None:
+        """Each part table made again with its rows' pooled clauses as shared, and each changed row's total,
+        complete and (CSV, JSON Lines) line: joined to the shares by row and put back in the rows' order (ORDER BY
+        rowid, which DuckDB sorts beyond its memory limit on disk), then in the part's place (the view `ev` reads
+        the tables by name). No UPDATE: updates are held in memory until a checkpoint, and a pooled round changes
+        most rows."""
+        pooled = {self.at[cid] for cid in self.pooled}
         pivot = ["\"row\" AS rid", "bool_or(reason IS NOT NULL) AS unplaced"]
-        for cid in self.pooled:
-            k, is_it = self.at[cid], f"clause = {literal(cid)}"
+        for k in sorted(pooled):
+            cid = self.ids[k]
+            is_it = f"clause = {literal(cid)}"
             pivot += [f"bool_or({is_it}) AS h{k}", f"any_value(outcome) FILTER ({is_it}) AS o{k}",
                       f"any_value(amount) FILTER ({is_it}) AS a{k}", f"any_value(text) FILTER ({is_it}) AS t{k}",
                       f"any_value(reason) FILTER ({is_it}) AS r{k}", f"any_value(note) FILTER ({is_it}) AS n{k}"]
-        inner = ["ev.rid", "ev.code", "ev.name", "ev.kinds", "ev.complete AS complete0", "pv.unplaced"]
-        for k in range(len(self.ids)):
-            if k in {self.at[cid] for cid in self.pooled}:
-                inner += [f"CASE WHEN pv.h{k} THEN pv.o{k} ELSE ev.o{k} END AS o{k}",
-                          f"CAST(CASE WHEN pv.h{k} THEN pv.a{k} ELSE ev.a{k} END AS {_type(con, k)}) AS a{k}",
-                          f"CASE WHEN pv.h{k} THEN pv.t{k} ELSE CAST(ev.a{k} AS VARCHAR) END AS t{k}",
-                          f"CASE WHEN pv.h{k} AND pv.r{k} IS NOT NULL THEN pv.r{k} ELSE ev.r{k} END AS r{k}",
-                          f"CASE WHEN pv.h{k} THEN pv.n{k} ELSE ev.n{k} END AS n{k}"]
-            else:
-                inner += [f"ev.o{k}", f"ev.a{k}", f"CAST(ev.a{k} AS VARCHAR) AS t{k}", f"ev.r{k}", f"ev.n{k}"]
+        con.execute(f"CREATE TEMP TABLE pv AS SELECT {', '.join(pivot)} FROM said GROUP BY \"row\"")
+        con.execute("DROP TABLE shared")
+        for column in ("note", "text"):  # what the summary reads of the shares is kept (summarise)
+            con.execute(f"ALTER TABLE said DROP COLUMN {column}")
+        replaced = {c for k in pooled for c in (f"o{k}", f"a{k}", f"r{k}", f"n{k}")} | {"total", "complete", "line"}
         paid = " + ".join(f"CASE WHEN o{k} = 'eligible' THEN COALESCE(a{k}, 0) ELSE 0 END"
                           for k in range(len(self.ids))) or "0"
-        total = f"CAST(ROUND({paid}, {self.places}) AS DECIMAL(38,{self.places})) AS total"
-        kept = [c for cid in self.pooled for c in (f"o{self.at[cid]}", f"a{self.at[cid]}", f"r{self.at[cid]}",
-                                                   f"n{self.at[cid]}")]  # what changes: the other clauses stay
-        rows = (f"SELECT *, {total}, complete0 AND NOT unplaced AS complete FROM (SELECT {', '.join(inner)} FROM ev "
-                f"JOIN (SELECT {', '.join(pivot)} FROM said GROUP BY \"row\") AS pv ON ev.rid = pv.rid)")
-        columns = kept + ["total", "complete"]
-        line = "" if self.form == "parquet" else f", {self.line()} AS line"
-        if line:
-            columns.append("line")
-        con.execute(f"CREATE TEMP TABLE nw AS SELECT rid, {', '.join(columns[:-1] if line else columns)}{line} "
-                    f"FROM ({rows})")
-        return columns
+        for table, base in parts:
+            kinds = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {table})").fetchall())
+            columns = list(kinds)
+            inner = [f"{table}.rowid AS _at", "pv.rid IS NOT NULL AS _changed",
+                     "COALESCE(pv.unplaced, FALSE) AS _unplaced"]
+            for c in columns:
+                if c not in replaced:
+                    inner.append(f"{table}.{c}")
+            for k in range(len(self.ids)):
+                if k in pooled:
+                    inner += [f"CASE WHEN pv.h{k} THEN pv.o{k} ELSE {table}.o{k} END AS o{k}",
+                              f"CAST(CASE WHEN pv.h{k} THEN pv.a{k} ELSE {table}.a{k} END AS {kinds[f'a{k}']}) AS a{k}",
+                              f"CASE WHEN pv.h{k} THEN pv.t{k} ELSE CAST({table}.a{k} AS VARCHAR) END AS t{k}",
+                              f"CASE WHEN pv.h{k} AND pv.r{k} IS NOT NULL THEN pv.r{k} ELSE {table}.r{k} END AS r{k}",
+                              f"CASE WHEN pv.h{k} THEN pv.n{k} ELSE {table}.n{k} END AS n{k}"]
+                elif self.form != "parquet":
+                    inner.append(f"CAST({table}.a{k} AS VARCHAR) AS t{k}")
+            inner += [f"{table}.total AS total0", f"{table}.complete AS complete0"]
+            if "line" in columns:
+                inner.append(f"{table}.line AS line0")
+            totals = (f"CASE WHEN _changed THEN CAST(ROUND({paid}, {self.places}) AS {kinds['total']}) ELSE total0 END "
+                      "AS total, CASE WHEN _changed THEN complete0 AND NOT _unplaced ELSE complete0 END AS complete")
+            rows = (f"SELECT *, {totals} FROM (SELECT {', '.join(inner)} FROM {table} LEFT JOIN pv "
+                    f"ON {table}.rowid + {base} = pv.rid)")
+            if "line" in columns:
+                rows = f"SELECT *, CASE WHEN _changed THEN {self.line()} ELSE line0 END AS line FROM ({rows})"
+            con.execute(f"CREATE TABLE {table}_shared AS SELECT {', '.join(columns)} FROM ({rows}) ORDER BY _at")
+            con.execute(f"DROP TABLE {table}")
+            con.execute(f"ALTER TABLE {table}_shared RENAME TO {table}")
+        con.execute("DROP TABLE pv")
 
     def line(self) -> str:
         """SQL: a changed row's results line from the comma after its row number on, as the row engine's writers
@@ -283,12 +299,7 @@ class PoolStep:
             s.claimed = _exactly(s.awarded + less, own)
             awarded_places = max(most, own) if paid_count > claims_count else most
             s.awarded = _exactly(s.awarded, awarded_places)
-
-
-def _type(con: Any, k: int) -> str:
-    found = con.execute(f"SELECT column_type FROM (DESCRIBE ev) WHERE column_name = 'a{k}'").fetchone()
-    assert found is not None
-    return str(found[0])
+        con.execute("DROP TABLE said")
 
 
 def json_string(text: str) -> str:
