@@ -16,8 +16,8 @@ from it, evaluated by the row engine's workers (--jobs) and put back by row, the
 engine's own writers; a recipient's later rows are found by SQL (the first row without problems keeps the
 credit code, as the row engine's check); a policy's pools are then shared over the rows decided, those handed
 back among them (engine.rounds.sql_pools: engine.rounds.pools_sql's shares, each claim's amount and the pool's
-sentence in its note, each changed row's total, complete and line made again and put back as the rows handed back
-are); the summary is SQL's counts and exact sums; the results file is
+sentence in its note, each changed row's total, complete and line made again, each part table rebuilt in the rows'
+order); the summary is SQL's counts and exact sums; the results file is
 DuckDB's COPY, the problems and the summary are written here. DuckDB keeps the table in memory up to
 MEMORY_LIMIT and the rest in a temporary folder: memory stays flat however large the round. Every file is
 written to a temporary file beside it and renamed when complete (engine.core.files).
@@ -521,19 +521,15 @@ class SqlRound:
         spec = "{" + ", ".join(f"{literal(c)}: {literal(types[c])}" for c in columns) + ", 'rid': 'BIGINT'}"
         con.execute(f"CREATE TABLE back AS SELECT * FROM read_json({literal(back)}, format='newline_delimited', "
                     f"columns={spec})")
-        self._put_back(con, "back", columns)
-
-    def _put_back(self, con: Any, back: str, columns: list[str]) -> None:
-        """The rows of table `back` (each its `rid` and `columns`) put back in the round's tables by row,
-        UPDATE_ROWS at a time, each batch checkpointed: DuckDB holds a batch's updates in memory until then."""
+        # put back UPDATE_ROWS at a time, each batch checkpointed: DuckDB holds a batch's updates in memory until then
         bounds = [rid for (rid,) in con.execute(
-            f"SELECT rid FROM (SELECT rid, row_number() OVER (ORDER BY rid) AS n FROM {back}) "
+            f"SELECT rid FROM (SELECT rid, row_number() OVER (ORDER BY rid) AS n FROM back) "
             f"WHERE n % {UPDATE_ROWS} = 1 ORDER BY rid").fetchall()] + [None]
         for low, high in itertools.pairwise(bounds):
-            below = "" if high is None else f" AND {back}.rid < {high}"
+            below = "" if high is None else f" AND back.rid < {high}"
             for table, base in self.parts:
-                con.execute(f"UPDATE {table} SET {', '.join(f'{c} = {back}.{c}' for c in columns)} FROM {back} "
-                            f"WHERE {table}.rowid = {back}.rid - {base} AND {back}.rid >= {low}{below}")
+                con.execute(f"UPDATE {table} SET {', '.join(f'{c} = back.{c}' for c in columns)} FROM back "
+                            f"WHERE {table}.rowid = back.rid - {base} AND back.rid >= {low}{below}")
             if high is not None:
                 con.execute("CHECKPOINT")
 
@@ -639,13 +635,11 @@ class _BackRow:
                                "total": self.amount("total", record.total)}
         if self.form == "parquet" or self.keys is not None:
             row["name"], row["kinds"] = record.name, ";".join(record.kinds)
-        if self.form == "parquet":
-            pass
-        elif self.form == "csv":
+        if self.form == "csv":
             buffer = io.StringIO()
             SafeWriter(buffer, _result_numbers(self.ids)).writerow(csv_row(record, self.ids))
             row["line"] = buffer.getvalue()[len(str(record.row)):-2]
-        else:
+        elif self.form != "parquet":
             row["line"] = self.jsonl.line(record)[len(str(record.row)) + 7:]  # after {"row":N
         for k, (outcome, amount, reason, said) in enumerate(record.clauses):
             if said and self.keys is None:

@@ -10,7 +10,8 @@ order) — and its note, the pool's sentence (pool.in_full, pool.in_order, pool.
 format_money writes it (`money_text`, a macro of this module); a claim an in_order pool cannot place (its key
 missing) is undetermined, `missing:<order_by>`, with the pool.order_missing sentence. Each row changed gets its
 total (the money rule over its eligible amounts), `complete` and its results line made again (CSV or JSON Lines,
-as the row engine's writers make it); the rows are put back in the part tables as the rows handed back are.
+as the row engine's writers make it): each part table is made again, joined to the shares by row and sorted back
+into the rows' order (no UPDATE: DuckDB holds updates in memory, and a pooled round changes most rows).
 
 The summary's `claimed` per clause is what was claimed before the pools (the amounts added up, before sharing),
 `awarded` what they pay; each pool's Shares holds the claims' sum, what it pays (one figure) and whether it binds:
