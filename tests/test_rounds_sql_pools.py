@@ -164,3 +164,19 @@ def test_money_text_is_format_money_in_sql():
         assert text == format_money(value)
 
     check()
+
+
+def test_policy_batch_runs_a_pooled_round_in_sql_and_says_what_row_by_row_says(tmp_path):
+    from click.testing import CliRunner
+
+    from cli import cli
+
+    pooled_round(tmp_path / "round.csv", 120, seed=8)
+    said = {}
+    for engine in ("rows", "sql"):
+        done = CliRunner().invoke(cli, ["batch", str(POOLED), str(tmp_path / "round.csv"), "-o",
+                                        str(tmp_path / f"{engine}.csv"), "--engine", engine, "--lang", "en"])
+        assert done.exit_code == 1  # bad rows
+        said[engine] = done.stderr.replace(str(tmp_path / f"{engine}.csv"), "results.csv")
+    assert said["rows"] == said["sql"] and "row by row" not in said["sql"]
+    same_files(tmp_path, "csv")
