@@ -334,8 +334,7 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
 
 
 _ROWS_WHY = {"input": "batch.engine.why.input", "options": "batch.engine.why.options",
-             "workbook": "batch.engine.why.workbook", "pools": "batch.engine.why.pools",
-             "policy": "batch.engine.why.policy"}
+             "workbook": "batch.engine.why.workbook", "policy": "batch.engine.why.policy"}
 
 
 _T = TypeVar("_T")

@@ -245,6 +245,50 @@ def write_round_csv(policy, n: int, path: Path, seed: int = 0) -> None:
                 out.writerow(["" if v is None else v for v in cells_of(d, cols, make_code(f"9133110{i:010d}"))])
 
 
+_POOLED_HEAD = ["credit_code", "applicant", "recipient", "area", "date", "promotion", "exhibition", "exporter",
+                "filed_on", "students", "partners", "granted.1"]
+
+
+def pooled_round(path: Path, n: int, seed: int, small: bool = False, odd: float = 1.0) -> None:
+    """A round of `n` sellers and schools under pooled.yaml: amounts in several spellings, schools filed on a few
+    days (tied) or not at all (no place in line), a few cells only the row engine reads (handed back), bad rows and
+    recipients twice. `small`: claims the pools hold in full; `odd`: how often a cell is in another spelling (1: as
+    often as the tests want it; --pools-only: rarely)."""
+    import csv
+    import random
+
+    from engine.rounds.identity import make_code
+
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        code = make_code(f"9133110{i:010d}")
+        date = "2024/6/1" if rng.random() < 0.05 * odd else "2024-06-01"  # another spelling: the row engine's
+        if rng.random() < 0.5:
+            cents = f"{rng.randint(100, 900_000)}.{rng.randint(0, 99):02d}"
+            promotion = rng.choice([f"{rng.randint(1, 40)}万元", cents, "",
+                                    "12,345" if rng.random() < odd else "12345"])  # "12,345": handed back
+            exhibition = rng.choice([f"{rng.randint(1, 300_000)}.{rng.randint(0, 99):02d}", "", "3万元"])
+            if small:
+                promotion, exhibition = f"{rng.randint(1, 9)}000", rng.choice(["", "1000.5"])
+            rows.append([code, f"企业{i}", "seller", "莲都区", date, promotion, exhibition,
+                         rng.choice(["true", "false", ""]), "", "", "", "0"])
+        else:
+            filed = rng.choice(["2024-03-01", "2024-03-01", "2024-02-15", "2024-04-30", "",
+                                "2024/3/1" if rng.random() < odd else "2024-03-02"])
+            partners = rng.choice(["[]", '[{"name": "甲", "active": true}]', ""])
+            students = str(rng.randint(20, 50)) if not small or i < 2 else "10"
+            rows.append([code, f"学校{i},分校", "school", "青田县", date, "", "", "", filed, students, partners, ""])
+    if n > 10:
+        rows.append(list(rows[3]))  # a recipient's later row: claims nothing
+        rows.append([*rows[5][:5], "abc", *rows[5][6:]])  # a bad row
+        rows[7][0] = rows[2][0]  # a recipient twice, early in the round
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(_POOLED_HEAD)
+        out.writerows(rows)
+
+
 _PEAK = ("import os, resource, subprocess, sys, time; s = time.perf_counter(); "
          "r = subprocess.run(sys.argv[1:], capture_output=True); t = time.perf_counter() - s; "
          "sys.stderr.write(r.stderr.decode(errors='replace')[-2000:] if r.returncode not in (0, 1) else ''); "
@@ -452,6 +496,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--formats-only", action="store_true",
                         help="only a round in each input format (Parquet, XLSX, JSON Lines), in SQL and row by row")
     parser.add_argument("--formats-size", type=int, default=20_000, help="its size (default 20000)")
+    parser.add_argument("--pools-only", action="store_true", help="only a pooled round, by both engines")
+    parser.add_argument("--pools-size", type=int, default=100_000, help="its size (default 100000)")
     parser.add_argument("--jobs", type=int, default=2, help="--jobs of policy batch (default 2)")
     parser.add_argument("--no-ledger", action="store_true", help="skip the grant ledger section")
     parser.add_argument("--ledger-only", action="store_true", help="only the grant ledger figures")
@@ -468,6 +514,8 @@ def main(argv: list[str] | None = None) -> int:
         return _whatif_main(args)
     if args.formats_only:
         return _formats_main(args)
+    if args.pools_only:
+        return _pools_main(args)
     if args.ledger_only:
         missed = _ledger_main(args)
         return 1 if args.strict and missed else 0
@@ -843,6 +891,35 @@ def _whatif_main(args: argparse.Namespace) -> int:
         print(line)
     print(f"what-if targets missed: {missed}")
     return 1 if args.strict and missed else 0
+
+
+def _pools_main(args: argparse.Namespace) -> int:
+    """A pooled round (tests/fixtures/rounds/pooled.yaml: pro rata and in order, both binding) by each engine: CPU
+    seconds (every process), wall time and peak memory, and whether the files are the same."""
+    import filecmp
+    import tempfile
+
+    n = args.pools_size
+    policy = str(ROOT / "tests" / "fixtures" / "rounds" / "pooled.yaml")
+    print(f"policy batch, a pooled round: {n:,} synthetic applicants of pooled.yaml (2% of cells in other spellings)")
+    with tempfile.TemporaryDirectory(prefix="policy-pools-bench-") as workdir:
+        folder = Path(workdir)
+        pooled_round(folder / "round.csv", n, seed=args.seed, odd=0.02)
+        differ = 0
+        for form in ("csv", "jsonl", "parquet"):
+            cpu = {}
+            for engine in ("sql", "rows"):
+                seconds, peak, words = _batch_run(policy, folder / "round.csv", folder / f"{engine}.{form}", args.jobs,
+                                                  engine)
+                cpu[engine] = float(words.split()[1])
+                print(f"  {form:8} {engine:5} {seconds:6.1f} s, peak {peak:5.0f} MiB, {words}")
+            suffix = ".csv" if form == "parquet" else f".{form}"
+            names = [".errors" + suffix, ".summary.json" if form == "jsonl" else ".summary.csv"]
+            names += [] if form == "parquet" else [suffix]
+            same = all(filecmp.cmp(folder / f"sql{x}", folder / f"rows{x}", shallow=False) for x in names)
+            differ += not same
+            print(f"  {form:8} rows/sql CPU {cpu['rows'] / cpu['sql']:.1f}×, files {'the same' if same else 'DIFFER'}")
+    return 1 if differ else 0
 
 
 def _batch_main(args: argparse.Namespace) -> int:

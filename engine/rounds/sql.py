@@ -15,14 +15,17 @@ Parquet file's columns) and what the summary needs (outcomes, amounts as DECIMAL
 from it, evaluated by the row engine's workers (--jobs) and put back by row, their lines made by the row
 engine's own writers (`ev` is the view of the round's parts, `ev0`, `ev1`, …: a large CSV file is cut at the ends
 of records into one part per job, each evaluated at once on a thread of its own, SqlRound._build); a recipient's
-later rows are found by SQL (the first row without problems keeps the credit code, as the row engine's check);
-the summary is SQL's counts and exact sums; the results file is DuckDB's COPY, the problems and the summary are
-written here. DuckDB keeps the table in memory up to
+later rows are found by SQL (the first row without problems keeps the credit code, as the row engine's check); a
+policy's pools are then shared over the rows decided, those handed back among them (engine.rounds.sql_pools:
+engine.rounds.pools_sql's shares, each claim's amount and the pool's sentence in its note, each changed row's
+total, complete and line made again, each part table rebuilt in the rows' order); the summary is SQL's counts and
+exact sums; the results file is DuckDB's COPY, the problems and the summary are written here. DuckDB keeps the
+table in memory up to
 MEMORY_LIMIT and the rest in a temporary folder: memory stays flat however large the round. Every file is
 written to a temporary file beside it and renamed when complete (engine.core.files).
 
 `why_not(...)` says when a round stays with the row engine altogether: another input than a UTF-8 CSV whose
-header is its first line, --sheets, --ledger or --record, pools, the workbook (its reasons are worded per row),
+header is its first line, --sheets, --ledger or --record, the workbook (its reasons are worded per row),
 or a policy the query cannot express. DuckDB is imported only here, when a round runs in SQL.
 """
 
@@ -98,8 +101,6 @@ def why_not(policy: Policy, source: Source, settings: Settings, every_format: bo
         return "options"
     if settings.words:
         return "workbook"
-    if policy.pools:
-        return "pools"
     names = [c.name for c in source.layout if c is not None]
     if len(names) != len(set(names)):
         return "input"
@@ -304,14 +305,29 @@ class SqlRound:
             kept = ["name", "kind AS kinds"] + [f"r{k}" for k in range(n)]
         else:
             kept = [f"CASE WHEN h THEN NULL ELSE {self._line()} END AS line"]
+        keys, passed, more = self._pooled() if self.policy.pools else ("", "", [])
+        kept += more
         return (f"WITH {self.typed(part)}, {ctes}, "
                 f"q AS (SELECT {columns}, \"$refused\" AS refused, \"$code\" AS code, {ident(RECIPIENT)} AS kind, "
-                f"{name} AS name, {long} AS long, {every} FROM {last}), "
+                f"{name} AS name, {long} AS long, {every}{keys} FROM {last}), "
                 f"v AS (SELECT (refused OR long OR COALESCE({ident(ROWS_ENGINE)}, TRUE)) AS h, long, code, name, "
-                f"kind, {ident(TOTAL)} AS total, {self._complete()} AS complete, {', '.join(values)}, {every} FROM q) "
+                f"kind, {ident(TOTAL)} AS total, {self._complete()} AS complete, {', '.join(values)}, {every}{passed} "
+                "FROM q) "
                 "SELECT h, CAST(CASE WHEN h THEN 2 ELSE 0 END AS TINYINT) AS st, long, CAST(NULL AS BIGINT) AS dup, "
                 f"code, {', '.join(kept)}, complete, total, "
                 f"{', '.join(f'o{k}, a{k}' for k in range(n))}, CASE WHEN h THEN [{every}] END AS cells FROM v")
+
+    def _pooled(self) -> tuple[str, str, list[str]]:
+        """What sharing the pools reads of each row (engine.rounds.sql_pools): each in_order pool's place key
+        (key<i>: read in `q`, passed through `v`), and kept: the name, kinds, reasons (r<k>) and notes (n<k>)."""
+        from engine.rounds.sql_pools import order_key
+
+        n = len(self.clause_ids)
+        found = {f"key{i}": order_key(pool, self.policy) for i, pool in enumerate(self.policy.pools)}
+        keys = {key: code for key, code in found.items() if code is not None}
+        kept = [] if self.settings.form == "parquet" else ["name", "kind AS kinds"] + [f"r{k}" for k in range(n)]
+        kept += [f"CAST('' AS VARCHAR) AS n{k}" for k in range(n)] + list(keys)
+        return "".join(f", {code} AS {key}" for key, code in keys.items()), "".join(f", {k}" for k in keys), kept
 
     def _complete(self) -> str:
         """Whether a decided row is complete: no clause waits (undetermined)."""
@@ -424,7 +440,16 @@ class SqlRound:
         for table, base in self.parts:
             con.execute(f"UPDATE {table} SET st = 3, dup = f.first FROM later AS f "
                         f"WHERE {table}.st = 0 AND {table}.code = f.code AND {table}.rowid + {base} > f.first")
+        pools = None
+        if self.policy.pools:  # shared over the rows decided, those handed back among them (engine.rounds.sql_pools)
+            from engine.rounds.sql_pools import PoolStep
+
+            types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE ev)").fetchall())
+            pools = PoolStep(self.policy, self.clause_ids, self.settings.lang, self.settings.form, types)
+            pools.run(con, self.parts)
         summary = self._summary(con)
+        if pools is not None:
+            pools.summarise(con, summary)
         form = self.settings.form
         with contextlib.ExitStack() as files:
             results = files.enter_context(path_when_done(path))
@@ -497,10 +522,15 @@ class SqlRound:
         columns = ["st", "code"] + (["name", "kinds"] if self.settings.form == "parquet" else ["line"]) + \
             ["complete", "total"] + [f"{x}{k}" for k in range(len(self.clause_ids)) for x in "oar"
                                      if f"{x}{k}" in types]
+        keys: list[str | None] | None = None
+        if self.policy.pools:  # what sharing the pools reads of a row: its name, kinds, notes and place keys
+            keys = [p.id if f"key{i}" in types else None for i, p in enumerate(self.policy.pools)]
+            columns += [c for c in ("name", "kinds") if c not in columns] + [
+                f"n{k}" for k in range(len(self.clause_ids))] + [f"key{i}" for i, key in enumerate(keys) if key]
         # how a worker writes each row back (_BackRow): the places of the table's amounts, which a row engine's
         # amount must have, or it would sum otherwise (Summary)
         places = {c: int(kind.rstrip(")").rsplit(",", 1)[1]) for c, kind in types.items() if kind.startswith("DECIMAL")}
-        back_row = (self.settings.form, first, self.clause_ids, places)
+        back_row = (self.settings.form, first, self.clause_ids, places, keys)
 
         def chunks() -> Iterator[tuple[Chunk, tuple[Any, ...]]]:
             while batch := cursor.fetchmany(FETCH):
@@ -578,7 +608,8 @@ class SqlRound:
                 columns += [f"NULLIF(CAST(o{k} AS VARCHAR), '') AS {ident(cid + '.outcome')}",
                             f"CAST(a{k} AS DECIMAL(18,2)) AS {ident(cid + '.amount')}",
                             f"NULLIF(CAST(r{k} AS VARCHAR), '') AS {ident(cid + '.reason')}",
-                            f"CAST(NULL AS VARCHAR) AS {ident(cid + '.note')}"]  # no note (why_not)
+                            (f"NULLIF(n{k}, '')" if self.policy.pools else "CAST(NULL AS VARCHAR)")
+                            + f" AS {ident(cid + '.note')}"]  # a note: a pool's only (why_not)
             columns.append("CAST(NULL AS VARCHAR) AS sheet")
             return (f"COPY (SELECT {', '.join(columns)} FROM ev WHERE st = 0 ORDER BY rid) TO {literal(path)} "
                     "(FORMAT parquet)")
@@ -629,8 +660,10 @@ class _BackRow:
     engine writes them (its line, from CsvLines or JsonlLines, or the Parquet file's columns), its outcomes and
     amounts for the summary; or, for a bad row, its problems, spooled."""
 
-    def __init__(self, form: str, first: int, ids: list[str], places: Mapping[str, int]):
+    def __init__(self, form: str, first: int, ids: list[str], places: Mapping[str, int],
+                 keys: list[str | None] | None = None):
         self.form, self.first, self.ids, self.places = form, first, ids, places
+        self.keys = keys  # with pools: each pool's id when it is shared in order (key<i>), else None
         self.jsonl = JsonlLines(ids)
         self.dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -643,20 +676,26 @@ class _BackRow:
             return dumps({"rid": rid, "st": 1})
         row: dict[str, Any] = {"rid": rid, "st": 0, "code": record.code, "complete": record.complete,
                                "total": self.amount("total", record.total)}
-        if self.form == "parquet":
+        if self.form == "parquet" or self.keys is not None:
             row["name"], row["kinds"] = record.name, ";".join(record.kinds)
-        elif self.form == "csv":
+        if self.form == "csv":
             buffer = io.StringIO()
             SafeWriter(buffer, _result_numbers(self.ids)).writerow(csv_row(record, self.ids))
             row["line"] = buffer.getvalue()[len(str(record.row)):-2]
-        else:
+        elif self.form != "parquet":
             row["line"] = self.jsonl.line(record)[len(str(record.row)) + 7:]  # after {"row":N
         for k, (outcome, amount, reason, said) in enumerate(record.clauses):
-            if said:
+            if said and self.keys is None:
                 raise SqlFallback("a note")  # none in a round without pools and words (why_not)
             row[f"o{k}"], row[f"a{k}"] = outcome, self.amount(f"a{k}", amount) if amount else None
-            if self.form == "parquet":
+            if self.form == "parquet" or self.keys is not None:
                 row[f"r{k}"] = reason
+            if self.keys is not None:
+                row[f"n{k}"] = said
+        for i, pool in enumerate(self.keys or ()):
+            if pool is not None:
+                key = record.order.get(pool)
+                row[f"key{i}"] = key if key is None or isinstance(key, (int, bool)) else str(key)
         return self.dumps(row)
 
     def amount(self, column: str, text: str) -> str:
