@@ -113,7 +113,7 @@ def test_a_writer_killed_mid_round_leaves_the_ledger_exactly_as_before(ledger_ur
     before = _snapshot(ledger_url)
     go = tmp_path / "go"
     go.touch()
-    child = _child(ledger_url, "big", 10_000, go, hold=True)
+    child = _child(ledger_url, "big", 1_000, go, hold=True)
     assert child.stdout.readline().strip() == "ready", child.stderr.read()
     assert child.stdout.readline().strip() == "writing", child.stderr.read()
     with open_ledger(ledger_url) as ledger:  # the round's decisions are written, not yet committed
