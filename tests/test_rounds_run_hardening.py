@@ -438,7 +438,7 @@ def test_a_killed_batch_leaves_the_earlier_outputs_or_none(tmp_path, big_round, 
         if started is None and parts:
             started = time.monotonic()
         # CSV and JSON Lines grow as the round goes; a workbook's rows go to XlsxWriter's own files until the end
-        if process.poll() is not None or (parts and (suffix == ".xlsx" and time.monotonic() - started > 1.5
+        if process.poll() is not None or (parts and (suffix == ".xlsx" and time.monotonic() - started > 0.5
                                                      or sum(p.stat().st_size for p in parts) > 20000)):
             break
         time.sleep(0.05)
