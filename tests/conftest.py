@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 from pathlib import Path
@@ -56,3 +57,14 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: within a module, order kept
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # The test modules, their fixtures' data and the libraries they import live as long as the test process: once
+    # collected, the garbage collector need not scan them again (gc.freeze, as engine.rounds.run does in its
+    # workers), and it runs less often (20,000 new objects rather than 700 before a young collection). The tests
+    # build many short-lived objects; about 5 % less CPU in the CPU-bound modules (measured side by side, same load),
+    # no more memory. Only the test processes: a `policy` command the tests start as a program collects as a user's does.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 10, 10)

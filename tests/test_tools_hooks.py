@@ -37,7 +37,14 @@ def hook_repo(tmp_path_factory) -> tuple[Path, str, dict[str, str]]:
         if source.is_file():
             (repo / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, repo / name)
-    env = {**os.environ, **GIT_ENV, "PRE_COMMIT_HOME": str(base / "pre-commit-home")}
+    # pip, as pre-commit runs it to install this project into the hooks' environment: with the setuptools that
+    # virtualenv puts there (VIRTUALENV_SETUPTOOLS=bundle: on every Python, not only before 3.12) rather than a
+    # separate build environment, and without compiling every installed module to bytecode first (the hooks
+    # compile the few they import as they run). What is installed, and what the hooks do, are the same; pip's
+    # CPU roughly halves (12.5 → 6.4 s). pip reads a --no-* option's variable inverted: PIP_NO_BUILD_ISOLATION=0
+    # is --no-build-isolation, PIP_COMPILE=0 is --no-compile.
+    env = {**os.environ, **GIT_ENV, "PRE_COMMIT_HOME": str(base / "pre-commit-home"),
+           "VIRTUALENV_SETUPTOOLS": "bundle", "PIP_NO_BUILD_ISOLATION": "0", "PIP_COMPILE": "0"}
     assert git(repo, "init", "-q", env=env).returncode == 0
     git(repo, "add", ".", env=env)
     assert git(repo, "commit", "-qm", "snapshot", env=env).returncode == 0
