@@ -74,6 +74,24 @@ def test_xlsx_template_has_labels_names_notes_lists_and_an_example(tmp_path):
     assert line["credit_code"] == example[0] and line["clauses"]["6.2"]["outcome"] == "eligible"
 
 
+@pytest.mark.parametrize("form", ["csv", "xlsx"])
+def test_a_policy_that_names_no_areas_has_an_application_sheet(tmp_path, form):
+    """The area column's note says it may be left blank (it failed as an internal error), and the example row reads
+    back as an applicant."""
+    policy = ROOT / "tests" / "fixtures" / "readings" / "everything.yaml"
+    out = tmp_path / f"sheet.{form}"
+    r = run("facts", policy, "--template", form, "-o", out, "--lang", "en")
+    assert r.exit_code == 0, r.output
+    if form == "csv":
+        with open(out, newline="", encoding="utf-8-sig") as handle:
+            header, notes = next(csv.reader(handle)), next(csv.reader(handle))
+        area = next(i for i, h in enumerate(header) if h.endswith("(area)") or h.endswith("（area）"))
+        assert "names no areas" in notes[area]
+    r = run("batch", policy, out, "-o", tmp_path / "r.jsonl")
+    assert r.exit_code == 0, r.output
+    assert len(jsonl(tmp_path / "r.jsonl")) == 1
+
+
 def test_template_never_overwrites_and_needs_output(tmp_path):
     out = tmp_path / "t.csv"
     out.write_text("mine")

@@ -462,3 +462,31 @@ def test_a_csv_file_with_an_empty_line_runs_row_by_row_and_says_so(tmp_path):
     assert "row by row" in b.stderr and "empty line" in b.stderr
     for name in ("", ".errors", ".summary"):
         assert (tmp_path / f"rows{name}.csv").read_bytes() == (tmp_path / f"sql{name}.csv").read_bytes()
+
+
+def test_a_group_that_weighs_earlier_grants_asks_for_them_and_both_engines_wait_for_them(tmp_path):
+    """就高不重复 over members neither capped nor one-time: the sheet has a granted column for each member (an
+    officer could not say what one was paid before), and a row that says no grants waits in SQL as row by row
+    (the SQL paid it when the policy had no other granted column)."""
+    policy_path = ROOT / "tests" / "fixtures" / "readings" / "everything.yaml"
+    policy = load_policy(str(policy_path))
+    headers = [c.header for c in sheet_columns(policy, "zh", None)]
+    assert [h for h in headers if "granted." in h] == ["此前已获补助：第2项 一次性奖励（granted.2）",
+                                                       "此前已获补助：第3项 首次奖励（granted.3）"]
+    source = tmp_path / "round.csv"
+    grants = [("", ""), ("0", "0"), ("10000", ""), ("", "20000"), ("5000", "0")]
+    with open(source, "w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(headers)
+        for i, (two, three) in enumerate(grants):
+            out.writerow([make_code(f"9133110{i:010d}"), f"甲{i}", "企业", "", "2024-05-01", "true", "1000", two, three])
+    a = run("batch", policy_path, source, "-o", tmp_path / "rows.jsonl", "--engine", "rows", "--lang", "en")
+    b = run("batch", policy_path, source, "-o", tmp_path / "sql.jsonl", "--engine", "sql", "--lang", "en")
+    assert a.exit_code == b.exit_code == 0 and "row by row" not in b.stderr
+    assert (tmp_path / "rows.jsonl").read_bytes() == (tmp_path / "sql.jsonl").read_bytes()
+    found = [json.loads(line)["clauses"] for line in (tmp_path / "sql.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(c["2"]["outcome"], c["3"]["outcome"]) for c in found][:2] == [
+        ("undetermined", "undetermined"), ("ineligible", "eligible")]
+    assert found[0]["3"]["reason"] == "missing:granted.2" and found[1]["3"]["amount"] == "20000.00"
+    # paid under one member before, in a year not said (neither is paid by the year): the other waits for it
+    assert found[2]["3"]["reason"] == "missing:granted.2.year" and found[3]["2"]["reason"] == "missing:granted.3.year"

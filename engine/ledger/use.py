@@ -37,8 +37,8 @@ def _shown(amount: Decimal | None) -> str:
 
 
 def counted_clauses(policy: Policy) -> list[Clause]:
-    """The clauses earlier grants count against: capped or one-time awards."""
-    return [c for c in policy.clauses if c.award is not None and (c.cap is not None or c.period == "once")]
+    """The clauses earlier grants count against (Policy.counted_clauses)."""
+    return policy.counted_clauses()
 
 
 def with_ledger(policy: Policy, applicant: Applicant, grants: Sequence[LedgerGrant], day: dt.date

@@ -502,8 +502,7 @@ def facts_template(policy: Policy, recipient: str | None, lang: str = "zh", toda
             lines.append(f"  # {t('facts.template.list', lang)}")
             lines.append(f"  #   - {{{fields}}}")
             lines.extend(f"  #     {name}: {item.type} — {item.label}" for name, item in fact.items.items())
-    capped = [c.id for c in policy.clauses if c.award is not None and (recipient is None or recipient in c.recipients)
-              and (c.cap is not None or c.period == "once")]
+    capped = [c.id for c in policy.counted_clauses(recipient)]
     if capped:
         lines.append(f"granted: {{}}   # {t('facts.template.granted', lang, example=capped[0])}")
     return "\n".join(lines) + "\n"

@@ -327,6 +327,16 @@ class Policy:
     sources: tuple[tuple[str, str, bytes], ...] = field(default=(), compare=False, repr=False)
     revision: str | None = field(default=None, compare=False)
 
+    def counted_clauses(self, recipient: str | None = None) -> list[Clause]:
+        """The clauses whose earlier grants count, for `recipient` (every kind when None): a capped or one-time
+        award, and each member of an exclusive group that weighs its members' earlier grants (earlier: top_up or
+        hold; engine.runtime.interpret._Run.choose asks what each was paid this fund year). What an applicant is
+        asked under `granted`, a round's granted columns, the form's and the ledger's grants are these."""
+        weighed = {m for g in self.groups if g.earlier != "separate" for m in g.members}
+        return [c for c in self.clauses if c.award is not None
+                and (c.cap is not None or c.period == "once" or c.id in weighed)
+                and (recipient is None or recipient in c.recipients)]
+
     def all_facts(self) -> dict[str, Fact]:
         """This policy's facts, then those of linked documents (their clauses read the same applicant)."""
         out = dict(self.facts)

@@ -83,10 +83,8 @@ def fixed_columns(labels: Mapping[str, str]) -> list[Column]:
 
 
 def granted_clauses(policy: Policy, recipient: str | None = None) -> list[tuple[str, str]]:
-    """(clause id, title) of the clauses whose past grants count: capped or one-time awards."""
-    return [(c.id, c.title) for c in policy.clauses
-            if c.award is not None and (c.cap is not None or c.period == "once")
-            and (recipient is None or recipient in c.recipients)]
+    """(clause id, title) of the clauses whose past grants count (Policy.counted_clauses)."""
+    return [(c.id, c.title) for c in policy.counted_clauses(recipient)]
 
 
 def columns(policy: Policy, labels: Mapping[str, str], granted_label: Callable[[str, str], str],

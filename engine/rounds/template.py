@@ -56,6 +56,8 @@ def note(policy: Policy, column: Column, lang: str) -> str:
     choices = _choices(policy, column, lang)
     if choices:
         return t("template.note.choices", lang, choices="、".join(choices))
+    if column.kind == "area":  # a policy that names no areas: any, or none
+        return t("template.note.area", lang)
     fact = column.fact
     assert fact is not None
     return fact.kind.note(fact, lang)

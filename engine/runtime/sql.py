@@ -498,8 +498,9 @@ class _Query:
         self.waited_on = {d for t in plan.tasks if isinstance(t, Decide) for d in t.deps} | {
             m for g in p.groups for m in g.members}
         # what was granted under a clause counts against its cap or once-rule, or a cap its bonus raises
+        counted = {c.id for c in p.counted_clauses()}
         self.granted = tuple(c.id for c in p.clauses if c.award is not None and (
-            c.cap is not None or c.period == "once" or c.award.builds_on_spent_cap()))
+            c.id in counted or c.award.builds_on_spent_cap()))
         self.ids = tuple(c.id for c in p.clauses if c.measure is None)
         # clauses a bonus builds on (engine.model.awards.bonus: raising their cap)
         self.targets = {t for c in p.clauses if c.award is not None and c.award.builds_on_spent_cap()

@@ -53,7 +53,7 @@ def form_model(policy: Policy, lang: str) -> dict[str, Any]:
     """Everything the page shows and its script needs: plain data, escaped by the template."""
     kinds = {kind: [f.name for f in facts_for(policy, kind)] for kind in policy.recipients}
     capped = [{"id": c.id, "title": c.title, "recipients": list(c.recipients), "path": json_path(("granted", c.id))}
-              for c in policy.clauses if c.award is not None and (c.cap is not None or c.period == "once")]
+              for c in policy.counted_clauses()]
     return {
         "id": policy.id, "document": policy.document, "title": policy.title, "lang": lang,
         "recipients": [{"id": k, "label": r.label} for k, r in policy.recipients.items()],
