@@ -198,10 +198,11 @@ def application_sheet(policy: Policy, form: str, recipient: str | None, output: 
                    "every row was evaluated and the pools shared (a round id is recorded once).")
 @click.option("--by", "by", default=None, help="Who records the round (default: the operating system's user).")
 @click.option("--engine", "engine_name", type=click.Choice(["sql", "rows"]), default=None,
-              help="[default: sql when it can] sql: DuckDB runs the policy as one query over the round; rows it "
+              help="[default: sql when it can, for a file of 1 MB or more] sql: DuckDB runs the policy as one "
+                   "query over the round (a large CSV file cut into --jobs parts run at once); rows it "
                    "cannot decide exactly (a fact missing, a cell in another form) go to the row engine: the same "
                    "results. It falls back to rows for a folder of facts files, a CSV not in UTF-8, XLSX "
-                   "output, --sheets, --ledger, --record, pools, or a policy the query cannot express (and says "
+                   "output, --sheets, --ledger, --record, or a policy the query cannot express (and says "
                    "why when --engine sql is given).")
 @click.option("--approved", "approved_file", default=None, type=click.Path(exists=True, dir_okay=False),
               help="With --record: the signed results workbook of this round, whose 核定金额 cells (beside each "
@@ -280,7 +281,7 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
     if engine_name != "rows":
         from engine import SqlRound, sql_round_why_not
 
-        why = sql_round_why_not(policy, source, settings)
+        why = sql_round_why_not(policy, source, settings, asked=engine_name == "sql")
         if why is None:
             the_round = SqlRound(policy, source, settings, kinds, jobs, bar.update if bar is not None else None)
         elif engine_name == "sql":  # asked for: say why not
@@ -333,8 +334,9 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
     sys.exit(1 if summary.bad_rows else 0)
 
 
-_ROWS_WHY = {"input": "batch.engine.why.input", "options": "batch.engine.why.options",
-             "workbook": "batch.engine.why.workbook", "policy": "batch.engine.why.policy"}
+_ROWS_WHY = {"small": "batch.engine.why.small", "input": "batch.engine.why.input",
+             "options": "batch.engine.why.options", "workbook": "batch.engine.why.workbook",
+             "policy": "batch.engine.why.policy"}
 
 
 _T = TypeVar("_T")

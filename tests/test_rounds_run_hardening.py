@@ -224,9 +224,10 @@ def test_no_damage_to_a_workbook_ends_in_a_crash(tmp_path, lishui):
 
 # --- D07: formulas in CSV outputs -------------------------------------------------------------------------
 
-def test_no_csv_cell_is_read_as_a_formula_and_values_are_kept(tmp_path):
+@pytest.mark.parametrize("engine", ["rows", "sql"])
+def test_no_csv_cell_is_read_as_a_formula_and_values_are_kept(tmp_path, engine):
     out = tmp_path / "results.csv"
-    r = run("batch", LISHUI_S, FIXTURES / "D07" / "round.csv", "-o", out)
+    r = run("batch", LISHUI_S, FIXTURES / "D07" / "round.csv", "-o", out, "--engine", engine)
     assert r.exit_code == 1  # two rows of the reproduction are bad rows by design
     source = {row[0]: row[1] for row in csv.reader(open(FIXTURES / "D07" / "round.csv", encoding="utf-8-sig"))}
     names = {}

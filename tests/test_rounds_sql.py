@@ -146,7 +146,7 @@ def test_the_query_decides_most_rows_itself(round_csv, tmp_path):
     headers = Headers(sheet_columns(policy, "en", None), {v: k for k, v in fixed_labels("zh").items()})
     opened = open_source(str(source), headers)
     settings = RoundSettings("en", "csv")
-    assert sql_round_why_not(policy, opened, settings) is None
+    assert sql_round_why_not(policy, opened, settings, asked=True) is None
     the_round = SqlRound(policy, opened, settings, {r.label: k for k, r in policy.recipients.items()})
     summary = the_round.run(make_output(str(tmp_path / "r.csv"), policy, "en"))
     rows = summary.applicants + summary.bad_rows
@@ -287,7 +287,7 @@ def test_the_sql_engine_writes_parquet_holding_the_row_engines_results(round_csv
     headers = Headers(sheet_columns(policy, "en", None), {v: k for k, v in fixed_labels("zh").items()})
     settings = RoundSettings("en", "parquet")
     opened = open_source(str(source), headers)
-    assert sql_round_why_not(policy, opened, settings) is None
+    assert sql_round_why_not(policy, opened, settings, asked=True) is None
     summary = SqlRound(policy, opened, settings, {r.label: k for k, r in policy.recipients.items()}).run(
         str(tmp_path / "sql.parquet"))
     for name in ("errors", "summary"):
@@ -490,3 +490,24 @@ def test_a_group_that_weighs_earlier_grants_asks_for_them_and_both_engines_wait_
     assert found[0]["3"]["reason"] == "missing:granted.2" and found[1]["3"]["amount"] == "20000.00"
     # paid under one member before, in a year not said (neither is paid by the year): the other waits for it
     assert found[2]["3"]["reason"] == "missing:granted.2.year" and found[3]["2"]["reason"] == "missing:granted.3.year"
+
+
+def test_a_small_round_runs_row_by_row_unless_sql_is_asked_for(tmp_path, monkeypatch):
+    """DuckDB plans its query in about half a second whatever the round's size: a file under SMALL_BYTES runs row
+    by row without a word, and in SQL when --engine sql asks for it; both write the same files."""
+    from engine.rounds import sql
+
+    source = tmp_path / "round.csv"
+    policy_path = ROOT / POLICIES[0]
+    write_round_csv(load_policy(str(policy_path)), 30, source, seed=2)
+    ran = []
+    monkeypatch.setattr(sql.SqlRound, "_build", lambda self, con, _real=sql.SqlRound._build: ran.append(1) or
+                        _real(self, con))
+    auto = run("batch", policy_path, source, "-o", tmp_path / "auto.csv")
+    assert auto.exit_code == 0 and not ran and "row by row" not in auto.stderr
+    asked = run("batch", policy_path, source, "-o", tmp_path / "sql.csv", "--engine", "sql")
+    assert asked.exit_code == 0 and ran and "row by row" not in asked.stderr
+    monkeypatch.setattr(sql, "SMALL_BYTES", 0)
+    assert run("batch", policy_path, source, "-o", tmp_path / "big.csv").exit_code == 0 and len(ran) == 2
+    for name in ("", ".errors", ".summary"):
+        assert (tmp_path / f"auto{name}.csv").read_bytes() == (tmp_path / f"sql{name}.csv").read_bytes()

@@ -47,7 +47,7 @@ def both(policy, source: Path, tmp_path: Path, form: str, jobs: int = 1, lang: s
     Round(policy, open_source(str(source), headers), settings, kinds).run(
         make_output(str(tmp_path / f"rows.{form}"), policy, lang))
     opened = open_source(str(source), headers)
-    assert sql_round_why_not(policy, opened, settings) is None
+    assert sql_round_why_not(policy, opened, settings, asked=True) is None
     the_round = SqlRound(policy, opened, settings, kinds, jobs=jobs)
     the_round.run(str(tmp_path / f"sql.{form}"))
     return the_round

@@ -77,7 +77,7 @@ def test_the_query_decides_most_rows_itself(made, name, tmp_path):
     headers = Headers(sheet_columns(policy, "en", None), {v: k for k, v in fixed_labels("zh").items()})
     opened = open_source(str(made / name), headers)
     settings = RoundSettings("en", "csv")
-    assert sql_round_why_not(policy, opened, settings) is None
+    assert sql_round_why_not(policy, opened, settings, asked=True) is None
     the_round = SqlRound(policy, opened, settings, {r.label: k for k, r in policy.recipients.items()})
     summary = the_round.run(make_output(str(tmp_path / "r.csv"), policy, "en"))
     rows = summary.applicants + summary.bad_rows
@@ -179,7 +179,7 @@ def test_every_format_but_a_folder_runs_in_sql(made, tmp_path):
     headers = Headers(sheet_columns(policy, "en", None), {v: k for k, v in fixed_labels("zh").items()})
     settings = RoundSettings("en", "csv")
     for name in FORMATS:
-        assert sql_round_why_not(policy, open_source(str(made / name), headers), settings) is None, name
+        assert sql_round_why_not(policy, open_source(str(made / name), headers), settings, asked=True) is None, name
         # a what-if (engine.rounds.whatif) still reads only a CSV file in SQL: it hands back the cells as read
         assert why_not(policy, open_source(str(made / name), headers), settings) == "input", name
     folder = tmp_path / "facts"

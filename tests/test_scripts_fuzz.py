@@ -205,7 +205,7 @@ def test_the_batch_checks_fail_on_a_wrong_amount_a_cut_file_and_a_lost_summary(t
     import engine.rounds.run as run
 
     # the round is the row engine's (in SQL, which decides every format's rounds, this planted fault is never reached)
-    monkeypatch.setattr(engine, "sql_round_why_not", lambda *args: "input", raising=False)
+    monkeypatch.setattr(engine, "sql_round_why_not", lambda *args, **kwargs: "input", raising=False)
     case = targets.clean_round("lishui-2021-67", 12, 4, "xlsx", ".jsonl")
     real = run.amount_text
     monkeypatch.setattr(run, "amount_text", lambda amount: real(amount + Decimal("0.01")))  # a fen too much
