@@ -404,6 +404,9 @@ def test_a_csv_file_is_cut_only_at_the_end_of_a_record(tmp_path, monkeypatch):
     assert sql._Lines(str(path), 2).cuts is None
     path.write_bytes(b"code,name\r" + b"1,a\r" * 50 + b"2,b\n" * 50)
     assert sql._Lines(str(path), 2).cuts is None
+    for empty in (b"1,a\n\n", b"1,a\r\n\r\n"):  # DuckDB's skip counts an empty line, its records do not
+        path.write_bytes(b"code,name\n" + b"1,a\n" * 10 + empty + b"2,b\n" * 60)
+        assert sql._Lines(str(path), 2).cuts is None
     monkeypatch.setattr(sql, "SPLIT_BYTES", 1 << 20)
     path.write_bytes(b"code,name\n" + b"1,a\n" * 100)
     assert sql._Lines(str(path), 2).cuts is None  # too small to pay
@@ -448,16 +451,22 @@ def test_lines_are_counted_as_csv_reader_ends_them(tmp_path):
     assert sql._Lines._count(b"ab\r\n" * 10, 40, [8, 24], block=3) == (10, [1, 5])
 
 
-def test_a_csv_file_with_an_empty_line_runs_row_by_row_and_says_so(tmp_path):
+@pytest.mark.parametrize("at", [3, 18])
+def test_a_csv_file_with_an_empty_line_runs_row_by_row_and_says_so(tmp_path, monkeypatch, at):
     """csv.reader counts an empty line as a row and DuckDB skips it: found after DuckDB read the file (fewer records
-    than lines, and one of them empty), the round runs row by row, with the same files."""
+    than lines, and one of them empty), the round runs row by row, with the same files — and a file is not cut
+    before an empty line (a part would read a record the next one reads too)."""
+    from engine.rounds import sql
+
+    monkeypatch.setattr(sql, "SPLIT_BYTES", 0)
     source = tmp_path / "round.csv"
     policy_path = ROOT / POLICIES[0]
     write_round_csv(load_policy(str(policy_path)), 20, source, seed=4)
     lines = source.read_bytes().split(b"\r\n")
-    source.write_bytes(b"\r\n".join(lines[:10] + [b""] + lines[10:]))
+    source.write_bytes(b"\r\n".join(lines[:at] + [b""] + lines[at:]))
     a = run("batch", policy_path, source, "-o", tmp_path / "rows.csv", "--engine", "rows", "--lang", "en")
-    b = run("batch", policy_path, source, "-o", tmp_path / "sql.csv", "--engine", "sql", "--lang", "en")
+    b = run("batch", policy_path, source, "-o", tmp_path / "sql.csv", "--engine", "sql", "--lang", "en",
+            "--jobs", "2")
     assert a.exit_code == b.exit_code == 0
     assert "row by row" in b.stderr and "empty line" in b.stderr
     for name in ("", ".errors", ".summary"):

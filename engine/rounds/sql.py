@@ -810,8 +810,9 @@ class _Lines:
 
     @staticmethod
     def _count(data: Any, size: int, ends: list[int], block: int = 16 << 20) -> tuple[int, list[int] | None]:
-        """The lines, and the records before each of `ends` (None if a lone carriage return comes before one)."""
-        lines, position, cuts = 0, 0, list[int]()
+        """The lines, and the records before each of `ends`: None if an empty line or a lone carriage return comes
+        before the last (DuckDB's `skip` counts an empty line, its records do not: the parts would overlap)."""
+        lines, position, cuts, cuttable = 0, 0, list[int](), True
         stops = [*ends, size]
         while position < size:  # in blocks, each ending at a line feed: a carriage return and line feed in one
             stop = min(stops[len(cuts)], data.find(b"\n", position + block) + 1 or size)
@@ -819,15 +820,17 @@ class _Lines:
             lines += chunk.count(b"\n")
             if _LONE_CR.search(chunk):  # a carriage return alone ends a line too
                 lines += chunk.count(b"\r") - chunk.count(b"\r\n")
-                if len(cuts) < len(ends):
-                    return lines, None
+                cuttable = False
+            if len(cuts) < len(ends) and (_EMPTY.search(chunk) or chunk[:1] == b"\n" or chunk[:2] == b"\r\n"):
+                cuttable = False
             position = stop
             if len(cuts) < len(ends) and stop == ends[len(cuts)]:
                 cuts.append(lines - 1)  # the header's line is not a record
-        return lines, cuts
+        return lines, cuts if cuttable else None
 
 
 _LONE_CR = re.compile(rb"\r(?!\n)")
+_EMPTY = re.compile(rb"\n\r?\n")  # an empty line (the block ends at a line feed: one starting it is seen there)
 
 
 def _append(part: IO[bytes], whole: IO[bytes]) -> None:
