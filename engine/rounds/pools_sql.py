@@ -49,19 +49,25 @@ COLUMNS = ("row", "clause", "pool", "outcome", "amount", "reason", "claim", "cla
 _ROW = ident("row")
 
 
-def _places(step: Decimal) -> int:
-    exponent = step.as_tuple().exponent
+def places(value: Decimal) -> int:
+    """The decimal places `value` is written with (0 for a whole number)."""
+    exponent = value.as_tuple().exponent
     assert isinstance(exponent, int)
     return max(0, -exponent)
+
+
+def decimal_scale(kind: str) -> int:
+    """The scale of a DuckDB column type (`DECIMAL(18,2)`: 2); 0 for another type."""
+    return int(kind.rstrip(")").rsplit(",", 1)[1]) if kind.startswith("DECIMAL") else 0
 
 
 def _one(pool: Pool, step: Decimal, claims: str, n: int, scale: int) -> tuple[list[str], str]:
     """The CTEs sharing one pool, and the name of the last."""
     p = f"pool{n}"
-    places = _places(step)
-    money = f"DECIMAL(38,{max(scale, places)})"  # every amount out, claimed or shared, of one type
-    scale = 10 ** places
-    step_units = int(step * scale)  # the step in units of 10^-places: a whole number
+    digits = places(step)
+    money = f"DECIMAL(38,{max(scale, digits)})"  # every amount out, claimed or shared, of one type
+    scale = 10 ** digits
+    step_units = int(step * scale)  # the step in units of 10^-digits: a whole number
     at = " ".join(f"WHEN {literal(cid)} THEN {i}" for i, cid in enumerate(pool.clauses))
     ids = ", ".join(literal(cid) for cid in pool.clauses)
     ordered = pool.share == "in_order"
@@ -141,4 +147,4 @@ def share_rows(con: Any, pools: Sequence[Pool], step: Decimal, claims: str = "cl
     return [tuple(r) for r in con.execute(pools_sql(pools, step, claims, scale)).fetchall()]
 
 
-__all__ = ["COLUMNS", "pools_sql", "share_rows"]
+__all__ = ["COLUMNS", "decimal_scale", "places", "pools_sql", "share_rows"]

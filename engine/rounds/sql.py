@@ -50,6 +50,7 @@ from engine.model.kinds.base import sql_plain, sql_within
 from engine.model.policy import Policy
 from engine.rounds.columns import CODE, DATE, GRANTED, KIND, NAME, Column
 from engine.rounds.identity import ALPHABET, WEIGHTS
+from engine.rounds.pools_sql import decimal_scale
 from engine.rounds.read import RECORD_LIMIT, Chunk, Source, skipped
 from engine.rounds.results import ClauseSummary, Output, Record, Summary
 from engine.rounds.run import CHUNK, Settings
@@ -125,7 +126,7 @@ def _blank_lines(path: str) -> bool:
     with open(path, "rb") as handle:
         while block := handle.read(1 << 20):
             text = last + block
-            if b"\n\n" in text or b"\n\r\n" in text or b"\r\r" in text:
+            if _EMPTY.search(text):
                 return True
             last = text[-2:]
     return False
@@ -134,11 +135,6 @@ def _blank_lines(path: str) -> bool:
 def _text(column: str) -> str:
     """A cell's text, stripped of spaces, NULL when blank."""
     return f"NULLIF(TRIM({column}), '')"
-
-
-def _plain(code: str) -> str:
-    """SQL: the text has no control, format or separator character but the space (the row engine words those)."""
-    return sql_plain(code)
 
 
 def _code_valid(code: str) -> str:
@@ -227,14 +223,14 @@ class SqlRound:
                 cols[RECIPIENT] = f"CASE {text} {cases} END"
             elif column.name == _AREA:
                 cols[AREA_COLUMN] = text
-                refused.append(f"({text} IS NOT NULL AND NOT {_plain(text)})")
+                refused.append(f"({text} IS NOT NULL AND NOT {sql_plain(text)})")
             elif column.name == DATE:
                 unstripped.add(i)  # 2024-01-31
                 cols[CLAIM_DATE] = (f"CASE WHEN regexp_full_match({text}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
                                       f"THEN TRY_CAST({text} AS DATE) END")
                 refused.append(f"({text} IS NOT NULL AND {ident(CLAIM_DATE)} IS NULL)")
             elif column.name == NAME:
-                refused.append(f"({text} IS NOT NULL AND NOT {_plain(text)})")
+                refused.append(f"({text} IS NOT NULL AND NOT {sql_plain(text)})")
             else:  # a column the query does not read: the row engine reads any text in it
                 refused.append(f"({text} IS NOT NULL)")
         cols.setdefault("$code", "CAST(NULL AS VARCHAR)")
@@ -490,7 +486,7 @@ class SqlRound:
             (start, None if end is None else end - start) for start, end in zip([0, *cuts], [*cuts, None], strict=True)]
         self.parts = [(f"ev{i}", skip) for i, (skip, _count) in enumerate(parts)]
         con.execute(f"SET threads = {1 if len(parts) > 1 else max(1, self.jobs)}")
-        _concurrently(con, [f"CREATE TABLE ev{i} AS {self.statement(part if cuts else None)}"
+        _concurrently(con, [f"CREATE TABLE ev{i} AS {self.statement(part)}"
                             for i, part in enumerate(parts)])
         con.execute("CREATE VIEW ev AS " + " UNION ALL ".join(
             f"SELECT rowid + {base} AS rid, * FROM {table}" for table, base in self.parts))
@@ -535,7 +531,7 @@ class SqlRound:
                 f"n{k}" for k in range(len(self.clause_ids))] + [f"key{i}" for i, key in enumerate(keys) if key]
         # how a worker writes each row back (_BackRow): the places of the table's amounts, which a row engine's
         # amount must have, or it would sum otherwise (Summary)
-        places = {c: int(kind.rstrip(")").rsplit(",", 1)[1]) for c, kind in types.items() if kind.startswith("DECIMAL")}
+        places = {c: decimal_scale(kind) for c, kind in types.items() if kind.startswith("DECIMAL")}
         back_row = (self.settings.form, first, self.clause_ids, places, keys)
 
         def chunks() -> Iterator[tuple[Chunk, tuple[Any, ...]]]:
@@ -830,7 +826,9 @@ class _Lines:
 
 
 _LONE_CR = re.compile(rb"\r(?!\n)")
-_EMPTY = re.compile(rb"\n\r?\n")  # an empty line (the block ends at a line feed: one starting it is seen there)
+# an empty line: a line feed, or a carriage return alone, right after a line's end (in _Lines._count, where each
+# block ends at a line feed, one at a block's start is looked for there)
+_EMPTY = re.compile(rb"\n\r?\n|\r\r")
 
 
 def _append(part: IO[bytes], whole: IO[bytes]) -> None:
@@ -839,11 +837,9 @@ def _append(part: IO[bytes], whole: IO[bytes]) -> None:
     try:
         while left > 0 and (done := os.copy_file_range(part.fileno(), whole.fileno(), left)):
             left -= done
-    except (AttributeError, OSError):  # another system, or file system: from where the kernel stopped
-        shutil.copyfileobj(part, whole, 1 << 20)
-    else:
-        if left > 0:
-            shutil.copyfileobj(part, whole, 1 << 20)
+    except (AttributeError, OSError):  # another system, or file system
+        pass
+    shutil.copyfileobj(part, whole, 1 << 20)  # whatever the kernel did not copy, from where it stopped
 
 
 def _concurrently(con: Any, statements: list[str]) -> None:
@@ -881,7 +877,6 @@ def _concurrently(con: Any, statements: list[str]) -> None:
             cursor.close()
     if failed:
         raise failed[0]
-
 
 
 def _clear_leftovers() -> None:

@@ -29,7 +29,7 @@ from engine.core.messages import t
 from engine.core.shares import Shares
 from engine.model.policy import Policy, Pool
 from engine.model.pools import CLAIM_DATE as BY_CLAIM_DATE
-from engine.rounds.pools_sql import pools_sql
+from engine.rounds.pools_sql import decimal_scale, places, pools_sql
 from engine.rounds.results import Summary
 from engine.runtime.sql import CLAIM_DATE, ident, literal
 
@@ -68,19 +68,9 @@ def order_key(pool: Pool, policy: Policy) -> str | None:
     return ident(pool.order_by)
 
 
-def _scale(kind: str) -> int:
-    return int(kind.rstrip(")").rsplit(",", 1)[1]) if kind.startswith("DECIMAL") else 0
-
-
-def _places(value: Decimal) -> int:
-    exponent = value.as_tuple().exponent
-    assert isinstance(exponent, int)
-    return max(0, -exponent)
-
-
-def _exactly(value: Decimal | None, places: int) -> Decimal:
-    """`value` written with `places` decimals (as a sum of Decimal texts of at most that many is)."""
-    return Decimal(0) if value is None else value.quantize(Decimal(1).scaleb(-places))
+def _exactly(value: Decimal | None, digits: int) -> Decimal:
+    """`value` written with `digits` decimals (as a sum of Decimal texts of at most that many is)."""
+    return Decimal(0) if value is None else value.quantize(Decimal(1).scaleb(-digits))
 
 
 class PoolStep:
@@ -92,12 +82,12 @@ class PoolStep:
         self.at = {cid: k for k, cid in enumerate(self.ids)}
         self.pools = list(policy.pools)
         self.pooled = [cid for p in self.pools for cid in p.clauses if cid in self.at]
-        self.scales = {cid: _scale(types[f"a{self.at[cid]}"]) for cid in self.pooled}
+        self.scales = {cid: decimal_scale(types[f"a{self.at[cid]}"]) for cid in self.pooled}
         self.step = policy.money.round_to
         # every amount shared, claimed or left of a pool, as one DECIMAL holding each exactly
-        self.scale = max([*self.scales.values(), _places(self.step), *(_places(p.total) for p in self.pools)])
+        self.scale = max([*self.scales.values(), places(self.step), *(places(p.total) for p in self.pools)])
         self.money = f"DECIMAL(38,{self.scale})"
-        self.places = _places(self.step)  # a row's total, by the money rule
+        self.places = places(self.step)  # a row's total, by the money rule
         self.found: dict[str, tuple[int, Decimal, bool]] = {}
 
     def run(self, con: Any, parts: Sequence[tuple[str, int]]) -> None:
@@ -147,13 +137,13 @@ class PoolStep:
         for n, pool in enumerate(self.pools):
             if pool.id not in self.found:
                 continue
-            places, note, missing = self.texts(pool)
+            digits, note, missing = self.texts(pool)
             # the claims and those not placed apart: a sentence in a CASE's branch costs DuckDB three times as much
             selects.append(
                 "SELECT \"row\", clause, p, outcome, amount, reason, claim, claimed, places, "
                 "CASE WHEN places = 0 THEN split_part(CAST(amount AS VARCHAR), '.', 1) "
                 "ELSE left(CAST(amount AS VARCHAR), strpos(CAST(amount AS VARCHAR), '.') + places) END AS text, "
-                f"{note} AS note FROM (SELECT *, {places} AS places FROM shared WHERE p = {n} AND claim)")
+                f"{note} AS note FROM (SELECT *, {digits} AS places FROM shared WHERE p = {n} AND claim)")
             if pool.share == "in_order":
                 selects.append("SELECT \"row\", clause, p, outcome, amount, reason, claim, claimed, "
                                f"CAST(NULL AS INTEGER) AS places, CAST(NULL AS VARCHAR) AS text, {missing} AS note "
@@ -167,14 +157,14 @@ class PoolStep:
         scale_of = " ".join(f"WHEN {literal(cid)} THEN {self.scales[cid]}" for cid in pool.clauses if cid in self.at)
         own = f"(CASE clause {scale_of} END)"
         if not binds:  # paid as claimed: the claim's own text
-            places = own
+            digits = own
         elif pool.share == "pro_rata":  # whole steps: step × n
-            places = str(_places(self.step))
+            digits = str(places(self.step))
         else:  # in order: the claim as claimed, or what was left (the pool less the claims paid before it)
             earlier = (f"max(CASE WHEN amount = claimed THEN {own} END) OVER (PARTITION BY p ORDER BY rank "
                        "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)")
-            places = (f"CASE WHEN amount = claimed THEN {own} "
-                      f"ELSE greatest({_places(pool.total)}, COALESCE({earlier}, 0)) END")
+            digits = (f"CASE WHEN amount = claimed THEN {own} "
+                      f"ELSE greatest({places(pool.total)}, COALESCE({earlier}, 0)) END")
         figures = {"total": format_money(pool.total), "claims": format_money(claims)}
         varying = {"claimed": "money_text(claimed)", "awarded": "money_text(amount)"}
         from engine.rounds.run import order_words
@@ -188,7 +178,7 @@ class PoolStep:
         else:
             ratio = format_percent((pool.total / claims).quantize(Decimal("0.0001"))) if claims else "100%"
             note = sentence("pool.shared", self.lang, {**figures, "ratio": ratio}, varying)
-        return places, note, literal(t("pool.order_missing", self.lang, pool=pool.title, order=order))
+        return digits, note, literal(t("pool.order_missing", self.lang, pool=pool.title, order=order))
 
     def rebuild(self, con: Any, parts: Sequence[tuple[str, int]]) -> None:
         """Each part table made again with its rows' pooled clauses as shared, and each changed row's total,
