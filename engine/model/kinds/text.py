@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from engine.core.messages import Message, msg, t
 from engine.core.suggest import did_you_mean, one_of
 from engine.lang.expressions import TEXT
-from engine.model.kinds.base import Converter, FactKind, Refusal, Refuse, plain_text, re2_literal, sql_plain
+from engine.model.kinds.base import UNPLAIN, Converter, FactKind, Refusal, Refuse, plain_text, re2_literal, sql_plain
 
 if TYPE_CHECKING:
     from engine.core.errors import ProblemList
@@ -34,9 +34,10 @@ class Text(FactKind):
     def sql_pattern(self, fact: Fact, quoted: bool = False) -> str | None:
         if fact.choices:
             return "|".join(re2_literal(c) for c in self._choices(fact, quoted)) or None
-        if not quoted:  # no control, format or separator character but the space (as sql_parse)
-            return "(?:[^\\p{C}\\p{Z}]| )+"
-        char = '[^"\\\\\\p{C}\\p{Z}]'  # nor a quote or a backslash; a space only within
+        unplain = UNPLAIN[1:-1]  # no control, format or separator character but the space (as sql_parse)
+        if not quoted:
+            return f"[^{unplain}]+"
+        char = f'[^"\\\\ {unplain}]'  # nor a quote or a backslash; a space only within
         return f"{char}(?:(?:{char}| )*{char})?"
 
     def sql_value(self, fact: Fact, text: str) -> str:
