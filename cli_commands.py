@@ -198,12 +198,13 @@ def application_sheet(policy: Policy, form: str, recipient: str | None, output: 
                    "every row was evaluated and the pools shared (a round id is recorded once).")
 @click.option("--by", "by", default=None, help="Who records the round (default: the operating system's user).")
 @click.option("--engine", "engine_name", type=click.Choice(["sql", "rows"]), default=None,
-              help="[default: sql when it can, for a file of 1 MB or more] sql: DuckDB runs the policy as one "
-                   "query over the round (a large CSV file cut into --jobs parts run at once); rows it "
-                   "cannot decide exactly (a fact missing, a cell in another form) go to the row engine: the same "
-                   "results. It falls back to rows for a folder of facts files, a CSV not in UTF-8, XLSX "
-                   "output, --sheets, --ledger, --record, or a policy the query cannot express (and says "
-                   "why when --engine sql is given).")
+              help="[default: sql when it can, for a file of 1 MB or more and output other than XLSX] sql: DuckDB "
+                   "runs the policy as one query over the round (a large CSV file cut into --jobs parts run at "
+                   "once); rows it cannot decide exactly (a fact missing, a cell in another form) go to the row "
+                   "engine: the same results. A workbook (XLSX output) is the same either way and no quicker in "
+                   "SQL, so it is written row by row unless --engine sql is given. It falls back to rows for a "
+                   "folder of facts files, a CSV not in UTF-8, --sheets, --ledger, --record, or a policy the query "
+                   "cannot express (and says why when --engine sql is given).")
 @click.option("--approved", "approved_file", default=None, type=click.Path(exists=True, dir_okay=False),
               help="With --record: the signed results workbook of this round, whose 核定金额 cells (beside each "
                    "ceiling) are recorded as what was paid; an empty cell keeps the ceiling.")
@@ -335,7 +336,7 @@ def batch_cmd(policy_file: str, applicants: str, output: str, jobs: int, sheets_
 
 
 _ROWS_WHY = {"small": "batch.engine.why.small", "input": "batch.engine.why.input",
-             "options": "batch.engine.why.options", "workbook": "batch.engine.why.workbook",
+             "options": "batch.engine.why.options",
              "policy": "batch.engine.why.policy"}
 
 

@@ -172,3 +172,15 @@ def as_jsonl(policy, n: int, out: Path, seed: int = 4) -> None:
         lines[1],  # the second applicant again
     ]
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def workbook_differences(a: Path, b: Path) -> list[str]:
+    """The parts of two workbooks (XLSX: zip files of XML) whose bytes differ, or that one has and the other not;
+    the time each was made (docProps/core.xml) aside."""
+    import zipfile
+
+    with zipfile.ZipFile(a) as first, zipfile.ZipFile(b) as second:
+        names = set(first.namelist()) | set(second.namelist())
+        return sorted(name for name in names - {"docProps/core.xml"}
+                      if name not in first.namelist() or name not in second.namelist()
+                      or first.read(name) != second.read(name))

@@ -37,6 +37,7 @@ EVERYTHING = ROOT / "tests" / "fixtures" / "readings" / "everything.yaml"
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from benchmark import pooled_round
+from rounds_support import workbook_differences
 
 
 def both(policy, source: Path, tmp_path: Path, form: str, jobs: int = 1, lang: str = "en") -> SqlRound:
@@ -45,7 +46,7 @@ def both(policy, source: Path, tmp_path: Path, form: str, jobs: int = 1, lang: s
     kinds = {r.label: k for k, r in policy.recipients.items()}
     settings = RoundSettings(lang, form)
     Round(policy, open_source(str(source), headers), settings, kinds).run(
-        make_output(str(tmp_path / f"rows.{form}"), policy, lang))
+        make_output(str(tmp_path / f"rows.{form}"), policy, lang, source=str(source)))
     opened = open_source(str(source), headers)
     assert sql_round_why_not(policy, opened, settings, asked=True) is None
     the_round = SqlRound(policy, opened, settings, kinds, jobs=jobs)
@@ -54,6 +55,9 @@ def both(policy, source: Path, tmp_path: Path, form: str, jobs: int = 1, lang: s
 
 
 def same_files(tmp_path: Path, form: str) -> None:
+    if form == "xlsx":  # one file: every sheet's cells, the notes of the pools' claims among them
+        assert workbook_differences(tmp_path / "rows.xlsx", tmp_path / "sql.xlsx") == []
+        return
     suffix = ".csv" if form == "parquet" else f".{form}"
     names = [".errors" + suffix, ".summary.json" if form == "jsonl" else ".summary.csv"]
     for name in names + ([] if form == "parquet" else [f".{form}"]):
@@ -64,7 +68,7 @@ def same_files(tmp_path: Path, form: str) -> None:
         assert found == written
 
 
-@pytest.mark.parametrize("form", ["csv", "jsonl", "parquet"])
+@pytest.mark.parametrize("form", ["csv", "jsonl", "parquet", "xlsx"])
 def test_pools_that_bind_are_shared_in_sql_as_row_by_row(tmp_path, form):
     policy = load_policy(str(POOLED))
     pooled_round(tmp_path / "round.csv", 300, seed=1)
@@ -132,7 +136,7 @@ def test_a_reading_that_changes_a_pool_to_in_order_by_claim_date_is_shared_alike
     same_files(tmp_path, "jsonl")
 
 
-@pytest.mark.parametrize("form", ["csv", "parquet"])
+@pytest.mark.parametrize("form", ["csv", "parquet", "xlsx"])
 def test_a_pooled_round_cut_into_parts_shares_its_pools_over_every_part(tmp_path, monkeypatch, form):
     from engine.rounds import sql
 

@@ -24,9 +24,12 @@ table in memory up to
 MEMORY_LIMIT and the rest in a temporary folder: memory stays flat however large the round. Every file is
 written to a temporary file beside it and renamed when complete (engine.core.files).
 
+The officers' workbook (XLSX) is written from the round's table by engine.rounds.sql_workbook, which finds each
+clause's words.
+
 `why_not(...)` says when a round stays with the row engine altogether: another input than a UTF-8 CSV whose
-header is its first line, --sheets, --ledger or --record, the workbook (its reasons are worded per row),
-or a policy the query cannot express. DuckDB is imported only here, when a round runs in SQL.
+header is its first line, --sheets, --ledger or --record, or a policy the query cannot express. DuckDB is
+imported only here, when a round runs in SQL.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from engine.rounds.read import RECORD_LIMIT, Chunk, Source, skipped
 from engine.rounds.results import ClauseSummary, Output, Record, Summary
 from engine.rounds.run import CHUNK, Settings
 from engine.rounds.sql_sources import Sparse, SqlSource, handed_back, note, readable, sql_source
+from engine.rounds.sql_workbook import handed_back_sql
 from engine.rounds.write import (
     FORMULA_STARTS,
     JsonlLines,
@@ -80,6 +84,7 @@ from engine.runtime.sql import (
 )
 
 FETCH = 4096  # rows fetched from DuckDB at a time: memory stays flat
+_NO_LINE = ("parquet", "xlsx")  # the forms whose rows the table keeps as columns, not as a line of the results
 SMALL_BYTES = 1 << 20  # a file below this runs row by row unless SQL is asked for (about 4,000 rows of 50 cells)
 STAGE = "$read."  # typed0's column of a fact read in two steps (FactKind.sql_stages): "$read.<fact>"
 _AREA = "area"
@@ -88,10 +93,15 @@ _AREA = "area"
 def batch_why_not(policy: Policy, source: Source, settings: Settings, asked: bool = False) -> str | None:
     """why_not for `policy batch`, which reads a Parquet, XLSX or JSON Lines file in SQL too (sql_sources); and,
     unless SQL was `asked` for, "small" for a file under SMALL_BYTES: DuckDB spends about half a second planning
-    the query whatever the round's size, more than the row engine takes for a few thousand applicants."""
+    the query whatever the round's size, more than the row engine takes for a few thousand applicants; and
+    "workbook" for the officers' workbook, which is no quicker in SQL: writing it (XlsxWriter, in this process)
+    is most of its time either way, and the words of many rows are the row engine's to find (sql_workbook)."""
     why = why_not(policy, source, settings, every_format=True, lines_later=True)
-    if why is None and not asked and os.path.isfile(source.path) and os.path.getsize(source.path) < SMALL_BYTES:
-        return "small"
+    if why is None and not asked:
+        if settings.words:
+            return "workbook"
+        if os.path.isfile(source.path) and os.path.getsize(source.path) < SMALL_BYTES:
+            return "small"
     return why
 
 
@@ -106,8 +116,6 @@ def why_not(policy: Policy, source: Source, settings: Settings, every_format: bo
         return "input"
     if settings.sheets or settings.ledger or settings.record:
         return "options"
-    if settings.words:
-        return "workbook"
     names = [c.name for c in source.layout if c is not None]
     if len(names) != len(set(names)):
         return "input"
@@ -296,28 +304,38 @@ class SqlRound:
         most = f"COALESCE(greatest({', '.join(f'strlen(c{i})' for i in range(width))}), 0)"
         long = (f"({most} * {width} + {2 * width} >= {RECORD_LIMIT // 2} AND "
                 f"strlen(concat({every}, '')) + {2 * width} >= {RECORD_LIMIT // 2})")
-        values = []
+        values, reasons = [], []
         for k, cid in enumerate(self.clause_ids):
             outcome, amount, reason = (ident(f"{cid}:{part}") for part in ("outcome", "amount", "reason"))
             if self.policy.clause(cid).up_to:  # an eligible ceiling's reason is up_to, as the row engine writes it
                 reason = f"CASE WHEN {outcome} = 'eligible' AND {amount} IS NOT NULL THEN 'up_to' ELSE {reason} END"
-            values += [f"{outcome} AS o{k}", f"{amount} AS a{k}", f"COALESCE({reason}, '') AS r{k}"]
+            reasons.append(f"COALESCE({reason}, '')")
+            values += [f"{outcome} AS o{k}", f"{amount} AS a{k}", f"{reasons[-1]} AS r{k}"]
         n = len(self.clause_ids)
-        if self.settings.form == "parquet":
+        workbook = self.settings.form == "xlsx"
+        if self.settings.form in _NO_LINE:
             kept = ["name", "kind AS kinds"] + [f"r{k}" for k in range(n)]
         else:
             kept = [f"CASE WHEN h THEN NULL ELSE {self._line()} END AS line"]
         keys, passed, more = self._pooled() if self.policy.pools else ("", "", [])
         kept += more
+        handed = ["refused", "long", f"COALESCE({ident(ROWS_ENGINE)}, TRUE)"]  # the row engine's to decide
+        if workbook:
+            if not self.policy.pools:
+                kept += [f"CAST('' AS VARCHAR) AS n{k}" for k in range(n)]
+            # and a workbook's rows with words not keyed (engine.rounds.sql_workbook): the row engine's to word
+            handed += [handed_back_sql(reason) for reason in reasons]
         return (f"WITH {self.typed(part)}, {ctes}, "
                 f"q AS (SELECT {columns}, \"$refused\" AS refused, \"$code\" AS code, {ident(RECIPIENT)} AS kind, "
                 f"{name} AS name, {long} AS long, {every}{keys} FROM {last}), "
-                f"v AS (SELECT (refused OR long OR COALESCE({ident(ROWS_ENGINE)}, TRUE)) AS h, long, code, name, "
-                f"kind, {ident(TOTAL)} AS total, {self._complete()} AS complete, {', '.join(values)}, {every}{passed} "
+                f"v AS (SELECT ({' OR '.join(handed)}) AS h, long, code, name, kind, {ident(TOTAL)} AS total, "
+                f"{self._complete()} AS complete, {', '.join(values)}, {every}{passed} "
                 "FROM q) "
                 "SELECT h, CAST(CASE WHEN h THEN 2 ELSE 0 END AS TINYINT) AS st, long, CAST(NULL AS BIGINT) AS dup, "
                 f"code, {', '.join(kept)}, complete, total, "
-                f"{', '.join(f'o{k}, a{k}' for k in range(n))}, CASE WHEN h THEN [{every}] END AS cells FROM v")
+                f"{', '.join(f'o{k}, a{k}' for k in range(n))}, "
+                # a workbook's rows keep their cells: what the words of each clause depend on (sql_workbook)
+                f"{f'[{every}]' if workbook else f'CASE WHEN h THEN [{every}] END'} AS cells FROM v")
 
     def _pooled(self) -> tuple[str, str, list[str]]:
         """What sharing the pools reads of each row (engine.rounds.sql_pools): each in_order pool's place key
@@ -327,7 +345,7 @@ class SqlRound:
         n = len(self.clause_ids)
         found = {f"key{i}": order_key(pool, self.policy) for i, pool in enumerate(self.policy.pools)}
         keys = {key: code for key, code in found.items() if code is not None}
-        kept = [] if self.settings.form == "parquet" else ["name", "kind AS kinds"] + [f"r{k}" for k in range(n)]
+        kept = [] if self.settings.form in _NO_LINE else ["name", "kind AS kinds"] + [f"r{k}" for k in range(n)]
         kept += [f"CAST('' AS VARCHAR) AS n{k}" for k in range(n)] + list(keys)
         return "".join(f", {code} AS {key}" for key, code in keys.items()), "".join(f", {k}" for k in keys), kept
 
@@ -453,6 +471,11 @@ class SqlRound:
         if pools is not None:
             pools.summarise(con, summary)
         form = self.settings.form
+        if form == "xlsx":  # the officers' workbook, its words found by engine.rounds.sql_workbook
+            from engine.rounds.sql_workbook import write_workbook
+
+            write_workbook(self, con, path, self._problems(con, spool), summary, SqlFallback)
+            return summary
         with contextlib.ExitStack() as files:
             results = files.enter_context(path_when_done(path))
             self._write(con, form, results, folder)
@@ -521,7 +544,7 @@ class SqlRound:
         cursor.execute("SELECT rid, cells FROM ev WHERE h ORDER BY rid")
 
         types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {self.parts[0][0]})").fetchall())
-        columns = ["st", "code"] + (["name", "kinds"] if self.settings.form == "parquet" else ["line"]) + \
+        columns = ["st", "code"] + (["name", "kinds"] if self.settings.form in _NO_LINE else ["line"]) + \
             ["complete", "total"] + [f"{x}{k}" for k in range(len(self.clause_ids)) for x in "oar"
                                      if f"{x}{k}" in types]
         keys: list[str | None] | None = None
@@ -529,6 +552,8 @@ class SqlRound:
             keys = [p.id if f"key{i}" in types else None for i, p in enumerate(self.policy.pools)]
             columns += [c for c in ("name", "kinds") if c not in columns] + [
                 f"n{k}" for k in range(len(self.clause_ids))] + [f"key{i}" for i, key in enumerate(keys) if key]
+        elif self.settings.form == "xlsx":  # the workbook's words, as the row engine made them
+            columns += [f"n{k}" for k in range(len(self.clause_ids))]
         # how a worker writes each row back (_BackRow): the places of the table's amounts, which a row engine's
         # amount must have, or it would sum otherwise (Summary)
         places = {c: decimal_scale(kind) for c, kind in types.items() if kind.startswith("DECIMAL")}
@@ -628,9 +653,10 @@ class SqlRound:
         return (f"COPY (SELECT {select} FROM {table} WHERE st = 0) TO {literal(path)} "
                 f"(FORMAT csv, {options}, QUOTE '', ESCAPE '')")
 
-    def _errors(self, con: Any, spool: str, handle: IO[str], as_csv: bool) -> None:
-        """The problems of the round, in the rows' order: those of the rows handed back (spooled as they came)
-        and each recipient's second row, worded here as the row engine words it."""
+    def _problems(self, con: Any, spool: str) -> Iterator[list[Any]]:
+        """The problems of the round, in the rows' order, each [row, where, column, message, suggestion]: those
+        of the rows handed back (spooled as they came) and each recipient's second row, worded here as the row
+        engine words it."""
         lang, first = self.settings.lang, self.source.header_row + 1
         column, hint = t("template.col.credit_code", lang), t("batch.duplicate.hint", lang)
 
@@ -644,18 +670,21 @@ class SqlRound:
             cursor.close()
 
         with open(spool, encoding="utf-8") as spooled:
-            problems = heapq.merge((json.loads(line) for line in spooled), repeats(), key=lambda e: int(e[0]))
-            if as_csv:
-                out = SafeWriter(handle, (0,))
-                out.writerow(["row", "where", "column", "message", "suggestion"], frozenset())
-                for e in problems:
-                    out.writerow([str(e[0]), *e[1:]])
-            else:
-                encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-                for e in problems:
-                    handle.write(encode({"row": e[0], "where": e[1], "column": e[2], "message": e[3],
-                                         "suggestion": e[4]}) + "\n")
+            yield from heapq.merge((json.loads(line) for line in spooled), repeats(), key=lambda e: int(e[0]))
 
+    def _errors(self, con: Any, spool: str, handle: IO[str], as_csv: bool) -> None:
+        """The problems file (CSV or JSON Lines) of the round (_problems)."""
+        problems = self._problems(con, spool)
+        if as_csv:
+            out = SafeWriter(handle, (0,))
+            out.writerow(["row", "where", "column", "message", "suggestion"], frozenset())
+            for e in problems:
+                out.writerow([str(e[0]), *e[1:]])
+        else:
+            encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+            for e in problems:
+                handle.write(encode({"row": e[0], "where": e[1], "column": e[2], "message": e[3],
+                                     "suggestion": e[4]}) + "\n")
 
 class _BackRow:
     """A row the row engine decided, as a line of JSON for the round's table (read_json): its results as the row
@@ -678,21 +707,22 @@ class _BackRow:
             return dumps({"rid": rid, "st": 1})
         row: dict[str, Any] = {"rid": rid, "st": 0, "code": record.code, "complete": record.complete,
                                "total": self.amount("total", record.total)}
-        if self.form == "parquet" or self.keys is not None:
+        notes = self.keys is not None or self.form == "xlsx"  # a pool's sentence, or the workbook's words
+        if self.form in _NO_LINE or self.keys is not None:
             row["name"], row["kinds"] = record.name, ";".join(record.kinds)
         if self.form == "csv":
             buffer = io.StringIO()
             SafeWriter(buffer, _result_numbers(self.ids)).writerow(csv_row(record, self.ids))
             row["line"] = buffer.getvalue()[len(str(record.row)):-2]
-        elif self.form != "parquet":
+        elif self.form not in _NO_LINE:
             row["line"] = self.jsonl.line(record)[len(str(record.row)) + 7:]  # after {"row":N
         for k, (outcome, amount, reason, said) in enumerate(record.clauses):
-            if said and self.keys is None:
+            if said and not notes:
                 raise SqlFallback("a note")  # none in a round without pools and words (why_not)
             row[f"o{k}"], row[f"a{k}"] = outcome, self.amount(f"a{k}", amount) if amount else None
-            if self.form == "parquet" or self.keys is not None:
+            if self.form in _NO_LINE or self.keys is not None:
                 row[f"r{k}"] = reason
-            if self.keys is not None:
+            if notes:
                 row[f"n{k}"] = said
         for i, pool in enumerate(self.keys or ()):
             if pool is not None:

@@ -23,6 +23,7 @@ SQL engine numbers every row as the row engine does and skips the same ones.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import os
 import pickle
@@ -95,6 +96,11 @@ class SqlSource(Source):
             if found[0] == number:
                 return found
         raise AssertionError(f"row {number} is not in {self.path}")
+
+    def again(self) -> SqlSource:
+        """This source, its rows handed back (`item`) read from the first again: asked for in the rows' order
+        once more (a workbook's words, engine.rounds.sql.SqlRound._workbook)."""
+        return dataclasses.replace(self, _back=None)
 
     # -- each format ------------------------------------------------------------------------------------
     def _parquet(self) -> str:

@@ -683,11 +683,14 @@ class XlsxOutput(_WholeFiles, Output):
     def add(self, record: Record) -> None:
         if record.errors:
             for e in record.errors:
-                # 文件: the folder's file a problem is in, or the sheet the row is in
-                self.errors.append([e.row, e.where if e.where != str(e.row) else self.source, e.column or None,
-                                    e.message, e.suggestion or None])
+                self.problem(e.row, e.where, e.column, e.message, e.suggestion)
             return
         self._result(self.rows.row(record))
+
+    def problem(self, row: int, where: str, column: str, message: str, suggestion: str) -> None:
+        """A bad row's problem on the errors sheet; 文件: the folder's file it is in, or the sheet the row is in."""
+        self.errors.append([row, where if where != str(row) else self.source, column or None, message,
+                            suggestion or None])
 
     def add_part(self, part: Part, skip: set[int]) -> None:
         for i, row in enumerate(part.rows):

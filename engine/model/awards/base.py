@@ -212,6 +212,11 @@ class AwardForm(ABC):
         """Clauses whose outcome this form needs decided first."""
         return ()
 
+    def stop_reads(self) -> frozenset[str]:
+        """The names a decided stop's reason (its Why and words) can depend on: all the form reads, unless the
+        form says fewer (a round words a stop once per distinct value of these: engine.rounds.sql_words)."""
+        return self.reads()
+
     @abstractmethod
     def compute(self, run: Run) -> Decimal | Unknown | Stop:
         """The amount before rounding and cap, or what is missing, or a decided stop; steps go to `run`."""

@@ -106,6 +106,9 @@ class PerUnitAward(AwardForm):
         return tuple(e for e in (self.rate, self.quantity, self.periods, self.max_periods, self.periods_used)
                      if e is not None)
 
+    def stop_reads(self) -> frozenset[str]:
+        return frozenset().union(*(e.names for e in (self.max_periods, self.periods_used) if e is not None))
+
     def compute(self, run: Run) -> Decimal | Unknown | Stop:
         def v(e: Expr | None) -> object:  # a number expression's value (Decimal or Unknown); None if absent
             return run.value(e) if e is not None else None
