@@ -21,6 +21,7 @@ kind of applicant and every outcome.
     python scripts/benchmark.py --batch-only --batch-sizes 1000,3000    # only that, small (as the tests run it)
     python scripts/benchmark.py --sql-only      # a round in SQL: 100k and 1M applicants, CSV in, CSV out, memory
     python scripts/benchmark.py --whatif-only   # policy diff --reading Q1 --cases ROUND.csv over 1M applicants (SQL)
+    python scripts/benchmark.py --workbook-only # a 100k round to the officers' workbook (XLSX), by both engines
     python scripts/benchmark.py --ledger-only   # only the grant ledger: recording a 10k round, one lookup
     python scripts/benchmark.py --ledger-only --ledger-url postgresql://…   # the same on a scratch PostgreSQL database
 
@@ -498,6 +499,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--formats-size", type=int, default=20_000, help="its size (default 20000)")
     parser.add_argument("--pools-only", action="store_true", help="only a pooled round, by both engines")
     parser.add_argument("--pools-size", type=int, default=100_000, help="its size (default 100000)")
+    parser.add_argument("--workbook-only", action="store_true",
+                        help="only a round written as a workbook (XLSX), by both engines")
+    parser.add_argument("--workbook-size", type=int, default=100_000, help="its size (default 100000)")
     parser.add_argument("--jobs", type=int, default=2, help="--jobs of policy batch (default 2)")
     parser.add_argument("--no-ledger", action="store_true", help="skip the grant ledger section")
     parser.add_argument("--ledger-only", action="store_true", help="only the grant ledger figures")
@@ -516,6 +520,8 @@ def main(argv: list[str] | None = None) -> int:
         return _formats_main(args)
     if args.pools_only:
         return _pools_main(args)
+    if args.workbook_only:
+        return _workbook_main(args)
     if args.ledger_only:
         missed = _ledger_main(args)
         return 1 if args.strict and missed else 0
@@ -920,6 +926,28 @@ def _pools_main(args: argparse.Namespace) -> int:
             differ += not same
             print(f"  {form:8} rows/sql CPU {cpu['rows'] / cpu['sql']:.1f}×, files {'the same' if same else 'DIFFER'}")
     return 1 if differ else 0
+
+
+def _workbook_main(args: argparse.Namespace) -> int:
+    """A round written as the officers' workbook by each engine (CSV in, XLSX out): CPU seconds (every process),
+    wall time and peak memory, and whether the workbooks are the same part for part (their making time aside)."""
+    import tempfile
+    import zipfile
+
+    n = args.workbook_size
+    print(f"policy batch, CSV → XLSX: {n:,} synthetic applicants of {Path(args.policy).name}, by each engine")
+    with tempfile.TemporaryDirectory(prefix="policy-workbook-bench-") as workdir:
+        folder = Path(workdir)
+        write_round_csv(load_policy(args.policy), n, folder / "round.csv")
+        for engine in ("sql", "rows"):
+            seconds, peak, words = _batch_run(args.policy, folder / "round.csv", folder / f"{engine}.xlsx", args.jobs,
+                                              engine)
+            print(f"  {engine:5} {seconds:6.1f} s, peak {peak:5.0f} MiB, {words}")
+        with zipfile.ZipFile(folder / "sql.xlsx") as a, zipfile.ZipFile(folder / "rows.xlsx") as b:
+            same = a.namelist() == b.namelist() and all(
+                a.read(name) == b.read(name) for name in a.namelist() if name != "docProps/core.xml")
+        print(f"  the workbooks are {'the same' if same else 'DIFFERENT'}")
+    return 0 if same else 1
 
 
 def _batch_main(args: argparse.Namespace) -> int:
