@@ -186,15 +186,20 @@ class PoolStep:
         rowid, which DuckDB sorts beyond its memory limit on disk), then in the part's place (the view `ev` reads
         the tables by name). No UPDATE: updates are held in memory until a checkpoint, and a pooled round changes
         most rows."""
-        pooled = {self.at[cid] for cid in self.pooled}
-        pivot = ["\"row\" AS rid", "bool_or(reason IS NOT NULL) AS unplaced"]
-        for k in sorted(pooled):
-            cid = self.ids[k]
-            is_it = f"clause = {literal(cid)}"
-            pivot += [f"bool_or({is_it}) AS h{k}", f"any_value(outcome) FILTER ({is_it}) AS o{k}",
-                      f"any_value(amount) FILTER ({is_it}) AS a{k}", f"any_value(text) FILTER ({is_it}) AS t{k}",
-                      f"any_value(reason) FILTER ({is_it}) AS r{k}", f"any_value(note) FILTER ({is_it}) AS n{k}"]
-        con.execute(f"CREATE TEMP TABLE pv AS SELECT {', '.join(pivot)} FROM said GROUP BY \"row\"")
+        pooled = sorted({self.at[cid] for cid in self.pooled})
+        # one row per row of the round with a claim, each pooled clause's claim side by side, joined by row: a
+        # GROUP BY of the rows ran out of DuckDB's memory at a million rows, where a join spills to disk
+        rows = [f"s{k}.rw" for k in pooled]
+        joined = " FULL JOIN ".join(
+            f"(SELECT \"row\" AS rw, outcome, amount, text, reason, note FROM said WHERE clause = "
+            f"{literal(self.ids[k])}) AS s{k}" + (f" ON s{k}.rw = COALESCE({', '.join(rows[:i])})" if i else "")
+            for i, k in enumerate(pooled))
+        pivot = [f"COALESCE({', '.join(rows)}) AS rid",
+                 f"({' OR '.join(f's{k}.reason IS NOT NULL' for k in pooled)}) AS unplaced"]
+        for k in pooled:
+            pivot += [f"s{k}.rw IS NOT NULL AS h{k}", f"s{k}.outcome AS o{k}", f"s{k}.amount AS a{k}",
+                      f"s{k}.text AS t{k}", f"s{k}.reason AS r{k}", f"s{k}.note AS n{k}"]
+        con.execute(f"CREATE TEMP TABLE pv AS SELECT {', '.join(pivot)} FROM {joined}")
         con.execute("DROP TABLE shared")
         for column in ("note", "text"):  # what the summary reads of the shares is kept (summarise)
             con.execute(f"ALTER TABLE said DROP COLUMN {column}")
