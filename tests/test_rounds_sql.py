@@ -513,3 +513,36 @@ def test_a_small_round_runs_row_by_row_unless_sql_is_asked_for(tmp_path, monkeyp
     assert run("batch", policy_path, source, "-o", tmp_path / "big.csv").exit_code == 0 and len(ran) == 2
     for name in ("", ".errors", ".summary"):
         assert (tmp_path / f"auto{name}.csv").read_bytes() == (tmp_path / f"sql{name}.csv").read_bytes()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".xlsx"])
+def test_a_policy_of_measures_only_runs_in_sql_as_row_by_row(tmp_path, suffix):
+    """A policy whose every clause states a measure has no clause to decide: the round still runs in SQL, without a
+    word of DuckDB, and writes what row by row writes (the query's columns were joined with nothing between)."""
+    policy = tmp_path / "measures.yaml"
+    policy.write_text("""language_version: 3
+id: measures
+document: 示例〔2024〕8号
+title: 只有措施
+in_force: {from: 2024-01-01}
+money: {currency: CNY, round_to: 0.01, rounding: half_up}
+recipients:
+  firm: {label: 企业}
+facts:
+  local: {type: boolean, label: 在本市注册}
+clauses:
+  - id: "1"
+    title: 措施
+    measure: 建设平台
+""", encoding="utf-8")
+    source = tmp_path / "round.csv"
+    source.write_text("统一社会信用代码（credit_code）,申请人名称（applicant）,申请人类别（recipient）,在本市注册（local）\n"
+                      f"{make_code('91331100000000001')},公司1,企业,是\n{make_code('91331100000000002')},公司2,企业,否\n",
+                      encoding="utf-8")
+    a = run("batch", policy, source, "-o", tmp_path / f"rows{suffix}", "--engine", "rows", "--lang", "en")
+    b = run("batch", policy, source, "-o", tmp_path / f"sql{suffix}", "--engine", "sql", "--lang", "en")
+    assert a.exit_code == b.exit_code == 0 and "row by row" not in b.stderr, b.stderr
+    if suffix == ".xlsx":
+        assert workbook_differences(tmp_path / "rows.xlsx", tmp_path / "sql.xlsx") == []
+    else:
+        assert (tmp_path / f"rows{suffix}").read_bytes() == (tmp_path / f"sql{suffix}").read_bytes()

@@ -329,11 +329,11 @@ class SqlRound:
                 f"q AS (SELECT {columns}, \"$refused\" AS refused, \"$code\" AS code, {ident(RECIPIENT)} AS kind, "
                 f"{name} AS name, {long} AS long, {every}{keys} FROM {last}), "
                 f"v AS (SELECT ({' OR '.join(handed)}) AS h, long, code, name, kind, {ident(TOTAL)} AS total, "
-                f"{self._complete()} AS complete, {', '.join(values)}, {every}{passed} "
+                f"{self._complete()} AS complete, {''.join(f'{v}, ' for v in values)}{every}{passed} "
                 "FROM q) "
                 "SELECT h, CAST(CASE WHEN h THEN 2 ELSE 0 END AS TINYINT) AS st, long, CAST(NULL AS BIGINT) AS dup, "
                 f"code, {', '.join(kept)}, complete, total, "
-                f"{', '.join(f'o{k}, a{k}' for k in range(n))}, "
+                f"{''.join(f'o{k}, a{k}, ' for k in range(n))}"
                 # a workbook's rows keep their cells: what the words of each clause depend on (sql_workbook)
                 f"{f'[{every}]' if workbook else f'CASE WHEN h THEN [{every}] END'} AS cells FROM v")
 

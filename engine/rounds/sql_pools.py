@@ -189,12 +189,12 @@ class PoolStep:
         pooled = sorted({self.at[cid] for cid in self.pooled})
         # one row per row of the round with a claim, each pooled clause's claim side by side, joined by row: a
         # GROUP BY of the rows ran out of DuckDB's memory at a million rows, where a join spills to disk
-        rows = [f"s{k}.rw" for k in pooled]
+        claim_rows = [f"s{k}.rw" for k in pooled]
         joined = " FULL JOIN ".join(
             f"(SELECT \"row\" AS rw, outcome, amount, text, reason, note FROM said WHERE clause = "
-            f"{literal(self.ids[k])}) AS s{k}" + (f" ON s{k}.rw = COALESCE({', '.join(rows[:i])})" if i else "")
+            f"{literal(self.ids[k])}) AS s{k}" + (f" ON s{k}.rw = COALESCE({', '.join(claim_rows[:i])})" if i else "")
             for i, k in enumerate(pooled))
-        pivot = [f"COALESCE({', '.join(rows)}) AS rid",
+        pivot = [f"COALESCE({', '.join(claim_rows)}) AS rid",
                  f"({' OR '.join(f's{k}.reason IS NOT NULL' for k in pooled)}) AS unplaced"]
         for k in pooled:
             pivot += [f"s{k}.rw IS NOT NULL AS h{k}", f"s{k}.outcome AS o{k}", f"s{k}.amount AS a{k}",

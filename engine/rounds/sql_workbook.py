@@ -157,9 +157,14 @@ class SheetWords:
     def _cell(cells: Sequence[Any], at: int | None) -> object:
         return cells[at] if at is not None else None
 
-    def keys(self, cells: Sequence[Any], clauses: Sequence[tuple[str, Any, str]]) -> list[Key | None]:
-        """The key of each clause's words in a row decided by the SQL (`clauses`: its outcome, amount and code)."""
-        return [self.key(k, outcome, code, cells) for k, (outcome, _amount, code) in enumerate(clauses)]
+    def keys(self, cells: Sequence[Any], clauses: Sequence[tuple[str, Any, str]], notes: Sequence[str]
+             ) -> list[Key | None]:
+        """The key of each clause's words in a row decided by the SQL (`clauses`: its outcome, amount and code;
+        `notes`: a pool's sentence, which is the clause's words where it is one: no key, for the same code may
+        have other words without it — a claim an in_order pool cannot place waits for the fact it is ordered by,
+        `missing:<order_by>`, as a clause reading that fact does)."""
+        return [None if notes[k] else self.key(k, outcome, code, cells)
+                for k, (outcome, _amount, code) in enumerate(clauses)]
 
     def wanted(self, keys: Sequence[Key | None]) -> bool:
         """Whether the row's words are to be found by evaluating it: a key neither known nor asked for already
@@ -233,7 +238,7 @@ def write_workbook(the_round: Any, con: Any, path: str, problems: Iterable[list[
     sheet = SheetRows(policy, lang := settings.lang, None)
     said, labels, yes, no = sheet.words, sheet.labels, sheet.yes, sheet.no
     kinds: dict[str, str] = {}
-    columns = ", ".join(f"o{k}, a{k}, r{k}, n{k}" for k in range(n))
+    columns = "".join(f"o{k}, a{k}, r{k}, n{k}, " for k in range(n))
     cursor = con.cursor()
 
     def decided(rest: Sequence[Any]) -> list[tuple[str, Any, str]]:
@@ -244,13 +249,13 @@ def write_workbook(the_round: Any, con: Any, path: str, problems: Iterable[list[
         """Each block of rows, each row's keys (None: handed back, its words the row engine's), the rows to
         evaluate for their words and their items."""
         for table, base in the_round.parts:
-            cursor.execute(f"SELECT rowid + {base}, h, code, name, kinds, total, complete, {columns}, cells "
+            cursor.execute(f"SELECT rowid + {base}, h, code, name, kinds, total, complete, {columns}cells "
                            f"FROM {table} WHERE st = 0")
             while batch := cursor.fetchmany(BLOCK):
                 keys: list[list[Key | None] | None] = []
                 asked, items = [], []
                 for i, (rid, handed, *row) in enumerate(batch):
-                    found = None if handed else words.keys(row[-1], decided(row[5:]))
+                    found = None if handed else words.keys(row[-1], decided(row[5:]), row[8:4 * n + 5:4])
                     keys.append(found)
                     if found is not None and words.wanted(found):
                         asked.append(i)

@@ -732,6 +732,7 @@ class XlsxOutput(_WholeFiles, Output):
         self._lay_out_for_print(summary)
         self._charts(pool_rows)
         self.book.close()
+        _sheet_files_removed(self.book)
         self.done()
 
     def _lay_out_for_print(self, summary: Summary) -> None:
@@ -790,4 +791,18 @@ class XlsxOutput(_WholeFiles, Output):
 
     def abort(self) -> None:
         self.target.raw = None
+        _sheet_files_removed(self.book)
         super().abort()
+
+
+def _sheet_files_removed(book: Any) -> None:
+    """The temporary file of each sheet of `book` removed: XlsxWriter's constant-memory mode keeps a sheet's rows
+    in one, which it removes when the workbook is closed, but not a sheet's that has no rows (the charts), nor
+    any when the workbook is given up unclosed (a round stopped, or run in SQL instead)."""
+    for sheet in book.worksheets():
+        handle, name = getattr(sheet, "row_data_fh", None), getattr(sheet, "row_data_filename", None)
+        if handle is not None:
+            handle.close()
+        if name:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(name)
