@@ -103,6 +103,29 @@ def test_a_missing_fund_year_is_undetermined_whenever_an_unpaid_year_is_possible
     assert missing_year(pol, "2028-06-01") == ("not_applicable", "policy_period", ())
 
 
+def test_a_clause_decided_whatever_the_year_but_for_whether_it_is_paid_names_the_year_it_waits_for(tmp_path):
+    """Its cap used up by what was granted: ineligible if the year is paid, not applicable if not, so it waits for
+    the year, and says so by name — its reason missing:claim_year, the sheet's words 缺少 申报所属年度 — in the
+    engine and in SQL alike (it once waited for nothing named: reason `missing`, 缺少事实)."""
+    import duckdb
+    from sql_support import load_typed, row_results
+
+    from engine import render_text
+    from engine.runtime.sql import sql_query
+
+    pol = policy(tmp_path, ", in_force: last_day, filing_months: 12")
+    data = {"recipient": "seller", "granted": {"1": "10万元"}, "facts": {"costs": 1000, "costs_shared": 0}}
+    result = evaluate(pol, applicant_from_data(pol, data), on=dt.date(2024, 6, 1))
+    r = result.clause("1")
+    assert (r.outcome.value, r.reason, tuple(r.missing_keys)) == ("undetermined", "missing", ("claim_year",))
+    assert "申报所属年度 (claim_year)" in render_text(result)
+    con = duckdb.connect()
+    load_typed(con, pol, [(applicant_from_data(pol, data), dt.date(2024, 6, 1))])
+    found = con.execute(f'SELECT "1:outcome", "1:reason" FROM ({sql_query(pol).text})').fetchall()
+    outcome, _amount, reason = row_results(pol, result)[0]
+    assert found == [(outcome, reason)] == [("undetermined", "missing:claim_year")]
+
+
 def test_a_missing_fund_year_is_decided_when_the_facts_minimum_and_the_window_leave_only_paid_years(tmp_path):
     path = tmp_path / "p.yaml"
     path.write_text(POLICY.format(extra=", in_force: last_day, filing_months: 12").replace("min: 2000", "min: 2023"),

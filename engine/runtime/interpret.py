@@ -381,7 +381,7 @@ class _Run:
             # Whether the policy pays this fund year at all is not known: eligible, ineligible or a year the
             # policy does not pay waits for the year (less information never decides another answer).
             return ClauseResult(task.clause, UNDETERMINED, why=_undetermined(task.clause, {self._fund_year}),
-                                conditions=result.conditions)
+                                conditions=result.conditions, missing=(self._fund_year,))
         return result
 
     def _decide(self, task: Decide) -> ClauseResult:  # the rules, in order

@@ -758,8 +758,8 @@ class _Query:
                 cases.append(("TRUE", "eligible", "''"))
             for i, (test, outcome, reason) in enumerate(cases):
                 if i == waiting and p.fund_year is not None:
-                    failing = " ".join(f"WHEN {t} THEN {literal(MISSING)}" for t, o, _r in cases[i:]
-                                       if o == "ineligible")
+                    year = literal(f"{MISSING}:{MissingFact(p.fund_year).key}")  # waiting for the year alone
+                    failing = " ".join(f"WHEN {t} THEN {year}" for t, o, _r in cases[i:] if o == "ineligible")
                     outcome_cases.append(f"WHEN {YEAR_WAITS} THEN 'undetermined'")
                     reason_cases.append(f"WHEN {YEAR_WAITS} THEN " + (f"CASE {failing} ELSE {why_missing} END"
                                                                        if failing else why_missing))
