@@ -124,6 +124,20 @@ def test_a_clause_decided_whatever_the_year_but_for_whether_it_is_paid_names_the
     found = con.execute(f'SELECT "1:outcome", "1:reason" FROM ({sql_query(pol).text})').fetchall()
     outcome, _amount, reason = row_results(pol, result)[0]
     assert found == [(outcome, reason)] == [("undetermined", "missing:claim_year")]
+    # a clause requiring it waits for what it waits for — the year alone, not what was granted under it (unsaid)
+    path = tmp_path / "requires.yaml"
+    path.write_text(POLICY.format(extra=", in_force: last_day, filing_months: 12").replace(
+        "    period: year\n", "    period: year\n    when: [{if: costs >= 5000元}]\n"
+        "  - {id: '2', title: 奖励, recipient: seller, requires: ['1'], award: {fixed: 1万元}}\n"), encoding="utf-8")
+    pol = load_policy(str(path))
+    data = {"recipient": "seller", "facts": {"costs": 1000, "costs_shared": 0}}  # nothing said granted
+    result = evaluate(pol, applicant_from_data(pol, data), on=dt.date(2024, 6, 1))
+    con = duckdb.connect()
+    load_typed(con, pol, [(applicant_from_data(pol, data), dt.date(2024, 6, 1))])
+    found = con.execute(f'SELECT "1:outcome", "1:reason", "2:outcome", "2:reason" '
+                        f'FROM ({sql_query(pol).text})').fetchall()
+    expected = tuple(x for clause in row_results(pol, result) for x in (clause[0], clause[2]))
+    assert found == [expected] == [("undetermined", "missing:claim_year") * 2]
 
 
 def test_a_missing_fund_year_is_decided_when_the_facts_minimum_and_the_window_leave_only_paid_years(tmp_path):

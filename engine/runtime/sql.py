@@ -789,11 +789,15 @@ class _Query:
             # what it waits for, per key, where it is undetermined with its keys listed (a clause requiring it
             # waits for the same)
             own = {}
+            # waiting for the fund year alone (decided whatever it is, but for whether it is paid: the engine's
+            # _Run.decide) is waiting for nothing else its tests would say
+            year = MissingFact(p.fund_year).key if p.fund_year is not None else None
             for n, (key, test) in enumerate(missing.items() if cid in self.waited_on else ()):
                 column = f"{cid}:m{n}"
                 own[key] = ident(column)
+                alone = f" AND {ident(r + '$')} <> {literal(f'{MISSING}:{year}')}" if year and key != year else ""
                 targets.append(f"CASE WHEN {ident(o + '$')} = 'undetermined' THEN COALESCE({ident(r + '$')} <> "
-                               f"{literal(MISSING)} AND {test}, FALSE) ELSE FALSE END AS {ident(column)}")
+                               f"{literal(MISSING)}{alone} AND {test}, FALSE) ELSE FALSE END AS {ident(column)}")
             if listed:
                 self.listed.add(cid)
             self.keys[cid] = own
