@@ -791,11 +791,12 @@ class _Query:
             own = {}
             # waiting for the fund year alone (decided whatever it is, but for whether it is paid: the engine's
             # _Run.decide) is waiting for nothing else its tests would say
-            year = MissingFact(p.fund_year).key if p.fund_year is not None else None
+            year_key = MissingFact(p.fund_year).key if p.fund_year is not None else None
             for n, (key, test) in enumerate(missing.items() if cid in self.waited_on else ()):
                 column = f"{cid}:m{n}"
                 own[key] = ident(column)
-                alone = f" AND {ident(r + '$')} <> {literal(f'{MISSING}:{year}')}" if year and key != year else ""
+                alone = (f" AND {ident(r + '$')} <> {literal(f'{MISSING}:{year_key}')}"
+                         if year_key and key != year_key else "")
                 targets.append(f"CASE WHEN {ident(o + '$')} = 'undetermined' THEN COALESCE({ident(r + '$')} <> "
                                f"{literal(MISSING)}{alone} AND {test}, FALSE) ELSE FALSE END AS {ident(column)}")
             if listed:
