@@ -134,7 +134,7 @@ def _blank_lines(path: str) -> bool:
     with open(path, "rb") as handle:
         while block := handle.read(1 << 20):
             text = last + block
-            if _EMPTY.search(text):
+            if _empty_line(text):
                 return True
             last = text[-2:]
     return False
@@ -847,7 +847,7 @@ class _Lines:
             if _LONE_CR.search(chunk):  # a carriage return alone ends a line too
                 lines += chunk.count(b"\r") - chunk.count(b"\r\n")
                 cuttable = False
-            if len(cuts) < len(ends) and (_EMPTY.search(chunk) or chunk[:1] == b"\n" or chunk[:2] == b"\r\n"):
+            if len(cuts) < len(ends) and (_empty_line(chunk) or chunk[:1] == b"\n" or chunk[:2] == b"\r\n"):
                 cuttable = False
             position = stop
             if len(cuts) < len(ends) and stop == ends[len(cuts)]:
@@ -856,9 +856,14 @@ class _Lines:
 
 
 _LONE_CR = re.compile(rb"\r(?!\n)")
-# an empty line: a line feed, or a carriage return alone, right after a line's end (in _Lines._count, where each
-# block ends at a line feed, one at a block's start is looked for there)
-_EMPTY = re.compile(rb"\n\r?\n|\r\r")
+
+
+def _empty_line(data: bytes) -> bool:
+    """Whether `data` holds an empty line: a line feed, or a carriage return alone, right after a line's end (in
+    _Lines._count, where each block ends at a line feed, one at a block's start is looked for there). Three
+    searches for a fixed text, not one regular expression: an alternation is scanned byte by byte, 0.6 s of a
+    million-row file where these take 0.05."""
+    return b"\n\n" in data or b"\n\r\n" in data or b"\r\r" in data
 
 
 def _append(part: IO[bytes], whole: IO[bytes]) -> None:
