@@ -114,13 +114,18 @@ def with_bad_rows(path: Path) -> None:
         csv.writer(handle).writerows(extra)
 
 
+def bad_round(policy_path: str, folder: Path) -> Path:
+    """A generated round of the policy (3,000 rows of Lishui's, 1,500 of another's) with bad rows appended."""
+    path = folder / "round.csv"
+    write_round_csv(load_policy(str(ROOT / policy_path)), 3_000 if policy_path.startswith("policies/lishui") else 1_500,
+                    path, seed=11)
+    with_bad_rows(path)
+    return path
+
+
 @pytest.fixture(scope="module", params=POLICIES)
 def round_csv(request, tmp_path_factory):
-    path = tmp_path_factory.mktemp("sql") / "round.csv"
-    policy = load_policy(str(ROOT / request.param))
-    write_round_csv(policy, 3_000 if request.param.startswith("policies/lishui") else 1_500, path, seed=11)
-    with_bad_rows(path)
-    return request.param, path
+    return request.param, bad_round(request.param, tmp_path_factory.mktemp("sql"))
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])

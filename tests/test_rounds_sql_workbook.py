@@ -9,12 +9,11 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from rounds_support import ROOT, run, workbook_differences
+from test_rounds_sql import POLICIES, bad_round, with_bad_rows
 
-from cli import cli
 from engine import (
     RoundSettings,
     SqlRound,
@@ -29,26 +28,14 @@ from engine import SheetHeaders as Headers
 from engine.rounds.identity import make_code
 
 pytest.importorskip("duckdb")
-
-ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from benchmark import write_round_csv
-from rounds_support import workbook_differences
-from test_rounds_sql import POLICIES, with_bad_rows
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
 @pytest.fixture(scope="module", params=POLICIES)
 def round_csv(request, tmp_path_factory):
-    path = tmp_path_factory.mktemp("workbook") / "round.csv"
-    policy = load_policy(str(ROOT / request.param))
-    write_round_csv(policy, 3_000 if request.param.startswith("policies/lishui") else 1_500, path, seed=11)
-    with_bad_rows(path)
-    return request.param, path
+    return request.param, bad_round(request.param, tmp_path_factory.mktemp("workbook"))
 
 
 def test_the_sql_engine_writes_the_row_engines_workbook(round_csv, tmp_path, monkeypatch):
