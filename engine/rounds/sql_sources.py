@@ -99,7 +99,7 @@ class SqlSource(Source):
 
     def again(self) -> SqlSource:
         """This source, its rows handed back (`item`) read from the first again: asked for in the rows' order
-        once more (a workbook's words, engine.rounds.sql.SqlRound._workbook)."""
+        once more (a workbook's words, engine.rounds.sql_workbook.write_workbook)."""
         return dataclasses.replace(self, _back=None)
 
     # -- each format ------------------------------------------------------------------------------------

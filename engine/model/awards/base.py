@@ -214,7 +214,7 @@ class AwardForm(ABC):
 
     def stop_reads(self) -> frozenset[str]:
         """The names a decided stop's reason (its Why and words) can depend on: all the form reads, unless the
-        form says fewer (a round words a stop once per distinct value of these: engine.rounds.sql_words)."""
+        form says fewer (a round words a stop once per distinct value of these: engine.rounds.sql_workbook)."""
         return self.reads()
 
     @abstractmethod
