@@ -41,7 +41,8 @@ def lishui():
 # subprocesses, a database, a browser or LibreOffice). `pytest -n auto --dist loadfile` hands whole modules to
 # the workers in collection order, so these start first and the short ones fill in around them: a long module
 # handed out last would end the run alone. Every other module keeps its place after them.
-SLOWEST_FIRST = ["test_runtime_sql_spark.py", "test_tools_hooks.py", "test_runtime_sql.py", "test_rounds_sql.py", "test_ledger_store_failures.py", "test_tools_fmt.py", "test_scripts_fuzz.py",
+SLOWEST_FIRST = ["test_runtime_sql_spark.py", "test_tools_hooks.py", "test_runtime_sql.py", "test_rounds_sql.py",
+                 "test_rounds_sql_workbook.py", "test_ledger_store_failures.py", "test_tools_fmt.py", "test_scripts_fuzz.py",
                  "test_scripts_population.py", "test_ledger_store.py", "test_syntax_schema_editor.py",
                  "test_cli_hardening.py", "test_tools_lint.py", "test_service_app_hardening.py",
                  "test_rounds_run_hardening.py", "test_ledger_use.py", "test_docs_walkthrough.py",

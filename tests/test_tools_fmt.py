@@ -206,3 +206,16 @@ def test_fmt_is_idempotent_and_keeps_what_the_file_says(lines, name):
     once = format_text(text, name)
     assert load_text(once, name).data == before
     assert format_text(once, name) == once
+
+
+def test_a_comment_right_after_a_list_items_dash_stays_with_its_item():
+    """`- # 说明` with the item's keys on the lines below: the comment is laid out above the item, and reordering the
+    item before it no longer carries that item's last key into this one (fmt refused such a file as one it could
+    not lay out; found by the property test above). In a block of text, such a line is text and stays."""
+    text = ("when:\n  id: 10万元\ntext: 10万元\nclauses:\n  - id: 10万元\n    clauses: 10万元\n    title: 10万元\n"
+            "  - # 说明\n    id: 10万元\n")
+    once = format_text(text, "x.yaml")
+    assert load_text(once, "x.yaml").data == load_text(text, "x.yaml").data
+    assert "    # 说明\n  - id: 10万元\n" in once and format_text(once, "x.yaml") == once
+    block = "clauses: []\ntext: |\n  - # not a comment\n    x\n"
+    assert load_text(format_text(block, "x.yaml"), "x.yaml").data == load_text(block, "x.yaml").data

@@ -57,7 +57,7 @@ def format_text(text: str, name: str = "<input>") -> str:
     (it is then left as it is), and PolicyError should the layout ever read differently from the original."""
     original = load_text(text, name).data
     order = _Order(kind_of(name, original))
-    reordered = _reorder(text, order)
+    reordered = _reorder(_dash_comments_apart(text, name, original), order)
     laid_out = _lay_out(reordered)
     try:
         again = load_text(laid_out, name).data
@@ -68,6 +68,24 @@ def format_text(text: str, name: str = "<input>") -> str:
         raise PolicyError([Problem(msg("fmt.would_change_meaning"), file=name,
                                    suggestion=msg("fmt.would_change_meaning.hint"))])
     return laid_out
+
+
+# A comment right after a list item's dash, its mapping starting on the next line (`- # 说明`). ruamel.yaml keeps it
+# with the item before, so reordering that item's keys carried the next key into this item.
+_DASH_COMMENT = re.compile(r"^(?P<indent> *)- +(?P<comment>#[^\n]*)\n(?P=indent)  (?=[^ \n#-])", re.MULTILINE)
+
+
+def _dash_comments_apart(text: str, name: str, original: object) -> str:
+    """`text` with each comment right after a list item's dash on its own line above the item (where fmt lays it
+    out anyway); the text as it is where that would read differently (the lines were inside a block of text)."""
+    moved = _DASH_COMMENT.sub(lambda m: f"{m['indent']}  {m['comment']}\n{m['indent']}- ", text)
+    if moved == text:
+        return text
+    try:
+        same = _plain(load_text(moved, name).data) == _plain(original)
+    except PolicyError:
+        same = False
+    return moved if same else text
 
 
 def format_file(path: str) -> Formatted:
