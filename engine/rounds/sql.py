@@ -686,6 +686,7 @@ class SqlRound:
                 handle.write(encode({"row": e[0], "where": e[1], "column": e[2], "message": e[3],
                                      "suggestion": e[4]}) + "\n")
 
+
 class _BackRow:
     """A row the row engine decided, as a line of JSON for the round's table (read_json): its results as the row
     engine writes them (its line, from CsvLines or JsonlLines, or the Parquet file's columns), its outcomes and

@@ -62,6 +62,7 @@ AREA = frozenset({OutsideJurisdiction.reason})
 LOCAL = frozenset({ConditionsFailed.reason, OutOfClausePeriod.reason, CapUsed.reason, OnceGranted.reason,
                    PeriodsUsed.reason, BelowBands.reason, NoWholeStep.reason, EveryNotPositive.reason})
 KEPT = 16384  # words kept, twice over (`found`, then `older`): a key of a figure is seldom met twice
+HEAD = 7  # the columns a workbook's row is fetched with before its clauses' (write_workbook)
 BLOCK = 512  # the workbook's rows read from the round's table at a time; the workers evaluate ahead of the writing
 Key = tuple[object, ...]  # what a clause's words depend on (SheetWords.key)
 Noted = list[list[str]] | None  # the row engine's outcome, amount, code and words of each clause; None: problems
@@ -241,9 +242,15 @@ def write_workbook(the_round: Any, con: Any, path: str, problems: Iterable[list[
     columns = "".join(f"o{k}, a{k}, r{k}, n{k}, " for k in range(n))
     cursor = con.cursor()
 
-    def decided(rest: Sequence[Any]) -> list[tuple[str, Any, str]]:
-        """A row's clauses as the SQL decided them: outcome, amount, code."""
-        return [(rest[4 * k], rest[4 * k + 1], rest[4 * k + 2]) for k in range(n)]
+    # a row as fetched: rowid, h, code, name, kinds, total, complete (HEAD columns), then o, a, r, n of each clause,
+    # then its cells
+    def decided(row: Sequence[Any]) -> list[tuple[str, Any, str]]:
+        """A fetched row's clauses as the SQL decided them: outcome, amount, code."""
+        return [tuple(row[HEAD + 4 * k:HEAD + 4 * k + 3]) for k in range(n)]
+
+    def sql_notes(row: Sequence[Any]) -> list[str]:
+        """A fetched row's notes: a pool's sentence, or (a row handed back) the row engine's words."""
+        return list(row[HEAD + 3:HEAD + 4 * n:4])
 
     def blocks() -> Iterator[tuple[list[Any], list[list[Key | None] | None], list[int], list[tuple[int, object]]]]:
         """Each block of rows, each row's keys (None: handed back, its words the row engine's), the rows to
@@ -254,12 +261,12 @@ def write_workbook(the_round: Any, con: Any, path: str, problems: Iterable[list[
             while batch := cursor.fetchmany(BLOCK):
                 keys: list[list[Key | None] | None] = []
                 asked, items = [], []
-                for i, (rid, handed, *row) in enumerate(batch):
-                    found = None if handed else words.keys(row[-1], decided(row[5:]), row[8:4 * n + 5:4])
+                for i, row in enumerate(batch):
+                    found = None if row[1] else words.keys(row[-1], decided(row), sql_notes(row))
                     keys.append(found)
                     if found is not None and words.wanted(found):
                         asked.append(i)
-                        items.append(item(ahead, rid, row[-1]))
+                        items.append(item(ahead, row[0], row[-1]))
                 yield batch, keys, asked, items
 
     out = XlsxOutput(path, policy, lang, None, source.path)
@@ -271,25 +278,26 @@ def write_workbook(the_round: Any, con: Any, path: str, problems: Iterable[list[
             for i, row_noted in zip(asked, noted, strict=True):
                 row_keys = keys[i]
                 assert row_keys is not None
-                words.learn(batch[i][0], row_keys, decided(batch[i][7:]), row_noted)
-            for (rid, _handed, code, name, kind, total, complete, *rest), found in zip(batch, keys, strict=True):
-                notes = rest[3:4 * n:4]
+                words.learn(batch[i][0], row_keys, decided(batch[i]), row_noted)
+            for row, found in zip(batch, keys, strict=True):
+                rid, _handed, code, name, kind, total, complete = row[:HEAD]
+                clauses, notes = decided(row), sql_notes(row)
                 if found is not None:  # decided by the SQL: a pool's sentence, else the words found by key
                     known = words.notes(found)
                     if known is None:  # forgotten since it was asked for: evaluated here
                         here = here or Worker(*init)
-                        record = here.handle(item(late, rid, rest[-1]))
-                        words.learn(rid, found, decided(rest), None if record.errors else record.clauses)
+                        record = here.handle(item(late, rid, row[-1]))
+                        words.learn(rid, found, clauses, None if record.errors else record.clauses)
                         known = words.notes(found)
                         assert known is not None
                     notes = [note or word for note, word in zip(notes, known, strict=True)]
                 label = kinds.get(kind)
                 if label is None:
                     label = kinds[kind] = "、".join(labels.get(k, k) for k in kind.split(";"))
-                row: list[Any] = [rid + first, code, name, label, total, yes if complete else no]
-                for k in range(n):
-                    row += (said[rest[4 * k]], rest[4 * k + 1], notes[k] or None)
-                out._result(row)
+                written: list[Any] = [rid + first, code, name, label, total, yes if complete else no]
+                for (outcome, amount, _code), note in zip(clauses, notes, strict=True):
+                    written += (said[outcome], amount, note or None)
+                out._result(written)
         cursor.close()
         for e in problems:
             out.problem(*e)

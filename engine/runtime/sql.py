@@ -720,6 +720,10 @@ class _Query:
             if award is not None and award.fallback is not None:
                 stray.append(f"COALESCE({award.fallback}, FALSE)")
             cases = [(f"NOT ({applies})", "not_applicable", literal(OtherRecipient.reason))]
+            # the reason of a clause decided whatever its fund year but for whether the year is paid (the engine's
+            # _Run.decide): it waits for the year alone
+            year_key = MissingFact(p.fund_year).key if p.fund_year is not None else None
+            year_alone = literal(f"{MISSING}:{year_key}") if year_key is not None else None
             outcome_cases = ["WHEN \"$period\" IS NOT NULL THEN 'not_applicable'"]
             reason_cases = ["WHEN \"$period\" IS NOT NULL THEN \"$period\""]
             if task.dated:
@@ -757,9 +761,8 @@ class _Query:
                 cases.append((waiting_any, "undetermined", why_missing))
                 cases.append(("TRUE", "eligible", "''"))
             for i, (test, outcome, reason) in enumerate(cases):
-                if i == waiting and p.fund_year is not None:
-                    year = literal(f"{MISSING}:{MissingFact(p.fund_year).key}")  # waiting for the year alone
-                    failing = " ".join(f"WHEN {t} THEN {year}" for t, o, _r in cases[i:] if o == "ineligible")
+                if i == waiting and year_alone is not None:
+                    failing = " ".join(f"WHEN {t} THEN {year_alone}" for t, o, _r in cases[i:] if o == "ineligible")
                     outcome_cases.append(f"WHEN {YEAR_WAITS} THEN 'undetermined'")
                     reason_cases.append(f"WHEN {YEAR_WAITS} THEN " + (f"CASE {failing} ELSE {why_missing} END"
                                                                        if failing else why_missing))
@@ -789,14 +792,11 @@ class _Query:
             # what it waits for, per key, where it is undetermined with its keys listed (a clause requiring it
             # waits for the same)
             own = {}
-            # waiting for the fund year alone (decided whatever it is, but for whether it is paid: the engine's
-            # _Run.decide) is waiting for nothing else its tests would say
-            year_key = MissingFact(p.fund_year).key if p.fund_year is not None else None
+            # waiting for the fund year alone is waiting for nothing else its tests would say
             for n, (key, test) in enumerate(missing.items() if cid in self.waited_on else ()):
                 column = f"{cid}:m{n}"
                 own[key] = ident(column)
-                alone = (f" AND {ident(r + '$')} <> {literal(f'{MISSING}:{year_key}')}"
-                         if year_key and key != year_key else "")
+                alone = f" AND {ident(r + '$')} <> {year_alone}" if year_alone is not None and key != year_key else ""
                 targets.append(f"CASE WHEN {ident(o + '$')} = 'undetermined' THEN COALESCE({ident(r + '$')} <> "
                                f"{literal(MISSING)}{alone} AND {test}, FALSE) ELSE FALSE END AS {ident(column)}")
             if listed:
