@@ -50,6 +50,7 @@ from typing import IO, Any, Callable, Iterator, Mapping
 from engine.core.files import path_when_done, replace_when_done
 from engine.core.messages import t
 from engine.model.kinds.base import sql_plain, sql_within
+from engine.model.outcome import Outcome
 from engine.model.policy import Policy
 from engine.rounds.columns import CODE, DATE, GRANTED, KIND, NAME, Column
 from engine.rounds.identity import ALPHABET, WEIGHTS
@@ -88,6 +89,7 @@ _NO_LINE = ("parquet", "xlsx")  # the forms whose rows the table keeps as column
 SMALL_BYTES = 1 << 20  # a file below this runs row by row unless SQL is asked for (about 4,000 rows of 50 cells)
 STAGE = "$read."  # typed0's column of a fact read in two steps (FactKind.sql_stages): "$read.<fact>"
 _AREA = "area"
+_OUTCOME = f"ENUM({', '.join(literal(o.value) for o in Outcome)})"  # a clause's outcome as the round's table keeps it
 
 
 def batch_why_not(policy: Policy, source: Source, settings: Settings, asked: bool = False) -> str | None:
@@ -305,12 +307,15 @@ class SqlRound:
         long = (f"({most} * {width} + {2 * width} >= {RECORD_LIMIT // 2} AND "
                 f"strlen(concat({every}, '')) + {2 * width} >= {RECORD_LIMIT // 2})")
         values, reasons = [], []
+        # an amount kept as a DECIMAL(18,places), the size of the money a cell holds (a larger one is an error of
+        # DuckDB's: the round runs row by row), which DuckDB keeps and writes as text in half the room and time
+        money = f"DECIMAL(18,{self.query.places})"
         for k, cid in enumerate(self.clause_ids):
             outcome, amount, reason = (ident(f"{cid}:{part}") for part in ("outcome", "amount", "reason"))
             if self.policy.clause(cid).up_to:  # an eligible ceiling's reason is up_to, as the row engine writes it
                 reason = f"CASE WHEN {outcome} = 'eligible' AND {amount} IS NOT NULL THEN 'up_to' ELSE {reason} END"
             reasons.append(f"COALESCE({reason}, '')")
-            values += [f"{outcome} AS o{k}", f"{amount} AS a{k}", f"{reasons[-1]} AS r{k}"]
+            values += [f"{outcome} AS o{k}", f"CAST({amount} AS {money}) AS a{k}", f"{reasons[-1]} AS r{k}"]
         n = len(self.clause_ids)
         workbook = self.settings.form == "xlsx"
         if self.settings.form in _NO_LINE:
@@ -328,12 +333,14 @@ class SqlRound:
         return (f"WITH {self.typed(part)}, {ctes}, "
                 f"q AS (SELECT {columns}, \"$refused\" AS refused, \"$code\" AS code, {ident(RECIPIENT)} AS kind, "
                 f"{name} AS name, {long} AS long, {every}{keys} FROM {last}), "
-                f"v AS (SELECT ({' OR '.join(handed)}) AS h, long, code, name, kind, {ident(TOTAL)} AS total, "
+                f"v AS (SELECT ({' OR '.join(handed)}) AS h, long, code, name, kind, "
+                f"CAST({ident(TOTAL)} AS {money}) AS total, "
                 f"{self._complete()} AS complete, {''.join(f'{v}, ' for v in values)}{every}{passed} "
                 "FROM q) "
                 "SELECT h, CAST(CASE WHEN h THEN 2 ELSE 0 END AS TINYINT) AS st, long, CAST(NULL AS BIGINT) AS dup, "
                 f"code, {', '.join(kept)}, complete, total, "
-                f"{''.join(f'o{k}, a{k}, ' for k in range(n))}"
+                # an outcome kept as an ENUM: a byte, where its text took sixteen
+                f"{''.join(f'CAST(o{k} AS {_OUTCOME}) AS o{k}, a{k}, ' for k in range(n))}"
                 # a workbook's rows keep their cells: what the words of each clause depend on (sql_workbook)
                 f"{f'[{every}]' if workbook else f'CASE WHEN h THEN [{every}] END'} AS cells FROM v")
 
@@ -355,12 +362,6 @@ class SqlRound:
                               for cid in self.query.clause_ids)
         return f"NOT ({waiting or 'FALSE'})"
 
-    def _total(self) -> str:
-        """SQL: the total as text, as CAST writes it (a DECIMAL(38,places)); through a DECIMAL(18,places) where it
-        fits, which DuckDB writes as text four times faster."""
-        places = self.query.places
-        return f"COALESCE(CAST(TRY_CAST(total AS DECIMAL(18,{places})) AS VARCHAR), CAST(total AS VARCHAR))"
-
     def _line(self) -> str:
         """SQL: a decided row's line of the results, from the comma after its row number on, exactly as the row
         engine writes it — CSV as engine.rounds.write.csv_row and SafeWriter write it (csv_text neutralises and
@@ -368,13 +369,13 @@ class SqlRound:
         Lines as JsonlLines writes it (json_text: json.dumps' escapes, ensure_ascii off)."""
         n = len(self.clause_ids)
         if self.settings.form == "csv":
-            parts = ["COALESCE(code, '')", "csv_text(COALESCE(name, ''))", "kind", self._total(),
+            parts = ["COALESCE(code, '')", "csv_text(COALESCE(name, ''))", "kind", "CAST(total AS VARCHAR)",
                      "CASE WHEN complete THEN 'true' ELSE 'false' END"]
             for k in range(n):
-                parts += [f"o{k}", f"COALESCE(CAST(a{k} AS VARCHAR), '')", f"r{k}", "''"]  # the note: none
+                parts += [f"o{k}", f"CAST(a{k} AS VARCHAR)", f"r{k}", "''"]  # no amount: none (concat skips NULL)
             return _concat([x for p in parts for x in ("','", p)] + ["','"])  # the sheet: none (--sheets: rows')
         parts = ["',\"credit_code\":'", "json_text(code)", "',\"applicant\":'", "json_text(name)",
-                 "',\"recipient\":['", "json_text(kind)", "'],\"total\":\"'", self._total(),
+                 "',\"recipient\":['", "json_text(kind)", "'],\"total\":\"'", "CAST(total AS VARCHAR)",
                  "'\",\"complete\":'", "CASE WHEN complete THEN 'true' ELSE 'false' END", "',\"clauses\":{'"]
         for k, cid in enumerate(self.clause_ids):
             parts += [literal(("," if k else "") + _json_string(cid) + ":{\"outcome\":\""), f"o{k}", "'\"'",
@@ -498,13 +499,21 @@ class SqlRound:
         (`ev0`, `ev1`, …, their rows in the file's order from `base` on, `rid` = rowid + base). A large CSV file
         is cut at lines into one part per job (_Lines), each part's query run on its own cursor and thread: DuckDB
         keeps a table's rows in order on one thread without holding blocks back, and two threads under the
-        memory limit serialise anyway, so that parts are how the round uses the cores in flat memory."""
-        for table, _base in self.parts:
-            con.execute(f"DROP VIEW IF EXISTS ev; DROP TABLE IF EXISTS {table}")
+        memory limit serialise anyway, so that parts are how the round uses the cores in flat memory. Whether
+        the file could be cut there is learnt while the parts are read; where it could not (an empty line or a
+        lone carriage return before a cut), the file is read again whole."""
         cuts = None
         if not isinstance(self.source, SqlSource):
             self.lines = _Lines(self.source.path, 1 if self.serial else self.jobs)
             cuts = self.lines.cuts
+        self._parts(con, cuts)
+        if self.lines is not None and not self.lines.held():
+            self._parts(con, None)
+
+    def _parts(self, con: Any, cuts: list[int] | None) -> None:
+        """The part tables and `ev`, the file cut before the records `cuts` (None: whole)."""
+        for table, _base in self.parts:
+            con.execute(f"DROP VIEW IF EXISTS ev; DROP TABLE IF EXISTS {table}")
         parts: list[Part] = [(0, None)] if cuts is None else [
             (start, None if end is None else end - start) for start, end in zip([0, *cuts], [*cuts, None], strict=True)]
         self.parts = [(f"ev{i}", skip) for i, (skip, _count) in enumerate(parts)]
@@ -799,27 +808,79 @@ SPLIT_BYTES = 8 << 20  # a CSV file cut into parts (one per job) from this size 
 
 
 class _Lines:
-    """A CSV file's lines, counted in one pass in blocks (memory stays flat): `count`, the lines as csv.reader and
-    DuckDB end them (a line feed, a carriage return and line feed, a lone carriage return; the last line with or
-    without its end); and `cuts`, where the file is cut into `parts` parts of about equal size at the ends of lines
-    — the number of records before each part but the first — or None when it is too small (SPLIT_BYTES), or
-    cannot be cut at lines: before the last cut, a line with an odd number of quotes (a cell of several lines)
-    or a lone carriage return (whether it ends a line is the reader's to say)."""
+    """A CSV file's lines: `cuts`, where the file is cut into `parts` parts of about equal size at the ends of
+    lines — the number of records before each part but the first — or None when it is too small (SPLIT_BYTES) or
+    cannot be cut at lines: before the last cut, a line with an odd number of quotes (a cell of several lines);
+    and `count`, the lines as csv.reader and DuckDB end them (a line feed, a carriage return and line feed, a
+    lone carriage return; the last line with or without its end).
+
+    `cuts` is known at once, from the line feeds before each cut. The pass that counts every line, and finds
+    whether an empty line or a lone carriage return comes before a cut (the cuts would not fall where the
+    records do), runs on a thread of its own while DuckDB reads the parts (it holds no core DuckDB needs for
+    long): `held()` and `count` wait for it; `held()` says whether the cuts held. Memory stays flat (blocks, a
+    mapped file)."""
 
     def __init__(self, path: str, parts: int):
         import mmap
+        import threading
 
-        self.count = 0
+        self._lines = 0
         self.cuts: list[int] | None = None
+        self._held = True
+        self._failed: BaseException | None = None
+        self._pass: threading.Thread | None = None
         size = os.path.getsize(path)
         if not size:
             return
-        with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            ends = self._ends(data, size, parts) if parts > 1 and size >= SPLIT_BYTES else []
-            self.count, cuts = self._count(data, size, ends)
-            self.count += data[size - 1:] not in (b"\n", b"\r")
-            if ends and cuts is not None and all(b - a >= 1 for a, b in itertools.pairwise([0, *cuts])):
-                self.cuts = cuts
+        handle = open(path, "rb")
+        try:
+            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except BaseException:
+            handle.close()
+            raise
+        ends = self._ends(data, size, parts) if parts > 1 and size >= SPLIT_BYTES else []
+        cuts = self._feeds(data, ends)
+        if ends and all(b - a >= 1 for a, b in itertools.pairwise([0, *cuts])):
+            self.cuts = cuts
+
+        def count() -> None:
+            try:
+                with handle, data:
+                    self._lines, counted = self._count(data, size, ends)
+                    self._lines += data[size - 1:] not in (b"\n", b"\r")
+                    self._held = self.cuts is None or counted == self.cuts
+            except BaseException as error:  # raised by held()
+                self._failed = error
+
+        self._pass = threading.Thread(target=count, daemon=True)
+        self._pass.start()
+
+    @property
+    def count(self) -> int:
+        """The file's lines, once the pass is done."""
+        self.held()
+        return self._lines
+
+    def held(self) -> bool:
+        """Whether the file could be cut at `cuts` (no cuts: True), once the pass is done."""
+        if self._pass is not None:
+            self._pass.join()
+            self._pass = None
+        if self._failed is not None:
+            raise self._failed
+        return self._held
+
+    @staticmethod
+    def _feeds(data: Any, ends: list[int], block: int = 16 << 20) -> list[int]:
+        """The records before each of `ends`, counted as line feeds (the header's line is not a record)."""
+        cuts, lines, position = [], 0, 0
+        for end in ends:
+            while position < end:
+                stop = min(end, position + block)
+                lines += data[position:stop].count(b"\n")
+                position = stop
+            cuts.append(lines - 1)
+        return cuts
 
     @staticmethod
     def _ends(data: Any, size: int, parts: int) -> list[int]:
