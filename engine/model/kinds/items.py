@@ -64,21 +64,28 @@ class List(FactKind):
         pairs = []
         typed = []
         read = []  # per field, SQL over an item `y` of the parsed list: its value is read and within its bounds
+        shape = {}  # each field as from_json reads it: its JSON text, or its text (a string's unquoted)
         for name, f in fields.items():
-            raw = f"CAST(x.{_quoted(name)} AS VARCHAR)"  # the field's JSON text, NULL where null or not given
             column = f.kind.column(f)
             reads: list[tuple[str | None, str]] = []  # (SQL: given this way, None: any other way; SQL: its value)
             values = ["null"]
             strings, boolean, whole = _json_types(f)
+            # a field given as a string or true/false only is read as text, its kind's reading of the string's
+            # text or of the word true or false (which that reading takes too): no test of how it was given in
+            # the lambda, whose state DuckDB builds again for every vector at a cost that grows with its size
+            plain = whole is None
+            shape[name] = "VARCHAR" if plain else "JSON"
+            raw = f"x.{_quoted(name)}" if plain else f"CAST(x.{_quoted(name)} AS VARCHAR)"  # NULL: null, not given
             pattern = f.kind.sql_pattern(f, quoted=True) if strings else None
             if pattern is not None:  # a string, its text as written (the pattern takes no escapes)
                 values.append(f'"(?:{pattern})"')
-                string = f"substr({raw}, 2, length({raw}) - 2)"
-                reads.append((f"starts_with({raw}, '\"')", f.kind.sql_value(f, string)))
+                string = raw if plain else f"substr({raw}, 2, length({raw}) - 2)"
+                reads.append((None if plain else f"starts_with({raw}, '\"')", f.kind.sql_value(f, string)))
             parse = f.kind.sql_parse(f, raw)
             if parse is not None and boolean:
                 values.append("true|false")
-                reads.append((f"{raw} IN ('true', 'false')", parse))
+                if not plain or pattern is None:
+                    reads.append((None if plain else f"{raw} IN ('true', 'false')", parse))
             if whole is not None:  # a whole JSON number, as a facts file's number is read: its value as it is
                 low, high = whole
                 values.append("0|[1-9][0-9]{0,15}")
@@ -103,13 +110,16 @@ class List(FactKind):
         for pairs_written in (ordered, f"{pair}(?:{ws},{ws}{pair})*"):
             item = f"\\{{{ws}(?:{pairs_written})?{ws}\\}}"
             shapes.append(f"\\[{ws}(?:{item}(?:{ws},{ws}{item})*)?{ws}\\]")
-        structure = "[{" + ", ".join(f'"{n}": "JSON"' for n in fields).replace("'", "''") + "}]"
+        structure = "[{" + ", ".join(f'"{n}": "{shape[n]}"' for n in fields).replace("'", "''") + "}]"
         given = " + ".join(f"CAST(x.{_quoted(n)} IS NOT NULL AS INTEGER)" for n in fields) or "0"
         distinct = (f"COALESCE(list_bool_and(list_transform(json_keys({text}, '$[*]'), "
                     "lambda k: len(k) = len(list_distinct(k)))), TRUE)")
         # each item's fields read (NULL where not read), and how many it gave
-        first = (f"CASE WHEN regexp_full_match({text}, '{shapes[0]}') OR regexp_full_match({text}, '{shapes[1]}') "
-                 f"AND {distinct} THEN list_transform(from_json({text}, '{structure}'), lambda x: struct_pack("
+        # (the keys in any order looked for only where they are not in order, and each key once only where the
+        # array is plain: a CASE evaluates a branch only where it is taken, an OR both sides)
+        first = (f"CASE WHEN CASE WHEN regexp_full_match({text}, '{shapes[0]}') THEN TRUE "
+                 f"WHEN regexp_full_match({text}, '{shapes[1]}') THEN {distinct} ELSE FALSE END "
+                 f"THEN list_transform(from_json({text}, '{structure}'), lambda x: struct_pack("
                  + ", ".join([*typed, f"{_quoted(_GIVEN)} := {given}"]) + ")) END")
         unique = []
         for name in fact.unique:
