@@ -692,6 +692,17 @@ class _Query:
             waits += [self.keys.get(d, {}) for d, _cols in deps]
             # keys the award lists itself (a list's items), each block where it sorts among the others
             listed = award.missing if award is not None and award.missing else ()
+            if listed:
+                # each read over the items once, in CTEs of their own (DuckDB builds a lambda's state again for
+                # every vector it is called on, and would call it in each CASE the test and keys are written in):
+                # whether it waits where the clause applies, then its keys where it waits
+                waited = [ident(f"{cid}:lw{i}") for i in range(len(listed))]
+                self.cte([f"COALESCE(CASE WHEN {applies} THEN {test} END, FALSE) AS {w}"
+                          for w, (_key, _text, test) in zip(waited, listed, strict=True)])
+                self.cte([f"CASE WHEN {w} THEN {text} END AS {ident(f'{cid}:lk{i}')}"
+                          for i, (w, (_key, text, _test)) in enumerate(zip(waited, listed, strict=True))])
+                listed = tuple((key, ident(f"{cid}:lk{i}"), w)
+                               for i, (w, (key, _text, _test)) in enumerate(zip(waited, listed, strict=True)))
             raw_unknown = any_of([f"COALESCE({test} AND {k.value} IS NULL, FALSE)" if test != "TRUE"
                                   else f"{k.value} IS NULL" for test, k in needs]
                                  + [waits for _k, _text, waits in listed])
