@@ -39,6 +39,7 @@ import heapq
 import io
 import itertools
 import json
+import mmap
 import os
 import re
 import shutil
@@ -825,7 +826,6 @@ class _Lines:
     mapped file)."""
 
     def __init__(self, path: str, parts: int):
-        import mmap
         import threading
 
         self._lines = 0
@@ -844,6 +844,7 @@ class _Lines:
             raise
         ends = self._ends(data, size, parts) if parts > 1 and size >= SPLIT_BYTES else []
         cuts = self._feeds(data, ends)
+        _let_go(data, 0, size)
         if ends and all(b - a >= 1 for a, b in itertools.pairwise([0, *cuts])):
             self.cuts = cuts
 
@@ -918,10 +919,22 @@ class _Lines:
                 cuttable = False
             if len(cuts) < len(ends) and (_empty_line(chunk) or chunk[:1] == b"\n" or chunk[:2] == b"\r\n"):
                 cuttable = False
+            _let_go(data, position, stop)
             position = stop
             if len(cuts) < len(ends) and stop == ends[len(cuts)]:
                 cuts.append(lines - 1)  # the header's line is not a record
         return lines, cuts if cuttable else None
+
+
+def _let_go(data: Any, start: int, stop: int) -> None:
+    """The pages of the mapped file `data` from `start` to `stop` let go of (read again from the page cache if
+    touched again), so that what the passes over a file read does not stay in the process's memory while DuckDB
+    reads the parts: that was the whole file, 230 MB of a million-row round. Bytes, or a system without
+    madvise: nothing."""
+    advise, dontneed = getattr(data, "madvise", None), getattr(mmap, "MADV_DONTNEED", None)
+    first = start - start % mmap.PAGESIZE
+    if advise is not None and dontneed is not None and stop > first:
+        advise(dontneed, first, stop - first)
 
 
 _LONE_CR = re.compile(rb"\r(?!\n)")
