@@ -41,8 +41,9 @@ while another test suite took a core (32.7 s before, at load 3), 30-34 s of CPU 
 
 The SQL figures (--sql-only) time `policy batch --engine sql`, CSV in, CSV out, at 100k and 1M applicants (each
 size run three times, --sql-runs, its median time taken: on the shared machine one run of the same round took
-9.2 s, the next 10.8 s), and check the 100k round against the row engine file by file. DuckDB evaluates every row once into a table of the round and
-writes the results file itself (engine.rounds.sql); Python touches only the rows handed to the row engine.
+9.2 s, the next 10.8 s), and check the 100k round against the row engine file by file. DuckDB evaluates every
+row once into a table of the round and writes the results file itself (engine.rounds.sql); Python touches only the
+rows handed to the row engine.
 Measured with --jobs 2 at load 3.7-4.2, in one run beside the round in SQL before the rebuild (which streamed every
 row back to Python's writers): 100k in 4.5 s wall, 4.3 s CPU (before: 6.9 s, 6.3 s CPU; the row engine 12.3 s
 CPU), results, errors and summary identical to the row engine's; 1M in 41.0 s wall, 40.3 s CPU (before: 62.8 s,
