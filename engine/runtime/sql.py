@@ -696,13 +696,15 @@ class _Query:
                 # each read over the items once, in CTEs of their own (DuckDB builds a lambda's state again for
                 # every vector it is called on, and would call it in each CASE the test and keys are written in):
                 # whether it waits where the clause applies, then its keys where it waits
-                waited = [ident(f"{cid}:lw{i}") for i in range(len(listed))]
-                self.cte([f"COALESCE(CASE WHEN {applies} THEN {test} END, FALSE) AS {w}"
-                          for w, (_key, _text, test) in zip(waited, listed, strict=True)])
-                self.cte([f"CASE WHEN {w} THEN {text} END AS {ident(f'{cid}:lk{i}')}"
-                          for i, (w, (_key, text, _test)) in enumerate(zip(waited, listed, strict=True))])
-                listed = tuple((key, ident(f"{cid}:lk{i}"), w)
-                               for i, (w, (key, _text, _test)) in enumerate(zip(waited, listed, strict=True)))
+                tests, texts, read = [], [], []
+                for i, (key, text, test) in enumerate(listed):
+                    w, k = ident(f"{cid}:lw{i}"), ident(f"{cid}:lk{i}")
+                    tests.append(f"COALESCE(CASE WHEN {applies} THEN {test} END, FALSE) AS {w}")
+                    texts.append(f"CASE WHEN {w} THEN {text} END AS {k}")
+                    read.append((key, k, w))
+                self.cte(tests)
+                self.cte(texts)
+                listed = tuple(read)
             raw_unknown = any_of([f"COALESCE({test} AND {k.value} IS NULL, FALSE)" if test != "TRUE"
                                   else f"{k.value} IS NULL" for test, k in needs]
                                  + [waits for _k, _text, waits in listed])
